@@ -1,0 +1,325 @@
+//! The commands of the CLI, as library functions that print their report (French for people,
+//! one JSON document with `--json`) and return the process exit code.
+
+use std::io::IsTerminal;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use crate::config::{self, Config};
+use crate::harvest::{self, PassOptions};
+use crate::model::{SourceKind, SourceReport};
+use crate::store::{ArticleFilter, Store};
+
+/// Exit codes of the contract (DESIGN.md §5).
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_FAILURE: i32 = 1;
+pub const EXIT_USAGE: i32 = 2;
+
+/// Loads the configuration, or prints its errors and returns the exit code 2.
+pub fn load_config(path: &Path) -> Result<Config, i32> {
+    config::load(path).map_err(|errors| {
+        eprintln!("{errors}");
+        eprintln!("{} erreur(s) dans {}", errors.0.len(), path.display());
+        EXIT_USAGE
+    })
+}
+
+fn kind_label(kind: SourceKind) -> &'static str {
+    match kind {
+        SourceKind::Feed => "flux",
+        SourceKind::Page => "page",
+        SourceKind::Search => "recherche",
+    }
+}
+
+/// `veille check`: the configuration is valid; list dossiers and sources.
+pub fn check(config: &Config, json: bool) -> i32 {
+    let count = |id: &str| {
+        config
+            .sources
+            .iter()
+            .filter(|s| s.dossiers.iter().any(|d| d == id))
+            .count()
+    };
+    if json {
+        let doc = json!({
+            "file": config.path.display().to_string(),
+            "timezone": config.settings.timezone,
+            "dossiers": config.dossiers.iter().map(|(id, d)| json!({
+                "id": id, "title": d.title, "panorama": d.panorama, "sources": count(id),
+                "keywords": d.keywords.len(),
+            })).collect::<Vec<_>>(),
+            "sources": config.sources.iter().map(|s| json!({
+                "name": s.name, "kind": s.kind, "url": s.url, "dossiers": s.dossiers, "enabled": s.enabled,
+            })).collect::<Vec<_>>(),
+        });
+        println!("{doc:#}");
+        return EXIT_OK;
+    }
+    println!("{} : configuration valide", config.path.display());
+    println!("Fuseau horaire : {}", config.settings.timezone);
+    println!(
+        "Relève : {} en parallèle, {} par site, délai {} s, corps ≤ {} Mio",
+        config.settings.concurrency,
+        config.settings.per_host,
+        config.settings.timeout_secs,
+        config.settings.max_body_mib
+    );
+    println!(
+        "Planification : relève manuelle (`veille fetch`) ; le démon `veille run` viendra ensuite."
+    );
+    println!();
+    println!("{} dossiers :", config.dossiers.len());
+    for (id, d) in &config.dossiers {
+        let panorama = if d.panorama {
+            "panorama"
+        } else {
+            "sans panorama"
+        };
+        println!(
+            "  {id:<24} {:<46} {panorama:<14} {:>3} sources",
+            d.title,
+            count(id)
+        );
+    }
+    let by_kind = |k| config.sources.iter().filter(|s| s.kind == k).count();
+    let disabled = config.sources.iter().filter(|s| !s.enabled).count();
+    println!();
+    println!(
+        "{} sources ({} flux, {} pages, {} recherches ; {} désactivée(s)) :",
+        config.sources.len(),
+        by_kind(SourceKind::Feed),
+        by_kind(SourceKind::Page),
+        by_kind(SourceKind::Search),
+        disabled
+    );
+    for s in &config.sources {
+        let off = if s.enabled { "" } else { " (désactivée)" };
+        let dossiers = if s.dossiers.is_empty() {
+            String::new()
+        } else {
+            format!(" → {}", s.dossiers.join(", "))
+        };
+        println!(
+            "  [{:<9}] {}{off}{dossiers}\n              {}",
+            kind_label(s.kind),
+            s.name,
+            s.url
+        );
+    }
+    EXIT_OK
+}
+
+/// `veille fetch`: one pass with a progress bar on a terminal and a report per source.
+pub async fn fetch(
+    config: &Config,
+    archive: &Path,
+    options: &PassOptions,
+    json: bool,
+) -> anyhow::Result<i32> {
+    if let Some(d) = options
+        .dossier
+        .as_ref()
+        .filter(|d| !config.dossiers.contains_key(*d))
+    {
+        let ids: Vec<&str> = config.dossiers.keys().map(String::as_str).collect();
+        eprintln!("dossier inconnu `{d}`{}", hint(d, &ids));
+        return Ok(EXIT_USAGE);
+    }
+    if let Some(name) = options
+        .source
+        .as_ref()
+        .filter(|n| !config.sources.iter().any(|s| &s.name == *n))
+    {
+        let names: Vec<&str> = config.sources.iter().map(|s| s.name.as_str()).collect();
+        eprintln!("source inconnue « {name} »{}", hint(name, &names));
+        return Ok(EXIT_USAGE);
+    }
+    let store = Store::open(archive).await?;
+    let total = harvest::select_sources(config, options).len() as u64;
+    let bar = if !json && std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(total);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} Relève [{bar:30}] {pos}/{len} sources {msg}",
+            )
+            .expect("static template")
+            .progress_chars("=> "),
+        );
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let reports = harvest::run_pass(config, &store, options, |r| {
+        bar.set_message(r.name.clone());
+        bar.inc(1);
+    })
+    .await?;
+    bar.finish_and_clear();
+    let sum = |f: fn(&SourceReport) -> u32| reports.iter().map(f).sum::<u32>();
+    let with_status = |s: &str| reports.iter().filter(|r| r.status == s).count();
+    if json {
+        let doc = json!({
+            "sources": reports,
+            "totals": {
+                "sources": reports.len(), "ok": with_status("ok"), "not_modified": with_status("not_modified"),
+                "errors": with_status("error"), "deferred": with_status("deferred"),
+                "new": sum(|r| r.new), "updated": sum(|r| r.updated), "unchanged": sum(|r| r.unchanged),
+            },
+        });
+        println!("{doc:#}");
+        return Ok(EXIT_OK);
+    }
+    println!(
+        "{:<48} {:<14} {:>8} {:>10} {:>9}",
+        "Source", "État", "Nouveaux", "Mis à jour", "Inchangés"
+    );
+    for r in &reports {
+        let state = match r.status.as_str() {
+            "ok" => "ok",
+            "not_modified" => "non modifiée",
+            "deferred" => "différée",
+            _ => "erreur",
+        };
+        println!(
+            "{:<48} {:<14} {:>8} {:>10} {:>9}",
+            truncate(&r.name, 48),
+            state,
+            r.new,
+            r.updated,
+            r.unchanged
+        );
+        if let Some(e) = &r.error {
+            let next = r
+                .next_fetch
+                .map(|t| format!(" — prochain essai après {}", local_time(config, t)))
+                .unwrap_or_default();
+            println!("    ↳ {e}{next}");
+        }
+    }
+    println!(
+        "\nTotal : {} sources — {} ok, {} non modifiées, {} en erreur, {} différées ; {} nouveaux articles, {} mis à jour, {} inchangés",
+        reports.len(),
+        with_status("ok"),
+        with_status("not_modified"),
+        with_status("error"),
+        with_status("deferred"),
+        sum(|r| r.new),
+        sum(|r| r.updated),
+        sum(|r| r.unchanged)
+    );
+    Ok(EXIT_OK)
+}
+
+/// `veille sources`: the health of every source.
+pub async fn sources(config: &Config, archive: &Path, json: bool) -> anyhow::Result<i32> {
+    let store = Store::open(archive).await?;
+    store.sync_sources(&config.sources).await?;
+    let configured: std::collections::HashSet<&str> =
+        config.sources.iter().map(|s| s.name.as_str()).collect();
+    let health: Vec<_> = store
+        .source_health()
+        .await?
+        .into_iter()
+        .filter(|h| configured.contains(h.name.as_str()))
+        .collect();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&health)?);
+        return Ok(EXIT_OK);
+    }
+    println!(
+        "{:<48} {:<9} {:>6} {:>7}  {:<20} Dernière erreur",
+        "Source", "Type", "Articles", "Erreurs", "Dernier succès"
+    );
+    for h in &health {
+        let last = h
+            .last_success
+            .as_deref()
+            .and_then(|t| t.parse::<DateTime<Utc>>().ok())
+            .map(|t| local_time(config, t))
+            .unwrap_or_else(|| "jamais".into());
+        let kind = SourceKind::parse(&h.kind).map_or("?", kind_label);
+        let off = if h.enabled { "" } else { " (désactivée)" };
+        println!(
+            "{:<48} {:<9} {:>6} {:>7}  {:<20} {}{off}",
+            truncate(&h.name, 48),
+            kind,
+            h.items,
+            h.consecutive_errors,
+            last,
+            h.last_error.as_deref().unwrap_or("")
+        );
+    }
+    let failing = health.iter().filter(|h| h.consecutive_errors > 0).count();
+    let never = health.iter().filter(|h| h.last_success.is_none()).count();
+    println!(
+        "\n{} sources, {failing} en erreur, {never} jamais relevée(s) avec succès",
+        health.len()
+    );
+    Ok(EXIT_OK)
+}
+
+/// `veille articles`: stored articles, newest first.
+pub async fn articles(
+    config: &Config,
+    archive: &Path,
+    filter: &ArticleFilter,
+    json: bool,
+) -> anyhow::Result<i32> {
+    let _ = config;
+    let store = Store::open(archive).await?;
+    let rows = store.articles(filter).await?;
+    if json {
+        let doc: Vec<_> = rows
+            .iter()
+            .map(|a| {
+                json!({
+                    "id": a.id, "story": a.story, "title": a.title, "url": a.url, "source": a.source,
+                    "published": a.published, "dossiers": [], "territories": [], "state": "new",
+                    "summary": a.summary, "language": a.language, "first_seen": a.first_seen,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+        return Ok(EXIT_OK);
+    }
+    for a in &rows {
+        let when = a
+            .published
+            .as_deref()
+            .and_then(|t| t.parse::<DateTime<Utc>>().ok())
+            .map(|t| local_time(config, t))
+            .unwrap_or_else(|| "sans date".into());
+        println!(
+            "{:>6}  {when:<16}  {}\n        {} — {}",
+            a.id, a.title, a.source, a.url
+        );
+    }
+    println!("{} article(s)", rows.len());
+    Ok(EXIT_OK)
+}
+
+fn hint(word: &str, candidates: &[&str]) -> String {
+    config::suggest(word, candidates)
+        .map(|s| format!(" (vouliez-vous dire « {s} » ?)"))
+        .unwrap_or_default()
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_string()
+    } else {
+        format!("{}…", text.chars().take(max - 1).collect::<String>())
+    }
+}
+
+fn local_time(config: &Config, t: DateTime<Utc>) -> String {
+    let tz: chrono_tz::Tz = config
+        .settings
+        .timezone
+        .parse()
+        .unwrap_or(chrono_tz::Europe::Paris);
+    t.with_timezone(&tz).format("%d/%m/%Y %H:%M").to_string()
+}

@@ -1,0 +1,597 @@
+//! Reads and validates `feeds.toml`: settings, dossiers, sources, mail and lists.
+//!
+//! Every mistake is reported as `FILE:LINE:COLUMN: message` with a hint, so that the team can
+//! fix the file without reading Rust.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::model::{PageSelectors, Source, SourceKind};
+
+/// The ten dossiers of the centre; their ids are fixed (DESIGN.md §1).
+pub const DOSSIER_IDS: [&str; 10] = [
+    "discrimination",
+    "pauvrete",
+    "radicalisation",
+    "securite",
+    "laicite",
+    "politique-de-la-ville",
+    "education",
+    "illettrisme",
+    "integration-langue",
+    "egalite-femmes-hommes",
+];
+
+/// A validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub path: PathBuf,
+    pub settings: Settings,
+    pub dossiers: BTreeMap<String, Dossier>,
+    pub sources: Vec<Source>,
+    pub mail: Option<MailSettings>,
+    pub lists: BTreeMap<String, MailingList>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    #[serde(default = "default_timezone")]
+    pub timezone: String,
+    #[serde(default = "default_user_agent")]
+    pub user_agent: String,
+    /// Parallel fetches over all hosts.
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+    /// Parallel fetches to one host.
+    #[serde(default = "default_per_host")]
+    pub per_host: usize,
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout_secs: u64,
+    /// Whole request, body included.
+    #[serde(default = "default_timeout")]
+    pub timeout_secs: u64,
+    /// Largest body accepted, after decompression.
+    #[serde(default = "default_max_body_mib")]
+    pub max_body_mib: u64,
+    /// First delay after a failure; doubled at each further failure.
+    #[serde(default = "default_retry_base")]
+    pub retry_base_secs: u64,
+    /// Longest delay between two tries of a failing source.
+    #[serde(default = "default_retry_max")]
+    pub retry_max_secs: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            timezone: default_timezone(),
+            user_agent: default_user_agent(),
+            concurrency: default_concurrency(),
+            per_host: default_per_host(),
+            connect_timeout_secs: default_connect_timeout(),
+            timeout_secs: default_timeout(),
+            max_body_mib: default_max_body_mib(),
+            retry_base_secs: default_retry_base(),
+            retry_max_secs: default_retry_max(),
+        }
+    }
+}
+
+fn default_timezone() -> String {
+    "Europe/Paris".into()
+}
+fn default_user_agent() -> String {
+    concat!("veille/", env!("CARGO_PKG_VERSION")).into()
+}
+fn default_concurrency() -> usize {
+    16
+}
+fn default_per_host() -> usize {
+    2
+}
+fn default_connect_timeout() -> u64 {
+    10
+}
+fn default_timeout() -> u64 {
+    30
+}
+fn default_max_body_mib() -> u64 {
+    10
+}
+fn default_retry_base() -> u64 {
+    300
+}
+fn default_retry_max() -> u64 {
+    6 * 3600
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dossier {
+    pub title: String,
+    #[serde(default)]
+    pub panorama: bool,
+    /// Research keywords, kept for the tagging rules.
+    #[serde(default)]
+    pub keywords: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailSettings {
+    pub from: String,
+    pub smtp: String,
+    pub base_url: Option<String>,
+    pub reply_to: Option<String>,
+    pub dkim_key: Option<String>,
+    pub dkim_selector: Option<String>,
+    pub dkim_domain: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailingList {
+    pub title: String,
+}
+
+/// A configuration mistake, located in the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file, self.line, self.column, self.message
+        )?;
+        if let Some(hint) = &self.hint {
+            write!(f, "\n  aide : {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+/// All the mistakes found in one file.
+#[derive(Debug, Clone)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    settings: Option<Settings>,
+    #[serde(default)]
+    dossiers: BTreeMap<Spanned<String>, Dossier>,
+    #[serde(default)]
+    sources: Vec<Spanned<RawSource>>,
+    #[serde(default)]
+    mail: Option<MailSettings>,
+    #[serde(default)]
+    lists: BTreeMap<String, MailingList>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSource {
+    name: Spanned<String>,
+    feed: Option<Spanned<String>>,
+    page: Option<Spanned<String>>,
+    search: Option<Spanned<String>>,
+    #[serde(default)]
+    dossiers: Vec<Spanned<String>>,
+    select: Option<Spanned<RawSelect>>,
+    #[serde(default = "yes")]
+    enabled: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSelect {
+    item: Spanned<String>,
+    title: Spanned<String>,
+    link: Spanned<String>,
+    date: Option<Spanned<String>>,
+    summary: Option<Spanned<String>>,
+}
+
+/// Reads and validates a configuration file.
+pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+    let display = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigErrors(vec![ConfigError {
+            file: display.clone(),
+            line: 1,
+            column: 1,
+            message: format!("impossible de lire le fichier : {e}"),
+            hint: Some(
+                "indiquez le fichier avec --config FICHIER ou la variable VEILLE_CONFIG".into(),
+            ),
+        }])
+    })?;
+    let mut config = parse(&text, &display)?;
+    config.path = path.to_path_buf();
+    Ok(config)
+}
+
+/// Parses and validates configuration text; `file` only names it in errors.
+pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
+    let at = |span: Range<usize>, message: String, hint: Option<String>| {
+        let (line, column) = line_column(text, span.start);
+        ConfigError {
+            file: file.to_string(),
+            line,
+            column,
+            message,
+            hint,
+        }
+    };
+    let raw: RawConfig = toml::from_str(text).map_err(|e| {
+        let span = e.span().unwrap_or(0..0);
+        let (message, hint) = translate_toml_error(e.message());
+        ConfigErrors(vec![at(span, message, hint)])
+    })?;
+
+    let mut errors = Vec::new();
+    let settings = raw.settings.unwrap_or_default();
+    if settings.timezone.parse::<chrono_tz::Tz>().is_err() {
+        errors.push(at(
+            find_span(text, &settings.timezone),
+            format!("fuseau horaire inconnu « {} »", settings.timezone),
+            Some("exemple : timezone = \"Europe/Paris\"".into()),
+        ));
+    }
+    for (key, value) in [
+        ("concurrency", settings.concurrency as u64),
+        ("per_host", settings.per_host as u64),
+        ("timeout_secs", settings.timeout_secs),
+        ("connect_timeout_secs", settings.connect_timeout_secs),
+        ("max_body_mib", settings.max_body_mib),
+    ] {
+        if value == 0 {
+            errors.push(at(
+                find_span(text, key),
+                format!("`{key}` doit être supérieur à 0"),
+                None,
+            ));
+        }
+    }
+
+    let mut dossiers = BTreeMap::new();
+    for (id, dossier) in raw.dossiers {
+        if !DOSSIER_IDS.contains(&id.get_ref().as_str()) {
+            errors.push(at(
+                id.span(),
+                format!("dossier inconnu `{}`", id.get_ref()),
+                Some(suggest(id.get_ref(), &DOSSIER_IDS).map_or_else(
+                    || format!("les dossiers sont : {}", DOSSIER_IDS.join(", ")),
+                    |s| format!("vouliez-vous dire `{s}` ?"),
+                )),
+            ));
+        }
+        dossiers.insert(id.into_inner(), dossier);
+    }
+    let known: Vec<&str> = dossiers.keys().map(String::as_str).collect();
+
+    let mut sources = Vec::new();
+    let mut names = HashSet::new();
+    for raw_source in raw.sources {
+        let source_span = raw_source.span();
+        let raw_source = raw_source.into_inner();
+        let name = raw_source.name.get_ref().trim().to_string();
+        if name.is_empty() {
+            errors.push(at(
+                raw_source.name.span(),
+                "nom de source vide".into(),
+                None,
+            ));
+        } else if !names.insert(name.clone()) {
+            errors.push(at(
+                raw_source.name.span(),
+                format!("deux sources portent le nom « {name} »"),
+                Some("chaque source doit avoir un nom unique".into()),
+            ));
+        }
+        let targets: Vec<(SourceKind, &Spanned<String>)> = [
+            (SourceKind::Feed, &raw_source.feed),
+            (SourceKind::Page, &raw_source.page),
+            (SourceKind::Search, &raw_source.search),
+        ]
+        .into_iter()
+        .filter_map(|(kind, value)| value.as_ref().map(|v| (kind, v)))
+        .collect();
+        let (kind, target) = match targets.as_slice() {
+            [one] => *one,
+            [] => {
+                errors.push(at(
+                    source_span,
+                    format!("la source « {name} » n'a ni `feed`, ni `page`, ni `search`"),
+                    Some("ajoutez feed = \"https://…\" (flux), page = \"https://…\" (page sans flux) ou search = \"requête\"".into()),
+                ));
+                continue;
+            }
+            [_, second, ..] => {
+                errors.push(at(
+                    second.1.span(),
+                    format!("la source « {name} » a plusieurs cibles (`feed`, `page`, `search`)"),
+                    Some("gardez-en une seule par source".into()),
+                ));
+                continue;
+            }
+        };
+        let url = match kind {
+            SourceKind::Search => {
+                let query = target.get_ref().trim();
+                if query.is_empty() {
+                    errors.push(at(target.span(), "requête de recherche vide".into(), None));
+                    continue;
+                }
+                google_news_url(query)
+            }
+            _ => match check_url(target.get_ref()) {
+                Ok(url) => url,
+                Err(message) => {
+                    errors.push(at(
+                        target.span(),
+                        message,
+                        Some("une adresse complète commence par https:// ou http://".into()),
+                    ));
+                    continue;
+                }
+            },
+        };
+        let mut source_dossiers = Vec::new();
+        for d in &raw_source.dossiers {
+            if known.contains(&d.get_ref().as_str()) {
+                source_dossiers.push(d.get_ref().clone());
+            } else {
+                let hint = suggest(d.get_ref(), &known).map_or_else(
+                    || format!("dossiers déclarés : {}", known.join(", ")),
+                    |s| format!("vouliez-vous dire `{s}` ?"),
+                );
+                errors.push(at(
+                    d.span(),
+                    format!("dossier inconnu `{}`", d.get_ref()),
+                    Some(hint),
+                ));
+            }
+        }
+        let select = match (&raw_source.select, kind) {
+            (Some(select), SourceKind::Page) => {
+                let s = select.get_ref();
+                for field in [&s.item, &s.title, &s.link]
+                    .into_iter()
+                    .chain(s.date.as_ref())
+                    .chain(s.summary.as_ref())
+                {
+                    if let Err(e) = scraper::Selector::parse(field.get_ref()) {
+                        errors.push(at(
+                            field.span(),
+                            format!("sélecteur CSS invalide `{}` : {e}", field.get_ref()),
+                            Some("exemples valides : \"article.news\", \"h3 a\", \"time\"".into()),
+                        ));
+                    }
+                }
+                Some(PageSelectors {
+                    item: s.item.get_ref().clone(),
+                    title: s.title.get_ref().clone(),
+                    link: s.link.get_ref().clone(),
+                    date: s.date.as_ref().map(|d| d.get_ref().clone()),
+                    summary: s.summary.as_ref().map(|d| d.get_ref().clone()),
+                })
+            }
+            (Some(select), _) => {
+                errors.push(at(
+                    select.span(),
+                    format!("`select` ne sert qu'aux sources `page` (« {name} »)"),
+                    Some(
+                        "retirez la section [sources.select] ou remplacez `feed` par `page`".into(),
+                    ),
+                ));
+                None
+            }
+            (None, SourceKind::Page) => {
+                errors.push(at(
+                    target.span(),
+                    format!("la page « {name} » n'a pas de sélecteurs"),
+                    Some("ajoutez [sources.select] avec item, title et link".into()),
+                ));
+                None
+            }
+            (None, _) => None,
+        };
+        sources.push(Source {
+            name,
+            kind,
+            url,
+            dossiers: source_dossiers,
+            select,
+            enabled: raw_source.enabled,
+        });
+    }
+
+    if !errors.is_empty() {
+        return Err(ConfigErrors(errors));
+    }
+    Ok(Config {
+        path: PathBuf::from(file),
+        settings,
+        dossiers,
+        sources,
+        mail: raw.mail,
+        lists: raw.lists,
+    })
+}
+
+/// The Google News RSS search URL for a French query.
+pub fn google_news_url(query: &str) -> String {
+    let mut url = url::Url::parse("https://news.google.com/rss/search").expect("static URL");
+    url.query_pairs_mut()
+        .append_pair("q", query)
+        .append_pair("hl", "fr")
+        .append_pair("gl", "FR")
+        .append_pair("ceid", "FR:fr");
+    url.into()
+}
+
+fn check_url(text: &str) -> Result<String, String> {
+    match url::Url::parse(text.trim()) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() => {
+            Ok(url.into())
+        }
+        Ok(url) => Err(format!(
+            "adresse non prise en charge `{text}` (schéma `{}`)",
+            url.scheme()
+        )),
+        Err(e) => Err(format!("adresse invalide `{text}` : {e}")),
+    }
+}
+
+/// Turns a toml/serde message into French, with a "did you mean" hint for unknown keys.
+fn translate_toml_error(message: &str) -> (String, Option<String>) {
+    let ticked: Vec<&str> = message.split('`').skip(1).step_by(2).collect();
+    if let Some(rest) = message.strip_prefix("unknown field ") {
+        let unknown = ticked.first().copied().unwrap_or(rest);
+        let expected = &ticked[1.min(ticked.len())..];
+        let hint = match suggest(unknown, expected) {
+            Some(s) => format!("vouliez-vous dire `{s}` ?"),
+            None => format!("clés possibles ici : {}", expected.join(", ")),
+        };
+        return (format!("clé inconnue `{unknown}`"), Some(hint));
+    }
+    if message.starts_with("missing field") {
+        let field = ticked.first().copied().unwrap_or("?");
+        return (format!("clé obligatoire manquante `{field}`"), None);
+    }
+    if message.starts_with("invalid type") {
+        return (format!("type de valeur incorrect ({message})"), None);
+    }
+    if message.starts_with("duplicate key") {
+        return (format!("clé en double ({message})"), None);
+    }
+    (format!("syntaxe TOML invalide : {}", message.trim()), None)
+}
+
+/// The closest candidate to a mistyped word, if it is close enough to be a typo.
+pub fn suggest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|c| (strsim::damerau_levenshtein(word, c), *c))
+        .filter(|(d, c)| *d <= 2.max(c.len() / 3))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+fn find_span(text: &str, needle: &str) -> Range<usize> {
+    let start = text.find(needle).unwrap_or(0);
+    start..start + needle.len()
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[line_start..].chars().count() + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> ConfigError {
+        parse(text, "feeds.toml").unwrap_err().0.remove(0)
+    }
+
+    #[test]
+    fn unknown_key_has_position_and_hint() {
+        let e = err(
+            "[[sources]]\nname = \"A\"\nfeed = \"https://a.fr/rss\"\ndosiers = [\"pauvrete\"]\n",
+        );
+        assert_eq!((e.line, e.column), (4, 1), "{e}");
+        assert!(e.message.contains("dosiers"), "{e}");
+        assert_eq!(e.hint.as_deref(), Some("vouliez-vous dire `dossiers` ?"));
+    }
+
+    #[test]
+    fn bad_url_selector_and_dossier_are_located() {
+        let text = "[dossiers.pauvrete]\ntitle = \"P\"\n\n[[sources]]\nname = \"A\"\nfeed = \"pas une url\"\n\n[[sources]]\nname = \"B\"\npage = \"https://b.fr/\"\ndossiers = [\"pauvretee\"]\n[sources.select]\nitem = \"article[\"\ntitle = \"h3\"\nlink = \"a\"\n";
+        let errors = parse(text, "feeds.toml").unwrap_err().0;
+        assert_eq!(errors.len(), 3, "{}", ConfigErrors(errors.clone()));
+        assert_eq!((errors[0].line, errors[0].column), (6, 8));
+        assert!(errors[0].message.contains("adresse invalide"));
+        assert_eq!((errors[1].line, errors[1].column), (11, 13));
+        assert_eq!(
+            errors[1].hint.as_deref(),
+            Some("vouliez-vous dire `pauvrete` ?")
+        );
+        assert_eq!((errors[2].line, errors[2].column), (13, 8));
+        assert!(errors[2].message.contains("sélecteur CSS invalide"));
+    }
+
+    #[test]
+    fn unknown_dossier_id_in_dossiers_table() {
+        let e = err("[dossiers.securiteh]\ntitle = \"S\"\n");
+        assert_eq!(e.line, 1);
+        assert!(e.message.contains("dossier inconnu"), "{e}");
+        assert_eq!(e.hint.as_deref(), Some("vouliez-vous dire `securite` ?"));
+    }
+
+    #[test]
+    fn search_sources_become_google_news_urls() {
+        let c = parse(
+            "[[sources]]\nname = \"G\"\nsearch = '\"politique de la ville\" OR QPV when:7d'\n",
+            "f",
+        )
+        .unwrap();
+        assert_eq!(c.sources[0].kind, SourceKind::Search);
+        assert_eq!(
+            c.sources[0].url,
+            "https://news.google.com/rss/search?q=%22politique+de+la+ville%22+OR+QPV+when%3A7d&hl=fr&gl=FR&ceid=FR%3Afr"
+        );
+    }
+
+    #[test]
+    fn duplicate_names_and_missing_target() {
+        let errors = parse(
+            "[[sources]]\nname = \"A\"\nfeed = \"https://a.fr/\"\n[[sources]]\nname = \"A\"\nfeed = \"https://b.fr/\"\n[[sources]]\nname = \"C\"\n",
+            "f",
+        )
+        .unwrap_err()
+        .0;
+        assert_eq!(errors.len(), 2);
+        assert!(errors[0].message.contains("deux sources"));
+        assert!(errors[1].message.contains("ni `feed`"));
+    }
+}

@@ -1,0 +1,220 @@
+//! One pass over the sources: fetch → ingest → store, each source on its own, so that one bad
+//! source never stops the others.
+
+use std::collections::HashMap;
+
+use chrono::Utc;
+use futures_util::StreamExt;
+
+use crate::config::Config;
+use crate::fetch::{Fetched, Fetcher, next_attempt};
+use crate::ingest::{self, IngestError};
+use crate::model::{ArticleCandidate, Source, SourceKind, SourceReport};
+use crate::store::{FetchState, Store, Validators};
+
+/// Which sources a pass covers.
+#[derive(Debug, Clone, Default)]
+pub struct PassOptions {
+    pub dossier: Option<String>,
+    pub source: Option<String>,
+    /// Fetch even the sources that are slowed down after errors or a `Retry-After`.
+    pub force: bool,
+}
+
+/// The sources a pass would fetch, in configuration order. An explicitly named source is
+/// taken even when disabled.
+pub fn select_sources<'a>(config: &'a Config, options: &PassOptions) -> Vec<&'a Source> {
+    config
+        .sources
+        .iter()
+        .filter(|s| match &options.source {
+            Some(name) => &s.name == name,
+            None => s.enabled,
+        })
+        .filter(|s| {
+            options
+                .dossier
+                .as_ref()
+                .is_none_or(|d| s.dossiers.contains(d))
+        })
+        .collect()
+}
+
+/// Runs one pass; `on_done` is called as each source finishes (for a progress bar).
+pub async fn run_pass(
+    config: &Config,
+    store: &Store,
+    options: &PassOptions,
+    on_done: impl Fn(&SourceReport),
+) -> anyhow::Result<Vec<SourceReport>> {
+    let sources = select_sources(config, options);
+    let states = store.sync_sources(&config.sources).await?;
+    let fetcher = Fetcher::new(&config.settings)?;
+    let mut reports: Vec<SourceReport> = futures_util::stream::iter(sources)
+        .map(|source| harvest_source(config, store, &fetcher, source, &states, options.force))
+        // The fetcher's semaphores do the real limiting; this only bounds tasks in flight.
+        .buffer_unordered(config.settings.concurrency.max(1) * 4)
+        .inspect(|r| on_done(r))
+        .collect()
+        .await;
+    let order: HashMap<&str, usize> = config
+        .sources
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.name.as_str(), i))
+        .collect();
+    reports.sort_by_key(|r| order.get(r.name.as_str()).copied().unwrap_or(usize::MAX));
+    Ok(reports)
+}
+
+async fn harvest_source(
+    config: &Config,
+    store: &Store,
+    fetcher: &Fetcher,
+    source: &Source,
+    states: &HashMap<String, FetchState>,
+    force: bool,
+) -> SourceReport {
+    let mut report = SourceReport {
+        name: source.name.clone(),
+        ..Default::default()
+    };
+    let Some(state) = states.get(&source.name) else {
+        report.status = "error".into();
+        report.error = Some("source absente de la base".into());
+        return report;
+    };
+    let now = Utc::now();
+    if !force && state.next_fetch.is_some_and(|t| t > now) {
+        report.status = "deferred".into();
+        report.next_fetch = state.next_fetch;
+        report.error = Some(format!(
+            "ralentie après {} erreur(s) consécutive(s)",
+            state.consecutive_errors
+        ));
+        return report;
+    }
+    let outcome = fetch_and_store(store, fetcher, source, state).await;
+    let now = Utc::now();
+    match outcome {
+        Ok(Outcome::NotModified) => {
+            report.status = "not_modified".into();
+            report.http_status = Some(304);
+            if let Err(e) = store.record_not_modified(state.id, now).await {
+                report.status = "error".into();
+                report.error = Some(format!("base de données : {e}"));
+            }
+        }
+        Ok(Outcome::Stored { status, counts }) => {
+            report.status = "ok".into();
+            report.http_status = Some(status);
+            report.new = counts.new;
+            report.updated = counts.updated;
+            report.unchanged = counts.unchanged;
+        }
+        Err(failure) => {
+            let next = next_attempt(
+                state.consecutive_errors + 1,
+                &config.settings,
+                failure.retry_after,
+                now,
+            );
+            report.status = "error".into();
+            report.http_status = failure.status;
+            report.error = Some(failure.message.clone());
+            report.next_fetch = Some(next);
+            if let Err(e) = store
+                .record_failure(state.id, failure.status, &failure.message, next, now)
+                .await
+            {
+                report.error = Some(format!("{} ; base de données : {e}", failure.message));
+            }
+        }
+    }
+    report
+}
+
+enum Outcome {
+    NotModified,
+    Stored {
+        status: u16,
+        counts: crate::store::Counts,
+    },
+}
+
+async fn fetch_and_store(
+    store: &Store,
+    fetcher: &Fetcher,
+    source: &Source,
+    state: &FetchState,
+) -> Result<Outcome, crate::fetch::FetchError> {
+    let fetched = fetcher
+        .get(
+            &source.url,
+            state.etag.as_deref(),
+            state.last_modified.as_deref(),
+            source.kind == SourceKind::Page,
+        )
+        .await?;
+    let body = match fetched {
+        Fetched::NotModified => return Ok(Outcome::NotModified),
+        Fetched::Body(body) => body,
+    };
+    let status = body.status;
+    let validators = Validators {
+        etag: body.etag.clone(),
+        last_modified: body.last_modified.clone(),
+        status,
+    };
+    let source_for_parse = source.clone();
+    // Parsing is CPU work and scraper's documents are not Send: keep it off the async workers.
+    let items = tokio::task::spawn_blocking(move || parse_body(&source_for_parse, &body))
+        .await
+        .map_err(|e| plain_error(format!("analyse interrompue : {e}")))?
+        .map_err(|e| plain_error(e.to_string()))?;
+    let counts = store
+        .record_success(state.id, &validators, &items, Utc::now())
+        .await
+        .map_err(|e| plain_error(format!("base de données : {e}")))?;
+    Ok(Outcome::Stored { status, counts })
+}
+
+fn plain_error(message: String) -> crate::fetch::FetchError {
+    crate::fetch::FetchError {
+        message,
+        status: None,
+        retry_after: None,
+    }
+}
+
+/// Reads the items of a fetched body according to the kind of its source.
+pub fn parse_body(
+    source: &Source,
+    body: &crate::fetch::Body,
+) -> Result<Vec<ArticleCandidate>, IngestError> {
+    let now = Utc::now();
+    match (&source.kind, &source.select) {
+        (SourceKind::Page, Some(select)) => ingest::parse_page(
+            &body.bytes,
+            body.content_type.as_deref(),
+            &body.final_url,
+            select,
+            now,
+        ),
+        _ => {
+            let feed = ingest::parse_feed(
+                &body.bytes,
+                body.content_type.as_deref(),
+                &body.final_url,
+                now,
+            )?;
+            if feed.items.is_empty() && feed.without_link > 0 {
+                return Err(IngestError::Feed(format!(
+                    "{} entrée(s), aucune avec un lien",
+                    feed.without_link
+                )));
+            }
+            Ok(feed.items)
+        }
+    }
+}

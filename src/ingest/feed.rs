@@ -1,0 +1,259 @@
+//! RSS 0.9x/1.0/2.0, Atom and JSON Feed, read by feed-rs from bytes.
+
+use chrono::{DateTime, Utc};
+use feed_rs::model::{Entry, Link, Text};
+use url::Url;
+
+use super::charset::{declare_utf8, decode, xml_encoding};
+use super::dates::{clamp_future, parse_date};
+use super::sanitize::{clean_title, html_to_text, sanitize_html};
+use super::{IngestError, detect_language, normalize_language};
+use crate::model::ArticleCandidate;
+
+/// What a feed said, normalised.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParsedFeed {
+    pub title: Option<String>,
+    pub link: Option<String>,
+    pub items: Vec<ArticleCandidate>,
+    /// Entries dropped because they had no link at all.
+    pub without_link: usize,
+}
+
+/// Parses a feed. `content_type` is the HTTP header (for its charset), `base_url` the URL it
+/// was fetched from (relative links resolve against it), `now` the fetch time (future
+/// dates are clamped to it).
+pub fn parse_feed(
+    bytes: &[u8],
+    content_type: Option<&str>,
+    base_url: &str,
+    now: DateTime<Utc>,
+) -> Result<ParsedFeed, IngestError> {
+    let base = Url::parse(base_url).ok();
+    let parser = feed_rs::parser::Builder::new()
+        .base_uri(Some(base_url))
+        // An empty id marks "the source gave none"; feed-rs would otherwise invent one.
+        .id_generator(|_, _, _| String::new())
+        .timestamp_parser(parse_date)
+        .sanitize_content(false)
+        .build();
+    let first = bytes
+        .iter()
+        .find(|b| !b.is_ascii_whitespace() && **b != 0xEF && **b != 0xBB && **b != 0xBF);
+    let feed = if first == Some(&b'{') {
+        parser.parse(bytes)
+    } else {
+        let text = decode(bytes, xml_encoding(bytes, content_type));
+        parser.parse(declare_utf8(&text).as_bytes())
+    }
+    .map_err(|e| IngestError::Feed(e.to_string()))?;
+
+    let feed_language = feed.language.as_deref().and_then(normalize_language);
+    let mut items = Vec::with_capacity(feed.entries.len());
+    let mut without_link = 0;
+    for entry in &feed.entries {
+        match candidate(entry, base.as_ref(), feed_language.as_deref(), now) {
+            Some(c) => items.push(c),
+            None => without_link += 1,
+        }
+    }
+    Ok(ParsedFeed {
+        title: feed.title.as_ref().map(text_of).filter(|t| !t.is_empty()),
+        link: pick_link(&feed.links).and_then(|l| resolve(&l.href, base.as_ref())),
+        items,
+        without_link,
+    })
+}
+
+fn is_html(text: &Text) -> bool {
+    let ct = text.content_type.essence().to_string();
+    ct.contains("html")
+}
+
+fn text_of(text: &Text) -> String {
+    clean_title(&text.content, is_html(text))
+}
+
+/// The link a reader should open: `alternate` (or no rel) first, HTML before other types.
+fn pick_link(links: &[Link]) -> Option<&Link> {
+    let alternate = |l: &&Link| l.rel.as_deref().is_none_or(|r| r == "alternate");
+    links
+        .iter()
+        .filter(alternate)
+        .find(|l| l.media_type.as_deref().is_none_or(|m| m.contains("html")))
+        .or_else(|| links.iter().find(alternate))
+        .or_else(|| links.iter().find(|l| l.rel.as_deref() != Some("enclosure")))
+}
+
+fn resolve(href: &str, base: Option<&Url>) -> Option<String> {
+    let href = href.trim();
+    if href.is_empty() {
+        return None;
+    }
+    match Url::parse(href) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => Some(u.into()),
+        Ok(_) => None,
+        Err(_) => base.and_then(|b| b.join(href).ok()).map(Into::into),
+    }
+}
+
+fn candidate(
+    entry: &Entry,
+    base: Option<&Url>,
+    feed_language: Option<&str>,
+    now: DateTime<Utc>,
+) -> Option<ArticleCandidate> {
+    let guid = Some(entry.id.trim().to_string()).filter(|g| !g.is_empty());
+    let url = pick_link(&entry.links)
+        .and_then(|l| resolve(&l.href, base))
+        .or_else(|| guid.as_deref().and_then(|g| resolve(g, None)))?;
+    let link_base = Url::parse(&url).ok();
+    let (summary_html, summary_text) = match (&entry.summary, &entry.content) {
+        (Some(s), _) if !s.content.trim().is_empty() => {
+            body(&s.content, is_html(s), link_base.as_ref())
+        }
+        (_, Some(c)) => match &c.body {
+            Some(b) => body(
+                b,
+                c.content_type.essence().to_string().contains("html"),
+                link_base.as_ref(),
+            ),
+            None => (String::new(), String::new()),
+        },
+        _ => (String::new(), String::new()),
+    };
+    let mut title = entry.title.as_ref().map(text_of).unwrap_or_default();
+    if title.is_empty() {
+        title = first_words(&summary_text, 120).unwrap_or_else(|| url.clone());
+    }
+    let (published, date_flag) = clamp_future(entry.published.or(entry.updated), now);
+    let language = entry
+        .language
+        .as_deref()
+        .and_then(normalize_language)
+        .or_else(|| feed_language.map(str::to_string))
+        .or_else(|| detect_language(&format!("{title}. {summary_text}")));
+    Some(ArticleCandidate {
+        guid,
+        canonical_url: super::url::canonicalize(&url),
+        url,
+        title,
+        summary_html,
+        summary_text,
+        author: entry
+            .authors
+            .first()
+            .and_then(|p| p.name.as_deref())
+            .map(|n| clean_title(n, false))
+            .filter(|a| !a.is_empty()),
+        published,
+        date_flag,
+        language,
+    })
+}
+
+fn body(content: &str, html: bool, base: Option<&Url>) -> (String, String) {
+    if html {
+        let clean = sanitize_html(content, base);
+        let text = html_to_text(&clean);
+        (clean, text)
+    } else {
+        let text = content.trim().to_string();
+        (ammonia::clean_text(&text), text)
+    }
+}
+
+/// The first `max` characters of a text, cut at a word, with an ellipsis.
+pub(crate) fn first_words(text: &str, max: usize) -> Option<String> {
+    let line = text.lines().next()?.trim();
+    if line.is_empty() {
+        return None;
+    }
+    if line.chars().count() <= max {
+        return Some(line.to_string());
+    }
+    let cut: String = line.chars().take(max).collect();
+    let at = cut.rfind(' ').unwrap_or(cut.len());
+    Some(format!("{}…", &cut[..at]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        "2026-11-28T12:00:00Z".parse().unwrap()
+    }
+
+    #[test]
+    fn rss_with_relative_links_french_dates_and_xss() {
+        let xml = r#"<?xml version="1.0"?><rss version="2.0"><channel><title>Actu</title><link>https://ex.fr/</link><language>fr-FR</language>
+<item><title>&lt;img src=x onerror=alert(1)&gt; Précarité</title><link>/a/1?utm_source=rss</link><guid isPermaLink="false">id-1</guid>
+<pubDate>28 novembre 2026 à 10h05</pubDate><description>&lt;p onclick="x"&gt;Texte &lt;script&gt;alert(1)&lt;/script&gt;&lt;a href="javascript:alert(1)"&gt;lien&lt;/a&gt;&lt;/p&gt;</description></item>
+<item><title>Futur</title><link>https://ex.fr/b</link><pubDate>Mon, 01 Jan 2035 00:00:00 GMT</pubDate></item>
+<item><description>sans lien</description></item>
+</channel></rss>"#;
+        let feed = parse_feed(xml.as_bytes(), None, "https://ex.fr/rss.xml", now()).unwrap();
+        assert_eq!(feed.title.as_deref(), Some("Actu"));
+        assert_eq!(feed.items.len(), 2);
+        assert_eq!(feed.without_link, 1);
+        let a = &feed.items[0];
+        assert_eq!(a.url, "https://ex.fr/a/1?utm_source=rss");
+        assert_eq!(a.canonical_url, "https://ex.fr/a/1");
+        assert_eq!(a.guid.as_deref(), Some("id-1"));
+        assert_eq!(a.title, "<img src=x onerror=alert(1)> Précarité");
+        assert!(
+            !a.summary_html.contains("script")
+                && !a.summary_html.contains("onclick")
+                && !a.summary_html.contains("javascript")
+        );
+        assert_eq!(a.summary_text, "Texte lien");
+        assert_eq!(a.published, Some("2026-11-28T09:05:00Z".parse().unwrap()));
+        assert_eq!(a.language.as_deref(), Some("fr"));
+        assert_eq!(
+            feed.items[1].date_flag,
+            Some(crate::model::DateFlag::FutureClamped)
+        );
+        assert_eq!(feed.items[1].published, Some(now()));
+    }
+
+    #[test]
+    fn latin1_feed_without_declaration_reads_accents() {
+        let mut bytes = b"<rss version=\"2.0\"><channel><title>".to_vec();
+        bytes.extend(
+            encoding_rs::WINDOWS_1252
+                .encode("Sécurité et précarité à Sète")
+                .0
+                .iter(),
+        );
+        bytes.extend(b"</title><item><title>\xc9cole</title><link>https://ex.fr/e</link></item></channel></rss>");
+        let feed = parse_feed(&bytes, Some("text/xml"), "https://ex.fr/", now()).unwrap();
+        assert_eq!(feed.title.as_deref(), Some("Sécurité et précarité à Sète"));
+        assert_eq!(feed.items[0].title, "École");
+    }
+
+    #[test]
+    fn json_feed_and_atom() {
+        let json = r#"{"version":"https://jsonfeed.org/version/1.1","title":"J","items":[{"id":"1","url":"https://ex.fr/j","title":"Un","content_html":"<p>x</p>","date_published":"2026-11-01T10:00:00+01:00"}]}"#;
+        let feed = parse_feed(json.as_bytes(), None, "https://ex.fr/feed.json", now()).unwrap();
+        assert_eq!(feed.items[0].url, "https://ex.fr/j");
+        let atom = r#"<feed xmlns="http://www.w3.org/2005/Atom"><title type="html">&lt;b&gt;A&lt;/b&gt;</title><entry><id>urn:x</id><title>E</title><link rel="alternate" href="e1"/><updated>2026-11-01T00:00:00Z</updated></entry></feed>"#;
+        let feed = parse_feed(atom.as_bytes(), None, "https://ex.fr/d/atom", now()).unwrap();
+        assert_eq!(feed.title.as_deref(), Some("A"));
+        assert_eq!(feed.items[0].url, "https://ex.fr/d/e1");
+    }
+
+    #[test]
+    fn malformed_xml_is_an_error() {
+        assert!(
+            parse_feed(
+                b"<html><body>pas un flux</body></html>",
+                None,
+                "https://ex.fr/",
+                now()
+            )
+            .is_err()
+        );
+        assert!(parse_feed(b"", None, "https://ex.fr/", now()).is_err());
+    }
+}

@@ -1,0 +1,171 @@
+//! The `veille` command line: parses arguments and calls the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use veille::commands;
+use veille::harvest::PassOptions;
+use veille::store::ArticleFilter;
+
+#[derive(Parser)]
+#[command(
+    name = "veille",
+    version,
+    about = "Veille de presse : relève des flux et des pages, stockage, publication"
+)]
+struct Cli {
+    /// Fichier de configuration
+    #[arg(
+        long,
+        global = true,
+        env = "VEILLE_CONFIG",
+        default_value = "feeds.toml"
+    )]
+    config: PathBuf,
+    /// Dossier d'archive (base, index, publications)
+    #[arg(long, global = true, env = "VEILLE_ARCHIVE", default_value = "archive")]
+    archive: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Valide la configuration ; liste dossiers et sources
+    Check {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Une relève : télécharge, lit et enregistre chaque source
+    Fetch {
+        /// Seulement les sources de ce dossier
+        #[arg(long)]
+        dossier: Option<String>,
+        /// Seulement cette source (même désactivée)
+        #[arg(long)]
+        source: Option<String>,
+        /// Relever aussi les sources ralenties après des erreurs
+        #[arg(long)]
+        force: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// État de santé de chaque source
+    Sources {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Articles enregistrés, du plus récent au plus ancien
+    Articles {
+        /// Depuis cette date (AAAA-MM-JJ ou RFC 3339)
+        #[arg(long)]
+        since: Option<String>,
+        /// Seulement cette source
+        #[arg(long)]
+        source: Option<String>,
+        /// Nombre maximal d'articles
+        #[arg(long)]
+        limit: Option<u32>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    // `veille articles | head` must end quietly, as other Unix tools do, not panic.
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("VEILLE_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let config = match commands::load_config(&cli.config) {
+        Ok(c) => c,
+        Err(code) => return ExitCode::from(code as u8),
+    };
+    if let Command::Check { json } = cli.command {
+        return ExitCode::from(commands::check(&config, json) as u8);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("erreur : impossible de démarrer : {e}");
+            return ExitCode::from(commands::EXIT_FAILURE as u8);
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Check { .. } => unreachable!("handled above"),
+            Command::Fetch {
+                dossier,
+                source,
+                force,
+                json,
+            } => {
+                commands::fetch(
+                    &config,
+                    &cli.archive,
+                    &PassOptions {
+                        dossier,
+                        source,
+                        force,
+                    },
+                    json,
+                )
+                .await
+            }
+            Command::Sources { json } => commands::sources(&config, &cli.archive, json).await,
+            Command::Articles {
+                since,
+                source,
+                limit,
+                json,
+            } => {
+                let since = match since.as_deref().map(parse_since).transpose() {
+                    Ok(s) => s,
+                    Err(e) => {
+                        eprintln!("{e}");
+                        return Ok(commands::EXIT_USAGE);
+                    }
+                };
+                commands::articles(
+                    &config,
+                    &cli.archive,
+                    &ArticleFilter {
+                        since,
+                        source,
+                        limit,
+                    },
+                    json,
+                )
+                .await
+            }
+        }
+    });
+    match result {
+        Ok(code) => ExitCode::from(code as u8),
+        Err(e) => {
+            eprintln!("erreur : {e:#}");
+            ExitCode::from(commands::EXIT_FAILURE as u8)
+        }
+    }
+}
+
+fn parse_since(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    if let Ok(d) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(d.with_timezone(&chrono::Utc));
+    }
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map(|d| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc())
+        .map_err(|_| format!("date invalide « {text} » : attendu AAAA-MM-JJ ou RFC 3339 (--since)"))
+}

@@ -1,0 +1,109 @@
+//! Plain data types that travel between the stages; no logic beyond small helpers.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// How a source is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    /// RSS, Atom or JSON Feed.
+    Feed,
+    /// A listing page without a feed, read with CSS selectors.
+    Page,
+    /// A Google News search feed built from a query.
+    Search,
+}
+
+impl SourceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::Feed => "feed",
+            SourceKind::Page => "page",
+            SourceKind::Search => "search",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "feed" => Some(SourceKind::Feed),
+            "page" => Some(SourceKind::Page),
+            "search" => Some(SourceKind::Search),
+            _ => None,
+        }
+    }
+}
+
+/// CSS selectors of a `page` source (DESIGN.md §5).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PageSelectors {
+    pub item: String,
+    pub title: String,
+    pub link: String,
+    pub date: Option<String>,
+    pub summary: Option<String>,
+}
+
+/// A source as configured in `feeds.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Source {
+    pub name: String,
+    pub kind: SourceKind,
+    /// The URL actually fetched (for `search`, the built Google News URL).
+    pub url: String,
+    pub dossiers: Vec<String>,
+    pub select: Option<PageSelectors>,
+    pub enabled: bool,
+}
+
+/// Why a published date was changed or is doubtful.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DateFlag {
+    /// The source gave a date too far in the future; it was clamped to the fetch time.
+    FutureClamped,
+}
+
+impl DateFlag {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DateFlag::FutureClamped => "future_clamped",
+        }
+    }
+}
+
+/// One item read from a feed or a page, normalised, before it is stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ArticleCandidate {
+    /// The identifier the source gave (RSS guid, Atom id, JSON id), if any.
+    pub guid: Option<String>,
+    /// The link as published, resolved against the base URL.
+    pub url: String,
+    /// The link after canonicalisation (see `ingest::url::canonicalize`).
+    pub canonical_url: String,
+    pub title: String,
+    /// Sanitised HTML.
+    pub summary_html: String,
+    /// Plain text of the summary.
+    pub summary_text: String,
+    pub author: Option<String>,
+    pub published: Option<DateTime<Utc>>,
+    pub date_flag: Option<DateFlag>,
+    /// ISO 639-1 code when known (`fr`, `en`, …).
+    pub language: Option<String>,
+}
+
+/// How one source fared in one pass.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SourceReport {
+    pub name: String,
+    /// `ok`, `not_modified`, `error` or `deferred`.
+    pub status: String,
+    pub http_status: Option<u16>,
+    pub new: u32,
+    pub updated: u32,
+    pub unchanged: u32,
+    pub error: Option<String>,
+    /// When the source will be tried again, if it was slowed down.
+    pub next_fetch: Option<DateTime<Utc>>,
+}

@@ -1,0 +1,384 @@
+//! SQLite store (WAL) under the archive folder: sources with their fetch state, articles.
+//!
+//! Several processes share the file. Writes that read first start with `BEGIN IMMEDIATE`, and
+//! each source's results go in one transaction, so a crash leaves the previous state whole.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+
+use crate::model::{ArticleCandidate, Source};
+
+/// The database file inside the archive folder.
+pub const DATABASE_FILE: &str = "veille.sqlite";
+
+#[derive(Clone)]
+pub struct Store {
+    pool: SqlitePool,
+    path: PathBuf,
+}
+
+/// What the fetcher needs to know about a source before fetching it.
+#[derive(Debug, Clone, Default)]
+pub struct FetchState {
+    pub id: i64,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub next_fetch: Option<DateTime<Utc>>,
+    pub consecutive_errors: u32,
+}
+
+/// Conditional-GET validators and status of a successful response.
+#[derive(Debug, Clone, Default)]
+pub struct Validators {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub status: u16,
+}
+
+/// New, updated and unchanged counts of one stored batch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub new: u32,
+    pub updated: u32,
+    pub unchanged: u32,
+}
+
+/// The health of a source, as `veille sources` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceHealth {
+    pub name: String,
+    pub url: String,
+    pub kind: String,
+    pub dossiers: Vec<String>,
+    pub enabled: bool,
+    pub last_fetch: Option<String>,
+    pub last_success: Option<String>,
+    pub last_status: Option<u16>,
+    pub consecutive_errors: u32,
+    pub last_error: Option<String>,
+    pub next_fetch: Option<String>,
+    pub items: i64,
+}
+
+/// One stored article with the name of its source.
+#[derive(Debug, Clone, Serialize)]
+pub struct ArticleRow {
+    pub id: i64,
+    pub story: i64,
+    pub title: String,
+    pub url: String,
+    pub source: String,
+    pub published: Option<String>,
+    pub summary: String,
+    pub language: Option<String>,
+    pub first_seen: String,
+}
+
+/// Which articles to list.
+#[derive(Debug, Clone, Default)]
+pub struct ArticleFilter {
+    pub since: Option<DateTime<Utc>>,
+    pub source: Option<String>,
+    pub limit: Option<u32>,
+}
+
+/// Timestamps are stored as fixed-width RFC 3339 UTC text, so that text order is time order.
+pub fn timestamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn parse_timestamp(text: Option<String>) -> Option<DateTime<Utc>> {
+    text.and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+        .map(|t| t.with_timezone(&Utc))
+}
+
+impl Store {
+    /// Opens (and creates or migrates) the database in `archive`.
+    pub async fn open(archive: &Path) -> anyhow::Result<Store> {
+        std::fs::create_dir_all(archive).map_err(|e| {
+            anyhow::anyhow!(
+                "impossible de créer le dossier d'archive {} : {e}",
+                archive.display()
+            )
+        })?;
+        let path = archive.join(DATABASE_FILE);
+        let options = SqliteConnectOptions::from_str("sqlite:")?
+            .filename(&path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // NORMAL is durable against a process crash in WAL mode; only a power loss may
+            // drop the last commits.
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(30))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(|e| anyhow::anyhow!("impossible d'ouvrir la base {} : {e}", path.display()))?;
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!("migration de la base {} impossible : {e}", path.display())
+            })?;
+        Ok(Store { pool, path })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Records the configured sources (matched by name) and returns their fetch state.
+    /// A source whose URL changed forgets its validators.
+    pub async fn sync_sources(
+        &self,
+        sources: &[Source],
+    ) -> anyhow::Result<HashMap<String, FetchState>> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        for s in sources {
+            sqlx::query(
+                "INSERT INTO sources (name, kind, url, dossiers, enabled) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (name) DO UPDATE SET
+                   etag = CASE WHEN sources.url = excluded.url THEN sources.etag END,
+                   last_modified = CASE WHEN sources.url = excluded.url THEN sources.last_modified END,
+                   kind = excluded.kind, url = excluded.url, dossiers = excluded.dossiers,
+                   enabled = excluded.enabled",
+            )
+            .bind(&s.name)
+            .bind(s.kind.as_str())
+            .bind(&s.url)
+            .bind(serde_json::to_string(&s.dossiers)?)
+            .bind(s.enabled)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        let rows = sqlx::query(
+            "SELECT id, name, etag, last_modified, next_fetch, consecutive_errors FROM sources",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                (
+                    r.get::<String, _>("name"),
+                    FetchState {
+                        id: r.get("id"),
+                        etag: r.get("etag"),
+                        last_modified: r.get("last_modified"),
+                        next_fetch: parse_timestamp(r.get("next_fetch")),
+                        consecutive_errors: r.get::<i64, _>("consecutive_errors") as u32,
+                    },
+                )
+            })
+            .collect())
+    }
+
+    /// Stores a source's items and its new state in one transaction.
+    ///
+    /// An item is the same article as a stored one when it has the same GUID in the same
+    /// source, or else the same canonical URL. A changed title or summary updates it.
+    pub async fn record_success(
+        &self,
+        source_id: i64,
+        validators: &Validators,
+        items: &[ArticleCandidate],
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Counts> {
+        let now_text = timestamp(now);
+        let mut counts = Counts::default();
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        for item in items {
+            let mut existing = None;
+            if let Some(guid) = &item.guid {
+                existing = sqlx::query("SELECT id, title, summary_text FROM articles WHERE source_id = $1 AND guid = $2")
+                    .bind(source_id)
+                    .bind(guid)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            }
+            if existing.is_none() {
+                existing = sqlx::query("SELECT id, title, summary_text FROM articles WHERE canonical_url = $1 ORDER BY id LIMIT 1")
+                    .bind(&item.canonical_url)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            }
+            let published = item.published.map(timestamp);
+            match existing {
+                Some(row) => {
+                    let title: String = row.get("title");
+                    let summary: String = row.get("summary_text");
+                    if title == item.title && summary == item.summary_text {
+                        counts.unchanged += 1;
+                    } else {
+                        sqlx::query(
+                            "UPDATE articles SET title = $1, summary_html = $2, summary_text = $3,
+                             published = COALESCE($4, published), updated_at = $5 WHERE id = $6",
+                        )
+                        .bind(&item.title)
+                        .bind(&item.summary_html)
+                        .bind(&item.summary_text)
+                        .bind(&published)
+                        .bind(&now_text)
+                        .bind(row.get::<i64, _>("id"))
+                        .execute(&mut *tx)
+                        .await?;
+                        counts.updated += 1;
+                    }
+                }
+                None => {
+                    let id: i64 = sqlx::query(
+                        "INSERT INTO articles (source_id, guid, canonical_url, url, title, summary_html,
+                           summary_text, author, published, date_flag, first_seen, updated_at, language)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12) RETURNING id",
+                    )
+                    .bind(source_id)
+                    .bind(&item.guid)
+                    .bind(&item.canonical_url)
+                    .bind(&item.url)
+                    .bind(&item.title)
+                    .bind(&item.summary_html)
+                    .bind(&item.summary_text)
+                    .bind(&item.author)
+                    .bind(&published)
+                    .bind(item.date_flag.map(|f| f.as_str()))
+                    .bind(&now_text)
+                    .bind(&item.language)
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .get("id");
+                    sqlx::query("UPDATE articles SET story = id WHERE id = $1")
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                    counts.new += 1;
+                }
+            }
+        }
+        sqlx::query(
+            "UPDATE sources SET etag = $1, last_modified = $2, last_status = $3, last_fetch = $4,
+             last_success = $4, consecutive_errors = 0, last_error = NULL, next_fetch = NULL WHERE id = $5",
+        )
+        .bind(&validators.etag)
+        .bind(&validators.last_modified)
+        .bind(validators.status as i64)
+        .bind(&now_text)
+        .bind(source_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(counts)
+    }
+
+    /// A 304: the source is healthy and nothing changed.
+    pub async fn record_not_modified(
+        &self,
+        source_id: i64,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        sqlx::query(
+            "UPDATE sources SET last_status = 304, last_fetch = $1, last_success = $1,
+             consecutive_errors = 0, last_error = NULL, next_fetch = NULL WHERE id = $2",
+        )
+        .bind(timestamp(now))
+        .bind(source_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// A failure: the error is kept and the source is not tried again before `next_fetch`.
+    pub async fn record_failure(
+        &self,
+        source_id: i64,
+        status: Option<u16>,
+        error: &str,
+        next_fetch: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        sqlx::query(
+            "UPDATE sources SET last_status = $1, last_fetch = $2, last_error = $3, next_fetch = $4,
+             consecutive_errors = consecutive_errors + 1 WHERE id = $5",
+        )
+        .bind(status.map(i64::from))
+        .bind(timestamp(now))
+        .bind(error)
+        .bind(timestamp(next_fetch))
+        .bind(source_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Every known source with its health, in name order.
+    pub async fn source_health(&self) -> anyhow::Result<Vec<SourceHealth>> {
+        let rows = sqlx::query(
+            "SELECT s.*, (SELECT COUNT(*) FROM articles a WHERE a.source_id = s.id) AS items
+             FROM sources s ORDER BY s.name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| SourceHealth {
+                name: r.get("name"),
+                url: r.get("url"),
+                kind: r.get("kind"),
+                dossiers: serde_json::from_str(&r.get::<String, _>("dossiers")).unwrap_or_default(),
+                enabled: r.get("enabled"),
+                last_fetch: r.get("last_fetch"),
+                last_success: r.get("last_success"),
+                last_status: r.get::<Option<i64>, _>("last_status").map(|s| s as u16),
+                consecutive_errors: r.get::<i64, _>("consecutive_errors") as u32,
+                last_error: r.get("last_error"),
+                next_fetch: r.get("next_fetch"),
+                items: r.get("items"),
+            })
+            .collect())
+    }
+
+    /// Stored articles, newest first (by publication date, else first seen).
+    pub async fn articles(&self, filter: &ArticleFilter) -> anyhow::Result<Vec<ArticleRow>> {
+        let rows = sqlx::query(
+            "SELECT a.id, COALESCE(a.story, a.id) AS story, a.title, a.canonical_url, s.name AS source,
+                    a.published, a.summary_text, a.language, a.first_seen
+             FROM articles a JOIN sources s ON s.id = a.source_id
+             WHERE ($1 IS NULL OR COALESCE(a.published, a.first_seen) >= $1)
+               AND ($2 IS NULL OR s.name = $2)
+             ORDER BY COALESCE(a.published, a.first_seen) DESC, a.id DESC
+             LIMIT $3",
+        )
+        .bind(filter.since.map(timestamp))
+        .bind(&filter.source)
+        .bind(filter.limit.map_or(-1, i64::from))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| ArticleRow {
+                id: r.get("id"),
+                story: r.get("story"),
+                title: r.get("title"),
+                url: r.get("canonical_url"),
+                source: r.get("source"),
+                published: r.get("published"),
+                summary: r.get("summary_text"),
+                language: r.get("language"),
+                first_seen: r.get("first_seen"),
+            })
+            .collect())
+    }
+}
