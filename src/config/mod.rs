@@ -395,9 +395,17 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
                     .chain(s.summary.as_ref())
                 {
                     if let Err(e) = scraper::Selector::parse(field.get_ref()) {
+                        // scraper's messages are for developers when the parser is surprised.
+                        let detail = e.to_string();
+                        let detail = if detail.contains('\n') || detail.contains("Unexpected error")
+                        {
+                            String::new()
+                        } else {
+                            format!(" : {detail}")
+                        };
                         errors.push(at(
                             field.span(),
-                            format!("sélecteur CSS invalide `{}` : {e}", field.get_ref()),
+                            format!("sélecteur CSS invalide `{}`{detail}", field.get_ref()),
                             Some("exemples valides : \"article.news\", \"h3 a\", \"time\"".into()),
                         ));
                     }

@@ -62,6 +62,7 @@ pub struct Fetcher {
     agent_token: String,
     max_body: u64,
     timeout: Duration,
+    connect_timeout: Duration,
     global: Arc<Semaphore>,
     per_host_limit: usize,
     hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
@@ -71,9 +72,10 @@ pub struct Fetcher {
 impl Fetcher {
     pub fn new(settings: &Settings) -> anyhow::Result<Fetcher> {
         let timeout = Duration::from_secs(settings.timeout_secs);
+        let connect_timeout = Duration::from_secs(settings.connect_timeout_secs);
         let client = reqwest::Client::builder()
             .user_agent(settings.user_agent.clone())
-            .connect_timeout(Duration::from_secs(settings.connect_timeout_secs))
+            .connect_timeout(connect_timeout)
             .timeout(timeout)
             .redirect(redirect::Policy::limited(MAX_REDIRECTS))
             .pool_max_idle_per_host(settings.per_host)
@@ -89,6 +91,7 @@ impl Fetcher {
             agent_token,
             max_body: settings.max_body_mib * 1024 * 1024,
             timeout,
+            connect_timeout,
             global: Arc::new(Semaphore::new(settings.concurrency)),
             per_host_limit: settings.per_host,
             hosts: Mutex::new(HashMap::new()),
@@ -223,12 +226,17 @@ impl Fetcher {
     }
 
     fn describe(&self, e: reqwest::Error) -> FetchError {
-        let message = if e.is_timeout() {
+        let message = if e.is_connect() && e.is_timeout() {
+            format!(
+                "connexion impossible : délai de connexion dépassé ({} s)",
+                self.connect_timeout.as_secs()
+            )
+        } else if e.is_connect() {
+            format!("connexion impossible : {}", root_cause(&e))
+        } else if e.is_timeout() {
             format!("délai dépassé ({} s)", self.timeout.as_secs())
         } else if e.is_redirect() {
             format!("trop de redirections (plus de {MAX_REDIRECTS}) ou boucle de redirection")
-        } else if e.is_connect() {
-            format!("connexion impossible : {}", root_cause(&e))
         } else if e.is_decode() || e.is_body() {
             format!("réponse interrompue ou illisible : {}", root_cause(&e))
         } else {

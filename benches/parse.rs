@@ -1,0 +1,265 @@
+//! Parse + normalise throughput of `veille::ingest::parse_feed` on the real-world feeds of
+//! `../shared/fixtures/feeds/realworld` (the .xml and .atom files), side by side with Python
+//! feedparser on the same files in the same run (`benches/feedparser_bench.py`, run with
+//! `.venv/bin/python`, which `make deps` creates).
+//!
+//! Both sides read every file into memory first, run one untimed warm-up round which fixes
+//! the number of timed rounds (enough for at least `MIN_SECONDS`), then time only the parse
+//! loops. Item counts may differ a little: veille drops entries without any link, feedparser
+//! keeps them; both counts are printed.
+//!
+//! `cargo bench` passes `--bench`; without it (`cargo test --all-targets`) this only runs one
+//! round of each side as a smoke test, and prints no figures.
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+
+const MIN_SECONDS: f64 = 2.0;
+const BASE_URL: &str = "http://example.com/feed.xml";
+
+/// Totals of one or more rounds of veille over all files.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+struct Counts {
+    items: usize,
+    without_link: usize,
+    rejected: usize,
+}
+
+struct Run {
+    name: String,
+    rounds: usize,
+    items: usize,
+    seconds: f64,
+}
+
+impl Run {
+    fn items_per_sec(&self) -> f64 {
+        self.items as f64 / self.seconds
+    }
+    fn files_per_sec(&self, files: usize) -> f64 {
+        (files * self.rounds) as f64 / self.seconds
+    }
+}
+
+fn main() {
+    let bench_mode = std::env::args().any(|a| a == "--bench");
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = manifest.join("../shared/fixtures/feeds/realworld");
+    if !root.is_dir() {
+        println!("skipped: ../shared/fixtures not found");
+        return;
+    }
+    let mut paths = Vec::new();
+    collect_feeds(&root, &mut paths);
+    paths.sort();
+    assert!(
+        !paths.is_empty(),
+        "no .xml/.atom file under {}",
+        root.display()
+    );
+    let blobs: Vec<Vec<u8>> = paths
+        .iter()
+        .map(|p| std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
+        .collect();
+    let bytes: usize = blobs.iter().map(Vec::len).sum();
+    println!(
+        "bench parse: {} feed files (.xml, .atom), {:.0} KiB, from {}",
+        blobs.len(),
+        bytes as f64 / 1024.0,
+        root.display()
+    );
+
+    let (veille, per_round) = bench_veille(&blobs, bench_mode);
+    let python = manifest.join(".venv/bin/python");
+    let feedparser = if python.exists() {
+        Some(bench_feedparser(&python, manifest, &paths, bench_mode))
+    } else {
+        println!(
+            "bench parse: feedparser skipped: {} not found (run `make deps`)",
+            python.display()
+        );
+        None
+    };
+
+    if !bench_mode {
+        println!("bench parse: smoke test passed (one round each; run `cargo bench` for figures)");
+        return;
+    }
+
+    let files = blobs.len();
+    println!();
+    println!(
+        "{:<20} {:>7} {:>10} {:>9} {:>9} {:>12} {:>10}",
+        "implementation", "rounds", "items", "items/rd", "seconds", "items/s", "files/s"
+    );
+    let mut runs = vec![&veille];
+    runs.extend(feedparser.as_ref().map(|(run, _)| run));
+    for run in &runs {
+        println!(
+            "{:<20} {:>7} {:>10} {:>9} {:>9.3} {:>12.0} {:>10.1}",
+            run.name,
+            run.rounds,
+            run.items,
+            run.items / run.rounds,
+            run.seconds,
+            run.items_per_sec(),
+            run.files_per_sec(files)
+        );
+    }
+    println!();
+    println!(
+        "bench parse: veille keeps {} items per round ({} entries without link dropped, {} of {} files rejected as not a feed)",
+        per_round.items, per_round.without_link, per_round.rejected, files
+    );
+    match &feedparser {
+        Some((fp, bozo)) => {
+            println!(
+                "bench parse: feedparser returns {} entries per round ({} files flagged bozo)",
+                fp.items / fp.rounds,
+                bozo.map_or_else(|| "?".into(), |b| b.to_string())
+            );
+            println!(
+                "bench parse: veille {:.0} items/s, feedparser {:.0} items/s, ratio {:.1}x",
+                veille.items_per_sec(),
+                fp.items_per_sec(),
+                veille.items_per_sec() / fp.items_per_sec()
+            );
+            println!(
+                "bench parse: veille {:.1} files/s, feedparser {:.1} files/s, ratio {:.1}x",
+                veille.files_per_sec(files),
+                fp.files_per_sec(files),
+                veille.files_per_sec(files) / fp.files_per_sec(files)
+            );
+        }
+        None => println!(
+            "bench parse: veille {:.0} items/s, {:.1} files/s (feedparser not run)",
+            veille.items_per_sec(),
+            veille.files_per_sec(files)
+        ),
+    }
+}
+
+/// The .xml and .atom files under `dir`, recursively (the .html pages are not feeds).
+fn collect_feeds(dir: &Path, out: &mut Vec<PathBuf>) {
+    let entries =
+        std::fs::read_dir(dir).unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()));
+    for entry in entries {
+        let path = entry.expect("directory entry").path();
+        if path.is_dir() {
+            collect_feeds(&path, out);
+        } else if matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("xml" | "atom")
+        ) {
+            out.push(path);
+        }
+    }
+}
+
+fn veille_round(blobs: &[Vec<u8>], now: chrono::DateTime<Utc>) -> Counts {
+    let mut counts = Counts::default();
+    for blob in blobs {
+        match veille::ingest::parse_feed(black_box(blob), None, BASE_URL, now) {
+            Ok(feed) => {
+                counts.items += feed.items.len();
+                counts.without_link += feed.without_link;
+                black_box(feed);
+            }
+            Err(e) => {
+                counts.rejected += 1;
+                black_box(e);
+            }
+        }
+    }
+    counts
+}
+
+/// Returns the timed run and the counts of one round.
+fn bench_veille(blobs: &[Vec<u8>], bench_mode: bool) -> (Run, Counts) {
+    let now = Utc::now();
+    let start = Instant::now();
+    let per_round = veille_round(blobs, now);
+    let warmup = start.elapsed();
+    let rounds = if bench_mode {
+        rounds_for(warmup, MIN_SECONDS)
+    } else {
+        1
+    };
+    let mut items = 0;
+    let start = Instant::now();
+    for _ in 0..rounds {
+        let counts = veille_round(blobs, now);
+        assert_eq!(
+            counts, per_round,
+            "veille gave different counts between rounds"
+        );
+        items += counts.items;
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    let run = Run {
+        name: "veille".into(),
+        rounds,
+        items,
+        seconds,
+    };
+    (run, per_round)
+}
+
+fn rounds_for(one: Duration, min_seconds: f64) -> usize {
+    (min_seconds / one.as_secs_f64().max(1e-6)).ceil().max(1.0) as usize
+}
+
+/// Runs `benches/feedparser_bench.py`; returns its run and how many files feedparser flagged
+/// bozo (not reported by the script: `None`).
+fn bench_feedparser(
+    python: &Path,
+    manifest: &Path,
+    paths: &[PathBuf],
+    bench_mode: bool,
+) -> (Run, Option<usize>) {
+    let script = manifest.join("benches/feedparser_bench.py");
+    let min_seconds = if bench_mode { MIN_SECONDS } else { 0.0 };
+    let output = Command::new(python)
+        .arg(&script)
+        .arg(min_seconds.to_string())
+        .args(paths)
+        .output()
+        .unwrap_or_else(|e| panic!("running {} {}: {e}", python.display(), script.display()));
+    assert!(
+        output.status.success(),
+        "{} failed ({}):\n{}",
+        script.display(),
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{} printed no JSON ({e}):\n{}",
+            script.display(),
+            String::from_utf8_lossy(&output.stdout)
+        )
+    });
+    let number = |key: &str| {
+        doc[key]
+            .as_f64()
+            .unwrap_or_else(|| panic!("feedparser_bench.py: no number `{key}` in {doc}"))
+    };
+    assert_eq!(
+        number("files") as usize,
+        paths.len(),
+        "feedparser read another number of files"
+    );
+    let version = doc["version"].as_str().unwrap_or("?");
+    let run = Run {
+        name: format!("feedparser {version}"),
+        rounds: number("rounds") as usize,
+        items: number("items") as usize,
+        seconds: number("seconds"),
+    };
+    let bozo = doc["bozo"].as_u64().map(|b| b as usize);
+    (run, bozo)
+}

@@ -1,0 +1,124 @@
+//! Shared helpers of the end-to-end tests: a real HTTP server, a temporary workspace with
+//! its feeds.toml, and runs of the real `veille` binary.
+#![allow(dead_code)]
+
+pub mod server;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A temporary folder with a `feeds.toml` and an `archive/`.
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    /// `settings` is the body of the `[settings]` table; `rest` the dossiers and sources.
+    pub fn new(settings: &str, rest: &str) -> Workspace {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let text = format!(
+            "[settings]\nuser_agent = \"veille-test/0.1 (+https://example.org/contact)\"\nretry_base_secs = 60\n{settings}\n\n{DOSSIERS}\n{rest}"
+        );
+        std::fs::write(dir.path().join("feeds.toml"), text).expect("write feeds.toml");
+        Workspace { dir }
+    }
+
+    pub fn config(&self) -> PathBuf {
+        self.dir.path().join("feeds.toml")
+    }
+
+    pub fn archive(&self) -> PathBuf {
+        self.dir.path().join("archive")
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_veille"));
+        command
+            .arg("--config")
+            .arg(self.config())
+            .arg("--archive")
+            .arg(self.archive())
+            .args(args)
+            .env_remove("VEILLE_CONFIG")
+            .env_remove("VEILLE_ARCHIVE");
+        command
+    }
+
+    /// Runs veille and returns its output, whatever the exit code.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("run veille")
+    }
+
+    /// Runs a `--json` command that must succeed and parses its stdout.
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "veille {args:?} a échoué ({}):\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout n'est pas du JSON ({e}) :\n{}",
+                String::from_utf8_lossy(&out.stdout)
+            )
+        })
+    }
+
+    /// `veille fetch --json`, with the reports keyed by source name.
+    pub fn fetch(&self, extra: &[&str]) -> serde_json::Value {
+        let mut args = vec!["fetch", "--json"];
+        args.extend_from_slice(extra);
+        self.json(&args)
+    }
+
+    pub fn articles(&self) -> Vec<serde_json::Value> {
+        self.json(&["articles", "--json"])
+            .as_array()
+            .expect("array")
+            .clone()
+    }
+}
+
+/// The report of one source in a `fetch --json` document.
+pub fn report<'a>(fetch: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    fetch["sources"]
+        .as_array()
+        .expect("sources")
+        .iter()
+        .find(|r| r["name"] == name)
+        .unwrap_or_else(|| panic!("pas de rapport pour {name} dans {fetch:#}"))
+}
+
+/// A source entry for feeds.toml.
+pub fn feed_source(name: &str, url: &str) -> String {
+    format!("[[sources]]\nname = \"{name}\"\nfeed = \"{url}\"\ndossiers = [\"pauvrete\"]\n\n")
+}
+
+/// An RSS 2.0 document with `(title, link, guid)` items.
+pub fn rss(items: &[(&str, &str, &str)]) -> String {
+    let mut xml = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\"><channel><title>Flux de test</title><link>http://example.org/</link>\n",
+    );
+    for (title, link, guid) in items {
+        xml.push_str(&format!(
+            "<item><title>{title}</title><link>{link}</link><guid>{guid}</guid><pubDate>Fri, 27 Nov 2026 10:00:00 +0100</pubDate><description>Résumé de {guid}</description></item>\n"
+        ));
+    }
+    xml.push_str("</channel></rss>\n");
+    xml
+}
+
+/// Fixtures written by others, read in place; None (with the skip line printed) when absent.
+pub fn shared_fixtures() -> Option<PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures");
+    if path.is_dir() {
+        Some(path)
+    } else {
+        println!("skipped: ../shared/fixtures not found");
+        None
+    }
+}
+
+const DOSSIERS: &str = "[dossiers.pauvrete]\ntitle = \"Stratégie Pauvreté et Pacte des Solidarités\"\npanorama = true\n\n[dossiers.securite]\ntitle = \"Sécurité et prévention de la délinquance\"\n";
