@@ -412,6 +412,9 @@ impl Compare<'_> {
             let suite = self.case.suite.clone().unwrap_or_default();
             self.suites.entry(suite).or_default().checked += 1;
             let name = &self.case.name;
+            if std::env::var_os("CONFORMANCE_VERBOSE").is_some() {
+                println!("{name}: {what}: {reason}: feedparser {}", show(value));
+            }
             self.kinds.add(format!("{what}: {reason}"), || {
                 format!("{name}: feedparser {}", show(value))
             });
