@@ -8,3 +8,4 @@ pub mod harvest;
 pub mod ingest;
 pub mod model;
 pub mod store;
+pub mod text;

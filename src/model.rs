@@ -107,3 +107,63 @@ pub struct SourceReport {
     /// When the source will be tried again, if it was slowed down.
     pub next_fetch: Option<DateTime<Utc>>,
 }
+
+/// Where a rule term matched, to show curators why an article was tagged.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct Match {
+    /// The rule term or phrase as written in `feeds.toml`.
+    pub term: String,
+    /// `title` or `summary`.
+    pub field: String,
+    /// The matched words as they appear in the text.
+    pub text: String,
+}
+
+/// An article filed under a dossier, with its score and reasons.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct DossierTag {
+    pub dossier: String,
+    pub score: f64,
+    pub why: Vec<Match>,
+}
+
+/// Everything tagging says about one article.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
+pub struct Tagging {
+    pub dossiers: Vec<DossierTag>,
+    /// Occitanie département slugs (`haute-garonne`, `gers`, …).
+    pub territories: Vec<String>,
+}
+
+/// Precision, recall and F1 of a labelled evaluation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Scores {
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+}
+
+impl Scores {
+    /// From true positives, false positives and false negatives; an empty class scores 1.
+    pub fn from_counts(tp: usize, fp: usize, fn_: usize) -> Scores {
+        let ratio = |num: usize, den: usize| {
+            if den == 0 {
+                1.0
+            } else {
+                num as f64 / den as f64
+            }
+        };
+        let precision = ratio(tp, tp + fp);
+        let recall = ratio(tp, tp + fn_);
+        let f1 = if precision + recall == 0.0 {
+            0.0
+        } else {
+            2.0 * precision * recall / (precision + recall)
+        };
+        Scores {
+            precision,
+            recall,
+            f1,
+        }
+    }
+}

@@ -36,6 +36,10 @@ pub struct Config {
     pub sources: Vec<Source>,
     pub mail: Option<MailSettings>,
     pub lists: BTreeMap<String, MailingList>,
+    /// The file's text and where each dossier's `rules` string sits in it, so that later
+    /// stages can point at a mistake inside a rule.
+    pub text: String,
+    pub rule_spans: BTreeMap<String, Range<usize>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -111,15 +115,28 @@ fn default_retry_max() -> u64 {
     6 * 3600
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct Dossier {
     pub title: String,
-    #[serde(default)]
     pub panorama: bool,
-    /// Research keywords, kept for the tagging rules.
-    #[serde(default)]
+    /// Research keywords, kept as a reference for the tagging rules.
     pub keywords: Vec<String>,
+    /// The tagging rule (syntax in README, parsed by `tag`).
+    pub rules: Option<String>,
+    /// Score an article needs to be tagged.
+    pub threshold: Option<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDossier {
+    title: String,
+    #[serde(default)]
+    panorama: bool,
+    #[serde(default)]
+    keywords: Vec<String>,
+    rules: Option<Spanned<String>>,
+    threshold: Option<f64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -188,7 +205,7 @@ struct RawConfig {
     #[serde(default)]
     settings: Option<Settings>,
     #[serde(default)]
-    dossiers: BTreeMap<Spanned<String>, Dossier>,
+    dossiers: BTreeMap<Spanned<String>, RawDossier>,
     #[serde(default)]
     sources: Vec<Spanned<RawSource>>,
     #[serde(default)]
@@ -288,6 +305,7 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
     }
 
     let mut dossiers = BTreeMap::new();
+    let mut rule_spans = BTreeMap::new();
     for (id, dossier) in raw.dossiers {
         if !DOSSIER_IDS.contains(&id.get_ref().as_str()) {
             errors.push(at(
@@ -299,7 +317,19 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
                 )),
             ));
         }
-        dossiers.insert(id.into_inner(), dossier);
+        if let Some(rules) = &dossier.rules {
+            rule_spans.insert(id.get_ref().clone(), rules.span());
+        }
+        dossiers.insert(
+            id.into_inner(),
+            Dossier {
+                title: dossier.title,
+                panorama: dossier.panorama,
+                keywords: dossier.keywords,
+                rules: dossier.rules.map(Spanned::into_inner),
+                threshold: dossier.threshold,
+            },
+        );
     }
     let known: Vec<&str> = dossiers.keys().map(String::as_str).collect();
 
@@ -458,7 +488,54 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
         sources,
         mail: raw.mail,
         lists: raw.lists,
+        text: text.to_string(),
+        rule_spans,
     })
+}
+
+impl Config {
+    /// An error located at `offset` bytes into the text of a dossier's `rules` string.
+    /// Exact for literal strings (`'…'`, `'''…'''`); for basic strings with escapes the column
+    /// may be off by the escapes before it.
+    pub fn rule_error(
+        &self,
+        dossier: &str,
+        offset: usize,
+        message: String,
+        hint: Option<String>,
+    ) -> ConfigError {
+        let file = self.path.display().to_string();
+        let Some(span) = self.rule_spans.get(dossier) else {
+            return ConfigError {
+                file,
+                line: 1,
+                column: 1,
+                message,
+                hint,
+            };
+        };
+        let literal = &self.text[span.clone()];
+        let mut start = span.start;
+        if literal.starts_with("'''") || literal.starts_with("\"\"\"") {
+            start += 3;
+            // A newline right after the opening delimiter is not part of the string.
+            if self.text[start..].starts_with("\r\n") {
+                start += 2;
+            } else if self.text[start..].starts_with('\n') {
+                start += 1;
+            }
+        } else {
+            start += 1;
+        }
+        let (line, column) = line_column(&self.text, (start + offset).min(span.end));
+        ConfigError {
+            file,
+            line,
+            column,
+            message,
+            hint,
+        }
+    }
 }
 
 /// The Google News RSS search URL for a French query.

@@ -1,0 +1,130 @@
+//! French text analysis shared by story merging, tagging and search, so that a word matches
+//! the same way everywhere: `l’État` → `etat`, `discriminations` → `discrimin`,
+//! `sécurité` and `securite` → `secur`.
+
+use std::cell::RefCell;
+
+use tantivy::tokenizer::{
+    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
+    StopWordFilter, TextAnalyzer, TokenizerManager,
+};
+
+/// Tokenizer name of the stemmed French analyser in the search index.
+pub const STEMMED: &str = "fr_stem";
+/// Tokenizer name of the folded, unstemmed analyser in the search index.
+pub const FOLDED: &str = "fr_fold";
+
+/// One analysed word and its position in the text (stop words leave gaps, so phrases and
+/// proximity still count them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Word {
+    pub text: String,
+    pub position: usize,
+    /// Byte range in the original text, for highlighting.
+    pub start: usize,
+    pub end: usize,
+}
+
+/// lowercase → French stop words (elided `l'`, `d'`, `qu'` included) → ASCII folding →
+/// French stemmer. Folding comes before stemming, unlike the textbook order, so that titles
+/// typed without accents (Google News often drops them) stem to the same word.
+pub fn stemmed_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .filter(french_stop_words())
+        .filter(AsciiFoldingFilter)
+        .filter(Stemmer::new(Language::French))
+        .build()
+}
+
+/// lowercase → ASCII folding: `laicite` finds `laïcité`.
+pub fn folded_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .build()
+}
+
+fn french_stop_words() -> StopWordFilter {
+    StopWordFilter::new(Language::French).expect("tantivy ships French stop words")
+}
+
+/// Registers both analysers; every process that opens the index must call it.
+pub fn register(manager: &TokenizerManager) {
+    manager.register(STEMMED, stemmed_analyzer());
+    manager.register(FOLDED, folded_analyzer());
+}
+
+fn run(analyzer: &mut TextAnalyzer, text: &str) -> Vec<Word> {
+    let mut words = Vec::new();
+    let mut stream = analyzer.token_stream(text);
+    while let Some(token) = stream.next() {
+        words.push(Word {
+            text: token.text.clone(),
+            position: token.position,
+            start: token.offset_from,
+            end: token.offset_to,
+        });
+    }
+    words
+}
+
+thread_local! {
+    static STEMMED_ANALYZER: RefCell<TextAnalyzer> = RefCell::new(stemmed_analyzer());
+    static FOLDED_ANALYZER: RefCell<TextAnalyzer> = RefCell::new(folded_analyzer());
+}
+
+/// The stemmed words of a text, as search indexes them.
+pub fn stems(text: &str) -> Vec<Word> {
+    STEMMED_ANALYZER.with(|a| run(&mut a.borrow_mut(), text))
+}
+
+/// The folded (accentless, lowercase) words of a text, stop words kept.
+pub fn folded_words(text: &str) -> Vec<Word> {
+    FOLDED_ANALYZER.with(|a| run(&mut a.borrow_mut(), text))
+}
+
+/// Lowercase text without accents, for comparisons that ignore both.
+pub fn fold(text: &str) -> String {
+    folded_words(text)
+        .into_iter()
+        .map(|w| w.text)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stem_texts(text: &str) -> Vec<String> {
+        stems(text).into_iter().map(|w| w.text).collect()
+    }
+
+    #[test]
+    fn accents_elisions_and_plurals() {
+        assert_eq!(stem_texts("l’État"), stem_texts("etat"));
+        assert_eq!(stem_texts("l'État d'urgence"), stem_texts("etat urgence"));
+        assert_eq!(stem_texts("discriminations"), stem_texts("discrimination"));
+        assert_eq!(stem_texts("Sécurité"), stem_texts("securite"));
+        assert_eq!(stem_texts("laïcité"), stem_texts("LAICITE"));
+        assert_eq!(
+            stem_texts("quartiers prioritaires"),
+            stem_texts("quartier prioritaire")
+        );
+        assert_eq!(fold("Égalité femmes–hommes"), "egalite femmes hommes");
+    }
+
+    #[test]
+    fn positions_keep_gaps_for_stop_words() {
+        let words = stems("seuil de pauvreté");
+        assert_eq!(words.len(), 2);
+        assert_eq!((words[0].position, words[1].position), (0, 2));
+        assert_eq!(
+            &"seuil de pauvreté"[words[1].start..words[1].end],
+            "pauvreté"
+        );
+    }
+}
