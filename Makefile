@@ -27,7 +27,7 @@ lint:
 
 ## Benchmarks (figures printed; compare side by side with Python feedparser).
 bench: deps
-	$(CARGO) bench --locked --bench parse --bench fetch
+	$(CARGO) bench --locked --bench parse --bench fetch --bench dedup --bench search
 
 ## What the tests need beyond Rust: Python feedparser as an independent oracle, in a local venv.
 deps: $(VENV)/.ready

@@ -9,8 +9,8 @@ use serde_json::json;
 
 use crate::config::{self, Config};
 use crate::harvest::{self, PassOptions};
-use crate::model::{SourceKind, SourceReport};
-use crate::store::{ArticleFilter, Store};
+use crate::model::{DecisionState, SourceKind, SourceReport};
+use crate::store::{ArticleFilter, DecisionError, Store};
 
 /// Exit codes of the contract (DESIGN.md §5).
 pub const EXIT_OK: i32 = 0;
@@ -261,14 +261,22 @@ pub async fn sources(config: &Config, archive: &Path, json: bool) -> anyhow::Res
     Ok(EXIT_OK)
 }
 
-/// `veille articles`: stored articles, newest first.
+/// `veille articles`: stored articles, newest first; one line per story for people.
 pub async fn articles(
     config: &Config,
     archive: &Path,
     filter: &ArticleFilter,
     json: bool,
 ) -> anyhow::Result<i32> {
-    let _ = config;
+    if let Some(d) = filter
+        .dossier
+        .as_ref()
+        .filter(|d| !config.dossiers.contains_key(*d))
+    {
+        let ids: Vec<&str> = config.dossiers.keys().map(String::as_str).collect();
+        eprintln!("dossier inconnu `{d}`{}", hint(d, &ids));
+        return Ok(EXIT_USAGE);
+    }
     let store = Store::open(archive).await?;
     let rows = store.articles(filter).await?;
     if json {
@@ -277,28 +285,135 @@ pub async fn articles(
             .map(|a| {
                 json!({
                     "id": a.id, "story": a.story, "title": a.title, "url": a.url, "source": a.source,
-                    "published": a.published, "dossiers": [], "territories": [], "state": "new",
-                    "summary": a.summary, "language": a.language, "first_seen": a.first_seen,
+                    "published": a.published, "dossiers": a.dossiers, "territories": a.territories,
+                    "state": a.state, "summary": a.summary, "language": a.language, "first_seen": a.first_seen,
                 })
             })
             .collect();
         println!("{}", serde_json::to_string_pretty(&doc)?);
         return Ok(EXIT_OK);
     }
+    // One line per story, led by its newest article, with its other sources.
+    let mut order: Vec<i64> = Vec::new();
+    let mut by_story: std::collections::HashMap<i64, Vec<&crate::store::ArticleRow>> =
+        Default::default();
     for a in &rows {
-        let when = a
+        by_story.entry(a.story).or_insert_with(|| {
+            order.push(a.story);
+            Vec::new()
+        });
+        by_story.get_mut(&a.story).expect("inserted").push(a);
+    }
+    for story in &order {
+        let articles = &by_story[story];
+        let lead = articles[0];
+        let when = lead
             .published
             .as_deref()
             .and_then(|t| t.parse::<DateTime<Utc>>().ok())
             .map(|t| local_time(config, t))
             .unwrap_or_else(|| "sans date".into());
+        let mut sources: Vec<&str> = articles.iter().map(|a| a.source.as_str()).collect();
+        sources.sort();
+        sources.dedup();
+        let others = if sources.len() > 1 {
+            format!("  +{} sources", sources.len() - 1)
+        } else {
+            String::new()
+        };
+        let tags = if lead.dossiers.is_empty() && lead.territories.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "  [{}]",
+                lead.dossiers
+                    .iter()
+                    .chain(&lead.territories)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        let state = match lead.state {
+            DecisionState::New => "",
+            DecisionState::Kept => "  (gardée)",
+            DecisionState::Rejected => "  (rejetée)",
+            DecisionState::Starred => "  (étoilée)",
+        };
         println!(
-            "{:>6}  {when:<16}  {}\n        {} — {}",
-            a.id, a.title, a.source, a.url
+            "{story:>6}  {when:<16}  {}{others}{tags}{state}\n        {} — {}",
+            lead.title, lead.source, lead.url
         );
     }
-    println!("{} article(s)", rows.len());
+    println!("{} histoire(s), {} article(s)", order.len(), rows.len());
     Ok(EXIT_OK)
+}
+
+/// `veille decide STORY keep|reject|star [--dossier ID]`.
+pub async fn decide(
+    config: &Config,
+    archive: &Path,
+    story: i64,
+    action: &str,
+    dossier: Option<&str>,
+    json: bool,
+) -> anyhow::Result<i32> {
+    let state = match action {
+        "keep" => DecisionState::Kept,
+        "reject" => DecisionState::Rejected,
+        "star" => DecisionState::Starred,
+        other => {
+            eprintln!("action inconnue « {other} » : keep, reject ou star");
+            return Ok(EXIT_USAGE);
+        }
+    };
+    if let Some(d) = dossier.filter(|d| !config.dossiers.contains_key(*d)) {
+        let ids: Vec<&str> = config.dossiers.keys().map(String::as_str).collect();
+        eprintln!("dossier inconnu `{d}`{}", hint(d, &ids));
+        return Ok(EXIT_USAGE);
+    }
+    let curator = curator_name();
+    let store = Store::open(archive).await?;
+    match store
+        .decide(story, dossier, state, &curator, Utc::now())
+        .await
+    {
+        Ok(dossiers) => {
+            if json {
+                println!(
+                    "{}",
+                    json!({"story": story, "state": state, "dossiers": dossiers, "curator": curator})
+                );
+            } else {
+                let label = match state {
+                    DecisionState::Kept => "gardée",
+                    DecisionState::Rejected => "rejetée",
+                    DecisionState::Starred => "étoilée",
+                    DecisionState::New => "nouvelle",
+                };
+                let where_ = if dossiers == [String::new()] {
+                    "hors dossier".to_string()
+                } else {
+                    dossiers.join(", ")
+                };
+                println!("Histoire {story} {label} ({where_}) par {curator}");
+            }
+            Ok(EXIT_OK)
+        }
+        Err(DecisionError::UnknownStory(s)) => {
+            eprintln!("histoire inconnue : {s} (voir `veille articles`)");
+            Ok(EXIT_USAGE)
+        }
+        Err(DecisionError::Store(e)) => Err(e),
+    }
+}
+
+/// Who decides: `VEILLE_CURATOR`, else the login name.
+pub fn curator_name() -> String {
+    ["VEILLE_CURATOR", "USER", "LOGNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|s| !s.trim().is_empty()))
+        .unwrap_or_else(|| "inconnu".into())
 }
 
 fn hint(word: &str, candidates: &[&str]) -> String {

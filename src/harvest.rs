@@ -172,8 +172,17 @@ async fn fetch_and_store(
         .await
         .map_err(|e| plain_error(format!("analyse interrompue : {e}")))?
         .map_err(|e| plain_error(e.to_string()))?;
+    // Story merging and tagging are wired in once their modules land.
+    let items: Vec<crate::model::PreparedArticle> = items
+        .into_iter()
+        .map(|candidate| crate::model::PreparedArticle {
+            candidate,
+            fingerprint: String::new(),
+            tagging: Default::default(),
+        })
+        .collect();
     let counts = store
-        .record_success(state.id, &validators, &items, Utc::now())
+        .record_success(state.id, &validators, &items, Utc::now(), |_, id| id)
         .await
         .map_err(|e| plain_error(format!("base de données : {e}")))?;
     Ok(Outcome::Stored { status, counts })

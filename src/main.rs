@@ -56,8 +56,14 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Articles enregistrés, du plus récent au plus ancien
+    /// Articles enregistrés, du plus récent au plus ancien, une ligne par histoire
     Articles {
+        /// Seulement les articles classés dans ce dossier
+        #[arg(long)]
+        dossier: Option<String>,
+        /// Seulement les histoires dans cet état (new, kept, rejected, starred)
+        #[arg(long)]
+        state: Option<String>,
         /// Depuis cette date (AAAA-MM-JJ ou RFC 3339)
         #[arg(long)]
         since: Option<String>,
@@ -67,6 +73,19 @@ enum Command {
         /// Nombre maximal d'articles
         #[arg(long)]
         limit: Option<u32>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Enregistre une décision sur une histoire (garder, rejeter, étoiler)
+    Decide {
+        /// Numéro de l'histoire (colonne `story`)
+        story: i64,
+        /// keep, reject ou star
+        #[arg(value_parser = ["keep", "reject", "star"])]
+        action: String,
+        /// Dans ce dossier seulement (sinon : tous les dossiers de l'histoire)
+        #[arg(long)]
+        dossier: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -125,12 +144,37 @@ fn main() -> ExitCode {
                 .await
             }
             Command::Sources { json } => commands::sources(&config, &cli.archive, json).await,
+            Command::Decide {
+                story,
+                action,
+                dossier,
+                json,
+            } => {
+                commands::decide(
+                    &config,
+                    &cli.archive,
+                    story,
+                    &action,
+                    dossier.as_deref(),
+                    json,
+                )
+                .await
+            }
             Command::Articles {
+                dossier,
+                state,
                 since,
                 source,
                 limit,
                 json,
             } => {
+                let state = match state.as_deref().map(parse_state).transpose() {
+                    Ok(s) => s,
+                    Err(e) => {
+                        eprintln!("{e}");
+                        return Ok(commands::EXIT_USAGE);
+                    }
+                };
                 let since = match since.as_deref().map(parse_since).transpose() {
                     Ok(s) => s,
                     Err(e) => {
@@ -144,6 +188,8 @@ fn main() -> ExitCode {
                     &ArticleFilter {
                         since,
                         source,
+                        dossier,
+                        state,
                         limit,
                     },
                     json,
@@ -159,6 +205,12 @@ fn main() -> ExitCode {
             ExitCode::from(commands::EXIT_FAILURE as u8)
         }
     }
+}
+
+fn parse_state(text: &str) -> Result<veille::model::DecisionState, String> {
+    veille::model::DecisionState::parse(text).ok_or_else(|| {
+        format!("état inconnu « {text} » : attendu new, kept, rejected ou starred (--state)")
+    })
 }
 
 fn parse_since(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {

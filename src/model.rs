@@ -167,3 +167,53 @@ impl Scores {
         }
     }
 }
+
+/// A candidate with what the later stages said about it, ready to be stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreparedArticle {
+    pub candidate: ArticleCandidate,
+    /// The story-merging fingerprint, as text (see `dedup::Fingerprint::to_text`).
+    pub fingerprint: String,
+    pub tagging: Tagging,
+}
+
+/// A curator's decision on a story for a dossier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DecisionState {
+    New,
+    Kept,
+    Rejected,
+    Starred,
+}
+
+impl DecisionState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DecisionState::New => "new",
+            DecisionState::Kept => "kept",
+            DecisionState::Rejected => "rejected",
+            DecisionState::Starred => "starred",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "new" => Some(DecisionState::New),
+            "kept" => Some(DecisionState::Kept),
+            "rejected" => Some(DecisionState::Rejected),
+            "starred" => Some(DecisionState::Starred),
+            _ => None,
+        }
+    }
+
+    /// Strength used to summarise a story over all dossiers: starred > kept > rejected > new.
+    pub fn rank(self) -> u8 {
+        match self {
+            DecisionState::New => 0,
+            DecisionState::Rejected => 1,
+            DecisionState::Kept => 2,
+            DecisionState::Starred => 3,
+        }
+    }
+}

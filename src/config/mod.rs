@@ -69,6 +69,11 @@ pub struct Settings {
     /// Longest delay between two tries of a failing source.
     #[serde(default = "default_retry_max")]
     pub retry_max_secs: u64,
+    /// How far apart two articles of one story may be.
+    #[serde(default = "default_story_window")]
+    pub story_window_days: u32,
+    /// Similarity above which two articles are one story (default: the merger's own).
+    pub story_threshold: Option<f64>,
 }
 
 impl Default for Settings {
@@ -83,6 +88,8 @@ impl Default for Settings {
             max_body_mib: default_max_body_mib(),
             retry_base_secs: default_retry_base(),
             retry_max_secs: default_retry_max(),
+            story_window_days: default_story_window(),
+            story_threshold: None,
         }
     }
 }
@@ -113,6 +120,9 @@ fn default_retry_base() -> u64 {
 }
 fn default_retry_max() -> u64 {
     6 * 3600
+}
+fn default_story_window() -> u32 {
+    7
 }
 
 #[derive(Debug, Clone)]

@@ -104,9 +104,13 @@ fn candidate(
     now: DateTime<Utc>,
 ) -> Option<ArticleCandidate> {
     let guid = Some(entry.id.trim().to_string()).filter(|g| !g.is_empty());
-    let url = pick_link(&entry.links)
+    let mut url = pick_link(&entry.links)
         .and_then(|l| resolve(&l.href, base))
         .or_else(|| guid.as_deref().and_then(|g| resolve(g, None)))?;
+    let from_google_news = url.starts_with("https://news.google.com/");
+    if let Some(target) = super::url::google_news_target(&url) {
+        url = target;
+    }
     let link_base = Url::parse(&url).ok();
     let (summary_html, summary_text) = match (&entry.summary, &entry.content) {
         (Some(s), _) if !s.content.trim().is_empty() => {
@@ -123,6 +127,18 @@ fn candidate(
         _ => (String::new(), String::new()),
     };
     let mut title = entry.title.as_ref().map(text_of).unwrap_or_default();
+    if from_google_news {
+        // Google News appends " - Publisher" to every title; the publisher's own feed does not.
+        if let Some((head, _publisher)) = title.rsplit_once(" - ") {
+            title = head.trim_end().to_string();
+        }
+    }
+    // Google News descriptions only repeat the title, the publisher and related links.
+    let (summary_html, summary_text) = if from_google_news {
+        (String::new(), String::new())
+    } else {
+        (summary_html, summary_text)
+    };
     if title.is_empty() {
         title = first_words(&summary_text, 120).unwrap_or_else(|| url.clone());
     }

@@ -63,9 +63,100 @@ pub fn canonicalize(link: &str) -> String {
     url.into()
 }
 
+/// The publisher URL behind a Google News article link, when the link carries it.
+///
+/// Older Google News ids (`CBMi…`) are base64url-encoded protobuf messages whose field 4 is
+/// the publisher URL; newer ones (`AU_yqL…` inside) are opaque and need Google's servers,
+/// which veille does not call: those stay as they are and story merging joins them to the
+/// publisher's own article by their text.
+pub fn google_news_target(link: &str) -> Option<String> {
+    use base64::Engine;
+    let url = Url::parse(link).ok()?;
+    if url.host_str() != Some("news.google.com") {
+        return None;
+    }
+    if let Some((_, target)) = url.query_pairs().find(|(k, _)| k == "url") {
+        return Some(target.into_owned()).filter(|t| t.starts_with("http"));
+    }
+    let id = url.path_segments()?.next_back()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(id.trim_end_matches('='))
+        .ok()?;
+    // 0x08 0x13: field 1 varint 19; 0x22: field 4, length-delimited.
+    let rest = bytes.strip_prefix(&[0x08, 0x13, 0x22])?;
+    let (len, used) = varint(rest)?;
+    let target = rest.get(used..used + len)?;
+    let target = std::str::from_utf8(target).ok()?;
+    (target.starts_with("http://") || target.starts_with("https://")).then(|| target.to_string())
+}
+
+fn varint(bytes: &[u8]) -> Option<(usize, usize)> {
+    let mut value = 0usize;
+    for (i, b) in bytes.iter().take(4).enumerate() {
+        value |= usize::from(b & 0x7f) << (7 * i);
+        if b & 0x80 == 0 {
+            return Some((value, i + 1));
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
-    use super::canonicalize;
+    use super::{canonicalize, google_news_target};
+
+    #[test]
+    fn google_news_links() {
+        use base64::Engine;
+        let target = "https://www.ladepeche.fr/2026/11/27/precarite-a-toulouse-123.html";
+        let mut message = vec![0x08, 0x13, 0x22, target.len() as u8];
+        message.extend_from_slice(target.as_bytes());
+        message.extend_from_slice(&[0xd2, 0x01, 0x00]);
+        let id = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&message);
+        let link = format!("https://news.google.com/rss/articles/{id}?oc=5");
+        assert_eq!(google_news_target(&link).as_deref(), Some(target));
+        assert_eq!(
+            google_news_target(
+                "https://news.google.com/news/url?sa=t&url=https://www.lemonde.fr/a.html"
+            )
+            .as_deref(),
+            Some("https://www.lemonde.fr/a.html")
+        );
+        assert_eq!(
+            google_news_target("https://news.google.com/rss/articles/CBMiAU_yqLOpaque?oc=5"),
+            None
+        );
+        assert_eq!(google_news_target("https://www.lemonde.fr/a.html"), None);
+    }
+
+    #[test]
+    fn real_tracking_urls() {
+        let table = [
+            (
+                "https://www.lemonde.fr/societe/article/2026/11/27/x_123_3224.html?xtor=RSS-3208&utm_source=twitter#xtor=CS1",
+                "https://www.lemonde.fr/societe/article/2026/11/27/x_123_3224.html",
+            ),
+            (
+                "https://www.ladepeche.fr/2026/11/27/a.php?utm_medium=Social&utm_campaign=echobox&utm_source=Facebook&fbclid=IwAR0x",
+                "https://www.ladepeche.fr/2026/11/27/a.php",
+            ),
+            (
+                "https://www.francetvinfo.fr/societe/x.html?at_medium=RSS&at_campaign=rss#xtor=RSS-3",
+                "https://www.francetvinfo.fr/societe/x.html",
+            ),
+            (
+                "https://www.liberation.fr/societe/x/?outputType=amp&mc_cid=abc&mc_eid=def&gclid=zz",
+                "https://www.liberation.fr/societe/x/?outputType=amp",
+            ),
+            (
+                "https://actu.fr/occitanie/toulouse_31555/x.html?page=2&id=7",
+                "https://actu.fr/occitanie/toulouse_31555/x.html?id=7&page=2",
+            ),
+        ];
+        for (raw, expected) in table {
+            assert_eq!(canonicalize(raw), expected, "{raw}");
+        }
+    }
 
     #[test]
     fn tracking_and_noise_removed() {

@@ -13,7 +13,13 @@ use serde::Serialize;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 
-use crate::model::{ArticleCandidate, Source};
+use crate::model::{PreparedArticle, Source, Tagging};
+
+mod articles;
+mod decisions;
+
+pub use articles::{ArticleFilter, ArticleRow, IndexRow, TaggingInput};
+pub use decisions::DecisionError;
 
 /// The database file inside the archive folder.
 pub const DATABASE_FILE: &str = "veille.sqlite";
@@ -67,26 +73,21 @@ pub struct SourceHealth {
     pub items: i64,
 }
 
-/// One stored article with the name of its source.
-#[derive(Debug, Clone, Serialize)]
-pub struct ArticleRow {
-    pub id: i64,
-    pub story: i64,
-    pub title: String,
-    pub url: String,
-    pub source: String,
-    pub published: Option<String>,
-    pub summary: String,
-    pub language: Option<String>,
-    pub first_seen: String,
-}
-
-/// Which articles to list.
-#[derive(Debug, Clone, Default)]
-pub struct ArticleFilter {
-    pub since: Option<DateTime<Utc>>,
-    pub source: Option<String>,
-    pub limit: Option<u32>,
+async fn insert_tags(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    article: i64,
+    tagging: &Tagging,
+) -> anyhow::Result<()> {
+    for tag in &tagging.dossiers {
+        sqlx::query("INSERT INTO tags (article_id, dossier, score, why) VALUES ($1, $2, $3, $4)")
+            .bind(article)
+            .bind(&tag.dossier)
+            .bind(tag.score)
+            .bind(serde_json::to_string(&tag.why)?)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Timestamps are stored as fixed-width RFC 3339 UTC text, so that text order is time order.
@@ -94,7 +95,7 @@ pub fn timestamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-fn parse_timestamp(text: Option<String>) -> Option<DateTime<Utc>> {
+pub(crate) fn parse_timestamp(text: Option<String>) -> Option<DateTime<Utc>> {
     text.and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
         .map(|t| t.with_timezone(&Utc))
 }
@@ -190,18 +191,22 @@ impl Store {
     /// Stores a source's items and its new state in one transaction.
     ///
     /// An item is the same article as a stored one when it has the same GUID in the same
-    /// source, or else the same canonical URL. A changed title or summary updates it.
+    /// source, or else the same canonical URL. A changed title or summary updates it (and its
+    /// tags). A new article gets its story from `assign_story(item, new_article_id)`, which
+    /// merging supplies; the store itself knows nothing of how stories are found.
     pub async fn record_success(
         &self,
         source_id: i64,
         validators: &Validators,
-        items: &[ArticleCandidate],
+        items: &[PreparedArticle],
         now: DateTime<Utc>,
+        mut assign_story: impl FnMut(&PreparedArticle, i64) -> i64,
     ) -> anyhow::Result<Counts> {
         let now_text = timestamp(now);
         let mut counts = Counts::default();
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        for item in items {
+        for prepared in items {
+            let item = &prepared.candidate;
             let mut existing = None;
             if let Some(guid) = &item.guid {
                 existing = sqlx::query("SELECT id, title, summary_text FROM articles WHERE source_id = $1 AND guid = $2")
@@ -211,39 +216,52 @@ impl Store {
                     .await?;
             }
             if existing.is_none() {
-                existing = sqlx::query("SELECT id, title, summary_text FROM articles WHERE canonical_url = $1 ORDER BY id LIMIT 1")
-                    .bind(&item.canonical_url)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+                existing = sqlx::query(
+                    "SELECT id, title, summary_text FROM articles WHERE canonical_url = $1 ORDER BY id LIMIT 1",
+                )
+                .bind(&item.canonical_url)
+                .fetch_optional(&mut *tx)
+                .await?;
             }
             let published = item.published.map(timestamp);
-            match existing {
+            let territories = serde_json::to_string(&prepared.tagging.territories)?;
+            let id = match existing {
                 Some(row) => {
+                    let id: i64 = row.get("id");
                     let title: String = row.get("title");
                     let summary: String = row.get("summary_text");
                     if title == item.title && summary == item.summary_text {
                         counts.unchanged += 1;
-                    } else {
-                        sqlx::query(
-                            "UPDATE articles SET title = $1, summary_html = $2, summary_text = $3,
-                             published = COALESCE($4, published), updated_at = $5 WHERE id = $6",
-                        )
-                        .bind(&item.title)
-                        .bind(&item.summary_html)
-                        .bind(&item.summary_text)
-                        .bind(&published)
-                        .bind(&now_text)
-                        .bind(row.get::<i64, _>("id"))
+                        continue;
+                    }
+                    sqlx::query(
+                        "UPDATE articles SET title = $1, summary_html = $2, summary_text = $3,
+                         published = COALESCE($4, published), updated_at = $5, fingerprint = $6,
+                         territories = $7, indexed_at = NULL WHERE id = $8",
+                    )
+                    .bind(&item.title)
+                    .bind(&item.summary_html)
+                    .bind(&item.summary_text)
+                    .bind(&published)
+                    .bind(&now_text)
+                    .bind(&prepared.fingerprint)
+                    .bind(&territories)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query("DELETE FROM tags WHERE article_id = $1")
+                        .bind(id)
                         .execute(&mut *tx)
                         .await?;
-                        counts.updated += 1;
-                    }
+                    counts.updated += 1;
+                    id
                 }
                 None => {
                     let id: i64 = sqlx::query(
                         "INSERT INTO articles (source_id, guid, canonical_url, url, title, summary_html,
-                           summary_text, author, published, date_flag, first_seen, updated_at, language)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12) RETURNING id",
+                           summary_text, author, published, date_flag, first_seen, updated_at, language,
+                           fingerprint, territories)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14) RETURNING id",
                     )
                     .bind(source_id)
                     .bind(&item.guid)
@@ -257,16 +275,22 @@ impl Store {
                     .bind(item.date_flag.map(|f| f.as_str()))
                     .bind(&now_text)
                     .bind(&item.language)
+                    .bind(&prepared.fingerprint)
+                    .bind(&territories)
                     .fetch_one(&mut *tx)
                     .await?
                     .get("id");
-                    sqlx::query("UPDATE articles SET story = id WHERE id = $1")
+                    let story = assign_story(prepared, id);
+                    sqlx::query("UPDATE articles SET story = $1 WHERE id = $2")
+                        .bind(story)
                         .bind(id)
                         .execute(&mut *tx)
                         .await?;
                     counts.new += 1;
+                    id
                 }
-            }
+            };
+            insert_tags(&mut tx, id, &prepared.tagging).await?;
         }
         sqlx::query(
             "UPDATE sources SET etag = $1, last_modified = $2, last_status = $3, last_fetch = $4,
@@ -346,38 +370,6 @@ impl Store {
                 last_error: r.get("last_error"),
                 next_fetch: r.get("next_fetch"),
                 items: r.get("items"),
-            })
-            .collect())
-    }
-
-    /// Stored articles, newest first (by publication date, else first seen).
-    pub async fn articles(&self, filter: &ArticleFilter) -> anyhow::Result<Vec<ArticleRow>> {
-        let rows = sqlx::query(
-            "SELECT a.id, COALESCE(a.story, a.id) AS story, a.title, a.canonical_url, s.name AS source,
-                    a.published, a.summary_text, a.language, a.first_seen
-             FROM articles a JOIN sources s ON s.id = a.source_id
-             WHERE ($1 IS NULL OR COALESCE(a.published, a.first_seen) >= $1)
-               AND ($2 IS NULL OR s.name = $2)
-             ORDER BY COALESCE(a.published, a.first_seen) DESC, a.id DESC
-             LIMIT $3",
-        )
-        .bind(filter.since.map(timestamp))
-        .bind(&filter.source)
-        .bind(filter.limit.map_or(-1, i64::from))
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| ArticleRow {
-                id: r.get("id"),
-                story: r.get("story"),
-                title: r.get("title"),
-                url: r.get("canonical_url"),
-                source: r.get("source"),
-                published: r.get("published"),
-                summary: r.get("summary_text"),
-                language: r.get("language"),
-                first_seen: r.get("first_seen"),
             })
             .collect())
     }

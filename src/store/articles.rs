@@ -1,0 +1,293 @@
+//! Reading articles back: listings with tags and decisions, the inputs of retagging, story
+//! merging and search indexing.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::Row;
+
+use super::{Store, parse_timestamp, timestamp};
+use crate::model::{DecisionState, Tagging};
+
+/// One stored article with its source, tags and its story's decision state.
+#[derive(Debug, Clone, Serialize)]
+pub struct ArticleRow {
+    pub id: i64,
+    pub story: i64,
+    pub title: String,
+    pub url: String,
+    pub source: String,
+    pub published: Option<String>,
+    pub summary: String,
+    pub language: Option<String>,
+    pub first_seen: String,
+    pub dossiers: Vec<String>,
+    pub territories: Vec<String>,
+    /// The story's strongest decision over all dossiers.
+    pub state: DecisionState,
+}
+
+/// Which articles to list.
+#[derive(Debug, Clone, Default)]
+pub struct ArticleFilter {
+    pub since: Option<DateTime<Utc>>,
+    pub source: Option<String>,
+    pub dossier: Option<String>,
+    pub state: Option<DecisionState>,
+    pub limit: Option<u32>,
+}
+
+/// What tagging needs to re-read an article.
+#[derive(Debug, Clone)]
+pub struct TaggingInput {
+    pub id: i64,
+    pub title: String,
+    pub summary: String,
+    pub source_dossiers: Vec<String>,
+}
+
+/// An article as the search index wants it.
+#[derive(Debug, Clone)]
+pub struct IndexRow {
+    pub id: i64,
+    pub story: i64,
+    pub title: String,
+    pub summary: String,
+    pub url: String,
+    pub source: String,
+    pub dossiers: Vec<String>,
+    pub territories: Vec<String>,
+    pub published: Option<DateTime<Utc>>,
+}
+
+fn json_list(text: Option<String>) -> Vec<String> {
+    text.and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default()
+}
+
+impl Store {
+    /// Stored articles, newest first (by publication date, else first seen).
+    pub async fn articles(&self, filter: &ArticleFilter) -> anyhow::Result<Vec<ArticleRow>> {
+        let rows = sqlx::query(
+            "SELECT a.id, COALESCE(a.story, a.id) AS story, a.title, a.canonical_url, s.name AS source,
+                    a.published, a.summary_text, a.language, a.first_seen, a.territories
+             FROM articles a JOIN sources s ON s.id = a.source_id
+             WHERE ($1 IS NULL OR COALESCE(a.published, a.first_seen) >= $1)
+               AND ($2 IS NULL OR s.name = $2)
+               AND ($3 IS NULL OR EXISTS (SELECT 1 FROM tags t WHERE t.article_id = a.id AND t.dossier = $3))
+             ORDER BY COALESCE(a.published, a.first_seen) DESC, a.id DESC",
+        )
+        .bind(filter.since.map(timestamp))
+        .bind(&filter.source)
+        .bind(&filter.dossier)
+        .fetch_all(&self.pool)
+        .await?;
+        let tags = self.tag_dossiers().await?;
+        let states = self.story_states().await?;
+        let mut out = Vec::new();
+        for r in rows {
+            let id: i64 = r.get("id");
+            let story: i64 = r.get("story");
+            let state = states.get(&story).copied().unwrap_or(DecisionState::New);
+            if filter.state.is_some_and(|s| s != state) {
+                continue;
+            }
+            out.push(ArticleRow {
+                id,
+                story,
+                title: r.get("title"),
+                url: r.get("canonical_url"),
+                source: r.get("source"),
+                published: r.get("published"),
+                summary: r.get("summary_text"),
+                language: r.get("language"),
+                first_seen: r.get("first_seen"),
+                dossiers: tags.get(&id).cloned().unwrap_or_default(),
+                territories: json_list(r.get("territories")),
+                state,
+            });
+            if filter.limit.is_some_and(|l| out.len() >= l as usize) {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    async fn tag_dossiers(&self) -> anyhow::Result<HashMap<i64, Vec<String>>> {
+        let mut map: HashMap<i64, Vec<String>> = HashMap::new();
+        for r in sqlx::query("SELECT article_id, dossier FROM tags ORDER BY article_id, score DESC")
+            .fetch_all(&self.pool)
+            .await?
+        {
+            map.entry(r.get("article_id"))
+                .or_default()
+                .push(r.get("dossier"));
+        }
+        Ok(map)
+    }
+
+    /// Each decided story's strongest state over all dossiers.
+    pub async fn story_states(&self) -> anyhow::Result<HashMap<i64, DecisionState>> {
+        let mut map: HashMap<i64, DecisionState> = HashMap::new();
+        for r in sqlx::query("SELECT story, state FROM decisions")
+            .fetch_all(&self.pool)
+            .await?
+        {
+            let Some(state) = DecisionState::parse(&r.get::<String, _>("state")) else {
+                continue;
+            };
+            let entry = map.entry(r.get("story")).or_insert(state);
+            if state.rank() > entry.rank() {
+                *entry = state;
+            }
+        }
+        Ok(map)
+    }
+
+    /// Fingerprints of the articles first seen or published since `since`, for story merging.
+    pub async fn recent_fingerprints(
+        &self,
+        since: DateTime<Utc>,
+    ) -> anyhow::Result<Vec<(i64, DateTime<Utc>, String)>> {
+        let rows = sqlx::query(
+            "SELECT COALESCE(story, id) AS story, COALESCE(published, first_seen) AS at, fingerprint
+             FROM articles WHERE fingerprint IS NOT NULL AND COALESCE(published, first_seen) >= $1
+             ORDER BY at",
+        )
+        .bind(timestamp(since))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| {
+                Some((
+                    r.get("story"),
+                    parse_timestamp(r.get("at"))?,
+                    r.get("fingerprint"),
+                ))
+            })
+            .collect())
+    }
+
+    /// Every article with its source's dossier hints, for `veille retag`.
+    pub async fn tagging_inputs(&self) -> anyhow::Result<Vec<TaggingInput>> {
+        let rows = sqlx::query(
+            "SELECT a.id, a.title, a.summary_text, s.dossiers FROM articles a JOIN sources s ON s.id = a.source_id
+             ORDER BY a.id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| TaggingInput {
+                id: r.get("id"),
+                title: r.get("title"),
+                summary: r.get("summary_text"),
+                source_dossiers: json_list(r.get("dossiers")),
+            })
+            .collect())
+    }
+
+    /// Replaces the tags and territories of many articles in one transaction; decisions,
+    /// which belong to stories, are untouched. Returns how many articles changed.
+    pub async fn replace_tagging(&self, batch: &[(i64, Tagging)]) -> anyhow::Result<usize> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut changed = 0;
+        for (id, tagging) in batch {
+            let before: Vec<(String, f64)> = sqlx::query(
+                "SELECT dossier, score FROM tags WHERE article_id = $1 ORDER BY dossier",
+            )
+            .bind(id)
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .map(|r| (r.get("dossier"), r.get("score")))
+            .collect();
+            let mut after: Vec<(String, f64)> = tagging
+                .dossiers
+                .iter()
+                .map(|t| (t.dossier.clone(), t.score))
+                .collect();
+            after.sort_by(|a, b| a.0.cmp(&b.0));
+            let territories = serde_json::to_string(&tagging.territories)?;
+            let old_territories: String =
+                sqlx::query_scalar("SELECT territories FROM articles WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            if before == after && old_territories == territories {
+                continue;
+            }
+            changed += 1;
+            sqlx::query("DELETE FROM tags WHERE article_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            super::insert_tags(&mut tx, *id, tagging).await?;
+            sqlx::query("UPDATE articles SET territories = $1, indexed_at = NULL WHERE id = $2")
+                .bind(&territories)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    /// Articles not yet in the search index (new, changed, or after `reset_index`).
+    pub async fn unindexed(&self, limit: u32) -> anyhow::Result<Vec<IndexRow>> {
+        let rows = sqlx::query(
+            "SELECT a.id, COALESCE(a.story, a.id) AS story, a.title, a.summary_text, a.canonical_url,
+                    s.name AS source, a.territories, a.published
+             FROM articles a JOIN sources s ON s.id = a.source_id
+             WHERE a.indexed_at IS NULL ORDER BY a.id LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let id: i64 = r.get("id");
+            let dossiers: Vec<String> =
+                sqlx::query_scalar("SELECT dossier FROM tags WHERE article_id = $1")
+                    .bind(id)
+                    .fetch_all(&self.pool)
+                    .await?;
+            out.push(IndexRow {
+                id,
+                story: r.get("story"),
+                title: r.get("title"),
+                summary: r.get("summary_text"),
+                url: r.get("canonical_url"),
+                source: r.get("source"),
+                dossiers,
+                territories: json_list(r.get("territories")),
+                published: parse_timestamp(r.get("published")),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Records that these articles are in the search index (after its commit).
+    pub async fn mark_indexed(&self, ids: &[i64], now: DateTime<Utc>) -> anyhow::Result<()> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        for id in ids {
+            sqlx::query("UPDATE articles SET indexed_at = $1 WHERE id = $2")
+                .bind(timestamp(now))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Marks every article as needing indexing (before a rebuild).
+    pub async fn reset_index(&self) -> anyhow::Result<()> {
+        sqlx::query("UPDATE articles SET indexed_at = NULL")
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

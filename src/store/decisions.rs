@@ -1,0 +1,131 @@
+//! Curators' decisions on stories, per dossier, each one logged with who, when, before and after.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use super::{Store, timestamp};
+use crate::model::DecisionState;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DecisionError {
+    #[error("histoire inconnue : {0}")]
+    UnknownStory(i64),
+    #[error(transparent)]
+    Store(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for DecisionError {
+    fn from(e: sqlx::Error) -> Self {
+        DecisionError::Store(e.into())
+    }
+}
+
+impl Store {
+    /// Records `state` for a story: in one dossier, or else in every dossier its articles
+    /// are tagged with (`''` when there is none). Last writer wins; every change is logged.
+    /// Returns the dossiers decided.
+    pub async fn decide(
+        &self,
+        story: i64,
+        dossier: Option<&str>,
+        state: DecisionState,
+        curator: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<String>, DecisionError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let exists: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM articles WHERE COALESCE(story, id) = $1 LIMIT 1")
+                .bind(story)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if exists.is_none() {
+            return Err(DecisionError::UnknownStory(story));
+        }
+        let dossiers: Vec<String> = match dossier {
+            Some(d) => vec![d.to_string()],
+            None => {
+                let tagged: Vec<String> = sqlx::query_scalar(
+                    "SELECT DISTINCT t.dossier FROM tags t JOIN articles a ON a.id = t.article_id
+                     WHERE COALESCE(a.story, a.id) = $1 ORDER BY t.dossier",
+                )
+                .bind(story)
+                .fetch_all(&mut *tx)
+                .await?;
+                if tagged.is_empty() {
+                    vec![String::new()]
+                } else {
+                    tagged
+                }
+            }
+        };
+        let at = timestamp(now);
+        for d in &dossiers {
+            let before = sqlx::query(
+                "SELECT state, title, lede FROM decisions WHERE story = $1 AND dossier = $2",
+            )
+            .bind(story)
+            .bind(d)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let (before_state, title, lede): (Option<String>, Option<String>, Option<String>) =
+                match &before {
+                    Some(r) => (r.get("state"), r.get("title"), r.get("lede")),
+                    None => (None, None, None),
+                };
+            sqlx::query(
+                "INSERT INTO decisions (story, dossier, state, curator, decided_at) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (story, dossier) DO UPDATE SET state = excluded.state,
+                   curator = excluded.curator, decided_at = excluded.decided_at",
+            )
+            .bind(story)
+            .bind(d)
+            .bind(state.as_str())
+            .bind(curator)
+            .bind(&at)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO decision_log (story, dossier, curator, at, before_state, after_state,
+                   before_title, after_title, before_lede, after_lede)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $8)",
+            )
+            .bind(story)
+            .bind(d)
+            .bind(curator)
+            .bind(&at)
+            .bind(before_state)
+            .bind(state.as_str())
+            .bind(title)
+            .bind(lede)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(dossiers)
+    }
+
+    /// The log of a story's decisions, oldest first: (dossier, curator, at, before, after).
+    pub async fn decision_log(
+        &self,
+        story: i64,
+    ) -> anyhow::Result<Vec<(String, String, String, Option<String>, String)>> {
+        let rows = sqlx::query(
+            "SELECT dossier, curator, at, before_state, after_state FROM decision_log WHERE story = $1 ORDER BY id",
+        )
+        .bind(story)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                (
+                    r.get("dossier"),
+                    r.get("curator"),
+                    r.get("at"),
+                    r.get("before_state"),
+                    r.get("after_state"),
+                )
+            })
+            .collect())
+    }
+}
