@@ -44,7 +44,7 @@ pub fn parse_feed(
         parser.parse(bytes)
     } else {
         let text = decode(bytes, xml_encoding(bytes, content_type));
-        parser.parse(declare_utf8(&text).as_bytes())
+        parser.parse(super::repair::repair_xml(&declare_utf8(&text)).as_bytes())
     }
     .map_err(|e| IngestError::Feed(e.to_string()))?;
 

@@ -5,6 +5,7 @@ pub mod charset;
 pub mod dates;
 pub mod feed;
 pub mod page;
+pub mod repair;
 pub mod sanitize;
 pub mod url;
 

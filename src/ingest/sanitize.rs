@@ -75,6 +75,10 @@ fn collapse(text: &str) -> String {
 pub fn clean_title(raw: &str, is_html: bool) -> String {
     let text = if is_html {
         html_to_text(raw)
+    } else if raw.contains('&') {
+        // Undeclared HTML entities (`&eacute;`, `&nbsp;`) that the XML parser left as text;
+        // markup stays literal.
+        html_to_text(&raw.replace('<', "&lt;").replace('>', "&gt;"))
     } else {
         raw.to_string()
     };

@@ -25,7 +25,6 @@ Normalisation done here, so that the Rust side compares plain values:
 """
 
 import calendar
-import html
 import html.parser
 import json
 import sys
@@ -75,7 +74,8 @@ def plain(value, detail):
     parser = _Text()
     parser.feed(value)
     parser.close()
-    return text_or_none(html.unescape("".join(parser.parts)))
+    # Character references are already decoded by the parser (convert_charrefs).
+    return text_or_none("".join(parser.parts))
 
 
 def rfc3339(struct):
