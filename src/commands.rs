@@ -11,19 +11,141 @@ use crate::config::{self, Config};
 use crate::harvest::{self, PassOptions};
 use crate::model::{DecisionState, SourceKind, SourceReport};
 use crate::store::{ArticleFilter, DecisionError, Store};
+use crate::tag::Tagger;
 
 /// Exit codes of the contract (DESIGN.md §5).
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_FAILURE: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
 
-/// Loads the configuration, or prints its errors and returns the exit code 2.
+/// Loads the configuration and compiles its tagging rules, or prints the errors and returns
+/// the exit code 2.
 pub fn load_config(path: &Path) -> Result<Config, i32> {
-    config::load(path).map_err(|errors| {
+    let report = |errors: config::ConfigErrors| {
         eprintln!("{errors}");
         eprintln!("{} erreur(s) dans {}", errors.0.len(), path.display());
         EXIT_USAGE
+    };
+    let config = config::load(path).map_err(report)?;
+    Tagger::new(&config).map_err(report)?;
+    Ok(config)
+}
+
+fn read_labelled_file(path: &Path) -> Result<String, i32> {
+    std::fs::read_to_string(path).map_err(|e| {
+        eprintln!("impossible de lire {} : {e}", path.display());
+        EXIT_USAGE
     })
+}
+
+/// `veille eval tags FILE`: precision, recall and F1 of tagging on a labelled TSV.
+pub fn eval_tags(config: &Config, path: &Path, json: bool, verbose: bool) -> anyhow::Result<i32> {
+    let tsv = match read_labelled_file(path) {
+        Ok(t) => t,
+        Err(code) => return Ok(code),
+    };
+    let tagger = Tagger::new(config)?;
+    match crate::tag::eval::evaluate(&tagger, &tsv) {
+        Ok(evaluation) if json => println!("{}", serde_json::to_string_pretty(&evaluation)?),
+        Ok(evaluation) => print!("{}", evaluation.render(verbose)),
+        Err(e) => {
+            eprintln!("{}: {e}", path.display());
+            return Ok(EXIT_USAGE);
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+/// `veille eval dedup FILE`: story merging measured on labelled pairs, at the configured
+/// threshold, with the best threshold found.
+pub fn eval_dedup(
+    config: &Config,
+    path: &Path,
+    threshold: Option<f64>,
+    json: bool,
+    verbose: bool,
+) -> anyhow::Result<i32> {
+    let tsv = match read_labelled_file(path) {
+        Ok(t) => t,
+        Err(code) => return Ok(code),
+    };
+    let threshold = threshold
+        .or(config.settings.story_threshold)
+        .unwrap_or(crate::dedup::DEFAULT_THRESHOLD);
+    let e = match crate::dedup::eval::evaluate(&tsv, threshold) {
+        Ok(e) => e,
+        Err(message) => {
+            eprintln!("{}: {message}", path.display());
+            return Ok(EXIT_USAGE);
+        }
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&e)?);
+        return Ok(EXIT_OK);
+    }
+    println!(
+        "{} paires, dont {} de la même histoire",
+        e.pairs, e.same_story_pairs
+    );
+    println!(
+        "Au seuil {:.3} : précision {:.3}, rappel {:.3}, F1 {:.3}",
+        e.threshold, e.scores.precision, e.scores.recall, e.scores.f1
+    );
+    let b = &e.best_threshold;
+    println!(
+        "Meilleur seuil {:.3} : précision {:.3}, rappel {:.3}, F1 {:.3}{}",
+        b.threshold,
+        b.precision,
+        b.recall,
+        b.f1,
+        if b.precision_floor_met {
+            " (meilleur F1 à précision ≥ 0,95)"
+        } else {
+            " (précision 0,95 hors d'atteinte : meilleur F1)"
+        }
+    );
+    println!("\nErreurs par type de paire :");
+    for (kind, k) in &e.errors_by_kind {
+        println!(
+            "  {kind:<28} {:>4} paires  {:>3} fusions à tort  {:>3} fusions manquées",
+            k.pairs, k.false_merges, k.missed_merges
+        );
+    }
+    if verbose {
+        println!("\nPaires mal classées :");
+        for m in &e.misclassified {
+            let what = if m.same_story { "manquée" } else { "à tort" };
+            println!(
+                "  {:<14} {:<28} similarité {:.3}  fusion {what}",
+                m.id, m.kind, m.similarity
+            );
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+/// `veille retag`: the current rules over every stored article; decisions are kept.
+pub async fn retag(config: &Config, archive: &Path, json: bool) -> anyhow::Result<i32> {
+    let store = Store::open(archive).await?;
+    let tagger = Tagger::new(config)?;
+    let inputs = store.tagging_inputs().await?;
+    let mut changed = 0;
+    for chunk in inputs.chunks(1000) {
+        let batch: Vec<_> = chunk
+            .iter()
+            .map(|a| (a.id, tagger.tag(&a.title, &a.summary, &a.source_dossiers)))
+            .collect();
+        changed += store.replace_tagging(&batch).await?;
+    }
+    if json {
+        println!("{}", json!({"articles": inputs.len(), "changed": changed}));
+    } else {
+        println!(
+            "{} article(s) relus, {changed} dont le classement a changé ; décisions conservées",
+            inputs.len()
+        );
+    }
+    Ok(EXIT_OK)
 }
 
 fn kind_label(kind: SourceKind) -> &'static str {

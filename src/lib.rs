@@ -3,9 +3,12 @@
 
 pub mod commands;
 pub mod config;
+pub mod dedup;
 pub mod fetch;
 pub mod harvest;
 pub mod ingest;
 pub mod model;
+pub mod search;
 pub mod store;
+pub mod tag;
 pub mod text;

@@ -76,6 +76,16 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Mesure la qualité du regroupement ou du classement sur un fichier étiqueté
+    Eval {
+        #[command(subcommand)]
+        what: EvalCommand,
+    },
+    /// Réapplique les règles de classement à tous les articles (décisions conservées)
+    Retag {
+        #[arg(long)]
+        json: bool,
+    },
     /// Enregistre une décision sur une histoire (garder, rejeter, étoiler)
     Decide {
         /// Numéro de l'histoire (colonne `story`)
@@ -88,6 +98,31 @@ enum Command {
         dossier: Option<String>,
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum EvalCommand {
+    /// Précision, rappel et F1 du regroupement en histoires (paires étiquetées)
+    Dedup {
+        file: PathBuf,
+        /// Seuil de similarité (sinon celui de la configuration)
+        #[arg(long)]
+        threshold: Option<f64>,
+        #[arg(long)]
+        json: bool,
+        /// Liste aussi chaque erreur
+        #[arg(long)]
+        verbose: bool,
+    },
+    /// Précision, rappel et F1 du classement par dossier et par territoire
+    Tags {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+        /// Liste aussi chaque erreur
+        #[arg(long)]
+        verbose: bool,
     },
 }
 
@@ -109,8 +144,31 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(code) => return ExitCode::from(code as u8),
     };
-    if let Command::Check { json } = cli.command {
-        return ExitCode::from(commands::check(&config, json) as u8);
+    let offline = match &cli.command {
+        Command::Check { json } => Some(Ok(commands::check(&config, *json))),
+        Command::Eval {
+            what:
+                EvalCommand::Tags {
+                    file,
+                    json,
+                    verbose,
+                },
+        } => Some(commands::eval_tags(&config, file, *json, *verbose)),
+        Command::Eval {
+            what:
+                EvalCommand::Dedup {
+                    file,
+                    threshold,
+                    json,
+                    verbose,
+                },
+        } => Some(commands::eval_dedup(
+            &config, file, *threshold, *json, *verbose,
+        )),
+        _ => None,
+    };
+    if let Some(result) = offline {
+        return exit(result);
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -124,7 +182,8 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Check { .. } => unreachable!("handled above"),
+            Command::Check { .. } | Command::Eval { .. } => unreachable!("handled above"),
+            Command::Retag { json } => commands::retag(&config, &cli.archive, json).await,
             Command::Fetch {
                 dossier,
                 source,
@@ -198,6 +257,10 @@ fn main() -> ExitCode {
             }
         }
     });
+    exit(result)
+}
+
+fn exit(result: anyhow::Result<i32>) -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code as u8),
         Err(e) => {

@@ -76,12 +76,15 @@ impl Route {
     }
 }
 
+/// The headers of one request, names lowercased.
+pub type Headers = HashMap<String, String>;
+
 /// A running server; it stops with the test process.
 #[derive(Clone)]
 pub struct TestServer {
     pub addr: SocketAddr,
     routes: Arc<Mutex<HashMap<String, Route>>>,
-    hits: Arc<Mutex<HashMap<String, Vec<HashMap<String, String>>>>>,
+    hits: Arc<Mutex<HashMap<String, Vec<Headers>>>>,
     in_flight: Arc<Mutex<(usize, usize)>>, // (now, most ever)
 }
 
