@@ -9,6 +9,7 @@ use serde_json::json;
 
 use crate::config::{self, Config};
 use crate::harvest::{self, PassOptions};
+use crate::indexing::{self, IndexOutcome};
 use crate::model::{DecisionState, SourceKind, SourceReport};
 use crate::store::{ArticleFilter, DecisionError, Store};
 use crate::tag::Tagger;
@@ -137,13 +138,18 @@ pub async fn retag(config: &Config, archive: &Path, json: bool) -> anyhow::Resul
             .collect();
         changed += store.replace_tagging(&batch).await?;
     }
+    let indexing = indexing::index_pending(&store, archive, timezone(config)).await;
     if json {
-        println!("{}", json!({"articles": inputs.len(), "changed": changed}));
+        println!(
+            "{}",
+            json!({"articles": inputs.len(), "changed": changed, "search_index": index_report_json(&indexing)})
+        );
     } else {
         println!(
             "{} article(s) relus, {changed} dont le classement a changé ; décisions conservées",
             inputs.len()
         );
+        println!("{}", index_report_text(&indexing));
     }
     Ok(EXIT_OK)
 }
@@ -280,6 +286,7 @@ pub async fn fetch(
     })
     .await?;
     bar.finish_and_clear();
+    let indexing = indexing::index_pending(&store, archive, timezone(config)).await;
     let sum = |f: fn(&SourceReport) -> u32| reports.iter().map(f).sum::<u32>();
     let with_status = |s: &str| reports.iter().filter(|r| r.status == s).count();
     if json {
@@ -290,6 +297,7 @@ pub async fn fetch(
                 "errors": with_status("error"), "deferred": with_status("deferred"),
                 "new": sum(|r| r.new), "updated": sum(|r| r.updated), "unchanged": sum(|r| r.unchanged),
             },
+            "search_index": index_report_json(&indexing),
         });
         println!("{doc:#}");
         return Ok(EXIT_OK);
@@ -332,6 +340,112 @@ pub async fn fetch(
         sum(|r| r.updated),
         sum(|r| r.unchanged)
     );
+    println!("{}", index_report_text(&indexing));
+    Ok(EXIT_OK)
+}
+
+fn index_report_json(outcome: &anyhow::Result<IndexOutcome>) -> serde_json::Value {
+    match outcome {
+        Ok(IndexOutcome::Indexed { articles, rebuilt }) => {
+            json!({"indexed": articles, "rebuilt": rebuilt})
+        }
+        Ok(IndexOutcome::Busy(why)) => json!({"indexed": 0, "deferred": why}),
+        Err(e) => json!({"indexed": 0, "error": format!("{e:#}")}),
+    }
+}
+
+fn index_report_text(outcome: &anyhow::Result<IndexOutcome>) -> String {
+    match outcome {
+        Ok(IndexOutcome::Indexed {
+            articles,
+            rebuilt: false,
+        }) => format!("Index de recherche : {articles} article(s) indexé(s)"),
+        Ok(IndexOutcome::Indexed {
+            articles,
+            rebuilt: true,
+        }) => {
+            format!(
+                "Index de recherche reconstruit (nouvelle version) ; {articles} article(s) indexé(s) ensuite"
+            )
+        }
+        Ok(IndexOutcome::Busy(why)) => format!("Index de recherche non mis à jour : {why}"),
+        Err(e) => format!(
+            "Index de recherche non mis à jour : {e:#} (les articles sont enregistrés ; `veille reindex` le reconstruira)"
+        ),
+    }
+}
+
+fn timezone(config: &Config) -> chrono_tz::Tz {
+    config
+        .settings
+        .timezone
+        .parse()
+        .unwrap_or(chrono_tz::Europe::Paris)
+}
+
+/// `veille search QUERY`: full-text search with the French analyser.
+pub async fn search(
+    config: &Config,
+    archive: &Path,
+    query: &str,
+    dossier: Option<&str>,
+    limit: usize,
+    json: bool,
+) -> anyhow::Result<i32> {
+    if let Some(d) = dossier.filter(|d| !config.dossiers.contains_key(*d)) {
+        let ids: Vec<&str> = config.dossiers.keys().map(String::as_str).collect();
+        eprintln!("dossier inconnu `{d}`{}", hint(d, &ids));
+        return Ok(EXIT_USAGE);
+    }
+    let store = Store::open(archive).await?;
+    let (index, _) = indexing::open(&store, archive, timezone(config)).await?;
+    let hits = match index.search(query, dossier, limit) {
+        Ok(hits) => hits,
+        Err(e) if e.downcast_ref::<crate::search::InvalidQuery>().is_some() => {
+            eprintln!("{e}");
+            return Ok(EXIT_USAGE);
+        }
+        Err(e) => return Err(e),
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&hits)?);
+        return Ok(EXIT_OK);
+    }
+    let bold = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let (open, close) = if bold {
+        ("\x1b[1m", "\x1b[0m")
+    } else {
+        ("[", "]")
+    };
+    for h in &hits {
+        let when = h
+            .published
+            .map(|t| local_time(config, t))
+            .unwrap_or_else(|| "sans date".into());
+        println!("{:>6}  {when:<16}  {}  ({:.2})", h.story, h.title, h.score);
+        println!("        {} — {}", h.source, h.url);
+        if !h.snippet.is_empty() {
+            println!(
+                "        {}",
+                crate::search::highlight(&h.snippet, &h.highlighted, open, close)
+            );
+        }
+    }
+    println!("{} résultat(s)", hits.len());
+    Ok(EXIT_OK)
+}
+
+/// `veille reindex`: rebuilds the search index from the store.
+pub async fn reindex(config: &Config, archive: &Path, json: bool) -> anyhow::Result<i32> {
+    let store = Store::open(archive).await?;
+    let (mut index, _) = crate::search::SearchIndex::open(&indexing::index_dir(archive))?;
+    index.set_timezone(timezone(config));
+    let count = indexing::rebuild(&store, &index).await?;
+    if json {
+        println!("{}", json!({"indexed": count}));
+    } else {
+        println!("Index de recherche reconstruit : {count} article(s)");
+    }
     Ok(EXIT_OK)
 }
 

@@ -6,6 +6,7 @@ pub mod config;
 pub mod dedup;
 pub mod fetch;
 pub mod harvest;
+pub mod indexing;
 pub mod ingest;
 pub mod model;
 pub mod search;

@@ -81,6 +81,23 @@ enum Command {
         #[command(subcommand)]
         what: EvalCommand,
     },
+    /// Recherche plein texte (analyseur français) : "expression", -mot, dossier:x, source:x
+    Search {
+        query: String,
+        /// Seulement dans ce dossier
+        #[arg(long)]
+        dossier: Option<String>,
+        /// Nombre maximal de résultats
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Reconstruit l'index de recherche à partir de la base
+    Reindex {
+        #[arg(long)]
+        json: bool,
+    },
     /// Réapplique les règles de classement à tous les articles (décisions conservées)
     Retag {
         #[arg(long)]
@@ -184,6 +201,23 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Check { .. } | Command::Eval { .. } => unreachable!("handled above"),
             Command::Retag { json } => commands::retag(&config, &cli.archive, json).await,
+            Command::Reindex { json } => commands::reindex(&config, &cli.archive, json).await,
+            Command::Search {
+                query,
+                dossier,
+                limit,
+                json,
+            } => {
+                commands::search(
+                    &config,
+                    &cli.archive,
+                    &query,
+                    dossier.as_deref(),
+                    limit,
+                    json,
+                )
+                .await
+            }
             Command::Fetch {
                 dossier,
                 source,

@@ -10,7 +10,9 @@ use support::server::{Route, TestServer};
 use support::{Workspace, feed_source};
 
 fn feed(server: &TestServer, prefix: &str, items: &[(&str, &str)]) -> String {
-    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>T</title>");
+    let mut xml = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>T</title>",
+    );
     for (i, (title, summary)) in items.iter().enumerate() {
         xml.push_str(&format!(
             "<item><title>{title}</title><link>{}</link><description>{summary}</description><pubDate>Fri, 27 Nov 2026 1{i}:00:00 +0100</pubDate></item>",
@@ -59,29 +61,54 @@ fn the_same_story_in_three_feeds_is_one_story() {
     let articles = ws.articles();
     let mut stories: HashMap<i64, HashSet<String>> = HashMap::new();
     for a in &articles {
-        stories.entry(a["story"].as_i64().unwrap()).or_default().insert(a["source"].as_str().unwrap().to_string());
+        stories
+            .entry(a["story"].as_i64().unwrap())
+            .or_default()
+            .insert(a["source"].as_str().unwrap().to_string());
     }
-    let multi: Vec<_> = stories.values().filter(|sources| sources.len() > 1).collect();
+    let multi: Vec<_> = stories
+        .values()
+        .filter(|sources| sources.len() > 1)
+        .collect();
     let titles_by_story = |story: i64| -> Vec<String> {
-        articles.iter().filter(|a| a["story"] == story).map(|a| a["title"].as_str().unwrap().to_string()).collect()
+        articles
+            .iter()
+            .filter(|a| a["story"] == story)
+            .map(|a| a["title"].as_str().unwrap().to_string())
+            .collect()
     };
     assert_eq!(
         multi.len(),
         2,
         "histoires : {:#?}",
-        stories.keys().map(|s| titles_by_story(*s)).collect::<Vec<_>>()
+        stories
+            .keys()
+            .map(|s| titles_by_story(*s))
+            .collect::<Vec<_>>()
     );
     assert!(multi.iter().all(|sources| sources.len() == 3));
-    let gers = articles.iter().find(|a| a["title"] == "Alerte orange aux orages dans le Gers").unwrap();
-    let tarn = articles.iter().find(|a| a["title"] == "Alerte orange aux orages dans le Tarn").unwrap();
-    assert_ne!(gers["story"], tarn["story"], "deux départements, deux histoires");
+    let gers = articles
+        .iter()
+        .find(|a| a["title"] == "Alerte orange aux orages dans le Gers")
+        .unwrap();
+    let tarn = articles
+        .iter()
+        .find(|a| a["title"] == "Alerte orange aux orages dans le Tarn")
+        .unwrap();
+    assert_ne!(
+        gers["story"], tarn["story"],
+        "deux départements, deux histoires"
+    );
     assert_eq!(stories.len(), 6);
 
     // A second pass changes nothing: story ids are stable.
     ws.fetch(&["--force"]);
     let again = ws.articles();
     let ids = |list: &[serde_json::Value]| {
-        let mut v: Vec<(i64, i64)> = list.iter().map(|a| (a["id"].as_i64().unwrap(), a["story"].as_i64().unwrap())).collect();
+        let mut v: Vec<(i64, i64)> = list
+            .iter()
+            .map(|a| (a["id"].as_i64().unwrap(), a["story"].as_i64().unwrap()))
+            .collect();
         v.sort();
         v
     };
@@ -91,13 +118,43 @@ fn the_same_story_in_three_feeds_is_one_story() {
     let human = String::from_utf8(ws.run(&["articles"]).stdout).unwrap();
     assert_eq!(human.matches("+2 sources").count(), 2, "{human}");
 
+    // Search through the binary: accents and plurals folded, a phrase, a dossier filter.
+    let hits = ws.json(&["search", "solidarites", "--json"]);
+    let hits = hits.as_array().unwrap();
+    assert_eq!(hits.len(), 3, "{hits:#?}");
+    for key in ["id", "story", "title", "url", "score"] {
+        assert!(
+            hits[0].get(key).is_some(),
+            "champ {key} absent : {:#}",
+            hits[0]
+        );
+    }
+    assert!(hits.iter().all(|h| h["story"] == hits[0]["story"]));
+    let phrase = ws.json(&["search", "\"zone industrielle\" -Montaudran", "--json"]);
+    assert_eq!(phrase.as_array().unwrap().len(), 0, "{phrase:#}");
+    let incendie = ws.json(&["search", "incendies entrepot", "--json"]);
+    assert_eq!(incendie.as_array().unwrap().len(), 3, "{incendie:#}");
+    let out = ws.run(&["search", "(pacte"]);
+    assert_eq!(out.status.code(), Some(2), "requête invalide : code 2");
+
     // A decision attaches to the story: every article of it shows the state.
-    let pacte = articles.iter().find(|a| a["source"] == "Le Monde" && a["title"].as_str().unwrap().starts_with("Pauvreté")).unwrap();
+    let pacte = articles
+        .iter()
+        .find(|a| a["source"] == "Le Monde" && a["title"].as_str().unwrap().starts_with("Pauvreté"))
+        .unwrap();
     let story = pacte["story"].as_i64().unwrap().to_string();
     let out = ws.run(&["decide", &story, "keep", "--dossier", "pauvrete"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let decided = ws.articles();
-    let states: HashSet<&str> = decided.iter().filter(|a| a["story"].as_i64().unwrap().to_string() == story).map(|a| a["state"].as_str().unwrap()).collect();
+    let states: HashSet<&str> = decided
+        .iter()
+        .filter(|a| a["story"].as_i64().unwrap().to_string() == story)
+        .map(|a| a["state"].as_str().unwrap())
+        .collect();
     assert_eq!(states, HashSet::from(["kept"]));
     let out = ws.run(&["decide", "999999", "keep"]);
     assert_eq!(out.status.code(), Some(2));

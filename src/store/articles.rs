@@ -237,13 +237,29 @@ impl Store {
 
     /// Articles not yet in the search index (new, changed, or after `reset_index`).
     pub async fn unindexed(&self, limit: u32) -> anyhow::Result<Vec<IndexRow>> {
+        self.index_rows(true, 0, limit).await
+    }
+
+    /// Every article with an id above `after`, in id order, for a rebuild.
+    pub async fn all_for_index(&self, after: i64, limit: u32) -> anyhow::Result<Vec<IndexRow>> {
+        self.index_rows(false, after, limit).await
+    }
+
+    async fn index_rows(
+        &self,
+        only_unindexed: bool,
+        after: i64,
+        limit: u32,
+    ) -> anyhow::Result<Vec<IndexRow>> {
         let rows = sqlx::query(
             "SELECT a.id, COALESCE(a.story, a.id) AS story, a.title, a.summary_text, a.canonical_url,
                     s.name AS source, a.territories, a.published
              FROM articles a JOIN sources s ON s.id = a.source_id
-             WHERE a.indexed_at IS NULL ORDER BY a.id LIMIT $1",
+             WHERE ($3 = 0 OR a.indexed_at IS NULL) AND a.id > $1 ORDER BY a.id LIMIT $2",
         )
+        .bind(after)
         .bind(i64::from(limit))
+        .bind(only_unindexed)
         .fetch_all(&self.pool)
         .await?;
         let mut out = Vec::with_capacity(rows.len());

@@ -1,0 +1,113 @@
+//! Keeps the search index in step with the store: articles marked unindexed in the store
+//! (new, changed, retagged) go into the index, and are marked indexed only after its commit,
+//! so a crash between the two re-indexes them next time instead of losing them.
+
+use std::path::{Path, PathBuf};
+
+use chrono::Utc;
+
+use crate::search::{SearchDoc, SearchIndex, WriterBusy};
+use crate::store::{IndexRow, Store};
+
+/// Articles indexed per commit.
+const BATCH: u32 = 5_000;
+
+/// The index folder inside the archive.
+pub fn index_dir(archive: &Path) -> PathBuf {
+    archive.join("search")
+}
+
+/// What an indexing run did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IndexOutcome {
+    /// This many articles were added or replaced (after a rebuild when `rebuilt`).
+    Indexed { articles: usize, rebuilt: bool },
+    /// Another process holds the writer; it (or a later run) will index them.
+    Busy(String),
+}
+
+fn to_doc(row: IndexRow) -> SearchDoc {
+    SearchDoc {
+        id: row.id,
+        story: row.story,
+        title: row.title,
+        summary: row.summary,
+        url: row.url,
+        source: row.source,
+        dossiers: row.dossiers,
+        territories: row.territories,
+        published: row.published,
+    }
+}
+
+/// Opens the index, rebuilding it from the store when its schema changed.
+pub async fn open(
+    store: &Store,
+    archive: &Path,
+    timezone: chrono_tz::Tz,
+) -> anyhow::Result<(SearchIndex, bool)> {
+    let (mut index, needs_rebuild) = SearchIndex::open(&index_dir(archive))?;
+    index.set_timezone(timezone);
+    if needs_rebuild {
+        rebuild(store, &index).await?;
+    }
+    Ok((index, needs_rebuild))
+}
+
+/// Indexes every article the store marks as unindexed.
+pub async fn index_pending(
+    store: &Store,
+    archive: &Path,
+    timezone: chrono_tz::Tz,
+) -> anyhow::Result<IndexOutcome> {
+    let (index, rebuilt) = match open(store, archive, timezone).await {
+        Ok(opened) => opened,
+        Err(e) => return busy_or(e),
+    };
+    let mut writer = match index.writer() {
+        Ok(w) => w,
+        Err(e) => return busy_or(e),
+    };
+    let mut articles = 0;
+    loop {
+        let rows = store.unindexed(BATCH).await?;
+        if rows.is_empty() {
+            break;
+        }
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let docs: Vec<SearchDoc> = rows.into_iter().map(to_doc).collect();
+        index.upsert(&writer, &docs)?;
+        index.commit(&mut writer)?;
+        store.mark_indexed(&ids, Utc::now()).await?;
+        articles += ids.len();
+    }
+    drop(writer);
+    Ok(IndexOutcome::Indexed { articles, rebuilt })
+}
+
+fn busy_or(e: anyhow::Error) -> anyhow::Result<IndexOutcome> {
+    match e.downcast_ref::<WriterBusy>() {
+        Some(busy) => Ok(IndexOutcome::Busy(busy.to_string())),
+        None => Err(e),
+    }
+}
+
+/// Rebuilds the whole index from the store (`veille reindex`, or a schema change).
+pub async fn rebuild(store: &Store, index: &SearchIndex) -> anyhow::Result<u64> {
+    store.reset_index().await?;
+    let mut docs = Vec::new();
+    let mut ids = Vec::new();
+    let mut after = 0;
+    loop {
+        let rows = store.all_for_index(after, BATCH).await?;
+        let Some(last) = rows.last() else { break };
+        after = last.id;
+        ids.extend(rows.iter().map(|r| r.id));
+        docs.extend(rows.into_iter().map(to_doc));
+    }
+    let count = index.rebuild(docs)?;
+    for chunk in ids.chunks(BATCH as usize) {
+        store.mark_indexed(chunk, Utc::now()).await?;
+    }
+    Ok(count)
+}
