@@ -1,16 +1,51 @@
-//! One pass over the sources: fetch → ingest → store, each source on its own, so that one bad
-//! source never stops the others.
+//! One pass over the sources: fetch → ingest → dedup → tag → store, each source on its own, so
+//! that one bad source never stops the others.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
+use tokio::sync::Mutex;
 
 use crate::config::Config;
+use crate::dedup::{self, Fingerprint, StoryIndex};
 use crate::fetch::{Fetched, Fetcher, next_attempt};
 use crate::ingest::{self, IngestError};
-use crate::model::{ArticleCandidate, Source, SourceKind, SourceReport};
+use crate::model::{ArticleCandidate, PreparedArticle, Source, SourceKind, SourceReport};
 use crate::store::{FetchState, Store, Validators};
+use crate::tag::Tagger;
+
+/// What every source of a pass shares besides the HTTP client.
+struct PassContext<'a> {
+    config: &'a Config,
+    store: &'a Store,
+    fetcher: Fetcher,
+    tagger: Arc<Tagger>,
+    /// Held across each source's store transaction, so that two sources carrying the same
+    /// story at the same moment still end up in one story.
+    stories: Mutex<StoryIndex>,
+}
+
+/// The story index over the configured window, loaded from the store.
+pub async fn load_story_index(
+    config: &Config,
+    store: &Store,
+    now: DateTime<Utc>,
+) -> anyhow::Result<StoryIndex> {
+    let window = chrono::Duration::days(i64::from(config.settings.story_window_days));
+    let threshold = config
+        .settings
+        .story_threshold
+        .unwrap_or(dedup::DEFAULT_THRESHOLD);
+    let mut index = StoryIndex::new(window, threshold);
+    for (story, at, text) in store.recent_fingerprints(now - window).await? {
+        if let Some(fp) = Fingerprint::from_text(&text) {
+            index.insert(story, at, fp);
+        }
+    }
+    Ok(index)
+}
 
 /// Which sources a pass covers.
 #[derive(Debug, Clone, Default)]
@@ -49,9 +84,16 @@ pub async fn run_pass(
 ) -> anyhow::Result<Vec<SourceReport>> {
     let sources = select_sources(config, options);
     let states = store.sync_sources(&config.sources).await?;
-    let fetcher = Fetcher::new(&config.settings)?;
+    let tagger = Arc::new(Tagger::new(config)?);
+    let context = PassContext {
+        config,
+        store,
+        fetcher: Fetcher::new(&config.settings)?,
+        tagger,
+        stories: Mutex::new(load_story_index(config, store, Utc::now()).await?),
+    };
     let mut reports: Vec<SourceReport> = futures_util::stream::iter(sources)
-        .map(|source| harvest_source(config, store, &fetcher, source, &states, options.force))
+        .map(|source| harvest_source(&context, source, &states, options.force))
         // The fetcher's semaphores do the real limiting; this only bounds tasks in flight.
         .buffer_unordered(config.settings.concurrency.max(1) * 4)
         .inspect(|r| on_done(r))
@@ -68,9 +110,7 @@ pub async fn run_pass(
 }
 
 async fn harvest_source(
-    config: &Config,
-    store: &Store,
-    fetcher: &Fetcher,
+    context: &PassContext<'_>,
     source: &Source,
     states: &HashMap<String, FetchState>,
     force: bool,
@@ -94,7 +134,8 @@ async fn harvest_source(
         ));
         return report;
     }
-    let outcome = fetch_and_store(store, fetcher, source, state).await;
+    let (config, store) = (context.config, context.store);
+    let outcome = fetch_and_store(context, source, state).await;
     let now = Utc::now();
     match outcome {
         Ok(Outcome::NotModified) => {
@@ -143,12 +184,12 @@ enum Outcome {
 }
 
 async fn fetch_and_store(
-    store: &Store,
-    fetcher: &Fetcher,
+    context: &PassContext<'_>,
     source: &Source,
     state: &FetchState,
 ) -> Result<Outcome, crate::fetch::FetchError> {
-    let fetched = fetcher
+    let fetched = context
+        .fetcher
         .get(
             &source.url,
             state.etag.as_deref(),
@@ -167,25 +208,56 @@ async fn fetch_and_store(
         status,
     };
     let source_for_parse = source.clone();
-    // Parsing is CPU work and scraper's documents are not Send: keep it off the async workers.
-    let items = tokio::task::spawn_blocking(move || parse_body(&source_for_parse, &body))
-        .await
-        .map_err(|e| plain_error(format!("analyse interrompue : {e}")))?
-        .map_err(|e| plain_error(e.to_string()))?;
-    // Story merging and tagging are wired in once their modules land.
-    let items: Vec<crate::model::PreparedArticle> = items
-        .into_iter()
-        .map(|candidate| crate::model::PreparedArticle {
-            candidate,
-            fingerprint: String::new(),
-            tagging: Default::default(),
+    let tagger = context.tagger.clone();
+    // Parsing and analysis are CPU work, and scraper's documents are not Send: keep them
+    // off the async workers.
+    let items = tokio::task::spawn_blocking(move || {
+        parse_body(&source_for_parse, &body).map(|items| prepare(&tagger, &source_for_parse, items))
+    })
+    .await
+    .map_err(|e| plain_error(format!("analyse interrompue : {e}")))?
+    .map_err(|e| plain_error(e.to_string()))?;
+    let now = Utc::now();
+    let mut stories = context.stories.lock().await;
+    let counts = context
+        .store
+        .record_success(state.id, &validators, &items, now, |prepared, id| {
+            let at = prepared.candidate.published.unwrap_or(now);
+            let Some(fp) = Fingerprint::from_text(&prepared.fingerprint) else {
+                return id;
+            };
+            let story = stories.find(&fp, at).unwrap_or(id);
+            stories.insert(story, at, fp);
+            story
         })
-        .collect();
-    let counts = store
-        .record_success(state.id, &validators, &items, Utc::now(), |_, id| id)
-        .await
-        .map_err(|e| plain_error(format!("base de données : {e}")))?;
+        .await;
+    let counts = match counts {
+        Ok(counts) => counts,
+        Err(e) => {
+            // The index may hold stories of the rolled-back articles: reload it from the store.
+            if let Ok(fresh) = load_story_index(context.config, context.store, now).await {
+                *stories = fresh;
+            }
+            return Err(plain_error(format!("base de données : {e}")));
+        }
+    };
     Ok(Outcome::Stored { status, counts })
+}
+
+/// Fingerprints and tags each candidate.
+pub fn prepare(
+    tagger: &Tagger,
+    source: &Source,
+    items: Vec<ArticleCandidate>,
+) -> Vec<PreparedArticle> {
+    items
+        .into_iter()
+        .map(|candidate| PreparedArticle {
+            fingerprint: dedup::fingerprint(&candidate.title, &candidate.summary_text).to_text(),
+            tagging: tagger.tag(&candidate.title, &candidate.summary_text, &source.dossiers),
+            candidate,
+        })
+        .collect()
 }
 
 fn plain_error(message: String) -> crate::fetch::FetchError {
