@@ -1,7 +1,7 @@
 //! Tagging: files each article under the dossiers whose rule it matches, with a score and the
 //! reasons (the *why*), and under the Occitanie départements it names.
 //!
-//! - `rules`: the rule language (syntax in `RULES.md`), parser and matcher;
+//! - `rules`: the rule language (syntax in README.md, « Règles de marquage »), parser and matcher;
 //! - `territories`: départements, towns and neighbourhoods of Occitanie;
 //! - `eval`: precision / recall / F1 against a labelled TSV (`veille eval tags`).
 //!

@@ -1,7 +1,7 @@
 //! The dossier rule language: parser and matcher.
 //!
 //! A rule is a list of terms, mostly keywords, that add up to a score. The full syntax, for
-//! the people who edit `feeds.toml`, is in `src/tag/RULES.md`; in short:
+//! the people who edit `feeds.toml`, is in README.md (« Règles de marquage des dossiers »); in short:
 //!
 //! ```text
 //! pauvreté précarité^2 "seuil de pauvreté"^3     whitespace = OR: each matched term adds its weight
