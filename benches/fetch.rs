@@ -61,10 +61,13 @@ fn main() {
 
     let bound = sources as f64 * DELAY.as_secs_f64() / CONCURRENCY as f64;
     println!(
-        "bench fetch: {sources} feed sources × {ITEMS} items on one local server ({}), {} ms per answer, concurrency {CONCURRENCY}, per_host {CONCURRENCY} (one host here; real sources are on many hosts, per_host is a separate politeness limit), binary {}",
+        "bench fetch: {sources} feed sources × {ITEMS} items on one local server ({}), {} ms per answer, binary {}",
         server.addr,
         DELAY.as_millis(),
         binary.display()
+    );
+    println!(
+        "bench fetch: concurrency {CONCURRENCY}, per_host {CONCURRENCY}: all sources are on one host here; real sources are on many hosts, and per_host (default 2) is a separate politeness limit"
     );
 
     // Pass 1: every source answers 200 with its feed.
@@ -111,6 +114,26 @@ fn main() {
         );
     }
     report(2, "304", seconds, sources, bound, bench_mode);
+
+    // Fixed cost in both passes: start the process, open the archive, sync the sources.
+    let start = Instant::now();
+    let output = Command::new(binary)
+        .arg("--config")
+        .arg(&config)
+        .arg("--archive")
+        .arg(&archive)
+        .args(["sources", "--json"])
+        .output()
+        .unwrap_or_else(|e| panic!("running {}: {e}", binary.display()));
+    let fixed = start.elapsed().as_secs_f64();
+    assert!(
+        output.status.success(),
+        "veille sources failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    println!(
+        "bench fetch: fixed cost in each pass (veille sources: start, open the archive, sync {sources} sources) {fixed:.2} s"
+    );
 
     let feeds: usize = paths.iter().map(|p| server.hits(p)).sum();
     let robots = server.hits("/robots.txt");
