@@ -207,22 +207,18 @@ impl Store {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         for prepared in items {
             let item = &prepared.candidate;
-            let mut existing = None;
-            if let Some(guid) = &item.guid {
-                existing = sqlx::query("SELECT id, title, summary_text FROM articles WHERE source_id = $1 AND guid = $2")
-                    .bind(source_id)
-                    .bind(guid)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            }
-            if existing.is_none() {
-                existing = sqlx::query(
-                    "SELECT id, title, summary_text FROM articles WHERE canonical_url = $1 ORDER BY id LIMIT 1",
-                )
-                .bind(&item.canonical_url)
-                .fetch_optional(&mut *tx)
-                .await?;
-            }
+            // One lookup for both identities: the same GUID in this source first, else the
+            // same canonical URL anywhere.
+            let existing = sqlx::query(
+                "SELECT id, title, summary_text FROM articles
+                 WHERE (source_id = $1 AND guid = $2) OR canonical_url = $3
+                 ORDER BY (source_id = $1 AND guid IS NOT NULL AND guid = $2) DESC, id LIMIT 1",
+            )
+            .bind(source_id)
+            .bind(&item.guid)
+            .bind(&item.canonical_url)
+            .fetch_optional(&mut *tx)
+            .await?;
             let published = item.published.map(timestamp);
             let territories = serde_json::to_string(&prepared.tagging.territories)?;
             let id = match existing {
@@ -280,12 +276,15 @@ impl Store {
                     .fetch_one(&mut *tx)
                     .await?
                     .get("id");
+                    // A NULL story means "its own story" (queries read COALESCE(story, id)).
                     let story = assign_story(prepared, id);
-                    sqlx::query("UPDATE articles SET story = $1 WHERE id = $2")
-                        .bind(story)
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await?;
+                    if story != id {
+                        sqlx::query("UPDATE articles SET story = $1 WHERE id = $2")
+                            .bind(story)
+                            .bind(id)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
                     counts.new += 1;
                     id
                 }
