@@ -1,0 +1,150 @@
+//! Story assignment throughput: fingerprint, find the story in the window, insert; over 200,000
+//! articles built from the French fixture texts, in publication order over about 60 days.
+//!
+//! The fixtures give about 540 distinct texts; they are varied deterministically (another
+//! title's end appended, two words swapped, and a numbered suffix on every one) so that some
+//! articles repeat a story and most do not. The window holds about 23,000 articles at any
+//! time, and each stem of this small vocabulary is shared by thousands of them: a harder case
+//! for the inverted index than real news.
+
+use std::path::Path;
+use std::time::{Duration as StdDuration, Instant};
+
+use chrono::{Duration, TimeZone, Utc};
+use veille::dedup::{self, StoryIndex};
+
+const ARTICLES: usize = 200_000;
+const DAYS: i64 = 60;
+/// Distinct suffix numbers: each text comes back about 40 times a week, so about a third of
+/// the articles meet an earlier article with the same text and number.
+const SUFFIXES: usize = 120;
+
+/// A small deterministic generator (64-bit LCG), so every run builds the same articles.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        self.0 >> 33
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+/// (title, summary) pairs from the two labelled files.
+fn fixture_texts(root: &Path) -> Option<Vec<(String, String)>> {
+    let pairs = std::fs::read_to_string(root.join("eval/dedup-pairs-fr.tsv")).ok()?;
+    let labels = std::fs::read_to_string(root.join("eval/dossier-labels-fr.tsv")).ok()?;
+    let mut texts = Vec::new();
+    for line in pairs.lines().skip(1) {
+        let cells: Vec<&str> = line.split('\t').collect();
+        if cells.len() >= 5 {
+            texts.push((cells[1].to_string(), cells[2].to_string()));
+            texts.push((cells[3].to_string(), cells[4].to_string()));
+        }
+    }
+    for line in labels.lines().skip(1) {
+        let cells: Vec<&str> = line.split('\t').collect();
+        if cells.len() >= 3 {
+            texts.push((cells[1].to_string(), cells[2].to_string()));
+        }
+    }
+    texts.sort();
+    texts.dedup();
+    Some(texts)
+}
+
+fn vary(texts: &[(String, String)], i: usize, rng: &mut Lcg) -> (String, String) {
+    let (title, summary) = &texts[rng.below(texts.len())];
+    let title = match i % 3 {
+        // As published.
+        0 => title.clone(),
+        // Another title's end appended: a longer headline.
+        1 => {
+            let (other, _) = &texts[rng.below(texts.len())];
+            let words: Vec<&str> = other.split_whitespace().collect();
+            format!("{title} : {}", words[words.len() / 2..].join(" "))
+        }
+        // Two words swapped.
+        _ => {
+            let mut words: Vec<&str> = title.split_whitespace().collect();
+            if words.len() > 2 {
+                let a = rng.below(words.len());
+                let b = rng.below(words.len());
+                words.swap(a, b);
+            }
+            words.join(" ")
+        }
+    };
+    // A numbered suffix: the same text with another number is another story (numbers that
+    // differ veto a merge), so that only some articles repeat a story.
+    (
+        format!("{title} ({})", 1 + rng.below(SUFFIXES)),
+        summary.clone(),
+    )
+}
+
+fn main() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures");
+    let Some(texts) = fixture_texts(&root) else {
+        println!("skipped: ../shared/fixtures not found");
+        return;
+    };
+    // `cargo test --all-targets` runs benches without `--bench`: a smoke run, no figures.
+    let bench_mode = std::env::args().any(|a| a == "--bench");
+    let count = if bench_mode { ARTICLES } else { 2_000 };
+    let mut rng = Lcg(42);
+    let start = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
+    let step = Duration::days(DAYS).num_milliseconds() / count as i64;
+    let articles: Vec<(String, String)> = (0..count).map(|i| vary(&texts, i, &mut rng)).collect();
+
+    let mut index = StoryIndex::new(
+        Duration::days(dedup::DEFAULT_WINDOW_DAYS),
+        dedup::DEFAULT_THRESHOLD,
+    );
+    let mut stories = 0i64;
+    let mut merged = 0usize;
+    let mut in_fingerprint = StdDuration::ZERO;
+    let began = Instant::now();
+    for (i, (title, summary)) in articles.iter().enumerate() {
+        let at = start + Duration::milliseconds(step * i as i64);
+        let t = Instant::now();
+        let fp = dedup::fingerprint(title, summary);
+        in_fingerprint += t.elapsed();
+        let story = match index.find(&fp, at) {
+            Some(story) => {
+                merged += 1;
+                story
+            }
+            None => {
+                stories += 1;
+                stories
+            }
+        };
+        index.insert(story, at, fp);
+    }
+    let elapsed = began.elapsed().as_secs_f64();
+    assert!(
+        merged > 0 && stories > 1,
+        "story merging did nothing: {merged} merged, {stories} stories"
+    );
+    if !bench_mode {
+        println!("bench dedup: smoke test passed (run `cargo bench --bench dedup` for figures)");
+        return;
+    }
+    println!(
+        "bench dedup: {count} articles in {elapsed:.2} s, {:.0} articles/s, {stories} stories",
+        count as f64 / elapsed
+    );
+    println!(
+        "bench dedup: fingerprint {:.2} s, lookup and insert {:.2} s; {merged} articles joined a story; {} articles in the window at the end",
+        in_fingerprint.as_secs_f64(),
+        elapsed - in_fingerprint.as_secs_f64(),
+        index.len()
+    );
+}

@@ -1,0 +1,315 @@
+//! `veille eval dedup PAIRS.tsv`: precision, recall and F1 of story merging on labelled pairs.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::fingerprint;
+use super::fingerprint::similarity;
+use crate::model::Scores;
+
+/// The precision the best threshold must keep when it can (a false merge hides news).
+pub const PRECISION_FLOOR: f64 = 0.95;
+
+/// One labelled pair.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabelledPair {
+    pub id: String,
+    pub title_a: String,
+    pub summary_a: String,
+    pub title_b: String,
+    pub summary_b: String,
+    pub same_story: bool,
+    pub kind: String,
+}
+
+/// Reads the pairs format: a header line naming at least `id, title_a, summary_a, title_b,
+/// summary_b, same_story` (and `kind`, optional), in any order, then one pair per line,
+/// tab-separated, no quoting.
+pub fn parse_pairs(tsv: &str) -> Result<Vec<LabelledPair>, String> {
+    let mut lines = tsv.lines().enumerate();
+    let (_, header) = lines.next().ok_or("fichier vide : il manque l'en-tête")?;
+    let columns: Vec<&str> = header.trim_start_matches('\u{feff}').split('\t').collect();
+    let find = |name: &str| columns.iter().position(|c| c.trim() == name);
+    let required = [
+        "id",
+        "title_a",
+        "summary_a",
+        "title_b",
+        "summary_b",
+        "same_story",
+    ];
+    let mut at = Vec::new();
+    for name in required {
+        at.push(find(name).ok_or_else(|| {
+            format!(
+                "ligne 1 : colonne « {name} » absente (attendu : id, title_a, summary_a, title_b, summary_b, same_story, kind)"
+            )
+        })?);
+    }
+    let kind_at = find("kind");
+    let mut pairs = Vec::new();
+    for (n, line) in lines {
+        let line = line.trim_end_matches('\r');
+        if line.trim().is_empty() {
+            continue;
+        }
+        let cells: Vec<&str> = line.split('\t').collect();
+        let cell = |i: usize| -> Result<&str, String> {
+            cells.get(i).copied().ok_or_else(|| {
+                format!(
+                    "ligne {} : {} colonne(s) au lieu de {}",
+                    n + 1,
+                    cells.len(),
+                    columns.len()
+                )
+            })
+        };
+        let label = cell(at[5])?.trim();
+        let same_story = match label {
+            "1" | "true" | "oui" => true,
+            "0" | "false" | "non" => false,
+            other => {
+                return Err(format!(
+                    "ligne {} : same_story vaut « {other} » (attendu : 1 ou 0)",
+                    n + 1
+                ));
+            }
+        };
+        pairs.push(LabelledPair {
+            id: cell(at[0])?.to_string(),
+            title_a: cell(at[1])?.to_string(),
+            summary_a: cell(at[2])?.to_string(),
+            title_b: cell(at[3])?.to_string(),
+            summary_b: cell(at[4])?.to_string(),
+            same_story,
+            kind: kind_at
+                .and_then(|i| cells.get(i))
+                .map(|k| k.trim().to_string())
+                .unwrap_or_default(),
+        });
+    }
+    if pairs.is_empty() {
+        return Err("aucune paire étiquetée dans le fichier".into());
+    }
+    Ok(pairs)
+}
+
+/// The threshold that scores best on the file.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct BestThreshold {
+    pub threshold: f64,
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+    /// True when the threshold is the best F1 among those keeping precision ≥ 0.95; false
+    /// when no threshold reaches that precision and it is simply the best F1.
+    pub precision_floor_met: bool,
+}
+
+/// Errors of one `kind` of pair.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct KindErrors {
+    pub pairs: usize,
+    pub false_merges: usize,
+    pub missed_merges: usize,
+}
+
+/// A pair on the wrong side of the threshold.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Misclassified {
+    pub id: String,
+    pub kind: String,
+    pub same_story: bool,
+    pub similarity: f64,
+}
+
+/// The result of `veille eval dedup`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DedupEvaluation {
+    /// Precision, recall and F1 at `threshold`.
+    #[serde(flatten)]
+    pub scores: Scores,
+    pub threshold: f64,
+    pub best_threshold: BestThreshold,
+    pub pairs: usize,
+    pub same_story_pairs: usize,
+    /// Errors at `threshold`, per `kind` of pair.
+    pub errors_by_kind: BTreeMap<String, KindErrors>,
+    /// Pairs misclassified at `threshold`, worst first.
+    pub misclassified: Vec<Misclassified>,
+}
+
+fn scores_at(scored: &[(f64, bool)], threshold: f64) -> (Scores, usize, usize) {
+    let (mut tp, mut fp, mut fn_) = (0, 0, 0);
+    for &(s, same) in scored {
+        match (s >= threshold, same) {
+            (true, true) => tp += 1,
+            (true, false) => fp += 1,
+            (false, true) => fn_ += 1,
+            (false, false) => {}
+        }
+    }
+    (Scores::from_counts(tp, fp, fn_), fp, fn_)
+}
+
+/// The threshold with the best F1 among those keeping precision ≥ [`PRECISION_FLOOR`] (else
+/// the best F1). It is placed halfway between the lowest accepted similarity and the next one
+/// below, so that it does not sit on a measured pair.
+pub fn best_threshold(scored: &[(f64, bool)]) -> BestThreshold {
+    let mut values: Vec<f64> = scored.iter().map(|&(s, _)| s).collect();
+    values.sort_by(|a, b| b.total_cmp(a));
+    values.dedup();
+    let mut best: Option<(BestThreshold, usize)> = None;
+    for (k, &v) in values.iter().enumerate() {
+        let (s, _, _) = scores_at(scored, v);
+        let met = s.precision >= PRECISION_FLOOR;
+        let better = match &best {
+            None => true,
+            Some((b, _)) => {
+                (met && !b.precision_floor_met) || (met == b.precision_floor_met && s.f1 > b.f1)
+            }
+        };
+        if better {
+            best = Some((
+                BestThreshold {
+                    threshold: v,
+                    precision: s.precision,
+                    recall: s.recall,
+                    f1: s.f1,
+                    precision_floor_met: met,
+                },
+                k,
+            ));
+        }
+    }
+    let Some((mut b, k)) = best else {
+        return BestThreshold {
+            threshold: 1.0,
+            precision: 1.0,
+            recall: 0.0,
+            f1: 0.0,
+            precision_floor_met: true,
+        };
+    };
+    let below = values.get(k + 1).copied().unwrap_or(0.0);
+    b.threshold = ceil3((b.threshold + below) / 2.0);
+    // Rounding may not cross a measured value, or the scores would change.
+    if b.threshold <= below {
+        b.threshold = values[k];
+    }
+    b
+}
+
+/// Rounded up, so that the threshold stays above the highest rejected similarity.
+fn ceil3(x: f64) -> f64 {
+    (x * 1000.0).ceil() / 1000.0
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// Evaluates story merging at `threshold` on a labelled pairs file (its text).
+pub fn evaluate(tsv: &str, threshold: f64) -> Result<DedupEvaluation, String> {
+    let pairs = parse_pairs(tsv)?;
+    let scored: Vec<(f64, bool)> = pairs
+        .iter()
+        .map(|p| {
+            let a = fingerprint::fingerprint(&p.title_a, &p.summary_a);
+            let b = fingerprint::fingerprint(&p.title_b, &p.summary_b);
+            (similarity(&a, &b), p.same_story)
+        })
+        .collect();
+    let (scores, _, _) = scores_at(&scored, threshold);
+    let mut errors_by_kind: BTreeMap<String, KindErrors> = BTreeMap::new();
+    let mut misclassified = Vec::new();
+    for (p, &(s, same)) in pairs.iter().zip(&scored) {
+        let kind = if p.kind.is_empty() {
+            "(sans type)".to_string()
+        } else {
+            p.kind.clone()
+        };
+        let e = errors_by_kind.entry(kind.clone()).or_default();
+        e.pairs += 1;
+        let merged = s >= threshold;
+        if merged != same {
+            if merged {
+                e.false_merges += 1;
+            } else {
+                e.missed_merges += 1;
+            }
+            misclassified.push(Misclassified {
+                id: p.id.clone(),
+                kind,
+                same_story: same,
+                similarity: round3(s),
+            });
+        }
+    }
+    // Worst first: the false merges with the highest similarity, then the misses with the
+    // lowest.
+    misclassified.sort_by(|a, b| {
+        let badness = |m: &Misclassified| {
+            if m.same_story {
+                threshold - m.similarity
+            } else {
+                m.similarity - threshold + 1.0
+            }
+        };
+        badness(b).total_cmp(&badness(a)).then(a.id.cmp(&b.id))
+    });
+    Ok(DedupEvaluation {
+        scores,
+        threshold,
+        best_threshold: best_threshold(&scored),
+        pairs: pairs.len(),
+        same_story_pairs: scored.iter().filter(|(_, same)| *same).count(),
+        errors_by_kind,
+        misclassified,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SMALL: &str = "id\ttitle_a\tsummary_a\ttitle_b\tsummary_b\tsame_story\tkind\n\
+        p1\tAlerte orange aux orages dans le Gers\t\tAlerte orange aux orages dans le Tarn\t\t0\thard-neg-template\n\
+        p2\tLe maire de Gimont présente ses vœux aux habitants\t\tGimont : le maire a présenté ses vœux aux habitants\t\t1\tpositive-reworded\n";
+
+    #[test]
+    fn parses_and_scores_a_small_file() {
+        let e = evaluate(SMALL, super::super::DEFAULT_THRESHOLD).unwrap();
+        assert_eq!(e.pairs, 2);
+        assert_eq!(e.same_story_pairs, 1);
+        assert_eq!(e.scores.precision, 1.0);
+        assert_eq!(e.scores.recall, 1.0);
+        assert!(e.misclassified.is_empty());
+        let json = serde_json::to_value(&e).unwrap();
+        for key in ["precision", "recall", "f1", "threshold"] {
+            assert!(json[key].is_number(), "{key}");
+        }
+        assert!(json["best_threshold"]["threshold"].is_number());
+    }
+
+    #[test]
+    fn reports_format_errors_in_french() {
+        assert!(evaluate("", 0.5).unwrap_err().contains("vide"));
+        let err = evaluate("id\ttitle_a\n", 0.5).unwrap_err();
+        assert!(err.contains("summary_a"), "{err}");
+        let bad =
+            "id\ttitle_a\tsummary_a\ttitle_b\tsummary_b\tsame_story\nx\ta\t\tb\t\tpeut-être\n";
+        assert!(evaluate(bad, 0.5).unwrap_err().contains("ligne 2"));
+    }
+
+    #[test]
+    fn best_threshold_prefers_the_precision_floor() {
+        // Positives at 0.9, 0.8, 0.6; a negative at 0.7.
+        let scored = [(0.9, true), (0.8, true), (0.7, false), (0.6, true)];
+        let b = best_threshold(&scored);
+        assert!(b.precision_floor_met);
+        assert!(b.threshold > 0.7 && b.threshold <= 0.8, "{b:?}");
+        assert_eq!(b.precision, 1.0);
+    }
+}

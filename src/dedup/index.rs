@@ -1,0 +1,210 @@
+//! The recent articles, indexed for story lookup: an inverted index from content stems to the
+//! articles that contain them, so that a new article is compared only with those sharing a
+//! word or a name, not with the whole window.
+
+use std::collections::{HashMap, VecDeque};
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::analyse::Class;
+use super::fingerprint::{Fingerprint, Params, similarity_reaching};
+
+/// Stems found in more articles of the window than this are not used to find candidates (a
+/// candidate must share a rarer one): comparing against thousands of articles for one word
+/// would cost more than it finds.
+const MAX_POSTING: usize = 1_000;
+
+/// Only these classes find candidates; dates, boilerplate and template words are shared by
+/// too many articles to say anything alone.
+fn is_key(class: Class) -> bool {
+    matches!(class, Class::Word | Class::Entity | Class::Number)
+}
+
+struct Entry {
+    story: i64,
+    at: DateTime<Utc>,
+    /// `at` in milliseconds, for a cheap window test.
+    millis: i64,
+    fp: Fingerprint,
+}
+
+/// Recent articles with their story, for [`StoryIndex::find`].
+pub struct StoryIndex {
+    window: Duration,
+    threshold: f64,
+    /// In insertion order; `entries[k]` has id `first_id + k`.
+    entries: VecDeque<Entry>,
+    first_id: u64,
+    /// Stem hash → (entry id, weight of the stem in that entry), ids ascending. Two stems
+    /// with one hash would only add candidates, which the similarity then sorts out.
+    postings: HashMap<u64, VecDeque<(u64, f64)>>,
+    newest: Option<DateTime<Utc>>,
+}
+
+impl StoryIndex {
+    /// An empty index keeping articles within `window` of the newest one seen, merging at
+    /// `threshold` (see [`super::DEFAULT_THRESHOLD`]).
+    pub fn new(window: Duration, threshold: f64) -> StoryIndex {
+        StoryIndex {
+            window,
+            threshold,
+            entries: VecDeque::new(),
+            first_id: 0,
+            postings: HashMap::new(),
+            newest: None,
+        }
+    }
+
+    pub fn window(&self) -> Duration {
+        self.window
+    }
+
+    pub fn threshold(&self) -> f64 {
+        self.threshold
+    }
+
+    /// Articles currently held.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    fn keys(fp: &Fingerprint) -> impl Iterator<Item = (u64, f64)> {
+        let any_key = fp.tokens().iter().any(|t| is_key(t.class));
+        // A text made only of template words still needs a way to be found.
+        fp.tokens()
+            .iter()
+            .filter(move |t| !any_key || is_key(t.class))
+            .map(|t| (t.hash, t.weight()))
+    }
+
+    /// Adds an article of `story`, published (or first seen) at `at`, then drops the articles
+    /// older than the window before the newest date seen.
+    pub fn insert(&mut self, story: i64, at: DateTime<Utc>, fp: Fingerprint) {
+        let id = self.first_id + self.entries.len() as u64;
+        for (hash, weight) in Self::keys(&fp) {
+            self.postings
+                .entry(hash)
+                .or_default()
+                .push_back((id, weight));
+        }
+        let millis = at.timestamp_millis();
+        self.entries.push_back(Entry {
+            story,
+            at,
+            millis,
+            fp,
+        });
+        if self.newest.is_none_or(|n| at > n) {
+            self.newest = Some(at);
+        }
+        self.evict();
+    }
+
+    /// Drops, in insertion order, the articles older than the window. An article inserted out
+    /// of order waits behind newer ones; [`StoryIndex::find`] checks dates anyway.
+    fn evict(&mut self) {
+        let Some(newest) = self.newest else { return };
+        let cutoff = newest - self.window;
+        while self.entries.front().is_some_and(|e| e.at < cutoff) {
+            let entry = self.entries.pop_front().expect("checked");
+            let id = self.first_id;
+            self.first_id += 1;
+            for (hash, _) in Self::keys(&entry.fp) {
+                if let Some(list) = self.postings.get_mut(&hash) {
+                    // Ids are pushed in ascending order and removed oldest first, so the
+                    // entry sits at the front of each of its lists.
+                    while list.front().is_some_and(|&(i, _)| i <= id) {
+                        list.pop_front();
+                    }
+                    if list.is_empty() {
+                        self.postings.remove(&hash);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The story of the most similar article within the window around `at`, if its
+    /// similarity reaches the threshold. Ties go to the most recently inserted article.
+    pub fn find(&self, fp: &Fingerprint, at: DateTime<Utc>) -> Option<i64> {
+        self.best(fp, at).map(|(story, _)| story)
+    }
+
+    /// Like [`StoryIndex::find`], with the similarity.
+    pub fn best(&self, fp: &Fingerprint, at: DateTime<Utc>) -> Option<(i64, f64)> {
+        if fp.is_empty() {
+            return None;
+        }
+        // Weight that candidates may share with the query outside the lists read: the query's
+        // non-key stems and its too-common keys. Used to skip candidates that cannot reach
+        // the threshold.
+        let mut unread = 0.0;
+        // Shared weight per entry, by position in `entries`.
+        let mut shared = vec![0.0f64; self.entries.len()];
+        let mut touched: Vec<usize> = Vec::new();
+        let key_hashes: Vec<u64> = Self::keys(fp).map(|(h, _)| h).collect();
+        for t in fp.tokens() {
+            if !key_hashes.contains(&t.hash) {
+                unread += t.weight();
+            }
+        }
+        for (hash, weight) in Self::keys(fp) {
+            let Some(list) = self.postings.get(&hash) else {
+                continue;
+            };
+            if list.len() > MAX_POSTING {
+                unread += weight;
+                continue;
+            }
+            for &(id, w) in list {
+                let Some(k) = id.checked_sub(self.first_id).map(|k| k as usize) else {
+                    continue;
+                };
+                if shared[k] == 0.0 {
+                    touched.push(k);
+                }
+                shared[k] += weight.min(w);
+            }
+        }
+        let p = Params::DEFAULT;
+        let at_millis = at.timestamp_millis();
+        let window_millis = self.window.num_milliseconds();
+        // (position, story, similarity) of the best so far; ties go to the most recent article.
+        let mut best: Option<(usize, i64, f64)> = None;
+        for k in touched {
+            let entry = &self.entries[k];
+            if (entry.millis - at_millis).abs() > window_millis {
+                continue;
+            }
+            // The vetoes only lower the weighted overlap, whose upper bound follows from the
+            // shared weight read plus all that was not read.
+            // The overlap is the better of the whole texts and of the titles alone, so the
+            // bound is the higher of the two.
+            let bound = shared[k] + unread;
+            let upper = |ta: f64, tb: f64| {
+                let lighter = ta.min(tb);
+                if lighter <= 0.0 {
+                    return 0.0;
+                }
+                p.dice_share * (2.0 * bound / (ta + tb)).min(1.0)
+                    + (1.0 - p.dice_share) * (bound / lighter).min(1.0)
+            };
+            let upper = upper(fp.total(), entry.fp.total())
+                .max(upper(fp.title_total(), entry.fp.title_total()));
+            let floor = best.map_or(self.threshold, |(_, _, b)| b.max(self.threshold));
+            if upper < floor {
+                continue;
+            }
+            if let Some(s) = similarity_reaching(fp, &entry.fp, floor)
+                && best.is_none_or(|(bk, _, b)| s > b || (s == b && k > bk))
+            {
+                best = Some((k, entry.story, s));
+            }
+        }
+        best.map(|(_, story, s)| (story, s))
+    }
+}
