@@ -253,7 +253,7 @@ impl Store {
     ) -> anyhow::Result<Vec<IndexRow>> {
         let rows = sqlx::query(
             "SELECT a.id, COALESCE(a.story, a.id) AS story, a.title, a.summary_text, a.canonical_url,
-                    s.name AS source, a.territories, a.published
+                    s.name AS source, a.territories, COALESCE(a.published, a.first_seen) AS published
              FROM articles a JOIN sources s ON s.id = a.source_id
              WHERE ($3 = 0 OR a.indexed_at IS NULL) AND a.id > $1 ORDER BY a.id LIMIT $2",
         )
