@@ -3,9 +3,18 @@
 
 /// Old namespaces that feed-rs ignores, and the one it reads instead.
 const LEGACY_NAMESPACES: [(&str, &str); 3] = [
-    ("http://my.netscape.com/rdf/simple/0.9/", "http://purl.org/rss/1.0/"),
-    ("http://backend.userland.com/rss2", "http://purl.org/rss/1.0/"),
-    ("http://backend.userland.com/rss", "http://purl.org/rss/1.0/"),
+    (
+        "http://my.netscape.com/rdf/simple/0.9/",
+        "http://purl.org/rss/1.0/",
+    ),
+    (
+        "http://backend.userland.com/rss2",
+        "http://purl.org/rss/1.0/",
+    ),
+    (
+        "http://backend.userland.com/rss",
+        "http://purl.org/rss/1.0/",
+    ),
 ];
 
 /// `<rss version>` values feed-rs parses; any other is read as RSS 2.0, its superset.
@@ -16,7 +25,10 @@ pub fn repair_xml(text: &str) -> String {
     let mut text = escape_bare_ampersands(text);
     for (old, new) in LEGACY_NAMESPACES {
         for quote in ['"', '\''] {
-            text = text.replace(&format!("{quote}{old}{quote}"), &format!("{quote}{new}{quote}"));
+            text = text.replace(
+                &format!("{quote}{old}{quote}"),
+                &format!("{quote}{new}{quote}"),
+            );
         }
     }
     normalize_rss_version(&mut text);
@@ -51,7 +63,11 @@ fn escape_bare_ampersands(text: &str) -> String {
             continue;
         }
         let after = &rest[1..];
-        out.push_str(if starts_reference(after) { "&" } else { "&amp;" });
+        out.push_str(if starts_reference(after) {
+            "&"
+        } else {
+            "&amp;"
+        });
         rest = after;
     }
     out.push_str(rest);
@@ -62,12 +78,22 @@ fn escape_bare_ampersands(text: &str) -> String {
 fn starts_reference(after: &str) -> bool {
     let body_len = if let Some(number) = after.strip_prefix('#') {
         let digits = match number.strip_prefix(['x', 'X']) {
-            Some(hex) => hex.chars().take_while(char::is_ascii_hexdigit).count().checked_add(1).filter(|n| *n > 1),
-            None => Some(number.chars().take_while(char::is_ascii_digit).count()).filter(|n| *n > 0),
+            Some(hex) => hex
+                .chars()
+                .take_while(char::is_ascii_hexdigit)
+                .count()
+                .checked_add(1)
+                .filter(|n| *n > 1),
+            None => {
+                Some(number.chars().take_while(char::is_ascii_digit).count()).filter(|n| *n > 0)
+            }
         };
         digits.map(|n| n + 1)
     } else {
-        let n = after.chars().take_while(char::is_ascii_alphanumeric).count();
+        let n = after
+            .chars()
+            .take_while(char::is_ascii_alphanumeric)
+            .count();
         (n > 0 && after.starts_with(|c: char| c.is_ascii_alphabetic())).then_some(n)
     };
     body_len.is_some_and(|n| after[n..].starts_with(';'))
@@ -76,20 +102,34 @@ fn starts_reference(after: &str) -> bool {
 /// Rewrites the root `<rss>` version to 2.0 when it is missing or one feed-rs does not know
 /// (0.90, 0.93, 0.94, 2.00…): otherwise the whole feed is lost as "no root element".
 fn normalize_rss_version(text: &mut String) {
-    let Some(start) = find_rss_root(text) else { return };
-    let Some(end) = text[start..].find('>').map(|e| start + e) else { return };
+    let Some(start) = find_rss_root(text) else {
+        return;
+    };
+    let Some(end) = text[start..].find('>').map(|e| start + e) else {
+        return;
+    };
     let tag = &text[start..end];
     let Some(attr) = tag.find("version") else {
         text.insert_str(start + 4, " version=\"2.0\"");
         return;
     };
     let after_name = &tag[attr + "version".len()..];
-    let Some(eq) = after_name.find('=') else { return };
+    let Some(eq) = after_name.find('=') else {
+        return;
+    };
     let value_area = &after_name[eq + 1..];
     let lead = value_area.len() - value_area.trim_start().len();
     let value_area = value_area.trim_start();
-    let Some(quote) = value_area.chars().next().filter(|c| *c == '"' || *c == '\'') else { return };
-    let Some(close) = value_area[1..].find(quote) else { return };
+    let Some(quote) = value_area
+        .chars()
+        .next()
+        .filter(|c| *c == '"' || *c == '\'')
+    else {
+        return;
+    };
+    let Some(close) = value_area[1..].find(quote) else {
+        return;
+    };
     let version = &value_area[1..1 + close];
     if KNOWN_RSS_VERSIONS.contains(&version.trim()) {
         return;
@@ -116,7 +156,8 @@ mod tests {
 
     #[test]
     fn bare_ampersands_are_escaped_outside_cdata_and_comments() {
-        let text = "<link>https://a.fr/?a=1&b=2&amp;c=&#233;&#xE9;&x</link><![CDATA[a & b]]><!-- & -->";
+        let text =
+            "<link>https://a.fr/?a=1&b=2&amp;c=&#233;&#xE9;&x</link><![CDATA[a & b]]><!-- & -->";
         assert_eq!(
             escape_bare_ampersands(text),
             "<link>https://a.fr/?a=1&amp;b=2&amp;c=&#233;&#xE9;&amp;x</link><![CDATA[a & b]]><!-- & -->"
@@ -127,7 +168,10 @@ mod tests {
     fn unknown_rss_versions_become_2_0() {
         let mut t = "<?xml version=\"1.0\"?><rss version='0.94'><channel/></rss>".to_string();
         normalize_rss_version(&mut t);
-        assert_eq!(t, "<?xml version=\"1.0\"?><rss version='2.0'><channel/></rss>");
+        assert_eq!(
+            t,
+            "<?xml version=\"1.0\"?><rss version='2.0'><channel/></rss>"
+        );
         let mut t = "<rss><channel/></rss>".to_string();
         normalize_rss_version(&mut t);
         assert_eq!(t, "<rss version=\"2.0\"><channel/></rss>");
