@@ -59,18 +59,6 @@ const SOURCES: &[&str] = &[
     "Mediapart",
     "L'Humanité",
 ];
-const DOSSIERS: &[&str] = &[
-    "discrimination",
-    "pauvrete",
-    "radicalisation",
-    "securite",
-    "laicite",
-    "politique-de-la-ville",
-    "education",
-    "illettrisme",
-    "integration-langue",
-    "egalite-femmes-hommes",
-];
 const TERRITORIES: &[&str] = &[
     "ariege",
     "aude",
@@ -235,7 +223,10 @@ impl Vocabulary {
         let summary_len = rng.usize(20..=60);
         let summary = format!("{}.", self.sentence(&mut rng, summary_len));
         let dossiers = (0..rng.usize(0..=2))
-            .map(|_| DOSSIERS[rng.usize(..DOSSIERS.len())].to_string())
+            .map(|_| {
+                veille::config::DOSSIER_IDS[rng.usize(..veille::config::DOSSIER_IDS.len())]
+                    .to_string()
+            })
             .collect();
         let territories = (0..rng.usize(0..=1))
             .map(|_| TERRITORIES[rng.usize(..TERRITORIES.len())].to_string())

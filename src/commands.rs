@@ -247,13 +247,7 @@ pub async fn fetch(
     options: &PassOptions,
     json: bool,
 ) -> anyhow::Result<i32> {
-    if let Some(d) = options
-        .dossier
-        .as_ref()
-        .filter(|d| !config.dossiers.contains_key(*d))
-    {
-        let ids: Vec<&str> = config.dossiers.keys().map(String::as_str).collect();
-        eprintln!("dossier inconnu `{d}`{}", hint(d, &ids));
+    if unknown_dossier(config, options.dossier.as_deref()) {
         return Ok(EXIT_USAGE);
     }
     if let Some(name) = options
@@ -280,13 +274,16 @@ pub async fn fetch(
     } else {
         indicatif::ProgressBar::hidden()
     };
+    let started = std::time::Instant::now();
     let reports = harvest::run_pass(config, &store, options, |r| {
         bar.set_message(r.name.clone());
         bar.inc(1);
     })
     .await?;
     bar.finish_and_clear();
+    let pass_secs = started.elapsed().as_secs_f64();
     let indexing = indexing::index_pending(&store, archive, timezone(config)).await;
+    let index_secs = started.elapsed().as_secs_f64() - pass_secs;
     let sum = |f: fn(&SourceReport) -> u32| reports.iter().map(f).sum::<u32>();
     let with_status = |s: &str| reports.iter().filter(|r| r.status == s).count();
     if json {
@@ -298,6 +295,7 @@ pub async fn fetch(
                 "new": sum(|r| r.new), "updated": sum(|r| r.updated), "unchanged": sum(|r| r.unchanged),
             },
             "search_index": index_report_json(&indexing),
+            "seconds": {"pass": pass_secs, "index": index_secs},
         });
         println!("{doc:#}");
         return Ok(EXIT_OK);
@@ -392,9 +390,7 @@ pub async fn search(
     limit: usize,
     json: bool,
 ) -> anyhow::Result<i32> {
-    if let Some(d) = dossier.filter(|d| !config.dossiers.contains_key(*d)) {
-        let ids: Vec<&str> = config.dossiers.keys().map(String::as_str).collect();
-        eprintln!("dossier inconnu `{d}`{}", hint(d, &ids));
+    if unknown_dossier(config, dossier) {
         return Ok(EXIT_USAGE);
     }
     let store = Store::open(archive).await?;
@@ -504,13 +500,7 @@ pub async fn articles(
     filter: &ArticleFilter,
     json: bool,
 ) -> anyhow::Result<i32> {
-    if let Some(d) = filter
-        .dossier
-        .as_ref()
-        .filter(|d| !config.dossiers.contains_key(*d))
-    {
-        let ids: Vec<&str> = config.dossiers.keys().map(String::as_str).collect();
-        eprintln!("dossier inconnu `{d}`{}", hint(d, &ids));
+    if unknown_dossier(config, filter.dossier.as_deref()) {
         return Ok(EXIT_USAGE);
     }
     let store = Store::open(archive).await?;
@@ -603,9 +593,7 @@ pub async fn decide(
             return Ok(EXIT_USAGE);
         }
     };
-    if let Some(d) = dossier.filter(|d| !config.dossiers.contains_key(*d)) {
-        let ids: Vec<&str> = config.dossiers.keys().map(String::as_str).collect();
-        eprintln!("dossier inconnu `{d}`{}", hint(d, &ids));
+    if unknown_dossier(config, dossier) {
         return Ok(EXIT_USAGE);
     }
     let curator = curator_name();
@@ -650,6 +638,16 @@ pub fn curator_name() -> String {
         .iter()
         .find_map(|v| std::env::var(v).ok().filter(|s| !s.trim().is_empty()))
         .unwrap_or_else(|| "inconnu".into())
+}
+
+/// Prints an error and returns true when `dossier` names no configured dossier.
+fn unknown_dossier(config: &Config, dossier: Option<&str>) -> bool {
+    let Some(d) = dossier.filter(|d| !config.dossiers.contains_key(*d)) else {
+        return false;
+    };
+    let ids: Vec<&str> = config.dossiers.keys().map(String::as_str).collect();
+    eprintln!("dossier inconnu `{d}`{}", hint(d, &ids));
+    true
 }
 
 fn hint(word: &str, candidates: &[&str]) -> String {

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use chrono::Utc;
 
-use crate::search::{SearchDoc, SearchIndex, WriterBusy};
-use crate::store::{IndexRow, Store};
+use crate::search::{SearchIndex, WriterBusy};
+use crate::store::Store;
 
 /// Articles indexed per commit.
 const BATCH: u32 = 5_000;
@@ -24,20 +24,6 @@ pub enum IndexOutcome {
     Indexed { articles: usize, rebuilt: bool },
     /// Another process holds the writer; it (or a later run) will index them.
     Busy(String),
-}
-
-fn to_doc(row: IndexRow) -> SearchDoc {
-    SearchDoc {
-        id: row.id,
-        story: row.story,
-        title: row.title,
-        summary: row.summary,
-        url: row.url,
-        source: row.source,
-        dossiers: row.dossiers,
-        territories: row.territories,
-        published: row.published,
-    }
 }
 
 /// Opens the index, rebuilding it from the store when its schema changed.
@@ -75,8 +61,7 @@ pub async fn index_pending(
             break;
         }
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-        let docs: Vec<SearchDoc> = rows.into_iter().map(to_doc).collect();
-        index.upsert(&writer, &docs)?;
+        index.upsert(&writer, &rows)?;
         index.commit(&mut writer)?;
         store.mark_indexed(&ids, Utc::now()).await?;
         articles += ids.len();
@@ -103,7 +88,7 @@ pub async fn rebuild(store: &Store, index: &SearchIndex) -> anyhow::Result<u64> 
         let Some(last) = rows.last() else { break };
         after = last.id;
         ids.extend(rows.iter().map(|r| r.id));
-        docs.extend(rows.into_iter().map(to_doc));
+        docs.extend(rows);
     }
     let count = index.rebuild(docs)?;
     for chunk in ids.chunks(BATCH as usize) {

@@ -217,3 +217,21 @@ impl DecisionState {
         }
     }
 }
+
+/// What the search index needs to know about one article.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SearchDoc {
+    pub id: i64,
+    pub story: i64,
+    pub title: String,
+    /// Plain text.
+    pub summary: String,
+    pub url: String,
+    /// The source's name.
+    pub source: String,
+    /// Dossier ids (`pauvrete`, …).
+    pub dossiers: Vec<String>,
+    /// Territory slugs (`haute-garonne`, …).
+    pub territories: Vec<String>,
+    pub published: Option<DateTime<Utc>>,
+}

@@ -23,7 +23,13 @@ pub enum IngestError {
 
 /// The language of a text when the source does not say it: ISO 639-1, only when reliable.
 pub fn detect_language(text: &str) -> Option<String> {
-    let info = whatlang::detect(text)?;
+    // The sources are French, with some English and neighbours' languages: a short allow-list
+    // keeps detection fast (it runs on every item of a feed that does not declare its language).
+    static DETECTOR: std::sync::LazyLock<whatlang::Detector> = std::sync::LazyLock::new(|| {
+        use whatlang::Lang::*;
+        whatlang::Detector::with_allowlist(vec![Fra, Eng, Spa, Deu, Ita, Por, Cat, Ara, Rus, Nld])
+    });
+    let info = DETECTOR.detect(text)?;
     if !info.is_reliable() {
         return None;
     }

@@ -8,7 +8,7 @@ use serde::Serialize;
 use sqlx::Row;
 
 use super::{Store, parse_timestamp, timestamp};
-use crate::model::{DecisionState, Tagging};
+use crate::model::{DecisionState, SearchDoc, Tagging};
 
 /// One stored article with its source, tags and its story's decision state.
 #[derive(Debug, Clone, Serialize)]
@@ -45,20 +45,6 @@ pub struct TaggingInput {
     pub title: String,
     pub summary: String,
     pub source_dossiers: Vec<String>,
-}
-
-/// An article as the search index wants it.
-#[derive(Debug, Clone)]
-pub struct IndexRow {
-    pub id: i64,
-    pub story: i64,
-    pub title: String,
-    pub summary: String,
-    pub url: String,
-    pub source: String,
-    pub dossiers: Vec<String>,
-    pub territories: Vec<String>,
-    pub published: Option<DateTime<Utc>>,
 }
 
 fn json_list(text: Option<String>) -> Vec<String> {
@@ -236,12 +222,12 @@ impl Store {
     }
 
     /// Articles not yet in the search index (new, changed, or after `reset_index`).
-    pub async fn unindexed(&self, limit: u32) -> anyhow::Result<Vec<IndexRow>> {
+    pub async fn unindexed(&self, limit: u32) -> anyhow::Result<Vec<SearchDoc>> {
         self.index_rows(true, 0, limit).await
     }
 
     /// Every article with an id above `after`, in id order, for a rebuild.
-    pub async fn all_for_index(&self, after: i64, limit: u32) -> anyhow::Result<Vec<IndexRow>> {
+    pub async fn all_for_index(&self, after: i64, limit: u32) -> anyhow::Result<Vec<SearchDoc>> {
         self.index_rows(false, after, limit).await
     }
 
@@ -250,10 +236,11 @@ impl Store {
         only_unindexed: bool,
         after: i64,
         limit: u32,
-    ) -> anyhow::Result<Vec<IndexRow>> {
+    ) -> anyhow::Result<Vec<SearchDoc>> {
         let rows = sqlx::query(
             "SELECT a.id, COALESCE(a.story, a.id) AS story, a.title, a.summary_text, a.canonical_url,
-                    s.name AS source, a.territories, COALESCE(a.published, a.first_seen) AS published
+                    s.name AS source, a.territories, COALESCE(a.published, a.first_seen) AS published,
+                    (SELECT group_concat(t.dossier, ' ') FROM tags t WHERE t.article_id = a.id) AS dossiers
              FROM articles a JOIN sources s ON s.id = a.source_id
              WHERE ($3 = 0 OR a.indexed_at IS NULL) AND a.id > $1 ORDER BY a.id LIMIT $2",
         )
@@ -264,14 +251,13 @@ impl Store {
         .await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
-            let id: i64 = r.get("id");
-            let dossiers: Vec<String> =
-                sqlx::query_scalar("SELECT dossier FROM tags WHERE article_id = $1")
-                    .bind(id)
-                    .fetch_all(&self.pool)
-                    .await?;
-            out.push(IndexRow {
-                id,
+            // Dossier ids contain no spaces (config checks them against the fixed list).
+            let dossiers: Option<String> = r.get("dossiers");
+            let dossiers = dossiers
+                .map(|d| d.split(' ').map(str::to_string).collect())
+                .unwrap_or_default();
+            out.push(SearchDoc {
+                id: r.get("id"),
                 story: r.get("story"),
                 title: r.get("title"),
                 summary: r.get("summary_text"),
@@ -287,15 +273,15 @@ impl Store {
 
     /// Records that these articles are in the search index (after its commit).
     pub async fn mark_indexed(&self, ids: &[i64], now: DateTime<Utc>) -> anyhow::Result<()> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        for id in ids {
-            sqlx::query("UPDATE articles SET indexed_at = $1 WHERE id = $2")
-                .bind(timestamp(now))
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
+        // One statement for the whole batch (json_each is SQLite's; PostgreSQL would take
+        // `id = ANY($2)`).
+        sqlx::query(
+            "UPDATE articles SET indexed_at = $1 WHERE id IN (SELECT value FROM json_each($2))",
+        )
+        .bind(timestamp(now))
+        .bind(serde_json::to_string(ids)?)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 

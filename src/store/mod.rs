@@ -18,7 +18,7 @@ use crate::model::{PreparedArticle, Source, Tagging};
 mod articles;
 mod decisions;
 
-pub use articles::{ArticleFilter, ArticleRow, IndexRow, TaggingInput};
+pub use articles::{ArticleFilter, ArticleRow, TaggingInput};
 pub use decisions::DecisionError;
 
 /// The database file inside the archive folder.
