@@ -32,7 +32,67 @@ pub fn repair_xml(text: &str) -> String {
         }
     }
     normalize_rss_version(&mut text);
+    if text.contains("<feed") {
+        text = normalize_atom_text_types(&text);
+    }
     text
+}
+
+/// Atom text constructs and the `type` values feed-rs accepts for them.
+const ATOM_TEXT_ELEMENTS: [&str; 7] = [
+    "title",
+    "subtitle",
+    "summary",
+    "rights",
+    "tagline",
+    "info",
+    "copyright",
+];
+
+/// Atom 0.3 and sloppy Atom 1.0 give text constructs MIME types (`text/plain`,
+/// `application/xhtml+xml`) or an empty type, which feed-rs refuses — losing the whole feed.
+/// They become the Atom 1.0 tokens `text`, `html` and `xhtml`.
+fn normalize_atom_text_types(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(pos) = rest.find('<') {
+        out.push_str(&rest[..pos]);
+        rest = &rest[pos..];
+        let name_len = rest[1..]
+            .find(|c: char| c.is_whitespace() || c == '>' || c == '/')
+            .map_or(0, |n| n);
+        let name = &rest[1..1 + name_len];
+        let Some(end) = rest.find('>') else { break };
+        let tag = &rest[..end];
+        if ATOM_TEXT_ELEMENTS.contains(&name) {
+            out.push_str(&retype(tag));
+        } else {
+            out.push_str(tag);
+        }
+        rest = &rest[end..];
+        out.push('>');
+        rest = &rest[1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn retype(tag: &str) -> String {
+    let mapped = [
+        ("type=\"text/plain\"", "type=\"text\""),
+        ("type=\"text/html\"", "type=\"html\""),
+        ("type=\"application/xhtml+xml\"", "type=\"xhtml\""),
+        ("type=\"\"", "type=\"text\""),
+        ("type='text/plain'", "type='text'"),
+        ("type='text/html'", "type='html'"),
+        ("type='application/xhtml+xml'", "type='xhtml'"),
+        ("type=''", "type='text'"),
+    ];
+    let mut tag = tag.to_string();
+    for (from, to) in mapped {
+        tag = tag.replace(from, to);
+    }
+    tag
 }
 
 /// Escapes each `&` that starts no character or entity reference (`&amp;`, `&#233;`,
@@ -178,6 +238,17 @@ mod tests {
         let mut t = "<rss version=\"0.91\">".to_string();
         normalize_rss_version(&mut t);
         assert_eq!(t, "<rss version=\"0.91\">");
+    }
+
+    #[test]
+    fn atom_text_types_become_atom_1_0_tokens() {
+        let t = repair_xml(
+            "<feed><title type=\"text/plain\">A</title><content type=\"text/html\">x</content><summary type=''>s</summary></feed>",
+        );
+        assert_eq!(
+            t,
+            "<feed><title type=\"text\">A</title><content type=\"text/html\">x</content><summary type='text'>s</summary></feed>"
+        );
     }
 
     #[test]
