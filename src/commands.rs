@@ -363,7 +363,7 @@ fn index_report_text(outcome: &anyhow::Result<IndexOutcome>) -> String {
             rebuilt: true,
         }) => {
             format!(
-                "Index de recherche reconstruit (nouvelle version) ; {articles} article(s) indexé(s) ensuite"
+                "Index de recherche créé ou reconstruit (absent ou d'une autre version) ; {articles} article(s) indexé(s) ensuite"
             )
         }
         Ok(IndexOutcome::Busy(why)) => format!("Index de recherche non mis à jour : {why}"),

@@ -232,7 +232,17 @@ impl Fetcher {
                 self.connect_timeout.as_secs()
             )
         } else if e.is_connect() {
-            format!("connexion impossible : {}", root_cause(&e))
+            let cause = root_cause(&e);
+            let cause = if cause.contains("lookup address")
+                || cause.contains("Name or service not known")
+            {
+                "nom de domaine introuvable (DNS)".to_string()
+            } else if cause.contains("Connection refused") {
+                "connexion refusée par le serveur".to_string()
+            } else {
+                cause
+            };
+            format!("connexion impossible : {cause}")
         } else if e.is_timeout() {
             format!("délai dépassé ({} s)", self.timeout.as_secs())
         } else if e.is_redirect() {
