@@ -34,6 +34,7 @@ struct Cli {
 enum Command {
     /// Valide la configuration ; liste dossiers et sources
     Check {
+        /// Un seul document JSON sur la sortie standard
         #[arg(long)]
         json: bool,
     },
@@ -48,11 +49,13 @@ enum Command {
         /// Relever aussi les sources ralenties après des erreurs
         #[arg(long)]
         force: bool,
+        /// Un seul document JSON sur la sortie standard
         #[arg(long)]
         json: bool,
     },
     /// État de santé de chaque source
     Sources {
+        /// Un seul document JSON sur la sortie standard
         #[arg(long)]
         json: bool,
     },
@@ -73,6 +76,7 @@ enum Command {
         /// Nombre maximal d'articles
         #[arg(long)]
         limit: Option<u32>,
+        /// Un seul document JSON sur la sortie standard
         #[arg(long)]
         json: bool,
     },
@@ -90,16 +94,19 @@ enum Command {
         /// Nombre maximal de résultats
         #[arg(long, default_value_t = 20)]
         limit: usize,
+        /// Un seul document JSON sur la sortie standard
         #[arg(long)]
         json: bool,
     },
     /// Reconstruit l'index de recherche à partir de la base
     Reindex {
+        /// Un seul document JSON sur la sortie standard
         #[arg(long)]
         json: bool,
     },
     /// Réapplique les règles de classement à tous les articles (décisions conservées)
     Retag {
+        /// Un seul document JSON sur la sortie standard
         #[arg(long)]
         json: bool,
     },
@@ -113,6 +120,7 @@ enum Command {
         /// Dans ce dossier seulement (sinon : tous les dossiers de l'histoire)
         #[arg(long)]
         dossier: Option<String>,
+        /// Un seul document JSON sur la sortie standard
         #[arg(long)]
         json: bool,
     },
@@ -126,6 +134,7 @@ enum EvalCommand {
         /// Seuil de similarité (sinon celui de la configuration)
         #[arg(long)]
         threshold: Option<f64>,
+        /// Un seul document JSON sur la sortie standard
         #[arg(long)]
         json: bool,
         /// Liste aussi chaque erreur
@@ -135,6 +144,7 @@ enum EvalCommand {
     /// Précision, rappel et F1 du classement par dossier et par territoire
     Tags {
         file: PathBuf,
+        /// Un seul document JSON sur la sortie standard
         #[arg(long)]
         json: bool,
         /// Liste aussi chaque erreur
