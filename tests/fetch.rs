@@ -462,45 +462,32 @@ fn page_sources_are_scraped_politely() {
     assert_eq!(fipd["published"], "2026-11-02T23:00:00Z");
 }
 
-#[test]
-fn per_host_and_global_limits_hold() {
+/// Eight slow feeds on one server, fetched with `settings`; returns the server.
+fn eight_slow_feeds(settings: &str) -> TestServer {
     let server = TestServer::start();
     let mut sources = String::new();
     for i in 0..8 {
+        let path = format!("/f{i}.xml");
         server.route(
-            &format!("/f{i}.xml"),
+            &path,
             Route::rss(three_items(&server, &format!("h{i}"))).delayed(Duration::from_millis(300)),
         );
-        sources.push_str(&feed_source(
-            &format!("Source {i}"),
-            &server.url(&format!("/f{i}.xml")),
-        ));
+        sources.push_str(&feed_source(&format!("Source {i}"), &server.url(&path)));
     }
-    let ws = Workspace::new("per_host = 2", &sources);
-    let doc = ws.fetch(&[]);
-    assert_eq!(doc["totals"]["new"], 24);
+    let doc = Workspace::new(settings, &sources).fetch(&[]);
+    assert_eq!(doc["totals"]["new"], 24, "{doc:#}");
+    server
+}
+
+#[test]
+fn per_host_and_global_limits_hold() {
     assert_eq!(
-        server.max_in_flight(),
+        eight_slow_feeds("per_host = 2").max_in_flight(),
         2,
         "plus de 2 requêtes simultanées vers un même hôte"
     );
-
-    let other = TestServer::start();
-    let mut sources = String::new();
-    for i in 0..8 {
-        other.route(
-            &format!("/g{i}.xml"),
-            Route::rss(three_items(&other, &format!("g{i}"))).delayed(Duration::from_millis(300)),
-        );
-        sources.push_str(&feed_source(
-            &format!("Source {i}"),
-            &other.url(&format!("/g{i}.xml")),
-        ));
-    }
-    let ws = Workspace::new("per_host = 8\nconcurrency = 3", &sources);
-    ws.fetch(&[]);
     assert_eq!(
-        other.max_in_flight(),
+        eight_slow_feeds("per_host = 8\nconcurrency = 3").max_in_flight(),
         3,
         "la limite globale n'est pas respectée"
     );

@@ -23,7 +23,11 @@ const KNOWN_RSS_VERSIONS: [&str; 3] = ["2.0", "0.91", "0.92"];
 /// The document with the repairs applied (UTF-8 text in, UTF-8 text out).
 pub fn repair_xml(text: &str) -> String {
     let mut text = escape_bare_ampersands(text);
+    // Each replacement copies the document: only for the old formats that need it.
     for (old, new) in LEGACY_NAMESPACES {
+        if !text.contains(old) {
+            continue;
+        }
         for quote in ['"', '\''] {
             text = text.replace(
                 &format!("{quote}{old}{quote}"),

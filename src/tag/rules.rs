@@ -329,31 +329,26 @@ fn lex_word(
                 )),
             };
         }
-        if let Some(rest) = word.strip_prefix('-') {
+        // `-` (exclusion) and `=` (exact word) glue to the term that follows.
+        let prefix = match word.chars().next() {
+            Some('-') => Some((
+                Tok::Minus,
+                "signe `-` isolé",
+                "collez le `-` au terme à exclure : -bateau, ou écrivez NOT bateau",
+            )),
+            Some('=') => Some((
+                Tok::Exact,
+                "signe `=` isolé",
+                "collez le `=` au mot à prendre tel quel : =islamiste",
+            )),
+            _ => None,
+        };
+        if let Some((tok, message, hint)) = prefix {
+            let rest = &word[1..];
             if rest.is_empty() && !glued_to_group {
-                return Err(err(
-                    start,
-                    "signe `-` isolé",
-                    Some("collez le `-` au terme à exclure : -bateau, ou écrivez NOT bateau"),
-                ));
+                return Err(err(start, message, Some(hint)));
             }
-            push(tokens, Tok::Minus, start, start + 1);
-            word = rest;
-            start += 1;
-            if word.is_empty() {
-                return Ok(());
-            }
-            continue;
-        }
-        if let Some(rest) = word.strip_prefix('=') {
-            if rest.is_empty() && !glued_to_group {
-                return Err(err(
-                    start,
-                    "signe `=` isolé",
-                    Some("collez le `=` au mot à prendre tel quel : =islamiste"),
-                ));
-            }
-            push(tokens, Tok::Exact, start, start + 1);
+            push(tokens, tok, start, start + 1);
             word = rest;
             start += 1;
             if word.is_empty() {
