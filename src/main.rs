@@ -124,6 +124,96 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Produit les panoramas de presse (fragment, page, Atom, JSON Feed) dans archive/published/
+    Panorama {
+        /// Seulement ce dossier
+        dossier: Option<String>,
+        /// Un seul document JSON sur la sortie standard
+        #[arg(long)]
+        json: bool,
+    },
+    /// Éditions : Flash Info, Lettre Pauvreté, lettres de réseau (GENRE/NUMÉRO, ex. flash-info/12)
+    Edition {
+        #[command(subcommand)]
+        what: EditionCommand,
+        /// Un seul document JSON sur la sortie standard
+        #[arg(long, global = true)]
+        json: bool,
+    },
+    /// Sert archive/published/ en HTTP (pages, fragments, flux)
+    Serve {
+        /// Adresse d'écoute (sinon [web] listen, par défaut 127.0.0.1:8080)
+        #[arg(long)]
+        listen: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum EditionCommand {
+    /// Crée la prochaine édition d'un genre (brouillon)
+    New {
+        /// flash-info, lettre-pauvrete ou un genre de [publications]
+        kind: String,
+        /// Premier jour de la période (AAAA-MM-JJ ; par défaut : le mois en cours)
+        #[arg(long)]
+        from: Option<String>,
+        /// Dernier jour de la période (AAAA-MM-JJ)
+        #[arg(long)]
+        to: Option<String>,
+    },
+    /// Ajoute une histoire à une édition (à la fin de sa rubrique)
+    Add {
+        /// GENRE/NUMÉRO
+        edition: String,
+        /// Numéro de l'histoire
+        story: i64,
+        /// Rubrique (par défaut : la première du genre)
+        #[arg(long)]
+        section: Option<String>,
+        /// Titre retouché pour cette édition
+        #[arg(long)]
+        title: Option<String>,
+        /// Chapeau retouché pour cette édition
+        #[arg(long)]
+        lede: Option<String>,
+    },
+    /// Retire une histoire d'une édition
+    Remove { edition: String, story: i64 },
+    /// Remonte une histoire dans sa rubrique
+    Up { edition: String, story: i64 },
+    /// Descend une histoire dans sa rubrique
+    Down { edition: String, story: i64 },
+    /// Ajoute un bloc libre en Markdown : intro, agenda, news (actualités du centre) ou text
+    Block {
+        edition: String,
+        #[arg(value_parser = ["intro", "agenda", "news", "text"])]
+        kind: String,
+        /// Titre du bloc
+        #[arg(long)]
+        title: Option<String>,
+        /// Texte Markdown
+        #[arg(long, conflicts_with = "file")]
+        text: Option<String>,
+        /// Fichier Markdown
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// Date de l'événement (agenda) : AAAA-MM-JJ, éventuellement suivie de l'heure
+        #[arg(long)]
+        date: Option<String>,
+        /// Lieu de l'événement (agenda)
+        #[arg(long)]
+        place: Option<String>,
+    },
+    /// Marque l'édition prête à l'envoi
+    Ready { edition: String },
+    /// Remet l'édition en brouillon
+    Draft { edition: String },
+    /// Affiche une édition
+    Show { edition: String },
+    /// Produit la version web, l'email HTML et le texte de l'édition
+    Render { edition: String },
+    /// Liste les éditions
+    List,
 }
 
 #[derive(Subcommand)]
@@ -263,6 +353,22 @@ fn main() -> ExitCode {
                 )
                 .await
             }
+            Command::Panorama { dossier, json } => {
+                commands::panorama(&config, &cli.archive, dossier.as_deref(), json).await
+            }
+            Command::Serve { listen } => {
+                commands::serve(&config, &cli.archive, listen.as_deref()).await
+            }
+            Command::Edition { what, json } => {
+                let action = match edition_action(what) {
+                    Ok(a) => a,
+                    Err(e) => {
+                        eprintln!("{e}");
+                        return Ok(commands::EXIT_USAGE);
+                    }
+                };
+                commands::edition(&config, &cli.archive, action, json).await
+            }
             Command::Articles {
                 dossier,
                 state,
@@ -312,6 +418,77 @@ fn exit(result: anyhow::Result<i32>) -> ExitCode {
             ExitCode::from(commands::EXIT_FAILURE as u8)
         }
     }
+}
+
+fn edition_action(command: EditionCommand) -> Result<commands::EditionAction, String> {
+    use commands::EditionAction as A;
+    use veille::model::EditionStatus;
+    let day = |text: Option<String>, flag: &str| {
+        text.map(|t| {
+            chrono::NaiveDate::parse_from_str(&t, "%Y-%m-%d")
+                .map_err(|_| format!("date invalide « {t} » : attendu AAAA-MM-JJ ({flag})"))
+        })
+        .transpose()
+    };
+    Ok(match command {
+        EditionCommand::New { kind, from, to } => A::New {
+            kind,
+            from: day(from, "--from")?,
+            to: day(to, "--to")?,
+        },
+        EditionCommand::Add {
+            edition,
+            story,
+            section,
+            title,
+            lede,
+        } => A::Add {
+            edition,
+            story,
+            section,
+            title,
+            lede,
+        },
+        EditionCommand::Remove { edition, story } => A::Remove { edition, story },
+        EditionCommand::Up { edition, story } => A::Move {
+            edition,
+            story,
+            up: true,
+        },
+        EditionCommand::Down { edition, story } => A::Move {
+            edition,
+            story,
+            up: false,
+        },
+        EditionCommand::Block {
+            edition,
+            kind,
+            title,
+            text,
+            file,
+            date,
+            place,
+        } => A::Block {
+            edition,
+            kind,
+            title,
+            text,
+            file,
+            date,
+            place,
+        },
+        EditionCommand::Ready { edition } => A::Status {
+            edition,
+            status: EditionStatus::Ready,
+        },
+        EditionCommand::Draft { edition } => A::Status {
+            edition,
+            status: EditionStatus::Draft,
+        },
+        EditionCommand::Show { edition } => A::Show { edition },
+        EditionCommand::Render { edition } => A::Render { edition },
+        EditionCommand::List => A::List,
+    })
 }
 
 fn parse_state(text: &str) -> Result<veille::model::DecisionState, String> {

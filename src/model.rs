@@ -235,3 +235,149 @@ pub struct SearchDoc {
     pub territories: Vec<String>,
     pub published: Option<DateTime<Utc>>,
 }
+
+/// Where an edition is in its life: composed, ready to send, sent (then immutable).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EditionStatus {
+    Draft,
+    Ready,
+    Sent,
+}
+
+impl EditionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EditionStatus::Draft => "draft",
+            EditionStatus::Ready => "ready",
+            EditionStatus::Sent => "sent",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "draft" => Some(EditionStatus::Draft),
+            "ready" => Some(EditionStatus::Ready),
+            "sent" => Some(EditionStatus::Sent),
+            _ => None,
+        }
+    }
+
+    /// The French word shown to curators.
+    pub fn label(self) -> &'static str {
+        match self {
+            EditionStatus::Draft => "brouillon",
+            EditionStatus::Ready => "prête",
+            EditionStatus::Sent => "envoyée",
+        }
+    }
+}
+
+/// The kinds of free Markdown blocks of an edition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BlockKind {
+    /// The introduction or édito, shown first.
+    Intro,
+    /// An agenda entry (event, training) with a date and a place.
+    Agenda,
+    /// The centre's own news.
+    News,
+    /// Any other text (calls for projects, resources…).
+    Text,
+}
+
+impl BlockKind {
+    pub const ALL: [BlockKind; 4] = [
+        BlockKind::Intro,
+        BlockKind::Agenda,
+        BlockKind::News,
+        BlockKind::Text,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BlockKind::Intro => "intro",
+            BlockKind::Agenda => "agenda",
+            BlockKind::News => "news",
+            BlockKind::Text => "text",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+}
+
+/// An edition as stored: numbered per kind, with its period, items and blocks.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Edition {
+    pub kind: String,
+    pub number: i64,
+    /// First and last day of the period covered (YYYY-MM-DD).
+    pub period_start: String,
+    pub period_end: String,
+    pub status: EditionStatus,
+    pub created_at: String,
+    pub updated_at: String,
+    pub rendered_at: Option<String>,
+    pub sent_at: Option<String>,
+    /// Items in their order: by section (in the order sections first appear), then position.
+    pub items: Vec<EditionItem>,
+    pub blocks: Vec<Block>,
+}
+
+impl Edition {
+    /// `KIND/NUMBER`, the address used by every command.
+    pub fn address(&self) -> String {
+        format!("{}/{}", self.kind, self.number)
+    }
+}
+
+/// A story placed in an edition, optionally retitled for it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EditionItem {
+    pub story: i64,
+    pub section: String,
+    pub position: i64,
+    pub title: Option<String>,
+    pub lede: Option<String>,
+}
+
+/// A free Markdown block of an edition.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Block {
+    pub id: i64,
+    pub kind: BlockKind,
+    pub position: i64,
+    pub title: Option<String>,
+    /// Markdown, rendered and sanitised at publication.
+    pub body: String,
+    /// For agenda entries: when (YYYY-MM-DD, optionally with a time) and where.
+    pub event_date: Option<String>,
+    pub place: Option<String>,
+}
+
+/// A story as publications show it: its representative article, the curator's edits, and
+/// the other sources that carried it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoryCard {
+    pub story: i64,
+    pub title: String,
+    pub lede: String,
+    pub url: String,
+    pub source: String,
+    /// RFC 3339 UTC: publication date, else first seen.
+    pub date: String,
+    pub also: Vec<SourceLink>,
+    pub dossiers: Vec<String>,
+    pub territories: Vec<String>,
+    pub starred: bool,
+}
+
+/// Another source's article of the same story.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SourceLink {
+    pub source: String,
+    pub url: String,
+}

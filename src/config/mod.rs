@@ -36,6 +36,10 @@ pub struct Config {
     pub sources: Vec<Source>,
     pub mail: Option<MailSettings>,
     pub lists: BTreeMap<String, MailingList>,
+    pub publish: PublishSettings,
+    pub web: WebSettings,
+    /// Edition kinds: the two built-in ones, plus any declared under `[publications.KIND]`.
+    pub publications: BTreeMap<String, Publication>,
     /// The file's text and where each dossier's `rules` string sits in it, so that later
     /// stages can point at a mistake inside a rule.
     pub text: String,
@@ -167,6 +171,147 @@ pub struct MailingList {
     pub title: String,
 }
 
+/// How publications are rendered (`[publish]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishSettings {
+    /// The centre's name, shown in headers and feeds.
+    #[serde(default = "default_site_name")]
+    pub site_name: String,
+    /// Where `archive/published/` is served (web versions, feeds, unsubscribe links);
+    /// `[mail] base_url` when absent.
+    pub base_url: Option<String>,
+    /// Template folder, relative to the configuration file.
+    #[serde(default = "default_templates")]
+    pub templates: String,
+    /// A panorama shows the kept stories of the last `panorama_days` days…
+    #[serde(default = "default_panorama_days")]
+    pub panorama_days: u32,
+    /// …at most this many.
+    #[serde(default = "default_panorama_max_items")]
+    pub panorama_max_items: u32,
+}
+
+impl Default for PublishSettings {
+    fn default() -> Self {
+        PublishSettings {
+            site_name: default_site_name(),
+            base_url: None,
+            templates: default_templates(),
+            panorama_days: default_panorama_days(),
+            panorama_max_items: default_panorama_max_items(),
+        }
+    }
+}
+
+fn default_site_name() -> String {
+    "Centre de ressources".into()
+}
+fn default_templates() -> String {
+    "templates".into()
+}
+fn default_panorama_days() -> u32 {
+    30
+}
+fn default_panorama_max_items() -> u32 {
+    40
+}
+
+/// The web server (`[web]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebSettings {
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    /// Origins allowed to frame the pages and fetch the fragments (the website), e.g.
+    /// `["https://www.example.org"]`. Empty: only veille's own origin may frame them, and
+    /// fragments may be fetched from anywhere.
+    #[serde(default)]
+    pub site_origins: Vec<String>,
+}
+
+impl Default for WebSettings {
+    fn default() -> Self {
+        WebSettings {
+            listen: default_listen(),
+            site_origins: Vec::new(),
+        }
+    }
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:8080".into()
+}
+
+/// An edition kind (`[publications.KIND]`).
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Publication {
+    pub title: String,
+    /// Template name: `templates/<template>.html`, `.email.html` and `.txt`; the kind when
+    /// absent.
+    pub template: Option<String>,
+    /// The mailing list it goes to (a `[lists.*]` entry); the kind when absent.
+    pub list: Option<String>,
+    /// Months covered by one edition (1 for monthly, 2 for every two months).
+    #[serde(default = "default_months")]
+    pub months: u32,
+    /// Section titles, in order; items in other sections come after them.
+    #[serde(default)]
+    pub sections: Vec<String>,
+}
+
+fn default_months() -> u32 {
+    1
+}
+
+impl Publication {
+    pub fn template_name(&self, kind: &str) -> String {
+        self.template.clone().unwrap_or_else(|| kind.to_string())
+    }
+
+    pub fn list_name(&self, kind: &str) -> String {
+        self.list.clone().unwrap_or_else(|| kind.to_string())
+    }
+}
+
+/// The two publications every centre has (DESIGN.md §1), used unless `feeds.toml`
+/// redeclares them.
+fn builtin_publications() -> BTreeMap<String, Publication> {
+    let mut map = BTreeMap::new();
+    map.insert(
+        "flash-info".to_string(),
+        Publication {
+            title: "Flash Info".into(),
+            template: None,
+            list: None,
+            months: 1,
+            sections: vec![
+                "À la une".into(),
+                "Dans nos dossiers".into(),
+                "Agenda".into(),
+                "Actualités du centre".into(),
+            ],
+        },
+    );
+    map.insert(
+        "lettre-pauvrete".to_string(),
+        Publication {
+            title: "Lettre d'information Pauvreté".into(),
+            template: None,
+            list: None,
+            months: 2,
+            sections: vec![
+                "Actualités de la stratégie".into(),
+                "Appels à projets".into(),
+                "Ressources".into(),
+                "Panorama de presse".into(),
+            ],
+        },
+    );
+    map
+}
+
 /// A configuration mistake, located in the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
@@ -222,6 +367,12 @@ struct RawConfig {
     mail: Option<MailSettings>,
     #[serde(default)]
     lists: BTreeMap<String, MailingList>,
+    #[serde(default)]
+    publish: Option<PublishSettings>,
+    #[serde(default)]
+    web: Option<WebSettings>,
+    #[serde(default)]
+    publications: BTreeMap<Spanned<String>, Publication>,
 }
 
 #[derive(Deserialize)]
@@ -488,6 +639,92 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
         });
     }
 
+    let publish = raw.publish.unwrap_or_default();
+    let base_url = publish
+        .base_url
+        .as_deref()
+        .or(raw.mail.as_ref().and_then(|m| m.base_url.as_deref()));
+    if let Some(base) = base_url
+        && !matches!(url::Url::parse(base), Ok(u) if u.scheme() == "http" || u.scheme() == "https")
+    {
+        errors.push(at(
+            find_span(text, base),
+            format!("adresse de base invalide « {base} »"),
+            Some("exemple : base_url = \"https://veille.example.org\"".into()),
+        ));
+    }
+    for (key, value) in [
+        ("panorama_days", publish.panorama_days),
+        ("panorama_max_items", publish.panorama_max_items),
+    ] {
+        if value == 0 {
+            errors.push(at(
+                find_span(text, key),
+                format!("`{key}` doit être supérieur à 0"),
+                None,
+            ));
+        }
+    }
+    let web = raw.web.unwrap_or_default();
+    if web.listen.parse::<std::net::SocketAddr>().is_err() {
+        errors.push(at(
+            find_span(text, &web.listen),
+            format!("adresse d'écoute invalide « {} »", web.listen),
+            Some("exemple : listen = \"127.0.0.1:8080\"".into()),
+        ));
+    }
+    for origin in &web.site_origins {
+        if !matches!(url::Url::parse(origin), Ok(u) if u.scheme() == "https" || u.scheme() == "http")
+            || origin.ends_with('/')
+        {
+            errors.push(at(
+                find_span(text, origin),
+                format!("origine invalide « {origin} »"),
+                Some("une origine est un schéma et un hôte, sans chemin : \"https://www.example.org\"".into()),
+            ));
+        }
+    }
+    let mut publications = builtin_publications();
+    for (kind, publication) in raw.publications {
+        let valid_kind = !kind.get_ref().is_empty()
+            && kind
+                .get_ref()
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !valid_kind {
+            errors.push(at(
+                kind.span(),
+                format!("nom de publication invalide « {} »", kind.get_ref()),
+                Some(
+                    "lettres minuscules sans accents, chiffres et tirets : \"lettre-reseau\""
+                        .into(),
+                ),
+            ));
+        }
+        if publication.months == 0 || publication.months > 12 {
+            errors.push(at(
+                kind.span(),
+                format!("`months` de « {} » doit être entre 1 et 12", kind.get_ref()),
+                None,
+            ));
+        }
+        let list = publication.list_name(kind.get_ref());
+        let builtin = matches!(kind.get_ref().as_str(), "flash-info" | "lettre-pauvrete");
+        if !builtin && !raw.lists.contains_key(&list) {
+            errors.push(at(
+                kind.span(),
+                format!(
+                    "la publication « {} » va à la liste « {list} », qui n'est pas déclarée",
+                    kind.get_ref()
+                ),
+                Some(format!(
+                    "ajoutez [lists.{list}] avec son title, ou indiquez list = \"…\""
+                )),
+            ));
+        }
+        publications.insert(kind.into_inner(), publication);
+    }
+
     if !errors.is_empty() {
         return Err(ConfigErrors(errors));
     }
@@ -498,12 +735,35 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
         sources,
         mail: raw.mail,
         lists: raw.lists,
+        publish,
+        web,
+        publications,
         text: text.to_string(),
         rule_spans,
     })
 }
 
 impl Config {
+    /// Where published files are served from, without a trailing slash.
+    pub fn base_url(&self) -> String {
+        self.publish
+            .base_url
+            .as_deref()
+            .or(self.mail.as_ref().and_then(|m| m.base_url.as_deref()))
+            .map(|b| b.trim_end_matches('/').to_string())
+            .unwrap_or_else(|| format!("http://{}", self.web.listen))
+    }
+
+    /// The template folder (relative paths are read from the configuration file's folder).
+    pub fn templates_dir(&self) -> PathBuf {
+        let dir = Path::new(&self.publish.templates);
+        if dir.is_absolute() {
+            dir.to_path_buf()
+        } else {
+            self.path.parent().unwrap_or(Path::new(".")).join(dir)
+        }
+    }
+
     /// An error located at `offset` bytes into the text of a dossier's `rules` string.
     /// Exact for literal strings (`'…'`, `'''…'''`); for basic strings with escapes the column
     /// may be off by the escapes before it.
@@ -627,6 +887,31 @@ mod tests {
 
     fn err(text: &str) -> ConfigError {
         parse(text, "feeds.toml").unwrap_err().0.remove(0)
+    }
+
+    #[test]
+    fn publication_settings_are_checked_and_located() {
+        let e = err("[web]\nlisten = \"localhost\"\n");
+        assert_eq!((e.line, e.column), (2, 11), "{e}");
+        assert!(e.message.contains("adresse d'écoute invalide"), "{e}");
+        let e = err("[web]\nsite_origins = [\"https://www.example.org/\"]\n");
+        assert!(e.message.contains("origine invalide"), "{e}");
+        let e = err("[publish]\nbase_url = \"veille.example.org\"\n");
+        assert_eq!(e.line, 2, "{e}");
+        let e = err("[publications.lettre-reseau]\ntitle = \"Lettre du réseau\"\n");
+        assert_eq!(e.line, 1, "{e}");
+        assert!(e.message.contains("liste « lettre-reseau »"), "{e}");
+        let c = parse(
+            "[lists.reseau]\ntitle = \"R\"\n[publications.lettre-reseau]\ntitle = \"Lettre\"\nlist = \"reseau\"\nmonths = 3\n",
+            "feeds.toml",
+        )
+        .unwrap();
+        assert_eq!(c.publications["lettre-reseau"].months, 3);
+        assert!(
+            c.publications.contains_key("flash-info"),
+            "les deux publications d'office restent"
+        );
+        assert_eq!(c.base_url(), "http://127.0.0.1:8080");
     }
 
     #[test]

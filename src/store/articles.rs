@@ -47,7 +47,7 @@ pub struct TaggingInput {
     pub source_dossiers: Vec<String>,
 }
 
-fn json_list(text: Option<String>) -> Vec<String> {
+pub(crate) fn json_list(text: Option<String>) -> Vec<String> {
     text.and_then(|t| serde_json::from_str(&t).ok())
         .unwrap_or_default()
 }

@@ -17,9 +17,11 @@ use crate::model::{PreparedArticle, Source, Tagging};
 
 mod articles;
 mod decisions;
+mod editions;
 
 pub use articles::{ArticleFilter, ArticleRow, TaggingInput};
 pub use decisions::DecisionError;
+pub use editions::{EditionError, NewBlock};
 
 /// The database file inside the archive folder.
 pub const DATABASE_FILE: &str = "veille.sqlite";

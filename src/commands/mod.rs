@@ -672,3 +672,6 @@ fn local_time(config: &Config, t: DateTime<Utc>) -> String {
         .unwrap_or(chrono_tz::Europe::Paris);
     t.with_timezone(&tz).format("%d/%m/%Y %H:%M").to_string()
 }
+
+mod publishing;
+pub use publishing::{EditionAction, edition, panorama, serve};

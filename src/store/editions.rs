@@ -1,0 +1,551 @@
+//! Editions: numbering per kind, items (stories) in order, Markdown blocks, status; and the
+//! story cards that publications show. A sent edition is immutable (also enforced by
+//! triggers in the database, whoever writes to it).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+
+use super::{Store, timestamp};
+use crate::model::{Block, BlockKind, Edition, EditionItem, EditionStatus, SourceLink, StoryCard};
+
+#[derive(Debug, thiserror::Error)]
+pub enum EditionError {
+    #[error("édition inconnue : {0}")]
+    Unknown(String),
+    #[error("l'édition {0} est envoyée : elle ne peut plus être modifiée")]
+    Sent(String),
+    #[error("histoire inconnue : {0}")]
+    UnknownStory(i64),
+    #[error("l'histoire {story} n'est pas dans l'édition {edition}")]
+    NotInEdition { edition: String, story: i64 },
+    #[error(transparent)]
+    Store(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for EditionError {
+    fn from(e: sqlx::Error) -> Self {
+        EditionError::Store(e.into())
+    }
+}
+
+/// A block to add to an edition.
+#[derive(Debug, Clone)]
+pub struct NewBlock {
+    pub kind: BlockKind,
+    pub title: Option<String>,
+    pub body: String,
+    pub event_date: Option<String>,
+    pub place: Option<String>,
+}
+
+fn address(kind: &str, number: i64) -> String {
+    format!("{kind}/{number}")
+}
+
+fn edition_from_row(r: &SqliteRow) -> Edition {
+    Edition {
+        kind: r.get("kind"),
+        number: r.get("number"),
+        period_start: r.get("period_start"),
+        period_end: r.get("period_end"),
+        status: EditionStatus::parse(&r.get::<String, _>("status")).unwrap_or(EditionStatus::Draft),
+        created_at: r.get("created_at"),
+        updated_at: r.get("updated_at"),
+        rendered_at: r.get("rendered_at"),
+        sent_at: r.get("sent_at"),
+        items: Vec::new(),
+        blocks: Vec::new(),
+    }
+}
+
+type Tx<'a> = sqlx::Transaction<'a, sqlx::Sqlite>;
+
+/// The edition's row id, refusing unknown and (when `for_change`) sent editions.
+async fn edition_id(
+    tx: &mut Tx<'_>,
+    kind: &str,
+    number: i64,
+    for_change: bool,
+) -> Result<i64, EditionError> {
+    let row = sqlx::query("SELECT id, status FROM editions WHERE kind = $1 AND number = $2")
+        .bind(kind)
+        .bind(number)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or_else(|| EditionError::Unknown(address(kind, number)))?;
+    if for_change && row.get::<String, _>("status") == EditionStatus::Sent.as_str() {
+        return Err(EditionError::Sent(address(kind, number)));
+    }
+    Ok(row.get("id"))
+}
+
+async fn touch(tx: &mut Tx<'_>, id: i64, now: DateTime<Utc>) -> Result<(), EditionError> {
+    sqlx::query("UPDATE editions SET updated_at = $1 WHERE id = $2")
+        .bind(timestamp(now))
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+impl Store {
+    /// Creates the next edition of `kind` (numbered from 1), as a draft.
+    pub async fn create_edition(
+        &self,
+        kind: &str,
+        period_start: NaiveDate,
+        period_end: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Edition> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let number: i64 =
+            sqlx::query_scalar("SELECT COALESCE(MAX(number), 0) + 1 FROM editions WHERE kind = $1")
+                .bind(kind)
+                .fetch_one(&mut *tx)
+                .await?;
+        let at = timestamp(now);
+        sqlx::query(
+            "INSERT INTO editions (kind, number, period_start, period_end, status, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, 'draft', $5, $5)",
+        )
+        .bind(kind)
+        .bind(number)
+        .bind(period_start.to_string())
+        .bind(period_end.to_string())
+        .bind(&at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(self
+            .edition(kind, number)
+            .await?
+            .expect("the edition was just created"))
+    }
+
+    /// One edition with its items and blocks.
+    pub async fn edition(&self, kind: &str, number: i64) -> anyhow::Result<Option<Edition>> {
+        let Some(row) = sqlx::query("SELECT * FROM editions WHERE kind = $1 AND number = $2")
+            .bind(kind)
+            .bind(number)
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let id: i64 = row.get("id");
+        let mut edition = edition_from_row(&row);
+        edition.items = sqlx::query(
+            "SELECT story, section, position, title, lede FROM edition_items
+             WHERE edition_id = $1 ORDER BY position",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(|r| EditionItem {
+            story: r.get("story"),
+            section: r.get("section"),
+            position: r.get("position"),
+            title: r.get("title"),
+            lede: r.get("lede"),
+        })
+        .collect();
+        edition.blocks = sqlx::query(
+            "SELECT id, kind, position, title, body, event_date, place FROM edition_blocks
+             WHERE edition_id = $1 ORDER BY position, id",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .filter_map(|r| {
+            Some(Block {
+                id: r.get("id"),
+                kind: BlockKind::parse(&r.get::<String, _>("kind"))?,
+                position: r.get("position"),
+                title: r.get("title"),
+                body: r.get("body"),
+                event_date: r.get("event_date"),
+                place: r.get("place"),
+            })
+        })
+        .collect();
+        Ok(Some(edition))
+    }
+
+    /// Every edition (without items and blocks), by kind then number.
+    pub async fn editions(&self) -> anyhow::Result<Vec<Edition>> {
+        Ok(sqlx::query("SELECT * FROM editions ORDER BY kind, number")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(edition_from_row)
+            .collect())
+    }
+
+    /// Places a story in an edition, at the end of `section`; a story already there gets
+    /// the new section (moving to its end) and edits.
+    pub async fn add_edition_item(
+        &self,
+        kind: &str,
+        number: i64,
+        item: &EditionItem,
+        now: DateTime<Utc>,
+    ) -> Result<(), EditionError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let id = edition_id(&mut tx, kind, number, true).await?;
+        let story_exists: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM articles WHERE id = $1 AND COALESCE(story, id) = $1",
+        )
+        .bind(item.story)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if story_exists.is_none() {
+            return Err(EditionError::UnknownStory(item.story));
+        }
+        let current: Option<String> = sqlx::query_scalar(
+            "SELECT section FROM edition_items WHERE edition_id = $1 AND story = $2",
+        )
+        .bind(id)
+        .bind(item.story)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let next_position: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(MAX(position), 0) + 1 FROM edition_items WHERE edition_id = $1",
+        )
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+        match current {
+            Some(section) => {
+                let moves = section != item.section;
+                sqlx::query(
+                    "UPDATE edition_items SET section = $1, title = $2, lede = $3,
+                       position = CASE WHEN $4 THEN $5 ELSE position END
+                     WHERE edition_id = $6 AND story = $7",
+                )
+                .bind(&item.section)
+                .bind(&item.title)
+                .bind(&item.lede)
+                .bind(moves)
+                .bind(next_position)
+                .bind(id)
+                .bind(item.story)
+                .execute(&mut *tx)
+                .await?;
+            }
+            None => {
+                sqlx::query(
+                    "INSERT INTO edition_items (edition_id, story, section, position, title, lede)
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(id)
+                .bind(item.story)
+                .bind(&item.section)
+                .bind(next_position)
+                .bind(&item.title)
+                .bind(&item.lede)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        touch(&mut tx, id, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Moves an item up (`-1`) or down (`+1`) within its section; at an end it stays.
+    pub async fn move_edition_item(
+        &self,
+        kind: &str,
+        number: i64,
+        story: i64,
+        up: bool,
+        now: DateTime<Utc>,
+    ) -> Result<(), EditionError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let id = edition_id(&mut tx, kind, number, true).await?;
+        let Some(row) = sqlx::query(
+            "SELECT section, position FROM edition_items WHERE edition_id = $1 AND story = $2",
+        )
+        .bind(id)
+        .bind(story)
+        .fetch_optional(&mut *tx)
+        .await?
+        else {
+            return Err(EditionError::NotInEdition {
+                edition: address(kind, number),
+                story,
+            });
+        };
+        let (section, position): (String, i64) = (row.get("section"), row.get("position"));
+        let neighbour = if up {
+            sqlx::query(
+                "SELECT story, position FROM edition_items WHERE edition_id = $1 AND section = $2
+                 AND position < $3 ORDER BY position DESC LIMIT 1",
+            )
+        } else {
+            sqlx::query(
+                "SELECT story, position FROM edition_items WHERE edition_id = $1 AND section = $2
+                 AND position > $3 ORDER BY position LIMIT 1",
+            )
+        }
+        .bind(id)
+        .bind(&section)
+        .bind(position)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(n) = neighbour {
+            let (other, other_position): (i64, i64) = (n.get("story"), n.get("position"));
+            for (s, p) in [(story, other_position), (other, position)] {
+                sqlx::query(
+                    "UPDATE edition_items SET position = $1 WHERE edition_id = $2 AND story = $3",
+                )
+                .bind(p)
+                .bind(id)
+                .bind(s)
+                .execute(&mut *tx)
+                .await?;
+            }
+            touch(&mut tx, id, now).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Takes a story out of an edition.
+    pub async fn remove_edition_item(
+        &self,
+        kind: &str,
+        number: i64,
+        story: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(), EditionError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let id = edition_id(&mut tx, kind, number, true).await?;
+        let removed = sqlx::query("DELETE FROM edition_items WHERE edition_id = $1 AND story = $2")
+            .bind(id)
+            .bind(story)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if removed == 0 {
+            return Err(EditionError::NotInEdition {
+                edition: address(kind, number),
+                story,
+            });
+        }
+        touch(&mut tx, id, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Adds a Markdown block at the end of the edition's blocks; returns its id.
+    pub async fn add_edition_block(
+        &self,
+        kind: &str,
+        number: i64,
+        block: &NewBlock,
+        now: DateTime<Utc>,
+    ) -> Result<i64, EditionError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let id = edition_id(&mut tx, kind, number, true).await?;
+        let block_id: i64 = sqlx::query_scalar(
+            "INSERT INTO edition_blocks (edition_id, kind, position, title, body, event_date, place)
+             VALUES ($1, $2, (SELECT COALESCE(MAX(position), 0) + 1 FROM edition_blocks WHERE edition_id = $1),
+                     $3, $4, $5, $6)
+             RETURNING id",
+        )
+        .bind(id)
+        .bind(block.kind.as_str())
+        .bind(&block.title)
+        .bind(&block.body)
+        .bind(&block.event_date)
+        .bind(&block.place)
+        .fetch_one(&mut *tx)
+        .await?;
+        touch(&mut tx, id, now).await?;
+        tx.commit().await?;
+        Ok(block_id)
+    }
+
+    /// Replaces the body of a block (the intro written in `$EDITOR`, say).
+    pub async fn set_edition_block_body(
+        &self,
+        kind: &str,
+        number: i64,
+        block: i64,
+        body: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), EditionError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let id = edition_id(&mut tx, kind, number, true).await?;
+        sqlx::query("UPDATE edition_blocks SET body = $1 WHERE edition_id = $2 AND id = $3")
+            .bind(body)
+            .bind(id)
+            .bind(block)
+            .execute(&mut *tx)
+            .await?;
+        touch(&mut tx, id, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Moves an edition between draft and ready, or marks it sent (then it is frozen).
+    pub async fn set_edition_status(
+        &self,
+        kind: &str,
+        number: i64,
+        status: EditionStatus,
+        now: DateTime<Utc>,
+    ) -> Result<(), EditionError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let id = edition_id(&mut tx, kind, number, true).await?;
+        let at = timestamp(now);
+        sqlx::query(
+            "UPDATE editions SET status = $1, updated_at = $2,
+               sent_at = CASE WHEN $1 = 'sent' THEN $2 ELSE sent_at END
+             WHERE id = $3",
+        )
+        .bind(status.as_str())
+        .bind(&at)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records when the edition's files were last written.
+    pub async fn mark_edition_rendered(
+        &self,
+        kind: &str,
+        number: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(), EditionError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        // A sent edition keeps the files it was sent with; re-rendering it changes nothing.
+        let id = match edition_id(&mut tx, kind, number, true).await {
+            Err(EditionError::Sent(_)) => return Ok(()),
+            other => other?,
+        };
+        sqlx::query("UPDATE editions SET rendered_at = $1 WHERE id = $2")
+            .bind(timestamp(now))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Cards of these stories, in the order given; unknown ids are skipped. Edited titles
+    /// and ledes come from the curators' decisions (in `dossier` when given).
+    pub async fn story_cards(
+        &self,
+        stories: &[i64],
+        dossier: Option<&str>,
+    ) -> anyhow::Result<Vec<StoryCard>> {
+        let mut cards = Vec::with_capacity(stories.len());
+        for &story in stories {
+            if let Some(card) = self.story_card(story, dossier).await? {
+                cards.push(card);
+            }
+        }
+        Ok(cards)
+    }
+
+    async fn story_card(
+        &self,
+        story: i64,
+        dossier: Option<&str>,
+    ) -> anyhow::Result<Option<StoryCard>> {
+        // The story's id is its first article's id: that article represents it.
+        let Some(lead) = sqlx::query(
+            "SELECT a.id, a.title, a.summary_text, a.canonical_url, s.name AS source, s.id AS source_id,
+                    COALESCE(a.published, a.first_seen) AS at, a.territories
+             FROM articles a JOIN sources s ON s.id = a.source_id
+             WHERE a.id = $1",
+        )
+        .bind(story)
+        .fetch_optional(&self.pool)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let edit = sqlx::query(
+            "SELECT title, lede, state FROM decisions WHERE story = $1 AND ($2 IS NULL OR dossier = $2)
+             ORDER BY (title IS NOT NULL OR lede IS NOT NULL) DESC, decided_at DESC LIMIT 1",
+        )
+        .bind(story)
+        .bind(dossier)
+        .fetch_optional(&self.pool)
+        .await?;
+        let (edited_title, edited_lede, state): (Option<String>, Option<String>, Option<String>) =
+            match &edit {
+                Some(r) => (r.get("title"), r.get("lede"), r.get("state")),
+                None => (None, None, None),
+            };
+        let lead_source: i64 = lead.get("source_id");
+        let mut also: Vec<SourceLink> = Vec::new();
+        for r in sqlx::query(
+            "SELECT s.name AS source, a.canonical_url FROM articles a JOIN sources s ON s.id = a.source_id
+             WHERE a.story = $1 AND a.id <> $1 AND a.source_id <> $2
+             ORDER BY COALESCE(a.published, a.first_seen), a.id",
+        )
+        .bind(story)
+        .bind(lead_source)
+        .fetch_all(&self.pool)
+        .await?
+        {
+            let source: String = r.get("source");
+            if !also.iter().any(|l| l.source == source) {
+                also.push(SourceLink {
+                    source,
+                    url: r.get("canonical_url"),
+                });
+            }
+        }
+        let dossiers: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT t.dossier FROM tags t JOIN articles a ON a.id = t.article_id
+             WHERE COALESCE(a.story, a.id) = $1 ORDER BY t.dossier",
+        )
+        .bind(story)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(Some(StoryCard {
+            story,
+            title: edited_title.unwrap_or_else(|| lead.get("title")),
+            lede: edited_lede.unwrap_or_else(|| lead.get("summary_text")),
+            url: lead.get("canonical_url"),
+            source: lead.get("source"),
+            date: lead.get("at"),
+            also,
+            dossiers,
+            territories: super::articles::json_list(lead.get("territories")),
+            starred: state.as_deref() == Some("starred"),
+        }))
+    }
+
+    /// The stories kept (or starred) in a dossier whose date is at or after `since`,
+    /// newest first, at most `limit`.
+    pub async fn panorama_stories(
+        &self,
+        dossier: &str,
+        since: DateTime<Utc>,
+        limit: u32,
+    ) -> anyhow::Result<Vec<StoryCard>> {
+        let stories: Vec<i64> = sqlx::query_scalar(
+            "SELECT d.story FROM decisions d JOIN articles a ON a.id = d.story
+             WHERE d.dossier = $1 AND d.state IN ('kept', 'starred')
+               AND COALESCE(a.published, a.first_seen) >= $2
+             ORDER BY COALESCE(a.published, a.first_seen) DESC, d.story DESC LIMIT $3",
+        )
+        .bind(dossier)
+        .bind(timestamp(since))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        self.story_cards(&stories, Some(dossier)).await
+    }
+}

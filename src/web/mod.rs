@@ -1,0 +1,363 @@
+//! The web server (`veille serve`): serves `archive/published/` — pages, fragments, feeds —
+//! with the right content types, ETag/Last-Modified revalidation, CORS for what the website
+//! embeds, a Content-Security-Policy with `frame-ancestors` for the website, a French 404 and
+//! `/healthz`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+
+use crate::config::Config;
+use crate::publish::PUBLISHED_DIR;
+
+/// What every request needs.
+#[derive(Debug, Clone)]
+pub struct WebState {
+    pub root: PathBuf,
+    /// The website's origins (CORS and `frame-ancestors`); empty: any origin may fetch the
+    /// embeddable files, only this server may frame the pages.
+    pub site_origins: Vec<String>,
+}
+
+impl WebState {
+    pub fn new(config: &Config, archive: &Path) -> Self {
+        WebState {
+            root: archive.join(PUBLISHED_DIR),
+            site_origins: config.web.site_origins.clone(),
+        }
+    }
+
+    fn content_security_policy(&self) -> String {
+        let mut ancestors = "'self'".to_string();
+        for origin in &self.site_origins {
+            ancestors.push(' ');
+            ancestors.push_str(origin);
+        }
+        format!(
+            "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' https: data:; \
+             base-uri 'none'; form-action 'self'; frame-ancestors {ancestors}"
+        )
+    }
+}
+
+/// The router: `/healthz`, then files.
+pub fn router(state: WebState) -> Router {
+    Router::new()
+        .fallback(serve_request)
+        .with_state(Arc::new(state))
+}
+
+/// Serves until Ctrl-C or SIGTERM.
+pub async fn serve(state: WebState, listen: SocketAddr) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("impossible d'écouter sur {listen} : {e}"))?;
+    let local = listener.local_addr()?;
+    eprintln!(
+        "veille sert {} sur http://{local}/ (Ctrl-C pour arrêter)",
+        state.root.display()
+    );
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+fn content_type(path: &Path) -> &'static str {
+    match path.extension().and_then(|e| e.to_str()).unwrap_or("") {
+        "html" => "text/html; charset=utf-8",
+        "atom" => "application/atom+xml; charset=utf-8",
+        "json" => "application/feed+json; charset=utf-8",
+        "txt" => "text/plain; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "svg" => "image/svg+xml",
+        "xml" => "application/xml; charset=utf-8",
+        _ => "application/octet-stream",
+    }
+}
+
+/// Files the website fetches from its own pages (CORS applies to them).
+fn embeddable(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    matches!(
+        name,
+        "fragment.html" | "feed.atom" | "feed.json" | "panorama.css"
+    )
+}
+
+/// The file under `root` for a URL path, or `None` for anything that tries to leave it
+/// (`..`, hidden files, encoded separators).
+fn resolve(root: &Path, url_path: &str) -> Option<PathBuf> {
+    let decoded = percent_decode(url_path)?;
+    let mut path = root.to_path_buf();
+    for segment in decoded.split('/').filter(|s| !s.is_empty()) {
+        if segment.starts_with('.') || segment.contains('\\') || segment.contains('\0') {
+            return None;
+        }
+        path.push(segment);
+    }
+    Some(path)
+}
+
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = text.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+fn http_date(t: SystemTime) -> String {
+    let t: DateTime<Utc> = t.into();
+    t.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+}
+
+async fn serve_request(
+    State(state): State<Arc<WebState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    if method != Method::GET && method != Method::HEAD && method != Method::OPTIONS {
+        let mut response =
+            (StatusCode::METHOD_NOT_ALLOWED, "méthode non permise\n").into_response();
+        response.headers_mut().insert(
+            header::ALLOW,
+            HeaderValue::from_static("GET, HEAD, OPTIONS"),
+        );
+        return response;
+    }
+    if uri.path() == "/healthz" {
+        return (
+            [(header::CONTENT_TYPE, "application/json")],
+            "{\"status\":\"ok\"}\n",
+        )
+            .into_response();
+    }
+    let Some(mut path) = resolve(&state.root, uri.path()) else {
+        return not_found(&state);
+    };
+    let Ok(mut meta) = tokio::fs::metadata(&path).await else {
+        return not_found(&state);
+    };
+    if meta.is_dir() {
+        if !uri.path().ends_with('/') {
+            let location = format!("{}/", uri.path());
+            return (
+                StatusCode::MOVED_PERMANENTLY,
+                [(header::LOCATION, location)],
+            )
+                .into_response();
+        }
+        path.push("index.html");
+        meta = match tokio::fs::metadata(&path).await {
+            Ok(m) => m,
+            Err(_) => return not_found(&state),
+        };
+    }
+    let modified = meta.modified().unwrap_or(UNIX_EPOCH);
+    let nanos = modified
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let etag = format!("\"{:x}-{:x}\"", meta.len(), nanos);
+    let last_modified = http_date(modified);
+
+    let mut response = if method == Method::OPTIONS {
+        StatusCode::NO_CONTENT.into_response()
+    } else if not_modified(&headers, &etag, modified) {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        let body = match tokio::fs::read(&path).await {
+            Ok(bytes) if method == Method::GET => Body::from(bytes),
+            Ok(_) => Body::empty(),
+            Err(_) => return not_found(&state),
+        };
+        let mut r = Response::new(body);
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(content_type(&path)),
+        );
+        r.headers_mut()
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(meta.len()));
+        r
+    };
+    let h = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        h.insert(header::ETAG, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&last_modified) {
+        h.insert(header::LAST_MODIFIED, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    security_headers(&state, h);
+    if embeddable(&path) {
+        cors_headers(&state, &headers, h);
+    }
+    response
+}
+
+fn not_modified(headers: &HeaderMap, etag: &str, modified: SystemTime) -> bool {
+    if let Some(inm) = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+    {
+        return inm
+            .split(',')
+            .map(|t| t.trim().trim_start_matches("W/"))
+            .any(|t| t == etag || t == "*");
+    }
+    if let Some(since) = headers
+        .get(header::IF_MODIFIED_SINCE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| DateTime::parse_from_rfc2822(&v.replace("GMT", "+0000")).ok())
+    {
+        let modified: DateTime<Utc> = modified.into();
+        return modified.timestamp() <= since.timestamp();
+    }
+    false
+}
+
+fn security_headers(state: &WebState, h: &mut HeaderMap) {
+    if let Ok(v) = HeaderValue::from_str(&state.content_security_policy()) {
+        h.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("strict-origin-when-cross-origin"),
+    );
+}
+
+fn cors_headers(state: &WebState, request: &HeaderMap, h: &mut HeaderMap) {
+    if state.site_origins.is_empty() {
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        );
+    } else {
+        h.insert(header::VARY, HeaderValue::from_static("Origin"));
+        let origin = request.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+        if let Some(origin) = origin.filter(|o| state.site_origins.iter().any(|s| s == o))
+            && let Ok(v) = HeaderValue::from_str(origin)
+        {
+            h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
+        }
+    }
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, HEAD, OPTIONS"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static("ETag, Last-Modified"),
+    );
+}
+
+fn not_found(state: &WebState) -> Response {
+    let mut response = (
+        StatusCode::NOT_FOUND,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        NOT_FOUND_PAGE,
+    )
+        .into_response();
+    security_headers(state, response.headers_mut());
+    response
+}
+
+const NOT_FOUND_PAGE: &str = "<!DOCTYPE html>
+<html lang=\"fr\">
+<head>
+<meta charset=\"utf-8\">
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">
+<title>Page introuvable</title>
+</head>
+<body>
+<main>
+<h1>Page introuvable</h1>
+<p>Cette page n'existe pas ou n'existe plus. La liste des publications est sur <a href=\"/\">la page d'accueil</a>.</p>
+</main>
+</body>
+</html>
+";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_never_leave_the_root() {
+        let root = Path::new("/srv/published");
+        assert_eq!(
+            resolve(root, "/panoramas/pauvrete/feed.atom"),
+            Some(root.join("panoramas/pauvrete/feed.atom"))
+        );
+        assert_eq!(resolve(root, "/../etc/passwd"), None);
+        assert_eq!(resolve(root, "/%2e%2e/etc/passwd"), None);
+        assert_eq!(resolve(root, "/a/..%2f..%2fetc"), None);
+        assert_eq!(resolve(root, "/.git/config"), None);
+        assert_eq!(resolve(root, "/%ZZ"), None);
+    }
+
+    #[test]
+    fn revalidation() {
+        let modified = UNIX_EPOCH + std::time::Duration::from_secs(1_790_000_000);
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::IF_NONE_MATCH,
+            HeaderValue::from_static("\"a\", W/\"b\""),
+        );
+        assert!(not_modified(&headers, "\"b\"", modified));
+        assert!(!not_modified(&headers, "\"c\"", modified));
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::IF_MODIFIED_SINCE,
+            HeaderValue::from_str(&http_date(modified)).unwrap(),
+        );
+        assert!(not_modified(&headers, "\"x\"", modified));
+        assert!(!not_modified(
+            &headers,
+            "\"x\"",
+            modified + std::time::Duration::from_secs(5)
+        ));
+    }
+}

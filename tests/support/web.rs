@@ -1,0 +1,168 @@
+//! The web quality tools of `tools/web/` (installed by `make web-deps`): the W3C Nu HTML
+//! Checker, axe-core in headless Chromium, screenshots; a `veille serve` process; and a
+//! minimal HTTP/1.1 client to look at exact headers.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use super::Workspace;
+
+fn tools_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/web")
+}
+
+fn node_tool(script: &str, args: &[String]) -> serde_json::Value {
+    let dir = tools_dir();
+    assert!(
+        dir.join("node_modules").is_dir(),
+        "outils web absents : lancez `make web-deps` (ou `make test`, qui les installe)"
+    );
+    let out = Command::new("node")
+        .arg(dir.join(script))
+        .args(args)
+        .output()
+        .expect("node introuvable : installez le paquet Debian nodejs (make web-deps)");
+    assert!(
+        out.status.code().is_some_and(|c| c <= 1),
+        "{script} a échoué ({}) :\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{script} : sortie non JSON ({e}) :\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// Runs the Nu HTML Checker once over `pages` and `emails` (where the obsolete table
+/// attributes mail clients need are allowed); returns its report.
+pub fn vnu(pages: &[PathBuf], emails: &[PathBuf]) -> serde_json::Value {
+    let mut args = Vec::new();
+    for e in emails {
+        args.push("--email".to_string());
+        args.push(e.display().to_string());
+    }
+    args.extend(pages.iter().map(|p| p.display().to_string()));
+    node_tool("vnu.mjs", &args)
+}
+
+/// axe-core (WCAG 2.x A/AA) on each URL, in headless Chromium.
+pub fn axe(urls: &[String]) -> serde_json::Value {
+    node_tool("axe.mjs", urls)
+}
+
+/// A full-page PNG of `url`.
+pub fn screenshot(url: &str, out: &Path, width: u32) {
+    let status = Command::new("node")
+        .arg(tools_dir().join("screenshot.mjs"))
+        .arg(url)
+        .arg(out)
+        .arg(width.to_string())
+        .status()
+        .expect("node");
+    assert!(status.success(), "capture de {url} impossible");
+}
+
+/// A free port on 127.0.0.1 (bound then released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// A running `veille serve`, stopped on drop.
+pub struct Served {
+    child: Child,
+    pub base: String,
+    pub addr: String,
+}
+
+impl Served {
+    pub fn start(ws: &Workspace, port: u16) -> Served {
+        let addr = format!("127.0.0.1:{port}");
+        let mut child = ws
+            .command(&["serve", "--listen", &addr])
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("veille serve");
+        // The server says where it listens once the socket is bound.
+        let stderr = child.stderr.take().expect("stderr");
+        let mut line = String::new();
+        BufReader::new(stderr).read_line(&mut line).expect("read");
+        assert!(line.contains(&addr), "veille serve : {line}");
+        Served {
+            child,
+            base: format!("http://{addr}"),
+            addr,
+        }
+    }
+
+    pub fn get(&self, path: &str, headers: &[(&str, &str)]) -> Response {
+        request(&self.addr, "GET", path, headers)
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub struct Response {
+    pub status: u16,
+    /// Header names in lowercase.
+    pub headers: HashMap<String, String>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(String::as_str)
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// One HTTP/1.1 request with `Connection: close`.
+pub fn request(addr: &str, method: &str, path: &str, headers: &[(&str, &str)]) -> Response {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).expect("write");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).expect("read");
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("end of headers");
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .expect("status");
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    Response {
+        status,
+        headers,
+        body: raw[split + 4..].to_vec(),
+    }
+}
