@@ -3,8 +3,13 @@ CARGO  ?= cargo
 VENV   := .venv
 PYTHON := $(VENV)/bin/python
 FEEDPARSER_VERSION := 6.0.14
+## Paquets Python des tests, figés : feedparser (oracle d'analyse), aiosmtpd (tests/smtp/sink.py),
+## dkimpy et PyNaCl pour Ed25519 (tests/smtp/dkim_verify.py), openpyxl (fichiers XLSX d'essai).
+PY_PACKAGES := feedparser==$(FEEDPARSER_VERSION) aiosmtpd==1.4.6 dkimpy==1.1.8 pynacl==1.6.2 \
+               openpyxl==3.1.5
 
-.PHONY: run test bench lint deps build release clean web-deps web-system-deps screenshots
+.PHONY: run test bench lint deps build release clean web-deps system-deps bench-system-deps \
+        web-system-deps screenshots FORCE
 
 ## Une relève de toutes les sources de feeds.toml, avec son résumé.
 run: release
@@ -26,41 +31,81 @@ lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 
-## Benchmarks (figures printed; compare side by side with Python feedparser).
-bench: deps
-	$(CARGO) bench --locked --bench parse --bench fetch --bench dedup --bench search
+## Benchmarks (figures printed; compare side by side with Python feedparser; send: SMTP to
+## Postfix smtp-sink, against smtp-source).
+bench: deps bench-system-deps
+	$(CARGO) bench --locked --bench parse --bench fetch --bench dedup --bench search --bench send
 
-## What the tests need beyond Rust: Python feedparser as an independent oracle, in a local venv,
-## and the HTML checks (tools/web: W3C Nu validator, axe-core in Chromium).
-deps: $(VENV)/.ready web-deps
+## What the tests need beyond Rust: Python feedparser as an independent oracle and the SMTP test
+## tools (tests/smtp), in a local venv; SpamAssassin; the HTML checks (tools/web: W3C Nu validator,
+## axe-core in Chromium).
+## postfix (smtp-sink, smtp-source) too: `cargo test --all-targets` runs the send benchmark as a
+## smoke test.
+deps: $(VENV)/.ready web-deps bench-system-deps
 
-$(VENV)/.ready:
+## $(VENV)/.packages garde la liste installée ; il n'est réécrit (et .ready refait, pip compris, dans
+## un .venv existant) que si PY_PACKAGES change.
+$(VENV)/.ready: $(VENV)/.packages
 	@command -v python3 >/dev/null || { echo "python3 est requis (paquet Debian python3 et python3-venv)"; exit 1; }
-	python3 -m venv $(VENV) || { echo "impossible de créer $(VENV) : installez le paquet Debian python3-venv"; exit 1; }
-	$(PYTHON) -m pip install --quiet --disable-pip-version-check feedparser==$(FEEDPARSER_VERSION)
+	[ -x $(PYTHON) ] || python3 -m venv $(VENV) || { echo "impossible de créer $(VENV) : installez le paquet Debian python3-venv"; exit 1; }
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check $(PY_PACKAGES)
 	touch $@
 
-## Contrôles HTML : java (vnu.jar), chromium (axe-core), node et npm, puis les paquets npm figés
-## de tools/web. En root, installe les paquets Debian manquants ; sinon dit lesquels installer.
-WEB := tools/web
-web-deps: web-system-deps $(WEB)/node_modules/.package-lock.json
+$(VENV)/.packages: FORCE
+	@mkdir -p $(VENV)
+	@[ "$$(cat $@ 2>/dev/null)" = "$(PY_PACKAGES)" ] || echo "$(PY_PACKAGES)" > $@
 
-web-system-deps:
-	@missing=""; \
+FORCE:
+
+## Contrôles HTML : java (vnu.jar), chromium (axe-core), node et npm, puis les paquets npm figés
+## de tools/web.
+WEB := tools/web
+web-deps: system-deps $(WEB)/node_modules/.package-lock.json
+
+## Paquets Debian des tests : java, chromium, nodejs, npm (contrôles HTML) et spamassassin (note
+## hors ligne des lettres, tests/smtp/spamcheck.sh). En root, installe ceux qui manquent ; sinon dit
+## lesquels installer. spamassassin vient sans ses recommandations (ni le démon spamd, ni sa-compile
+## et son compilateur : les règles compilées ne raccourcissent pas un passage ici, ~1,2 s).
+system-deps:
+	@missing=""; lean=""; \
 	command -v java >/dev/null || missing="$$missing default-jre-headless"; \
 	[ -x "$${CHROMIUM:-/usr/bin/chromium}" ] || missing="$$missing chromium"; \
 	command -v node >/dev/null || missing="$$missing nodejs"; \
 	command -v npm >/dev/null || missing="$$missing npm"; \
-	[ -z "$$missing" ] && exit 0; \
+	command -v spamassassin >/dev/null || lean="$$lean spamassassin"; \
+	command -v openssl >/dev/null || missing="$$missing openssl"; \
+	$(INSTALL_MISSING)
+
+## Pour make bench seulement : postfix, pour ses outils smtp-sink et smtp-source (en root, smtp-sink
+## veut -u nobody). Installé sans configuration (debconf « No configuration ») : aucun serveur de
+## courrier ne démarre ; on le vérifie.
+bench-system-deps:
+	@missing=""; lean=""; \
+	[ -x /usr/sbin/smtp-sink ] && [ -x /usr/sbin/smtp-source ] || lean=" postfix"; \
+	[ -z "$$lean" ] || [ "$$(id -u)" != 0 ] || \
+	  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections; \
+	$(INSTALL_MISSING); \
+	if [ -n "$$lean" ] && pidof /usr/lib/postfix/sbin/master >/dev/null; then \
+	  echo "postfix a démarré un serveur de courrier : arrêt"; postfix stop; \
+	fi
+
+## Ancien nom.
+web-system-deps: system-deps
+
+## Installe (root) ou nomme (sinon) les paquets Debian manquants : ceux de $$missing avec leurs
+## recommandations, ceux de $$lean sans.
+INSTALL_MISSING = [ -z "$$missing$$lean" ] && exit 0; \
 	if [ "$$(id -u)" = 0 ]; then \
-	  echo "installation des paquets Debian :$$missing"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  echo "installation des paquets Debian :$$missing$$lean"; \
+	  apt-get update -qq || exit 1; \
+	  [ -z "$$missing" ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing || exit 1; \
+	  [ -z "$$lean" ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$lean || exit 1; \
 	else \
-	  echo "paquets Debian manquants :$$missing (installez-les en root : apt-get install$$missing)" >&2; \
+	  echo "paquets Debian manquants :$$missing$$lean (installez-les en root : apt-get install$$missing$$lean)" >&2; \
 	  exit 1; \
 	fi
 
-$(WEB)/node_modules/.package-lock.json: $(WEB)/package-lock.json $(WEB)/package.json | web-system-deps
+$(WEB)/node_modules/.package-lock.json: $(WEB)/package-lock.json $(WEB)/package.json | system-deps
 	npm ci --prefix $(WEB) --no-audit --no-fund --ignore-scripts
 	touch $@
 

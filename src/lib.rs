@@ -8,6 +8,7 @@ pub mod fetch;
 pub mod harvest;
 pub mod indexing;
 pub mod ingest;
+pub mod mail;
 pub mod model;
 pub mod publish;
 pub mod search;

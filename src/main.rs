@@ -140,12 +140,45 @@ enum Command {
         #[arg(long, global = true)]
         json: bool,
     },
-    /// Sert archive/published/ en HTTP (pages, fragments, flux)
+    /// Abonné·e·s : import (CSV, XLSX), liste, export, effacement
+    Subscribers {
+        #[command(subcommand)]
+        what: SubscribersCommand,
+        /// Un seul document JSON sur la sortie standard
+        #[arg(long, global = true)]
+        json: bool,
+    },
+    /// Sert archive/published/ en HTTP (pages, fragments, flux) et les pages d'abonnement
     Serve {
         /// Adresse d'écoute (sinon [web] listen, par défaut 127.0.0.1:8080)
         #[arg(long)]
         listen: Option<String>,
     },
+}
+
+#[derive(Subcommand)]
+enum SubscribersCommand {
+    /// Importe un fichier CSV (, ; ou tabulation ; UTF-8 ou Windows-1252) ou XLSX
+    Import {
+        file: PathBuf,
+        /// La liste (section [lists.*] de feeds.toml)
+        #[arg(long)]
+        list: String,
+    },
+    /// Liste les abonné·e·s et leur état par liste
+    List {
+        /// Seulement cette liste
+        #[arg(long)]
+        list: Option<String>,
+    },
+    /// Exporte en CSV (; et UTF-8, pour Excel) sur la sortie standard
+    Export {
+        /// Seulement cette liste
+        #[arg(long)]
+        list: Option<String>,
+    },
+    /// Efface une adresse (données personnelles supprimées, empreinte gardée pour ne plus l'abonner)
+    Forget { email: String },
 }
 
 #[derive(Subcommand)]
@@ -214,6 +247,19 @@ enum EditionCommand {
     Render { edition: String },
     /// Liste les éditions
     List,
+    /// Envoie l'édition aux abonné·e·s de sa liste (reprend un envoi interrompu)
+    Send {
+        edition: String,
+        /// Une seule copie marquée [TEST], à cette adresse
+        #[arg(long, conflicts_with = "dry_run")]
+        test: Option<String>,
+        /// Prépare et signe tous les messages sans rien envoyer
+        #[arg(long)]
+        dry_run: bool,
+        /// Renvoie aussi les envois restés incertains après une interruption (risque de doublon)
+        #[arg(long)]
+        resend_uncertain: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -359,6 +405,37 @@ fn main() -> ExitCode {
             Command::Serve { listen } => {
                 commands::serve(&config, &cli.archive, listen.as_deref()).await
             }
+            Command::Edition {
+                what:
+                    EditionCommand::Send {
+                        edition,
+                        test,
+                        dry_run,
+                        resend_uncertain,
+                    },
+                json,
+            } => {
+                let options = veille::mail::send::SendOptions {
+                    test,
+                    dry_run,
+                    resend_uncertain,
+                };
+                commands::edition_send(&config, &cli.archive, &edition, &options, json).await
+            }
+            Command::Subscribers { what, json } => match what {
+                SubscribersCommand::Import { file, list } => {
+                    commands::subscribers_import(&config, &cli.archive, &file, &list, json).await
+                }
+                SubscribersCommand::List { list } => {
+                    commands::subscribers_list(&config, &cli.archive, list.as_deref(), json).await
+                }
+                SubscribersCommand::Export { list } => {
+                    commands::subscribers_export(&config, &cli.archive, list.as_deref()).await
+                }
+                SubscribersCommand::Forget { email } => {
+                    commands::subscribers_forget(&cli.archive, &email, json).await
+                }
+            },
             Command::Edition { what, json } => {
                 let action = match edition_action(what) {
                     Ok(a) => a,
@@ -488,6 +565,7 @@ fn edition_action(command: EditionCommand) -> Result<commands::EditionAction, St
         EditionCommand::Show { edition } => A::Show { edition },
         EditionCommand::Render { edition } => A::Render { edition },
         EditionCommand::List => A::List,
+        EditionCommand::Send { .. } => unreachable!("handled before"),
     })
 }
 

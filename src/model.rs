@@ -381,3 +381,90 @@ pub struct SourceLink {
     pub source: String,
     pub url: String,
 }
+
+/// A subscriber's state in one list (DESIGN.md §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SubscriptionStatus {
+    /// Waiting for the confirmation of a double opt-in.
+    Pending,
+    Active,
+    Unsubscribed,
+    Bounced,
+    Complained,
+}
+
+impl SubscriptionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubscriptionStatus::Pending => "pending",
+            SubscriptionStatus::Active => "active",
+            SubscriptionStatus::Unsubscribed => "unsubscribed",
+            SubscriptionStatus::Bounced => "bounced",
+            SubscriptionStatus::Complained => "complained",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            SubscriptionStatus::Pending,
+            SubscriptionStatus::Active,
+            SubscriptionStatus::Unsubscribed,
+            SubscriptionStatus::Bounced,
+            SubscriptionStatus::Complained,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+
+    /// An address in this state must never be subscribed again by an import.
+    pub fn is_suppressed(self) -> bool {
+        matches!(
+            self,
+            SubscriptionStatus::Unsubscribed
+                | SubscriptionStatus::Bounced
+                | SubscriptionStatus::Complained
+        )
+    }
+}
+
+/// A subscriber with its lists, as `subscribers list` shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SubscriberRow {
+    pub email: String,
+    pub name: Option<String>,
+    /// The lists where the address is active.
+    pub lists: Vec<String>,
+    /// `active` when active in a list, else `pending`, else the strongest refusal
+    /// (complained > bounced > unsubscribed).
+    pub status: SubscriptionStatus,
+    /// Every list with its own state.
+    pub subscriptions: Vec<(String, SubscriptionStatus)>,
+}
+
+/// Where one recipient of one edition stands (the delivery ledger).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    Queued,
+    /// Handed to the SMTP server; a crash here leaves it uncertain.
+    Sending,
+    Sent,
+    FailedTemp,
+    FailedPerm,
+    /// Unsubscribed or erased after the edition was queued.
+    Skipped,
+}
+
+impl DeliveryState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Queued => "queued",
+            DeliveryState::Sending => "sending",
+            DeliveryState::Sent => "sent",
+            DeliveryState::FailedTemp => "failed_temp",
+            DeliveryState::FailedPerm => "failed_perm",
+            DeliveryState::Skipped => "skipped",
+        }
+    }
+}

@@ -673,5 +673,10 @@ fn local_time(config: &Config, t: DateTime<Utc>) -> String {
     t.with_timezone(&tz).format("%d/%m/%Y %H:%M").to_string()
 }
 
+mod mailing;
 mod publishing;
+pub use mailing::{
+    export as subscribers_export, forget as subscribers_forget, import as subscribers_import,
+    list as subscribers_list, send as edition_send,
+};
 pub use publishing::{EditionAction, edition, panorama, serve};

@@ -126,7 +126,7 @@ impl EditionAction {
 }
 
 /// Reads `KIND/NUMBER`, checking the kind against the configuration.
-fn parse_address(config: &Config, text: &str) -> Result<(String, i64), i32> {
+pub(super) fn parse_address(config: &Config, text: &str) -> Result<(String, i64), i32> {
     let kinds: Vec<&str> = config.publications.keys().map(String::as_str).collect();
     let Some((kind, number)) = text.rsplit_once('/') else {
         eprintln!(
@@ -466,6 +466,15 @@ pub async fn serve(config: &Config, archive: &Path, listen: Option<&str>) -> any
         return Ok(EXIT_USAGE);
     };
     std::fs::create_dir_all(archive.join(crate::publish::PUBLISHED_DIR))?;
-    web::serve(WebState::new(config, archive), addr).await?;
+    let store = Store::open(archive).await?;
+    let secret = crate::mail::token::Secret::load(archive)?;
+    let subscriptions = std::sync::Arc::new(web::subscribe::Subscriptions::new(
+        config.clone(),
+        archive.to_path_buf(),
+        store,
+        secret,
+        config.web.subscribe_per_minute,
+    ));
+    web::serve(WebState::new(config, archive), Some(subscriptions), addr).await?;
     Ok(EXIT_OK)
 }

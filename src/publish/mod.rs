@@ -268,6 +268,12 @@ impl<'c> Publisher<'c> {
         &self.out
     }
 
+    /// Renders any template of the folder with `data` (the web pages of subscription, the
+    /// confirmation mail).
+    pub fn render_template(&self, name: &str, data: impl Serialize) -> anyhow::Result<String> {
+        self.render(name, to_value(data))
+    }
+
     fn render(&self, name: &str, ctx: Value) -> anyhow::Result<String> {
         let template = self
             .env

@@ -18,10 +18,12 @@ use crate::model::{PreparedArticle, Source, Tagging};
 mod articles;
 mod decisions;
 mod editions;
+mod subscribers;
 
 pub use articles::{ArticleFilter, ArticleRow, TaggingInput};
 pub use decisions::DecisionError;
 pub use editions::{EditionError, NewBlock};
+pub use subscribers::{ClaimedDelivery, DeliveryOutcome, ImportEntry, ImportOutcome, SendError};
 
 /// The database file inside the archive folder.
 pub const DATABASE_FILE: &str = "veille.sqlite";

@@ -1,7 +1,9 @@
 //! The web server (`veille serve`): serves `archive/published/` — pages, fragments, feeds —
 //! with the right content types, ETag/Last-Modified revalidation, CORS for what the website
 //! embeds, a Content-Security-Policy with `frame-ancestors` for the website, a French 404 and
-//! `/healthz`.
+//! `/healthz`; and the subscription pages (`subscribe`).
+
+pub mod subscribe;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -13,6 +15,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use chrono::{DateTime, Utc};
 
 use crate::config::Config;
@@ -34,29 +37,49 @@ impl WebState {
             site_origins: config.web.site_origins.clone(),
         }
     }
+}
 
-    fn content_security_policy(&self) -> String {
-        let mut ancestors = "'self'".to_string();
-        for origin in &self.site_origins {
-            ancestors.push(' ');
-            ancestors.push_str(origin);
-        }
-        format!(
-            "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' https: data:; \
-             base-uri 'none'; form-action 'self'; frame-ancestors {ancestors}"
-        )
+/// No script anywhere; styles from the page itself; framing by the website only.
+pub fn content_security_policy(site_origins: &[String]) -> String {
+    let mut ancestors = "'self'".to_string();
+    for origin in site_origins {
+        ancestors.push(' ');
+        ancestors.push_str(origin);
+    }
+    format!(
+        "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' https: data:; \
+         base-uri 'none'; form-action 'self'; frame-ancestors {ancestors}"
+    )
+}
+
+/// The router: the subscription pages when given, `/healthz`, then files.
+pub fn router(state: WebState, subscriptions: Option<Arc<subscribe::Subscriptions>>) -> Router {
+    let files = Router::new()
+        .fallback(serve_request)
+        .with_state(Arc::new(state));
+    match subscriptions {
+        Some(s) => Router::new()
+            .route("/abonnement", get(subscribe::form).post(subscribe::submit))
+            .route(
+                "/confirmation/{token}",
+                get(subscribe::confirm_page).post(subscribe::confirm),
+            )
+            .route(
+                "/desabonnement/{token}",
+                get(subscribe::unsubscribe_page).post(subscribe::unsubscribe),
+            )
+            .with_state(s)
+            .merge(files),
+        None => files,
     }
 }
 
-/// The router: `/healthz`, then files.
-pub fn router(state: WebState) -> Router {
-    Router::new()
-        .fallback(serve_request)
-        .with_state(Arc::new(state))
-}
-
 /// Serves until Ctrl-C or SIGTERM.
-pub async fn serve(state: WebState, listen: SocketAddr) -> anyhow::Result<()> {
+pub async fn serve(
+    state: WebState,
+    subscriptions: Option<Arc<subscribe::Subscriptions>>,
+    listen: SocketAddr,
+) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| anyhow::anyhow!("impossible d'écouter sur {listen} : {e}"))?;
@@ -65,7 +88,8 @@ pub async fn serve(state: WebState, listen: SocketAddr) -> anyhow::Result<()> {
         "veille sert {} sur http://{local}/ (Ctrl-C pour arrêter)",
         state.root.display()
     );
-    axum::serve(listener, router(state))
+    let app = router(state, subscriptions).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     Ok(())
@@ -255,7 +279,12 @@ fn not_modified(headers: &HeaderMap, etag: &str, modified: SystemTime) -> bool {
 }
 
 fn security_headers(state: &WebState, h: &mut HeaderMap) {
-    if let Ok(v) = HeaderValue::from_str(&state.content_security_policy()) {
+    secure_headers(&state.site_origins, h);
+}
+
+/// CSP, `nosniff` and the referrer policy, on every page veille serves.
+pub fn secure_headers(site_origins: &[String], h: &mut HeaderMap) {
+    if let Ok(v) = HeaderValue::from_str(&content_security_policy(site_origins)) {
         h.insert(header::CONTENT_SECURITY_POLICY, v);
     }
     h.insert(

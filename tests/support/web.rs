@@ -106,7 +106,7 @@ impl Served {
     }
 
     pub fn get(&self, path: &str, headers: &[(&str, &str)]) -> Response {
-        request(&self.addr, "GET", path, headers)
+        request(&self.addr, "GET", path, headers, "")
     }
 }
 
@@ -135,13 +135,20 @@ impl Response {
 }
 
 /// One HTTP/1.1 request with `Connection: close`.
-pub fn request(addr: &str, method: &str, path: &str, headers: &[(&str, &str)]) -> Response {
+pub fn request(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Response {
     let mut stream = TcpStream::connect(addr).expect("connect");
     let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
     head.push_str("\r\n");
+    head.push_str(body);
     stream.write_all(head.as_bytes()).expect("write");
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).expect("read");

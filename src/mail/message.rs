@@ -1,0 +1,210 @@
+//! One message per recipient: headers bulk senders must carry (RFC 8058 one-click
+//! unsubscribe, List-Id, Message-ID, Date), multipart/alternative text + HTML with the
+//! recipient's own unsubscribe link, and a DKIM signature (relaxed/relaxed) covering both
+//! List-Unsubscribe headers.
+
+use std::time::SystemTime;
+
+use lettre::Message;
+use lettre::message::dkim::{
+    DkimCanonicalization, DkimCanonicalizationType, DkimConfig, DkimSigningAlgorithm,
+    DkimSigningKey,
+};
+use lettre::message::header::{HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart};
+
+use crate::config::MailSettings;
+use crate::publish::{UNSUBSCRIBE_PATH, UNSUBSCRIBE_TOKEN_PLACEHOLDER};
+
+/// What every message of one send shares.
+pub struct Letter {
+    pub from: Mailbox,
+    pub reply_to: Option<Mailbox>,
+    pub subject: String,
+    /// `<list>.<domain>` for List-Id, with the list's title as its phrase.
+    pub list_id: String,
+    pub list_title: String,
+    /// Address for `mailto:` unsubscribes.
+    pub unsubscribe_mailto: String,
+    pub base_url: String,
+    pub html: String,
+    pub text: String,
+    pub dkim: Option<DkimConfig>,
+}
+
+/// Removes every control character (CR and LF included): nothing from a title, a name or
+/// the configuration can start a new header line.
+pub fn header_safe(text: &str) -> String {
+    crate::ingest::sanitize::one_line(text)
+}
+
+/// The mailbox written in the configuration (`Nom <adresse>` or `adresse`).
+pub fn parse_mailbox(text: &str, what: &str) -> anyhow::Result<Mailbox> {
+    header_safe(text)
+        .parse()
+        .map_err(|e| anyhow::anyhow!("adresse {what} invalide « {text} » : {e}"))
+}
+
+/// The DKIM configuration of `[mail]`, when a key is given: a PKCS#1 PEM RSA key (2048
+/// bits) or a base64 Ed25519 key, in the file `dkim_key`.
+pub fn dkim_config(settings: &MailSettings) -> anyhow::Result<Option<DkimConfig>> {
+    let Some(path) = &settings.dkim_key else {
+        return Ok(None);
+    };
+    let (Some(selector), Some(domain)) = (&settings.dkim_selector, &settings.dkim_domain) else {
+        anyhow::bail!("dkim_key demande aussi dkim_selector et dkim_domain dans [mail]");
+    };
+    let key_text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("clé DKIM illisible {path} : {e}"))?;
+    let key = if key_text.contains("BEGIN RSA PRIVATE KEY") {
+        DkimSigningKey::new(&key_text, DkimSigningAlgorithm::Rsa)
+    } else if key_text.contains("BEGIN") {
+        anyhow::bail!(
+            "clé DKIM {path} : une clé RSA doit être au format PKCS#1 (« BEGIN RSA PRIVATE KEY ») ; \
+             convertissez-la avec : openssl rsa -in {path} -traditional -out dkim.pem"
+        );
+    } else {
+        DkimSigningKey::new(key_text.trim(), DkimSigningAlgorithm::Ed25519)
+    }
+    .map_err(|e| anyhow::anyhow!("clé DKIM {path} illisible : {e}"))?;
+    let headers = [
+        "From",
+        "To",
+        "Subject",
+        "Date",
+        "Message-ID",
+        "Reply-To",
+        "List-Id",
+        "List-Unsubscribe",
+        "List-Unsubscribe-Post",
+        "MIME-Version",
+        // Not Content-Type: lettre 0.11 signs its folded multipart value in a form that
+        // verifiers (dkimpy) do not reproduce; the body hash covers the content anyway.
+    ]
+    .into_iter()
+    .map(HeaderName::new_from_ascii_str)
+    .collect();
+    Ok(Some(DkimConfig::new(
+        selector.clone(),
+        domain.clone(),
+        key,
+        headers,
+        DkimCanonicalization {
+            header: DkimCanonicalizationType::Relaxed,
+            body: DkimCanonicalizationType::Relaxed,
+        },
+    )))
+}
+
+fn raw_header(name: &'static str, value: String) -> HeaderValue {
+    HeaderValue::new(HeaderName::new_from_ascii_str(name), header_safe(&value))
+}
+
+impl Letter {
+    /// The recipient's unsubscribe URL.
+    pub fn unsubscribe_url(&self, token: &str) -> String {
+        format!("{}{UNSUBSCRIBE_PATH}{token}", self.base_url)
+    }
+
+    /// The message for one recipient, signed when DKIM is configured.
+    pub fn message(
+        &self,
+        to: &str,
+        token: &str,
+        message_id: &str,
+        date: SystemTime,
+        subject_prefix: &str,
+    ) -> anyhow::Result<Message> {
+        let to: Mailbox = header_safe(to)
+            .parse()
+            .map_err(|e| anyhow::anyhow!("adresse invalide « {to} » : {e}"))?;
+        let unsubscribe = self.unsubscribe_url(token);
+        let html = self.html.replace(UNSUBSCRIBE_TOKEN_PLACEHOLDER, token);
+        let text = self.text.replace(UNSUBSCRIBE_TOKEN_PLACEHOLDER, token);
+        let mut builder = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(header_safe(&format!("{subject_prefix}{}", self.subject)))
+            .message_id(Some(message_id.to_string()))
+            .date(date)
+            .raw_header(raw_header(
+                "List-Id",
+                format!("{} <{}>", self.list_title, self.list_id),
+            ))
+            .raw_header(raw_header(
+                "List-Unsubscribe",
+                format!(
+                    "<{unsubscribe}>, <mailto:{}?subject=unsubscribe>",
+                    self.unsubscribe_mailto
+                ),
+            ))
+            .raw_header(raw_header(
+                "List-Unsubscribe-Post",
+                "List-Unsubscribe=One-Click".into(),
+            ));
+        if let Some(reply_to) = &self.reply_to {
+            builder = builder.reply_to(reply_to.clone());
+        }
+        let mut message = builder
+            .multipart(MultiPart::alternative_plain_html(text, html))
+            .map_err(|e| anyhow::anyhow!("message impossible à construire : {e}"))?;
+        if let Some(dkim) = &self.dkim {
+            message.sign(dkim);
+        }
+        Ok(message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn letter() -> Letter {
+        Letter {
+            from: "Ressources & Territoires <lettre@example.org>".parse().unwrap(),
+            reply_to: None,
+            subject: "Flash Info n° 12 — décembre 2026\r\nBcc: victime@example.org".into(),
+            list_id: "flash-info.example.org".into(),
+            list_title: "Flash Info".into(),
+            unsubscribe_mailto: "lettre@example.org".into(),
+            base_url: "https://veille.example.org".into(),
+            html: "<p><a href=\"https://veille.example.org/desabonnement/JETON-DESABONNEMENT\">x</a></p>".into(),
+            text: "Se désinscrire : https://veille.example.org/desabonnement/JETON-DESABONNEMENT\n".into(),
+            dkim: None,
+        }
+    }
+
+    #[test]
+    fn no_line_break_reaches_a_header() {
+        let m = letter()
+            .message(
+                "lectrice@example.org",
+                "u.1.Zg.0.mac",
+                "<1.1@example.org>",
+                SystemTime::UNIX_EPOCH,
+                "[TEST] ",
+            )
+            .unwrap();
+        let raw = String::from_utf8(m.formatted()).unwrap();
+        let head = &raw[..raw.find("\r\n\r\n").unwrap()];
+        assert!(!head.lines().any(|l| l.starts_with("Bcc:")), "{head}");
+        assert!(
+            head.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"),
+            "{head}"
+        );
+        assert!(
+            head.contains(
+                "List-Unsubscribe: <https://veille.example.org/desabonnement/u.1.Zg.0.mac>"
+            ),
+            "{head}"
+        );
+        let subject = head.lines().find(|l| l.starts_with("Subject: ")).unwrap();
+        assert!(
+            subject.contains("=?utf-8?"),
+            "sujet encodé RFC 2047 : {head}"
+        );
+        assert!(raw.contains("multipart/alternative"));
+        assert!(!raw.contains("JETON-DESABONNEMENT"));
+        assert!(header_safe("a\r\nb\tc\u{0}d") == "a b c d");
+    }
+}

@@ -1,0 +1,213 @@
+//! Subscribers and sending: subscriber files (`import`), signed links and the suppression
+//! hash (`token`), one message per recipient with DKIM (`message`), and the throttled,
+//! crash-safe send driven by the delivery ledger (`send`).
+
+pub mod import;
+pub mod message;
+pub mod send;
+pub mod token;
+
+use std::time::Duration;
+
+use lettre::Message;
+use lettre::transport::smtp::Error as SmtpError;
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
+use lettre::transport::smtp::response::Response;
+
+use crate::config::MailSettings;
+
+/// An address as stored: trimmed and lowercased, checked by lettre's parser.
+pub fn normalise_address(text: &str) -> Option<String> {
+    let address = text
+        .trim()
+        .trim_matches(|c| c == '<' || c == '>')
+        .to_lowercase();
+    if address.is_empty() || address.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return None;
+    }
+    address
+        .parse::<lettre::Address>()
+        .ok()
+        .filter(|a| a.domain().contains('.'))
+        .map(|a| a.to_string())
+}
+
+/// Why a message did not go: the server's answer, or no server to talk to.
+#[derive(Debug, thiserror::Error)]
+pub enum SmtpFailure {
+    #[error("{0}")]
+    Smtp(#[from] SmtpError),
+    #[error("{0}")]
+    Connect(String),
+}
+
+impl SmtpFailure {
+    /// A 5xx answer: the server refused for good.
+    pub fn is_permanent(&self) -> bool {
+        matches!(self, SmtpFailure::Smtp(e) if e.is_permanent())
+    }
+
+    /// No answer in time during the exchange: the message may or may not have been taken.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, SmtpFailure::Smtp(e) if e.is_timeout())
+    }
+}
+
+/// One SMTP connection, opened on first use and reopened after a failure. The sender bounds
+/// how many exist (one per worker); lettre's pool would not.
+///
+/// For `smtp://` veille opens the TCP connection itself with `TCP_NODELAY`: lettre writes the
+/// body and the final `.` in two writes, and with Nagle's algorithm the second waits for the
+/// server's delayed ACK — 40 ms per message, a ceiling of 25 messages/s per connection.
+/// `smtps://` goes through lettre's own connect (TLS from the first byte), without that fix.
+pub struct SmtpSession {
+    host: String,
+    port: u16,
+    implicit_tls: bool,
+    tls: TlsParameters,
+    credentials: Option<Credentials>,
+    timeout: Duration,
+    hello: ClientId,
+    connection: Option<AsyncSmtpConnection>,
+}
+
+impl SmtpSession {
+    pub fn new(settings: &MailSettings) -> anyhow::Result<SmtpSession> {
+        let url = url::Url::parse(&settings.smtp)
+            .map_err(|e| anyhow::anyhow!("serveur SMTP invalide « {} » : {e}", settings.smtp))?;
+        let host = url
+            .host_str()
+            .ok_or_else(|| anyhow::anyhow!("serveur SMTP sans hôte : {}", settings.smtp))?
+            .to_string();
+        let implicit_tls = url.scheme() == "smtps";
+        let port = url.port().unwrap_or(if implicit_tls { 465 } else { 25 });
+        let tls = TlsParameters::new(host.clone())
+            .map_err(|e| anyhow::anyhow!("TLS impossible vers {host} : {e}"))?;
+        let credentials = if url.username().is_empty() {
+            None
+        } else {
+            let password = std::env::var("VEILLE_SMTP_PASSWORD").map_err(|_| {
+                anyhow::anyhow!(
+                    "le serveur SMTP demande l'utilisateur « {} » : donnez son mot de passe dans VEILLE_SMTP_PASSWORD",
+                    url.username()
+                )
+            })?;
+            Some(Credentials::new(url.username().to_string(), password))
+        };
+        Ok(SmtpSession {
+            host,
+            port,
+            implicit_tls,
+            tls,
+            credentials,
+            timeout: Duration::from_secs(settings.timeout_secs),
+            hello: ClientId::default(),
+            connection: None,
+        })
+    }
+
+    async fn connect(&self) -> Result<AsyncSmtpConnection, SmtpFailure> {
+        let mut connection = if self.implicit_tls {
+            AsyncSmtpConnection::connect_tokio1(
+                (self.host.as_str(), self.port),
+                Some(self.timeout),
+                &self.hello,
+                Some(self.tls.clone()),
+                None,
+            )
+            .await?
+        } else {
+            let stream = tokio::time::timeout(
+                self.timeout,
+                tokio::net::TcpStream::connect((self.host.as_str(), self.port)),
+            )
+            .await
+            .map_err(|_| {
+                SmtpFailure::Connect(format!(
+                    "{}:{} : délai de connexion dépassé",
+                    self.host, self.port
+                ))
+            })?
+            .map_err(|e| {
+                SmtpFailure::Connect(format!(
+                    "{}:{} : connexion impossible ({e})",
+                    self.host, self.port
+                ))
+            })?;
+            stream
+                .set_nodelay(true)
+                .map_err(|e| SmtpFailure::Connect(e.to_string()))?;
+            let mut connection =
+                AsyncSmtpConnection::connect_with_transport(Box::new(stream), &self.hello).await?;
+            if connection.can_starttls() {
+                connection.starttls(self.tls.clone(), &self.hello).await?;
+            }
+            connection
+        };
+        if let Some(credentials) = &self.credentials {
+            connection
+                .auth(&[Mechanism::Plain, Mechanism::Login], credentials)
+                .await?;
+        }
+        Ok(connection)
+    }
+
+    /// Sends one message; a connection that broke while idle is reopened once.
+    pub async fn send(&mut self, message: &Message) -> Result<Response, SmtpFailure> {
+        let envelope = message.envelope().clone();
+        let bytes = message.formatted();
+        for attempt in 0..2 {
+            let reused = self.connection.is_some();
+            let mut connection = match self.connection.take() {
+                Some(c) => c,
+                None => self.connect().await?,
+            };
+            let result = connection.send(&envelope, &bytes).await;
+            if !connection.has_broken() {
+                self.connection = Some(connection);
+            }
+            match result {
+                Err(e) if reused && attempt == 0 && !e.is_response() => continue,
+                other => return other.map_err(SmtpFailure::Smtp),
+            }
+        }
+        unreachable!("the loop returns on its second pass")
+    }
+
+    /// Ends the session politely.
+    pub async fn quit(&mut self) {
+        if let Some(mut connection) = self.connection.take() {
+            let _ = connection.quit().await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_normalised_or_refused() {
+        assert_eq!(
+            normalise_address(" Anne.Martin@Example.ORG "),
+            Some("anne.martin@example.org".into())
+        );
+        assert_eq!(
+            normalise_address("<b@example.fr>"),
+            Some("b@example.fr".into())
+        );
+        for bad in [
+            "",
+            "anne",
+            "anne@",
+            "@example.org",
+            "a b@example.org",
+            "a@example",
+            "a@example.org\r\nBcc: x@y.fr",
+        ] {
+            assert_eq!(normalise_address(bad), None, "{bad:?}");
+        }
+    }
+}

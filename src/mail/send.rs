@@ -1,0 +1,534 @@
+//! `veille edition send`: one message per active subscriber of the edition's list, over a
+//! bounded number of SMTP connections, throttled per second and per hour, each message under
+//! its own timeout. The delivery ledger in the store is the truth: a recipient is marked
+//! `sending` before any SMTP command and `sent` after the server's 250, so an interrupted
+//! send resumes without sending twice; the few left `sending` are reported, not resent
+//! (unless asked), because the server may have accepted their message.
+
+use std::collections::VecDeque;
+use std::num::NonZeroU32;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use chrono::{DateTime, Utc};
+use governor::{Quota, RateLimiter};
+use indicatif::ProgressBar;
+use serde::Serialize;
+use tokio::sync::Mutex;
+
+use super::message::{Letter, dkim_config, parse_mailbox};
+use super::token::{Purpose, Secret};
+use crate::config::{Config, MailSettings};
+use crate::model::EditionStatus;
+use crate::publish::{PUBLISHED_DIR, Publisher};
+use crate::store::{ClaimedDelivery, DeliveryOutcome, SendError, Store};
+
+#[derive(Debug, Clone, Default)]
+pub struct SendOptions {
+    /// Send one copy, marked `[TEST]`, to this address only (no ledger, any status).
+    pub test: Option<String>,
+    /// Build and sign every message, send nothing, change nothing.
+    pub dry_run: bool,
+    /// Put the recipients left `sending` by a crash back in the queue.
+    pub resend_uncertain: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SendReport {
+    pub edition: String,
+    pub list: String,
+    /// Recipients queued by this run (0 when resuming).
+    pub queued: u64,
+    pub sent: i64,
+    pub failed: Vec<Failure>,
+    pub skipped: i64,
+    /// Recipients whose message the server may or may not have accepted (crash or timeout
+    /// during the transaction): not resent without `--resend-uncertain`.
+    pub uncertain: Vec<String>,
+    /// Temporarily refused on every try of this run; the next `send` tries them again.
+    pub pending_retry: i64,
+    /// `--dry-run`: messages built and signed.
+    pub built: usize,
+    pub bytes: usize,
+    pub test: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Failure {
+    pub email: String,
+    pub state: String,
+    pub reply: Option<String>,
+}
+
+/// Errors a person can act on (exit code 2) versus the rest.
+#[derive(Debug, thiserror::Error)]
+pub enum SendFailure {
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl From<SendError> for SendFailure {
+    fn from(e: SendError) -> Self {
+        match e {
+            SendError::Store(e) => SendFailure::Other(e),
+            other => SendFailure::Usage(other.to_string()),
+        }
+    }
+}
+
+fn usage(message: impl Into<String>) -> SendFailure {
+    SendFailure::Usage(message.into())
+}
+
+/// The domain of the From address: List-Id and Message-IDs live under it.
+fn sender_domain(settings: &MailSettings) -> anyhow::Result<String> {
+    let from = parse_mailbox(&settings.from, "d'expédition (from)")?;
+    Ok(from.email.domain().to_string())
+}
+
+/// Everything one send needs, prepared before any message goes out.
+struct Prepared {
+    letter: Letter,
+    list: String,
+    address: String,
+    domain: String,
+}
+
+async fn prepare(
+    config: &Config,
+    store: &Store,
+    archive: &Path,
+    kind: &str,
+    number: i64,
+    render: bool,
+) -> Result<Prepared, SendFailure> {
+    let settings = config.mail.as_ref().ok_or_else(|| {
+        usage(
+            "aucun serveur d'envoi : ajoutez la section [mail] à feeds.toml (from, smtp, base_url)",
+        )
+    })?;
+    let publication = config
+        .publications
+        .get(kind)
+        .ok_or_else(|| usage(format!("genre d'édition inconnu « {kind} »")))?;
+    let list = publication.list_name(kind);
+    let list_title = config
+        .lists
+        .get(&list)
+        .map(|l| l.title.clone())
+        .ok_or_else(|| {
+            usage(format!(
+                "la liste « {list} » n'est pas déclarée : ajoutez [lists.{list}] à feeds.toml"
+            ))
+        })?;
+    let address = format!("{kind}/{number}");
+    let edition = store
+        .edition(kind, number)
+        .await?
+        .ok_or_else(|| usage(format!("édition inconnue : {address}")))?;
+    let dir = archive
+        .join(PUBLISHED_DIR)
+        .join(kind)
+        .join(number.to_string());
+    if render && edition.status != EditionStatus::Sent {
+        Publisher::new(config, archive)?
+            .edition(store, &edition, Utc::now())
+            .await?;
+    }
+    let read = |name: &str| {
+        std::fs::read_to_string(dir.join(name)).map_err(|e| {
+            usage(format!(
+                "{} illisible ({e}) : lancez `veille edition render {address}`",
+                dir.join(name).display()
+            ))
+        })
+    };
+    let (html, text) = (read("email.html")?, read("email.txt")?);
+    let domain = sender_domain(settings)?;
+    let period = match (
+        chrono::NaiveDate::parse_from_str(&edition.period_start, "%Y-%m-%d"),
+        chrono::NaiveDate::parse_from_str(&edition.period_end, "%Y-%m-%d"),
+    ) {
+        (Ok(s), Ok(e)) => crate::publish::french::period_label(s, e),
+        _ => String::new(),
+    };
+    let from = parse_mailbox(&settings.from, "d'expédition (from)")?;
+    let letter = Letter {
+        reply_to: settings
+            .reply_to
+            .as_deref()
+            .map(|r| parse_mailbox(r, "de réponse (reply_to)"))
+            .transpose()?,
+        subject: format!("{} n° {number} — {period}", publication.title),
+        list_id: format!("{list}.{domain}"),
+        list_title,
+        unsubscribe_mailto: settings
+            .unsubscribe_mailto
+            .clone()
+            .unwrap_or_else(|| from.email.to_string()),
+        from,
+        base_url: config.base_url(),
+        html,
+        text,
+        dkim: dkim_config(settings)?,
+    };
+    Ok(Prepared {
+        letter,
+        list,
+        address,
+        domain,
+    })
+}
+
+/// Sends (or tests, or rehearses) an edition; see the module documentation.
+pub async fn send_edition(
+    config: &Config,
+    store: &Store,
+    archive: &Path,
+    kind: &str,
+    number: i64,
+    options: &SendOptions,
+    progress: Option<ProgressBar>,
+) -> Result<SendReport, SendFailure> {
+    let settings = config.mail.clone().ok_or_else(|| {
+        usage(
+            "aucun serveur d'envoi : ajoutez la section [mail] à feeds.toml (from, smtp, base_url)",
+        )
+    })?;
+    let secret = Secret::load(archive)?;
+    let prepared = prepare(config, store, archive, kind, number, true).await?;
+    let mut report = SendReport {
+        edition: prepared.address.clone(),
+        list: prepared.list.clone(),
+        ..SendReport::default()
+    };
+
+    if let Some(to) = &options.test {
+        let to = super::normalise_address(to)
+            .ok_or_else(|| usage(format!("adresse de test invalide « {to} »")))?;
+        // Subscriber 0 exists nowhere: the test copy's unsubscribe link changes nothing.
+        let token = secret.sign(Purpose::Unsubscribe, 0, &prepared.list, None);
+        let message_id = format!(
+            "<veille.test.{kind}.{number}.{}@{}>",
+            Utc::now().timestamp_millis(),
+            prepared.domain
+        );
+        let message =
+            prepared
+                .letter
+                .message(&to, &token, &message_id, SystemTime::now(), "[TEST] ")?;
+        let mut session = super::SmtpSession::new(&settings)?;
+        let result = tokio::time::timeout(
+            Duration::from_secs(settings.timeout_secs),
+            session.send(&message),
+        )
+        .await;
+        session.quit().await;
+        match result {
+            Ok(Ok(_)) => report.sent = 1,
+            Ok(Err(e)) => report.failed.push(Failure {
+                email: to.clone(),
+                state: if e.is_permanent() {
+                    "failed_perm"
+                } else {
+                    "failed_temp"
+                }
+                .into(),
+                reply: Some(e.to_string()),
+            }),
+            Err(_) => report.uncertain.push(to.clone()),
+        }
+        report.test = Some(to);
+        return Ok(report);
+    }
+
+    if options.dry_run {
+        for row in store.subscriber_rows(Some(&prepared.list)).await? {
+            if !row.lists.contains(&prepared.list) {
+                continue;
+            }
+            let token = secret.sign(Purpose::Unsubscribe, 0, &prepared.list, None);
+            let message = prepared.letter.message(
+                &row.email,
+                &token,
+                &format!("<veille.essai.{}@{}>", report.built, prepared.domain),
+                SystemTime::now(),
+                "",
+            )?;
+            report.bytes += message.formatted().len();
+            report.built += 1;
+        }
+        return Ok(report);
+    }
+
+    let (edition, queued) = store
+        .start_sending(kind, number, &prepared.list, &prepared.domain, Utc::now())
+        .await?;
+    report.queued = queued;
+    // A new run gives the recipients temporarily refused on every try a new series.
+    store.requeue_exhausted(edition, Utc::now()).await?;
+    if options.resend_uncertain {
+        store.requeue_uncertain(edition, Utc::now()).await?;
+    }
+    if let Some(bar) = &progress {
+        let counts = store.delivery_counts(edition).await?;
+        let total: i64 = counts.values().sum();
+        let done: i64 = ["sent", "failed_perm", "skipped"]
+            .iter()
+            .filter_map(|s| counts.get(*s))
+            .sum();
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    }
+
+    let shared = Arc::new(Shared {
+        store: store.clone(),
+        letter: prepared.letter,
+        list: prepared.list.clone(),
+        secret,
+        settings: settings.clone(),
+        edition,
+        limiter: RateLimiter::direct(Quota::per_second(
+            NonZeroU32::new(settings.per_second).unwrap_or(NonZeroU32::MIN),
+        )),
+        hourly: Mutex::new(HourlyWindow::new(
+            settings.per_hour,
+            store
+                .sent_since(Utc::now() - chrono::Duration::hours(1))
+                .await? as usize,
+        )),
+        progress,
+    });
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..settings.connections.max(1) {
+        let shared = shared.clone();
+        workers.spawn(async move { shared.work().await });
+    }
+    while let Some(result) = workers.join_next().await {
+        result.map_err(|e| anyhow::anyhow!("tâche d'envoi interrompue : {e}"))??;
+    }
+    if let Some(bar) = &shared.progress {
+        bar.finish_and_clear();
+    }
+
+    let counts = store.delivery_counts(edition).await?;
+    report.sent = counts.get("sent").copied().unwrap_or(0);
+    report.skipped = counts.get("skipped").copied().unwrap_or(0);
+    report.uncertain = store.uncertain_deliveries(edition).await?;
+    for (email, state, reply) in store.failed_deliveries(edition).await? {
+        if state == "failed_temp" {
+            report.pending_retry += 1;
+        }
+        report.failed.push(Failure {
+            email,
+            state,
+            reply,
+        });
+    }
+    Ok(report)
+}
+
+/// The sliding hour of the hourly cap.
+struct HourlyWindow {
+    cap: usize,
+    sent: VecDeque<Instant>,
+}
+
+impl HourlyWindow {
+    /// `already`: messages sent in the last hour before this run (counted as just sent,
+    /// which errs on the side of the cap).
+    fn new(cap: u32, already: usize) -> Self {
+        let now = Instant::now();
+        HourlyWindow {
+            cap: cap as usize,
+            sent: std::iter::repeat_n(now, already.min(cap as usize)).collect(),
+        }
+    }
+
+    /// How long to wait before one more message fits, after recording it when it does.
+    fn take(&mut self) -> Option<Duration> {
+        if self.cap == 0 {
+            return None;
+        }
+        let hour = Duration::from_secs(3600);
+        let now = Instant::now();
+        while self
+            .sent
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= hour)
+        {
+            self.sent.pop_front();
+        }
+        if self.sent.len() < self.cap {
+            self.sent.push_back(now);
+            None
+        } else {
+            Some(hour - now.duration_since(self.sent[0]))
+        }
+    }
+}
+
+struct Shared {
+    store: Store,
+    letter: Letter,
+    list: String,
+    secret: Secret,
+    settings: MailSettings,
+    edition: i64,
+    limiter: governor::DefaultDirectRateLimiter,
+    hourly: Mutex<HourlyWindow>,
+    progress: Option<ProgressBar>,
+}
+
+impl Shared {
+    /// One connection's loop: claim a recipient, send, record; wait for retries when only
+    /// temporarily refused recipients are left.
+    async fn work(self: Arc<Self>) -> anyhow::Result<()> {
+        let mut session = super::SmtpSession::new(&self.settings)?;
+        let result = self.work_with(&mut session).await;
+        session.quit().await;
+        result
+    }
+
+    async fn work_with(&self, session: &mut super::SmtpSession) -> anyhow::Result<()> {
+        loop {
+            let claimed = self
+                .store
+                .claim_delivery(self.edition, &self.list, Utc::now())
+                .await?;
+            let Some(delivery) = claimed else {
+                match self.store.next_retry(self.edition).await? {
+                    Some(at) => {
+                        let wait = (at - Utc::now()).to_std().unwrap_or_default();
+                        tokio::time::sleep(wait.max(Duration::from_millis(20))).await;
+                        continue;
+                    }
+                    None => return Ok(()),
+                }
+            };
+            self.limiter.until_ready().await;
+            loop {
+                let wait = self.hourly.lock().await.take();
+                match wait {
+                    None => break,
+                    Some(wait) => {
+                        tracing::warn!(
+                            "plafond horaire de {} messages atteint : attente de {} s",
+                            self.settings.per_hour,
+                            wait.as_secs()
+                        );
+                        tokio::time::sleep(wait).await;
+                    }
+                }
+            }
+            let outcome = self.send_one(session, &delivery).await?;
+            if let Some(outcome) = outcome {
+                let final_state = !matches!(
+                    outcome,
+                    DeliveryOutcome::Temporary {
+                        retry_at: Some(_),
+                        ..
+                    }
+                );
+                self.store
+                    .record_delivery(
+                        self.edition,
+                        &delivery,
+                        &outcome,
+                        self.settings.bounce_limit,
+                        Utc::now(),
+                    )
+                    .await?;
+                if final_state && let Some(bar) = &self.progress {
+                    bar.inc(1);
+                }
+            } else if let Some(bar) = &self.progress {
+                bar.inc(1);
+            }
+        }
+    }
+
+    /// The server's answer for one recipient; None when it is unknown (timeout during the
+    /// transaction): the ledger keeps it `sending`, reported as uncertain.
+    async fn send_one(
+        &self,
+        session: &mut super::SmtpSession,
+        delivery: &ClaimedDelivery,
+    ) -> anyhow::Result<Option<DeliveryOutcome>> {
+        let token = self
+            .secret
+            .sign(Purpose::Unsubscribe, delivery.subscriber, &self.list, None);
+        let message = match self.letter.message(
+            &delivery.email,
+            &token,
+            &delivery.message_id,
+            SystemTime::now(),
+            "",
+        ) {
+            Ok(m) => m,
+            Err(e) => {
+                return Ok(Some(DeliveryOutcome::Permanent {
+                    reply: format!("message impossible à construire : {e}"),
+                }));
+            }
+        };
+        let timeout = Duration::from_secs(self.settings.timeout_secs);
+        let result = tokio::time::timeout(timeout, session.send(&message)).await;
+        Ok(match result {
+            Ok(Ok(response)) => Some(DeliveryOutcome::Sent {
+                reply: format!(
+                    "{} {}",
+                    response.code(),
+                    response.message().collect::<Vec<_>>().join(" ")
+                ),
+            }),
+            Ok(Err(e)) if e.is_permanent() => Some(DeliveryOutcome::Permanent {
+                reply: e.to_string(),
+            }),
+            Ok(Err(e)) if e.is_timeout() => {
+                tracing::warn!("{} : délai dépassé pendant l'envoi ({e})", delivery.email);
+                None
+            }
+            Ok(Err(e)) => Some(DeliveryOutcome::Temporary {
+                reply: e.to_string(),
+                retry_at: self.retry_at(delivery.attempts),
+            }),
+            Err(_) => {
+                tracing::warn!(
+                    "{} : délai de {} s dépassé",
+                    delivery.email,
+                    timeout.as_secs()
+                );
+                None
+            }
+        })
+    }
+
+    fn retry_at(&self, attempts: i64) -> Option<DateTime<Utc>> {
+        if attempts >= i64::from(self.settings.max_attempts) {
+            return None;
+        }
+        let factor = 1u64 << (attempts - 1).clamp(0, 16);
+        let wait = self.settings.retry_secs.saturating_mul(factor);
+        Some(Utc::now() + chrono::Duration::seconds(wait as i64))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hourly_cap_waits_when_full() {
+        let mut window = HourlyWindow::new(3, 1);
+        assert_eq!(window.take(), None);
+        assert_eq!(window.take(), None);
+        let wait = window.take().expect("plafond atteint");
+        assert!(wait > Duration::from_secs(3590), "{wait:?}");
+        let mut unlimited = HourlyWindow::new(0, 0);
+        assert!((0..10_000).all(|_| unlimited.take().is_none()));
+    }
+}

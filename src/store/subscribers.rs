@@ -1,0 +1,642 @@
+//! Subscribers and their lists (with consent), the suppression list of keyed hashes, and the
+//! per-recipient delivery ledger that makes sending resumable and never double.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use super::{Store, timestamp};
+use crate::model::{DeliveryState, EditionStatus, SubscriberRow, SubscriptionStatus};
+
+/// A valid, lowercased address to import, with the keyed hash the suppression list uses.
+#[derive(Debug, Clone)]
+pub struct ImportEntry {
+    pub email: String,
+    pub name: Option<String>,
+    pub hash: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportOutcome {
+    Imported,
+    /// Already active or pending in the list (or twice in the file).
+    Duplicate,
+    /// Unsubscribed, bounced, complained or erased: never subscribed again by an import.
+    Suppressed,
+}
+
+/// A recipient taken from the ledger, marked `sending`.
+#[derive(Debug, Clone)]
+pub struct ClaimedDelivery {
+    pub email: String,
+    pub subscriber: i64,
+    pub message_id: String,
+    pub attempts: i64,
+}
+
+/// What the SMTP server said about one recipient.
+#[derive(Debug, Clone)]
+pub enum DeliveryOutcome {
+    Sent {
+        reply: String,
+    },
+    /// 4xx: tried again from `retry_at`, or given up when None.
+    Temporary {
+        reply: String,
+        retry_at: Option<DateTime<Utc>>,
+    },
+    /// 5xx.
+    Permanent {
+        reply: String,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    #[error("édition inconnue : {0}")]
+    UnknownEdition(String),
+    #[error(
+        "l'édition {0} est un brouillon : marquez-la prête (`veille edition ready {0}`) avant l'envoi"
+    )]
+    NotReady(String),
+    #[error(transparent)]
+    Store(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for SendError {
+    fn from(e: sqlx::Error) -> Self {
+        SendError::Store(e.into())
+    }
+}
+
+impl Store {
+    /// Subscribes valid addresses to `list` (active: the file is the consent record); an
+    /// address refused before or erased is left out. One transaction for the whole file.
+    pub async fn import_subscribers(
+        &self,
+        list: &str,
+        entries: &[ImportEntry],
+        source: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Vec<ImportOutcome>> {
+        let at = timestamp(now);
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut outcomes = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let suppressed: Option<String> =
+                sqlx::query_scalar("SELECT reason FROM suppressions WHERE hash = $1")
+                    .bind(&entry.hash)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if suppressed.is_some() {
+                outcomes.push(ImportOutcome::Suppressed);
+                continue;
+            }
+            let existing = sqlx::query(
+                "SELECT s.id, (SELECT status FROM subscriptions WHERE subscriber_id = s.id AND list = $2) AS in_list,
+                        EXISTS (SELECT 1 FROM subscriptions WHERE subscriber_id = s.id
+                                AND status IN ('bounced', 'complained')) AS refused
+                 FROM subscribers s WHERE s.email = $1",
+            )
+            .bind(&entry.email)
+            .bind(list)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let id: i64 = match &existing {
+                Some(r) => {
+                    let in_list: Option<String> = r.get("in_list");
+                    let refused: bool = r.get("refused");
+                    match in_list.as_deref().and_then(SubscriptionStatus::parse) {
+                        Some(s) if s.is_suppressed() => {
+                            outcomes.push(ImportOutcome::Suppressed);
+                            continue;
+                        }
+                        Some(_) => {
+                            outcomes.push(ImportOutcome::Duplicate);
+                            continue;
+                        }
+                        None if refused => {
+                            outcomes.push(ImportOutcome::Suppressed);
+                            continue;
+                        }
+                        None => r.get("id"),
+                    }
+                }
+                None => {
+                    sqlx::query_scalar(
+                        "INSERT INTO subscribers (email, name, created_at) VALUES ($1, $2, $3) RETURNING id",
+                    )
+                    .bind(&entry.email)
+                    .bind(&entry.name)
+                    .bind(&at)
+                    .fetch_one(&mut *tx)
+                    .await?
+                }
+            };
+            sqlx::query(
+                "INSERT INTO subscriptions (subscriber_id, list, status, consent_at, consent_how, consent_source, updated_at)
+                 VALUES ($1, $2, 'active', $3, 'import', $4, $3)",
+            )
+            .bind(id)
+            .bind(list)
+            .bind(&at)
+            .bind(source)
+            .execute(&mut *tx)
+            .await?;
+            outcomes.push(ImportOutcome::Imported);
+        }
+        tx.commit().await?;
+        Ok(outcomes)
+    }
+
+    /// Subscribers (of one list, or all), by address.
+    pub async fn subscriber_rows(&self, list: Option<&str>) -> anyhow::Result<Vec<SubscriberRow>> {
+        let rows = sqlx::query(
+            "SELECT s.email, s.name, c.list, c.status FROM subscribers s
+             JOIN subscriptions c ON c.subscriber_id = s.id
+             WHERE $1 IS NULL OR s.id IN (SELECT subscriber_id FROM subscriptions WHERE list = $1)
+             ORDER BY s.email, c.list",
+        )
+        .bind(list)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out: Vec<SubscriberRow> = Vec::new();
+        for r in rows {
+            let email: String = r.get("email");
+            let status = SubscriptionStatus::parse(&r.get::<String, _>("status"))
+                .unwrap_or(SubscriptionStatus::Pending);
+            let list: String = r.get("list");
+            if out.last().is_none_or(|s| s.email != email) {
+                out.push(SubscriberRow {
+                    email,
+                    name: r.get("name"),
+                    lists: Vec::new(),
+                    status,
+                    subscriptions: Vec::new(),
+                });
+            }
+            let row = out.last_mut().expect("pushed above");
+            if status == SubscriptionStatus::Active {
+                row.lists.push(list.clone());
+            }
+            row.subscriptions.push((list, status));
+        }
+        for row in &mut out {
+            let rank = |s: SubscriptionStatus| match s {
+                SubscriptionStatus::Active => 5,
+                SubscriptionStatus::Pending => 4,
+                SubscriptionStatus::Complained => 3,
+                SubscriptionStatus::Bounced => 2,
+                SubscriptionStatus::Unsubscribed => 1,
+            };
+            row.status = row
+                .subscriptions
+                .iter()
+                .map(|(_, s)| *s)
+                .max_by_key(|s| rank(*s))
+                .unwrap_or(SubscriptionStatus::Pending);
+        }
+        Ok(out)
+    }
+
+    /// A subscription asked for on the web form: `pending` until confirmed. Returns the
+    /// subscriber to send the confirmation to, or None when the address must not be
+    /// written to (refused before, erased, or already active).
+    pub async fn request_subscription(
+        &self,
+        email: &str,
+        hash: &str,
+        list: &str,
+        source: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Option<i64>> {
+        let at = timestamp(now);
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let suppressed: Option<String> =
+            sqlx::query_scalar("SELECT reason FROM suppressions WHERE hash = $1")
+                .bind(hash)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if suppressed.is_some() {
+            return Ok(None);
+        }
+        let id: i64 =
+            match sqlx::query_scalar::<_, i64>("SELECT id FROM subscribers WHERE email = $1")
+                .bind(email)
+                .fetch_optional(&mut *tx)
+                .await?
+            {
+                Some(id) => id,
+                None => {
+                    sqlx::query_scalar(
+                        "INSERT INTO subscribers (email, created_at) VALUES ($1, $2) RETURNING id",
+                    )
+                    .bind(email)
+                    .bind(&at)
+                    .fetch_one(&mut *tx)
+                    .await?
+                }
+            };
+        let status: Option<String> = sqlx::query_scalar(
+            "SELECT status FROM subscriptions WHERE subscriber_id = $1 AND list = $2",
+        )
+        .bind(id)
+        .bind(list)
+        .fetch_optional(&mut *tx)
+        .await?;
+        match status.as_deref() {
+            Some("active") | Some("bounced") | Some("complained") => return Ok(None),
+            // A person who unsubscribed may come back by asking again: the double opt-in
+            // is their fresh consent.
+            Some(_) => {
+                sqlx::query(
+                    "UPDATE subscriptions SET status = 'pending', consent_at = $3, consent_how = 'formulaire',
+                       consent_source = $4, updated_at = $3 WHERE subscriber_id = $1 AND list = $2",
+                )
+                .bind(id)
+                .bind(list)
+                .bind(&at)
+                .bind(source)
+                .execute(&mut *tx)
+                .await?;
+            }
+            None => {
+                sqlx::query(
+                    "INSERT INTO subscriptions (subscriber_id, list, status, consent_at, consent_how, consent_source, updated_at)
+                     VALUES ($1, $2, 'pending', $3, 'formulaire', $4, $3)",
+                )
+                .bind(id)
+                .bind(list)
+                .bind(&at)
+                .bind(source)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(Some(id))
+    }
+
+    /// Confirms a pending subscription (double opt-in). True when it is now active.
+    pub async fn confirm_subscription(
+        &self,
+        subscriber: i64,
+        list: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<bool> {
+        let done = sqlx::query(
+            "UPDATE subscriptions SET status = 'active', consent_at = $3, updated_at = $3
+             WHERE subscriber_id = $1 AND list = $2 AND status IN ('pending', 'active')",
+        )
+        .bind(subscriber)
+        .bind(list)
+        .bind(timestamp(now))
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(done > 0)
+    }
+
+    /// Unsubscribes from one list (the one-click link). Idempotent.
+    pub async fn unsubscribe(
+        &self,
+        subscriber: i64,
+        list: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        sqlx::query(
+            "UPDATE subscriptions SET status = 'unsubscribed', updated_at = $3
+             WHERE subscriber_id = $1 AND list = $2 AND status IN ('pending', 'active')",
+        )
+        .bind(subscriber)
+        .bind(list)
+        .bind(timestamp(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn subscriber_email(&self, subscriber: i64) -> anyhow::Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT email FROM subscribers WHERE id = $1")
+                .bind(subscriber)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Erasure: the personal data goes (subscriber, subscriptions, addresses in the
+    /// ledger); the keyed hash stays in the suppression list. True when the address was known.
+    pub async fn forget_subscriber(
+        &self,
+        email: &str,
+        hash: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<bool> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let id: Option<i64> = sqlx::query_scalar("SELECT id FROM subscribers WHERE email = $1")
+            .bind(email)
+            .fetch_optional(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE deliveries SET email = 'effacé:' || $2 || ':' || edition_id, subscriber_id = NULL
+             WHERE email = $1",
+        )
+        .bind(email)
+        .bind(hash)
+        .execute(&mut *tx)
+        .await?;
+        if let Some(id) = id {
+            sqlx::query("DELETE FROM subscribers WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query(
+            "INSERT INTO suppressions (hash, reason, at) VALUES ($1, 'forgotten', $2)
+             ON CONFLICT (hash) DO NOTHING",
+        )
+        .bind(hash)
+        .bind(timestamp(now))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(id.is_some())
+    }
+
+    /// The edition's row id.
+    pub async fn edition_row_id(&self, kind: &str, number: i64) -> anyhow::Result<Option<i64>> {
+        Ok(
+            sqlx::query_scalar("SELECT id FROM editions WHERE kind = $1 AND number = $2")
+                .bind(kind)
+                .bind(number)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Starts (or resumes) the send of an edition: a ready edition becomes `sent` (frozen)
+    /// and every active subscriber of `list` at this moment is queued once. A resumed send
+    /// queues nobody new. Returns the edition's row id and how many were queued now.
+    pub async fn start_sending(
+        &self,
+        kind: &str,
+        number: i64,
+        list: &str,
+        message_id_domain: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(i64, u64), SendError> {
+        let address = format!("{kind}/{number}");
+        let at = timestamp(now);
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let row = sqlx::query("SELECT id, status FROM editions WHERE kind = $1 AND number = $2")
+            .bind(kind)
+            .bind(number)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| SendError::UnknownEdition(address.clone()))?;
+        let id: i64 = row.get("id");
+        let status = EditionStatus::parse(&row.get::<String, _>("status"));
+        let queued = match status {
+            Some(EditionStatus::Draft) | None => return Err(SendError::NotReady(address)),
+            Some(EditionStatus::Sent) => 0,
+            Some(EditionStatus::Ready) => {
+                let queued = sqlx::query(
+                    "INSERT INTO deliveries (edition_id, subscriber_id, email, state, message_id, updated_at)
+                     SELECT $1, s.id, s.email, 'queued',
+                            '<veille.' || $2 || '.' || $3 || '.' || s.id || '@' || $4 || '>', $5
+                     FROM subscribers s JOIN subscriptions c ON c.subscriber_id = s.id
+                     WHERE c.list = $6 AND c.status = 'active'
+                     ON CONFLICT (edition_id, email) DO NOTHING",
+                )
+                .bind(id)
+                .bind(kind)
+                .bind(number)
+                .bind(message_id_domain)
+                .bind(&at)
+                .bind(list)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                sqlx::query(
+                    "UPDATE editions SET status = 'sent', sent_at = $1, updated_at = $1 WHERE id = $2",
+                )
+                .bind(&at)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                queued
+            }
+        };
+        tx.commit().await?;
+        Ok((id, queued))
+    }
+
+    /// How many recipients of the edition are in each state.
+    pub async fn delivery_counts(&self, edition: i64) -> anyhow::Result<BTreeMap<String, i64>> {
+        let mut counts = BTreeMap::new();
+        for r in sqlx::query(
+            "SELECT state, COUNT(*) AS n FROM deliveries WHERE edition_id = $1 GROUP BY state",
+        )
+        .bind(edition)
+        .fetch_all(&self.pool)
+        .await?
+        {
+            counts.insert(r.get("state"), r.get("n"));
+        }
+        Ok(counts)
+    }
+
+    /// Recipients left `sending` by an interrupted send: the server may or may not have
+    /// accepted their message.
+    pub async fn uncertain_deliveries(&self, edition: i64) -> anyhow::Result<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT email FROM deliveries WHERE edition_id = $1 AND state = 'sending' ORDER BY email",
+        )
+        .bind(edition)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Puts the uncertain recipients back in the queue (they may receive the edition twice).
+    pub async fn requeue_uncertain(&self, edition: i64, now: DateTime<Utc>) -> anyhow::Result<u64> {
+        Ok(sqlx::query(
+            "UPDATE deliveries SET state = 'queued', updated_at = $2 WHERE edition_id = $1 AND state = 'sending'",
+        )
+        .bind(edition)
+        .bind(timestamp(now))
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
+    }
+
+    /// Temporarily refused recipients that used up their tries go back in the queue.
+    pub async fn requeue_exhausted(&self, edition: i64, now: DateTime<Utc>) -> anyhow::Result<u64> {
+        Ok(sqlx::query(
+            "UPDATE deliveries SET state = 'queued', attempts = 0, updated_at = $2
+             WHERE edition_id = $1 AND state = 'failed_temp' AND next_attempt IS NULL",
+        )
+        .bind(edition)
+        .bind(timestamp(now))
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
+    }
+
+    /// Takes the next recipient due and marks it `sending` (before any SMTP command); a
+    /// recipient no longer active in the list is marked `skipped` instead.
+    pub async fn claim_delivery(
+        &self,
+        edition: i64,
+        list: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Option<ClaimedDelivery>> {
+        let at = timestamp(now);
+        loop {
+            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+            let Some(row) = sqlx::query(
+                "SELECT d.email, d.subscriber_id, d.message_id, d.attempts,
+                        (SELECT c.status FROM subscriptions c WHERE c.subscriber_id = d.subscriber_id AND c.list = $2) AS status
+                 FROM deliveries d
+                 WHERE d.edition_id = $1
+                   AND (d.state = 'queued' OR (d.state = 'failed_temp' AND d.next_attempt IS NOT NULL AND d.next_attempt <= $3))
+                 ORDER BY d.state = 'failed_temp', d.subscriber_id LIMIT 1",
+            )
+            .bind(edition)
+            .bind(list)
+            .bind(&at)
+            .fetch_optional(&mut *tx)
+            .await?
+            else {
+                return Ok(None);
+            };
+            let email: String = row.get("email");
+            let status: Option<String> = row.get("status");
+            if status.as_deref() != Some("active") {
+                sqlx::query(
+                    "UPDATE deliveries SET state = 'skipped', updated_at = $3 WHERE edition_id = $1 AND email = $2",
+                )
+                .bind(edition)
+                .bind(&email)
+                .bind(&at)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                continue;
+            }
+            sqlx::query(
+                "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, updated_at = $3
+                 WHERE edition_id = $1 AND email = $2",
+            )
+            .bind(edition)
+            .bind(&email)
+            .bind(&at)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            return Ok(Some(ClaimedDelivery {
+                email,
+                subscriber: row.get("subscriber_id"),
+                message_id: row.get("message_id"),
+                attempts: row.get::<i64, _>("attempts") + 1,
+            }));
+        }
+    }
+
+    /// Records the server's answer for one recipient. A permanent refusal counts as a
+    /// bounce; after `bounce_limit` of them the address is marked bounced in every list.
+    pub async fn record_delivery(
+        &self,
+        edition: i64,
+        delivery: &ClaimedDelivery,
+        outcome: &DeliveryOutcome,
+        bounce_limit: u32,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        let at = timestamp(now);
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let (state, reply, retry_at, sent_at) = match outcome {
+            DeliveryOutcome::Sent { reply } => (DeliveryState::Sent, reply, None, Some(at.clone())),
+            DeliveryOutcome::Temporary { reply, retry_at } => (
+                DeliveryState::FailedTemp,
+                reply,
+                retry_at.map(timestamp),
+                None,
+            ),
+            DeliveryOutcome::Permanent { reply } => (DeliveryState::FailedPerm, reply, None, None),
+        };
+        sqlx::query(
+            "UPDATE deliveries SET state = $3, last_reply = $4, next_attempt = $5, sent_at = $6, updated_at = $7
+             WHERE edition_id = $1 AND email = $2",
+        )
+        .bind(edition)
+        .bind(&delivery.email)
+        .bind(state.as_str())
+        .bind(reply)
+        .bind(retry_at)
+        .bind(sent_at)
+        .bind(&at)
+        .execute(&mut *tx)
+        .await?;
+        if matches!(outcome, DeliveryOutcome::Permanent { .. }) {
+            let bounces: i64 = sqlx::query_scalar(
+                "UPDATE subscribers SET bounces = bounces + 1 WHERE id = $1 RETURNING bounces",
+            )
+            .bind(delivery.subscriber)
+            .fetch_optional(&mut *tx)
+            .await?
+            .unwrap_or(0);
+            if bounces >= i64::from(bounce_limit) {
+                sqlx::query(
+                    "UPDATE subscriptions SET status = 'bounced', updated_at = $2
+                     WHERE subscriber_id = $1 AND status IN ('active', 'pending')",
+                )
+                .bind(delivery.subscriber)
+                .bind(&at)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// When the next temporarily refused recipient is due, if any.
+    pub async fn next_retry(&self, edition: i64) -> anyhow::Result<Option<DateTime<Utc>>> {
+        let next: Option<String> = sqlx::query_scalar(
+            "SELECT MIN(next_attempt) FROM deliveries WHERE edition_id = $1 AND state = 'failed_temp'",
+        )
+        .bind(edition)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(super::parse_timestamp(next))
+    }
+
+    /// Messages accepted by the server since `since`, all editions together (hourly cap).
+    pub async fn sent_since(&self, since: DateTime<Utc>) -> anyhow::Result<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM deliveries WHERE sent_at >= $1")
+                .bind(timestamp(since))
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Failures of an edition, for the final report: (address, state, last reply).
+    pub async fn failed_deliveries(
+        &self,
+        edition: i64,
+    ) -> anyhow::Result<Vec<(String, String, Option<String>)>> {
+        Ok(sqlx::query(
+            "SELECT email, state, last_reply FROM deliveries
+             WHERE edition_id = $1 AND state IN ('failed_temp', 'failed_perm') ORDER BY email",
+        )
+        .bind(edition)
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(|r| (r.get("email"), r.get("state"), r.get("last_reply")))
+        .collect())
+    }
+}
