@@ -34,7 +34,7 @@ lint:
 ## Benchmarks (figures printed; compare side by side with Python feedparser; send: SMTP to
 ## Postfix smtp-sink, against smtp-source).
 bench: deps bench-system-deps
-	$(CARGO) bench --locked --bench parse --bench fetch --bench dedup --bench search --bench send
+	$(CARGO) bench --locked --bench parse --bench fetch --bench dedup --bench search --bench send --bench triage
 
 ## What the tests need beyond Rust: Python feedparser as an independent oracle and the SMTP test
 ## tools (tests/smtp), in a local venv; SpamAssassin; the HTML checks (tools/web: W3C Nu validator,
@@ -74,6 +74,7 @@ system-deps:
 	command -v npm >/dev/null || missing="$$missing npm"; \
 	command -v spamassassin >/dev/null || lean="$$lean spamassassin"; \
 	command -v openssl >/dev/null || missing="$$missing openssl"; \
+	command -v tmux >/dev/null || missing="$$missing tmux"; \
 	$(INSTALL_MISSING)
 
 ## Pour make bench seulement : postfix, pour ses outils smtp-sink et smtp-source (en root, smtp-sink

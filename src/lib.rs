@@ -3,6 +3,7 @@
 
 pub mod commands;
 pub mod config;
+pub mod curate;
 pub mod dedup;
 pub mod fetch;
 pub mod harvest;
@@ -14,5 +15,7 @@ pub mod publish;
 pub mod search;
 pub mod store;
 pub mod tag;
+#[cfg(test)]
+mod testing;
 pub mod text;
 pub mod web;

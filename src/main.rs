@@ -148,6 +148,8 @@ enum Command {
         #[arg(long, global = true)]
         json: bool,
     },
+    /// Le tri des histoires dans le terminal (chargé·e·s de mission)
+    Triage,
     /// Sert archive/published/ en HTTP (pages, fragments, flux) et les pages d'abonnement
     Serve {
         /// Adresse d'écoute (sinon [web] listen, par défaut 127.0.0.1:8080)
@@ -296,13 +298,35 @@ fn main() -> ExitCode {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("VEILLE_LOG")
-                .unwrap_or_else(|_| "warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("VEILLE_LOG").unwrap_or_else(|_| "warn".into());
+    if matches!(cli.command, Command::Triage) {
+        // The screen belongs to the TUI: its log goes to a file in the archive.
+        let _ = std::fs::create_dir_all(&cli.archive);
+        match std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(cli.archive.join("triage.log"))
+        {
+            Ok(file) => tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_ansi(false)
+                .with_writer(std::sync::Mutex::new(file))
+                .init(),
+            Err(e) => {
+                eprintln!(
+                    "impossible d'ouvrir le journal {} : {e}",
+                    cli.archive.join("triage.log").display()
+                );
+                return ExitCode::from(commands::EXIT_FAILURE as u8);
+            }
+        }
+    } else {
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let config = match commands::load_config(&cli.config) {
         Ok(c) => c,
         Err(code) => return ExitCode::from(code as u8),
@@ -401,6 +425,11 @@ fn main() -> ExitCode {
             }
             Command::Panorama { dossier, json } => {
                 commands::panorama(&config, &cli.archive, dossier.as_deref(), json).await
+            }
+            Command::Triage => {
+                veille::curate::run(config.clone(), &cli.archive, commands::curator_name())
+                    .await
+                    .map(|()| commands::EXIT_OK)
             }
             Command::Serve { listen } => {
                 commands::serve(&config, &cli.archive, listen.as_deref()).await

@@ -119,6 +119,17 @@ pub struct Match {
     pub text: String,
 }
 
+impl Match {
+    /// Where it matched, in French.
+    pub fn field_fr(&self) -> &str {
+        match self.field.as_str() {
+            "title" => "titre",
+            "summary" => "chapeau",
+            other => other,
+        }
+    }
+}
+
 /// An article filed under a dossier, with its score and reasons.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct DossierTag {

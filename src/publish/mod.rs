@@ -385,6 +385,27 @@ impl<'c> Publisher<'c> {
             });
         }
         let view = self.edition_view(store, edition).await?;
+        let item_count = view.item_count;
+        let (template, ctx) = self.edition_context(edition, view);
+        let web = self.render(&format!("{template}.html"), ctx.clone())?;
+        let email = inline_css(&self.render(&format!("{template}.email.html"), ctx.clone())?)?;
+        let text = self.render(&format!("{template}.txt"), ctx)?;
+        for (path, contents) in files.iter().zip([web, email, tidy_text(&text)]) {
+            write_atomically(path, contents.as_bytes())?;
+        }
+        store
+            .mark_edition_rendered(&edition.kind, edition.number, now)
+            .await?;
+        Ok(EditionReport {
+            kind: edition.kind.clone(),
+            number: edition.number,
+            items: item_count,
+            files,
+        })
+    }
+
+    /// The template name of an edition's kind and the data its templates receive.
+    fn edition_context(&self, edition: &Edition, view: EditionView) -> (String, Value) {
         let template = self
             .config
             .publications
@@ -399,21 +420,14 @@ impl<'c> Publisher<'c> {
             "edition": view,
             "unsubscribe_url": unsubscribe_url,
         }));
-        let web = self.render(&format!("{template}.html"), ctx.clone())?;
-        let email = inline_css(&self.render(&format!("{template}.email.html"), ctx.clone())?)?;
-        let text = self.render(&format!("{template}.txt"), ctx)?;
-        for (path, contents) in files.iter().zip([web, email, tidy_text(&text)]) {
-            write_atomically(path, contents.as_bytes())?;
-        }
-        store
-            .mark_edition_rendered(&edition.kind, edition.number, now)
-            .await?;
-        Ok(EditionReport {
-            kind: edition.kind.clone(),
-            number: edition.number,
-            items: view.item_count,
-            files,
-        })
+        (template, ctx)
+    }
+
+    /// The text part of an edition as it stands (the composer's preview).
+    pub async fn edition_text(&self, store: &Store, edition: &Edition) -> anyhow::Result<String> {
+        let view = self.edition_view(store, edition).await?;
+        let (template, ctx) = self.edition_context(edition, view);
+        Ok(tidy_text(&self.render(&format!("{template}.txt"), ctx)?))
     }
 
     async fn edition_view(&self, store: &Store, edition: &Edition) -> anyhow::Result<EditionView> {

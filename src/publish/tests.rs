@@ -6,7 +6,7 @@ use std::path::Path;
 use chrono::{DateTime, TimeZone, Utc};
 
 use super::*;
-use crate::model::{ArticleCandidate, DossierTag, EditionItem, PreparedArticle, Tagging};
+use crate::model::{EditionItem, PreparedArticle};
 use crate::store::{EditionError, NewBlock, Validators};
 
 fn now() -> DateTime<Utc> {
@@ -50,29 +50,14 @@ fn article(
     hours_ago: i64,
     dossier: &str,
 ) -> PreparedArticle {
-    PreparedArticle {
-        candidate: ArticleCandidate {
-            guid: Some(url.to_string()),
-            url: url.to_string(),
-            canonical_url: url.to_string(),
-            title: title.to_string(),
-            summary_html: summary.to_string(),
-            summary_text: summary.to_string(),
-            author: None,
-            published: Some(now() - chrono::Duration::hours(hours_ago)),
-            date_flag: None,
-            language: Some("fr".into()),
-        },
-        fingerprint: String::new(),
-        tagging: Tagging {
-            dossiers: vec![DossierTag {
-                dossier: dossier.to_string(),
-                score: 1.0,
-                why: Vec::new(),
-            }],
-            territories: vec!["haute-garonne".into()],
-        },
-    }
+    crate::testing::article(
+        title,
+        summary,
+        url,
+        now() - chrono::Duration::hours(hours_ago),
+        &[(dossier, 1.0, &[])],
+        &["haute-garonne"],
+    )
 }
 
 /// Two sources; story 1 carried by both, story 2 with a hostile title, story 3 in another

@@ -20,6 +20,56 @@ impl From<sqlx::Error> for DecisionError {
     }
 }
 
+type Tx<'a> = sqlx::Transaction<'a, sqlx::Sqlite>;
+
+/// A decision as stored: state, edited title, edited lede (all absent without a decision).
+pub(super) type DecisionRow = (Option<String>, Option<String>, Option<String>);
+
+/// The decision of a story in a dossier, inside a transaction.
+pub(super) async fn current_decision(
+    tx: &mut Tx<'_>,
+    story: i64,
+    dossier: &str,
+) -> sqlx::Result<DecisionRow> {
+    let row =
+        sqlx::query("SELECT state, title, lede FROM decisions WHERE story = $1 AND dossier = $2")
+            .bind(story)
+            .bind(dossier)
+            .fetch_optional(&mut **tx)
+            .await?;
+    Ok(match row {
+        Some(r) => (r.get("state"), r.get("title"), r.get("lede")),
+        None => (None, None, None),
+    })
+}
+
+/// One line of the decision log: who changed what, from what.
+pub(super) async fn log_decision(
+    tx: &mut Tx<'_>,
+    (story, dossier, curator, at): (i64, &str, &str, &str),
+    before: &DecisionRow,
+    after: (&str, Option<&str>, Option<&str>),
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO decision_log (story, dossier, curator, at, before_state, after_state,
+           before_title, after_title, before_lede, after_lede)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(story)
+    .bind(dossier)
+    .bind(curator)
+    .bind(at)
+    .bind(&before.0)
+    .bind(after.0)
+    .bind(&before.1)
+    .bind(after.1)
+    .bind(&before.2)
+    .bind(after.2)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 impl Store {
     /// Records `state` for a story: in one dossier, or else in every dossier its articles
     /// are tagged with (`''` when there is none). Last writer wins; every change is logged.
@@ -61,18 +111,7 @@ impl Store {
         };
         let at = timestamp(now);
         for d in &dossiers {
-            let before = sqlx::query(
-                "SELECT state, title, lede FROM decisions WHERE story = $1 AND dossier = $2",
-            )
-            .bind(story)
-            .bind(d)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let (before_state, title, lede): (Option<String>, Option<String>, Option<String>) =
-                match &before {
-                    Some(r) => (r.get("state"), r.get("title"), r.get("lede")),
-                    None => (None, None, None),
-                };
+            let before = current_decision(&mut tx, story, d).await?;
             sqlx::query(
                 "INSERT INTO decisions (story, dossier, state, curator, decided_at) VALUES ($1, $2, $3, $4, $5)
                  ON CONFLICT (story, dossier) DO UPDATE SET state = excluded.state,
@@ -85,21 +124,8 @@ impl Store {
             .bind(&at)
             .execute(&mut *tx)
             .await?;
-            sqlx::query(
-                "INSERT INTO decision_log (story, dossier, curator, at, before_state, after_state,
-                   before_title, after_title, before_lede, after_lede)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $8)",
-            )
-            .bind(story)
-            .bind(d)
-            .bind(curator)
-            .bind(&at)
-            .bind(before_state)
-            .bind(state.as_str())
-            .bind(title)
-            .bind(lede)
-            .execute(&mut *tx)
-            .await?;
+            let after = (state.as_str(), before.1.as_deref(), before.2.as_deref());
+            log_decision(&mut tx, (story, d, curator, &at), &before, after).await?;
         }
         tx.commit().await?;
         Ok(dossiers)

@@ -19,11 +19,13 @@ mod articles;
 mod decisions;
 mod editions;
 mod subscribers;
+mod triage;
 
 pub use articles::{ArticleFilter, ArticleRow, TaggingInput};
 pub use decisions::DecisionError;
 pub use editions::{EditionError, NewBlock};
 pub use subscribers::{ClaimedDelivery, DeliveryOutcome, ImportEntry, ImportOutcome, SendError};
+pub use triage::{DecisionSnapshot, InboxFilter, InboxRow, StoryDetail};
 
 /// The database file inside the archive folder.
 pub const DATABASE_FILE: &str = "veille.sqlite";

@@ -1,0 +1,139 @@
+//! The triage TUI over a store of 100,000 stories (120,000 articles, a sixth of the stories
+//! carried by two sources, 70 % tagged): time from start (store opened, inbox and counts
+//! loaded) to the first drawn inbox, then per-keystroke time (the key's work on the store
+//! plus a full redraw, to ratatui's TestBackend at 120×40) while moving (`j`) and deciding
+//! (`g`), p50 and p99. `cargo bench` passes `--bench`; without it (`cargo test
+//! --all-targets`) 2,000 stories are used, as a smoke test.
+
+use std::time::{Duration, Instant};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use veille::curate::{App, ui};
+use veille::store::Store;
+
+const DOSSIERS: [&str; 4] = ["pauvrete", "securite", "education", "laicite"];
+
+async fn fill(store: &Store, stories: usize) {
+    let pool = store.pool();
+    let mut tx = pool.begin().await.unwrap();
+    for s in 0..3 {
+        sqlx::query("INSERT INTO sources (id, name, kind, url) VALUES ($1, $2, 'feed', $3)")
+            .bind(s + 1)
+            .bind(format!("Source {s}"))
+            .bind(format!("https://source{s}.example/rss"))
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+    }
+    let base = chrono::Utc::now();
+    let mut id: i64 = 0;
+    for story in 0..stories {
+        let copies = if story % 6 == 0 { 2 } else { 1 };
+        let story_id = id + 1;
+        for copy in 0..copies {
+            id += 1;
+            let at =
+                veille::store::timestamp(base - chrono::Duration::minutes(story as i64 * 3 + copy));
+            sqlx::query(
+                "INSERT INTO articles (id, source_id, canonical_url, url, title, summary_text, first_seen,
+                   updated_at, published, story, territories)
+                 VALUES ($1, $2, $3, $3, $4, $5, $6, $6, $6, $7, $8)",
+            )
+            .bind(id)
+            .bind(1 + (copy + story as i64) % 3)
+            .bind(format!("https://source.example/{id}"))
+            .bind(format!("Histoire {story} : un titre de la presse régionale sur les politiques sociales"))
+            .bind("Un chapeau de deux phrases, comme la presse en publie. Il décrit l'événement.")
+            .bind(&at)
+            .bind(if copy == 0 { None } else { Some(story_id) })
+            .bind(if story % 5 == 0 { "[\"haute-garonne\"]" } else { "[]" })
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+            if story % 10 < 7 && copy == 0 {
+                sqlx::query(
+                    "INSERT INTO tags (article_id, dossier, score, why) VALUES ($1, $2, $3, '[]')",
+                )
+                .bind(id)
+                .bind(DOSSIERS[story % 4])
+                .bind(0.5 + (story % 17) as f64 / 10.0)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            }
+        }
+    }
+    tx.commit().await.unwrap();
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn main() {
+    let bench_mode = std::env::args().any(|a| a == "--bench");
+    let stories = if bench_mode { 100_000 } else { 2_000 };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let config = veille::config::parse(
+            "[dossiers.pauvrete]\ntitle = \"Pauvreté\"\n[dossiers.securite]\ntitle = \"Sécurité\"\n\
+             [dossiers.education]\ntitle = \"Éducation\"\n[dossiers.laicite]\ntitle = \"Laïcité\"\n",
+            "feeds.toml",
+        )
+        .unwrap();
+        {
+            let store = Store::open(dir.path()).await.unwrap();
+            let filling = Instant::now();
+            fill(&store, stories).await;
+            println!(
+                "Base de {stories} histoires remplie en {:.1} s",
+                filling.elapsed().as_secs_f64()
+            );
+        }
+        let start = Instant::now();
+        let store = Store::open(dir.path()).await.unwrap();
+        let mut app = App::new(store, config, dir.path().to_path_buf(), "bench".into(), None)
+            .await
+            .unwrap();
+        let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+        terminal.draw(|f| ui::draw(f, &app)).unwrap();
+        let first_draw = start.elapsed();
+        assert!(!app.rows.is_empty());
+        println!(
+            "Démarrage → première liste dessinée : {:.0} ms ({} lignes chargées)",
+            first_draw.as_secs_f64() * 1000.0,
+            app.rows.len()
+        );
+        let presses = if bench_mode { 300 } else { 30 };
+        for (label, key) in [("j (descendre)", 'j'), ("g (garder)", 'g')] {
+            let mut times = Vec::with_capacity(presses);
+            for _ in 0..presses {
+                let t = Instant::now();
+                app.on_key(KeyEvent::new(KeyCode::Char(key), KeyModifiers::NONE))
+                    .await
+                    .unwrap();
+                terminal.draw(|f| ui::draw(f, &app)).unwrap();
+                times.push(t.elapsed());
+            }
+            times.sort();
+            println!(
+                "Touche {label} : p50 {:.2} ms, p99 {:.2} ms (sur {presses})",
+                percentile(&times, 0.5).as_secs_f64() * 1000.0,
+                percentile(&times, 0.99).as_secs_f64() * 1000.0
+            );
+        }
+        // A tab to another dossier reloads the inbox.
+        let t = Instant::now();
+        app.on_key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE))
+            .await
+            .unwrap();
+        terminal.draw(|f| ui::draw(f, &app)).unwrap();
+        println!(
+            "Changement de dossier (Tab, liste rechargée) : {:.0} ms",
+            t.elapsed().as_secs_f64() * 1000.0
+        );
+    });
+}

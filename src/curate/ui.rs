@@ -1,0 +1,519 @@
+//! Draws the triage state: header (dossier, counts, drafts), the list of stories, the detail
+//! pane, popups (edit, filters, choices, help, preview), a message line and the footer of
+//! keys. Meaning never rests on colour alone: states have words and marks, the selection
+//! has a `›` and reverse video.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span, Text};
+use ratatui::widgets::{Block, Borders, Clear, List, ListItem, ListState, Paragraph, Wrap};
+
+use super::app::{App, FILTER_FIELDS, Mode};
+use crate::model::{DecisionState, Match};
+
+fn french_day(date: &str) -> String {
+    // `2026-11-27T10:00:00Z` → `27/11`
+    match (date.get(8..10), date.get(5..7)) {
+        (Some(d), Some(m)) => format!("{d}/{m}"),
+        _ => "—".into(),
+    }
+}
+
+fn state_mark(state: DecisionState) -> &'static str {
+    match state {
+        DecisionState::New => " ",
+        DecisionState::Kept => "G",
+        DecisionState::Rejected => "R",
+        DecisionState::Starred => "★",
+    }
+}
+
+fn state_word(state: DecisionState) -> &'static str {
+    match state {
+        DecisionState::New => "à trier",
+        DecisionState::Kept => "gardée",
+        DecisionState::Rejected => "rejetée",
+        DecisionState::Starred => "étoilée",
+    }
+}
+
+impl App {
+    fn style(&self, color: Color) -> Style {
+        if self.color {
+            Style::default().fg(color)
+        } else {
+            Style::default()
+        }
+    }
+}
+
+pub fn draw(frame: &mut Frame, app: &App) {
+    let area = frame.area();
+    let [header, body, message, footer] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Min(6),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    draw_header(frame, app, header);
+    match &app.mode {
+        Mode::Composer { selected, .. } => draw_composer(frame, app, body, *selected),
+        Mode::Preview { text, scroll } => {
+            let p = Paragraph::new(text.as_str())
+                .block(
+                    Block::default()
+                        .borders(Borders::ALL)
+                        .title(" Aperçu (texte) — une touche pour revenir "),
+                )
+                .scroll((*scroll, 0));
+            frame.render_widget(p, body);
+        }
+        _ => {
+            if body.width >= 110 {
+                let [list, detail] =
+                    Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)])
+                        .areas(body);
+                draw_list(frame, app, list);
+                draw_detail(frame, app, detail);
+            } else {
+                let [list, detail] =
+                    Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)])
+                        .areas(body);
+                draw_list(frame, app, list);
+                draw_detail(frame, app, detail);
+            }
+        }
+    }
+    frame.render_widget(
+        Paragraph::new(app.message.as_str()).style(Style::default().add_modifier(Modifier::BOLD)),
+        message,
+    );
+    let keys = match app.mode {
+        Mode::Composer { .. } => {
+            "j/k déplacer · J/K monter/descendre · D retirer · E intro · p aperçu · R prête · Échap retour"
+        }
+        Mode::Edit { .. } => "Tab titre/chapeau · Entrée enregistrer · Échap abandonner",
+        Mode::Filters { .. } => "Tab champ suivant · Entrée appliquer · Échap fermer",
+        Mode::Search { .. } => "tapez la recherche · Entrée garder les résultats · Échap revenir",
+        Mode::ChooseEdition { .. } | Mode::ChooseSection { .. } => {
+            "j/k choisir · Entrée valider · Échap annuler"
+        }
+        _ if footer.width < 110 => {
+            "j/k bouger · g garder · r rejeter · s étoile · u annuler · ? aide · q quitter"
+        }
+        _ => {
+            "j/k bouger · g garder · r rejeter · s étoile · u annuler · e modifier · a édition · / chercher · ? aide · q quitter"
+        }
+    };
+    frame.render_widget(
+        Paragraph::new(keys).style(Style::default().add_modifier(Modifier::REVERSED)),
+        footer,
+    );
+    match &app.mode {
+        Mode::Help => draw_help(frame, area),
+        Mode::Edit { field, title, lede } => draw_edit(frame, area, *field, title, lede),
+        Mode::Filters { field, values } => draw_filters(frame, area, *field, values),
+        Mode::ChooseEdition {
+            options, selected, ..
+        } => {
+            let labels: Vec<String> = options.iter().map(|(_, _, l)| l.clone()).collect();
+            draw_choice(frame, area, " Choisir l'édition ", &labels, *selected)
+        }
+        Mode::ChooseSection {
+            options,
+            selected,
+            kind,
+            number,
+        } => draw_choice(
+            frame,
+            area,
+            &format!(" Rubrique dans {kind}/{number} "),
+            options,
+            *selected,
+        ),
+        _ => {}
+    }
+}
+
+fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
+    let view = match app.dossier() {
+        Some(d) => app.dossier_title(d),
+        None => "tous les dossiers".into(),
+    };
+    let count = app
+        .counts
+        .get(app.dossier().unwrap_or(""))
+        .copied()
+        .unwrap_or(0);
+    let mut first = vec![
+        Span::styled(
+            "veille — tri ",
+            Style::default().add_modifier(Modifier::BOLD),
+        ),
+        Span::raw(format!("· Dossier : {view} ({count} à trier)")),
+    ];
+    if app.filter.state.is_some()
+        || app.filter.source.is_some()
+        || app.filter.territory.is_some()
+        || app.filter.since.is_some()
+        || app.filter.until.is_some()
+    {
+        first.push(Span::raw(" · filtres actifs"));
+    }
+    if let Mode::Search { query } = &app.mode {
+        first.push(Span::raw(format!(" · recherche : {query}▏")));
+    }
+    let mut second: Vec<Span> = Vec::new();
+    for (i, v) in app.views.iter().enumerate() {
+        let key = v.as_deref().unwrap_or("");
+        let label = v.as_deref().unwrap_or("tous");
+        let n = app.counts.get(key).copied().unwrap_or(0);
+        let text = format!("{label} {n}");
+        let style = if i == app.view {
+            Style::default().add_modifier(Modifier::REVERSED | Modifier::BOLD)
+        } else {
+            Style::default()
+        };
+        second.push(Span::styled(text, style));
+        second.push(Span::raw("  "));
+    }
+    if !app.drafts.is_empty() {
+        second.push(Span::styled(
+            format!("· à préparer : {}", app.drafts.join(", ")),
+            app.style(Color::Yellow).add_modifier(Modifier::BOLD),
+        ));
+    }
+    frame.render_widget(
+        Paragraph::new(vec![Line::from(first), Line::from(second)]),
+        area,
+    );
+}
+
+fn draw_list(frame: &mut Frame, app: &App, area: Rect) {
+    let items: Vec<ListItem> = app
+        .rows
+        .iter()
+        .map(|r| {
+            // `+N`: the story was carried by N other sources.
+            let others = if r.sources > 1 {
+                format!("+{:<2}", r.sources - 1)
+            } else {
+                "   ".to_string()
+            };
+            let mut spans = vec![
+                Span::raw(format!("{} ", state_mark(r.state))),
+                Span::styled(format!("{:>4.1} ", r.score), app.style(Color::Cyan)),
+                Span::raw(format!("{} ", french_day(&r.date))),
+                Span::styled(others, Style::default().add_modifier(Modifier::BOLD)),
+                Span::raw(r.title.clone()),
+            ];
+            if !r.dossiers.is_empty() {
+                spans.push(Span::styled(
+                    format!(" [{}]", r.dossiers.join(", ")),
+                    app.style(Color::Green),
+                ));
+            }
+            if !r.territories.is_empty() {
+                spans.push(Span::styled(
+                    format!(" ({})", r.territories.join(", ")),
+                    app.style(Color::Magenta),
+                ));
+            }
+            ListItem::new(Line::from(spans))
+        })
+        .collect();
+    let title = if app.rows.is_empty() {
+        " Rien à trier ".to_string()
+    } else {
+        format!(" Histoires {}/{} ", app.selected + 1, app.rows.len())
+    };
+    let list = List::new(items)
+        .block(Block::default().borders(Borders::ALL).title(title))
+        .highlight_style(Style::default().add_modifier(Modifier::REVERSED))
+        .highlight_symbol("› ");
+    let mut state = ListState::default();
+    if !app.rows.is_empty() {
+        state.select(Some(app.selected));
+    }
+    frame.render_stateful_widget(list, area, &mut state);
+}
+
+/// `text` with the matched words underlined and bold (not only coloured).
+fn highlighted<'a>(text: &'a str, matches: &[&Match], field: &str, app: &App) -> Line<'a> {
+    let lower = text.to_lowercase();
+    let mut marks: Vec<(usize, usize)> = Vec::new();
+    for m in matches.iter().filter(|m| m.field == field) {
+        let needle = m.text.to_lowercase();
+        if needle.is_empty() {
+            continue;
+        }
+        let mut from = 0;
+        while let Some(i) = lower[from..].find(&needle) {
+            let start = from + i;
+            // Lowercasing can change byte lengths; only mark where the offsets line up.
+            if text.is_char_boundary(start) && text.is_char_boundary(start + needle.len()) {
+                marks.push((start, start + needle.len()));
+            }
+            from = start + needle.len().max(1);
+        }
+    }
+    marks.sort();
+    let mut spans = Vec::new();
+    let mut at = 0;
+    for (s, e) in marks {
+        if s < at {
+            continue;
+        }
+        spans.push(Span::raw(&text[at..s]));
+        spans.push(Span::styled(
+            &text[s..e],
+            app.style(Color::Yellow)
+                .add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
+        ));
+        at = e;
+    }
+    spans.push(Span::raw(&text[at..]));
+    Line::from(spans)
+}
+
+fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
+    let block = Block::default().borders(Borders::ALL).title(" Détail ");
+    let Some(d) = &app.detail else {
+        frame.render_widget(Paragraph::new("").block(block), area);
+        return;
+    };
+    let matches: Vec<&Match> = d.why.iter().flat_map(|(_, _, m)| m.iter()).collect();
+    let title = d.edited_title.as_deref().unwrap_or(&d.title);
+    let lede = d.edited_lede.as_deref().unwrap_or(&d.lede);
+    let mut lines: Vec<Line> = vec![highlighted(title, &matches, "title", app)];
+    if d.edited_title.is_some() || d.edited_lede.is_some() {
+        lines.push(Line::from(Span::styled(
+            format!("(retouché ; original : {})", d.title),
+            Style::default().add_modifier(Modifier::ITALIC),
+        )));
+    }
+    lines.push(Line::from(""));
+    lines.push(highlighted(lede, &matches, "summary", app));
+    lines.push(Line::from(""));
+    for (dossier, score, why) in &d.why {
+        let terms: Vec<String> = why
+            .iter()
+            .map(|m| format!("{} ({})", m.term, m.field_fr()))
+            .collect();
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!("Pourquoi {dossier} {score:.1} : "),
+                Style::default().add_modifier(Modifier::BOLD),
+            ),
+            Span::raw(terms.join(", ")),
+        ]));
+    }
+    lines.push(Line::from(Span::styled(
+        format!("Sources ({}) :", d.articles.len()),
+        Style::default().add_modifier(Modifier::BOLD),
+    )));
+    for (source, url, date, _) in &d.articles {
+        lines.push(Line::from(format!(
+            "  {source}, {} — {url}",
+            french_day(date)
+        )));
+    }
+    if !d.decisions.is_empty() {
+        lines.push(Line::from(Span::styled(
+            "Décisions :",
+            Style::default().add_modifier(Modifier::BOLD),
+        )));
+        for (dossier, state, curator, at) in &d.decisions {
+            let dossier = if dossier.is_empty() {
+                "hors dossier"
+            } else {
+                dossier.as_str()
+            };
+            lines.push(Line::from(format!(
+                "  {dossier} : {} par {curator} le {}",
+                state_word(*state),
+                french_day(at)
+            )));
+        }
+    }
+    frame.render_widget(
+        Paragraph::new(Text::from(lines))
+            .block(block)
+            .wrap(Wrap { trim: false }),
+        area,
+    );
+}
+
+fn draw_composer(frame: &mut Frame, app: &App, area: Rect, selected: usize) {
+    let title = match &app.composer.edition {
+        Some(e) => format!(
+            " Composition : {} n° {} ({}, du {} au {}) ",
+            app.config
+                .publications
+                .get(&e.kind)
+                .map_or(e.kind.as_str(), |p| p.title.as_str()),
+            e.number,
+            e.status.label(),
+            e.period_start,
+            e.period_end
+        ),
+        None => " Composition ".into(),
+    };
+    let mut items: Vec<ListItem> = Vec::new();
+    let mut index_of_line = Vec::new();
+    let mut last_section = "";
+    for (i, (section, card)) in app.composer.items.iter().enumerate() {
+        if section != last_section {
+            items.push(ListItem::new(Line::from(Span::styled(
+                format!("## {section}"),
+                Style::default().add_modifier(Modifier::BOLD),
+            ))));
+            index_of_line.push(None);
+            last_section = section;
+        }
+        items.push(ListItem::new(format!("  {} — {}", card.title, card.source)));
+        index_of_line.push(Some(i));
+    }
+    if let Some(e) = &app.composer.edition {
+        for b in &e.blocks {
+            let first = b.body.lines().next().unwrap_or("");
+            items.push(ListItem::new(format!("[{}] {first}", b.kind.as_str())));
+            index_of_line.push(None);
+        }
+    }
+    if items.is_empty() {
+        items.push(ListItem::new(
+            "Édition vide : ajoutez des histoires avec `a` depuis la liste",
+        ));
+        index_of_line.push(None);
+    }
+    let mut state = ListState::default();
+    state.select(index_of_line.iter().position(|l| *l == Some(selected)));
+    frame.render_stateful_widget(
+        List::new(items)
+            .block(Block::default().borders(Borders::ALL).title(title))
+            .highlight_style(Style::default().add_modifier(Modifier::REVERSED))
+            .highlight_symbol("› "),
+        area,
+        &mut state,
+    );
+}
+
+fn popup(area: Rect, width: u16, height: u16) -> Rect {
+    let width = width.min(area.width);
+    let height = height.min(area.height);
+    Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y + (area.height - height) / 2,
+        width,
+        height,
+    }
+}
+
+fn draw_help(frame: &mut Frame, area: Rect) {
+    let text = "\
+Liste : état (G gardée, R rejetée, ★ étoilée), score, date,
++N autres sources, titre, [dossiers], (territoires)
+
+j / k, ↓ / ↑   histoire suivante / précédente
+Tab / d        dossier suivant (Maj+Tab, D : précédent)
+g              garder dans ce dossier
+r              rejeter dans ce dossier
+s              étoiler (à la une)
+x              rejeter partout (tous les dossiers)
+u              annuler (plusieurs fois)
+e              modifier titre et chapeau (l'original est gardé)
+o              ouvrir le lien ($BROWSER ou xdg-open)
+/              rechercher (résultats pendant la frappe)
+f              filtres : source, territoire, dates, état
+a              ajouter à une édition (édition, puis rubrique)
+c              composer une édition
+?              cette aide
+q, Ctrl-C      quitter";
+    let r = popup(area, 66, 21);
+    frame.render_widget(Clear, r);
+    frame.render_widget(
+        Paragraph::new(text).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(" Aide — une touche pour fermer "),
+        ),
+        r,
+    );
+}
+
+fn field_line<'a>(label: &'a str, value: &'a str, active: bool) -> Line<'a> {
+    let marker = if active { "› " } else { "  " };
+    let style = if active {
+        Style::default().add_modifier(Modifier::REVERSED)
+    } else {
+        Style::default()
+    };
+    Line::from(vec![
+        Span::raw(marker),
+        Span::styled(
+            format!("{label} : "),
+            Style::default().add_modifier(Modifier::BOLD),
+        ),
+        Span::styled(format!("{value}▏"), style),
+    ])
+}
+
+fn draw_edit(frame: &mut Frame, area: Rect, field: usize, title: &str, lede: &str) {
+    let r = popup(area, area.width.saturating_sub(4), 10);
+    frame.render_widget(Clear, r);
+    let lines = vec![
+        field_line("Titre", title, field == 0),
+        Line::from(""),
+        field_line("Chapeau", lede, field == 1),
+    ];
+    frame.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(" Modifier l'histoire "),
+        ),
+        r,
+    );
+}
+
+fn draw_filters(frame: &mut Frame, area: Rect, field: usize, values: &[String]) {
+    let r = popup(area, 70, 9);
+    frame.render_widget(Clear, r);
+    let lines: Vec<Line> = FILTER_FIELDS
+        .iter()
+        .zip(values)
+        .enumerate()
+        .map(|(i, (label, value))| field_line(label, value, i == field))
+        .collect();
+    frame.render_widget(
+        Paragraph::new(lines).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(" Filtres (vide : tous) "),
+        ),
+        r,
+    );
+}
+
+fn draw_choice(frame: &mut Frame, area: Rect, title: &str, options: &[String], selected: usize) {
+    let r = popup(area, 60, (options.len() as u16 + 2).min(area.height));
+    frame.render_widget(Clear, r);
+    let items: Vec<ListItem> = options.iter().map(|o| ListItem::new(o.as_str())).collect();
+    let mut state = ListState::default();
+    state.select(Some(selected));
+    frame.render_stateful_widget(
+        List::new(items)
+            .block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .title(title.to_string()),
+            )
+            .highlight_style(Style::default().add_modifier(Modifier::REVERSED))
+            .highlight_symbol("› "),
+        r,
+        &mut state,
+    );
+}

@@ -1,0 +1,396 @@
+//! What the curators' TUI reads and writes: the inbox (stories without a decision, one line
+//! each), a story's detail (why it was tagged, its sources, its decisions), edits stored with
+//! the decision, and undo (restoring the decisions as they were).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::Row;
+
+use super::decisions::{current_decision, log_decision};
+use super::{Store, articles::json_list, timestamp};
+use crate::model::{DecisionState, Match};
+
+/// Which stories the inbox shows.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InboxFilter {
+    /// One dossier, or all of them.
+    pub dossier: Option<String>,
+    /// `None`: stories without a decision (the inbox proper); else stories in that state.
+    pub state: Option<DecisionState>,
+    pub source: Option<String>,
+    pub territory: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    pub limit: u32,
+}
+
+/// One line of the inbox.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InboxRow {
+    pub story: i64,
+    pub title: String,
+    pub sources: i64,
+    /// RFC 3339 UTC.
+    pub date: String,
+    pub dossiers: Vec<String>,
+    pub territories: Vec<String>,
+    pub score: f64,
+    pub state: DecisionState,
+}
+
+/// Everything the detail pane shows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoryDetail {
+    pub story: i64,
+    pub title: String,
+    pub lede: String,
+    pub edited_title: Option<String>,
+    pub edited_lede: Option<String>,
+    /// Per dossier: score and the matched terms.
+    pub why: Vec<(String, f64, Vec<Match>)>,
+    /// Every article: (source, url, date, title).
+    pub articles: Vec<(String, String, String, String)>,
+    /// Per dossier: (dossier, state, curator, at).
+    pub decisions: Vec<(String, DecisionState, String, String)>,
+}
+
+/// A decision as it was, for undo: (dossier, state, title, lede), or absent.
+pub type DecisionSnapshot = Vec<(
+    String,
+    Option<(DecisionState, Option<String>, Option<String>)>,
+)>;
+
+impl Store {
+    /// Stories matching `filter`, best score first then newest; at most `filter.limit`.
+    pub async fn inbox(&self, filter: &InboxFilter) -> anyhow::Result<Vec<InboxRow>> {
+        let state = filter.state.map(|s| s.as_str());
+        // Every subquery reaches a story's articles through indexes (the primary key and
+        // `articles_story`), so the inbox stays a single pass over the stories.
+        const MEMBERS: &str = "(SELECT b.id FROM articles b WHERE b.id = a.id OR b.story = a.id)";
+        let sql = format!(
+            "SELECT * FROM (
+               SELECT a.id AS story,
+                      COALESCE((SELECT d.title FROM decisions d WHERE d.story = a.id AND d.title IS NOT NULL
+                                ORDER BY d.decided_at DESC LIMIT 1), a.title) AS title,
+                      COALESCE(a.published, a.first_seen) AS at, a.territories,
+                      s.name AS source_name,
+                      (SELECT COUNT(DISTINCT b.source_id) FROM articles b WHERE b.id = a.id OR b.story = a.id) AS sources,
+                      (SELECT group_concat(DISTINCT t.dossier) FROM tags t WHERE t.article_id IN {MEMBERS}) AS dossiers,
+                      COALESCE((SELECT MAX(t.score) FROM tags t WHERE t.article_id IN {MEMBERS}
+                                AND ($1 IS NULL OR t.dossier = $1)), 0.0) AS score,
+                      (SELECT COUNT(*) FROM tags t WHERE t.article_id IN {MEMBERS} AND t.dossier = $1) AS in_dossier,
+                      COALESCE((SELECT MAX(CASE d.state WHEN 'starred' THEN 3 WHEN 'kept' THEN 2 WHEN 'rejected' THEN 1 ELSE 0 END)
+                                FROM decisions d WHERE d.story = a.id AND ($1 IS NULL OR d.dossier = $1)), 0) AS rank
+               FROM articles a JOIN sources s ON s.id = a.source_id
+               WHERE (a.story IS NULL OR a.story = a.id)
+                 AND ($5 IS NULL OR COALESCE(a.published, a.first_seen) >= $5)
+                 AND ($6 IS NULL OR COALESCE(a.published, a.first_seen) < $6)
+                 AND ($4 IS NULL OR EXISTS (SELECT 1 FROM json_each(a.territories) WHERE value = $4))
+             )
+             WHERE ($1 IS NULL OR in_dossier > 0)
+               AND rank = CASE $2 WHEN 'starred' THEN 3 WHEN 'kept' THEN 2 WHEN 'rejected' THEN 1 ELSE 0 END
+               AND ($3 IS NULL OR source_name = $3 OR EXISTS (
+                     SELECT 1 FROM articles b JOIN sources bs ON bs.id = b.source_id
+                     WHERE b.story = story AND bs.name = $3))
+             ORDER BY score DESC, at DESC, story DESC
+             LIMIT $7"
+        );
+        // Only constant text is spliced in (MEMBERS); every value is a bind parameter.
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(&filter.dossier)
+            .bind(state)
+            .bind(&filter.source)
+            .bind(&filter.territory)
+            .bind(filter.since.map(timestamp))
+            .bind(filter.until.map(timestamp))
+            .bind(i64::from(filter.limit.max(1)))
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let dossiers: Option<String> = r.get("dossiers");
+                let mut dossiers: Vec<String> = dossiers
+                    .map(|d| d.split(',').map(str::to_string).collect())
+                    .unwrap_or_default();
+                dossiers.sort();
+                let rank: i64 = r.get("rank");
+                InboxRow {
+                    story: r.get("story"),
+                    title: r.get("title"),
+                    sources: r.get("sources"),
+                    date: r.get("at"),
+                    dossiers,
+                    territories: json_list(r.get("territories")),
+                    score: r.get("score"),
+                    state: match rank {
+                        3 => DecisionState::Starred,
+                        2 => DecisionState::Kept,
+                        1 => DecisionState::Rejected,
+                        _ => DecisionState::New,
+                    },
+                }
+            })
+            .collect())
+    }
+
+    /// Undecided stories per dossier (the inbox header), and over all dossiers under `""`.
+    pub async fn inbox_counts(&self) -> anyhow::Result<BTreeMap<String, i64>> {
+        let mut counts = BTreeMap::new();
+        for r in sqlx::query(
+            "SELECT t.dossier, COUNT(DISTINCT COALESCE(b.story, b.id)) AS n
+             FROM tags t JOIN articles b ON b.id = t.article_id
+             WHERE NOT EXISTS (SELECT 1 FROM decisions d WHERE d.story = COALESCE(b.story, b.id)
+                               AND d.dossier = t.dossier AND d.state <> 'new')
+             GROUP BY t.dossier",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        {
+            counts.insert(r.get("dossier"), r.get("n"));
+        }
+        let all: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM articles a WHERE (a.story IS NULL OR a.story = a.id)
+               AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.story = a.id AND d.state <> 'new')",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        counts.insert(String::new(), all);
+        Ok(counts)
+    }
+
+    /// The detail pane of one story.
+    pub async fn story_detail(&self, story: i64) -> anyhow::Result<Option<StoryDetail>> {
+        let Some(lead) = sqlx::query("SELECT title, summary_text FROM articles WHERE id = $1")
+            .bind(story)
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let mut why: Vec<(String, f64, Vec<Match>)> = Vec::new();
+        for r in sqlx::query(
+            "SELECT t.dossier, t.score, t.why FROM tags t JOIN articles b ON b.id = t.article_id
+             WHERE COALESCE(b.story, b.id) = $1 ORDER BY t.score DESC",
+        )
+        .bind(story)
+        .fetch_all(&self.pool)
+        .await?
+        {
+            let dossier: String = r.get("dossier");
+            if why.iter().any(|(d, _, _)| *d == dossier) {
+                continue;
+            }
+            let matches: Vec<Match> =
+                serde_json::from_str(&r.get::<String, _>("why")).unwrap_or_default();
+            why.push((dossier, r.get("score"), matches));
+        }
+        let articles = sqlx::query(
+            "SELECT s.name, a.canonical_url, COALESCE(a.published, a.first_seen) AS at, a.title
+             FROM articles a JOIN sources s ON s.id = a.source_id
+             WHERE COALESCE(a.story, a.id) = $1 ORDER BY at, a.id",
+        )
+        .bind(story)
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(|r| {
+            (
+                r.get("name"),
+                r.get("canonical_url"),
+                r.get("at"),
+                r.get("title"),
+            )
+        })
+        .collect();
+        let mut decisions = Vec::new();
+        let mut edited_title = None;
+        let mut edited_lede = None;
+        for r in sqlx::query(
+            "SELECT dossier, state, curator, decided_at, title, lede FROM decisions
+             WHERE story = $1 ORDER BY decided_at DESC",
+        )
+        .bind(story)
+        .fetch_all(&self.pool)
+        .await?
+        {
+            let state =
+                DecisionState::parse(&r.get::<String, _>("state")).unwrap_or(DecisionState::New);
+            if edited_title.is_none() {
+                edited_title = r.get("title");
+            }
+            if edited_lede.is_none() {
+                edited_lede = r.get("lede");
+            }
+            decisions.push((
+                r.get("dossier"),
+                state,
+                r.get("curator"),
+                r.get("decided_at"),
+            ));
+        }
+        Ok(Some(StoryDetail {
+            story,
+            title: lead.get("title"),
+            lede: lead.get("summary_text"),
+            edited_title,
+            edited_lede,
+            why,
+            articles,
+            decisions,
+        }))
+    }
+
+    /// The dossiers a decision without `--dossier` applies to: those the story is tagged
+    /// with, or `""`.
+    pub async fn story_dossiers(&self, story: i64) -> anyhow::Result<Vec<String>> {
+        let tagged: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT t.dossier FROM tags t JOIN articles a ON a.id = t.article_id
+             WHERE COALESCE(a.story, a.id) = $1 ORDER BY t.dossier",
+        )
+        .bind(story)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(if tagged.is_empty() {
+            vec![String::new()]
+        } else {
+            tagged
+        })
+    }
+
+    /// The decisions of a story in these dossiers, as they are now (for undo).
+    pub async fn decision_snapshot(
+        &self,
+        story: i64,
+        dossiers: &[String],
+    ) -> anyhow::Result<DecisionSnapshot> {
+        let mut out = Vec::with_capacity(dossiers.len());
+        for d in dossiers {
+            let row = sqlx::query(
+                "SELECT state, title, lede FROM decisions WHERE story = $1 AND dossier = $2",
+            )
+            .bind(story)
+            .bind(d)
+            .fetch_optional(&self.pool)
+            .await?;
+            out.push((
+                d.clone(),
+                row.map(|r| {
+                    (
+                        DecisionState::parse(&r.get::<String, _>("state"))
+                            .unwrap_or(DecisionState::New),
+                        r.get("title"),
+                        r.get("lede"),
+                    )
+                }),
+            ));
+        }
+        Ok(out)
+    }
+
+    /// Puts decisions back as a snapshot had them (undo); each change is logged.
+    pub async fn restore_decisions(
+        &self,
+        story: i64,
+        snapshot: &DecisionSnapshot,
+        curator: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        let at = timestamp(now);
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        for (dossier, before) in snapshot {
+            let current = current_decision(&mut tx, story, dossier).await?;
+            match before {
+                None => {
+                    sqlx::query("DELETE FROM decisions WHERE story = $1 AND dossier = $2")
+                        .bind(story)
+                        .bind(dossier)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                Some((state, title, lede)) => {
+                    sqlx::query(
+                        "INSERT INTO decisions (story, dossier, state, curator, decided_at, title, lede)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)
+                         ON CONFLICT (story, dossier) DO UPDATE SET state = excluded.state,
+                           curator = excluded.curator, decided_at = excluded.decided_at,
+                           title = excluded.title, lede = excluded.lede",
+                    )
+                    .bind(story)
+                    .bind(dossier)
+                    .bind(state.as_str())
+                    .bind(curator)
+                    .bind(&at)
+                    .bind(title)
+                    .bind(lede)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+            let after = match before {
+                Some((s, t, l)) => (s.as_str(), t.as_deref(), l.as_deref()),
+                None => ("new", None, None),
+            };
+            log_decision(&mut tx, (story, dossier, curator, &at), &current, after).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Stores an edited title and lede with the story's decision in each of `dossiers`
+    /// (the original article is kept); the state stays, `new` when there was none.
+    pub async fn edit_story(
+        &self,
+        story: i64,
+        dossiers: &[String],
+        title: Option<&str>,
+        lede: Option<&str>,
+        curator: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        let at = timestamp(now);
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        for dossier in dossiers {
+            let before = current_decision(&mut tx, story, dossier).await?;
+            let state = before.0.clone().unwrap_or_else(|| "new".into());
+            sqlx::query(
+                "INSERT INTO decisions (story, dossier, state, curator, decided_at, title, lede)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)
+                 ON CONFLICT (story, dossier) DO UPDATE SET curator = excluded.curator,
+                   decided_at = excluded.decided_at, title = excluded.title, lede = excluded.lede",
+            )
+            .bind(story)
+            .bind(dossier)
+            .bind(&state)
+            .bind(curator)
+            .bind(&at)
+            .bind(title)
+            .bind(lede)
+            .execute(&mut *tx)
+            .await?;
+            log_decision(
+                &mut tx,
+                (story, dossier, curator, &at),
+                &before,
+                (&state, title, lede),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Marks that change when another process (the daemon, another curator) writes:
+    /// the newest article and the newest decision.
+    pub async fn change_marks(&self) -> anyhow::Result<(i64, i64)> {
+        let r = sqlx::query(
+            "SELECT (SELECT COALESCE(MAX(id), 0) FROM articles) AS a,
+                    (SELECT COALESCE(MAX(id), 0) FROM decision_log) AS d",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((r.get("a"), r.get("d")))
+    }
+}
