@@ -418,12 +418,24 @@ impl App {
             snapshot,
             label: label.into(),
         });
-        // The story leaves a view of undecided (or other-state) stories.
+        // The story leaves a view of undecided (or other-state) stories, and the counts of
+        // undecided stories lose it (recounted exactly at the next reload).
+        if self.filter.state.is_none() {
+            let all = String::new();
+            let touched = dossiers
+                .iter()
+                .chain((!dossiers.contains(&all)).then_some(&all));
+            for d in touched {
+                if let Some(n) = self.counts.get_mut(d) {
+                    *n = n.saturating_sub(1);
+                }
+            }
+        }
         if self.filter.state != Some(state) {
             self.rows.remove(self.selected);
             self.selected = self.selected.min(self.rows.len().saturating_sub(1));
         }
-        self.after_own_write().await?;
+        self.marks = self.store.change_marks().await?;
         self.load_detail().await
     }
 

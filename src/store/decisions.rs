@@ -84,7 +84,7 @@ impl Store {
     ) -> Result<Vec<String>, DecisionError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let exists: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM articles WHERE story = $1 OR (story IS NULL AND id = $1) LIMIT 1",
+            "SELECT id FROM articles WHERE (id = $1 AND (story IS NULL OR story = $1)) OR story = $1 LIMIT 1",
         )
         .bind(story)
         .fetch_optional(&mut *tx)
@@ -97,7 +97,7 @@ impl Store {
             None => {
                 let tagged: Vec<String> = sqlx::query_scalar(
                     "SELECT DISTINCT t.dossier FROM tags t JOIN articles a ON a.id = t.article_id
-                     WHERE a.story = $1 OR (a.story IS NULL AND a.id = $1) ORDER BY t.dossier",
+                     WHERE a.id = $1 OR a.story = $1 ORDER BY t.dossier",
                 )
                 .bind(story)
                 .fetch_all(&mut *tx)

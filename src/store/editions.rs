@@ -508,7 +508,7 @@ impl Store {
         }
         let dossiers: Vec<String> = sqlx::query_scalar(
             "SELECT DISTINCT t.dossier FROM tags t JOIN articles a ON a.id = t.article_id
-             WHERE COALESCE(a.story, a.id) = $1 ORDER BY t.dossier",
+             WHERE (a.id = $1 OR a.story = $1) ORDER BY t.dossier",
         )
         .bind(story)
         .fetch_all(&self.pool)

@@ -80,17 +80,18 @@ impl Store {
                       (SELECT group_concat(DISTINCT t.dossier) FROM tags t WHERE t.article_id IN {MEMBERS}) AS dossiers,
                       COALESCE((SELECT MAX(t.score) FROM tags t WHERE t.article_id IN {MEMBERS}
                                 AND ($1 IS NULL OR t.dossier = $1)), 0.0) AS score,
-                      (SELECT COUNT(*) FROM tags t WHERE t.article_id IN {MEMBERS} AND t.dossier = $1) AS in_dossier,
                       COALESCE((SELECT MAX(CASE d.state WHEN 'starred' THEN 3 WHEN 'kept' THEN 2 WHEN 'rejected' THEN 1 ELSE 0 END)
                                 FROM decisions d WHERE d.story = a.id AND ($1 IS NULL OR d.dossier = $1)), 0) AS rank
                FROM articles a JOIN sources s ON s.id = a.source_id
                WHERE (a.story IS NULL OR a.story = a.id)
+                 -- With a dossier, only its stories are looked at (through `tags_dossier`).
+                 AND ($1 IS NULL OR a.id IN (SELECT COALESCE(b.story, b.id) FROM tags t
+                                             JOIN articles b ON b.id = t.article_id WHERE t.dossier = $1))
                  AND ($5 IS NULL OR COALESCE(a.published, a.first_seen) >= $5)
                  AND ($6 IS NULL OR COALESCE(a.published, a.first_seen) < $6)
                  AND ($4 IS NULL OR EXISTS (SELECT 1 FROM json_each(a.territories) WHERE value = $4))
              )
-             WHERE ($1 IS NULL OR in_dossier > 0)
-               AND rank = CASE $2 WHEN 'starred' THEN 3 WHEN 'kept' THEN 2 WHEN 'rejected' THEN 1 ELSE 0 END
+             WHERE rank = CASE $2 WHEN 'starred' THEN 3 WHEN 'kept' THEN 2 WHEN 'rejected' THEN 1 ELSE 0 END
                AND ($3 IS NULL OR source_name = $3 OR EXISTS (
                      SELECT 1 FROM articles b JOIN sources bs ON bs.id = b.source_id
                      WHERE b.story = story AND bs.name = $3))
@@ -173,7 +174,7 @@ impl Store {
         let mut why: Vec<(String, f64, Vec<Match>)> = Vec::new();
         for r in sqlx::query(
             "SELECT t.dossier, t.score, t.why FROM tags t JOIN articles b ON b.id = t.article_id
-             WHERE COALESCE(b.story, b.id) = $1 ORDER BY t.score DESC",
+             WHERE (b.id = $1 OR b.story = $1) ORDER BY t.score DESC",
         )
         .bind(story)
         .fetch_all(&self.pool)
@@ -190,7 +191,7 @@ impl Store {
         let articles = sqlx::query(
             "SELECT s.name, a.canonical_url, COALESCE(a.published, a.first_seen) AS at, a.title
              FROM articles a JOIN sources s ON s.id = a.source_id
-             WHERE COALESCE(a.story, a.id) = $1 ORDER BY at, a.id",
+             WHERE (a.id = $1 OR a.story = $1) ORDER BY at, a.id",
         )
         .bind(story)
         .fetch_all(&self.pool)
@@ -248,7 +249,7 @@ impl Store {
     pub async fn story_dossiers(&self, story: i64) -> anyhow::Result<Vec<String>> {
         let tagged: Vec<String> = sqlx::query_scalar(
             "SELECT DISTINCT t.dossier FROM tags t JOIN articles a ON a.id = t.article_id
-             WHERE COALESCE(a.story, a.id) = $1 ORDER BY t.dossier",
+             WHERE (a.id = $1 OR a.story = $1) ORDER BY t.dossier",
         )
         .bind(story)
         .fetch_all(&self.pool)
