@@ -4,9 +4,10 @@ VENV   := .venv
 PYTHON := $(VENV)/bin/python
 FEEDPARSER_VERSION := 6.0.14
 ## Paquets Python des tests, figés : feedparser (oracle d'analyse), aiosmtpd (tests/smtp/sink.py),
-## dkimpy et PyNaCl pour Ed25519 (tests/smtp/dkim_verify.py), openpyxl (fichiers XLSX d'essai).
+## dkimpy et PyNaCl pour Ed25519 (tests/smtp/dkim_verify.py), openpyxl (fichiers XLSX d'essai),
+## croniter (oracle des heures de planification) et prometheus-client (lecture de /metrics).
 PY_PACKAGES := feedparser==$(FEEDPARSER_VERSION) aiosmtpd==1.4.6 dkimpy==1.1.8 pynacl==1.6.2 \
-               openpyxl==3.1.5
+               openpyxl==3.1.5 croniter==7.0.0 prometheus-client==0.26.0
 
 .PHONY: run test bench lint deps build release clean web-deps system-deps bench-system-deps \
         web-system-deps screenshots FORCE

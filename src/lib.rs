@@ -11,6 +11,7 @@ pub mod ingest;
 pub mod mail;
 pub mod model;
 pub mod publish;
+pub mod schedule;
 pub mod search;
 pub mod store;
 pub mod tag;
