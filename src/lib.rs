@@ -3,11 +3,13 @@
 
 pub mod commands;
 pub mod config;
+pub mod daemon;
 pub mod dedup;
 pub mod fetch;
 pub mod harvest;
 pub mod indexing;
 pub mod ingest;
+pub mod logging;
 pub mod mail;
 pub mod model;
 pub mod publish;

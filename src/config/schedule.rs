@@ -187,3 +187,13 @@ pub(super) fn check(
     }
     (items.into_iter().map(|(t, _)| t).collect(), errors)
 }
+
+impl Config {
+    /// The configured timezone (checked when the file is read; Paris otherwise).
+    pub fn tz(&self) -> chrono_tz::Tz {
+        self.settings
+            .timezone
+            .parse()
+            .unwrap_or(chrono_tz::Europe::Paris)
+    }
+}

@@ -39,11 +39,7 @@ pub struct Job {
 /// The jobs of a configuration, in a stable order: polling, panoramas, drafts. Schedules
 /// are checked when the configuration is read; one that does not parse here is left out.
 pub fn jobs(config: &Config) -> Vec<Job> {
-    let tz = config
-        .settings
-        .timezone
-        .parse()
-        .unwrap_or(chrono_tz::Europe::Paris);
+    let tz = config.tz();
     let schedules = &config.schedule;
     let mut out = Vec::new();
     let mut push = |name: String, label: String, texts: &[String], task: Task| {
@@ -79,14 +75,19 @@ pub fn jobs(config: &Config) -> Vec<Job> {
             Task::Poll { sources },
         );
     }
-    for (id, dossier) in config.dossiers.iter().filter(|(_, d)| d.panorama) {
+    for id in config
+        .dossiers
+        .iter()
+        .filter(|(_, d)| d.panorama)
+        .map(|(id, _)| id)
+    {
         let texts = schedules
             .dossier_panorama
             .get(id)
             .unwrap_or(&schedules.panoramas);
         push(
             format!("panorama:{id}"),
-            format!("panorama « {} »", dossier.title),
+            format!("panorama {id}"),
             texts,
             Task::Panorama {
                 dossier: id.clone(),
