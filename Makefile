@@ -1,4 +1,4 @@
-# veille — tâches courantes. `make run` : une relève ; `make test` : toute la suite.
+# veille — tâches courantes. `make run` : le démon ; `make test` : toute la suite.
 CARGO  ?= cargo
 VENV   := .venv
 PYTHON := $(VENV)/bin/python
@@ -12,9 +12,10 @@ PY_PACKAGES := feedparser==$(FEEDPARSER_VERSION) aiosmtpd==1.4.6 dkimpy==1.1.8 p
 .PHONY: run test bench lint deps build release clean web-deps system-deps bench-system-deps \
         web-system-deps screenshots FORCE
 
-## Une relève de toutes les sources de feeds.toml, avec son résumé.
+## Le démon sur feeds.toml : relèves, panoramas et brouillons planifiés, site sur 127.0.0.1:8080
+## (Ctrl-C pour arrêter). Une seule relève, sans démon : ./target/release/veille fetch
 run: release
-	./target/release/veille fetch
+	./target/release/veille run
 
 release:
 	$(CARGO) build --release --locked
@@ -33,9 +34,11 @@ lint:
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 
 ## Benchmarks (figures printed; compare side by side with Python feedparser; send: SMTP to
-## Postfix smtp-sink, against smtp-source).
+## Postfix smtp-sink, against smtp-source; daemon: 300 sources × 1,000 cycles in compressed
+## time, memory and CPU per cycle).
 bench: deps bench-system-deps
-	$(CARGO) bench --locked --bench parse --bench fetch --bench dedup --bench search --bench send
+	$(CARGO) bench --locked --bench parse --bench fetch --bench dedup --bench search --bench send \
+	  --bench daemon
 
 ## What the tests need beyond Rust: Python feedparser as an independent oracle and the SMTP test
 ## tools (tests/smtp), in a local venv; SpamAssassin; the HTML checks (tools/web: W3C Nu validator,

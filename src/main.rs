@@ -378,6 +378,9 @@ fn main() -> ExitCode {
     if let Some(result) = offline {
         return exit(result);
     }
+    if matches!(cli.command, Command::Run { .. }) {
+        veille::daemon::limit_malloc_arenas();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

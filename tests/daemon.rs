@@ -512,7 +512,7 @@ fn metrics_parse_as_prometheus_text() {
     );
     let mut d = daemon(&ws, "2025-06-02T09:20:00+02:00..2025-06-02T09:20:00+02:00");
     d.wait_health(Duration::from_secs(30), |h| h["job_runs"] == 1);
-    let response = support::web::request(&d.addr, "GET", "/metrics", &[], "");
+    let response = support::http::request(&d.addr, "GET", "/metrics", &[], "");
     assert_eq!(response.status, 200);
     assert_eq!(
         response.header("content-type"),

@@ -84,6 +84,22 @@ fn local(config: &Config, t: DateTime<Utc>) -> String {
         .to_string()
 }
 
+/// glibc gives each thread that allocates an arena of its own (up to eight per core) and
+/// keeps what was freed in it: a daemon whose passes start short-lived threads (the search
+/// index writer, blocking parses) sees its resident memory climb for hours without any leak
+/// (50 → 127 MiB over 320 cycles of benches/daemon.rs). Two arenas keep it flat at no
+/// measurable CPU cost. To call before any thread starts; `MALLOC_ARENA_MAX` set in the
+/// environment wins.
+pub fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        // SAFETY: mallopt only tunes the allocator; no other thread exists yet.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 2);
+        }
+    }
+}
+
 /// Runs the daemon until a stop signal; `listener` is already bound, the lock already held.
 pub async fn run(
     config: Config,

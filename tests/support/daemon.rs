@@ -1,5 +1,6 @@
 //! A running `veille run` for tests and benchmarks: its stderr collected line by line, the
 //! address it listens on (it binds 127.0.0.1:0), signals, and its exit.
+#![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -79,7 +80,7 @@ impl RunningDaemon {
 
     /// `/healthz` as JSON.
     pub fn health(&self) -> serde_json::Value {
-        let response = super::web::request(&self.addr, "GET", "/healthz", &[], "");
+        let response = super::http::request(&self.addr, "GET", "/healthz", &[], "");
         assert_eq!(response.status, 200, "{}", response.text());
         serde_json::from_slice(&response.body).expect("healthz JSON")
     }
