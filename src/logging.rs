@@ -75,6 +75,7 @@ pub fn init(format: LogFormat, default_filter: &str) {
             .event_format(JournalPrefix(
                 tracing_subscriber::fmt::format()
                     .without_time()
+                    .with_level(false)
                     .with_target(false)
                     .with_ansi(false),
             ))
