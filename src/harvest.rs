@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
@@ -83,6 +84,27 @@ pub async fn run_pass(
     on_done: impl Fn(&SourceReport),
 ) -> anyhow::Result<Vec<SourceReport>> {
     let sources = select_sources(config, options);
+    run_sources(
+        config,
+        store,
+        &sources,
+        options.force,
+        &AtomicBool::new(false),
+        on_done,
+    )
+    .await
+}
+
+/// Runs one pass over `sources`. Once `stop` is set, the sources that have not started yet
+/// are left for a later pass (reported `stopped`); those in flight go on.
+pub async fn run_sources(
+    config: &Config,
+    store: &Store,
+    sources: &[&Source],
+    force: bool,
+    stop: &AtomicBool,
+    on_done: impl Fn(&SourceReport),
+) -> anyhow::Result<Vec<SourceReport>> {
     let states = store.sync_sources(&config.sources).await?;
     let tagger = Arc::new(Tagger::new(config)?);
     let context = PassContext {
@@ -92,8 +114,8 @@ pub async fn run_pass(
         tagger,
         stories: Mutex::new(load_story_index(config, store, Utc::now()).await?),
     };
-    let mut reports: Vec<SourceReport> = futures_util::stream::iter(sources)
-        .map(|source| harvest_source(&context, source, &states, options.force))
+    let mut reports: Vec<SourceReport> = futures_util::stream::iter(sources.iter().copied())
+        .map(|source| harvest_source(&context, source, &states, force, stop))
         // The fetcher's semaphores do the real limiting; this only bounds tasks in flight.
         .buffer_unordered(config.settings.concurrency.max(1) * 4)
         .inspect(|r| on_done(r))
@@ -114,11 +136,17 @@ async fn harvest_source(
     source: &Source,
     states: &HashMap<String, FetchState>,
     force: bool,
+    stop: &AtomicBool,
 ) -> SourceReport {
     let mut report = SourceReport {
         name: source.name.clone(),
         ..Default::default()
     };
+    if stop.load(Ordering::Relaxed) {
+        report.status = "stopped".into();
+        report.error = Some("arrêt demandé : source laissée pour la prochaine relève".into());
+        return report;
+    }
     let Some(state) = states.get(&source.name) else {
         report.status = "error".into();
         report.error = Some("source absente de la base".into());

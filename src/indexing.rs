@@ -66,7 +66,13 @@ pub async fn index_pending(
         store.mark_indexed(&ids, Utc::now()).await?;
         articles += ids.len();
     }
-    drop(writer);
+    // Dropping a writer aborts the merges its commits started: each run would then leave one
+    // more small segment for good (a daemon commits every few minutes, for months).
+    if articles > 0 {
+        tokio::task::spawn_blocking(move || writer.wait_merging_threads())
+            .await?
+            .map_err(|e| anyhow::anyhow!("fusion impossible des segments de l'index : {e}"))?;
+    }
     Ok(IndexOutcome::Indexed { articles, rebuilt })
 }
 

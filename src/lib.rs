@@ -4,14 +4,17 @@
 pub mod commands;
 pub mod config;
 pub mod curate;
+pub mod daemon;
 pub mod dedup;
 pub mod fetch;
 pub mod harvest;
 pub mod indexing;
 pub mod ingest;
+pub mod logging;
 pub mod mail;
 pub mod model;
 pub mod publish;
+pub mod schedule;
 pub mod search;
 pub mod store;
 pub mod tag;

@@ -26,6 +26,10 @@ struct Cli {
     /// Dossier d'archive (base, index, publications)
     #[arg(long, global = true, env = "VEILLE_ARCHIVE", default_value = "archive")]
     archive: PathBuf,
+    /// Format du journal sur la sortie d'erreur : text (lisible, préfixes journald sous
+    /// systemd) ou json (un objet par ligne)
+    #[arg(long, global = true, env = "VEILLE_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    log_format: String,
     #[command(subcommand)]
     command: Command,
 }
@@ -155,6 +159,32 @@ enum Command {
         /// Adresse d'écoute (sinon [web] listen, par défaut 127.0.0.1:8080)
         #[arg(long)]
         listen: Option<String>,
+    },
+    /// Le démon : relèves, panoramas et brouillons planifiés, et le serveur web de `serve`
+    Run {
+        /// Adresse d'écoute (sinon [web] listen, par défaut 127.0.0.1:8080)
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Prochaines exécutions d'une expression de planification (5 champs, fuseau configuré)
+    Schedule {
+        /// Expression cron à 5 champs, par exemple "*/30 6-21 * * 1-5"
+        expr: String,
+        /// Point de départ : RFC 3339, ou heure locale AAAA-MM-JJTHH:MM (par défaut : maintenant)
+        #[arg(long)]
+        from: Option<String>,
+        /// Nombre d'exécutions
+        #[arg(long, default_value_t = 10)]
+        count: usize,
+        /// Un seul document JSON sur la sortie standard
+        #[arg(long)]
+        json: bool,
+    },
+    /// État du démon : tâches planifiées, éditions à préparer, relèves et erreurs par source
+    Status {
+        /// Un seul document JSON sur la sortie standard
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -298,10 +328,10 @@ fn main() -> ExitCode {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     let cli = Cli::parse();
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_env("VEILLE_LOG").unwrap_or_else(|_| "warn".into());
     if matches!(cli.command, Command::Triage) {
         // The screen belongs to the TUI: its log goes to a file in the archive.
+        let filter = tracing_subscriber::EnvFilter::try_from_env("VEILLE_LOG")
+            .unwrap_or_else(|_| "warn".into());
         let _ = std::fs::create_dir_all(&cli.archive);
         match std::fs::OpenOptions::new()
             .create(true)
@@ -322,10 +352,16 @@ fn main() -> ExitCode {
             }
         }
     } else {
-        tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .with_writer(std::io::stderr)
-            .init();
+        // The daemon tells what it does; other commands only warn.
+        let level = if matches!(cli.command, Command::Run { .. }) {
+            "info"
+        } else {
+            "warn"
+        };
+        veille::logging::init(
+            veille::logging::LogFormat::parse(&cli.log_format).unwrap_or_default(),
+            level,
+        );
     }
     let config = match commands::load_config(&cli.config) {
         Ok(c) => c,
@@ -333,6 +369,18 @@ fn main() -> ExitCode {
     };
     let offline = match &cli.command {
         Command::Check { json } => Some(Ok(commands::check(&config, *json))),
+        Command::Schedule {
+            expr,
+            from,
+            count,
+            json,
+        } => Some(Ok(commands::schedule(
+            &config,
+            expr,
+            from.as_deref(),
+            *count,
+            *json,
+        ))),
         Command::Eval {
             what:
                 EvalCommand::Tags {
@@ -357,6 +405,9 @@ fn main() -> ExitCode {
     if let Some(result) = offline {
         return exit(result);
     }
+    if matches!(cli.command, Command::Run { .. }) {
+        veille::daemon::limit_malloc_arenas();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -369,7 +420,13 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Check { .. } | Command::Eval { .. } => unreachable!("handled above"),
+            Command::Check { .. } | Command::Eval { .. } | Command::Schedule { .. } => {
+                unreachable!("handled above")
+            }
+            Command::Run { listen } => {
+                commands::run(&config, &cli.archive, listen.as_deref()).await
+            }
+            Command::Status { json } => commands::status(&config, &cli.archive, json).await,
             Command::Retag { json } => commands::retag(&config, &cli.archive, json).await,
             Command::Reindex { json } => commands::reindex(&config, &cli.archive, json).await,
             Command::Search {

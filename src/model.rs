@@ -97,7 +97,7 @@ pub struct ArticleCandidate {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct SourceReport {
     pub name: String,
-    /// `ok`, `not_modified`, `error` or `deferred`.
+    /// `ok`, `not_modified`, `error`, `deferred` (backoff) or `stopped` (daemon stopping).
     pub status: String,
     pub http_status: Option<u16>,
     pub new: u32,

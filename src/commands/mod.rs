@@ -182,6 +182,7 @@ pub fn check(config: &Config, json: bool) -> i32 {
             "sources": config.sources.iter().map(|s| json!({
                 "name": s.name, "kind": s.kind, "url": s.url, "dossiers": s.dossiers, "enabled": s.enabled,
             })).collect::<Vec<_>>(),
+            "schedules": daemon::schedules_json(config),
         });
         println!("{doc:#}");
         return EXIT_OK;
@@ -195,9 +196,7 @@ pub fn check(config: &Config, json: bool) -> i32 {
         config.settings.timeout_secs,
         config.settings.max_body_mib
     );
-    println!(
-        "Planification : relève manuelle (`veille fetch`) ; le démon `veille run` viendra ensuite."
-    );
+    daemon::print_schedules(config);
     println!();
     println!("{} dossiers :", config.dossiers.len());
     for (id, d) in &config.dossiers {
@@ -281,6 +280,9 @@ pub async fn fetch(
     })
     .await?;
     bar.finish_and_clear();
+    if let Err(e) = store.record_fetch_stats(&reports).await {
+        tracing::warn!("compteurs de relève non enregistrés : {e:#}");
+    }
     let pass_secs = started.elapsed().as_secs_f64();
     let indexing = indexing::index_pending(&store, archive, timezone(config)).await;
     let index_secs = started.elapsed().as_secs_f64() - pass_secs;
@@ -673,8 +675,10 @@ fn local_time(config: &Config, t: DateTime<Utc>) -> String {
     t.with_timezone(&tz).format("%d/%m/%Y %H:%M").to_string()
 }
 
+mod daemon;
 mod mailing;
 mod publishing;
+pub use daemon::{run, schedule, status};
 pub use mailing::{
     export as subscribers_export, forget as subscribers_forget, import as subscribers_import,
     list as subscribers_list, send as edition_send,

@@ -465,16 +465,8 @@ pub async fn serve(config: &Config, archive: &Path, listen: Option<&str>) -> any
         );
         return Ok(EXIT_USAGE);
     };
-    std::fs::create_dir_all(archive.join(crate::publish::PUBLISHED_DIR))?;
     let store = Store::open(archive).await?;
-    let secret = crate::mail::token::Secret::load(archive)?;
-    let subscriptions = std::sync::Arc::new(web::subscribe::Subscriptions::new(
-        config.clone(),
-        archive.to_path_buf(),
-        store,
-        secret,
-        config.web.subscribe_per_minute,
-    ));
-    web::serve(WebState::new(config, archive), Some(subscriptions), addr).await?;
+    let app = web::app(config, archive, store)?;
+    web::serve(app, &WebState::new(config, archive).root, addr).await?;
     Ok(EXIT_OK)
 }

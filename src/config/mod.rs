@@ -13,6 +13,12 @@ use toml::Spanned;
 
 use crate::model::{PageSelectors, Source, SourceKind};
 
+mod schedule;
+pub use schedule::{
+    DEFAULT_PANORAMAS, DEFAULT_POLL, DEFAULT_STOP_GRACE_SECS, ScheduleSpec, Schedules,
+    default_draft,
+};
+
 /// The ten dossiers of the centre; their ids are fixed (DESIGN.md §1).
 pub const DOSSIER_IDS: [&str; 10] = [
     "discrimination",
@@ -40,6 +46,8 @@ pub struct Config {
     pub web: WebSettings,
     /// Edition kinds: the two built-in ones, plus any declared under `[publications.KIND]`.
     pub publications: BTreeMap<String, Publication>,
+    /// When the daemon (`veille run`) polls, refreshes panoramas and prepares drafts.
+    pub schedule: Schedules,
     /// The file's text and where each dossier's `rules` string sits in it, so that later
     /// stages can point at a mistake inside a rule.
     pub text: String,
@@ -151,6 +159,10 @@ struct RawDossier {
     keywords: Vec<String>,
     rules: Option<Spanned<String>>,
     threshold: Option<f64>,
+    /// Polling of this dossier's sources (instead of `[schedule] poll`).
+    poll_schedule: Option<Spanned<ScheduleSpec>>,
+    /// Panorama refresh (instead of `[schedule] panoramas`).
+    panorama_schedule: Option<Spanned<ScheduleSpec>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -312,6 +324,10 @@ pub struct Publication {
     /// Section titles, in order; items in other sections come after them.
     #[serde(default)]
     pub sections: Vec<String>,
+    /// When the daemon creates the next draft (default from `months`: `0 8 1 * *` monthly,
+    /// `0 8 1 */2 *` every two months); `[]` never.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub draft_schedule: Option<Spanned<ScheduleSpec>>,
 }
 
 fn default_months() -> u32 {
@@ -345,6 +361,7 @@ fn builtin_publications() -> BTreeMap<String, Publication> {
                 "Agenda".into(),
                 "Actualités du centre".into(),
             ],
+            draft_schedule: None,
         },
     );
     map.insert(
@@ -360,6 +377,7 @@ fn builtin_publications() -> BTreeMap<String, Publication> {
                 "Ressources".into(),
                 "Panorama de presse".into(),
             ],
+            draft_schedule: None,
         },
     );
     map
@@ -426,6 +444,8 @@ struct RawConfig {
     web: Option<WebSettings>,
     #[serde(default)]
     publications: BTreeMap<Spanned<String>, Publication>,
+    #[serde(default)]
+    schedule: Option<schedule::RawSchedule>,
 }
 
 #[derive(Deserialize)]
@@ -440,6 +460,8 @@ struct RawSource {
     select: Option<Spanned<RawSelect>>,
     #[serde(default = "yes")]
     enabled: bool,
+    /// This source's own polling schedule.
+    schedule: Option<Spanned<ScheduleSpec>>,
 }
 
 fn yes() -> bool {
@@ -518,9 +540,57 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
         }
     }
 
+    // Every schedule expression is checked where it is written.
+    let check_schedule = |spec: &Spanned<ScheduleSpec>, errors: &mut Vec<ConfigError>| {
+        let (texts, problems) = schedule::check(spec, text);
+        for (span, message) in problems {
+            errors.push(at(span, message, Some(crate::schedule::SYNTAX_HINT.into())));
+        }
+        texts
+    };
+    let mut schedules = Schedules::default();
+    if let Some(raw_schedule) = &raw.schedule {
+        if let Some(spec) = &raw_schedule.poll {
+            schedules.poll = check_schedule(spec, &mut errors);
+        }
+        if let Some(spec) = &raw_schedule.panoramas {
+            schedules.panoramas = check_schedule(spec, &mut errors);
+        }
+        if let Some(grace) = &raw_schedule.stop_grace_secs {
+            if *grace.get_ref() > 60 {
+                errors.push(at(
+                    grace.span(),
+                    "`stop_grace_secs` doit être au plus 60".into(),
+                    Some("au-delà, systemd ou l'opérateur perdent patience ; 5 par défaut".into()),
+                ));
+            }
+            schedules.stop_grace_secs = *grace.get_ref();
+        }
+    }
+
     let mut dossiers = BTreeMap::new();
     let mut rule_spans = BTreeMap::new();
     for (id, dossier) in raw.dossiers {
+        if let Some(spec) = &dossier.poll_schedule {
+            let texts = check_schedule(spec, &mut errors);
+            schedules.dossier_poll.insert(id.get_ref().clone(), texts);
+        }
+        if let Some(spec) = &dossier.panorama_schedule {
+            let texts = check_schedule(spec, &mut errors);
+            if !dossier.panorama {
+                errors.push(at(
+                    spec.span(),
+                    format!(
+                        "`panorama_schedule` dans le dossier `{}`, qui n'a pas de panorama",
+                        id.get_ref()
+                    ),
+                    Some("ajoutez panorama = true, ou retirez panorama_schedule".into()),
+                ));
+            }
+            schedules
+                .dossier_panorama
+                .insert(id.get_ref().clone(), texts);
+        }
         if !DOSSIER_IDS.contains(&id.get_ref().as_str()) {
             errors.push(at(
                 id.span(),
@@ -682,6 +752,10 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
             }
             (None, _) => None,
         };
+        if let Some(spec) = &raw_source.schedule {
+            let texts = check_schedule(spec, &mut errors);
+            schedules.sources.insert(name.clone(), texts);
+        }
         sources.push(Source {
             name,
             kind,
@@ -808,6 +882,10 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
                 )),
             ));
         }
+        if let Some(spec) = &publication.draft_schedule {
+            let texts = check_schedule(spec, &mut errors);
+            schedules.drafts.insert(kind.get_ref().clone(), texts);
+        }
         publications.insert(kind.into_inner(), publication);
     }
 
@@ -824,6 +902,7 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
         publish,
         web,
         publications,
+        schedule: schedules,
         text: text.to_string(),
         rule_spans,
     })

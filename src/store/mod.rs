@@ -18,12 +18,14 @@ use crate::model::{PreparedArticle, Source, Tagging};
 mod articles;
 mod decisions;
 mod editions;
+mod jobs;
 mod subscribers;
 mod triage;
 
 pub use articles::{ArticleFilter, ArticleRow, TaggingInput};
 pub use decisions::DecisionError;
 pub use editions::{EditionError, NewBlock};
+pub use jobs::{EditionReminder, JobRow, ScheduledDraft, SourceStat, Totals};
 pub use subscribers::{ClaimedDelivery, DeliveryOutcome, ImportEntry, ImportOutcome, SendError};
 pub use triage::{DecisionSnapshot, InboxFilter, InboxRow, StoryDetail};
 

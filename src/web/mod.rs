@@ -74,23 +74,47 @@ pub fn router(state: WebState, subscriptions: Option<Arc<subscribe::Subscription
     }
 }
 
-/// Serves until Ctrl-C or SIGTERM.
-pub async fn serve(
-    state: WebState,
-    subscriptions: Option<Arc<subscribe::Subscriptions>>,
-    listen: SocketAddr,
-) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .map_err(|e| anyhow::anyhow!("impossible d'écouter sur {listen} : {e}"))?;
+/// Everything `veille serve` serves: the published files and the subscription pages.
+pub fn app(config: &Config, archive: &Path, store: crate::store::Store) -> anyhow::Result<Router> {
+    std::fs::create_dir_all(archive.join(PUBLISHED_DIR))?;
+    let secret = crate::mail::token::Secret::load(archive)?;
+    let subscriptions = Arc::new(subscribe::Subscriptions::new(
+        config.clone(),
+        archive.to_path_buf(),
+        store,
+        secret,
+        config.web.subscribe_per_minute,
+    ));
+    Ok(router(WebState::new(config, archive), Some(subscriptions)))
+}
+
+/// Serves `app` until Ctrl-C or SIGTERM.
+pub async fn serve(app: Router, root: &Path, listen: SocketAddr) -> anyhow::Result<()> {
+    let listener = bind(listen).await?;
     let local = listener.local_addr()?;
     eprintln!(
         "veille sert {} sur http://{local}/ (Ctrl-C pour arrêter)",
-        state.root.display()
+        root.display()
     );
-    let app = router(state, subscriptions).into_make_service_with_connect_info::<SocketAddr>();
+    serve_on(listener, app, shutdown_signal()).await
+}
+
+/// Listens on `listen`, with a French message when it cannot.
+pub async fn bind(listen: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("impossible d'écouter sur {listen} : {e}"))
+}
+
+/// Serves `app` until `shutdown` completes, then lets the requests in progress end.
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(shutdown)
         .await?;
     Ok(())
 }

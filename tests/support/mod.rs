@@ -2,6 +2,8 @@
 //! its feeds.toml, and runs of the real `veille` binary.
 #![allow(dead_code)]
 
+pub mod daemon;
+pub mod http;
 pub mod server;
 pub mod smtp;
 pub mod web;

@@ -1,0 +1,314 @@
+//! The daemon commands: `run` (schedules + web server), `schedule` (next run times of an
+//! expression), `status` (the daemon's figures for a person); and the schedules that
+//! `check` lists.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use chrono::{DateTime, LocalResult, NaiveDateTime, SecondsFormat, TimeZone, Utc};
+use chrono_tz::Tz;
+use serde_json::json;
+
+use super::{EXIT_OK, EXIT_USAGE, local_time, truncate};
+use crate::config::Config;
+use crate::daemon::lock::{self, DaemonLock, LockError};
+use crate::daemon::metrics::{self, Snapshot, age};
+use crate::schedule::{self, Expr, Schedule, clock};
+use crate::store::Store;
+
+/// `veille run [--listen ADDR:PORT]`: the daemon, until SIGTERM or SIGINT.
+pub async fn run(config: &Config, archive: &Path, listen: Option<&str>) -> anyhow::Result<i32> {
+    let listen = listen.unwrap_or(&config.web.listen);
+    let Ok(addr) = listen.parse::<SocketAddr>() else {
+        eprintln!(
+            "adresse d'écoute invalide « {listen} » : attendu ADRESSE:PORT, par exemple 127.0.0.1:8080"
+        );
+        return Ok(EXIT_USAGE);
+    };
+    let clock = match clock::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return Ok(EXIT_USAGE);
+        }
+    };
+    let lock = match DaemonLock::acquire(archive) {
+        Ok(l) => l,
+        Err(e @ LockError::Held { .. }) => {
+            eprintln!(
+                "erreur : {e} ({}).\n  aide : arrêtez-le d'abord (systemctl stop veille, ou kill PID), ou donnez une autre archive avec --archive",
+                archive.display()
+            );
+            return Ok(EXIT_USAGE);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let listener = crate::web::bind(addr).await?;
+    crate::daemon::run(config.clone(), archive.to_path_buf(), listener, clock).await?;
+    drop(lock);
+    Ok(EXIT_OK)
+}
+
+/// Reads `--from`: RFC 3339, or a local `AAAA-MM-JJTHH:MM[:SS]` in the configured timezone.
+fn parse_from(text: &str, tz: Tz) -> Result<DateTime<Utc>, String> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    let naive = ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
+        .or_else(|| {
+            chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+        })
+        .ok_or_else(|| {
+            format!(
+                "date invalide « {text} » (--from) : RFC 3339 (2025-03-30T01:00:00+01:00) ou heure locale AAAA-MM-JJTHH:MM"
+            )
+        })?;
+    match tz.from_local_datetime(&naive) {
+        LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => Ok(t.with_timezone(&Utc)),
+        LocalResult::None => Err(format!(
+            "l'heure locale « {text} » n'existe pas ({tz} avance d'une heure ce jour-là)"
+        )),
+    }
+}
+
+/// `veille schedule "EXPR" [--from T] [--count N] [--json]`: the next run times.
+pub fn schedule(config: &Config, expr: &str, from: Option<&str>, count: usize, json: bool) -> i32 {
+    let tz = config.tz();
+    if let Err(e) = Expr::parse(expr) {
+        eprintln!("{}\n  aide : {}", e.message, schedule::SYNTAX_HINT);
+        return EXIT_USAGE;
+    }
+    let schedule = Schedule::new(&[expr], tz).expect("checked above");
+    let from = match from.map(|f| parse_from(f, tz)).transpose() {
+        Ok(f) => f.unwrap_or_else(Utc::now),
+        Err(e) => {
+            eprintln!("{e}");
+            return EXIT_USAGE;
+        }
+    };
+    if count == 0 || count > 10_000 {
+        eprintln!("--count doit être entre 1 et 10000");
+        return EXIT_USAGE;
+    }
+    let runs = schedule.upcoming(from, count);
+    if json {
+        let doc: Vec<String> = runs
+            .iter()
+            .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, false))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&doc).expect("strings"));
+        return EXIT_OK;
+    }
+    println!(
+        "« {} » ({tz}), après le {} :",
+        schedule.text(),
+        from.with_timezone(&tz).format("%d/%m/%Y %H:%M:%S %:z")
+    );
+    for t in &runs {
+        println!(
+            "  {} {}",
+            day_name(t.date_naive()),
+            t.format("%d/%m/%Y %H:%M (UTC%:z)")
+        );
+    }
+    EXIT_OK
+}
+
+fn day_name(day: chrono::NaiveDate) -> &'static str {
+    use chrono::Datelike;
+    ["lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim."]
+        [day.weekday().num_days_from_monday() as usize]
+}
+
+/// The jobs of `check`: JSON rows.
+pub(super) fn schedules_json(config: &Config) -> serde_json::Value {
+    let now = Utc::now();
+    schedule::jobs(config)
+        .iter()
+        .map(|j| {
+            json!({
+                "job": j.name, "label": j.label, "schedule": j.schedule.text(),
+                "next": j.schedule.next_after(now).map(|t| t.with_timezone(&j.schedule.timezone()).to_rfc3339_opts(SecondsFormat::Secs, false)),
+            })
+        })
+        .collect()
+}
+
+/// The jobs of `check`, for a person.
+pub(super) fn print_schedules(config: &Config) {
+    let now = Utc::now();
+    let jobs = schedule::jobs(config);
+    println!(
+        "Planification du démon `veille run` ({} tâche(s), fuseau {}, arrêt en {} s au plus pour les relèves en cours) :",
+        jobs.len(),
+        config.settings.timezone,
+        config.schedule.stop_grace_secs
+    );
+    for j in &jobs {
+        let next = j
+            .schedule
+            .next_after(now)
+            .map_or_else(|| "jamais".into(), |t| local_time(config, t));
+        println!(
+            "  {:<34} {:<34} prochaine : {next}",
+            truncate(&j.label, 34),
+            j.schedule.text()
+        );
+    }
+}
+
+/// `veille status [--json]`: the daemon's figures, as `/metrics` gives them, for a person.
+pub async fn status(config: &Config, archive: &Path, json: bool) -> anyhow::Result<i32> {
+    let store = Store::open(archive).await?;
+    store.sync_sources(&config.sources).await?;
+    let now = Utc::now();
+    let snapshot = metrics::snapshot(&store, config, now).await?;
+    let holder = lock::holder(archive);
+    if json {
+        let mut doc = serde_json::to_value(&snapshot)?;
+        doc["daemon"] = json!({"running": holder.is_some(), "pid": holder.filter(|p| *p > 0)});
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+        return Ok(EXIT_OK);
+    }
+    match holder {
+        Some(pid) if pid > 0 => println!("Démon : en marche (pid {pid})"),
+        Some(_) => println!("Démon : en marche"),
+        None => println!("Démon : arrêté (lancez `veille run`, ou `systemctl start veille`)"),
+    }
+    print_status(config, &snapshot);
+    Ok(EXIT_OK)
+}
+
+fn print_status(config: &Config, s: &Snapshot) {
+    let when = |t: Option<DateTime<Utc>>| t.map_or_else(|| "—".into(), |t| local_time(config, t));
+    println!("\nTâches planifiées (fuseau {}) :", s.timezone);
+    for job in &s.jobs {
+        let j = &job.stored;
+        let last = match (&j.last_run, j.last_status.as_deref()) {
+            (None, _) => "jamais exécutée".to_string(),
+            (Some(t), status) => {
+                let state = if status == Some("error") {
+                    "échec"
+                } else {
+                    "ok"
+                };
+                let seconds = j.last_duration_ms.unwrap_or(0) as f64 / 1000.0;
+                format!(
+                    "dernière {} ({state}, {})",
+                    local_time(config, *t),
+                    format!("{seconds:.1} s").replace('.', ",")
+                )
+            }
+        };
+        println!("  {} — {}", job.label, job.schedule);
+        println!(
+            "      {last} ; prochaine {} ; {} exécution(s), {} échec(s)",
+            when(job.next_run),
+            j.runs,
+            j.failures
+        );
+        if let Some(e) = j
+            .last_error
+            .as_deref()
+            .filter(|_| j.last_status.as_deref() == Some("error"))
+        {
+            println!("      ↳ {e}");
+        }
+    }
+    if s.reminders.is_empty() {
+        println!("\nAucune édition à préparer.");
+    } else {
+        println!();
+        for r in &s.reminders {
+            println!(
+                "{} (période du {} au {})",
+                r.message(),
+                r.period_start,
+                r.period_end
+            );
+        }
+    }
+    let failing = s
+        .sources
+        .iter()
+        .filter(|x| x.consecutive_errors > 0)
+        .count();
+    println!(
+        "\nArticles : {} ; histoires : {} ; articles nouveaux relevés : {}",
+        s.totals.articles, s.totals.stories, s.articles_ingested
+    );
+    let deliveries: Vec<String> = s
+        .totals
+        .deliveries
+        .iter()
+        .map(|(state, n)| format!("{n} {}", delivery_label(state)))
+        .collect();
+    println!(
+        "Envois : {}",
+        if deliveries.is_empty() {
+            "aucun".to_string()
+        } else {
+            deliveries.join(", ")
+        }
+    );
+    println!("\nSources : {} dont {failing} en erreur", s.sources.len());
+    println!(
+        "  {:<44} {:>8} {:>8} {:>9}  Dernier succès",
+        "Source", "Relèves", "Erreurs", "De suite"
+    );
+    for x in &s.sources {
+        let last = x.last_success.map_or_else(
+            || "jamais".to_string(),
+            |t| format!("il y a {}", age((s.at - t).num_seconds())),
+        );
+        let off = if x.enabled { "" } else { " (désactivée)" };
+        println!(
+            "  {:<44} {:>8} {:>8} {:>9}  {last}{off}",
+            truncate(&x.name, 44),
+            x.fetches,
+            x.errors,
+            x.consecutive_errors
+        );
+    }
+}
+
+fn delivery_label(state: &str) -> &str {
+    match state {
+        "queued" => "en attente",
+        "sending" => "en cours (incertains)",
+        "sent" => "envoyé(s)",
+        "failed_temp" => "refus temporaire(s)",
+        "failed_perm" => "échec(s) définitif(s)",
+        "skipped" => "ignoré(s)",
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn from_accepts_rfc3339_and_local_times() {
+        let tz = chrono_tz::Europe::Paris;
+        assert_eq!(
+            parse_from("2025-03-30T01:00:00+01:00", tz).unwrap(),
+            parse_from("2025-03-30T01:00", tz).unwrap()
+        );
+        // The first of the two 02:30 in October.
+        assert_eq!(
+            parse_from("2025-10-26T02:30", tz).unwrap().to_rfc3339(),
+            "2025-10-26T00:30:00+00:00"
+        );
+        assert!(
+            parse_from("2025-03-30T02:30", tz)
+                .unwrap_err()
+                .contains("n'existe pas")
+        );
+        assert!(parse_from("demain", tz).is_err());
+    }
+}

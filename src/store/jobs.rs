@@ -1,0 +1,407 @@
+//! What the daemon keeps: the last run of each scheduled job, fetch counters per source,
+//! the drafts it created for curators ("édition à préparer"), and the totals that
+//! `/metrics` and `veille status` show.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use sqlx::Row;
+
+use super::{Store, parse_timestamp, timestamp};
+use crate::model::SourceReport;
+
+/// One job as stored.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct JobRow {
+    pub name: String,
+    pub last_slot: Option<DateTime<Utc>>,
+    /// None while the job never ran (only its baseline is stored).
+    pub last_run: Option<DateTime<Utc>>,
+    pub last_status: Option<String>,
+    pub last_error: Option<String>,
+    pub last_duration_ms: Option<i64>,
+    pub runs: i64,
+    pub failures: i64,
+}
+
+/// One source's counters and health.
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceStat {
+    pub name: String,
+    pub enabled: bool,
+    /// Fetches tried (every answer or failure; sources put off by their backoff do not count).
+    pub fetches: i64,
+    pub errors: i64,
+    /// Articles seen for the first time.
+    pub new_articles: i64,
+    pub consecutive_errors: i64,
+    pub last_success: Option<DateTime<Utc>>,
+}
+
+/// Counts over the whole archive.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Totals {
+    pub articles: i64,
+    pub stories: i64,
+    /// Deliveries by state (`sent`, `failed_perm`…), over every edition.
+    pub deliveries: BTreeMap<String, i64>,
+}
+
+/// A draft the daemon created and curators still have to prepare.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct EditionReminder {
+    pub kind: String,
+    pub number: i64,
+    pub period_start: String,
+    pub period_end: String,
+    pub created_at: String,
+}
+
+impl EditionReminder {
+    /// `KIND/NUMBER`.
+    pub fn address(&self) -> String {
+        format!("{}/{}", self.kind, self.number)
+    }
+
+    /// The line curators see (TUI header, log).
+    pub fn message(&self) -> String {
+        format!("édition à préparer : {}", self.address())
+    }
+}
+
+/// What a draft job did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduledDraft {
+    pub kind: String,
+    pub number: i64,
+    /// False when an edition of that kind already covered the period (made by hand).
+    pub created: bool,
+}
+
+impl Store {
+    /// The last slot of every stored job, by name.
+    pub async fn job_slots(&self) -> anyhow::Result<HashMap<String, DateTime<Utc>>> {
+        let rows = sqlx::query("SELECT name, last_slot FROM jobs WHERE last_slot IS NOT NULL")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| {
+                parse_timestamp(r.get("last_slot")).map(|t| (r.get::<String, _>("name"), t))
+            })
+            .collect())
+    }
+
+    pub async fn job_rows(&self) -> anyhow::Result<Vec<JobRow>> {
+        let rows = sqlx::query("SELECT * FROM jobs ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| JobRow {
+                name: r.get("name"),
+                last_slot: parse_timestamp(r.get("last_slot")),
+                last_run: parse_timestamp(r.get("last_run")),
+                last_status: r.get("last_status"),
+                last_error: r.get("last_error"),
+                last_duration_ms: r.get("last_duration_ms"),
+                runs: r.get("runs"),
+                failures: r.get("failures"),
+            })
+            .collect())
+    }
+
+    /// Records the time from which a job that never ran counts its slots.
+    pub async fn set_job_baseline(&self, name: &str, slot: DateTime<Utc>) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO jobs (name, last_slot) VALUES ($1, $2)
+             ON CONFLICT (name) DO UPDATE SET last_slot = COALESCE(jobs.last_slot, excluded.last_slot)",
+        )
+        .bind(name)
+        .bind(timestamp(slot))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Records a run of a job, standing for `slot`.
+    pub async fn record_job_run(
+        &self,
+        name: &str,
+        slot: DateTime<Utc>,
+        ran_at: DateTime<Utc>,
+        outcome: Result<(), &str>,
+        duration_ms: i64,
+    ) -> anyhow::Result<()> {
+        let failed = i64::from(outcome.is_err());
+        sqlx::query(
+            "INSERT INTO jobs (name, last_slot, last_run, last_status, last_error, last_duration_ms, runs, failures)
+             VALUES ($1, $2, $3, $4, $5, $6, 1, $7)
+             ON CONFLICT (name) DO UPDATE SET last_slot = excluded.last_slot,
+               last_run = excluded.last_run, last_status = excluded.last_status,
+               last_error = excluded.last_error, last_duration_ms = excluded.last_duration_ms,
+               runs = jobs.runs + 1, failures = jobs.failures + excluded.failures",
+        )
+        .bind(name)
+        .bind(timestamp(slot))
+        .bind(timestamp(ran_at))
+        .bind(if failed == 1 { "error" } else { "ok" })
+        .bind(outcome.err())
+        .bind(duration_ms)
+        .bind(failed)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Adds the outcome of a pass to the counters of its sources.
+    pub async fn record_fetch_stats(&self, reports: &[SourceReport]) -> anyhow::Result<()> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        for r in reports {
+            let (fetches, errors) = match r.status.as_str() {
+                "ok" | "not_modified" => (1, 0),
+                "error" => (1, 1),
+                _ => continue,
+            };
+            sqlx::query(
+                "INSERT INTO source_stats (source_id, fetches, errors, new_articles)
+                 SELECT id, $2, $3, $4 FROM sources WHERE name = $1
+                 ON CONFLICT (source_id) DO UPDATE SET fetches = source_stats.fetches + excluded.fetches,
+                   errors = source_stats.errors + excluded.errors,
+                   new_articles = source_stats.new_articles + excluded.new_articles",
+            )
+            .bind(&r.name)
+            .bind(fetches)
+            .bind(errors)
+            .bind(i64::from(r.new))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Counters and health of every known source, in name order.
+    pub async fn source_stats(&self) -> anyhow::Result<Vec<SourceStat>> {
+        let rows = sqlx::query(
+            "SELECT s.name, s.enabled, s.consecutive_errors, s.last_success,
+                    COALESCE(t.fetches, 0) AS fetches, COALESCE(t.errors, 0) AS errors,
+                    COALESCE(t.new_articles, 0) AS new_articles
+             FROM sources s LEFT JOIN source_stats t ON t.source_id = s.id ORDER BY s.name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| SourceStat {
+                name: r.get("name"),
+                enabled: r.get("enabled"),
+                fetches: r.get("fetches"),
+                errors: r.get("errors"),
+                new_articles: r.get("new_articles"),
+                consecutive_errors: r.get("consecutive_errors"),
+                last_success: parse_timestamp(r.get("last_success")),
+            })
+            .collect())
+    }
+
+    pub async fn totals(&self) -> anyhow::Result<Totals> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS articles, COUNT(DISTINCT COALESCE(story, id)) AS stories FROM articles",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let deliveries = sqlx::query("SELECT state, COUNT(*) AS n FROM deliveries GROUP BY state")
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(|r| (r.get::<String, _>("state"), r.get::<i64, _>("n")))
+            .collect();
+        Ok(Totals {
+            articles: row.get("articles"),
+            stories: row.get("stories"),
+            deliveries,
+        })
+    }
+
+    /// The draft of `kind` for the period starting `start`: created unless an edition of
+    /// that kind already covers it; either way curators are reminded while it is a draft.
+    pub async fn create_scheduled_draft(
+        &self,
+        kind: &str,
+        start: NaiveDate,
+        end: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<ScheduledDraft> {
+        let existing: Option<i64> = sqlx::query_scalar(
+            "SELECT number FROM editions WHERE kind = $1 AND period_start = $2 ORDER BY number LIMIT 1",
+        )
+        .bind(kind)
+        .bind(start.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        let (number, created) = match existing {
+            Some(n) => (n, false),
+            None => (
+                self.create_edition(kind, start, end, now).await?.number,
+                true,
+            ),
+        };
+        sqlx::query(
+            "INSERT INTO edition_reminders (edition_id, created_at)
+             SELECT id, $3 FROM editions WHERE kind = $1 AND number = $2 AND status = 'draft'
+             ON CONFLICT (edition_id) DO NOTHING",
+        )
+        .bind(kind)
+        .bind(number)
+        .bind(timestamp(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(ScheduledDraft {
+            kind: kind.to_string(),
+            number,
+            created,
+        })
+    }
+
+    /// The scheduled drafts still to prepare (status `draft`), oldest first: the TUI shows
+    /// them in its header ("édition à préparer : flash-info/13").
+    pub async fn edition_reminders(&self) -> anyhow::Result<Vec<EditionReminder>> {
+        let rows = sqlx::query(
+            "SELECT e.kind, e.number, e.period_start, e.period_end, r.created_at
+             FROM edition_reminders r JOIN editions e ON e.id = r.edition_id
+             WHERE e.status = 'draft' ORDER BY e.period_start, e.kind",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| EditionReminder {
+                kind: r.get("kind"),
+                number: r.get("number"),
+                period_start: r.get("period_start"),
+                period_end: r.get("period_end"),
+                created_at: r.get("created_at"),
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    #[tokio::test]
+    async fn jobs_drafts_and_counters_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        store
+            .set_job_baseline("draft:flash-info", t("2025-06-01T00:00:00Z"))
+            .await
+            .unwrap();
+        // A baseline never moves a stored slot back.
+        store
+            .set_job_baseline("draft:flash-info", t("2025-07-01T00:00:00Z"))
+            .await
+            .unwrap();
+        store
+            .record_job_run(
+                "poll:x",
+                t("2025-06-01T10:00:00Z"),
+                t("2025-06-01T10:00:01Z"),
+                Ok(()),
+                12,
+            )
+            .await
+            .unwrap();
+        store
+            .record_job_run(
+                "poll:x",
+                t("2025-06-01T11:00:00Z"),
+                t("2025-06-01T11:00:01Z"),
+                Err("boum"),
+                3,
+            )
+            .await
+            .unwrap();
+        let slots = store.job_slots().await.unwrap();
+        assert_eq!(slots["draft:flash-info"], t("2025-06-01T00:00:00Z"));
+        assert_eq!(slots["poll:x"], t("2025-06-01T11:00:00Z"));
+        let rows = store.job_rows().await.unwrap();
+        let poll = rows.iter().find(|r| r.name == "poll:x").unwrap();
+        assert_eq!((poll.runs, poll.failures), (2, 1));
+        assert_eq!(poll.last_error.as_deref(), Some("boum"));
+        assert!(rows[0].last_run.is_none());
+
+        let day = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let now = t("2025-06-01T06:00:00Z");
+        let first = store
+            .create_scheduled_draft("flash-info", day("2025-06-01"), day("2025-06-30"), now)
+            .await
+            .unwrap();
+        assert_eq!((first.number, first.created), (1, true));
+        // Run again for the same period (a catch-up, or made by hand): no second edition.
+        let again = store
+            .create_scheduled_draft("flash-info", day("2025-06-01"), day("2025-06-30"), now)
+            .await
+            .unwrap();
+        assert_eq!((again.number, again.created), (1, false));
+        let reminders = store.edition_reminders().await.unwrap();
+        assert_eq!(reminders.len(), 1);
+        assert_eq!(reminders[0].message(), "édition à préparer : flash-info/1");
+        store
+            .set_edition_status(
+                "flash-info",
+                1,
+                crate::model::EditionStatus::Ready,
+                Utc::now(),
+            )
+            .await
+            .unwrap();
+        assert!(store.edition_reminders().await.unwrap().is_empty());
+
+        let source = |name: &str| crate::model::Source {
+            name: name.into(),
+            kind: crate::model::SourceKind::Feed,
+            url: format!("https://{name}.example.org/"),
+            dossiers: vec![],
+            select: None,
+            enabled: true,
+        };
+        store
+            .sync_sources(&[source("a"), source("b")])
+            .await
+            .unwrap();
+        let report = |name: &str, status: &str, new| SourceReport {
+            name: name.into(),
+            status: status.into(),
+            new,
+            ..Default::default()
+        };
+        for _ in 0..2 {
+            store
+                .record_fetch_stats(&[
+                    report("a", "ok", 3),
+                    report("b", "error", 0),
+                    report("b", "deferred", 0),
+                ])
+                .await
+                .unwrap();
+        }
+        let stats = store.source_stats().await.unwrap();
+        assert_eq!(
+            (stats[0].fetches, stats[0].errors, stats[0].new_articles),
+            (2, 0, 6)
+        );
+        assert_eq!((stats[1].fetches, stats[1].errors), (2, 2));
+        let totals = store.totals().await.unwrap();
+        assert_eq!((totals.articles, totals.stories), (0, 0));
+    }
+}
