@@ -50,3 +50,37 @@ pub fn article(
         },
     }
 }
+
+/// A store holding the configuration's sources: each of `stories` (from the first source)
+/// starts a story, and every article of `echoes` (from the second source) joins the first
+/// of those stories. Returns the store and the story ids, in order.
+pub async fn two_source_store(
+    dir: &std::path::Path,
+    config: &crate::config::Config,
+    stories: &[PreparedArticle],
+    echoes: &[PreparedArticle],
+    at: DateTime<Utc>,
+) -> (crate::store::Store, Vec<i64>) {
+    let store = crate::store::Store::open(dir).await.unwrap();
+    let states = store.sync_sources(&config.sources).await.unwrap();
+    let validators = crate::store::Validators {
+        etag: None,
+        last_modified: None,
+        status: 200,
+    };
+    let source = |n: usize| states[&config.sources[n].name].id;
+    let mut ids = Vec::new();
+    store
+        .record_success(source(0), &validators, stories, at, |_, id| {
+            ids.push(id);
+            id
+        })
+        .await
+        .unwrap();
+    let first = ids[0];
+    store
+        .record_success(source(1), &validators, echoes, at, |_, _| first)
+        .await
+        .unwrap();
+    (store, ids)
+}

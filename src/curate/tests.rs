@@ -11,7 +11,7 @@ use super::app::{App, Mode};
 use super::ui;
 use crate::config::Config;
 use crate::model::DecisionState;
-use crate::store::{Store, Validators};
+use crate::store::Store;
 
 fn at(day: u32, hour: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, day, hour, 0, 0).unwrap()
@@ -36,13 +36,6 @@ fn config() -> Config {
 /// Five stories (one carried by two sources), tagged with reasons.
 async fn store(dir: &Path, config: &Config) -> Store {
     use crate::testing::article;
-    let store = Store::open(dir).await.unwrap();
-    let states = store.sync_sources(&config.sources).await.unwrap();
-    let validators = Validators {
-        etag: None,
-        last_modified: None,
-        status: 200,
-    };
     let monde = [
         article(
             "Le gouvernement présente le pacte des solidarités contre la pauvreté",
@@ -103,20 +96,6 @@ async fn store(dir: &Path, config: &Config) -> Store {
             &[],
         ),
     ];
-    let mut ids = Vec::new();
-    store
-        .record_success(
-            states["Le Monde"].id,
-            &validators,
-            &monde,
-            at(26, 10),
-            |_, id| {
-                ids.push(id);
-                id
-            },
-        )
-        .await
-        .unwrap();
     let depeche = [article(
         "Pacte des solidarités : ce qu'il faut retenir",
         "Présenté jeudi, le pacte vise à réduire la pauvreté.",
@@ -125,17 +104,8 @@ async fn store(dir: &Path, config: &Config) -> Store {
         &[("pauvrete", 2.0, &[])],
         &[],
     )];
-    let first = ids[0];
-    store
-        .record_success(
-            states["La Dépêche"].id,
-            &validators,
-            &depeche,
-            at(26, 12),
-            |_, _| first,
-        )
-        .await
-        .unwrap();
+    let (store, _) =
+        crate::testing::two_source_store(dir, config, &monde, &depeche, at(26, 12)).await;
     store
 }
 

@@ -7,7 +7,7 @@ use chrono::{DateTime, TimeZone, Utc};
 
 use super::*;
 use crate::model::{EditionItem, PreparedArticle};
-use crate::store::{EditionError, NewBlock, Validators};
+use crate::store::{EditionError, NewBlock};
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 26, 8, 0, 0).unwrap()
@@ -63,13 +63,6 @@ fn article(
 /// Two sources; story 1 carried by both, story 2 with a hostile title, story 3 in another
 /// dossier, story 4 never kept.
 async fn fixed_store(dir: &Path, config: &Config) -> Store {
-    let store = Store::open(dir).await.unwrap();
-    let states = store.sync_sources(&config.sources).await.unwrap();
-    let validators = Validators {
-        etag: None,
-        last_modified: None,
-        status: 200,
-    };
     let monde = [
         article(
             "Pauvreté : le gouvernement présente son nouveau pacte des solidarités",
@@ -100,21 +93,6 @@ async fn fixed_store(dir: &Path, config: &Config) -> Store {
             "pauvrete",
         ),
     ];
-    let mut next_story = Vec::new();
-    store
-        .record_success(
-            states["Le Monde"].id,
-            &validators,
-            &monde,
-            now(),
-            |_, id| {
-                next_story.push(id);
-                id
-            },
-        )
-        .await
-        .unwrap();
-    let pact = next_story[0];
     let depeche = [article(
         "Le nouveau pacte des solidarités présenté par le gouvernement",
         "Présenté jeudi, le pacte vise à réduire la pauvreté.",
@@ -122,16 +100,8 @@ async fn fixed_store(dir: &Path, config: &Config) -> Store {
         18,
         "pauvrete",
     )];
-    store
-        .record_success(
-            states["La Dépêche"].id,
-            &validators,
-            &depeche,
-            now(),
-            |_, _| pact,
-        )
-        .await
-        .unwrap();
+    let (store, next_story) =
+        crate::testing::two_source_store(dir, config, &monde, &depeche, now()).await;
     for (story, dossier, state) in [
         (next_story[0], "pauvrete", DecisionState::Kept),
         (next_story[1], "pauvrete", DecisionState::Starred),

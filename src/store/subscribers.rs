@@ -485,7 +485,9 @@ impl Store {
     }
 
     /// Takes the next recipient due and marks it `sending` (before any SMTP command); a
-    /// recipient no longer active in the list is marked `skipped` instead.
+    /// recipient no longer active in the list is marked `skipped` instead. Queued ones come
+    /// before retries; each lookup is one step of `deliveries_state`, with no sort, since it
+    /// runs once per recipient.
     pub async fn claim_delivery(
         &self,
         edition: i64,
@@ -499,9 +501,10 @@ impl Store {
                 "SELECT d.email, d.subscriber_id, d.message_id, d.attempts,
                         (SELECT c.status FROM subscriptions c WHERE c.subscriber_id = d.subscriber_id AND c.list = $2) AS status
                  FROM deliveries d
-                 WHERE d.edition_id = $1
-                   AND (d.state = 'queued' OR (d.state = 'failed_temp' AND d.next_attempt IS NOT NULL AND d.next_attempt <= $3))
-                 ORDER BY d.state = 'failed_temp', d.subscriber_id LIMIT 1",
+                 WHERE d.rowid = COALESCE(
+                     (SELECT rowid FROM deliveries WHERE edition_id = $1 AND state = 'queued' LIMIT 1),
+                     (SELECT rowid FROM deliveries WHERE edition_id = $1 AND state = 'failed_temp'
+                        AND next_attempt IS NOT NULL AND next_attempt <= $3 LIMIT 1))",
             )
             .bind(edition)
             .bind(list)

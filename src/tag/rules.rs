@@ -447,6 +447,27 @@ impl Parser<'_> {
         Ok(())
     }
 
+    /// After a binary operator (at `offset`): a term must follow, not the end, `)` or
+    /// another operator.
+    fn expect_right_operand(
+        &self,
+        offset: usize,
+        operator: &str,
+        example: &str,
+    ) -> Result<(), RuleError> {
+        if matches!(
+            self.peek_tok(),
+            None | Some(Tok::Close | Tok::Or | Tok::And)
+        ) {
+            return Err(RuleError {
+                offset,
+                message: format!("opérateur {operator} sans terme à droite"),
+                hint: Some(format!("{operator} relie deux termes : {example}")),
+            });
+        }
+        Ok(())
+    }
+
     /// list := and ( [OR] and )*
     fn list(&mut self) -> Result<Node, RuleError> {
         let mut items = Vec::new();
@@ -463,16 +484,7 @@ impl Parser<'_> {
                         ));
                     }
                     self.pos += 1;
-                    if matches!(
-                        self.peek_tok(),
-                        None | Some(Tok::Close | Tok::Or | Tok::And)
-                    ) {
-                        return Err(err(
-                            offset,
-                            "opérateur OR sans terme à droite",
-                            Some("OR relie deux termes : pauvreté OR précarité"),
-                        ));
-                    }
+                    self.expect_right_operand(offset, "OR", "pauvreté OR précarité")?;
                 }
                 Some(_) => items.push(self.and()?),
             }
@@ -490,16 +502,7 @@ impl Parser<'_> {
         while let Some(Tok::And) = self.peek_tok() {
             let offset = self.peek().map_or(0, |t| t.offset);
             self.pos += 1;
-            if matches!(
-                self.peek_tok(),
-                None | Some(Tok::Close | Tok::Or | Tok::And)
-            ) {
-                return Err(err(
-                    offset,
-                    "opérateur AND sans terme à droite",
-                    Some("AND relie deux termes : violences AND femmes"),
-                ));
-            }
+            self.expect_right_operand(offset, "AND", "violences AND femmes")?;
             items.push(self.near()?);
         }
         Ok(if items.len() == 1 {
@@ -518,16 +521,7 @@ impl Parser<'_> {
         };
         let near_offset = self.peek().map_or(0, |t| t.offset);
         self.pos += 1;
-        if matches!(
-            self.peek_tok(),
-            None | Some(Tok::Close | Tok::Or | Tok::And)
-        ) {
-            return Err(err(
-                near_offset,
-                "opérateur NEAR sans terme à droite",
-                Some("NEAR relie deux termes : femme NEAR/5 violence"),
-            ));
-        }
+        self.expect_right_operand(near_offset, "NEAR", "femme NEAR/5 violence")?;
         let right_start = self.peek().map_or(0, |t| t.offset);
         let right = self.unary()?;
         for (side, offset) in [(&left, start), (&right, right_start)] {
