@@ -309,7 +309,7 @@ fn default_listen() -> String {
 }
 
 /// An edition kind (`[publications.KIND]`).
-#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Publication {
     pub title: String,

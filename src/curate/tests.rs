@@ -254,3 +254,49 @@ async fn keys_decide_undo_edit_and_compose() {
     app.tick().await.unwrap();
     assert!(!app.rows.iter().any(|r| r.story == other));
 }
+
+#[tokio::test]
+async fn filters_narrow_the_inbox() {
+    use crate::store::InboxFilter;
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(dir.path()).await;
+    let titles = |rows: Vec<crate::store::InboxRow>| -> Vec<String> {
+        rows.into_iter().map(|r| r.title).collect()
+    };
+    let filter = |f: InboxFilter| InboxFilter { limit: 100, ..f };
+    // A source that only echoes a story still finds it.
+    let rows = app
+        .store
+        .inbox(&filter(InboxFilter {
+            source: Some("La Dépêche".into()),
+            ..InboxFilter::default()
+        }))
+        .await
+        .unwrap();
+    assert_eq!(
+        titles(rows),
+        ["Le gouvernement présente le pacte des solidarités contre la pauvreté"]
+    );
+    let rows = app
+        .store
+        .inbox(&filter(InboxFilter {
+            territory: Some("gers".into()),
+            ..InboxFilter::default()
+        }))
+        .await
+        .unwrap();
+    assert_eq!(
+        titles(rows),
+        ["Aide alimentaire : les demandes explosent dans le Gers"]
+    );
+    let rows = app
+        .store
+        .inbox(&filter(InboxFilter {
+            dossier: Some("securite".into()),
+            since: Some(at(25, 0)),
+            ..InboxFilter::default()
+        }))
+        .await
+        .unwrap();
+    assert_eq!(titles(rows), ["Toulouse : renfort de policiers au Mirail"]);
+}

@@ -75,7 +75,6 @@ impl Store {
                       COALESCE((SELECT d.title FROM decisions d WHERE d.story = a.id AND d.title IS NOT NULL
                                 ORDER BY d.decided_at DESC LIMIT 1), a.title) AS title,
                       COALESCE(a.published, a.first_seen) AS at, a.territories,
-                      s.name AS source_name,
                       (SELECT COUNT(DISTINCT b.source_id) FROM articles b WHERE b.id = a.id OR b.story = a.id) AS sources,
                       (SELECT group_concat(DISTINCT t.dossier) FROM tags t WHERE t.article_id IN {MEMBERS}) AS dossiers,
                       COALESCE((SELECT MAX(t.score) FROM tags t WHERE t.article_id IN {MEMBERS}
@@ -90,11 +89,11 @@ impl Store {
                  AND ($5 IS NULL OR COALESCE(a.published, a.first_seen) >= $5)
                  AND ($6 IS NULL OR COALESCE(a.published, a.first_seen) < $6)
                  AND ($4 IS NULL OR EXISTS (SELECT 1 FROM json_each(a.territories) WHERE value = $4))
+                 AND ($3 IS NULL OR s.name = $3 OR EXISTS (
+                       SELECT 1 FROM articles b JOIN sources bs ON bs.id = b.source_id
+                       WHERE b.story = a.id AND bs.name = $3))
              )
              WHERE rank = CASE $2 WHEN 'starred' THEN 3 WHEN 'kept' THEN 2 WHEN 'rejected' THEN 1 ELSE 0 END
-               AND ($3 IS NULL OR source_name = $3 OR EXISTS (
-                     SELECT 1 FROM articles b JOIN sources bs ON bs.id = b.source_id
-                     WHERE b.story = story AND bs.name = $3))
              ORDER BY score DESC, at DESC, story DESC
              LIMIT $7"
         );
