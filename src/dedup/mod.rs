@@ -296,13 +296,11 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(not(shared_fixtures), ignore = "../shared/fixtures absent")]
     fn dev_pairs_reach_the_floors() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../shared/fixtures/eval/dedup-pairs-fr.tsv");
-        let Ok(tsv) = std::fs::read_to_string(&path) else {
-            println!("skipped: ../shared/fixtures not found");
-            return;
-        };
+        let tsv = std::fs::read_to_string(&path).expect("../shared/fixtures/eval is readable");
         let e = evaluate(&tsv, DEFAULT_THRESHOLD).expect("dev file parses");
         println!(
             "dev: P {:.3} R {:.3} F1 {:.3} at {}; best {:?}",
