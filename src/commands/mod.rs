@@ -11,6 +11,7 @@ use crate::config::{self, Config};
 use crate::harvest::{self, PassOptions};
 use crate::indexing::{self, IndexOutcome};
 use crate::model::{DecisionState, SourceKind, SourceReport};
+use crate::publish::french::count as plural;
 use crate::store::{ArticleFilter, DecisionError, Store};
 use crate::tag::Tagger;
 
@@ -146,8 +147,9 @@ pub async fn retag(config: &Config, archive: &Path, json: bool) -> anyhow::Resul
         );
     } else {
         println!(
-            "{} article(s) relus, {changed} dont le classement a changé ; décisions conservées",
-            inputs.len()
+            "{} relu{}, {changed} dont le classement a changé ; décisions conservées",
+            plural(inputs.len(), "article", "articles"),
+            if inputs.len() > 1 { "s" } else { "" }
         );
         println!("{}", index_report_text(&indexing));
     }
@@ -359,13 +361,19 @@ fn index_report_text(outcome: &anyhow::Result<IndexOutcome>) -> String {
         Ok(IndexOutcome::Indexed {
             articles,
             rebuilt: false,
-        }) => format!("Index de recherche : {articles} article(s) indexé(s)"),
+        }) => format!(
+            "Index de recherche : {} indexé{}",
+            plural(*articles, "article", "articles"),
+            if *articles > 1 { "s" } else { "" }
+        ),
         Ok(IndexOutcome::Indexed {
             articles,
             rebuilt: true,
         }) => {
             format!(
-                "Index de recherche créé ou reconstruit (absent ou d'une autre version) ; {articles} article(s) indexé(s) ensuite"
+                "Index de recherche créé ou reconstruit (absent ou d'une autre version) ; {} indexé{} ensuite",
+                plural(*articles, "article", "articles"),
+                if *articles > 1 { "s" } else { "" }
             )
         }
         Ok(IndexOutcome::Busy(why)) => format!("Index de recherche non mis à jour : {why}"),
@@ -442,7 +450,10 @@ pub async fn reindex(config: &Config, archive: &Path, json: bool) -> anyhow::Res
     if json {
         println!("{}", json!({"indexed": count}));
     } else {
-        println!("Index de recherche reconstruit : {count} article(s)");
+        println!(
+            "Index de recherche reconstruit : {}",
+            plural(count as usize, "article", "articles")
+        );
     }
     Ok(EXIT_OK)
 }
@@ -545,7 +556,7 @@ pub async fn articles(
         sources.sort();
         sources.dedup();
         let others = if sources.len() > 1 {
-            format!("  +{} sources", sources.len() - 1)
+            format!("  +{}", plural(sources.len() - 1, "source", "sources"))
         } else {
             String::new()
         };
@@ -573,7 +584,11 @@ pub async fn articles(
             lead.title, lead.source, lead.url
         );
     }
-    println!("{} histoire(s), {} article(s)", order.len(), rows.len());
+    println!(
+        "{}, {}",
+        plural(order.len(), "histoire", "histoires"),
+        plural(rows.len(), "article", "articles")
+    );
     Ok(EXIT_OK)
 }
 

@@ -95,6 +95,7 @@ pub fn parse_page(
             published,
             date_flag,
             language,
+            image: None,
         });
     }
     if matched == 0 {

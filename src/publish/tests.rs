@@ -19,6 +19,7 @@ fn config() -> Config {
         r#"
 [dossiers.pauvrete]
 title = "Stratégie Pauvreté et Pacte des Solidarités"
+description = "La stratégie de lutte contre la pauvreté et le Pacte des solidarités : 20 % de non-recours !"
 panorama = true
 
 [dossiers.securite]
@@ -63,20 +64,32 @@ fn article(
 /// Two sources; story 1 carried by both, story 2 with a hostile title, story 3 in another
 /// dossier, story 4 never kept.
 async fn fixed_store(dir: &Path, config: &Config) -> Store {
+    // The pact's article carries an image; the second one an HTTP image, not shown on this
+    // HTTPS site.
+    let with_image = |mut a: PreparedArticle, image: &str| {
+        a.candidate.image = Some(image.to_string());
+        a
+    };
     let monde = [
-        article(
-            "Pauvreté : le gouvernement présente son nouveau pacte des solidarités",
-            "Le Premier ministre a présenté jeudi le nouveau pacte des solidarités.",
-            "https://www.lemonde.fr/societe/pacte.html",
-            20,
-            "pauvrete",
+        with_image(
+            article(
+                "Pauvreté : le gouvernement présente son nouveau pacte des solidarités",
+                "Le Premier ministre a présenté jeudi le nouveau pacte des solidarités.",
+                "https://www.lemonde.fr/societe/pacte.html",
+                20,
+                "pauvrete",
+            ),
+            "https://img.lemonde.fr/pacte.jpg?w=400&h=300",
         ),
-        article(
-            "<img src=x onerror=alert(1)> Aide alimentaire : « des files d'attente inédites »",
-            "Les associations constatent une hausse des demandes & des besoins.",
-            "https://www.lemonde.fr/societe/aide.html",
-            50,
-            "pauvrete",
+        with_image(
+            article(
+                "<img src=x onerror=alert(1)> Aide alimentaire : « des files d'attente inédites »",
+                "Les associations constatent une hausse des demandes & des besoins.",
+                "https://www.lemonde.fr/societe/aide.html",
+                50,
+                "pauvrete",
+            ),
+            "http://img.lemonde.fr/aide.jpg",
         ),
         article(
             "Toulouse : plus de patrouilles au Mirail",
