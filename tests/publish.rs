@@ -220,6 +220,15 @@ fn publications_are_rendered_valid_safe_and_served() {
     let (panorama, edition) = render_all(&f);
     let published = f.ws.archive().join("published");
 
+    // Counts printed in French: « +1 source », never « +1 sources ».
+    let out = f.ws.run(&["articles"]);
+    let human = String::from_utf8_lossy(&out.stdout);
+    assert!(human.contains("+1 source"), "{human}");
+    assert!(
+        !human.contains("+1 sources") && !human.contains("(s)"),
+        "{human}"
+    );
+
     // Every path of the contract exists.
     for name in ["index.html", "fragment.html", "feed.atom", "feed.json"] {
         assert!(panorama.join(name).is_file(), "{name} manque");

@@ -239,6 +239,49 @@ async fn every_output_over_a_fixed_store() {
     insta::assert_snapshot!("archive_index", std::fs::read_to_string(index).unwrap());
 }
 
+/// The articles' images: in the web version always, in the email only when the kind's
+/// `images` setting asks for them; an HTTP image never on this HTTPS site.
+#[tokio::test]
+async fn images_reach_the_email_only_when_the_kind_asks() {
+    for images in [false, true] {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut config = config();
+        config.publications.get_mut("flash-info").unwrap().images = images;
+        let store = fixed_store(tmp.path(), &config).await;
+        let publisher = Publisher::new(&config, tmp.path()).unwrap();
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+        store
+            .create_edition("flash-info", day, day, now())
+            .await
+            .unwrap();
+        for story in [1, 2] {
+            let item = EditionItem {
+                story,
+                section: "À la une".into(),
+                position: 0,
+                title: None,
+                lede: None,
+            };
+            store
+                .add_edition_item("flash-info", 1, &item, now())
+                .await
+                .unwrap();
+        }
+        let edition = store.edition("flash-info", 1).await.unwrap().unwrap();
+        publisher.edition(&store, &edition, now()).await.unwrap();
+        let dir = publisher.out_dir().join("flash-info/1");
+        let web = snapshot_file(&dir, "index.html");
+        let email = snapshot_file(&dir, "email.html");
+        let image = "src=\"https://img.lemonde.fr/pacte.jpg?w=400&amp;h=300\" alt=\"\"";
+        assert!(web.contains(image), "{web}");
+        assert!(web.contains("loading=\"lazy\""));
+        assert_eq!(email.contains(image), images, "{email}");
+        for page in [&web, &email] {
+            assert!(!page.contains("aide.jpg"), "image HTTP sur un site HTTPS");
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_sent_edition_is_frozen() {
     let tmp = tempfile::tempdir().unwrap();
