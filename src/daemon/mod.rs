@@ -31,6 +31,7 @@ use crate::config::{self, Config};
 use crate::harvest;
 use crate::indexing::{self, IndexOutcome};
 use crate::model::SourceReport;
+use crate::publish::french::count as plural;
 use crate::publish::{self, Publisher};
 use crate::schedule::clock::{Clock, Wake};
 use crate::schedule::{self, Due, Scheduler, Task};
@@ -149,9 +150,9 @@ pub async fn run(
     }));
 
     info!(
-        "veille run : {} source(s), {} tâche(s) planifiée(s) (fuseau {}, {}) ; web sur http://{address}/ ; pid {}",
-        config.sources.len(),
-        scheduler.jobs.len(),
+        "veille run : {}, {} (fuseau {}, {}) ; web sur http://{address}/ ; pid {}",
+        plural(config.sources.len(), "source", "sources"),
+        plural(scheduler.jobs.len(), "tâche planifiée", "tâches planifiées"),
         config.settings.timezone,
         clock.describe(),
         shared.pid
@@ -350,9 +351,9 @@ impl Daemon {
             let job = &self.scheduler.jobs[d.index].job;
             if d.missed > 0 {
                 info!(
-                    "rattrapage : « {} » a manqué {} passage(s) ; exécutée une seule fois, pour {}",
+                    "rattrapage : « {} » a manqué {} ; exécutée une seule fois, pour {}",
                     job.label,
-                    d.missed + 1,
+                    plural(d.missed as usize + 1, "passage", "passages"),
                     local(&config, d.slot)
                 );
             }
@@ -485,9 +486,9 @@ impl Daemon {
             Ok(scheduler) => {
                 self.scheduler = scheduler;
                 info!(
-                    "configuration rechargée : {} source(s), {} tâche(s) ([web] ne change qu'au redémarrage)",
-                    fresh.sources.len(),
-                    self.scheduler.jobs.len()
+                    "configuration rechargée : {}, {} ([web] ne change qu'au redémarrage)",
+                    plural(fresh.sources.len(), "source", "sources"),
+                    plural(self.scheduler.jobs.len(), "tâche", "tâches")
                 );
                 log_jobs(&fresh, &self.scheduler);
                 let (sources, jobs) = (fresh.sources.len(), self.scheduler.jobs.len());
@@ -540,14 +541,19 @@ async fn poll(
 
 fn pass_text(reports: &[SourceReport]) -> String {
     let count = |s: &str| reports.iter().filter(|r| r.status == s).count();
+    let (unchanged, deferred) = (count("not_modified"), count("deferred"));
+    let new = reports.iter().map(|r| r.new).sum::<u32>() as usize;
+    let s = |n: usize| if n > 1 { "s" } else { "" };
     format!(
-        "relève : {} source(s) — {} ok, {} non modifiée(s), {} en erreur, {} différée(s) ; {} nouvel(s) article(s), {} mis à jour",
-        reports.len(),
+        "relève : {} — {} ok, {unchanged} non modifiée{}, {} en erreur, {deferred} différée{} ; {} article{} nouveau{}, {} mis à jour",
+        plural(reports.len(), "source", "sources"),
         count("ok"),
-        count("not_modified"),
+        s(unchanged),
         count("error"),
-        count("deferred"),
-        reports.iter().map(|r| r.new).sum::<u32>(),
+        s(deferred),
+        new,
+        s(new),
+        if new > 1 { "x" } else { "" },
         reports.iter().map(|r| r.updated).sum::<u32>()
     )
 }
