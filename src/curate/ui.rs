@@ -573,7 +573,7 @@ Liste : état (G gardée, R rejetée, ★ étoilée), score, date,
 
 j / k, ↓ / ↑   histoire suivante / précédente
 Tab / d        dossier suivant (Maj+Tab, D : précédent)
-g              garder dans ce dossier
+g              garder dans ce dossier (elle reste sélectionnée)
 r              rejeter dans ce dossier
 s              étoiler (à la une)
 x              rejeter partout (tous les dossiers)
@@ -582,11 +582,12 @@ e              modifier titre et chapeau (l'original est gardé)
 o              ouvrir le lien ($BROWSER ou xdg-open)
 /              rechercher (résultats pendant la frappe)
 f              filtres : source, territoire, dates, état
+               (→ complète ; majuscules et accents indifférents)
 a              ajouter à une édition (édition, puis rubrique)
-c              composer une édition
+c              composer une édition (D retire, u remet, R prête)
 ?              cette aide
 q, Ctrl-C      quitter";
-    let r = popup(area, 66, 21);
+    let r = popup(area, 66, 22);
     frame.render_widget(Clear, r);
     frame.render_widget(
         Paragraph::new(text).block(
