@@ -98,6 +98,14 @@ fn fixture() -> Fixture {
             feed_source("La Dépêche", &server.url("/depeche.xml")),
         ),
     );
+    // The pauvrete dossier gets a description for readers (a line of its own, added here so
+    // the shared workspace keeps its line numbers).
+    let toml = std::fs::read_to_string(ws.config()).unwrap().replacen(
+        "title = \"Stratégie Pauvreté et Pacte des Solidarités\"\n",
+        "title = \"Stratégie Pauvreté et Pacte des Solidarités\"\ndescription = \"Les articles sur la pauvreté, la précarité et le Pacte des solidarités.\"\n",
+        1,
+    );
+    std::fs::write(ws.config(), toml).unwrap();
     ws.fetch(&[]);
     let articles = ws.articles();
     let pact = story_of(&articles, "pacte des solidarités");

@@ -123,4 +123,4 @@ pub fn shared_fixtures() -> PathBuf {
     path
 }
 
-const DOSSIERS: &str = "[dossiers.pauvrete]\ntitle = \"Stratégie Pauvreté et Pacte des Solidarités\"\ndescription = \"Les articles sur la pauvreté, la précarité et le Pacte des solidarités.\"\npanorama = true\n\n[dossiers.securite]\ntitle = \"Sécurité et prévention de la délinquance\"\n";
+const DOSSIERS: &str = "[dossiers.pauvrete]\ntitle = \"Stratégie Pauvreté et Pacte des Solidarités\"\npanorama = true\n\n[dossiers.securite]\ntitle = \"Sécurité et prévention de la délinquance\"\n";
