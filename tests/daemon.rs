@@ -423,7 +423,7 @@ fn sighup_reloads_and_a_broken_file_keeps_the_old_config() {
         d.log()
     );
     d.wait_for_log(
-        "configuration non rechargée (1 erreur(s)) : l'ancienne reste en service",
+        "configuration non rechargée (1 erreur) : l'ancienne reste en service",
         Duration::from_secs(5),
     );
     let health = d.health();

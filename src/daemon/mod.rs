@@ -465,8 +465,8 @@ impl Daemon {
                     error!("{e}");
                 }
                 error!(
-                    "configuration non rechargée ({} erreur(s)) : l'ancienne reste en service",
-                    errors.0.len()
+                    "configuration non rechargée ({}) : l'ancienne reste en service",
+                    plural(errors.0.len(), "erreur", "erreurs")
                 );
                 let first = errors.0.first().map(|e| e.to_string());
                 self.shared.update(|l| {
@@ -563,12 +563,18 @@ fn index_text(outcome: &anyhow::Result<IndexOutcome>) -> String {
         Ok(IndexOutcome::Indexed {
             articles,
             rebuilt: false,
-        }) => format!("index de recherche : {articles} article(s) indexé(s)"),
+        }) => format!(
+            "index de recherche : {} indexé{}",
+            plural(*articles, "article", "articles"),
+            if *articles > 1 { "s" } else { "" }
+        ),
         Ok(IndexOutcome::Indexed {
             articles,
             rebuilt: true,
         }) => format!(
-            "index de recherche créé ou reconstruit depuis la base, puis {articles} article(s) indexé(s)"
+            "index de recherche créé ou reconstruit depuis la base, puis {} indexé{}",
+            plural(*articles, "article", "articles"),
+            if *articles > 1 { "s" } else { "" }
         ),
         Ok(IndexOutcome::Busy(why)) => format!("index de recherche non mis à jour : {why}"),
         Err(e) => format!("index de recherche non mis à jour : {e:#}"),
@@ -591,7 +597,10 @@ async fn run_task(
             let reports = publisher.panoramas(store, Some(&dossier), now).await?;
             publisher.archive_index(store).await?;
             let stories = reports.first().map_or(0, |r| r.stories);
-            info!("panorama « {dossier} » publié : {stories} histoire(s)");
+            info!(
+                "panorama « {dossier} » publié : {}",
+                plural(stories, "histoire", "histoires")
+            );
         }
         Task::Draft { kind } => {
             let months = config.publications.get(&kind).map_or(1, |p| p.months);

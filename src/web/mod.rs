@@ -95,7 +95,9 @@ pub fn app(config: &Config, archive: &Path, store: crate::store::Store) -> anyho
 /// it. A template that fails leaves the built-in page of `serve_request` to answer.
 fn write_empty_index(config: &Config, archive: &Path) {
     let path = archive.join(PUBLISHED_DIR).join("index.html");
-    if path.exists() {
+    // Without templates (a site that only serves subscriptions, a benchmark), the built-in
+    // page answers; publishing says what is missing when it is asked to publish.
+    if path.exists() || !config.templates_dir().is_dir() {
         return;
     }
     let written = crate::publish::Publisher::new(config, archive).and_then(|p| {
