@@ -25,7 +25,11 @@ pub const EXIT_USAGE: i32 = 2;
 pub fn load_config(path: &Path) -> Result<Config, i32> {
     let report = |errors: config::ConfigErrors| {
         eprintln!("{errors}");
-        eprintln!("{} erreur(s) dans {}", errors.0.len(), path.display());
+        eprintln!(
+            "{} dans {}",
+            plural(errors.0.len(), "erreur", "erreurs"),
+            path.display()
+        );
         EXIT_USAGE
     };
     let config = config::load(path).map_err(report)?;
@@ -217,12 +221,13 @@ pub fn check(config: &Config, json: bool) -> i32 {
     let disabled = config.sources.iter().filter(|s| !s.enabled).count();
     println!();
     println!(
-        "{} sources ({} flux, {} pages, {} recherches ; {} désactivée(s)) :",
-        config.sources.len(),
+        "{} ({} flux, {}, {} ; {} désactivée{}) :",
+        plural(config.sources.len(), "source", "sources"),
         by_kind(SourceKind::Feed),
-        by_kind(SourceKind::Page),
-        by_kind(SourceKind::Search),
-        disabled
+        plural(by_kind(SourceKind::Page), "page", "pages"),
+        plural(by_kind(SourceKind::Search), "recherche", "recherches"),
+        disabled,
+        if disabled > 1 { "s" } else { "" }
     );
     for s in &config.sources {
         let off = if s.enabled { "" } else { " (désactivée)" };
@@ -500,8 +505,9 @@ pub async fn sources(config: &Config, archive: &Path, json: bool) -> anyhow::Res
     let failing = health.iter().filter(|h| h.consecutive_errors > 0).count();
     let never = health.iter().filter(|h| h.last_success.is_none()).count();
     println!(
-        "\n{} sources, {failing} en erreur, {never} jamais relevée(s) avec succès",
-        health.len()
+        "\n{}, {failing} en erreur, {never} jamais relevée{} avec succès",
+        plural(health.len(), "source", "sources"),
+        if never > 1 { "s" } else { "" }
     );
     Ok(EXIT_OK)
 }
