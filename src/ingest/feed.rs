@@ -315,6 +315,7 @@ mod tests {
 <item><title>Vignette</title><link>https://ex.fr/3</link><media:content url="https://ex.fr/v/3.mp4" type="video/mp4"><media:thumbnail url="https://ex.fr/img/3.webp"/></media:content></item>
 <item><title>Podcast</title><link>https://ex.fr/4</link><enclosure url="https://ex.fr/4.mp3" type="audio/mpeg" length="100"/></item>
 <item><title>Rien</title><link>https://ex.fr/5</link></item>
+<item><title>Hostile</title><link>https://ex.fr/6</link><enclosure url="javascript:alert(1)" type="image/png" length="1"/></item>
 </channel></rss>"#;
         let feed = parse_feed(xml.as_bytes(), None, "https://ex.fr/rss.xml", now()).unwrap();
         let images: Vec<Option<&str>> = feed.items.iter().map(|i| i.image.as_deref()).collect();
@@ -325,8 +326,10 @@ mod tests {
                 Some("https://ex.fr/img/2.png"),
                 Some("https://ex.fr/img/3.webp"),
                 None,
+                None,
                 None
-            ]
+            ],
+            "ni son, ni rien, ni javascript:"
         );
     }
 
