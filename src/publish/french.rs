@@ -231,8 +231,11 @@ fn unit_at(chars: &[char], i: usize) -> bool {
     })
 }
 
+/// Elements whose content is copied as it is: styles, scripts, code, form text.
+const VERBATIM: [&str; 5] = ["style", "script", "pre", "code", "textarea"];
+
 /// `typography` over the text of an HTML (or XML) document: tags and their attributes,
-/// comments, `<style>` and `<script>` are copied as they are, and so are entities (`&amp;`
+/// comments and the `VERBATIM` elements are copied as they are, and so are entities (`&amp;`
 /// never becomes `&amp ;`).
 pub fn typography_html(html: &str) -> String {
     let mut out = String::with_capacity(html.len() + 64);
@@ -251,14 +254,15 @@ pub fn typography_html(html: &str) -> String {
                     rest.find("-->").map(|e| e + 3)
                 } else if lower.starts_with("<![cdata[") {
                     rest.find("]]>").map(|e| e + 3)
-                } else if lower.starts_with("<style") || lower.starts_with("<script") {
-                    let close = if lower.starts_with("<style") {
-                        "</style>"
-                    } else {
-                        "</script>"
-                    };
+                } else if let Some(name) = VERBATIM.iter().find(|name| {
+                    lower.strip_prefix('<').is_some_and(|t| {
+                        t.strip_prefix(**name)
+                            .is_some_and(|after| after.starts_with(['>', ' ', '\t', '\n']))
+                    })
+                }) {
+                    let close = format!("</{name}>");
                     rest.to_ascii_lowercase()
-                        .find(close)
+                        .find(&close)
                         .map(|e| e + close.len())
                 } else {
                     rest.find('>').map(|e| e + 1)
@@ -422,13 +426,15 @@ mod tests {
     fn typography_of_html_keeps_tags_entities_and_styles() {
         let html = "<style>a:hover { color: red; }</style>\
                     <p title=\"a : b\">Lu aussi dans : <a href=\"https://ex.fr/?a=1&amp;b=2\">Le Monde</a></p>\
-                    <p>Tom &amp; Jerry ; fin&nbsp;! «&#160;x&#160;»</p><!-- a : b -->";
+                    <p>Tom &amp; Jerry ; fin&nbsp;! «&#160;x&#160;»</p><!-- a : b -->\
+                    <pre>a : b</pre><code>x ? y</code><p>c ? d</p>";
         let out = visible(&typography_html(html));
         assert_eq!(
             out,
             "<style>a:hover { color: red; }</style>\
              <p title=\"a : b\">Lu aussi dans⍽: <a href=\"https://ex.fr/?a=1&amp;b=2\">Le Monde</a></p>\
-             <p>Tom &amp; Jerry⍽; fin⍽! «⍽x⍽»</p><!-- a : b -->"
+             <p>Tom &amp; Jerry⍽; fin⍽! «⍽x⍽»</p><!-- a : b -->\
+             <pre>a : b</pre><code>x ? y</code><p>c⍽? d</p>"
         );
     }
 }
