@@ -387,7 +387,7 @@ pub struct StoryCard {
     pub dossiers: Vec<String>,
     pub territories: Vec<String>,
     pub starred: bool,
-    /// The lead article's image, if its feed gave one.
+    /// The story's image: the lead article's, else another article's of the story.
     pub image: Option<String>,
 }
 

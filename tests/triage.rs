@@ -77,6 +77,21 @@ impl Tmux {
         self.tmux(&["capture-pane", "-p", "-t", name])
     }
 
+    /// Waits until the screen no longer shows `text`; panics with the screen after 20 s.
+    fn wait_gone(&self, name: &str, text: &str) {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen(name);
+            if !screen.contains(text) {
+                return;
+            }
+            if start.elapsed() > Duration::from_secs(20) {
+                panic!("« {text} » reste affiché :\n{screen}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Waits until the screen shows `text`; panics with the screen after 20 s.
     fn wait_for(&self, name: &str, text: &str) -> String {
         let start = Instant::now();
@@ -213,6 +228,8 @@ fn keep_reject_undo_edit_and_compose_in_tmux() {
     tmux.keys("t", &["c"]);
     tmux.wait_for("t", "Choisir l'édition");
     tmux.keys("t", &["Escape"]);
+    // A key right after Escape would read as Alt+key: wait for the popup to close.
+    tmux.wait_gone("t", "Choisir l'édition");
     // The other story left in the inbox: the second kept one is not there; use the list.
     tmux.keys("t", &["f"]);
     tmux.wait_for("t", "Filtres");
@@ -450,6 +467,7 @@ fn the_story_shown_is_the_one_acted_on_filters_understand_french_and_every_dossi
     let screen = tmux.wait_for("t", "Aucune source ne correspond à « xyz »");
     assert!(screen.contains("Filtres (vide : tous)"), "{screen}");
     tmux.keys("t", &["Escape"]);
+    tmux.wait_gone("t", "Filtres (vide : tous)");
     tmux.keys("t", &["q"]);
 
     // 6. At 80 columns, Tab reaches every dossier and the bar shows it with its count.

@@ -491,10 +491,13 @@ impl Store {
         story: i64,
         dossier: Option<&str>,
     ) -> anyhow::Result<Option<StoryCard>> {
-        // The story's id is its first article's id: that article represents it.
+        // The story's id is its first article's id: that article represents it. Its image
+        // is the first one among the story's articles, so the lead's when it has one.
         let Some(lead) = sqlx::query(
             "SELECT a.id, a.title, a.summary_text, a.canonical_url, s.name AS source, s.id AS source_id,
-                    COALESCE(a.published, a.first_seen) AS at, a.territories, a.image
+                    COALESCE(a.published, a.first_seen) AS at, a.territories,
+                    (SELECT b.image FROM articles b WHERE (b.id = a.id OR b.story = a.id)
+                       AND b.image IS NOT NULL ORDER BY b.id LIMIT 1) AS image
              FROM articles a JOIN sources s ON s.id = a.source_id
              WHERE a.id = $1",
         )
