@@ -764,7 +764,8 @@ impl App {
                 };
                 return Ok(Effect::None);
             }
-            KeyCode::Right => {
+            // Dates have nothing to complete to.
+            KeyCode::Right if !self.known_values(field).is_empty() => {
                 let known = self.known_values(field);
                 match filters::complete(&values[field], &known) {
                     Some(done) => values[field] = done,

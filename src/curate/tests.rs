@@ -322,3 +322,57 @@ async fn filters_narrow_the_inbox() {
         .unwrap();
     assert_eq!(titles(rows), ["Toulouse : renfort de policiers au Mirail"]);
 }
+
+#[tokio::test]
+async fn filter_form_completes_and_understands_french() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = app(dir.path()).await;
+    let special = |code| KeyEvent::new(code, KeyModifiers::NONE);
+    app.on_key(key('f')).await.unwrap();
+    for c in "DÉP".chars() {
+        app.on_key(key(c)).await.unwrap();
+    }
+    app.on_key(special(KeyCode::Right)).await.unwrap();
+    let Mode::Filters { values, .. } = &app.mode else {
+        panic!("{:?}", app.mode)
+    };
+    assert_eq!(values[0], "La Dépêche", "→ complète");
+    // The territory by its département number, the state in French.
+    app.on_key(special(KeyCode::Tab)).await.unwrap();
+    for c in "GERS".chars() {
+        app.on_key(key(c)).await.unwrap();
+    }
+    app.on_key(special(KeyCode::Enter)).await.unwrap();
+    assert_eq!(app.filter.sources, ["La Dépêche"]);
+    assert_eq!(app.filter.territories, ["gers"]);
+    assert!(app.rows.is_empty(), "La Dépêche n'a rien dans le Gers");
+    assert_eq!(
+        app.message,
+        "0 histoire avec ces filtres (La Dépêche, Gers)"
+    );
+    app.on_key(key('f')).await.unwrap();
+    for _ in 0..20 {
+        app.on_key(special(KeyCode::Backspace)).await.unwrap();
+    }
+    app.on_key(special(KeyCode::Tab)).await.unwrap();
+    for _ in 0..10 {
+        app.on_key(special(KeyCode::Backspace)).await.unwrap();
+    }
+    for c in "32".chars() {
+        app.on_key(key(c)).await.unwrap();
+    }
+    app.on_key(special(KeyCode::Enter)).await.unwrap();
+    assert_eq!(app.filter.territories, ["gers"], "by number");
+    assert_eq!(app.rows.len(), 1);
+    // A state nobody knows keeps the form open and says so.
+    app.on_key(key('f')).await.unwrap();
+    for _ in 0..4 {
+        app.on_key(special(KeyCode::Tab)).await.unwrap();
+    }
+    for c in "archivé".chars() {
+        app.on_key(key(c)).await.unwrap();
+    }
+    app.on_key(special(KeyCode::Enter)).await.unwrap();
+    assert!(matches!(app.mode, Mode::Filters { field: 4, .. }));
+    assert!(app.message.contains("nouveau, gardé, rejeté ou étoilé"));
+}
