@@ -156,10 +156,12 @@ async fn harvest_source(
     if !force && state.next_fetch.is_some_and(|t| t > now) {
         report.status = "deferred".into();
         report.next_fetch = state.next_fetch;
-        report.error = Some(format!(
-            "ralentie après {} erreur(s) consécutive(s)",
-            state.consecutive_errors
-        ));
+        let n = state.consecutive_errors;
+        report.error = Some(if n > 1 {
+            format!("ralentie après {n} erreurs consécutives")
+        } else {
+            format!("ralentie après {n} erreur")
+        });
         return report;
     }
     let (config, store) = (context.config, context.store);
@@ -318,10 +320,12 @@ pub fn parse_body(
                 now,
             )?;
             if feed.items.is_empty() && feed.without_link > 0 {
-                return Err(IngestError::Feed(format!(
-                    "{} entrée(s), aucune avec un lien",
-                    feed.without_link
-                )));
+                let n = feed.without_link;
+                return Err(IngestError::Feed(if n > 1 {
+                    format!("{n} entrées, aucune avec un lien")
+                } else {
+                    format!("{n} entrée, sans lien")
+                }));
             }
             Ok(feed.items)
         }

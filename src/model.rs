@@ -91,6 +91,9 @@ pub struct ArticleCandidate {
     pub date_flag: Option<DateFlag>,
     /// ISO 639-1 code when known (`fr`, `en`, …).
     pub language: Option<String>,
+    /// The item's image (RSS `enclosure`, Media RSS `media:content` or the thumbnail of a
+    /// video), an absolute http(s) URL.
+    pub image: Option<String>,
 }
 
 /// How one source fared in one pass.
@@ -384,6 +387,8 @@ pub struct StoryCard {
     pub dossiers: Vec<String>,
     pub territories: Vec<String>,
     pub starred: bool,
+    /// The story's image: the lead article's, else another article's of the story.
+    pub image: Option<String>,
 }
 
 /// Another source's article of the same story.

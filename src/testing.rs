@@ -28,6 +28,7 @@ pub fn article(
             published: Some(published),
             date_flag: None,
             language: Some("fr".into()),
+            image: None,
         },
         fingerprint: String::new(),
         tagging: Tagging {

@@ -249,7 +249,7 @@ fn a_downtime_is_caught_up_once_at_start() {
     assert_eq!(health["daemon"]["next_wake"], "2025-06-03T17:00:00Z");
     assert!(
         d.log()
-            .contains("rattrapage : « relève de 1 source(s) » a manqué 30 passage(s)"),
+            .contains("rattrapage : « relève de 1 source » a manqué 30 passages"),
         "{}",
         d.log()
     );
@@ -423,7 +423,7 @@ fn sighup_reloads_and_a_broken_file_keeps_the_old_config() {
         d.log()
     );
     d.wait_for_log(
-        "configuration non rechargée (1 erreur(s)) : l'ancienne reste en service",
+        "configuration non rechargée (1 erreur) : l'ancienne reste en service",
         Duration::from_secs(5),
     );
     let health = d.health();
@@ -450,7 +450,7 @@ fn sighup_reloads_and_a_broken_file_keeps_the_old_config() {
     .unwrap();
     d.signal(libc::SIGHUP);
     d.wait_for_log(
-        "configuration rechargée : 2 source(s)",
+        "configuration rechargée : 2 sources",
         Duration::from_secs(10),
     );
     let health = d.health();

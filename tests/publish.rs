@@ -11,8 +11,12 @@ use chrono::{Duration, Utc};
 use support::server::{Route, TestServer};
 use support::web::{self, Served};
 use support::{Workspace, feed_source};
+use veille::publish::french::typography;
 
 const HOSTILE: &str = "<img src=x onerror=alert(1)>";
+
+/// The image the first story's feed carries (an `enclosure`), served by the test server.
+const IMAGE_SVG: &str = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"240\" height=\"160\" viewBox=\"0 0 240 160\"><rect width=\"240\" height=\"160\" fill=\"#0b3d66\"/><circle cx=\"170\" cy=\"60\" r=\"34\" fill=\"#f2b705\"/><path d=\"M0 160 L80 80 L140 130 L180 100 L240 150 L240 160 Z\" fill=\"#4a90c2\"/></svg>";
 
 fn xml_escape(text: &str) -> String {
     text.replace('&', "&amp;")
@@ -60,14 +64,22 @@ fn story_of(articles: &[serde_json::Value], needle: &str) -> i64 {
 fn fixture() -> Fixture {
     let server = TestServer::start();
     let hostile_title = format!("{HOSTILE} Hausse des demandes d'aide alimentaire & précarité");
-    server.route(
-        "/monde.xml",
-        Route::rss(feed(&server, "monde", &[
+    server.route("/images/pacte.svg", Route::ok(IMAGE_SVG, "image/svg+xml"));
+    // The pact's article carries an image (RSS `enclosure`).
+    let monde = feed(&server, "monde", &[
             ("Pauvreté : le gouvernement présente son nouveau pacte des solidarités", "Le Premier ministre a présenté jeudi à Matignon le nouveau pacte des solidarités contre la pauvreté.", 5),
             (&hostile_title, "Les Restos du cœur et le Secours populaire constatent une hausse des demandes <script>alert(2)</script>.", 30),
             ("Toulouse : la préfecture renforce les patrouilles dans le quartier du Mirail", "Des effectifs supplémentaires de police sont annoncés.", 50),
-        ])),
+        ]).replacen(
+        "</item>",
+        &format!(
+            "<enclosure url=\"{}\" type=\"image/svg+xml\" length=\"{}\"/></item>",
+            server.url("/images/pacte.svg"),
+            IMAGE_SVG.len()
+        ),
+        1,
     );
+    server.route("/monde.xml", Route::rss(monde));
     server.route(
         "/depeche.xml",
         Route::rss(feed(&server, "depeche", &[
@@ -86,6 +98,14 @@ fn fixture() -> Fixture {
             feed_source("La Dépêche", &server.url("/depeche.xml")),
         ),
     );
+    // The pauvrete dossier gets a description for readers (a line of its own, added here so
+    // the shared workspace keeps its line numbers).
+    let toml = std::fs::read_to_string(ws.config()).unwrap().replacen(
+        "title = \"Stratégie Pauvreté et Pacte des Solidarités\"\n",
+        "title = \"Stratégie Pauvreté et Pacte des Solidarités\"\ndescription = \"Les articles sur la pauvreté, la précarité et le Pacte des solidarités.\"\n",
+        1,
+    );
+    std::fs::write(ws.config(), toml).unwrap();
     ws.fetch(&[]);
     let articles = ws.articles();
     let pact = story_of(&articles, "pacte des solidarités");
@@ -208,6 +228,15 @@ fn publications_are_rendered_valid_safe_and_served() {
     let (panorama, edition) = render_all(&f);
     let published = f.ws.archive().join("published");
 
+    // Counts printed in French: « +1 source », never « +1 sources ».
+    let out = f.ws.run(&["articles"]);
+    let human = String::from_utf8_lossy(&out.stdout);
+    assert!(human.contains("+1 source"), "{human}");
+    assert!(
+        !human.contains("+1 sources") && !human.contains("(s)"),
+        "{human}"
+    );
+
     // Every path of the contract exists.
     for name in ["index.html", "fragment.html", "feed.atom", "feed.json"] {
         assert!(panorama.join(name).is_file(), "{name} manque");
@@ -230,7 +259,7 @@ fn publications_are_rendered_valid_safe_and_served() {
     let json_feed: serde_json::Value =
         serde_json::from_str(&read(&panorama.join("feed.json"))).unwrap();
     assert!(
-        json_feed["items"][1]["title"]
+        json_feed["items"][0]["title"]
             .as_str()
             .unwrap()
             .starts_with(HOSTILE),
@@ -255,11 +284,12 @@ fn publications_are_rendered_valid_safe_and_served() {
             "règle non confinée : {rule}"
         );
     }
-    // Newest first, with the other source of the merged story.
+    // Starred stories first (the older hostile one is starred), then newest first; with the
+    // other source of the merged story.
     let pact_at = fragment.find("pacte des solidarités").expect("pacte");
     let hostile_at = fragment.find("aide alimentaire").expect("aide alimentaire");
-    assert!(pact_at < hostile_at, "le plus récent d'abord");
-    assert!(fragment.contains("Lu aussi dans : <a"), "{fragment}");
+    assert!(hostile_at < pact_at, "l'histoire étoilée d'abord");
+    assert!(fragment.contains("Lu aussi dans\u{202F}: <a"), "{fragment}");
     assert!(
         !fragment.contains("Mirail"),
         "le panorama pauvreté ne montre que ses histoires"
@@ -268,6 +298,55 @@ fn publications_are_rendered_valid_safe_and_served() {
         !fragment.contains("Stade toulousain"),
         "une histoire non retenue n'est pas publiée"
     );
+
+    // The panorama page names the dossier once (its <h1>; the fragment's own heading is for
+    // the pages that embed it), says what the dossier is about (its `description`), shows
+    // the image its feed gave (decorative, fixed size, lazy) and invites readers to follow it
+    // in their feed reader.
+    let page = read(&panorama.join("index.html"));
+    let body = &page[page.find("<main").expect("<main>")..];
+    let title = "Panorama de presse — Stratégie Pauvreté et Pacte des Solidarités";
+    assert_eq!(body.matches(title).count(), 1, "{body}");
+    assert!(
+        !body.contains("<h2 class=\"veille-panorama__titre-bloc\""),
+        "{body}"
+    );
+    assert!(fragment.contains(&format!(">{title}</h2>")), "{fragment}");
+    let description =
+        typography("Les articles sur la pauvreté, la précarité et le Pacte des solidarités.");
+    for html in [&page, &fragment] {
+        assert!(html.contains(&description), "{html}");
+        assert!(
+            html.contains(&format!(
+                "<img class=\"veille-panorama__image\" src=\"{}\" alt=\"\" width=\"120\" height=\"80\" loading=\"lazy\"",
+                f._server.url("/images/pacte.svg")
+            )),
+            "{html}"
+        );
+        assert_eq!(html.matches("<img").count(), 1, "une image, celle du pacte");
+        assert!(html.contains("Suivre ce panorama dans un lecteur de flux"));
+        assert!(!html.contains("S'abonner :"));
+    }
+    // French typography in what readers see, never in links.
+    assert!(body.contains("Pauvreté\u{202F}: le gouvernement"), "{body}");
+    assert!(!body.contains("Pauvreté : le"), "{body}");
+    assert!(body.contains("href=\"http://127.0.0.1:"), "liens intacts");
+    // The image is in the web version of the edition, not in its email (`images` is off
+    // for the Flash Info).
+    assert!(read(&edition.join("index.html")).contains("pacte.svg"));
+    assert!(!read(&edition.join("email.html")).contains("pacte.svg"));
+    // Every page links to the subscription page.
+    for path in [
+        panorama.join("index.html"),
+        edition.join("index.html"),
+        published.join("index.html"),
+    ] {
+        assert!(
+            read(&path).contains(&format!("href=\"http://127.0.0.1:{}/abonnement\"", f.port)),
+            "pas de lien vers /abonnement dans {}",
+            path.display()
+        );
+    }
 
     // Feeds parse back with the same titles and links.
     let atom =
@@ -282,7 +361,7 @@ fn publications_are_rendered_valid_safe_and_served() {
         assert_eq!(a.links[0].href, j.links[0].href);
     }
     assert!(
-        atom.entries[1]
+        atom.entries[0]
             .title
             .as_ref()
             .unwrap()
@@ -301,7 +380,8 @@ fn publications_are_rendered_valid_safe_and_served() {
         "lien vers la version en ligne"
     );
     assert!(email.contains("/desabonnement/JETON-DESABONNEMENT"));
-    assert!(email.contains("Flash Info n° 1"), "préheader");
+    // css-inline writes the no-break space as an entity.
+    assert!(email.contains("Flash Info n°&nbsp;1"), "préheader");
     assert_eq!(
         email.matches("<img").count(),
         email.matches(" alt=").count(),
@@ -325,7 +405,7 @@ fn publications_are_rendered_valid_safe_and_served() {
             && [f.pact, f.hostile, f.toulouse].contains(&story)
         {
             assert!(
-                text.contains(article["title"].as_str().unwrap()),
+                text.contains(&typography(article["title"].as_str().unwrap())),
                 "titre absent du texte : {article}\n{text}"
             );
             assert!(
@@ -339,7 +419,7 @@ fn publications_are_rendered_valid_safe_and_served() {
         text.contains("1er décembre 2026"),
         "date française :\n{text}"
     );
-    assert!(text.contains("Se désinscrire : http://127.0.0.1:"));
+    assert!(text.contains("Se désinscrire\u{202F}: http://127.0.0.1:"));
 
     // W3C Nu HTML Checker: 0 errors on every page (email: table attributes allowed).
     let host = host_page(
@@ -419,6 +499,7 @@ fn publications_are_rendered_valid_safe_and_served() {
     let missing = served.get("/nulle-part.html", &[]);
     assert_eq!(missing.status, 404);
     assert!(missing.text().contains("Page introuvable"));
+    assert!(missing.text().contains("href=\"/abonnement\""));
     assert_eq!(served.get("/../feeds.toml", &[]).status, 404);
     assert_eq!(served.get("/%2e%2e/feeds.toml", &[]).status, 404);
     let health = served.get("/healthz", &[]);
@@ -494,10 +575,37 @@ fn an_empty_panorama_says_so_and_editions_check_their_input() {
     assert!(web.contains("Cette édition est encore vide."));
     let index = read(&ws.archive().join("published/index.html"));
     assert!(
-        index.contains("Lettre d&#39;information Pauvreté n° 2"),
+        index.contains("Lettre d&#39;information Pauvreté n°\u{A0}2"),
         "{index}"
     );
     assert!(index.contains("Panoramas de presse"));
+}
+
+#[test]
+fn the_root_serves_the_publications_index_before_anything_is_published() {
+    let templates = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+    let port = web::free_port();
+    let ws = Workspace::new(
+        "",
+        &format!(
+            "[publish]\nbase_url = \"http://127.0.0.1:{port}\"\ntemplates = \"{}\"\n",
+            templates.display()
+        ),
+    );
+    let served = Served::start(&ws, port);
+    let root = served.get("/", &[]);
+    assert_eq!(root.status, 200);
+    let text = root.text();
+    assert!(text.contains("Aucune publication pour l"), "{text}");
+    assert!(
+        text.contains(&format!("href=\"http://127.0.0.1:{port}/abonnement\"")),
+        "{text}"
+    );
+    // The subscription page it links to is there.
+    assert_eq!(served.get("/abonnement", &[]).status, 200);
+    let index = ws.archive().join("published/index.html");
+    let report = web::vnu(&[index], &[]);
+    assert_eq!(report["errors"], 0, "{report:#}");
 }
 
 /// `make screenshots`: one PNG per publication, for the README (not part of `make test`).

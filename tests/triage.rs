@@ -41,19 +41,25 @@ impl Tmux {
 
     /// Starts `veille triage` in a 120×32 window named `name`.
     fn start(&self, name: &str, ws: &Workspace, curator: &str) {
+        self.start_sized(name, ws, curator, (120, 32));
+    }
+
+    /// Starts `veille triage` in a window of `width`×`height` named `name`.
+    fn start_sized(&self, name: &str, ws: &Workspace, curator: &str, (width, height): (u16, u16)) {
         let command = format!(
             "env VEILLE_CURATOR={curator} TERM=xterm-256color NO_COLOR=1 {} --config {} --archive {} triage",
             env!("CARGO_BIN_EXE_veille"),
             ws.config().display(),
             ws.archive().display()
         );
+        let (width, height) = (width.to_string(), height.to_string());
         let args = [
             "new-session",
             "-d",
             "-x",
-            "120",
+            &width,
             "-y",
-            "32",
+            &height,
             "-s",
             name,
             &command,
@@ -69,6 +75,21 @@ impl Tmux {
 
     fn screen(&self, name: &str) -> String {
         self.tmux(&["capture-pane", "-p", "-t", name])
+    }
+
+    /// Waits until the screen no longer shows `text`; panics with the screen after 20 s.
+    fn wait_gone(&self, name: &str, text: &str) {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen(name);
+            if !screen.contains(text) {
+                return;
+            }
+            if start.elapsed() > Duration::from_secs(20) {
+                panic!("« {text} » reste affiché :\n{screen}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// Waits until the screen shows `text`; panics with the screen after 20 s.
@@ -94,6 +115,29 @@ impl Drop for Tmux {
 }
 
 fn workspace(server: &TestServer, stories: usize) -> Workspace {
+    workspace_with(server, stories, "")
+}
+
+/// The dossiers of the shipped `feeds.toml` beyond the two every workspace has: the dossier
+/// bar then holds eleven entries, as at the centre.
+const MORE_DOSSIERS: [(&str, &str); 8] = [
+    ("discrimination", "Discrimination"),
+    ("radicalisation", "Prévention de la radicalisation"),
+    ("laicite", "Valeurs de la République et Laïcité"),
+    ("politique-de-la-ville", "La politique de la ville"),
+    ("education", "Éducation et décrochage scolaire"),
+    ("illettrisme", "Savoirs de base et illettrisme"),
+    (
+        "integration-langue",
+        "Intégration et apprentissage de la langue",
+    ),
+    (
+        "egalite-femmes-hommes",
+        "Droits des femmes / Égalité femme-homme",
+    ),
+];
+
+fn workspace_with(server: &TestServer, stories: usize, extra: &str) -> Workspace {
     let mut xml = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>T</title>",
     );
@@ -119,7 +163,7 @@ fn workspace(server: &TestServer, stories: usize) -> Workspace {
     let ws = Workspace::new(
         "",
         &format!(
-            "[publish]\ntemplates = \"{}\"\n\n{}",
+            "[publish]\ntemplates = \"{}\"\n\n{extra}\n{}",
             templates.display(),
             feed_source("Le Monde", &server.url("/feed.xml"))
         ),
@@ -147,14 +191,19 @@ fn keep_reject_undo_edit_and_compose_in_tmux() {
     tmux.start("t", &ws, "testeur");
     tmux.wait_for("t", "Histoires 1/6");
 
+    // A decided story stays selected until the curator moves (`j`).
     for n in 1..=3 {
         tmux.keys("t", &["g"]);
+        tmux.wait_for("t", "gardée ·");
+        tmux.keys("t", &["j"]);
         tmux.wait_for("t", &format!("Histoires 1/{}", 6 - n));
     }
     tmux.keys("t", &["r"]);
+    tmux.wait_for("t", "rejetée ·");
+    tmux.keys("t", &["j"]);
     tmux.wait_for("t", "Histoires 1/2");
     tmux.keys("t", &["r"]);
-    tmux.wait_for("t", "Histoires 1/1");
+    tmux.wait_for("t", "rejetée ·");
     tmux.keys("t", &["u"]);
     let screen = tmux.wait_for("t", "Annulé");
     let restored = story_in(&screen, "Annulé");
@@ -179,11 +228,13 @@ fn keep_reject_undo_edit_and_compose_in_tmux() {
     tmux.keys("t", &["c"]);
     tmux.wait_for("t", "Choisir l'édition");
     tmux.keys("t", &["Escape"]);
+    // A key right after Escape would read as Alt+key: wait for the popup to close.
+    tmux.wait_gone("t", "Choisir l'édition");
     // The other story left in the inbox: the second kept one is not there; use the list.
     tmux.keys("t", &["f"]);
     tmux.wait_for("t", "Filtres");
     tmux.keys("t", &["Tab", "Tab", "Tab", "Tab"]);
-    tmux.keys("t", &["-l", "kept"]);
+    tmux.keys("t", &["-l", "gardé"]);
     tmux.keys("t", &["Enter"]);
     tmux.wait_for("t", "avec ces filtres");
     tmux.keys("t", &["a"]);
@@ -260,5 +311,223 @@ fn two_curators_see_each_others_decisions() {
     tmux.keys("b", &["r"]);
     tmux.wait_for("a", "(2 à trier)");
     tmux.keys("a", &["q"]);
+    tmux.keys("b", &["q"]);
+}
+
+/// What `veille edition show flash-info/1` holds: its status and its stories.
+fn edition(ws: &Workspace) -> (String, Vec<i64>) {
+    let edition = ws.json(&["edition", "show", "flash-info/1", "--json"]);
+    let items = edition["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["story"].as_i64().unwrap())
+        .collect();
+    (edition["status"].as_str().unwrap().to_string(), items)
+}
+
+#[test]
+fn the_story_shown_is_the_one_acted_on_filters_understand_french_and_every_dossier_shows() {
+    let server = TestServer::start();
+    let extra: String = MORE_DOSSIERS
+        .iter()
+        .map(|(id, title)| format!("[dossiers.{id}]\ntitle = \"{title}\"\n\n"))
+        .collect();
+    let ws = workspace_with(&server, 8, &extra);
+    ws.json(&["edition", "new", "flash-info", "--json"]);
+    let tmux = Tmux::new("histoire");
+    tmux.start("t", &ws, "testeur");
+    tmux.wait_for("t", "Histoires 1/8");
+
+    // 4. Starred, the story stays selected and marked; `a` adds that very story, and the
+    // chooser repeats its number and title.
+    tmux.keys("t", &["s"]);
+    let screen = tmux.wait_for("t", "étoilée ·");
+    let starred = story_in(&screen, "étoilée ·");
+    assert!(screen.contains("Histoires 1/8"), "{screen}");
+    assert!(screen.contains("[étoilée]"), "{screen}");
+    // 7. The detail pane says who did what, when.
+    assert!(screen.contains("testeur l'a étoilée le"), "{screen}");
+    assert!(!screen.contains("à trier par"), "{screen}");
+    tmux.keys("t", &["a"]);
+    let screen = tmux.wait_for("t", "Choisir l'édition");
+    assert!(
+        screen.contains(&format!("Ajouter l'histoire {starred} : « ")),
+        "{screen}"
+    );
+    tmux.keys("t", &["Enter"]);
+    let screen = tmux.wait_for("t", "Rubrique dans flash-info/1");
+    assert!(
+        screen.contains(&format!("Ajouter l'histoire {starred}")),
+        "{screen}"
+    );
+    tmux.keys("t", &["Enter"]);
+    let added = story_in(&tmux.wait_for("t", "ajoutée à flash-info/1"), "ajoutée");
+    assert_eq!(added, starred, "`a` a ajouté l'histoire affichée");
+    assert_eq!(edition(&ws).1, vec![starred]);
+
+    // 7. An edited title shows in the list at once (and in the detail pane).
+    tmux.keys("t", &["e"]);
+    tmux.wait_for("t", "Modifier l'histoire");
+    tmux.keys("t", &["BSpace"; 80]);
+    tmux.keys("t", &["-l", "Titre neuf du pacte"]);
+    tmux.keys("t", &["Enter"]);
+    let screen = tmux.wait_for("t", "modifiée (l'original est gardé)");
+    assert!(
+        screen.matches("Titre neuf du pacte").count() >= 2,
+        "la liste montre le nouveau titre :\n{screen}"
+    );
+
+    // 7. In the composer, `u` puts back what `D` removed; `R` asks first.
+    tmux.keys("t", &["c"]);
+    tmux.wait_for("t", "Choisir l'édition");
+    tmux.keys("t", &["Enter"]);
+    tmux.wait_for("t", "Composition : Flash Info n° 1");
+    tmux.keys("t", &["D"]);
+    tmux.wait_for("t", "retirée de flash-info/1 (u pour annuler)");
+    assert!(edition(&ws).1.is_empty());
+    tmux.keys("t", &["u"]);
+    tmux.wait_for("t", "remise dans flash-info/1");
+    assert_eq!(edition(&ws).1, vec![starred]);
+    tmux.keys("t", &["R"]);
+    tmux.wait_for("t", "prête à l'envoi ?");
+    tmux.keys("t", &["n"]);
+    tmux.wait_for("t", "laissée en brouillon");
+    assert_eq!(edition(&ws).0, "draft");
+    tmux.keys("t", &["R"]);
+    tmux.wait_for("t", "prête à l'envoi ?");
+    tmux.keys("t", &["o"]);
+    tmux.wait_for("t", "Édition flash-info/1 prête à l'envoi");
+    assert_eq!(edition(&ws).0, "ready");
+    tmux.keys("t", &["Escape"]);
+    // Back in the list, the starred story is still shown until the curator moves.
+    tmux.wait_for("t", "Histoires 1/8");
+    tmux.keys("t", &["j"]);
+    tmux.wait_for("t", "Histoires 1/7");
+
+    // 6. At 120 columns every dossier of the bar shows with its count.
+    let screen = tmux.screen("t");
+    let bar = screen.lines().nth(1).unwrap_or("");
+    for (id, _) in MORE_DOSSIERS
+        .iter()
+        .chain(&[("pauvrete", ""), ("securite", ""), ("tous", "")])
+    {
+        assert!(bar.contains(&id[..4]), "{id} absent de la barre :\n{bar}");
+    }
+
+    // 5. Filters: by prefix, without regard to case or accents, with completion.
+    tmux.keys("t", &["f"]);
+    tmux.wait_for("t", "Filtres (vide : tous)");
+    tmux.keys("t", &["-l", "le m"]);
+    tmux.wait_for("t", "Valeurs : Le Monde");
+    tmux.keys("t", &["Right"]);
+    tmux.wait_for("t", "Source : Le Monde▏");
+    tmux.keys("t", &["Enter"]);
+    tmux.wait_for("t", "7 histoires avec ces filtres (Le Monde)");
+    tmux.keys("t", &["f"]);
+    tmux.wait_for("t", "Filtres (vide : tous)");
+    tmux.keys("t", &["BSpace"; 20]);
+    tmux.keys("t", &["Tab"]);
+    tmux.keys("t", &["-l", "TARN"]);
+    tmux.keys("t", &["Enter"]);
+    let screen = tmux.wait_for("t", "avec ces filtres (Tarn)");
+    assert!(
+        screen.contains("1 histoire avec ces filtres (Tarn)"),
+        "{screen}"
+    );
+    assert!(screen.contains("Albi"), "{screen}");
+    // Dates as the list shows them, JJ/MM/AAAA.
+    tmux.keys("t", &["f"]);
+    tmux.wait_for("t", "Filtres (vide : tous)");
+    tmux.keys("t", &["Tab"]);
+    tmux.keys("t", &["BSpace"; 20]);
+    tmux.keys("t", &["Tab"]);
+    tmux.keys("t", &["-l", "01/01/2020"]);
+    tmux.keys("t", &["Tab"]);
+    tmux.keys("t", &["-l", "31/12/2020"]);
+    tmux.keys("t", &["Enter"]);
+    tmux.wait_for("t", "0 histoire avec ces filtres");
+    // A French state name; the dates cleared.
+    tmux.keys("t", &["f"]);
+    tmux.wait_for("t", "Filtres (vide : tous)");
+    tmux.keys("t", &["Tab", "Tab"]);
+    tmux.keys("t", &["BSpace"; 12]);
+    tmux.keys("t", &["Tab"]);
+    tmux.keys("t", &["BSpace"; 12]);
+    tmux.keys("t", &["Tab"]);
+    tmux.keys("t", &["-l", "Étoilé"]);
+    tmux.keys("t", &["Enter"]);
+    let screen = tmux.wait_for("t", "1 histoire avec ces filtres");
+    assert!(screen.contains("Titre neuf du pacte"), "{screen}");
+    // What matches nothing is said, and the form stays open.
+    tmux.keys("t", &["f"]);
+    tmux.wait_for("t", "Filtres (vide : tous)");
+    tmux.keys("t", &["-l", "xyz"]);
+    tmux.keys("t", &["Enter"]);
+    let screen = tmux.wait_for("t", "Aucune source ne correspond à « xyz »");
+    assert!(screen.contains("Filtres (vide : tous)"), "{screen}");
+    tmux.keys("t", &["Escape"]);
+    tmux.wait_gone("t", "Filtres (vide : tous)");
+    tmux.keys("t", &["q"]);
+
+    // 6. At 80 columns, Tab reaches every dossier and the bar shows it with its count.
+    tmux.start_sized("b", &ws, "testeur", (80, 24));
+    tmux.wait_for("b", "Histoires 1/7");
+    let mut titles: Vec<(&str, &str)> = MORE_DOSSIERS.to_vec();
+    titles.extend([
+        ("tous", "tous les dossiers"),
+        ("pauvrete", "Stratégie Pauvreté et Pacte des Solidarités"),
+        ("securite", "Sécurité et prévention de la délinquance"),
+    ]);
+    let mut seen: Vec<&str> = Vec::new();
+    let mut previous = String::new();
+    for _ in 0..titles.len() {
+        let start = Instant::now();
+        let screen = loop {
+            let screen = tmux.screen("b");
+            if screen.lines().next() != Some(previous.as_str()) {
+                break screen;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "Tab sans effet :\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let mut lines = screen.lines();
+        let header = lines.next().unwrap_or("").to_string();
+        let bar = lines.next().unwrap_or("");
+        let (id, _) = titles
+            .iter()
+            .find(|(_, title)| header.contains(&format!("Dossier : {title} (")))
+            .unwrap_or_else(|| panic!("dossier inconnu :\n{screen}"));
+        let count = header
+            .rsplit_once(" à trier)")
+            .and_then(|(head, _)| head.rsplit_once('('))
+            .map(|(_, n)| n.to_string())
+            .unwrap_or_else(|| panic!("pas de compte dans l'en-tête :\n{screen}"));
+        // The current dossier, its name maybe shortened (`politiq…`), then its count.
+        let words: Vec<&str> = bar.split_whitespace().collect();
+        let shown = words.windows(2).any(|w| {
+            let name = w[0];
+            let full = *id == name;
+            let short = name
+                .strip_suffix('…')
+                .is_some_and(|cut| cut.chars().count() >= 4 && id.starts_with(cut));
+            (full || short) && w[1] == count
+        });
+        assert!(shown, "{id} {count} absent de la barre :\n{bar}");
+        assert!(bar.chars().count() <= 80, "{bar}");
+        seen.push(id);
+        previous = header;
+        tmux.keys("b", &["Tab"]);
+    }
+    seen.sort_unstable();
+    seen.dedup();
+    assert_eq!(
+        seen.len(),
+        titles.len(),
+        "chaque dossier est atteint : {seen:?}"
+    );
     tmux.keys("b", &["q"]);
 }

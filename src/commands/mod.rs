@@ -11,6 +11,7 @@ use crate::config::{self, Config};
 use crate::harvest::{self, PassOptions};
 use crate::indexing::{self, IndexOutcome};
 use crate::model::{DecisionState, SourceKind, SourceReport};
+use crate::publish::french::count as plural;
 use crate::store::{ArticleFilter, DecisionError, Store};
 use crate::tag::Tagger;
 
@@ -24,7 +25,11 @@ pub const EXIT_USAGE: i32 = 2;
 pub fn load_config(path: &Path) -> Result<Config, i32> {
     let report = |errors: config::ConfigErrors| {
         eprintln!("{errors}");
-        eprintln!("{} erreur(s) dans {}", errors.0.len(), path.display());
+        eprintln!(
+            "{} dans {}",
+            plural(errors.0.len(), "erreur", "erreurs"),
+            path.display()
+        );
         EXIT_USAGE
     };
     let config = config::load(path).map_err(report)?;
@@ -146,8 +151,9 @@ pub async fn retag(config: &Config, archive: &Path, json: bool) -> anyhow::Resul
         );
     } else {
         println!(
-            "{} article(s) relus, {changed} dont le classement a changé ; décisions conservées",
-            inputs.len()
+            "{} relu{}, {changed} dont le classement a changé ; décisions conservées",
+            plural(inputs.len(), "article", "articles"),
+            if inputs.len() > 1 { "s" } else { "" }
         );
         println!("{}", index_report_text(&indexing));
     }
@@ -215,12 +221,13 @@ pub fn check(config: &Config, json: bool) -> i32 {
     let disabled = config.sources.iter().filter(|s| !s.enabled).count();
     println!();
     println!(
-        "{} sources ({} flux, {} pages, {} recherches ; {} désactivée(s)) :",
-        config.sources.len(),
+        "{} ({} flux, {}, {} ; {} désactivée{}) :",
+        plural(config.sources.len(), "source", "sources"),
         by_kind(SourceKind::Feed),
-        by_kind(SourceKind::Page),
-        by_kind(SourceKind::Search),
-        disabled
+        plural(by_kind(SourceKind::Page), "page", "pages"),
+        plural(by_kind(SourceKind::Search), "recherche", "recherches"),
+        disabled,
+        if disabled > 1 { "s" } else { "" }
     );
     for s in &config.sources {
         let off = if s.enabled { "" } else { " (désactivée)" };
@@ -359,13 +366,19 @@ fn index_report_text(outcome: &anyhow::Result<IndexOutcome>) -> String {
         Ok(IndexOutcome::Indexed {
             articles,
             rebuilt: false,
-        }) => format!("Index de recherche : {articles} article(s) indexé(s)"),
+        }) => format!(
+            "Index de recherche : {} indexé{}",
+            plural(*articles, "article", "articles"),
+            if *articles > 1 { "s" } else { "" }
+        ),
         Ok(IndexOutcome::Indexed {
             articles,
             rebuilt: true,
         }) => {
             format!(
-                "Index de recherche créé ou reconstruit (absent ou d'une autre version) ; {articles} article(s) indexé(s) ensuite"
+                "Index de recherche créé ou reconstruit (absent ou d'une autre version) ; {} indexé{} ensuite",
+                plural(*articles, "article", "articles"),
+                if *articles > 1 { "s" } else { "" }
             )
         }
         Ok(IndexOutcome::Busy(why)) => format!("Index de recherche non mis à jour : {why}"),
@@ -442,7 +455,10 @@ pub async fn reindex(config: &Config, archive: &Path, json: bool) -> anyhow::Res
     if json {
         println!("{}", json!({"indexed": count}));
     } else {
-        println!("Index de recherche reconstruit : {count} article(s)");
+        println!(
+            "Index de recherche reconstruit : {}",
+            plural(count as usize, "article", "articles")
+        );
     }
     Ok(EXIT_OK)
 }
@@ -489,8 +505,9 @@ pub async fn sources(config: &Config, archive: &Path, json: bool) -> anyhow::Res
     let failing = health.iter().filter(|h| h.consecutive_errors > 0).count();
     let never = health.iter().filter(|h| h.last_success.is_none()).count();
     println!(
-        "\n{} sources, {failing} en erreur, {never} jamais relevée(s) avec succès",
-        health.len()
+        "\n{}, {failing} en erreur, {never} jamais relevée{} avec succès",
+        plural(health.len(), "source", "sources"),
+        if never > 1 { "s" } else { "" }
     );
     Ok(EXIT_OK)
 }
@@ -545,7 +562,7 @@ pub async fn articles(
         sources.sort();
         sources.dedup();
         let others = if sources.len() > 1 {
-            format!("  +{} sources", sources.len() - 1)
+            format!("  +{}", plural(sources.len() - 1, "source", "sources"))
         } else {
             String::new()
         };
@@ -573,7 +590,11 @@ pub async fn articles(
             lead.title, lead.source, lead.url
         );
     }
-    println!("{} histoire(s), {} article(s)", order.len(), rows.len());
+    println!(
+        "{}, {}",
+        plural(order.len(), "histoire", "histoires"),
+        plural(rows.len(), "article", "articles")
+    );
     Ok(EXIT_OK)
 }
 

@@ -57,8 +57,8 @@ pub async fn panorama(
             );
         }
         println!(
-            "{} panorama(s) ; index : {}",
-            reports.len(),
+            "{} ; index : {}",
+            crate::publish::french::count(reports.len(), "panorama", "panoramas"),
             index.display()
         );
     }
@@ -385,8 +385,8 @@ pub async fn edition(
                     println!("{}", f.display());
                 }
                 println!(
-                    "Édition {edition} : {} article(s) ; index : {}",
-                    report.items,
+                    "Édition {edition} : {} ; index : {}",
+                    crate::publish::french::count(report.items, "article", "articles"),
                     index.display()
                 );
             }
@@ -407,7 +407,10 @@ pub async fn edition(
                         e.period_end
                     );
                 }
-                println!("{} édition(s)", editions.len());
+                println!(
+                    "{}",
+                    crate::publish::french::count(editions.len(), "édition", "éditions")
+                );
             }
             Ok(EXIT_OK)
         }

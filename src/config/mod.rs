@@ -140,6 +140,8 @@ fn default_story_window() -> u32 {
 #[derive(Debug, Clone)]
 pub struct Dossier {
     pub title: String,
+    /// A sentence for readers, shown under the panorama's title.
+    pub description: Option<String>,
     pub panorama: bool,
     /// Research keywords, kept as a reference for the tagging rules.
     pub keywords: Vec<String>,
@@ -153,6 +155,7 @@ pub struct Dossier {
 #[serde(deny_unknown_fields)]
 struct RawDossier {
     title: String,
+    description: Option<String>,
     #[serde(default)]
     panorama: bool,
     #[serde(default)]
@@ -328,6 +331,10 @@ pub struct Publication {
     /// `0 8 1 */2 *` every two months); `[]` never.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub draft_schedule: Option<Spanned<ScheduleSpec>>,
+    /// Whether the email shows the articles' images (the web version always does): off by
+    /// default, since many mail clients block remote images and show an empty frame.
+    #[serde(default)]
+    pub images: bool,
 }
 
 fn default_months() -> u32 {
@@ -362,6 +369,7 @@ fn builtin_publications() -> BTreeMap<String, Publication> {
                 "Actualités du centre".into(),
             ],
             draft_schedule: None,
+            images: false,
         },
     );
     map.insert(
@@ -378,6 +386,7 @@ fn builtin_publications() -> BTreeMap<String, Publication> {
                 "Panorama de presse".into(),
             ],
             draft_schedule: None,
+            images: false,
         },
     );
     map
@@ -608,6 +617,10 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
             id.into_inner(),
             Dossier {
                 title: dossier.title,
+                description: dossier
+                    .description
+                    .map(|d| d.trim().to_string())
+                    .filter(|d| !d.is_empty()),
                 panorama: dossier.panorama,
                 keywords: dossier.keywords,
                 rules: dossier.rules.map(Spanned::into_inner),

@@ -4,9 +4,11 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use chrono::{NaiveDate, TimeZone, Utc};
+use chrono::{TimeZone, Utc};
+use chrono_tz::Tz;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use super::filters::{self, Known};
 use crate::config::Config;
 use crate::model::{BlockKind, DecisionState, Edition, EditionItem, EditionStatus, StoryCard};
 use crate::search::SearchIndex;
@@ -28,15 +30,21 @@ pub enum Undo {
         number: i64,
         story: i64,
     },
+    /// `D` in the composer: the item as it was, put back at its place.
+    EditionRemove {
+        kind: String,
+        number: i64,
+        item: EditionItem,
+    },
 }
 
 /// The filter form's fields, in order.
 pub const FILTER_FIELDS: [&str; 5] = [
     "Source",
     "Territoire",
-    "Depuis (AAAA-MM-JJ)",
-    "Jusqu'au (AAAA-MM-JJ)",
-    "État (new, kept, rejected, starred)",
+    "Depuis (JJ/MM/AAAA)",
+    "Jusqu'au (JJ/MM/AAAA)",
+    "État (nouveau, gardé, rejeté, étoilé)",
 ];
 
 #[derive(Debug, Clone, PartialEq)]
@@ -56,19 +64,27 @@ pub enum Mode {
         field: usize,
         values: Vec<String>,
     },
-    /// Choosing an edition, to add the selected story (`add`) or to compose it.
+    /// Choosing an edition, to add a story (the one the detail pane showed when `a` was
+    /// pressed: its id and title) or, without one, to compose it.
     ChooseEdition {
-        add: bool,
+        add: Option<(i64, String)>,
         options: Vec<(String, i64, String)>,
         selected: usize,
     },
     ChooseSection {
+        story: (i64, String),
         kind: String,
         number: i64,
         options: Vec<String>,
         selected: usize,
     },
     Composer {
+        kind: String,
+        number: i64,
+        selected: usize,
+    },
+    /// `R` in the composer: marking the edition ready waits for a yes.
+    ConfirmReady {
         kind: String,
         number: i64,
         selected: usize,
@@ -123,15 +139,23 @@ pub struct App {
     pub message: String,
     pub composer: ComposerView,
     pub color: bool,
+    /// The timezone the curators read times in.
+    pub tz: Tz,
+    /// A story just decided that no longer belongs to the list: it stays in place, marked,
+    /// until the curator moves, so that the next key acts on the story they see.
+    pub lingering: Option<i64>,
     search: Option<SearchIndex>,
     marks: (i64, i64),
 }
 
-fn parse_day(text: &str) -> Option<chrono::DateTime<Utc>> {
-    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|t| Utc.from_utc_datetime(&t))
+/// The start of a day typed in the filter form, in the curators' timezone.
+fn parse_day(text: &str, tz: Tz) -> Option<chrono::DateTime<Utc>> {
+    let today = Utc::now().with_timezone(&tz).date_naive();
+    let day = filters::parse_day(text, today)?;
+    let midnight = day.and_hms_opt(0, 0, 0)?;
+    tz.from_local_datetime(&midnight)
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 impl App {
@@ -142,6 +166,11 @@ impl App {
         curator: String,
         search: Option<SearchIndex>,
     ) -> anyhow::Result<App> {
+        let tz = config
+            .settings
+            .timezone
+            .parse()
+            .unwrap_or(Tz::Europe__Paris);
         let mut views = vec![None];
         views.extend(config.dossiers.keys().cloned().map(Some));
         let mut app = App {
@@ -165,6 +194,8 @@ impl App {
             message: String::new(),
             composer: ComposerView::default(),
             color: std::env::var_os("NO_COLOR").is_none(),
+            tz,
+            lingering: None,
             search,
             marks: (0, 0),
         };
@@ -191,8 +222,21 @@ impl App {
     /// the detail.
     pub async fn reload(&mut self) -> anyhow::Result<()> {
         let keep = self.selected_row().map(|r| r.story);
+        let lingering = self
+            .lingering
+            .and_then(|s| self.rows.iter().find(|r| r.story == s).cloned());
         self.filter.dossier = self.dossier().map(str::to_string);
         self.rows = self.store.inbox(&self.filter).await?;
+        // The story just decided stays where it was until the curator moves; once it
+        // belongs to the list again (undo), it is an ordinary row.
+        if let Some(row) = lingering {
+            if self.rows.iter().any(|r| r.story == row.story) {
+                self.lingering = None;
+            } else {
+                let at = self.selected.min(self.rows.len());
+                self.rows.insert(at, row);
+            }
+        }
         self.selected = keep
             .and_then(|s| self.rows.iter().position(|r| r.story == s))
             .unwrap_or(self.selected.min(self.rows.len().saturating_sub(1)));
@@ -254,14 +298,20 @@ impl App {
                 selected,
             } => self.choose_edition_key(key, add, options, selected).await,
             Mode::ChooseSection {
+                story,
                 kind,
                 number,
                 options,
                 selected,
             } => {
-                self.choose_section_key(key, kind, number, options, selected)
+                self.choose_section_key(key, story, kind, number, options, selected)
                     .await
             }
+            Mode::ConfirmReady {
+                kind,
+                number,
+                selected,
+            } => self.confirm_ready_key(key, kind, number, selected).await,
             Mode::Composer {
                 kind,
                 number,
@@ -293,6 +343,21 @@ impl App {
             return Ok(());
         }
         let index = index.min(self.rows.len() - 1);
+        if let Some(story) = self.lingering {
+            let target = self.rows[index].story;
+            if target == story {
+                // Nowhere to go (the end of the list): the decided story stays shown.
+                return Ok(());
+            }
+            self.lingering = None;
+            self.rows.retain(|r| r.story != story);
+            self.selected = self
+                .rows
+                .iter()
+                .position(|r| r.story == target)
+                .unwrap_or(0);
+            return self.load_detail().await;
+        }
         if index != self.selected || self.detail.is_none() {
             self.selected = index;
             self.load_detail().await?;
@@ -315,11 +380,13 @@ impl App {
             KeyCode::Tab | KeyCode::Char('d') => {
                 self.view = (self.view + 1) % self.views.len();
                 self.selected = 0;
+                self.lingering = None;
                 self.reload().await?;
             }
             KeyCode::BackTab | KeyCode::Char('D') => {
                 self.view = (self.view + self.views.len() - 1) % self.views.len();
                 self.selected = 0;
+                self.lingering = None;
                 self.reload().await?;
             }
             KeyCode::Char('g') => self.decide(DecisionState::Kept, false).await?,
@@ -348,6 +415,7 @@ impl App {
                 if self.search.is_none() {
                     self.message = "Recherche indisponible : lancez `veille reindex`".into();
                 } else {
+                    self.lingering = None;
                     self.mode = Mode::Search {
                         query: String::new(),
                     };
@@ -355,23 +423,46 @@ impl App {
             }
             KeyCode::Char('f') => {
                 let f = &self.filter;
-                let day = |t: Option<chrono::DateTime<Utc>>| {
-                    t.map(|t| t.date_naive().to_string()).unwrap_or_default()
+                let tz = self.tz;
+                let day = |t: Option<chrono::DateTime<Utc>>, back: i64| {
+                    t.map(|t| {
+                        filters::show_day(
+                            (t.with_timezone(&tz) - chrono::Duration::days(back)).date_naive(),
+                        )
+                    })
+                    .unwrap_or_default()
+                };
+                let labels = |values: &[String], known: Vec<Known>| {
+                    values
+                        .iter()
+                        .map(|v| {
+                            known
+                                .iter()
+                                .find(|k| &k.value == v)
+                                .map_or(v.clone(), |k| k.label.clone())
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                let state = match f.state {
+                    Some(DecisionState::Kept) => "gardé",
+                    Some(DecisionState::Rejected) => "rejeté",
+                    Some(DecisionState::Starred) => "étoilé",
+                    _ => "",
                 };
                 self.mode = Mode::Filters {
                     field: 0,
                     values: vec![
-                        f.source.clone().unwrap_or_default(),
-                        f.territory.clone().unwrap_or_default(),
-                        day(f.since),
-                        day(f.until),
-                        f.state.map(|s| s.as_str().to_string()).unwrap_or_default(),
+                        labels(&f.sources, self.known_values(0)),
+                        labels(&f.territories, self.known_values(1)),
+                        day(f.since, 0),
+                        // `until` is the start of the day after the last one shown.
+                        day(f.until, 1),
+                        state.to_string(),
                     ],
                 };
             }
-            KeyCode::Char('a') if self.selected_row().is_some() => {
-                self.choose_edition(true).await?
-            }
+            KeyCode::Char('a') if self.detail.is_some() => self.choose_edition(true).await?,
             KeyCode::Char('c') => self.choose_edition(false).await?,
             KeyCode::Char('?') => self.mode = Mode::Help,
             _ => {}
@@ -412,7 +503,10 @@ impl App {
             (DecisionState::Starred, _) => "étoilée",
             (DecisionState::New, _) => "remise à trier",
         };
-        self.message = format!("Histoire {} {label}", row.story);
+        self.message = format!(
+            "Histoire {} {label} · elle reste affichée, j/k pour passer à une autre",
+            row.story
+        );
         self.undo.push(Undo::Decision {
             story: row.story,
             snapshot,
@@ -431,9 +525,14 @@ impl App {
                 }
             }
         }
+        // The story keeps its place and the selection, marked with its new state: the next
+        // key (`a`, `e`, another decision) acts on it, not on the story that followed it. It
+        // leaves the list when the curator moves (`move_to`).
+        if let Some(r) = self.rows.get_mut(self.selected) {
+            r.state = state;
+        }
         if self.filter.state != Some(state) {
-            self.rows.remove(self.selected);
-            self.selected = self.selected.min(self.rows.len().saturating_sub(1));
+            self.lingering = Some(row.story);
         }
         self.marks = self.store.change_marks().await?;
         self.load_detail().await
@@ -478,6 +577,22 @@ impl App {
                 }
                 self.after_own_write().await?;
             }
+            Undo::EditionRemove { kind, number, item } => {
+                match self
+                    .store
+                    .restore_edition_item(&kind, number, &item, Utc::now())
+                    .await
+                {
+                    Ok(()) => {
+                        self.message = format!(
+                            "Annulé : histoire {} remise dans {kind}/{number}",
+                            item.story
+                        )
+                    }
+                    Err(e) => self.message = format!("Annulation impossible : {e}"),
+                }
+                self.after_own_write().await?;
+            }
         }
         Ok(())
     }
@@ -492,8 +607,8 @@ impl App {
             KeyCode::Enter => {
                 self.mode = Mode::Inbox;
                 self.message = format!(
-                    "{} résultat(s) pour « {query} » ; Échap… `f` puis Entrée pour revenir",
-                    self.rows.len()
+                    "{} pour « {query} » ; Échap… `f` puis Entrée pour revenir",
+                    crate::publish::french::count(self.rows.len(), "résultat", "résultats")
                 );
                 return Ok(Effect::None);
             }
@@ -594,6 +709,10 @@ impl App {
                         label: "modifiée".into(),
                     });
                     self.message = format!("Histoire {} modifiée (l'original est gardé)", d.story);
+                    // The list shows the new title at once, as the next reload would.
+                    if let Some(row) = self.rows.iter_mut().find(|r| r.story == d.story) {
+                        row.title = keep_title.unwrap_or(&d.title).to_string();
+                    }
                     self.after_own_write().await?;
                     self.load_detail().await?;
                 }
@@ -645,24 +764,34 @@ impl App {
                 };
                 return Ok(Effect::None);
             }
+            // Dates have nothing to complete to.
+            KeyCode::Right if !self.known_values(field).is_empty() => {
+                let known = self.known_values(field);
+                match filters::complete(&values[field], &known) {
+                    Some(done) => values[field] = done,
+                    None => {
+                        let found = filters::resolve(&values[field], &known);
+                        self.message = if found.is_empty() {
+                            format!("Rien ne commence par « {} »", values[field].trim())
+                        } else {
+                            "Plusieurs valeurs possibles : tapez la suite".into()
+                        };
+                    }
+                }
+            }
             KeyCode::Enter => {
-                let opt = |v: &String| (!v.trim().is_empty()).then(|| v.trim().to_string());
-                let state = match values[4].trim() {
-                    "" => None,
-                    s => match DecisionState::parse(s) {
-                        Some(DecisionState::New) => None,
-                        Some(s) => Some(s),
-                        None => {
-                            self.message =
-                                format!("état inconnu « {s} » : new, kept, rejected ou starred");
-                            self.mode = Mode::Filters { field: 4, values };
-                            return Ok(Effect::None);
-                        }
-                    },
+                let state = match filters::parse_state(&values[4]) {
+                    Ok(state) => state,
+                    Err(message) => {
+                        self.message = message;
+                        self.mode = Mode::Filters { field: 4, values };
+                        return Ok(Effect::None);
+                    }
                 };
                 for (i, v) in [(2, &values[2]), (3, &values[3])] {
-                    if !v.trim().is_empty() && parse_day(v).is_none() {
-                        self.message = format!("date illisible « {v} » : AAAA-MM-JJ");
+                    if !v.trim().is_empty() && parse_day(v, self.tz).is_none() {
+                        self.message =
+                            format!("date illisible « {} » : JJ/MM/AAAA ou JJ/MM", v.trim());
                         self.mode = Mode::Filters {
                             field: i,
                             values: values.clone(),
@@ -670,15 +799,52 @@ impl App {
                         return Ok(Effect::None);
                     }
                 }
-                self.filter.source = opt(&values[0]);
-                self.filter.territory = opt(&values[1]);
-                self.filter.since = parse_day(&values[2]);
-                self.filter.until = parse_day(&values[3]).map(|t| t + chrono::Duration::days(1));
+                let mut chosen: Vec<Vec<String>> = Vec::new();
+                for (i, none) in [(0, "Aucune source"), (1, "Aucun territoire")] {
+                    let known = self.known_values(i);
+                    let found: Vec<String> = filters::resolve(&values[i], &known)
+                        .into_iter()
+                        .map(|k| k.value.clone())
+                        .collect();
+                    if found.is_empty() && !values[i].trim().is_empty() {
+                        self.message = format!(
+                            "{none} ne correspond à « {} » (→ complète, champ vide : tous)",
+                            values[i].trim()
+                        );
+                        self.mode = Mode::Filters { field: i, values };
+                        return Ok(Effect::None);
+                    }
+                    chosen.push(found);
+                }
+                self.filter.territories = chosen.pop().unwrap_or_default();
+                self.filter.sources = chosen.pop().unwrap_or_default();
+                self.filter.since = parse_day(&values[2], self.tz);
+                self.filter.until =
+                    parse_day(&values[3], self.tz).map(|t| t + chrono::Duration::days(1));
                 self.filter.state = state;
                 self.mode = Mode::Inbox;
                 self.selected = 0;
+                self.lingering = None;
                 self.reload().await?;
-                self.message = format!("{} histoire(s) avec ces filtres", self.rows.len());
+                let mut named: Vec<String> = Vec::new();
+                for (i, values) in [(0, &self.filter.sources), (1, &self.filter.territories)] {
+                    let known = self.known_values(i);
+                    named.extend(values.iter().map(|v| {
+                        known
+                            .iter()
+                            .find(|k| &k.value == v)
+                            .map_or(v.clone(), |k| k.label.clone())
+                    }));
+                }
+                self.message = format!(
+                    "{} avec ces filtres{}",
+                    crate::publish::french::count(self.rows.len(), "histoire", "histoires"),
+                    if named.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", named.join(", "))
+                    }
+                );
                 return Ok(Effect::None);
             }
             KeyCode::Backspace => {
@@ -691,7 +857,41 @@ impl App {
         Ok(Effect::None)
     }
 
+    /// The values a filter field completes to and matches: the configured sources, the
+    /// départements (by name, slug or number), the states.
+    pub fn known_values(&self, field: usize) -> Vec<Known> {
+        match field {
+            0 => self
+                .config
+                .sources
+                .iter()
+                .map(|s| Known::plain(&s.name))
+                .collect(),
+            1 => crate::tag::territories::DEPARTEMENTS
+                .iter()
+                .map(|(code, slug, name)| Known {
+                    value: slug.to_string(),
+                    label: name.to_string(),
+                    aliases: vec![slug.to_string(), code.to_string()],
+                })
+                .collect(),
+            4 => filters::state_values(),
+            _ => Vec::new(),
+        }
+    }
+
     async fn choose_edition(&mut self, add: bool) -> anyhow::Result<()> {
+        // `a` adds the story of the detail pane, captured now: nothing that happens while
+        // the curator chooses can change which story it is.
+        let add = if add {
+            let Some(d) = &self.detail else {
+                return Ok(());
+            };
+            let title = d.edited_title.clone().unwrap_or_else(|| d.title.clone());
+            Some((d.story, title))
+        } else {
+            None
+        };
         let options: Vec<(String, i64, String)> = self
             .store
             .editions()
@@ -725,7 +925,7 @@ impl App {
     async fn choose_edition_key(
         &mut self,
         key: KeyEvent,
-        add: bool,
+        add: Option<(i64, String)>,
         options: Vec<(String, i64, String)>,
         selected: usize,
     ) -> anyhow::Result<Effect> {
@@ -747,7 +947,7 @@ impl App {
             }
             KeyCode::Enter => {
                 let (kind, number, _) = options[selected].clone();
-                if add {
+                if let Some(story) = add {
                     let sections = self
                         .config
                         .publications
@@ -756,6 +956,7 @@ impl App {
                         .filter(|s| !s.is_empty())
                         .unwrap_or_else(|| vec!["À la une".into()]);
                     self.mode = Mode::ChooseSection {
+                        story,
                         kind,
                         number,
                         options: sections,
@@ -773,6 +974,7 @@ impl App {
     async fn choose_section_key(
         &mut self,
         key: KeyEvent,
+        story: (i64, String),
         kind: String,
         number: i64,
         options: Vec<String>,
@@ -782,6 +984,7 @@ impl App {
             KeyCode::Esc => self.mode = Mode::Inbox,
             KeyCode::Char('j') | KeyCode::Down => {
                 self.mode = Mode::ChooseSection {
+                    story,
                     kind,
                     number,
                     selected: (selected + 1).min(options.len() - 1),
@@ -790,6 +993,7 @@ impl App {
             }
             KeyCode::Char('k') | KeyCode::Up => {
                 self.mode = Mode::ChooseSection {
+                    story,
                     kind,
                     number,
                     selected: selected.saturating_sub(1),
@@ -798,11 +1002,9 @@ impl App {
             }
             KeyCode::Enter => {
                 self.mode = Mode::Inbox;
-                let Some(row) = self.selected_row().cloned() else {
-                    return Ok(Effect::None);
-                };
+                let (story, _) = story;
                 let item = EditionItem {
-                    story: row.story,
+                    story,
                     section: options[selected].clone(),
                     position: 0,
                     title: None,
@@ -815,13 +1017,13 @@ impl App {
                 {
                     Ok(()) => {
                         self.message = format!(
-                            "Histoire {} ajoutée à {kind}/{number}, rubrique « {} »",
-                            row.story, options[selected]
+                            "Histoire {story} ajoutée à {kind}/{number}, rubrique « {} »",
+                            options[selected]
                         );
                         self.undo.push(Undo::EditionAdd {
                             kind,
                             number,
-                            story: row.story,
+                            story,
                         });
                         self.after_own_write().await?;
                     }
@@ -926,14 +1128,27 @@ impl App {
                 }
             }
             KeyCode::Char('D') => {
-                if let Some(story) = story {
+                let item = self
+                    .composer
+                    .edition
+                    .as_ref()
+                    .and_then(|e| e.items.iter().find(|i| Some(i.story) == story).cloned());
+                if let Some(item) = item {
+                    let story = item.story;
                     match self
                         .store
                         .remove_edition_item(&kind, number, story, now)
                         .await
                     {
                         Ok(()) => {
-                            self.message = format!("Histoire {story} retirée de {kind}/{number}");
+                            self.message = format!(
+                                "Histoire {story} retirée de {kind}/{number} (u pour annuler)"
+                            );
+                            self.undo.push(Undo::EditionRemove {
+                                kind: kind.clone(),
+                                number,
+                                item,
+                            });
                             self.open_composer(&kind, number, selected).await?;
                         }
                         Err(e) => self.message = e.to_string(),
@@ -961,21 +1176,56 @@ impl App {
                     self.mode = Mode::Preview { text, scroll: 0 };
                 }
             }
-            KeyCode::Char('R') => {
-                match self
-                    .store
-                    .set_edition_status(&kind, number, EditionStatus::Ready, now)
-                    .await
-                {
-                    Ok(()) => {
-                        self.message = format!("Édition {kind}/{number} prête à l'envoi");
+            KeyCode::Char('u') => {
+                // Only this edition's changes are undone here; decisions wait for the list.
+                let ours = |k: &String, n: &i64| *k == kind && *n == number;
+                match self.undo.last() {
+                    Some(Undo::EditionRemove {
+                        kind: k, number: n, ..
+                    })
+                    | Some(Undo::EditionAdd {
+                        kind: k, number: n, ..
+                    }) if ours(k, n) => {
+                        self.undo().await?;
                         self.open_composer(&kind, number, selected).await?;
                     }
-                    Err(e) => self.message = e.to_string(),
+                    _ => self.message = "Rien à annuler dans cette édition".into(),
                 }
+            }
+            KeyCode::Char('R') => {
+                self.message.clear();
+                self.mode = Mode::ConfirmReady {
+                    kind,
+                    number,
+                    selected,
+                };
             }
             _ => {}
         }
+        Ok(Effect::None)
+    }
+
+    /// `o` marks the edition ready (it can then be sent); any other key leaves it as it was.
+    async fn confirm_ready_key(
+        &mut self,
+        key: KeyEvent,
+        kind: String,
+        number: i64,
+        selected: usize,
+    ) -> anyhow::Result<Effect> {
+        if matches!(key.code, KeyCode::Char('o' | 'O' | 'y' | 'Y')) {
+            match self
+                .store
+                .set_edition_status(&kind, number, EditionStatus::Ready, Utc::now())
+                .await
+            {
+                Ok(()) => self.message = format!("Édition {kind}/{number} prête à l'envoi"),
+                Err(e) => self.message = e.to_string(),
+            }
+        } else {
+            self.message = format!("Édition {kind}/{number} laissée en brouillon");
+        }
+        self.open_composer(&kind, number, selected).await?;
         Ok(Effect::None)
     }
 

@@ -4,6 +4,7 @@
 //! run with the terminal handed back. Other processes' writes show up within a second.
 
 pub mod app;
+pub mod filters;
 pub mod ui;
 
 use std::path::Path;

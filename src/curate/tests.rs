@@ -184,13 +184,29 @@ async fn keys_decide_undo_edit_and_compose() {
     let mut app = app(dir.path()).await;
     assert_eq!(app.rows.len(), 5, "cinq histoires à trier");
     let first = app.rows[0].story;
-    // Keep, reject, star, then undo twice: only the keep remains.
+    // Keep, reject, star, then undo twice: only the keep remains. A decided story stays
+    // selected, marked, until the curator moves.
     app.on_key(key('g')).await.unwrap();
-    let second = app.rows[0].story;
+    assert_eq!(app.selected_row().unwrap().story, first);
+    assert_eq!(app.selected_row().unwrap().state, DecisionState::Kept);
+    assert_eq!(app.rows.len(), 5);
+    assert_eq!(app.detail.as_ref().unwrap().story, first);
+    app.on_key(key('j')).await.unwrap();
+    assert_eq!(app.rows.len(), 4, "gone once the curator moved");
+    let second = app.selected_row().unwrap().story;
+    assert_eq!(second, app.rows[0].story);
     app.on_key(key('r')).await.unwrap();
-    let third = app.rows[0].story;
+    app.on_key(key('j')).await.unwrap();
+    let third = app.selected_row().unwrap().story;
     app.on_key(key('s')).await.unwrap();
-    assert_eq!(app.rows.len(), 2);
+    assert_eq!(app.rows.len(), 3);
+    // Another process's write reloads the list: the decided story keeps its place.
+    app.store
+        .decide(first, None, DecisionState::Kept, "dominique", Utc::now())
+        .await
+        .unwrap();
+    app.tick().await.unwrap();
+    assert_eq!(app.selected_row().unwrap().story, third);
     app.on_key(key('u')).await.unwrap();
     app.on_key(key('u')).await.unwrap();
     assert_eq!(app.rows.len(), 4);
@@ -230,6 +246,12 @@ async fn keys_decide_undo_edit_and_compose() {
         .unwrap();
     let story = app.selected_row().unwrap().story;
     app.on_key(key('x')).await.unwrap();
+    // Move on (up when the rejected story was the last one).
+    app.on_key(key('j')).await.unwrap();
+    if app.lingering.is_some() {
+        app.on_key(key('k')).await.unwrap();
+    }
+    assert_eq!(app.lingering, None);
     let dossiers = app.store.story_dossiers(story).await.unwrap();
     let snapshot = app.store.decision_snapshot(story, &dossiers).await.unwrap();
     assert!(
@@ -268,7 +290,7 @@ async fn filters_narrow_the_inbox() {
     let rows = app
         .store
         .inbox(&filter(InboxFilter {
-            source: Some("La Dépêche".into()),
+            sources: vec!["La Dépêche".into()],
             ..InboxFilter::default()
         }))
         .await
@@ -280,7 +302,7 @@ async fn filters_narrow_the_inbox() {
     let rows = app
         .store
         .inbox(&filter(InboxFilter {
-            territory: Some("gers".into()),
+            territories: vec!["gers".into()],
             ..InboxFilter::default()
         }))
         .await
@@ -299,4 +321,58 @@ async fn filters_narrow_the_inbox() {
         .await
         .unwrap();
     assert_eq!(titles(rows), ["Toulouse : renfort de policiers au Mirail"]);
+}
+
+#[tokio::test]
+async fn filter_form_completes_and_understands_french() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = app(dir.path()).await;
+    let special = |code| KeyEvent::new(code, KeyModifiers::NONE);
+    app.on_key(key('f')).await.unwrap();
+    for c in "DÉP".chars() {
+        app.on_key(key(c)).await.unwrap();
+    }
+    app.on_key(special(KeyCode::Right)).await.unwrap();
+    let Mode::Filters { values, .. } = &app.mode else {
+        panic!("{:?}", app.mode)
+    };
+    assert_eq!(values[0], "La Dépêche", "→ complète");
+    // The territory by its département number, the state in French.
+    app.on_key(special(KeyCode::Tab)).await.unwrap();
+    for c in "GERS".chars() {
+        app.on_key(key(c)).await.unwrap();
+    }
+    app.on_key(special(KeyCode::Enter)).await.unwrap();
+    assert_eq!(app.filter.sources, ["La Dépêche"]);
+    assert_eq!(app.filter.territories, ["gers"]);
+    assert!(app.rows.is_empty(), "La Dépêche n'a rien dans le Gers");
+    assert_eq!(
+        app.message,
+        "0 histoire avec ces filtres (La Dépêche, Gers)"
+    );
+    app.on_key(key('f')).await.unwrap();
+    for _ in 0..20 {
+        app.on_key(special(KeyCode::Backspace)).await.unwrap();
+    }
+    app.on_key(special(KeyCode::Tab)).await.unwrap();
+    for _ in 0..10 {
+        app.on_key(special(KeyCode::Backspace)).await.unwrap();
+    }
+    for c in "32".chars() {
+        app.on_key(key(c)).await.unwrap();
+    }
+    app.on_key(special(KeyCode::Enter)).await.unwrap();
+    assert_eq!(app.filter.territories, ["gers"], "by number");
+    assert_eq!(app.rows.len(), 1);
+    // A state nobody knows keeps the form open and says so.
+    app.on_key(key('f')).await.unwrap();
+    for _ in 0..4 {
+        app.on_key(special(KeyCode::Tab)).await.unwrap();
+    }
+    for c in "archivé".chars() {
+        app.on_key(key(c)).await.unwrap();
+    }
+    app.on_key(special(KeyCode::Enter)).await.unwrap();
+    assert!(matches!(app.mode, Mode::Filters { field: 4, .. }));
+    assert!(app.message.contains("nouveau, gardé, rejeté ou étoilé"));
 }

@@ -20,6 +20,14 @@ fn french_day(date: &str) -> String {
     }
 }
 
+/// `2026-11-27T09:14:00Z` → `27/11 à 10 h 14` in the curators' timezone.
+fn local_time(date: &str, tz: chrono_tz::Tz) -> String {
+    match chrono::DateTime::parse_from_rfc3339(date) {
+        Ok(t) => t.with_timezone(&tz).format("%d/%m à %H h %M").to_string(),
+        Err(_) => french_day(date),
+    }
+}
+
 fn state_mark(state: DecisionState) -> &'static str {
     match state {
         DecisionState::New => " ",
@@ -92,10 +100,11 @@ pub fn draw(frame: &mut Frame, app: &App) {
     );
     let keys = match app.mode {
         Mode::Composer { .. } => {
-            "j/k déplacer · J/K monter/descendre · D retirer · E intro · p aperçu · R prête · Échap retour"
+            "j/k déplacer · J/K monter/descendre · D retirer · u annuler · E intro · p aperçu · R prête · Échap retour"
         }
         Mode::Edit { .. } => "Tab titre/chapeau · Entrée enregistrer · Échap abandonner",
-        Mode::Filters { .. } => "Tab champ suivant · Entrée appliquer · Échap fermer",
+        Mode::Filters { .. } => "Tab champ suivant · → compléter · Entrée appliquer · Échap fermer",
+        Mode::ConfirmReady { .. } => "o oui, prête à l'envoi · une autre touche : non",
         Mode::Search { .. } => "tapez la recherche · Entrée garder les résultats · Échap revenir",
         Mode::ChooseEdition { .. } | Mode::ChooseSection { .. } => {
             "j/k choisir · Entrée valider · Échap annuler"
@@ -114,14 +123,27 @@ pub fn draw(frame: &mut Frame, app: &App) {
     match &app.mode {
         Mode::Help => draw_help(frame, area),
         Mode::Edit { field, title, lede } => draw_edit(frame, area, *field, title, lede),
-        Mode::Filters { field, values } => draw_filters(frame, area, *field, values),
+        Mode::Filters { field, values } => draw_filters(frame, app, area, *field, values),
         Mode::ChooseEdition {
-            options, selected, ..
+            add,
+            options,
+            selected,
         } => {
             let labels: Vec<String> = options.iter().map(|(_, _, l)| l.clone()).collect();
-            draw_choice(frame, area, " Choisir l'édition ", &labels, *selected)
+            let subject = add
+                .as_ref()
+                .map(|(story, title)| format!("Ajouter l'histoire {story} : « {title} »"));
+            draw_choice(
+                frame,
+                area,
+                " Choisir l'édition ",
+                subject.as_deref(),
+                &labels,
+                *selected,
+            )
         }
         Mode::ChooseSection {
+            story: (story, title),
             options,
             selected,
             kind,
@@ -130,9 +152,30 @@ pub fn draw(frame: &mut Frame, app: &App) {
             frame,
             area,
             &format!(" Rubrique dans {kind}/{number} "),
+            Some(&format!("Ajouter l'histoire {story} : « {title} »")),
             options,
             *selected,
         ),
+        Mode::ConfirmReady { kind, number, .. } => {
+            let title = app
+                .config
+                .publications
+                .get(kind)
+                .map_or(kind.as_str(), |p| p.title.as_str());
+            let text = format!(
+                "Marquer {title} n° {number} prête à l'envoi ?\n\n\
+                 Elle pourra alors être envoyée aux abonné·e·s.\n\n\
+                 o : oui · une autre touche : non"
+            );
+            let r = popup(area, 60, 7);
+            frame.render_widget(Clear, r);
+            frame.render_widget(
+                Paragraph::new(text)
+                    .wrap(Wrap { trim: false })
+                    .block(Block::default().borders(Borders::ALL).title(" Confirmer ")),
+                r,
+            );
+        }
         _ => {}
     }
 }
@@ -155,8 +198,8 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
         Span::raw(format!("· Dossier : {view} ({count} à trier)")),
     ];
     if app.filter.state.is_some()
-        || app.filter.source.is_some()
-        || app.filter.territory.is_some()
+        || !app.filter.sources.is_empty()
+        || !app.filter.territories.is_empty()
         || app.filter.since.is_some()
         || app.filter.until.is_some()
     {
@@ -165,23 +208,17 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
     if let Mode::Search { query } = &app.mode {
         first.push(Span::raw(format!(" · recherche : {query}▏")));
     }
-    let mut second: Vec<Span> = Vec::new();
-    for (i, v) in app.views.iter().enumerate() {
-        let key = v.as_deref().unwrap_or("");
-        let label = v.as_deref().unwrap_or("tous");
-        let n = app.counts.get(key).copied().unwrap_or(0);
-        let text = format!("{label} {n}");
-        let style = if i == app.view {
-            Style::default().add_modifier(Modifier::REVERSED | Modifier::BOLD)
-        } else {
-            Style::default()
-        };
-        second.push(Span::styled(text, style));
-        second.push(Span::raw("  "));
-    }
-    if !app.drafts.is_empty() {
+    let drafts =
+        (!app.drafts.is_empty()).then(|| format!("· à préparer : {}", app.drafts.join(", ")));
+    // The drafts get what the dossiers leave, but the dossiers get at least 60 columns.
+    let bar_width = (area.width as usize)
+        .saturating_sub(drafts.as_ref().map_or(0, |d| d.chars().count() + 1))
+        .max(60.min(area.width as usize));
+    let mut second = dossier_bar(app, bar_width);
+    if let Some(drafts) = drafts {
+        second.push(Span::raw(" "));
         second.push(Span::styled(
-            format!("· à préparer : {}", app.drafts.join(", ")),
+            drafts,
             app.style(Color::Yellow).add_modifier(Modifier::BOLD),
         ));
     }
@@ -189,6 +226,103 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
         Paragraph::new(vec![Line::from(first), Line::from(second)]),
         area,
     );
+}
+
+/// The dossier bar in `width` columns: every dossier with its count. Names are shortened
+/// (`politique-d… 3`) as much as needed, down to five characters; if that is still too
+/// wide, the bar shows a window around the current dossier with `‹ N` and `N ›` for the
+/// dossiers hidden on each side (Tab reaches them).
+pub fn dossier_bar(app: &App, width: usize) -> Vec<Span<'static>> {
+    let entries: Vec<(String, i64)> = app
+        .views
+        .iter()
+        .map(|v| {
+            let label = v.as_deref().unwrap_or("tous").to_string();
+            let n = app
+                .counts
+                .get(v.as_deref().unwrap_or(""))
+                .copied()
+                .unwrap_or(0);
+            (label, n)
+        })
+        .collect();
+    let shorten = |label: &str, max: usize| -> String {
+        if label.chars().count() <= max {
+            label.to_string()
+        } else {
+            let cut: String = label.chars().take(max - 1).collect();
+            format!("{cut}…")
+        }
+    };
+    let texts = |max: usize| -> Vec<String> {
+        entries
+            .iter()
+            .map(|(l, n)| format!("{} {n}", shorten(l, max)))
+            .collect()
+    };
+    // Two spaces between entries when there is room, one otherwise.
+    let total = |texts: &[String], gap: usize| -> usize {
+        texts.iter().map(|t| t.chars().count()).sum::<usize>() + gap * texts.len().saturating_sub(1)
+    };
+    let longest = entries
+        .iter()
+        .map(|(l, _)| l.chars().count())
+        .max()
+        .unwrap_or(0);
+    let mut fitted = None;
+    'sizes: for max in (5..=longest.max(5)).rev() {
+        let t = texts(max);
+        for gap in [2, 1] {
+            if total(&t, gap) <= width {
+                fitted = Some((t, gap, 0, entries.len()));
+                break 'sizes;
+            }
+        }
+    }
+    let (texts, gap, from, to) = fitted.unwrap_or_else(|| {
+        // A window of whole entries around the current one, markers included.
+        let t = texts(8);
+        let len = |i: usize| t[i].chars().count() + 1;
+        let (mut from, mut to) = (app.view, app.view + 1);
+        let mut used = len(app.view);
+        let marker = |hidden: usize| if hidden > 0 { 5 } else { 0 };
+        loop {
+            let mut grew = false;
+            if to < t.len() && used + len(to) + marker(from) + marker(t.len() - to - 1) <= width {
+                used += len(to);
+                to += 1;
+                grew = true;
+            }
+            if from > 0 && used + len(from - 1) + marker(from - 1) + marker(t.len() - to) <= width {
+                from -= 1;
+                used += len(from);
+                grew = true;
+            }
+            if !grew {
+                break;
+            }
+        }
+        (t, 1, from, to)
+    });
+    let mut spans = Vec::new();
+    if from > 0 {
+        spans.push(Span::raw(format!("‹ {from} ")));
+    }
+    for (i, text) in texts.into_iter().enumerate().take(to).skip(from) {
+        let style = if i == app.view {
+            Style::default().add_modifier(Modifier::REVERSED | Modifier::BOLD)
+        } else {
+            Style::default()
+        };
+        if i > from {
+            spans.push(Span::raw(" ".repeat(gap)));
+        }
+        spans.push(Span::styled(text, style));
+    }
+    if to < entries.len() {
+        spans.push(Span::raw(format!(" {} ›", entries.len() - to)));
+    }
+    spans
 }
 
 fn draw_list(frame: &mut Frame, app: &App, area: Rect) {
@@ -220,6 +354,18 @@ fn draw_list(frame: &mut Frame, app: &App, area: Rect) {
                     format!(" ({})", r.territories.join(", ")),
                     app.style(Color::Magenta),
                 ));
+            }
+            // Decided, shown until the curator moves: dimmed and said in words.
+            if app.lingering == Some(r.story) {
+                spans.insert(
+                    0,
+                    Span::styled(
+                        format!("[{}] ", state_word(r.state)),
+                        Style::default().add_modifier(Modifier::BOLD),
+                    ),
+                );
+                return ListItem::new(Line::from(spans))
+                    .style(Style::default().add_modifier(Modifier::DIM));
             }
             ListItem::new(Line::from(spans))
         })
@@ -325,16 +471,24 @@ fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
             "Décisions :",
             Style::default().add_modifier(Modifier::BOLD),
         )));
+        let edited = d.edited_title.is_some() || d.edited_lede.is_some();
         for (dossier, state, curator, at) in &d.decisions {
             let dossier = if dossier.is_empty() {
                 "hors dossier"
             } else {
                 dossier.as_str()
             };
+            // Who did what, when: a past action, never something left for someone to do.
+            let what = match state {
+                DecisionState::Kept => "l'a gardée",
+                DecisionState::Rejected => "l'a rejetée",
+                DecisionState::Starred => "l'a étoilée",
+                DecisionState::New if edited => "l'a retouchée (pas encore triée)",
+                DecisionState::New => "l'a remise à trier",
+            };
             lines.push(Line::from(format!(
-                "  {dossier} : {} par {curator} le {}",
-                state_word(*state),
-                french_day(at)
+                "  {dossier} : {curator} {what} le {}",
+                local_time(at, app.tz)
             )));
         }
     }
@@ -419,7 +573,7 @@ Liste : état (G gardée, R rejetée, ★ étoilée), score, date,
 
 j / k, ↓ / ↑   histoire suivante / précédente
 Tab / d        dossier suivant (Maj+Tab, D : précédent)
-g              garder dans ce dossier
+g              garder dans ce dossier (elle reste sélectionnée)
 r              rejeter dans ce dossier
 s              étoiler (à la une)
 x              rejeter partout (tous les dossiers)
@@ -428,11 +582,12 @@ e              modifier titre et chapeau (l'original est gardé)
 o              ouvrir le lien ($BROWSER ou xdg-open)
 /              rechercher (résultats pendant la frappe)
 f              filtres : source, territoire, dates, état
+               (→ complète ; majuscules et accents indifférents)
 a              ajouter à une édition (édition, puis rubrique)
-c              composer une édition
+c              composer une édition (D retire, u remet, R prête)
 ?              cette aide
 q, Ctrl-C      quitter";
-    let r = popup(area, 66, 21);
+    let r = popup(area, 66, 22);
     frame.render_widget(Clear, r);
     frame.render_widget(
         Paragraph::new(text).block(
@@ -479,17 +634,40 @@ fn draw_edit(frame: &mut Frame, area: Rect, field: usize, title: &str, lede: &st
     );
 }
 
-fn draw_filters(frame: &mut Frame, area: Rect, field: usize, values: &[String]) {
-    let r = popup(area, 70, 9);
+fn draw_filters(frame: &mut Frame, app: &App, area: Rect, field: usize, values: &[String]) {
+    let r = popup(area, 76, 10);
     frame.render_widget(Clear, r);
-    let lines: Vec<Line> = FILTER_FIELDS
+    let mut lines: Vec<Line> = FILTER_FIELDS
         .iter()
         .zip(values)
         .enumerate()
         .map(|(i, (label, value))| field_line(label, value, i == field))
         .collect();
+    // What the active field can be: the values matching what is typed (all when empty).
+    let known = app.known_values(field);
+    if !known.is_empty() {
+        let typed = values.get(field).map_or("", |v| v.trim());
+        let shown: Vec<&str> = if typed.is_empty() {
+            known.iter().map(|k| k.label.as_str()).collect()
+        } else {
+            super::filters::resolve(typed, &known)
+                .into_iter()
+                .map(|k| k.label.as_str())
+                .collect()
+        };
+        let text = if shown.is_empty() {
+            "aucune valeur connue ne correspond".to_string()
+        } else {
+            shown.join(" · ")
+        };
+        lines.push(Line::from(""));
+        lines.push(Line::from(vec![
+            Span::styled("Valeurs : ", Style::default().add_modifier(Modifier::BOLD)),
+            Span::raw(text),
+        ]));
+    }
     frame.render_widget(
-        Paragraph::new(lines).block(
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
             Block::default()
                 .borders(Borders::ALL)
                 .title(" Filtres (vide : tous) "),
@@ -498,19 +676,57 @@ fn draw_filters(frame: &mut Frame, area: Rect, field: usize, values: &[String]) 
     );
 }
 
-fn draw_choice(frame: &mut Frame, area: Rect, title: &str, options: &[String], selected: usize) {
-    let r = popup(area, 60, (options.len() as u16 + 2).min(area.height));
+fn draw_choice(
+    frame: &mut Frame,
+    area: Rect,
+    title: &str,
+    subject: Option<&str>,
+    options: &[String],
+    selected: usize,
+) {
+    // The story being added is repeated above the choices, so the curator sees which one
+    // it is (two lines at most).
+    let extra = if subject.is_some() { 3 } else { 0 };
+    let width = subject.map_or(60, |s| (s.chars().count() as u16 + 4).clamp(60, 100));
+    let r = popup(
+        area,
+        width,
+        (options.len() as u16 + 2 + extra).min(area.height),
+    );
     frame.render_widget(Clear, r);
+    let list_block = match subject {
+        Some(subject) => {
+            let [top, rest] =
+                Layout::vertical([Constraint::Length(extra), Constraint::Min(1)]).areas(r);
+            frame.render_widget(
+                Paragraph::new(subject.to_string())
+                    .wrap(Wrap { trim: true })
+                    .block(
+                        Block::default()
+                            .borders(Borders::TOP | Borders::LEFT | Borders::RIGHT)
+                            .title(title.to_string()),
+                    ),
+                top,
+            );
+            (
+                Block::default().borders(Borders::LEFT | Borders::RIGHT | Borders::BOTTOM),
+                rest,
+            )
+        }
+        None => (
+            Block::default()
+                .borders(Borders::ALL)
+                .title(title.to_string()),
+            r,
+        ),
+    };
+    let (block, r) = list_block;
     let items: Vec<ListItem> = options.iter().map(|o| ListItem::new(o.as_str())).collect();
     let mut state = ListState::default();
     state.select(Some(selected));
     frame.render_stateful_widget(
         List::new(items)
-            .block(
-                Block::default()
-                    .borders(Borders::ALL)
-                    .title(title.to_string()),
-            )
+            .block(block)
             .highlight_style(Style::default().add_modifier(Modifier::REVERSED))
             .highlight_symbol("› "),
         r,

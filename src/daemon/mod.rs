@@ -31,6 +31,7 @@ use crate::config::{self, Config};
 use crate::harvest;
 use crate::indexing::{self, IndexOutcome};
 use crate::model::SourceReport;
+use crate::publish::french::count as plural;
 use crate::publish::{self, Publisher};
 use crate::schedule::clock::{Clock, Wake};
 use crate::schedule::{self, Due, Scheduler, Task};
@@ -149,9 +150,9 @@ pub async fn run(
     }));
 
     info!(
-        "veille run : {} source(s), {} tâche(s) planifiée(s) (fuseau {}, {}) ; web sur http://{address}/ ; pid {}",
-        config.sources.len(),
-        scheduler.jobs.len(),
+        "veille run : {}, {} (fuseau {}, {}) ; web sur http://{address}/ ; pid {}",
+        plural(config.sources.len(), "source", "sources"),
+        plural(scheduler.jobs.len(), "tâche planifiée", "tâches planifiées"),
         config.settings.timezone,
         clock.describe(),
         shared.pid
@@ -350,9 +351,9 @@ impl Daemon {
             let job = &self.scheduler.jobs[d.index].job;
             if d.missed > 0 {
                 info!(
-                    "rattrapage : « {} » a manqué {} passage(s) ; exécutée une seule fois, pour {}",
+                    "rattrapage : « {} » a manqué {} ; exécutée une seule fois, pour {}",
                     job.label,
-                    d.missed + 1,
+                    plural(d.missed as usize + 1, "passage", "passages"),
                     local(&config, d.slot)
                 );
             }
@@ -464,8 +465,8 @@ impl Daemon {
                     error!("{e}");
                 }
                 error!(
-                    "configuration non rechargée ({} erreur(s)) : l'ancienne reste en service",
-                    errors.0.len()
+                    "configuration non rechargée ({}) : l'ancienne reste en service",
+                    plural(errors.0.len(), "erreur", "erreurs")
                 );
                 let first = errors.0.first().map(|e| e.to_string());
                 self.shared.update(|l| {
@@ -485,9 +486,9 @@ impl Daemon {
             Ok(scheduler) => {
                 self.scheduler = scheduler;
                 info!(
-                    "configuration rechargée : {} source(s), {} tâche(s) ([web] ne change qu'au redémarrage)",
-                    fresh.sources.len(),
-                    self.scheduler.jobs.len()
+                    "configuration rechargée : {}, {} ([web] ne change qu'au redémarrage)",
+                    plural(fresh.sources.len(), "source", "sources"),
+                    plural(self.scheduler.jobs.len(), "tâche", "tâches")
                 );
                 log_jobs(&fresh, &self.scheduler);
                 let (sources, jobs) = (fresh.sources.len(), self.scheduler.jobs.len());
@@ -540,14 +541,19 @@ async fn poll(
 
 fn pass_text(reports: &[SourceReport]) -> String {
     let count = |s: &str| reports.iter().filter(|r| r.status == s).count();
+    let (unchanged, deferred) = (count("not_modified"), count("deferred"));
+    let new = reports.iter().map(|r| r.new).sum::<u32>() as usize;
+    let s = |n: usize| if n > 1 { "s" } else { "" };
     format!(
-        "relève : {} source(s) — {} ok, {} non modifiée(s), {} en erreur, {} différée(s) ; {} nouvel(s) article(s), {} mis à jour",
-        reports.len(),
+        "relève : {} — {} ok, {unchanged} non modifiée{}, {} en erreur, {deferred} différée{} ; {} article{} nouveau{}, {} mis à jour",
+        plural(reports.len(), "source", "sources"),
         count("ok"),
-        count("not_modified"),
+        s(unchanged),
         count("error"),
-        count("deferred"),
-        reports.iter().map(|r| r.new).sum::<u32>(),
+        s(deferred),
+        new,
+        s(new),
+        if new > 1 { "x" } else { "" },
         reports.iter().map(|r| r.updated).sum::<u32>()
     )
 }
@@ -557,12 +563,18 @@ fn index_text(outcome: &anyhow::Result<IndexOutcome>) -> String {
         Ok(IndexOutcome::Indexed {
             articles,
             rebuilt: false,
-        }) => format!("index de recherche : {articles} article(s) indexé(s)"),
+        }) => format!(
+            "index de recherche : {} indexé{}",
+            plural(*articles, "article", "articles"),
+            if *articles > 1 { "s" } else { "" }
+        ),
         Ok(IndexOutcome::Indexed {
             articles,
             rebuilt: true,
         }) => format!(
-            "index de recherche créé ou reconstruit depuis la base, puis {articles} article(s) indexé(s)"
+            "index de recherche créé ou reconstruit depuis la base, puis {} indexé{}",
+            plural(*articles, "article", "articles"),
+            if *articles > 1 { "s" } else { "" }
         ),
         Ok(IndexOutcome::Busy(why)) => format!("index de recherche non mis à jour : {why}"),
         Err(e) => format!("index de recherche non mis à jour : {e:#}"),
@@ -585,7 +597,10 @@ async fn run_task(
             let reports = publisher.panoramas(store, Some(&dossier), now).await?;
             publisher.archive_index(store).await?;
             let stories = reports.first().map_or(0, |r| r.stories);
-            info!("panorama « {dossier} » publié : {stories} histoire(s)");
+            info!(
+                "panorama « {dossier} » publié : {}",
+                plural(stories, "histoire", "histoires")
+            );
         }
         Task::Draft { kind } => {
             let months = config.publications.get(&kind).map_or(1, |p| p.months);

@@ -58,9 +58,10 @@ pub fn parse_pairs(tsv: &str) -> Result<Vec<LabelledPair>, String> {
         let cell = |i: usize| -> Result<&str, String> {
             cells.get(i).copied().ok_or_else(|| {
                 format!(
-                    "ligne {} : {} colonne(s) au lieu de {}",
+                    "ligne {} : {} colonne{} au lieu de {}",
                     n + 1,
                     cells.len(),
+                    if cells.len() > 1 { "s" } else { "" },
                     columns.len()
                 )
             })

@@ -165,7 +165,55 @@ fn candidate(
         published,
         date_flag,
         language,
+        image: image(entry, link_base.as_ref().or(base)),
     })
+}
+
+/// The item's picture: an image `media:content` or `enclosure` (feed-rs reads both into
+/// media objects), else the `media:thumbnail` of another medium (feed-rs keeps a thumbnail
+/// only with a content), else an Atom `enclosure` link of an image type.
+/// A content without a type counts when its address ends like an image file.
+fn image(entry: &Entry, base: Option<&Url>) -> Option<String> {
+    let looks_like_image = |url: &str| {
+        let path = url
+            .split(['?', '#'])
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        [".jpg", ".jpeg", ".png", ".webp", ".gif", ".avif"]
+            .iter()
+            .any(|ext| path.ends_with(ext))
+    };
+    let from_media = entry.media.iter().find_map(|m| {
+        m.content
+            .iter()
+            .filter_map(|c| {
+                let url = c.url.as_ref()?.as_str();
+                let typed = c.content_type.as_ref().map(|t| t.to_string());
+                let image = match &typed {
+                    Some(t) => t.starts_with("image/"),
+                    None => looks_like_image(url),
+                };
+                image.then(|| url.to_string())
+            })
+            .next()
+            .or_else(|| m.thumbnails.first().map(|t| t.image.uri.clone()))
+    });
+    let from_links = || {
+        entry
+            .links
+            .iter()
+            .filter(|l| l.rel.as_deref() == Some("enclosure"))
+            .find(|l| {
+                l.media_type
+                    .as_deref()
+                    .map_or_else(|| looks_like_image(&l.href), |t| t.starts_with("image/"))
+            })
+            .map(|l| l.href.clone())
+    };
+    from_media
+        .or_else(from_links)
+        .and_then(|href| resolve(&href, base))
 }
 
 fn body(content: &str, html: bool, base: Option<&Url>) -> (String, String) {
@@ -257,6 +305,32 @@ mod tests {
         let feed = parse_feed(atom.as_bytes(), None, "https://ex.fr/d/atom", now()).unwrap();
         assert_eq!(feed.title.as_deref(), Some("A"));
         assert_eq!(feed.items[0].url, "https://ex.fr/d/e1");
+    }
+
+    #[test]
+    fn images_from_enclosures_and_media_rss() {
+        let xml = r#"<?xml version="1.0"?><rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/"><channel><title>I</title>
+<item><title>Enclosure</title><link>https://ex.fr/1</link><enclosure url="https://ex.fr/img/1.jpg" type="image/jpeg" length="100"/></item>
+<item><title>Media</title><link>https://ex.fr/2</link><media:content url="https://ex.fr/img/2.png" medium="image"/></item>
+<item><title>Vignette</title><link>https://ex.fr/3</link><media:content url="https://ex.fr/v/3.mp4" type="video/mp4"><media:thumbnail url="https://ex.fr/img/3.webp"/></media:content></item>
+<item><title>Podcast</title><link>https://ex.fr/4</link><enclosure url="https://ex.fr/4.mp3" type="audio/mpeg" length="100"/></item>
+<item><title>Rien</title><link>https://ex.fr/5</link></item>
+<item><title>Hostile</title><link>https://ex.fr/6</link><enclosure url="javascript:alert(1)" type="image/png" length="1"/></item>
+</channel></rss>"#;
+        let feed = parse_feed(xml.as_bytes(), None, "https://ex.fr/rss.xml", now()).unwrap();
+        let images: Vec<Option<&str>> = feed.items.iter().map(|i| i.image.as_deref()).collect();
+        assert_eq!(
+            images,
+            [
+                Some("https://ex.fr/img/1.jpg"),
+                Some("https://ex.fr/img/2.png"),
+                Some("https://ex.fr/img/3.webp"),
+                None,
+                None,
+                None
+            ],
+            "ni son, ni rien, ni javascript:"
+        );
     }
 
     #[test]

@@ -95,14 +95,20 @@ pub fn parse_page(
             published,
             date_flag,
             language,
+            image: None,
         });
     }
     if matched == 0 {
         return Err(IngestError::NothingMatched(selectors.item.clone()));
     }
     if items.is_empty() {
+        let (s, found) = if matched > 1 {
+            ("s", "trouvés")
+        } else {
+            ("", "trouvé")
+        };
         return Err(IngestError::Feed(format!(
-            "{matched} élément(s) `{}` trouvé(s), mais aucun avec un titre `{}` et un lien `{}`",
+            "{matched} élément{s} `{}` {found}, mais aucun avec un titre `{}` et un lien `{}`",
             selectors.item, selectors.title, selectors.link
         )));
     }

@@ -67,6 +67,8 @@ struct Site {
 struct PanoramaView<'a> {
     dossier: &'a str,
     title: &'a str,
+    /// The dossier's `description` in `feeds.toml`, if any.
+    description: Option<&'a str>,
     days: u32,
     page_url: String,
     fragment_url: String,
@@ -110,6 +112,8 @@ struct EditionView {
     news: Vec<BlockView>,
     texts: Vec<BlockView>,
     item_count: usize,
+    /// The kind's `images` setting: whether the email shows the articles' images.
+    images: bool,
 }
 
 #[derive(Serialize)]
@@ -263,6 +267,14 @@ impl<'c> Publisher<'c> {
         })
     }
 
+    /// An article's image as the pages may show it: on a site served over HTTPS, an image
+    /// from a plain HTTP address would be mixed content (blocked or upgraded to an address
+    /// that may not exist), so it is left out.
+    fn usable_image(&self, image: Option<String>) -> Option<String> {
+        let secure = self.config.base_url().starts_with("https://");
+        image.filter(|i| i.starts_with("https://") || (!secure && i.starts_with("http://")))
+    }
+
     /// Where the published files go.
     pub fn out_dir(&self) -> &Path {
         &self.out
@@ -279,7 +291,16 @@ impl<'c> Publisher<'c> {
             .env
             .get_template(name)
             .map_err(|e| template_error(name, e))?;
-        template.render(ctx).map_err(|e| template_error(name, e))
+        let text = template.render(ctx).map_err(|e| template_error(name, e))?;
+        // French typography on everything a reader sees: the templates' own words and the
+        // data they show, never tags, attributes, entities or links.
+        Ok(if name.ends_with(".html") || name.ends_with(".xml") {
+            french::typography_html(&text)
+        } else if name.ends_with(".txt") {
+            french::typography(&text)
+        } else {
+            text
+        })
     }
 
     /// Renders the panoramas of every dossier with `panorama = true` (or of one dossier).
@@ -299,7 +320,12 @@ impl<'c> Publisher<'c> {
             let stories = store
                 .panorama_stories(id, since, settings.panorama_max_items)
                 .await?;
-            reports.push(self.write_panorama(id, &dossier.title, &stories, now)?);
+            reports.push(self.write_panorama(
+                id,
+                (&dossier.title, dossier.description.as_deref()),
+                &stories,
+                now,
+            )?);
         }
         self.write_stylesheet()?;
         Ok(reports)
@@ -313,7 +339,7 @@ impl<'c> Publisher<'c> {
     fn write_panorama(
         &self,
         dossier: &str,
-        title: &str,
+        (title, description): (&str, Option<&str>),
         stories: &[StoryCard],
         now: DateTime<Utc>,
     ) -> anyhow::Result<PanoramaReport> {
@@ -325,9 +351,19 @@ impl<'c> Publisher<'c> {
             .map(|s| s.date.clone())
             .max()
             .unwrap_or_else(|| crate::store::timestamp(now));
+        let stories: Vec<StoryCard> = stories
+            .iter()
+            .cloned()
+            .map(|mut s| {
+                s.image = self.usable_image(s.image);
+                s
+            })
+            .collect();
+        let stories = stories.as_slice();
         let view = PanoramaView {
             dossier,
             title,
+            description,
             days: self.config.publish.panorama_days,
             fragment_url: format!("{page_url}fragment.html"),
             atom_url: format!("{page_url}feed.atom"),
@@ -456,6 +492,7 @@ impl<'c> Publisher<'c> {
                     if let Some(l) = &i.lede {
                         card.lede = l.clone();
                     }
+                    card.image = self.usable_image(card.image.take());
                     Some(card)
                 })
                 .collect();
@@ -516,6 +553,7 @@ impl<'c> Publisher<'c> {
             news: blocks(BlockKind::News),
             texts: blocks(BlockKind::Text),
             item_count,
+            images: publication.is_some_and(|p| p.images),
         })
     }
 
@@ -694,21 +732,25 @@ fn json_feed(view: &PanoramaView<'_>) -> anyhow::Result<String> {
                 let names: Vec<&str> = s.also.iter().map(|a| a.source.as_str()).collect();
                 text.push_str(&format!("\n\nLu aussi dans : {}", names.join(", ")));
             }
-            serde_json::json!({
+            let mut item = serde_json::json!({
                 "id": format!("{}#{}-{}", view.page_url, view.dossier, s.story),
                 "url": s.url,
-                "title": s.title,
-                "content_text": text,
-                "summary": s.lede,
+                "title": french::typography(&s.title),
+                "content_text": french::typography(&text),
+                "summary": french::typography(&s.lede),
                 "date_published": s.date,
                 "authors": [{ "name": s.source }],
                 "tags": s.dossiers,
-            })
+            });
+            if let Some(image) = &s.image {
+                item["image"] = serde_json::Value::String(image.clone());
+            }
+            item
         })
         .collect();
     let feed = serde_json::json!({
         "version": "https://jsonfeed.org/version/1.1",
-        "title": format!("Panorama de presse — {}", view.title),
+        "title": french::typography(&format!("Panorama de presse — {}", view.title)),
         "home_page_url": view.page_url,
         "feed_url": view.json_url,
         "language": "fr",

@@ -19,6 +19,7 @@ fn config() -> Config {
         r#"
 [dossiers.pauvrete]
 title = "Stratégie Pauvreté et Pacte des Solidarités"
+description = "La stratégie de lutte contre la pauvreté et le Pacte des solidarités : 20 % de non-recours !"
 panorama = true
 
 [dossiers.securite]
@@ -63,20 +64,32 @@ fn article(
 /// Two sources; story 1 carried by both, story 2 with a hostile title, story 3 in another
 /// dossier, story 4 never kept.
 async fn fixed_store(dir: &Path, config: &Config) -> Store {
+    // The pact's article carries an image; the second one an HTTP image, not shown on this
+    // HTTPS site.
+    let with_image = |mut a: PreparedArticle, image: &str| {
+        a.candidate.image = Some(image.to_string());
+        a
+    };
     let monde = [
-        article(
-            "Pauvreté : le gouvernement présente son nouveau pacte des solidarités",
-            "Le Premier ministre a présenté jeudi le nouveau pacte des solidarités.",
-            "https://www.lemonde.fr/societe/pacte.html",
-            20,
-            "pauvrete",
+        with_image(
+            article(
+                "Pauvreté : le gouvernement présente son nouveau pacte des solidarités",
+                "Le Premier ministre a présenté jeudi le nouveau pacte des solidarités.",
+                "https://www.lemonde.fr/societe/pacte.html",
+                20,
+                "pauvrete",
+            ),
+            "https://img.lemonde.fr/pacte.jpg?w=400&h=300",
         ),
-        article(
-            "<img src=x onerror=alert(1)> Aide alimentaire : « des files d'attente inédites »",
-            "Les associations constatent une hausse des demandes & des besoins.",
-            "https://www.lemonde.fr/societe/aide.html",
-            50,
-            "pauvrete",
+        with_image(
+            article(
+                "<img src=x onerror=alert(1)> Aide alimentaire : « des files d'attente inédites »",
+                "Les associations constatent une hausse des demandes & des besoins.",
+                "https://www.lemonde.fr/societe/aide.html",
+                50,
+                "pauvrete",
+            ),
+            "http://img.lemonde.fr/aide.jpg",
         ),
         article(
             "Toulouse : plus de patrouilles au Mirail",
@@ -224,6 +237,49 @@ async fn every_output_over_a_fixed_store() {
     }
     let index = publisher.archive_index(&store).await.unwrap();
     insta::assert_snapshot!("archive_index", std::fs::read_to_string(index).unwrap());
+}
+
+/// The articles' images: in the web version always, in the email only when the kind's
+/// `images` setting asks for them; an HTTP image never on this HTTPS site.
+#[tokio::test]
+async fn images_reach_the_email_only_when_the_kind_asks() {
+    for images in [false, true] {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut config = config();
+        config.publications.get_mut("flash-info").unwrap().images = images;
+        let store = fixed_store(tmp.path(), &config).await;
+        let publisher = Publisher::new(&config, tmp.path()).unwrap();
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+        store
+            .create_edition("flash-info", day, day, now())
+            .await
+            .unwrap();
+        for story in [1, 2] {
+            let item = EditionItem {
+                story,
+                section: "À la une".into(),
+                position: 0,
+                title: None,
+                lede: None,
+            };
+            store
+                .add_edition_item("flash-info", 1, &item, now())
+                .await
+                .unwrap();
+        }
+        let edition = store.edition("flash-info", 1).await.unwrap().unwrap();
+        publisher.edition(&store, &edition, now()).await.unwrap();
+        let dir = publisher.out_dir().join("flash-info/1");
+        let web = snapshot_file(&dir, "index.html");
+        let email = snapshot_file(&dir, "email.html");
+        let image = "src=\"https://img.lemonde.fr/pacte.jpg?w=400&amp;h=300\" alt=\"\"";
+        assert!(web.contains(image), "{web}");
+        assert!(web.contains("loading=\"lazy\""));
+        assert_eq!(email.contains(image), images, "{email}");
+        for page in [&web, &email] {
+            assert!(!page.contains("aide.jpg"), "image HTTP sur un site HTTPS");
+        }
+    }
 }
 
 #[tokio::test]

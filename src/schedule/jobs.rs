@@ -67,7 +67,8 @@ pub fn jobs(config: &Config) -> Vec<Job> {
     }
     for (texts, sources) in groups {
         let joined = texts.join(" | ");
-        let label = format!("relève de {} source(s)", sources.len());
+        let n = sources.len();
+        let label = format!("relève de {n} source{}", if n > 1 { "s" } else { "" });
         push(
             format!("poll:{joined}"),
             label,

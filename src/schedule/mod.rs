@@ -67,8 +67,9 @@ impl Expr {
         if !trimmed.starts_with('@') && fields.len() != 5 {
             return Err(ExprError {
                 message: format!(
-                    "expression de planification « {trimmed} » : {} champ(s) au lieu de 5",
-                    fields.len()
+                    "expression de planification « {trimmed} » : {} champ{} au lieu de 5",
+                    fields.len(),
+                    if fields.len() > 1 { "s" } else { "" }
                 ),
                 offset: None,
             });

@@ -23,7 +23,7 @@ fn expressions_are_five_posix_fields() {
     assert!(Expr::parse("*/30 6-21 * * 1-5").is_ok());
     assert!(Expr::parse("0 8 1 */2 *").is_ok());
     let e = Expr::parse("0 0 7 * * *").unwrap_err();
-    assert!(e.message.contains("6 champ(s) au lieu de 5"), "{e:?}");
+    assert!(e.message.contains("6 champs au lieu de 5"), "{e:?}");
     let e = Expr::parse("0 25 * * *").unwrap_err();
     assert!(
         e.message.contains("champ « heure » invalide (`25`)"),
@@ -380,8 +380,8 @@ fn bad_schedules_are_located_in_the_file() {
             .message
             .contains("champ « heure » invalide (`6-25`)")
     );
-    assert!(errors[1].message.contains("4 champ(s) au lieu de 5"));
-    assert!(errors[2].message.contains("6 champ(s) au lieu de 5"));
+    assert!(errors[1].message.contains("4 champs au lieu de 5"));
+    assert!(errors[2].message.contains("6 champs au lieu de 5"));
     assert!(errors[0].hint.as_deref().unwrap().contains("5 champs"));
     let e = crate::config::parse(
         "[dossiers.pauvrete]\ntitle = \"P\"\npanorama_schedule = \"0 7 * * *\"\n",

@@ -341,6 +341,37 @@ impl Store {
         Ok(())
     }
 
+    /// Puts back an item removed from an edition, at the place it had (undo in the
+    /// composer): its section, position and edits.
+    pub async fn restore_edition_item(
+        &self,
+        kind: &str,
+        number: i64,
+        item: &EditionItem,
+        now: DateTime<Utc>,
+    ) -> Result<(), EditionError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let id = edition_id(&mut tx, kind, number, true).await?;
+        // Positions only order items: the removed item's number is still free, or shared
+        // with an item placed since, which then simply comes next to it.
+        sqlx::query(
+            "INSERT INTO edition_items (edition_id, story, section, position, title, lede)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(id)
+        .bind(item.story)
+        .bind(&item.section)
+        .bind(item.position)
+        .bind(&item.title)
+        .bind(&item.lede)
+        .execute(&mut *tx)
+        .await?;
+        touch(&mut tx, id, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Adds a Markdown block at the end of the edition's blocks; returns its id.
     pub async fn add_edition_block(
         &self,
@@ -460,10 +491,13 @@ impl Store {
         story: i64,
         dossier: Option<&str>,
     ) -> anyhow::Result<Option<StoryCard>> {
-        // The story's id is its first article's id: that article represents it.
+        // The story's id is its first article's id: that article represents it. Its image
+        // is the first one among the story's articles, so the lead's when it has one.
         let Some(lead) = sqlx::query(
             "SELECT a.id, a.title, a.summary_text, a.canonical_url, s.name AS source, s.id AS source_id,
-                    COALESCE(a.published, a.first_seen) AS at, a.territories
+                    COALESCE(a.published, a.first_seen) AS at, a.territories,
+                    (SELECT b.image FROM articles b WHERE (b.id = a.id OR b.story = a.id)
+                       AND b.image IS NOT NULL ORDER BY b.id LIMIT 1) AS image
              FROM articles a JOIN sources s ON s.id = a.source_id
              WHERE a.id = $1",
         )
@@ -524,11 +558,12 @@ impl Store {
             dossiers,
             territories: super::articles::json_list(lead.get("territories")),
             starred: state.as_deref() == Some("starred"),
+            image: lead.get("image"),
         }))
     }
 
-    /// The stories kept (or starred) in a dossier whose date is at or after `since`,
-    /// newest first, at most `limit`.
+    /// The stories kept (or starred) in a dossier whose date is at or after `since`:
+    /// starred first, then newest first; at most `limit`.
     pub async fn panorama_stories(
         &self,
         dossier: &str,
@@ -539,7 +574,8 @@ impl Store {
             "SELECT d.story FROM decisions d JOIN articles a ON a.id = d.story
              WHERE d.dossier = $1 AND d.state IN ('kept', 'starred')
                AND COALESCE(a.published, a.first_seen) >= $2
-             ORDER BY COALESCE(a.published, a.first_seen) DESC, d.story DESC LIMIT $3",
+             ORDER BY d.state = 'starred' DESC, COALESCE(a.published, a.first_seen) DESC, d.story DESC
+             LIMIT $3",
         )
         .bind(dossier)
         .bind(timestamp(since))

@@ -235,13 +235,22 @@ impl Store {
                     let title: String = row.get("title");
                     let summary: String = row.get("summary_text");
                     if title == item.title && summary == item.summary_text {
+                        // An image that appears or changes alone is not news: kept quietly,
+                        // without re-tagging or re-indexing.
+                        sqlx::query(
+                            "UPDATE articles SET image = $1 WHERE id = $2 AND image IS NOT $1",
+                        )
+                        .bind(&item.image)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
                         counts.unchanged += 1;
                         continue;
                     }
                     sqlx::query(
                         "UPDATE articles SET title = $1, summary_html = $2, summary_text = $3,
                          published = COALESCE($4, published), updated_at = $5, fingerprint = $6,
-                         territories = $7, indexed_at = NULL WHERE id = $8",
+                         territories = $7, indexed_at = NULL, image = $9 WHERE id = $8",
                     )
                     .bind(&item.title)
                     .bind(&item.summary_html)
@@ -251,6 +260,7 @@ impl Store {
                     .bind(&prepared.fingerprint)
                     .bind(&territories)
                     .bind(id)
+                    .bind(&item.image)
                     .execute(&mut *tx)
                     .await?;
                     sqlx::query("DELETE FROM tags WHERE article_id = $1")
@@ -264,8 +274,8 @@ impl Store {
                     let id: i64 = sqlx::query(
                         "INSERT INTO articles (source_id, guid, canonical_url, url, title, summary_html,
                            summary_text, author, published, date_flag, first_seen, updated_at, language,
-                           fingerprint, territories)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14) RETURNING id",
+                           fingerprint, territories, image)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14, $15) RETURNING id",
                     )
                     .bind(source_id)
                     .bind(&item.guid)
@@ -281,6 +291,7 @@ impl Store {
                     .bind(&item.language)
                     .bind(&prepared.fingerprint)
                     .bind(&territories)
+                    .bind(&item.image)
                     .fetch_one(&mut *tx)
                     .await?
                     .get("id");

@@ -19,8 +19,10 @@ pub struct InboxFilter {
     pub dossier: Option<String>,
     /// `None`: stories without a decision (the inbox proper); else stories in that state.
     pub state: Option<DecisionState>,
-    pub source: Option<String>,
-    pub territory: Option<String>,
+    /// Stories carried by any of these sources (by name); empty: all.
+    pub sources: Vec<String>,
+    /// Stories placed in any of these territories (slugs); empty: all.
+    pub territories: Vec<String>,
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
     pub limit: u32,
@@ -88,10 +90,11 @@ impl Store {
                                              JOIN articles b ON b.id = t.article_id WHERE t.dossier = $1))
                  AND ($5 IS NULL OR COALESCE(a.published, a.first_seen) >= $5)
                  AND ($6 IS NULL OR COALESCE(a.published, a.first_seen) < $6)
-                 AND ($4 IS NULL OR EXISTS (SELECT 1 FROM json_each(a.territories) WHERE value = $4))
-                 AND ($3 IS NULL OR s.name = $3 OR EXISTS (
+                 AND ($4 = '[]' OR EXISTS (SELECT 1 FROM json_each(a.territories) t
+                                           WHERE t.value IN (SELECT value FROM json_each($4))))
+                 AND ($3 = '[]' OR s.name IN (SELECT value FROM json_each($3)) OR EXISTS (
                        SELECT 1 FROM articles b JOIN sources bs ON bs.id = b.source_id
-                       WHERE b.story = a.id AND bs.name = $3))
+                       WHERE b.story = a.id AND bs.name IN (SELECT value FROM json_each($3))))
              )
              WHERE rank = CASE $2 WHEN 'starred' THEN 3 WHEN 'kept' THEN 2 WHEN 'rejected' THEN 1 ELSE 0 END
              ORDER BY score DESC, at DESC, story DESC
@@ -101,8 +104,8 @@ impl Store {
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(&filter.dossier)
             .bind(state)
-            .bind(&filter.source)
-            .bind(&filter.territory)
+            .bind(serde_json::to_string(&filter.sources)?)
+            .bind(serde_json::to_string(&filter.territories)?)
             .bind(filter.since.map(timestamp))
             .bind(filter.until.map(timestamp))
             .bind(i64::from(filter.limit.max(1)))

@@ -39,7 +39,8 @@ impl WebState {
     }
 }
 
-/// No script anywhere; styles from the page itself; framing by the website only.
+/// No script anywhere; styles from the page itself; framing by the website only. Images
+/// come from the articles' own sites (`publish` drops plain-HTTP ones on an HTTPS site).
 pub fn content_security_policy(site_origins: &[String]) -> String {
     let mut ancestors = "'self'".to_string();
     for origin in site_origins {
@@ -47,7 +48,7 @@ pub fn content_security_policy(site_origins: &[String]) -> String {
         ancestors.push_str(origin);
     }
     format!(
-        "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' https: data:; \
+        "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' https: http: data:; \
          base-uri 'none'; form-action 'self'; frame-ancestors {ancestors}"
     )
 }
@@ -77,6 +78,7 @@ pub fn router(state: WebState, subscriptions: Option<Arc<subscribe::Subscription
 /// Everything `veille serve` serves: the published files and the subscription pages.
 pub fn app(config: &Config, archive: &Path, store: crate::store::Store) -> anyhow::Result<Router> {
     std::fs::create_dir_all(archive.join(PUBLISHED_DIR))?;
+    write_empty_index(config, archive);
     let secret = crate::mail::token::Secret::load(archive)?;
     let subscriptions = Arc::new(subscribe::Subscriptions::new(
         config.clone(),
@@ -86,6 +88,25 @@ pub fn app(config: &Config, archive: &Path, store: crate::store::Store) -> anyho
         config.web.subscribe_per_minute,
     ));
     Ok(router(WebState::new(config, archive), Some(subscriptions)))
+}
+
+/// Before anything is published, `/` still shows the publications index (empty, with the
+/// site's layout and the link to subscribe) rather than a 404. A publication run rewrites
+/// it. A template that fails leaves the built-in page of `serve_request` to answer.
+fn write_empty_index(config: &Config, archive: &Path) {
+    let path = archive.join(PUBLISHED_DIR).join("index.html");
+    // Without templates (a site that only serves subscriptions, a benchmark), the built-in
+    // page answers; publishing says what is missing when it is asked to publish.
+    if path.exists() || !config.templates_dir().is_dir() {
+        return;
+    }
+    let written = crate::publish::Publisher::new(config, archive).and_then(|p| {
+        let html = p.render_template("archive.html", serde_json::json!({ "groups": [] }))?;
+        crate::publish::write_atomically(&path, html.as_bytes())
+    });
+    if let Err(e) = written {
+        tracing::warn!("index des publications vide non écrit : {e:#}");
+    }
 }
 
 /// Serves `app` until Ctrl-C or SIGTERM.
@@ -221,6 +242,19 @@ async fn serve_request(
     let Some(mut path) = resolve(&state.root, uri.path()) else {
         return not_found(&state);
     };
+    if uri.path() == "/"
+        && !tokio::fs::try_exists(path.join("index.html"))
+            .await
+            .unwrap_or(false)
+    {
+        let mut response = (
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            EMPTY_INDEX_PAGE,
+        )
+            .into_response();
+        security_headers(&state, response.headers_mut());
+        return response;
+    }
     let Ok(mut meta) = tokio::fs::metadata(&path).await else {
         return not_found(&state);
     };
@@ -368,6 +402,25 @@ const NOT_FOUND_PAGE: &str = "<!DOCTYPE html>
 <main>
 <h1>Page introuvable</h1>
 <p>Cette page n'existe pas ou n'existe plus. La liste des publications est sur <a href=\"/\">la page d'accueil</a>.</p>
+<p>Pour recevoir les lettres d'information par e-mail\u{202F}: <a href=\"/abonnement\">s'abonner</a>.</p>
+</main>
+</body>
+</html>
+";
+
+/// `/` when nothing was ever published and the templates could not give the index.
+const EMPTY_INDEX_PAGE: &str = "<!DOCTYPE html>
+<html lang=\"fr\">
+<head>
+<meta charset=\"utf-8\">
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">
+<title>Publications</title>
+</head>
+<body>
+<main>
+<h1>Publications</h1>
+<p>Aucune publication pour l'instant.</p>
+<p>Pour recevoir les lettres d'information par e-mail\u{202F}: <a href=\"/abonnement\">s'abonner</a>.</p>
 </main>
 </body>
 </html>
