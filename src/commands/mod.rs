@@ -34,7 +34,11 @@ pub fn load_config(path: &Path) -> Result<Config, i32> {
 
 fn read_labelled_file(path: &Path) -> Result<String, i32> {
     std::fs::read_to_string(path).map_err(|e| {
-        eprintln!("impossible de lire {} : {e}", path.display());
+        eprintln!(
+            "impossible de lire {} : {}",
+            path.display(),
+            crate::wording::io(&e)
+        );
         EXIT_USAGE
     })
 }
@@ -274,12 +278,23 @@ pub async fn fetch(
         indicatif::ProgressBar::hidden()
     };
     let started = std::time::Instant::now();
-    let reports = harvest::run_pass(config, &store, options, |r| {
-        bar.set_message(r.name.clone());
-        bar.inc(1);
-    })
+    let interrupt = interrupt::Interrupt::listen(bar.clone());
+    let sources = harvest::select_sources(config, options);
+    let reports = harvest::run_sources(
+        config,
+        &store,
+        &sources,
+        options.force,
+        &interrupt.stop,
+        |r| {
+            interrupt.saved(r);
+            bar.set_message(r.name.clone());
+            bar.inc(1);
+        },
+    )
     .await?;
     bar.finish_and_clear();
+    let interrupted = interrupt.finish();
     if let Err(e) = store.record_fetch_stats(&reports).await {
         tracing::warn!("compteurs de relève non enregistrés : {e:#}");
     }
@@ -311,6 +326,7 @@ pub async fn fetch(
             "ok" => "ok",
             "not_modified" => "non modifiée",
             "deferred" => "différée",
+            "stopped" => "non relevée",
             _ => "erreur",
         };
         println!(
@@ -341,6 +357,13 @@ pub async fn fetch(
         sum(|r| r.unchanged)
     );
     println!("{}", index_report_text(&indexing));
+    if interrupted {
+        println!(
+            "Relève interrompue (Ctrl-C) : {} source(s) relevée(s) et enregistrée(s), {} laissée(s) pour la prochaine relève",
+            reports.iter().filter(|r| r.status != "stopped").count(),
+            with_status("stopped")
+        );
+    }
     Ok(EXIT_OK)
 }
 
@@ -397,8 +420,8 @@ pub async fn search(
     }
     let store = Store::open(archive).await?;
     let (index, _) = indexing::open(&store, archive, timezone(config)).await?;
-    let hits = match index.search(query, dossier, limit) {
-        Ok(hits) => hits,
+    let hits = match index.search(query, dossier, searching::articles_for(limit)) {
+        Ok(hits) => searching::by_story(&store, hits, limit).await?,
         Err(e) if e.downcast_ref::<crate::search::InvalidQuery>().is_some() => {
             eprintln!("{e}");
             return Ok(EXIT_USAGE);
@@ -415,7 +438,8 @@ pub async fn search(
     } else {
         ("[", "]")
     };
-    for h in &hits {
+    for found in &hits {
+        let h = &found.hit;
         let when = h
             .published
             .map(|t| local_time(config, t))
@@ -428,8 +452,17 @@ pub async fn search(
                 crate::search::highlight(&h.snippet, &h.highlighted, open, close)
             );
         }
+        if !found.also.is_empty() {
+            let others: Vec<&str> = found.also.iter().map(|l| l.source.as_str()).collect();
+            println!("        aussi dans : {}", others.join(", "));
+        }
     }
-    println!("{} résultat(s)", hits.len());
+    println!("{} histoire(s)", hits.len());
+    if hits.is_empty() {
+        for line in searching::no_result_hint(&index, query, dossier) {
+            println!("{line}");
+        }
+    }
     Ok(EXIT_OK)
 }
 
@@ -587,18 +620,21 @@ pub async fn decide(
     json: bool,
 ) -> anyhow::Result<i32> {
     let state = match action {
-        "keep" => DecisionState::Kept,
-        "reject" => DecisionState::Rejected,
-        "star" => DecisionState::Starred,
+        "keep" | "garder" => DecisionState::Kept,
+        "reject" | "rejeter" => DecisionState::Rejected,
+        "star" | "etoiler" | "étoiler" => DecisionState::Starred,
         other => {
-            eprintln!("action inconnue « {other} » : keep, reject ou star");
+            eprintln!("action inconnue « {other} » : garder, rejeter ou etoiler");
             return Ok(EXIT_USAGE);
         }
     };
     if unknown_dossier(config, dossier) {
         return Ok(EXIT_USAGE);
     }
-    let curator = curator_name();
+    let Some(curator) = known_curator() else {
+        eprintln!("{NO_CURATOR}");
+        return Ok(EXIT_USAGE);
+    };
     let store = Store::open(archive).await?;
     match store
         .decide(story, dossier, state, &curator, Utc::now())
@@ -635,6 +671,16 @@ pub async fn decide(
 }
 
 /// Who decides: `VEILLE_CURATOR`, else the login name.
+/// Who decides, when the environment says it: a decision "par inconnu" helps nobody.
+pub fn known_curator() -> Option<String> {
+    ["VEILLE_CURATOR", "USER", "LOGNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|s| !s.trim().is_empty()))
+}
+
+/// Why a decision is refused without a curator's name, and how to give one.
+pub const NO_CURATOR: &str = "décision refusée : veille ne sait pas qui décide (ni VEILLE_CURATOR ni      nom de session) ; donnez votre nom, par exemple : export VEILLE_CURATOR=marie";
+
 pub fn curator_name() -> String {
     ["VEILLE_CURATOR", "USER", "LOGNAME"]
         .iter()
@@ -676,8 +722,11 @@ fn local_time(config: &Config, t: DateTime<Utc>) -> String {
 }
 
 mod daemon;
+mod interrupt;
 mod mailing;
+pub mod parser;
 mod publishing;
+mod searching;
 pub use daemon::{run, schedule, status};
 pub use mailing::{
     export as subscribers_export, forget as subscribers_forget, import as subscribers_import,

@@ -2,8 +2,10 @@
 //! hash (`token`), one message per recipient with DKIM (`message`), and the throttled,
 //! crash-safe send driven by the delivery ledger (`send`).
 
+pub mod idn;
 pub mod import;
 pub mod message;
+pub mod personal;
 pub mod send;
 pub mod token;
 
@@ -75,8 +77,13 @@ pub struct SmtpSession {
 
 impl SmtpSession {
     pub fn new(settings: &MailSettings) -> anyhow::Result<SmtpSession> {
-        let url = url::Url::parse(&settings.smtp)
-            .map_err(|e| anyhow::anyhow!("serveur SMTP invalide « {} » : {e}", settings.smtp))?;
+        let url = url::Url::parse(&settings.smtp).map_err(|e| {
+            anyhow::anyhow!(
+                "serveur SMTP invalide « {} » : {}",
+                settings.smtp,
+                crate::wording::url(&e)
+            )
+        })?;
         let host = url
             .host_str()
             .ok_or_else(|| anyhow::anyhow!("serveur SMTP sans hôte : {}", settings.smtp))?
