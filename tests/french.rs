@@ -211,6 +211,41 @@ fn library_errors_are_told_in_french_with_what_veille_was_doing() {
     assert_french("eval sans fichier", &out);
 }
 
+/// The same command run as uid 4242, an account with no name in the user database: through
+/// `setpriv` as root (as CI runs), else in a user namespace (`unshare --map-user`). The
+/// workspace is made readable to that account.
+fn nameless(command: std::process::Command) -> std::process::Command {
+    use std::os::unix::fs::PermissionsExt;
+    let config = std::path::PathBuf::from(
+        command
+            .get_args()
+            .nth(1)
+            .expect("--config FICHIER")
+            .to_os_string(),
+    );
+    for path in [config.parent().unwrap(), config.as_path()] {
+        let mode = if path.is_dir() { 0o755 } else { 0o644 };
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    let (wrapper, prefix): (&str, &[&str]) = if unsafe { libc::geteuid() } == 0 {
+        (
+            "setpriv",
+            &["--reuid", "4242", "--regid", "4242", "--clear-groups"],
+        )
+    } else {
+        (
+            "unshare",
+            &["--user", "--map-user=4242", "--map-group=4242"],
+        )
+    };
+    let mut wrapped = std::process::Command::new(wrapper);
+    wrapped
+        .args(prefix)
+        .arg(command.get_program())
+        .args(command.get_args());
+    wrapped
+}
+
 /// Two sources carrying one story, and a third with another.
 fn fetched() -> (TestServer, Workspace) {
     let server = TestServer::start();
@@ -265,16 +300,37 @@ fn decisions_sections_search_and_drafts() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("étoilée"));
+    // Without VEILLE_CURATOR, USER nor LOGNAME, the account's name is the login name…
     let out = ws
-        .command(&["decide", &story, "garder"])
+        .command(&["decide", &story, "garder", "--json"])
         .env_remove("VEILLE_CURATOR")
         .env_remove("USER")
         .env_remove("LOGNAME")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let decided: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        !decided["curator"].as_str().unwrap().is_empty() && decided["curator"] != "inconnu",
+        "{decided}"
+    );
+    // …and an account without a name (uid 4242) is refused, with how to give a name.
+    let out = nameless(ws.command(&["decide", &story, "garder"]))
+        .env_remove("VEILLE_CURATOR")
+        .env_remove("USER")
+        .env_remove("LOGNAME")
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("VEILLE_CURATOR"), "{err}");
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("décision refusée") && err.contains("export VEILLE_CURATOR="),
+        "{err}"
+    );
     assert!(!String::from_utf8_lossy(&out.stdout).contains("inconnu"));
 
     // Sections: the configured ones only, whatever the case and accents.
@@ -298,7 +354,10 @@ fn decisions_sections_search_and_drafts() {
             "Dans nos dosiers",
             "vouliez-vous dire « Dans nos dossiers » ?",
         ),
-        ("Ressources", "rubrique inconnue « Ressources » pour flash-info"),
+        (
+            "Ressources",
+            "rubrique inconnue « Ressources » pour flash-info",
+        ),
     ] {
         let out = ws.run(&["edition", "add", "flash-info/1", &story, "--section", asked]);
         assert_eq!(out.status.code(), Some(2), "{asked}");

@@ -254,7 +254,7 @@ fn a_server_without_smtputf8_fails_the_accented_address_at_once_and_sends_the_re
     import(&ws, &contacts(&ws));
     let (report, stderr, elapsed) = send(&ws);
 
-    assert_eq!(report["sent"], 19, "{report:#}");
+    assert_eq!(report["sent"], 19, "{report:#}\n{stderr}");
     let failed = report["failed"].as_array().unwrap();
     assert_eq!(failed.len(), 1, "{report:#}");
     assert_eq!(failed[0]["email"], "irène.vert@exemple.fr");
@@ -271,7 +271,7 @@ fn a_server_without_smtputf8_fails_the_accented_address_at_once_and_sends_the_re
     );
     assert!(
         stderr.contains("envoi en attente") && stderr.contains("prochain essai à"),
-        "{stderr}"
+        "{stderr} / {report:#} / {elapsed:?}"
     );
 
     // The accented domain went out in punycode; nobody got two messages.

@@ -670,16 +670,47 @@ pub async fn decide(
     }
 }
 
-/// Who decides: `VEILLE_CURATOR`, else the login name.
-/// Who decides, when the environment says it: a decision "par inconnu" helps nobody.
+/// Who decides: `VEILLE_CURATOR`, else the login name (`USER`, `LOGNAME`, else the account
+/// of the process); None when nothing names the person, since a decision "par inconnu"
+/// helps nobody.
 pub fn known_curator() -> Option<String> {
     ["VEILLE_CURATOR", "USER", "LOGNAME"]
         .iter()
         .find_map(|v| std::env::var(v).ok().filter(|s| !s.trim().is_empty()))
+        .or_else(account_name)
+}
+
+/// The name of the process's account in the user database (a service or a container often
+/// has no `USER`).
+fn account_name() -> Option<String> {
+    // SAFETY: getpwuid_r writes only into `entry` and `buffer`, which outlive the call; the
+    // name is read from `buffer` before it is dropped.
+    unsafe {
+        let mut entry: libc::passwd = std::mem::zeroed();
+        let mut buffer = vec![0 as libc::c_char; 4096];
+        let mut found: *mut libc::passwd = std::ptr::null_mut();
+        let status = libc::getpwuid_r(
+            libc::geteuid(),
+            &mut entry,
+            buffer.as_mut_ptr(),
+            buffer.len(),
+            &mut found,
+        );
+        if status != 0 || found.is_null() || entry.pw_name.is_null() {
+            return None;
+        }
+        std::ffi::CStr::from_ptr(entry.pw_name)
+            .to_str()
+            .ok()
+            .filter(|n| !n.is_empty())
+            .map(str::to_string)
+    }
 }
 
 /// Why a decision is refused without a curator's name, and how to give one.
-pub const NO_CURATOR: &str = "décision refusée : veille ne sait pas qui décide (ni VEILLE_CURATOR ni      nom de session) ; donnez votre nom, par exemple : export VEILLE_CURATOR=marie";
+pub const NO_CURATOR: &str = "décision refusée : veille ne sait pas qui décide (ni \
+     VEILLE_CURATOR, ni nom de session) ; donnez votre nom, par exemple : export \
+     VEILLE_CURATOR=marie";
 
 pub fn curator_name() -> String {
     ["VEILLE_CURATOR", "USER", "LOGNAME"]

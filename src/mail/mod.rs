@@ -176,7 +176,18 @@ impl SmtpSession {
                 self.connection = Some(connection);
             }
             match result {
-                Err(e) if reused && attempt == 0 && !e.is_response() => continue,
+                // Only a connection that broke while idle is worth a second try at once; a
+                // server's 4xx/5xx or a refusal by the client itself would answer the same.
+                Err(e)
+                    if reused
+                        && attempt == 0
+                        && !e.is_response()
+                        && !e.is_transient()
+                        && !e.is_permanent()
+                        && !e.is_client() =>
+                {
+                    continue;
+                }
                 other => return other.map_err(SmtpFailure::Smtp),
             }
         }
