@@ -398,6 +398,7 @@ fn decisions_sections_search_and_drafts() {
     let hits = hits.as_array().unwrap();
     assert_eq!(hits.len(), 1, "{hits:#?}");
     assert_eq!(hits[0]["also"].as_array().unwrap().len(), 1, "{hits:#?}");
+    assert_eq!(hits[0]["matched"].as_array().unwrap().len(), 2, "{hits:#?}");
     let text = String::from_utf8(ws.run(&["search", "pacte"]).stdout).unwrap();
     assert!(text.contains("aussi dans : Source"), "{text}");
     assert!(text.contains("1 histoire(s)"), "{text}");

@@ -135,7 +135,11 @@ fn the_same_story_in_three_feeds_is_one_story() {
     assert_eq!(phrase.as_array().unwrap().len(), 0, "{phrase:#}");
     let incendie = ws.json(&["search", "incendies entrepot", "--json"]);
     assert_eq!(incendie.as_array().unwrap().len(), 1, "{incendie:#}");
-    assert_eq!(incendie[0]["also"].as_array().unwrap().len(), 2, "{incendie:#}");
+    assert_eq!(
+        incendie[0]["also"].as_array().unwrap().len(),
+        2,
+        "{incendie:#}"
+    );
     let out = ws.run(&["search", "(pacte"]);
     assert_eq!(out.status.code(), Some(2), "requête invalide : code 2");
 

@@ -14,6 +14,8 @@ pub struct StoryHit {
     #[serde(flatten)]
     pub hit: Hit,
     pub also: Vec<SourceLink>,
+    /// Every article of the story the query matched (the hit's first), by rank.
+    pub matched: Vec<i64>,
 }
 
 /// How many articles to read for `limit` stories: a story carried by many sources must not
@@ -29,6 +31,10 @@ pub async fn by_story(
     hits: Vec<Hit>,
     limit: usize,
 ) -> anyhow::Result<Vec<StoryHit>> {
+    let mut matched: std::collections::HashMap<i64, Vec<i64>> = Default::default();
+    for h in &hits {
+        matched.entry(h.story).or_default().push(h.id);
+    }
     let mut seen = std::collections::HashSet::new();
     let best: Vec<Hit> = hits
         .into_iter()
@@ -53,7 +59,8 @@ pub async fn by_story(
                     .collect()
                 })
                 .unwrap_or_default();
-            StoryHit { hit, also }
+            let matched = matched.remove(&hit.story).unwrap_or_default();
+            StoryHit { hit, also, matched }
         })
         .collect())
 }
