@@ -16,6 +16,8 @@ pub fn io(e: &std::io::Error) -> String {
         K::StorageFull => "disque plein".into(),
         K::ReadOnlyFilesystem => "système de fichiers en lecture seule".into(),
         K::ConnectionRefused => "connexion refusée".into(),
+        K::AddrInUse => "adresse déjà utilisée par un autre programme".into(),
+        K::AddrNotAvailable => "adresse non disponible sur cette machine".into(),
         K::TimedOut => "délai dépassé".into(),
         K::UnexpectedEof => "fin de fichier inattendue (fichier tronqué ?)".into(),
         _ => match e.raw_os_error() {
@@ -70,6 +72,21 @@ pub fn feed(e: &feed_rs::parser::ParseFeedError) -> String {
     }
 }
 
+/// A database error, in French.
+pub fn database(e: &sqlx::Error) -> String {
+    tracing::debug!("erreur de la base : {e}");
+    let text = e.to_string();
+    if text.contains("locked") || text.contains("busy") {
+        "base de données occupée par un autre processus : réessayez dans un instant".into()
+    } else if let sqlx::Error::Io(e) = e {
+        format!("base de données inaccessible ({})", io(e))
+    } else if text.contains("unable to open database file") {
+        "fichier de base impossible à ouvrir (droits du dossier d'archive ?)".into()
+    } else {
+        "erreur de la base de données (détails avec VEILLE_LOG=debug)".into()
+    }
+}
+
 /// One cause of an error chain in French, when it is a library's error veille knows.
 fn known(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
     if let Some(e) = cause.downcast_ref::<std::io::Error>() {
@@ -85,15 +102,7 @@ fn known(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
         return Some(feed(e));
     }
     if let Some(e) = cause.downcast_ref::<sqlx::Error>() {
-        tracing::debug!("erreur de la base : {e}");
-        let text = e.to_string();
-        return Some(if text.contains("locked") || text.contains("busy") {
-            "base de données occupée par un autre processus : réessayez dans un instant".into()
-        } else if let sqlx::Error::Io(e) = e {
-            format!("base de données inaccessible ({})", io(e))
-        } else {
-            "erreur de la base de données (détails avec VEILLE_LOG=debug)".into()
-        });
+        return Some(database(e));
     }
     None
 }

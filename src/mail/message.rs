@@ -42,7 +42,10 @@ pub fn header_safe(text: &str) -> String {
 pub fn parse_mailbox(text: &str, what: &str) -> anyhow::Result<Mailbox> {
     header_safe(text)
         .parse()
-        .map_err(|e| anyhow::anyhow!("adresse {what} invalide « {text} » : {e}"))
+        .map_err(|e| {
+            tracing::debug!("adresse refusée par lettre : {e}");
+            anyhow::anyhow!("adresse {what} invalide « {text} » : attendu « Nom <adresse@domaine> » ou « adresse@domaine »")
+        })
 }
 
 /// The DKIM configuration of `[mail]`, when a key is given: a PKCS#1 PEM RSA key (2048
@@ -135,7 +138,10 @@ impl Letter {
         let to: Mailbox = super::idn::ascii_domain(&safe)
             .unwrap_or(safe)
             .parse()
-            .map_err(|e| anyhow::anyhow!("adresse invalide « {to} » : {e}"))?;
+            .map_err(|e| {
+                tracing::debug!("adresse refusée par lettre : {e}");
+                anyhow::anyhow!("adresse e-mail mal formée « {to} »")
+            })?;
         let unsubscribe = self.unsubscribe_url(token);
         let html =
             super::personal::html(&self.html, person).replace(UNSUBSCRIBE_TOKEN_PLACEHOLDER, token);

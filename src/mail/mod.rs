@@ -139,8 +139,10 @@ impl SmtpSession {
             })?
             .map_err(|e| {
                 SmtpFailure::Connect(format!(
-                    "{}:{} : connexion impossible ({e})",
-                    self.host, self.port
+                    "{}:{} : connexion impossible ({})",
+                    self.host,
+                    self.port,
+                    crate::wording::io(&e)
                 ))
             })?;
             stream
