@@ -40,7 +40,7 @@ fn setup(sink: &Sink) -> (TestServer, Workspace) {
             "[publish]\nsite_name = \"Ressources & Territoires\"\nbase_url = \"http://127.0.0.1:9\"\ntemplates = \"{}\"\n\n\
              [mail]\nfrom = \"Ressources & Territoires <lettre@ressources.example>\"\nsmtp = \"{}\"\n\
              retry_secs = 2\nper_second = 200\nconnections = 2\ntimeout_secs = {TIMEOUT_SECS}\n\n\
-             [lists.flash-info]\ntitle = \"Flash Info\"\n\n{}",
+             [lists.flash-info]\ntitle = \"Flash Info\"\n\n[lists.reseau]\ntitle = \"Réseau\"\n\n{}",
             templates.display(),
             sink.url(),
             feed_source("Le Monde", &server.url("/feed.xml")),
@@ -212,6 +212,39 @@ fn the_import_keeps_every_column_and_flags_accented_local_parts() {
         ),
         "{export}"
     );
+
+    // Known from another list: a richer file fills what was missing, and changes nothing else.
+    let bare = ws.dir.path().join("adresses.csv");
+    std::fs::write(&bare, "anne@exemple.fr\nhelene.durand@exemple.fr\n").unwrap();
+    let rich = ws.dir.path().join("reseau.csv");
+    std::fs::write(
+        &rich,
+        "E-mail;Prénom;Commune\nanne@exemple.fr;Anne;Millau\nhelene.durand@exemple.fr;Léna;Auch\n",
+    )
+    .unwrap();
+    import(&ws, &bare);
+    let report = ws.json(&[
+        "subscribers",
+        "import",
+        rich.to_str().unwrap(),
+        "--list",
+        "reseau",
+        "--json",
+    ]);
+    assert_eq!(report["imported"], 2, "{report:#}");
+    let list = ws.json(&["subscribers", "list", "--json"]);
+    let person = |email: &str| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["email"] == email)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(person("anne@exemple.fr")["first_name"], "Anne");
+    assert_eq!(person("anne@exemple.fr")["commune"], "Millau");
+    assert_eq!(person("helene.durand@exemple.fr")["first_name"], "Hélène");
+    assert_eq!(person("helene.durand@exemple.fr")["commune"], "Tarbes");
 
     // An empty file and a header-only file are errors, not "0 imported".
     for (name, contents) in [

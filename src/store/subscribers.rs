@@ -123,7 +123,26 @@ impl Store {
                             outcomes.push(ImportOutcome::Suppressed);
                             continue;
                         }
-                        None => r.get("id"),
+                        None => {
+                            let id: i64 = r.get("id");
+                            // Known from another list: what this file says fills the gaps.
+                            sqlx::query(
+                                "UPDATE subscribers SET first_name = COALESCE(first_name, $2),
+                                   last_name = COALESCE(last_name, $3),
+                                   organisation = COALESCE(organisation, $4),
+                                   commune = COALESCE(commune, $5), name = COALESCE(name, $6)
+                                 WHERE id = $1",
+                            )
+                            .bind(id)
+                            .bind(&entry.details.first_name)
+                            .bind(&entry.details.last_name)
+                            .bind(&entry.details.organisation)
+                            .bind(&entry.details.commune)
+                            .bind(&entry.name)
+                            .execute(&mut *tx)
+                            .await?;
+                            id
+                        }
                     }
                 }
                 None => {
