@@ -209,6 +209,28 @@ fn library_errors_are_told_in_french_with_what_veille_was_doing() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("fichier ou dossier introuvable"));
     assert_french("eval sans fichier", &out);
+
+    // A JSON Feed cut short: the fetch report says it in French, not feed-rs's English.
+    let server = TestServer::start();
+    server.route(
+        "/flux.json",
+        Route::ok(
+            "{\"version\": \"https://jsonfeed.org/version/1.1\", \"items\": [",
+            "application/feed+json",
+        ),
+    );
+    let ws = Workspace::new("", &feed_source("Coupé", &server.url("/flux.json")));
+    let doc = ws.fetch(&[]);
+    let error = support::report(&doc, "Coupé")["error"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        error.starts_with("flux illisible : JSON Feed illisible : JSON incomplet"),
+        "{error}"
+    );
+    let out = ws.run(&["fetch"]);
+    assert_french("JSON Feed coupé", &out);
 }
 
 /// The same command run as uid 4242, an account with no name in the user database: through
