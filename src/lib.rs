@@ -22,3 +22,4 @@ pub mod tag;
 mod testing;
 pub mod text;
 pub mod web;
+pub mod wording;

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use veille::commands;
 use veille::harvest::PassOptions;
 use veille::store::ArticleFilter;
@@ -118,8 +118,8 @@ enum Command {
     Decide {
         /// Numéro de l'histoire (colonne `story`)
         story: i64,
-        /// keep, reject ou star
-        #[arg(value_parser = ["keep", "reject", "star"])]
+        /// garder, rejeter ou etoiler (ou keep, reject, star)
+        #[arg(value_parser = ["garder", "rejeter", "etoiler", "étoiler", "keep", "reject", "star"], hide_possible_values = true)]
         action: String,
         /// Dans ce dossier seulement (sinon : tous les dossiers de l'histoire)
         #[arg(long)]
@@ -327,7 +327,22 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    let cli = Cli::parse();
+    // clap parses; veille words every message in French (commands::parser).
+    let parsed = commands::parser::frenchify(Cli::command())
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
+        Ok(cli) => cli,
+        Err(e) => {
+            let (text, to_stdout, code) = commands::parser::render(&e);
+            if to_stdout {
+                print!("{text}");
+            } else {
+                eprint!("{text}");
+            }
+            return ExitCode::from(code as u8);
+        }
+    };
     if matches!(cli.command, Command::Triage) {
         // The screen belongs to the TUI: its log goes to a file in the archive.
         let filter = tracing_subscriber::EnvFilter::try_from_env("VEILLE_LOG")
@@ -483,11 +498,15 @@ fn main() -> ExitCode {
             Command::Panorama { dossier, json } => {
                 commands::panorama(&config, &cli.archive, dossier.as_deref(), json).await
             }
-            Command::Triage => {
-                veille::curate::run(config.clone(), &cli.archive, commands::curator_name())
+            Command::Triage => match commands::known_curator() {
+                Some(curator) => veille::curate::run(config.clone(), &cli.archive, curator)
                     .await
-                    .map(|()| commands::EXIT_OK)
-            }
+                    .map(|()| commands::EXIT_OK),
+                None => {
+                    eprintln!("{}", commands::NO_CURATOR);
+                    Ok(commands::EXIT_USAGE)
+                }
+            },
             Command::Serve { listen } => {
                 commands::serve(&config, &cli.archive, listen.as_deref()).await
             }
@@ -577,7 +596,7 @@ fn exit(result: anyhow::Result<i32>) -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code as u8),
         Err(e) => {
-            eprintln!("erreur : {e:#}");
+            eprintln!("erreur : {}", veille::wording::chain(&e));
             ExitCode::from(commands::EXIT_FAILURE as u8)
         }
     }

@@ -444,11 +444,23 @@ impl SubscriptionStatus {
     }
 }
 
+/// What a subscriber file may say about a person beyond the address: kept by the import,
+/// shown by `subscribers list/export`, offered to templates at send time.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SubscriberDetails {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub organisation: Option<String>,
+    pub commune: Option<String>,
+}
+
 /// A subscriber with its lists, as `subscribers list` shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SubscriberRow {
     pub email: String,
     pub name: Option<String>,
+    #[serde(flatten)]
+    pub details: SubscriberDetails,
     /// The lists where the address is active.
     pub lists: Vec<String>,
     /// `active` when active in a list, else `pending`, else the strongest refusal

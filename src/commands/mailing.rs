@@ -42,13 +42,15 @@ pub async fn import(
     if unknown_list(config, list) {
         return Ok(EXIT_USAGE);
     }
-    let rows = match read_file(file) {
-        Ok(rows) => rows,
+    let file_read = match read_file(file) {
+        Ok(f) => f,
         Err(message) => {
             eprintln!("{message}");
             return Ok(EXIT_USAGE);
         }
     };
+    let rows = file_read.rows;
+    let mut warnings = Vec::new();
     let secret = Secret::load(archive)?;
     let mut invalid = Vec::new();
     let mut entries = Vec::new();
@@ -56,17 +58,24 @@ pub async fn import(
     let mut duplicates_in_file = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for row in rows {
-        match normalise_address(&row.email) {
+        // An internationalised domain must have a punycode form to be sent at all.
+        let address =
+            normalise_address(&row.email).filter(|a| crate::mail::idn::ascii_domain(a).is_some());
+        match address {
             None => invalid.push(json!({"line": row.line, "value": row.email})),
             Some(email) if !seen.insert(email.clone()) => {
                 duplicates_in_file.push(row.line);
             }
             Some(email) => {
+                if crate::mail::idn::needs_smtputf8(&email) {
+                    warnings.push(json!({"line": row.line, "email": email}));
+                }
                 lines.push(row.line);
                 entries.push(ImportEntry {
                     hash: secret.address_hash(&email),
                     email,
                     name: row.name.map(|n| crate::mail::message::header_safe(&n)),
+                    details: row.details,
                 });
             }
         }
@@ -96,6 +105,9 @@ pub async fn import(
             serde_json::to_string_pretty(&json!({
                 "list": list, "imported": imported, "duplicates": duplicates,
                 "invalid": invalid, "suppressed": suppressed,
+                "columns": file_read.used.iter().map(|(c, f)| json!({"column": c, "field": f})).collect::<Vec<_>>(),
+                "ignored_columns": file_read.ignored,
+                "accented_local_parts": warnings,
             }))?
         );
     } else {
@@ -116,6 +128,36 @@ pub async fn import(
                 "    ligne {} : « {} »",
                 i["line"],
                 i["value"].as_str().unwrap_or("")
+            );
+        }
+        if !warnings.is_empty() {
+            println!(
+                "  attention, accents avant le @ : {} adresse(s) importée(s) qui ne partiront que par un serveur d'envoi acceptant SMTPUTF8 (sinon : échec signalé à l'envoi)",
+                warnings.len()
+            );
+            for w in &warnings {
+                println!(
+                    "    ligne {} : {}",
+                    w["line"],
+                    w["email"].as_str().unwrap_or("")
+                );
+            }
+        }
+        let used: Vec<String> = file_read
+            .used
+            .iter()
+            .map(|(c, f)| format!("« {c} » ({f})"))
+            .collect();
+        println!("  colonnes lues : {}", used.join(", "));
+        if !file_read.ignored.is_empty() {
+            println!(
+                "  colonnes ignorées : {}",
+                file_read
+                    .ignored
+                    .iter()
+                    .map(|c| format!("« {c} »"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
         }
     }
@@ -148,9 +190,11 @@ pub async fn list(
     if json {
         let out: Vec<_> = rows
             .iter()
-            .map(
-                |r| json!({"email": r.email, "lists": r.lists, "status": r.status, "name": r.name}),
-            )
+            .map(|r| {
+                json!({"email": r.email, "lists": r.lists, "status": r.status, "name": r.name,
+                           "first_name": r.details.first_name, "last_name": r.details.last_name,
+                           "organisation": r.details.organisation, "commune": r.details.commune})
+            })
             .collect();
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
@@ -160,7 +204,17 @@ pub async fn list(
                 .iter()
                 .map(|(l, s)| format!("{l} : {}", s.as_str()))
                 .collect();
-            println!("{:<40} {}", r.email, detail.join(", "));
+            let who: Vec<&str> = [&r.name, &r.details.organisation, &r.details.commune]
+                .into_iter()
+                .flatten()
+                .map(String::as_str)
+                .collect();
+            let who = if who.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", who.join(", "))
+            };
+            println!("{:<40} {}{who}", r.email, detail.join(", "));
         }
         println!("{} abonné·e(s)", rows.len());
     }
@@ -179,11 +233,25 @@ pub async fn export(config: &Config, archive: &Path, list: Option<&str>) -> anyh
     let mut writer = csv::WriterBuilder::new()
         .delimiter(b';')
         .from_writer(Vec::new());
-    writer.write_record(["email", "nom", "listes", "statut"])?;
+    writer.write_record([
+        "email",
+        "nom",
+        "prénom",
+        "nom de famille",
+        "structure",
+        "commune",
+        "listes",
+        "statut",
+    ])?;
     for r in &rows {
+        let field = |v: &Option<String>| v.clone().unwrap_or_default();
         writer.write_record([
             r.email.as_str(),
             r.name.as_deref().unwrap_or(""),
+            &field(&r.details.first_name),
+            &field(&r.details.last_name),
+            &field(&r.details.organisation),
+            &field(&r.details.commune),
             &r.lists.join(","),
             r.status.as_str(),
         ])?;

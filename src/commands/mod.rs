@@ -39,7 +39,11 @@ pub fn load_config(path: &Path) -> Result<Config, i32> {
 
 fn read_labelled_file(path: &Path) -> Result<String, i32> {
     std::fs::read_to_string(path).map_err(|e| {
-        eprintln!("impossible de lire {} : {e}", path.display());
+        eprintln!(
+            "impossible de lire {} : {}",
+            path.display(),
+            crate::wording::io(&e)
+        );
         EXIT_USAGE
     })
 }
@@ -281,12 +285,23 @@ pub async fn fetch(
         indicatif::ProgressBar::hidden()
     };
     let started = std::time::Instant::now();
-    let reports = harvest::run_pass(config, &store, options, |r| {
-        bar.set_message(r.name.clone());
-        bar.inc(1);
-    })
+    let interrupt = interrupt::Interrupt::listen(bar.clone());
+    let sources = harvest::select_sources(config, options);
+    let reports = harvest::run_sources(
+        config,
+        &store,
+        &sources,
+        options.force,
+        &interrupt.stop,
+        |r| {
+            interrupt.saved(r);
+            bar.set_message(r.name.clone());
+            bar.inc(1);
+        },
+    )
     .await?;
     bar.finish_and_clear();
+    let interrupted = interrupt.finish();
     if let Err(e) = store.record_fetch_stats(&reports).await {
         tracing::warn!("compteurs de relève non enregistrés : {e:#}");
     }
@@ -318,6 +333,7 @@ pub async fn fetch(
             "ok" => "ok",
             "not_modified" => "non modifiée",
             "deferred" => "différée",
+            "stopped" => "non relevée",
             _ => "erreur",
         };
         println!(
@@ -348,6 +364,13 @@ pub async fn fetch(
         sum(|r| r.unchanged)
     );
     println!("{}", index_report_text(&indexing));
+    if interrupted {
+        println!(
+            "Relève interrompue (Ctrl-C) : {} source(s) relevée(s) et enregistrée(s), {} laissée(s) pour la prochaine relève",
+            reports.iter().filter(|r| r.status != "stopped").count(),
+            with_status("stopped")
+        );
+    }
     Ok(EXIT_OK)
 }
 
@@ -410,8 +433,8 @@ pub async fn search(
     }
     let store = Store::open(archive).await?;
     let (index, _) = indexing::open(&store, archive, timezone(config)).await?;
-    let hits = match index.search(query, dossier, limit) {
-        Ok(hits) => hits,
+    let hits = match index.search(query, dossier, searching::articles_for(limit)) {
+        Ok(hits) => searching::by_story(&store, hits, limit).await?,
         Err(e) if e.downcast_ref::<crate::search::InvalidQuery>().is_some() => {
             eprintln!("{e}");
             return Ok(EXIT_USAGE);
@@ -428,7 +451,8 @@ pub async fn search(
     } else {
         ("[", "]")
     };
-    for h in &hits {
+    for found in &hits {
+        let h = &found.hit;
         let when = h
             .published
             .map(|t| local_time(config, t))
@@ -441,8 +465,17 @@ pub async fn search(
                 crate::search::highlight(&h.snippet, &h.highlighted, open, close)
             );
         }
+        if !found.also.is_empty() {
+            let others: Vec<&str> = found.also.iter().map(|l| l.source.as_str()).collect();
+            println!("        aussi dans : {}", others.join(", "));
+        }
     }
-    println!("{} résultat(s)", hits.len());
+    println!("{} histoire(s)", hits.len());
+    if hits.is_empty() {
+        for line in searching::no_result_hint(&index, query, dossier) {
+            println!("{line}");
+        }
+    }
     Ok(EXIT_OK)
 }
 
@@ -608,18 +641,21 @@ pub async fn decide(
     json: bool,
 ) -> anyhow::Result<i32> {
     let state = match action {
-        "keep" => DecisionState::Kept,
-        "reject" => DecisionState::Rejected,
-        "star" => DecisionState::Starred,
+        "keep" | "garder" => DecisionState::Kept,
+        "reject" | "rejeter" => DecisionState::Rejected,
+        "star" | "etoiler" | "étoiler" => DecisionState::Starred,
         other => {
-            eprintln!("action inconnue « {other} » : keep, reject ou star");
+            eprintln!("action inconnue « {other} » : garder, rejeter ou etoiler");
             return Ok(EXIT_USAGE);
         }
     };
     if unknown_dossier(config, dossier) {
         return Ok(EXIT_USAGE);
     }
-    let curator = curator_name();
+    let Some(curator) = known_curator() else {
+        eprintln!("{NO_CURATOR}");
+        return Ok(EXIT_USAGE);
+    };
     let store = Store::open(archive).await?;
     match store
         .decide(story, dossier, state, &curator, Utc::now())
@@ -655,7 +691,48 @@ pub async fn decide(
     }
 }
 
-/// Who decides: `VEILLE_CURATOR`, else the login name.
+/// Who decides: `VEILLE_CURATOR`, else the login name (`USER`, `LOGNAME`, else the account
+/// of the process); None when nothing names the person, since a decision "par inconnu"
+/// helps nobody.
+pub fn known_curator() -> Option<String> {
+    ["VEILLE_CURATOR", "USER", "LOGNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|s| !s.trim().is_empty()))
+        .or_else(account_name)
+}
+
+/// The name of the process's account in the user database (a service or a container often
+/// has no `USER`).
+fn account_name() -> Option<String> {
+    // SAFETY: getpwuid_r writes only into `entry` and `buffer`, which outlive the call; the
+    // name is read from `buffer` before it is dropped.
+    unsafe {
+        let mut entry: libc::passwd = std::mem::zeroed();
+        let mut buffer = vec![0 as libc::c_char; 4096];
+        let mut found: *mut libc::passwd = std::ptr::null_mut();
+        let status = libc::getpwuid_r(
+            libc::geteuid(),
+            &mut entry,
+            buffer.as_mut_ptr(),
+            buffer.len(),
+            &mut found,
+        );
+        if status != 0 || found.is_null() || entry.pw_name.is_null() {
+            return None;
+        }
+        std::ffi::CStr::from_ptr(entry.pw_name)
+            .to_str()
+            .ok()
+            .filter(|n| !n.is_empty())
+            .map(str::to_string)
+    }
+}
+
+/// Why a decision is refused without a curator's name, and how to give one.
+pub const NO_CURATOR: &str = "décision refusée : veille ne sait pas qui décide (ni \
+     VEILLE_CURATOR, ni nom de session) ; donnez votre nom, par exemple : export \
+     VEILLE_CURATOR=marie";
+
 pub fn curator_name() -> String {
     ["VEILLE_CURATOR", "USER", "LOGNAME"]
         .iter()
@@ -697,8 +774,11 @@ fn local_time(config: &Config, t: DateTime<Utc>) -> String {
 }
 
 mod daemon;
+mod interrupt;
 mod mailing;
+pub mod parser;
 mod publishing;
+mod searching;
 pub use daemon::{run, schedule, status};
 pub use mailing::{
     export as subscribers_export, forget as subscribers_forget, import as subscribers_import,

@@ -221,13 +221,17 @@ pub async fn edition(
             lede,
         } => {
             let (kind, number) = target.clone().expect("address parsed above");
-            let section = section.unwrap_or_else(|| {
-                config.publications[&kind]
-                    .sections
-                    .first()
-                    .cloned()
-                    .unwrap_or_else(|| "À la une".into())
-            });
+            let publication = &config.publications[&kind];
+            let section = match section {
+                None => publication.section_names().remove(0),
+                Some(asked) => match publication.section(&kind, &asked) {
+                    Ok(s) => s,
+                    Err(message) => {
+                        eprintln!("{message}");
+                        return Ok(EXIT_USAGE);
+                    }
+                },
+            };
             let store = Store::open(archive).await?;
             let item = EditionItem {
                 story,
@@ -289,7 +293,11 @@ pub async fn edition(
                 (None, Some(f)) => match std::fs::read_to_string(&f) {
                     Ok(t) => t,
                     Err(e) => {
-                        eprintln!("impossible de lire {} : {e}", f.display());
+                        eprintln!(
+                            "impossible de lire {} : {}",
+                            f.display(),
+                            crate::wording::io(&e)
+                        );
                         return Ok(EXIT_USAGE);
                     }
                 },

@@ -349,7 +349,44 @@ impl Publication {
     pub fn list_name(&self, kind: &str) -> String {
         self.list.clone().unwrap_or_else(|| kind.to_string())
     }
+
+    /// The sections an item may go in: those configured, else the one default heading.
+    pub fn section_names(&self) -> Vec<String> {
+        if self.sections.is_empty() {
+            vec![DEFAULT_SECTION.to_string()]
+        } else {
+            self.sections.clone()
+        }
+    }
+
+    /// The configured section a curator meant, ignoring case and accents (`dans nos
+    /// dossiers` is « Dans nos dossiers »), so that a typo never opens a second heading.
+    /// The error is a French message with a "vouliez-vous dire" hint and the choices.
+    pub fn section(&self, kind: &str, asked: &str) -> Result<String, String> {
+        let names = self.section_names();
+        let key = crate::text::fold(asked);
+        if let Some(found) = names.iter().find(|n| crate::text::fold(n) == key) {
+            return Ok(found.clone());
+        }
+        let folded: Vec<String> = names.iter().map(|n| crate::text::fold(n)).collect();
+        let candidates: Vec<&str> = folded.iter().map(String::as_str).collect();
+        let hint = suggest(&key, &candidates)
+            .and_then(|f| folded.iter().position(|x| x == f))
+            .map(|i| format!(" (vouliez-vous dire « {} » ?)", names[i]))
+            .unwrap_or_default();
+        Err(format!(
+            "rubrique inconnue « {asked} » pour {kind}{hint} ; rubriques de ce genre : {}",
+            names
+                .iter()
+                .map(|n| format!("« {n} »"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    }
 }
+
+/// The heading of items when a kind configures no section.
+pub const DEFAULT_SECTION: &str = "À la une";
 
 /// The two publications every centre has (DESIGN.md §1), used unless `feeds.toml`
 /// redeclares them.
@@ -495,7 +532,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
             file: display.clone(),
             line: 1,
             column: 1,
-            message: format!("impossible de lire le fichier : {e}"),
+            message: format!("impossible de lire le fichier : {}", crate::wording::io(&e)),
             hint: Some(
                 "indiquez le fichier avec --config FICHIER ou la variable VEILLE_CONFIG".into(),
             ),
@@ -1006,7 +1043,10 @@ fn check_url(text: &str) -> Result<String, String> {
             "adresse non prise en charge `{text}` (schéma `{}`)",
             url.scheme()
         )),
-        Err(e) => Err(format!("adresse invalide `{text}` : {e}")),
+        Err(e) => Err(format!(
+            "adresse invalide `{text}` : {}",
+            crate::wording::url(&e)
+        )),
     }
 }
 
@@ -1026,14 +1066,152 @@ fn translate_toml_error(message: &str) -> (String, Option<String>) {
         let field = ticked.first().copied().unwrap_or("?");
         return (format!("clé obligatoire manquante `{field}`"), None);
     }
-    if message.starts_with("invalid type") {
-        return (format!("type de valeur incorrect ({message})"), None);
+    if let Some(rest) = message.strip_prefix("invalid type: ") {
+        // `invalid type: string "x", expected u32`
+        let (found, expected) = rest.split_once(", expected ").unwrap_or((rest, ""));
+        let found_kind = found.split_whitespace().next().unwrap_or(found);
+        let mut text = format!("type de valeur incorrect : {}", toml_kind(found_kind));
+        if !expected.is_empty() {
+            text.push_str(&format!(", attendu : {}", toml_kind(expected.trim())));
+        }
+        return (text, None);
     }
     if message.starts_with("duplicate key") {
-        return (format!("clé en double ({message})"), None);
+        let key = ticked.first().copied().unwrap_or("?");
+        return (format!("clé en double `{key}`"), None);
     }
-    (format!("syntaxe TOML invalide : {}", message.trim()), None)
+    tracing::debug!("erreur TOML : {message}");
+    let (what, expected) = message.split_once(", expected ").unwrap_or((message, ""));
+    let what = what.trim();
+    let french = TOML_SYNTAX
+        .iter()
+        .find(|(english, _)| *english == what)
+        .map(|(_, french)| (*french).to_string())
+        .unwrap_or_else(|| "syntaxe TOML invalide".to_string());
+    let hint = (!expected.is_empty()).then(|| {
+        format!(
+            "attendu ici : {}",
+            expected
+                .replace("nothing", "rien")
+                .replace(" or ", " ou ")
+                .replace("etc", "…")
+        )
+    });
+    (french, hint)
 }
+
+/// A TOML value kind as serde and toml name it, in French.
+fn toml_kind(kind: &str) -> String {
+    let word = kind.trim_start_matches("a ").trim_start_matches("an ");
+    match word {
+        "string" => "un texte entre guillemets".into(),
+        "integer" | "u8" | "u16" | "u32" | "u64" | "usize" | "i32" | "i64" => {
+            "un nombre entier".into()
+        }
+        "float" | "f32" | "f64" => "un nombre".into(),
+        "boolean" | "bool" => "true ou false".into(),
+        "sequence" | "array" => "une liste [ … ]".into(),
+        "map" | "table" => "une table".into(),
+        "datetime" => "une date".into(),
+        other => format!("`{other}`"),
+    }
+}
+
+/// toml's syntax messages and their French.
+const TOML_SYNTAX: &[(&str, &str)] = &[
+    (
+        "invalid basic string",
+        "texte entre guillemets mal formé : guillemet fermant \" manquant, ou retour à la ligne dans le texte",
+    ),
+    (
+        "invalid literal string",
+        "texte entre apostrophes mal formé : apostrophe fermante ' manquante",
+    ),
+    (
+        "invalid multi-line basic string",
+        "texte sur plusieurs lignes mal formé : \"\"\" fermant manquant",
+    ),
+    (
+        "invalid multi-line literal string",
+        "texte sur plusieurs lignes mal formé : ''' fermant manquant",
+    ),
+    (
+        "missing escaped value",
+        "barre oblique inverse \\ seule dans un texte : écrivez \\\\",
+    ),
+    (
+        "invalid escape sequence",
+        "séquence \\ inconnue dans un texte : écrivez \\\\ pour une barre oblique inverse",
+    ),
+    (
+        "invalid unquoted key",
+        "clé invalide : lettres, chiffres, - et _ seulement, sinon entre guillemets",
+    ),
+    ("unquoted keys cannot be empty", "clé vide"),
+    (
+        "missing assignment between key-value pairs",
+        "il manque « = valeur » après la clé",
+    ),
+    (
+        "key with no value",
+        "clé sans valeur : il manque « = valeur »",
+    ),
+    ("missing value for key", "clé sans valeur après le ="),
+    ("missing value", "valeur manquante"),
+    ("invalid value", "valeur invalide"),
+    (
+        "string values must be quoted",
+        "un texte doit être entre guillemets \"…\"",
+    ),
+    (
+        "missing comma between array elements",
+        "virgule manquante entre deux éléments de la liste",
+    ),
+    (
+        "missing comma between key-value pairs",
+        "virgule manquante entre deux clés de la table",
+    ),
+    ("extra comma in array", "virgule en trop dans la liste"),
+    (
+        "extra comma in inline table",
+        "virgule en trop dans la table",
+    ),
+    ("unclosed array", "liste non fermée : ] manquant"),
+    ("unclosed table", "en-tête de table non fermé : ] manquant"),
+    (
+        "unclosed array table",
+        "en-tête [[…]] non fermé : ]] manquant",
+    ),
+    (
+        "unclosed inline table",
+        "table { … } non fermée : } manquant",
+    ),
+    (
+        "missing table open",
+        "[ manquant au début de l'en-tête de table",
+    ),
+    ("invalid table header", "en-tête de table invalide"),
+    ("unexpected content", "contenu inattendu à cet endroit"),
+    (
+        "unexpected key or value",
+        "clé ou valeur inattendue à cet endroit",
+    ),
+    (
+        "unexpected content between comment and newline",
+        "contenu inattendu après le commentaire",
+    ),
+    ("extra assignment between key-value pairs", "= en trop"),
+    ("extra `=`", "= en trop"),
+    ("unexpected leading zero", "un nombre ne commence pas par 0"),
+    (
+        "`_` may only go between digits",
+        "_ seulement entre deux chiffres",
+    ),
+    (
+        "carriage return must be followed by newline",
+        "retour chariot isolé (fichier enregistré avec des fins de ligne anciennes Mac ?)",
+    ),
+];
 
 /// The closest candidate to a mistyped word, if it is close enough to be a typo.
 pub fn suggest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {

@@ -260,7 +260,7 @@ pub fn prometheus(s: &Snapshot) -> String {
         &mut out,
         "veille_editions_to_prepare",
         "gauge",
-        "Brouillons créés par la planification et pas encore prêts.",
+        "Éditions en brouillon (planifiées ou créées à la main), pas encore prêtes.",
         s.reminders.len() as f64,
     );
     let job = |j: &JobReport| j.stored.name.clone();

@@ -130,8 +130,9 @@ impl Fetcher {
         last_modified: Option<&str>,
         obey_robots: bool,
     ) -> Result<Fetched, FetchError> {
-        let parsed =
-            url::Url::parse(url).map_err(|e| FetchError::new(format!("adresse invalide : {e}")))?;
+        let parsed = url::Url::parse(url).map_err(|e| {
+            FetchError::new(format!("adresse invalide : {}", crate::wording::url(&e)))
+        })?;
         let host = self.host_slots(&parsed);
         let _host_permit = host.acquire().await.expect("semaphore never closed");
         let _permit = self.global.acquire().await.expect("semaphore never closed");

@@ -46,7 +46,7 @@ pub fn parse_feed(
         let text = decode(bytes, xml_encoding(bytes, content_type));
         parser.parse(super::repair::repair_xml(&declare_utf8(&text)).as_bytes())
     }
-    .map_err(|e| IngestError::Feed(e.to_string()))?;
+    .map_err(|e| IngestError::Feed(crate::wording::feed(&e)))?;
 
     let feed_language = feed.language.as_deref().and_then(normalize_language);
     let mut items = Vec::with_capacity(feed.entries.len());

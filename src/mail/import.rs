@@ -5,16 +5,32 @@ use std::path::Path;
 
 use calamine::{Data, Reader, Xlsx, open_workbook};
 
+use crate::model::SubscriberDetails;
+
 /// One data line of a subscriber file, with its line number in the file (1-based).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileRow {
     pub line: usize,
     pub email: String,
+    /// The display name: « Prénom Nom » when the file has them, else a full-name column.
     pub name: Option<String>,
+    pub details: SubscriberDetails,
 }
 
-/// Reads a CSV or XLSX file into rows; the error is a French message.
-pub fn read_file(path: &Path) -> Result<Vec<FileRow>, String> {
+/// A subscriber file as read: its rows and which of its columns were used for what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscriberFile {
+    pub rows: Vec<FileRow>,
+    /// (column as named in the file, or « colonne N » without a header line; what veille
+    /// keeps from it).
+    pub used: Vec<(String, &'static str)>,
+    /// Columns left aside, as named in the file.
+    pub ignored: Vec<String>,
+}
+
+/// Reads a CSV or XLSX file; the error is a French message. An empty file, one with only a
+/// header line, or one without any address column is an error, not "0 imported".
+pub fn read_file(path: &Path) -> Result<SubscriberFile, String> {
     let extension = path
         .extension()
         .and_then(|e| e.to_str())
@@ -29,12 +45,17 @@ pub fn read_file(path: &Path) -> Result<Vec<FileRow>, String> {
             ));
         }
         _ => {
-            let bytes = std::fs::read(path)
-                .map_err(|e| format!("impossible de lire {} : {e}", path.display()))?;
+            let bytes = std::fs::read(path).map_err(|e| {
+                format!(
+                    "impossible de lire {} : {}",
+                    path.display(),
+                    crate::wording::io(&e)
+                )
+            })?;
             read_csv(&bytes)?
         }
     };
-    Ok(rows_from_cells(cells))
+    rows_from_cells(cells).map_err(|e| format!("{} : {e}", path.display()))
 }
 
 /// Text of a CSV file: UTF-8 (with or without BOM), else Windows-1252 as Excel writes it.
@@ -131,68 +152,224 @@ fn looks_like_email(cell: &str) -> bool {
     cell.contains('@')
 }
 
-const EMAIL_HEADERS: [&str; 6] = [
-    "email",
-    "e-mail",
-    "mail",
-    "courriel",
-    "adresse",
-    "adresse email",
-];
-const NAME_HEADERS: [&str; 5] = ["nom", "name", "prénom nom", "nom complet", "contact"];
+/// What a column holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Email,
+    FullName,
+    FirstName,
+    /// « Nom »: the last name next to a « Prénom » column, the full name otherwise.
+    Name,
+    LastName,
+    Organisation,
+    Commune,
+}
 
-/// Finds the email (and name) columns: from a header line when there is one (a first line
-/// without `@` naming a known column), else the first column holding an address.
-fn rows_from_cells(cells: Vec<(usize, Vec<String>)>) -> Vec<FileRow> {
+impl Field {
+    fn label(self) -> &'static str {
+        match self {
+            Field::Email => "adresse",
+            Field::FullName | Field::Name => "nom",
+            Field::FirstName => "prénom",
+            Field::LastName => "nom de famille",
+            Field::Organisation => "structure",
+            Field::Commune => "commune",
+        }
+    }
+}
+
+/// The field a header names, compared without case, accents or punctuation (`E-mail`,
+/// `Adresse e-mail`, `Prénom`, `Structure`…).
+fn field_of(header: &str) -> Option<Field> {
+    let key = crate::text::fold(header);
+    let is = |names: &[&str]| names.contains(&key.as_str());
+    Some(
+        if is(&[
+            "email",
+            "e mail",
+            "mail",
+            "mel",
+            "courriel",
+            "adresse",
+            "adresse email",
+            "adresse e mail",
+            "adresse mail",
+            "adresse courriel",
+            "adresse electronique",
+        ]) || key
+            .split(' ')
+            .any(|w| w == "mail" || w == "email" || w == "courriel")
+        {
+            Field::Email
+        } else if is(&["prenom", "first name", "firstname", "given name"]) {
+            Field::FirstName
+        } else if is(&[
+            "prenom nom",
+            "nom prenom",
+            "nom et prenom",
+            "prenom et nom",
+            "nom complet",
+            "name",
+            "full name",
+            "contact",
+        ]) {
+            Field::FullName
+        } else if is(&["nom"]) {
+            Field::Name
+        } else if is(&[
+            "nom de famille",
+            "last name",
+            "lastname",
+            "surname",
+            "family name",
+        ]) {
+            Field::LastName
+        } else if is(&[
+            "structure",
+            "organisme",
+            "organisation",
+            "organization",
+            "association",
+            "etablissement",
+            "employeur",
+            "societe",
+            "entreprise",
+            "collectivite",
+            "company",
+        ]) {
+            Field::Organisation
+        } else if is(&["commune", "ville", "localite", "city", "town"]) {
+            Field::Commune
+        } else {
+            return None;
+        },
+    )
+}
+
+/// Finds the columns: from a header line when there is one (a first line without `@`), else
+/// the first column holding an address, the others being reported as ignored.
+fn rows_from_cells(cells: Vec<(usize, Vec<String>)>) -> Result<SubscriberFile, String> {
     let mut cells: Vec<(usize, Vec<String>)> = cells
         .into_iter()
         .filter(|(_, row)| row.iter().any(|c| !c.is_empty()))
         .collect();
     if cells.is_empty() {
-        return Vec::new();
+        return Err("fichier vide : aucune adresse à importer".into());
     }
-    let normalise = |c: &str| c.trim().to_lowercase();
-    let header = &cells[0].1;
-    let has_header = !header.iter().any(|c| looks_like_email(c));
-    let (email_col, name_col) = if has_header {
-        let email = header
-            .iter()
-            .position(|c| EMAIL_HEADERS.contains(&normalise(c).as_str()))
-            .or_else(|| header.iter().position(|c| normalise(c).contains("mail")));
-        let name = header
-            .iter()
-            .position(|c| NAME_HEADERS.contains(&normalise(c).as_str()));
-        (email, name)
-    } else {
-        (None, None)
-    };
+    let has_header = !cells[0].1.iter().any(|c| looks_like_email(c));
+    let mut columns: Vec<Option<Field>> = Vec::new();
+    let mut used = Vec::new();
+    let mut ignored = Vec::new();
     if has_header {
-        cells.remove(0);
-    }
-    let email_col = email_col.or_else(|| {
-        cells
+        let header = cells.remove(0).1;
+        if cells.is_empty() {
+            return Err(format!(
+                "seulement une ligne d'en-tête ({}) : aucune adresse à importer",
+                header.join(" ; ")
+            ));
+        }
+        let has_first_name = header.iter().any(|h| field_of(h) == Some(Field::FirstName));
+        for name in &header {
+            let field = field_of(name)
+                .map(|f| match f {
+                    Field::Name if has_first_name => Field::LastName,
+                    Field::Name => Field::FullName,
+                    other => other,
+                })
+                // Each field from one column: the first that names it.
+                .filter(|f| !columns.contains(&Some(*f)));
+            match field {
+                Some(f) => used.push((name.clone(), f.label())),
+                None if name.is_empty() => {}
+                None => ignored.push(name.clone()),
+            }
+            columns.push(field);
+        }
+        if !columns.contains(&Some(Field::Email)) {
+            // A header naming no address column: the first column holding an address.
+            let found = cells
+                .iter()
+                .find_map(|(_, row)| row.iter().position(|c| looks_like_email(c)));
+            let Some(i) = found else {
+                return Err(format!(
+                    "aucune colonne d'adresses e-mail (colonnes lues : {})",
+                    header.join(" ; ")
+                ));
+            };
+            if let Some(name) = header.get(i) {
+                ignored.retain(|n| n != name);
+                used.retain(|(n, _)| n != name);
+                used.push((name.clone(), Field::Email.label()));
+            }
+            columns.resize(header.len().max(i + 1), None);
+            columns[i] = Some(Field::Email);
+        }
+    } else {
+        let width = cells.iter().map(|(_, r)| r.len()).max().unwrap_or(0);
+        let Some(i) = cells
             .iter()
             .find_map(|(_, row)| row.iter().position(|c| looks_like_email(c)))
-    });
-    cells
+        else {
+            return Err("aucune adresse e-mail dans le fichier".into());
+        };
+        columns = vec![None; width];
+        columns[i] = Some(Field::Email);
+        used.push((format!("colonne {}", i + 1), Field::Email.label()));
+        ignored.extend(
+            (0..width)
+                .filter(|&c| c != i)
+                .map(|c| format!("colonne {} (pas de ligne d'en-tête)", c + 1)),
+        );
+    }
+    let rows = cells
         .into_iter()
         .map(|(line, row)| {
-            let email = email_col
-                .and_then(|i| row.get(i))
-                .cloned()
-                .unwrap_or_default();
-            let name = name_col
-                .and_then(|i| row.get(i))
-                .filter(|n| !n.is_empty())
-                .cloned();
-            FileRow { line, email, name }
+            let get = |field: Field| {
+                columns
+                    .iter()
+                    .position(|c| *c == Some(field))
+                    .and_then(|i| row.get(i))
+                    .map(|v| crate::ingest::sanitize::one_line(v))
+                    .filter(|v| !v.is_empty())
+            };
+            let details = SubscriberDetails {
+                first_name: get(Field::FirstName),
+                last_name: get(Field::LastName),
+                organisation: get(Field::Organisation),
+                commune: get(Field::Commune),
+            };
+            let parts: Vec<&str> = [&details.first_name, &details.last_name]
+                .into_iter()
+                .flatten()
+                .map(String::as_str)
+                .collect();
+            let name = if parts.is_empty() {
+                get(Field::FullName)
+            } else {
+                Some(parts.join(" "))
+            };
+            FileRow {
+                line,
+                email: get(Field::Email).unwrap_or_default(),
+                name,
+                details,
+            }
         })
-        .collect()
+        .collect();
+    Ok(SubscriberFile {
+        rows,
+        used,
+        ignored,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn rows(bytes: &[u8]) -> Vec<FileRow> {
+        rows_from_cells(read_csv(bytes).unwrap()).unwrap().rows
+    }
 
     #[test]
     fn excel_csv_in_windows_1252_with_semicolons() {
@@ -204,33 +381,91 @@ mod tests {
         bytes.extend_from_slice(
             b"ne;helene@example.org;Mairie\r\n\r\nPaul;paul@example.org;\"CCAS; Albi\"\r\n",
         );
-        let rows = rows_from_cells(read_csv(&bytes).unwrap());
+        let file = rows_from_cells(read_csv(&bytes).unwrap()).unwrap();
+        let organisation = |o: &str| SubscriberDetails {
+            organisation: Some(o.into()),
+            ..SubscriberDetails::default()
+        };
         assert_eq!(
-            rows,
+            file.rows,
             vec![
                 FileRow {
                     line: 2,
                     email: "helene@example.org".into(),
-                    name: Some("Hélène".into())
+                    name: Some("Hélène".into()),
+                    details: organisation("Mairie"),
                 },
                 FileRow {
                     line: 4,
                     email: "paul@example.org".into(),
-                    name: Some("Paul".into())
+                    name: Some("Paul".into()),
+                    details: organisation("CCAS; Albi"),
                 },
             ]
         );
+        assert!(file.ignored.is_empty(), "{file:?}");
+    }
+
+    #[test]
+    fn first_and_last_names_organisation_and_commune_are_kept() {
+        let file = rows_from_cells(
+            read_csv(
+                "Nom;Prénom;Adresse e-mail;Structure;Commune;Téléphone\n\
+                 Durand;Hélène;helene@example.org;CCAS;Albi;0600000000\n\
+                 Martin;;paul@example.org;;;\n"
+                    .as_bytes(),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            file.used,
+            vec![
+                ("Nom".to_string(), "nom de famille"),
+                ("Prénom".to_string(), "prénom"),
+                ("Adresse e-mail".to_string(), "adresse"),
+                ("Structure".to_string(), "structure"),
+                ("Commune".to_string(), "commune"),
+            ]
+        );
+        assert_eq!(file.ignored, vec!["Téléphone".to_string()]);
+        let helene = &file.rows[0];
+        assert_eq!(helene.name.as_deref(), Some("Hélène Durand"));
+        assert_eq!(
+            helene.details,
+            SubscriberDetails {
+                first_name: Some("Hélène".into()),
+                last_name: Some("Durand".into()),
+                organisation: Some("CCAS".into()),
+                commune: Some("Albi".into()),
+            }
+        );
+        assert_eq!(file.rows[1].name.as_deref(), Some("Martin"));
+        assert_eq!(file.rows[1].details.first_name, None);
+    }
+
+    #[test]
+    fn empty_and_header_only_files_are_errors() {
+        let empty = rows_from_cells(read_csv(b"\r\n\r\n").unwrap()).unwrap_err();
+        assert!(empty.contains("fichier vide"), "{empty}");
+        let header = rows_from_cells(read_csv(b"Nom;Courriel\r\n").unwrap()).unwrap_err();
+        assert!(header.contains("seulement une ligne d'en-tête"), "{header}");
+        let none = rows_from_cells(read_csv(b"Nom;Ville\nAnne;Albi\n").unwrap()).unwrap_err();
+        assert!(none.contains("aucune colonne d'adresses"), "{none}");
     }
 
     #[test]
     fn headerless_comma_and_tab_files() {
-        let rows = rows_from_cells(read_csv(b"a@example.org,Anne\nb@example.org,Bruno\n").unwrap());
-        assert_eq!(rows.len(), 2);
-        assert_eq!(rows[1].email, "b@example.org");
-        assert_eq!(rows[1].line, 2);
-        let rows = rows_from_cells(
-            read_csv("\u{feff}e-mail\tnom\nc@example.org\tClaire\n".as_bytes()).unwrap(),
+        let file = rows_from_cells(read_csv(b"a@example.org,Anne\nb@example.org,Bruno\n").unwrap())
+            .unwrap();
+        assert_eq!(file.rows.len(), 2);
+        assert_eq!(file.rows[1].email, "b@example.org");
+        assert_eq!(file.rows[1].line, 2);
+        assert_eq!(
+            file.ignored,
+            vec!["colonne 2 (pas de ligne d'en-tête)".to_string()]
         );
+        let rows = rows("\u{feff}e-mail\tnom\nc@example.org\tClaire\n".as_bytes());
         assert_eq!(rows[0].email, "c@example.org");
         assert_eq!(rows[0].name.as_deref(), Some("Claire"));
     }

@@ -42,7 +42,10 @@ pub fn header_safe(text: &str) -> String {
 pub fn parse_mailbox(text: &str, what: &str) -> anyhow::Result<Mailbox> {
     header_safe(text)
         .parse()
-        .map_err(|e| anyhow::anyhow!("adresse {what} invalide « {text} » : {e}"))
+        .map_err(|e| {
+            tracing::debug!("adresse refusée par lettre : {e}");
+            anyhow::anyhow!("adresse {what} invalide « {text} » : attendu « Nom <adresse@domaine> » ou « adresse@domaine »")
+        })
 }
 
 /// The DKIM configuration of `[mail]`, when a key is given: a PKCS#1 PEM RSA key (2048
@@ -55,7 +58,7 @@ pub fn dkim_config(settings: &MailSettings) -> anyhow::Result<Option<DkimConfig>
         anyhow::bail!("dkim_key demande aussi dkim_selector et dkim_domain dans [mail]");
     };
     let key_text = std::fs::read_to_string(path)
-        .map_err(|e| anyhow::anyhow!("clé DKIM illisible {path} : {e}"))?;
+        .map_err(|e| anyhow::anyhow!("clé DKIM illisible {path} : {}", crate::wording::io(&e)))?;
     let key = if key_text.contains("BEGIN RSA PRIVATE KEY") {
         DkimSigningKey::new(&key_text, DkimSigningAlgorithm::Rsa)
     } else if key_text.contains("BEGIN") {
@@ -115,12 +118,35 @@ impl Letter {
         date: SystemTime,
         subject_prefix: &str,
     ) -> anyhow::Result<Message> {
-        let to: Mailbox = header_safe(to)
+        let nobody = crate::model::SubscriberDetails::default();
+        self.message_for(&nobody, to, token, message_id, date, subject_prefix)
+    }
+
+    /// The message for one recipient, with what is known of them in the templates'
+    /// `recipient` placeholders (« Bonjour Hélène, »).
+    pub fn message_for(
+        &self,
+        person: &crate::model::SubscriberDetails,
+        to: &str,
+        token: &str,
+        message_id: &str,
+        date: SystemTime,
+        subject_prefix: &str,
+    ) -> anyhow::Result<Message> {
+        // The domain in punycode, so that any server takes it (see `idn`).
+        let safe = header_safe(to);
+        let to: Mailbox = super::idn::ascii_domain(&safe)
+            .unwrap_or(safe)
             .parse()
-            .map_err(|e| anyhow::anyhow!("adresse invalide « {to} » : {e}"))?;
+            .map_err(|e| {
+                tracing::debug!("adresse refusée par lettre : {e}");
+                anyhow::anyhow!("adresse e-mail mal formée « {to} »")
+            })?;
         let unsubscribe = self.unsubscribe_url(token);
-        let html = self.html.replace(UNSUBSCRIBE_TOKEN_PLACEHOLDER, token);
-        let text = self.text.replace(UNSUBSCRIBE_TOKEN_PLACEHOLDER, token);
+        let html =
+            super::personal::html(&self.html, person).replace(UNSUBSCRIBE_TOKEN_PLACEHOLDER, token);
+        let text =
+            super::personal::text(&self.text, person).replace(UNSUBSCRIBE_TOKEN_PLACEHOLDER, token);
         let mut builder = Message::builder()
             .from(self.from.clone())
             .to(to)

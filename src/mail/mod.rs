@@ -2,8 +2,10 @@
 //! hash (`token`), one message per recipient with DKIM (`message`), and the throttled,
 //! crash-safe send driven by the delivery ledger (`send`).
 
+pub mod idn;
 pub mod import;
 pub mod message;
+pub mod personal;
 pub mod send;
 pub mod token;
 
@@ -75,8 +77,13 @@ pub struct SmtpSession {
 
 impl SmtpSession {
     pub fn new(settings: &MailSettings) -> anyhow::Result<SmtpSession> {
-        let url = url::Url::parse(&settings.smtp)
-            .map_err(|e| anyhow::anyhow!("serveur SMTP invalide « {} » : {e}", settings.smtp))?;
+        let url = url::Url::parse(&settings.smtp).map_err(|e| {
+            anyhow::anyhow!(
+                "serveur SMTP invalide « {} » : {}",
+                settings.smtp,
+                crate::wording::url(&e)
+            )
+        })?;
         let host = url
             .host_str()
             .ok_or_else(|| anyhow::anyhow!("serveur SMTP sans hôte : {}", settings.smtp))?
@@ -132,8 +139,10 @@ impl SmtpSession {
             })?
             .map_err(|e| {
                 SmtpFailure::Connect(format!(
-                    "{}:{} : connexion impossible ({e})",
-                    self.host, self.port
+                    "{}:{} : connexion impossible ({})",
+                    self.host,
+                    self.port,
+                    crate::wording::io(&e)
                 ))
             })?;
             stream
@@ -169,7 +178,18 @@ impl SmtpSession {
                 self.connection = Some(connection);
             }
             match result {
-                Err(e) if reused && attempt == 0 && !e.is_response() => continue,
+                // Only a connection that broke while idle is worth a second try at once; a
+                // server's 4xx/5xx or a refusal by the client itself would answer the same.
+                Err(e)
+                    if reused
+                        && attempt == 0
+                        && !e.is_response()
+                        && !e.is_transient()
+                        && !e.is_permanent()
+                        && !e.is_client() =>
+                {
+                    continue;
+                }
                 other => return other.map_err(SmtpFailure::Smtp),
             }
         }

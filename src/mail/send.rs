@@ -141,8 +141,9 @@ async fn prepare(
     let read = |name: &str| {
         std::fs::read_to_string(dir.join(name)).map_err(|e| {
             usage(format!(
-                "{} illisible ({e}) : lancez `veille edition render {address}`",
-                dir.join(name).display()
+                "{} illisible ({}) : lancez `veille edition render {address}`",
+                dir.join(name).display(),
+                crate::wording::io(&e)
             ))
         })
     };
@@ -227,8 +228,17 @@ pub async fn send_edition(
         )
         .await;
         session.quit().await;
+        let refusal = match &result {
+            Ok(Err(e)) => super::idn::client_refusal(&to, e),
+            _ => None,
+        };
         match result {
             Ok(Ok(_)) => report.sent = 1,
+            Ok(Err(_)) if refusal.is_some() => report.failed.push(Failure {
+                email: to.clone(),
+                state: "failed_perm".into(),
+                reply: refusal,
+            }),
             Ok(Err(e)) => report.failed.push(Failure {
                 email: to.clone(),
                 state: if e.is_permanent() {
@@ -251,7 +261,8 @@ pub async fn send_edition(
                 continue;
             }
             let token = secret.sign(Purpose::Unsubscribe, 0, &prepared.list, None);
-            let message = prepared.letter.message(
+            let message = prepared.letter.message_for(
+                &row.details,
                 &row.email,
                 &token,
                 &format!("<veille.essai.{}@{}>", report.built, prepared.domain),
@@ -284,7 +295,9 @@ pub async fn send_edition(
         bar.set_position(done as u64);
     }
 
+    let people = store.subscriber_details(&prepared.list).await?;
     let shared = Arc::new(Shared {
+        people,
         store: store.clone(),
         letter: prepared.letter,
         list: prepared.list.clone(),
@@ -301,14 +314,28 @@ pub async fn send_edition(
                 .await? as usize,
         )),
         progress,
+        timezone: config
+            .settings
+            .timezone
+            .parse()
+            .unwrap_or(chrono_tz::Europe::Paris),
+        announced: std::sync::Mutex::new(None),
     });
     let mut workers = tokio::task::JoinSet::new();
     for _ in 0..settings.connections.max(1) {
         let shared = shared.clone();
         workers.spawn(async move { shared.work().await });
     }
+    // Without a progress bar (not a terminal), a line every so often: never a silent minute.
+    let ticker = shared.progress.is_none().then(|| {
+        let shared = shared.clone();
+        tokio::spawn(async move { shared.tell_progress().await })
+    });
     while let Some(result) = workers.join_next().await {
         result.map_err(|e| anyhow::anyhow!("tâche d'envoi interrompue : {e}"))??;
+    }
+    if let Some(ticker) = ticker {
+        ticker.abort();
     }
     if let Some(bar) = &shared.progress {
         bar.finish_and_clear();
@@ -372,6 +399,8 @@ impl HourlyWindow {
 }
 
 struct Shared {
+    /// What is known of each subscriber of the list, for the templates' placeholders.
+    people: std::collections::HashMap<i64, crate::model::SubscriberDetails>,
     store: Store,
     letter: Letter,
     list: String,
@@ -381,7 +410,15 @@ struct Shared {
     limiter: governor::DefaultDirectRateLimiter,
     hourly: Mutex<HourlyWindow>,
     progress: Option<ProgressBar>,
+    /// For the times said to the person waiting.
+    timezone: chrono_tz::Tz,
+    /// The end of the last wait announced, so that connections waiting for the same thing
+    /// say it once.
+    announced: std::sync::Mutex<Option<DateTime<Utc>>>,
 }
+
+/// How often a send without a progress bar says where it is.
+const PROGRESS_EVERY: Duration = Duration::from_secs(15);
 
 impl Shared {
     /// One connection's loop: claim a recipient, send, record; wait for retries when only
@@ -403,6 +440,9 @@ impl Shared {
                 match self.store.next_retry(self.edition).await? {
                     Some(at) => {
                         let wait = (at - Utc::now()).to_std().unwrap_or_default();
+                        if wait >= Duration::from_secs(1) {
+                            self.announce_wait("refus temporaires, nouvel essai prévu", at);
+                        }
                         tokio::time::sleep(wait.max(Duration::from_millis(20))).await;
                         continue;
                     }
@@ -415,10 +455,14 @@ impl Shared {
                 match wait {
                     None => break,
                     Some(wait) => {
-                        tracing::warn!(
-                            "plafond horaire de {} messages atteint : attente de {} s",
-                            self.settings.per_hour,
-                            wait.as_secs()
+                        let until = Utc::now()
+                            + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::zero());
+                        self.announce_wait(
+                            &format!(
+                                "plafond de {} messages par heure atteint",
+                                self.settings.per_hour
+                            ),
+                            until,
                         );
                         tokio::time::sleep(wait).await;
                     }
@@ -461,7 +505,10 @@ impl Shared {
         let token = self
             .secret
             .sign(Purpose::Unsubscribe, delivery.subscriber, &self.list, None);
-        let message = match self.letter.message(
+        let nobody = crate::model::SubscriberDetails::default();
+        let person = self.people.get(&delivery.subscriber).unwrap_or(&nobody);
+        let message = match self.letter.message_for(
+            person,
             &delivery.email,
             &token,
             &delivery.message_id,
@@ -477,6 +524,13 @@ impl Shared {
         };
         let timeout = Duration::from_secs(self.settings.timeout_secs);
         let result = tokio::time::timeout(timeout, session.send(&message)).await;
+        // Refused by veille's own client (no SMTPUTF8 for `irène@…`): it would fail the same
+        // way on every try, so it is final now, not a 4xx to retry for minutes.
+        if let Ok(Err(e)) = &result
+            && let Some(reason) = super::idn::client_refusal(&delivery.email, e)
+        {
+            return Ok(Some(DeliveryOutcome::Permanent { reply: reason }));
+        }
         Ok(match result {
             Ok(Ok(response)) => Some(DeliveryOutcome::Sent {
                 reply: format!(
@@ -505,6 +559,43 @@ impl Shared {
                 None
             }
         })
+    }
+
+    /// Says why the send waits and until when, above the progress bar or on stderr.
+    fn announce_wait(&self, why: &str, until: DateTime<Utc>) {
+        {
+            let mut last = self.announced.lock().unwrap_or_else(|e| e.into_inner());
+            if last.is_some_and(|t| (t - until).num_seconds().abs() < 2) {
+                return;
+            }
+            *last = Some(until);
+        }
+        let line = format!(
+            "envoi en attente ({why}) : prochain essai à {}",
+            until.with_timezone(&self.timezone).format("%H:%M:%S")
+        );
+        match &self.progress {
+            Some(bar) => bar.println(line),
+            None => eprintln!("{line}"),
+        }
+    }
+
+    /// Every `PROGRESS_EVERY`, where the send stands (until aborted when it ends).
+    async fn tell_progress(&self) {
+        loop {
+            tokio::time::sleep(PROGRESS_EVERY).await;
+            let Ok(counts) = self.store.delivery_counts(self.edition).await else {
+                continue;
+            };
+            let count = |s: &str| counts.get(s).copied().unwrap_or(0);
+            let total: i64 = counts.values().sum();
+            eprintln!(
+                "envoi en cours : {} envoyé(s), {} échec(s), {} en attente sur {total}",
+                count("sent"),
+                count("failed_perm"),
+                count("queued") + count("sending") + count("failed_temp"),
+            );
+        }
     }
 
     fn retry_at(&self, attempts: i64) -> Option<DateTime<Utc>> {

@@ -72,7 +72,11 @@ impl Secret {
                 path.display()
             ),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => anyhow::bail!("impossible de lire {} : {e}", path.display()),
+            Err(e) => anyhow::bail!(
+                "impossible de lire {} : {}",
+                path.display(),
+                crate::wording::io(&e)
+            ),
         }
         let mut bytes = [0u8; 32];
         getrandom::fill(&mut bytes)
@@ -172,8 +176,9 @@ fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         }
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         Err(e) => Err(anyhow::anyhow!(
-            "impossible de créer {} : {e}",
-            path.display()
+            "impossible de créer {} : {}",
+            path.display(),
+            crate::wording::io(&e)
         )),
     }
 }

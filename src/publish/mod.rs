@@ -7,6 +7,7 @@
 
 pub mod french;
 pub mod markdown;
+pub mod recipient;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -241,6 +242,7 @@ impl<'c> Publisher<'c> {
         env.add_filter("abrege", |value: String, max: Option<usize>| {
             shorten(&value, max.unwrap_or(300))
         });
+        env.add_filter("markdown_text", |value: String| markdown::to_text(&value));
         env.add_filter("markdown", |value: String| {
             Value::from_safe_string(markdown::to_html(&value))
         });
@@ -424,6 +426,8 @@ impl<'c> Publisher<'c> {
         let item_count = view.item_count;
         let (template, ctx) = self.edition_context(edition, view);
         let web = self.render(&format!("{template}.html"), ctx.clone())?;
+        // Only the email parts speak to a person: the mail stage fills these per recipient.
+        let ctx = minijinja::context! { recipient => recipient::placeholders(), ..ctx };
         let email = inline_css(&self.render(&format!("{template}.email.html"), ctx.clone())?)?;
         let text = self.render(&format!("{template}.txt"), ctx)?;
         for (path, contents) in files.iter().zip([web, email, tidy_text(&text)]) {

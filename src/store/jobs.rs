@@ -265,13 +265,17 @@ impl Store {
         })
     }
 
-    /// The scheduled drafts still to prepare (status `draft`), oldest first: the TUI shows
-    /// them in its header ("édition à préparer : flash-info/13").
+    /// Every edition still to prepare (status `draft`, scheduled or made by hand), oldest
+    /// period first: `veille status` and the daemon's log list them ("édition à préparer :
+    /// flash-info/13").
     pub async fn edition_reminders(&self) -> anyhow::Result<Vec<EditionReminder>> {
         let rows = sqlx::query(
-            "SELECT e.kind, e.number, e.period_start, e.period_end, r.created_at
-             FROM edition_reminders r JOIN editions e ON e.id = r.edition_id
-             WHERE e.status = 'draft' ORDER BY e.period_start, e.kind",
+            // Every draft, the daemon's and those made by hand (`edition new`, the TUI):
+            // curators must see each edition still to prepare.
+            "SELECT e.kind, e.number, e.period_start, e.period_end,
+                    COALESCE(r.created_at, e.created_at) AS created_at
+             FROM editions e LEFT JOIN edition_reminders r ON r.edition_id = e.id
+             WHERE e.status = 'draft' ORDER BY e.period_start, e.kind, e.number",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -366,6 +370,17 @@ mod tests {
             .await
             .unwrap();
         assert!(store.edition_reminders().await.unwrap().is_empty());
+        // A draft made by hand is listed too, with its own creation time.
+        let by_hand = store
+            .create_edition("lettre-pauvrete", day("2025-05-01"), day("2025-06-30"), now)
+            .await
+            .unwrap();
+        let reminders = store.edition_reminders().await.unwrap();
+        assert_eq!(
+            reminders.iter().map(|r| r.address()).collect::<Vec<_>>(),
+            vec![by_hand.address()]
+        );
+        assert_eq!(reminders[0].created_at, crate::store::timestamp(now));
 
         let source = |name: &str| crate::model::Source {
             name: name.into(),

@@ -113,8 +113,9 @@ impl Store {
     pub async fn open(archive: &Path) -> anyhow::Result<Store> {
         std::fs::create_dir_all(archive).map_err(|e| {
             anyhow::anyhow!(
-                "impossible de créer le dossier d'archive {} : {e}",
-                archive.display()
+                "impossible de créer le dossier d'archive {} : {}",
+                archive.display(),
+                crate::wording::io(&e)
             )
         })?;
         let path = archive.join(DATABASE_FILE);
@@ -131,7 +132,13 @@ impl Store {
             .max_connections(4)
             .connect_with(options)
             .await
-            .map_err(|e| anyhow::anyhow!("impossible d'ouvrir la base {} : {e}", path.display()))?;
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "impossible d'ouvrir la base {} : {}",
+                    path.display(),
+                    crate::wording::database(&e)
+                )
+            })?;
         sqlx::migrate!("./migrations")
             .run(&pool)
             .await

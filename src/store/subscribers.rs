@@ -7,13 +7,16 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::{Store, timestamp};
-use crate::model::{DeliveryState, EditionStatus, SubscriberRow, SubscriptionStatus};
+use crate::model::{
+    DeliveryState, EditionStatus, SubscriberDetails, SubscriberRow, SubscriptionStatus,
+};
 
 /// A valid, lowercased address to import, with the keyed hash the suppression list uses.
 #[derive(Debug, Clone)]
 pub struct ImportEntry {
     pub email: String,
     pub name: Option<String>,
+    pub details: SubscriberDetails,
     pub hash: String,
 }
 
@@ -120,16 +123,40 @@ impl Store {
                             outcomes.push(ImportOutcome::Suppressed);
                             continue;
                         }
-                        None => r.get("id"),
+                        None => {
+                            let id: i64 = r.get("id");
+                            // Known from another list: what this file says fills the gaps.
+                            sqlx::query(
+                                "UPDATE subscribers SET first_name = COALESCE(first_name, $2),
+                                   last_name = COALESCE(last_name, $3),
+                                   organisation = COALESCE(organisation, $4),
+                                   commune = COALESCE(commune, $5), name = COALESCE(name, $6)
+                                 WHERE id = $1",
+                            )
+                            .bind(id)
+                            .bind(&entry.details.first_name)
+                            .bind(&entry.details.last_name)
+                            .bind(&entry.details.organisation)
+                            .bind(&entry.details.commune)
+                            .bind(&entry.name)
+                            .execute(&mut *tx)
+                            .await?;
+                            id
+                        }
                     }
                 }
                 None => {
                     sqlx::query_scalar(
-                        "INSERT INTO subscribers (email, name, created_at) VALUES ($1, $2, $3) RETURNING id",
+                        "INSERT INTO subscribers (email, name, created_at, first_name, last_name, organisation, commune)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
                     )
                     .bind(&entry.email)
                     .bind(&entry.name)
                     .bind(&at)
+                    .bind(&entry.details.first_name)
+                    .bind(&entry.details.last_name)
+                    .bind(&entry.details.organisation)
+                    .bind(&entry.details.commune)
                     .fetch_one(&mut *tx)
                     .await?
                 }
@@ -153,7 +180,8 @@ impl Store {
     /// Subscribers (of one list, or all), by address.
     pub async fn subscriber_rows(&self, list: Option<&str>) -> anyhow::Result<Vec<SubscriberRow>> {
         let rows = sqlx::query(
-            "SELECT s.email, s.name, c.list, c.status FROM subscribers s
+            "SELECT s.email, s.name, s.first_name, s.last_name, s.organisation, s.commune,
+                    c.list, c.status FROM subscribers s
              JOIN subscriptions c ON c.subscriber_id = s.id
              WHERE $1 IS NULL OR s.id IN (SELECT subscriber_id FROM subscriptions WHERE list = $1)
              ORDER BY s.email, c.list",
@@ -171,6 +199,12 @@ impl Store {
                 out.push(SubscriberRow {
                     email,
                     name: r.get("name"),
+                    details: SubscriberDetails {
+                        first_name: r.get("first_name"),
+                        last_name: r.get("last_name"),
+                        organisation: r.get("organisation"),
+                        commune: r.get("commune"),
+                    },
                     lists: Vec::new(),
                     status,
                     subscriptions: Vec::new(),
@@ -315,6 +349,34 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// What is known of each subscriber of `list` (by id), to personalise messages.
+    pub async fn subscriber_details(
+        &self,
+        list: &str,
+    ) -> anyhow::Result<std::collections::HashMap<i64, SubscriberDetails>> {
+        let rows = sqlx::query(
+            "SELECT s.id, s.first_name, s.last_name, s.organisation, s.commune
+             FROM subscribers s JOIN subscriptions c ON c.subscriber_id = s.id WHERE c.list = $1",
+        )
+        .bind(list)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                (
+                    r.get("id"),
+                    SubscriberDetails {
+                        first_name: r.get("first_name"),
+                        last_name: r.get("last_name"),
+                        organisation: r.get("organisation"),
+                        commune: r.get("commune"),
+                    },
+                )
+            })
+            .collect())
     }
 
     pub async fn subscriber_email(&self, subscriber: i64) -> anyhow::Result<Option<String>> {

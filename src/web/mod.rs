@@ -122,9 +122,12 @@ pub async fn serve(app: Router, root: &Path, listen: SocketAddr) -> anyhow::Resu
 
 /// Listens on `listen`, with a French message when it cannot.
 pub async fn bind(listen: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
-    tokio::net::TcpListener::bind(listen)
-        .await
-        .map_err(|e| anyhow::anyhow!("impossible d'écouter sur {listen} : {e}"))
+    tokio::net::TcpListener::bind(listen).await.map_err(|e| {
+        anyhow::anyhow!(
+            "impossible d'écouter sur {listen} : {}",
+            crate::wording::io(&e)
+        )
+    })
 }
 
 /// Serves `app` until `shutdown` completes, then lets the requests in progress end.

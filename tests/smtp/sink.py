@@ -3,6 +3,7 @@
 
     python tests/smtp/sink.py --port PORT --dir DIR [--tempfail-first N] [--reject ADDR]...
                               [--tempfail-rcpt ADDR:N]... [--auth USER:PASS] [--host H] [--verbose]
+                              [--no-smtputf8]
 
 Une fois à l'écoute, imprime une seule ligne `READY <port>` sur stdout (puis plus rien).
 Chaque message accepté donne, écrits de façon atomique (fichier temporaire puis rename) AVANT la
@@ -167,6 +168,8 @@ def parse_args(argv):
                    help="451 pour les N premiers RCPT TO de cette adresse (répétable)")
     p.add_argument("--auth", metavar="USER:PASS",
                    help="exige AUTH PLAIN ou LOGIN avec ces identifiants (sans TLS)")
+    p.add_argument("--no-smtputf8", action="store_true",
+                   help="n'annonce pas SMTPUTF8 (RFC 6531) : un serveur qui ne prend que des adresses ASCII")
     p.add_argument("--verbose", action="store_true",
                    help="journal de chaque message sur stderr (sinon : erreurs seulement)")
     args = p.parse_args(argv)
@@ -186,7 +189,7 @@ async def serve(args):
     os.makedirs(args.dir, exist_ok=True)
     handler = Sink(args.dir, args.tempfail_first, args.reject, args.tempfail_rcpt)
     smtp_kwargs = dict(
-        enable_SMTPUTF8=True,        # 8BITMIME est toujours annoncé par aiosmtpd
+        enable_SMTPUTF8=not args.no_smtputf8,  # 8BITMIME est toujours annoncé par aiosmtpd
         decode_data=False,           # envelope.original_content : les octets tels que reçus
         hostname="sink.localhost",   # sinon socket.getfqdn() à chaque connexion (DNS, lent)
         timeout=60,
