@@ -322,7 +322,7 @@ fn a_server_without_smtputf8_fails_the_accented_address_at_once_and_sends_the_re
     assert!(text.contains("Bonjour Hélène,"), "{text}");
     assert!(helene["html"].as_str().unwrap().contains("Bonjour Hélène,"));
     assert!(
-        text.contains("Flash Info : lisez le pacte <https://exemple.fr/pacte>."),
+        text.contains("Flash Info\u{202f}: lisez le pacte <https://exemple.fr/pacte>."),
         "{text}"
     );
     assert!(!text.contains("**") && !text.contains("]("), "{text}");
