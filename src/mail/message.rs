@@ -115,9 +115,37 @@ impl Letter {
         date: SystemTime,
         subject_prefix: &str,
     ) -> anyhow::Result<Message> {
+        self.message_from(to, token, message_id, date, subject_prefix, None)
+    }
+
+    /// `message` with another envelope sender (the VERP address of the delivery), so that
+    /// the refusals coming back later name it.
+    pub fn message_from(
+        &self,
+        to: &str,
+        token: &str,
+        message_id: &str,
+        date: SystemTime,
+        subject_prefix: &str,
+        envelope_from: Option<&str>,
+    ) -> anyhow::Result<Message> {
         let to: Mailbox = header_safe(to)
             .parse()
             .map_err(|e| anyhow::anyhow!("adresse invalide « {to} » : {e}"))?;
+        let envelope = match envelope_from {
+            Some(sender) => {
+                let sender: lettre::Address = sender.parse().map_err(|e| {
+                    anyhow::anyhow!(
+                        "adresse de retour (bounce_address) invalide « {sender} » : {e}"
+                    )
+                })?;
+                Some(
+                    lettre::address::Envelope::new(Some(sender), vec![to.email.clone()])
+                        .map_err(|e| anyhow::anyhow!("enveloppe impossible : {e}"))?,
+                )
+            }
+            None => None,
+        };
         let unsubscribe = self.unsubscribe_url(token);
         let html = self.html.replace(UNSUBSCRIBE_TOKEN_PLACEHOLDER, token);
         let text = self.text.replace(UNSUBSCRIBE_TOKEN_PLACEHOLDER, token);
@@ -144,6 +172,9 @@ impl Letter {
             ));
         if let Some(reply_to) = &self.reply_to {
             builder = builder.reply_to(reply_to.clone());
+        }
+        if let Some(envelope) = envelope {
+            builder = builder.envelope(envelope);
         }
         let mut message = builder
             .multipart(MultiPart::alternative_plain_html(text, html))

@@ -461,12 +461,21 @@ impl Shared {
         let token = self
             .secret
             .sign(Purpose::Unsubscribe, delivery.subscriber, &self.list, None);
-        let message = match self.letter.message(
+        let envelope_from = self.settings.bounce_address.as_deref().and_then(|address| {
+            super::bounce::verp::envelope_sender(
+                &self.secret,
+                address,
+                self.edition,
+                delivery.subscriber,
+            )
+        });
+        let message = match self.letter.message_from(
             &delivery.email,
             &token,
             &delivery.message_id,
             SystemTime::now(),
             "",
+            envelope_from.as_deref(),
         ) {
             Ok(m) => m,
             Err(e) => {

@@ -143,6 +143,11 @@ impl Secret {
         })
     }
 
+    /// The HMAC of `parts` under this secret (for tokens of other modules: VERP).
+    pub fn digest(&self, parts: &[&str]) -> [u8; 32] {
+        self.mac(parts).finalize().into_bytes().into()
+    }
+
     /// The keyed hash of an address for the suppression list (lowercased, trimmed).
     pub fn address_hash(&self, email: &str) -> String {
         let normalised = email.trim().to_lowercase();

@@ -14,6 +14,8 @@ pub enum Task {
     Panorama { dossier: String },
     /// Create the next draft of an edition kind and remind the curators.
     Draft { kind: String },
+    /// Read the bounce mailbox (`[bounces]`) and apply the policy.
+    Bounces,
 }
 
 impl Task {
@@ -101,6 +103,14 @@ pub fn jobs(config: &Config) -> Vec<Job> {
             format!("brouillon {kind}"),
             &texts,
             Task::Draft { kind: kind.clone() },
+        );
+    }
+    if config.bounces.is_some() {
+        push(
+            "bounces".into(),
+            "lecture des retours".into(),
+            &schedules.bounces,
+            Task::Bounces,
         );
     }
     out

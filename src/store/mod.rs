@@ -16,6 +16,7 @@ use sqlx::{Row, SqlitePool};
 use crate::model::{PreparedArticle, Source, Tagging};
 
 mod articles;
+pub mod bounces;
 mod decisions;
 mod editions;
 mod jobs;
