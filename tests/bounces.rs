@@ -192,7 +192,7 @@ fn agreement_with_sisimai_on_real_bounces() {
         let agree = mine["kind"] == kind && my_recipients == recipients;
         let half = if name.starts_with("not/") {
             "not"
-        } else if fnv(&file_name) % 2 == 0 {
+        } else if fnv(&file_name).is_multiple_of(2) {
             "even"
         } else {
             "odd"

@@ -123,7 +123,12 @@ mod tests {
         assert!(address.ends_with("@rt.example"));
         assert!(address.len() < 64, "{address}");
         assert_eq!(
-            check(&secret, "bounces@rt.example", &[address.clone()], ""),
+            check(
+                &secret,
+                "bounces@rt.example",
+                std::slice::from_ref(&address),
+                ""
+            ),
             VerpCheck::Valid {
                 edition: 12,
                 subscriber: 345
