@@ -568,6 +568,14 @@ fn bounces_come_back_through_dovecot_and_the_policy_applies_once() {
         page.contains("Rapport d'envoi") && page.contains("<td>3</td>"),
         "{page}"
     );
+    let status = ws.json(&["status", "--json"]);
+    assert_eq!(
+        status["bounces"]["last_edition"]["bounced_hard"], 3,
+        "{status:#}"
+    );
+    assert_eq!(status["bounces"]["mailbox"]["forged"], 1, "{status:#}");
+    let text = String::from_utf8(ws.run(&["status"]).stdout).unwrap();
+    assert!(text.contains("Dernier envoi, flash-info/1"), "{text}");
 
     // 200 soft bounces for the 13 subscribers still active; `kill -9` in the middle of the
     // reading, then a new reading: each message counted once.

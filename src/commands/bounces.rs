@@ -312,3 +312,47 @@ fn report_html(r: &EditionReport) -> String {
         sent_at = escape(r.sent_at.as_deref().unwrap_or("pas encore envoyée")),
     )
 }
+
+/// What `veille status` shows of the loop: messages of the bounce mailbox by outcome, and
+/// the report of the edition sent last.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StatusFigures {
+    pub mailbox: std::collections::BTreeMap<String, i64>,
+    pub last_edition: Option<EditionReport>,
+}
+
+pub async fn status_figures(config: &Config, store: &Store) -> anyhow::Result<StatusFigures> {
+    let mailbox = store.bounce_message_counts().await?.into_iter().collect();
+    let last_edition = match store.last_sent_edition().await? {
+        Some((kind, number)) => {
+            let list = config.publications.get(&kind).map(|p| p.list_name(&kind));
+            store.edition_report(&kind, number, list.as_deref()).await?
+        }
+        None => None,
+    };
+    Ok(StatusFigures {
+        mailbox,
+        last_edition,
+    })
+}
+
+pub fn print_status_figures(f: &StatusFigures) {
+    let count = |k: &str| f.mailbox.get(k).copied().unwrap_or(0);
+    let total: i64 = f.mailbox.values().sum();
+    if total > 0 {
+        println!(
+            "\nBoîte des retours : {total} message(s) traité(s) — {} appliqué(s), {} sans rapport \
+             avec un envoi, {} destinataire(s) inconnu(s), {} jeton(s) falsifié(s)",
+            count("applied"),
+            count("ignored"),
+            count("unknown"),
+            count("forged")
+        );
+    }
+    if let Some(r) = &f.last_edition {
+        println!("\nDernier envoi, {} :", r.edition);
+        for (label, value) in report_lines(r) {
+            println!("  {label:<46} {value}");
+        }
+    }
+}

@@ -262,6 +262,17 @@ impl Store {
         .collect())
     }
 
+    /// The edition whose send started last: (kind, number).
+    pub async fn last_sent_edition(&self) -> anyhow::Result<Option<(String, i64)>> {
+        Ok(sqlx::query(
+            "SELECT e.kind, e.number FROM deliveries d JOIN editions e ON e.id = d.edition_id
+             WHERE d.sent_at IS NOT NULL ORDER BY d.sent_at DESC LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?
+        .map(|r| (r.get("kind"), r.get("number"))))
+    }
+
     /// The figures of one edition: the ledger of its send and what came back since.
     pub async fn edition_report(
         &self,
