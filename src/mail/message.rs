@@ -14,7 +14,10 @@ use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 
 use crate::config::MailSettings;
-use crate::publish::{UNSUBSCRIBE_PATH, UNSUBSCRIBE_TOKEN_PLACEHOLDER};
+use crate::publish::{
+    PREFERENCES_PATH, PREFERENCES_REQUEST_PATH, PREFERENCES_TOKEN_PLACEHOLDER, UNSUBSCRIBE_PATH,
+    UNSUBSCRIBE_TOKEN_PLACEHOLDER,
+};
 
 /// What every message of one send shares.
 pub struct Letter {
@@ -96,6 +99,16 @@ pub fn dkim_config(settings: &MailSettings) -> anyhow::Result<Option<DkimConfig>
     )))
 }
 
+/// The "gérer mon abonnement" link: the recipient's own page, or, for copies that belong to
+/// nobody (a test copy, the public web copy), the page where a reader asks for a link.
+pub fn preferences_link(text: &str, token: Option<&str>) -> String {
+    let placeholder = format!("{PREFERENCES_PATH}{PREFERENCES_TOKEN_PLACEHOLDER}");
+    match token {
+        Some(token) => text.replace(&placeholder, &format!("{PREFERENCES_PATH}{token}")),
+        None => text.replace(&placeholder, PREFERENCES_REQUEST_PATH),
+    }
+}
+
 fn raw_header(name: &'static str, value: String) -> HeaderValue {
     HeaderValue::new(HeaderName::new_from_ascii_str(name), header_safe(&value))
 }
@@ -115,7 +128,7 @@ impl Letter {
         date: SystemTime,
         subject_prefix: &str,
     ) -> anyhow::Result<Message> {
-        self.message_from(to, token, message_id, date, subject_prefix, None)
+        self.message_from(to, token, message_id, date, subject_prefix, None, None)
     }
 
     /// `message` with another envelope sender (the VERP address of the delivery), so that
@@ -128,6 +141,7 @@ impl Letter {
         date: SystemTime,
         subject_prefix: &str,
         envelope_from: Option<&str>,
+        preferences_token: Option<&str>,
     ) -> anyhow::Result<Message> {
         let to: Mailbox = header_safe(to)
             .parse()
@@ -147,8 +161,14 @@ impl Letter {
             None => None,
         };
         let unsubscribe = self.unsubscribe_url(token);
-        let html = self.html.replace(UNSUBSCRIBE_TOKEN_PLACEHOLDER, token);
-        let text = self.text.replace(UNSUBSCRIBE_TOKEN_PLACEHOLDER, token);
+        let html = preferences_link(
+            &self.html.replace(UNSUBSCRIBE_TOKEN_PLACEHOLDER, token),
+            preferences_token,
+        );
+        let text = preferences_link(
+            &self.text.replace(UNSUBSCRIBE_TOKEN_PLACEHOLDER, token),
+            preferences_token,
+        );
         let mut builder = Message::builder()
             .from(self.from.clone())
             .to(to)

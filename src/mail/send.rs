@@ -476,6 +476,11 @@ impl Shared {
             SystemTime::now(),
             "",
             envelope_from.as_deref(),
+            Some(
+                &self
+                    .secret
+                    .sign(Purpose::Preferences, delivery.subscriber, "", None),
+            ),
         ) {
             Ok(m) => m,
             Err(e) => {

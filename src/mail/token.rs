@@ -19,6 +19,10 @@ pub const SECRET_FILE: &str = "secret.key";
 pub enum Purpose {
     Confirm,
     Unsubscribe,
+    /// The preferences page of a subscriber ("gérer mon abonnement").
+    Preferences,
+    /// Confirms a new address; the token's list field carries that address.
+    NewAddress,
 }
 
 impl Purpose {
@@ -26,6 +30,8 @@ impl Purpose {
         match self {
             Purpose::Confirm => "c",
             Purpose::Unsubscribe => "u",
+            Purpose::Preferences => "p",
+            Purpose::NewAddress => "a",
         }
     }
 }

@@ -20,6 +20,7 @@ pub mod bounces;
 mod decisions;
 mod editions;
 mod jobs;
+pub mod preferences;
 mod subscribers;
 mod triage;
 
