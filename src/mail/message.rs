@@ -99,6 +99,15 @@ pub fn dkim_config(settings: &MailSettings) -> anyhow::Result<Option<DkimConfig>
     )))
 }
 
+/// What is personal to one delivery beyond the recipient and the unsubscribe token.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Delivery<'a> {
+    /// The envelope sender (VERP), when not the From address.
+    pub envelope_from: Option<&'a str>,
+    /// The recipient's preferences token; None: the link asks for one by e-mail.
+    pub preferences_token: Option<&'a str>,
+}
+
 /// The "gérer mon abonnement" link: the recipient's own page, or, for copies that belong to
 /// nobody (a test copy, the public web copy), the page where a reader asks for a link.
 pub fn preferences_link(text: &str, token: Option<&str>) -> String {
@@ -128,21 +137,31 @@ impl Letter {
         date: SystemTime,
         subject_prefix: &str,
     ) -> anyhow::Result<Message> {
-        self.message_from(to, token, message_id, date, subject_prefix, None, None)
+        self.message_for(
+            to,
+            token,
+            message_id,
+            date,
+            subject_prefix,
+            Delivery::default(),
+        )
     }
 
-    /// `message` with another envelope sender (the VERP address of the delivery), so that
-    /// the refusals coming back later name it.
-    pub fn message_from(
+    /// `message` for one delivery of a send: its VERP envelope sender, so that refusals
+    /// coming back later name it, and the recipient's preferences link.
+    pub fn message_for(
         &self,
         to: &str,
         token: &str,
         message_id: &str,
         date: SystemTime,
         subject_prefix: &str,
-        envelope_from: Option<&str>,
-        preferences_token: Option<&str>,
+        delivery: Delivery<'_>,
     ) -> anyhow::Result<Message> {
+        let Delivery {
+            envelope_from,
+            preferences_token,
+        } = delivery;
         let to: Mailbox = header_safe(to)
             .parse()
             .map_err(|e| anyhow::anyhow!("adresse invalide « {to} » : {e}"))?;

@@ -469,18 +469,19 @@ impl Shared {
                 delivery.subscriber,
             )
         });
-        let message = match self.letter.message_from(
+        let preferences = self
+            .secret
+            .sign(Purpose::Preferences, delivery.subscriber, "", None);
+        let message = match self.letter.message_for(
             &delivery.email,
             &token,
             &delivery.message_id,
             SystemTime::now(),
             "",
-            envelope_from.as_deref(),
-            Some(
-                &self
-                    .secret
-                    .sign(Purpose::Preferences, delivery.subscriber, "", None),
-            ),
+            super::message::Delivery {
+                envelope_from: envelope_from.as_deref(),
+                preferences_token: Some(&preferences),
+            },
         ) {
             Ok(m) => m,
             Err(e) => {

@@ -41,8 +41,14 @@ impl PreferencePages {
         }
     }
 
-    fn page(&self, status: StatusCode, data: serde_json::Value) -> Response {
+    fn page(&self, status: StatusCode, mut data: serde_json::Value) -> Response {
         let s = &self.subs;
+        // The template engine is strict about undefined values: every page has both keys.
+        for key in ["message", "error"] {
+            if data.get(key).is_none() {
+                data[key] = serde_json::Value::Null;
+            }
+        }
         let rendered = Publisher::new(&s.config, &s.archive)
             .and_then(|p| p.render_template("preferences.html", data));
         match rendered {
