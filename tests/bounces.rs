@@ -629,3 +629,78 @@ fn bounces_come_back_through_dovecot_and_the_policy_applies_once() {
     let end = statuses(&ws);
     assert_eq!(end.values().filter(|s| *s == "bounced").count(), 3);
 }
+
+#[test]
+fn a_maildir_is_read_once_and_each_message_filed_after_its_effect() {
+    let ws = Workspace::new(
+        "",
+        "[mail]\nfrom = \"Lettre <lettre@ressources.example>\"\nsmtp = \"smtp://127.0.0.1:9\"\n\
+         bounce_address = \"retours@ressources.example\"\n\n\
+         [bounces]\nmaildir = \"MAILDIR\"\n\n[lists.flash-info]\ntitle = \"Flash Info\"\n",
+    );
+    let maildir = ws.dir.path().join("retours");
+    let config = std::fs::read_to_string(ws.config()).unwrap();
+    std::fs::write(
+        ws.config(),
+        config.replace("MAILDIR", maildir.to_str().unwrap()),
+    )
+    .unwrap();
+    for sub in ["new", "cur", "tmp"] {
+        std::fs::create_dir_all(maildir.join(sub)).unwrap();
+    }
+    let csv = ws.dir.path().join("abonnes.csv");
+    std::fs::write(&csv, "Courriel\ninconnu@exemple.fr\nplein@exemple.fr\n").unwrap();
+    ws.json(&[
+        "subscribers",
+        "import",
+        csv.to_str().unwrap(),
+        "--list",
+        "flash-info",
+        "--json",
+    ]);
+    // No VERP token (sent before bounce_address was set): the report's recipient is used.
+    let hard = dsn(
+        "lettre@ressources.example",
+        "inconnu@exemple.fr",
+        "5.1.1",
+        "550 5.1.1 User unknown",
+        1,
+    );
+    let soft = dsn(
+        "lettre@ressources.example",
+        "plein@exemple.fr",
+        "4.2.2",
+        "452 4.2.2 Mailbox full",
+        2,
+    );
+    std::fs::write(maildir.join("new/1.eml"), &hard).unwrap();
+    std::fs::write(maildir.join("new/2.eml:2,"), &soft).unwrap();
+    // The same message delivered twice counts once.
+    std::fs::write(maildir.join("new/3.eml"), &hard).unwrap();
+    let report = ws.json(&["bounces", "fetch", "--json"]);
+    assert_eq!(report["messages"], 3, "{report:#}");
+    assert_eq!(report["already"], 1, "{report:#}");
+    let s = statuses(&ws);
+    assert_eq!(s["inconnu@exemple.fr"], "bounced");
+    assert_eq!(s["plein@exemple.fr"], "active");
+    assert_eq!(events(&ws, "inconnu@exemple.fr").len(), 1);
+    assert_eq!(
+        events(&ws, "inconnu@exemple.fr")[0]["edition"],
+        serde_json::Value::Null
+    );
+    let mut filed: Vec<String> = std::fs::read_dir(maildir.join("cur"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    filed.sort();
+    assert_eq!(filed, ["1.eml:2,S", "2.eml:2,S", "3.eml:2,S"]);
+    assert_eq!(std::fs::read_dir(maildir.join("new")).unwrap().count(), 0);
+    let again = ws.json(&["bounces", "fetch", "--json"]);
+    assert_eq!(again["messages"], 0);
+
+    // Without [bounces]: a French error, exit code 2.
+    let bare = Workspace::new("", "");
+    let out = bare.run(&["bounces", "fetch"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("aucune boîte des retours"));
+}
