@@ -227,16 +227,16 @@ fn agreement_with_sisimai_on_real_bounces() {
     for ((theirs, ours), files) in &confusion {
         println!("  {theirs} → {ours} : {} {}", files.len(), files.join(" "));
     }
-    // Floors from the first measurement (even 84.7 %, odd 80.8 %, total 82.8 %), a point
+    // Floors from the measurement (even 86.6 %, odd 81.0 %, total 83.7 %), about a point
     // below each: a change that loses agreement fails here.
-    assert!(rate(total) >= 81.5, "accord total {:.1} %", rate(total));
+    assert!(rate(total) >= 82.5, "accord total {:.1} %", rate(total));
     assert!(
-        rate(by_half["even"]) >= 83.5,
+        rate(by_half["even"]) >= 85.5,
         "accord (moitié paire) {:.1} %",
         rate(by_half["even"])
     );
     assert!(
-        rate(by_half["odd"]) >= 79.5,
+        rate(by_half["odd"]) >= 80.0,
         "accord (moitié impaire) {:.1} %",
         rate(by_half["odd"])
     );

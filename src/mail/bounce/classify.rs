@@ -133,8 +133,11 @@ pub fn classify(raw: &[u8]) -> Classification {
         let body = String::from_utf8_lossy(part.contents()).into_owned();
         match (ctype.as_str(), csub.as_str()) {
             ("message", "feedback-report") => feedback = Some(body),
+            // A notice may hold several reports (one per queue entry): all are read.
             ("message", "delivery-status") | ("message", "global-delivery-status") => {
-                dsn = Some(body)
+                let all = dsn.get_or_insert_with(String::new);
+                all.push_str(&body);
+                all.push_str("\n\n");
             }
             ("text", "rfc822-headers") | ("message", "rfc822-headers") => {
                 original_headers.get_or_insert(body);
@@ -160,6 +163,22 @@ pub fn classify(raw: &[u8]) -> Classification {
         }
     }
     let text = texts.join("\n");
+    // Several notices pasted into one (one per queue entry): the reports after the first
+    // end up inside its parts; every per-recipient block of the message is read.
+    if let Some(all) = &mut dsn {
+        let raw = String::from_utf8_lossy(&bytes);
+        let mut lower = raw.to_ascii_lowercase();
+        // Not inside the returned original, which may itself be a bounce.
+        if let Some(end) = lower.find("content-type: message/rfc822") {
+            lower.truncate(end);
+        }
+        for (at, _) in lower.match_indices("\nfinal-recipient:") {
+            let block = &raw[at + 1..];
+            let end = block.find("\n\n").unwrap_or(block.len());
+            all.push_str(&block[..end]);
+            all.push_str("\n\n");
+        }
+    }
     // A boundary that does not match its declaration (anonymised or broken notices) leaves
     // the report unparsed inside one text part: its fields are still there to read.
     if dsn.is_none() && feedback.is_none() {
@@ -328,10 +347,20 @@ pub fn addresses_in(text: &str) -> Vec<String> {
     out
 }
 
-/// The address of an `rfc822; user@host` field.
+/// The address of an `rfc822; user@host` field (a local host without a dot too, as MTAs
+/// write it for local deliveries).
 fn typed_address(value: &str) -> Option<String> {
     let value = value.split_once(';').map_or(value, |(_, a)| a);
-    addresses_in(value).into_iter().next()
+    addresses_in(value).into_iter().next().or_else(|| {
+        let bare = value.trim().trim_matches(['<', '>']).to_lowercase();
+        let (local, host) = bare.split_once('@')?;
+        let plain = |s: &str| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || ".-_+=".contains(c))
+        };
+        (plain(local) && plain(host)).then_some(bare)
+    })
 }
 
 fn complaint(report: &str, original: Option<&str>, delivered_to: Vec<String>) -> Classification {
