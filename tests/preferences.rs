@@ -1,7 +1,7 @@
 //! "Gérer mon abonnement" end to end: the signed link in each message sent through aiosmtpd,
 //! the page served by `veille serve` (lists, change of address confirmed from the new
-//! mailbox, leaving everything), asking for a link by e-mail, and the public web copy of an
-//! email that shows no personal link (issue 12, point 3).
+//! mailbox, leaving everything; valid HTML, no axe-core violation), asking for a link by
+//! e-mail, and the public web copy of an email that shows no personal link (issue 12, point 3).
 
 mod support;
 
@@ -167,6 +167,20 @@ fn each_message_carries_a_signed_preferences_link() {
         html.contains("id=\"liste-flash-info\" name=\"liste-flash-info\" value=\"oui\" checked")
     );
     assert!(!html.contains("name=\"liste-lettre-pauvrete\" value=\"oui\" checked"));
+    // Valid HTML (W3C Nu checker) and no accessibility violation (axe-core in Chromium),
+    // for the page and the link-request form.
+    let saved = ws.dir.path().join("preferences.html");
+    std::fs::write(&saved, &html).unwrap();
+    let form_page = ws.dir.path().join("lien.html");
+    std::fs::write(&form_page, served.get("/abonnement/lien", &[]).text()).unwrap();
+    let report = web::vnu(&[saved, form_page], &[]);
+    assert_eq!(report["errors"], 0, "validateur W3C :\n{report:#}");
+    let audit = web::axe(&[
+        format!("{}{helene}", served.base),
+        format!("{}/abonnement/lien", served.base),
+    ]);
+    assert_eq!(audit["violations"], 0, "accessibilité :\n{audit:#}");
+
     // A token altered by one character: no page.
     let mut forged = helene.clone();
     let last = forged.pop().unwrap();
