@@ -698,6 +698,32 @@ fn a_maildir_is_read_once_and_each_message_filed_after_its_effect() {
     let again = ws.json(&["bounces", "fetch", "--json"]);
     assert_eq!(again["messages"], 0);
 
+    // The daemon reads the mailbox too: at its first start, then on `[schedule] bounces`.
+    std::fs::write(
+        maildir.join("new/4.eml"),
+        dsn(
+            "lettre@ressources.example",
+            "plein@exemple.fr",
+            "5.1.1",
+            "550 5.1.1 User unknown",
+            4,
+        ),
+    )
+    .unwrap();
+    let mut daemon = support::daemon::RunningDaemon::start(ws.command(&["run"]));
+    let line = daemon.wait_for_log("retours : ", std::time::Duration::from_secs(30));
+    assert!(line.contains("1 message(s) lu(s)"), "{line}");
+    daemon.stop();
+    assert_eq!(statuses(&ws)["plein@exemple.fr"], "bounced");
+    let status = ws.json(&["status", "--json"]);
+    let job = status["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["stored"]["name"] == "bounces" || j["name"] == "bounces")
+        .cloned();
+    assert!(job.is_some(), "{status:#}");
+
     // Without [bounces]: a French error, exit code 2.
     let bare = Workspace::new("", "");
     let out = bare.run(&["bounces", "fetch"]);

@@ -19,10 +19,12 @@ pub enum Task {
 }
 
 impl Task {
-    /// A polling job that never ran runs as soon as the daemon starts; other jobs wait for
-    /// their first slot (a draft is not created because the daemon was just installed).
+    /// A polling job that never ran runs as soon as the daemon starts, and so does reading
+    /// the bounce mailbox (what piled up before the daemon was installed is read at once);
+    /// other jobs wait for their first slot (a draft is not created because the daemon was
+    /// just installed).
     pub fn runs_at_first_start(&self) -> bool {
-        matches!(self, Task::Poll { .. })
+        matches!(self, Task::Poll { .. } | Task::Bounces)
     }
 }
 
