@@ -374,3 +374,149 @@ async fn set_status(
     .await?
     .rows_affected())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::ImportEntry;
+
+    async fn setup() -> (tempfile::TempDir, Store, i64, Vec<i64>) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        let now = Utc::now();
+        let entry = ImportEntry {
+            email: "lectrice@exemple.fr".into(),
+            name: None,
+            hash: "h".into(),
+        };
+        store
+            .import_subscribers("flash-info", &[entry], "test", now)
+            .await
+            .unwrap();
+        let subscriber = store
+            .subscriber_id("lectrice@exemple.fr")
+            .await
+            .unwrap()
+            .unwrap();
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        let mut editions = Vec::new();
+        for _ in 0..3 {
+            let e = store
+                .create_edition("flash-info", day, day, now)
+                .await
+                .unwrap();
+            editions.push(
+                store
+                    .edition_row_id("flash-info", e.number)
+                    .await
+                    .unwrap()
+                    .unwrap(),
+            );
+        }
+        (dir, store, subscriber, editions)
+    }
+
+    fn record(key: &str, kind: &str, subscriber: i64, edition: i64) -> BounceRecord {
+        BounceRecord {
+            message_key: key.into(),
+            kind: kind.into(),
+            status: None,
+            reason: None,
+            targets: vec![BounceTarget {
+                subscriber,
+                edition: Some(edition),
+                suppression_hash: "h".into(),
+            }],
+            outcome: "applied".into(),
+            detail: None,
+        }
+    }
+
+    async fn status(store: &Store, subscriber: i64) -> String {
+        let p = store.preferences(subscriber).await.unwrap().unwrap();
+        p.lists[0].1.clone()
+    }
+
+    const POLICY: BouncePolicy = BouncePolicy {
+        soft_limit: 3,
+        soft_editions: 2,
+    };
+
+    #[tokio::test]
+    async fn soft_bounces_count_across_editions_and_a_delivery_resets_them() {
+        let (_dir, store, s, e) = setup().await;
+        let now = Utc::now();
+        // Three soft bounces of one edition: not enough editions.
+        for key in ["a", "b", "c"] {
+            store
+                .record_bounce(&record(key, "soft", s, e[0]), POLICY, now)
+                .await
+                .unwrap();
+        }
+        assert_eq!(status(&store, s).await, "active");
+        // A delivery notice: the count starts again.
+        store
+            .record_bounce(&record("d", "delivered", s, e[1]), POLICY, now)
+            .await
+            .unwrap();
+        store
+            .record_bounce(&record("e", "soft", s, e[1]), POLICY, now)
+            .await
+            .unwrap();
+        store
+            .record_bounce(&record("f", "soft", s, e[2]), POLICY, now)
+            .await
+            .unwrap();
+        assert_eq!(status(&store, s).await, "active", "two since the delivery");
+        // The same message again changes nothing.
+        let again = store
+            .record_bounce(&record("f", "soft", s, e[2]), POLICY, now)
+            .await
+            .unwrap();
+        assert_eq!(again, BounceApplied::AlreadyProcessed);
+        assert_eq!(status(&store, s).await, "active");
+        // A third, over two editions: bounced.
+        let applied = store
+            .record_bounce(&record("g", "soft", s, e[2]), POLICY, now)
+            .await
+            .unwrap();
+        assert_eq!(
+            applied,
+            BounceApplied::Recorded(vec![(s, "bounced".into())])
+        );
+        assert_eq!(status(&store, s).await, "bounced");
+    }
+
+    #[tokio::test]
+    async fn a_complaint_unsubscribes_everywhere_and_suppresses() {
+        let (_dir, store, s, e) = setup().await;
+        store
+            .record_bounce(&record("x", "complaint", s, e[0]), POLICY, Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(status(&store, s).await, "complained");
+        let suppressed: Option<String> =
+            sqlx::query_scalar("SELECT reason FROM suppressions WHERE hash = 'h'")
+                .fetch_optional(&store.pool)
+                .await
+                .unwrap();
+        assert_eq!(suppressed.as_deref(), Some("complaint"));
+        // An auto-reply is recorded, with no effect.
+        let applied = store
+            .record_bounce(&record("y", "auto-reply", s, e[0]), POLICY, Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(
+            applied,
+            BounceApplied::Recorded(vec![(s, "ignored".into())])
+        );
+        assert_eq!(
+            store
+                .bounce_events("lectrice@exemple.fr")
+                .await
+                .unwrap()
+                .len(),
+            2
+        );
+    }
+}
