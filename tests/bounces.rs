@@ -227,11 +227,11 @@ fn agreement_with_sisimai_on_real_bounces() {
     for ((theirs, ours), files) in &confusion {
         println!("  {theirs} → {ours} : {} {}", files.len(), files.join(" "));
     }
-    // Floors from the measurement (even 86.6 %, odd 81.0 %, total 83.7 %), about a point
+    // Floors from the measurement (even 87.1 %, odd 81.0 %, total 84.0 %), about a point
     // below each: a change that loses agreement fails here.
-    assert!(rate(total) >= 82.5, "accord total {:.1} %", rate(total));
+    assert!(rate(total) >= 83.0, "accord total {:.1} %", rate(total));
     assert!(
-        rate(by_half["even"]) >= 85.5,
+        rate(by_half["even"]) >= 86.0,
         "accord (moitié paire) {:.1} %",
         rate(by_half["even"])
     );

@@ -304,6 +304,19 @@ const NETWORK: &[&str] = &[
     "unable to connect",
 ];
 
+/// Name service failures: the resolver did not answer, which says nothing of the domain.
+const DNS_TROUBLE: &[&str] = &[
+    "host name lookup failure",
+    "host not found, try again",
+    "malformed or unexpected name server reply",
+    "malformed name server reply",
+    "unable to resolve route",
+    "dns records for the destination computer could not be found",
+    "host is unreachable",
+    "temporary failure in name resolution",
+    "unrouteable mail domain",
+];
+
 const TOO_MANY_CONN: &[&str] = &[
     "too many connections",
     "too many recipients",
@@ -564,6 +577,9 @@ pub fn reason_of(status: Option<&str>, diagnostic: &str, action: &str, context: 
             return Reason::Filtered;
         }
         return Reason::UserUnknown;
+    }
+    if any(&text, DNS_TROUBLE) {
+        return Reason::NetworkError;
     }
     if by_status == Some(Reason::HostUnknown) && !any(&text, NETWORK) {
         return Reason::HostUnknown;
