@@ -152,6 +152,9 @@ pub fn classify(raw: &[u8]) -> Classification {
                     original_headers.get_or_insert(body);
                 }
             }
+            // A multipart whose header is broken (a boundary on an unfolded line) is left
+            // unsplit: its text is still the notice's.
+            ("multipart", _) if !body.is_empty() => texts.push(body),
             // Parts of an attached message are kept inside it by mail-parser: these are the
             // notice's own words.
             ("text", _) => texts.push(if csub == "html" {
@@ -450,6 +453,7 @@ fn looks_like_bounce(subject: &str, from: &str) -> bool {
     let senders = [
         "mailer-daemon",
         "postmaster",
+        "post_master",
         "mail delivery",
         "mail administrator",
     ];
@@ -493,6 +497,8 @@ fn has_bounce_text(text: &str) -> bool {
         "i'm afraid i wasn't able to deliver",
         "this message was created automatically by mail delivery software",
         "could not be delivered to",
+        "requested action not taken",
+        "invalid user address",
     ]
     .iter()
     .any(|p| t.contains(p))
