@@ -313,4 +313,39 @@ mod tests {
         assert!(ImapTarget::parse("pop3://a@b").is_err());
         assert!(ImapTarget::parse("imaps://mail.example/INBOX").is_err());
     }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_password_file_readable_by_others_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        if std::env::var("VEILLE_BOUNCES_PASSWORD").is_ok() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("retours.pass");
+        std::fs::write(&path, "secret\n").unwrap();
+        let settings = |file: &std::path::Path| BounceSettings {
+            imap: Some("imaps://retours@mail.example/INBOX".into()),
+            password_file: Some(file.display().to_string()),
+            maildir: None,
+            done_folder: "veille-traites".into(),
+            soft_limit: 3,
+            soft_editions: 2,
+        };
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let e = password(&settings(&path)).unwrap_err().to_string();
+        assert!(
+            e.contains("lisible par d'autres") && e.contains("chmod 600"),
+            "{e}"
+        );
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(password(&settings(&path)).unwrap(), "secret");
+        let e = password(&BounceSettings {
+            password_file: None,
+            ..settings(&path)
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("VEILLE_BOUNCES_PASSWORD"), "{e}");
+    }
 }
