@@ -66,8 +66,10 @@ FORCE:
 WEB := tools/web
 web-deps: system-deps $(WEB)/node_modules/.package-lock.json
 
-## Paquets Debian des tests : java, chromium, nodejs, npm (contrôles HTML) et spamassassin (note
-## hors ligne des lettres, tests/smtp/spamcheck.sh). En root, installe ceux qui manquent ; sinon dit
+## Paquets Debian des tests : java, chromium, nodejs, npm (contrôles HTML), spamassassin (note
+## hors ligne des lettres, tests/smtp/spamcheck.sh), libsisimai-perl (Sisimai, l'analyseur de
+## référence des retours, tests/bounces.rs) et dovecot-imapd (le serveur IMAP que les tests des
+## retours démarrent sur 127.0.0.1 avec leur propre configuration). En root, installe ceux qui manquent ; sinon dit
 ## lesquels installer. spamassassin vient sans ses recommandations (ni le démon spamd, ni sa-compile
 ## et son compilateur : les règles compilées ne raccourcissent pas un passage ici, ~1,2 s).
 system-deps:
@@ -79,7 +81,13 @@ system-deps:
 	command -v spamassassin >/dev/null || lean="$$lean spamassassin"; \
 	command -v openssl >/dev/null || missing="$$missing openssl"; \
 	command -v tmux >/dev/null || missing="$$missing tmux"; \
-	$(INSTALL_MISSING)
+	[ -f /usr/share/perl5/Sisimai.pm ] || lean="$$lean libsisimai-perl"; \
+	[ -x /usr/sbin/dovecot ] || lean="$$lean dovecot-imapd"; \
+	$(INSTALL_MISSING); \
+	if pidof /usr/sbin/dovecot >/dev/null && [ -e /etc/dovecot/dovecot.conf ] && [ "$$(id -u)" = 0 ]; then \
+	  echo "dovecot a démarré un serveur IMAP système : arrêt (les tests lancent le leur)"; \
+	  doveadm stop 2>/dev/null || true; \
+	fi
 
 ## Pour make bench seulement : postfix, pour ses outils smtp-sink et smtp-source (en root, smtp-sink
 ## veut -u nobody). Installé sans configuration (debconf « No configuration ») : aucun serveur de

@@ -152,6 +152,14 @@ enum Command {
         #[arg(long, global = true)]
         json: bool,
     },
+    /// Retours de la boîte des échecs : lecture (fetch) ou analyse de fichiers (parse)
+    Bounces {
+        #[command(subcommand)]
+        what: BouncesCommand,
+        /// Un seul document JSON sur la sortie standard
+        #[arg(long, global = true)]
+        json: bool,
+    },
     /// Le tri des histoires dans le terminal (chargé·e·s de mission)
     Triage,
     /// Sert archive/published/ en HTTP (pages, fragments, flux) et les pages d'abonnement
@@ -189,6 +197,17 @@ enum Command {
 }
 
 #[derive(Subcommand)]
+enum BouncesCommand {
+    /// Lit les nouveaux messages de la boîte des retours ([bounces]) et applique la politique
+    Fetch,
+    /// Classe des messages (fichiers, ou tous les fichiers d'un dossier) sans rien enregistrer
+    Parse {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
 enum SubscribersCommand {
     /// Importe un fichier CSV (, ; ou tabulation ; UTF-8 ou Windows-1252) ou XLSX
     Import {
@@ -211,6 +230,8 @@ enum SubscribersCommand {
     },
     /// Efface une adresse (données personnelles supprimées, empreinte gardée pour ne plus l'abonner)
     Forget { email: String },
+    /// Une adresse : ses listes et les retours reçus (échecs, plaintes, réponses automatiques)
+    Show { email: String },
 }
 
 #[derive(Subcommand)]
@@ -279,6 +300,8 @@ enum EditionCommand {
     Render { edition: String },
     /// Liste les éditions
     List,
+    /// Bilan d'un envoi : acceptés, refusés, échecs revenus, plaintes, désabonnements
+    Report { edition: String },
     /// Envoie l'édition aux abonné·e·s de sa liste (reprend un envoi interrompu)
     Send {
         edition: String,
@@ -377,6 +400,14 @@ fn main() -> ExitCode {
             veille::logging::LogFormat::parse(&cli.log_format).unwrap_or_default(),
             level,
         );
+    }
+    // Classifying files needs neither the configuration nor the store (outside checks run it).
+    if let Command::Bounces {
+        what: BouncesCommand::Parse { paths },
+        json,
+    } = &cli.command
+    {
+        return exit(commands::bounces_parse(paths, *json));
     }
     let config = match commands::load_config(&cli.config) {
         Ok(c) => c,
@@ -527,6 +558,14 @@ fn main() -> ExitCode {
                 };
                 commands::edition_send(&config, &cli.archive, &edition, &options, json).await
             }
+            Command::Bounces { what, json } => match what {
+                BouncesCommand::Fetch => commands::bounces_fetch(&config, &cli.archive, json).await,
+                BouncesCommand::Parse { .. } => unreachable!("handled before"),
+            },
+            Command::Edition {
+                what: EditionCommand::Report { edition },
+                json,
+            } => commands::edition_report(&config, &cli.archive, &edition, json).await,
             Command::Subscribers { what, json } => match what {
                 SubscribersCommand::Import { file, list } => {
                     commands::subscribers_import(&config, &cli.archive, &file, &list, json).await
@@ -539,6 +578,9 @@ fn main() -> ExitCode {
                 }
                 SubscribersCommand::Forget { email } => {
                     commands::subscribers_forget(&cli.archive, &email, json).await
+                }
+                SubscribersCommand::Show { email } => {
+                    commands::subscriber_show(&cli.archive, &email, json).await
                 }
             },
             Command::Edition { what, json } => {
@@ -670,7 +712,9 @@ fn edition_action(command: EditionCommand) -> Result<commands::EditionAction, St
         EditionCommand::Show { edition } => A::Show { edition },
         EditionCommand::Render { edition } => A::Render { edition },
         EditionCommand::List => A::List,
-        EditionCommand::Send { .. } => unreachable!("handled before"),
+        EditionCommand::Send { .. } | EditionCommand::Report { .. } => {
+            unreachable!("handled before")
+        }
     })
 }
 

@@ -168,9 +168,11 @@ pub async fn status(config: &Config, archive: &Path, json: bool) -> anyhow::Resu
     let now = Utc::now();
     let snapshot = metrics::snapshot(&store, config, now).await?;
     let holder = lock::holder(archive);
+    let bounces = super::bounces::status_figures(config, &store).await?;
     if json {
         let mut doc = serde_json::to_value(&snapshot)?;
         doc["daemon"] = json!({"running": holder.is_some(), "pid": holder.filter(|p| *p > 0)});
+        doc["bounces"] = serde_json::to_value(&bounces)?;
         println!("{}", serde_json::to_string_pretty(&doc)?);
         return Ok(EXIT_OK);
     }
@@ -180,6 +182,7 @@ pub async fn status(config: &Config, archive: &Path, json: bool) -> anyhow::Resu
         None => println!("Démon : arrêté (lancez `veille run`, ou `systemctl start veille`)"),
     }
     print_status(config, &snapshot);
+    super::bounces::print_status_figures(&bounces);
     Ok(EXIT_OK)
 }
 

@@ -773,12 +773,17 @@ fn local_time(config: &Config, t: DateTime<Utc>) -> String {
     t.with_timezone(&tz).format("%d/%m/%Y %H:%M").to_string()
 }
 
+mod bounces;
 mod daemon;
 mod interrupt;
 mod mailing;
 pub mod parser;
 mod publishing;
 mod searching;
+pub use bounces::{
+    edition_report, fetch as bounces_fetch, fetch_once as bounces_fetch_once,
+    parse as bounces_parse, subscriber_show,
+};
 pub use daemon::{run, schedule, status};
 pub use mailing::{
     export as subscribers_export, forget as subscribers_forget, import as subscribers_import,

@@ -13,7 +13,9 @@ use toml::Spanned;
 
 use crate::model::{PageSelectors, Source, SourceKind};
 
+mod bounces;
 mod schedule;
+pub use bounces::BounceSettings;
 pub use schedule::{
     DEFAULT_PANORAMAS, DEFAULT_POLL, DEFAULT_STOP_GRACE_SECS, ScheduleSpec, Schedules,
     default_draft,
@@ -41,6 +43,8 @@ pub struct Config {
     pub dossiers: BTreeMap<String, Dossier>,
     pub sources: Vec<Source>,
     pub mail: Option<MailSettings>,
+    /// The bounce mailbox and its policy (`[bounces]`).
+    pub bounces: Option<BounceSettings>,
     pub lists: BTreeMap<String, MailingList>,
     pub publish: PublishSettings,
     pub web: WebSettings,
@@ -201,6 +205,9 @@ pub struct MailSettings {
     /// Tries per recipient before a temporary refusal counts as a failure.
     #[serde(default = "default_max_attempts")]
     pub max_attempts: u32,
+    /// The address bounces come back to; each message leaves with the envelope sender
+    /// `local+TOKEN@domain` (VERP) naming its delivery. Without it, the From address.
+    pub bounce_address: Option<String>,
     /// Permanent refusals (5xx) after which an address is marked bounced.
     #[serde(default = "default_bounce_limit")]
     pub bounce_limit: u32,
@@ -483,6 +490,8 @@ struct RawConfig {
     #[serde(default)]
     mail: Option<MailSettings>,
     #[serde(default)]
+    bounces: Option<BounceSettings>,
+    #[serde(default)]
     lists: BTreeMap<String, MailingList>,
     #[serde(default)]
     publish: Option<PublishSettings>,
@@ -601,6 +610,9 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
         }
         if let Some(spec) = &raw_schedule.panoramas {
             schedules.panoramas = check_schedule(spec, &mut errors);
+        }
+        if let Some(spec) = &raw_schedule.bounces {
+            schedules.bounces = check_schedule(spec, &mut errors);
         }
         if let Some(grace) = &raw_schedule.stop_grace_secs {
             if *grace.get_ref() > 60 {
@@ -948,6 +960,7 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
         dossiers,
         sources,
         mail: raw.mail,
+        bounces: raw.bounces,
         lists: raw.lists,
         publish,
         web,

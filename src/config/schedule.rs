@@ -18,6 +18,8 @@ use crate::model::Source;
 pub const DEFAULT_POLL: [&str; 2] = ["*/30 6-21 * * 1-5", "0 * * * *"];
 /// Default panorama refresh: every day at 7 h.
 pub const DEFAULT_PANORAMAS: &str = "0 7 * * *";
+/// Default reading of the bounce mailbox: every 15 minutes.
+pub const DEFAULT_BOUNCES: &str = "*/15 * * * *";
 /// How long in-flight fetches may go on after a stop signal, by default.
 pub const DEFAULT_STOP_GRACE_SECS: u64 = 5;
 
@@ -85,6 +87,7 @@ impl Serialize for ScheduleSpec {
 pub(super) struct RawSchedule {
     pub poll: Option<Spanned<ScheduleSpec>>,
     pub panoramas: Option<Spanned<ScheduleSpec>>,
+    pub bounces: Option<Spanned<ScheduleSpec>>,
     pub stop_grace_secs: Option<Spanned<u64>>,
 }
 
@@ -102,6 +105,8 @@ pub struct Schedules {
     pub sources: BTreeMap<String, Vec<String>>,
     /// `draft_schedule` of the publications that set one.
     pub drafts: BTreeMap<String, Vec<String>>,
+    /// Reading of the bounce mailbox (when `[bounces]` names one).
+    pub bounces: Vec<String>,
     /// How long in-flight fetches may go on after SIGTERM/SIGINT (then they are cut).
     pub stop_grace_secs: u64,
 }
@@ -115,6 +120,7 @@ impl Default for Schedules {
             dossier_panorama: BTreeMap::new(),
             sources: BTreeMap::new(),
             drafts: BTreeMap::new(),
+            bounces: vec![DEFAULT_BOUNCES.into()],
             stop_grace_secs: DEFAULT_STOP_GRACE_SECS,
         }
     }

@@ -617,6 +617,29 @@ async fn run_task(
                 draft.number
             );
         }
+        Task::Bounces => {
+            let settings = config
+                .bounces
+                .as_ref()
+                .ok_or_else(|| anyhow::anyhow!("aucune section [bounces]"))?;
+            let secret = crate::mail::token::Secret::load(archive)?;
+            let ctx = crate::mail::bounce::Context {
+                store,
+                secret: &secret,
+                bounce_address: config
+                    .mail
+                    .as_ref()
+                    .and_then(|m| m.bounce_address.as_deref()),
+                policy: settings.policy(),
+            };
+            let report = crate::mail::bounce::mailbox::fetch(&ctx, settings).await?;
+            info!(
+                "retours : {} message(s) lu(s), {} déjà traité(s), {} sans effet",
+                report.messages,
+                report.already,
+                report.problems.len()
+            );
+        }
     }
     Ok(())
 }

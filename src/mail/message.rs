@@ -14,7 +14,10 @@ use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 
 use crate::config::MailSettings;
-use crate::publish::{UNSUBSCRIBE_PATH, UNSUBSCRIBE_TOKEN_PLACEHOLDER};
+use crate::publish::{
+    PREFERENCES_PATH, PREFERENCES_REQUEST_PATH, PREFERENCES_TOKEN_PLACEHOLDER, UNSUBSCRIBE_PATH,
+    UNSUBSCRIBE_TOKEN_PLACEHOLDER,
+};
 
 /// What every message of one send shares.
 pub struct Letter {
@@ -99,6 +102,25 @@ pub fn dkim_config(settings: &MailSettings) -> anyhow::Result<Option<DkimConfig>
     )))
 }
 
+/// What is personal to one delivery beyond the recipient and the unsubscribe token.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Delivery<'a> {
+    /// The envelope sender (VERP), when not the From address.
+    pub envelope_from: Option<&'a str>,
+    /// The recipient's preferences token; None: the link asks for one by e-mail.
+    pub preferences_token: Option<&'a str>,
+}
+
+/// The "gérer mon abonnement" link: the recipient's own page, or, for copies that belong to
+/// nobody (a test copy, the public web copy), the page where a reader asks for a link.
+pub fn preferences_link(text: &str, token: Option<&str>) -> String {
+    let placeholder = format!("{PREFERENCES_PATH}{PREFERENCES_TOKEN_PLACEHOLDER}");
+    match token {
+        Some(token) => text.replace(&placeholder, &format!("{PREFERENCES_PATH}{token}")),
+        None => text.replace(&placeholder, PREFERENCES_REQUEST_PATH),
+    }
+}
+
 fn raw_header(name: &'static str, value: String) -> HeaderValue {
     HeaderValue::new(HeaderName::new_from_ascii_str(name), header_safe(&value))
 }
@@ -119,11 +141,21 @@ impl Letter {
         subject_prefix: &str,
     ) -> anyhow::Result<Message> {
         let nobody = crate::model::SubscriberDetails::default();
-        self.message_for(&nobody, to, token, message_id, date, subject_prefix)
+        self.message_for(
+            &nobody,
+            to,
+            token,
+            message_id,
+            date,
+            subject_prefix,
+            Delivery::default(),
+        )
     }
 
-    /// The message for one recipient, with what is known of them in the templates'
-    /// `recipient` placeholders (« Bonjour Hélène, »).
+    /// `message` for one delivery of a send: what is known of the recipient in the templates'
+    /// `recipient` placeholders (« Bonjour Hélène, »), its VERP envelope sender, so that
+    /// refusals coming back later name it, and the recipient's preferences link.
+    #[allow(clippy::too_many_arguments)]
     pub fn message_for(
         &self,
         person: &crate::model::SubscriberDetails,
@@ -132,7 +164,12 @@ impl Letter {
         message_id: &str,
         date: SystemTime,
         subject_prefix: &str,
+        delivery: Delivery<'_>,
     ) -> anyhow::Result<Message> {
+        let Delivery {
+            envelope_from,
+            preferences_token,
+        } = delivery;
         // The domain in punycode, so that any server takes it (see `idn`).
         let safe = header_safe(to);
         let to: Mailbox = super::idn::ascii_domain(&safe)
@@ -142,11 +179,30 @@ impl Letter {
                 tracing::debug!("adresse refusée par lettre : {e}");
                 anyhow::anyhow!("adresse e-mail mal formée « {to} »")
             })?;
+        let envelope = match envelope_from {
+            Some(sender) => {
+                let sender: lettre::Address = sender.parse().map_err(|e| {
+                    tracing::debug!("adresse de retour refusée par lettre : {e}");
+                    anyhow::anyhow!("adresse de retour (bounce_address) mal formée « {sender} »")
+                })?;
+                Some(
+                    lettre::address::Envelope::new(Some(sender), vec![to.email.clone()])
+                        .map_err(|e| anyhow::anyhow!("enveloppe impossible : {e}"))?,
+                )
+            }
+            None => None,
+        };
         let unsubscribe = self.unsubscribe_url(token);
-        let html =
-            super::personal::html(&self.html, person).replace(UNSUBSCRIBE_TOKEN_PLACEHOLDER, token);
-        let text =
-            super::personal::text(&self.text, person).replace(UNSUBSCRIBE_TOKEN_PLACEHOLDER, token);
+        let html = preferences_link(
+            &super::personal::html(&self.html, person)
+                .replace(UNSUBSCRIBE_TOKEN_PLACEHOLDER, token),
+            preferences_token,
+        );
+        let text = preferences_link(
+            &super::personal::text(&self.text, person)
+                .replace(UNSUBSCRIBE_TOKEN_PLACEHOLDER, token),
+            preferences_token,
+        );
         let mut builder = Message::builder()
             .from(self.from.clone())
             .to(to)
@@ -170,6 +226,9 @@ impl Letter {
             ));
         if let Some(reply_to) = &self.reply_to {
             builder = builder.reply_to(reply_to.clone());
+        }
+        if let Some(envelope) = envelope {
+            builder = builder.envelope(envelope);
         }
         let mut message = builder
             .multipart(MultiPart::alternative_plain_html(text, html))

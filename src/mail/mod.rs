@@ -2,6 +2,7 @@
 //! hash (`token`), one message per recipient with DKIM (`message`), and the throttled,
 //! crash-safe send driven by the delivery ledger (`send`).
 
+pub mod bounce;
 pub mod idn;
 pub mod import;
 pub mod message;

@@ -505,6 +505,17 @@ impl Shared {
         let token = self
             .secret
             .sign(Purpose::Unsubscribe, delivery.subscriber, &self.list, None);
+        let envelope_from = self.settings.bounce_address.as_deref().and_then(|address| {
+            super::bounce::verp::envelope_sender(
+                &self.secret,
+                address,
+                self.edition,
+                delivery.subscriber,
+            )
+        });
+        let preferences = self
+            .secret
+            .sign(Purpose::Preferences, delivery.subscriber, "", None);
         let nobody = crate::model::SubscriberDetails::default();
         let person = self.people.get(&delivery.subscriber).unwrap_or(&nobody);
         let message = match self.letter.message_for(
@@ -514,6 +525,10 @@ impl Shared {
             &delivery.message_id,
             SystemTime::now(),
             "",
+            super::message::Delivery {
+                envelope_from: envelope_from.as_deref(),
+                preferences_token: Some(&preferences),
+            },
         ) {
             Ok(m) => m,
             Err(e) => {

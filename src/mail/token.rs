@@ -19,6 +19,10 @@ pub const SECRET_FILE: &str = "secret.key";
 pub enum Purpose {
     Confirm,
     Unsubscribe,
+    /// The preferences page of a subscriber ("gérer mon abonnement").
+    Preferences,
+    /// Confirms a new address; the token's list field carries that address.
+    NewAddress,
 }
 
 impl Purpose {
@@ -26,6 +30,8 @@ impl Purpose {
         match self {
             Purpose::Confirm => "c",
             Purpose::Unsubscribe => "u",
+            Purpose::Preferences => "p",
+            Purpose::NewAddress => "a",
         }
     }
 }
@@ -145,6 +151,11 @@ impl Secret {
             subscriber: subscriber.parse().ok()?,
             list: String::from_utf8(URL_SAFE_NO_PAD.decode(list).ok()?).ok()?,
         })
+    }
+
+    /// The HMAC of `parts` under this secret (for tokens of other modules: VERP).
+    pub fn digest(&self, parts: &[&str]) -> [u8; 32] {
+        self.mac(parts).finalize().into_bytes().into()
     }
 
     /// The keyed hash of an address for the suppression list (lowercased, trimmed).

@@ -33,6 +33,17 @@ pub const UNSUBSCRIBE_TOKEN_PLACEHOLDER: &str = "JETON-DESABONNEMENT";
 /// The path of the unsubscribe page under the base URL; the token follows it.
 pub const UNSUBSCRIBE_PATH: &str = "/desabonnement/";
 
+/// Stands for the recipient's own preferences token ("gérer mon abonnement") in rendered
+/// emails; replaced per recipient by the mail stage, and by the link-request page in the
+/// public web copy.
+pub const PREFERENCES_TOKEN_PLACEHOLDER: &str = "JETON-PREFERENCES";
+
+/// The path of the preferences page under the base URL; the token follows it.
+pub const PREFERENCES_PATH: &str = "/preferences/";
+
+/// Where a reader without a personal link asks for one by e-mail.
+pub const PREFERENCES_REQUEST_PATH: &str = "/abonnement/lien";
+
 /// Renders publications for one configuration and archive.
 pub struct Publisher<'c> {
     config: &'c Config,
@@ -456,9 +467,14 @@ impl<'c> Publisher<'c> {
             "{}{UNSUBSCRIBE_PATH}{UNSUBSCRIBE_TOKEN_PLACEHOLDER}",
             self.config.base_url()
         );
+        let preferences_url = format!(
+            "{}{PREFERENCES_PATH}{PREFERENCES_TOKEN_PLACEHOLDER}",
+            self.config.base_url()
+        );
         let ctx = to_value(serde_json::json!({
             "edition": view,
             "unsubscribe_url": unsubscribe_url,
+            "preferences_url": preferences_url,
         }));
         (template, ctx)
     }

@@ -14,13 +14,17 @@ pub enum Task {
     Panorama { dossier: String },
     /// Create the next draft of an edition kind and remind the curators.
     Draft { kind: String },
+    /// Read the bounce mailbox (`[bounces]`) and apply the policy.
+    Bounces,
 }
 
 impl Task {
-    /// A polling job that never ran runs as soon as the daemon starts; other jobs wait for
-    /// their first slot (a draft is not created because the daemon was just installed).
+    /// A polling job that never ran runs as soon as the daemon starts, and so does reading
+    /// the bounce mailbox (what piled up before the daemon was installed is read at once);
+    /// other jobs wait for their first slot (a draft is not created because the daemon was
+    /// just installed).
     pub fn runs_at_first_start(&self) -> bool {
-        matches!(self, Task::Poll { .. })
+        matches!(self, Task::Poll { .. } | Task::Bounces)
     }
 }
 
@@ -102,6 +106,14 @@ pub fn jobs(config: &Config) -> Vec<Job> {
             format!("brouillon {kind}"),
             &texts,
             Task::Draft { kind: kind.clone() },
+        );
+    }
+    if config.bounces.is_some() {
+        push(
+            "bounces".into(),
+            "lecture des retours".into(),
+            &schedules.bounces,
+            Task::Bounces,
         );
     }
     out

@@ -16,9 +16,11 @@ use sqlx::{Row, SqlitePool};
 use crate::model::{PreparedArticle, Source, Tagging};
 
 mod articles;
+pub mod bounces;
 mod decisions;
 mod editions;
 mod jobs;
+pub mod preferences;
 mod subscribers;
 mod triage;
 

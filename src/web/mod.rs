@@ -3,6 +3,7 @@
 //! embeds, a Content-Security-Policy with `frame-ancestors` for the website, a French 404 and
 //! `/healthz`; and the subscription pages (`subscribe`).
 
+pub mod preferences;
 pub mod subscribe;
 
 use std::net::SocketAddr;
@@ -60,6 +61,22 @@ pub fn router(state: WebState, subscriptions: Option<Arc<subscribe::Subscription
         .with_state(Arc::new(state));
     match subscriptions {
         Some(s) => Router::new()
+            .route(
+                "/preferences/{token}",
+                get(preferences::page).post(preferences::submit),
+            )
+            .route(
+                "/preferences/adresse/{token}",
+                get(preferences::address_page).post(preferences::address_confirm),
+            )
+            .route(
+                "/abonnement/lien",
+                get(preferences::request_form).post(preferences::request_submit),
+            )
+            .with_state(Arc::new(preferences::PreferencePages::new(
+                s.clone(),
+                s.config.web.subscribe_per_minute,
+            )))
             .route("/abonnement", get(subscribe::form).post(subscribe::submit))
             .route(
                 "/confirmation/{token}",
@@ -289,9 +306,25 @@ async fn serve_request(
     } else if not_modified(&headers, &etag, modified) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        let body = match tokio::fs::read(&path).await {
-            Ok(bytes) if method == Method::GET => Body::from(bytes),
-            Ok(_) => Body::empty(),
+        let public_copy = path
+            .file_name()
+            .is_some_and(|n| n == "email.html" || n == "email.txt");
+        let (body, length) = match tokio::fs::read(&path).await {
+            // The web copy of an email shows no personal link, only where to ask for one.
+            Ok(bytes) if public_copy => {
+                let bytes = preferences::public_copy(&bytes);
+                let length = bytes.len() as u64;
+                (
+                    if method == Method::GET {
+                        Body::from(bytes)
+                    } else {
+                        Body::empty()
+                    },
+                    length,
+                )
+            }
+            Ok(bytes) if method == Method::GET => (Body::from(bytes), meta.len()),
+            Ok(_) => (Body::empty(), meta.len()),
             Err(_) => return not_found(&state),
         };
         let mut r = Response::new(body);
@@ -300,7 +333,7 @@ async fn serve_request(
             HeaderValue::from_static(content_type(&path)),
         );
         r.headers_mut()
-            .insert(header::CONTENT_LENGTH, HeaderValue::from(meta.len()));
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(length));
         r
     };
     let h = response.headers_mut();

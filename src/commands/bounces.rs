@@ -1,0 +1,358 @@
+//! `veille bounces parse|fetch`, `veille subscribers show` and `veille edition report`: the
+//! deliverability loop as seen from the command line.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+
+use super::{EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
+use crate::config::Config;
+use crate::mail::bounce::{self, Context, ParsedFile, mailbox};
+use crate::mail::token::Secret;
+use crate::store::Store;
+use crate::store::bounces::EditionReport;
+
+/// Every file under `path` (itself when a file), in name order; hidden files left out.
+fn files_under(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let meta = std::fs::metadata(path)?;
+    if meta.is_file() {
+        out.push(path.to_path_buf());
+        return Ok(());
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| {
+            !p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
+        .collect();
+    entries.sort();
+    for entry in entries {
+        files_under(&entry, out)?;
+    }
+    Ok(())
+}
+
+/// `veille bounces parse PATH… [--json]`: classifies message files without touching the store.
+pub fn parse(paths: &[PathBuf], json: bool) -> anyhow::Result<i32> {
+    let mut files = Vec::new();
+    let mut code = EXIT_OK;
+    for path in paths {
+        if let Err(e) = files_under(path, &mut files) {
+            eprintln!("erreur : {} illisible : {e}", path.display());
+            code = EXIT_FAILURE;
+        }
+    }
+    let mut out = Vec::new();
+    for file in files {
+        match std::fs::read(&file) {
+            Ok(raw) => out.push(ParsedFile::new(
+                file.display().to_string(),
+                &bounce::classify(&raw),
+            )),
+            Err(e) => {
+                eprintln!("erreur : {} illisible : {e}", file.display());
+                code = EXIT_FAILURE;
+            }
+        }
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        for p in &out {
+            println!(
+                "{}\n    {} ; {} ; statut {} ; raison {}",
+                p.file,
+                french_kind(p.kind),
+                if p.recipients.is_empty() {
+                    "destinataire inconnu".to_string()
+                } else {
+                    p.recipients.join(", ")
+                },
+                p.status.as_deref().unwrap_or("—"),
+                p.reason.as_deref().unwrap_or("—"),
+            );
+        }
+        println!("{} message(s) lu(s)", out.len());
+    }
+    Ok(code)
+}
+
+fn french_kind(kind: &str) -> &'static str {
+    match kind {
+        "hard" => "échec définitif",
+        "soft" => "échec temporaire",
+        "complaint" => "plainte (signalé comme indésirable)",
+        "auto-reply" => "réponse automatique",
+        "delivered" => "remis",
+        _ => "rien à en tirer",
+    }
+}
+
+fn french_effect(effect: &str) -> &'static str {
+    match effect {
+        "bounced" => "adresse mise en échec",
+        "complained" => "désabonné·e de tout et écarté·e",
+        "counted" => "compté",
+        _ => "ignoré",
+    }
+}
+
+/// `veille bounces fetch [--json]`: reads the bounce mailbox once.
+pub async fn fetch(config: &Config, archive: &Path, json: bool) -> anyhow::Result<i32> {
+    if config.bounces.is_none() {
+        eprintln!(
+            "erreur : aucune boîte des retours : ajoutez [bounces] à feeds.toml \
+             (imap = \"imaps://utilisateur@serveur/INBOX\" ou maildir = \"/var/mail/retours\")"
+        );
+        return Ok(EXIT_USAGE);
+    }
+    let report = fetch_once(config, archive)
+        .await
+        .map_err(|e| anyhow::anyhow!("lecture de la boîte des retours : {e:#}"))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(EXIT_OK);
+    }
+    println!(
+        "{} message(s) lu(s){}",
+        report.messages,
+        if report.already > 0 {
+            format!(", dont {} déjà traité(s)", report.already)
+        } else {
+            String::new()
+        }
+    );
+    for (kind, n) in &report.kinds {
+        println!("  {n} {}", french_kind(kind));
+    }
+    for (effect, n) in &report.effects {
+        println!("  → {n} {}", french_effect(effect));
+    }
+    for p in &report.problems {
+        let what = if p.outcome == "forged" {
+            "sans effet, jeton falsifié"
+        } else {
+            "sans effet, destinataire inconnu"
+        };
+        println!("  ! {} : {what} ({})", p.message, p.detail);
+    }
+    Ok(EXIT_OK)
+}
+
+/// One reading of the mailbox `[bounces]` names (the command and the daemon's job).
+pub async fn fetch_once(config: &Config, archive: &Path) -> anyhow::Result<mailbox::FetchReport> {
+    let settings = config
+        .bounces
+        .as_ref()
+        .ok_or_else(|| anyhow::anyhow!("aucune section [bounces]"))?;
+    let store = Store::open(archive).await?;
+    let secret = Secret::load(archive)?;
+    let ctx = Context {
+        store: &store,
+        secret: &secret,
+        bounce_address: config
+            .mail
+            .as_ref()
+            .and_then(|m| m.bounce_address.as_deref()),
+        policy: settings.policy(),
+    };
+    mailbox::fetch(&ctx, settings).await
+}
+
+/// `veille subscribers show ADDRESS [--json]`: lists and the events that came back.
+pub async fn subscriber_show(archive: &Path, email: &str, json: bool) -> anyhow::Result<i32> {
+    let store = Store::open(archive).await?;
+    let email = email.trim().to_lowercase();
+    let rows = store.subscriber_rows(None).await?;
+    let Some(row) = rows.iter().find(|r| r.email == email) else {
+        eprintln!("erreur : adresse inconnue « {email} »");
+        return Ok(EXIT_FAILURE);
+    };
+    let events = store.bounce_events(&email).await?;
+    if json {
+        let lists: Vec<_> = row
+            .subscriptions
+            .iter()
+            .map(|(l, s)| json!({"list": l, "status": s.as_str()}))
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({
+                "email": row.email,
+                "name": row.name,
+                "subscriptions": lists,
+                "events": events,
+            }))?
+        );
+        return Ok(EXIT_OK);
+    }
+    println!("{}", row.email);
+    if let Some(name) = &row.name {
+        println!("  nom : {name}");
+    }
+    for (list, status) in &row.subscriptions {
+        println!("  liste {list} : {}", status.as_str());
+    }
+    if events.is_empty() {
+        println!("  aucun retour (échec, plainte ou réponse automatique) reçu");
+    } else {
+        println!("  retours reçus :");
+        for e in &events {
+            println!(
+                "    {} — {} — {}{}{} → {}",
+                e.at,
+                e.edition.as_deref().unwrap_or("édition inconnue"),
+                french_kind(&e.kind),
+                e.status
+                    .as_deref()
+                    .map(|s| format!(" ({s})"))
+                    .unwrap_or_default(),
+                e.reason
+                    .as_deref()
+                    .map(|r| format!(" [{r}]"))
+                    .unwrap_or_default(),
+                french_effect(&e.effect),
+            );
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+/// `veille edition report KIND/N [--json]`: the figures after the fact, also written to
+/// `archive/published/<kind>/<n>/rapport.html` (linked from nowhere).
+pub async fn edition_report(
+    config: &Config,
+    archive: &Path,
+    edition: &str,
+    json: bool,
+) -> anyhow::Result<i32> {
+    let Some((kind, number)) = edition
+        .split_once('/')
+        .and_then(|(k, n)| Some((k, n.parse::<i64>().ok()?)))
+    else {
+        eprintln!(
+            "erreur : édition « {edition} » : attendu GENRE/NUMÉRO, par exemple flash-info/3"
+        );
+        return Ok(EXIT_USAGE);
+    };
+    let list = config.publications.get(kind).map(|p| p.list_name(kind));
+    let store = Store::open(archive).await?;
+    let Some(report) = store.edition_report(kind, number, list.as_deref()).await? else {
+        eprintln!("erreur : édition inconnue : {edition}");
+        return Ok(EXIT_FAILURE);
+    };
+    let dir = archive
+        .join(crate::publish::PUBLISHED_DIR)
+        .join(kind)
+        .join(number.to_string());
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| anyhow::anyhow!("impossible de créer {} : {e}", dir.display()))?;
+    let html = report_html(&report);
+    let path = dir.join("rapport.html");
+    std::fs::write(&path, html)
+        .map_err(|e| anyhow::anyhow!("impossible d'écrire {} : {e}", path.display()))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(EXIT_OK);
+    }
+    for (label, value) in report_lines(&report) {
+        println!("{label:<48} {value}");
+    }
+    println!("\nRapport : {}", path.display());
+    Ok(EXIT_OK)
+}
+
+fn report_lines(r: &EditionReport) -> Vec<(&'static str, i64)> {
+    vec![
+        ("Destinataires", r.recipients),
+        ("Acceptés par le relais", r.sent),
+        ("Refusés pendant l'envoi", r.refused_during_sending),
+        ("Revenus en échec définitif (après coup)", r.bounced_hard),
+        ("Revenus en échec temporaire (après coup)", r.bounced_soft),
+        ("Plaintes (signalé comme indésirable)", r.complaints),
+        ("Réponses automatiques", r.auto_replies),
+        ("Désabonnements depuis cette édition", r.unsubscribes),
+        ("Incertains (sans réponse du relais)", r.uncertain),
+    ]
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+/// A small page for the team: no tracking of readers, only what the relay and the bounce
+/// mailbox said.
+fn report_html(r: &EditionReport) -> String {
+    let mut rows = String::new();
+    for (label, value) in report_lines(r) {
+        rows.push_str(&format!(
+            "<tr><th scope=\"row\">{}</th><td>{value}</td></tr>\n",
+            escape(label)
+        ));
+    }
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"fr\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <meta name=\"robots\" content=\"noindex\">\n<title>Rapport d'envoi — {ed}</title>\n\
+         <style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a}}\
+         table{{border-collapse:collapse;width:100%}}th,td{{padding:.4rem;border-bottom:1px solid #ccc;text-align:left}}\
+         td{{text-align:right;font-variant-numeric:tabular-nums}}</style>\n</head>\n<body>\n<main>\n\
+         <h1>Rapport d'envoi — {ed}</h1>\n<p>Liste : {list}. Premier message accepté : {sent_at}.</p>\n\
+         <table>\n<caption>Ce que le relais et la boîte des retours ont dit de cette édition</caption>\n\
+         {rows}</table>\n<p>Aucune ouverture ni aucun clic n'est suivi : ces chiffres viennent du relais \
+         et des messages revenus.</p>\n</main>\n</body>\n</html>\n",
+        ed = escape(&r.edition),
+        list = escape(r.list.as_deref().unwrap_or("—")),
+        sent_at = escape(r.sent_at.as_deref().unwrap_or("pas encore envoyée")),
+    )
+}
+
+/// What `veille status` shows of the loop: messages of the bounce mailbox by outcome, and
+/// the report of the edition sent last.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StatusFigures {
+    pub mailbox: std::collections::BTreeMap<String, i64>,
+    pub last_edition: Option<EditionReport>,
+}
+
+pub async fn status_figures(config: &Config, store: &Store) -> anyhow::Result<StatusFigures> {
+    let mailbox = store.bounce_message_counts().await?.into_iter().collect();
+    let last_edition = match store.last_sent_edition().await? {
+        Some((kind, number)) => {
+            let list = config.publications.get(&kind).map(|p| p.list_name(&kind));
+            store.edition_report(&kind, number, list.as_deref()).await?
+        }
+        None => None,
+    };
+    Ok(StatusFigures {
+        mailbox,
+        last_edition,
+    })
+}
+
+pub fn print_status_figures(f: &StatusFigures) {
+    let count = |k: &str| f.mailbox.get(k).copied().unwrap_or(0);
+    let total: i64 = f.mailbox.values().sum();
+    if total > 0 {
+        println!(
+            "\nBoîte des retours : {total} message(s) traité(s) — {} appliqué(s), {} sans rapport \
+             avec un envoi, {} destinataire(s) inconnu(s), {} jeton(s) falsifié(s)",
+            count("applied"),
+            count("ignored"),
+            count("unknown"),
+            count("forged")
+        );
+    }
+    if let Some(r) = &f.last_edition {
+        println!("\nDernier envoi, {} :", r.edition);
+        for (label, value) in report_lines(r) {
+            println!("  {label:<46} {value}");
+        }
+    }
+}

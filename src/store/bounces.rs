@@ -1,0 +1,522 @@
+//! What the bounce mailbox told: each message processed once (`bounce_messages`), the events
+//! it carried per subscriber (`bounce_events`) and the policy's effect on their
+//! subscriptions, all in one transaction; the figures of an edition's report.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::Row;
+
+use super::{Store, timestamp};
+
+/// The thresholds of the soft-bounce policy (`[bounces]`).
+#[derive(Debug, Clone, Copy)]
+pub struct BouncePolicy {
+    /// Soft bounces, with no delivery in between, after which an address is `bounced`.
+    pub soft_limit: u32,
+    /// … spread over at least this many different editions.
+    pub soft_editions: u32,
+}
+
+/// One subscriber a message is about.
+#[derive(Debug, Clone)]
+pub struct BounceTarget {
+    pub subscriber: i64,
+    /// The edition the VERP token named, when there was one.
+    pub edition: Option<i64>,
+    /// The keyed hash of the address, for the suppression list after a complaint.
+    pub suppression_hash: String,
+}
+
+/// One message of the mailbox, classified, ready to be recorded.
+#[derive(Debug, Clone)]
+pub struct BounceRecord {
+    pub message_key: String,
+    /// hard, soft, complaint, auto-reply, delivered, none.
+    pub kind: String,
+    pub status: Option<String>,
+    pub reason: Option<String>,
+    pub targets: Vec<BounceTarget>,
+    /// applied (targets known), forged (altered VERP token), unknown (no subscriber found),
+    /// ignored (nothing to do).
+    pub outcome: String,
+    pub detail: Option<String>,
+}
+
+/// What recording a message did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BounceApplied {
+    /// Processed before (a crash after the commit, or the same message twice): nothing done.
+    AlreadyProcessed,
+    /// Recorded; the effect on each subscriber (bounced, complained, counted, ignored).
+    Recorded(Vec<(i64, String)>),
+}
+
+/// One event, as `veille subscribers show` lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct BounceEventRow {
+    pub at: String,
+    pub edition: Option<String>,
+    pub kind: String,
+    pub status: Option<String>,
+    pub reason: Option<String>,
+    pub effect: String,
+}
+
+/// The figures of one edition after the fact.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct EditionReport {
+    pub edition: String,
+    pub list: Option<String>,
+    pub recipients: i64,
+    pub sent: i64,
+    /// Refused by the relay during the send (5xx, or 4xx on every try).
+    pub refused_during_sending: i64,
+    pub bounced_hard: i64,
+    pub bounced_soft: i64,
+    pub complaints: i64,
+    pub auto_replies: i64,
+    /// Unsubscriptions from the edition's list between its send and the next edition's.
+    pub unsubscribes: i64,
+    /// Sent without a known answer (`sending` in the ledger after a timeout or a crash).
+    pub uncertain: i64,
+    pub sent_at: Option<String>,
+}
+
+impl Store {
+    /// Whether a mailbox message was already processed.
+    pub async fn bounce_processed(&self, message_key: &str) -> anyhow::Result<bool> {
+        Ok(
+            sqlx::query_scalar::<_, i64>("SELECT 1 FROM bounce_messages WHERE message_key = $1")
+                .bind(message_key)
+                .fetch_optional(&self.pool)
+                .await?
+                .is_some(),
+        )
+    }
+
+    /// The subscriber of an address.
+    pub async fn subscriber_id(&self, email: &str) -> anyhow::Result<Option<i64>> {
+        Ok(
+            sqlx::query_scalar("SELECT id FROM subscribers WHERE email = $1")
+                .bind(email.trim().to_lowercase())
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    /// The address an edition was sent to for a subscriber, when the ledger has it.
+    pub async fn delivery_email(
+        &self,
+        edition: i64,
+        subscriber: i64,
+    ) -> anyhow::Result<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT email FROM deliveries WHERE edition_id = $1 AND subscriber_id = $2",
+        )
+        .bind(edition)
+        .bind(subscriber)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Records one message and applies the policy to each of its subscribers, in one
+    /// transaction: hard → every subscription `bounced`; soft → `bounced` once `soft_limit`
+    /// soft bounces over `soft_editions` editions came with no delivery notice in between;
+    /// complaint → every subscription `complained` and the address suppressed; auto-reply
+    /// and delivery notices are recorded only. A message already recorded changes nothing.
+    pub async fn record_bounce(
+        &self,
+        record: &BounceRecord,
+        policy: BouncePolicy,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<BounceApplied> {
+        let at = timestamp(now);
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let inserted = sqlx::query(
+            "INSERT INTO bounce_messages (message_key, at, kind, outcome, detail)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (message_key) DO NOTHING",
+        )
+        .bind(&record.message_key)
+        .bind(&at)
+        .bind(&record.kind)
+        .bind(&record.outcome)
+        .bind(&record.detail)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            tx.rollback().await?;
+            return Ok(BounceApplied::AlreadyProcessed);
+        }
+        let mut effects = Vec::new();
+        let eventful = matches!(
+            record.kind.as_str(),
+            "hard" | "soft" | "complaint" | "auto-reply" | "delivered"
+        );
+        if record.outcome == "applied" && eventful {
+            for target in &record.targets {
+                let event: Option<i64> = sqlx::query_scalar(
+                    "INSERT INTO bounce_events
+                        (message_key, at, subscriber_id, edition_id, kind, status, reason, effect)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, 'counted')
+                     ON CONFLICT (message_key, subscriber_id) DO NOTHING RETURNING id",
+                )
+                .bind(&record.message_key)
+                .bind(&at)
+                .bind(target.subscriber)
+                .bind(target.edition)
+                .bind(&record.kind)
+                .bind(&record.status)
+                .bind(&record.reason)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(event) = event else { continue };
+                let effect = match record.kind.as_str() {
+                    "hard" => {
+                        let n = set_status(&mut tx, target.subscriber, "bounced", &at).await?;
+                        if n > 0 { "bounced" } else { "counted" }
+                    }
+                    "soft" => {
+                        let row = sqlx::query(
+                            "SELECT COUNT(*) AS n, COUNT(DISTINCT edition_id) AS editions
+                             FROM bounce_events
+                             WHERE subscriber_id = $1 AND kind = 'soft' AND id > COALESCE(
+                                 (SELECT MAX(id) FROM bounce_events
+                                  WHERE subscriber_id = $1 AND kind = 'delivered'), 0)",
+                        )
+                        .bind(target.subscriber)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                        let (n, editions): (i64, i64) = (row.get("n"), row.get("editions"));
+                        if n >= i64::from(policy.soft_limit)
+                            && editions >= i64::from(policy.soft_editions)
+                            && set_status(&mut tx, target.subscriber, "bounced", &at).await? > 0
+                        {
+                            "bounced"
+                        } else {
+                            "counted"
+                        }
+                    }
+                    "complaint" => {
+                        set_status(&mut tx, target.subscriber, "complained", &at).await?;
+                        sqlx::query(
+                            "INSERT INTO suppressions (hash, reason, at) VALUES ($1, 'complaint', $2)
+                             ON CONFLICT (hash) DO NOTHING",
+                        )
+                        .bind(&target.suppression_hash)
+                        .bind(&at)
+                        .execute(&mut *tx)
+                        .await?;
+                        "complained"
+                    }
+                    "delivered" => "counted",
+                    _ => "ignored",
+                };
+                sqlx::query("UPDATE bounce_events SET effect = $2 WHERE id = $1")
+                    .bind(event)
+                    .bind(effect)
+                    .execute(&mut *tx)
+                    .await?;
+                effects.push((target.subscriber, effect.to_string()));
+            }
+        }
+        tx.commit().await?;
+        Ok(BounceApplied::Recorded(effects))
+    }
+
+    /// The events recorded for an address, oldest first.
+    pub async fn bounce_events(&self, email: &str) -> anyhow::Result<Vec<BounceEventRow>> {
+        Ok(sqlx::query(
+            "SELECT b.at, b.kind, b.status, b.reason, b.effect, e.kind AS ekind, e.number
+             FROM bounce_events b
+             JOIN subscribers s ON s.id = b.subscriber_id
+             LEFT JOIN editions e ON e.id = b.edition_id
+             WHERE s.email = $1 ORDER BY b.id",
+        )
+        .bind(email.trim().to_lowercase())
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(|r| BounceEventRow {
+            at: r.get("at"),
+            edition: r
+                .get::<Option<String>, _>("ekind")
+                .map(|k| format!("{k}/{}", r.get::<i64, _>("number"))),
+            kind: r.get("kind"),
+            status: r.get("status"),
+            reason: r.get("reason"),
+            effect: r.get("effect"),
+        })
+        .collect())
+    }
+
+    /// Messages of the mailbox by outcome (applied, forged, unknown, ignored).
+    pub async fn bounce_message_counts(&self) -> anyhow::Result<Vec<(String, i64)>> {
+        Ok(sqlx::query(
+            "SELECT outcome, COUNT(*) AS n FROM bounce_messages GROUP BY outcome ORDER BY outcome",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(|r| (r.get("outcome"), r.get("n")))
+        .collect())
+    }
+
+    /// The edition whose send started last: (kind, number).
+    pub async fn last_sent_edition(&self) -> anyhow::Result<Option<(String, i64)>> {
+        Ok(sqlx::query(
+            "SELECT e.kind, e.number FROM deliveries d JOIN editions e ON e.id = d.edition_id
+             WHERE d.sent_at IS NOT NULL ORDER BY d.sent_at DESC LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?
+        .map(|r| (r.get("kind"), r.get("number"))))
+    }
+
+    /// The figures of one edition: the ledger of its send and what came back since.
+    pub async fn edition_report(
+        &self,
+        kind: &str,
+        number: i64,
+        list: Option<&str>,
+    ) -> anyhow::Result<Option<EditionReport>> {
+        let Some(edition) = self.edition_row_id(kind, number).await? else {
+            return Ok(None);
+        };
+        let mut report = EditionReport {
+            edition: format!("{kind}/{number}"),
+            list: list.map(str::to_string),
+            ..EditionReport::default()
+        };
+        for row in sqlx::query(
+            "SELECT state, COUNT(*) AS n FROM deliveries WHERE edition_id = $1 GROUP BY state",
+        )
+        .bind(edition)
+        .fetch_all(&self.pool)
+        .await?
+        {
+            let n: i64 = row.get("n");
+            report.recipients += n;
+            match row.get::<String, _>("state").as_str() {
+                "sent" => report.sent += n,
+                "failed_perm" | "failed_temp" => report.refused_during_sending += n,
+                "sending" => report.uncertain += n,
+                _ => {}
+            }
+        }
+        for row in sqlx::query(
+            "SELECT kind, COUNT(DISTINCT subscriber_id) AS n FROM bounce_events
+             WHERE edition_id = $1 GROUP BY kind",
+        )
+        .bind(edition)
+        .fetch_all(&self.pool)
+        .await?
+        {
+            let n: i64 = row.get("n");
+            match row.get::<String, _>("kind").as_str() {
+                "hard" => report.bounced_hard = n,
+                "soft" => report.bounced_soft = n,
+                "complaint" => report.complaints = n,
+                "auto-reply" => report.auto_replies = n,
+                _ => {}
+            }
+        }
+        report.sent_at = sqlx::query_scalar(
+            "SELECT MIN(sent_at) FROM deliveries WHERE edition_id = $1 AND sent_at IS NOT NULL",
+        )
+        .bind(edition)
+        .fetch_one(&self.pool)
+        .await?;
+        if let (Some(list), Some(since)) = (list, &report.sent_at) {
+            // Until the next edition of the same kind went out, the unsubscriptions from its
+            // list follow this one: the link carries no edition, and no reader is tracked.
+            let until: Option<String> = sqlx::query_scalar(
+                "SELECT MIN(d.sent_at) FROM deliveries d JOIN editions e ON e.id = d.edition_id
+                 WHERE e.kind = $1 AND e.number > $2 AND d.sent_at IS NOT NULL",
+            )
+            .bind(kind)
+            .bind(number)
+            .fetch_one(&self.pool)
+            .await?;
+            report.unsubscribes = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM subscriptions
+                 WHERE list = $1 AND status = 'unsubscribed' AND updated_at >= $2
+                   AND ($3 IS NULL OR updated_at < $3)
+                   AND subscriber_id IN (SELECT subscriber_id FROM deliveries
+                                         WHERE edition_id = $4 AND state = 'sent')",
+            )
+            .bind(list)
+            .bind(since)
+            .bind(until)
+            .bind(edition)
+            .fetch_one(&self.pool)
+            .await?;
+        }
+        Ok(Some(report))
+    }
+}
+
+/// Sets every live subscription of a subscriber to `status`; the number changed.
+async fn set_status(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    subscriber: i64,
+    status: &str,
+    at: &str,
+) -> anyhow::Result<u64> {
+    Ok(sqlx::query(
+        "UPDATE subscriptions SET status = $2, updated_at = $3
+         WHERE subscriber_id = $1 AND status IN ('active', 'pending')",
+    )
+    .bind(subscriber)
+    .bind(status)
+    .bind(at)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::ImportEntry;
+
+    async fn setup() -> (tempfile::TempDir, Store, i64, Vec<i64>) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        let now = Utc::now();
+        let entry = ImportEntry {
+            email: "lectrice@exemple.fr".into(),
+            name: None,
+            hash: "h".into(),
+        };
+        store
+            .import_subscribers("flash-info", &[entry], "test", now)
+            .await
+            .unwrap();
+        let subscriber = store
+            .subscriber_id("lectrice@exemple.fr")
+            .await
+            .unwrap()
+            .unwrap();
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        let mut editions = Vec::new();
+        for _ in 0..3 {
+            let e = store
+                .create_edition("flash-info", day, day, now)
+                .await
+                .unwrap();
+            editions.push(
+                store
+                    .edition_row_id("flash-info", e.number)
+                    .await
+                    .unwrap()
+                    .unwrap(),
+            );
+        }
+        (dir, store, subscriber, editions)
+    }
+
+    fn record(key: &str, kind: &str, subscriber: i64, edition: i64) -> BounceRecord {
+        BounceRecord {
+            message_key: key.into(),
+            kind: kind.into(),
+            status: None,
+            reason: None,
+            targets: vec![BounceTarget {
+                subscriber,
+                edition: Some(edition),
+                suppression_hash: "h".into(),
+            }],
+            outcome: "applied".into(),
+            detail: None,
+        }
+    }
+
+    async fn status(store: &Store, subscriber: i64) -> String {
+        let p = store.preferences(subscriber).await.unwrap().unwrap();
+        p.lists[0].1.clone()
+    }
+
+    const POLICY: BouncePolicy = BouncePolicy {
+        soft_limit: 3,
+        soft_editions: 2,
+    };
+
+    #[tokio::test]
+    async fn soft_bounces_count_across_editions_and_a_delivery_resets_them() {
+        let (_dir, store, s, e) = setup().await;
+        let now = Utc::now();
+        // Three soft bounces of one edition: not enough editions.
+        for key in ["a", "b", "c"] {
+            store
+                .record_bounce(&record(key, "soft", s, e[0]), POLICY, now)
+                .await
+                .unwrap();
+        }
+        assert_eq!(status(&store, s).await, "active");
+        // A delivery notice: the count starts again.
+        store
+            .record_bounce(&record("d", "delivered", s, e[1]), POLICY, now)
+            .await
+            .unwrap();
+        store
+            .record_bounce(&record("e", "soft", s, e[1]), POLICY, now)
+            .await
+            .unwrap();
+        store
+            .record_bounce(&record("f", "soft", s, e[2]), POLICY, now)
+            .await
+            .unwrap();
+        assert_eq!(status(&store, s).await, "active", "two since the delivery");
+        // The same message again changes nothing.
+        let again = store
+            .record_bounce(&record("f", "soft", s, e[2]), POLICY, now)
+            .await
+            .unwrap();
+        assert_eq!(again, BounceApplied::AlreadyProcessed);
+        assert_eq!(status(&store, s).await, "active");
+        // A third, over two editions: bounced.
+        let applied = store
+            .record_bounce(&record("g", "soft", s, e[2]), POLICY, now)
+            .await
+            .unwrap();
+        assert_eq!(
+            applied,
+            BounceApplied::Recorded(vec![(s, "bounced".into())])
+        );
+        assert_eq!(status(&store, s).await, "bounced");
+    }
+
+    #[tokio::test]
+    async fn a_complaint_unsubscribes_everywhere_and_suppresses() {
+        let (_dir, store, s, e) = setup().await;
+        store
+            .record_bounce(&record("x", "complaint", s, e[0]), POLICY, Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(status(&store, s).await, "complained");
+        let suppressed: Option<String> =
+            sqlx::query_scalar("SELECT reason FROM suppressions WHERE hash = 'h'")
+                .fetch_optional(&store.pool)
+                .await
+                .unwrap();
+        assert_eq!(suppressed.as_deref(), Some("complaint"));
+        // An auto-reply is recorded, with no effect.
+        let applied = store
+            .record_bounce(&record("y", "auto-reply", s, e[0]), POLICY, Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(
+            applied,
+            BounceApplied::Recorded(vec![(s, "ignored".into())])
+        );
+        assert_eq!(
+            store
+                .bounce_events("lectrice@exemple.fr")
+                .await
+                .unwrap()
+                .len(),
+            2
+        );
+    }
+}

@@ -1,0 +1,137 @@
+//! What a subscriber changes from their preferences page: which lists they receive, their
+//! address (after confirming the new one), or leaving everything.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use super::{Store, timestamp};
+
+/// A subscriber as their preferences page shows them.
+#[derive(Debug, Clone)]
+pub struct Preferences {
+    pub email: String,
+    /// (list, status) for every list they were ever on.
+    pub lists: Vec<(String, String)>,
+}
+
+/// Why an address could not be changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AddressChange {
+    Done,
+    /// Another subscriber already has the new address.
+    Taken,
+    /// The subscriber no longer exists (erased meanwhile).
+    Gone,
+}
+
+impl Store {
+    pub async fn preferences(&self, subscriber: i64) -> anyhow::Result<Option<Preferences>> {
+        let Some(email) = self.subscriber_email(subscriber).await? else {
+            return Ok(None);
+        };
+        let lists = sqlx::query(
+            "SELECT list, status FROM subscriptions WHERE subscriber_id = $1 ORDER BY list",
+        )
+        .bind(subscriber)
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(|r| (r.get("list"), r.get("status")))
+        .collect();
+        Ok(Some(Preferences { email, lists }))
+    }
+
+    /// The lists in `wanted` become active (the signed link is the consent, recorded as
+    /// such); the other lists of `known` the subscriber was on become unsubscribed. One
+    /// transaction.
+    pub async fn set_lists(
+        &self,
+        subscriber: i64,
+        wanted: &[String],
+        known: &[String],
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        let at = timestamp(now);
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        for list in known {
+            if wanted.contains(list) {
+                sqlx::query(
+                    "INSERT INTO subscriptions
+                        (subscriber_id, list, status, consent_at, consent_how, consent_source, updated_at)
+                     VALUES ($1, $2, 'active', $3, 'preferences', 'lien personnel signé', $3)
+                     ON CONFLICT (subscriber_id, list) DO UPDATE SET
+                        status = 'active', consent_at = $3, consent_how = 'preferences',
+                        consent_source = 'lien personnel signé', updated_at = $3
+                     WHERE subscriptions.status <> 'active'",
+                )
+                .bind(subscriber)
+                .bind(list)
+                .bind(&at)
+                .execute(&mut *tx)
+                .await?;
+            } else {
+                sqlx::query(
+                    "UPDATE subscriptions SET status = 'unsubscribed', updated_at = $3
+                     WHERE subscriber_id = $1 AND list = $2 AND status IN ('active', 'pending')",
+                )
+                .bind(subscriber)
+                .bind(list)
+                .bind(&at)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Leaves every list.
+    pub async fn leave_all(&self, subscriber: i64, now: DateTime<Utc>) -> anyhow::Result<()> {
+        sqlx::query(
+            "UPDATE subscriptions SET status = 'unsubscribed', updated_at = $2
+             WHERE subscriber_id = $1 AND status IN ('active', 'pending')",
+        )
+        .bind(subscriber)
+        .bind(timestamp(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Gives a subscriber their new, confirmed address.
+    pub async fn change_address(
+        &self,
+        subscriber: i64,
+        new_email: &str,
+    ) -> anyhow::Result<AddressChange> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let other: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM subscribers WHERE email = $1 AND id <> $2")
+                .bind(new_email)
+                .bind(subscriber)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if other.is_some() {
+            return Ok(AddressChange::Taken);
+        }
+        let done = sqlx::query("UPDATE subscribers SET email = $2, bounces = 0 WHERE id = $1")
+            .bind(subscriber)
+            .bind(new_email)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        // The old address failed, not the person: their lists resume at the new one.
+        sqlx::query(
+            "UPDATE subscriptions SET status = 'active' WHERE subscriber_id = $1 AND status = 'bounced'",
+        )
+        .bind(subscriber)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(if done > 0 {
+            AddressChange::Done
+        } else {
+            AddressChange::Gone
+        })
+    }
+}
