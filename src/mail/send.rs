@@ -268,6 +268,7 @@ pub async fn send_edition(
                 &format!("<veille.essai.{}@{}>", report.built, prepared.domain),
                 SystemTime::now(),
                 "",
+                super::message::Delivery::default(),
             )?;
             report.bytes += message.formatted().len();
             report.built += 1;

@@ -387,6 +387,7 @@ mod tests {
         let entry = ImportEntry {
             email: "lectrice@exemple.fr".into(),
             name: None,
+            details: Default::default(),
             hash: "h".into(),
         };
         store
