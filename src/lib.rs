@@ -6,6 +6,7 @@ pub mod config;
 pub mod curate;
 pub mod daemon;
 pub mod dedup;
+pub mod extract;
 pub mod fetch;
 pub mod harvest;
 pub mod indexing;
@@ -16,6 +17,7 @@ pub mod model;
 pub mod publish;
 pub mod schedule;
 pub mod search;
+pub mod sources;
 pub mod store;
 pub mod tag;
 #[cfg(test)]

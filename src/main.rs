@@ -57,10 +57,23 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// État de santé de chaque source
-    Sources {
+    /// Le texte d'un article enregistré en HTML : titre, auteur, date, image, texte
+    Extract {
+        /// La page HTML (enregistrée depuis le navigateur, ou téléchargée)
+        file: PathBuf,
+        /// L'adresse d'origine de la page (liens relatifs, type de page)
+        #[arg(long)]
+        url: Option<String>,
         /// Un seul document JSON sur la sortie standard
         #[arg(long)]
+        json: bool,
+    },
+    /// État de santé de chaque source ; propositions de sélecteurs ; OPML
+    Sources {
+        #[command(subcommand)]
+        what: Option<SourcesCommand>,
+        /// Un seul document JSON sur la sortie standard
+        #[arg(long, global = true)]
         json: bool,
     },
     /// Articles enregistrés, du plus récent au plus ancien, une ligne par histoire
@@ -185,6 +198,28 @@ enum Command {
         /// Un seul document JSON sur la sortie standard
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum SourcesCommand {
+    /// Propose les sélecteurs [sources.select] d'une page de liste sans flux
+    Suggest {
+        /// L'adresse de la page (liste d'actualités)
+        url: String,
+    },
+    /// Exporte toutes les sources en OPML 2.0 (sortie standard), groupées par dossier
+    Export {
+        /// Format OPML (le seul proposé)
+        #[arg(long, required = true)]
+        opml: bool,
+    },
+    /// Ajoute à feeds.toml les flux d'un fichier OPML (Miniflux, FreshRSS, Feedly…)
+    Import {
+        file: PathBuf,
+        /// Dossier donné aux sources importées
+        #[arg(long)]
+        dossier: Option<String>,
     },
 }
 
@@ -363,6 +398,10 @@ fn main() -> ExitCode {
             level,
         );
     }
+    // Extraction needs no configuration: it works on a saved page.
+    if let Command::Extract { file, url, json } = &cli.command {
+        return ExitCode::from(commands::extract(file, url.as_deref(), *json) as u8);
+    }
     let config = match commands::load_config(&cli.config) {
         Ok(c) => c,
         Err(code) => return ExitCode::from(code as u8),
@@ -420,7 +459,10 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Check { .. } | Command::Eval { .. } | Command::Schedule { .. } => {
+            Command::Check { .. }
+            | Command::Eval { .. }
+            | Command::Schedule { .. }
+            | Command::Extract { .. } => {
                 unreachable!("handled above")
             }
             Command::Run { listen } => {
@@ -463,7 +505,26 @@ fn main() -> ExitCode {
                 )
                 .await
             }
-            Command::Sources { json } => commands::sources(&config, &cli.archive, json).await,
+            Command::Sources { what: None, json } => {
+                commands::sources(&config, &cli.archive, json).await
+            }
+            Command::Sources {
+                what: Some(SourcesCommand::Suggest { url }),
+                json,
+            } => Ok(commands::suggest(&config, &url, json).await),
+            Command::Sources {
+                what: Some(SourcesCommand::Export { .. }),
+                ..
+            } => Ok(commands::export_opml(&config)),
+            Command::Sources {
+                what: Some(SourcesCommand::Import { file, dossier }),
+                json,
+            } => Ok(commands::import_opml(
+                &config,
+                &file,
+                dossier.as_deref(),
+                json,
+            )),
             Command::Decide {
                 story,
                 action,

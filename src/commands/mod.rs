@@ -676,11 +676,15 @@ fn local_time(config: &Config, t: DateTime<Utc>) -> String {
 }
 
 mod daemon;
+mod extract;
 mod mailing;
 mod publishing;
+mod sources_admin;
 pub use daemon::{run, schedule, status};
+pub use extract::extract;
 pub use mailing::{
     export as subscribers_export, forget as subscribers_forget, import as subscribers_import,
     list as subscribers_list, send as edition_send,
 };
 pub use publishing::{EditionAction, edition, panorama, serve};
+pub use sources_admin::{export_opml, import_opml, suggest};
