@@ -139,8 +139,14 @@ pub struct Outline {
     pub categories: Vec<String>,
     /// The enclosing dossier outline's `veille:dossier`, if written by veille.
     pub dossier: Option<String>,
-    /// All attributes, namespaced ones by their local name prefixed `veille:`.
-    pub attrs: BTreeMap<String, String>,
+    /// All attributes in document order, as written (`veille:select.item`).
+    pub attrs: Vec<(String, String)>,
+}
+
+impl Outline {
+    fn attr(&self, key: &str) -> Option<&String> {
+        self.attrs.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
 }
 
 /// Reads every outline that is a source (one with `xmlUrl`, or veille's own attributes).
@@ -172,7 +178,7 @@ pub fn parse(xml: &str) -> Result<Vec<Outline>, String> {
         match element.local_name().into_inner() {
             "opml" => seen_opml = true,
             "outline" => {
-                let mut attrs = BTreeMap::new();
+                let mut attrs: Vec<(String, String)> = Vec::new();
                 for attr in element.attributes().with_checks(false) {
                     let attr = attr.map_err(|e| format!("attribut illisible : {e}"))?;
                     let key = attr.key.into_inner().to_owned();
@@ -180,28 +186,30 @@ pub fn parse(xml: &str) -> Result<Vec<Outline>, String> {
                         .normalized_value(quick_xml::XmlVersion::Implicit1_0)
                         .map_err(|e| format!("attribut {key} illisible : {e}"))?
                         .into_owned();
-                    attrs.insert(key, value);
+                    attrs.push((key, value));
                 }
-                let text = attrs
-                    .get("title")
-                    .or_else(|| attrs.get("text"))
-                    .cloned()
+                let outline = Outline {
+                    name: String::new(),
+                    categories: stack.iter().map(|(t, _)| t.clone()).collect(),
+                    dossier: stack.iter().rev().find_map(|(_, d)| d.clone()),
+                    attrs,
+                };
+                let text = outline
+                    .attr("title")
+                    .or_else(|| outline.attr("text"))
+                    .map(|t| t.trim().to_owned())
                     .unwrap_or_default();
-                let is_source = attrs.contains_key("xmlUrl")
-                    || attrs.contains_key("xmlurl")
-                    || attrs
-                        .keys()
-                        .any(|k| k == "veille:page" || k == "veille:search");
+                let is_source = ["xmlUrl", "xmlurl", "veille:page", "veille:search"]
+                    .iter()
+                    .any(|k| outline.attr(k).is_some());
+                if !empty {
+                    stack.push((text.clone(), outline.attr("veille:dossier").cloned()));
+                }
                 if is_source {
                     out.push(Outline {
-                        name: text.trim().to_owned(),
-                        categories: stack.iter().map(|(t, _)| t.clone()).collect(),
-                        dossier: stack.iter().rev().find_map(|(_, d)| d.clone()),
-                        attrs: attrs.clone(),
+                        name: text,
+                        ..outline
                     });
-                }
-                if !empty {
-                    stack.push((text.trim().to_owned(), attrs.get("veille:dossier").cloned()));
                 }
             }
             _ => {}
@@ -315,8 +323,7 @@ fn source_table(
     let mut table = toml_edit::Table::new();
     let name = if outline.name.is_empty() {
         outline
-            .attrs
-            .get("xmlUrl")
+            .attr("xmlUrl")
             .cloned()
             .unwrap_or_else(|| "source sans nom".into())
     } else {
@@ -332,9 +339,8 @@ fn source_table(
     let veille_kind = own.iter().any(|(k, _)| *k == "page" || *k == "search");
     if !veille_kind {
         let feed = outline
-            .attrs
-            .get("xmlUrl")
-            .or_else(|| outline.attrs.get("xmlurl"))
+            .attr("xmlUrl")
+            .or_else(|| outline.attr("xmlurl"))
             .ok_or_else(|| format!("« {} » : pas d'adresse de flux (xmlUrl)", outline.name))?;
         url::Url::parse(feed.trim()).map_err(|e| {
             format!(
