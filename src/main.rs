@@ -41,6 +41,9 @@ enum Command {
         /// Un seul document JSON sur la sortie standard
         #[arg(long)]
         json: bool,
+        /// Relève cette source maintenant et montre ce qu'elle donne (rien n'est enregistré)
+        #[arg(long, value_name = "SOURCE")]
+        fetch: Option<String>,
     },
     /// Une relève : télécharge, lit et enregistre chaque source
     Fetch {
@@ -407,7 +410,7 @@ fn main() -> ExitCode {
         Err(code) => return ExitCode::from(code as u8),
     };
     let offline = match &cli.command {
-        Command::Check { json } => Some(Ok(commands::check(&config, *json))),
+        Command::Check { json, fetch: None } => Some(Ok(commands::check(&config, *json))),
         Command::Schedule {
             expr,
             from,
@@ -459,7 +462,11 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Check { .. }
+            Command::Check {
+                json,
+                fetch: Some(name),
+            } => Ok(commands::check_fetch(&config, &name, json).await),
+            Command::Check { fetch: None, .. }
             | Command::Eval { .. }
             | Command::Schedule { .. }
             | Command::Extract { .. } => {

@@ -224,3 +224,101 @@ fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
 }
+
+/// `veille check --fetch SOURCE`: what one source yields now (fetched, read and tagged as a
+/// pass would, nothing stored).
+pub async fn check_fetch(config: &Config, name: &str, json: bool) -> i32 {
+    let Some(source) = config.sources.iter().find(|s| s.name == name) else {
+        let names: Vec<&str> = config.sources.iter().map(|s| s.name.as_str()).collect();
+        let hint = crate::config::suggest(name, &names)
+            .map(|n| format!(" ; vouliez-vous dire « {n} » ?"))
+            .unwrap_or_default();
+        eprintln!("erreur : aucune source nommée « {name} » dans feeds.toml{hint}");
+        return EXIT_USAGE;
+    };
+    let tagger = match crate::tag::Tagger::new(config) {
+        Ok(t) => std::sync::Arc::new(t),
+        Err(e) => {
+            eprintln!("{e}");
+            return EXIT_USAGE;
+        }
+    };
+    let fetcher = match Fetcher::new(&config.settings) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("erreur : impossible de préparer la relève : {e}");
+            return EXIT_FAILURE;
+        }
+    };
+    let body = match fetcher
+        .get(
+            &source.url,
+            None,
+            None,
+            source.kind == crate::model::SourceKind::Page,
+        )
+        .await
+    {
+        Ok(Fetched::Body(b)) => b,
+        Ok(Fetched::NotModified) => {
+            eprintln!("erreur : relève de « {name} » : réponse 304 inattendue");
+            return EXIT_FAILURE;
+        }
+        Err(e) => {
+            eprintln!("erreur : relève de « {name} » ({}) : {e}", source.url);
+            return EXIT_FAILURE;
+        }
+    };
+    let source_for_parse = source.clone();
+    let read = tokio::task::spawn_blocking(move || {
+        crate::harvest::parse_body(&source_for_parse, &body)
+            .map(|items| crate::harvest::prepare(&tagger, &source_for_parse, items))
+    })
+    .await
+    .expect("parse task");
+    let items = match read {
+        Ok(items) => items,
+        Err(e) => {
+            eprintln!("erreur : lecture de « {name} » ({}) : {e}", source.url);
+            return EXIT_FAILURE;
+        }
+    };
+    if json {
+        let out = json!({
+            "source": name,
+            "url": source.url,
+            "items": items.iter().map(|p| json!({
+                "title": p.candidate.title,
+                "url": p.candidate.url,
+                "published": p.candidate.published.map(|d| d.to_rfc3339()),
+                "summary": p.candidate.summary_text,
+                "dossiers": p.tagging.dossiers.iter().map(|d| &d.dossier).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+        });
+        println!("{}", serde_json::to_string_pretty(&out).expect("json"));
+    } else {
+        println!("« {name} » donne {} article(s) maintenant :", items.len());
+        for p in &items {
+            let date = p.candidate.published.map_or_else(
+                || "sans date".to_owned(),
+                |d| d.format("%d/%m/%Y").to_string(),
+            );
+            let dossiers: Vec<&str> = p
+                .tagging
+                .dossiers
+                .iter()
+                .map(|d| d.dossier.as_str())
+                .collect();
+            let dossiers = if dossiers.is_empty() {
+                String::new()
+            } else {
+                format!(" [{}]", dossiers.join(", "))
+            };
+            println!(
+                "- {} ({date}){dossiers}\n  {}",
+                p.candidate.title, p.candidate.url
+            );
+        }
+    }
+    EXIT_OK
+}

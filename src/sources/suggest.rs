@@ -169,9 +169,11 @@ fn signature(element: ElementRef) -> String {
     s
 }
 
-/// Classes with digits or state words are per-item or per-moment (`post-123`, `is-active`).
+/// Classes with digits or state words are per-item or per-moment (`post-123`, `is-active`);
+/// icon classes (`fr-icon-calendar-line`) are decoration that varies between items.
 fn is_stable_class(class: &str) -> bool {
     !class.chars().any(|c| c.is_ascii_digit())
+        && !class.contains("icon")
         && ![
             "active", "current", "selected", "hover", "odd", "even", "first", "last",
         ]
