@@ -75,6 +75,10 @@ enum Command {
     Sources {
         #[command(subcommand)]
         what: Option<SourcesCommand>,
+        /// Seulement les sources en difficulté : en erreur depuis `alert_after_hours`,
+        /// sélecteurs sans résultat, rien de nouveau depuis `silent_after_days`
+        #[arg(long)]
+        failing: bool,
         /// Un seul document JSON sur la sortie standard
         #[arg(long, global = true)]
         json: bool,
@@ -512,12 +516,18 @@ fn main() -> ExitCode {
                 )
                 .await
             }
-            Command::Sources { what: None, json } => {
-                commands::sources(&config, &cli.archive, json).await
-            }
+            Command::Sources {
+                what: None,
+                failing: true,
+                json,
+            } => commands::failing(&config, &cli.archive, json).await,
+            Command::Sources {
+                what: None, json, ..
+            } => commands::sources(&config, &cli.archive, json).await,
             Command::Sources {
                 what: Some(SourcesCommand::Suggest { url }),
                 json,
+                ..
             } => Ok(commands::suggest(&config, &url, json).await),
             Command::Sources {
                 what: Some(SourcesCommand::Export { .. }),
@@ -526,6 +536,7 @@ fn main() -> ExitCode {
             Command::Sources {
                 what: Some(SourcesCommand::Import { file, dossier }),
                 json,
+                ..
             } => Ok(commands::import_opml(
                 &config,
                 &file,

@@ -687,4 +687,4 @@ pub use mailing::{
     list as subscribers_list, send as edition_send,
 };
 pub use publishing::{EditionAction, edition, panorama, serve};
-pub use sources_admin::{check_fetch, export_opml, import_opml, suggest};
+pub use sources_admin::{check_fetch, export_opml, failing, import_opml, suggest};

@@ -322,3 +322,45 @@ pub async fn check_fetch(config: &Config, name: &str, json: bool) -> i32 {
     }
     EXIT_OK
 }
+
+/// `veille sources --failing`: the sources the curators are (or would be) alerted about.
+pub async fn failing(config: &Config, archive: &Path, json: bool) -> anyhow::Result<i32> {
+    use crate::daemon::alerts::{self, AlertState};
+    let store = crate::store::Store::open(archive).await?;
+    store.sync_sources(&config.sources).await?;
+    let settings = config
+        .alerts
+        .clone()
+        .unwrap_or_else(alerts::default_settings);
+    let all = alerts::assess_all(&store, &settings, Utc::now()).await?;
+    let bad: Vec<_> = all
+        .into_iter()
+        .map(|(_, a)| a)
+        .filter(|a| a.state.is_alert())
+        .collect();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&bad)?);
+        return Ok(EXIT_OK);
+    }
+    if bad.is_empty() {
+        println!("Aucune source en difficulté.");
+        return Ok(EXIT_OK);
+    }
+    for a in &bad {
+        let since = a.since.format("%d/%m/%Y %H:%M");
+        let state = match a.state {
+            AlertState::Failing => format!("en erreur depuis le {since}"),
+            AlertState::Empty => format!("sélecteurs sans résultat depuis le {since}"),
+            _ => format!("rien de nouveau depuis le {since}"),
+        };
+        println!("{} — {state}", a.name);
+        if let Some(d) = &a.detail {
+            println!("    ↳ {d}");
+        }
+        println!(
+            "    veille check --fetch \"{}\"",
+            a.name.replace('"', "\\\"")
+        );
+    }
+    Ok(EXIT_OK)
+}

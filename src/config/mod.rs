@@ -13,7 +13,9 @@ use toml::Spanned;
 
 use crate::model::{PageSelectors, Source, SourceKind};
 
+mod alerts;
 mod schedule;
+pub use alerts::AlertSettings;
 pub use schedule::{
     DEFAULT_PANORAMAS, DEFAULT_POLL, DEFAULT_STOP_GRACE_SECS, ScheduleSpec, Schedules,
     default_draft,
@@ -41,6 +43,8 @@ pub struct Config {
     pub dossiers: BTreeMap<String, Dossier>,
     pub sources: Vec<Source>,
     pub mail: Option<MailSettings>,
+    /// `[alerts]`: mails about broken or silent sources (sent through `[mail]`).
+    pub alerts: Option<AlertSettings>,
     pub lists: BTreeMap<String, MailingList>,
     pub publish: PublishSettings,
     pub web: WebSettings,
@@ -446,6 +450,8 @@ struct RawConfig {
     publications: BTreeMap<Spanned<String>, Publication>,
     #[serde(default)]
     schedule: Option<schedule::RawSchedule>,
+    #[serde(default)]
+    alerts: Option<AlertSettings>,
 }
 
 #[derive(Deserialize)]
@@ -898,6 +904,7 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
         dossiers,
         sources,
         mail: raw.mail,
+        alerts: raw.alerts,
         lists: raw.lists,
         publish,
         web,

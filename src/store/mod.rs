@@ -15,6 +15,7 @@ use sqlx::{Row, SqlitePool};
 
 use crate::model::{PreparedArticle, Source, Tagging};
 
+mod alerts;
 mod articles;
 mod decisions;
 mod editions;
@@ -22,6 +23,7 @@ mod jobs;
 mod subscribers;
 mod triage;
 
+pub use alerts::AlertInput;
 pub use articles::{ArticleFilter, ArticleRow, TaggingInput};
 pub use decisions::DecisionError;
 pub use editions::{EditionError, NewBlock};
