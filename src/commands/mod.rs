@@ -515,6 +515,7 @@ pub async fn articles(
                     "id": a.id, "story": a.story, "title": a.title, "url": a.url, "source": a.source,
                     "published": a.published, "dossiers": a.dossiers, "territories": a.territories,
                     "state": a.state, "summary": a.summary, "language": a.language, "first_seen": a.first_seen,
+                    "body": a.body,
                 })
             })
             .collect();

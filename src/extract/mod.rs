@@ -56,13 +56,58 @@ pub fn extract(
     extract_str(&html, url)
 }
 
+/// Class and id fragments of French sites' boilerplate inside articles (share buttons,
+/// "lire aussi" boxes, comments, newsletter prompts), which the extractor's English lists
+/// do not know.
+const FRENCH_BOILERPLATE: &[&str] = &[
+    "partage",
+    "lire-aussi",
+    "lireaussi",
+    "lire_aussi",
+    "a-lire",
+    "voir-aussi",
+    "sur-le-meme-sujet",
+    "commentaire",
+    "inscription-newsletter",
+];
+
+/// Removes the elements whose class or id names French boilerplate; the page is re-parsed
+/// only when one of those names occurs at all.
+fn without_french_boilerplate(html: &str) -> std::borrow::Cow<'_, str> {
+    let lower = html.to_ascii_lowercase();
+    if !FRENCH_BOILERPLATE.iter().any(|b| lower.contains(b)) {
+        return std::borrow::Cow::Borrowed(html);
+    }
+    let mut document = scraper::Html::parse_document(html);
+    let doomed: Vec<_> = document
+        .root_element()
+        .descendants()
+        .filter_map(scraper::ElementRef::wrap)
+        .filter(|e| {
+            let names = [e.value().attr("class"), e.value().attr("id")];
+            names.iter().flatten().any(|v| {
+                let v = v.to_ascii_lowercase();
+                FRENCH_BOILERPLATE.iter().any(|b| v.contains(b))
+            })
+        })
+        .map(|e| e.id())
+        .collect();
+    for id in doomed {
+        if let Some(mut node) = document.tree.get_mut(id) {
+            node.detach();
+        }
+    }
+    std::borrow::Cow::Owned(document.html())
+}
+
 /// Extracts the article of an already-decoded HTML page.
 pub fn extract_str(html: &str, url: Option<&str>) -> Result<Extracted, ExtractError> {
     let options = rs_trafilatura::Options {
         url: url.map(str::to_owned),
         ..Default::default()
     };
-    let result = rs_trafilatura::extract_with_options(html, &options)
+    let html = without_french_boilerplate(html);
+    let result = rs_trafilatura::extract_with_options(&html, &options)
         .map_err(|e| ExtractError::Unreadable(e.to_string()))?;
     let text = paragraphs(&result.content_text);
     if text.is_empty() {

@@ -17,6 +17,7 @@ use crate::model::{PreparedArticle, Source, Tagging};
 
 mod alerts;
 mod articles;
+mod bodies;
 mod decisions;
 mod editions;
 mod jobs;
@@ -25,6 +26,7 @@ mod triage;
 
 pub use alerts::AlertInput;
 pub use articles::{ArticleFilter, ArticleRow, TaggingInput};
+pub use bodies::PendingBody;
 pub use decisions::DecisionError;
 pub use editions::{EditionError, NewBlock};
 pub use jobs::{EditionReminder, JobRow, ScheduledDraft, SourceStat, Totals};
