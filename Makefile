@@ -5,9 +5,12 @@ PYTHON := $(VENV)/bin/python
 FEEDPARSER_VERSION := 6.0.14
 ## Paquets Python des tests, figés : feedparser (oracle d'analyse), aiosmtpd (tests/smtp/sink.py),
 ## dkimpy et PyNaCl pour Ed25519 (tests/smtp/dkim_verify.py), openpyxl (fichiers XLSX d'essai),
-## croniter (oracle des heures de planification) et prometheus-client (lecture de /metrics).
+## croniter (oracle des heures de planification), prometheus-client (lecture de /metrics) et
+## trafilatura (extraction d'articles, comparée à veille par `make bench` ; lxml-html-clean lui
+## est nécessaire depuis lxml 5.2).
 PY_PACKAGES := feedparser==$(FEEDPARSER_VERSION) aiosmtpd==1.4.6 dkimpy==1.1.8 pynacl==1.6.2 \
-               openpyxl==3.1.5 croniter==7.0.0 prometheus-client==0.26.0
+               openpyxl==3.1.5 croniter==7.0.0 prometheus-client==0.26.0 \
+               trafilatura==2.3.1 lxml-html-clean==0.4.7
 
 .PHONY: run test bench lint deps build release clean web-deps system-deps bench-system-deps \
         web-system-deps screenshots FORCE
@@ -38,7 +41,7 @@ lint:
 ## time, memory and CPU per cycle).
 bench: deps bench-system-deps
 	$(CARGO) bench --locked --bench parse --bench fetch --bench dedup --bench search --bench send \
-	  --bench triage --bench daemon
+	  --bench triage --bench daemon --bench extract
 
 ## What the tests need beyond Rust: Python feedparser as an independent oracle and the SMTP test
 ## tools (tests/smtp), in a local venv; SpamAssassin; the HTML checks (tools/web: W3C Nu validator,

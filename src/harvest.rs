@@ -128,6 +128,19 @@ pub async fn run_sources(
         .map(|(i, s)| (s.name.as_str(), i))
         .collect();
     reports.sort_by_key(|r| order.get(r.name.as_str()).copied().unwrap_or(usize::MAX));
+    // Article pages come after the feeds are recorded, so they never delay them; a pass cut
+    // by a stop skips them (they wait for the next pass).
+    if !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        let fetched: Vec<&Source> = sources
+            .iter()
+            .copied()
+            .filter(|s| reports.iter().any(|r| r.name == s.name && r.status == "ok"))
+            .collect();
+        if let Err(e) = crate::bodies::fetch_bodies(config, store, &context.fetcher, &fetched).await
+        {
+            tracing::warn!("texte intégral : {e:#}");
+        }
+    }
     Ok(reports)
 }
 

@@ -1,11 +1,13 @@
 //! veille: a news watch for the centre's dossiers — sources are fetched, read, stored,
 //! then curated and published. See ARCHITECTURE.md for the map.
 
+pub mod bodies;
 pub mod commands;
 pub mod config;
 pub mod curate;
 pub mod daemon;
 pub mod dedup;
+pub mod extract;
 pub mod fetch;
 pub mod harvest;
 pub mod indexing;
@@ -16,6 +18,7 @@ pub mod model;
 pub mod publish;
 pub mod schedule;
 pub mod search;
+pub mod sources;
 pub mod store;
 pub mod tag;
 #[cfg(test)]

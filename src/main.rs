@@ -41,6 +41,9 @@ enum Command {
         /// Un seul document JSON sur la sortie standard
         #[arg(long)]
         json: bool,
+        /// Relève cette source maintenant et montre ce qu'elle donne (rien n'est enregistré)
+        #[arg(long, value_name = "SOURCE")]
+        fetch: Option<String>,
     },
     /// Une relève : télécharge, lit et enregistre chaque source
     Fetch {
@@ -57,10 +60,27 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// État de santé de chaque source
-    Sources {
+    /// Le texte d'un article enregistré en HTML : titre, auteur, date, image, texte
+    Extract {
+        /// La page HTML (enregistrée depuis le navigateur, ou téléchargée)
+        file: PathBuf,
+        /// L'adresse d'origine de la page (liens relatifs, type de page)
+        #[arg(long)]
+        url: Option<String>,
         /// Un seul document JSON sur la sortie standard
         #[arg(long)]
+        json: bool,
+    },
+    /// État de santé de chaque source ; propositions de sélecteurs ; OPML
+    Sources {
+        #[command(subcommand)]
+        what: Option<SourcesCommand>,
+        /// Seulement les sources en difficulté : en erreur depuis `alert_after_hours`,
+        /// sélecteurs sans résultat, rien de nouveau depuis `silent_after_days`
+        #[arg(long)]
+        failing: bool,
+        /// Un seul document JSON sur la sortie standard
+        #[arg(long, global = true)]
         json: bool,
     },
     /// Articles enregistrés, du plus récent au plus ancien, une ligne par histoire
@@ -204,6 +224,28 @@ enum BouncesCommand {
     Parse {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum SourcesCommand {
+    /// Propose les sélecteurs [sources.select] d'une page de liste sans flux
+    Suggest {
+        /// L'adresse de la page (liste d'actualités)
+        url: String,
+    },
+    /// Exporte toutes les sources en OPML 2.0 (sortie standard), groupées par dossier
+    Export {
+        /// Format OPML (le seul proposé)
+        #[arg(long, required = true)]
+        opml: bool,
+    },
+    /// Ajoute à feeds.toml les flux d'un fichier OPML (Miniflux, FreshRSS, Feedly…)
+    Import {
+        file: PathBuf,
+        /// Dossier donné aux sources importées
+        #[arg(long)]
+        dossier: Option<String>,
     },
 }
 
@@ -409,12 +451,16 @@ fn main() -> ExitCode {
     {
         return exit(commands::bounces_parse(paths, *json));
     }
+    // Extraction needs no configuration: it works on a saved page.
+    if let Command::Extract { file, url, json } = &cli.command {
+        return ExitCode::from(commands::extract(file, url.as_deref(), *json) as u8);
+    }
     let config = match commands::load_config(&cli.config) {
         Ok(c) => c,
         Err(code) => return ExitCode::from(code as u8),
     };
     let offline = match &cli.command {
-        Command::Check { json } => Some(Ok(commands::check(&config, *json))),
+        Command::Check { json, fetch: None } => Some(Ok(commands::check(&config, *json))),
         Command::Schedule {
             expr,
             from,
@@ -466,7 +512,14 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Check { .. } | Command::Eval { .. } | Command::Schedule { .. } => {
+            Command::Check {
+                json,
+                fetch: Some(name),
+            } => Ok(commands::check_fetch(&config, &name, json).await),
+            Command::Check { fetch: None, .. }
+            | Command::Eval { .. }
+            | Command::Schedule { .. }
+            | Command::Extract { .. } => {
                 unreachable!("handled above")
             }
             Command::Run { listen } => {
@@ -509,7 +562,33 @@ fn main() -> ExitCode {
                 )
                 .await
             }
-            Command::Sources { json } => commands::sources(&config, &cli.archive, json).await,
+            Command::Sources {
+                what: None,
+                failing: true,
+                json,
+            } => commands::failing(&config, &cli.archive, json).await,
+            Command::Sources {
+                what: None, json, ..
+            } => commands::sources(&config, &cli.archive, json).await,
+            Command::Sources {
+                what: Some(SourcesCommand::Suggest { url }),
+                json,
+                ..
+            } => Ok(commands::suggest(&config, &url, json).await),
+            Command::Sources {
+                what: Some(SourcesCommand::Export { .. }),
+                ..
+            } => Ok(commands::export_opml(&config)),
+            Command::Sources {
+                what: Some(SourcesCommand::Import { file, dossier }),
+                json,
+                ..
+            } => Ok(commands::import_opml(
+                &config,
+                &file,
+                dossier.as_deref(),
+                json,
+            )),
             Command::Decide {
                 story,
                 action,

@@ -565,6 +565,7 @@ pub async fn articles(
                     "id": a.id, "story": a.story, "title": a.title, "url": a.url, "source": a.source,
                     "published": a.published, "dossiers": a.dossiers, "territories": a.territories,
                     "state": a.state, "summary": a.summary, "language": a.language, "first_seen": a.first_seen,
+                    "body": a.body,
                 })
             })
             .collect();
@@ -775,6 +776,7 @@ fn local_time(config: &Config, t: DateTime<Utc>) -> String {
 
 mod bounces;
 mod daemon;
+mod extract;
 mod interrupt;
 mod mailing;
 pub mod parser;
@@ -784,9 +786,12 @@ pub use bounces::{
     edition_report, fetch as bounces_fetch, fetch_once as bounces_fetch_once,
     parse as bounces_parse, subscriber_show,
 };
+mod sources_admin;
 pub use daemon::{run, schedule, status};
+pub use extract::extract;
 pub use mailing::{
     export as subscribers_export, forget as subscribers_forget, import as subscribers_import,
     list as subscribers_list, send as edition_send,
 };
 pub use publishing::{EditionAction, edition, panorama, serve};
+pub use sources_admin::{check_fetch, export_opml, failing, import_opml, suggest};

@@ -13,9 +13,13 @@ use toml::Spanned;
 
 use crate::model::{PageSelectors, Source, SourceKind};
 
+mod alerts;
 mod bounces;
+mod full_text;
 mod schedule;
+pub use alerts::AlertSettings;
 pub use bounces::BounceSettings;
+pub use full_text::{DEFAULT_MIN_WORDS, FullTextMode, FullTextSettings};
 pub use schedule::{
     DEFAULT_PANORAMAS, DEFAULT_POLL, DEFAULT_STOP_GRACE_SECS, ScheduleSpec, Schedules,
     default_draft,
@@ -45,6 +49,10 @@ pub struct Config {
     pub mail: Option<MailSettings>,
     /// The bounce mailbox and its policy (`[bounces]`).
     pub bounces: Option<BounceSettings>,
+    /// `[alerts]`: mails about broken or silent sources (sent through `[mail]`).
+    pub alerts: Option<AlertSettings>,
+    /// Full-text settings of each source, by name.
+    pub full_text: BTreeMap<String, FullTextSettings>,
     pub lists: BTreeMap<String, MailingList>,
     pub publish: PublishSettings,
     pub web: WebSettings,
@@ -501,6 +509,8 @@ struct RawConfig {
     publications: BTreeMap<Spanned<String>, Publication>,
     #[serde(default)]
     schedule: Option<schedule::RawSchedule>,
+    #[serde(default)]
+    alerts: Option<AlertSettings>,
 }
 
 #[derive(Deserialize)]
@@ -517,6 +527,11 @@ struct RawSource {
     enabled: bool,
     /// This source's own polling schedule.
     schedule: Option<Spanned<ScheduleSpec>>,
+    /// Fetch the article pages: "auto" (default), true or false.
+    full_text: Option<Spanned<full_text::RawFullText>>,
+    full_text_min_words: Option<usize>,
+    /// CSS selector of the article text on this site's pages.
+    content: Option<Spanned<String>>,
 }
 
 fn yes() -> bool {
@@ -680,6 +695,7 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
     let known: Vec<&str> = dossiers.keys().map(String::as_str).collect();
 
     let mut sources = Vec::new();
+    let mut full_texts = BTreeMap::new();
     let mut names = HashSet::new();
     for raw_source in raw.sources {
         let source_span = raw_source.span();
@@ -818,6 +834,33 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
             let texts = check_schedule(spec, &mut errors);
             schedules.sources.insert(name.clone(), texts);
         }
+        let mut text_settings = FullTextSettings {
+            min_words: raw_source
+                .full_text_min_words
+                .unwrap_or(full_text::DEFAULT_MIN_WORDS),
+            ..Default::default()
+        };
+        if let Some(raw) = &raw_source.full_text {
+            match raw.get_ref().mode() {
+                Some(mode) => text_settings.mode = mode,
+                None => errors.push(at(
+                    raw.span(),
+                    format!("`full_text` de « {name} » : \"auto\", true ou false"),
+                    Some("full_text = \"auto\" (défaut) relève la page quand le flux a moins de full_text_min_words mots".into()),
+                )),
+            }
+        }
+        if let Some(content) = &raw_source.content {
+            if scraper::Selector::parse(content.get_ref()).is_err() {
+                errors.push(at(
+                    content.span(),
+                    format!("sélecteur CSS invalide `{}`", content.get_ref()),
+                    Some("exemples valides : \"article .texte\", \"div.fr-content\"".into()),
+                ));
+            }
+            text_settings.content = Some(content.get_ref().clone());
+        }
+        full_texts.insert(name.clone(), text_settings);
         sources.push(Source {
             name,
             kind,
@@ -961,6 +1004,8 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
         sources,
         mail: raw.mail,
         bounces: raw.bounces,
+        alerts: raw.alerts,
+        full_text: full_texts,
         lists: raw.lists,
         publish,
         web,
@@ -972,6 +1017,11 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
 }
 
 impl Config {
+    /// A source's full-text settings (defaults for a name not in the file).
+    pub fn full_text_for(&self, source: &str) -> FullTextSettings {
+        self.full_text.get(source).cloned().unwrap_or_default()
+    }
+
     /// Where published files are served from, without a trailing slash.
     pub fn base_url(&self) -> String {
         self.publish

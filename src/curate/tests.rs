@@ -376,3 +376,39 @@ async fn filter_form_completes_and_understands_french() {
     assert!(matches!(app.mode, Mode::Filters { field: 4, .. }));
     assert!(app.message.contains("nouveau, gardé, rejeté ou étoilé"));
 }
+
+#[tokio::test]
+async fn the_detail_pane_shows_the_article_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config();
+    let store = store(dir.path(), &config).await;
+    let lead = store.inbox(&Default::default()).await.unwrap()[0].story;
+    store
+        .set_body(
+            lead,
+            Some("Premier paragraphe de l'article.\nSecond paragraphe, <script>intact</script>."),
+            "ok",
+        )
+        .await
+        .unwrap();
+    let mut app = App::new(
+        store,
+        config,
+        dir.path().to_path_buf(),
+        "camille".into(),
+        None,
+    )
+    .await
+    .unwrap();
+    app.color = false;
+    let screen = screen(&app, 100, 40);
+    assert!(screen.contains("Article :"), "{screen}");
+    assert!(
+        screen.contains("Premier paragraphe de l'article."),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("Second paragraphe, <script>intact</script>."),
+        "{screen}"
+    );
+}

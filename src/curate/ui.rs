@@ -492,6 +492,14 @@ fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
             )));
         }
     }
+    // The article's own text last: what the curator would otherwise open the link for.
+    if let Some(body) = &d.body {
+        lines.push(Line::from(Span::styled(
+            "Article :",
+            Style::default().add_modifier(Modifier::BOLD),
+        )));
+        lines.extend(body.lines().map(|l| Line::from(l.to_owned())));
+    }
     frame.render_widget(
         Paragraph::new(Text::from(lines))
             .block(block)

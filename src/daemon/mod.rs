@@ -8,6 +8,7 @@
 //! second signal exits at once); SIGHUP reloads `feeds.toml`, and an invalid file keeps the
 //! configuration in service.
 
+pub mod alerts;
 pub mod lock;
 pub mod metrics;
 
@@ -536,6 +537,12 @@ async fn poll(
     }
     let indexing = indexing::index_pending(store, archive, config.tz()).await;
     info!("{} ; {}", pass_text(&reports), index_text(&indexing));
+    // A mail that cannot go out must not fail the pass; it is retried at the next one.
+    match alerts::notify(config, store, chrono::Utc::now()).await {
+        Ok(0) => {}
+        Ok(n) => info!("{n} alerte(s) sur les sources envoyée(s)"),
+        Err(e) => warn!("alertes sur les sources : {e:#}"),
+    }
     Ok(())
 }
 

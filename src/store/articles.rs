@@ -26,6 +26,8 @@ pub struct ArticleRow {
     pub territories: Vec<String>,
     /// The story's strongest decision over all dossiers.
     pub state: DecisionState,
+    /// The article's text fetched from its page (`full_text`), if any.
+    pub body: Option<String>,
 }
 
 /// Which articles to list.
@@ -57,7 +59,7 @@ impl Store {
     pub async fn articles(&self, filter: &ArticleFilter) -> anyhow::Result<Vec<ArticleRow>> {
         let rows = sqlx::query(
             "SELECT a.id, COALESCE(a.story, a.id) AS story, a.title, a.canonical_url, s.name AS source,
-                    a.published, a.summary_text, a.language, a.first_seen, a.territories
+                    a.published, a.summary_text, a.language, a.first_seen, a.territories, a.content
              FROM articles a JOIN sources s ON s.id = a.source_id
              WHERE ($1 IS NULL OR COALESCE(a.published, a.first_seen) >= $1)
                AND ($2 IS NULL OR s.name = $2)
@@ -92,6 +94,7 @@ impl Store {
                 dossiers: tags.get(&id).cloned().unwrap_or_default(),
                 territories: json_list(r.get("territories")),
                 state,
+                body: r.get("content"),
             });
             if filter.limit.is_some_and(|l| out.len() >= l as usize) {
                 break;

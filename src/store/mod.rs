@@ -15,7 +15,9 @@ use sqlx::{Row, SqlitePool};
 
 use crate::model::{PreparedArticle, Source, Tagging};
 
+mod alerts;
 mod articles;
+mod bodies;
 pub mod bounces;
 mod decisions;
 mod editions;
@@ -24,7 +26,9 @@ pub mod preferences;
 mod subscribers;
 mod triage;
 
+pub use alerts::AlertInput;
 pub use articles::{ArticleFilter, ArticleRow, TaggingInput};
+pub use bodies::PendingBody;
 pub use decisions::DecisionError;
 pub use editions::{EditionError, NewBlock};
 pub use jobs::{EditionReminder, JobRow, ScheduledDraft, SourceStat, Totals};

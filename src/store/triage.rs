@@ -56,6 +56,8 @@ pub struct StoryDetail {
     pub articles: Vec<(String, String, String, String)>,
     /// Per dossier: (dossier, state, curator, at).
     pub decisions: Vec<(String, DecisionState, String, String)>,
+    /// The text of the lead article's page (`full_text`), else of another article's.
+    pub body: Option<String>,
 }
 
 /// A decision as it was, for undo: (dossier, state, title, lede), or absent.
@@ -234,7 +236,15 @@ impl Store {
                 r.get("decided_at"),
             ));
         }
+        let body: Option<String> = sqlx::query_scalar(
+            "SELECT content FROM articles WHERE COALESCE(story, id) = $1 AND content IS NOT NULL
+             ORDER BY id = $1 DESC, id LIMIT 1",
+        )
+        .bind(story)
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(Some(StoryDetail {
+            body,
             story,
             title: lead.get("title"),
             lede: lead.get("summary_text"),

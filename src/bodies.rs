@@ -1,0 +1,105 @@
+//! Full text after the feed pass: for each source whose items carry too little text
+//! (`full_text`), the article pages are fetched by the same polite fetcher (robots.txt,
+//! per-host limits, body cap), Google News links followed to the publisher, and the text
+//! extracted (or picked by the source's `content` selector) and stored. It runs once the
+//! feed pass is recorded, so a slow site never delays the feeds; a page that fails is
+//! recorded as failed and the item stays as the feed gave it.
+
+use futures_util::StreamExt;
+use tracing::{debug, info};
+
+use crate::config::Config;
+use crate::fetch::{Fetched, Fetcher};
+use crate::ingest::url::google_news_target;
+use crate::model::Source;
+use crate::store::{PendingBody, Store};
+
+/// Articles of one source tried per pass: a new source's backlog is spread over passes.
+const PER_SOURCE: u32 = 30;
+
+/// What the body pass did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct BodyCounts {
+    pub fetched: usize,
+    pub failed: usize,
+    /// Items whose feed text was long enough.
+    pub skipped: usize,
+}
+
+/// Fetches, extracts and stores the missing bodies of `sources`' recent articles.
+pub async fn fetch_bodies(
+    config: &Config,
+    store: &Store,
+    fetcher: &Fetcher,
+    sources: &[&Source],
+) -> anyhow::Result<BodyCounts> {
+    let mut counts = BodyCounts::default();
+    let mut jobs = Vec::new();
+    for source in sources {
+        let settings = config.full_text_for(&source.name);
+        for pending in store.pending_bodies(&source.name, PER_SOURCE).await? {
+            if settings.wants(&pending.summary) {
+                jobs.push((pending, settings.content.clone()));
+            } else {
+                store.set_body(pending.id, None, "feed").await?;
+                counts.skipped += 1;
+            }
+        }
+    }
+    let results: Vec<(i64, Result<String, String>)> = futures_util::stream::iter(jobs)
+        .map(|(pending, content)| async move {
+            let id = pending.id;
+            (id, body_of(fetcher, pending, content).await)
+        })
+        .buffer_unordered(config.settings.concurrency.max(1))
+        .collect()
+        .await;
+    for (id, result) in results {
+        match result {
+            Ok(text) => {
+                store.set_body(id, Some(&text), "ok").await?;
+                counts.fetched += 1;
+            }
+            Err(e) => {
+                debug!("article {id} : {e}");
+                store.set_body(id, None, &e).await?;
+                counts.failed += 1;
+            }
+        }
+    }
+    if counts.fetched + counts.failed > 0 {
+        info!(
+            "texte intégral : {} article(s) lu(s), {} échec(s)",
+            counts.fetched, counts.failed
+        );
+    }
+    Ok(counts)
+}
+
+async fn body_of(
+    fetcher: &Fetcher,
+    pending: PendingBody,
+    content: Option<String>,
+) -> Result<String, String> {
+    let url = google_news_target(&pending.url).unwrap_or(pending.url);
+    let body = match fetcher.get(&url, None, None, true).await {
+        Ok(Fetched::Body(b)) => b,
+        Ok(Fetched::NotModified) => return Err("erreur : réponse 304 inattendue".into()),
+        Err(e) => return Err(format!("erreur : {e}")),
+    };
+    tokio::task::spawn_blocking(move || {
+        let content_type = body.content_type.as_deref();
+        match content {
+            Some(selector) => {
+                let selector = scraper::Selector::parse(&selector)
+                    .map_err(|_| format!("erreur : sélecteur `{selector}` invalide"))?;
+                crate::extract::extract_selected(&body.bytes, content_type, &selector)
+            }
+            None => crate::extract::extract(&body.bytes, content_type, Some(&body.final_url))
+                .map(|a| a.text),
+        }
+        .map_err(|e| format!("erreur : {e}"))
+    })
+    .await
+    .map_err(|e| format!("erreur : extraction interrompue : {e}"))?
+}

@@ -1,0 +1,74 @@
+//! What alerts about sources need: each source's fetch state, its newest article, and the
+//! state last told to the curators (migration 0010).
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use super::{Store, parse_timestamp, timestamp};
+
+/// One source as the alert check sees it.
+#[derive(Debug, Clone)]
+pub struct AlertInput {
+    pub source_id: i64,
+    pub name: String,
+    pub url: String,
+    pub consecutive_errors: u32,
+    pub last_error: Option<String>,
+    pub last_success: Option<DateTime<Utc>>,
+    pub newest_article: Option<DateTime<Utc>>,
+    /// The state last recorded, with when it began.
+    pub recorded: Option<(String, DateTime<Utc>)>,
+}
+
+impl Store {
+    /// Every enabled source with what the alert check needs.
+    pub async fn alert_inputs(&self) -> anyhow::Result<Vec<AlertInput>> {
+        let rows = sqlx::query(
+            "SELECT s.id, s.name, s.url, s.consecutive_errors, s.last_error, s.last_success,
+                    (SELECT MAX(a.first_seen) FROM articles a WHERE a.source_id = s.id) AS newest,
+                    sa.state, sa.since
+             FROM sources s LEFT JOIN source_alerts sa ON sa.source_id = s.id
+             WHERE s.enabled = 1 ORDER BY s.name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let time = |c: &str| parse_timestamp(r.get::<Option<String>, _>(c));
+                let state: Option<String> = r.get("state");
+                AlertInput {
+                    source_id: r.get("id"),
+                    name: r.get("name"),
+                    url: r.get("url"),
+                    consecutive_errors: r.get::<i64, _>("consecutive_errors") as u32,
+                    last_error: r.get("last_error"),
+                    last_success: time("last_success"),
+                    newest_article: time("newest"),
+                    recorded: state.zip(time("since")),
+                }
+            })
+            .collect())
+    }
+
+    /// Records the state told to the curators (or reached without a mail, like `erring`).
+    pub async fn set_alert_state(
+        &self,
+        source_id: i64,
+        state: &str,
+        since: DateTime<Utc>,
+        detail: Option<&str>,
+    ) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO source_alerts (source_id, state, since, detail) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (source_id) DO UPDATE SET state = $2, since = $3, detail = $4",
+        )
+        .bind(source_id)
+        .bind(state)
+        .bind(timestamp(since))
+        .bind(detail)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,167 @@
+//! Full text end to end: a local server serves a feed of one-line items and their article
+//! pages; `veille fetch` stores the extracted text after the feed pass, respects robots.txt,
+//! leaves an item whose page is missing as the feed gave it, and does not fetch the page of
+//! an item whose feed text is long enough.
+
+mod support;
+
+use support::Workspace;
+use support::server::{Route, TestServer};
+
+fn article_page(title: &str, paragraphs: &[&str]) -> String {
+    let body: String = paragraphs.iter().map(|p| format!("<p>{p}</p>\n")).collect();
+    format!(
+        r#"<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>{title}</title></head><body>
+<nav><a href="/">Accueil</a> <a href="/rubriques">Rubriques</a></nav>
+<article><h1>{title}</h1>
+{body}<div class="partage">Partager sur Facebook</div></article>
+<footer>Mentions légales</footer></body></html>"#
+    )
+}
+
+const P1: &str = "Le conseil départemental de la Haute-Garonne a voté jeudi une aide exceptionnelle de 2 millions d'euros pour les associations d'aide alimentaire, confrontées à une hausse de 25 % des demandes depuis janvier.";
+const P2: &str = "« Nous n'avons jamais vu autant de familles monoparentales », explique la présidente du Secours populaire de Toulouse, qui distribue désormais des colis trois fois par semaine dans le quartier du Mirail.";
+const P3: &str = "L'aide sera versée en deux fois, au printemps puis à l'automne, et s'ajoute aux crédits du pacte des solidarités signés avec l'État l'an dernier.";
+
+fn feed(server: &TestServer) -> String {
+    let long = "Un long résumé venu du flux lui-même, ".repeat(12);
+    let item = |title: &str, path: &str, guid: &str, description: &str| {
+        format!(
+            "<item><title>{title}</title><link>{}</link><guid>{guid}</guid><pubDate>Fri, 27 Nov 2026 10:00:00 +0100</pubDate><description>{description}</description></item>\n",
+            server.url(path)
+        )
+    };
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\"><channel><title>Journal</title><link>{}</link>\n{}{}{}{}</channel></rss>\n",
+        server.url("/"),
+        item(
+            "Aide alimentaire : 2 millions d'euros votés",
+            "/a/1.html",
+            "g1",
+            "Une ligne."
+        ),
+        item("Page disparue", "/a/2.html", "g2", "Une autre ligne."),
+        item(
+            "Page interdite aux robots",
+            "/prive/3.html",
+            "g3",
+            "Encore une ligne."
+        ),
+        item("Un article déjà complet", "/a/4.html", "g4", &long),
+    )
+}
+
+#[test]
+fn bodies_are_fetched_after_the_feed_politely_and_failures_leave_items_alone() {
+    let server = TestServer::start();
+    server.route("/rss.xml", Route::rss(feed(&server)));
+    server.route(
+        "/robots.txt",
+        Route::ok("User-agent: *\nDisallow: /prive/\n", "text/plain"),
+    );
+    server.route(
+        "/a/1.html",
+        Route::ok(
+            article_page("Aide alimentaire : 2 millions d'euros votés", &[P1, P2, P3]),
+            "text/html; charset=utf-8",
+        ),
+    );
+    server.route("/a/2.html", Route::status(404));
+    server.route(
+        "/prive/3.html",
+        Route::ok(article_page("Interdit", &[P1, P2]), "text/html"),
+    );
+    server.route(
+        "/a/4.html",
+        Route::ok(article_page("Complet", &[P1, P2]), "text/html"),
+    );
+    let ws = Workspace::new(
+        "",
+        &format!(
+            "[[sources]]\nname = \"Journal\"\nfeed = \"{}\"\ndossiers = [\"pauvrete\"]\n",
+            server.url("/rss.xml")
+        ),
+    );
+    let fetched = ws.fetch(&[]);
+    assert_eq!(support::report(&fetched, "Journal")["status"], "ok");
+    let articles = ws.articles();
+    let by_guid = |title: &str| {
+        articles
+            .iter()
+            .find(|a| a["title"] == title)
+            .unwrap_or_else(|| panic!("{title} absent"))
+            .clone()
+    };
+    let first = by_guid("Aide alimentaire : 2 millions d'euros votés");
+    let body = first["body"].as_str().expect("texte de l'article");
+    assert!(
+        body.contains("aide exceptionnelle de 2 millions d'euros"),
+        "{body}"
+    );
+    assert!(body.contains("pacte des solidarités"), "{body}");
+    assert!(
+        !body.contains("Partager") && !body.contains("Accueil"),
+        "{body}"
+    );
+    assert_eq!(first["summary"], "Une ligne.");
+
+    let missing = by_guid("Page disparue");
+    assert!(missing["body"].is_null());
+    assert_eq!(missing["summary"], "Une autre ligne.");
+
+    assert!(by_guid("Page interdite aux robots")["body"].is_null());
+    assert_eq!(server.hits("/prive/3.html"), 0);
+    assert!(by_guid("Un article déjà complet")["body"].is_null());
+    assert_eq!(server.hits("/a/4.html"), 0);
+
+    // A second pass neither refetches the missing page nor the fetched one.
+    ws.fetch(&["--force"]);
+    assert_eq!(server.hits("/a/1.html"), 1);
+    assert_eq!(server.hits("/a/2.html"), 1);
+}
+
+#[test]
+fn content_selector_overrides_and_bad_settings_are_reported() {
+    let server = TestServer::start();
+    server.route(
+        "/rss.xml",
+        Route::rss(support::rss(&[(
+            "Un article",
+            &server.url("/b/1.html"),
+            "b1",
+        )])),
+    );
+    server.route(
+        "/b/1.html",
+        Route::ok(
+            "<html><body><div class=\"chapo\">Chapeau ignoré</div><div class=\"texte\"><p>Premier paragraphe choisi.</p><p>Second paragraphe choisi.</p></div></body></html>",
+            "text/html",
+        ),
+    );
+    let ws = Workspace::new(
+        "",
+        &format!(
+            "[[sources]]\nname = \"Site\"\nfeed = \"{}\"\nfull_text = true\ncontent = \"div.texte\"\n",
+            server.url("/rss.xml")
+        ),
+    );
+    ws.fetch(&[]);
+    let articles = ws.articles();
+    assert_eq!(
+        articles[0]["body"],
+        "Premier paragraphe choisi.\nSecond paragraphe choisi."
+    );
+
+    let bad = Workspace::new(
+        "",
+        "[[sources]]\nname = \"Site\"\nfeed = \"https://exemple.fr/rss\"\nfull_text = \"souvent\"\ncontent = \"div[\"\n",
+    );
+    let out = bad.run(&["check"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("`full_text` de « Site » : \"auto\", true ou false"),
+        "{err}"
+    );
+    assert!(err.contains("sélecteur CSS invalide `div[`"), "{err}");
+}
