@@ -143,3 +143,47 @@ fn stories_do_not_depend_on_fetch_order_or_age() {
         }
     }
 }
+
+#[test]
+fn a_running_story_is_linked_not_merged() {
+    let server = TestServer::start();
+    let now = Utc::now();
+    let arrest = [(
+        "Meurtre à Albi : le suspect interpellé lundi",
+        now - Days::days(2),
+    )];
+    server.route("/local.xml", Route::rss(feed(&server, "local", &arrest)));
+    let ws = Workspace::new("", &feed_source("Local", &server.url("/local.xml")));
+    ws.fetch(&[]);
+    let charge = [
+        (
+            "Meurtre à Albi : le suspect mis en examen mercredi",
+            now - Days::hours(2),
+        ),
+        (
+            "Toulouse : le marché de Noël ouvre ses portes",
+            now - Days::hours(1),
+        ),
+    ];
+    server.route("/local.xml", Route::rss(feed(&server, "suite", &charge)));
+    ws.fetch(&[]);
+    let articles = ws.articles();
+    let by_title = |t: &str| {
+        articles
+            .iter()
+            .find(|a| a["title"] == t)
+            .unwrap_or_else(|| panic!("{t} in {articles:#?}"))
+    };
+    let first = by_title(arrest[0].0);
+    let second = by_title(charge[0].0);
+    assert_ne!(first["story"], second["story"], "two stories");
+    assert_eq!(second["follows"], first["story"]);
+    assert!(first["follows"].is_null());
+    assert!(by_title(charge[1].0)["follows"].is_null());
+    let out = ws.run(&["articles"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!("(suite de {})", first["story"])),
+        "{text}"
+    );
+}

@@ -135,4 +135,6 @@ fn edit_in_editor(text: &str) -> anyhow::Result<Option<String>> {
 }
 
 #[cfg(test)]
+mod band_tests;
+#[cfg(test)]
 mod tests;

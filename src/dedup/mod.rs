@@ -332,6 +332,110 @@ mod tests {
     }
 
     #[test]
+    fn look_alikes_of_another_place_count_or_day_do_not_merge() {
+        // The three look-alike pairs, and the accent-free form.
+        assert!(!same(
+            "Canicule : l'Aude placée en vigilance orange jusqu'à jeudi",
+            "Canicule : l'Hérault placé en vigilance orange jusqu'à jeudi",
+        ));
+        assert!(!same(
+            "Canicule : l'Aude placee en vigilance orange jusqu'a jeudi",
+            "Canicule : l'Herault place en vigilance orange jusqu'a jeudi",
+        ));
+        assert!(!same(
+            "NPNRU : 120 logements démolis dans le quartier de Cantepau à Albi",
+            "NPNRU : 200 logements démolis dans le quartier de Bellefontaine à Toulouse",
+        ));
+        assert!(!same(
+            "Toulouse : un appartement ravagé par les flammes lundi à Empalot",
+            "Toulouse : un appartement ravagé par les flammes mardi aux Izards",
+        ));
+        // The same template with the same slots is one story.
+        assert!(same(
+            "Canicule : l'Aude placée en vigilance orange jusqu'à jeudi",
+            "Canicule : l'Aude en vigilance orange jusqu'à jeudi",
+        ));
+    }
+
+    #[test]
+    fn a_development_is_linked_not_merged() {
+        let arrest = fingerprint("Meurtre à Albi : le suspect interpellé lundi", "");
+        let charge = fingerprint("Meurtre à Albi : le suspect mis en examen mercredi", "");
+        let other_town = fingerprint("Meurtre à Castres : le suspect mis en examen mercredi", "");
+        assert!(!same_story(&charge, &arrest, DEFAULT_THRESHOLD));
+        let s = follows(&charge, &arrest, DEFAULT_THRESHOLD).expect("related");
+        assert!(s >= LINK_THRESHOLD, "{s}");
+        // Another town is another affair, not its sequel; unrelated news is nothing.
+        assert_eq!(follows(&other_town, &arrest, DEFAULT_THRESHOLD), None);
+        let unrelated = fingerprint("Rugby : le Stade toulousain s'impose face à Clermont", "");
+        assert_eq!(follows(&unrelated, &arrest, DEFAULT_THRESHOLD), None);
+        // Through the index: no story to join, an earlier one to follow.
+        let mut index = StoryIndex::new(Duration::days(DEFAULT_WINDOW_DAYS), DEFAULT_THRESHOLD);
+        index.insert(1, day(0), arrest);
+        assert_eq!(index.find(&charge, day(2)), None);
+        assert_eq!(index.running(&charge, day(2)).map(|(s, _)| s), Some(1));
+        // Only an earlier story can be followed.
+        let mut later = StoryIndex::new(Duration::days(DEFAULT_WINDOW_DAYS), DEFAULT_THRESHOLD);
+        later.insert(
+            2,
+            day(3),
+            fingerprint("Meurtre à Albi : le suspect interpellé lundi", ""),
+        );
+        assert_eq!(later.running(&charge, day(2)), None);
+    }
+
+    #[test]
+    fn stories_do_not_depend_on_insertion_order() {
+        // Old wire copies and recent local news, inserted in every order of three sources.
+        let old = |i: i64| day(-120) + Duration::hours(i);
+        let wire = [
+            "Le Conseil constitutionnel censure l'article sur les loyers des étudiants",
+            "Un chalutier sétois saisi pour pêche illégale de thon rouge",
+        ];
+        let local = ["Toulouse : le marché de Noël ouvre ses portes place du Capitole"];
+        let sources: [Vec<(&str, chrono::DateTime<Utc>)>; 3] = [
+            wire.iter()
+                .enumerate()
+                .map(|(i, t)| (*t, old(i as i64)))
+                .collect(),
+            local.iter().map(|t| (*t, day(0))).collect(),
+            wire.iter()
+                .enumerate()
+                .map(|(i, t)| (*t, old(i as i64)))
+                .collect(),
+        ];
+        for order in [
+            [0, 1, 2],
+            [0, 2, 1],
+            [1, 0, 2],
+            [1, 2, 0],
+            [2, 0, 1],
+            [2, 1, 0],
+        ] {
+            let mut index = StoryIndex::new(Duration::days(DEFAULT_WINDOW_DAYS), DEFAULT_THRESHOLD);
+            let mut next = 0;
+            let mut merged = 0;
+            for s in order {
+                for (title, at) in &sources[s] {
+                    let fp = fingerprint(title, "");
+                    let story = match index.find(&fp, *at) {
+                        Some(story) => {
+                            merged += 1;
+                            story
+                        }
+                        None => {
+                            next += 1;
+                            next
+                        }
+                    };
+                    index.insert(story, *at, fp);
+                }
+            }
+            assert_eq!(merged, 2, "order {order:?}");
+        }
+    }
+
+    #[test]
     #[cfg_attr(not(shared_fixtures), ignore = "../shared/fixtures absent")]
     fn dev_pairs_cross_validated_floors() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))
