@@ -1,7 +1,7 @@
 //! Keeps the learned half of tagging in step with the curators: retrains each dossier's
 //! scorer (`tag::learn`) from the decisions in the store, then refills the dossiers' "to
 //! check" bands with the recent stories the rules did not tag and the scorer ranks at or
-//! above `tag::learn::TO_CHECK`. Run after each harvest pass and each `veille decide`, so a
+//! above the dossier's threshold (chosen by `tag::learn` on held-out decisions). Run after each harvest pass and each `veille decide`, so a
 //! decision weighs from the next look at the inbox on.
 
 use chrono::{DateTime, Duration, Utc};

@@ -2,14 +2,16 @@
 //! shared French analyser, trained on the curators' own decisions (no external weights).
 //!
 //! The rules stay the explainable base; the scorer only adds what they miss. A story the rules
-//! do not tag but the scorer ranks at or above [`TO_CHECK`] goes to the dossier's "to check"
-//! band, with the words that weighed most as its *why*.
+//! do not tag but the scorer ranks at or above its dossier's threshold (at least [`TO_CHECK`])
+//! goes to the dossier's "to check" band, with the words that weighed most as its *why*.
 //!
 //! Features are binary: the distinct stems of title and summary, and the pairs of neighbouring
 //! title stems ("violenc conjugal"), which carry most of a dossier's vocabulary. Training is
-//! deterministic (fixed order, fixed steps), so a figure can be re-run exactly. Each class
-//! weighs half of the loss (curators keep far fewer stories than they see), and an L2 penalty
-//! keeps a word seen in one or two kept stories from deciding alone.
+//! deterministic (fixed order, fixed steps), so a figure can be re-run exactly. The classes
+//! keep their natural weights: weighing each half of the loss, measured by cross-validation on
+//! the development labels, proposed every story naming "femme" for the equality dossier
+//! (precision 0.56). An L2 penalty keeps a word seen in one or two kept stories from deciding
+//! alone.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -154,7 +156,7 @@ impl Scorer {
             if positives < MIN_EXAMPLES || negatives < MIN_EXAMPLES {
                 continue;
             }
-            let mut model = fit(&feats, &labelled, positives, negatives, params);
+            let mut model = fit(&feats, &labelled, params);
             model.threshold = choose_threshold(&feats, &labelled, params);
             models.insert(dossier.clone(), model);
         }
@@ -216,7 +218,7 @@ fn choose_threshold(feats: &[Vec<String>], labelled: &[(usize, bool)], params: L
         if positives < MIN_EXAMPLES || negatives < MIN_EXAMPLES {
             continue;
         }
-        let m = fit(feats, &train, positives, negatives, params);
+        let m = fit(feats, &train, params);
         for (_, &(i, y)) in labelled
             .iter()
             .enumerate()
@@ -247,17 +249,11 @@ fn choose_threshold(feats: &[Vec<String>], labelled: &[(usize, bool)], params: L
     best.0
 }
 
-/// Weighted logistic regression by stochastic gradient descent with per-weight AdaGrad steps,
-/// over the examples in their given order.
-fn fit(
-    feats: &[Vec<String>],
-    labelled: &[(usize, bool)],
-    positives: usize,
-    negatives: usize,
-    params: LearnParams,
-) -> Model {
-    let _ = (positives, negatives);
-    let (w_pos, w_neg) = (1.0, 1.0);
+/// L2-regularised logistic regression by stochastic gradient descent with per-weight AdaGrad
+/// steps, over the examples in their given order.
+fn fit(feats: &[Vec<String>], labelled: &[(usize, bool)], params: LearnParams) -> Model {
+    let positives = labelled.iter().filter(|(_, y)| *y).count();
+    let negatives = labelled.len() - positives;
     let mut weights: HashMap<String, f64> = HashMap::new();
     let mut squares: HashMap<String, f64> = HashMap::new();
     let mut bias = 0.0;
@@ -266,8 +262,7 @@ fn fit(
         for &(i, y) in labelled {
             let f = &feats[i];
             let z = bias + f.iter().filter_map(|k| weights.get(k)).sum::<f64>();
-            let class_weight = if y { w_pos } else { w_neg };
-            let g = class_weight * (sigmoid(z) - if y { 1.0 } else { 0.0 });
+            let g = sigmoid(z) - if y { 1.0 } else { 0.0 };
             for k in f {
                 let w = weights.entry(k.clone()).or_insert(0.0);
                 let grad = g + params.l2 * *w;
