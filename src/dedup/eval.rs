@@ -456,6 +456,17 @@ mod tests {
     }
 
     #[test]
+    fn cross_validation_needs_two_folds_and_keeps_every_pair() {
+        assert!(cross_validate(SMALL, 1).unwrap_err().contains("2 plis"));
+        let e = cross_validate(SMALL, 2).unwrap();
+        assert_eq!(e.pairs, 2);
+        assert_eq!(e.thresholds.len(), 2);
+        let counted: usize = e.errors_by_kind.values().map(|k| k.pairs).sum();
+        assert_eq!(counted, 2);
+        assert_eq!(fold_of("dp-fr-0004", 5), fold_of("dp-fr-0004", 5));
+    }
+
+    #[test]
     fn best_threshold_prefers_the_precision_floor() {
         // Positives at 0.9, 0.8, 0.6; a negative at 0.7.
         let scored = [(0.9, true), (0.8, true), (0.7, false), (0.6, true)];
