@@ -134,10 +134,10 @@ struct Token {
     end: usize,
 }
 
-fn tokens(title: &str) -> Vec<Token> {
-    // One pass of the folding analyser over the title (it splits on what is not a letter or
-    // a digit, like the gazetteer's lookups), then the symbols it drops.
-    let mut out: Vec<Token> = text::folded_words(title)
+fn tokens(title: &str, words: Vec<text::Word>) -> Vec<Token> {
+    // The folding analyser's words (it splits on what is not a letter or a digit, like the
+    // gazetteer's lookups), then the symbols it drops.
+    let mut out: Vec<Token> = words
         .into_iter()
         .map(|w| Token {
             folded: w.text,
@@ -168,7 +168,9 @@ fn singular(word: &str) -> String {
 /// The slots of a headline, sorted, without repeats.
 pub fn slots(title: &str) -> Vec<Slot> {
     let mut out = Vec::new();
-    for m in places::mentions(title) {
+    // One analysis of the title serves the places and the numbers.
+    let words = text::folded_words(title);
+    for m in places::mentions_in(title, &words) {
         let mut levels: Vec<Level> = m.levels().collect();
         levels.sort();
         levels.dedup();
@@ -176,7 +178,7 @@ pub fn slots(title: &str) -> Vec<Slot> {
             out.push(Slot::Place(level, m.key.clone()));
         }
     }
-    let toks = tokens(title);
+    let toks = tokens(title, words);
     let mut i = 0;
     while i < toks.len() {
         let t = &toks[i];

@@ -8,7 +8,7 @@
 //! words kept), so `Herault` finds `Hérault` and elided forms (`l'Aude`, `d'Empalot`) split
 //! into the article and the name.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
 use crate::text;
@@ -107,20 +107,50 @@ pub fn folded(name: &str) -> Vec<String> {
         .collect()
 }
 
-/// Places indexed by their first folded word, longest names first.
-fn by_first() -> &'static HashMap<&'static str, Vec<&'static Place>> {
-    static INDEX: OnceLock<HashMap<&'static str, Vec<&'static Place>>> = OnceLock::new();
+/// Places indexed by their first folded word (one-word names) and by their first two
+/// (longer names, longest first): `la`, `le` and `saint` start hundreds of names, and each
+/// headline has several.
+struct Index {
+    singles: HashMap<&'static str, Vec<&'static Place>>,
+    pairs: HashMap<(&'static str, &'static str), Vec<&'static Place>>,
+    /// First words of the longer names.
+    firsts: HashSet<&'static str>,
+}
+
+impl Index {
+    /// Does some name start with this word?
+    fn contains_key(&self, word: &str) -> bool {
+        self.singles.contains_key(word) || self.firsts.contains(word)
+    }
+}
+
+fn by_first() -> &'static Index {
+    static INDEX: OnceLock<Index> = OnceLock::new();
     INDEX.get_or_init(|| {
-        let mut index: HashMap<&'static str, Vec<&'static Place>> = HashMap::new();
+        let mut singles: HashMap<&'static str, Vec<&'static Place>> = HashMap::new();
+        let mut pairs: HashMap<(&'static str, &'static str), Vec<&'static Place>> = HashMap::new();
+        let mut firsts = HashSet::new();
         for place in all() {
-            if let Some(first) = place.words.first() {
-                index.entry(first.as_str()).or_default().push(place);
+            match place.words.as_slice() {
+                [] => {}
+                [one] => singles.entry(one.as_str()).or_default().push(place),
+                [a, b, ..] => {
+                    firsts.insert(a.as_str());
+                    pairs
+                        .entry((a.as_str(), b.as_str()))
+                        .or_default()
+                        .push(place);
+                }
             }
         }
-        for list in index.values_mut() {
+        for list in pairs.values_mut() {
             list.sort_by_key(|p| std::cmp::Reverse(p.words.len()));
         }
-        index
+        Index {
+            singles,
+            pairs,
+            firsts,
+        }
     })
 }
 
@@ -237,7 +267,11 @@ fn capitalised(text: &str, start: usize) -> bool {
 /// organisation's name (`Aude Lancelin`, `Lucie Castets`), unless that word is a place too.
 /// Longest names win and consume their words (`Villeneuve-sur-Lot` is not the Lot).
 pub fn mentions(text: &str) -> Vec<Mention> {
-    let words = text::folded_words(text);
+    mentions_in(text, &text::folded_words(text))
+}
+
+/// [`mentions`] over the text's folded words, for a caller that already has them.
+pub fn mentions_in(text: &str, words: &[text::Word]) -> Vec<Mention> {
     let index = by_first();
     let mut out = Vec::new();
     let mut i = 0;
@@ -254,12 +288,25 @@ pub fn mentions(text: &str) -> Vec<Mention> {
             i += 1;
             continue;
         }
-        let Some(candidates) = index.get(words[i].text.as_str()) else {
+        // Every name starts with a capital: most words are skipped before any lookup.
+        if !capitalised(text, words[i].start) {
             i += 1;
             continue;
-        };
-        let matching: Vec<&'static Place> = candidates
-            .iter()
+        }
+        let pair = words.get(i + 1).and_then(|next| {
+            index
+                .pairs
+                .get(&(words[i].text.as_str(), next.text.as_str()))
+        });
+        let single = index.singles.get(words[i].text.as_str());
+        if pair.is_none() && single.is_none() {
+            i += 1;
+            continue;
+        }
+        let matching: Vec<&'static Place> = pair
+            .into_iter()
+            .flatten()
+            .chain(single.into_iter().flatten())
             .copied()
             .filter(|p| {
                 p.words.len() <= words.len() - i
