@@ -623,10 +623,11 @@ fn vetoed(a: &Fingerprint, b: &Fingerprint, p: &Params, o: Overlap) -> Compariso
     // Blanche"). Different numbers always conflict.
     let names_conflict = ((m.unknown_a > 0 && m.unknown_b > 0) || m.substituted)
         && !(names >= 1 && o.shared_words >= CONTEXT_WORDS);
+    let soft_conflict = names_conflict || numbers_conflict(a, b);
     let slot_conflict = slots::conflict(&a.slots, &b.slots).is_some();
-    let conflict = names_conflict || numbers_conflict(a, b) || slot_conflict;
+    let conflict = soft_conflict || slot_conflict;
     let mut similarity = o.base;
-    if names_conflict || numbers_conflict(a, b) {
+    if soft_conflict {
         similarity *= p.conflict;
     }
     if slot_conflict {
