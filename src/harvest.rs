@@ -25,7 +25,38 @@ struct PassContext<'a> {
     tagger: Arc<Tagger>,
     /// Held across each source's store transaction, so that two sources carrying the same
     /// story at the same moment still end up in one story.
-    stories: Mutex<StoryIndex>,
+    stories: Mutex<PassStories>,
+}
+
+/// The story index of a pass, and the date from which it holds the store's articles: a source
+/// bringing older items first loads the stored articles of their window, so that an item's
+/// story does not depend on the wall clock or on the sources that answered before.
+struct PassStories {
+    index: StoryIndex,
+    since: DateTime<Utc>,
+}
+
+impl PassStories {
+    async fn load(config: &Config, store: &Store, now: DateTime<Utc>) -> anyhow::Result<Self> {
+        let index = load_story_index(config, store, now).await?;
+        let since = now - index.window();
+        Ok(PassStories { index, since })
+    }
+
+    /// Makes sure the index holds the stored articles from a window before `earliest`.
+    async fn cover(&mut self, store: &Store, earliest: DateTime<Utc>) -> anyhow::Result<()> {
+        let from = earliest - self.index.window();
+        if from >= self.since {
+            return Ok(());
+        }
+        for (story, at, text) in store.fingerprints_between(from, self.since).await? {
+            if let Some(fp) = Fingerprint::from_text(&text) {
+                self.index.insert(story, at, fp);
+            }
+        }
+        self.since = from;
+        Ok(())
+    }
 }
 
 /// The story index over the configured window, loaded from the store.
@@ -112,7 +143,7 @@ pub async fn run_sources(
         store,
         fetcher: Fetcher::new(&config.settings)?,
         tagger,
-        stories: Mutex::new(load_story_index(config, store, Utc::now()).await?),
+        stories: Mutex::new(PassStories::load(config, store, Utc::now()).await?),
     };
     let mut reports: Vec<SourceReport> = futures_util::stream::iter(sources.iter().copied())
         .map(|source| harvest_source(&context, source, &states, force, stop))
@@ -121,6 +152,10 @@ pub async fn run_sources(
         .inspect(|r| on_done(r))
         .collect()
         .await;
+    // New stories may belong in a dossier's "to check" band.
+    if let Err(e) = crate::learning::refresh(store, Utc::now()).await {
+        tracing::warn!("bande « à vérifier » non mise à jour : {e}");
+    }
     let order: HashMap<&str, usize> = config
         .sources
         .iter()
@@ -262,6 +297,18 @@ async fn fetch_and_store(
     .map_err(|e| plain_error(e.to_string()))?;
     let now = Utc::now();
     let mut stories = context.stories.lock().await;
+    if let Some(earliest) = items
+        .iter()
+        .map(|p| p.candidate.published.unwrap_or(now))
+        .min()
+    {
+        stories
+            .cover(context.store, earliest)
+            .await
+            .map_err(|e| plain_error(format!("base de données : {e}")))?;
+    }
+    // New stories that continue an earlier one: (story, previous, relatedness).
+    let mut links: Vec<(i64, i64, f64)> = Vec::new();
     let counts = context
         .store
         .record_success(state.id, &validators, &items, now, |prepared, id| {
@@ -269,16 +316,29 @@ async fn fetch_and_store(
             let Some(fp) = Fingerprint::from_text(&prepared.fingerprint) else {
                 return id;
             };
-            let story = stories.find(&fp, at).unwrap_or(id);
-            stories.insert(story, at, fp);
+            let story = match stories.index.find(&fp, at) {
+                Some(story) => story,
+                None => {
+                    if let Some((previous, s)) = stories.index.running(&fp, at) {
+                        links.push((id, previous, s));
+                    }
+                    id
+                }
+            };
+            stories.index.insert(story, at, fp);
             story
         })
         .await;
+    if counts.is_ok()
+        && let Err(e) = context.store.link_stories(&links).await
+    {
+        tracing::warn!("liens « suite de » non enregistrés : {e}");
+    }
     let counts = match counts {
         Ok(counts) => counts,
         Err(e) => {
             // The index may hold stories of the rolled-back articles: reload it from the store.
-            if let Ok(fresh) = load_story_index(context.config, context.store, now).await {
+            if let Ok(fresh) = PassStories::load(context.config, context.store, now).await {
                 *stories = fresh;
             }
             return Err(plain_error(format!("base de données : {e}")));

@@ -148,6 +148,14 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Histoires « à vérifier » d'un dossier : non classées par ses règles, proposées par ce que
+    /// le classement a appris des décisions des veilleurs
+    ToCheck {
+        dossier: String,
+        /// Un seul document JSON sur la sortie standard
+        #[arg(long)]
+        json: bool,
+    },
     /// Produit les panoramas de presse (fragment, page, Atom, JSON Feed) dans archive/published/
     Panorama {
         /// Seulement ce dossier
@@ -367,6 +375,9 @@ enum EvalCommand {
         /// Seuil de similarité (sinon celui de la configuration)
         #[arg(long)]
         threshold: Option<f64>,
+        /// Validation croisée : seuil choisi sur les autres plis, mesuré sur chaque pli
+        #[arg(long, conflicts_with = "threshold")]
+        folds: Option<usize>,
         /// Un seul document JSON sur la sortie standard
         #[arg(long)]
         json: bool,
@@ -377,6 +388,12 @@ enum EvalCommand {
     /// Précision, rappel et F1 du classement par dossier et par territoire
     Tags {
         file: PathBuf,
+        /// Apprend aussi des étiquettes de ce fichier, prises comme décisions des veilleurs
+        #[arg(long, conflicts_with = "folds")]
+        train: Option<PathBuf>,
+        /// Validation croisée : règles + apprentissage sur les autres plis du fichier
+        #[arg(long)]
+        folds: Option<usize>,
         /// Un seul document JSON sur la sortie standard
         #[arg(long)]
         json: bool,
@@ -477,10 +494,35 @@ fn main() -> ExitCode {
             what:
                 EvalCommand::Tags {
                     file,
+                    train,
+                    folds,
                     json,
                     verbose,
                 },
-        } => Some(commands::eval_tags(&config, file, *json, *verbose)),
+        } => Some(if train.is_some() || folds.is_some() {
+            commands::quality::eval_tags_learned(
+                &config,
+                file,
+                train.as_deref(),
+                *folds,
+                *json,
+                *verbose,
+            )
+        } else {
+            commands::eval_tags(&config, file, *json, *verbose)
+        }),
+        Command::Eval {
+            what:
+                EvalCommand::Dedup {
+                    file,
+                    folds: Some(folds),
+                    json,
+                    verbose,
+                    ..
+                },
+        } => Some(commands::quality::eval_dedup_folds(
+            file, *folds, *json, *verbose,
+        )),
         Command::Eval {
             what:
                 EvalCommand::Dedup {
@@ -488,6 +530,7 @@ fn main() -> ExitCode {
                     threshold,
                     json,
                     verbose,
+                    ..
                 },
         } => Some(commands::eval_dedup(
             &config, file, *threshold, *json, *verbose,
@@ -604,6 +647,9 @@ fn main() -> ExitCode {
                     json,
                 )
                 .await
+            }
+            Command::ToCheck { dossier, json } => {
+                commands::quality::to_check(&config, &cli.archive, &dossier, json).await
             }
             Command::Panorama { dossier, json } => {
                 commands::panorama(&config, &cli.archive, dossier.as_deref(), json).await

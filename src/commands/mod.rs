@@ -109,16 +109,16 @@ pub fn eval_dedup(
         b.recall,
         b.f1,
         if b.precision_floor_met {
-            " (meilleur F1 à précision ≥ 0,95)"
+            " (meilleur F0,5 à précision ≥ 0,95)"
         } else {
-            " (précision 0,95 hors d'atteinte : meilleur F1)"
+            " (précision 0,95 hors d'atteinte : meilleur F0,5)"
         }
     );
     println!("\nErreurs par type de paire :");
     for (kind, k) in &e.errors_by_kind {
         println!(
-            "  {kind:<28} {:>4} paires  {:>3} fusions à tort  {:>3} fusions manquées",
-            k.pairs, k.false_merges, k.missed_merges
+            "  {kind:<28} {:>4} paires  {:>3} fusions à tort  {:>3} fusions manquées  {:>3} liées (suite de)",
+            k.pairs, k.false_merges, k.missed_merges, k.linked
         );
     }
     if verbose {
@@ -566,6 +566,7 @@ pub async fn articles(
                     "published": a.published, "dossiers": a.dossiers, "territories": a.territories,
                     "state": a.state, "summary": a.summary, "language": a.language, "first_seen": a.first_seen,
                     "body": a.body,
+                    "follows": a.follows,
                 })
             })
             .collect();
@@ -619,8 +620,12 @@ pub async fn articles(
             DecisionState::Rejected => "  (rejetée)",
             DecisionState::Starred => "  (étoilée)",
         };
+        let follows = lead
+            .follows
+            .map(|f| format!("  (suite de {f})"))
+            .unwrap_or_default();
         println!(
-            "{story:>6}  {when:<16}  {}{others}{tags}{state}\n        {} — {}",
+            "{story:>6}  {when:<16}  {}{others}{tags}{state}{follows}\n        {} — {}",
             lead.title, lead.source, lead.url
         );
     }
@@ -663,6 +668,10 @@ pub async fn decide(
         .await
     {
         Ok(dossiers) => {
+            // The decision is stored; a band not refreshed now is at the next pass.
+            if let Err(e) = crate::learning::refresh(&store, Utc::now()).await {
+                eprintln!("attention : bande « à vérifier » non mise à jour : {e}");
+            }
             if json {
                 println!(
                     "{}",
@@ -787,6 +796,7 @@ pub use bounces::{
     parse as bounces_parse, subscriber_show,
 };
 mod sources_admin;
+pub mod quality;
 pub use daemon::{run, schedule, status};
 pub use extract::extract;
 pub use mailing::{

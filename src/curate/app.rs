@@ -12,7 +12,9 @@ use super::filters::{self, Known};
 use crate::config::Config;
 use crate::model::{BlockKind, DecisionState, Edition, EditionItem, EditionStatus, StoryCard};
 use crate::search::SearchIndex;
-use crate::store::{DecisionSnapshot, InboxFilter, InboxRow, NewBlock, Store, StoryDetail};
+use crate::store::{
+    DecisionSnapshot, InboxFilter, InboxRow, NewBlock, Store, StoryDetail, ToCheckRow,
+};
 
 /// Rows loaded in one inbox view (the header tells when there are more).
 pub const INBOX_LIMIT: u32 = 2000;
@@ -146,6 +148,11 @@ pub struct App {
     pub lingering: Option<i64>,
     search: Option<SearchIndex>,
     marks: (i64, i64),
+    /// The dossier's "to check" band, shown after the rules' stories (`rows[band_from..]`).
+    pub band: Vec<ToCheckRow>,
+    pub band_from: usize,
+    /// The story the selected one continues ("suite de"): id and title.
+    pub follows: Option<(i64, String)>,
 }
 
 /// The start of a day typed in the filter form, in the curators' timezone.
@@ -198,6 +205,9 @@ impl App {
             lingering: None,
             search,
             marks: (0, 0),
+            band: Vec::new(),
+            band_from: 0,
+            follows: None,
         };
         app.reload().await?;
         Ok(app)
@@ -237,6 +247,7 @@ impl App {
                 self.rows.insert(at, row);
             }
         }
+        self.load_band().await?;
         self.selected = keep
             .and_then(|s| self.rows.iter().position(|r| r.story == s))
             .unwrap_or(self.selected.min(self.rows.len().saturating_sub(1)));
@@ -258,7 +269,47 @@ impl App {
             Some(r) => self.store.story_detail(r.story).await?,
             None => None,
         };
+        self.follows = match self.selected_row() {
+            Some(r) => self.store.story_follows(r.story).await?,
+            None => None,
+        };
         Ok(())
+    }
+
+    /// In a dossier's inbox, appends its "to check" band after the rules' stories.
+    async fn load_band(&mut self) -> anyhow::Result<()> {
+        self.band_from = self.rows.len();
+        self.band.clear();
+        let Some(dossier) = self.filter.dossier.clone() else {
+            return Ok(());
+        };
+        if self.filter.state.is_some() {
+            return Ok(());
+        }
+        for b in self.store.to_check(&dossier, INBOX_LIMIT).await? {
+            if self.rows.iter().any(|r| r.story == b.story) {
+                continue;
+            }
+            self.rows.push(InboxRow {
+                story: b.story,
+                title: b.title.clone(),
+                sources: 1,
+                date: b.date.clone(),
+                dossiers: Vec::new(),
+                territories: Vec::new(),
+                score: b.probability,
+                state: DecisionState::New,
+            });
+            self.band.push(b);
+        }
+        Ok(())
+    }
+
+    /// The "to check" entry of the selected story, when it is in the band.
+    pub fn selected_band(&self) -> Option<&ToCheckRow> {
+        self.selected
+            .checked_sub(self.band_from)
+            .and_then(|i| self.band.get(i))
     }
 
     /// Called about once a second: picks up what other processes wrote (new articles from

@@ -136,4 +136,6 @@ fn edit_in_editor(text: &str) -> anyhow::Result<Option<String>> {
 }
 
 #[cfg(test)]
+mod band_tests;
+#[cfg(test)]
 mod tests;

@@ -329,7 +329,8 @@ fn draw_list(frame: &mut Frame, app: &App, area: Rect) {
     let items: Vec<ListItem> = app
         .rows
         .iter()
-        .map(|r| {
+        .enumerate()
+        .map(|(i, r)| {
             // `+N`: the story was carried by N other sources.
             let others = if r.sources > 1 {
                 format!("+{:<2}", r.sources - 1)
@@ -366,6 +367,15 @@ fn draw_list(frame: &mut Frame, app: &App, area: Rect) {
                 );
                 return ListItem::new(Line::from(spans))
                     .style(Style::default().add_modifier(Modifier::DIM));
+            }
+            if i >= app.band_from {
+                spans.insert(
+                    0,
+                    Span::styled(
+                        "à vérifier ",
+                        Style::default().add_modifier(Modifier::ITALIC),
+                    ),
+                );
             }
             ListItem::new(Line::from(spans))
         })
@@ -443,6 +453,7 @@ fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
     lines.push(Line::from(""));
     lines.push(highlighted(lede, &matches, "summary", app));
     lines.push(Line::from(""));
+    lines.extend(learned_lines(app));
     for (dossier, score, why) in &d.why {
         let terms: Vec<String> = why
             .iter()
@@ -506,6 +517,33 @@ fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
             .wrap(Wrap { trim: false }),
         area,
     );
+}
+
+/// The "suite de" link and, for a story of the "to check" band, the learned words behind it.
+fn learned_lines(app: &App) -> Vec<Line<'static>> {
+    let bold = Style::default().add_modifier(Modifier::BOLD);
+    let mut lines = Vec::new();
+    if let Some((story, title)) = &app.follows {
+        lines.push(Line::from(vec![
+            Span::styled(format!("Suite de l'histoire {story} : "), bold),
+            Span::raw(title.clone()),
+        ]));
+    }
+    if let Some(b) = app.selected_band() {
+        let words: Vec<&str> = b.words.iter().map(|(w, _)| w.as_str()).collect();
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!(
+                    "À vérifier pour {} ({:.0} %, appris des décisions) : ",
+                    b.dossier,
+                    b.probability * 100.0
+                ),
+                bold,
+            ),
+            Span::raw(words.join(", ")),
+        ]));
+    }
+    lines
 }
 
 fn draw_composer(frame: &mut Frame, app: &App, area: Rect, selected: usize) {

@@ -3,10 +3,13 @@
 use std::collections::HashMap;
 
 use super::analyse::{Class, analyse};
+use super::slots::{self, Slot};
 
 /// Format version written at the head of [`Fingerprint::to_text`]; bump it when the analysis
 /// changes, so that stored fingerprints are recomputed rather than compared across versions.
-const VERSION: &str = "fp1";
+/// `fp2` added the slots; an `fp1` value still reads, without slots.
+const VERSION: &str = "fp2";
+const VERSION_WITHOUT_SLOTS: &str = "fp1";
 
 /// Shared content words from which names added on both sides no longer conflict.
 const CONTEXT_WORDS: usize = 3;
@@ -33,6 +36,9 @@ pub struct Params {
     pub topic_only: f64,
     /// Share of Dice in the base score, the rest being the overlap over the lighter text.
     pub dice_share: f64,
+    /// Factor applied when the titles' slots of one type disagree (another département, town
+    /// or neighbourhood, another count of the same thing, another day): different events.
+    pub slot_conflict: f64,
 }
 
 impl Params {
@@ -47,6 +53,7 @@ impl Params {
         conflict: 0.5,
         topic_only: 0.5,
         dice_share: 0.3,
+        slot_conflict: 0.4,
     };
 
     pub fn class_weight(&self, class: Class) -> f64 {
@@ -148,6 +155,8 @@ pub struct Fingerprint {
     total: f64,
     /// Sum of the weights of the title's tokens, as if there were no summary.
     title_total: f64,
+    /// The title's typed slots, sorted.
+    slots: Vec<Slot>,
 }
 
 /// Builds the fingerprint of an article from its title and summary (plain text; either may be
@@ -212,11 +221,11 @@ pub fn fingerprint(title: &str, summary: &str) -> Fingerprint {
             });
         }
     }
-    Fingerprint::new(tokens, names)
+    Fingerprint::new(tokens, names, slots::slots(title))
 }
 
 impl Fingerprint {
-    fn new(tokens: Vec<FpToken>, names: Vec<Name>) -> Fingerprint {
+    fn new(tokens: Vec<FpToken>, names: Vec<Name>, slots: Vec<Slot>) -> Fingerprint {
         let total = tokens.iter().map(FpToken::weight).sum();
         let p = Params::DEFAULT;
         let title_total = tokens
@@ -229,7 +238,13 @@ impl Fingerprint {
             names,
             total,
             title_total,
+            slots,
         }
+    }
+
+    /// The title's typed slots.
+    pub fn slots(&self) -> &[Slot] {
+        &self.slots
     }
 
     pub fn tokens(&self) -> &[FpToken] {
@@ -294,15 +309,27 @@ impl Fingerprint {
             })
             .collect();
         out.push_str(&names.join(" "));
+        out.push('|');
+        let slots: Vec<String> = self.slots.iter().map(Slot::to_text).collect();
+        out.push_str(&slots.join(" "));
         out
     }
 
     /// Reads [`Fingerprint::to_text`]; `None` for another version or a damaged value (the
     /// caller then recomputes it from the article).
     pub fn from_text(text: &str) -> Option<Fingerprint> {
-        let (tokens_part, names_part) = text.split_once('|')?;
+        let (tokens_part, rest) = text.split_once('|')?;
         let mut parts = tokens_part.split(' ');
-        if parts.next()? != VERSION {
+        let (names_part, slots_part) = match parts.next()? {
+            VERSION => rest.split_once('|')?,
+            VERSION_WITHOUT_SLOTS if !rest.contains('|') => (rest, ""),
+            _ => return None,
+        };
+        let mut slots = Vec::new();
+        for slot in slots_part.split(' ').filter(|s| !s.is_empty()) {
+            slots.push(Slot::from_text(slot)?);
+        }
+        if !slots.windows(2).all(|w| w[0] < w[1]) {
             return None;
         }
         let mut tokens = Vec::new();
@@ -346,7 +373,7 @@ impl Fingerprint {
                 in_title,
             });
         }
-        Some(Fingerprint::new(tokens, names))
+        Some(Fingerprint::new(tokens, names, slots))
     }
 }
 
@@ -596,10 +623,15 @@ fn vetoed(a: &Fingerprint, b: &Fingerprint, p: &Params, o: Overlap) -> Compariso
     // Blanche"). Different numbers always conflict.
     let names_conflict = ((m.unknown_a > 0 && m.unknown_b > 0) || m.substituted)
         && !(names >= 1 && o.shared_words >= CONTEXT_WORDS);
-    let conflict = names_conflict || numbers_conflict(a, b);
+    let soft_conflict = names_conflict || numbers_conflict(a, b);
+    let slot_conflict = slots::conflict(&a.slots, &b.slots).is_some();
+    let conflict = soft_conflict || slot_conflict;
     let mut similarity = o.base;
-    if conflict {
+    if soft_conflict {
         similarity *= p.conflict;
+    }
+    if slot_conflict {
+        similarity *= p.slot_conflict;
     }
     // Two names, or a name and a number ("737 MAX", "Val d'Isère" and "40 ans"), identify an
     // event; one name alone, or a number alone, does not.
@@ -625,6 +657,35 @@ pub fn similarity_reaching(a: &Fingerprint, b: &Fingerprint, threshold: f64) -> 
         return None;
     }
     Some(vetoed(a, b, &p, o).similarity).filter(|&s| s >= threshold)
+}
+
+/// How much `a` reads as a later development of `b`'s story (an arrest, then the indictment;
+/// a plan announced, then voted): `Some(similarity)` when the two are related but not the same
+/// event — below `threshold`, or above it but kept apart by a disagreeing weekday, date or
+/// count — and they share a name of their titles and no slot of place disagrees (another town
+/// is another story, not its sequel). The caller keeps those over its link threshold.
+pub fn follows(a: &Fingerprint, b: &Fingerprint, threshold: f64) -> Option<f64> {
+    let c = compare(a, b);
+    if c.shared_names == 0 || c.shared_words == 0 {
+        return None;
+    }
+    if let Some(slot) = slots::conflict(&a.slots, &b.slots)
+        && matches!(slot, Slot::Place(..))
+    {
+        return None;
+    }
+    let p = Params::DEFAULT;
+    // The similarity the event slots took away, capped below the merge threshold: this is
+    // a relation, never a merge.
+    let unvetoed = if slots::conflict(&a.slots, &b.slots).is_some() {
+        c.similarity / p.slot_conflict
+    } else {
+        c.similarity
+    };
+    if c.similarity >= threshold {
+        return None;
+    }
+    Some(unvetoed.min(1.0))
 }
 
 /// Similarity of two articles in [0, 1], vetoes included.

@@ -7,7 +7,7 @@ use std::collections::{HashMap, VecDeque};
 use chrono::{DateTime, Duration, Utc};
 
 use super::analyse::Class;
-use super::fingerprint::{Fingerprint, Params, similarity_reaching};
+use super::fingerprint::{Fingerprint, Params, follows, similarity_reaching};
 
 /// Stems found in more articles of the window than this are not used to find candidates (a
 /// candidate must share a rarer one): comparing against thousands of articles for one word
@@ -38,12 +38,11 @@ pub struct StoryIndex {
     /// Stem hash → (entry id, weight of the stem in that entry), ids ascending. Two stems
     /// with one hash would only add candidates, which the similarity then sorts out.
     postings: HashMap<u64, VecDeque<(u64, f64)>>,
-    newest: Option<DateTime<Utc>>,
 }
 
 impl StoryIndex {
-    /// An empty index keeping articles within `window` of the newest one seen, merging at
-    /// `threshold` (see [`super::DEFAULT_THRESHOLD`]).
+    /// An empty index matching articles within `window` of each other's own dates, merging
+    /// at `threshold` (see [`super::DEFAULT_THRESHOLD`]).
     pub fn new(window: Duration, threshold: f64) -> StoryIndex {
         StoryIndex {
             window,
@@ -51,7 +50,6 @@ impl StoryIndex {
             entries: VecDeque::new(),
             first_id: 0,
             postings: HashMap::new(),
-            newest: None,
         }
     }
 
@@ -81,8 +79,11 @@ impl StoryIndex {
             .map(|t| (t.hash, t.weight()))
     }
 
-    /// Adds an article of `story`, published (or first seen) at `at`, then drops the articles
-    /// older than the window before the newest date seen.
+    /// Adds an article of `story`, published (or first seen) at `at`. Nothing is dropped here:
+    /// dropping what lies a window before the newest article seen made the stories of a pass
+    /// depend on the order sources answered in (an old item arriving after a recent one no
+    /// longer found its story). Callers that stream through time call
+    /// [`StoryIndex::evict_before`].
     pub fn insert(&mut self, story: i64, at: DateTime<Utc>, fp: Fingerprint) {
         let id = self.first_id + self.entries.len() as u64;
         for (hash, weight) in Self::keys(&fp) {
@@ -98,17 +99,12 @@ impl StoryIndex {
             millis,
             fp,
         });
-        if self.newest.is_none_or(|n| at > n) {
-            self.newest = Some(at);
-        }
-        self.evict();
     }
 
-    /// Drops, in insertion order, the articles older than the window. An article inserted out
-    /// of order waits behind newer ones; [`StoryIndex::find`] checks dates anyway.
-    fn evict(&mut self) {
-        let Some(newest) = self.newest else { return };
-        let cutoff = newest - self.window;
+    /// Drops, in insertion order, the articles dated before `cutoff`, for a caller that knows
+    /// no article older than `cutoff + window` will be asked for. An article inserted out of
+    /// order waits behind newer ones; [`StoryIndex::find`] checks dates anyway.
+    pub fn evict_before(&mut self, cutoff: DateTime<Utc>) {
         while self.entries.front().is_some_and(|e| e.at < cutoff) {
             let entry = self.entries.pop_front().expect("checked");
             let id = self.first_id;
@@ -136,6 +132,31 @@ impl StoryIndex {
 
     /// Like [`StoryIndex::find`], with the similarity.
     pub fn best(&self, fp: &Fingerprint, at: DateTime<Utc>) -> Option<(i64, f64)> {
+        self.scan(fp, at, self.threshold, false, |a, b, floor| {
+            similarity_reaching(a, b, floor)
+        })
+    }
+
+    /// The earlier story that an article of a new story continues ("suite de"): the most
+    /// related article dated before it, by [`follows`]. Only asked when [`StoryIndex::find`]
+    /// found no story to join.
+    pub fn running(&self, fp: &Fingerprint, at: DateTime<Utc>) -> Option<(i64, f64)> {
+        self.scan(fp, at, super::LINK_THRESHOLD, true, |a, b, floor| {
+            follows(a, b, self.threshold).filter(|&s| s >= floor)
+        })
+    }
+
+    /// The story of the best-scoring article within the window around `at` (before it, with
+    /// `earlier_only`) whose score reaches `threshold`. `score` returns `None` below its
+    /// floor and never more than the weighted overlap, which bounds the candidates to read.
+    fn scan(
+        &self,
+        fp: &Fingerprint,
+        at: DateTime<Utc>,
+        threshold: f64,
+        earlier_only: bool,
+        score: impl Fn(&Fingerprint, &Fingerprint, f64) -> Option<f64>,
+    ) -> Option<(i64, f64)> {
         if fp.is_empty() {
             return None;
         }
@@ -177,7 +198,9 @@ impl StoryIndex {
         let mut best: Option<(usize, i64, f64)> = None;
         for k in touched {
             let entry = &self.entries[k];
-            if (entry.millis - at_millis).abs() > window_millis {
+            if (entry.millis - at_millis).abs() > window_millis
+                || (earlier_only && entry.millis > at_millis)
+            {
                 continue;
             }
             // The vetoes only lower the weighted overlap, whose upper bound follows from the
@@ -195,11 +218,11 @@ impl StoryIndex {
             };
             let upper = upper(fp.total(), entry.fp.total())
                 .max(upper(fp.title_total(), entry.fp.title_total()));
-            let floor = best.map_or(self.threshold, |(_, _, b)| b.max(self.threshold));
+            let floor = best.map_or(threshold, |(_, _, b)| b.max(threshold));
             if upper < floor {
                 continue;
             }
-            if let Some(s) = similarity_reaching(fp, &entry.fp, floor)
+            if let Some(s) = score(fp, &entry.fp, floor)
                 && best.is_none_or(|(bk, _, b)| s > b || (s == b && k > bk))
             {
                 best = Some((k, entry.story, s));

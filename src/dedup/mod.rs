@@ -36,18 +36,26 @@ mod analyse;
 pub mod eval;
 mod fingerprint;
 mod index;
+pub mod slots;
 
 pub use analyse::Class;
 pub use eval::{BestThreshold, DedupEvaluation, KindErrors, Misclassified, evaluate};
 pub use fingerprint::{
-    Comparison, Fingerprint, FpToken, Params, compare, compare_with, fingerprint, similarity,
+    Comparison, Fingerprint, FpToken, Params, compare, compare_with, fingerprint, follows,
+    similarity,
 };
 pub use index::StoryIndex;
 
-/// Similarity from which two articles are the same story: the best threshold measured on the
-/// development pairs under the constraint precision ≥ 0.95 (any value from 0.51 to 0.52 gives
-/// the same result there; this one sits in the middle of the gap).
-pub const DEFAULT_THRESHOLD: f64 = 0.515;
+/// Similarity from which two articles are the same story: the threshold `eval::best_threshold`
+/// picks on all the development pairs (best F0.5 under precision ≥ 0.95, moved up its
+/// plateau). The same rule, run on 4 folds and measured on the fifth (`veille eval dedup
+/// --folds 5`), gives precision 0.960, recall 0.814, F1 0.881.
+pub const DEFAULT_THRESHOLD: f64 = 0.526;
+
+/// Relatedness from which a new story is linked to an earlier one as its sequel ("suite de")
+/// when it shares a name with it ([`follows`]); measured on the development pairs by
+/// `veille eval dedup` (links among the `hard-neg-development` pairs against the others).
+pub const LINK_THRESHOLD: f64 = 0.3;
 
 /// Default time window of a story: an article joins a story only if a similar article of it
 /// was published within this many days.
@@ -144,7 +152,7 @@ mod tests {
         assert_eq!(a, b);
         let text = a.to_text();
         assert_eq!(text, b.to_text());
-        assert!(text.starts_with("fp1 "), "{text}");
+        assert!(text.starts_with("fp2 "), "{text}");
         let back = Fingerprint::from_text(&text).expect("round trip");
         assert_eq!(back, a);
         assert_eq!(back.to_text(), text);
@@ -152,6 +160,9 @@ mod tests {
         // Empty fingerprints round-trip too; damaged or foreign values are refused.
         let empty = fingerprint("", "");
         assert_eq!(Fingerprint::from_text(&empty.to_text()), Some(empty));
+        // A value written before slots existed still reads, without them.
+        let old = Fingerprint::from_text("fp1 aud:e|0").expect("fp1 reads");
+        assert!(old.slots().is_empty());
         for bad in [
             "",
             "fp0 a:w|",
@@ -159,6 +170,10 @@ mod tests {
             "fp1 b:w a:w|",
             "fp1 a:w|0.7",
             "fp1 a:w",
+            "fp1 a:w||",
+            "fp2 a:w|",
+            "fp2 a:w||x:1",
+            "fp2 a:w||w:2 w:1",
         ] {
             assert_eq!(Fingerprint::from_text(bad), None, "{bad}");
         }
@@ -266,8 +281,11 @@ mod tests {
         );
         // Eight days later, the Gers article is out of the window.
         assert_eq!(index.find(&c, day(8)), None);
-        // Inserting a newer article evicts those older than the window.
+        // Inserting a newer article evicts nothing (an older one may still come); evicting
+        // before a date drops the articles older than it.
         index.insert(4, day(9), fingerprint("Un autre sujet", ""));
+        assert_eq!(index.len(), 4);
+        index.evict_before(day(9) - Duration::days(DEFAULT_WINDOW_DAYS));
         assert_eq!(index.len(), 1);
         assert_eq!(index.find(&a, day(1)), None);
     }
@@ -306,9 +324,139 @@ mod tests {
             "dev: P {:.3} R {:.3} F1 {:.3} at {}; best {:?}",
             e.scores.precision, e.scores.recall, e.scores.f1, e.threshold, e.best_threshold
         );
-        // Measured: precision 0.962, recall 0.864, F1 0.911 (59 same-story pairs of 158).
+        // Fitted (the threshold was chosen on this file): precision 0.960, recall 0.814, F1
+        // 0.881 (59 same-story pairs of 158); the cross-validated figure is the next test's.
         assert!(e.scores.precision >= 0.95, "{:?}", e.scores);
-        assert!(e.scores.f1 >= 0.89, "{:?}", e.scores);
+        assert!(e.scores.f1 >= 0.87, "{:?}", e.scores);
         assert!(e.best_threshold.precision_floor_met);
+    }
+
+    #[test]
+    fn look_alikes_of_another_place_count_or_day_do_not_merge() {
+        // The three look-alike pairs, and the accent-free form.
+        assert!(!same(
+            "Canicule : l'Aude placée en vigilance orange jusqu'à jeudi",
+            "Canicule : l'Hérault placé en vigilance orange jusqu'à jeudi",
+        ));
+        assert!(!same(
+            "Canicule : l'Aude placee en vigilance orange jusqu'a jeudi",
+            "Canicule : l'Herault place en vigilance orange jusqu'a jeudi",
+        ));
+        assert!(!same(
+            "NPNRU : 120 logements démolis dans le quartier de Cantepau à Albi",
+            "NPNRU : 200 logements démolis dans le quartier de Bellefontaine à Toulouse",
+        ));
+        assert!(!same(
+            "Toulouse : un appartement ravagé par les flammes lundi à Empalot",
+            "Toulouse : un appartement ravagé par les flammes mardi aux Izards",
+        ));
+        // The same template with the same slots is one story.
+        assert!(same(
+            "Canicule : l'Aude placée en vigilance orange jusqu'à jeudi",
+            "Canicule : l'Aude en vigilance orange jusqu'à jeudi",
+        ));
+    }
+
+    #[test]
+    fn a_development_is_linked_not_merged() {
+        let arrest = fingerprint("Meurtre à Albi : le suspect interpellé lundi", "");
+        let charge = fingerprint("Meurtre à Albi : le suspect mis en examen mercredi", "");
+        let other_town = fingerprint("Meurtre à Castres : le suspect mis en examen mercredi", "");
+        assert!(!same_story(&charge, &arrest, DEFAULT_THRESHOLD));
+        let s = follows(&charge, &arrest, DEFAULT_THRESHOLD).expect("related");
+        assert!(s >= LINK_THRESHOLD, "{s}");
+        // Another town is another affair, not its sequel; unrelated news is nothing.
+        assert_eq!(follows(&other_town, &arrest, DEFAULT_THRESHOLD), None);
+        let unrelated = fingerprint("Rugby : le Stade toulousain s'impose face à Clermont", "");
+        assert_eq!(follows(&unrelated, &arrest, DEFAULT_THRESHOLD), None);
+        // Through the index: no story to join, an earlier one to follow.
+        let mut index = StoryIndex::new(Duration::days(DEFAULT_WINDOW_DAYS), DEFAULT_THRESHOLD);
+        index.insert(1, day(0), arrest);
+        assert_eq!(index.find(&charge, day(2)), None);
+        assert_eq!(index.running(&charge, day(2)).map(|(s, _)| s), Some(1));
+        // Only an earlier story can be followed.
+        let mut later = StoryIndex::new(Duration::days(DEFAULT_WINDOW_DAYS), DEFAULT_THRESHOLD);
+        later.insert(
+            2,
+            day(3),
+            fingerprint("Meurtre à Albi : le suspect interpellé lundi", ""),
+        );
+        assert_eq!(later.running(&charge, day(2)), None);
+    }
+
+    #[test]
+    fn stories_do_not_depend_on_insertion_order() {
+        // Old wire copies and recent local news, inserted in every order of three sources.
+        let old = |i: i64| day(-120) + Duration::hours(i);
+        let wire = [
+            "Le Conseil constitutionnel censure l'article sur les loyers des étudiants",
+            "Un chalutier sétois saisi pour pêche illégale de thon rouge",
+        ];
+        let local = ["Toulouse : le marché de Noël ouvre ses portes place du Capitole"];
+        let sources: [Vec<(&str, chrono::DateTime<Utc>)>; 3] = [
+            wire.iter()
+                .enumerate()
+                .map(|(i, t)| (*t, old(i as i64)))
+                .collect(),
+            local.iter().map(|t| (*t, day(0))).collect(),
+            wire.iter()
+                .enumerate()
+                .map(|(i, t)| (*t, old(i as i64)))
+                .collect(),
+        ];
+        for order in [
+            [0, 1, 2],
+            [0, 2, 1],
+            [1, 0, 2],
+            [1, 2, 0],
+            [2, 0, 1],
+            [2, 1, 0],
+        ] {
+            let mut index = StoryIndex::new(Duration::days(DEFAULT_WINDOW_DAYS), DEFAULT_THRESHOLD);
+            let mut next = 0;
+            let mut merged = 0;
+            for s in order {
+                for (title, at) in &sources[s] {
+                    let fp = fingerprint(title, "");
+                    let story = match index.find(&fp, *at) {
+                        Some(story) => {
+                            merged += 1;
+                            story
+                        }
+                        None => {
+                            next += 1;
+                            next
+                        }
+                    };
+                    index.insert(story, *at, fp);
+                }
+            }
+            assert_eq!(merged, 2, "order {order:?}");
+        }
+    }
+
+    #[test]
+    #[cfg_attr(not(shared_fixtures), ignore = "../shared/fixtures absent")]
+    fn dev_pairs_cross_validated_floors() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/fixtures/eval/dedup-pairs-fr.tsv");
+        let tsv = std::fs::read_to_string(&path).expect("../shared/fixtures/eval is readable");
+        let e = eval::cross_validate(&tsv, 5).expect("dev file parses");
+        println!(
+            "5-fold: P {:.3} R {:.3} F1 {:.3}, thresholds {:?}; {:#?}",
+            e.scores.precision, e.scores.recall, e.scores.f1, e.thresholds, e.errors_by_kind
+        );
+        // The floors, on held-out folds.
+        assert!(e.scores.precision >= 0.95, "{:?}", e.scores);
+        assert!(e.scores.f1 >= 0.75, "{:?}", e.scores);
+        // No look-alike of another place, town or count merged.
+        for kind in [
+            "hard-neg-other-place",
+            "hard-neg-other-town",
+            "hard-neg-template",
+        ] {
+            let k = &e.errors_by_kind[kind];
+            assert_eq!(k.false_merges, 0, "{kind}: {k:?}");
+        }
     }
 }

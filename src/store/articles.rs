@@ -28,6 +28,8 @@ pub struct ArticleRow {
     pub state: DecisionState,
     /// The article's text fetched from its page (`full_text`), if any.
     pub body: Option<String>,
+    /// The earlier story this one continues ("suite de"), if any.
+    pub follows: Option<i64>,
 }
 
 /// Which articles to list.
@@ -59,7 +61,8 @@ impl Store {
     pub async fn articles(&self, filter: &ArticleFilter) -> anyhow::Result<Vec<ArticleRow>> {
         let rows = sqlx::query(
             "SELECT a.id, COALESCE(a.story, a.id) AS story, a.title, a.canonical_url, s.name AS source,
-                    a.published, a.summary_text, a.language, a.first_seen, a.territories, a.content
+                    a.published, a.summary_text, a.language, a.first_seen, a.territories, a.content,
+                    (SELECT l.previous FROM story_links l WHERE l.story = COALESCE(a.story, a.id)) AS follows
              FROM articles a JOIN sources s ON s.id = a.source_id
              WHERE ($1 IS NULL OR COALESCE(a.published, a.first_seen) >= $1)
                AND ($2 IS NULL OR s.name = $2)
@@ -95,6 +98,7 @@ impl Store {
                 territories: json_list(r.get("territories")),
                 state,
                 body: r.get("content"),
+                follows: r.get("follows"),
             });
             if filter.limit.is_some_and(|l| out.len() >= l as usize) {
                 break;
@@ -145,6 +149,35 @@ impl Store {
              ORDER BY at",
         )
         .bind(timestamp(since))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| {
+                Some((
+                    r.get("story"),
+                    parse_timestamp(r.get("at"))?,
+                    r.get("fingerprint"),
+                ))
+            })
+            .collect())
+    }
+
+    /// Like [`Store::recent_fingerprints`], for the articles dated in `[since, until)`: the
+    /// older window a pass needs when a source brings old items.
+    pub async fn fingerprints_between(
+        &self,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> anyhow::Result<Vec<(i64, DateTime<Utc>, String)>> {
+        let rows = sqlx::query(
+            "SELECT COALESCE(story, id) AS story, COALESCE(published, first_seen) AS at, fingerprint
+             FROM articles WHERE fingerprint IS NOT NULL
+               AND COALESCE(published, first_seen) >= $1 AND COALESCE(published, first_seen) < $2
+             ORDER BY at",
+        )
+        .bind(timestamp(since))
+        .bind(timestamp(until))
         .fetch_all(&self.pool)
         .await?;
         Ok(rows

@@ -23,6 +23,7 @@ mod decisions;
 mod editions;
 mod jobs;
 pub mod preferences;
+mod learning;
 mod subscribers;
 mod triage;
 
@@ -32,6 +33,7 @@ pub use bodies::PendingBody;
 pub use decisions::DecisionError;
 pub use editions::{EditionError, NewBlock};
 pub use jobs::{EditionReminder, JobRow, ScheduledDraft, SourceStat, Totals};
+pub use learning::{DecidedStory, StoryToScore, ToCheckEntry, ToCheckRow};
 pub use subscribers::{ClaimedDelivery, DeliveryOutcome, ImportEntry, ImportOutcome, SendError};
 pub use triage::{DecisionSnapshot, InboxFilter, InboxRow, StoryDetail};
 

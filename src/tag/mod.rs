@@ -3,7 +3,9 @@
 //!
 //! - `rules`: the rule language (syntax in README.md, « Règles de marquage »), parser and matcher;
 //! - `territories`: départements, towns and neighbourhoods of Occitanie;
-//! - `eval`: precision / recall / F1 against a labelled TSV (`veille eval tags`).
+//! - `eval`: precision / recall / F1 against a labelled TSV (`veille eval tags`), with k-fold
+//!   cross-validation of the learned scorer;
+//! - `learn`: the per-dossier scorer learned from curators' decisions (the "to check" band).
 //!
 //! Scoring, per dossier: the sum of the weights of the rule's matched terms, a term found in
 //! the title counting `TITLE_FACTOR` times its weight; a source that lists the dossier in its
@@ -12,6 +14,7 @@
 //! `threshold` (`DEFAULT_THRESHOLD` if none). A dossier without `rules` tags nothing.
 
 pub mod eval;
+pub mod learn;
 pub mod rules;
 pub mod territories;
 

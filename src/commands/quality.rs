@@ -1,0 +1,144 @@
+//! `veille eval tags --train/--folds` and `veille eval dedup --folds`: the figures that are
+//! measured on rows the tuning never saw; and `veille to-check DOSSIER`, the band the
+//! learned scorer proposes.
+
+use std::path::Path;
+
+use super::{EXIT_OK, EXIT_USAGE, read_labelled_file, unknown_dossier};
+use crate::config::Config;
+use crate::store::Store;
+use crate::tag::Tagger;
+
+/// Stories shown by `veille to-check`.
+const TO_CHECK_LIMIT: u32 = 200;
+
+/// `veille to-check DOSSIER`: the dossier's "to check" band, most probable first, with the
+/// learned words behind each proposal.
+pub async fn to_check(
+    config: &Config,
+    archive: &Path,
+    dossier: &str,
+    json: bool,
+) -> anyhow::Result<i32> {
+    if unknown_dossier(config, Some(dossier)) {
+        return Ok(EXIT_USAGE);
+    }
+    let store = Store::open(archive).await?;
+    let rows = store.to_check(dossier, TO_CHECK_LIMIT).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(EXIT_OK);
+    }
+    if rows.is_empty() {
+        println!(
+            "Rien à vérifier dans « {dossier} » (le classement apprend des décisions : au moins {} histoires gardées et {} rejetées).",
+            crate::tag::learn::MIN_EXAMPLES,
+            crate::tag::learn::MIN_EXAMPLES
+        );
+        return Ok(EXIT_OK);
+    }
+    for r in &rows {
+        let words: Vec<&str> = r.words.iter().map(|(w, _)| w.as_str()).collect();
+        println!(
+            "{:>6}  {:>3.0} %  {}\n        appris : {}",
+            r.story,
+            r.probability * 100.0,
+            r.title,
+            words.join(", ")
+        );
+    }
+    println!("{} histoire(s) à vérifier", rows.len());
+    Ok(EXIT_OK)
+}
+
+/// `veille eval tags FILE --train TRAIN` or `--folds K`: the rules plus the learned scorer.
+pub fn eval_tags_learned(
+    config: &Config,
+    path: &Path,
+    train: Option<&Path>,
+    folds: Option<usize>,
+    json: bool,
+    verbose: bool,
+) -> anyhow::Result<i32> {
+    let tsv = match read_labelled_file(path) {
+        Ok(t) => t,
+        Err(code) => return Ok(code),
+    };
+    let tagger = Tagger::new(config)?;
+    let result = match (train, folds) {
+        (Some(train_path), _) => {
+            let train = match read_labelled_file(train_path) {
+                Ok(t) => t,
+                Err(code) => return Ok(code),
+            };
+            crate::tag::eval::evaluate_trained(&tagger, &tsv, &train)
+        }
+        (None, Some(k)) => crate::tag::eval::cross_validate(&tagger, &tsv, k),
+        (None, None) => crate::tag::eval::evaluate(&tagger, &tsv),
+    };
+    match result {
+        Ok(evaluation) if json => println!("{}", serde_json::to_string_pretty(&evaluation)?),
+        Ok(evaluation) => print!("{}", evaluation.render(verbose)),
+        Err(e) => {
+            eprintln!("{}: {e}", path.display());
+            return Ok(EXIT_USAGE);
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+/// `veille eval dedup FILE --folds K`: the threshold chosen on the other folds, measured on
+/// each fold.
+pub fn eval_dedup_folds(
+    path: &Path,
+    folds: usize,
+    json: bool,
+    verbose: bool,
+) -> anyhow::Result<i32> {
+    let tsv = match read_labelled_file(path) {
+        Ok(t) => t,
+        Err(code) => return Ok(code),
+    };
+    let e = match crate::dedup::eval::cross_validate(&tsv, folds) {
+        Ok(e) => e,
+        Err(message) => {
+            eprintln!("{}: {message}", path.display());
+            return Ok(EXIT_USAGE);
+        }
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&e)?);
+        return Ok(EXIT_OK);
+    }
+    println!(
+        "{} paires, dont {} de la même histoire ; validation croisée en {} plis",
+        e.pairs, e.same_story_pairs, e.folds
+    );
+    let thresholds: Vec<String> = e.thresholds.iter().map(|t| format!("{t:.3}")).collect();
+    println!(
+        "Seuils choisis sur les autres plis : {}",
+        thresholds.join(", ")
+    );
+    println!(
+        "Mesuré sur les plis mis de côté : précision {:.3}, rappel {:.3}, F1 {:.3}",
+        e.scores.precision, e.scores.recall, e.scores.f1
+    );
+    println!("\nErreurs par type de paire :");
+    for (kind, k) in &e.errors_by_kind {
+        println!(
+            "  {kind:<28} {:>4} paires  {:>3} fusions à tort  {:>3} fusions manquées  {:>3} liées (suite de)",
+            k.pairs, k.false_merges, k.missed_merges, k.linked
+        );
+    }
+    if verbose {
+        println!("\nPaires mal classées :");
+        for m in &e.misclassified {
+            let what = if m.same_story { "manquée" } else { "à tort" };
+            println!(
+                "  {:<14} {:<28} similarité {:.3}  fusion {what}",
+                m.id, m.kind, m.similarity
+            );
+        }
+    }
+    Ok(EXIT_OK)
+}

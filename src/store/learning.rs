@@ -1,0 +1,206 @@
+//! What learned tagging and running stories read and write: the curators' decisions as
+//! training material, the recent stories to score, each dossier's "to check" band, and the
+//! "suite de" links between stories (migration 0006).
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::Row;
+
+use super::{Store, timestamp};
+
+/// A story with its decisions: what the scorer learns from.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DecidedStory {
+    pub story: i64,
+    pub title: String,
+    pub summary: String,
+    /// Dossiers it was kept or starred in.
+    pub kept: Vec<String>,
+    /// Dossiers it was rejected in (`""`: rejected with no dossier).
+    pub rejected: Vec<String>,
+}
+
+/// A recent story the scorer may propose.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StoryToScore {
+    pub story: i64,
+    pub title: String,
+    pub summary: String,
+    /// Dossiers its articles are tagged with by the rules.
+    pub tagged: Vec<String>,
+    /// Dossiers it already has a decision in.
+    pub decided: Vec<String>,
+}
+
+/// One story of a dossier's "to check" band.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ToCheckRow {
+    pub story: i64,
+    pub dossier: String,
+    pub title: String,
+    /// RFC 3339 UTC.
+    pub date: String,
+    pub probability: f64,
+    /// The learned words that weighed most, with their weight.
+    pub words: Vec<(String, f64)>,
+}
+
+/// A row to store in the band: story, dossier, probability, words.
+pub type ToCheckEntry = (i64, String, f64, Vec<(String, f64)>);
+
+fn split_list(text: Option<String>) -> Vec<String> {
+    let mut list: Vec<String> = text
+        .map(|t| t.split(',').map(str::to_string).collect())
+        .unwrap_or_default();
+    list.sort();
+    list.dedup();
+    list
+}
+
+impl Store {
+    /// Every story with a decision other than `new`, with the title and summary of its first
+    /// article.
+    pub async fn decided_stories(&self) -> anyhow::Result<Vec<DecidedStory>> {
+        let rows = sqlx::query(
+            "SELECT d.story, a.title, a.summary_text,
+                    group_concat(CASE WHEN d.state IN ('kept', 'starred') THEN d.dossier END) AS kept,
+                    group_concat(CASE WHEN d.state = 'rejected' THEN d.dossier END) AS rejected
+             FROM decisions d JOIN articles a ON a.id = d.story
+             WHERE d.state <> 'new'
+             GROUP BY d.story ORDER BY d.story",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| DecidedStory {
+                story: r.get("story"),
+                title: r.get("title"),
+                summary: r.get("summary_text"),
+                kept: split_list(r.get("kept")),
+                rejected: split_list(r.get("rejected")),
+            })
+            .collect())
+    }
+
+    /// The stories first published (or seen) since `since`, with their rule tags and the
+    /// dossiers already decided.
+    pub async fn stories_to_score(
+        &self,
+        since: DateTime<Utc>,
+    ) -> anyhow::Result<Vec<StoryToScore>> {
+        let rows = sqlx::query(
+            "SELECT a.id AS story, a.title, a.summary_text,
+                    (SELECT group_concat(DISTINCT t.dossier) FROM tags t JOIN articles b ON b.id = t.article_id
+                     WHERE b.id = a.id OR b.story = a.id) AS tagged,
+                    (SELECT group_concat(d.dossier) FROM decisions d
+                     WHERE d.story = a.id AND d.state <> 'new') AS decided
+             FROM articles a
+             WHERE (a.story IS NULL OR a.story = a.id)
+               AND COALESCE(a.published, a.first_seen) >= $1
+             ORDER BY a.id",
+        )
+        .bind(timestamp(since))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| StoryToScore {
+                story: r.get("story"),
+                title: r.get("title"),
+                summary: r.get("summary_text"),
+                tagged: split_list(r.get("tagged")),
+                decided: split_list(r.get("decided")),
+            })
+            .collect())
+    }
+
+    /// Replaces every dossier's "to check" band.
+    pub async fn replace_to_check(&self, rows: &[ToCheckEntry]) -> anyhow::Result<()> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query("DELETE FROM to_check")
+            .execute(&mut *tx)
+            .await?;
+        for (story, dossier, probability, words) in rows {
+            sqlx::query(
+                "INSERT INTO to_check (story, dossier, probability, why) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(story)
+            .bind(dossier)
+            .bind(probability)
+            .bind(serde_json::to_string(words)?)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A dossier's "to check" band, most probable first, without the stories decided in the
+    /// dossier since the band was computed.
+    pub async fn to_check(&self, dossier: &str, limit: u32) -> anyhow::Result<Vec<ToCheckRow>> {
+        let rows = sqlx::query(
+            "SELECT c.story, c.dossier, c.probability, c.why, a.title,
+                    COALESCE(a.published, a.first_seen) AS at
+             FROM to_check c JOIN articles a ON a.id = c.story
+             WHERE c.dossier = $1
+               AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.story = c.story
+                               AND d.dossier = c.dossier AND d.state <> 'new')
+             ORDER BY c.probability DESC, c.story DESC
+             LIMIT $2",
+        )
+        .bind(dossier)
+        .bind(i64::from(limit.max(1)))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let why: String = r.get("why");
+                ToCheckRow {
+                    story: r.get("story"),
+                    dossier: r.get("dossier"),
+                    title: r.get("title"),
+                    date: r.get("at"),
+                    probability: r.get("probability"),
+                    words: serde_json::from_str(&why).unwrap_or_default(),
+                }
+            })
+            .collect())
+    }
+
+    /// Records that each `(story, previous, similarity)` continues `previous`; a story keeps
+    /// its first link.
+    pub async fn link_stories(&self, links: &[(i64, i64, f64)]) -> anyhow::Result<()> {
+        if links.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        for (story, previous, similarity) in links {
+            sqlx::query(
+                "INSERT INTO story_links (story, previous, similarity) VALUES ($1, $2, $3)
+                 ON CONFLICT (story) DO NOTHING",
+            )
+            .bind(story)
+            .bind(previous)
+            .bind(similarity)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The story that `story` continues, with its title, if any.
+    pub async fn story_follows(&self, story: i64) -> anyhow::Result<Option<(i64, String)>> {
+        let row = sqlx::query(
+            "SELECT l.previous, COALESCE((SELECT d.title FROM decisions d WHERE d.story = l.previous
+                    AND d.title IS NOT NULL ORDER BY d.decided_at DESC LIMIT 1), a.title) AS title
+             FROM story_links l JOIN articles a ON a.id = l.previous WHERE l.story = $1",
+        )
+        .bind(story)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| (r.get("previous"), r.get("title"))))
+    }
+}
