@@ -1,6 +1,7 @@
 //! veille: a news watch for the centre's dossiers — sources are fetched, read, stored,
 //! then curated and published. See ARCHITECTURE.md for the map.
 
+pub mod backup;
 pub mod commands;
 pub mod config;
 pub mod curate;

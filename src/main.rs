@@ -108,6 +108,26 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Copie cohérente de l'archive (base, clé secrète, feeds.toml) dans un dossier nouveau,
+    /// même pendant que le démon tourne
+    Backup {
+        /// Dossier de la sauvegarde (nouveau ou vide)
+        dest: PathBuf,
+        /// Un seul document JSON sur la sortie standard
+        #[arg(long)]
+        json: bool,
+    },
+    /// Restaure une sauvegarde dans l'archive (refusé pendant que le démon tourne)
+    Restore {
+        /// Dossier d'une sauvegarde faite par `veille backup`
+        src: PathBuf,
+        /// Remplacer la base existante de l'archive
+        #[arg(long = "remplacer")]
+        replace: bool,
+        /// Un seul document JSON sur la sortie standard
+        #[arg(long)]
+        json: bool,
+    },
     /// Réapplique les règles de classement à tous les articles (décisions conservées)
     Retag {
         /// Un seul document JSON sur la sortie standard
@@ -378,6 +398,32 @@ fn main() -> ExitCode {
             level,
         );
     }
+    // Backup and restore need no valid configuration: restoring brings one back.
+    if let Command::Backup { dest, json }
+    | Command::Restore {
+        src: dest, json, ..
+    } = &cli.command
+    {
+        let runtime = match tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("erreur : impossible de démarrer : {e}");
+                return ExitCode::from(commands::EXIT_FAILURE as u8);
+            }
+        };
+        let result = runtime.block_on(async {
+            match &cli.command {
+                Command::Restore { replace, .. } => {
+                    commands::restore(&cli.archive, &cli.config, dest, *replace, *json).await
+                }
+                _ => commands::backup(&cli.archive, &cli.config, dest, *json).await,
+            }
+        });
+        return exit(result);
+    }
     let config = match commands::load_config(&cli.config) {
         Ok(c) => c,
         Err(code) => return ExitCode::from(code as u8),
@@ -435,7 +481,11 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Check { .. } | Command::Eval { .. } | Command::Schedule { .. } => {
+            Command::Check { .. }
+            | Command::Eval { .. }
+            | Command::Schedule { .. }
+            | Command::Backup { .. }
+            | Command::Restore { .. } => {
                 unreachable!("handled above")
             }
             Command::Run { listen } => {

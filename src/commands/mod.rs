@@ -773,12 +773,14 @@ fn local_time(config: &Config, t: DateTime<Utc>) -> String {
     t.with_timezone(&tz).format("%d/%m/%Y %H:%M").to_string()
 }
 
+mod backup;
 mod daemon;
 mod interrupt;
 mod mailing;
 pub mod parser;
 mod publishing;
 mod searching;
+pub use backup::{backup, restore};
 pub use daemon::{run, schedule, status};
 pub use mailing::{
     export as subscribers_export, forget as subscribers_forget, import as subscribers_import,
