@@ -9,7 +9,9 @@ FEEDPARSER_VERSION := 6.0.14
 PY_PACKAGES := feedparser==$(FEEDPARSER_VERSION) aiosmtpd==1.4.6 dkimpy==1.1.8 pynacl==1.6.2 \
                openpyxl==3.1.5 croniter==7.0.0 prometheus-client==0.26.0
 
-.PHONY: run test bench lint deps build release clean web-deps system-deps bench-system-deps \
+FUZZ_SECS ?= 60
+
+.PHONY: fuzz run test bench lint deps build release clean web-deps system-deps bench-system-deps \
         web-system-deps screenshots FORCE
 
 ## Le démon sur feeds.toml : relèves, panoramas et brouillons planifiés, site sur 127.0.0.1:8080
@@ -39,6 +41,12 @@ lint:
 bench: deps bench-system-deps
 	$(CARGO) bench --locked --bench parse --bench fetch --bench dedup --bench search --bench send \
 	  --bench triage --bench daemon
+
+## Fuzzing (stable Rust, tests/fuzz.rs): each target for FUZZ_SECS seconds (60 by default ; 600
+## for the long campaigns: make fuzz FUZZ_SECS=600), low priority; new crashes go to
+## tests/fuzz/crashes/ and become regression tests. FUZZ_TARGETS=feed,cron to choose.
+fuzz:
+	FUZZ_SECS=$(FUZZ_SECS) nice -n 19 $(CARGO) test --locked --test fuzz -- --ignored campaigns --nocapture
 
 ## What the tests need beyond Rust: Python feedparser as an independent oracle and the SMTP test
 ## tools (tests/smtp), in a local venv; SpamAssassin; the HTML checks (tools/web: W3C Nu validator,
