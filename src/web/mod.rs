@@ -3,6 +3,7 @@
 //! embeds, a Content-Security-Policy with `frame-ancestors` for the website, a French 404 and
 //! `/healthz`; and the subscription pages (`subscribe`).
 
+pub mod guard;
 pub mod subscribe;
 
 use std::net::SocketAddr;
@@ -136,7 +137,7 @@ pub async fn serve_on(
     app: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let app = app.into_make_service_with_connect_info::<SocketAddr>();
+    let app = guard::protect(app).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await?;
