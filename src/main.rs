@@ -128,6 +128,14 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Données personnelles : rapport pour le registre RGPD, purge des journaux d'envoi
+    Privacy {
+        #[command(subcommand)]
+        what: PrivacyCommand,
+        /// Un seul document JSON sur la sortie standard
+        #[arg(long, global = true)]
+        json: bool,
+    },
     /// Réapplique les règles de classement à tous les articles (décisions conservées)
     Retag {
         /// Un seul document JSON sur la sortie standard
@@ -315,6 +323,14 @@ enum EditionCommand {
 }
 
 #[derive(Subcommand)]
+enum PrivacyCommand {
+    /// Quelles données personnelles sont tenues, où, et combien de temps
+    Report,
+    /// Efface maintenant les adresses des journaux d'envoi plus anciens que la durée fixée
+    Purge,
+}
+
+#[derive(Subcommand)]
 enum EvalCommand {
     /// Précision, rappel et F1 du regroupement en histoires (paires étiquetées)
     Dedup {
@@ -492,6 +508,14 @@ fn main() -> ExitCode {
                 commands::run(&config, &cli.archive, listen.as_deref()).await
             }
             Command::Status { json } => commands::status(&config, &cli.archive, json).await,
+            Command::Privacy { what, json } => match what {
+                PrivacyCommand::Report => {
+                    commands::privacy::report(&config, &cli.archive, json).await
+                }
+                PrivacyCommand::Purge => {
+                    commands::privacy::purge(&config, &cli.archive, json).await
+                }
+            },
             Command::Retag { json } => commands::retag(&config, &cli.archive, json).await,
             Command::Reindex { json } => commands::reindex(&config, &cli.archive, json).await,
             Command::Search {

@@ -154,3 +154,39 @@ fn a_folder_that_is_not_a_backup_is_refused_in_french() {
     );
     assert!(!ws.archive().join("veille.sqlite").exists());
 }
+
+#[test]
+fn the_privacy_report_is_in_french_and_a_purge_needs_a_retention() {
+    let ws = Workspace::new("", "");
+    let out = ws.run(&["privacy", "report"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("Données personnelles tenues par veille"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("keep_delivery_logs_days"), "{stdout}");
+    let out = ws.run(&["privacy", "purge"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("aucune durée de conservation"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let kept = Workspace::new("", "[privacy]\nkeep_delivery_logs_days = 365\n");
+    let purged = kept.json(&["privacy", "purge", "--json"]);
+    assert_eq!(purged["erased"], 0, "{purged:#}");
+    let bad = Workspace::new("", "[backup]\nschedule = \"61 * * * *\"\n");
+    let out = bad.run(&["check"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("horaire de sauvegarde invalide"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -778,6 +778,7 @@ mod daemon;
 mod interrupt;
 mod mailing;
 pub mod parser;
+pub mod privacy;
 mod publishing;
 mod searching;
 pub use backup::{backup, restore};

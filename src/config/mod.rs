@@ -14,6 +14,7 @@ use toml::Spanned;
 use crate::model::{PageSelectors, Source, SourceKind};
 
 mod schedule;
+pub mod trust;
 pub use schedule::{
     DEFAULT_PANORAMAS, DEFAULT_POLL, DEFAULT_STOP_GRACE_SECS, ScheduleSpec, Schedules,
     default_draft,
@@ -48,6 +49,10 @@ pub struct Config {
     pub publications: BTreeMap<String, Publication>,
     /// When the daemon (`veille run`) polls, refreshes panoramas and prepares drafts.
     pub schedule: Schedules,
+    /// The daemon's nightly backup (`[backup]`).
+    pub backup: trust::BackupSettings,
+    /// Retention of personal data (`[privacy]`).
+    pub privacy: trust::PrivacySettings,
     /// The file's text and where each dossier's `rules` string sits in it, so that later
     /// stages can point at a mistake inside a rule.
     pub text: String,
@@ -492,6 +497,10 @@ struct RawConfig {
     publications: BTreeMap<Spanned<String>, Publication>,
     #[serde(default)]
     schedule: Option<schedule::RawSchedule>,
+    #[serde(default)]
+    backup: Option<trust::BackupSettings>,
+    #[serde(default)]
+    privacy: Option<trust::PrivacySettings>,
 }
 
 #[derive(Deserialize)]
@@ -875,6 +884,18 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
             ));
         }
     }
+    let backup = raw.backup.unwrap_or_default();
+    if let Err(e) = crate::schedule::Expr::parse(&backup.schedule) {
+        errors.push(at(
+            find_span(text, &backup.schedule),
+            format!(
+                "horaire de sauvegarde invalide « {} » : {}",
+                backup.schedule, e.message
+            ),
+            Some(crate::schedule::SYNTAX_HINT.into()),
+        ));
+    }
+    let privacy = raw.privacy.unwrap_or_default();
     let web = raw.web.unwrap_or_default();
     if web.listen.parse::<std::net::SocketAddr>().is_err() {
         errors.push(at(
@@ -953,6 +974,8 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
         web,
         publications,
         schedule: schedules,
+        backup,
+        privacy,
         text: text.to_string(),
         rule_spans,
     })

@@ -19,6 +19,7 @@ mod articles;
 mod decisions;
 mod editions;
 mod jobs;
+mod privacy;
 mod subscribers;
 mod triage;
 
@@ -26,6 +27,7 @@ pub use articles::{ArticleFilter, ArticleRow, TaggingInput};
 pub use decisions::DecisionError;
 pub use editions::{EditionError, NewBlock};
 pub use jobs::{EditionReminder, JobRow, ScheduledDraft, SourceStat, Totals};
+pub use privacy::PersonalData;
 pub use subscribers::{ClaimedDelivery, DeliveryOutcome, ImportEntry, ImportOutcome, SendError};
 pub use triage::{DecisionSnapshot, InboxFilter, InboxRow, StoryDetail};
 
