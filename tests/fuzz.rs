@@ -15,6 +15,8 @@ use chrono::{TimeZone, Utc};
 use veille::model::PageSelectors;
 
 const TARGETS: &[&str] = &["feed", "page", "config", "rules", "csv", "xlsx", "cron"];
+/// An input slower than this is saved as `lent-<target>-*` (a possible hang).
+const SLOW: Duration = Duration::from_secs(2);
 /// An input larger than this is cut: the parsers cap what they read long before.
 const MAX_INPUT: usize = 64 * 1024;
 
@@ -206,6 +208,7 @@ fn mutate(rng: &mut fastrand::Rng, seeds: &[Vec<u8>]) -> Vec<u8> {
 struct Campaign {
     executions: u64,
     slowest: Duration,
+    slow: u64,
     crashes: Vec<PathBuf>,
 }
 
@@ -216,6 +219,7 @@ fn campaign(target: &str, budget: Duration, seed: u64) -> Campaign {
     let mut result = Campaign {
         executions: 0,
         slowest: Duration::ZERO,
+        slow: 0,
         crashes: Vec::new(),
     };
     std::panic::set_hook(Box::new(|_| {}));
@@ -223,8 +227,15 @@ fn campaign(target: &str, budget: Duration, seed: u64) -> Campaign {
         let data = mutate(&mut rng, &seeds);
         let began = Instant::now();
         let outcome = catch_unwind(AssertUnwindSafe(|| run(target, &data)));
-        result.slowest = result.slowest.max(began.elapsed());
+        let took = began.elapsed();
+        result.slowest = result.slowest.max(took);
         result.executions += 1;
+        if took > SLOW {
+            // Kept for a look, not a failure: on a shared machine a pause may be the scheduler's.
+            let name = format!("lent-{target}-{:016x}", fxhash(&data));
+            std::fs::write(fuzz_dir().join("crashes").join(name), &data).unwrap();
+            result.slow += 1;
+        }
         if outcome.is_err() {
             let name = format!("{target}-{:016x}", fxhash(&data));
             let path = fuzz_dir().join("crashes").join(name);
@@ -251,7 +262,12 @@ fn corpus_and_past_crashes_pass() {
             run(target, &data);
             replayed += 1;
         }
-        for crash in files(&fuzz_dir().join("crashes"), Some(target)) {
+        let mut past = files(&fuzz_dir().join("crashes"), Some(target));
+        past.extend(files(
+            &fuzz_dir().join("crashes"),
+            Some(&format!("lent-{target}")),
+        ));
+        for crash in past {
             run(target, &std::fs::read(&crash).unwrap());
             replayed += 1;
         }
@@ -289,10 +305,11 @@ fn campaigns() {
     {
         let c = campaign(target, Duration::from_secs(secs), seed);
         println!(
-            "fuzz {target:<7} {secs:>5} s  {:>9} exécutions  {:>8.0}/s  plus lente {:>6.1} ms  plantages {}",
+            "fuzz {target:<7} {secs:>5} s  {:>9} exécutions  {:>8.0}/s  plus lente {:>6.1} ms  lentes {}  plantages {}",
             c.executions,
             c.executions as f64 / secs as f64,
             c.slowest.as_secs_f64() * 1000.0,
+            c.slow,
             c.crashes.len()
         );
         crashed.extend(c.crashes);
