@@ -215,4 +215,183 @@ mod tests {
         assert_eq!(large.headers()["x-content-type-options"], "nosniff");
         server.abort();
     }
+
+    #[tokio::test]
+    async fn idle_half_sent_requests_are_dropped_and_free_their_slot() {
+        use axum::serve::ListenerExt;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let app = Router::new().route("/healthz", get(|| async { "ok" }));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let guarded =
+            GuardedListener::new(listener, 2, std::time::Duration::from_millis(300)).tap_io(|_| {});
+        let server = tokio::spawn(async move {
+            axum::serve(
+                guarded,
+                protect(app).into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await
+        });
+        // Two slowloris clients take both slots with a request they never finish.
+        let mut idle = Vec::new();
+        for _ in 0..2 {
+            let mut s = tokio::net::TcpStream::connect(address).await.unwrap();
+            s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+                .await
+                .unwrap();
+            idle.push(s);
+        }
+        // A real client still gets its answer once the idle ones are dropped.
+        let answer = tokio::time::timeout(
+            std::time::Duration::from_secs(20),
+            reqwest::get(format!("http://{address}/healthz")),
+        )
+        .await
+        .expect("answered")
+        .unwrap();
+        assert_eq!(answer.text().await.unwrap(), "ok");
+        for mut s in idle {
+            let mut rest = Vec::new();
+            let read =
+                tokio::time::timeout(std::time::Duration::from_secs(20), s.read_to_end(&mut rest))
+                    .await
+                    .expect("closed by the server");
+            // Closed (0 bytes, or reset) without a 200 for the unfinished request.
+            assert!(
+                !String::from_utf8_lossy(&rest).contains("200 OK"),
+                "{read:?}"
+            );
+        }
+        server.abort();
+    }
+}
+
+/// Connections open at once; beyond, new ones wait in the kernel's backlog.
+pub const MAX_CONNECTIONS: usize = 1024;
+/// A connection that sends nothing for this long is closed: an idle keep-alive, or a
+/// slowloris client holding a half-sent request.
+pub const IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// The listener of `serve_on`: at most `MAX_CONNECTIONS` connections, each closed after
+/// `IDLE_TIMEOUT` without a byte read while it waits for one.
+pub struct GuardedListener {
+    inner: tokio::net::TcpListener,
+    slots: Arc<Semaphore>,
+    idle: std::time::Duration,
+}
+
+impl GuardedListener {
+    pub fn new(inner: tokio::net::TcpListener, max: usize, idle: std::time::Duration) -> Self {
+        GuardedListener {
+            inner,
+            slots: Arc::new(Semaphore::new(max)),
+            idle,
+        }
+    }
+}
+
+impl axum::serve::Listener for GuardedListener {
+    type Io = GuardedStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        let permit = self
+            .slots
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the semaphore is never closed");
+        loop {
+            match self.inner.accept().await {
+                Ok((stream, addr)) => {
+                    return (
+                        GuardedStream {
+                            inner: stream,
+                            _permit: permit,
+                            idle: self.idle,
+                            timer: Box::pin(tokio::time::sleep(self.idle)),
+                        },
+                        addr,
+                    );
+                }
+                // Out of file descriptors and the like: wait instead of spinning.
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.inner.local_addr()
+    }
+}
+
+/// A TCP stream that holds its connection slot and times out when idle.
+pub struct GuardedStream {
+    inner: tokio::net::TcpStream,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+    idle: std::time::Duration,
+    timer: std::pin::Pin<Box<tokio::time::Sleep>>,
+}
+
+impl tokio::io::AsyncRead for GuardedStream {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        use std::task::Poll;
+        let before = buf.filled().len();
+        match std::pin::Pin::new(&mut self.inner).poll_read(cx, buf) {
+            Poll::Ready(result) => {
+                if buf.filled().len() > before {
+                    let deadline = tokio::time::Instant::now() + self.idle;
+                    self.timer.as_mut().reset(deadline);
+                }
+                Poll::Ready(result)
+            }
+            Poll::Pending => match self.timer.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "connexion inactive",
+                ))),
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+}
+
+impl tokio::io::AsyncWrite for GuardedStream {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
 }
