@@ -37,10 +37,11 @@ lint:
 
 ## Benchmarks (figures printed; compare side by side with Python feedparser; send: SMTP to
 ## Postfix smtp-sink, against smtp-source; daemon: 300 sources × 1,000 cycles in compressed
-## time, memory and CPU per cycle).
-bench: deps bench-system-deps
+## time, memory and CPU per cycle; web: veille serve next to nginx under wrk, and slowloris).
+bench: deps bench-system-deps release
 	$(CARGO) bench --locked --bench parse --bench fetch --bench dedup --bench search --bench send \
 	  --bench triage --bench daemon
+	benches/web_load.sh target/release/veille
 
 ## Fuzzing (stable Rust, tests/fuzz.rs): each target for FUZZ_SECS seconds (60 by default ; 600
 ## for the long campaigns: make fuzz FUZZ_SECS=600), low priority; new crashes go to
@@ -89,18 +90,23 @@ system-deps:
 	command -v tmux >/dev/null || missing="$$missing tmux"; \
 	$(INSTALL_MISSING)
 
-## Pour make bench seulement : postfix, pour ses outils smtp-sink et smtp-source (en root, smtp-sink
+## Pour make bench seulement : wrk et nginx (charge du serveur web, benches/web_load.sh) ;
+## postfix, pour ses outils smtp-sink et smtp-source (en root, smtp-sink
 ## veut -u nobody). Installé sans configuration (debconf « No configuration ») : aucun serveur de
 ## courrier ne démarre ; on le vérifie.
 bench-system-deps:
 	@missing=""; lean=""; \
 	[ -x /usr/sbin/smtp-sink ] && [ -x /usr/sbin/smtp-source ] || lean=" postfix"; \
+	command -v wrk >/dev/null || lean="$$lean wrk"; \
+	command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || lean="$$lean nginx"; \
 	[ -z "$$lean" ] || [ "$$(id -u)" != 0 ] || \
 	  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections; \
 	$(INSTALL_MISSING); \
 	if [ -n "$$lean" ] && pidof /usr/lib/postfix/sbin/master >/dev/null; then \
 	  echo "postfix a démarré un serveur de courrier : arrêt"; postfix stop; \
-	fi
+	fi; \
+	case "$$lean" in *nginx*) if [ -f /run/nginx.pid ] && pidof nginx >/dev/null; then \
+	  echo "nginx a démarré un site par défaut : arrêt"; nginx -s quit; fi;; esac
 
 ## Ancien nom.
 web-system-deps: system-deps
