@@ -58,3 +58,58 @@ fn an_oversized_form_is_refused_and_every_answer_is_guarded() {
     assert_eq!(missing.header("x-content-type-options"), Some("nosniff"));
     assert!(missing.header("strict-transport-security").is_some());
 }
+
+#[test]
+fn the_subscription_form_has_a_global_cap_whatever_the_addresses() {
+    let templates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+    let ws = Workspace::new(
+        "",
+        &format!(
+            "[publish]\nsite_name = \"Essai\"\nbase_url = \"http://127.0.0.1:9\"\ntemplates = \"{}\"\n\n\
+             [web]\nsubscribe_per_minute = 100\nsubscribe_per_hour = 2\n\n[lists.lettre]\ntitle = \"Lettre\"\n",
+            templates.display()
+        ),
+    );
+    // Its own process with stderr to a file: `Served` closes the pipe after the first line,
+    // and the rejected requests of this test are logged.
+    let addr = format!("127.0.0.1:{}", free_port());
+    let log = std::fs::File::create(ws.dir.path().join("serve.log")).unwrap();
+    let mut child = ws
+        .command(&["serve", "--listen", &addr])
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let began = Instant::now();
+    while TcpStream::connect(&addr).is_err() {
+        assert!(
+            began.elapsed() < Duration::from_secs(30),
+            "veille serve ne répond pas"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let post = |email: &str| {
+        let body = format!("email={email}&liste=lettre");
+        let length = body.len().to_string();
+        request(
+            &addr,
+            "POST",
+            "/abonnement",
+            &[
+                ("Content-Type", "application/x-www-form-urlencoded"),
+                ("Content-Length", &length),
+            ],
+            &body,
+        )
+    };
+    // Invalid addresses do not use up the budget of real readers.
+    // Invalid addresses do not use up the budget of real readers.
+    assert_eq!(post("pas-une-adresse").status, 422);
+    assert_eq!(post("un%40example.org").status, 200);
+    assert_eq!(post("deux%40example.org").status, 200);
+    // The per-IP limit (100) is far; the global one (2 an hour) is reached.
+    let third = post("trois%40example.org");
+    assert_eq!(third.status, 429);
+    assert!(String::from_utf8_lossy(&third.body).contains("Trop de demandes"));
+    let _ = child.kill();
+    let _ = child.wait();
+}

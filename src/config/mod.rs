@@ -296,6 +296,10 @@ pub struct WebSettings {
     /// Subscription requests accepted per client IP and minute.
     #[serde(default = "default_subscribe_per_minute")]
     pub subscribe_per_minute: u32,
+    /// Valid subscription requests accepted per hour from all clients together: many
+    /// addresses (a botnet) must not make veille mail thousands of strangers.
+    #[serde(default = "default_subscribe_per_hour")]
+    pub subscribe_per_hour: u32,
 }
 
 impl Default for WebSettings {
@@ -304,12 +308,17 @@ impl Default for WebSettings {
             listen: default_listen(),
             site_origins: Vec::new(),
             subscribe_per_minute: default_subscribe_per_minute(),
+            subscribe_per_hour: default_subscribe_per_hour(),
         }
     }
 }
 
 fn default_subscribe_per_minute() -> u32 {
     5
+}
+
+fn default_subscribe_per_hour() -> u32 {
+    60
 }
 
 fn default_listen() -> String {
