@@ -379,6 +379,14 @@ fn main() -> ExitCode {
             return ExitCode::from(code as u8);
         }
     };
+    if matches!(cli.command, Command::Run { .. } | Command::Serve { .. }) {
+        // A server outlives the pipe its log was first written to: a closed stderr must
+        // cost log lines, not the process (write errors are ignored by the logger).
+        // SAFETY: still single-threaded; the runtime starts below.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+        }
+    }
     if matches!(cli.command, Command::Triage) {
         // The screen belongs to the TUI: its log goes to a file in the archive.
         let filter = tracing_subscriber::EnvFilter::try_from_env("VEILLE_LOG")

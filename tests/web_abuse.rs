@@ -113,3 +113,34 @@ fn the_subscription_form_has_a_global_cap_whatever_the_addresses() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[test]
+fn veille_serve_outlives_a_closed_stderr() {
+    let templates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+    let ws = Workspace::new(
+        "",
+        &format!(
+            "[publish]\nsite_name = \"Essai\"\nbase_url = \"http://127.0.0.1:9\"\ntemplates = \"{}\"\n\n\
+             [lists.lettre]\ntitle = \"Lettre\"\n",
+            templates.display()
+        ),
+    );
+    // `Served` reads the first line of stderr, then closes the pipe.
+    let served = Served::start(&ws, free_port());
+    let body = "email=un%40example.org&liste=lettre";
+    let length = body.len().to_string();
+    let answer = request(
+        &served.addr,
+        "POST",
+        "/abonnement",
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Content-Length", &length),
+        ],
+        body,
+    );
+    assert_eq!(answer.status, 200);
+    // The confirmation fails without [mail] and is logged to the closed pipe.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(served.get("/healthz", &[]).status, 200);
+}

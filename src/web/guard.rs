@@ -133,6 +133,136 @@ pub fn secure_headers(headers: &mut HeaderMap, https: bool) {
     }
 }
 
+/// Connections open at once; beyond, new ones wait in the kernel's backlog.
+pub const MAX_CONNECTIONS: usize = 1024;
+/// A connection that sends nothing for this long is closed: an idle keep-alive, or a
+/// slowloris client holding a half-sent request.
+pub const IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// The listener of `serve_on`: at most `MAX_CONNECTIONS` connections, each closed after
+/// `IDLE_TIMEOUT` without a byte read while it waits for one.
+pub struct GuardedListener {
+    inner: tokio::net::TcpListener,
+    slots: Arc<Semaphore>,
+    idle: std::time::Duration,
+}
+
+impl GuardedListener {
+    pub fn new(inner: tokio::net::TcpListener, max: usize, idle: std::time::Duration) -> Self {
+        GuardedListener {
+            inner,
+            slots: Arc::new(Semaphore::new(max)),
+            idle,
+        }
+    }
+}
+
+impl axum::serve::Listener for GuardedListener {
+    type Io = GuardedStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        let permit = self
+            .slots
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the semaphore is never closed");
+        loop {
+            match self.inner.accept().await {
+                Ok((stream, addr)) => {
+                    return (
+                        GuardedStream {
+                            inner: stream,
+                            _permit: permit,
+                            idle: self.idle,
+                            timer: Box::pin(tokio::time::sleep(self.idle)),
+                        },
+                        addr,
+                    );
+                }
+                // Out of file descriptors and the like: wait instead of spinning.
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.inner.local_addr()
+    }
+}
+
+/// A TCP stream that holds its connection slot and times out when idle.
+pub struct GuardedStream {
+    inner: tokio::net::TcpStream,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+    idle: std::time::Duration,
+    timer: std::pin::Pin<Box<tokio::time::Sleep>>,
+}
+
+impl tokio::io::AsyncRead for GuardedStream {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        use std::task::Poll;
+        let before = buf.filled().len();
+        match std::pin::Pin::new(&mut self.inner).poll_read(cx, buf) {
+            Poll::Ready(result) => {
+                if buf.filled().len() > before {
+                    let deadline = tokio::time::Instant::now() + self.idle;
+                    self.timer.as_mut().reset(deadline);
+                }
+                Poll::Ready(result)
+            }
+            Poll::Pending => match self.timer.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "connexion inactive",
+                ))),
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+}
+
+impl tokio::io::AsyncWrite for GuardedStream {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -263,135 +393,5 @@ mod tests {
             );
         }
         server.abort();
-    }
-}
-
-/// Connections open at once; beyond, new ones wait in the kernel's backlog.
-pub const MAX_CONNECTIONS: usize = 1024;
-/// A connection that sends nothing for this long is closed: an idle keep-alive, or a
-/// slowloris client holding a half-sent request.
-pub const IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
-
-/// The listener of `serve_on`: at most `MAX_CONNECTIONS` connections, each closed after
-/// `IDLE_TIMEOUT` without a byte read while it waits for one.
-pub struct GuardedListener {
-    inner: tokio::net::TcpListener,
-    slots: Arc<Semaphore>,
-    idle: std::time::Duration,
-}
-
-impl GuardedListener {
-    pub fn new(inner: tokio::net::TcpListener, max: usize, idle: std::time::Duration) -> Self {
-        GuardedListener {
-            inner,
-            slots: Arc::new(Semaphore::new(max)),
-            idle,
-        }
-    }
-}
-
-impl axum::serve::Listener for GuardedListener {
-    type Io = GuardedStream;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        let permit = self
-            .slots
-            .clone()
-            .acquire_owned()
-            .await
-            .expect("the semaphore is never closed");
-        loop {
-            match self.inner.accept().await {
-                Ok((stream, addr)) => {
-                    return (
-                        GuardedStream {
-                            inner: stream,
-                            _permit: permit,
-                            idle: self.idle,
-                            timer: Box::pin(tokio::time::sleep(self.idle)),
-                        },
-                        addr,
-                    );
-                }
-                // Out of file descriptors and the like: wait instead of spinning.
-                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
-            }
-        }
-    }
-
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        self.inner.local_addr()
-    }
-}
-
-/// A TCP stream that holds its connection slot and times out when idle.
-pub struct GuardedStream {
-    inner: tokio::net::TcpStream,
-    _permit: tokio::sync::OwnedSemaphorePermit,
-    idle: std::time::Duration,
-    timer: std::pin::Pin<Box<tokio::time::Sleep>>,
-}
-
-impl tokio::io::AsyncRead for GuardedStream {
-    fn poll_read(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        use std::task::Poll;
-        let before = buf.filled().len();
-        match std::pin::Pin::new(&mut self.inner).poll_read(cx, buf) {
-            Poll::Ready(result) => {
-                if buf.filled().len() > before {
-                    let deadline = tokio::time::Instant::now() + self.idle;
-                    self.timer.as_mut().reset(deadline);
-                }
-                Poll::Ready(result)
-            }
-            Poll::Pending => match self.timer.as_mut().poll(cx) {
-                Poll::Ready(()) => Poll::Ready(Err(std::io::Error::new(
-                    std::io::ErrorKind::TimedOut,
-                    "connexion inactive",
-                ))),
-                Poll::Pending => Poll::Pending,
-            },
-        }
-    }
-}
-
-impl tokio::io::AsyncWrite for GuardedStream {
-    fn poll_write(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &[u8],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
-    }
-
-    fn poll_flush(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
-
-    fn poll_write_vectored(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        bufs: &[std::io::IoSlice<'_>],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        std::pin::Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
     }
 }
