@@ -12,7 +12,9 @@ PY_PACKAGES := feedparser==$(FEEDPARSER_VERSION) aiosmtpd==1.4.6 dkimpy==1.1.8 p
                openpyxl==3.1.5 croniter==7.0.0 prometheus-client==0.26.0 \
                trafilatura==2.3.1 lxml-html-clean==0.4.7
 
-.PHONY: run test bench lint deps build release clean web-deps system-deps bench-system-deps \
+FUZZ_SECS ?= 60
+
+.PHONY: fuzz run test bench lint deps build release clean web-deps system-deps bench-system-deps \
         web-system-deps screenshots FORCE
 
 ## Le démon sur feeds.toml : relèves, panoramas et brouillons planifiés, site sur 127.0.0.1:8080
@@ -38,10 +40,17 @@ lint:
 
 ## Benchmarks (figures printed; compare side by side with Python feedparser; send: SMTP to
 ## Postfix smtp-sink, against smtp-source; daemon: 300 sources × 1,000 cycles in compressed
-## time, memory and CPU per cycle).
-bench: deps bench-system-deps
+## time, memory and CPU per cycle; web: veille serve next to nginx under wrk, and slowloris).
+bench: deps bench-system-deps release
 	$(CARGO) bench --locked --bench parse --bench fetch --bench dedup --bench search --bench send \
 	  --bench triage --bench daemon --bench extract
+	benches/web_load.sh target/release/veille
+
+## Fuzzing (stable Rust, tests/fuzz.rs): each target for FUZZ_SECS seconds (60 by default ; 600
+## for the long campaigns: make fuzz FUZZ_SECS=600), low priority; new crashes go to
+## tests/fuzz/crashes/ and become regression tests. FUZZ_TARGETS=feed,cron to choose.
+fuzz:
+	FUZZ_SECS=$(FUZZ_SECS) nice -n 19 $(CARGO) test --locked --test fuzz -- --ignored campaigns --nocapture
 
 ## What the tests need beyond Rust: Python feedparser as an independent oracle and the SMTP test
 ## tools (tests/smtp), in a local venv; SpamAssassin; the HTML checks (tools/web: W3C Nu validator,
@@ -92,18 +101,23 @@ system-deps:
 	  doveadm stop 2>/dev/null || true; \
 	fi
 
-## Pour make bench seulement : postfix, pour ses outils smtp-sink et smtp-source (en root, smtp-sink
+## Pour make bench seulement : wrk et nginx (charge du serveur web, benches/web_load.sh) ;
+## postfix, pour ses outils smtp-sink et smtp-source (en root, smtp-sink
 ## veut -u nobody). Installé sans configuration (debconf « No configuration ») : aucun serveur de
 ## courrier ne démarre ; on le vérifie.
 bench-system-deps:
 	@missing=""; lean=""; \
 	[ -x /usr/sbin/smtp-sink ] && [ -x /usr/sbin/smtp-source ] || lean=" postfix"; \
+	command -v wrk >/dev/null || lean="$$lean wrk"; \
+	command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || lean="$$lean nginx"; \
 	[ -z "$$lean" ] || [ "$$(id -u)" != 0 ] || \
 	  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections; \
 	$(INSTALL_MISSING); \
 	if [ -n "$$lean" ] && pidof /usr/lib/postfix/sbin/master >/dev/null; then \
 	  echo "postfix a démarré un serveur de courrier : arrêt"; postfix stop; \
-	fi
+	fi; \
+	case "$$lean" in *nginx*) if [ -f /run/nginx.pid ] && pidof nginx >/dev/null; then \
+	  echo "nginx a démarré un site par défaut : arrêt"; nginx -s quit; fi;; esac
 
 ## Ancien nom.
 web-system-deps: system-deps

@@ -2,6 +2,7 @@
 //! then curated and published. See ARCHITECTURE.md for the map.
 
 pub mod bodies;
+pub mod backup;
 pub mod commands;
 pub mod config;
 pub mod curate;

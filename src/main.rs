@@ -128,6 +128,34 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Copie cohérente de l'archive (base, clé secrète, feeds.toml) dans un dossier nouveau,
+    /// même pendant que le démon tourne
+    Backup {
+        /// Dossier de la sauvegarde (nouveau ou vide)
+        dest: PathBuf,
+        /// Un seul document JSON sur la sortie standard
+        #[arg(long)]
+        json: bool,
+    },
+    /// Restaure une sauvegarde dans l'archive (refusé pendant que le démon tourne)
+    Restore {
+        /// Dossier d'une sauvegarde faite par `veille backup`
+        src: PathBuf,
+        /// Remplacer la base existante de l'archive
+        #[arg(long = "remplacer")]
+        replace: bool,
+        /// Un seul document JSON sur la sortie standard
+        #[arg(long)]
+        json: bool,
+    },
+    /// Données personnelles : rapport pour le registre RGPD, purge des journaux d'envoi
+    Privacy {
+        #[command(subcommand)]
+        what: PrivacyCommand,
+        /// Un seul document JSON sur la sortie standard
+        #[arg(long, global = true)]
+        json: bool,
+    },
     /// Réapplique les règles de classement à tous les articles (décisions conservées)
     Retag {
         /// Un seul document JSON sur la sortie standard
@@ -368,6 +396,14 @@ enum EditionCommand {
 }
 
 #[derive(Subcommand)]
+enum PrivacyCommand {
+    /// Quelles données personnelles sont tenues, où, et combien de temps
+    Report,
+    /// Efface maintenant les adresses des journaux d'envoi plus anciens que la durée fixée
+    Purge,
+}
+
+#[derive(Subcommand)]
 enum EvalCommand {
     /// Précision, rappel et F1 du regroupement en histoires (paires étiquetées)
     Dedup {
@@ -425,6 +461,14 @@ fn main() -> ExitCode {
             return ExitCode::from(code as u8);
         }
     };
+    if matches!(cli.command, Command::Run { .. } | Command::Serve { .. }) {
+        // A server outlives the pipe its log was first written to: a closed stderr must
+        // cost log lines, not the process (write errors are ignored by the logger).
+        // SAFETY: still single-threaded; the runtime starts below.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+        }
+    }
     if matches!(cli.command, Command::Triage) {
         // The screen belongs to the TUI: its log goes to a file in the archive.
         let filter = tracing_subscriber::EnvFilter::try_from_env("VEILLE_LOG")
@@ -471,6 +515,32 @@ fn main() -> ExitCode {
     // Extraction needs no configuration: it works on a saved page.
     if let Command::Extract { file, url, json } = &cli.command {
         return ExitCode::from(commands::extract(file, url.as_deref(), *json) as u8);
+    }
+    // Backup and restore need no valid configuration: restoring brings one back.
+    if let Command::Backup { dest, json }
+    | Command::Restore {
+        src: dest, json, ..
+    } = &cli.command
+    {
+        let runtime = match tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("erreur : impossible de démarrer : {e}");
+                return ExitCode::from(commands::EXIT_FAILURE as u8);
+            }
+        };
+        let result = runtime.block_on(async {
+            match &cli.command {
+                Command::Restore { replace, .. } => {
+                    commands::restore(&cli.archive, &cli.config, dest, *replace, *json).await
+                }
+                _ => commands::backup(&cli.archive, &cli.config, dest, *json).await,
+            }
+        });
+        return exit(result);
     }
     let config = match commands::load_config(&cli.config) {
         Ok(c) => c,
@@ -562,13 +632,23 @@ fn main() -> ExitCode {
             Command::Check { fetch: None, .. }
             | Command::Eval { .. }
             | Command::Schedule { .. }
-            | Command::Extract { .. } => {
+            | Command::Extract { .. }
+            | Command::Backup { .. }
+            | Command::Restore { .. } => {
                 unreachable!("handled above")
             }
             Command::Run { listen } => {
                 commands::run(&config, &cli.archive, listen.as_deref()).await
             }
             Command::Status { json } => commands::status(&config, &cli.archive, json).await,
+            Command::Privacy { what, json } => match what {
+                PrivacyCommand::Report => {
+                    commands::privacy::report(&config, &cli.archive, json).await
+                }
+                PrivacyCommand::Purge => {
+                    commands::privacy::purge(&config, &cli.archive, json).await
+                }
+            },
             Command::Retag { json } => commands::retag(&config, &cli.archive, json).await,
             Command::Reindex { json } => commands::reindex(&config, &cli.archive, json).await,
             Command::Search {

@@ -784,11 +784,13 @@ fn local_time(config: &Config, t: DateTime<Utc>) -> String {
 }
 
 mod bounces;
+mod backup;
 mod daemon;
 mod extract;
 mod interrupt;
 mod mailing;
 pub mod parser;
+pub mod privacy;
 mod publishing;
 mod searching;
 pub use bounces::{
@@ -797,6 +799,7 @@ pub use bounces::{
 };
 mod sources_admin;
 pub mod quality;
+pub use backup::{backup, restore};
 pub use daemon::{run, schedule, status};
 pub use extract::extract;
 pub use mailing::{

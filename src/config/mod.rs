@@ -20,6 +20,7 @@ mod schedule;
 pub use alerts::AlertSettings;
 pub use bounces::BounceSettings;
 pub use full_text::{DEFAULT_MIN_WORDS, FullTextMode, FullTextSettings};
+pub mod trust;
 pub use schedule::{
     DEFAULT_PANORAMAS, DEFAULT_POLL, DEFAULT_STOP_GRACE_SECS, ScheduleSpec, Schedules,
     default_draft,
@@ -60,6 +61,10 @@ pub struct Config {
     pub publications: BTreeMap<String, Publication>,
     /// When the daemon (`veille run`) polls, refreshes panoramas and prepares drafts.
     pub schedule: Schedules,
+    /// The daemon's nightly backup (`[backup]`).
+    pub backup: trust::BackupSettings,
+    /// Retention of personal data (`[privacy]`).
+    pub privacy: trust::PrivacySettings,
     /// The file's text and where each dossier's `rules` string sits in it, so that later
     /// stages can point at a mistake inside a rule.
     pub text: String,
@@ -306,6 +311,10 @@ pub struct WebSettings {
     /// Subscription requests accepted per client IP and minute.
     #[serde(default = "default_subscribe_per_minute")]
     pub subscribe_per_minute: u32,
+    /// Valid subscription requests accepted per hour from all clients together: many
+    /// addresses (a botnet) must not make veille mail thousands of strangers.
+    #[serde(default = "default_subscribe_per_hour")]
+    pub subscribe_per_hour: u32,
 }
 
 impl Default for WebSettings {
@@ -314,12 +323,17 @@ impl Default for WebSettings {
             listen: default_listen(),
             site_origins: Vec::new(),
             subscribe_per_minute: default_subscribe_per_minute(),
+            subscribe_per_hour: default_subscribe_per_hour(),
         }
     }
 }
 
 fn default_subscribe_per_minute() -> u32 {
     5
+}
+
+fn default_subscribe_per_hour() -> u32 {
+    60
 }
 
 fn default_listen() -> String {
@@ -511,6 +525,9 @@ struct RawConfig {
     schedule: Option<schedule::RawSchedule>,
     #[serde(default)]
     alerts: Option<AlertSettings>,
+    backup: Option<trust::BackupSettings>,
+    #[serde(default)]
+    privacy: Option<trust::PrivacySettings>,
 }
 
 #[derive(Deserialize)]
@@ -930,6 +947,18 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
             ));
         }
     }
+    let backup = raw.backup.unwrap_or_default();
+    if let Err(e) = crate::schedule::Expr::parse(&backup.schedule) {
+        errors.push(at(
+            find_span(text, &backup.schedule),
+            format!(
+                "horaire de sauvegarde invalide « {} » : {}",
+                backup.schedule, e.message
+            ),
+            Some(crate::schedule::SYNTAX_HINT.into()),
+        ));
+    }
+    let privacy = raw.privacy.unwrap_or_default();
     let web = raw.web.unwrap_or_default();
     if web.listen.parse::<std::net::SocketAddr>().is_err() {
         errors.push(at(
@@ -1011,6 +1040,8 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
         web,
         publications,
         schedule: schedules,
+        backup,
+        privacy,
         text: text.to_string(),
         rule_spans,
     })

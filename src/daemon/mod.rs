@@ -11,6 +11,7 @@
 pub mod alerts;
 pub mod lock;
 pub mod metrics;
+pub mod nightly;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -145,6 +146,12 @@ pub async fn run(
         .with_state(shared.clone())
         .merge(crate::web::app(&config, &archive, store.clone())?);
     let address = listener.local_addr()?;
+    tokio::spawn(nightly::run(
+        config.clone(),
+        archive.clone(),
+        store.clone(),
+        stop_rx.clone(),
+    ));
     let mut web_stop = stop_rx.clone();
     let web = tokio::spawn(crate::web::serve_on(listener, app, async move {
         let _ = web_stop.wait_for(|stop| *stop).await;

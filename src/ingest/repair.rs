@@ -22,7 +22,7 @@ const KNOWN_RSS_VERSIONS: [&str; 3] = ["2.0", "0.91", "0.92"];
 
 /// The document with the repairs applied (UTF-8 text in, UTF-8 text out).
 pub fn repair_xml(text: &str) -> String {
-    let mut text = escape_bare_ampersands(text);
+    let mut text = escape_bare_ampersands(&drop_late_declarations(text));
     // Each replacement copies the document: only for the old formats that need it.
     for (old, new) in LEGACY_NAMESPACES {
         if !text.contains(old) {
@@ -40,6 +40,46 @@ pub fn repair_xml(text: &str) -> String {
         text = normalize_atom_text_types(&text);
     }
     text
+}
+
+/// An XML declaration is only allowed at the very start. A later one (two feeds glued
+/// together by a broken CMS, junk before the prolog) made quick-xml panic when it tried to
+/// switch encodings mid-document (found by `make fuzz`); the text is already UTF-8, so a
+/// late declaration says nothing and is dropped.
+fn drop_late_declarations(text: &str) -> std::borrow::Cow<'_, str> {
+    let is_declaration = |rest: &str| {
+        rest.starts_with("<?xml")
+            && rest[5..]
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_whitespace() || c == '?')
+    };
+    let late = text
+        .match_indices("<?xml")
+        .any(|(at, _)| at > 0 && is_declaration(&text[at..]));
+    if !late {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    let mut at_start = true;
+    while let Some(at) = rest.find("<?xml") {
+        let (before, from) = rest.split_at(at);
+        out.push_str(before);
+        let first = at_start && at == 0;
+        at_start = false;
+        if first || !is_declaration(from) {
+            out.push_str("<?xml");
+            rest = &from[5..];
+            continue;
+        }
+        rest = match from.find("?>") {
+            Some(end) => &from[end + 2..],
+            None => "",
+        };
+    }
+    out.push_str(rest);
+    std::borrow::Cow::Owned(out)
 }
 
 /// Atom text constructs and the `type` values feed-rs accepts for them.
@@ -217,6 +257,20 @@ fn find_rss_root(text: &str) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn late_xml_declarations_are_dropped_and_stylesheets_kept() {
+        let glued = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss><?xml-stylesheet href=\"s.xsl\"?>\
+                     <?xml version=\"1.0\" encoding=\"iso-8859-1\"?><channel/></rss>";
+        assert_eq!(
+            drop_late_declarations(glued),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss><?xml-stylesheet href=\"s.xsl\"?><channel/></rss>"
+        );
+        assert!(matches!(
+            drop_late_declarations("<rss/>"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
 
     #[test]
     fn bare_ampersands_are_escaped_outside_cdata_and_comments() {

@@ -391,3 +391,18 @@ fn bad_schedules_are_located_in_the_file() {
     .0;
     assert!(e[0].message.contains("pas de panorama"), "{e:?}");
 }
+
+#[test]
+fn empty_list_items_are_refused_at_their_field() {
+    for (text, field, offset) in [
+        (", 6-21 * * 1-5", "minute", 0),
+        ("0 7 1,,15 * *", "jour du mois", 4),
+        ("0 7 * * 1,", "jour de la semaine", 8),
+    ] {
+        let e = Expr::parse(text).unwrap_err();
+        assert!(e.message.contains("élément vide"), "{text} : {}", e.message);
+        assert!(e.message.contains(field), "{text} : {}", e.message);
+        assert_eq!(e.offset, Some(offset), "{text}");
+    }
+    assert!(Expr::parse("0 7 1,15 * *").is_ok());
+}

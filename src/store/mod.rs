@@ -24,6 +24,7 @@ mod editions;
 mod jobs;
 pub mod preferences;
 mod learning;
+mod privacy;
 mod subscribers;
 mod triage;
 
@@ -34,6 +35,7 @@ pub use decisions::DecisionError;
 pub use editions::{EditionError, NewBlock};
 pub use jobs::{EditionReminder, JobRow, ScheduledDraft, SourceStat, Totals};
 pub use learning::{DecidedStory, StoryToScore, ToCheckEntry, ToCheckRow};
+pub use privacy::PersonalData;
 pub use subscribers::{ClaimedDelivery, DeliveryOutcome, ImportEntry, ImportOutcome, SendError};
 pub use triage::{DecisionSnapshot, InboxFilter, InboxRow, StoryDetail};
 

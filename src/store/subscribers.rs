@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use sqlx::Row;
+use sqlx::{Connection, Row};
 
 use super::{Store, timestamp};
 use crate::model::{
@@ -557,8 +557,9 @@ impl Store {
         now: DateTime<Utc>,
     ) -> anyhow::Result<Option<ClaimedDelivery>> {
         let at = timestamp(now);
+        let mut conn = self.durable_connection().await?;
         loop {
-            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+            let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
             let Some(row) = sqlx::query(
                 "SELECT d.email, d.subscriber_id, d.message_id, d.attempts,
                         (SELECT c.status FROM subscriptions c WHERE c.subscriber_id = d.subscriber_id AND c.list = $2) AS status
@@ -574,6 +575,8 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?
             else {
+                drop(tx);
+                relax(&mut conn).await;
                 return Ok(None);
             };
             let email: String = row.get("email");
@@ -600,6 +603,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;
+            relax(&mut conn).await;
             return Ok(Some(ClaimedDelivery {
                 email,
                 subscriber: row.get("subscriber_id"),
@@ -620,7 +624,8 @@ impl Store {
         now: DateTime<Utc>,
     ) -> anyhow::Result<()> {
         let at = timestamp(now);
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut conn = self.durable_connection().await?;
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
         let (state, reply, retry_at, sent_at) = match outcome {
             DeliveryOutcome::Sent { reply } => (DeliveryState::Sent, reply, None, Some(at.clone())),
             DeliveryOutcome::Temporary { reply, retry_at } => (
@@ -664,7 +669,19 @@ impl Store {
             }
         }
         tx.commit().await?;
+        relax(&mut conn).await;
         Ok(())
+    }
+
+    /// A connection whose commits are synced to the disk (`synchronous = FULL`) before they
+    /// return: the ledger's `sending` and `sent` must survive a power cut, not only a crash,
+    /// or a resumed send could mail someone twice. Other writes keep NORMAL (ARCHITECTURE.md).
+    async fn durable_connection(&self) -> anyhow::Result<sqlx::pool::PoolConnection<sqlx::Sqlite>> {
+        let mut conn = self.pool.acquire().await?;
+        sqlx::query("PRAGMA synchronous = FULL")
+            .execute(&mut *conn)
+            .await?;
+        Ok(conn)
     }
 
     /// When the next temporarily refused recipient is due, if any.
@@ -704,4 +721,11 @@ impl Store {
         .map(|r| (r.get("email"), r.get("state"), r.get("last_reply")))
         .collect())
     }
+}
+
+/// Back to the pool's NORMAL synchronisation; a failure only leaves the connection safer.
+async fn relax(conn: &mut sqlx::SqliteConnection) {
+    let _ = sqlx::query("PRAGMA synchronous = NORMAL")
+        .execute(&mut *conn)
+        .await;
 }

@@ -4,6 +4,7 @@
 //! `/healthz`; and the subscription pages (`subscribe`).
 
 pub mod preferences;
+pub mod guard;
 pub mod subscribe;
 
 use std::net::SocketAddr;
@@ -153,7 +154,12 @@ pub async fn serve_on(
     app: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let app = app.into_make_service_with_connect_info::<SocketAddr>();
+    use axum::serve::ListenerExt;
+    let app = guard::protect(app).into_make_service_with_connect_info::<SocketAddr>();
+    // tap_io: axum gives `ConnectInfo<SocketAddr>` to a tapped listener of any kind.
+    let listener =
+        guard::GuardedListener::new(listener, guard::MAX_CONNECTIONS, guard::IDLE_TIMEOUT)
+            .tap_io(|_| {});
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await?;

@@ -37,6 +37,8 @@ pub struct Subscriptions {
     pub store: Store,
     pub secret: Secret,
     limiter: governor::DefaultKeyedRateLimiter<IpAddr>,
+    /// All clients together (`[web] subscribe_per_hour`).
+    global: governor::DefaultDirectRateLimiter,
 }
 
 impl Subscriptions {
@@ -49,13 +51,16 @@ impl Subscriptions {
         per_minute: u32,
     ) -> Self {
         Subscriptions {
-            config,
             archive,
             store,
             secret,
             limiter: RateLimiter::keyed(Quota::per_minute(
                 NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN),
             )),
+            global: RateLimiter::direct(Quota::per_hour(
+                NonZeroU32::new(config.web.subscribe_per_hour).unwrap_or(NonZeroU32::MIN),
+            )),
+            config,
         }
     }
 
@@ -148,6 +153,14 @@ pub async fn submit(
             StatusCode::UNPROCESSABLE_ENTITY,
             json!({"page": "formulaire", "heading": "S'abonner", "lists": s.lists(),
                    "selected": "", "email": email, "error": "Choisissez une publication."}),
+        );
+    }
+    // Checked after validation, so junk does not use up the budget of real readers.
+    if s.global.check().is_err() {
+        tracing::warn!("plafond global des demandes d'abonnement atteint : demande refusée");
+        return s.page(
+            StatusCode::TOO_MANY_REQUESTS,
+            json!({"page": "trop", "heading": "Trop de demandes"}),
         );
     }
     // Off the request path: the answer and its timing are the same for every address.

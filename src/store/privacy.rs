@@ -1,0 +1,144 @@
+//! Retention of personal data in the store: addresses in old delivery logs erased, and the
+//! figures of `veille privacy report`.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::Row;
+
+use super::{Store, timestamp};
+
+/// What personal data the store holds, for the GDPR register.
+#[derive(Debug, Clone, Serialize)]
+pub struct PersonalData {
+    pub subscribers: i64,
+    pub subscriptions: i64,
+    pub deliveries_with_address: i64,
+    pub oldest_delivery_with_address: Option<String>,
+    pub suppressions: i64,
+    pub decision_authors: i64,
+}
+
+impl Store {
+    /// Replaces the address of every delivery log last updated before `before` by
+    /// `effacé:HASH:EDITION` (as `forget_subscriber` does), keeping the row for the counts.
+    /// Rows still `sending`, `queued` or awaiting a retry are left alone: a send in progress
+    /// needs them.
+    pub async fn purge_delivery_logs(
+        &self,
+        before: DateTime<Utc>,
+        hash: impl Fn(&str) -> String,
+    ) -> anyhow::Result<u64> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let rows = sqlx::query(
+            "SELECT edition_id, email FROM deliveries
+             WHERE updated_at < $1 AND email NOT LIKE 'effacé:%'
+               AND state IN ('sent', 'failed_perm', 'skipped')",
+        )
+        .bind(timestamp(before))
+        .fetch_all(&mut *tx)
+        .await?;
+        for row in &rows {
+            let edition: i64 = row.get("edition_id");
+            let email: String = row.get("email");
+            sqlx::query(
+                "UPDATE deliveries SET email = 'effacé:' || $3 || ':' || edition_id, subscriber_id = NULL
+                 WHERE edition_id = $1 AND email = $2",
+            )
+            .bind(edition)
+            .bind(&email)
+            .bind(hash(&email))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(rows.len() as u64)
+    }
+
+    /// Counts of the personal data held.
+    pub async fn personal_data(&self) -> anyhow::Result<PersonalData> {
+        let count = |sql: &'static str| async move {
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(&self.pool)
+                .await
+        };
+        Ok(PersonalData {
+            subscribers: count("SELECT COUNT(*) FROM subscribers").await?,
+            subscriptions: count("SELECT COUNT(*) FROM subscriptions").await?,
+            deliveries_with_address: count(
+                "SELECT COUNT(*) FROM deliveries WHERE email NOT LIKE 'effacé:%'",
+            )
+            .await?,
+            oldest_delivery_with_address: sqlx::query_scalar(
+                "SELECT MIN(updated_at) FROM deliveries WHERE email NOT LIKE 'effacé:%'",
+            )
+            .fetch_one(&self.pool)
+            .await?,
+            suppressions: count("SELECT COUNT(*) FROM suppressions").await?,
+            decision_authors: count("SELECT COUNT(DISTINCT curator) FROM decision_log").await?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn old_finished_delivery_logs_lose_their_address_recent_and_pending_ones_keep_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        sqlx::query(
+            "INSERT INTO editions (id, kind, number, period_start, period_end, created_at, updated_at)
+             VALUES (1, 'flash-info', 1, '2026-01-01', '2026-01-07', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+        )
+        .execute(store.pool())
+        .await
+        .unwrap();
+        for (email, state, at) in [
+            ("vieux@example.org", "sent", "2026-01-02T00:00:00Z"),
+            ("rate@example.org", "failed_perm", "2026-01-02T00:00:00Z"),
+            ("attente@example.org", "failed_temp", "2026-01-02T00:00:00Z"),
+            ("recent@example.org", "sent", "2026-06-01T00:00:00Z"),
+        ] {
+            sqlx::query(
+                "INSERT INTO deliveries (edition_id, email, state, message_id, updated_at)
+                 VALUES (1, $1, $2, '<m>', $3)",
+            )
+            .bind(email)
+            .bind(state)
+            .bind(at)
+            .execute(store.pool())
+            .await
+            .unwrap();
+        }
+        let before = "2026-03-01T00:00:00Z".parse().unwrap();
+        let erased = store
+            .purge_delivery_logs(before, |e| format!("h{}", e.len()))
+            .await
+            .unwrap();
+        assert_eq!(erased, 2);
+        let emails: Vec<String> = sqlx::query_scalar("SELECT email FROM deliveries ORDER BY email")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(
+            emails,
+            [
+                "attente@example.org",
+                "effacé:h16:1",
+                "effacé:h17:1",
+                "recent@example.org"
+            ]
+        );
+        let data = store.personal_data().await.unwrap();
+        assert_eq!(data.deliveries_with_address, 2);
+        // A second purge finds nothing more.
+        assert_eq!(
+            store
+                .purge_delivery_logs(before, |e| e.into())
+                .await
+                .unwrap(),
+            0
+        );
+    }
+}
