@@ -1,8 +1,8 @@
 //! veille: a news watch for the centre's dossiers — sources are fetched, read, stored,
 //! then curated and published. See ARCHITECTURE.md for the map.
 
-pub mod bodies;
 pub mod backup;
+pub mod bodies;
 pub mod commands;
 pub mod config;
 pub mod curate;

@@ -92,6 +92,27 @@ impl Tmux {
         }
     }
 
+    /// Waits until the session `name` has ended (its program quit), so that the next one
+    /// starts on a store nobody else holds; panics after 20 s.
+    fn wait_closed(&self, name: &str) {
+        let start = Instant::now();
+        while Command::new("tmux")
+            .args(["-L", &self.socket, "has-session", "-t", name])
+            .output()
+            .expect("tmux")
+            .status
+            .success()
+        {
+            if start.elapsed() > Duration::from_secs(20) {
+                panic!(
+                    "la session {name} ne se termine pas :\n{}",
+                    self.screen(name)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Waits until the screen shows `text`; panics with the screen after 20 s.
     fn wait_for(&self, name: &str, text: &str) -> String {
         let start = Instant::now();
@@ -469,6 +490,7 @@ fn the_story_shown_is_the_one_acted_on_filters_understand_french_and_every_dossi
     tmux.keys("t", &["Escape"]);
     tmux.wait_gone("t", "Filtres (vide : tous)");
     tmux.keys("t", &["q"]);
+    tmux.wait_closed("t");
 
     // 6. At 80 columns, Tab reaches every dossier and the bar shows it with its count.
     tmux.start_sized("b", &ws, "testeur", (80, 24));

@@ -783,8 +783,8 @@ fn local_time(config: &Config, t: DateTime<Utc>) -> String {
     t.with_timezone(&tz).format("%d/%m/%Y %H:%M").to_string()
 }
 
-mod bounces;
 mod backup;
+mod bounces;
 mod daemon;
 mod extract;
 mod interrupt;
@@ -797,8 +797,8 @@ pub use bounces::{
     edition_report, fetch as bounces_fetch, fetch_once as bounces_fetch_once,
     parse as bounces_parse, subscriber_show,
 };
-mod sources_admin;
 pub mod quality;
+mod sources_admin;
 pub use backup::{backup, restore};
 pub use daemon::{run, schedule, status};
 pub use extract::extract;

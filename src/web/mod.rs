@@ -3,8 +3,8 @@
 //! embeds, a Content-Security-Policy with `frame-ancestors` for the website, a French 404 and
 //! `/healthz`; and the subscription pages (`subscribe`).
 
-pub mod preferences;
 pub mod guard;
+pub mod preferences;
 pub mod subscribe;
 
 use std::net::SocketAddr;
