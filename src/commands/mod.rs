@@ -114,23 +114,7 @@ pub fn eval_dedup(
             " (précision 0,95 hors d'atteinte : meilleur F0,5)"
         }
     );
-    println!("\nErreurs par type de paire :");
-    for (kind, k) in &e.errors_by_kind {
-        println!(
-            "  {kind:<28} {:>4} paires  {:>3} fusions à tort  {:>3} fusions manquées  {:>3} liées (suite de)",
-            k.pairs, k.false_merges, k.missed_merges, k.linked
-        );
-    }
-    if verbose {
-        println!("\nPaires mal classées :");
-        for m in &e.misclassified {
-            let what = if m.same_story { "manquée" } else { "à tort" };
-            println!(
-                "  {:<14} {:<28} similarité {:.3}  fusion {what}",
-                m.id, m.kind, m.similarity
-            );
-        }
-    }
+    quality::print_pair_errors(&e.errors_by_kind, &e.misclassified, verbose);
     Ok(EXIT_OK)
 }
 

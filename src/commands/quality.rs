@@ -123,8 +123,18 @@ pub fn eval_dedup_folds(
         "Mesuré sur les plis mis de côté : précision {:.3}, rappel {:.3}, F1 {:.3}",
         e.scores.precision, e.scores.recall, e.scores.f1
     );
+    print_pair_errors(&e.errors_by_kind, &e.misclassified, verbose);
+    Ok(EXIT_OK)
+}
+
+/// The errors of a pair evaluation by kind of pair, and (verbose) each misclassified pair.
+pub(crate) fn print_pair_errors(
+    errors_by_kind: &std::collections::BTreeMap<String, crate::dedup::eval::KindErrors>,
+    misclassified: &[crate::dedup::eval::Misclassified],
+    verbose: bool,
+) {
     println!("\nErreurs par type de paire :");
-    for (kind, k) in &e.errors_by_kind {
+    for (kind, k) in errors_by_kind {
         println!(
             "  {kind:<28} {:>4} paires  {:>3} fusions à tort  {:>3} fusions manquées  {:>3} liées (suite de)",
             k.pairs, k.false_merges, k.missed_merges, k.linked
@@ -132,7 +142,7 @@ pub fn eval_dedup_folds(
     }
     if verbose {
         println!("\nPaires mal classées :");
-        for m in &e.misclassified {
+        for m in misclassified {
             let what = if m.same_story { "manquée" } else { "à tort" };
             println!(
                 "  {:<14} {:<28} similarité {:.3}  fusion {what}",
@@ -140,5 +150,4 @@ pub fn eval_dedup_folds(
             );
         }
     }
-    Ok(EXIT_OK)
 }

@@ -3,7 +3,7 @@
 //! `silent_after_days` — is compared with the one last told, and the curators get one French
 //! mail per change of state and one when the source recovers.
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use chrono::{DateTime, Utc};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
@@ -274,21 +274,9 @@ async fn send(
     }
     let message =
         builder.multipart(MultiPart::mixed().singlepart(SinglePart::plain(body.to_owned())))?;
-    let mut session = crate::mail::SmtpSession::new(mail)?;
-    let result = tokio::time::timeout(
-        Duration::from_secs(mail.timeout_secs),
-        session.send(&message),
-    )
-    .await;
-    session.quit().await;
-    match result {
-        Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) => Err(anyhow::anyhow!("envoi de l'alerte « {subject} » : {e}")),
-        Err(_) => {
-            warn!("délai dépassé pour l'alerte « {subject} »");
-            Err(anyhow::anyhow!("délai dépassé pour l'alerte « {subject} »"))
-        }
-    }
+    crate::mail::send_single(mail, &message, &format!("de l'alerte « {subject} »"))
+        .await
+        .inspect_err(|e| warn!("{e}"))
 }
 
 #[cfg(test)]

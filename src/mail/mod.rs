@@ -58,6 +58,27 @@ impl SmtpFailure {
     }
 }
 
+/// Sends one message outside an edition (a confirmation, a link asked for, an alert) on a
+/// connection of its own, within the per-message timeout; `what` names it in the errors.
+pub async fn send_single(
+    settings: &MailSettings,
+    message: &Message,
+    what: &str,
+) -> anyhow::Result<()> {
+    let mut session = SmtpSession::new(settings)?;
+    let sent = tokio::time::timeout(
+        Duration::from_secs(settings.timeout_secs),
+        session.send(message),
+    )
+    .await;
+    session.quit().await;
+    match sent {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(anyhow::anyhow!("envoi {what} : {e}")),
+        Err(_) => Err(anyhow::anyhow!("délai dépassé pour {what}")),
+    }
+}
+
 /// One SMTP connection, opened on first use and reopened after a failure. The sender bounds
 /// how many exist (one per worker); lettre's pool would not.
 ///

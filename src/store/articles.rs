@@ -143,24 +143,11 @@ impl Store {
         &self,
         since: DateTime<Utc>,
     ) -> anyhow::Result<Vec<(i64, DateTime<Utc>, String)>> {
-        let rows = sqlx::query(
-            "SELECT COALESCE(story, id) AS story, COALESCE(published, first_seen) AS at, fingerprint
-             FROM articles WHERE fingerprint IS NOT NULL AND COALESCE(published, first_seen) >= $1
-             ORDER BY at",
-        )
-        .bind(timestamp(since))
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|r| {
-                Some((
-                    r.get("story"),
-                    parse_timestamp(r.get("at"))?,
-                    r.get("fingerprint"),
-                ))
-            })
-            .collect())
+        // Stored times are fixed-width RFC 3339 text: year 9999 sorts after any real date.
+        let end_of_time = DateTime::parse_from_rfc3339("9999-12-31T23:59:59Z")
+            .expect("a valid date")
+            .with_timezone(&Utc);
+        self.fingerprints_between(since, end_of_time).await
     }
 
     /// Like [`Store::recent_fingerprints`], for the articles dated in `[since, until)`: the

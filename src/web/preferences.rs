@@ -7,7 +7,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use axum::Form;
 use axum::extract::{ConnectInfo, Path, State};
@@ -134,15 +134,7 @@ impl PreferencePages {
             )))
             .date(SystemTime::now())
             .multipart(MultiPart::mixed().singlepart(SinglePart::plain(text)))?;
-        let mut session = crate::mail::SmtpSession::new(settings)?;
-        let sent = tokio::time::timeout(
-            Duration::from_secs(settings.timeout_secs),
-            session.send(&message),
-        )
-        .await;
-        session.quit().await;
-        sent.map_err(|_| anyhow::anyhow!("délai dépassé pour le message à {to}"))??;
-        Ok(())
+        crate::mail::send_single(settings, &message, &format!("du message à {to}")).await
     }
 }
 

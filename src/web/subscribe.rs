@@ -9,7 +9,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use axum::Form;
 use axum::extract::{ConnectInfo, Path, Query, State};
@@ -218,15 +218,7 @@ impl Subscriptions {
             )))
             .date(SystemTime::now())
             .multipart(MultiPart::mixed().singlepart(SinglePart::plain(text)))?;
-        let mut session = crate::mail::SmtpSession::new(settings)?;
-        let sent = tokio::time::timeout(
-            Duration::from_secs(settings.timeout_secs),
-            session.send(&message),
-        )
-        .await;
-        session.quit().await;
-        sent.map_err(|_| anyhow::anyhow!("délai dépassé pour la confirmation de {email}"))??;
-        Ok(())
+        crate::mail::send_single(settings, &message, &format!("de la confirmation à {email}")).await
     }
 }
 
