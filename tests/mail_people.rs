@@ -36,10 +36,12 @@ fn setup(sink: &Sink) -> (TestServer, Workspace) {
     let templates = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
     let ws = Workspace::new(
         "",
+        // A 4 s retry leaves a wait of well over 1 s after the other sends, so the wait is
+        // always announced (`announce_wait` is silent for shorter ones).
         &format!(
             "[publish]\nsite_name = \"Ressources & Territoires\"\nbase_url = \"http://127.0.0.1:9\"\ntemplates = \"{}\"\n\n\
              [mail]\nfrom = \"Ressources & Territoires <lettre@ressources.example>\"\nsmtp = \"{}\"\n\
-             retry_secs = 2\nper_second = 200\nconnections = 2\ntimeout_secs = {TIMEOUT_SECS}\n\n\
+             retry_secs = 4\nper_second = 200\nconnections = 2\ntimeout_secs = {TIMEOUT_SECS}\n\n\
              [lists.flash-info]\ntitle = \"Flash Info\"\n\n[lists.reseau]\ntitle = \"Réseau\"\n\n{}",
             templates.display(),
             sink.url(),
