@@ -240,6 +240,8 @@ pub struct SearchDoc {
     pub title: String,
     /// Plain text.
     pub summary: String,
+    /// The page's main text fetched after the feed pass; empty when there is none.
+    pub body: String,
     pub url: String,
     /// The source's name.
     pub source: String,

@@ -1,7 +1,8 @@
 //! Full text end to end: a local server serves a feed of one-line items and their article
 //! pages; `veille fetch` stores the extracted text after the feed pass, respects robots.txt,
 //! leaves an item whose page is missing as the feed gave it, and does not fetch the page of
-//! an item whose feed text is long enough.
+//! an item whose feed text is long enough. The stored text is then searched and tagged
+//! (below title and summary), and public outputs keep showing title, summary and link only.
 
 mod support;
 
@@ -32,7 +33,7 @@ fn feed(server: &TestServer) -> String {
         )
     };
     format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\"><channel><title>Journal</title><link>{}</link>\n{}{}{}{}</channel></rss>\n",
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\"><channel><title>Journal</title><link>{}</link>\n{}{}{}{}{}</channel></rss>\n",
         server.url("/"),
         item(
             "Aide alimentaire : 2 millions d'euros votés",
@@ -48,6 +49,7 @@ fn feed(server: &TestServer) -> String {
             "Encore une ligne."
         ),
         item("Un article déjà complet", "/a/4.html", "g4", &long),
+        item("Fête de quartier au Mirail", "/a/5.html", "g5", &long),
     )
 }
 
@@ -113,6 +115,31 @@ fn bodies_are_fetched_after_the_feed_politely_and_failures_leave_items_alone() {
     assert_eq!(server.hits("/prive/3.html"), 0);
     assert!(by_guid("Un article déjà complet")["body"].is_null());
     assert_eq!(server.hits("/a/4.html"), 0);
+
+    // A word only in the fetched page finds the article, whose snippet stays the feed's.
+    let hits = ws.json(&["search", "monoparentales", "--json"]);
+    let hits = hits.as_array().unwrap();
+    assert_eq!(hits.len(), 1, "{hits:#?}");
+    assert_eq!(
+        hits[0]["title"],
+        "Aide alimentaire : 2 millions d'euros votés"
+    );
+    assert!(!hits[0].to_string().contains("monoparentales"), "{hits:#?}");
+    // In a title, the word counts more than deep in a page.
+    let hits = ws.json(&["search", "Mirail", "--json"]);
+    let titles: Vec<&str> = hits
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        titles,
+        [
+            "Fête de quartier au Mirail",
+            "Aide alimentaire : 2 millions d'euros votés"
+        ]
+    );
 
     // A second pass neither refetches the missing page nor the fetched one.
     ws.fetch(&["--force"]);

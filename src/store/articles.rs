@@ -261,7 +261,8 @@ impl Store {
         limit: u32,
     ) -> anyhow::Result<Vec<SearchDoc>> {
         let rows = sqlx::query(
-            "SELECT a.id, COALESCE(a.story, a.id) AS story, a.title, a.summary_text, a.canonical_url,
+            "SELECT a.id, COALESCE(a.story, a.id) AS story, a.title, a.summary_text,
+                    CASE WHEN a.body_status = 'ok' THEN a.content END AS body, a.canonical_url,
                     s.name AS source, a.territories, COALESCE(a.published, a.first_seen) AS published,
                     (SELECT group_concat(t.dossier, ' ') FROM tags t WHERE t.article_id = a.id) AS dossiers
              FROM articles a JOIN sources s ON s.id = a.source_id
@@ -284,6 +285,7 @@ impl Store {
                 story: r.get("story"),
                 title: r.get("title"),
                 summary: r.get("summary_text"),
+                body: r.get::<Option<String>, _>("body").unwrap_or_default(),
                 url: r.get("canonical_url"),
                 source: r.get("source"),
                 dossiers,

@@ -43,7 +43,10 @@ impl Store {
     /// own text is left as it was either way.
     pub async fn set_body(&self, id: i64, body: Option<&str>, status: &str) -> anyhow::Result<()> {
         sqlx::query(
-            "UPDATE articles SET content = COALESCE($2, content), body_status = $3 WHERE id = $1",
+            // A new body must reach the search index (and tagging), which read `indexed_at`.
+            "UPDATE articles SET content = COALESCE($2, content), body_status = $3,
+                 indexed_at = CASE WHEN $2 IS NULL THEN indexed_at ELSE NULL END
+             WHERE id = $1",
         )
         .bind(id)
         .bind(body)
