@@ -3,7 +3,9 @@
 //! per-host limits, body cap), Google News links followed to the publisher, and the text
 //! extracted (or picked by the source's `content` selector) and stored. It runs once the
 //! feed pass is recorded, so a slow site never delays the feeds; a page that fails is
-//! recorded as failed and the item stays as the feed gave it.
+//! recorded as failed and the item stays as the feed gave it. Articles that got a text are
+//! tagged again with it (they were tagged on their feed text), and the store marks them for
+//! the search index.
 
 use futures_util::StreamExt;
 use tracing::{debug, info};
@@ -13,6 +15,7 @@ use crate::fetch::{Fetched, Fetcher};
 use crate::ingest::url::google_news_target;
 use crate::model::Source;
 use crate::store::{PendingBody, Store};
+use crate::tag::Tagger;
 
 /// Articles of one source tried per pass: a new source's backlog is spread over passes.
 const PER_SOURCE: u32 = 30;
@@ -31,6 +34,7 @@ pub async fn fetch_bodies(
     config: &Config,
     store: &Store,
     fetcher: &Fetcher,
+    tagger: &Tagger,
     sources: &[&Source],
 ) -> anyhow::Result<BodyCounts> {
     let mut counts = BodyCounts::default();
@@ -54,10 +58,12 @@ pub async fn fetch_bodies(
         .buffer_unordered(config.settings.concurrency.max(1))
         .collect()
         .await;
+    let mut with_text = Vec::new();
     for (id, result) in results {
         match result {
             Ok(text) => {
                 store.set_body(id, Some(&text), "ok").await?;
+                with_text.push(id);
                 counts.fetched += 1;
             }
             Err(e) => {
@@ -66,6 +72,11 @@ pub async fn fetch_bodies(
                 counts.failed += 1;
             }
         }
+    }
+    let inputs = store.tagging_inputs_for(&with_text).await?;
+    let retagged = crate::retagging::retag(store, tagger, &inputs).await?;
+    if retagged > 0 {
+        debug!("texte intégral : {retagged} article(s) marqué(s) autrement");
     }
     if counts.fetched + counts.failed > 0 {
         info!(

@@ -84,6 +84,13 @@ fn bodies_are_fetched_after_the_feed_politely_and_failures_leave_items_alone() {
             server.url("/rss.xml")
         ),
     );
+    // A rule with a word of the title and a word found only in the page.
+    let text = std::fs::read_to_string(ws.config()).unwrap().replacen(
+        "panorama = true\n",
+        "panorama = true\nrules = '''\"aide alimentaire\" monoparentales'''\n",
+        1,
+    );
+    std::fs::write(ws.config(), text).unwrap();
     let fetched = ws.fetch(&[]);
     assert_eq!(support::report(&fetched, "Journal")["status"], "ok");
     let articles = ws.articles();
@@ -115,6 +122,36 @@ fn bodies_are_fetched_after_the_feed_politely_and_failures_leave_items_alone() {
     assert_eq!(server.hits("/prive/3.html"), 0);
     assert!(by_guid("Un article déjà complet")["body"].is_null());
     assert_eq!(server.hits("/a/4.html"), 0);
+
+    // Tagged on the feed's text, then again with the page's: the page's word counts, and the
+    // why says where it was found.
+    assert_eq!(first["dossiers"], serde_json::json!(["pauvrete"]));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (why, score): (String, f64) = runtime.block_on(async {
+        let store = veille::store::Store::open(&ws.archive()).await.unwrap();
+        sqlx::query_as("SELECT why, score FROM tags WHERE dossier = 'pauvrete'")
+            .fetch_one(store.pool())
+            .await
+            .unwrap()
+    });
+    let why: Vec<veille::model::Match> = serde_json::from_str(&why).unwrap();
+    let said: Vec<String> = why
+        .iter()
+        .map(|m| format!("{} ({})", m.term, m.field_fr()))
+        .collect();
+    assert!(
+        said.contains(&"aide alimentaire (titre)".to_string()),
+        "{said:?}"
+    );
+    assert!(
+        said.contains(&"monoparentales (dans l'article)".to_string()),
+        "{said:?}"
+    );
+    // Title 1.5 + page 0.4 + the source's hint 0.5.
+    assert!((score - 2.4).abs() < 1e-9, "{score}");
 
     // A word only in the fetched page finds the article, whose snippet stays the feed's.
     let hits = ws.json(&["search", "monoparentales", "--json"]);
