@@ -229,3 +229,91 @@ fn content_selector_overrides_and_bad_settings_are_reported() {
     );
     assert!(err.contains("sélecteur CSS invalide `div[`"), "{err}");
 }
+
+#[test]
+fn articles_whose_pages_tell_the_same_event_join_one_story() {
+    let server = TestServer::start();
+    let a = (
+        "Toulouse : le département vote une aide aux associations d'aide alimentaire",
+        "Vote jeudi.",
+    );
+    let b = (
+        "Aide alimentaire : 2,5 millions d'euros pour les associations",
+        "Enveloppe adoptée.",
+    );
+    let c = (
+        "Toulouse : l'aide aux sans-abri renforcée pour l'hiver",
+        "Reportage.",
+    );
+    // Titles and ledes alone do not make one story of the first two.
+    let fp = |(t, s): (&str, &str)| veille::dedup::fingerprint(t, s);
+    for (x, y) in [(a, b), (a, c), (b, c)] {
+        let s = veille::dedup::similarity(&fp(x), &fp(y));
+        assert!(s < veille::dedup::DEFAULT_THRESHOLD, "{} / {}: {s}", x.0, y.0);
+    }
+    let item = |(title, summary): (&str, &str), path: &str| {
+        format!(
+            "<item><title>{title}</title><link>{}</link><guid>{path}</guid><pubDate>Fri, 27 Nov 2026 10:00:00 +0100</pubDate><description>{summary}</description></item>\n",
+            server.url(path)
+        )
+    };
+    server.route(
+        "/rss.xml",
+        Route::rss(format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\"><channel><title>Journal</title><link>{}</link>\n{}{}{}</channel></rss>\n",
+            server.url("/"),
+            item(a, "/c/1.html"),
+            item(b, "/c/2.html"),
+            item(c, "/c/3.html"),
+        )),
+    );
+    let page = |title: &str, paragraphs: &[&str]| {
+        Route::ok(article_page(title, paragraphs), "text/html; charset=utf-8")
+    };
+    server.route(
+        "/c/1.html",
+        page(a.0, &[
+            "Le conseil départemental a voté jeudi une aide de 2,5 millions d'euros aux associations.",
+            "« Nous n'avons jamais vu autant de familles monoparentales », explique Marie Dupont, présidente du Secours Populaire de Toulouse.",
+            "Les demandes ont augmenté de 37 % depuis janvier, selon les associations du département.",
+        ]),
+    );
+    server.route(
+        "/c/2.html",
+        page(b.0, &[
+            "Jeudi, les élus ont adopté une enveloppe de 2,5 millions d'euros pour les associations.",
+            "Pour Marie Dupont, du Secours Populaire, « nous n'avons jamais vu autant de familles monoparentales ».",
+            "Les demandes ont bondi de 37 % en un an, et les bénévoles manquent dans tout le département.",
+        ]),
+    );
+    server.route(
+        "/c/3.html",
+        page(c.0, &[
+            "Dans les locaux de la Banque Alimentaire, les bénévoles préparent les colis de l'hiver.",
+            "« Il faudra tenir jusqu'au printemps avec les mêmes moyens », soupire Jean Martin, responsable de l'entrepôt.",
+            "Quelque 140 familles viennent chaque semaine chercher un colis.",
+        ]),
+    );
+    let ws = Workspace::new(
+        "",
+        &format!(
+            "[[sources]]\nname = \"Journal\"\nfeed = \"{}\"\nfull_text = true\n",
+            server.url("/rss.xml")
+        ),
+    );
+    ws.fetch(&[]);
+    let articles = ws.articles();
+    let story = |title: &str| {
+        let found = articles
+            .iter()
+            .find(|x| x["title"] == title)
+            .unwrap_or_else(|| panic!("{title} absent : {articles:#?}"));
+        assert!(found["body"].is_string(), "{found:#}");
+        found["story"].as_i64().unwrap()
+    };
+    assert_eq!(story(a.0), story(b.0), "{articles:#?}");
+    assert_ne!(story(a.0), story(c.0), "{articles:#?}");
+    // One hit for the merged story.
+    let hits = ws.json(&["search", "monoparentales", "--json"]);
+    assert_eq!(hits.as_array().unwrap().len(), 1, "{hits:#}");
+}

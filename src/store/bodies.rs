@@ -56,3 +56,64 @@ impl Store {
         Ok(())
     }
 }
+
+/// An article with a fetched body, for the merging of stories by their bodies.
+#[derive(Debug, Clone)]
+pub struct BodiedArticle {
+    pub id: i64,
+    pub story: i64,
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub fingerprint: String,
+    pub body: String,
+    /// Alone in its story, and that story has no decision, edition, link or "to check" row:
+    /// moving it to another story loses nothing a curator did.
+    pub movable: bool,
+}
+
+impl Store {
+    /// The articles dated from `since` that have a fetched body and a fingerprint.
+    pub async fn bodied_articles_since(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> anyhow::Result<Vec<BodiedArticle>> {
+        let rows = sqlx::query(
+            "SELECT a.id, COALESCE(a.story, a.id) AS story, COALESCE(a.published, a.first_seen) AS at,
+                    a.fingerprint, a.content,
+                    (SELECT COUNT(*) FROM articles o WHERE COALESCE(o.story, o.id) = COALESCE(a.story, a.id)) = 1
+                    AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.story = COALESCE(a.story, a.id))
+                    AND NOT EXISTS (SELECT 1 FROM edition_items e WHERE e.story = COALESCE(a.story, a.id))
+                    AND NOT EXISTS (SELECT 1 FROM story_links l
+                                    WHERE l.story = COALESCE(a.story, a.id) OR l.previous = COALESCE(a.story, a.id))
+                    AND NOT EXISTS (SELECT 1 FROM to_check t WHERE t.story = COALESCE(a.story, a.id)) AS movable
+             FROM articles a
+             WHERE a.body_status = 'ok' AND a.content IS NOT NULL AND a.fingerprint IS NOT NULL
+               AND COALESCE(a.published, a.first_seen) >= $1",
+        )
+        .bind(super::timestamp(since))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| {
+                Some(BodiedArticle {
+                    id: r.get("id"),
+                    story: r.get("story"),
+                    at: super::parse_timestamp(r.get("at"))?,
+                    fingerprint: r.get("fingerprint"),
+                    body: r.get("content"),
+                    movable: r.get("movable"),
+                })
+            })
+            .collect())
+    }
+
+    /// Moves a lone article into another story; search re-indexes it.
+    pub async fn move_to_story(&self, id: i64, story: i64) -> anyhow::Result<()> {
+        sqlx::query("UPDATE articles SET story = $2, indexed_at = NULL WHERE id = $1")
+            .bind(id)
+            .bind(story)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
