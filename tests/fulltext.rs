@@ -162,6 +162,10 @@ fn bodies_are_fetched_after_the_feed_politely_and_failures_leave_items_alone() {
         "Aide alimentaire : 2 millions d'euros votés"
     );
     assert!(!hits[0].to_string().contains("monoparentales"), "{hits:#?}");
+    let only_page = ws.json(&["search", "article:monoparentales", "--json"]);
+    assert_eq!(only_page.as_array().unwrap().len(), 1, "{only_page:#}");
+    let in_title = ws.json(&["search", "titre:monoparentales", "--json"]);
+    assert!(in_title.as_array().unwrap().is_empty(), "{in_title:#}");
     // In a title, the word counts more than deep in a page.
     let hits = ws.json(&["search", "Mirail", "--json"]);
     let titles: Vec<&str> = hits
@@ -249,7 +253,12 @@ fn articles_whose_pages_tell_the_same_event_join_one_story() {
     let fp = |(t, s): (&str, &str)| veille::dedup::fingerprint(t, s);
     for (x, y) in [(a, b), (a, c), (b, c)] {
         let s = veille::dedup::similarity(&fp(x), &fp(y));
-        assert!(s < veille::dedup::DEFAULT_THRESHOLD, "{} / {}: {s}", x.0, y.0);
+        assert!(
+            s < veille::dedup::DEFAULT_THRESHOLD,
+            "{} / {}: {s}",
+            x.0,
+            y.0
+        );
     }
     let item = |(title, summary): (&str, &str), path: &str| {
         format!(
