@@ -133,7 +133,7 @@ async fn merge_by_bodies(config: &Config, store: &Store, ids: &[i64]) -> anyhow:
         .story_threshold
         .unwrap_or(crate::dedup::DEFAULT_THRESHOLD);
     let since = chrono::Utc::now() - window * 3;
-    let rows = store.bodied_articles_since(since).await?;
+    let rows = store.bodied_articles_since(since, ids).await?;
     let read: Vec<_> = rows
         .iter()
         .filter_map(|r| {

@@ -71,15 +71,19 @@ pub struct BodiedArticle {
 }
 
 impl Store {
-    /// The articles dated from `since` that have a fetched body and a fingerprint.
+    /// The articles dated from `since` that have a fetched body and a fingerprint; whether
+    /// one is movable is worked out for `candidates` only (the others say `false`), since
+    /// it reads the whole story of each.
     pub async fn bodied_articles_since(
         &self,
         since: chrono::DateTime<chrono::Utc>,
+        candidates: &[i64],
     ) -> anyhow::Result<Vec<BodiedArticle>> {
         let rows = sqlx::query(
             "SELECT a.id, COALESCE(a.story, a.id) AS story, COALESCE(a.published, a.first_seen) AS at,
                     a.fingerprint, a.content,
-                    (SELECT COUNT(*) FROM articles o WHERE COALESCE(o.story, o.id) = COALESCE(a.story, a.id)) = 1
+                    a.id IN (SELECT value FROM json_each($2))
+                    AND (SELECT COUNT(*) FROM articles o WHERE COALESCE(o.story, o.id) = COALESCE(a.story, a.id)) = 1
                     AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.story = COALESCE(a.story, a.id))
                     AND NOT EXISTS (SELECT 1 FROM edition_items e WHERE e.story = COALESCE(a.story, a.id))
                     AND NOT EXISTS (SELECT 1 FROM story_links l
@@ -90,6 +94,7 @@ impl Store {
                AND COALESCE(a.published, a.first_seen) >= $1",
         )
         .bind(super::timestamp(since))
+        .bind(serde_json::to_string(candidates)?)
         .fetch_all(&self.pool)
         .await?;
         Ok(rows
