@@ -122,3 +122,89 @@ impl Store {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use crate::testing::{article, two_source_store};
+
+    #[tokio::test]
+    async fn a_late_body_reindexes_and_only_lone_untouched_articles_move() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = crate::config::parse(
+            "[dossiers.pauvrete]\ntitle = \"Pauvreté\"\n\n\
+             [[sources]]\nname = \"Le Monde\"\nfeed = \"https://www.lemonde.fr/rss.xml\"\n\n\
+             [[sources]]\nname = \"La Dépêche\"\nfeed = \"https://www.ladepeche.fr/rss.xml\"\n",
+            "feeds.toml",
+        )
+        .unwrap();
+        let at = Utc.with_ymd_and_hms(2026, 11, 27, 10, 0, 0).unwrap();
+        let stories = [
+            article("Un", "", "https://www.lemonde.fr/1.html", at, &[], &[]),
+            article("Deux", "", "https://www.lemonde.fr/2.html", at, &[], &[]),
+        ];
+        let echo = [article(
+            "Écho",
+            "",
+            "https://www.ladepeche.fr/1.html",
+            at,
+            &[],
+            &[],
+        )];
+        let (store, ids) = two_source_store(dir.path(), &config, &stories, &echo, at).await;
+        // Everything indexed, then a body arrives: the article waits for the index again.
+        let all: Vec<i64> = store
+            .unindexed(100)
+            .await
+            .unwrap()
+            .iter()
+            .map(|d| d.id)
+            .collect();
+        store.mark_indexed(&all, at).await.unwrap();
+        store
+            .set_body(ids[1], Some("Le texte de la page."), "ok")
+            .await
+            .unwrap();
+        let again = store.unindexed(100).await.unwrap();
+        assert_eq!(again.len(), 1);
+        assert_eq!(again[0].id, ids[1]);
+        assert_eq!(again[0].body, "Le texte de la page.");
+        // A failure changes nothing for the index.
+        store.mark_indexed(&[ids[1]], at).await.unwrap();
+        store.set_body(ids[0], None, "erreur : 404").await.unwrap();
+        assert!(store.unindexed(100).await.unwrap().is_empty());
+
+        // The first story has an echo (not movable); the second is alone (movable) until a
+        // curator decides on it. Fingerprints are needed to be listed at all.
+        sqlx::query("UPDATE articles SET fingerprint = 'x', body_status = 'ok', content = 'texte'")
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        let movable = |rows: Vec<super::BodiedArticle>| -> Vec<i64> {
+            rows.into_iter()
+                .filter(|r| r.movable)
+                .map(|r| r.id)
+                .collect()
+        };
+        let since = at - chrono::Duration::days(1);
+        let every: Vec<i64> = ids.to_vec();
+        let rows = store.bodied_articles_since(since, &every).await.unwrap();
+        assert_eq!(rows.len(), 3);
+        assert_eq!(movable(rows), [ids[1]]);
+        // Not asked about: not movable.
+        let rows = store.bodied_articles_since(since, &[]).await.unwrap();
+        assert!(movable(rows).is_empty());
+        sqlx::query(
+            "INSERT INTO decisions (story, dossier, state, curator, decided_at)
+             VALUES ($1, 'pauvrete', 'starred', 'test', $2)",
+        )
+        .bind(ids[1])
+        .bind(crate::store::timestamp(at))
+        .execute(&store.pool)
+        .await
+        .unwrap();
+        let rows = store.bodied_articles_since(since, &every).await.unwrap();
+        assert!(movable(rows).is_empty());
+    }
+}
