@@ -238,6 +238,7 @@ impl Vocabulary {
             story: i as i64 + 1,
             title,
             summary,
+            body: String::new(),
             url: format!("https://example.org/articles/{}", i + 1),
             source: SOURCES[rng.usize(..SOURCES.len())].to_string(),
             dossiers,

@@ -171,7 +171,9 @@ pub async fn run_sources(
             .copied()
             .filter(|s| reports.iter().any(|r| r.name == s.name && r.status == "ok"))
             .collect();
-        if let Err(e) = crate::bodies::fetch_bodies(config, store, &context.fetcher, &fetched).await
+        if let Err(e) =
+            crate::bodies::fetch_bodies(config, store, &context.fetcher, &context.tagger, &fetched)
+                .await
         {
             tracing::warn!("texte intégral : {e:#}");
         }

@@ -19,6 +19,7 @@ pub mod mail;
 pub mod model;
 pub mod places;
 pub mod publish;
+pub mod retagging;
 pub mod schedule;
 pub mod search;
 pub mod sources;

@@ -116,7 +116,7 @@ pub struct SourceReport {
 pub struct Match {
     /// The rule term or phrase as written in `feeds.toml`.
     pub term: String,
-    /// `title` or `summary`.
+    /// `title`, `summary` or `body` (the article's full text).
     pub field: String,
     /// The matched words as they appear in the text.
     pub text: String,
@@ -128,6 +128,7 @@ impl Match {
         match self.field.as_str() {
             "title" => "titre",
             "summary" => "chapeau",
+            "body" => "dans l'article",
             other => other,
         }
     }
@@ -240,6 +241,8 @@ pub struct SearchDoc {
     pub title: String,
     /// Plain text.
     pub summary: String,
+    /// The page's main text fetched after the feed pass; empty when there is none.
+    pub body: String,
     pub url: String,
     /// The source's name.
     pub source: String,

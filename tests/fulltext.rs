@@ -1,7 +1,8 @@
 //! Full text end to end: a local server serves a feed of one-line items and their article
 //! pages; `veille fetch` stores the extracted text after the feed pass, respects robots.txt,
 //! leaves an item whose page is missing as the feed gave it, and does not fetch the page of
-//! an item whose feed text is long enough.
+//! an item whose feed text is long enough. The stored text is then searched and tagged
+//! (below title and summary), and public outputs keep showing title, summary and link only.
 
 mod support;
 
@@ -32,7 +33,7 @@ fn feed(server: &TestServer) -> String {
         )
     };
     format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\"><channel><title>Journal</title><link>{}</link>\n{}{}{}{}</channel></rss>\n",
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\"><channel><title>Journal</title><link>{}</link>\n{}{}{}{}{}</channel></rss>\n",
         server.url("/"),
         item(
             "Aide alimentaire : 2 millions d'euros votés",
@@ -48,6 +49,7 @@ fn feed(server: &TestServer) -> String {
             "Encore une ligne."
         ),
         item("Un article déjà complet", "/a/4.html", "g4", &long),
+        item("Fête de quartier au Mirail", "/a/5.html", "g5", &long),
     )
 }
 
@@ -82,6 +84,13 @@ fn bodies_are_fetched_after_the_feed_politely_and_failures_leave_items_alone() {
             server.url("/rss.xml")
         ),
     );
+    // A rule with a word of the title and a word found only in the page.
+    let text = std::fs::read_to_string(ws.config()).unwrap().replacen(
+        "panorama = true\n",
+        "panorama = true\nrules = '''\"aide alimentaire\" monoparentales'''\n",
+        1,
+    );
+    std::fs::write(ws.config(), text).unwrap();
     let fetched = ws.fetch(&[]);
     assert_eq!(support::report(&fetched, "Journal")["status"], "ok");
     let articles = ws.articles();
@@ -113,6 +122,65 @@ fn bodies_are_fetched_after_the_feed_politely_and_failures_leave_items_alone() {
     assert_eq!(server.hits("/prive/3.html"), 0);
     assert!(by_guid("Un article déjà complet")["body"].is_null());
     assert_eq!(server.hits("/a/4.html"), 0);
+
+    // Tagged on the feed's text, then again with the page's: the page's word counts, and the
+    // why says where it was found.
+    assert_eq!(first["dossiers"], serde_json::json!(["pauvrete"]));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (why, score): (String, f64) = runtime.block_on(async {
+        let store = veille::store::Store::open(&ws.archive()).await.unwrap();
+        sqlx::query_as("SELECT why, score FROM tags WHERE dossier = 'pauvrete'")
+            .fetch_one(store.pool())
+            .await
+            .unwrap()
+    });
+    let why: Vec<veille::model::Match> = serde_json::from_str(&why).unwrap();
+    let said: Vec<String> = why
+        .iter()
+        .map(|m| format!("{} ({})", m.term, m.field_fr()))
+        .collect();
+    assert!(
+        said.contains(&"aide alimentaire (titre)".to_string()),
+        "{said:?}"
+    );
+    assert!(
+        said.contains(&"monoparentales (dans l'article)".to_string()),
+        "{said:?}"
+    );
+    // Title 1.5 + page 0.4 + the source's hint 0.5.
+    assert!((score - 2.4).abs() < 1e-9, "{score}");
+
+    // A word only in the fetched page finds the article, whose snippet stays the feed's.
+    let hits = ws.json(&["search", "monoparentales", "--json"]);
+    let hits = hits.as_array().unwrap();
+    assert_eq!(hits.len(), 1, "{hits:#?}");
+    assert_eq!(
+        hits[0]["title"],
+        "Aide alimentaire : 2 millions d'euros votés"
+    );
+    assert!(!hits[0].to_string().contains("monoparentales"), "{hits:#?}");
+    let only_page = ws.json(&["search", "article:monoparentales", "--json"]);
+    assert_eq!(only_page.as_array().unwrap().len(), 1, "{only_page:#}");
+    let in_title = ws.json(&["search", "titre:monoparentales", "--json"]);
+    assert!(in_title.as_array().unwrap().is_empty(), "{in_title:#}");
+    // In a title, the word counts more than deep in a page.
+    let hits = ws.json(&["search", "Mirail", "--json"]);
+    let titles: Vec<&str> = hits
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        titles,
+        [
+            "Fête de quartier au Mirail",
+            "Aide alimentaire : 2 millions d'euros votés"
+        ]
+    );
 
     // A second pass neither refetches the missing page nor the fetched one.
     ws.fetch(&["--force"]);
@@ -164,4 +232,97 @@ fn content_selector_overrides_and_bad_settings_are_reported() {
         "{err}"
     );
     assert!(err.contains("sélecteur CSS invalide `div[`"), "{err}");
+}
+
+#[test]
+fn articles_whose_pages_tell_the_same_event_join_one_story() {
+    let server = TestServer::start();
+    let a = (
+        "Toulouse : le département vote une aide aux associations d'aide alimentaire",
+        "Vote jeudi.",
+    );
+    let b = (
+        "Aide alimentaire : 2,5 millions d'euros pour les associations",
+        "Enveloppe adoptée.",
+    );
+    let c = (
+        "Toulouse : l'aide aux sans-abri renforcée pour l'hiver",
+        "Reportage.",
+    );
+    // Titles and ledes alone do not make one story of the first two.
+    let fp = |(t, s): (&str, &str)| veille::dedup::fingerprint(t, s);
+    for (x, y) in [(a, b), (a, c), (b, c)] {
+        let s = veille::dedup::similarity(&fp(x), &fp(y));
+        assert!(
+            s < veille::dedup::DEFAULT_THRESHOLD,
+            "{} / {}: {s}",
+            x.0,
+            y.0
+        );
+    }
+    let item = |(title, summary): (&str, &str), path: &str| {
+        format!(
+            "<item><title>{title}</title><link>{}</link><guid>{path}</guid><pubDate>Fri, 27 Nov 2026 10:00:00 +0100</pubDate><description>{summary}</description></item>\n",
+            server.url(path)
+        )
+    };
+    server.route(
+        "/rss.xml",
+        Route::rss(format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\"><channel><title>Journal</title><link>{}</link>\n{}{}{}</channel></rss>\n",
+            server.url("/"),
+            item(a, "/c/1.html"),
+            item(b, "/c/2.html"),
+            item(c, "/c/3.html"),
+        )),
+    );
+    let page = |title: &str, paragraphs: &[&str]| {
+        Route::ok(article_page(title, paragraphs), "text/html; charset=utf-8")
+    };
+    server.route(
+        "/c/1.html",
+        page(a.0, &[
+            "Le conseil départemental a voté jeudi une aide de 2,5 millions d'euros aux associations.",
+            "« Nous n'avons jamais vu autant de familles monoparentales », explique Marie Dupont, présidente du Secours Populaire de Toulouse.",
+            "Les demandes ont augmenté de 37 % depuis janvier, selon les associations du département.",
+        ]),
+    );
+    server.route(
+        "/c/2.html",
+        page(b.0, &[
+            "Jeudi, les élus ont adopté une enveloppe de 2,5 millions d'euros pour les associations.",
+            "Pour Marie Dupont, du Secours Populaire, « nous n'avons jamais vu autant de familles monoparentales ».",
+            "Les demandes ont bondi de 37 % en un an, et les bénévoles manquent dans tout le département.",
+        ]),
+    );
+    server.route(
+        "/c/3.html",
+        page(c.0, &[
+            "Dans les locaux de la Banque Alimentaire, les bénévoles préparent les colis de l'hiver.",
+            "« Il faudra tenir jusqu'au printemps avec les mêmes moyens », soupire Jean Martin, responsable de l'entrepôt.",
+            "Quelque 140 familles viennent chaque semaine chercher un colis.",
+        ]),
+    );
+    let ws = Workspace::new(
+        "",
+        &format!(
+            "[[sources]]\nname = \"Journal\"\nfeed = \"{}\"\nfull_text = true\n",
+            server.url("/rss.xml")
+        ),
+    );
+    ws.fetch(&[]);
+    let articles = ws.articles();
+    let story = |title: &str| {
+        let found = articles
+            .iter()
+            .find(|x| x["title"] == title)
+            .unwrap_or_else(|| panic!("{title} absent : {articles:#?}"));
+        assert!(found["body"].is_string(), "{found:#}");
+        found["story"].as_i64().unwrap()
+    };
+    assert_eq!(story(a.0), story(b.0), "{articles:#?}");
+    assert_ne!(story(a.0), story(c.0), "{articles:#?}");
+    // One hit for the merged story.
+    let hits = ws.json(&["search", "monoparentales", "--json"]);
+    assert_eq!(hits.as_array().unwrap().len(), 1, "{hits:#}");
 }

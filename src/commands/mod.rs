@@ -123,14 +123,7 @@ pub async fn retag(config: &Config, archive: &Path, json: bool) -> anyhow::Resul
     let store = Store::open(archive).await?;
     let tagger = Tagger::new(config)?;
     let inputs = store.tagging_inputs().await?;
-    let mut changed = 0;
-    for chunk in inputs.chunks(1000) {
-        let batch: Vec<_> = chunk
-            .iter()
-            .map(|a| (a.id, tagger.tag(&a.title, &a.summary, &a.source_dossiers)))
-            .collect();
-        changed += store.replace_tagging(&batch).await?;
-    }
+    let changed = crate::retagging::retag(&store, &tagger, &inputs).await?;
     let indexing = indexing::index_pending(&store, archive, timezone(config)).await;
     if json {
         println!(

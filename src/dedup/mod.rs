@@ -33,12 +33,14 @@
 //! or a name with it.
 
 mod analyse;
+pub mod body;
 pub mod eval;
 mod fingerprint;
 mod index;
 pub mod slots;
 
 pub use analyse::Class;
+pub use body::{BodyEvidence, body_bonus, similarity_with_bodies};
 pub use eval::{BestThreshold, DedupEvaluation, KindErrors, Misclassified, evaluate};
 pub use fingerprint::{
     Comparison, Fingerprint, FpToken, Params, compare, compare_with, fingerprint, follows,

@@ -3,7 +3,10 @@
 //! Each of title and summary is indexed twice: stemmed (`text::STEMMED`, so `discriminations`
 //! finds `discrimination`) and folded without stemming (`text::FOLDED`, so an exact accentless
 //! form such as `laicite` matches `laïcité` and counts a little more than a mere shared stem).
-//! A query word matches if any of the four fields matches; titles weigh double.
+//! A query word matches if any of the four fields matches; titles weigh double. The article's
+//! full text (`articles.content`, fetched after the feed pass) is indexed the same two ways but
+//! not stored, weighing half as much as the summary: a word only in the body finds the article,
+//! below those that have it in their title or summary.
 //!
 //! tantivy has no schema evolution: the schema and the analysers' output on a probe sentence
 //! are written to `VERSION` beside the index. When that file differs (new binary, changed
@@ -43,7 +46,7 @@ pub use query::InvalidQuery;
 
 /// Bump when the schema or the way documents are built changes; analyser changes are caught
 /// by the probe in `VERSION` without a bump.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 /// File beside the index holding the schema version and the analysers' probe output.
 pub const VERSION_FILE: &str = "VERSION";
 /// File where the writing process records its pid and command line.
@@ -64,6 +67,8 @@ const F_TITLE: &str = "title";
 const F_TITLE_FOLD: &str = "title_fold";
 const F_SUMMARY: &str = "summary";
 const F_SUMMARY_FOLD: &str = "summary_fold";
+const F_BODY: &str = "body";
+const F_BODY_FOLD: &str = "body_fold";
 const F_URL: &str = "url";
 const F_SOURCE: &str = "source";
 const F_DOSSIER: &str = "dossier";
@@ -139,6 +144,8 @@ struct Fields {
     title_fold: Field,
     summary: Field,
     summary_fold: Field,
+    body: Field,
+    body_fold: Field,
     url: Field,
     source: Field,
     dossier: Field,
@@ -180,6 +187,9 @@ pub fn schema() -> Schema {
     b.add_text_field(F_TITLE_FOLD, text_field(text::FOLDED, false));
     b.add_text_field(F_SUMMARY, text_field(text::STEMMED, true));
     b.add_text_field(F_SUMMARY_FOLD, text_field(text::FOLDED, false));
+    // Not stored: results show the title and summary only, and bodies would double the index.
+    b.add_text_field(F_BODY, text_field(text::STEMMED, false));
+    b.add_text_field(F_BODY_FOLD, text_field(text::FOLDED, false));
     b.add_text_field(F_URL, STORED);
     // Source names are words (`Le Monde`), so `source:monde` and `source:"le monde"` work.
     b.add_text_field(F_SOURCE, text_field(text::FOLDED, true));
@@ -374,6 +384,8 @@ impl SearchIndex {
             title_fold: field(&schema, F_TITLE_FOLD),
             summary: field(&schema, F_SUMMARY),
             summary_fold: field(&schema, F_SUMMARY_FOLD),
+            body: field(&schema, F_BODY),
+            body_fold: field(&schema, F_BODY_FOLD),
             url: field(&schema, F_URL),
             source: field(&schema, F_SOURCE),
             dossier: field(&schema, F_DOSSIER),
@@ -393,12 +405,17 @@ impl SearchIndex {
                 fields.title_fold,
                 fields.summary,
                 fields.summary_fold,
+                fields.body,
+                fields.body_fold,
             ],
         );
         // A curator typing two words wants articles with both.
         parser.set_conjunction_by_default();
         parser.set_field_boost(fields.title, 2.0);
         parser.set_field_boost(fields.title_fold, 2.0);
+        // A word deep in a long page says less about the article than its summary does.
+        parser.set_field_boost(fields.body, 0.5);
+        parser.set_field_boost(fields.body_fold, 0.5);
         Ok(SearchIndex {
             dir: dir.to_path_buf(),
             index,
@@ -461,6 +478,10 @@ impl SearchIndex {
         d.add_text(f.title_fold, &doc.title);
         d.add_text(f.summary, &doc.summary);
         d.add_text(f.summary_fold, &doc.summary);
+        if !doc.body.is_empty() {
+            d.add_text(f.body, &doc.body);
+            d.add_text(f.body_fold, &doc.body);
+        }
         d.add_text(f.url, &doc.url);
         d.add_text(f.source, &doc.source);
         for dossier in &doc.dossiers {

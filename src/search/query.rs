@@ -20,8 +20,8 @@ use tantivy::query_grammar::{
 };
 
 use super::{
-    F_DATE, F_DOSSIER, F_ID, F_SOURCE, F_SUMMARY, F_SUMMARY_FOLD, F_TERRITORY, F_TITLE,
-    F_TITLE_FOLD,
+    F_BODY, F_BODY_FOLD, F_DATE, F_DOSSIER, F_ID, F_SOURCE, F_SUMMARY, F_SUMMARY_FOLD, F_TERRITORY,
+    F_TITLE, F_TITLE_FOLD,
 };
 use crate::text;
 
@@ -69,6 +69,7 @@ fn target(name: &str) -> Option<Target> {
     Some(match name.to_lowercase().as_str() {
         "titre" | "title" => Target::Text(F_TITLE, F_TITLE_FOLD),
         "resume" | "résumé" | "summary" => Target::Text(F_SUMMARY, F_SUMMARY_FOLD),
+        "article" | "texte" | "body" => Target::Text(F_BODY, F_BODY_FOLD),
         "dossier" | "dossiers" => Target::One(F_DOSSIER),
         "territoire" | "territoires" | "territory" | "territories" => Target::One(F_TERRITORY),
         "source" => Target::One(F_SOURCE),
@@ -78,6 +79,7 @@ fn target(name: &str) -> Option<Target> {
         "id" => Target::One(F_ID),
         "title_fold" => Target::One(F_TITLE_FOLD),
         "summary_fold" => Target::One(F_SUMMARY_FOLD),
+        "body_fold" => Target::One(F_BODY_FOLD),
         _ => return None,
     })
 }

@@ -48,6 +48,8 @@ pub struct TaggingInput {
     pub id: i64,
     pub title: String,
     pub summary: String,
+    /// The article's full text, empty when none was fetched.
+    pub body: String,
     pub source_dossiers: Vec<String>,
 }
 
@@ -181,10 +183,27 @@ impl Store {
 
     /// Every article with its source's dossier hints, for `veille retag`.
     pub async fn tagging_inputs(&self) -> anyhow::Result<Vec<TaggingInput>> {
+        self.tagging_inputs_of(None).await
+    }
+
+    /// What tagging needs of these articles only (those whose body just arrived).
+    pub async fn tagging_inputs_for(&self, ids: &[i64]) -> anyhow::Result<Vec<TaggingInput>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.tagging_inputs_of(Some(serde_json::to_string(ids)?))
+            .await
+    }
+
+    async fn tagging_inputs_of(&self, ids: Option<String>) -> anyhow::Result<Vec<TaggingInput>> {
         let rows = sqlx::query(
-            "SELECT a.id, a.title, a.summary_text, s.dossiers FROM articles a JOIN sources s ON s.id = a.source_id
+            "SELECT a.id, a.title, a.summary_text, s.dossiers,
+                    CASE WHEN a.body_status = 'ok' THEN a.content END AS body
+             FROM articles a JOIN sources s ON s.id = a.source_id
+             WHERE $1 IS NULL OR a.id IN (SELECT value FROM json_each($1))
              ORDER BY a.id",
         )
+        .bind(ids)
         .fetch_all(&self.pool)
         .await?;
         Ok(rows
@@ -193,6 +212,7 @@ impl Store {
                 id: r.get("id"),
                 title: r.get("title"),
                 summary: r.get("summary_text"),
+                body: r.get::<Option<String>, _>("body").unwrap_or_default(),
                 source_dossiers: json_list(r.get("dossiers")),
             })
             .collect())
@@ -261,7 +281,8 @@ impl Store {
         limit: u32,
     ) -> anyhow::Result<Vec<SearchDoc>> {
         let rows = sqlx::query(
-            "SELECT a.id, COALESCE(a.story, a.id) AS story, a.title, a.summary_text, a.canonical_url,
+            "SELECT a.id, COALESCE(a.story, a.id) AS story, a.title, a.summary_text,
+                    CASE WHEN a.body_status = 'ok' THEN a.content END AS body, a.canonical_url,
                     s.name AS source, a.territories, COALESCE(a.published, a.first_seen) AS published,
                     (SELECT group_concat(t.dossier, ' ') FROM tags t WHERE t.article_id = a.id) AS dossiers
              FROM articles a JOIN sources s ON s.id = a.source_id
@@ -284,6 +305,7 @@ impl Store {
                 story: r.get("story"),
                 title: r.get("title"),
                 summary: r.get("summary_text"),
+                body: r.get::<Option<String>, _>("body").unwrap_or_default(),
                 url: r.get("canonical_url"),
                 source: r.get("source"),
                 dossiers,

@@ -43,7 +43,10 @@ impl Store {
     /// own text is left as it was either way.
     pub async fn set_body(&self, id: i64, body: Option<&str>, status: &str) -> anyhow::Result<()> {
         sqlx::query(
-            "UPDATE articles SET content = COALESCE($2, content), body_status = $3 WHERE id = $1",
+            // A new body must reach the search index (and tagging), which read `indexed_at`.
+            "UPDATE articles SET content = COALESCE($2, content), body_status = $3,
+                 indexed_at = CASE WHEN $2 IS NULL THEN indexed_at ELSE NULL END
+             WHERE id = $1",
         )
         .bind(id)
         .bind(body)
@@ -51,5 +54,157 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+}
+
+/// An article with a fetched body, for the merging of stories by their bodies.
+#[derive(Debug, Clone)]
+pub struct BodiedArticle {
+    pub id: i64,
+    pub story: i64,
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub fingerprint: String,
+    pub body: String,
+    /// Alone in its story, and that story has no decision, edition, link or "to check" row:
+    /// moving it to another story loses nothing a curator did.
+    pub movable: bool,
+}
+
+impl Store {
+    /// The articles dated from `since` that have a fetched body and a fingerprint; whether
+    /// one is movable is worked out for `candidates` only (the others say `false`), since
+    /// it reads the whole story of each.
+    pub async fn bodied_articles_since(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+        candidates: &[i64],
+    ) -> anyhow::Result<Vec<BodiedArticle>> {
+        let rows = sqlx::query(
+            "SELECT a.id, COALESCE(a.story, a.id) AS story, COALESCE(a.published, a.first_seen) AS at,
+                    a.fingerprint, a.content,
+                    a.id IN (SELECT value FROM json_each($2))
+                    AND (SELECT COUNT(*) FROM articles o WHERE COALESCE(o.story, o.id) = COALESCE(a.story, a.id)) = 1
+                    AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.story = COALESCE(a.story, a.id))
+                    AND NOT EXISTS (SELECT 1 FROM edition_items e WHERE e.story = COALESCE(a.story, a.id))
+                    AND NOT EXISTS (SELECT 1 FROM story_links l
+                                    WHERE l.story = COALESCE(a.story, a.id) OR l.previous = COALESCE(a.story, a.id))
+                    AND NOT EXISTS (SELECT 1 FROM to_check t WHERE t.story = COALESCE(a.story, a.id)) AS movable
+             FROM articles a
+             WHERE a.body_status = 'ok' AND a.content IS NOT NULL AND a.fingerprint IS NOT NULL
+               AND COALESCE(a.published, a.first_seen) >= $1",
+        )
+        .bind(super::timestamp(since))
+        .bind(serde_json::to_string(candidates)?)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| {
+                Some(BodiedArticle {
+                    id: r.get("id"),
+                    story: r.get("story"),
+                    at: super::parse_timestamp(r.get("at"))?,
+                    fingerprint: r.get("fingerprint"),
+                    body: r.get("content"),
+                    movable: r.get("movable"),
+                })
+            })
+            .collect())
+    }
+
+    /// Moves a lone article into another story; search re-indexes it.
+    pub async fn move_to_story(&self, id: i64, story: i64) -> anyhow::Result<()> {
+        sqlx::query("UPDATE articles SET story = $2, indexed_at = NULL WHERE id = $1")
+            .bind(id)
+            .bind(story)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use crate::testing::{article, two_source_store};
+
+    #[tokio::test]
+    async fn a_late_body_reindexes_and_only_lone_untouched_articles_move() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = crate::config::parse(
+            "[dossiers.pauvrete]\ntitle = \"Pauvreté\"\n\n\
+             [[sources]]\nname = \"Le Monde\"\nfeed = \"https://www.lemonde.fr/rss.xml\"\n\n\
+             [[sources]]\nname = \"La Dépêche\"\nfeed = \"https://www.ladepeche.fr/rss.xml\"\n",
+            "feeds.toml",
+        )
+        .unwrap();
+        let at = Utc.with_ymd_and_hms(2026, 11, 27, 10, 0, 0).unwrap();
+        let stories = [
+            article("Un", "", "https://www.lemonde.fr/1.html", at, &[], &[]),
+            article("Deux", "", "https://www.lemonde.fr/2.html", at, &[], &[]),
+        ];
+        let echo = [article(
+            "Écho",
+            "",
+            "https://www.ladepeche.fr/1.html",
+            at,
+            &[],
+            &[],
+        )];
+        let (store, ids) = two_source_store(dir.path(), &config, &stories, &echo, at).await;
+        // Everything indexed, then a body arrives: the article waits for the index again.
+        let all: Vec<i64> = store
+            .unindexed(100)
+            .await
+            .unwrap()
+            .iter()
+            .map(|d| d.id)
+            .collect();
+        store.mark_indexed(&all, at).await.unwrap();
+        store
+            .set_body(ids[1], Some("Le texte de la page."), "ok")
+            .await
+            .unwrap();
+        let again = store.unindexed(100).await.unwrap();
+        assert_eq!(again.len(), 1);
+        assert_eq!(again[0].id, ids[1]);
+        assert_eq!(again[0].body, "Le texte de la page.");
+        // A failure changes nothing for the index.
+        store.mark_indexed(&[ids[1]], at).await.unwrap();
+        store.set_body(ids[0], None, "erreur : 404").await.unwrap();
+        assert!(store.unindexed(100).await.unwrap().is_empty());
+
+        // The first story has an echo (not movable); the second is alone (movable) until a
+        // curator decides on it. Fingerprints are needed to be listed at all.
+        sqlx::query("UPDATE articles SET fingerprint = 'x', body_status = 'ok', content = 'texte'")
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        let movable = |rows: Vec<super::BodiedArticle>| -> Vec<i64> {
+            rows.into_iter()
+                .filter(|r| r.movable)
+                .map(|r| r.id)
+                .collect()
+        };
+        let since = at - chrono::Duration::days(1);
+        let every: Vec<i64> = ids.to_vec();
+        let rows = store.bodied_articles_since(since, &every).await.unwrap();
+        assert_eq!(rows.len(), 3);
+        assert_eq!(movable(rows), [ids[1]]);
+        // Not asked about: not movable.
+        let rows = store.bodied_articles_since(since, &[]).await.unwrap();
+        assert!(movable(rows).is_empty());
+        sqlx::query(
+            "INSERT INTO decisions (story, dossier, state, curator, decided_at)
+             VALUES ($1, 'pauvrete', 'starred', 'test', $2)",
+        )
+        .bind(ids[1])
+        .bind(crate::store::timestamp(at))
+        .execute(&store.pool)
+        .await
+        .unwrap();
+        let rows = store.bodied_articles_since(since, &every).await.unwrap();
+        assert!(movable(rows).is_empty());
     }
 }

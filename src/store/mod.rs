@@ -30,7 +30,7 @@ mod triage;
 
 pub use alerts::AlertInput;
 pub use articles::{ArticleFilter, ArticleRow, TaggingInput};
-pub use bodies::PendingBody;
+pub use bodies::{BodiedArticle, PendingBody};
 pub use decisions::DecisionError;
 pub use editions::{EditionError, NewBlock};
 pub use jobs::{EditionReminder, JobRow, ScheduledDraft, SourceStat, Totals};

@@ -10,7 +10,9 @@
 //! Scoring, per dossier: the sum of the weights of the rule's matched terms, a term found in
 //! the title counting `TITLE_FACTOR` times its weight; a source that lists the dossier in its
 //! `dossiers` hint adds `SOURCE_PRIOR`, but only to an article that already matched a term:
-//! a hint never tags alone. The article is tagged when the score reaches the dossier's
+//! a hint never tags alone. A term found only in the article's full text (fetched after the
+//! feed pass) counts `BODY_FACTOR` times its weight: a long page names many side subjects.
+//! The article is tagged when the score reaches the dossier's
 //! `threshold` (`DEFAULT_THRESHOLD` if none). A dossier without `rules` tags nothing.
 
 pub mod eval;
@@ -27,6 +29,9 @@ use rules::{AnalysedField, Hit, Outcome, Rule, RuleError};
 /// A term found in the title counts this many times its weight: a headline names its
 /// subject, a summary also names the context.
 pub const TITLE_FACTOR: f64 = 1.5;
+/// A term found only in the article's full text counts this fraction of its weight: three
+/// ordinary terms deep in the page weigh about one in the summary.
+pub const BODY_FACTOR: f64 = 0.4;
 /// What a source's dossier hint adds to an article that matched at least one term.
 pub const SOURCE_PRIOR: f64 = 0.5;
 /// Score needed to be tagged when the dossier sets no `threshold`: one ordinary term in the
@@ -118,11 +123,25 @@ impl Tagger {
 
     /// Every dossier with a rule that matched at least one term, tagged or not.
     pub fn scores(&self, title: &str, summary: &str, source_hints: &[String]) -> Vec<DossierScore> {
+        self.scores_with_body(title, summary, "", source_hints)
+    }
+
+    /// `scores` with the article's full text (`""` when there is none).
+    pub fn scores_with_body(
+        &self,
+        title: &str,
+        summary: &str,
+        body: &str,
+        source_hints: &[String],
+    ) -> Vec<DossierScore> {
         // Each text is analysed once for all the rules.
-        let fields = [
+        let mut fields = vec![
             AnalysedField::new("title", title, TITLE_FACTOR),
             AnalysedField::new("summary", summary, 1.0),
         ];
+        if !body.trim().is_empty() {
+            fields.push(AnalysedField::new("body", body, BODY_FACTOR));
+        }
         let mut out = Vec::new();
         for dossier in &self.dossiers {
             let Some(rule) = &dossier.rule else { continue };
@@ -149,8 +168,20 @@ impl Tagger {
 
     /// The dossiers and territories of one article.
     pub fn tag(&self, title: &str, summary: &str, source_hints: &[String]) -> Tagging {
+        self.tag_with_body(title, summary, "", source_hints)
+    }
+
+    /// `tag` with the article's full text (`""` when there is none). Territories stay those
+    /// of the title and summary: a page names places in passing.
+    pub fn tag_with_body(
+        &self,
+        title: &str,
+        summary: &str,
+        body: &str,
+        source_hints: &[String],
+    ) -> Tagging {
         let dossiers = self
-            .scores(title, summary, source_hints)
+            .scores_with_body(title, summary, body, source_hints)
             .into_iter()
             .filter(|s| s.tagged)
             .map(|s| DossierTag {
@@ -226,6 +257,37 @@ mod tests {
             .into_iter()
             .map(|d| d.dossier)
             .collect()
+    }
+
+    #[test]
+    fn body_terms_count_less_and_say_so() {
+        let t = tagger(&[("pauvrete", "pauvreté titre:précarité", None)]);
+        // One term deep in the page is not enough; in the summary it is.
+        assert!(
+            t.tag_with_body("Un titre", "", "La pauvreté recule.", &[])
+                .dossiers
+                .is_empty()
+        );
+        assert_eq!(
+            tagged(&t, "Un titre", "La pauvreté recule.", &[]),
+            ["pauvrete"]
+        );
+        let scores = t.scores_with_body("Un titre", "", "La pauvreté recule.", &[]);
+        assert!((scores[0].score - BODY_FACTOR).abs() < 1e-9);
+        assert_eq!(scores[0].why[0].field_fr(), "dans l'article");
+        assert_eq!(scores[0].why[0].text, "pauvreté");
+        // A term also in the title counts at the title's factor, once.
+        let scores = t.scores_with_body("Pauvreté", "", "La pauvreté recule.", &[]);
+        assert!((scores[0].score - TITLE_FACTOR).abs() < 1e-9);
+        // `titre:` terms never match the page.
+        assert!(
+            t.scores_with_body("Un titre", "", "précarité", &[])
+                .is_empty()
+        );
+        // Three ordinary terms in the page reach the default threshold.
+        let t = tagger(&[("pauvrete", "pauvreté précarité exclusion", None)]);
+        let body = "Pauvreté, précarité et exclusion progressent.";
+        assert_eq!(t.tag_with_body("Un titre", "", body, &[]).dossiers.len(), 1);
     }
 
     #[test]
