@@ -569,18 +569,14 @@ fn main() -> ExitCode {
                     json,
                     verbose,
                 },
-        } => Some(if train.is_some() || folds.is_some() {
-            commands::quality::eval_tags_learned(
-                &config,
-                file,
-                train.as_deref(),
-                *folds,
-                *json,
-                *verbose,
-            )
-        } else {
-            commands::eval_tags(&config, file, *json, *verbose)
-        }),
+        } => Some(commands::quality::eval_tags(
+            &config,
+            file,
+            train.as_deref(),
+            *folds,
+            *json,
+            *verbose,
+        )),
         Command::Eval {
             what:
                 EvalCommand::Dedup {

@@ -48,24 +48,6 @@ fn read_labelled_file(path: &Path) -> Result<String, i32> {
     })
 }
 
-/// `veille eval tags FILE`: precision, recall and F1 of tagging on a labelled TSV.
-pub fn eval_tags(config: &Config, path: &Path, json: bool, verbose: bool) -> anyhow::Result<i32> {
-    let tsv = match read_labelled_file(path) {
-        Ok(t) => t,
-        Err(code) => return Ok(code),
-    };
-    let tagger = Tagger::new(config)?;
-    match crate::tag::eval::evaluate(&tagger, &tsv) {
-        Ok(evaluation) if json => println!("{}", serde_json::to_string_pretty(&evaluation)?),
-        Ok(evaluation) => print!("{}", evaluation.render(verbose)),
-        Err(e) => {
-            eprintln!("{}: {e}", path.display());
-            return Ok(EXIT_USAGE);
-        }
-    }
-    Ok(EXIT_OK)
-}
-
 /// `veille eval dedup FILE`: story merging measured on labelled pairs, at the configured
 /// threshold, with the best threshold found.
 pub fn eval_dedup(

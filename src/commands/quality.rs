@@ -51,8 +51,9 @@ pub async fn to_check(
     Ok(EXIT_OK)
 }
 
-/// `veille eval tags FILE --train TRAIN` or `--folds K`: the rules plus the learned scorer.
-pub fn eval_tags_learned(
+/// `veille eval tags FILE`: the rules alone; with `--train TRAIN` or `--folds K`, the rules
+/// plus the learned scorer.
+pub fn eval_tags(
     config: &Config,
     path: &Path,
     train: Option<&Path>,
