@@ -522,15 +522,9 @@ fn main() -> ExitCode {
         src: dest, json, ..
     } = &cli.command
     {
-        let runtime = match tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-        {
+        let runtime = match runtime() {
             Ok(r) => r,
-            Err(e) => {
-                eprintln!("erreur : impossible de démarrer : {e}");
-                return ExitCode::from(commands::EXIT_FAILURE as u8);
-            }
+            Err(code) => return code,
         };
         let result = runtime.block_on(async {
             match &cli.command {
@@ -609,15 +603,9 @@ fn main() -> ExitCode {
     if matches!(cli.command, Command::Run { .. }) {
         veille::daemon::limit_malloc_arenas();
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime() {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("erreur : impossible de démarrer : {e}");
-            return ExitCode::from(commands::EXIT_FAILURE as u8);
-        }
+        Err(code) => return code,
     };
     let result = runtime.block_on(async {
         match cli.command {
@@ -932,4 +920,15 @@ fn parse_since(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
     chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .map(|d| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc())
         .map_err(|_| format!("date invalide « {text} » : attendu AAAA-MM-JJ ou RFC 3339 (--since)"))
+}
+
+/// The tokio runtime of the commands that need one; a failure is said in French.
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("erreur : impossible de démarrer : {e}");
+            ExitCode::from(commands::EXIT_FAILURE as u8)
+        })
 }
