@@ -575,25 +575,13 @@ fn main() -> ExitCode {
             what:
                 EvalCommand::Dedup {
                     file,
-                    folds: Some(folds),
-                    json,
-                    verbose,
-                    ..
-                },
-        } => Some(commands::quality::eval_dedup_folds(
-            file, *folds, *json, *verbose,
-        )),
-        Command::Eval {
-            what:
-                EvalCommand::Dedup {
-                    file,
                     threshold,
+                    folds,
                     json,
                     verbose,
-                    ..
                 },
-        } => Some(commands::eval_dedup(
-            &config, file, *threshold, *json, *verbose,
+        } => Some(commands::quality::eval_dedup(
+            &config, file, *threshold, *folds, *json, *verbose,
         )),
         _ => None,
     };

@@ -48,58 +48,6 @@ fn read_labelled_file(path: &Path) -> Result<String, i32> {
     })
 }
 
-/// `veille eval dedup FILE`: story merging measured on labelled pairs, at the configured
-/// threshold, with the best threshold found.
-pub fn eval_dedup(
-    config: &Config,
-    path: &Path,
-    threshold: Option<f64>,
-    json: bool,
-    verbose: bool,
-) -> anyhow::Result<i32> {
-    let tsv = match read_labelled_file(path) {
-        Ok(t) => t,
-        Err(code) => return Ok(code),
-    };
-    let threshold = threshold
-        .or(config.settings.story_threshold)
-        .unwrap_or(crate::dedup::DEFAULT_THRESHOLD);
-    let e = match crate::dedup::eval::evaluate(&tsv, threshold) {
-        Ok(e) => e,
-        Err(message) => {
-            eprintln!("{}: {message}", path.display());
-            return Ok(EXIT_USAGE);
-        }
-    };
-    if json {
-        println!("{}", serde_json::to_string_pretty(&e)?);
-        return Ok(EXIT_OK);
-    }
-    println!(
-        "{} paires, dont {} de la même histoire",
-        e.pairs, e.same_story_pairs
-    );
-    println!(
-        "Au seuil {:.3} : précision {:.3}, rappel {:.3}, F1 {:.3}",
-        e.threshold, e.scores.precision, e.scores.recall, e.scores.f1
-    );
-    let b = &e.best_threshold;
-    println!(
-        "Meilleur seuil {:.3} : précision {:.3}, rappel {:.3}, F1 {:.3}{}",
-        b.threshold,
-        b.precision,
-        b.recall,
-        b.f1,
-        if b.precision_floor_met {
-            " (meilleur F0,5 à précision ≥ 0,95)"
-        } else {
-            " (précision 0,95 hors d'atteinte : meilleur F0,5)"
-        }
-    );
-    quality::print_pair_errors(&e.errors_by_kind, &e.misclassified, verbose);
-    Ok(EXIT_OK)
-}
-
 /// `veille retag`: the current rules over every stored article; decisions are kept.
 pub async fn retag(config: &Config, archive: &Path, json: bool) -> anyhow::Result<i32> {
     let store = Store::open(archive).await?;

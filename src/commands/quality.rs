@@ -1,4 +1,4 @@
-//! `veille eval tags --train/--folds` and `veille eval dedup --folds`: the figures that are
+//! `veille eval tags` and `veille eval dedup`, with `--train`/`--folds` the figures that are
 //! measured on rows the tuning never saw; and `veille to-check DOSSIER`, the band the
 //! learned scorer proposes.
 
@@ -88,11 +88,14 @@ pub fn eval_tags(
     Ok(EXIT_OK)
 }
 
-/// `veille eval dedup FILE --folds K`: the threshold chosen on the other folds, measured on
-/// each fold.
-pub fn eval_dedup_folds(
+/// `veille eval dedup FILE`: story merging measured on labelled pairs, at the configured
+/// threshold with the best threshold found; with `--folds K`, the threshold chosen on the
+/// other folds and measured on each fold.
+pub fn eval_dedup(
+    config: &Config,
     path: &Path,
-    folds: usize,
+    threshold: Option<f64>,
+    folds: Option<usize>,
     json: bool,
     verbose: bool,
 ) -> anyhow::Result<i32> {
@@ -100,16 +103,68 @@ pub fn eval_dedup_folds(
         Ok(t) => t,
         Err(code) => return Ok(code),
     };
-    let e = match crate::dedup::eval::cross_validate(&tsv, folds) {
-        Ok(e) => e,
-        Err(message) => {
-            eprintln!("{}: {message}", path.display());
-            return Ok(EXIT_USAGE);
+    let printed = match folds {
+        Some(k) => crate::dedup::eval::cross_validate(&tsv, k)
+            .map(|e| print_dedup_folded(&e, json, verbose)),
+        None => {
+            let threshold = threshold
+                .or(config.settings.story_threshold)
+                .unwrap_or(crate::dedup::DEFAULT_THRESHOLD);
+            crate::dedup::eval::evaluate(&tsv, threshold)
+                .map(|e| print_dedup_fixed(&e, json, verbose))
         }
     };
+    match printed {
+        Ok(done) => done.map(|()| EXIT_OK),
+        Err(message) => {
+            eprintln!("{}: {message}", path.display());
+            Ok(EXIT_USAGE)
+        }
+    }
+}
+
+fn print_dedup_fixed(
+    e: &crate::dedup::eval::DedupEvaluation,
+    json: bool,
+    verbose: bool,
+) -> anyhow::Result<()> {
     if json {
-        println!("{}", serde_json::to_string_pretty(&e)?);
-        return Ok(EXIT_OK);
+        println!("{}", serde_json::to_string_pretty(e)?);
+        return Ok(());
+    }
+    println!(
+        "{} paires, dont {} de la même histoire",
+        e.pairs, e.same_story_pairs
+    );
+    println!(
+        "Au seuil {:.3} : précision {:.3}, rappel {:.3}, F1 {:.3}",
+        e.threshold, e.scores.precision, e.scores.recall, e.scores.f1
+    );
+    let b = &e.best_threshold;
+    println!(
+        "Meilleur seuil {:.3} : précision {:.3}, rappel {:.3}, F1 {:.3}{}",
+        b.threshold,
+        b.precision,
+        b.recall,
+        b.f1,
+        if b.precision_floor_met {
+            " (meilleur F0,5 à précision ≥ 0,95)"
+        } else {
+            " (précision 0,95 hors d'atteinte : meilleur F0,5)"
+        }
+    );
+    print_pair_errors(&e.errors_by_kind, &e.misclassified, verbose);
+    Ok(())
+}
+
+fn print_dedup_folded(
+    e: &crate::dedup::eval::FoldedEvaluation,
+    json: bool,
+    verbose: bool,
+) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(e)?);
+        return Ok(());
     }
     println!(
         "{} paires, dont {} de la même histoire ; validation croisée en {} plis",
@@ -125,7 +180,7 @@ pub fn eval_dedup_folds(
         e.scores.precision, e.scores.recall, e.scores.f1
     );
     print_pair_errors(&e.errors_by_kind, &e.misclassified, verbose);
-    Ok(EXIT_OK)
+    Ok(())
 }
 
 /// The errors of a pair evaluation by kind of pair, and (verbose) each misclassified pair.
