@@ -427,14 +427,7 @@ fn bounces_come_back_through_dovecot_and_the_policy_applies_once() {
     );
     ws.fetch(&[]);
     let story = ws.articles()[0]["story"].as_i64().unwrap().to_string();
-    ws.json(&["edition", "new", "flash-info", "--json"]);
-    ws.json(&["decide", &story, "keep", "--dossier", "pauvrete", "--json"]);
-    ws.json(&["edition", "add", "flash-info/1", &story, "--json"]);
-    assert!(
-        ws.run(&["edition", "ready", "flash-info/1"])
-            .status
-            .success()
-    );
+    ws.ready_flash_info(std::slice::from_ref(&story));
     let csv = ws.dir.path().join("abonnes.csv");
     let mut lines = vec!["Nom;Courriel".to_string()];
     let addresses: Vec<String> = (1..=20)

@@ -70,15 +70,12 @@ fn setup(sink: &Sink, mail_extra: &str) -> Setup {
         ),
     );
     ws.fetch(&[]);
-    let articles = ws.articles();
-    ws.json(&["edition", "new", "flash-info", "--json"]);
-    for a in &articles {
-        let story = a["story"].as_i64().unwrap().to_string();
-        ws.json(&["decide", &story, "keep", "--dossier", "pauvrete", "--json"]);
-        ws.json(&["edition", "add", "flash-info/1", &story, "--json"]);
-    }
-    let out = ws.run(&["edition", "ready", "flash-info/1"]);
-    assert!(out.status.success());
+    let stories: Vec<String> = ws
+        .articles()
+        .iter()
+        .map(|a| a["story"].as_i64().unwrap().to_string())
+        .collect();
+    ws.ready_flash_info(&stories);
     Setup {
         _server: server,
         ws,

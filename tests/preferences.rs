@@ -111,14 +111,7 @@ fn each_message_carries_a_signed_preferences_link() {
     );
     ws.fetch(&[]);
     let story = ws.articles()[0]["story"].as_i64().unwrap().to_string();
-    ws.json(&["edition", "new", "flash-info", "--json"]);
-    ws.json(&["decide", &story, "keep", "--dossier", "pauvrete", "--json"]);
-    ws.json(&["edition", "add", "flash-info/1", &story, "--json"]);
-    assert!(
-        ws.run(&["edition", "ready", "flash-info/1"])
-            .status
-            .success()
-    );
+    ws.ready_flash_info(std::slice::from_ref(&story));
     let csv = ws.dir.path().join("abonnes.csv");
     std::fs::write(
         &csv,

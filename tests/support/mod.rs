@@ -84,6 +84,21 @@ impl Workspace {
             .expect("array")
             .clone()
     }
+
+    /// Flash Info n° 1 with these stories kept in the pauvreté dossier, marked ready to send.
+    pub fn ready_flash_info(&self, stories: &[String]) {
+        self.json(&["edition", "new", "flash-info", "--json"]);
+        for story in stories {
+            self.json(&["decide", story, "keep", "--dossier", "pauvrete", "--json"]);
+            self.json(&["edition", "add", "flash-info/1", story, "--json"]);
+        }
+        let out = self.run(&["edition", "ready", "flash-info/1"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
 
 /// The report of one source in a `fetch --json` document.
