@@ -326,6 +326,61 @@ impl BlockKind {
     }
 }
 
+/// The address of an edition, `KIND/NUMBER` (`flash-info/3`): parsed once at the edge and
+/// carried typed; whether the kind exists is the configuration's business, not this type's.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EditionRef {
+    pub kind: String,
+    pub number: i64,
+}
+
+impl EditionRef {
+    pub fn new(kind: impl Into<String>, number: i64) -> Self {
+        Self {
+            kind: kind.into(),
+            number,
+        }
+    }
+}
+
+/// Why a text is not an edition address; the messages are French because users type them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EditionRefError {
+    #[error("« {0} » : attendu GENRE/NUMÉRO, par exemple flash-info/12")]
+    Shape(String),
+    #[error("numéro d'édition invalide « {0} » : un entier à partir de 1")]
+    Number(String),
+}
+
+impl std::str::FromStr for EditionRef {
+    type Err = EditionRefError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let Some((kind, number)) = text.trim().rsplit_once('/') else {
+            return Err(EditionRefError::Shape(text.to_string()));
+        };
+        if kind.is_empty() {
+            return Err(EditionRefError::Shape(text.to_string()));
+        }
+        match number.parse::<i64>() {
+            Ok(n) if n >= 1 => Ok(Self::new(kind, n)),
+            _ => Err(EditionRefError::Number(number.to_string())),
+        }
+    }
+}
+
+impl std::fmt::Display for EditionRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.kind, self.number)
+    }
+}
+
+impl Serialize for EditionRef {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
 /// An edition as stored: numbered per kind, with its period, items and blocks.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Edition {
@@ -347,7 +402,12 @@ pub struct Edition {
 impl Edition {
     /// `KIND/NUMBER`, the address used by every command.
     pub fn address(&self) -> String {
-        format!("{}/{}", self.kind, self.number)
+        self.reference().to_string()
+    }
+
+    /// The typed address of this edition.
+    pub fn reference(&self) -> EditionRef {
+        EditionRef::new(self.kind.clone(), self.number)
     }
 }
 
@@ -497,5 +557,34 @@ impl DeliveryState {
             DeliveryState::FailedPerm => "failed_perm",
             DeliveryState::Skipped => "skipped",
         }
+    }
+}
+
+#[cfg(test)]
+mod edition_ref_tests {
+    use super::*;
+
+    #[test]
+    fn an_edition_address_round_trips_and_bad_ones_say_why() {
+        let parsed: EditionRef = "flash-info/3".parse().unwrap();
+        assert_eq!(parsed, EditionRef::new("flash-info", 3));
+        assert_eq!(parsed.to_string(), "flash-info/3");
+        assert_eq!(serde_json::to_string(&parsed).unwrap(), "\"flash-info/3\"");
+        assert!(matches!(
+            "flash-info".parse::<EditionRef>(),
+            Err(EditionRefError::Shape(_))
+        ));
+        assert!(matches!(
+            "/3".parse::<EditionRef>(),
+            Err(EditionRefError::Shape(_))
+        ));
+        assert!(matches!(
+            "flash-info/0".parse::<EditionRef>(),
+            Err(EditionRefError::Number(_))
+        ));
+        assert!(matches!(
+            "flash-info/x".parse::<EditionRef>(),
+            Err(EditionRefError::Number(_))
+        ));
     }
 }
