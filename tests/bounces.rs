@@ -173,13 +173,100 @@ fn agreement_with_sisimai_on_real_bounces() {
     assert!(copies_differ.is_empty(), "{}", copies_differ.join("\n"));
     println!("{copies} copies CRLF et CR : même réponse que le fichier LF");
 
-    let mut by_half: HashMap<&str, (usize, usize)> = HashMap::new();
-    let mut confusion: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
-    for o in &oracle {
+    let (by_half, confusion) = compare(&oracle, &ours, &base);
+    let total: (usize, usize) = by_half
+        .iter()
+        .filter(|(h, _)| !h.ends_with("-silent"))
+        .fold((0, 0), |acc, (_, v)| (acc.0 + v.0, acc.1 + v.1));
+    // Files Sisimai 4.25 returns nothing for: it has no parser for their MTA (DragonFly,
+    // Mimecast: only later Sisimai versions read them) or they are no bounce at all.
+    let silent: (usize, usize) = by_half
+        .iter()
+        .filter(|(h, _)| h.ends_with("-silent"))
+        .fold((0, 0), |acc, (_, v)| (acc.0 + v.0, acc.1 + v.1));
+    let rate = |(a, n): (usize, usize)| 100.0 * a as f64 / n.max(1) as f64;
+    let half = |name: &str| {
+        let a = by_half.get(name).copied().unwrap_or_default();
+        let b = by_half
+            .get(format!("{name}-silent").as_str())
+            .copied()
+            .unwrap_or_default();
+        (a, (a.0 + b.0, a.1 + b.1))
+    };
+    println!("Accord avec Sisimai 4.25 (destinataires et genre, fichier par fichier) :");
+    for name in ["even", "odd", "not"] {
+        let (judged, all) = half(name);
+        println!(
+            "  {name:<5} {}/{} = {:.1} % (hors fichiers sans résultat Sisimai : {}/{} = {:.1} %)",
+            all.0,
+            all.1,
+            rate(all),
+            judged.0,
+            judged.1,
+            rate(judged)
+        );
+    }
+    let everything = (total.0 + silent.0, total.1 + silent.1);
+    println!(
+        "  total {}/{} = {:.1} %",
+        everything.0,
+        everything.1,
+        rate(everything)
+    );
+    println!(
+        "  hors fichiers sans résultat Sisimai 4.25 : {}/{} = {:.1} % ({} fichiers sans résultat, dont {} où veille voit aussi rien)",
+        total.0,
+        total.1,
+        rate(total),
+        silent.1,
+        silent.0
+    );
+    println!("Désaccords (Sisimai → veille) :");
+    for ((theirs, ours), files) in &confusion {
+        println!("  {theirs} → {ours} : {} {}", files.len(), files.join(" "));
+    }
+    // Floors from the measurement, rounded down: a change that loses agreement fails here.
+    // Measured: everything 320/368 = 86.96 %, with a Sisimai result 318/346 = 91.9 %, even
+    // half 168/175 = 96.0 %, odd half 150/171 = 87.7 % (with a Sisimai result).
+    assert!(
+        rate(everything) >= 86.0,
+        "accord total {:.1} %",
+        rate(everything)
+    );
+    assert!(
+        rate(total) >= 91.0,
+        "accord hors fichiers sans résultat {:.1} %",
+        rate(total)
+    );
+    assert!(
+        rate(half("even").0) >= 96.0,
+        "accord (moitié paire) {:.1} %",
+        rate(half("even").0)
+    );
+    assert!(
+        rate(half("odd").0) >= 87.0,
+        "accord (moitié impaire) {:.1} %",
+        rate(half("odd").0)
+    );
+}
+
+type Confusion = BTreeMap<(String, String), Vec<String>>;
+
+/// Agreement per half (`even`, `odd`, `not`; `…-silent` for files Sisimai returns nothing
+/// for) and the disagreements, keyed by (Sisimai's kind, veille's kind or `recipients`).
+fn compare(
+    oracle: &[serde_json::Value],
+    ours: &BTreeMap<String, serde_json::Value>,
+    base: &Path,
+) -> (HashMap<String, (usize, usize)>, Confusion) {
+    let mut by_half: HashMap<String, (usize, usize)> = HashMap::new();
+    let mut confusion = Confusion::new();
+    for o in oracle {
         let path = Path::new(o["file"].as_str().unwrap());
-        let name = path.strip_prefix(&base).unwrap().display().to_string();
+        let name = path.strip_prefix(base).unwrap().display().to_string();
         let file_name = path.file_name().unwrap().to_string_lossy().into_owned();
-        let (kind, recipients) = oracle_kind(o["results"].as_array().unwrap());
+        let results = o["results"].as_array().unwrap();
+        let (kind, recipients) = oracle_kind(results);
         let mine = &ours[&name];
         let mut my_recipients: Vec<String> = mine["recipients"]
             .as_array()
@@ -190,13 +277,17 @@ fn agreement_with_sisimai_on_real_bounces() {
         my_recipients.sort();
         my_recipients.dedup();
         let agree = mine["kind"] == kind && my_recipients == recipients;
-        let half = if name.starts_with("not/") {
+        let mut half = if name.starts_with("not/") {
             "not"
         } else if fnv(&file_name).is_multiple_of(2) {
             "even"
         } else {
             "odd"
-        };
+        }
+        .to_string();
+        if results.is_empty() {
+            half.push_str("-silent");
+        }
         let entry = by_half.entry(half).or_default();
         entry.1 += 1;
         if agree {
@@ -213,33 +304,7 @@ fn agreement_with_sisimai_on_real_bounces() {
                 .push(name.clone());
         }
     }
-    let total: (usize, usize) = by_half
-        .values()
-        .fold((0, 0), |acc, v| (acc.0 + v.0, acc.1 + v.1));
-    let rate = |(a, n): (usize, usize)| 100.0 * a as f64 / n.max(1) as f64;
-    println!("Accord avec Sisimai 4.25 (destinataires et genre, fichier par fichier) :");
-    for half in ["even", "odd", "not"] {
-        let v = by_half.get(half).copied().unwrap_or_default();
-        println!("  {half:<5} {}/{} = {:.1} %", v.0, v.1, rate(v));
-    }
-    println!("  total {}/{} = {:.1} %", total.0, total.1, rate(total));
-    println!("Désaccords (Sisimai → veille) :");
-    for ((theirs, ours), files) in &confusion {
-        println!("  {theirs} → {ours} : {} {}", files.len(), files.join(" "));
-    }
-    // Floors from the measurement (even 87.1 %, odd 81.0 %, total 84.0 %), about a point
-    // below each: a change that loses agreement fails here.
-    assert!(rate(total) >= 83.0, "accord total {:.1} %", rate(total));
-    assert!(
-        rate(by_half["even"]) >= 86.0,
-        "accord (moitié paire) {:.1} %",
-        rate(by_half["even"])
-    );
-    assert!(
-        rate(by_half["odd"]) >= 80.0,
-        "accord (moitié impaire) {:.1} %",
-        rate(by_half["odd"])
-    );
+    (by_half, confusion)
 }
 
 /// A delivery status notification (RFC 3464) for `recipient`, sent back to `to`.
@@ -722,4 +787,104 @@ fn a_maildir_is_read_once_and_each_message_filed_after_its_effect() {
     let out = bare.run(&["bounces", "fetch"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("aucune boîte des retours"));
+}
+
+/// `bounces fetch` against `url`, with or without `ca_file`: the process output.
+fn fetch_over(url: &str, ca_file: Option<&Path>) -> (Workspace, std::process::Output) {
+    let ca = ca_file.map_or(String::new(), |p| {
+        format!("ca_file = \"{}\"\n", p.display())
+    });
+    let ws = Workspace::new(
+        "",
+        &format!(
+            "[mail]\nfrom = \"Lettre <lettre@ressources.example>\"\nsmtp = \"smtp://127.0.0.1:9\"\n\
+             bounce_address = \"retours@ressources.example\"\n\n\
+             [bounces]\nimap = \"{url}\"\n{ca}\n[lists.flash-info]\ntitle = \"Flash Info\"\n"
+        ),
+    );
+    let csv = ws.dir.path().join("abonnes.csv");
+    std::fs::write(&csv, "Courriel\ninconnu@exemple.fr\n").unwrap();
+    ws.json(&[
+        "subscribers",
+        "import",
+        csv.to_str().unwrap(),
+        "--list",
+        "flash-info",
+        "--json",
+    ]);
+    let out = ws
+        .command(&["bounces", "fetch", "--json"])
+        .env("VEILLE_BOUNCES_PASSWORD", dovecot::PASSWORD)
+        .output()
+        .unwrap();
+    (ws, out)
+}
+
+#[test]
+fn the_mailbox_is_read_over_tls_and_an_unknown_certificate_is_refused() {
+    let imap = Dovecot::start_tls();
+    let tls_port = imap.tls_port.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let message = dir.path().join("1.eml");
+    let hard = dsn(
+        "lettre@ressources.example",
+        "inconnu@exemple.fr",
+        "5.1.1",
+        "550 5.1.1 User unknown",
+        1,
+    );
+    std::fs::write(&message, &hard).unwrap();
+    imap.append(std::slice::from_ref(&message));
+    let imaps = format!("imaps://{}@127.0.0.1:{tls_port}/INBOX", dovecot::USER);
+    let starttls = imap.url();
+
+    // Not trusted (no ca_file): a clear error on each way in, nothing read or moved, and no
+    // plaintext login in place of STARTTLS.
+    for url in [&imaps, &starttls] {
+        let (ws, out) = fetch_over(url, None);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{url} : {err}");
+        assert!(
+            err.contains("connexion TLS au serveur IMAP 127.0.0.1 impossible")
+                && err.contains("ca_file")
+                && err.contains("pas en clair"),
+            "{url} : {err}"
+        );
+        assert_eq!(statuses(&ws)["inconnu@exemple.fr"], "active");
+        assert_eq!(imap.count("INBOX"), 1);
+    }
+    // A ca_file that holds no certificate is named as such.
+    let empty = dir.path().join("vide.pem");
+    std::fs::write(&empty, "pas un certificat\n").unwrap();
+    let (_, out) = fetch_over(&imaps, Some(&empty));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("aucun certificat") && err.contains("vide.pem"),
+        "{err}"
+    );
+
+    // Trusted through ca_file: over imaps, then (message put back) over STARTTLS.
+    let (ws, out) = fetch_over(&imaps, Some(&imap.ca_pem()));
+    assert!(
+        out.status.success(),
+        "imaps : {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["messages"], 1, "{report:#}");
+    assert_eq!(statuses(&ws)["inconnu@exemple.fr"], "bounced");
+    assert_eq!(imap.count("INBOX"), 0);
+    assert_eq!(imap.count("veille-traites"), 1);
+
+    imap.append(std::slice::from_ref(&message));
+    let (ws, out) = fetch_over(&starttls, Some(&imap.ca_pem()));
+    assert!(
+        out.status.success(),
+        "STARTTLS : {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(statuses(&ws)["inconnu@exemple.fr"], "bounced");
+    assert_eq!(imap.count("INBOX"), 0);
+    assert_eq!(imap.count("veille-traites"), 2);
 }

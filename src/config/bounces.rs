@@ -11,6 +11,10 @@ pub struct BounceSettings {
     pub imap: Option<String>,
     /// A file holding the IMAP password, readable by the service only (mode 0600 or 0400).
     pub password_file: Option<String>,
+    /// PEM certificates of the authorities trusted for the IMAP server, besides the public
+    /// ones (an internal CA, or a server's own certificate).
+    #[serde(default)]
+    pub ca_file: Option<String>,
     /// A Maildir (`new/`, `cur/`) read instead of IMAP.
     pub maildir: Option<String>,
     /// The IMAP folder processed messages are moved to (created when missing).

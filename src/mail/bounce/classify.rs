@@ -517,7 +517,13 @@ fn from_dsn(fields: &str, text: &str, delivered_to: Vec<String>) -> Option<Class
     let mut recipients: Vec<DsnRecipient> = Vec::new();
     let mut current: Option<DsnRecipient> = None;
     for block in fields.split("\n\n") {
+        // Fields written before the block's Final-Recipient (Facebook's order) are its own.
+        let mut early = DsnRecipient::default();
         for (name, value) in unfold_fields(block) {
+            let target = match current.as_mut() {
+                Some(r) => r,
+                None => &mut early,
+            };
             match name.as_str() {
                 "final-recipient" | "original-recipient" => {
                     let Some(address) = typed_address(&value) else {
@@ -535,26 +541,16 @@ fn from_dsn(fields: &str, text: &str, delivered_to: Vec<String>) -> Option<Class
                             }
                             current = Some(DsnRecipient {
                                 address,
-                                ..DsnRecipient::default()
+                                ..std::mem::take(&mut early)
                             });
                         }
                     }
                 }
-                "action" => {
-                    if let Some(r) = &mut current {
-                        r.action = value.to_lowercase();
-                    }
-                }
-                "status" => {
-                    if let Some(r) = &mut current {
-                        r.status = enhanced_status(&value);
-                    }
-                }
+                "action" => target.action = value.to_lowercase(),
+                "status" => target.status = enhanced_status(&value),
                 "diagnostic-code" => {
-                    if let Some(r) = &mut current {
-                        let v = value.split_once(';').map_or(value.as_str(), |(_, d)| d);
-                        r.diagnostic = v.trim().to_string();
-                    }
+                    let v = value.split_once(';').map_or(value.as_str(), |(_, d)| d);
+                    target.diagnostic = v.trim().to_string();
                 }
                 _ => {}
             }

@@ -587,10 +587,20 @@ pub fn reason_of(status: Option<&str>, diagnostic: &str, action: &str, context: 
     if any(&text, USER_UNKNOWN) && !any(&text, SENDER_SIDE) {
         // Refused after the content was sent: a filter's verdict on the message, whatever
         // words it chose, not a statement about the address.
+        // Refused after the content was sent: a filter's verdict on the message, whatever
+        // words it chose, not a statement about the address. So is a refusal whose status
+        // says something else than the address (5.0.0 "undefined", 5.7.x policy): Sisimai's
+        // rule too (Reason::Filtered), and the safer one, as a soft bounce only removes the
+        // address after it repeats.
+        let other_status = status
+            .and_then(|s| s.split_once('.'))
+            .is_some_and(|(_, rest)| rest == "0.0" || rest.starts_with("7."));
         return match command {
+            Some(Command::Rcpt) => Reason::UserUnknown,
             Some(Command::Data) => Reason::Filtered,
             Some(Command::Mail) => Reason::Rejected,
-            _ => Reason::UserUnknown,
+            None if other_status => Reason::Filtered,
+            None => Reason::UserUnknown,
         };
     }
     if any(&text, FILTERED) {
