@@ -2,6 +2,8 @@
 //! `make test`) started on 127.0.0.1 with its own configuration in a temporary folder, one
 //! passwd-file user, plaintext login allowed (loopback only), stopped on drop. Messages are
 //! appended and counted with Python's imaplib (`tests/imap/imap_tool.py`), not veille's client.
+//! `Dovecot::start_tls` adds TLS (STARTTLS on the plain port, and an imaps port) with a
+//! certificate signed by a throwaway authority the test generates with openssl.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -13,7 +15,73 @@ pub const PASSWORD: &str = "mot-de-passe-de-test";
 pub struct Dovecot {
     child: Child,
     pub port: u16,
+    /// The imaps port, with `start_tls`.
+    pub tls_port: Option<u16>,
     pub dir: tempfile::TempDir,
+}
+
+/// A throwaway authority (`ca.pem`) and a certificate it signed for 127.0.0.1 and localhost
+/// (`server.pem`, `server.key`), in `dir`.
+fn make_certificates(dir: &Path) {
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl (installé par `make test`)");
+        assert!(
+            out.status.success(),
+            "openssl {args:?} : {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let mut ca = vec![
+        "req",
+        "-x509",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=Autorite de test veille",
+    ];
+    ca.extend(ec);
+    ca.extend(["-keyout", "ca.key", "-out", "ca.pem"]);
+    ca.extend(["-addext", "basicConstraints=critical,CA:TRUE"]);
+    ca.extend(["-addext", "keyUsage=critical,keyCertSign,cRLSign"]);
+    openssl(&ca);
+    let mut req = vec!["req", "-subj", "/CN=localhost"];
+    req.extend(ec);
+    req.extend(["-keyout", "server.key", "-out", "server.csr"]);
+    openssl(&req);
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n\
+         extendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-out",
+        "server.pem",
+        "-extfile",
+        "server.ext",
+    ]);
 }
 
 fn binary() -> PathBuf {
@@ -31,6 +99,20 @@ fn tool() -> PathBuf {
 
 impl Dovecot {
     pub fn start() -> Dovecot {
+        Dovecot::launch(false)
+    }
+
+    /// Dovecot with TLS: STARTTLS on `port`, TLS from the first byte on `tls_port`; the
+    /// authority to trust is `ca_pem()`.
+    pub fn start_tls() -> Dovecot {
+        Dovecot::launch(true)
+    }
+
+    pub fn ca_pem(&self) -> PathBuf {
+        self.dir.path().join("tls/ca.pem")
+    }
+
+    fn launch(tls: bool) -> Dovecot {
         let dir = tempfile::tempdir().expect("tempdir");
         let root = dir.path();
         for sub in ["run", "state", "mail", "home"] {
@@ -53,18 +135,31 @@ impl Dovecot {
             (name.clone(), name, uid, gid)
         };
         let port = super::web::free_port();
+        let tls_port = tls.then(super::web::free_port);
+        let ssl = if tls {
+            std::fs::create_dir_all(root.join("tls")).unwrap();
+            make_certificates(&root.join("tls"));
+            let t = root.join("tls");
+            format!(
+                "ssl = yes\nssl_cert = <{0}/server.pem\nssl_key = <{0}/server.key\n",
+                t.display()
+            )
+        } else {
+            "ssl = no\n".to_string()
+        };
         std::fs::write(root.join("passwd"), format!("{USER}:{{PLAIN}}{PASSWORD}\n")).unwrap();
         let r = root.display();
         let conf = format!(
             "base_dir = {r}/run\nstate_dir = {r}/state\nlog_path = {r}/dovecot.log\n\
-             protocols = imap\nlisten = 127.0.0.1\nssl = no\ndisable_plaintext_auth = no\n\
+             protocols = imap\nlisten = 127.0.0.1\n{ssl}disable_plaintext_auth = no\n\
              auth_mechanisms = plain login\nmail_location = maildir:{r}/mail/%u\n\
              default_internal_user = {internal}\ndefault_login_user = {login}\n\
              first_valid_uid = 0\nfirst_valid_gid = 0\n\
              passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%u {r}/passwd\n}}\n\
              userdb {{\n  driver = static\n  args = uid={mail_uid} gid={mail_gid} home={r}/home/%u\n}}\n\
-             service imap-login {{\n  chroot =\n  inet_listener imap {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n  inet_listener imaps {{\n    port = 0\n  }}\n}}\n\
-             service anvil {{\n  chroot =\n}}\n"
+             service imap-login {{\n  chroot =\n  inet_listener imap {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n  inet_listener imaps {{\n    address = 127.0.0.1\n    port = {imaps}\n    ssl = yes\n  }}\n}}\n\
+             service anvil {{\n  chroot =\n}}\n",
+            imaps = tls_port.unwrap_or(0),
         );
         std::fs::write(root.join("dovecot.conf"), conf).unwrap();
         let child = Command::new(binary())
@@ -75,7 +170,12 @@ impl Dovecot {
             .stderr(Stdio::null())
             .spawn()
             .expect("dovecot");
-        let server = Dovecot { child, port, dir };
+        let server = Dovecot {
+            child,
+            port,
+            tls_port,
+            dir,
+        };
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(

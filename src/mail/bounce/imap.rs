@@ -131,26 +131,62 @@ pub fn password(settings: &BounceSettings) -> anyhow::Result<String> {
     Ok(text.trim_end_matches(['\r', '\n']).to_string())
 }
 
-fn tls_connector() -> TlsConnector {
-    let roots = RootCertStore {
+/// The public authorities, plus those of `[bounces] ca_file` where given.
+fn tls_connector(ca_file: Option<&str>) -> anyhow::Result<TlsConnector> {
+    use tokio_rustls::rustls::pki_types::{CertificateDer, pem::PemObject};
+    let mut roots = RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };
+    if let Some(path) = ca_file {
+        let pem = std::fs::read(path).map_err(|e| {
+            anyhow::anyhow!("[bounces] ca_file : certificats {path} illisibles : {e}")
+        })?;
+        let mut added = 0;
+        for cert in CertificateDer::pem_slice_iter(&pem) {
+            let cert = cert.map_err(|e| {
+                anyhow::anyhow!("[bounces] ca_file : {path} n'est pas un fichier PEM lisible : {e}")
+            })?;
+            roots.add(cert).map_err(|e| {
+                anyhow::anyhow!("[bounces] ca_file : certificat refusé dans {path} : {e}")
+            })?;
+            added += 1;
+        }
+        if added == 0 {
+            anyhow::bail!(
+                "[bounces] ca_file : aucun certificat (« BEGIN CERTIFICATE ») dans {path}"
+            );
+        }
+    }
     let config = ClientConfig::builder()
         .with_root_certificates(roots)
         .with_no_client_auth();
-    TlsConnector::from(Arc::new(config))
+    Ok(TlsConnector::from(Arc::new(config)))
 }
 
 async fn tls_wrap(
     target: &ImapTarget,
+    ca_file: Option<&str>,
     tcp: TcpStream,
 ) -> anyhow::Result<tokio_rustls::client::TlsStream<TcpStream>> {
     let name = ServerName::try_from(target.host.clone())
         .map_err(|e| anyhow::anyhow!("nom de serveur IMAP invalide « {} » : {e}", target.host))?;
-    tls_connector()
-        .connect(name, tcp)
+    let connector = tls_connector(ca_file)?;
+    tokio::time::timeout(TIMEOUT, connector.connect(name, tcp))
         .await
-        .map_err(|e| anyhow::anyhow!("TLS avec {} impossible : {e}", target.host))
+        .map_err(|_| anyhow::anyhow!("TLS avec le serveur IMAP {} : pas de réponse", target.host))?
+        .map_err(|e| {
+            let hint = if e.to_string().contains("certificate") {
+                " ; son certificat n'est pas reconnu : si une autorité interne l'a signé, \
+                 donnez-la dans [bounces] ca_file = \"/chemin/ca.pem\""
+            } else {
+                ""
+            };
+            anyhow::anyhow!(
+                "connexion TLS au serveur IMAP {} impossible ({e}){hint} ; veille ne se \
+                 connecte pas en clair à sa place",
+                target.host
+            )
+        })
 }
 
 /// Reads the mailbox: every message not yet processed, in UID order.
@@ -172,7 +208,7 @@ pub async fn fetch(
         })?
         .map_err(|e| anyhow::anyhow!("connexion au serveur IMAP {address} impossible : {e}"))?;
     if target.tls {
-        let mut client = Client::new(tls_wrap(&target, tcp).await?);
+        let mut client = Client::new(tls_wrap(&target, settings.ca_file.as_deref(), tcp).await?);
         greeting(&mut client, &address).await?;
         return run(ctx, settings, &target, client, &password).await;
     }
@@ -181,7 +217,7 @@ pub async fn fetch(
     match client.run_command_and_check_ok("STARTTLS", None).await {
         Ok(()) => {
             let tcp = client.into_inner();
-            let client = Client::new(tls_wrap(&target, tcp).await?);
+            let client = Client::new(tls_wrap(&target, settings.ca_file.as_deref(), tcp).await?);
             run(ctx, settings, &target, client, &password).await
         }
         Err(e) if target.is_loopback() => {
@@ -327,6 +363,7 @@ mod tests {
         let settings = |file: &std::path::Path| BounceSettings {
             imap: Some("imaps://retours@mail.example/INBOX".into()),
             password_file: Some(file.display().to_string()),
+            ca_file: None,
             maildir: None,
             done_folder: "veille-traites".into(),
             soft_limit: 3,
