@@ -11,6 +11,7 @@ use crate::mail::bounce::{self, Context, ParsedFile, mailbox};
 use crate::mail::token::Secret;
 use crate::store::Store;
 use crate::store::bounces::EditionReport;
+use crate::store::clicks::LinkClicks;
 
 /// Every file under `path` (itself when a file), in name order; hidden files left out.
 fn files_under(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
@@ -249,16 +250,34 @@ pub async fn edition_report(
         .join(number.to_string());
     std::fs::create_dir_all(&dir)
         .map_err(|e| anyhow::anyhow!("impossible de créer {} : {e}", dir.display()))?;
-    let html = report_html(&report);
+    let clicks = if config.mail.as_ref().is_some_and(|m| m.count_clicks) {
+        Some(store.link_clicks(kind, number).await?)
+    } else {
+        None
+    };
+    let html = report_html(&report, clicks.as_deref());
     let path = dir.join("rapport.html");
     std::fs::write(&path, html)
         .map_err(|e| anyhow::anyhow!("impossible d'écrire {} : {e}", path.display()))?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        let mut doc = serde_json::to_value(&report)?;
+        if let (Some(clicks), Some(map)) = (&clicks, doc.as_object_mut()) {
+            map.insert("clicks".into(), serde_json::to_value(clicks)?);
+        }
+        println!("{}", serde_json::to_string_pretty(&doc)?);
         return Ok(EXIT_OK);
     }
     for (label, value) in report_lines(&report) {
         println!("{label:<48} {value}");
+    }
+    if let Some(clicks) = &clicks {
+        println!("\nClics par lien (anonymes, sans savoir qui a cliqué) :");
+        if clicks.is_empty() {
+            println!("  aucun lien compté pour cette édition");
+        }
+        for c in clicks {
+            println!("  {:>6}  {}", c.clicks, c.url);
+        }
     }
     println!("\nRapport : {}", path.display());
     Ok(EXIT_OK)
@@ -288,7 +307,7 @@ fn escape(text: &str) -> String {
 
 /// A small page for the team: no tracking of readers, only what the relay and the bounce
 /// mailbox said.
-fn report_html(r: &EditionReport) -> String {
+fn report_html(r: &EditionReport, clicks: Option<&[LinkClicks]>) -> String {
     let mut rows = String::new();
     for (label, value) in report_lines(r) {
         rows.push_str(&format!(
@@ -305,11 +324,32 @@ fn report_html(r: &EditionReport) -> String {
          td{{text-align:right;font-variant-numeric:tabular-nums}}</style>\n</head>\n<body>\n<main>\n\
          <h1>Rapport d'envoi — {ed}</h1>\n<p>Liste : {list}. Premier message accepté : {sent_at}.</p>\n\
          <table>\n<caption>Ce que le relais et la boîte des retours ont dit de cette édition</caption>\n\
-         {rows}</table>\n<p>Aucune ouverture ni aucun clic n'est suivi : ces chiffres viennent du relais \
-         et des messages revenus.</p>\n</main>\n</body>\n</html>\n",
+         {rows}</table>\n{clicks}</main>\n</body>\n</html>\n",
         ed = escape(&r.edition),
         list = escape(r.list.as_deref().unwrap_or("—")),
         sent_at = escape(r.sent_at.as_deref().unwrap_or("pas encore envoyée")),
+        clicks = clicks_html(clicks),
+    )
+}
+
+/// The clicks per link when they are counted; otherwise the statement that nothing is.
+fn clicks_html(clicks: Option<&[LinkClicks]>) -> String {
+    let Some(clicks) = clicks else {
+        return "<p>Aucune ouverture ni aucun clic n'est suivi : ces chiffres viennent du relais \
+                et des messages revenus.</p>\n"
+            .into();
+    };
+    let mut rows = String::new();
+    for c in clicks {
+        rows.push_str(&format!(
+            "<tr><th scope=\"row\"><a href=\"{url}\">{url}</a></th><td>{}</td></tr>\n",
+            c.clicks,
+            url = escape(&c.url)
+        ));
+    }
+    format!(
+        "<table>\n<caption>Clics par lien (comptés sans savoir qui a cliqué ; aucune ouverture \
+         n'est suivie)</caption>\n{rows}</table>\n"
     )
 }
 

@@ -224,6 +224,9 @@ pub struct MailSettings {
     /// Permanent refusals (5xx) after which an address is marked bounced.
     #[serde(default = "default_bounce_limit")]
     pub bounce_limit: u32,
+    /// Anonymous click counts per edition and link (off by default): see `mail::clicks`.
+    #[serde(default)]
+    pub count_clicks: bool,
 }
 
 fn default_connections() -> usize {

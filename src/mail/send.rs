@@ -148,6 +148,11 @@ async fn prepare(
         })
     };
     let (html, text) = (read("email.html")?, read("email.txt")?);
+    let (html, text) = if settings.count_clicks {
+        super::clicks::count_links(store, &config.base_url(), kind, number, html, text).await?
+    } else {
+        (html, text)
+    };
     let domain = sender_domain(settings)?;
     let period = match (
         chrono::NaiveDate::parse_from_str(&edition.period_start, "%Y-%m-%d"),

@@ -19,6 +19,7 @@ mod alerts;
 mod articles;
 mod bodies;
 pub mod bounces;
+pub mod clicks;
 mod decisions;
 mod editions;
 mod jobs;

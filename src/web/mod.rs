@@ -3,6 +3,7 @@
 //! embeds, a Content-Security-Policy with `frame-ancestors` for the website, a French 404 and
 //! `/healthz`; and the subscription pages (`subscribe`).
 
+pub mod clicks;
 pub mod guard;
 pub mod preferences;
 pub mod subscribe;
@@ -79,6 +80,7 @@ pub fn router(state: WebState, subscriptions: Option<Arc<subscribe::Subscription
                 s.config.web.subscribe_per_minute,
             )))
             .route("/abonnement", get(subscribe::form).post(subscribe::submit))
+            .route("/c/{kind}/{number}/{link}", get(clicks::follow))
             .route(
                 "/confirmation/{token}",
                 get(subscribe::confirm_page).post(subscribe::confirm),

@@ -1,0 +1,105 @@
+//! Anonymous click counts (`[mail] count_clicks`): the links of a sent edition, numbered,
+//! and how often each was followed through `/c/<kind>/<n>/<link>` — never by whom.
+
+use sqlx::Row;
+
+use super::Store;
+
+/// One link of an edition and how many times it was followed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LinkClicks {
+    pub link: i64,
+    pub url: String,
+    pub clicks: i64,
+}
+
+impl Store {
+    /// The number of each of `urls` in edition `kind/number`: the one it already has (a
+    /// test send before the real one keeps the same numbers), else the next free one.
+    pub async fn number_links(
+        &self,
+        kind: &str,
+        number: i64,
+        urls: &[String],
+    ) -> anyhow::Result<Vec<i64>> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut numbers = Vec::with_capacity(urls.len());
+        for url in urls {
+            let known: Option<i64> = sqlx::query_scalar(
+                "SELECT position FROM edition_links WHERE kind = $1 AND number = $2 AND url = $3",
+            )
+            .bind(kind)
+            .bind(number)
+            .bind(url)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let n = match known {
+                Some(n) => n,
+                None => {
+                    let next: i64 = sqlx::query_scalar(
+                        "SELECT COALESCE(MAX(position), 0) + 1 FROM edition_links
+                         WHERE kind = $1 AND number = $2",
+                    )
+                    .bind(kind)
+                    .bind(number)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    sqlx::query(
+                        "INSERT INTO edition_links (kind, number, position, url)
+                         VALUES ($1, $2, $3, $4)",
+                    )
+                    .bind(kind)
+                    .bind(number)
+                    .bind(next)
+                    .bind(url)
+                    .execute(&mut *tx)
+                    .await?;
+                    next
+                }
+            };
+            numbers.push(n);
+        }
+        tx.commit().await?;
+        Ok(numbers)
+    }
+
+    /// Counts one follow of link `link` of `kind/number` and gives its address; None (and
+    /// nothing counted) for a link the edition never had.
+    pub async fn follow_link(
+        &self,
+        kind: &str,
+        number: i64,
+        link: i64,
+    ) -> anyhow::Result<Option<String>> {
+        let url = sqlx::query_scalar(
+            "UPDATE edition_links SET clicks = clicks + 1
+             WHERE kind = $1 AND number = $2 AND position = $3 RETURNING url",
+        )
+        .bind(kind)
+        .bind(number)
+        .bind(link)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(url)
+    }
+
+    /// Every counted link of `kind/number`, in the order of the edition.
+    pub async fn link_clicks(&self, kind: &str, number: i64) -> anyhow::Result<Vec<LinkClicks>> {
+        let rows = sqlx::query(
+            "SELECT position, url, clicks FROM edition_links
+             WHERE kind = $1 AND number = $2 ORDER BY position",
+        )
+        .bind(kind)
+        .bind(number)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| LinkClicks {
+                link: r.get("position"),
+                url: r.get("url"),
+                clicks: r.get("clicks"),
+            })
+            .collect())
+    }
+}
