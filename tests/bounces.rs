@@ -226,15 +226,15 @@ fn agreement_with_sisimai_on_real_bounces() {
         println!("  {theirs} → {ours} : {} {}", files.len(), files.join(" "));
     }
     // Floors from the measurement, rounded down: a change that loses agreement fails here.
-    // Measured: everything 320/368 = 86.96 %, with a Sisimai result 318/346 = 91.9 %, even
-    // half 168/175 = 96.0 %, odd half 150/171 = 87.7 % (with a Sisimai result).
+    // Measured: everything 322/368 = 87.5 %, with a Sisimai result 320/346 = 92.5 %, even
+    // half 168/175 = 96.0 %, odd half 152/171 = 88.9 % (with a Sisimai result).
     assert!(
-        rate(everything) >= 86.0,
+        rate(everything) >= 87.0,
         "accord total {:.1} %",
         rate(everything)
     );
     assert!(
-        rate(total) >= 91.0,
+        rate(total) >= 92.0,
         "accord hors fichiers sans résultat {:.1} %",
         rate(total)
     );
@@ -244,7 +244,7 @@ fn agreement_with_sisimai_on_real_bounces() {
         rate(half("even").0)
     );
     assert!(
-        rate(half("odd").0) >= 87.0,
+        rate(half("odd").0) >= 88.0,
         "accord (moitié impaire) {:.1} %",
         rate(half("odd").0)
     );

@@ -568,12 +568,25 @@ fn from_dsn(fields: &str, text: &str, delivered_to: Vec<String>) -> Option<Class
     let mut reason = None;
     let mut addresses = Vec::new();
     for r in &recipients {
+        // Without a Diagnostic-Code, the notice's own words about this recipient (a notice
+        // listing several gives each its error), else the whole notice.
         let diagnostic = if r.diagnostic.is_empty() {
-            text.to_string()
+            lines_about(text, &r.address)
+                .filter(|l| find_status(l).is_some())
+                .unwrap_or_else(|| text.to_string())
         } else {
             r.diagnostic.clone()
         };
-        let this_status = r.status.clone().or_else(|| find_status(&diagnostic));
+        // A generic x.0.0 status says less than the notice's own line about the recipient
+        // (`550 5.1.1 <addr>: User unknown`, written when the report gives no diagnostic).
+        let this_status = match (&r.status, find_status(&diagnostic)) {
+            (Some(s), Some(d))
+                if r.diagnostic.is_empty() && s.ends_with(".0.0") && !d.ends_with(".0.0") =>
+            {
+                Some(d)
+            }
+            (s, d) => s.clone().or(d),
+        };
         let (this_kind, this_reason) = if r.action.starts_with("delivered")
             || r.action.starts_with("relayed")
             || r.action.starts_with("expanded")
@@ -703,31 +716,7 @@ fn from_free_text(
     delivered_to: Vec<String>,
 ) -> Classification {
     let notice = cut_original(text);
-    // Addresses that are not the failed recipient: the notice's own header, and the sender
-    // and message ids of the original wherever its header is quoted.
-    let mut ignore: Vec<String> = Vec::new();
-    for name in ["from", "to", "sender", "return-path", "reply-to"] {
-        if let Some(v) = top.get(name) {
-            ignore.extend(addresses_in(v));
-        }
-    }
-    let quoted = unfold_fields(text)
-        .into_iter()
-        .chain(original.map(unfold_fields).unwrap_or_default());
-    for (name, value) in quoted {
-        if matches!(
-            name.as_str(),
-            "from"
-                | "return-path"
-                | "sender"
-                | "reply-to"
-                | "message-id"
-                | "in-reply-to"
-                | "references"
-        ) {
-            ignore.extend(addresses_in(&value));
-        }
-    }
+    let ignore = not_recipients(text, top, original);
     // Lines of the original's header quoted in the notice (the Exchange summary's `To:`),
     // and Exim's "generated from", name other addresses than the failed one.
     let mut candidates: Vec<String> = Vec::new();
@@ -794,17 +783,96 @@ fn from_free_text(
     if recipients.is_empty() {
         return Classification::none(delivered_to);
     }
-    let status = find_status(notice)
-        .or_else(|| find_reply_code(notice).map(|code| format!("{}.0.0", code / 100)));
-    let reason = reason_of(status.as_deref(), notice, "", notice);
-    let kind = reason.kind(status.as_deref(), notice);
+    // A notice listing several recipients, each with its own error: the most consequential.
+    let scopes: Vec<String> = if recipients.len() > 1 {
+        recipients
+            .iter()
+            .filter_map(|r| lines_about(notice, r))
+            .filter(|l| find_status(l).is_some())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let (kind, reason, status) = scopes
+        .iter()
+        .map(|scope| verdict(scope, notice))
+        .max_by_key(|v| v.0.rank())
+        .unwrap_or_else(|| verdict(notice, notice));
     Classification {
         kind,
         recipients,
-        status: status.filter(|s| s != "5.0.0" && s != "4.0.0" || find_status(notice).is_some()),
+        status,
         reason: Some(reason.word().to_string()),
         delivered_to,
     }
+}
+
+/// Addresses that are not the failed recipient: the notice's own header, and the sender
+/// and message ids of the original wherever its header is quoted.
+fn not_recipients(
+    text: &str,
+    top: &std::collections::HashMap<String, String>,
+    original: Option<&str>,
+) -> Vec<String> {
+    let mut ignore: Vec<String> = Vec::new();
+    for name in [
+        "from",
+        "to",
+        "sender",
+        "return-path",
+        "reply-to",
+        "message-id",
+        "in-reply-to",
+        "references",
+    ] {
+        if let Some(v) = top.get(name) {
+            ignore.extend(addresses_in(v));
+        }
+    }
+    // The original's header quoted mail-style ("> Message-Id: <…@…>") names no recipient
+    // either: message ids look like addresses.
+    let dequoted: Vec<&str> = text
+        .lines()
+        .map(|l| l.trim_start().trim_start_matches('>').trim_start())
+        .collect();
+    let quoted = unfold_fields(text)
+        .into_iter()
+        .chain(unfold_fields(&dequoted.join("\n")))
+        .chain(original.map(unfold_fields).unwrap_or_default());
+    for (name, value) in quoted {
+        if matches!(
+            name.as_str(),
+            "from"
+                | "return-path"
+                | "sender"
+                | "reply-to"
+                | "message-id"
+                | "in-reply-to"
+                | "references"
+        ) {
+            ignore.extend(addresses_in(&value));
+        }
+    }
+    ignore
+}
+
+/// Kind, reason and status of a free-text error (`scope`), read in its notice.
+fn verdict(scope: &str, notice: &str) -> (Kind, Reason, Option<String>) {
+    let status = find_status(scope)
+        .or_else(|| find_reply_code(scope).map(|code| format!("{}.0.0", code / 100)));
+    let reason = reason_of(status.as_deref(), scope, "", notice);
+    let kind = reason.kind(status.as_deref(), scope);
+    let status = status.filter(|s| s != "5.0.0" && s != "4.0.0" || find_status(scope).is_some());
+    (kind, reason, status)
+}
+
+/// The lines of `text` that name `address` (lower case), joined; None when none does.
+fn lines_about(text: &str, address: &str) -> Option<String> {
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.to_lowercase().contains(address))
+        .collect();
+    (!lines.is_empty()).then(|| lines.join("\n"))
 }
 
 /// Just enough of HTML to read the words of a notice sent only as HTML.
@@ -826,4 +894,34 @@ fn html_to_text(html: &str) -> String {
         .replace("&gt;", ">")
         .replace("&nbsp;", " ")
         .replace("&amp;", "&")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOTICE: &str = "From: MAILER-DAEMON@mx.exemple.fr\r\nTo: lettre@ressources.example\r\n\
+        References: <123.456@ressources.example>\r\nSubject: Undelivered Mail Returned to Sender\r\n\
+        Content-Type: text/plain\r\n\r\nThe following list of recipients failed:\r\n\r\n\
+        inconnu@exemple.fr: 550 5.1.1 <inconnu@exemple.fr>: Recipient address rejected: User unknown\r\n\
+        plein@exemple.fr: 552 5.2.2 <plein@exemple.fr>: Recipient address rejected: Mailbox full\r\n";
+
+    #[test]
+    fn each_listed_recipient_keeps_its_own_error() {
+        let c = classify(NOTICE.as_bytes());
+        assert_eq!(c.recipients, ["inconnu@exemple.fr", "plein@exemple.fr"]);
+        // The worst of the two: an unknown user, whatever words the other line used.
+        assert_eq!(c.kind, Kind::Hard);
+        assert_eq!(c.status.as_deref(), Some("5.1.1"));
+    }
+
+    #[test]
+    fn message_ids_are_no_recipients() {
+        let quoted = NOTICE.replace(
+            "Content-Type: text/plain\r\n\r\n",
+            "Content-Type: text/plain\r\n\r\n> Message-Id: <200904290210.0000@mx.exemple.fr>\r\n",
+        );
+        let c = classify(quoted.as_bytes());
+        assert_eq!(c.recipients, ["inconnu@exemple.fr", "plein@exemple.fr"]);
+    }
 }

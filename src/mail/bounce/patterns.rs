@@ -653,6 +653,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn unknown_user_words_are_hard_only_about_the_address() {
+        let words = "550 <a@b.fr>: User unknown";
+        // Answering RCPT TO, or with no status to say otherwise: the address.
+        assert_eq!(
+            reason_of(None, words, "", ">>> RCPT TO:<a@b.fr>"),
+            Reason::UserUnknown
+        );
+        assert_eq!(reason_of(None, words, "", ""), Reason::UserUnknown);
+        // After DATA, or under a status about something else: a filter may have spoken.
+        assert_eq!(
+            reason_of(None, words, "", "in reply to end of DATA command"),
+            Reason::Filtered
+        );
+        for status in ["5.0.0", "5.7.1"] {
+            let r = reason_of(Some(status), words, "", "");
+            assert_eq!(r, Reason::Filtered, "{status}");
+            assert_eq!(r.kind(Some(status), words), Kind::Soft, "{status}");
+        }
+    }
+
+    #[test]
     fn specific_words_win_over_a_generic_code() {
         assert_eq!(
             reason_of(Some("5.1.1"), "550 5.1.1 Mailbox is full", "", ""),
