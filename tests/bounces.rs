@@ -226,15 +226,15 @@ fn agreement_with_sisimai_on_real_bounces() {
         println!("  {theirs} → {ours} : {} {}", files.len(), files.join(" "));
     }
     // Floors from the measurement, rounded down: a change that loses agreement fails here.
-    // Measured: everything 322/368 = 87.5 %, with a Sisimai result 320/346 = 92.5 %, even
-    // half 168/175 = 96.0 %, odd half 152/171 = 88.9 % (with a Sisimai result).
+    // Measured: everything 327/368 = 88.9 %, with a Sisimai result 325/346 = 93.9 %, even
+    // half 169/175 = 96.6 %, odd half 156/171 = 91.2 % (with a Sisimai result).
     assert!(
-        rate(everything) >= 87.0,
+        rate(everything) >= 88.0,
         "accord total {:.1} %",
         rate(everything)
     );
     assert!(
-        rate(total) >= 92.0,
+        rate(total) >= 93.0,
         "accord hors fichiers sans résultat {:.1} %",
         rate(total)
     );
@@ -244,7 +244,7 @@ fn agreement_with_sisimai_on_real_bounces() {
         rate(half("even").0)
     );
     assert!(
-        rate(half("odd").0) >= 88.0,
+        rate(half("odd").0) >= 91.0,
         "accord (moitié impaire) {:.1} %",
         rate(half("odd").0)
     );

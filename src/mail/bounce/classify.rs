@@ -200,6 +200,9 @@ pub fn classify(raw: &[u8]) -> Classification {
     {
         return found;
     }
+    if let Some(found) = super::ses::notification(&text, delivered_to.clone()) {
+        return found;
+    }
     let subject = top
         .get("subject")
         .cloned()
@@ -754,8 +757,12 @@ fn from_free_text(
             .cloned()
             .collect();
     }
-    // The sender of the original may be its recipient too (a test to oneself): an ignored
-    // address is still better than none when it is all the notice names.
+    // The sender of the original may be its recipient too (a message to oneself): the
+    // notice's list of failed addresses (qmail's `<a@b>:`, Exim's `a@b:` lines) says so.
+    if recipients.is_empty() {
+        recipients = listed_failures(notice);
+    }
+    // An ignored address is still better than none when it is all the notice names.
     if recipients.is_empty() {
         let own: Vec<String> = top.get("to").map(|v| addresses_in(v)).unwrap_or_default();
         recipients = candidates
@@ -856,6 +863,24 @@ fn not_recipients(
     ignore
 }
 
+/// The addresses a notice lists as failed, one per line on their own (`<a@b>:`, `a@b:`).
+fn listed_failures(notice: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for line in notice.lines() {
+        let t = line.trim().trim_end_matches(':').trim();
+        let bare = t.trim_start_matches('<').trim_end_matches('>');
+        if bare.is_empty() || bare.contains(char::is_whitespace) || !bare.contains('@') {
+            continue;
+        }
+        for a in addresses_in(bare) {
+            if !out.contains(&a) {
+                out.push(a);
+            }
+        }
+    }
+    out
+}
+
 /// Kind, reason and status of a free-text error (`scope`), read in its notice.
 fn verdict(scope: &str, notice: &str) -> (Kind, Reason, Option<String>) {
     let status = find_status(scope)
@@ -913,6 +938,17 @@ mod tests {
         // The worst of the two: an unknown user, whatever words the other line used.
         assert_eq!(c.kind, Kind::Hard);
         assert_eq!(c.status.as_deref(), Some("5.1.1"));
+    }
+
+    #[test]
+    fn a_message_to_oneself_is_still_read() {
+        let qmail = "From: MAILER-DAEMON@exemple.fr\nTo: moi@exemple.fr\nSubject: failure notice\n\n\
+            Hi. This is the qmail-send program at exemple.fr.\n\
+            I'm afraid I wasn't able to deliver your message to the following addresses.\n\n\
+            <moi@exemple.fr>:\nRemote host said: 552 Error: disk quota exceeded\n";
+        let c = classify(qmail.as_bytes());
+        assert_eq!(c.recipients, ["moi@exemple.fr"]);
+        assert_eq!(c.kind, Kind::Soft);
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod classify;
 pub mod imap;
 pub mod mailbox;
 mod patterns;
+mod ses;
 pub mod verp;
 
 pub use classify::{Classification, Kind, classify};
