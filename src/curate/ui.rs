@@ -66,6 +66,22 @@ pub fn draw(frame: &mut Frame, app: &App) {
     ])
     .areas(area);
     draw_header(frame, app, header);
+    draw_body(frame, app, body);
+    frame.render_widget(
+        Paragraph::new(app.message.as_str()).style(Style::default().add_modifier(Modifier::BOLD)),
+        message,
+    );
+    let keys = footer_keys(&app.mode, footer.width);
+    frame.render_widget(
+        Paragraph::new(keys).style(Style::default().add_modifier(Modifier::REVERSED)),
+        footer,
+    );
+    draw_overlay(frame, app, area);
+}
+
+/// The middle of the screen: the composer, the text preview, or the inbox with its detail
+/// pane beside it (wide terminals) or below it.
+fn draw_body(frame: &mut Frame, app: &App, body: Rect) {
     match &app.mode {
         Mode::Composer { selected, .. } => draw_composer(frame, app, body, *selected),
         Mode::Preview { text, scroll } => {
@@ -94,11 +110,11 @@ pub fn draw(frame: &mut Frame, app: &App) {
             }
         }
     }
-    frame.render_widget(
-        Paragraph::new(app.message.as_str()).style(Style::default().add_modifier(Modifier::BOLD)),
-        message,
-    );
-    let keys = match app.mode {
+}
+
+/// The keys of the current mode, shortened on narrow terminals.
+fn footer_keys(mode: &Mode, width: u16) -> &'static str {
+    match mode {
         Mode::Composer { .. } => {
             "j/k déplacer · J/K monter/descendre · D retirer · u annuler · E intro · p aperçu · R prête · Échap retour"
         }
@@ -109,17 +125,17 @@ pub fn draw(frame: &mut Frame, app: &App) {
         Mode::ChooseEdition { .. } | Mode::ChooseSection { .. } => {
             "j/k choisir · Entrée valider · Échap annuler"
         }
-        _ if footer.width < 110 => {
+        _ if width < 110 => {
             "j/k bouger · g garder · r rejeter · s étoile · u annuler · ? aide · q quitter"
         }
         _ => {
             "j/k bouger · g garder · r rejeter · s étoile · u annuler · e modifier · a édition · / chercher · ? aide · q quitter"
         }
-    };
-    frame.render_widget(
-        Paragraph::new(keys).style(Style::default().add_modifier(Modifier::REVERSED)),
-        footer,
-    );
+    }
+}
+
+/// The popup of modes drawn over the inbox: help, edits, filters, choices, confirmation.
+fn draw_overlay(frame: &mut Frame, app: &App, area: Rect) {
     match &app.mode {
         Mode::Help => draw_help(frame, area),
         Mode::Edit { field, title, lede } => draw_edit(frame, area, *field, title, lede),
@@ -157,27 +173,32 @@ pub fn draw(frame: &mut Frame, app: &App) {
             *selected,
         ),
         Mode::ConfirmReady { kind, number, .. } => {
-            let title = app
-                .config
-                .publications
-                .get(kind)
-                .map_or(kind.as_str(), |p| p.title.as_str());
-            let text = format!(
-                "Marquer {title} n° {number} prête à l'envoi ?\n\n\
-                 Elle pourra alors être envoyée aux abonné·e·s.\n\n\
-                 o : oui · une autre touche : non"
-            );
-            let r = popup(area, 60, 7);
-            frame.render_widget(Clear, r);
-            frame.render_widget(
-                Paragraph::new(text)
-                    .wrap(Wrap { trim: false })
-                    .block(Block::default().borders(Borders::ALL).title(" Confirmer ")),
-                r,
-            );
+            draw_confirm_ready(frame, app, area, kind, *number)
         }
         _ => {}
     }
+}
+
+/// Asks before marking an edition ready to send.
+fn draw_confirm_ready(frame: &mut Frame, app: &App, area: Rect, kind: &str, number: i64) {
+    let title = app
+        .config
+        .publications
+        .get(kind)
+        .map_or(kind, |p| p.title.as_str());
+    let text = format!(
+        "Marquer {title} n° {number} prête à l'envoi ?\n\n\
+         Elle pourra alors être envoyée aux abonné·e·s.\n\n\
+         o : oui · une autre touche : non"
+    );
+    let r = popup(area, 60, 7);
+    frame.render_widget(Clear, r);
+    frame.render_widget(
+        Paragraph::new(text)
+            .wrap(Wrap { trim: false })
+            .block(Block::default().borders(Borders::ALL).title(" Confirmer ")),
+        r,
+    );
 }
 
 fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
