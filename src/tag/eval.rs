@@ -87,7 +87,7 @@ pub struct TagMistake {
     pub terms: Vec<String>,
 }
 
-/// The result of an evaluation; serialises as the DESIGN.md §5 contract
+/// The result of an evaluation; serialises as the `eval tags` contract of ARCHITECTURE.md
 /// `{precision, recall, f1, per_dossier: {id: {precision, recall, f1, …}}, …}`.
 #[derive(Debug, Clone, Serialize)]
 pub struct TagEvaluation {
