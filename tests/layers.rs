@@ -270,6 +270,51 @@ fn every_module_uses_only_what_its_row_lists() {
     );
 }
 
+/// A module that (through the rows) knows itself: the first cycle found, as a path.
+fn cycle(rows: &[Row]) -> Option<Vec<String>> {
+    fn visit(
+        module: &str,
+        knows: &BTreeMap<&str, &BTreeSet<String>>,
+        path: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(start) = path.iter().position(|m| m == module) {
+            let mut found = path[start..].to_vec();
+            found.push(module.to_string());
+            return Some(found);
+        }
+        if !done.insert(module.to_string()) {
+            return None;
+        }
+        path.push(module.to_string());
+        for next in knows.get(module).copied().into_iter().flatten() {
+            if let Some(found) = visit(next, knows, path, done) {
+                return Some(found);
+            }
+        }
+        path.pop();
+        None
+    }
+    let knows: BTreeMap<&str, &BTreeSet<String>> =
+        rows.iter().map(|r| (r.module.as_str(), &r.knows)).collect();
+    let mut done = BTreeSet::new();
+    rows.iter()
+        .find_map(|r| visit(&r.module, &knows, &mut Vec::new(), &mut done))
+}
+
+#[test]
+fn the_layers_have_no_cycle() {
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("ARCHITECTURE.md"))
+            .expect("ARCHITECTURE.md");
+    if let Some(found) = cycle(&table(&doc)) {
+        panic!(
+            "ARCHITECTURE.md : les couches forment un cycle : {}",
+            found.join(" → ")
+        );
+    }
+}
+
 #[test]
 fn the_table_and_the_imports_are_read_as_written() {
     let doc = "intro\n| module | job | knows |\n|---|---|---|\n\
@@ -282,6 +327,13 @@ fn the_table_and_the_imports_are_read_as_written() {
     assert!(rows[0].knows.is_empty() && rows[1].knows.is_empty());
     assert_eq!(rows[2].knows.iter().collect::<Vec<_>>(), ["model", "text"]);
     assert_eq!(rows[3].knows.len(), 3);
+    assert!(cycle(&rows).is_none());
+    let looped =
+        table("| module | job | knows |\n|---|---|---|\n| `a` | x | b |\n| `b` | y | a |\n");
+    assert_eq!(
+        cycle(&looped),
+        Some(vec!["a".into(), "b".into(), "a".into()])
+    );
 
     let code = "use crate::model::Source;\nuse crate::{\n    text::{self, Word},\n    places,\n};\n\
                 fn f() { crate::store::Store::open(); $crate::x(); }\n";
