@@ -90,13 +90,13 @@ fn main() {
     );
 
     let python = manifest.join(".venv/bin/python");
-    if !python.exists() {
-        println!(
-            "bench extract: trafilatura skipped: {} not found (run `make deps`)",
-            python.display()
-        );
-        return;
-    }
+    // The comparison is part of the run: a missing oracle fails instead of passing unseen.
+    assert!(
+        python.exists(),
+        "{} absent : lancez `make deps` (il crée le venv avec Python trafilatura ; `make bench` \
+         le lance d'abord)",
+        python.display()
+    );
     let out = Command::new(&python)
         .arg(manifest.join("benches/trafilatura_bench.py"))
         .arg(MIN_SECONDS.to_string())

@@ -78,15 +78,14 @@ fn main() {
     let (veille, per_round) = bench_veille(&blobs, bench_mode);
     let feed_rs_seconds = time_feed_rs(&blobs, veille.rounds);
     let python = manifest.join(".venv/bin/python");
-    let feedparser = if python.exists() {
-        Some(bench_feedparser(&python, manifest, &paths, bench_mode))
-    } else {
-        println!(
-            "bench parse: feedparser skipped: {} not found (run `make deps`)",
-            python.display()
-        );
-        None
-    };
+    // The comparison is part of the run: a missing oracle fails instead of passing unseen.
+    assert!(
+        python.exists(),
+        "{} absent : lancez `make deps` (il crée le venv avec Python feedparser ; `make test` \
+         et `make bench` le lancent d'abord)",
+        python.display()
+    );
+    let feedparser = Some(bench_feedparser(&python, manifest, &paths, bench_mode));
 
     if !bench_mode {
         println!("bench parse: smoke test passed (one round each; run `cargo bench` for figures)");
