@@ -51,7 +51,8 @@ fn main() {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let root = manifest.join("../shared/fixtures/feeds/realworld");
     if !root.is_dir() {
-        println!("skipped: ../shared/fixtures not found");
+        // The line libtest prints for an ignored test, so that `make test` counts it.
+        println!("bench parse ... ignored, ../shared/fixtures absent");
         return;
     }
     let mut paths = Vec::new();
@@ -77,15 +78,14 @@ fn main() {
     let (veille, per_round) = bench_veille(&blobs, bench_mode);
     let feed_rs_seconds = time_feed_rs(&blobs, veille.rounds);
     let python = manifest.join(".venv/bin/python");
-    let feedparser = if python.exists() {
-        Some(bench_feedparser(&python, manifest, &paths, bench_mode))
-    } else {
-        println!(
-            "bench parse: feedparser skipped: {} not found (run `make deps`)",
-            python.display()
-        );
-        None
-    };
+    // The comparison is part of the run: a missing oracle fails instead of passing unseen.
+    assert!(
+        python.exists(),
+        "{} absent : lancez `make deps` (il crée le venv avec Python feedparser ; `make test` \
+         et `make bench` le lancent d'abord)",
+        python.display()
+    );
+    let feedparser = Some(bench_feedparser(&python, manifest, &paths, bench_mode));
 
     if !bench_mode {
         println!("bench parse: smoke test passed (one round each; run `cargo bench` for figures)");

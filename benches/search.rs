@@ -443,9 +443,51 @@ async fn build_fts5(
 const FTS5_QUERY: &str = "SELECT rowid, title, url, snippet(docs, 1, '[', ']', '…', 24) AS snippet
      FROM docs WHERE docs MATCH $1 ORDER BY rank LIMIT $2";
 
-fn main() -> anyhow::Result<()> {
-    let bench_mode = std::env::args().any(|a| a == "--bench");
-    let docs = std::env::var("VEILLE_BENCH_DOCS")
+/// p50 and p99 of the timings of one kind of query (all kinds for `None`).
+fn latencies(times: &[(Kind, Duration)], kind: Option<Kind>) -> (Duration, Duration) {
+    let mut v: Vec<Duration> = times
+        .iter()
+        .filter(|(k, _)| kind.is_none_or(|kind| *k == kind))
+        .map(|(_, d)| *d)
+        .collect();
+    v.sort();
+    (percentile(&v, 50.0), percentile(&v, 99.0))
+}
+
+/// The latency table, one line per kind of query and one for all.
+fn print_table(
+    queries: &[BenchQuery],
+    tantivy_times: &[(Kind, Duration)],
+    fts5_times: &[(Kind, Duration)],
+) {
+    println!();
+    println!(
+        "{:<18} {:>8} {:>14} {:>14} {:>14} {:>14}",
+        "queries", "count", "tantivy p50", "tantivy p99", "FTS5 p50", "FTS5 p99"
+    );
+    for kind in [Some(Kind::Word), Some(Kind::And), Some(Kind::Phrase), None] {
+        let (tp50, tp99) = latencies(tantivy_times, kind);
+        let (fp50, fp99) = latencies(fts5_times, kind);
+        let n = queries
+            .iter()
+            .filter(|q| kind.is_none_or(|k| q.kind == k))
+            .count();
+        println!(
+            "{:<18} {:>8} {:>11.3} ms {:>11.3} ms {:>11.3} ms {:>11.3} ms",
+            kind.map_or("all", Kind::name),
+            n,
+            ms(tp50),
+            ms(tp99),
+            ms(fp50),
+            ms(fp99)
+        );
+    }
+}
+
+/// The number of synthetic articles: `VEILLE_BENCH_DOCS`, else a number among the
+/// arguments (`cargo bench --bench search -- 1_000_000`), else the default of the mode.
+fn doc_count(bench_mode: bool) -> anyhow::Result<usize> {
+    Ok(std::env::var("VEILLE_BENCH_DOCS")
         .ok()
         .or_else(|| {
             std::env::args()
@@ -454,7 +496,35 @@ fn main() -> anyhow::Result<()> {
         })
         .map(|n| n.replace('_', "").parse::<usize>())
         .transpose()?
-        .unwrap_or(if bench_mode { DEFAULT_DOCS } else { SMOKE_DOCS });
+        .unwrap_or(if bench_mode { DEFAULT_DOCS } else { SMOKE_DOCS }))
+}
+
+/// Articles matching each query in all, by tantivy and by FTS5.
+fn count_matches(
+    index: &SearchIndex,
+    runtime: &tokio::runtime::Runtime,
+    db: &mut SqliteConnection,
+    queries: &[BenchQuery],
+) -> anyhow::Result<(usize, usize)> {
+    let searcher = index.index().reader()?.searcher();
+    let (mut tantivy_total, mut fts5_total) = (0usize, 0usize);
+    for q in queries {
+        tantivy_total += searcher.search(&*index.parse(&q.tantivy)?, &Count)?;
+        let count: i64 = runtime
+            .block_on(
+                sqlx::query("SELECT count(*) AS n FROM docs WHERE docs MATCH $1")
+                    .bind(&q.fts5)
+                    .fetch_one(&mut *db),
+            )?
+            .get("n");
+        fts5_total += count as usize;
+    }
+    Ok((tantivy_total, fts5_total))
+}
+
+fn main() -> anyhow::Result<()> {
+    let bench_mode = std::env::args().any(|a| a == "--bench");
+    let docs = doc_count(bench_mode)?;
     let query_count = if bench_mode { 200 } else { 20 };
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let (vocab, origin) = Vocabulary::new(manifest);
@@ -556,58 +626,16 @@ fn main() -> anyhow::Result<()> {
 
     // How many articles match in all (untimed): tantivy also matches other forms of a word
     // (stems), so it may find more.
-    let searcher = index.index().reader()?.searcher();
-    let (mut tantivy_total, mut fts5_total) = (0usize, 0usize);
-    for q in &queries {
-        tantivy_total += searcher.search(&*index.parse(&q.tantivy)?, &Count)?;
-        let count: i64 = runtime
-            .block_on(
-                sqlx::query("SELECT count(*) AS n FROM docs WHERE docs MATCH $1")
-                    .bind(&q.fts5)
-                    .fetch_one(&mut db),
-            )?
-            .get("n");
-        fts5_total += count as usize;
-    }
+    let (tantivy_total, fts5_total) = count_matches(&index, &runtime, &mut db, &queries)?;
 
-    let summary = |times: &[(Kind, Duration)], kind: Option<Kind>| {
-        let mut v: Vec<Duration> = times
-            .iter()
-            .filter(|(k, _)| kind.is_none_or(|kind| *k == kind))
-            .map(|(_, d)| *d)
-            .collect();
-        v.sort();
-        (percentile(&v, 50.0), percentile(&v, 99.0))
-    };
-    println!();
-    println!(
-        "{:<18} {:>8} {:>14} {:>14} {:>14} {:>14}",
-        "queries", "count", "tantivy p50", "tantivy p99", "FTS5 p50", "FTS5 p99"
-    );
-    for kind in [Some(Kind::Word), Some(Kind::And), Some(Kind::Phrase), None] {
-        let (tp50, tp99) = summary(&tantivy_times, kind);
-        let (fp50, fp99) = summary(&fts5_times, kind);
-        let n = queries
-            .iter()
-            .filter(|q| kind.is_none_or(|k| q.kind == k))
-            .count();
-        println!(
-            "{:<18} {:>8} {:>11.3} ms {:>11.3} ms {:>11.3} ms {:>11.3} ms",
-            kind.map_or("all", Kind::name),
-            n,
-            ms(tp50),
-            ms(tp99),
-            ms(fp50),
-            ms(fp99)
-        );
-    }
+    print_table(&queries, &tantivy_times, &fts5_times);
     println!();
     println!(
         "bench search: top-{LIMIT} hits returned over {} queries: tantivy {tantivy_hits}, FTS5 {fts5_hits}; matching articles in all: tantivy {tantivy_total}, FTS5 {fts5_total}",
         queries.len()
     );
-    let (tp50, tp99) = summary(&tantivy_times, None);
-    let (fp50, fp99) = summary(&fts5_times, None);
+    let (tp50, tp99) = latencies(&tantivy_times, None);
+    let (fp50, fp99) = latencies(&fts5_times, None);
     println!(
         "bench search: FTS5 / tantivy latency ratio: p50 {:.1}x, p99 {:.1}x ({rounds} timed rounds)",
         ms(fp50) / ms(tp50),

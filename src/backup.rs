@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{Connection, Row, SqliteConnection};
 
-use crate::daemon::lock::{DaemonLock, LockError};
+use crate::lock::{DaemonLock, LockError};
 use crate::mail::token::SECRET_FILE;
 use crate::store::{DATABASE_FILE, Store};
 

@@ -14,6 +14,7 @@ pub mod harvest;
 pub mod indexing;
 pub mod ingest;
 pub mod learning;
+pub mod lock;
 pub mod logging;
 pub mod mail;
 pub mod model;

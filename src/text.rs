@@ -95,9 +95,29 @@ pub fn fold(text: &str) -> String {
         .join(" ")
 }
 
+/// Control characters (CR and LF included) and runs of whitespace folded into single spaces:
+/// a title, a name or a header value that must hold on one line whatever the source sent.
+pub fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_line_folds_controls_and_whitespace() {
+        assert_eq!(
+            one_line("  Appel\r\nà projets\t\u{7}2026\u{85} "),
+            "Appel à projets 2026"
+        );
+        assert_eq!(one_line("\n\t"), "");
+    }
 
     fn stem_texts(text: &str) -> Vec<String> {
         stems(text).into_iter().map(|w| w.text).collect()

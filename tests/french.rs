@@ -310,9 +310,16 @@ fn decisions_sections_search_and_drafts() {
         .unwrap();
     let story = pacte["story"].as_i64().unwrap().to_string();
 
-    // Decisions in French words; never "par inconnu".
+    decisions_name_the_curator(&ws, &story);
+    sections_are_the_configured_ones(&ws, &story);
+    drafts_are_listed(&ws);
+    search_groups_by_story(&ws);
+}
+
+/// Decisions in French words; never "par inconnu".
+fn decisions_name_the_curator(ws: &Workspace, story: &str) {
     let out = ws
-        .command(&["decide", &story, "etoiler"])
+        .command(&["decide", story, "etoiler"])
         .env("VEILLE_CURATOR", "marie")
         .output()
         .unwrap();
@@ -324,7 +331,7 @@ fn decisions_sections_search_and_drafts() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("étoilée"));
     // Without VEILLE_CURATOR, USER nor LOGNAME, the account's name is the login name…
     let out = ws
-        .command(&["decide", &story, "garder", "--json"])
+        .command(&["decide", story, "garder", "--json"])
         .env_remove("VEILLE_CURATOR")
         .env_remove("USER")
         .env_remove("LOGNAME")
@@ -341,7 +348,7 @@ fn decisions_sections_search_and_drafts() {
         "{decided}"
     );
     // …and an account without a name (uid 4242) is refused, with how to give a name.
-    let out = nameless(ws.command(&["decide", &story, "garder"]))
+    let out = nameless(ws.command(&["decide", story, "garder"]))
         .env_remove("VEILLE_CURATOR")
         .env_remove("USER")
         .env_remove("LOGNAME")
@@ -354,14 +361,16 @@ fn decisions_sections_search_and_drafts() {
         "{err}"
     );
     assert!(!String::from_utf8_lossy(&out.stdout).contains("inconnu"));
+}
 
-    // Sections: the configured ones only, whatever the case and accents.
+/// Sections: the configured ones only, whatever the case and accents.
+fn sections_are_the_configured_ones(ws: &Workspace, story: &str) {
     ws.json(&["edition", "new", "flash-info", "--json"]);
     let added = ws.json(&[
         "edition",
         "add",
         "flash-info/1",
-        &story,
+        story,
         "--section",
         "dans nos dossiers",
         "--json",
@@ -381,7 +390,7 @@ fn decisions_sections_search_and_drafts() {
             "rubrique inconnue « Ressources » pour flash-info",
         ),
     ] {
-        let out = ws.run(&["edition", "add", "flash-info/1", &story, "--section", asked]);
+        let out = ws.run(&["edition", "add", "flash-info/1", story, "--section", asked]);
         assert_eq!(out.status.code(), Some(2), "{asked}");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(expected), "{asked} : {err}");
@@ -390,7 +399,7 @@ fn decisions_sections_search_and_drafts() {
         "edition",
         "add",
         "flash-info/1",
-        &story,
+        story,
         "--section",
         "A LA UNE",
     ]);
@@ -400,8 +409,10 @@ fn decisions_sections_search_and_drafts() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("rubrique « À la une »"));
+}
 
-    // Every draft is listed by `status`, those made by hand included.
+/// Every draft is listed by `status`, those made by hand included.
+fn drafts_are_listed(ws: &Workspace) {
     ws.json(&["edition", "new", "lettre-pauvrete", "--json"]);
     let status = String::from_utf8(ws.run(&["status"]).stdout).unwrap();
     assert!(
@@ -414,8 +425,10 @@ fn decisions_sections_search_and_drafts() {
     );
     let json = ws.json(&["status", "--json"]);
     assert_eq!(json["reminders"].as_array().unwrap().len(), 2, "{json:#}");
+}
 
-    // Search: one hit per story, with its other source.
+/// Search: one hit per story, with its other source.
+fn search_groups_by_story(ws: &Workspace) {
     let hits = ws.json(&["search", "pacte", "--json"]);
     let hits = hits.as_array().unwrap();
     assert_eq!(hits.len(), 1, "{hits:#?}");

@@ -6,7 +6,7 @@
 mod support;
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -120,13 +120,94 @@ fn counts(recipients: &[String]) -> HashMap<String, usize> {
     map
 }
 
-#[test]
-fn each_subscriber_gets_one_signed_message_and_one_click_unsubscribes() {
-    let sink = Sink::start(&[]);
-    let s = setup(&sink, "per_second = 500");
-    let ws = &s.ws;
+/// One message of a send: MIME structure, RFC 2047 subject, the list headers, the
+/// recipient's own unsubscribe link in both parts, DKIM relaxed/relaxed over the headers
+/// RFC 8058 needs. Returns that link.
+fn check_message(eml: &Path, public_key: &Path) -> String {
+    let m = smtp::inspect(eml);
+    let h = &m["headers"];
+    assert_eq!(m["content_type"], "multipart/alternative", "{m:#}");
+    assert_eq!(m["parts"], serde_json::json!(["text/plain", "text/html"]));
+    assert_eq!(m["defects"], serde_json::json!([]));
+    assert_eq!(
+        h["subject"][0],
+        "Flash Info n° 1 — novembre 2026".replace(
+            "novembre 2026",
+            &veille::publish::french::period_label(
+                veille::publish::period_from(Utc::now().date_naive(), 1).0,
+                veille::publish::period_from(Utc::now().date_naive(), 1).1,
+            ),
+        )
+    );
+    let raw_headers = m["raw_headers"].as_str().unwrap();
+    let subject_line = raw_headers
+        .lines()
+        .find(|l| l.starts_with("Subject: "))
+        .unwrap();
+    assert!(
+        subject_line.contains("=?utf-8?") && subject_line.is_ascii(),
+        "sujet RFC 2047 : {subject_line}"
+    );
+    for name in [
+        "from",
+        "to",
+        "date",
+        "message-id",
+        "list-id",
+        "list-unsubscribe",
+        "list-unsubscribe-post",
+        "mime-version",
+        "dkim-signature",
+    ] {
+        assert!(h[name].is_array(), "en-tête {name} absent : {m:#}");
+    }
+    assert_eq!(h["list-unsubscribe-post"][0], "List-Unsubscribe=One-Click");
+    let list_unsubscribe = h["list-unsubscribe"][0].as_str().unwrap();
+    assert!(
+        list_unsubscribe.contains("mailto:lettre@ressources.example"),
+        "{list_unsubscribe}"
+    );
+    let url = list_unsubscribe
+        .split(['<', '>'])
+        .find(|p| p.starts_with("http"))
+        .unwrap()
+        .to_string();
+    // The recipient's own link is in both parts.
+    assert!(
+        m["html"].as_str().unwrap().contains(&url),
+        "lien personnel dans le HTML"
+    );
+    assert!(
+        m["text"].as_str().unwrap().contains(&url),
+        "lien personnel dans le texte"
+    );
+    assert!(!m["html"].as_str().unwrap().contains("JETON-DESABONNEMENT"));
+    let dkim = smtp::dkim_verify(eml, public_key);
+    assert_eq!(dkim["ok"], true, "DKIM : {dkim:#}");
+    assert_eq!(dkim["canonicalization"], "relaxed/relaxed");
+    let signed: Vec<String> = dkim["signed_headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_lowercase())
+        .collect();
+    for name in [
+        "from",
+        "subject",
+        "list-unsubscribe",
+        "list-unsubscribe-post",
+    ] {
+        assert!(
+            signed.contains(&name.to_string()),
+            "{name} non signé : {signed:?}"
+        );
+    }
+    url
+}
 
-    // Excel CSV: Windows-1252, `;`, a header, an invalid address, a duplicate, a CR/LF name.
+/// Excel CSV: Windows-1252, `;`, a header, an invalid address, a duplicate, a CR/LF name.
+/// Then an XLSX written by openpyxl. Returns the CSV, imported again later.
+fn import_excel_files(ws: &Workspace) -> PathBuf {
     let csv = ws.dir.path().join("contacts.csv");
     write_csv_1252(
         &csv,
@@ -157,137 +238,11 @@ fn each_subscriber_gets_one_signed_message_and_one_click_unsubscribes() {
     assert_eq!(all.len(), 5);
     assert_eq!(all["helene.durand@exemple.fr"]["status"], "active");
     assert_eq!(all["helene.durand@exemple.fr"]["name"], "Hélène Durand");
+    csv
+}
 
-    // A rehearsal sends nothing; a test copy goes to one address only.
-    let dry = ws.json(&["edition", "send", "flash-info/1", "--dry-run", "--json"]);
-    assert_eq!(dry["built"], 5, "{dry:#}");
-    assert!(sink.messages().is_empty());
-    let test = ws.json(&[
-        "edition",
-        "send",
-        "flash-info/1",
-        "--test",
-        "relecture@exemple.fr",
-        "--json",
-    ]);
-    assert_eq!(test["sent"], 1, "{test:#}");
-    let (_, eml) = &sink.messages()[0];
-    let subject = &smtp::inspect(eml)["headers"]["subject"][0];
-    assert!(
-        subject
-            .as_str()
-            .unwrap()
-            .starts_with("[TEST] Flash Info n° 1"),
-        "{subject}"
-    );
-    std::fs::remove_dir_all(sink.dir.path()).ok();
-    std::fs::create_dir_all(sink.dir.path()).unwrap();
-
-    // The real send: one message each.
-    let sent = ws.json(&["edition", "send", "flash-info/1", "--json"]);
-    assert_eq!(sent["sent"], 5, "{sent:#}");
-    assert_eq!(sent["failed"], serde_json::json!([]));
-    let received = counts(&sink.recipients());
-    assert_eq!(received.len(), 5);
-    assert!(received.values().all(|&n| n == 1), "{received:?}");
-
-    let mut unsubscribe_url = String::new();
-    for (meta, eml) in sink.messages() {
-        let m = smtp::inspect(&eml);
-        let h = &m["headers"];
-        assert_eq!(m["content_type"], "multipart/alternative", "{m:#}");
-        assert_eq!(m["parts"], serde_json::json!(["text/plain", "text/html"]));
-        assert_eq!(m["defects"], serde_json::json!([]));
-        assert_eq!(
-            h["subject"][0],
-            "Flash Info n° 1 — novembre 2026".replace(
-                "novembre 2026",
-                &veille::publish::french::period_label(
-                    veille::publish::period_from(Utc::now().date_naive(), 1).0,
-                    veille::publish::period_from(Utc::now().date_naive(), 1).1,
-                ),
-            )
-        );
-        let raw_headers = m["raw_headers"].as_str().unwrap();
-        let subject_line = raw_headers
-            .lines()
-            .find(|l| l.starts_with("Subject: "))
-            .unwrap();
-        assert!(
-            subject_line.contains("=?utf-8?") && subject_line.is_ascii(),
-            "sujet RFC 2047 : {subject_line}"
-        );
-        for name in [
-            "from",
-            "to",
-            "date",
-            "message-id",
-            "list-id",
-            "list-unsubscribe",
-            "list-unsubscribe-post",
-            "mime-version",
-            "dkim-signature",
-        ] {
-            assert!(h[name].is_array(), "en-tête {name} absent : {m:#}");
-        }
-        assert_eq!(h["list-unsubscribe-post"][0], "List-Unsubscribe=One-Click");
-        let list_unsubscribe = h["list-unsubscribe"][0].as_str().unwrap();
-        assert!(
-            list_unsubscribe.contains("mailto:lettre@ressources.example"),
-            "{list_unsubscribe}"
-        );
-        let url = list_unsubscribe
-            .split(['<', '>'])
-            .find(|p| p.starts_with("http"))
-            .unwrap()
-            .to_string();
-        let to = meta["rcpt_tos"][0].as_str().unwrap();
-        // The recipient's own link is in both parts.
-        assert!(
-            m["html"].as_str().unwrap().contains(&url),
-            "lien personnel dans le HTML"
-        );
-        assert!(
-            m["text"].as_str().unwrap().contains(&url),
-            "lien personnel dans le texte"
-        );
-        assert!(!m["html"].as_str().unwrap().contains("JETON-DESABONNEMENT"));
-        let dkim = smtp::dkim_verify(&eml, &s.public_key);
-        assert_eq!(dkim["ok"], true, "DKIM : {dkim:#}");
-        assert_eq!(dkim["canonicalization"], "relaxed/relaxed");
-        let signed: Vec<String> = dkim["signed_headers"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_str().unwrap().to_lowercase())
-            .collect();
-        for name in [
-            "from",
-            "subject",
-            "list-unsubscribe",
-            "list-unsubscribe-post",
-        ] {
-            assert!(
-                signed.contains(&name.to_string()),
-                "{name} non signé : {signed:?}"
-            );
-        }
-        if to == "paul.martin@exemple.fr" {
-            unsubscribe_url = url;
-        }
-    }
-
-    // SpamAssassin, offline, on a real Flash Info.
-    let (_, eml) = &sink.messages()[0];
-    let spam = smtp::spam_score(eml);
-    println!(
-        "SpamAssassin : {} points ; règles : {}",
-        spam["score"], spam["rules"]
-    );
-    assert!(spam["score"].as_f64().unwrap() < 1.0, "{spam:#}");
-
-    // One-click unsubscribe (RFC 8058) through the web server.
-    let served = Served::start(ws, s.port);
+/// One-click unsubscribe (RFC 8058) through the web server.
+fn one_click_unsubscribes(served: &Served, ws: &Workspace, unsubscribe_url: &str) {
     let path = unsubscribe_url
         .strip_prefix(&served.base)
         .expect("lien vers veille serve");
@@ -326,6 +281,68 @@ fn each_subscriber_gets_one_signed_message_and_one_click_unsubscribes() {
         "",
     );
     assert_eq!(forged.status, 400);
+}
+
+#[test]
+fn each_subscriber_gets_one_signed_message_and_one_click_unsubscribes() {
+    let sink = Sink::start(&[]);
+    let s = setup(&sink, "per_second = 500");
+    let ws = &s.ws;
+
+    let csv = import_excel_files(ws);
+
+    // A rehearsal sends nothing; a test copy goes to one address only.
+    let dry = ws.json(&["edition", "send", "flash-info/1", "--dry-run", "--json"]);
+    assert_eq!(dry["built"], 5, "{dry:#}");
+    assert!(sink.messages().is_empty());
+    let test = ws.json(&[
+        "edition",
+        "send",
+        "flash-info/1",
+        "--test",
+        "relecture@exemple.fr",
+        "--json",
+    ]);
+    assert_eq!(test["sent"], 1, "{test:#}");
+    let (_, eml) = &sink.messages()[0];
+    let subject = &smtp::inspect(eml)["headers"]["subject"][0];
+    assert!(
+        subject
+            .as_str()
+            .unwrap()
+            .starts_with("[TEST] Flash Info n° 1"),
+        "{subject}"
+    );
+    std::fs::remove_dir_all(sink.dir.path()).ok();
+    std::fs::create_dir_all(sink.dir.path()).unwrap();
+
+    // The real send: one message each.
+    let sent = ws.json(&["edition", "send", "flash-info/1", "--json"]);
+    assert_eq!(sent["sent"], 5, "{sent:#}");
+    assert_eq!(sent["failed"], serde_json::json!([]));
+    let received = counts(&sink.recipients());
+    assert_eq!(received.len(), 5);
+    assert!(received.values().all(|&n| n == 1), "{received:?}");
+
+    let mut unsubscribe_url = String::new();
+    for (meta, eml) in sink.messages() {
+        let url = check_message(&eml, &s.public_key);
+        if meta["rcpt_tos"][0] == "paul.martin@exemple.fr" {
+            unsubscribe_url = url;
+        }
+    }
+
+    // SpamAssassin, offline, on a real Flash Info.
+    let (_, eml) = &sink.messages()[0];
+    let spam = smtp::spam_score(eml);
+    println!(
+        "SpamAssassin : {} points ; règles : {}",
+        spam["score"], spam["rules"]
+    );
+    assert!(spam["score"].as_f64().unwrap() < 1.0, "{spam:#}");
+
+    let served = Served::start(ws, s.port);
+    one_click_unsubscribes(&served, ws, &unsubscribe_url);
 
     // The next edition skips that address; a re-import does not bring it back.
     let report = import(ws, &csv);

@@ -90,15 +90,52 @@ fn link(text: &str, base: &str, prefix: &str) -> String {
     url[base.len()..].to_string()
 }
 
-#[test]
-fn each_message_carries_a_signed_preferences_link() {
-    let sink = Sink::start(&[]);
-    let server = TestServer::start();
-    server.route("/feed.xml", Route::rss(feed(&server)));
-    let port = web::free_port();
-    let base = format!("http://127.0.0.1:{port}");
+/// Asking for a link: the same answer for a known and an unknown address, a mail only
+/// to the known one, with a working link.
+fn a_link_goes_only_to_known_addresses(served: &Served, sink: &Sink, base: &str) {
+    let form = served.get("/abonnement/lien", &[]);
+    assert_eq!(form.status, 200);
+    assert!(form.text().contains("<label for=\"adresse\">"));
+    let before = sink.messages().len();
+    let known = post(served, "/abonnement/lien", "email=paul%40exemple.fr");
+    let unknown = post(served, "/abonnement/lien", "email=personne%40exemple.fr");
+    assert_eq!(known.status, 200);
+    assert_eq!(known.text(), unknown.text());
+    let text = nth_text(sink, before + 1);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        sink.messages().len(),
+        before + 1,
+        "nothing for an unknown address"
+    );
+    let paul = link(&text, base, "/preferences/");
+    let page = served.get(&paul, &[]);
+    assert_eq!(page.status, 200);
+    assert!(page.text().contains("paul@exemple.fr"));
+}
+
+/// The public web copy of the email: no personal link, no placeholder, and "gérer mon
+/// abonnement" leads to the page that sends one.
+fn the_public_copy_has_no_personal_link(served: &Served) {
+    for file in ["email.html", "email.txt"] {
+        let copy = served.get(&format!("/flash-info/1/{file}"), &[]);
+        assert_eq!(copy.status, 200);
+        let body = copy.text();
+        assert!(!body.contains("JETON-"), "{body}");
+        assert!(!body.contains("/desabonnement/"), "{body}");
+        assert!(!body.contains("/preferences/"), "{body}");
+        assert!(body.contains("/abonnement/lien"), "{body}");
+        assert_eq!(
+            copy.header("content-length").unwrap(),
+            copy.body.len().to_string()
+        );
+    }
+}
+
+/// A workspace whose site is served at `base`, mailing through the sink, with one feed.
+fn workspace(sink: &Sink, server: &TestServer, base: &str) -> Workspace {
     let templates = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
-    let ws = Workspace::new(
+    Workspace::new(
         "",
         &format!(
             "[publish]\nsite_name = \"Ressources & Territoires\"\nbase_url = \"{base}\"\ntemplates = \"{}\"\n\n\
@@ -108,10 +145,11 @@ fn each_message_carries_a_signed_preferences_link() {
             sink.url(),
             feed_source("Le Monde", &server.url("/feed.xml")),
         ),
-    );
-    ws.fetch(&[]);
-    let story = ws.articles()[0]["story"].as_i64().unwrap().to_string();
-    ws.ready_flash_info(std::slice::from_ref(&story));
+    )
+}
+
+/// Hélène and Paul, subscribed to the Flash Info.
+fn import_two_subscribers(ws: &Workspace) {
     let csv = ws.dir.path().join("abonnes.csv");
     std::fs::write(
         &csv,
@@ -126,6 +164,20 @@ fn each_message_carries_a_signed_preferences_link() {
         "flash-info",
         "--json",
     ]);
+}
+
+#[test]
+fn each_message_carries_a_signed_preferences_link() {
+    let sink = Sink::start(&[]);
+    let server = TestServer::start();
+    server.route("/feed.xml", Route::rss(feed(&server)));
+    let port = web::free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let ws = workspace(&sink, &server, &base);
+    ws.fetch(&[]);
+    let story = ws.articles()[0]["story"].as_i64().unwrap().to_string();
+    ws.ready_flash_info(std::slice::from_ref(&story));
+    import_two_subscribers(&ws);
     let sent = ws.json(&["edition", "send", "flash-info/1", "--json"]);
     assert_eq!(sent["sent"], 2, "{sent:#}");
     let served = Served::start(&ws, port);
@@ -235,43 +287,10 @@ fn each_message_carries_a_signed_preferences_link() {
         "{s:#?}"
     );
 
-    // Asking for a link: the same answer for a known and an unknown address, a mail only
-    // to the known one, with a working link.
-    let form = served.get("/abonnement/lien", &[]);
-    assert_eq!(form.status, 200);
-    assert!(form.text().contains("<label for=\"adresse\">"));
-    let before = sink.messages().len();
-    let known = post(&served, "/abonnement/lien", "email=paul%40exemple.fr");
-    let unknown = post(&served, "/abonnement/lien", "email=personne%40exemple.fr");
-    assert_eq!(known.status, 200);
-    assert_eq!(known.text(), unknown.text());
-    let text = nth_text(&sink, before + 1);
-    std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(
-        sink.messages().len(),
-        before + 1,
-        "nothing for an unknown address"
-    );
-    let paul = link(&text, &base, "/preferences/");
-    let page = served.get(&paul, &[]);
-    assert_eq!(page.status, 200);
-    assert!(page.text().contains("paul@exemple.fr"));
+    a_link_goes_only_to_known_addresses(&served, &sink, &base);
 
-    // The public web copy of the email: no personal link, no placeholder, and "gérer mon
-    // abonnement" leads to the page that sends one.
-    for file in ["email.html", "email.txt"] {
-        let copy = served.get(&format!("/flash-info/1/{file}"), &[]);
-        assert_eq!(copy.status, 200);
-        let body = copy.text();
-        assert!(!body.contains("JETON-"), "{body}");
-        assert!(!body.contains("/desabonnement/"), "{body}");
-        assert!(!body.contains("/preferences/"), "{body}");
-        assert!(body.contains("/abonnement/lien"), "{body}");
-        assert_eq!(
-            copy.header("content-length").unwrap(),
-            copy.body.len().to_string()
-        );
-    }
+    the_public_copy_has_no_personal_link(&served);
+
     // The one-click unsubscribe of the message still works.
     let (_, eml) = &messages[0];
     let headers = &smtp::inspect(eml)["headers"];

@@ -222,22 +222,159 @@ fn render_all(f: &Fixture) -> (PathBuf, PathBuf) {
     )
 }
 
-#[test]
-fn publications_are_rendered_valid_safe_and_served() {
-    let f = fixture();
-    let (panorama, edition) = render_all(&f);
-    let published = f.ws.archive().join("published");
-
-    // Counts printed in French: « +1 source », never « +1 sources ».
-    let out = f.ws.run(&["articles"]);
-    let human = String::from_utf8_lossy(&out.stdout);
-    assert!(human.contains("+1 source"), "{human}");
+/// Feeds parse back with the same titles and links.
+fn feeds_parse_back(panorama: &Path) {
+    let atom =
+        feed_rs::parser::parse(read(&panorama.join("feed.atom")).as_bytes()).expect("Atom valide");
+    assert_eq!(atom.feed_type, feed_rs::model::FeedType::Atom);
+    let json = feed_rs::parser::parse(read(&panorama.join("feed.json")).as_bytes())
+        .expect("JSON Feed valide");
+    assert_eq!(atom.entries.len(), 2);
+    for (a, j) in atom.entries.iter().zip(&json.entries) {
+        let title = |e: &feed_rs::model::Entry| e.title.as_ref().map(|t| t.content.clone());
+        assert_eq!(title(a), title(j));
+        assert_eq!(a.links[0].href, j.links[0].href);
+    }
     assert!(
-        !human.contains("+1 sources") && !human.contains("(s)"),
-        "{human}"
+        atom.entries[0]
+            .title
+            .as_ref()
+            .unwrap()
+            .content
+            .starts_with(HOSTILE)
     );
+}
 
-    // Every path of the contract exists.
+/// Served: content types, revalidation, CORS, CSP, 404, health.
+fn served_as_readers_and_embedders_expect(served: &Served) {
+    let page = served.get("/panoramas/pauvrete/", &[]);
+    assert_eq!(page.status, 200);
+    assert_eq!(
+        page.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    let csp = page.header("content-security-policy").expect("CSP");
+    assert!(
+        csp.contains("frame-ancestors 'self' https://www.example.org"),
+        "{csp}"
+    );
+    assert!(csp.contains("default-src 'none'"), "{csp}");
+    let etag = page.header("etag").expect("ETag").to_string();
+    let last_modified = page
+        .header("last-modified")
+        .expect("Last-Modified")
+        .to_string();
+    assert_eq!(
+        served
+            .get("/panoramas/pauvrete/", &[("If-None-Match", &etag)])
+            .status,
+        304
+    );
+    let revalidated = served.get(
+        "/panoramas/pauvrete/index.html",
+        &[("If-Modified-Since", &last_modified)],
+    );
+    assert_eq!(revalidated.status, 304);
+    assert!(revalidated.body.is_empty());
+    assert_eq!(
+        served
+            .get("/panoramas/pauvrete/feed.atom", &[])
+            .header("content-type"),
+        Some("application/atom+xml; charset=utf-8")
+    );
+    assert_eq!(
+        served
+            .get("/panoramas/pauvrete/feed.json", &[])
+            .header("content-type"),
+        Some("application/feed+json; charset=utf-8")
+    );
+    let cors = served.get(
+        "/panoramas/pauvrete/fragment.html",
+        &[("Origin", "https://www.example.org")],
+    );
+    assert_eq!(
+        cors.header("access-control-allow-origin"),
+        Some("https://www.example.org")
+    );
+    let foreign = served.get(
+        "/panoramas/pauvrete/fragment.html",
+        &[("Origin", "https://evil.example")],
+    );
+    assert_eq!(foreign.header("access-control-allow-origin"), None);
+    let missing = served.get("/nulle-part.html", &[]);
+    assert_eq!(missing.status, 404);
+    assert!(missing.text().contains("Page introuvable"));
+    assert!(missing.text().contains("href=\"/abonnement\""));
+    assert_eq!(served.get("/../feeds.toml", &[]).status, 404);
+    assert_eq!(served.get("/%2e%2e/feeds.toml", &[]).status, 404);
+    let health = served.get("/healthz", &[]);
+    assert_eq!(health.status, 200);
+    assert!(health.text().contains("ok"));
+    assert_eq!(served.get("/flash-info/1", &[]).status, 301);
+    assert_eq!(
+        served
+            .get("/flash-info/1/email.txt", &[])
+            .header("content-type"),
+        Some("text/plain; charset=utf-8")
+    );
+}
+
+/// The email: inlined CSS, @media kept, preheader, online version, unsubscribe placeholder.
+fn email_and_text_part(f: &Fixture, edition: &Path, text: &str) {
+    let email = read(&edition.join("email.html"));
+    assert!(email.contains("style=\""), "CSS en ligne");
+    assert!(email.contains("@media"), "@media conservé");
+    assert!(email.contains("width=\"600\""));
+    assert!(email.contains("Version en ligne"));
+    assert!(
+        email.contains("/flash-info/1/\""),
+        "lien vers la version en ligne"
+    );
+    assert!(email.contains("/desabonnement/JETON-DESABONNEMENT"));
+    // css-inline writes the no-break space as an entity.
+    assert!(email.contains("Flash Info n°&nbsp;1"), "préheader");
+    assert_eq!(
+        email.matches("<img").count(),
+        email.matches(" alt=").count(),
+        "alt sur chaque image"
+    );
+    for page in [&email, &read(&edition.join("index.html"))] {
+        assert!(!page.contains("<script"), "Markdown nettoyé");
+        assert!(
+            page.contains("<strong>le pacte des solidarités</strong>"),
+            "Markdown rendu :\n{page}"
+        );
+        assert!(
+            page.contains("<a href=\"https://example.org/forum\""),
+            "lien du Markdown"
+        );
+    }
+    // The text part names every item's title, source and link.
+    for article in f.ws.articles() {
+        let story = article["story"].as_i64().unwrap();
+        if story == article["id"].as_i64().unwrap()
+            && [f.pact, f.hostile, f.toulouse].contains(&story)
+        {
+            assert!(
+                text.contains(&typography(article["title"].as_str().unwrap())),
+                "titre absent du texte : {article}\n{text}"
+            );
+            assert!(
+                text.contains(article["url"].as_str().unwrap()),
+                "lien absent du texte"
+            );
+            assert!(text.contains(article["source"].as_str().unwrap()));
+        }
+    }
+    assert!(
+        text.contains("1er décembre 2026"),
+        "date française :\n{text}"
+    );
+    assert!(text.contains("Se désinscrire\u{202F}: http://127.0.0.1:"));
+}
+
+/// Every path of the contract exists.
+fn contract_paths_exist(panorama: &Path, edition: &Path, published: &Path) {
     for name in ["index.html", "fragment.html", "feed.atom", "feed.json"] {
         assert!(panorama.join(name).is_file(), "{name} manque");
     }
@@ -245,6 +382,39 @@ fn publications_are_rendered_valid_safe_and_served() {
         assert!(edition.join(name).is_file(), "{name} manque");
     }
     assert!(published.join("index.html").is_file());
+}
+
+/// Counts printed in French: « +1 source », never « +1 sources ».
+fn counts_in_french(ws: &Workspace) {
+    let out = ws.run(&["articles"]);
+    let human = String::from_utf8_lossy(&out.stdout);
+    assert!(human.contains("+1 source"), "{human}");
+    assert!(
+        !human.contains("+1 sources") && !human.contains("(s)"),
+        "{human}"
+    );
+}
+
+/// Every page links to the subscription page.
+fn pages_link_to_subscription(pages: [PathBuf; 3], port: u16) {
+    for path in pages {
+        assert!(
+            read(&path).contains(&format!("href=\"http://127.0.0.1:{port}/abonnement\"")),
+            "pas de lien vers /abonnement dans {}",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn publications_are_rendered_valid_safe_and_served() {
+    let f = fixture();
+    let (panorama, edition) = render_all(&f);
+    let published = f.ws.archive().join("published");
+
+    counts_in_french(&f.ws);
+
+    contract_paths_exist(&panorama, &edition, &published);
 
     // The hostile title is text everywhere.
     for path in [
@@ -336,91 +506,18 @@ fn publications_are_rendered_valid_safe_and_served() {
     // for the Flash Info).
     assert!(read(&edition.join("index.html")).contains("pacte.svg"));
     assert!(!read(&edition.join("email.html")).contains("pacte.svg"));
-    // Every page links to the subscription page.
-    for path in [
-        panorama.join("index.html"),
-        edition.join("index.html"),
-        published.join("index.html"),
-    ] {
-        assert!(
-            read(&path).contains(&format!("href=\"http://127.0.0.1:{}/abonnement\"", f.port)),
-            "pas de lien vers /abonnement dans {}",
-            path.display()
-        );
-    }
-
-    // Feeds parse back with the same titles and links.
-    let atom =
-        feed_rs::parser::parse(read(&panorama.join("feed.atom")).as_bytes()).expect("Atom valide");
-    assert_eq!(atom.feed_type, feed_rs::model::FeedType::Atom);
-    let json = feed_rs::parser::parse(read(&panorama.join("feed.json")).as_bytes())
-        .expect("JSON Feed valide");
-    assert_eq!(atom.entries.len(), 2);
-    for (a, j) in atom.entries.iter().zip(&json.entries) {
-        let title = |e: &feed_rs::model::Entry| e.title.as_ref().map(|t| t.content.clone());
-        assert_eq!(title(a), title(j));
-        assert_eq!(a.links[0].href, j.links[0].href);
-    }
-    assert!(
-        atom.entries[0]
-            .title
-            .as_ref()
-            .unwrap()
-            .content
-            .starts_with(HOSTILE)
+    pages_link_to_subscription(
+        [
+            panorama.join("index.html"),
+            edition.join("index.html"),
+            published.join("index.html"),
+        ],
+        f.port,
     );
 
-    // The email: inlined CSS, @media kept, preheader, online version, unsubscribe placeholder.
-    let email = read(&edition.join("email.html"));
-    assert!(email.contains("style=\""), "CSS en ligne");
-    assert!(email.contains("@media"), "@media conservé");
-    assert!(email.contains("width=\"600\""));
-    assert!(email.contains("Version en ligne"));
-    assert!(
-        email.contains("/flash-info/1/\""),
-        "lien vers la version en ligne"
-    );
-    assert!(email.contains("/desabonnement/JETON-DESABONNEMENT"));
-    // css-inline writes the no-break space as an entity.
-    assert!(email.contains("Flash Info n°&nbsp;1"), "préheader");
-    assert_eq!(
-        email.matches("<img").count(),
-        email.matches(" alt=").count(),
-        "alt sur chaque image"
-    );
-    for page in [&email, &read(&edition.join("index.html"))] {
-        assert!(!page.contains("<script"), "Markdown nettoyé");
-        assert!(
-            page.contains("<strong>le pacte des solidarités</strong>"),
-            "Markdown rendu :\n{page}"
-        );
-        assert!(
-            page.contains("<a href=\"https://example.org/forum\""),
-            "lien du Markdown"
-        );
-    }
-    // The text part names every item's title, source and link.
-    for article in f.ws.articles() {
-        let story = article["story"].as_i64().unwrap();
-        if story == article["id"].as_i64().unwrap()
-            && [f.pact, f.hostile, f.toulouse].contains(&story)
-        {
-            assert!(
-                text.contains(&typography(article["title"].as_str().unwrap())),
-                "titre absent du texte : {article}\n{text}"
-            );
-            assert!(
-                text.contains(article["url"].as_str().unwrap()),
-                "lien absent du texte"
-            );
-            assert!(text.contains(article["source"].as_str().unwrap()));
-        }
-    }
-    assert!(
-        text.contains("1er décembre 2026"),
-        "date française :\n{text}"
-    );
-    assert!(text.contains("Se désinscrire\u{202F}: http://127.0.0.1:"));
+    feeds_parse_back(&panorama);
+
+    email_and_text_part(&f, &edition, &text);
 
     // W3C Nu HTML Checker: 0 errors on every page (email: table attributes allowed).
     let host = host_page(
@@ -441,78 +538,8 @@ fn publications_are_rendered_valid_safe_and_served() {
         "erreurs du validateur W3C :\n{report:#}"
     );
 
-    // Served: content types, revalidation, CORS, CSP, 404, health.
     let served = Served::start(&f.ws, f.port);
-    let page = served.get("/panoramas/pauvrete/", &[]);
-    assert_eq!(page.status, 200);
-    assert_eq!(
-        page.header("content-type"),
-        Some("text/html; charset=utf-8")
-    );
-    let csp = page.header("content-security-policy").expect("CSP");
-    assert!(
-        csp.contains("frame-ancestors 'self' https://www.example.org"),
-        "{csp}"
-    );
-    assert!(csp.contains("default-src 'none'"), "{csp}");
-    let etag = page.header("etag").expect("ETag").to_string();
-    let last_modified = page
-        .header("last-modified")
-        .expect("Last-Modified")
-        .to_string();
-    assert_eq!(
-        served
-            .get("/panoramas/pauvrete/", &[("If-None-Match", &etag)])
-            .status,
-        304
-    );
-    let revalidated = served.get(
-        "/panoramas/pauvrete/index.html",
-        &[("If-Modified-Since", &last_modified)],
-    );
-    assert_eq!(revalidated.status, 304);
-    assert!(revalidated.body.is_empty());
-    assert_eq!(
-        served
-            .get("/panoramas/pauvrete/feed.atom", &[])
-            .header("content-type"),
-        Some("application/atom+xml; charset=utf-8")
-    );
-    assert_eq!(
-        served
-            .get("/panoramas/pauvrete/feed.json", &[])
-            .header("content-type"),
-        Some("application/feed+json; charset=utf-8")
-    );
-    let cors = served.get(
-        "/panoramas/pauvrete/fragment.html",
-        &[("Origin", "https://www.example.org")],
-    );
-    assert_eq!(
-        cors.header("access-control-allow-origin"),
-        Some("https://www.example.org")
-    );
-    let foreign = served.get(
-        "/panoramas/pauvrete/fragment.html",
-        &[("Origin", "https://evil.example")],
-    );
-    assert_eq!(foreign.header("access-control-allow-origin"), None);
-    let missing = served.get("/nulle-part.html", &[]);
-    assert_eq!(missing.status, 404);
-    assert!(missing.text().contains("Page introuvable"));
-    assert!(missing.text().contains("href=\"/abonnement\""));
-    assert_eq!(served.get("/../feeds.toml", &[]).status, 404);
-    assert_eq!(served.get("/%2e%2e/feeds.toml", &[]).status, 404);
-    let health = served.get("/healthz", &[]);
-    assert_eq!(health.status, 200);
-    assert!(health.text().contains("ok"));
-    assert_eq!(served.get("/flash-info/1", &[]).status, 301);
-    assert_eq!(
-        served
-            .get("/flash-info/1/email.txt", &[])
-            .header("content-type"),
-        Some("text/plain; charset=utf-8")
-    );
+    served_as_readers_and_embedders_expect(&served);
 
     // axe-core: no violation on the panorama page and the edition's web version.
     let audit = web::axe(&[

@@ -22,6 +22,33 @@ fn feed(server: &TestServer, prefix: &str, items: &[(&str, &str)]) -> String {
     xml + "</channel></rss>"
 }
 
+/// Search through the binary: accents and plurals folded, a phrase, a dossier filter;
+/// one hit per story, with its other sources.
+fn search_folds_words_and_groups_stories(ws: &Workspace) {
+    let hits = ws.json(&["search", "solidarites", "--json"]);
+    let hits = hits.as_array().unwrap();
+    assert_eq!(hits.len(), 1, "{hits:#?}");
+    assert_eq!(hits[0]["also"].as_array().unwrap().len(), 2, "{hits:#?}");
+    for key in ["id", "story", "title", "url", "score"] {
+        assert!(
+            hits[0].get(key).is_some(),
+            "champ {key} absent : {:#}",
+            hits[0]
+        );
+    }
+    let phrase = ws.json(&["search", "\"zone industrielle\" -Montaudran", "--json"]);
+    assert_eq!(phrase.as_array().unwrap().len(), 0, "{phrase:#}");
+    let incendie = ws.json(&["search", "incendies entrepot", "--json"]);
+    assert_eq!(incendie.as_array().unwrap().len(), 1, "{incendie:#}");
+    assert_eq!(
+        incendie[0]["also"].as_array().unwrap().len(),
+        2,
+        "{incendie:#}"
+    );
+    let out = ws.run(&["search", "(pacte"]);
+    assert_eq!(out.status.code(), Some(2), "requête invalide : code 2");
+}
+
 #[test]
 fn the_same_story_in_three_feeds_is_one_story() {
     let server = TestServer::start();
@@ -118,30 +145,7 @@ fn the_same_story_in_three_feeds_is_one_story() {
     let human = String::from_utf8(ws.run(&["articles"]).stdout).unwrap();
     assert_eq!(human.matches("+2 sources").count(), 2, "{human}");
 
-    // Search through the binary: accents and plurals folded, a phrase, a dossier filter;
-    // one hit per story, with its other sources.
-    let hits = ws.json(&["search", "solidarites", "--json"]);
-    let hits = hits.as_array().unwrap();
-    assert_eq!(hits.len(), 1, "{hits:#?}");
-    assert_eq!(hits[0]["also"].as_array().unwrap().len(), 2, "{hits:#?}");
-    for key in ["id", "story", "title", "url", "score"] {
-        assert!(
-            hits[0].get(key).is_some(),
-            "champ {key} absent : {:#}",
-            hits[0]
-        );
-    }
-    let phrase = ws.json(&["search", "\"zone industrielle\" -Montaudran", "--json"]);
-    assert_eq!(phrase.as_array().unwrap().len(), 0, "{phrase:#}");
-    let incendie = ws.json(&["search", "incendies entrepot", "--json"]);
-    assert_eq!(incendie.as_array().unwrap().len(), 1, "{incendie:#}");
-    assert_eq!(
-        incendie[0]["also"].as_array().unwrap().len(),
-        2,
-        "{incendie:#}"
-    );
-    let out = ws.run(&["search", "(pacte"]);
-    assert_eq!(out.status.code(), Some(2), "requête invalide : code 2");
+    search_folds_words_and_groups_stories(&ws);
 
     // A decision attaches to the story: every article of it shows the state.
     let pacte = articles

@@ -360,8 +360,19 @@ fn the_story_shown_is_the_one_acted_on_filters_understand_french_and_every_dossi
     tmux.start("t", &ws, "testeur");
     tmux.wait_for("t", "Histoires 1/8");
 
-    // 4. Starred, the story stays selected and marked; `a` adds that very story, and the
-    // chooser repeats its number and title.
+    let starred = star_and_add_to_the_edition(&tmux, &ws);
+    edit_the_title(&tmux);
+    compose_undo_and_confirm(&tmux, &ws, starred);
+    every_dossier_in_the_wide_bar(&tmux);
+    filters_understand_french(&tmux);
+    tmux.keys("t", &["q"]);
+    tmux.wait_closed("t");
+    tab_reaches_every_dossier(&tmux, &ws);
+}
+
+/// (4) Starred, the story stays selected and marked; `a` adds that very story, and the
+/// chooser repeats its number and title.
+fn star_and_add_to_the_edition(tmux: &Tmux, ws: &Workspace) -> i64 {
     tmux.keys("t", &["s"]);
     let screen = tmux.wait_for("t", "étoilée ·");
     let starred = story_in(&screen, "étoilée ·");
@@ -385,9 +396,12 @@ fn the_story_shown_is_the_one_acted_on_filters_understand_french_and_every_dossi
     tmux.keys("t", &["Enter"]);
     let added = story_in(&tmux.wait_for("t", "ajoutée à flash-info/1"), "ajoutée");
     assert_eq!(added, starred, "`a` a ajouté l'histoire affichée");
-    assert_eq!(edition(&ws).1, vec![starred]);
+    assert_eq!(edition(ws).1, vec![starred]);
+    starred
+}
 
-    // 7. An edited title shows in the list at once (and in the detail pane).
+/// (7) An edited title shows in the list at once (and in the detail pane).
+fn edit_the_title(tmux: &Tmux) {
     tmux.keys("t", &["e"]);
     tmux.wait_for("t", "Modifier l'histoire");
     tmux.keys("t", &["BSpace"; 80]);
@@ -398,35 +412,39 @@ fn the_story_shown_is_the_one_acted_on_filters_understand_french_and_every_dossi
         screen.matches("Titre neuf du pacte").count() >= 2,
         "la liste montre le nouveau titre :\n{screen}"
     );
+}
 
-    // 7. In the composer, `u` puts back what `D` removed; `R` asks first.
+/// (7) In the composer, `u` puts back what `D` removed; `R` asks first.
+fn compose_undo_and_confirm(tmux: &Tmux, ws: &Workspace, starred: i64) {
     tmux.keys("t", &["c"]);
     tmux.wait_for("t", "Choisir l'édition");
     tmux.keys("t", &["Enter"]);
     tmux.wait_for("t", "Composition : Flash Info n° 1");
     tmux.keys("t", &["D"]);
     tmux.wait_for("t", "retirée de flash-info/1 (u pour annuler)");
-    assert!(edition(&ws).1.is_empty());
+    assert!(edition(ws).1.is_empty());
     tmux.keys("t", &["u"]);
     tmux.wait_for("t", "remise dans flash-info/1");
-    assert_eq!(edition(&ws).1, vec![starred]);
+    assert_eq!(edition(ws).1, vec![starred]);
     tmux.keys("t", &["R"]);
     tmux.wait_for("t", "prête à l'envoi ?");
     tmux.keys("t", &["n"]);
     tmux.wait_for("t", "laissée en brouillon");
-    assert_eq!(edition(&ws).0, "draft");
+    assert_eq!(edition(ws).0, "draft");
     tmux.keys("t", &["R"]);
     tmux.wait_for("t", "prête à l'envoi ?");
     tmux.keys("t", &["o"]);
     tmux.wait_for("t", "Édition flash-info/1 prête à l'envoi");
-    assert_eq!(edition(&ws).0, "ready");
+    assert_eq!(edition(ws).0, "ready");
     tmux.keys("t", &["Escape"]);
     // Back in the list, the starred story is still shown until the curator moves.
     tmux.wait_for("t", "Histoires 1/8");
     tmux.keys("t", &["j"]);
     tmux.wait_for("t", "Histoires 1/7");
+}
 
-    // 6. At 120 columns every dossier of the bar shows with its count.
+/// (6) At 120 columns every dossier of the bar shows with its count.
+fn every_dossier_in_the_wide_bar(tmux: &Tmux) {
     let screen = tmux.screen("t");
     let bar = screen.lines().nth(1).unwrap_or("");
     for (id, _) in MORE_DOSSIERS
@@ -435,8 +453,10 @@ fn the_story_shown_is_the_one_acted_on_filters_understand_french_and_every_dossi
     {
         assert!(bar.contains(&id[..4]), "{id} absent de la barre :\n{bar}");
     }
+}
 
-    // 5. Filters: by prefix, without regard to case or accents, with completion.
+/// (5) Filters: by prefix, without regard to case or accents, with completion.
+fn filters_understand_french(tmux: &Tmux) {
     tmux.keys("t", &["f"]);
     tmux.wait_for("t", "Filtres (vide : tous)");
     tmux.keys("t", &["-l", "le m"]);
@@ -489,11 +509,11 @@ fn the_story_shown_is_the_one_acted_on_filters_understand_french_and_every_dossi
     assert!(screen.contains("Filtres (vide : tous)"), "{screen}");
     tmux.keys("t", &["Escape"]);
     tmux.wait_gone("t", "Filtres (vide : tous)");
-    tmux.keys("t", &["q"]);
-    tmux.wait_closed("t");
+}
 
-    // 6. At 80 columns, Tab reaches every dossier and the bar shows it with its count.
-    tmux.start_sized("b", &ws, "testeur", (80, 24));
+/// (6) At 80 columns, Tab reaches every dossier and the bar shows it with its count.
+fn tab_reaches_every_dossier(tmux: &Tmux, ws: &Workspace) {
+    tmux.start_sized("b", ws, "testeur", (80, 24));
     tmux.wait_for("b", "Histoires 1/7");
     let mut titles: Vec<(&str, &str)> = MORE_DOSSIERS.to_vec();
     titles.extend([

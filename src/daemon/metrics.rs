@@ -134,6 +134,12 @@ impl Exposition {
         let _ = writeln!(self.0, " {}", number(value));
     }
 
+    /// One family with a single unlabelled sample.
+    fn single(&mut self, name: &str, kind: &str, help: &str, value: f64) {
+        self.family(name, kind, help);
+        self.sample(name, &[], value);
+    }
+
     /// One family with one sample per item.
     fn each<T>(
         &mut self,
@@ -166,6 +172,17 @@ fn seconds(t: DateTime<Utc>) -> f64 {
 /// `/metrics`: the snapshot in the Prometheus text format.
 pub fn prometheus(s: &Snapshot) -> String {
     let mut out = Exposition(String::new());
+    source_families(&mut out, s);
+    store_families(&mut out, s);
+    job_families(&mut out, s);
+    if let Some(p) = &s.process {
+        process_families(&mut out, p);
+    }
+    out.0
+}
+
+/// Per-source fetch counters and ages.
+fn source_families(out: &mut Exposition, s: &Snapshot) {
     let src = |s: &SourceStat| s.name.clone();
     out.each(
         (
@@ -220,26 +237,23 @@ pub fn prometheus(s: &Snapshot) -> String {
         &s.sources,
         |x| Some((src(x), x.new_articles as f64)),
     );
-    let single = |out: &mut Exposition, name: &str, kind: &str, help: &str, value: f64| {
-        out.family(name, kind, help);
-        out.sample(name, &[], value);
-    };
-    single(
-        &mut out,
+}
+
+/// What the store holds: articles, stories, deliveries by state, editions to prepare.
+fn store_families(out: &mut Exposition, s: &Snapshot) {
+    out.single(
         "veille_articles_ingested_total",
         "counter",
         "Articles nouveaux enregistrés, toutes sources.",
         s.articles_ingested as f64,
     );
-    single(
-        &mut out,
+    out.single(
         "veille_articles",
         "gauge",
         "Articles dans la base.",
         s.totals.articles as f64,
     );
-    single(
-        &mut out,
+    out.single(
         "veille_stories",
         "gauge",
         "Histoires (articles regroupés) dans la base.",
@@ -256,13 +270,16 @@ pub fn prometheus(s: &Snapshot) -> String {
         &deliveries,
         |(state, n)| Some(((*state).clone(), **n as f64)),
     );
-    single(
-        &mut out,
+    out.single(
         "veille_editions_to_prepare",
         "gauge",
         "Éditions en brouillon (planifiées ou créées à la main), pas encore prêtes.",
         s.reminders.len() as f64,
     );
+}
+
+/// Runs, failures and times of each scheduled job.
+fn job_families(out: &mut Exposition, s: &Snapshot) {
     let job = |j: &JobReport| j.stored.name.clone();
     out.each(
         (
@@ -318,31 +335,31 @@ pub fn prometheus(s: &Snapshot) -> String {
         &s.jobs,
         |j| j.next_run.map(|t| (job(j), seconds(t))),
     );
-    if let Some(p) = &s.process {
-        single(
-            &mut out,
-            "veille_daemon_start_time_seconds",
-            "gauge",
-            "Heure (Unix) de démarrage du démon.",
-            seconds(p.started_at),
-        );
-        out.family(
-            "veille_config_reloads_total",
-            "counter",
-            "Rechargements de feeds.toml (SIGHUP), réussis ou refusés.",
-        );
-        out.sample(
-            "veille_config_reloads_total",
-            &[("result", "ok")],
-            p.reloads_ok as f64,
-        );
-        out.sample(
-            "veille_config_reloads_total",
-            &[("result", "error")],
-            p.reloads_failed as f64,
-        );
-    }
-    out.0
+}
+
+/// The daemon process itself: start time and configuration reloads.
+fn process_families(out: &mut Exposition, p: &ProcessReport) {
+    out.single(
+        "veille_daemon_start_time_seconds",
+        "gauge",
+        "Heure (Unix) de démarrage du démon.",
+        seconds(p.started_at),
+    );
+    out.family(
+        "veille_config_reloads_total",
+        "counter",
+        "Rechargements de feeds.toml (SIGHUP), réussis ou refusés.",
+    );
+    out.sample(
+        "veille_config_reloads_total",
+        &[("result", "ok")],
+        p.reloads_ok as f64,
+    );
+    out.sample(
+        "veille_config_reloads_total",
+        &[("result", "error")],
+        p.reloads_failed as f64,
+    );
 }
 
 /// A duration in French words: « 3 min », « 2 h 05 », « 4 j ».

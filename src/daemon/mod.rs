@@ -9,7 +9,8 @@
 //! configuration in service.
 
 pub mod alerts;
-pub mod lock;
+// The archive lock lives below `backup`, which takes it too; its old path stays valid.
+pub use crate::lock;
 pub mod metrics;
 pub mod nightly;
 

@@ -8,6 +8,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
 use crate::ingest::charset;
+use crate::text;
 
 /// What an article page says, as `veille extract --json` prints it (the contract: these five
 /// keys, `text` one paragraph per line).
@@ -119,9 +120,12 @@ pub fn extract_str(html: &str, url: Option<&str>) -> Result<Extracted, ExtractEr
         .filter(|i| !i.trim().is_empty())
         .map(|i| absolute(i.trim(), url));
     Ok(Extracted {
-        title: one_line(meta.title.as_deref().unwrap_or_default()),
+        title: text::one_line(meta.title.as_deref().unwrap_or_default()),
         text,
-        author: meta.author.map(|a| one_line(&a)).filter(|a| !a.is_empty()),
+        author: meta
+            .author
+            .map(|a| text::one_line(&a))
+            .filter(|a| !a.is_empty()),
         published: meta.date,
         image,
     })
@@ -165,14 +169,10 @@ pub fn extract_selected(
 /// One paragraph per line: whitespace inside a paragraph collapsed, empty lines dropped.
 fn paragraphs(text: &str) -> String {
     text.lines()
-        .map(one_line)
+        .map(text::one_line)
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn absolute(link: &str, base: Option<&str>) -> String {

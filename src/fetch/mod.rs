@@ -99,12 +99,6 @@ impl Fetcher {
         })
     }
 
-    /// Overrides the body cap (tests and benchmarks use small ones).
-    pub fn with_max_body(mut self, bytes: u64) -> Self {
-        self.max_body = bytes;
-        self
-    }
-
     fn host_key(url: &url::Url) -> String {
         format!(
             "{}:{}",

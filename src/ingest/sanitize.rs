@@ -82,17 +82,7 @@ pub fn clean_title(raw: &str, is_html: bool) -> String {
     } else {
         raw.to_string()
     };
-    one_line(&text)
-}
-
-/// Control characters (CR and LF included) and runs of whitespace folded into single spaces.
-pub fn one_line(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect::<String>()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
+    crate::text::one_line(&text)
 }
 
 #[cfg(test)]

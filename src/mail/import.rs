@@ -329,7 +329,7 @@ fn rows_from_cells(cells: Vec<(usize, Vec<String>)>) -> Result<SubscriberFile, S
                     .iter()
                     .position(|c| *c == Some(field))
                     .and_then(|i| row.get(i))
-                    .map(|v| crate::ingest::sanitize::one_line(v))
+                    .map(|v| crate::text::one_line(v))
                     .filter(|v| !v.is_empty())
             };
             let details = SubscriberDetails {

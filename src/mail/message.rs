@@ -38,7 +38,7 @@ pub struct Letter {
 /// Removes every control character (CR and LF included): nothing from a title, a name or
 /// the configuration can start a new header line.
 pub fn header_safe(text: &str) -> String {
-    crate::ingest::sanitize::one_line(text)
+    crate::text::one_line(text)
 }
 
 /// The mailbox written in the configuration (`Nom <adresse>` or `adresse`).

@@ -14,7 +14,7 @@ pub fn greeting(details: &SubscriberDetails) -> String {
 }
 
 fn values(details: &SubscriberDetails) -> [(&'static str, String); 5] {
-    let field = |v: &Option<String>| crate::ingest::sanitize::one_line(v.as_deref().unwrap_or(""));
+    let field = |v: &Option<String>| crate::text::one_line(v.as_deref().unwrap_or(""));
     [
         (GREETING, greeting(details)),
         (FIRST_NAME, field(&details.first_name)),

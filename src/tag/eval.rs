@@ -87,7 +87,7 @@ pub struct TagMistake {
     pub terms: Vec<String>,
 }
 
-/// The result of an evaluation; serialises as the DESIGN.md §5 contract
+/// The result of an evaluation; serialises as the `eval tags` contract of ARCHITECTURE.md
 /// `{precision, recall, f1, per_dossier: {id: {precision, recall, f1, …}}, …}`.
 #[derive(Debug, Clone, Serialize)]
 pub struct TagEvaluation {
@@ -253,7 +253,7 @@ fn score_rows<'s>(
         .dossiers()
         .map(|d| (d.to_string(), (0, 0, 0)))
         .collect();
-    let (mut ttp, mut tfp, mut tfn) = (0, 0, 0);
+    let mut territories = (0, 0, 0);
     let mut mistakes = Vec::new();
     for (i, row) in rows.iter().enumerate() {
         let scores = tagger.scores(row.title, row.summary, &[]);
@@ -309,32 +309,7 @@ fn score_rows<'s>(
                 terms,
             });
         }
-        let found = territories_of(row.title, row.summary);
-        let found: BTreeSet<&str> = found.iter().map(String::as_str).collect();
-        for slug in found.union(&row.territories) {
-            let kind = match (found.contains(slug), row.territories.contains(slug)) {
-                (true, true) => {
-                    ttp += 1;
-                    continue;
-                }
-                (true, false) => {
-                    tfp += 1;
-                    "faux positif"
-                }
-                (false, _) => {
-                    tfn += 1;
-                    "faux négatif"
-                }
-            };
-            mistakes.push(TagMistake {
-                id: row.id.to_string(),
-                kind,
-                label: format!("territoire:{slug}"),
-                title: row.title.to_string(),
-                score: 0.0,
-                terms: Vec::new(),
-            });
-        }
+        score_territories(row, &mut territories, &mut mistakes);
     }
     let per_dossier: BTreeMap<String, ClassScores> = counts
         .iter()
@@ -365,7 +340,7 @@ fn score_rows<'s>(
         f1: mean(&macro_over, |s| s.f1),
         rows: rows.len(),
         micro: Scores::from_counts(tp, fp, fn_),
-        territories: ClassScores::from_counts(ttp, tfp, tfn),
+        territories: ClassScores::from_counts(territories.0, territories.1, territories.2),
         dense: Scores {
             precision: mean(&dense_over, |s| s.precision),
             recall: mean(&dense_over, |s| s.recall),
@@ -376,6 +351,40 @@ fn score_rows<'s>(
         per_dossier,
         macro_over,
         mistakes,
+    }
+}
+
+/// Counts a row's territories (tp, fp, fn) and records the territories it got wrong.
+fn score_territories(
+    row: &Row,
+    counts: &mut (usize, usize, usize),
+    mistakes: &mut Vec<TagMistake>,
+) {
+    let found = territories_of(row.title, row.summary);
+    let found: BTreeSet<&str> = found.iter().map(String::as_str).collect();
+    for slug in found.union(&row.territories) {
+        let kind = match (found.contains(slug), row.territories.contains(slug)) {
+            (true, true) => {
+                counts.0 += 1;
+                continue;
+            }
+            (true, false) => {
+                counts.1 += 1;
+                "faux positif"
+            }
+            (false, _) => {
+                counts.2 += 1;
+                "faux négatif"
+            }
+        };
+        mistakes.push(TagMistake {
+            id: row.id.to_string(),
+            kind,
+            label: format!("territoire:{slug}"),
+            title: row.title.to_string(),
+            score: 0.0,
+            terms: Vec::new(),
+        });
     }
 }
 
