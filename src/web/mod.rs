@@ -3,7 +3,10 @@
 //! embeds, a Content-Security-Policy with `frame-ancestors` for the website, a French 404 and
 //! `/healthz`; and the subscription pages (`subscribe`).
 
+pub mod csrf;
+pub mod error;
 pub mod guard;
+pub mod pages;
 pub mod preferences;
 pub mod subscribe;
 
@@ -108,6 +111,12 @@ pub fn app(config: &Config, archive: &Path, store: crate::store::Store) -> anyho
     Ok(router(WebState::new(config, archive), Some(subscriptions)))
 }
 
+/// What `archive.html` reads, with no publication in it.
+#[derive(serde::Serialize)]
+struct EmptyIndex {
+    groups: Vec<()>,
+}
+
 /// Before anything is published, `/` still shows the publications index (empty, with the
 /// site's layout and the link to subscribe) rather than a 404. A publication run rewrites
 /// it. A template that fails leaves the built-in page of `serve_request` to answer.
@@ -119,7 +128,7 @@ fn write_empty_index(config: &Config, archive: &Path) {
         return;
     }
     let written = crate::publish::Publisher::new(config, archive).and_then(|p| {
-        let html = p.render_template("archive.html", serde_json::json!({ "groups": [] }))?;
+        let html = p.render_template("archive.html", EmptyIndex { groups: Vec::new() })?;
         crate::publish::write_atomically(&path, html.as_bytes())
     });
     if let Err(e) = written {
