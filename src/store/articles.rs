@@ -74,6 +74,16 @@ struct ArticleDbRow {
     follows: Option<i64>,
 }
 
+/// What tagging needs of an article, as the query returns it.
+#[derive(sqlx::FromRow)]
+struct TaggingDbRow {
+    id: i64,
+    title: String,
+    summary_text: String,
+    dossiers: Option<String>,
+    body: Option<String>,
+}
+
 /// An article as the search index needs it.
 #[derive(sqlx::FromRow)]
 struct IndexDbRow {
@@ -219,7 +229,7 @@ impl Store {
     }
 
     async fn tagging_inputs_of(&self, ids: Option<String>) -> anyhow::Result<Vec<TaggingInput>> {
-        let rows: Vec<(i64, String, String, Option<String>, Option<String>)> = sqlx::query_as(
+        let rows: Vec<TaggingDbRow> = sqlx::query_as(
             "SELECT a.id, a.title, a.summary_text, s.dossiers,
                     CASE WHEN a.body_status = 'ok' THEN a.content END AS body
              FROM articles a JOIN sources s ON s.id = a.source_id
@@ -231,12 +241,12 @@ impl Store {
         .await?;
         Ok(rows
             .into_iter()
-            .map(|(id, title, summary, dossiers, body)| TaggingInput {
-                id,
-                title,
-                summary,
-                body: body.unwrap_or_default(),
-                source_dossiers: json_list(dossiers),
+            .map(|r| TaggingInput {
+                id: r.id,
+                title: r.title,
+                summary: r.summary_text,
+                body: r.body.unwrap_or_default(),
+                source_dossiers: json_list(r.dossiers),
             })
             .collect())
     }

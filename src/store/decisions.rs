@@ -1,8 +1,8 @@
 //! Curators' decisions on stories, per dossier, each one logged with who, when, before and after.
 
-use chrono::{DateTime, Utc};
 use super::{Store, timestamp};
 use crate::model::DecisionState;
+use chrono::{DateTime, Utc};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DecisionError {

@@ -2,11 +2,11 @@
 //! story cards that publications show. A sent edition is immutable (also enforced by
 //! triggers in the database, whoever writes to it).
 
-use chrono::{DateTime, NaiveDate, Utc};
 use super::{Store, timestamp};
 use crate::model::{
     Block, BlockKind, Edition, EditionItem, EditionRef, EditionStatus, SourceLink, StoryCard,
 };
+use chrono::{DateTime, NaiveDate, Utc};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EditionError {
@@ -703,7 +703,11 @@ mod tests {
             .await
             .unwrap();
         drop(conn);
-        let error = store.edition("flash-info", 1).await.unwrap_err().to_string();
+        let error = store
+            .edition("flash-info", 1)
+            .await
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("flash-info/1"), "{error}");
         assert!(error.contains("« sondage »"), "{error}");
     }
