@@ -1,9 +1,12 @@
 //! The one error type of the web handlers: each kind answers with its French page and status
 //! code; the detail of an internal error goes to the log only, never to the reader.
 
+use std::sync::Arc;
+
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use super::WebState;
 use super::csrf::Refusal;
 use super::pages::{PageContext, Pages};
 
@@ -20,6 +23,10 @@ pub enum WebError {
         retry: String,
         why: Refusal,
     },
+    /// No such file under `archive/published/`: 404, the French page.
+    NotFound(Arc<WebState>),
+    /// A method other than GET, HEAD or OPTIONS on the files: 405.
+    MethodNotAllowed,
     /// Anything else (database, templates, mail): 500, the detail in the log.
     Internal(anyhow::Error),
 }
@@ -36,6 +43,8 @@ impl std::fmt::Debug for WebError {
             WebError::InvalidLink(_) => f.write_str("InvalidLink"),
             WebError::TooMany(_) => f.write_str("TooMany"),
             WebError::Refused { why, .. } => write!(f, "Refused({why:?})"),
+            WebError::NotFound(_) => f.write_str("NotFound"),
+            WebError::MethodNotAllowed => f.write_str("MethodNotAllowed"),
             WebError::Internal(e) => write!(f, "Internal({e:#})"),
         }
     }
@@ -77,6 +86,13 @@ impl IntoResponse for WebError {
                 ctx.retry = retry;
                 page_or_internal(&pages, StatusCode::FORBIDDEN, ctx)
             }
+            WebError::NotFound(state) => super::not_found(&state),
+            WebError::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                [(header::ALLOW, "GET, HEAD, OPTIONS")],
+                "méthode non permise\n",
+            )
+                .into_response(),
             WebError::Internal(e) => {
                 tracing::error!("page web : {e:#}");
                 internal()

@@ -25,6 +25,7 @@ use chrono::{DateTime, Utc};
 
 use crate::config::Config;
 use crate::publish::PUBLISHED_DIR;
+use error::WebError;
 
 /// What every request needs.
 #[derive(Debug, Clone)]
@@ -257,26 +258,19 @@ async fn serve_request(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-) -> Response {
+) -> Result<Response, WebError> {
     if method != Method::GET && method != Method::HEAD && method != Method::OPTIONS {
-        let mut response =
-            (StatusCode::METHOD_NOT_ALLOWED, "méthode non permise\n").into_response();
-        response.headers_mut().insert(
-            header::ALLOW,
-            HeaderValue::from_static("GET, HEAD, OPTIONS"),
-        );
-        return response;
+        return Err(WebError::MethodNotAllowed);
     }
     if uri.path() == "/healthz" {
-        return (
+        return Ok((
             [(header::CONTENT_TYPE, "application/json")],
             "{\"status\":\"ok\"}\n",
         )
-            .into_response();
+            .into_response());
     }
-    let Some(mut path) = resolve(&state.root, uri.path()) else {
-        return not_found(&state);
-    };
+    let missing = || WebError::NotFound(state.clone());
+    let mut path = resolve(&state.root, uri.path()).ok_or_else(missing)?;
     if uri.path() == "/"
         && !tokio::fs::try_exists(path.join("index.html"))
             .await
@@ -288,25 +282,20 @@ async fn serve_request(
         )
             .into_response();
         security_headers(&state, response.headers_mut());
-        return response;
+        return Ok(response);
     }
-    let Ok(mut meta) = tokio::fs::metadata(&path).await else {
-        return not_found(&state);
-    };
+    let mut meta = tokio::fs::metadata(&path).await.map_err(|_| missing())?;
     if meta.is_dir() {
         if !uri.path().ends_with('/') {
             let location = format!("{}/", uri.path());
-            return (
+            return Ok((
                 StatusCode::MOVED_PERMANENTLY,
                 [(header::LOCATION, location)],
             )
-                .into_response();
+                .into_response());
         }
         path.push("index.html");
-        meta = match tokio::fs::metadata(&path).await {
-            Ok(m) => m,
-            Err(_) => return not_found(&state),
-        };
+        meta = tokio::fs::metadata(&path).await.map_err(|_| missing())?;
     }
     let modified = meta.modified().unwrap_or(UNIX_EPOCH);
     let nanos = modified
@@ -340,7 +329,7 @@ async fn serve_request(
             }
             Ok(bytes) if method == Method::GET => (Body::from(bytes), meta.len()),
             Ok(_) => (Body::empty(), meta.len()),
-            Err(_) => return not_found(&state),
+            Err(_) => return Err(missing()),
         };
         let mut r = Response::new(body);
         r.headers_mut().insert(
@@ -363,7 +352,7 @@ async fn serve_request(
     if embeddable(&path) {
         cors_headers(&state, &headers, h);
     }
-    response
+    Ok(response)
 }
 
 fn not_modified(headers: &HeaderMap, etag: &str, modified: SystemTime) -> bool {
@@ -431,7 +420,8 @@ fn cors_headers(state: &WebState, request: &HeaderMap, h: &mut HeaderMap) {
     );
 }
 
-fn not_found(state: &WebState) -> Response {
+/// The French 404 page, with the headers of the site's files.
+pub(crate) fn not_found(state: &WebState) -> Response {
     let mut response = (
         StatusCode::NOT_FOUND,
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
