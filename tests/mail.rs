@@ -326,6 +326,10 @@ fn each_subscriber_gets_one_signed_message_and_one_click_unsubscribes() {
         subscribers(ws)["paul.martin@exemple.fr"]["status"],
         "unsubscribed"
     );
+    // The page's button, with the token of its form, answers the same (it is idempotent).
+    let button = served.submit(path, path, "");
+    assert_eq!(button.status, 200, "{}", button.text());
+    assert!(button.text().contains("Désinscription faite"));
     let forged = web::request(
         &served.addr,
         "POST",

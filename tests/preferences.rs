@@ -158,11 +158,29 @@ fn each_message_carries_a_signed_preferences_link() {
     std::fs::write(&saved, &html).unwrap();
     let form_page = ws.dir.path().join("lien.html");
     std::fs::write(&form_page, served.get("/abonnement/lien", &[]).text()).unwrap();
-    let report = web::vnu(&[saved, form_page], &[]);
+    // The subscription form and the "form refused" pages of both templates too.
+    let mut pages = vec![saved, form_page];
+    for (name, html) in [
+        ("abonnement.html", served.get("/abonnement", &[]).text()),
+        (
+            "refus-abonnement.html",
+            web::post_raw(&served.addr, "/abonnement", "email=x").text(),
+        ),
+        (
+            "refus-lien.html",
+            web::post_raw(&served.addr, "/abonnement/lien", "email=x").text(),
+        ),
+    ] {
+        let path = ws.dir.path().join(name);
+        std::fs::write(&path, html).unwrap();
+        pages.push(path);
+    }
+    let report = web::vnu(&pages, &[]);
     assert_eq!(report["errors"], 0, "validateur W3C :\n{report:#}");
     let audit = web::axe(&[
         format!("{}{helene}", served.base),
         format!("{}/abonnement/lien", served.base),
+        format!("{}/abonnement", served.base),
     ]);
     assert_eq!(audit["violations"], 0, "accessibilité :\n{audit:#}");
 
