@@ -63,7 +63,10 @@ pub fn init(format: LogFormat, default_filter: &str) {
         EnvFilter::try_from_env("VEILLE_LOG").unwrap_or_else(|_| EnvFilter::new(default_filter));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        // Its fallback report uses `eprintln!`, which panics on a closed stderr: a logged
+        // line inside a web handler would then drop the reader's connection.
+        .log_internal_errors(false);
     let journald = std::env::var_os("JOURNAL_STREAM").is_some();
     let result = match format {
         LogFormat::Json => builder

@@ -257,6 +257,14 @@ fn one_click_unsubscribes(served: &Served, ws: &Workspace, unsubscribe_url: &str
         "active",
         "GET ne désinscrit pas"
     );
+    // The page's button needs its CSRF token; one-click (RFC 8058) needs none.
+    let button = web::post_raw(&served.addr, path, "");
+    assert_eq!(button.status, 403, "{}", button.text());
+    assert_eq!(
+        subscribers(ws)["paul.martin@exemple.fr"]["status"],
+        "active",
+        "a refused button changes nothing"
+    );
     let body = "List-Unsubscribe=One-Click";
     let one_click = web::request(
         &served.addr,
@@ -273,6 +281,10 @@ fn one_click_unsubscribes(served: &Served, ws: &Workspace, unsubscribe_url: &str
         subscribers(ws)["paul.martin@exemple.fr"]["status"],
         "unsubscribed"
     );
+    // The page's button, with the token of its form, answers the same (it is idempotent).
+    let button = served.submit(path, path, "");
+    assert_eq!(button.status, 200, "{}", button.text());
+    assert!(button.text().contains("Désinscription faite"));
     let forged = web::request(
         &served.addr,
         "POST",
@@ -520,16 +532,7 @@ fn the_web_form_asks_for_confirmation_and_answers_alike() {
 
     let post = |email: &str| {
         let body = format!("email={}&liste=lettre-pauvrete", email.replace('@', "%40"));
-        web::request(
-            &served.addr,
-            "POST",
-            "/abonnement",
-            &[
-                ("Content-Type", "application/x-www-form-urlencoded"),
-                ("Content-Length", &body.len().to_string()),
-            ],
-            &body,
-        )
+        served.submit("/abonnement", "/abonnement", &body)
     };
     let first = post("nouvelle@exemple.fr");
     assert_eq!(first.status, 200);
@@ -561,7 +564,13 @@ fn the_web_form_asks_for_confirmation_and_answers_alike() {
         "pending",
         "GET ne confirme pas"
     );
-    let confirmed = web::request(&served.addr, "POST", path, &[("Content-Length", "0")], "");
+    let unconfirmed = web::post_raw(&served.addr, path, "");
+    assert_eq!(
+        unconfirmed.status, 403,
+        "the button's CSRF token is required"
+    );
+    assert_eq!(subscribers(ws)["nouvelle@exemple.fr"]["status"], "pending");
+    let confirmed = served.submit(path, path, "");
     assert_eq!(confirmed.status, 200);
     assert_eq!(
         subscribers(ws)["nouvelle@exemple.fr"]["lists"],

@@ -51,17 +51,9 @@ fn statuses(ws: &Workspace) -> BTreeMap<String, BTreeMap<String, String>> {
     out
 }
 
+/// A form of the page at `path` posted like a browser does (with the page's CSRF token).
 fn post(served: &Served, path: &str, body: &str) -> support::http::Response {
-    web::request(
-        &served.addr,
-        "POST",
-        path,
-        &[
-            ("Content-Type", "application/x-www-form-urlencoded"),
-            ("Content-Length", &body.len().to_string()),
-        ],
-        body,
-    )
+    served.submit(path, path, body)
 }
 
 /// Waits for the `n`-th message of the sink and returns its text part.
@@ -218,11 +210,29 @@ fn each_message_carries_a_signed_preferences_link() {
     std::fs::write(&saved, &html).unwrap();
     let form_page = ws.dir.path().join("lien.html");
     std::fs::write(&form_page, served.get("/abonnement/lien", &[]).text()).unwrap();
-    let report = web::vnu(&[saved, form_page], &[]);
+    // The subscription form and the "form refused" pages of both templates too.
+    let mut pages = vec![saved, form_page];
+    for (name, html) in [
+        ("abonnement.html", served.get("/abonnement", &[]).text()),
+        (
+            "refus-abonnement.html",
+            web::post_raw(&served.addr, "/abonnement", "email=x").text(),
+        ),
+        (
+            "refus-lien.html",
+            web::post_raw(&served.addr, "/abonnement/lien", "email=x").text(),
+        ),
+    ] {
+        let path = ws.dir.path().join(name);
+        std::fs::write(&path, html).unwrap();
+        pages.push(path);
+    }
+    let report = web::vnu(&pages, &[]);
     assert_eq!(report["errors"], 0, "validateur W3C :\n{report:#}");
     let audit = web::axe(&[
         format!("{}{helene}", served.base),
         format!("{}/abonnement/lien", served.base),
+        format!("{}/abonnement", served.base),
     ]);
     assert_eq!(audit["violations"], 0, "accessibilité :\n{audit:#}");
 
@@ -275,6 +285,24 @@ fn each_message_carries_a_signed_preferences_link() {
     let s = statuses(&ws);
     assert!(!s.contains_key("helene@exemple.fr"));
     assert_eq!(s["helene.nouvelle@exemple.fr"]["lettre-pauvrete"], "active");
+
+    // A form posted without its CSRF token, or with a forged one (from another site):
+    // refused with a French page, and nothing changes.
+    let before = statuses(&ws);
+    let r = web::post_raw(&served.addr, helene, "action=tout");
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert!(r.text().contains("Formulaire refusé"), "{}", r.text());
+    let r = web::post_raw(
+        &served.addr,
+        helene,
+        "action=tout&csrf=1700000000.AAAAAAAAAAAAAAAAAAAAAA",
+    );
+    assert_eq!(r.status, 403);
+    // A token of another form (the link request) does not open this one.
+    let other = web::form_token(&served.addr, "/abonnement/lien");
+    let r = web::post_raw(&served.addr, helene, &format!("action=tout&csrf={other}"));
+    assert_eq!(r.status, 403);
+    assert_eq!(statuses(&ws), before, "a refused form changes nothing");
 
     // Leave everything.
     let r = post(&served, helene, "action=tout");

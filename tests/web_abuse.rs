@@ -1,6 +1,6 @@
 //! `veille serve` under abuse, as a real process: 500 slowloris connections holding
 //! half-sent requests while `/healthz` still answers; security headers on real responses;
-//! an oversized form refused.
+//! an oversized form refused; forms without a valid CSRF token refused.
 
 mod support;
 
@@ -9,7 +9,7 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use support::Workspace;
-use support::web::{Served, free_port, request};
+use support::web::{Served, form_token, free_port, post_form, post_raw, request};
 
 #[test]
 fn healthz_answers_while_500_connections_hold_half_sent_requests() {
@@ -88,17 +88,11 @@ fn the_subscription_form_has_a_global_cap_whatever_the_addresses() {
         std::thread::sleep(Duration::from_millis(50));
     }
     let post = |email: &str| {
-        let body = format!("email={email}&liste=lettre");
-        let length = body.len().to_string();
-        request(
+        post_form(
             &addr,
-            "POST",
             "/abonnement",
-            &[
-                ("Content-Type", "application/x-www-form-urlencoded"),
-                ("Content-Length", &length),
-            ],
-            &body,
+            "/abonnement",
+            &format!("email={email}&liste=lettre"),
         )
     };
     // Invalid addresses do not use up the budget of real readers.
@@ -127,20 +121,134 @@ fn veille_serve_outlives_a_closed_stderr() {
     );
     // `Served` reads the first line of stderr, then closes the pipe.
     let served = Served::start(&ws, free_port());
-    let body = "email=un%40example.org&liste=lettre";
-    let length = body.len().to_string();
-    let answer = request(
-        &served.addr,
-        "POST",
+    let answer = served.submit(
         "/abonnement",
-        &[
-            ("Content-Type", "application/x-www-form-urlencoded"),
-            ("Content-Length", &length),
-        ],
-        body,
+        "/abonnement",
+        "email=un%40example.org&liste=lettre",
     );
     assert_eq!(answer.status, 200);
     // The confirmation fails without [mail] and is logged to the closed pipe.
     std::thread::sleep(Duration::from_millis(500));
+    // A line logged inside a handler (a refused form) still gets its answer.
+    assert_eq!(post_raw(&served.addr, "/abonnement", "email=x").status, 403);
     assert_eq!(served.get("/healthz", &[]).status, 200);
+}
+
+/// A `veille serve` with the team's templates and one list, logging to a file.
+fn serve_with_templates(ws: &Workspace) -> (std::process::Child, String) {
+    let addr = format!("127.0.0.1:{}", free_port());
+    let log = std::fs::File::create(ws.dir.path().join("serve.log")).unwrap();
+    let child = ws
+        .command(&["serve", "--listen", &addr])
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let began = Instant::now();
+    while TcpStream::connect(&addr).is_err() {
+        assert!(
+            began.elapsed() < Duration::from_secs(30),
+            "veille serve ne répond pas"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (child, addr)
+}
+
+#[test]
+fn forms_without_a_valid_csrf_token_are_refused_and_change_nothing() {
+    let templates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+    let ws = Workspace::new(
+        "",
+        &format!(
+            "[publish]\nsite_name = \"Essai\"\nbase_url = \"http://127.0.0.1:9\"\ntemplates = \"{}\"\n\n\
+             [lists.lettre]\ntitle = \"Lettre\"\n",
+            templates.display()
+        ),
+    );
+    let (mut child, addr) = serve_with_templates(&ws);
+    let body = "email=un%40example.org&liste=lettre";
+    let refused = |answer: support::http::Response, what: &str| {
+        assert_eq!(answer.status, 403, "{what} : {}", answer.text());
+        let text = answer.text();
+        assert!(text.contains("Formulaire refusé"), "{what} : {text}");
+        assert!(
+            text.contains("href=\"/abonnement\""),
+            "{what} : a fresh form"
+        );
+        assert!(
+            text.contains("<html lang=\"fr\""),
+            "{what} : the site's page"
+        );
+    };
+    refused(post_raw(&addr, "/abonnement", body), "sans jeton");
+    refused(
+        post_raw(&addr, "/abonnement", &format!("{body}&csrf=")),
+        "jeton vide",
+    );
+    let token = form_token(&addr, "/abonnement");
+    let (issued, mac) = token.split_once('.').unwrap();
+    let mut altered = mac.to_string();
+    let last = altered.pop().unwrap();
+    altered.push(if last == 'A' { 'B' } else { 'A' });
+    refused(
+        post_raw(
+            &addr,
+            "/abonnement",
+            &format!("{body}&csrf={issued}.{altered}"),
+        ),
+        "jeton altéré",
+    );
+    // Moving the date of a real token forward breaks its signature.
+    let later: i64 = issued.parse::<i64>().unwrap() + 3600;
+    refused(
+        post_raw(&addr, "/abonnement", &format!("{body}&csrf={later}.{mac}")),
+        "date du jeton changée",
+    );
+    // A token of another form.
+    let other = form_token(&addr, "/abonnement/lien");
+    refused(
+        post_raw(&addr, "/abonnement", &format!("{body}&csrf={other}")),
+        "jeton d'un autre formulaire",
+    );
+    // An expired token, signed with the archive's own secret five hours ago.
+    let secret = veille::mail::token::Secret::load(&ws.archive()).unwrap();
+    let old = veille::web::csrf::issue(
+        &secret,
+        "/abonnement",
+        chrono::Utc::now() - chrono::Duration::hours(5),
+    );
+    refused(
+        post_raw(&addr, "/abonnement", &format!("{body}&csrf={old}")),
+        "jeton expiré",
+    );
+    // A valid token, but the browser says the form came from another site.
+    let cross = format!("{body}&csrf={token}");
+    let length = cross.len().to_string();
+    refused(
+        request(
+            &addr,
+            "POST",
+            "/abonnement",
+            &[
+                ("Content-Type", "application/x-www-form-urlencoded"),
+                ("Content-Length", &length),
+                ("Sec-Fetch-Site", "cross-site"),
+            ],
+            &cross,
+        ),
+        "autre site",
+    );
+    let listed = ws.json(&["subscribers", "list", "--json"]);
+    assert_eq!(listed, serde_json::json!([]), "nothing recorded");
+    // The round trip of a real form works, and its token can be used again within its
+    // window (a reader who corrects a typo).
+    assert_eq!(post_raw(&addr, "/abonnement", &cross).status, 200);
+    assert_eq!(
+        post_form(&addr, "/abonnement", "/abonnement", body).status,
+        200
+    );
+    let log = std::fs::read_to_string(ws.dir.path().join("serve.log")).unwrap();
+    assert!(log.contains("jeton anti-CSRF expiré"), "{log}");
+    let _ = child.kill();
+    let _ = child.wait();
 }

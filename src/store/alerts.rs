@@ -2,7 +2,6 @@
 //! state last told to the curators (migration 0010).
 
 use chrono::{DateTime, Utc};
-use sqlx::Row;
 
 use super::{Store, parse_timestamp, timestamp};
 
@@ -20,10 +19,24 @@ pub struct AlertInput {
     pub recorded: Option<(String, DateTime<Utc>)>,
 }
 
+/// A source and its alert state as the query returns them.
+#[derive(sqlx::FromRow)]
+struct AlertDbRow {
+    id: i64,
+    name: String,
+    url: String,
+    consecutive_errors: i64,
+    last_error: Option<String>,
+    last_success: Option<String>,
+    newest: Option<String>,
+    state: Option<String>,
+    since: Option<String>,
+}
+
 impl Store {
     /// Every enabled source with what the alert check needs.
     pub async fn alert_inputs(&self) -> anyhow::Result<Vec<AlertInput>> {
-        let rows = sqlx::query(
+        let rows: Vec<AlertDbRow> = sqlx::query_as(
             "SELECT s.id, s.name, s.url, s.consecutive_errors, s.last_error, s.last_success,
                     (SELECT MAX(a.first_seen) FROM articles a WHERE a.source_id = s.id) AS newest,
                     sa.state, sa.since
@@ -34,19 +47,15 @@ impl Store {
         .await?;
         Ok(rows
             .into_iter()
-            .map(|r| {
-                let time = |c: &str| parse_timestamp(r.get::<Option<String>, _>(c));
-                let state: Option<String> = r.get("state");
-                AlertInput {
-                    source_id: r.get("id"),
-                    name: r.get("name"),
-                    url: r.get("url"),
-                    consecutive_errors: r.get::<i64, _>("consecutive_errors") as u32,
-                    last_error: r.get("last_error"),
-                    last_success: time("last_success"),
-                    newest_article: time("newest"),
-                    recorded: state.zip(time("since")),
-                }
+            .map(|r| AlertInput {
+                source_id: r.id,
+                name: r.name,
+                url: r.url,
+                consecutive_errors: r.consecutive_errors as u32,
+                last_error: r.last_error,
+                last_success: parse_timestamp(r.last_success),
+                newest_article: parse_timestamp(r.newest),
+                recorded: r.state.zip(parse_timestamp(r.since)),
             })
             .collect())
     }

@@ -5,7 +5,6 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::Row;
 
 use super::{Store, parse_timestamp, timestamp};
 use crate::model::{DecisionState, SearchDoc, Tagging};
@@ -58,10 +57,52 @@ pub(crate) fn json_list(text: Option<String>) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// An article of `veille articles` as the query returns it.
+#[derive(sqlx::FromRow)]
+struct ArticleDbRow {
+    id: i64,
+    story: i64,
+    title: String,
+    canonical_url: String,
+    source: String,
+    published: Option<String>,
+    summary_text: String,
+    language: Option<String>,
+    first_seen: String,
+    territories: Option<String>,
+    content: Option<String>,
+    follows: Option<i64>,
+}
+
+/// What tagging needs of an article, as the query returns it.
+#[derive(sqlx::FromRow)]
+struct TaggingDbRow {
+    id: i64,
+    title: String,
+    summary_text: String,
+    dossiers: Option<String>,
+    body: Option<String>,
+}
+
+/// An article as the search index needs it.
+#[derive(sqlx::FromRow)]
+struct IndexDbRow {
+    id: i64,
+    story: i64,
+    title: String,
+    summary_text: String,
+    body: Option<String>,
+    canonical_url: String,
+    source: String,
+    territories: Option<String>,
+    published: Option<String>,
+    dossiers: Option<String>,
+}
+
 impl Store {
     /// Stored articles, newest first (by publication date, else first seen).
     pub async fn articles(&self, filter: &ArticleFilter) -> anyhow::Result<Vec<ArticleRow>> {
-        let rows = sqlx::query(
+        let rows: Vec<ArticleDbRow> = sqlx::query_as(
             "SELECT a.id, COALESCE(a.story, a.id) AS story, a.title, a.canonical_url, s.name AS source,
                     a.published, a.summary_text, a.language, a.first_seen, a.territories, a.content,
                     (SELECT l.previous FROM story_links l WHERE l.story = COALESCE(a.story, a.id)) AS follows
@@ -80,8 +121,7 @@ impl Store {
         let states = self.story_states().await?;
         let mut out = Vec::new();
         for r in rows {
-            let id: i64 = r.get("id");
-            let story: i64 = r.get("story");
+            let (id, story) = (r.id, r.story);
             let state = states.get(&story).copied().unwrap_or(DecisionState::New);
             if filter.state.is_some_and(|s| s != state) {
                 continue;
@@ -89,18 +129,18 @@ impl Store {
             out.push(ArticleRow {
                 id,
                 story,
-                title: r.get("title"),
-                url: r.get("canonical_url"),
-                source: r.get("source"),
-                published: r.get("published"),
-                summary: r.get("summary_text"),
-                language: r.get("language"),
-                first_seen: r.get("first_seen"),
+                title: r.title,
+                url: r.canonical_url,
+                source: r.source,
+                published: r.published,
+                summary: r.summary_text,
+                language: r.language,
+                first_seen: r.first_seen,
                 dossiers: tags.get(&id).cloned().unwrap_or_default(),
-                territories: json_list(r.get("territories")),
+                territories: json_list(r.territories),
                 state,
-                body: r.get("content"),
-                follows: r.get("follows"),
+                body: r.content,
+                follows: r.follows,
             });
             if filter.limit.is_some_and(|l| out.len() >= l as usize) {
                 break;
@@ -111,13 +151,12 @@ impl Store {
 
     async fn tag_dossiers(&self) -> anyhow::Result<HashMap<i64, Vec<String>>> {
         let mut map: HashMap<i64, Vec<String>> = HashMap::new();
-        for r in sqlx::query("SELECT article_id, dossier FROM tags ORDER BY article_id, score DESC")
-            .fetch_all(&self.pool)
-            .await?
-        {
-            map.entry(r.get("article_id"))
-                .or_default()
-                .push(r.get("dossier"));
+        let rows: Vec<(i64, String)> =
+            sqlx::query_as("SELECT article_id, dossier FROM tags ORDER BY article_id, score DESC")
+                .fetch_all(&self.pool)
+                .await?;
+        for (article, dossier) in rows {
+            map.entry(article).or_default().push(dossier);
         }
         Ok(map)
     }
@@ -125,14 +164,14 @@ impl Store {
     /// Each decided story's strongest state over all dossiers.
     pub async fn story_states(&self) -> anyhow::Result<HashMap<i64, DecisionState>> {
         let mut map: HashMap<i64, DecisionState> = HashMap::new();
-        for r in sqlx::query("SELECT story, state FROM decisions")
+        let rows: Vec<(i64, String)> = sqlx::query_as("SELECT story, state FROM decisions")
             .fetch_all(&self.pool)
-            .await?
-        {
-            let Some(state) = DecisionState::parse(&r.get::<String, _>("state")) else {
+            .await?;
+        for (story, state) in rows {
+            let Some(state) = DecisionState::parse(&state) else {
                 continue;
             };
-            let entry = map.entry(r.get("story")).or_insert(state);
+            let entry = map.entry(story).or_insert(state);
             if state.rank() > entry.rank() {
                 *entry = state;
             }
@@ -159,7 +198,7 @@ impl Store {
         since: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> anyhow::Result<Vec<(i64, DateTime<Utc>, String)>> {
-        let rows = sqlx::query(
+        let rows: Vec<(i64, Option<String>, String)> = sqlx::query_as(
             "SELECT COALESCE(story, id) AS story, COALESCE(published, first_seen) AS at, fingerprint
              FROM articles WHERE fingerprint IS NOT NULL
                AND COALESCE(published, first_seen) >= $1 AND COALESCE(published, first_seen) < $2
@@ -171,13 +210,7 @@ impl Store {
         .await?;
         Ok(rows
             .into_iter()
-            .filter_map(|r| {
-                Some((
-                    r.get("story"),
-                    parse_timestamp(r.get("at"))?,
-                    r.get("fingerprint"),
-                ))
-            })
+            .filter_map(|(story, at, fingerprint)| Some((story, parse_timestamp(at)?, fingerprint)))
             .collect())
     }
 
@@ -196,7 +229,7 @@ impl Store {
     }
 
     async fn tagging_inputs_of(&self, ids: Option<String>) -> anyhow::Result<Vec<TaggingInput>> {
-        let rows = sqlx::query(
+        let rows: Vec<TaggingDbRow> = sqlx::query_as(
             "SELECT a.id, a.title, a.summary_text, s.dossiers,
                     CASE WHEN a.body_status = 'ok' THEN a.content END AS body
              FROM articles a JOIN sources s ON s.id = a.source_id
@@ -209,11 +242,11 @@ impl Store {
         Ok(rows
             .into_iter()
             .map(|r| TaggingInput {
-                id: r.get("id"),
-                title: r.get("title"),
-                summary: r.get("summary_text"),
-                body: r.get::<Option<String>, _>("body").unwrap_or_default(),
-                source_dossiers: json_list(r.get("dossiers")),
+                id: r.id,
+                title: r.title,
+                summary: r.summary_text,
+                body: r.body.unwrap_or_default(),
+                source_dossiers: json_list(r.dossiers),
             })
             .collect())
     }
@@ -224,15 +257,12 @@ impl Store {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let mut changed = 0;
         for (id, tagging) in batch {
-            let before: Vec<(String, f64)> = sqlx::query(
+            let before: Vec<(String, f64)> = sqlx::query_as(
                 "SELECT dossier, score FROM tags WHERE article_id = $1 ORDER BY dossier",
             )
             .bind(id)
             .fetch_all(&mut *tx)
-            .await?
-            .into_iter()
-            .map(|r| (r.get("dossier"), r.get("score")))
-            .collect();
+            .await?;
             let mut after: Vec<(String, f64)> = tagging
                 .dossiers
                 .iter()
@@ -280,7 +310,7 @@ impl Store {
         after: i64,
         limit: u32,
     ) -> anyhow::Result<Vec<SearchDoc>> {
-        let rows = sqlx::query(
+        let rows: Vec<IndexDbRow> = sqlx::query_as(
             "SELECT a.id, COALESCE(a.story, a.id) AS story, a.title, a.summary_text,
                     CASE WHEN a.body_status = 'ok' THEN a.content END AS body, a.canonical_url,
                     s.name AS source, a.territories, COALESCE(a.published, a.first_seen) AS published,
@@ -296,21 +326,21 @@ impl Store {
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             // Dossier ids contain no spaces (config checks them against the fixed list).
-            let dossiers: Option<String> = r.get("dossiers");
-            let dossiers = dossiers
+            let dossiers = r
+                .dossiers
                 .map(|d| d.split(' ').map(str::to_string).collect())
                 .unwrap_or_default();
             out.push(SearchDoc {
-                id: r.get("id"),
-                story: r.get("story"),
-                title: r.get("title"),
-                summary: r.get("summary_text"),
-                body: r.get::<Option<String>, _>("body").unwrap_or_default(),
-                url: r.get("canonical_url"),
-                source: r.get("source"),
+                id: r.id,
+                story: r.story,
+                title: r.title,
+                summary: r.summary_text,
+                body: r.body.unwrap_or_default(),
+                url: r.canonical_url,
+                source: r.source,
                 dossiers,
-                territories: json_list(r.get("territories")),
-                published: parse_timestamp(r.get("published")),
+                territories: json_list(r.territories),
+                published: parse_timestamp(r.published),
             });
         }
         Ok(out)

@@ -1,8 +1,6 @@
 //! Article bodies fetched after the feed pass: which articles still wait for theirs, and
 //! recording the text or why there is none (migration 0010).
 
-use sqlx::Row;
-
 use super::Store;
 
 /// An article whose page has not been tried yet.
@@ -20,7 +18,7 @@ impl Store {
         source: &str,
         limit: u32,
     ) -> anyhow::Result<Vec<PendingBody>> {
-        let rows = sqlx::query(
+        let rows: Vec<(i64, String, String)> = sqlx::query_as(
             "SELECT a.id, a.url, a.summary_text FROM articles a JOIN sources s ON s.id = a.source_id
              WHERE s.name = $1 AND a.body_status IS NULL
              ORDER BY a.id DESC LIMIT $2",
@@ -31,11 +29,7 @@ impl Store {
         .await?;
         Ok(rows
             .into_iter()
-            .map(|r| PendingBody {
-                id: r.get("id"),
-                url: r.get("url"),
-                summary: r.get("summary_text"),
-            })
+            .map(|(id, url, summary)| PendingBody { id, url, summary })
             .collect())
     }
 
@@ -70,6 +64,17 @@ pub struct BodiedArticle {
     pub movable: bool,
 }
 
+/// A bodied article as the query returns it.
+#[derive(sqlx::FromRow)]
+struct BodiedDbRow {
+    id: i64,
+    story: i64,
+    at: Option<String>,
+    fingerprint: String,
+    content: String,
+    movable: bool,
+}
+
 impl Store {
     /// The articles dated from `since` that have a fetched body and a fingerprint; whether
     /// one is movable is worked out for `candidates` only (the others say `false`), since
@@ -79,7 +84,7 @@ impl Store {
         since: chrono::DateTime<chrono::Utc>,
         candidates: &[i64],
     ) -> anyhow::Result<Vec<BodiedArticle>> {
-        let rows = sqlx::query(
+        let rows: Vec<BodiedDbRow> = sqlx::query_as(
             "SELECT a.id, COALESCE(a.story, a.id) AS story, COALESCE(a.published, a.first_seen) AS at,
                     a.fingerprint, a.content,
                     a.id IN (SELECT value FROM json_each($2))
@@ -101,12 +106,12 @@ impl Store {
             .into_iter()
             .filter_map(|r| {
                 Some(BodiedArticle {
-                    id: r.get("id"),
-                    story: r.get("story"),
-                    at: super::parse_timestamp(r.get("at"))?,
-                    fingerprint: r.get("fingerprint"),
-                    body: r.get("content"),
-                    movable: r.get("movable"),
+                    id: r.id,
+                    story: r.story,
+                    at: super::parse_timestamp(r.at)?,
+                    fingerprint: r.fingerprint,
+                    body: r.content,
+                    movable: r.movable,
                 })
             })
             .collect())

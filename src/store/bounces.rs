@@ -4,9 +4,9 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::Row;
 
 use super::{Store, timestamp};
+use crate::model::EditionRef;
 
 /// The thresholds of the soft-bounce policy (`[bounces]`).
 #[derive(Debug, Clone, Copy)]
@@ -60,6 +60,18 @@ pub struct BounceEventRow {
     pub status: Option<String>,
     pub reason: Option<String>,
     pub effect: String,
+}
+
+/// An event as the query returns it, with its edition's kind and number when known.
+#[derive(sqlx::FromRow)]
+struct BounceEventDbRow {
+    at: String,
+    kind: String,
+    status: Option<String>,
+    reason: Option<String>,
+    effect: String,
+    ekind: Option<String>,
+    number: Option<i64>,
 }
 
 /// The figures of one edition after the fact.
@@ -177,7 +189,7 @@ impl Store {
                         if n > 0 { "bounced" } else { "counted" }
                     }
                     "soft" => {
-                        let row = sqlx::query(
+                        let (n, editions): (i64, i64) = sqlx::query_as(
                             "SELECT COUNT(*) AS n, COUNT(DISTINCT edition_id) AS editions
                              FROM bounce_events
                              WHERE subscriber_id = $1 AND kind = 'soft' AND id > COALESCE(
@@ -187,7 +199,6 @@ impl Store {
                         .bind(target.subscriber)
                         .fetch_one(&mut *tx)
                         .await?;
-                        let (n, editions): (i64, i64) = (row.get("n"), row.get("editions"));
                         if n >= i64::from(policy.soft_limit)
                             && editions >= i64::from(policy.soft_editions)
                             && set_status(&mut tx, target.subscriber, "bounced", &at).await? > 0
@@ -226,7 +237,7 @@ impl Store {
 
     /// The events recorded for an address, oldest first.
     pub async fn bounce_events(&self, email: &str) -> anyhow::Result<Vec<BounceEventRow>> {
-        Ok(sqlx::query(
+        let rows: Vec<BounceEventDbRow> = sqlx::query_as(
             "SELECT b.at, b.kind, b.status, b.reason, b.effect, e.kind AS ekind, e.number
              FROM bounce_events b
              JOIN subscribers s ON s.id = b.subscriber_id
@@ -235,42 +246,40 @@ impl Store {
         )
         .bind(email.trim().to_lowercase())
         .fetch_all(&self.pool)
-        .await?
-        .into_iter()
-        .map(|r| BounceEventRow {
-            at: r.get("at"),
-            edition: r
-                .get::<Option<String>, _>("ekind")
-                .map(|k| format!("{k}/{}", r.get::<i64, _>("number"))),
-            kind: r.get("kind"),
-            status: r.get("status"),
-            reason: r.get("reason"),
-            effect: r.get("effect"),
-        })
-        .collect())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| BounceEventRow {
+                at: r.at,
+                edition: r
+                    .ekind
+                    .zip(r.number)
+                    .map(|(kind, number)| EditionRef::new(kind, number).to_string()),
+                kind: r.kind,
+                status: r.status,
+                reason: r.reason,
+                effect: r.effect,
+            })
+            .collect())
     }
 
     /// Messages of the mailbox by outcome (applied, forged, unknown, ignored).
     pub async fn bounce_message_counts(&self) -> anyhow::Result<Vec<(String, i64)>> {
-        Ok(sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT outcome, COUNT(*) AS n FROM bounce_messages GROUP BY outcome ORDER BY outcome",
         )
         .fetch_all(&self.pool)
-        .await?
-        .into_iter()
-        .map(|r| (r.get("outcome"), r.get("n")))
-        .collect())
+        .await?)
     }
 
     /// The edition whose send started last: (kind, number).
     pub async fn last_sent_edition(&self) -> anyhow::Result<Option<(String, i64)>> {
-        Ok(sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT e.kind, e.number FROM deliveries d JOIN editions e ON e.id = d.edition_id
              WHERE d.sent_at IS NOT NULL ORDER BY d.sent_at DESC LIMIT 1",
         )
         .fetch_optional(&self.pool)
-        .await?
-        .map(|r| (r.get("kind"), r.get("number"))))
+        .await?)
     }
 
     /// The figures of one edition: the ledger of its send and what came back since.
@@ -284,27 +293,26 @@ impl Store {
             return Ok(None);
         };
         let mut report = EditionReport {
-            edition: format!("{kind}/{number}"),
+            edition: EditionRef::new(kind, number).to_string(),
             list: list.map(str::to_string),
             ..EditionReport::default()
         };
-        for row in sqlx::query(
+        for (state, n) in sqlx::query_as::<_, (String, i64)>(
             "SELECT state, COUNT(*) AS n FROM deliveries WHERE edition_id = $1 GROUP BY state",
         )
         .bind(edition)
         .fetch_all(&self.pool)
         .await?
         {
-            let n: i64 = row.get("n");
             report.recipients += n;
-            match row.get::<String, _>("state").as_str() {
+            match state.as_str() {
                 "sent" => report.sent += n,
                 "failed_perm" | "failed_temp" => report.refused_during_sending += n,
                 "sending" => report.uncertain += n,
                 _ => {}
             }
         }
-        for row in sqlx::query(
+        for (kind, n) in sqlx::query_as::<_, (String, i64)>(
             "SELECT kind, COUNT(DISTINCT subscriber_id) AS n FROM bounce_events
              WHERE edition_id = $1 GROUP BY kind",
         )
@@ -312,8 +320,7 @@ impl Store {
         .fetch_all(&self.pool)
         .await?
         {
-            let n: i64 = row.get("n");
-            match row.get::<String, _>("kind").as_str() {
+            match kind.as_str() {
                 "hard" => report.bounced_hard = n,
                 "soft" => report.bounced_soft = n,
                 "complaint" => report.complaints = n,

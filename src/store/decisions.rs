@@ -1,10 +1,8 @@
 //! Curators' decisions on stories, per dossier, each one logged with who, when, before and after.
 
-use chrono::{DateTime, Utc};
-use sqlx::Row;
-
 use super::{Store, timestamp};
 use crate::model::DecisionState;
+use chrono::{DateTime, Utc};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DecisionError {
@@ -31,16 +29,42 @@ pub(super) async fn current_decision(
     story: i64,
     dossier: &str,
 ) -> sqlx::Result<DecisionRow> {
-    let row =
-        sqlx::query("SELECT state, title, lede FROM decisions WHERE story = $1 AND dossier = $2")
-            .bind(story)
-            .bind(dossier)
-            .fetch_optional(&mut **tx)
-            .await?;
-    Ok(match row {
-        Some(r) => (r.get("state"), r.get("title"), r.get("lede")),
-        None => (None, None, None),
-    })
+    let row: Option<DecisionRow> = sqlx::query_as(
+        "SELECT state, title, lede FROM decisions WHERE story = $1 AND dossier = $2",
+    )
+    .bind(story)
+    .bind(dossier)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.unwrap_or_default())
+}
+
+/// The one upsert of a decision: `after` = (state, edited title, edited lede) replaces
+/// what `before` (read in the same transaction) held, and the change is logged.
+pub(super) async fn write_decision(
+    tx: &mut Tx<'_>,
+    who: (i64, &str, &str, &str),
+    before: &DecisionRow,
+    after: (&str, Option<&str>, Option<&str>),
+) -> sqlx::Result<()> {
+    let (story, dossier, curator, at) = who;
+    sqlx::query(
+        "INSERT INTO decisions (story, dossier, state, curator, decided_at, title, lede)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (story, dossier) DO UPDATE SET state = excluded.state,
+           curator = excluded.curator, decided_at = excluded.decided_at,
+           title = excluded.title, lede = excluded.lede",
+    )
+    .bind(story)
+    .bind(dossier)
+    .bind(after.0)
+    .bind(curator)
+    .bind(at)
+    .bind(after.1)
+    .bind(after.2)
+    .execute(&mut **tx)
+    .await?;
+    log_decision(tx, who, before, after).await
 }
 
 /// One line of the decision log: who changed what, from what.
@@ -112,20 +136,9 @@ impl Store {
         let at = timestamp(now);
         for d in &dossiers {
             let before = current_decision(&mut tx, story, d).await?;
-            sqlx::query(
-                "INSERT INTO decisions (story, dossier, state, curator, decided_at) VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT (story, dossier) DO UPDATE SET state = excluded.state,
-                   curator = excluded.curator, decided_at = excluded.decided_at",
-            )
-            .bind(story)
-            .bind(d)
-            .bind(state.as_str())
-            .bind(curator)
-            .bind(&at)
-            .execute(&mut *tx)
-            .await?;
+            // The state changes; the edited title and lede stay.
             let after = (state.as_str(), before.1.as_deref(), before.2.as_deref());
-            log_decision(&mut tx, (story, d, curator, &at), &before, after).await?;
+            write_decision(&mut tx, (story, d, curator, &at), &before, after).await?;
         }
         tx.commit().await?;
         Ok(dossiers)
@@ -136,23 +149,11 @@ impl Store {
         &self,
         story: i64,
     ) -> anyhow::Result<Vec<(String, String, String, Option<String>, String)>> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT dossier, curator, at, before_state, after_state FROM decision_log WHERE story = $1 ORDER BY id",
         )
         .bind(story)
         .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| {
-                (
-                    r.get("dossier"),
-                    r.get("curator"),
-                    r.get("at"),
-                    r.get("before_state"),
-                    r.get("after_state"),
-                )
-            })
-            .collect())
+        .await?)
     }
 }

@@ -2,12 +2,11 @@
 //! story cards that publications show. A sent edition is immutable (also enforced by
 //! triggers in the database, whoever writes to it).
 
-use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
-
 use super::{Store, timestamp};
-use crate::model::{Block, BlockKind, Edition, EditionItem, EditionStatus, SourceLink, StoryCard};
+use crate::model::{
+    Block, BlockKind, Edition, EditionItem, EditionRef, EditionStatus, SourceLink, StoryCard,
+};
+use chrono::{DateTime, NaiveDate, Utc};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EditionError {
@@ -19,6 +18,15 @@ pub enum EditionError {
     UnknownStory(i64),
     #[error("l'histoire {story} n'est pas dans l'édition {edition}")]
     NotInEdition { edition: String, story: i64 },
+    #[error(
+        "l'édition {edition} contient un bloc d'un genre inconnu « {kind} » (bloc n° {block}) : \
+         une version plus récente de veille l'a sans doute écrit ; mettez veille à jour"
+    )]
+    UnknownBlockKind {
+        edition: String,
+        block: i64,
+        kind: String,
+    },
     #[error(transparent)]
     Store(#[from] anyhow::Error),
 }
@@ -40,23 +48,103 @@ pub struct NewBlock {
 }
 
 fn address(kind: &str, number: i64) -> String {
-    format!("{kind}/{number}")
+    EditionRef::new(kind, number).to_string()
 }
 
-fn edition_from_row(r: &SqliteRow) -> Edition {
-    Edition {
-        kind: r.get("kind"),
-        number: r.get("number"),
-        period_start: r.get("period_start"),
-        period_end: r.get("period_end"),
-        status: EditionStatus::parse(&r.get::<String, _>("status")).unwrap_or(EditionStatus::Draft),
-        created_at: r.get("created_at"),
-        updated_at: r.get("updated_at"),
-        rendered_at: r.get("rendered_at"),
-        sent_at: r.get("sent_at"),
-        items: Vec::new(),
-        blocks: Vec::new(),
+/// The columns of `editions` every query of an edition reads.
+const EDITION_COLUMNS: &str = "id, kind, number, period_start, period_end, status, created_at, \
+                               updated_at, rendered_at, sent_at";
+
+/// An edition as stored.
+#[derive(sqlx::FromRow)]
+struct EditionDbRow {
+    id: i64,
+    kind: String,
+    number: i64,
+    period_start: String,
+    period_end: String,
+    status: String,
+    created_at: String,
+    updated_at: String,
+    rendered_at: Option<String>,
+    sent_at: Option<String>,
+}
+
+impl EditionDbRow {
+    fn into_edition(self) -> Edition {
+        Edition {
+            kind: self.kind,
+            number: self.number,
+            period_start: self.period_start,
+            period_end: self.period_end,
+            // The column's CHECK admits only the three known states.
+            status: EditionStatus::parse(&self.status).unwrap_or(EditionStatus::Draft),
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            rendered_at: self.rendered_at,
+            sent_at: self.sent_at,
+            items: Vec::new(),
+            blocks: Vec::new(),
+        }
     }
+}
+
+/// An item of an edition as stored.
+#[derive(sqlx::FromRow)]
+struct ItemDbRow {
+    story: i64,
+    section: String,
+    position: i64,
+    title: Option<String>,
+    lede: Option<String>,
+}
+
+/// A block of an edition as stored.
+#[derive(sqlx::FromRow)]
+struct BlockDbRow {
+    id: i64,
+    kind: String,
+    position: i64,
+    title: Option<String>,
+    body: String,
+    event_date: Option<String>,
+    place: Option<String>,
+}
+
+impl BlockDbRow {
+    /// The block, or an error naming the edition when its kind is not one this veille knows
+    /// (dropping it would publish the edition without it).
+    fn into_block(self, edition: &str) -> Result<Block, EditionError> {
+        let Some(kind) = BlockKind::parse(&self.kind) else {
+            return Err(EditionError::UnknownBlockKind {
+                edition: edition.to_string(),
+                block: self.id,
+                kind: self.kind,
+            });
+        };
+        Ok(Block {
+            id: self.id,
+            kind,
+            position: self.position,
+            title: self.title,
+            body: self.body,
+            event_date: self.event_date,
+            place: self.place,
+        })
+    }
+}
+
+/// The lead article of a story card, with its source.
+#[derive(sqlx::FromRow)]
+struct CardLeadRow {
+    title: String,
+    summary_text: String,
+    canonical_url: String,
+    source: String,
+    source_id: i64,
+    at: String,
+    territories: Option<String>,
+    image: Option<String>,
 }
 
 type Tx<'a> = sqlx::Transaction<'a, sqlx::Sqlite>;
@@ -68,16 +156,17 @@ async fn edition_id(
     number: i64,
     for_change: bool,
 ) -> Result<i64, EditionError> {
-    let row = sqlx::query("SELECT id, status FROM editions WHERE kind = $1 AND number = $2")
-        .bind(kind)
-        .bind(number)
-        .fetch_optional(&mut **tx)
-        .await?
-        .ok_or_else(|| EditionError::Unknown(address(kind, number)))?;
-    if for_change && row.get::<String, _>("status") == EditionStatus::Sent.as_str() {
+    let (id, status): (i64, String) =
+        sqlx::query_as("SELECT id, status FROM editions WHERE kind = $1 AND number = $2")
+            .bind(kind)
+            .bind(number)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or_else(|| EditionError::Unknown(address(kind, number)))?;
+    if for_change && status == EditionStatus::Sent.as_str() {
         return Err(EditionError::Sent(address(kind, number)));
     }
-    Ok(row.get("id"))
+    Ok(id)
 }
 
 async fn touch(tx: &mut Tx<'_>, id: i64, now: DateTime<Utc>) -> Result<(), EditionError> {
@@ -125,7 +214,9 @@ impl Store {
 
     /// One edition with its items and blocks.
     pub async fn edition(&self, kind: &str, number: i64) -> anyhow::Result<Option<Edition>> {
-        let Some(row) = sqlx::query("SELECT * FROM editions WHERE kind = $1 AND number = $2")
+        let sql = format!("SELECT {EDITION_COLUMNS} FROM editions WHERE kind = $1 AND number = $2");
+        // Only the constant column list is spliced in; the values are bound.
+        let Some(row) = sqlx::query_as::<_, EditionDbRow>(sqlx::AssertSqlSafe(sql))
             .bind(kind)
             .bind(number)
             .fetch_optional(&self.pool)
@@ -133,55 +224,47 @@ impl Store {
         else {
             return Ok(None);
         };
-        let id: i64 = row.get("id");
-        let mut edition = edition_from_row(&row);
-        edition.items = sqlx::query(
+        let id = row.id;
+        let mut edition = row.into_edition();
+        let items: Vec<ItemDbRow> = sqlx::query_as(
             "SELECT story, section, position, title, lede FROM edition_items
              WHERE edition_id = $1 ORDER BY position",
         )
         .bind(id)
         .fetch_all(&self.pool)
-        .await?
-        .into_iter()
-        .map(|r| EditionItem {
-            story: r.get("story"),
-            section: r.get("section"),
-            position: r.get("position"),
-            title: r.get("title"),
-            lede: r.get("lede"),
-        })
-        .collect();
-        edition.blocks = sqlx::query(
+        .await?;
+        edition.items = items
+            .into_iter()
+            .map(|r| EditionItem {
+                story: r.story,
+                section: r.section,
+                position: r.position,
+                title: r.title,
+                lede: r.lede,
+            })
+            .collect();
+        let blocks: Vec<BlockDbRow> = sqlx::query_as(
             "SELECT id, kind, position, title, body, event_date, place FROM edition_blocks
              WHERE edition_id = $1 ORDER BY position, id",
         )
         .bind(id)
         .fetch_all(&self.pool)
-        .await?
-        .into_iter()
-        .filter_map(|r| {
-            Some(Block {
-                id: r.get("id"),
-                kind: BlockKind::parse(&r.get::<String, _>("kind"))?,
-                position: r.get("position"),
-                title: r.get("title"),
-                body: r.get("body"),
-                event_date: r.get("event_date"),
-                place: r.get("place"),
-            })
-        })
-        .collect();
+        .await?;
+        let name = address(kind, number);
+        edition.blocks = blocks
+            .into_iter()
+            .map(|b| b.into_block(&name))
+            .collect::<Result<_, _>>()?;
         Ok(Some(edition))
     }
 
     /// Every edition (without items and blocks), by kind then number.
     pub async fn editions(&self) -> anyhow::Result<Vec<Edition>> {
-        Ok(sqlx::query("SELECT * FROM editions ORDER BY kind, number")
+        let sql = format!("SELECT {EDITION_COLUMNS} FROM editions ORDER BY kind, number");
+        let rows: Vec<EditionDbRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(edition_from_row)
-            .collect())
+            .await?;
+        Ok(rows.into_iter().map(EditionDbRow::into_edition).collect())
     }
 
     /// Places a story in an edition, at the end of `section`; a story already there gets
@@ -266,7 +349,7 @@ impl Store {
     ) -> Result<(), EditionError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let id = edition_id(&mut tx, kind, number, true).await?;
-        let Some(row) = sqlx::query(
+        let Some((section, position)) = sqlx::query_as::<_, (String, i64)>(
             "SELECT section, position FROM edition_items WHERE edition_id = $1 AND story = $2",
         )
         .bind(id)
@@ -279,14 +362,13 @@ impl Store {
                 story,
             });
         };
-        let (section, position): (String, i64) = (row.get("section"), row.get("position"));
-        let neighbour = if up {
-            sqlx::query(
+        let neighbour: Option<(i64, i64)> = if up {
+            sqlx::query_as(
                 "SELECT story, position FROM edition_items WHERE edition_id = $1 AND section = $2
                  AND position < $3 ORDER BY position DESC LIMIT 1",
             )
         } else {
-            sqlx::query(
+            sqlx::query_as(
                 "SELECT story, position FROM edition_items WHERE edition_id = $1 AND section = $2
                  AND position > $3 ORDER BY position LIMIT 1",
             )
@@ -296,8 +378,7 @@ impl Store {
         .bind(position)
         .fetch_optional(&mut *tx)
         .await?;
-        if let Some(n) = neighbour {
-            let (other, other_position): (i64, i64) = (n.get("story"), n.get("position"));
+        if let Some((other, other_position)) = neighbour {
             for (s, p) in [(story, other_position), (other, position)] {
                 sqlx::query(
                     "UPDATE edition_items SET position = $1 WHERE edition_id = $2 AND story = $3",
@@ -493,7 +574,7 @@ impl Store {
     ) -> anyhow::Result<Option<StoryCard>> {
         // The story's id is its first article's id: that article represents it. Its image
         // is the first one among the story's articles, so the lead's when it has one.
-        let Some(lead) = sqlx::query(
+        let Some(lead) = sqlx::query_as::<_, CardLeadRow>(
             "SELECT a.id, a.title, a.summary_text, a.canonical_url, s.name AS source, s.id AS source_id,
                     COALESCE(a.published, a.first_seen) AS at, a.territories,
                     (SELECT b.image FROM articles b WHERE (b.id = a.id OR b.story = a.id)
@@ -507,7 +588,7 @@ impl Store {
         else {
             return Ok(None);
         };
-        let edit = sqlx::query(
+        let edit: Option<(Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
             "SELECT title, lede, state FROM decisions WHERE story = $1 AND ($2 IS NULL OR dossier = $2)
              ORDER BY (title IS NOT NULL OR lede IS NOT NULL) DESC, decided_at DESC LIMIT 1",
         )
@@ -515,29 +596,20 @@ impl Store {
         .bind(dossier)
         .fetch_optional(&self.pool)
         .await?;
-        let (edited_title, edited_lede, state): (Option<String>, Option<String>, Option<String>) =
-            match &edit {
-                Some(r) => (r.get("title"), r.get("lede"), r.get("state")),
-                None => (None, None, None),
-            };
-        let lead_source: i64 = lead.get("source_id");
+        let (edited_title, edited_lede, state) = edit.unwrap_or_default();
         let mut also: Vec<SourceLink> = Vec::new();
-        for r in sqlx::query(
+        for (source, url) in sqlx::query_as::<_, (String, String)>(
             "SELECT s.name AS source, a.canonical_url FROM articles a JOIN sources s ON s.id = a.source_id
              WHERE a.story = $1 AND a.id <> $1 AND a.source_id <> $2
              ORDER BY COALESCE(a.published, a.first_seen), a.id",
         )
         .bind(story)
-        .bind(lead_source)
+        .bind(lead.source_id)
         .fetch_all(&self.pool)
         .await?
         {
-            let source: String = r.get("source");
             if !also.iter().any(|l| l.source == source) {
-                also.push(SourceLink {
-                    source,
-                    url: r.get("canonical_url"),
-                });
+                also.push(SourceLink { source, url });
             }
         }
         let dossiers: Vec<String> = sqlx::query_scalar(
@@ -549,16 +621,16 @@ impl Store {
         .await?;
         Ok(Some(StoryCard {
             story,
-            title: edited_title.unwrap_or_else(|| lead.get("title")),
-            lede: edited_lede.unwrap_or_else(|| lead.get("summary_text")),
-            url: lead.get("canonical_url"),
-            source: lead.get("source"),
-            date: lead.get("at"),
+            title: edited_title.unwrap_or(lead.title),
+            lede: edited_lede.unwrap_or(lead.summary_text),
+            url: lead.canonical_url,
+            source: lead.source,
+            date: lead.at,
             also,
             dossiers,
-            territories: super::articles::json_list(lead.get("territories")),
+            territories: super::articles::json_list(lead.territories),
             starred: state.as_deref() == Some("starred"),
-            image: lead.get("image"),
+            image: lead.image,
         }))
     }
 
@@ -583,5 +655,60 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         self.story_cards(&stories, Some(dossier)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{NaiveDate, TimeZone, Utc};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_block_of_an_unknown_kind_is_an_error_naming_the_edition() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 11, 27, 10, 0, 0).unwrap();
+        let day = |d| NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+        store
+            .create_edition("flash-info", day(1), day(30), now)
+            .await
+            .unwrap();
+        let block = NewBlock {
+            kind: BlockKind::Intro,
+            title: None,
+            body: "Édito".into(),
+            event_date: None,
+            place: None,
+        };
+        store
+            .add_edition_block("flash-info", 1, &block, now)
+            .await
+            .unwrap();
+        let edition = store.edition("flash-info", 1).await.unwrap().unwrap();
+        assert_eq!(edition.blocks.len(), 1);
+        // A kind this version does not know, as a newer veille could have written it (the
+        // column's CHECK would refuse it otherwise).
+        let mut conn = store.pool().acquire().await.unwrap();
+        sqlx::query("PRAGMA ignore_check_constraints = ON")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE edition_blocks SET kind = 'sondage'")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        sqlx::query("PRAGMA ignore_check_constraints = OFF")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        drop(conn);
+        let error = store
+            .edition("flash-info", 1)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("flash-info/1"), "{error}");
+        assert!(error.contains("« sondage »"), "{error}");
     }
 }

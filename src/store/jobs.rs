@@ -6,10 +6,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
-use sqlx::Row;
 
 use super::{Store, parse_timestamp, timestamp};
-use crate::model::SourceReport;
+use crate::model::{EditionRef, SourceReport};
 
 /// One job as stored.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -49,7 +48,7 @@ pub struct Totals {
 }
 
 /// A draft the daemon created and curators still have to prepare.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, sqlx::FromRow)]
 pub struct EditionReminder {
     pub kind: String,
     pub number: i64,
@@ -61,7 +60,7 @@ pub struct EditionReminder {
 impl EditionReminder {
     /// `KIND/NUMBER`.
     pub fn address(&self) -> String {
-        format!("{}/{}", self.kind, self.number)
+        EditionRef::new(self.kind.as_str(), self.number).to_string()
     }
 
     /// The line curators see (TUI header, log).
@@ -79,35 +78,63 @@ pub struct ScheduledDraft {
     pub created: bool,
 }
 
+/// A job as stored (times as text).
+#[derive(sqlx::FromRow)]
+struct JobDbRow {
+    name: String,
+    last_slot: Option<String>,
+    last_run: Option<String>,
+    last_status: Option<String>,
+    last_error: Option<String>,
+    last_duration_ms: Option<i64>,
+    runs: i64,
+    failures: i64,
+}
+
+/// A source's counters as the query returns them.
+#[derive(sqlx::FromRow)]
+struct SourceStatDbRow {
+    name: String,
+    enabled: bool,
+    fetches: i64,
+    errors: i64,
+    new_articles: i64,
+    consecutive_errors: i64,
+    last_success: Option<String>,
+}
+
 impl Store {
     /// The last slot of every stored job, by name.
     pub async fn job_slots(&self) -> anyhow::Result<HashMap<String, DateTime<Utc>>> {
-        let rows = sqlx::query("SELECT name, last_slot FROM jobs WHERE last_slot IS NOT NULL")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows: Vec<(String, Option<String>)> =
+            sqlx::query_as("SELECT name, last_slot FROM jobs WHERE last_slot IS NOT NULL")
+                .fetch_all(&self.pool)
+                .await?;
         Ok(rows
             .into_iter()
-            .filter_map(|r| {
-                parse_timestamp(r.get("last_slot")).map(|t| (r.get::<String, _>("name"), t))
-            })
+            .filter_map(|(name, slot)| parse_timestamp(slot).map(|t| (name, t)))
             .collect())
     }
 
     pub async fn job_rows(&self) -> anyhow::Result<Vec<JobRow>> {
-        let rows = sqlx::query("SELECT * FROM jobs ORDER BY name")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows: Vec<JobDbRow> = sqlx::query_as(
+            "SELECT name, last_slot, last_run, last_status, last_error, last_duration_ms, runs,
+                    failures
+             FROM jobs ORDER BY name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         Ok(rows
             .into_iter()
             .map(|r| JobRow {
-                name: r.get("name"),
-                last_slot: parse_timestamp(r.get("last_slot")),
-                last_run: parse_timestamp(r.get("last_run")),
-                last_status: r.get("last_status"),
-                last_error: r.get("last_error"),
-                last_duration_ms: r.get("last_duration_ms"),
-                runs: r.get("runs"),
-                failures: r.get("failures"),
+                name: r.name,
+                last_slot: parse_timestamp(r.last_slot),
+                last_run: parse_timestamp(r.last_run),
+                last_status: r.last_status,
+                last_error: r.last_error,
+                last_duration_ms: r.last_duration_ms,
+                runs: r.runs,
+                failures: r.failures,
             })
             .collect())
     }
@@ -184,7 +211,7 @@ impl Store {
 
     /// Counters and health of every known source, in name order.
     pub async fn source_stats(&self) -> anyhow::Result<Vec<SourceStat>> {
-        let rows = sqlx::query(
+        let rows: Vec<SourceStatDbRow> = sqlx::query_as(
             "SELECT s.name, s.enabled, s.consecutive_errors, s.last_success,
                     COALESCE(t.fetches, 0) AS fetches, COALESCE(t.errors, 0) AS errors,
                     COALESCE(t.new_articles, 0) AS new_articles
@@ -195,33 +222,31 @@ impl Store {
         Ok(rows
             .into_iter()
             .map(|r| SourceStat {
-                name: r.get("name"),
-                enabled: r.get("enabled"),
-                fetches: r.get("fetches"),
-                errors: r.get("errors"),
-                new_articles: r.get("new_articles"),
-                consecutive_errors: r.get("consecutive_errors"),
-                last_success: parse_timestamp(r.get("last_success")),
+                name: r.name,
+                enabled: r.enabled,
+                fetches: r.fetches,
+                errors: r.errors,
+                new_articles: r.new_articles,
+                consecutive_errors: r.consecutive_errors,
+                last_success: parse_timestamp(r.last_success),
             })
             .collect())
     }
 
     pub async fn totals(&self) -> anyhow::Result<Totals> {
-        let row = sqlx::query(
+        let (articles, stories): (i64, i64) = sqlx::query_as(
             "SELECT COUNT(*) AS articles, COUNT(DISTINCT COALESCE(story, id)) AS stories FROM articles",
         )
         .fetch_one(&self.pool)
         .await?;
-        let deliveries = sqlx::query("SELECT state, COUNT(*) AS n FROM deliveries GROUP BY state")
-            .fetch_all(&self.pool)
-            .await?
-            .into_iter()
-            .map(|r| (r.get::<String, _>("state"), r.get::<i64, _>("n")))
-            .collect();
+        let deliveries: Vec<(String, i64)> =
+            sqlx::query_as("SELECT state, COUNT(*) AS n FROM deliveries GROUP BY state")
+                .fetch_all(&self.pool)
+                .await?;
         Ok(Totals {
-            articles: row.get("articles"),
-            stories: row.get("stories"),
-            deliveries,
+            articles,
+            stories,
+            deliveries: deliveries.into_iter().collect(),
         })
     }
 
@@ -269,7 +294,7 @@ impl Store {
     /// period first: `veille status` and the daemon's log list them ("édition à préparer :
     /// flash-info/13").
     pub async fn edition_reminders(&self) -> anyhow::Result<Vec<EditionReminder>> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             // Every draft, the daemon's and those made by hand (`edition new`, the TUI):
             // curators must see each edition still to prepare.
             "SELECT e.kind, e.number, e.period_start, e.period_end,
@@ -278,17 +303,7 @@ impl Store {
              WHERE e.status = 'draft' ORDER BY e.period_start, e.kind, e.number",
         )
         .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| EditionReminder {
-                kind: r.get("kind"),
-                number: r.get("number"),
-                period_start: r.get("period_start"),
-                period_end: r.get("period_end"),
-                created_at: r.get("created_at"),
-            })
-            .collect())
+        .await?)
     }
 }
 

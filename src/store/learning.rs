@@ -4,7 +4,6 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::Row;
 
 use super::{Store, timestamp};
 
@@ -57,11 +56,26 @@ fn split_list(text: Option<String>) -> Vec<String> {
     list
 }
 
+/// A story with two comma-separated lists of dossiers: (story, title, summary, first,
+/// second).
+type StoryLists = (i64, String, String, Option<String>, Option<String>);
+
+/// A "to check" entry as the query returns it.
+#[derive(sqlx::FromRow)]
+struct ToCheckDbRow {
+    story: i64,
+    dossier: String,
+    probability: f64,
+    why: String,
+    title: String,
+    at: String,
+}
+
 impl Store {
     /// Every story with a decision other than `new`, with the title and summary of its first
     /// article.
     pub async fn decided_stories(&self) -> anyhow::Result<Vec<DecidedStory>> {
-        let rows = sqlx::query(
+        let rows: Vec<StoryLists> = sqlx::query_as(
             "SELECT d.story, a.title, a.summary_text,
                     group_concat(CASE WHEN d.state IN ('kept', 'starred') THEN d.dossier END) AS kept,
                     group_concat(CASE WHEN d.state = 'rejected' THEN d.dossier END) AS rejected
@@ -73,12 +87,12 @@ impl Store {
         .await?;
         Ok(rows
             .into_iter()
-            .map(|r| DecidedStory {
-                story: r.get("story"),
-                title: r.get("title"),
-                summary: r.get("summary_text"),
-                kept: split_list(r.get("kept")),
-                rejected: split_list(r.get("rejected")),
+            .map(|(story, title, summary, kept, rejected)| DecidedStory {
+                story,
+                title,
+                summary,
+                kept: split_list(kept),
+                rejected: split_list(rejected),
             })
             .collect())
     }
@@ -89,7 +103,7 @@ impl Store {
         &self,
         since: DateTime<Utc>,
     ) -> anyhow::Result<Vec<StoryToScore>> {
-        let rows = sqlx::query(
+        let rows: Vec<StoryLists> = sqlx::query_as(
             "SELECT a.id AS story, a.title, a.summary_text,
                     (SELECT group_concat(DISTINCT t.dossier) FROM tags t JOIN articles b ON b.id = t.article_id
                      WHERE b.id = a.id OR b.story = a.id) AS tagged,
@@ -105,12 +119,12 @@ impl Store {
         .await?;
         Ok(rows
             .into_iter()
-            .map(|r| StoryToScore {
-                story: r.get("story"),
-                title: r.get("title"),
-                summary: r.get("summary_text"),
-                tagged: split_list(r.get("tagged")),
-                decided: split_list(r.get("decided")),
+            .map(|(story, title, summary, tagged, decided)| StoryToScore {
+                story,
+                title,
+                summary,
+                tagged: split_list(tagged),
+                decided: split_list(decided),
             })
             .collect())
     }
@@ -139,7 +153,7 @@ impl Store {
     /// A dossier's "to check" band, most probable first, without the stories decided in the
     /// dossier since the band was computed.
     pub async fn to_check(&self, dossier: &str, limit: u32) -> anyhow::Result<Vec<ToCheckRow>> {
-        let rows = sqlx::query(
+        let rows: Vec<ToCheckDbRow> = sqlx::query_as(
             "SELECT c.story, c.dossier, c.probability, c.why, a.title,
                     COALESCE(a.published, a.first_seen) AS at
              FROM to_check c JOIN articles a ON a.id = c.story
@@ -155,16 +169,13 @@ impl Store {
         .await?;
         Ok(rows
             .into_iter()
-            .map(|r| {
-                let why: String = r.get("why");
-                ToCheckRow {
-                    story: r.get("story"),
-                    dossier: r.get("dossier"),
-                    title: r.get("title"),
-                    date: r.get("at"),
-                    probability: r.get("probability"),
-                    words: serde_json::from_str(&why).unwrap_or_default(),
-                }
+            .map(|r| ToCheckRow {
+                story: r.story,
+                dossier: r.dossier,
+                title: r.title,
+                date: r.at,
+                probability: r.probability,
+                words: serde_json::from_str(&r.why).unwrap_or_default(),
             })
             .collect())
     }
@@ -193,14 +204,13 @@ impl Store {
 
     /// The story that `story` continues, with its title, if any.
     pub async fn story_follows(&self, story: i64) -> anyhow::Result<Option<(i64, String)>> {
-        let row = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT l.previous, COALESCE((SELECT d.title FROM decisions d WHERE d.story = l.previous
                     AND d.title IS NOT NULL ORDER BY d.decided_at DESC LIMIT 1), a.title) AS title
              FROM story_links l JOIN articles a ON a.id = l.previous WHERE l.story = $1",
         )
         .bind(story)
         .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map(|r| (r.get("previous"), r.get("title"))))
+        .await?)
     }
 }

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
+use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
 
 use crate::model::{PreparedArticle, Source, Tagging};
 
@@ -90,6 +90,34 @@ pub struct SourceHealth {
     pub last_error: Option<String>,
     pub next_fetch: Option<String>,
     pub items: i64,
+}
+
+/// A source's fetch state as stored.
+#[derive(sqlx::FromRow)]
+struct FetchStateRow {
+    id: i64,
+    name: String,
+    etag: Option<String>,
+    last_modified: Option<String>,
+    next_fetch: Option<String>,
+    consecutive_errors: i64,
+}
+
+/// A source's health as stored, with its article count.
+#[derive(sqlx::FromRow)]
+struct SourceHealthRow {
+    name: String,
+    url: String,
+    kind: String,
+    dossiers: String,
+    enabled: bool,
+    last_fetch: Option<String>,
+    last_success: Option<String>,
+    last_status: Option<i64>,
+    consecutive_errors: i64,
+    last_error: Option<String>,
+    next_fetch: Option<String>,
+    items: i64,
 }
 
 async fn insert_tags(
@@ -192,7 +220,7 @@ impl Store {
             .await?;
         }
         tx.commit().await?;
-        let rows = sqlx::query(
+        let rows: Vec<FetchStateRow> = sqlx::query_as(
             "SELECT id, name, etag, last_modified, next_fetch, consecutive_errors FROM sources",
         )
         .fetch_all(&self.pool)
@@ -201,13 +229,13 @@ impl Store {
             .into_iter()
             .map(|r| {
                 (
-                    r.get::<String, _>("name"),
+                    r.name,
                     FetchState {
-                        id: r.get("id"),
-                        etag: r.get("etag"),
-                        last_modified: r.get("last_modified"),
-                        next_fetch: parse_timestamp(r.get("next_fetch")),
-                        consecutive_errors: r.get::<i64, _>("consecutive_errors") as u32,
+                        id: r.id,
+                        etag: r.etag,
+                        last_modified: r.last_modified,
+                        next_fetch: parse_timestamp(r.next_fetch),
+                        consecutive_errors: r.consecutive_errors as u32,
                     },
                 )
             })
@@ -235,7 +263,7 @@ impl Store {
             let item = &prepared.candidate;
             // One lookup for both identities: the same GUID in this source first, else the
             // same canonical URL anywhere.
-            let existing = sqlx::query(
+            let existing: Option<(i64, String, String)> = sqlx::query_as(
                 "SELECT id, title, summary_text FROM articles
                  WHERE (source_id = $1 AND guid = $2) OR canonical_url = $3
                  ORDER BY (source_id = $1 AND guid IS NOT NULL AND guid = $2) DESC, id LIMIT 1",
@@ -248,10 +276,7 @@ impl Store {
             let published = item.published.map(timestamp);
             let territories = serde_json::to_string(&prepared.tagging.territories)?;
             let id = match existing {
-                Some(row) => {
-                    let id: i64 = row.get("id");
-                    let title: String = row.get("title");
-                    let summary: String = row.get("summary_text");
+                Some((id, title, summary)) => {
                     if title == item.title && summary == item.summary_text {
                         // An image that appears or changes alone is not news: kept quietly,
                         // without re-tagging or re-indexing.
@@ -289,7 +314,7 @@ impl Store {
                     id
                 }
                 None => {
-                    let id: i64 = sqlx::query(
+                    let id: i64 = sqlx::query_scalar(
                         "INSERT INTO articles (source_id, guid, canonical_url, url, title, summary_html,
                            summary_text, author, published, date_flag, first_seen, updated_at, language,
                            fingerprint, territories, image)
@@ -311,8 +336,7 @@ impl Store {
                     .bind(&territories)
                     .bind(&item.image)
                     .fetch_one(&mut *tx)
-                    .await?
-                    .get("id");
+                    .await?;
                     // A NULL story means "its own story" (queries read COALESCE(story, id)).
                     let story = assign_story(prepared, id);
                     if story != id {
@@ -385,8 +409,10 @@ impl Store {
 
     /// Every known source with its health, in name order.
     pub async fn source_health(&self) -> anyhow::Result<Vec<SourceHealth>> {
-        let rows = sqlx::query(
-            "SELECT s.*, (SELECT COUNT(*) FROM articles a WHERE a.source_id = s.id) AS items
+        let rows: Vec<SourceHealthRow> = sqlx::query_as(
+            "SELECT s.name, s.url, s.kind, s.dossiers, s.enabled, s.last_fetch, s.last_success,
+                    s.last_status, s.consecutive_errors, s.last_error, s.next_fetch,
+                    (SELECT COUNT(*) FROM articles a WHERE a.source_id = s.id) AS items
              FROM sources s ORDER BY s.name",
         )
         .fetch_all(&self.pool)
@@ -394,18 +420,18 @@ impl Store {
         Ok(rows
             .into_iter()
             .map(|r| SourceHealth {
-                name: r.get("name"),
-                url: r.get("url"),
-                kind: r.get("kind"),
-                dossiers: serde_json::from_str(&r.get::<String, _>("dossiers")).unwrap_or_default(),
-                enabled: r.get("enabled"),
-                last_fetch: r.get("last_fetch"),
-                last_success: r.get("last_success"),
-                last_status: r.get::<Option<i64>, _>("last_status").map(|s| s as u16),
-                consecutive_errors: r.get::<i64, _>("consecutive_errors") as u32,
-                last_error: r.get("last_error"),
-                next_fetch: r.get("next_fetch"),
-                items: r.get("items"),
+                name: r.name,
+                url: r.url,
+                kind: r.kind,
+                dossiers: serde_json::from_str(&r.dossiers).unwrap_or_default(),
+                enabled: r.enabled,
+                last_fetch: r.last_fetch,
+                last_success: r.last_success,
+                last_status: r.last_status.map(|s| s as u16),
+                consecutive_errors: r.consecutive_errors as u32,
+                last_error: r.last_error,
+                next_fetch: r.next_fetch,
+                items: r.items,
             })
             .collect())
     }

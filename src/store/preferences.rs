@@ -2,7 +2,6 @@
 //! address (after confirming the new one), or leaving everything.
 
 use chrono::{DateTime, Utc};
-use sqlx::Row;
 
 use super::{Store, timestamp};
 
@@ -29,15 +28,12 @@ impl Store {
         let Some(email) = self.subscriber_email(subscriber).await? else {
             return Ok(None);
         };
-        let lists = sqlx::query(
+        let lists = sqlx::query_as(
             "SELECT list, status FROM subscriptions WHERE subscriber_id = $1 ORDER BY list",
         )
         .bind(subscriber)
         .fetch_all(&self.pool)
-        .await?
-        .into_iter()
-        .map(|r| (r.get("list"), r.get("status")))
-        .collect();
+        .await?;
         Ok(Some(Preferences { email, lists }))
     }
 

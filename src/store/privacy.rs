@@ -3,7 +3,6 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::Row;
 
 use super::{Store, timestamp};
 
@@ -29,7 +28,7 @@ impl Store {
         hash: impl Fn(&str) -> String,
     ) -> anyhow::Result<u64> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let rows = sqlx::query(
+        let rows: Vec<(i64, String)> = sqlx::query_as(
             "SELECT edition_id, email FROM deliveries
              WHERE updated_at < $1 AND email NOT LIKE 'effacé:%'
                AND state IN ('sent', 'failed_perm', 'skipped')",
@@ -37,16 +36,14 @@ impl Store {
         .bind(timestamp(before))
         .fetch_all(&mut *tx)
         .await?;
-        for row in &rows {
-            let edition: i64 = row.get("edition_id");
-            let email: String = row.get("email");
+        for (edition, email) in &rows {
             sqlx::query(
                 "UPDATE deliveries SET email = 'effacé:' || $3 || ':' || edition_id, subscriber_id = NULL
                  WHERE edition_id = $1 AND email = $2",
             )
             .bind(edition)
-            .bind(&email)
-            .bind(hash(&email))
+            .bind(email)
+            .bind(hash(email))
             .execute(&mut *tx)
             .await?;
         }

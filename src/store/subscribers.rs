@@ -11,6 +11,45 @@ use crate::model::{
     DeliveryState, EditionStatus, SubscriberDetails, SubscriberRow, SubscriptionStatus,
 };
 
+/// What is known of a subscriber besides the address, as stored.
+#[derive(sqlx::FromRow)]
+struct DetailsDbRow {
+    first_name: Option<String>,
+    last_name: Option<String>,
+    organisation: Option<String>,
+    commune: Option<String>,
+}
+
+impl From<DetailsDbRow> for SubscriberDetails {
+    fn from(r: DetailsDbRow) -> Self {
+        SubscriberDetails {
+            first_name: r.first_name,
+            last_name: r.last_name,
+            organisation: r.organisation,
+            commune: r.commune,
+        }
+    }
+}
+
+/// One subscription of a subscriber, with the subscriber.
+#[derive(sqlx::FromRow)]
+struct SubscriberDbRow {
+    email: String,
+    name: Option<String>,
+    #[sqlx(flatten)]
+    details: DetailsDbRow,
+    list: String,
+    status: String,
+}
+
+/// A subscriber's id and details.
+#[derive(sqlx::FromRow)]
+struct IdDetailsDbRow {
+    id: i64,
+    #[sqlx(flatten)]
+    details: DetailsDbRow,
+}
+
 /// A valid, lowercased address to import, with the keyed hash the suppression list uses.
 #[derive(Debug, Clone)]
 pub struct ImportEntry {
@@ -96,7 +135,7 @@ impl Store {
                 outcomes.push(ImportOutcome::Suppressed);
                 continue;
             }
-            let existing = sqlx::query(
+            let existing: Option<(i64, Option<String>, bool)> = sqlx::query_as(
                 "SELECT s.id, (SELECT status FROM subscriptions WHERE subscriber_id = s.id AND list = $2) AS in_list,
                         EXISTS (SELECT 1 FROM subscriptions WHERE subscriber_id = s.id
                                 AND status IN ('bounced', 'complained')) AS refused
@@ -106,10 +145,8 @@ impl Store {
             .bind(list)
             .fetch_optional(&mut *tx)
             .await?;
-            let id: i64 = match &existing {
-                Some(r) => {
-                    let in_list: Option<String> = r.get("in_list");
-                    let refused: bool = r.get("refused");
+            let id: i64 = match existing {
+                Some((id, in_list, refused)) => {
                     match in_list.as_deref().and_then(SubscriptionStatus::parse) {
                         Some(s) if s.is_suppressed() => {
                             outcomes.push(ImportOutcome::Suppressed);
@@ -124,7 +161,6 @@ impl Store {
                             continue;
                         }
                         None => {
-                            let id: i64 = r.get("id");
                             // Known from another list: what this file says fills the gaps.
                             sqlx::query(
                                 "UPDATE subscribers SET first_name = COALESCE(first_name, $2),
@@ -179,7 +215,7 @@ impl Store {
 
     /// Subscribers (of one list, or all), by address.
     pub async fn subscriber_rows(&self, list: Option<&str>) -> anyhow::Result<Vec<SubscriberRow>> {
-        let rows = sqlx::query(
+        let rows: Vec<SubscriberDbRow> = sqlx::query_as(
             "SELECT s.email, s.name, s.first_name, s.last_name, s.organisation, s.commune,
                     c.list, c.status FROM subscribers s
              JOIN subscriptions c ON c.subscriber_id = s.id
@@ -191,20 +227,14 @@ impl Store {
         .await?;
         let mut out: Vec<SubscriberRow> = Vec::new();
         for r in rows {
-            let email: String = r.get("email");
-            let status = SubscriptionStatus::parse(&r.get::<String, _>("status"))
-                .unwrap_or(SubscriptionStatus::Pending);
-            let list: String = r.get("list");
-            if out.last().is_none_or(|s| s.email != email) {
+            let status =
+                SubscriptionStatus::parse(&r.status).unwrap_or(SubscriptionStatus::Pending);
+            let list = r.list;
+            if out.last().is_none_or(|s| s.email != r.email) {
                 out.push(SubscriberRow {
-                    email,
-                    name: r.get("name"),
-                    details: SubscriberDetails {
-                        first_name: r.get("first_name"),
-                        last_name: r.get("last_name"),
-                        organisation: r.get("organisation"),
-                        commune: r.get("commune"),
-                    },
+                    email: r.email,
+                    name: r.name,
+                    details: r.details.into(),
                     lists: Vec::new(),
                     status,
                     subscriptions: Vec::new(),
@@ -356,30 +386,18 @@ impl Store {
         &self,
         list: &str,
     ) -> anyhow::Result<std::collections::HashMap<i64, SubscriberDetails>> {
-        let rows = sqlx::query(
+        let rows: Vec<IdDetailsDbRow> = sqlx::query_as(
             "SELECT s.id, s.first_name, s.last_name, s.organisation, s.commune
              FROM subscribers s JOIN subscriptions c ON c.subscriber_id = s.id WHERE c.list = $1",
         )
         .bind(list)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| {
-                (
-                    r.get("id"),
-                    SubscriberDetails {
-                        first_name: r.get("first_name"),
-                        last_name: r.get("last_name"),
-                        organisation: r.get("organisation"),
-                        commune: r.get("commune"),
-                    },
-                )
-            })
-            .collect())
+        Ok(rows.into_iter().map(|r| (r.id, r.details.into())).collect())
     }
 
-    pub async fn subscriber_email(&self, subscriber: i64) -> anyhow::Result<Option<String>> {
+    /// The address of a subscriber (for the preferences page).
+    pub(super) async fn subscriber_email(&self, subscriber: i64) -> anyhow::Result<Option<String>> {
         Ok(
             sqlx::query_scalar("SELECT email FROM subscribers WHERE id = $1")
                 .bind(subscriber)
@@ -427,8 +445,12 @@ impl Store {
         Ok(id.is_some())
     }
 
-    /// The edition's row id.
-    pub async fn edition_row_id(&self, kind: &str, number: i64) -> anyhow::Result<Option<i64>> {
+    /// The edition's row id (for its report).
+    pub(super) async fn edition_row_id(
+        &self,
+        kind: &str,
+        number: i64,
+    ) -> anyhow::Result<Option<i64>> {
         Ok(
             sqlx::query_scalar("SELECT id FROM editions WHERE kind = $1 AND number = $2")
                 .bind(kind)
@@ -497,17 +519,13 @@ impl Store {
 
     /// How many recipients of the edition are in each state.
     pub async fn delivery_counts(&self, edition: i64) -> anyhow::Result<BTreeMap<String, i64>> {
-        let mut counts = BTreeMap::new();
-        for r in sqlx::query(
+        let counts: Vec<(String, i64)> = sqlx::query_as(
             "SELECT state, COUNT(*) AS n FROM deliveries WHERE edition_id = $1 GROUP BY state",
         )
         .bind(edition)
         .fetch_all(&self.pool)
-        .await?
-        {
-            counts.insert(r.get("state"), r.get("n"));
-        }
-        Ok(counts)
+        .await?;
+        Ok(counts.into_iter().collect())
     }
 
     /// Recipients left `sending` by an interrupted send: the server may or may not have
@@ -710,16 +728,13 @@ impl Store {
         &self,
         edition: i64,
     ) -> anyhow::Result<Vec<(String, String, Option<String>)>> {
-        Ok(sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT email, state, last_reply FROM deliveries
              WHERE edition_id = $1 AND state IN ('failed_temp', 'failed_perm') ORDER BY email",
         )
         .bind(edition)
         .fetch_all(&self.pool)
-        .await?
-        .into_iter()
-        .map(|r| (r.get("email"), r.get("state"), r.get("last_reply")))
-        .collect())
+        .await?)
     }
 }
 

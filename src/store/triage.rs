@@ -6,9 +6,8 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::Row;
 
-use super::decisions::{current_decision, log_decision};
+use super::decisions::{current_decision, log_decision, write_decision};
 use super::{Store, articles::json_list, timestamp};
 use crate::model::{DecisionState, Match};
 
@@ -66,6 +65,30 @@ pub type DecisionSnapshot = Vec<(
     Option<(DecisionState, Option<String>, Option<String>)>,
 )>;
 
+/// One inbox line as the query returns it.
+#[derive(sqlx::FromRow)]
+struct InboxDbRow {
+    story: i64,
+    title: String,
+    at: String,
+    territories: Option<String>,
+    sources: i64,
+    dossiers: Option<String>,
+    score: f64,
+    rank: i64,
+}
+
+/// A decision of the detail pane as stored.
+#[derive(sqlx::FromRow)]
+struct DecisionDbRow {
+    dossier: String,
+    state: String,
+    curator: String,
+    decided_at: String,
+    title: Option<String>,
+    lede: Option<String>,
+}
+
 impl Store {
     /// Stories matching `filter`, best score first then newest; at most `filter.limit`.
     pub async fn inbox(&self, filter: &InboxFilter) -> anyhow::Result<Vec<InboxRow>> {
@@ -103,7 +126,7 @@ impl Store {
              LIMIT $7"
         );
         // Only constant text is spliced in (MEMBERS); every value is a bind parameter.
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let rows: Vec<InboxDbRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(&filter.dossier)
             .bind(state)
             .bind(serde_json::to_string(&filter.sources)?)
@@ -116,21 +139,20 @@ impl Store {
         Ok(rows
             .into_iter()
             .map(|r| {
-                let dossiers: Option<String> = r.get("dossiers");
-                let mut dossiers: Vec<String> = dossiers
+                let mut dossiers: Vec<String> = r
+                    .dossiers
                     .map(|d| d.split(',').map(str::to_string).collect())
                     .unwrap_or_default();
                 dossiers.sort();
-                let rank: i64 = r.get("rank");
                 InboxRow {
-                    story: r.get("story"),
-                    title: r.get("title"),
-                    sources: r.get("sources"),
-                    date: r.get("at"),
+                    story: r.story,
+                    title: r.title,
+                    sources: r.sources,
+                    date: r.at,
                     dossiers,
-                    territories: json_list(r.get("territories")),
-                    score: r.get("score"),
-                    state: match rank {
+                    territories: json_list(r.territories),
+                    score: r.score,
+                    state: match r.rank {
                         3 => DecisionState::Starred,
                         2 => DecisionState::Kept,
                         1 => DecisionState::Rejected,
@@ -144,7 +166,7 @@ impl Store {
     /// Undecided stories per dossier (the inbox header), and over all dossiers under `""`.
     pub async fn inbox_counts(&self) -> anyhow::Result<BTreeMap<String, i64>> {
         let mut counts = BTreeMap::new();
-        for r in sqlx::query(
+        for (dossier, n) in sqlx::query_as::<_, (String, i64)>(
             "SELECT t.dossier, COUNT(DISTINCT COALESCE(b.story, b.id)) AS n
              FROM tags t JOIN articles b ON b.id = t.article_id
              WHERE NOT EXISTS (SELECT 1 FROM decisions d WHERE d.story = COALESCE(b.story, b.id)
@@ -154,7 +176,7 @@ impl Store {
         .fetch_all(&self.pool)
         .await?
         {
-            counts.insert(r.get("dossier"), r.get("n"));
+            counts.insert(dossier, n);
         }
         let all: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM articles a WHERE (a.story IS NULL OR a.story = a.id)
@@ -168,15 +190,17 @@ impl Store {
 
     /// The detail pane of one story.
     pub async fn story_detail(&self, story: i64) -> anyhow::Result<Option<StoryDetail>> {
-        let Some(lead) = sqlx::query("SELECT title, summary_text FROM articles WHERE id = $1")
-            .bind(story)
-            .fetch_optional(&self.pool)
-            .await?
+        let Some((title, lede)) = sqlx::query_as::<_, (String, String)>(
+            "SELECT title, summary_text FROM articles WHERE id = $1",
+        )
+        .bind(story)
+        .fetch_optional(&self.pool)
+        .await?
         else {
             return Ok(None);
         };
         let mut why: Vec<(String, f64, Vec<Match>)> = Vec::new();
-        for r in sqlx::query(
+        for (dossier, score, matched) in sqlx::query_as::<_, (String, f64, String)>(
             "SELECT t.dossier, t.score, t.why FROM tags t JOIN articles b ON b.id = t.article_id
              WHERE (b.id = $1 OR b.story = $1) ORDER BY t.score DESC",
         )
@@ -184,36 +208,24 @@ impl Store {
         .fetch_all(&self.pool)
         .await?
         {
-            let dossier: String = r.get("dossier");
             if why.iter().any(|(d, _, _)| *d == dossier) {
                 continue;
             }
-            let matches: Vec<Match> =
-                serde_json::from_str(&r.get::<String, _>("why")).unwrap_or_default();
-            why.push((dossier, r.get("score"), matches));
+            let matches: Vec<Match> = serde_json::from_str(&matched).unwrap_or_default();
+            why.push((dossier, score, matches));
         }
-        let articles = sqlx::query(
+        let articles = sqlx::query_as(
             "SELECT s.name, a.canonical_url, COALESCE(a.published, a.first_seen) AS at, a.title
              FROM articles a JOIN sources s ON s.id = a.source_id
              WHERE (a.id = $1 OR a.story = $1) ORDER BY at, a.id",
         )
         .bind(story)
         .fetch_all(&self.pool)
-        .await?
-        .into_iter()
-        .map(|r| {
-            (
-                r.get("name"),
-                r.get("canonical_url"),
-                r.get("at"),
-                r.get("title"),
-            )
-        })
-        .collect();
+        .await?;
         let mut decisions = Vec::new();
         let mut edited_title = None;
         let mut edited_lede = None;
-        for r in sqlx::query(
+        for r in sqlx::query_as::<_, DecisionDbRow>(
             "SELECT dossier, state, curator, decided_at, title, lede FROM decisions
              WHERE story = $1 ORDER BY decided_at DESC",
         )
@@ -221,20 +233,14 @@ impl Store {
         .fetch_all(&self.pool)
         .await?
         {
-            let state =
-                DecisionState::parse(&r.get::<String, _>("state")).unwrap_or(DecisionState::New);
+            let state = DecisionState::parse(&r.state).unwrap_or(DecisionState::New);
             if edited_title.is_none() {
-                edited_title = r.get("title");
+                edited_title = r.title;
             }
             if edited_lede.is_none() {
-                edited_lede = r.get("lede");
+                edited_lede = r.lede;
             }
-            decisions.push((
-                r.get("dossier"),
-                state,
-                r.get("curator"),
-                r.get("decided_at"),
-            ));
+            decisions.push((r.dossier, state, r.curator, r.decided_at));
         }
         let body: Option<String> = sqlx::query_scalar(
             "SELECT content FROM articles WHERE COALESCE(story, id) = $1 AND content IS NOT NULL
@@ -246,8 +252,8 @@ impl Store {
         Ok(Some(StoryDetail {
             body,
             story,
-            title: lead.get("title"),
-            lede: lead.get("summary_text"),
+            title,
+            lede,
             edited_title,
             edited_lede,
             why,
@@ -281,7 +287,7 @@ impl Store {
     ) -> anyhow::Result<DecisionSnapshot> {
         let mut out = Vec::with_capacity(dossiers.len());
         for d in dossiers {
-            let row = sqlx::query(
+            let row = sqlx::query_as::<_, (String, Option<String>, Option<String>)>(
                 "SELECT state, title, lede FROM decisions WHERE story = $1 AND dossier = $2",
             )
             .bind(story)
@@ -290,12 +296,11 @@ impl Store {
             .await?;
             out.push((
                 d.clone(),
-                row.map(|r| {
+                row.map(|(state, title, lede)| {
                     (
-                        DecisionState::parse(&r.get::<String, _>("state"))
-                            .unwrap_or(DecisionState::New),
-                        r.get("title"),
-                        r.get("lede"),
+                        DecisionState::parse(&state).unwrap_or(DecisionState::New),
+                        title,
+                        lede,
                     )
                 }),
             ));
@@ -315,6 +320,7 @@ impl Store {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         for (dossier, before) in snapshot {
             let current = current_decision(&mut tx, story, dossier).await?;
+            let who = (story, dossier.as_str(), curator, at.as_str());
             match before {
                 None => {
                     sqlx::query("DELETE FROM decisions WHERE story = $1 AND dossier = $2")
@@ -322,31 +328,13 @@ impl Store {
                         .bind(dossier)
                         .execute(&mut *tx)
                         .await?;
+                    log_decision(&mut tx, who, &current, ("new", None, None)).await?;
                 }
-                Some((state, title, lede)) => {
-                    sqlx::query(
-                        "INSERT INTO decisions (story, dossier, state, curator, decided_at, title, lede)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7)
-                         ON CONFLICT (story, dossier) DO UPDATE SET state = excluded.state,
-                           curator = excluded.curator, decided_at = excluded.decided_at,
-                           title = excluded.title, lede = excluded.lede",
-                    )
-                    .bind(story)
-                    .bind(dossier)
-                    .bind(state.as_str())
-                    .bind(curator)
-                    .bind(&at)
-                    .bind(title)
-                    .bind(lede)
-                    .execute(&mut *tx)
-                    .await?;
+                Some((s, t, l)) => {
+                    let after = (s.as_str(), t.as_deref(), l.as_deref());
+                    write_decision(&mut tx, who, &current, after).await?;
                 }
             }
-            let after = match before {
-                Some((s, t, l)) => (s.as_str(), t.as_deref(), l.as_deref()),
-                None => ("new", None, None),
-            };
-            log_decision(&mut tx, (story, dossier, curator, &at), &current, after).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -367,29 +355,10 @@ impl Store {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         for dossier in dossiers {
             let before = current_decision(&mut tx, story, dossier).await?;
+            // The state stays (`new` without a decision); title and lede change.
             let state = before.0.clone().unwrap_or_else(|| "new".into());
-            sqlx::query(
-                "INSERT INTO decisions (story, dossier, state, curator, decided_at, title, lede)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)
-                 ON CONFLICT (story, dossier) DO UPDATE SET curator = excluded.curator,
-                   decided_at = excluded.decided_at, title = excluded.title, lede = excluded.lede",
-            )
-            .bind(story)
-            .bind(dossier)
-            .bind(&state)
-            .bind(curator)
-            .bind(&at)
-            .bind(title)
-            .bind(lede)
-            .execute(&mut *tx)
-            .await?;
-            log_decision(
-                &mut tx,
-                (story, dossier, curator, &at),
-                &before,
-                (&state, title, lede),
-            )
-            .await?;
+            let who = (story, dossier.as_str(), curator, at.as_str());
+            write_decision(&mut tx, who, &before, (&state, title, lede)).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -398,12 +367,11 @@ impl Store {
     /// Marks that change when another process (the daemon, another curator) writes:
     /// the newest article and the newest decision.
     pub async fn change_marks(&self) -> anyhow::Result<(i64, i64)> {
-        let r = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT (SELECT COALESCE(MAX(id), 0) FROM articles) AS a,
                     (SELECT COALESCE(MAX(id), 0) FROM decision_log) AS d",
         )
         .fetch_one(&self.pool)
-        .await?;
-        Ok((r.get("a"), r.get("d")))
+        .await?)
     }
 }

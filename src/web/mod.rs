@@ -4,7 +4,10 @@
 //! `/healthz`; and the subscription pages (`subscribe`).
 
 pub mod clicks;
+pub mod csrf;
+pub mod error;
 pub mod guard;
+pub mod pages;
 pub mod preferences;
 pub mod subscribe;
 
@@ -23,6 +26,7 @@ use chrono::{DateTime, Utc};
 
 use crate::config::Config;
 use crate::publish::PUBLISHED_DIR;
+use error::WebError;
 
 /// What every request needs.
 #[derive(Debug, Clone)]
@@ -110,6 +114,12 @@ pub fn app(config: &Config, archive: &Path, store: crate::store::Store) -> anyho
     Ok(router(WebState::new(config, archive), Some(subscriptions)))
 }
 
+/// What `archive.html` reads, with no publication in it.
+#[derive(serde::Serialize)]
+struct EmptyIndex {
+    groups: Vec<()>,
+}
+
 /// Before anything is published, `/` still shows the publications index (empty, with the
 /// site's layout and the link to subscribe) rather than a 404. A publication run rewrites
 /// it. A template that fails leaves the built-in page of `serve_request` to answer.
@@ -121,7 +131,7 @@ fn write_empty_index(config: &Config, archive: &Path) {
         return;
     }
     let written = crate::publish::Publisher::new(config, archive).and_then(|p| {
-        let html = p.render_template("archive.html", serde_json::json!({ "groups": [] }))?;
+        let html = p.render_template("archive.html", EmptyIndex { groups: Vec::new() })?;
         crate::publish::write_atomically(&path, html.as_bytes())
     });
     if let Err(e) = written {
@@ -250,26 +260,19 @@ async fn serve_request(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-) -> Response {
+) -> Result<Response, WebError> {
     if method != Method::GET && method != Method::HEAD && method != Method::OPTIONS {
-        let mut response =
-            (StatusCode::METHOD_NOT_ALLOWED, "méthode non permise\n").into_response();
-        response.headers_mut().insert(
-            header::ALLOW,
-            HeaderValue::from_static("GET, HEAD, OPTIONS"),
-        );
-        return response;
+        return Err(WebError::MethodNotAllowed);
     }
     if uri.path() == "/healthz" {
-        return (
+        return Ok((
             [(header::CONTENT_TYPE, "application/json")],
             "{\"status\":\"ok\"}\n",
         )
-            .into_response();
+            .into_response());
     }
-    let Some(mut path) = resolve(&state.root, uri.path()) else {
-        return not_found(&state);
-    };
+    let missing = || WebError::NotFound(state.clone());
+    let mut path = resolve(&state.root, uri.path()).ok_or_else(missing)?;
     if uri.path() == "/"
         && !tokio::fs::try_exists(path.join("index.html"))
             .await
@@ -281,25 +284,20 @@ async fn serve_request(
         )
             .into_response();
         security_headers(&state, response.headers_mut());
-        return response;
+        return Ok(response);
     }
-    let Ok(mut meta) = tokio::fs::metadata(&path).await else {
-        return not_found(&state);
-    };
+    let mut meta = tokio::fs::metadata(&path).await.map_err(|_| missing())?;
     if meta.is_dir() {
         if !uri.path().ends_with('/') {
             let location = format!("{}/", uri.path());
-            return (
+            return Ok((
                 StatusCode::MOVED_PERMANENTLY,
                 [(header::LOCATION, location)],
             )
-                .into_response();
+                .into_response());
         }
         path.push("index.html");
-        meta = match tokio::fs::metadata(&path).await {
-            Ok(m) => m,
-            Err(_) => return not_found(&state),
-        };
+        meta = tokio::fs::metadata(&path).await.map_err(|_| missing())?;
     }
     let modified = meta.modified().unwrap_or(UNIX_EPOCH);
     let nanos = modified
@@ -333,7 +331,7 @@ async fn serve_request(
             }
             Ok(bytes) if method == Method::GET => (Body::from(bytes), meta.len()),
             Ok(_) => (Body::empty(), meta.len()),
-            Err(_) => return not_found(&state),
+            Err(_) => return Err(missing()),
         };
         let mut r = Response::new(body);
         r.headers_mut().insert(
@@ -356,7 +354,7 @@ async fn serve_request(
     if embeddable(&path) {
         cors_headers(&state, &headers, h);
     }
-    response
+    Ok(response)
 }
 
 fn not_modified(headers: &HeaderMap, etag: &str, modified: SystemTime) -> bool {
@@ -424,7 +422,8 @@ fn cors_headers(state: &WebState, request: &HeaderMap, h: &mut HeaderMap) {
     );
 }
 
-fn not_found(state: &WebState) -> Response {
+/// The French 404 page, with the headers of the site's files.
+pub(crate) fn not_found(state: &WebState) -> Response {
     let mut response = (
         StatusCode::NOT_FOUND,
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],

@@ -9,19 +9,21 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use axum::Form;
+use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, State};
-use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use chrono::Utc;
 use governor::{Quota, RateLimiter};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
-use serde_json::json;
 
+use super::csrf;
+use super::error::WebError;
+use super::pages::{ListChoice, PageContext, Pages};
 use super::subscribe::{CONFIRM_DAYS, Subscriptions};
 use crate::mail::message::{header_safe, parse_mailbox};
 use crate::mail::token::Purpose;
-use crate::publish::{PREFERENCES_PATH, PREFERENCES_REQUEST_PATH, Publisher};
+use crate::publish::{PREFERENCES_PATH, PREFERENCES_REQUEST_PATH};
 use crate::store::preferences::AddressChange;
 
 /// The preferences pages' state: the subscription pages' (config, store, secret) and a
@@ -30,6 +32,9 @@ pub struct PreferencePages {
     pub subs: Arc<Subscriptions>,
     limiter: governor::DefaultKeyedRateLimiter<IpAddr>,
 }
+
+const BAD_ADDRESS: &str =
+    "Cette adresse électronique n'est pas valide : vérifiez-la (exemple : prenom.nom@exemple.fr).";
 
 impl PreferencePages {
     pub fn new(subs: Arc<Subscriptions>, per_minute: u32) -> Self {
@@ -41,38 +46,8 @@ impl PreferencePages {
         }
     }
 
-    fn page(&self, status: StatusCode, mut data: serde_json::Value) -> Response {
-        let s = &self.subs;
-        // The template engine is strict about undefined values: every page has both keys.
-        for key in ["message", "error"] {
-            if data.get(key).is_none() {
-                data[key] = serde_json::Value::Null;
-            }
-        }
-        let rendered = Publisher::new(&s.config, &s.archive)
-            .and_then(|p| p.render_template("preferences.html", data));
-        match rendered {
-            Ok(html) => {
-                let mut response = (status, Html(html)).into_response();
-                super::secure_headers(&s.config.web.site_origins, response.headers_mut());
-                response
-            }
-            Err(e) => {
-                tracing::error!("page de préférences : {e:#}");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "Erreur interne : l'équipe a été prévenue par le journal du serveur.\n",
-                )
-                    .into_response()
-            }
-        }
-    }
-
-    fn invalid(&self) -> Response {
-        self.page(
-            StatusCode::BAD_REQUEST,
-            json!({"page": "invalide", "heading": "Lien non valable"}),
-        )
+    fn pages(&self) -> Pages {
+        Pages::preferences(self.subs.clone())
     }
 
     /// The page of one subscriber, with an optional message or error.
@@ -80,36 +55,42 @@ impl PreferencePages {
         &self,
         token: &str,
         subscriber: i64,
-        message: Option<&str>,
-        error: Option<&str>,
-    ) -> Response {
+        message: Option<&'static str>,
+        error: Option<&'static str>,
+    ) -> Result<Response, WebError> {
         let s = &self.subs;
-        let prefs = match s.store.preferences(subscriber).await {
-            Ok(Some(p)) => p,
-            Ok(None) => return self.invalid(),
-            Err(e) => return server_error(e),
-        };
-        let lists: Vec<_> = s
+        let pages = self.pages();
+        let prefs = s
+            .store
+            .preferences(subscriber)
+            .await?
+            .ok_or_else(|| pages.invalid())?;
+        let lists = s
             .config
             .lists
             .iter()
-            .map(|(id, l)| {
-                let active = prefs.lists.iter().any(|(list, status)| {
+            .map(|(id, l)| ListChoice {
+                id: id.clone(),
+                title: l.title.clone(),
+                active: prefs.lists.iter().any(|(list, status)| {
                     list == id && (status == "active" || status == "pending")
-                });
-                json!({"id": id, "title": l.title, "active": active})
+                }),
             })
             .collect();
-        self.page(
+        pages.render(
             if error.is_some() {
                 StatusCode::UNPROCESSABLE_ENTITY
             } else {
                 StatusCode::OK
             },
-            json!({"page": "preferences", "heading": "Gérer mon abonnement",
-                   "email": prefs.email, "lists": lists,
-                   "action": format!("{PREFERENCES_PATH}{token}"),
-                   "message": message, "error": error}),
+            PageContext {
+                email: prefs.email,
+                lists,
+                message,
+                error,
+                ..PageContext::new("preferences", "Gérer mon abonnement")
+                    .with_action(format!("{PREFERENCES_PATH}{token}"))
+            },
         )
     }
 
@@ -136,29 +117,55 @@ impl PreferencePages {
             .multipart(MultiPart::mixed().singlepart(SinglePart::plain(text)))?;
         crate::mail::send_single(settings, &message, &format!("du message à {to}")).await
     }
+
+    /// The "adresse" form: mails a confirmation link to the new address.
+    fn change_address(
+        self: &Arc<Self>,
+        subscriber: i64,
+        email: String,
+    ) -> Result<Response, WebError> {
+        let s = &self.subs;
+        let confirm = s.secret.sign(
+            Purpose::NewAddress,
+            subscriber,
+            &email,
+            Some(Utc::now() + chrono::Duration::days(CONFIRM_DAYS)),
+        );
+        let url = format!("{}{PREFERENCES_PATH}adresse/{confirm}", s.config.base_url());
+        let text = format!(
+            "Bonjour,\n\nQuelqu'un (sans doute vous) a demandé que les publications de {} \
+             arrivent désormais à cette adresse.\n\nPour confirmer, ouvrez ce lien \
+             (valable {CONFIRM_DAYS} jours) :\n{url}\n\nSi vous n'êtes pas à l'origine de \
+             cette demande, ignorez ce message : rien ne changera.\n",
+            s.config.publish.site_name
+        );
+        let task = self.clone();
+        tokio::spawn(async move {
+            if let Err(e) = task
+                .send_text(&email, "Confirmez votre nouvelle adresse", text)
+                .await
+            {
+                tracing::error!("confirmation de changement d'adresse : {e:#}");
+            }
+        });
+        self.pages().ok(PageContext {
+            days: CONFIRM_DAYS,
+            ..PageContext::new("adresse-envoyee", "Vérifiez la nouvelle adresse")
+        })
+    }
 }
 
-fn server_error(e: anyhow::Error) -> Response {
-    tracing::error!("page de préférences : {e:#}");
-    (
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Erreur interne : l'équipe a été prévenue par le journal du serveur.\n",
-    )
-        .into_response()
-}
-
-pub async fn page(State(p): State<Arc<PreferencePages>>, Path(token): Path<String>) -> Response {
-    match p
+pub async fn page(
+    State(p): State<Arc<PreferencePages>>,
+    Path(token): Path<String>,
+) -> Result<Response, WebError> {
+    let claim = p
         .subs
         .secret
         .verify(Purpose::Preferences, &token, Utc::now())
-    {
-        Some(claim) => {
-            p.preferences_page(&token, claim.subscriber, None, None)
-                .await
-        }
-        None => p.invalid(),
-    }
+        .ok_or_else(|| p.pages().invalid())?;
+    p.preferences_page(&token, claim.subscriber, None, None)
+        .await
 }
 
 /// One of the three forms of the page: `action` = listes, adresse or tout.
@@ -166,21 +173,19 @@ pub async fn submit(
     State(p): State<Arc<PreferencePages>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(token): Path<String>,
-    Form(fields): Form<Vec<(String, String)>>,
-) -> Response {
-    let Some(claim) = p
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    let pages = p.pages();
+    let claim = p
         .subs
         .secret
         .verify(Purpose::Preferences, &token, Utc::now())
-    else {
-        return p.invalid();
-    };
-    let field = |name: &str| {
-        fields
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
+        .ok_or_else(|| pages.invalid())?;
+    let path = format!("{PREFERENCES_PATH}{token}");
+    let fields = csrf::parse_body(&body);
+    pages.check_form(&headers, &path, &fields, &path)?;
+    let field = |name: &str| csrf::field(&fields, name);
     let s = &p.subs;
     match field("action") {
         Some("listes") => {
@@ -190,13 +195,9 @@ pub async fn submit(
                 .filter(|l| field(&format!("liste-{l}")).is_some())
                 .cloned()
                 .collect();
-            if let Err(e) = s
-                .store
+            s.store
                 .set_lists(claim.subscriber, &wanted, &known, Utc::now())
-                .await
-            {
-                return server_error(e);
-            }
+                .await?;
             let message = if wanted.is_empty() {
                 "Vos choix sont enregistrés : vous ne recevez plus aucune publication."
             } else {
@@ -207,116 +208,83 @@ pub async fn submit(
         }
         Some("adresse") => {
             if p.limiter.check_key(&peer.ip()).is_err() {
-                return p.page(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    json!({"page": "trop", "heading": "Trop de demandes"}),
-                );
+                return Err(pages.too_many());
             }
-            let Some(email) = field("email").and_then(crate::mail::normalise_address) else {
-                return p
-                    .preferences_page(
-                        &token,
-                        claim.subscriber,
-                        None,
-                        Some("Cette adresse électronique n'est pas valide : vérifiez-la (exemple : prenom.nom@exemple.fr)."),
-                    )
-                    .await;
-            };
-            let confirm = s.secret.sign(
-                Purpose::NewAddress,
-                claim.subscriber,
-                &email,
-                Some(Utc::now() + chrono::Duration::days(CONFIRM_DAYS)),
-            );
-            let url = format!("{}{PREFERENCES_PATH}adresse/{confirm}", s.config.base_url());
-            let text = format!(
-                "Bonjour,\n\nQuelqu'un (sans doute vous) a demandé que les publications de {} \
-                 arrivent désormais à cette adresse.\n\nPour confirmer, ouvrez ce lien \
-                 (valable {CONFIRM_DAYS} jours) :\n{url}\n\nSi vous n'êtes pas à l'origine de \
-                 cette demande, ignorez ce message : rien ne changera.\n",
-                s.config.publish.site_name
-            );
-            let task = p.clone();
-            tokio::spawn(async move {
-                if let Err(e) = task
-                    .send_text(&email, "Confirmez votre nouvelle adresse", text)
-                    .await
-                {
-                    tracing::error!("confirmation de changement d'adresse : {e:#}");
+            match field("email").and_then(crate::mail::normalise_address) {
+                Some(email) => p.change_address(claim.subscriber, email),
+                None => {
+                    p.preferences_page(&token, claim.subscriber, None, Some(BAD_ADDRESS))
+                        .await
                 }
-            });
-            p.page(
-                StatusCode::OK,
-                json!({"page": "adresse-envoyee", "heading": "Vérifiez la nouvelle adresse",
-                       "days": CONFIRM_DAYS}),
-            )
+            }
         }
-        Some("tout") => match s.store.leave_all(claim.subscriber, Utc::now()).await {
-            Ok(()) => p.page(
-                StatusCode::OK,
-                json!({"page": "tout-arrete", "heading": "Désabonnement fait"}),
-            ),
-            Err(e) => server_error(e),
-        },
-        _ => p.invalid(),
+        Some("tout") => {
+            s.store.leave_all(claim.subscriber, Utc::now()).await?;
+            pages.ok(PageContext::new("tout-arrete", "Désabonnement fait"))
+        }
+        _ => Err(pages.invalid()),
     }
 }
 
 pub async fn address_page(
     State(p): State<Arc<PreferencePages>>,
     Path(token): Path<String>,
-) -> Response {
-    match p
+) -> Result<Response, WebError> {
+    let pages = p.pages();
+    let claim = p
         .subs
         .secret
         .verify(Purpose::NewAddress, &token, Utc::now())
-    {
-        Some(claim) => p.page(
-            StatusCode::OK,
-            json!({"page": "adresse-confirmer", "heading": "Confirmer la nouvelle adresse",
-                   "email": claim.list, "action": format!("{PREFERENCES_PATH}adresse/{token}")}),
-        ),
-        None => p.invalid(),
-    }
+        .ok_or_else(|| pages.invalid())?;
+    pages.ok(PageContext {
+        email: claim.list,
+        ..PageContext::new("adresse-confirmer", "Confirmer la nouvelle adresse")
+            .with_action(format!("{PREFERENCES_PATH}adresse/{token}"))
+    })
 }
 
 /// A button, not the link itself: mail scanners that follow links change nothing.
 pub async fn address_confirm(
     State(p): State<Arc<PreferencePages>>,
     Path(token): Path<String>,
-) -> Response {
-    let Some(claim) = p
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    let pages = p.pages();
+    let claim = p
         .subs
         .secret
         .verify(Purpose::NewAddress, &token, Utc::now())
-    else {
-        return p.invalid();
-    };
-    match p.subs.store.change_address(claim.subscriber, &claim.list).await {
-        Ok(AddressChange::Done) => p.page(
-            StatusCode::OK,
-            json!({"page": "adresse-faite", "heading": "Adresse changée", "email": claim.list}),
-        ),
-        Ok(AddressChange::Taken) => p.page(
+        .ok_or_else(|| pages.invalid())?;
+    let path = format!("{PREFERENCES_PATH}adresse/{token}");
+    pages.check_form(&headers, &path, &csrf::parse_body(&body), &path)?;
+    match p.subs.store.change_address(claim.subscriber, &claim.list).await? {
+        AddressChange::Done => pages.ok(PageContext {
+            email: claim.list,
+            ..PageContext::new("adresse-faite", "Adresse changée")
+        }),
+        AddressChange::Taken => pages.render(
             StatusCode::CONFLICT,
-            json!({"page": "invalide", "heading": "Adresse déjà inscrite",
-                   "error": "Cette adresse reçoit déjà nos publications : gérez-les depuis un message reçu à cette adresse."}),
+            PageContext {
+                error: Some(
+                    "Cette adresse reçoit déjà nos publications : gérez-les depuis un message reçu à cette adresse.",
+                ),
+                ..PageContext::new("invalide", "Adresse déjà inscrite")
+            },
         ),
-        Ok(AddressChange::Gone) => p.invalid(),
-        Err(e) => server_error(e),
+        AddressChange::Gone => Err(pages.invalid()),
     }
 }
 
-pub async fn request_form(State(p): State<Arc<PreferencePages>>) -> Response {
-    p.page(
-        StatusCode::OK,
-        json!({"page": "demande", "heading": "Gérer mon abonnement"}),
-    )
+fn request_page(error: Option<&'static str>) -> PageContext {
+    PageContext {
+        error,
+        ..PageContext::new("demande", "Gérer mon abonnement").with_action(PREFERENCES_REQUEST_PATH)
+    }
 }
 
-#[derive(serde::Deserialize)]
-pub struct RequestForm {
-    email: String,
+pub async fn request_form(State(p): State<Arc<PreferencePages>>) -> Result<Response, WebError> {
+    p.pages().ok(request_page(None))
 }
 
 /// Sends the preferences link to a known address; the same answer, at the same speed (the
@@ -324,55 +292,62 @@ pub struct RequestForm {
 pub async fn request_submit(
     State(p): State<Arc<PreferencePages>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Form(form): Form<RequestForm>,
-) -> Response {
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    let pages = p.pages();
+    let fields = csrf::parse_body(&body);
+    pages.check_form(
+        &headers,
+        PREFERENCES_REQUEST_PATH,
+        &fields,
+        PREFERENCES_REQUEST_PATH,
+    )?;
     if p.limiter.check_key(&peer.ip()).is_err() {
-        return p.page(
-            StatusCode::TOO_MANY_REQUESTS,
-            json!({"page": "trop", "heading": "Trop de demandes"}),
-        );
+        return Err(pages.too_many());
     }
-    let Some(email) = crate::mail::normalise_address(&form.email) else {
-        return p.page(
+    let Some(email) = csrf::field(&fields, "email").and_then(crate::mail::normalise_address) else {
+        return pages.render(
             StatusCode::UNPROCESSABLE_ENTITY,
-            json!({"page": "demande", "heading": "Gérer mon abonnement",
-                   "error": "Cette adresse électronique n'est pas valide : vérifiez-la (exemple : prenom.nom@exemple.fr)."}),
+            request_page(Some(BAD_ADDRESS)),
         );
     };
-    let task = p.clone();
-    tokio::spawn(async move {
-        let s = &task.subs;
-        let subscriber = match s.store.subscriber_id(&email).await {
-            Ok(Some(id)) => id,
-            Ok(None) => return,
-            Err(e) => {
-                tracing::error!("demande de lien de préférences : {e:#}");
-                return;
-            }
-        };
-        let token = s.secret.sign(
-            Purpose::Preferences,
-            subscriber,
-            "",
-            Some(Utc::now() + chrono::Duration::days(CONFIRM_DAYS)),
-        );
-        let text = format!(
-            "Bonjour,\n\nVoici votre lien personnel pour choisir vos publications, changer \
-             d'adresse ou vous désabonner (valable {CONFIRM_DAYS} jours) :\n{}{PREFERENCES_PATH}{token}\n\n\
-             Si vous n'avez rien demandé, ignorez ce message.\n",
-            s.config.base_url()
-        );
-        if let Err(e) = task
-            .send_text(&email, "Votre lien pour gérer votre abonnement", text)
-            .await
-        {
-            tracing::error!("lien de préférences : {e:#}");
+    tokio::spawn(send_preferences_link(p.clone(), email));
+    pages.ok(PageContext::new(
+        "demande-envoyee",
+        "Vérifiez votre messagerie",
+    ))
+}
+
+/// Mails the preferences link to `email` if it is a subscriber's; nothing otherwise.
+async fn send_preferences_link(p: Arc<PreferencePages>, email: String) {
+    let s = &p.subs;
+    let subscriber = match s.store.subscriber_id(&email).await {
+        Ok(Some(id)) => id,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::error!("demande de lien de préférences : {e:#}");
+            return;
         }
-    });
-    p.page(
-        StatusCode::OK,
-        json!({"page": "demande-envoyee", "heading": "Vérifiez votre messagerie"}),
-    )
+    };
+    let token = s.secret.sign(
+        Purpose::Preferences,
+        subscriber,
+        "",
+        Some(Utc::now() + chrono::Duration::days(CONFIRM_DAYS)),
+    );
+    let text = format!(
+        "Bonjour,\n\nVoici votre lien personnel pour choisir vos publications, changer \
+         d'adresse ou vous désabonner (valable {CONFIRM_DAYS} jours) :\n{}{PREFERENCES_PATH}{token}\n\n\
+         Si vous n'avez rien demandé, ignorez ce message.\n",
+        s.config.base_url()
+    );
+    if let Err(e) = p
+        .send_text(&email, "Votre lien pour gérer votre abonnement", text)
+        .await
+    {
+        tracing::error!("lien de préférences : {e:#}");
+    }
 }
 
 /// The public web copy of an email: the placeholders of personal links lead to the page

@@ -11,21 +11,26 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use axum::Form;
+use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use chrono::Utc;
 use governor::{Quota, RateLimiter};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
+use super::csrf;
+use super::error::WebError;
+use super::pages::{ListChoice, PageContext, Pages};
 use crate::config::Config;
 use crate::mail::message::{header_safe, parse_mailbox};
 use crate::mail::token::{Purpose, Secret};
 use crate::publish::Publisher;
 use crate::store::Store;
+
+/// Where the subscription form posts.
+pub const FORM_PATH: &str = "/abonnement";
 
 /// Days a confirmation link stays valid.
 pub const CONFIRM_DAYS: i64 = 7;
@@ -64,11 +69,15 @@ impl Subscriptions {
         }
     }
 
-    fn lists(&self) -> Vec<serde_json::Value> {
+    fn lists(&self) -> Vec<ListChoice> {
         self.config
             .lists
             .iter()
-            .map(|(id, l)| json!({"id": id, "title": l.title}))
+            .map(|(id, l)| ListChoice {
+                id: id.clone(),
+                title: l.title.clone(),
+                active: false,
+            })
             .collect()
     }
 
@@ -78,30 +87,6 @@ impl Subscriptions {
             .get(list)
             .map_or_else(|| list.to_string(), |l| l.title.clone())
     }
-
-    fn page(&self, status: StatusCode, data: serde_json::Value) -> Response {
-        let publisher = match Publisher::new(&self.config, &self.archive) {
-            Ok(p) => p,
-            Err(e) => return server_error(e),
-        };
-        match publisher.render_template("abonnement.html", data) {
-            Ok(html) => {
-                let mut response = (status, Html(html)).into_response();
-                super::secure_headers(&self.config.web.site_origins, response.headers_mut());
-                response
-            }
-            Err(e) => server_error(e),
-        }
-    }
-}
-
-fn server_error(e: anyhow::Error) -> Response {
-    tracing::error!("page d'abonnement : {e:#}");
-    (
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Erreur interne : l'équipe a été prévenue par le journal du serveur.\n",
-    )
-        .into_response()
 }
 
 #[derive(Deserialize)]
@@ -109,59 +94,86 @@ pub struct FormQuery {
     liste: Option<String>,
 }
 
-#[derive(Deserialize)]
-pub struct SubscribeForm {
-    email: String,
-    liste: String,
+/// What `confirmation.txt` shows.
+#[derive(Serialize)]
+struct ConfirmationMail<'a> {
+    list_title: &'a str,
+    confirm_url: &'a str,
+    days: i64,
 }
 
-pub async fn form(State(s): State<Arc<Subscriptions>>, Query(q): Query<FormQuery>) -> Response {
+fn subscription_pages(s: &Arc<Subscriptions>) -> Pages {
+    Pages::subscription(s.clone())
+}
+
+/// The subscription form, with `email` and an optional error message.
+fn form_page(
+    s: &Subscriptions,
+    selected: String,
+    email: String,
+    error: Option<&'static str>,
+) -> PageContext {
+    PageContext {
+        lists: s.lists(),
+        selected,
+        email,
+        error,
+        ..PageContext::new("formulaire", "S'abonner")
+    }
+    .with_action(FORM_PATH)
+}
+
+pub async fn form(
+    State(s): State<Arc<Subscriptions>>,
+    Query(q): Query<FormQuery>,
+) -> Result<Response, WebError> {
     let selected = q
         .liste
         .filter(|l| s.config.lists.contains_key(l))
         .or_else(|| s.config.lists.keys().next().cloned())
         .unwrap_or_default();
-    s.page(
-        StatusCode::OK,
-        json!({"page": "formulaire", "heading": "S'abonner", "lists": s.lists(),
-               "selected": selected, "email": "", "error": null}),
-    )
+    subscription_pages(&s).ok(form_page(&s, selected, String::new(), None))
 }
 
 pub async fn submit(
     State(s): State<Arc<Subscriptions>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Form(form): Form<SubscribeForm>,
-) -> Response {
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    let pages = subscription_pages(&s);
+    let fields = csrf::parse_body(&body);
+    pages.check_form(&headers, FORM_PATH, &fields, FORM_PATH)?;
     if s.limiter.check_key(&peer.ip()).is_err() {
-        return s.page(
-            StatusCode::TOO_MANY_REQUESTS,
-            json!({"page": "trop", "heading": "Trop de demandes"}),
-        );
+        return Err(pages.too_many());
     }
-    let list = form.liste;
-    let Some(email) = crate::mail::normalise_address(&form.email) else {
-        return s.page(
+    let list = csrf::field(&fields, "liste")
+        .unwrap_or_default()
+        .to_string();
+    let given = csrf::field(&fields, "email").unwrap_or_default();
+    let Some(email) = crate::mail::normalise_address(given) else {
+        return pages.render(
             StatusCode::UNPROCESSABLE_ENTITY,
-            json!({"page": "formulaire", "heading": "S'abonner", "lists": s.lists(),
-                   "selected": list, "email": form.email,
-                   "error": "Cette adresse électronique n'est pas valide : vérifiez-la (exemple : prenom.nom@exemple.fr)."}),
+            form_page(&s, list, given.to_string(), Some(
+                "Cette adresse électronique n'est pas valide : vérifiez-la (exemple : prenom.nom@exemple.fr).",
+            )),
         );
     };
     if !s.config.lists.contains_key(&list) {
-        return s.page(
+        return pages.render(
             StatusCode::UNPROCESSABLE_ENTITY,
-            json!({"page": "formulaire", "heading": "S'abonner", "lists": s.lists(),
-                   "selected": "", "email": email, "error": "Choisissez une publication."}),
+            form_page(
+                &s,
+                String::new(),
+                email,
+                Some("Choisissez une publication."),
+            ),
         );
     }
     // Checked after validation, so junk does not use up the budget of real readers.
     if s.global.check().is_err() {
         tracing::warn!("plafond global des demandes d'abonnement atteint : demande refusée");
-        return s.page(
-            StatusCode::TOO_MANY_REQUESTS,
-            json!({"page": "trop", "heading": "Trop de demandes"}),
-        );
+        return Err(pages.too_many());
     }
     // Off the request path: the answer and its timing are the same for every address.
     let task = s.clone();
@@ -171,10 +183,10 @@ pub async fn submit(
             tracing::error!("demande d'abonnement : {e:#}");
         }
     });
-    s.page(
-        StatusCode::OK,
-        json!({"page": "envoye", "heading": "Vérifiez votre messagerie", "days": CONFIRM_DAYS}),
-    )
+    pages.ok(PageContext {
+        days: CONFIRM_DAYS,
+        ..PageContext::new("envoye", "Vérifiez votre messagerie")
+    })
 }
 
 impl Subscriptions {
@@ -198,7 +210,11 @@ impl Subscriptions {
         let list_title = self.list_title(list);
         let text = publisher.render_template(
             "confirmation.txt",
-            json!({"list_title": list_title, "confirm_url": confirm_url, "days": CONFIRM_DAYS}),
+            ConfirmationMail {
+                list_title: &list_title,
+                confirm_url: &confirm_url,
+                days: CONFIRM_DAYS,
+            },
         )?;
         let settings =
             self.config.mail.as_ref().ok_or_else(|| {
@@ -225,76 +241,85 @@ impl Subscriptions {
 pub async fn confirm_page(
     State(s): State<Arc<Subscriptions>>,
     Path(token): Path<String>,
-) -> Response {
-    match s.secret.verify(Purpose::Confirm, &token, Utc::now()) {
-        Some(claim) => s.page(
-            StatusCode::OK,
-            json!({"page": "confirmer", "heading": "Confirmer l'abonnement",
-                   "list_title": s.list_title(&claim.list), "action": format!("/confirmation/{token}")}),
-        ),
-        None => invalid(&s),
-    }
+) -> Result<Response, WebError> {
+    let pages = subscription_pages(&s);
+    let claim = s
+        .secret
+        .verify(Purpose::Confirm, &token, Utc::now())
+        .ok_or_else(|| pages.invalid())?;
+    pages.ok(PageContext {
+        list_title: s.list_title(&claim.list),
+        ..PageContext::new("confirmer", "Confirmer l'abonnement")
+            .with_action(format!("/confirmation/{token}"))
+    })
 }
 
-pub async fn confirm(State(s): State<Arc<Subscriptions>>, Path(token): Path<String>) -> Response {
-    let Some(claim) = s.secret.verify(Purpose::Confirm, &token, Utc::now()) else {
-        return invalid(&s);
-    };
-    match s
+pub async fn confirm(
+    State(s): State<Arc<Subscriptions>>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    let pages = subscription_pages(&s);
+    let claim = s
+        .secret
+        .verify(Purpose::Confirm, &token, Utc::now())
+        .ok_or_else(|| pages.invalid())?;
+    let path = format!("/confirmation/{token}");
+    pages.check_form(&headers, &path, &csrf::parse_body(&body), &path)?;
+    if !s
         .store
         .confirm_subscription(claim.subscriber, &claim.list, Utc::now())
-        .await
+        .await?
     {
-        Ok(true) => s.page(
-            StatusCode::OK,
-            json!({"page": "confirme", "heading": "Abonnement confirmé",
-                   "list_title": s.list_title(&claim.list)}),
-        ),
-        Ok(false) => invalid(&s),
-        Err(e) => server_error(e),
+        return Err(pages.invalid());
     }
+    pages.ok(PageContext {
+        list_title: s.list_title(&claim.list),
+        ..PageContext::new("confirme", "Abonnement confirmé")
+    })
 }
 
 pub async fn unsubscribe_page(
     State(s): State<Arc<Subscriptions>>,
     Path(token): Path<String>,
-) -> Response {
-    match s.secret.verify(Purpose::Unsubscribe, &token, Utc::now()) {
-        Some(claim) => s.page(
-            StatusCode::OK,
-            json!({"page": "desinscrire", "heading": "Se désinscrire",
-                   "list_title": s.list_title(&claim.list), "action": format!("/desabonnement/{token}")}),
-        ),
-        None => invalid(&s),
-    }
+) -> Result<Response, WebError> {
+    let pages = subscription_pages(&s);
+    let claim = s
+        .secret
+        .verify(Purpose::Unsubscribe, &token, Utc::now())
+        .ok_or_else(|| pages.invalid())?;
+    pages.ok(PageContext {
+        list_title: s.list_title(&claim.list),
+        ..PageContext::new("desinscrire", "Se désinscrire")
+            .with_action(format!("/desabonnement/{token}"))
+    })
 }
 
-/// Both the page's button and RFC 8058 one-click (`List-Unsubscribe=One-Click` in the
-/// body): no further step either way.
+/// Both the page's button (with its CSRF token) and RFC 8058 one-click
+/// (`List-Unsubscribe=One-Click` in the body, exempt: see ARCHITECTURE.md): no further step
+/// either way.
 pub async fn unsubscribe(
     State(s): State<Arc<Subscriptions>>,
     Path(token): Path<String>,
-) -> Response {
-    let Some(claim) = s.secret.verify(Purpose::Unsubscribe, &token, Utc::now()) else {
-        return invalid(&s);
-    };
-    if let Err(e) = s
-        .store
-        .unsubscribe(claim.subscriber, &claim.list, Utc::now())
-        .await
-    {
-        return server_error(e);
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    let pages = subscription_pages(&s);
+    let claim = s
+        .secret
+        .verify(Purpose::Unsubscribe, &token, Utc::now())
+        .ok_or_else(|| pages.invalid())?;
+    let fields = csrf::parse_body(&body);
+    if csrf::field(&fields, "List-Unsubscribe") != Some("One-Click") {
+        let path = format!("/desabonnement/{token}");
+        pages.check_form(&headers, &path, &fields, &path)?;
     }
-    s.page(
-        StatusCode::OK,
-        json!({"page": "desinscrit", "heading": "Désinscription faite",
-               "list_title": s.list_title(&claim.list)}),
-    )
-}
-
-fn invalid(s: &Subscriptions) -> Response {
-    s.page(
-        StatusCode::BAD_REQUEST,
-        json!({"page": "invalide", "heading": "Lien non valable"}),
-    )
+    s.store
+        .unsubscribe(claim.subscriber, &claim.list, Utc::now())
+        .await?;
+    pages.ok(PageContext {
+        list_title: s.list_title(&claim.list),
+        ..PageContext::new("desinscrit", "Désinscription faite")
+    })
 }

@@ -107,6 +107,52 @@ impl Served {
     pub fn get(&self, path: &str, headers: &[(&str, &str)]) -> Response {
         request(&self.addr, "GET", path, headers, "")
     }
+
+    /// POSTs the form shown at `page` like a browser: its CSRF token added to `body`.
+    pub fn submit(&self, page: &str, path: &str, body: &str) -> Response {
+        post_form(&self.addr, page, path, body)
+    }
+}
+
+/// The CSRF token of the form on the page at `path` (the first form: all forms of a page
+/// share their action's token).
+pub fn form_token(addr: &str, path: &str) -> String {
+    let page = request(addr, "GET", path, &[], "");
+    let text = page.text();
+    let marker = "name=\"csrf\" value=\"";
+    let start = text.find(marker).unwrap_or_else(|| {
+        panic!(
+            "pas de jeton anti-CSRF sur {path} ({}) :\n{text}",
+            page.status
+        )
+    }) + marker.len();
+    let end = start + text[start..].find('"').expect("fin du jeton");
+    text[start..end].to_string()
+}
+
+/// POSTs the urlencoded `body` to `path`, with the CSRF token of the form shown at `page`.
+pub fn post_form(addr: &str, page: &str, path: &str, body: &str) -> Response {
+    let token = form_token(addr, page);
+    let body = if body.is_empty() {
+        format!("csrf={token}")
+    } else {
+        format!("{body}&csrf={token}")
+    };
+    post_raw(addr, path, &body)
+}
+
+/// POSTs the urlencoded `body` to `path` as it is (no CSRF token added).
+pub fn post_raw(addr: &str, path: &str, body: &str) -> Response {
+    request(
+        addr,
+        "POST",
+        path,
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Content-Length", &body.len().to_string()),
+        ],
+        body,
+    )
 }
 
 impl Drop for Served {
