@@ -156,10 +156,22 @@ mod http {
         let mut first = lines.next()?.splitn(2, ' ');
         let method = first.next()?;
         let target = first.next().unwrap_or("/");
-        let mut builder = axum::http::Request::builder().method(method).uri(target);
+        // A method or header `http` refuses is left out rather than the whole request, so
+        // mutated inputs still reach the router; a target it refuses ends the input.
+        let method = axum::http::Method::from_bytes(method.as_bytes()).unwrap_or_default();
+        let uri: axum::http::Uri = target.parse().ok()?;
+        let mut builder = axum::http::Request::builder().method(method).uri(uri);
         for line in lines {
-            let (name, value) = line.split_once(':')?;
-            builder = builder.header(name.trim(), value.trim_start());
+            let Some((name, value)) = line.split_once(':') else {
+                continue;
+            };
+            let (Ok(name), Ok(value)) = (
+                axum::http::HeaderName::from_bytes(name.trim().as_bytes()),
+                axum::http::HeaderValue::from_str(value.trim_start()),
+            ) else {
+                continue;
+            };
+            builder = builder.header(name, value);
         }
         let mut request = builder
             .body(axum::body::Body::from(data[split.1..].to_vec()))
@@ -169,10 +181,14 @@ mod http {
         Some(request)
     }
 
+    /// Inputs that reached the router (the rest had a target `http` refuses).
+    pub static ROUTED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
     pub fn request(data: &[u8]) {
         let Some(request) = parse(data) else {
             return;
         };
+        ROUTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         SITE.with(|cell| {
             let site = cell.get_or_init(site);
             site.runtime.block_on(async {
@@ -419,6 +435,12 @@ fn campaigns() {
             c.slow,
             c.crashes.len()
         );
+        if *target == "http" {
+            println!(
+                "fuzz http : {} requêtes arrivées au routeur",
+                http::ROUTED.load(std::sync::atomic::Ordering::Relaxed)
+            );
+        }
         crashed.extend(c.crashes);
     }
     assert!(
