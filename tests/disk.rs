@@ -84,19 +84,28 @@ fn assert_disk_full_message(text: &str) {
 #[test]
 #[ignore = "demande root (mount tmpfs) : make test le lance en root"]
 fn a_full_disk_during_a_fetch_loses_nothing_once_space_is_back() {
-    let (_server, sources) = faults::feeds();
+    let (server, sources) = faults::feeds();
     let reference = Workspace::new("concurrency = 4\nper_host = 4", &sources);
     reference.fetch(&[]);
     let ws = Workspace::new("concurrency = 4\nper_host = 4", &sources);
     let disk = Tmpfs::mount(&ws.archive(), "64m");
-    // The disk fills up a second into the pass, some sources already stored.
+    // The disk fills up during the pass, some sources already stored.
     let child = ws
         .command(&["fetch"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1000));
+    // Once a few sources have answered (their articles on their way to the base).
+    let began = Instant::now();
+    while (0..faults::SOURCES)
+        .map(|i| server.hits(&format!("/k{i}.xml")))
+        .sum::<usize>()
+        < faults::SOURCES + 24
+        && began.elapsed() < Duration::from_secs(60)
+    {
+        std::thread::sleep(Duration::from_millis(5));
+    }
     let filler = disk.fill(0);
     let out = child.wait_with_output().unwrap();
     let text = format!(
