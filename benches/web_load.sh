@@ -20,7 +20,10 @@ port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); 
 VPORT=$(port); NPORT=$(port)
 
 mkdir -p "$work/archive/published/panoramas"
-printf '[settings]\nuser_agent = "veille-bench/0.1 (+https://example.org/contact)"\n\n[lists.lettre]\ntitle = "Lettre"\n' > "$work/feeds.toml"
+# The repository's templates: without them every form answer was a 500 (the error page), not
+# the pages a reader (or a flood) gets.
+templates=$(realpath "$(dirname "$0")/../templates")
+printf '[settings]\nuser_agent = "veille-bench/0.1 (+https://example.org/contact)"\n\n[publish]\ntemplates = "%s"\n\n[lists.lettre]\ntitle = "Lettre"\n' "$templates" > "$work/feeds.toml"
 # A fragment of the size of a real panorama (~40 items, ~24 KB).
 {
   echo '<section class="panorama"><h2>Logement</h2><ol>'

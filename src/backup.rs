@@ -204,7 +204,7 @@ pub async fn backup(
         .and_then(|f| f.sync_all())
         .map_err(|e| io_error("impossible d'écrire", &db, &e))?;
     let tables = table_sums(&db).await?;
-    let secret = read_optional(&archive.join(SECRET_FILE))?;
+    let secret = crate::secrets::read(&archive.join(SECRET_FILE), "la clé secrète de l'archive")?;
     if let Some(bytes) = &secret {
         write_private(&dest.join(SECRET_FILE), bytes)?;
     }
@@ -431,6 +431,12 @@ mod tests {
             .await
             .unwrap();
         std::fs::write(archive.join(SECRET_FILE), [9u8; 32]).unwrap();
+        // As veille writes it: a secret others may read is refused (`secrets`).
+        std::fs::set_permissions(
+            archive.join(SECRET_FILE),
+            std::os::unix::fs::PermissionsExt::from_mode(0o600),
+        )
+        .unwrap();
         let config = dir.path().join("feeds.toml");
         std::fs::write(&config, "# essai\n").unwrap();
         let dest = dir.path().join("sauvegarde");

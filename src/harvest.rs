@@ -154,7 +154,10 @@ pub async fn run_sources(
         .await;
     // New stories may belong in a dossier's "to check" band.
     if let Err(e) = crate::learning::refresh(store, Utc::now()).await {
-        tracing::warn!("bande « à vérifier » non mise à jour : {e}");
+        tracing::warn!(
+            "bande « à vérifier » non mise à jour : {}",
+            crate::wording::chain(&e)
+        );
     }
     let order: HashMap<&str, usize> = config
         .sources
@@ -175,7 +178,7 @@ pub async fn run_sources(
             crate::bodies::fetch_bodies(config, store, &context.fetcher, &context.tagger, &fetched)
                 .await
         {
-            tracing::warn!("texte intégral : {e:#}");
+            tracing::warn!("texte intégral : {}", crate::wording::chain(&e));
         }
     }
     Ok(reports)
@@ -223,7 +226,7 @@ async fn harvest_source(
             report.http_status = Some(304);
             if let Err(e) = store.record_not_modified(state.id, now).await {
                 report.status = "error".into();
-                report.error = Some(format!("base de données : {e}"));
+                report.error = Some(format!("base de données : {}", crate::wording::chain(&e)));
             }
         }
         Ok(Outcome::Stored { status, counts }) => {
@@ -248,7 +251,11 @@ async fn harvest_source(
                 .record_failure(state.id, failure.status, &failure.message, next, now)
                 .await
             {
-                report.error = Some(format!("{} ; base de données : {e}", failure.message));
+                report.error = Some(format!(
+                    "{} ; base de données : {}",
+                    failure.message,
+                    crate::wording::chain(&e)
+                ));
             }
         }
     }
@@ -307,7 +314,7 @@ async fn fetch_and_store(
         stories
             .cover(context.store, earliest)
             .await
-            .map_err(|e| plain_error(format!("base de données : {e}")))?;
+            .map_err(|e| plain_error(format!("base de données : {}", crate::wording::chain(&e))))?;
     }
     // New stories that continue an earlier one: (story, previous, relatedness).
     let mut links: Vec<(i64, i64, f64)> = Vec::new();
@@ -334,7 +341,10 @@ async fn fetch_and_store(
     if counts.is_ok()
         && let Err(e) = context.store.link_stories(&links).await
     {
-        tracing::warn!("liens « suite de » non enregistrés : {e}");
+        tracing::warn!(
+            "liens « suite de » non enregistrés : {}",
+            crate::wording::chain(&e)
+        );
     }
     let counts = match counts {
         Ok(counts) => counts,
@@ -343,7 +353,10 @@ async fn fetch_and_store(
             if let Ok(fresh) = PassStories::load(context.config, context.store, now).await {
                 *stories = fresh;
             }
-            return Err(plain_error(format!("base de données : {e}")));
+            return Err(plain_error(format!(
+                "base de données : {}",
+                crate::wording::chain(&e)
+            )));
         }
     };
     Ok(Outcome::Stored { status, counts })

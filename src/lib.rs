@@ -23,6 +23,7 @@ pub mod publish;
 pub mod retagging;
 pub mod schedule;
 pub mod search;
+pub mod secrets;
 pub mod sources;
 pub mod store;
 pub mod tag;

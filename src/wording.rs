@@ -76,6 +76,11 @@ pub fn feed(e: &feed_rs::parser::ParseFeedError) -> String {
 pub fn database(e: &sqlx::Error) -> String {
     tracing::debug!("erreur de la base : {e}");
     let text = e.to_string();
+    if let sqlx::Error::Database(db) = e
+        && let Some(french) = db.code().and_then(|c| c.parse().ok()).and_then(sqlite_code)
+    {
+        return french;
+    }
     if text.contains("locked") || text.contains("busy") {
         "base de données occupée par un autre processus : réessayez dans un instant".into()
     } else if let sqlx::Error::Io(e) = e {
@@ -84,6 +89,30 @@ pub fn database(e: &sqlx::Error) -> String {
         "fichier de base impossible à ouvrir (droits du dossier d'archive ?)".into()
     } else {
         "erreur de la base de données (détails avec VEILLE_LOG=debug)".into()
+    }
+}
+
+/// What SQLite's result codes that people can act on mean: a full disk (SQLITE_FULL, and
+/// the I/O errors SQLite reports when a write or the WAL index cannot grow, which on a full
+/// disk is what it says), a damaged file.
+fn sqlite_code(code: i64) -> Option<String> {
+    match code & 0xff {
+        13 => Some(
+            "disque plein : plus de place pour la base de données ; libérez de la place puis \
+             relancez (ce qui était déjà enregistré est intact)"
+                .into(),
+        ),
+        10 => Some(
+            "écriture impossible sur le disque (disque plein ou défaillant ?) : libérez de la \
+             place ou vérifiez le disque, puis relancez"
+                .into(),
+        ),
+        11 | 26 => Some(
+            "fichier de base de données endommagé : restaurez la dernière sauvegarde \
+             (veille restore)"
+                .into(),
+        ),
+        _ => None,
     }
 }
 
@@ -104,6 +133,19 @@ fn known(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
     if let Some(e) = cause.downcast_ref::<sqlx::Error>() {
         return Some(database(e));
     }
+    // SQLite's own error, the source of sqlx's: its type does not come through the chain
+    // (boxed as a `DatabaseError`), its text does: "(code: N) message".
+    let text = cause.to_string();
+    if let Some(code) = text
+        .strip_prefix("(code: ")
+        .and_then(|rest| rest.split(')').next())
+        .and_then(|n| n.trim().parse::<i64>().ok())
+    {
+        tracing::debug!("erreur de la base : {text}");
+        return Some(sqlite_code(code).unwrap_or_else(|| {
+            "erreur de la base de données (détails avec VEILLE_LOG=debug)".into()
+        }));
+    }
     None
 }
 
@@ -113,12 +155,24 @@ fn known(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
 pub fn chain(e: &anyhow::Error) -> String {
     tracing::debug!("erreur : {e:#}");
     let mut parts = Vec::new();
-    for cause in e.chain() {
-        if let Some(french) = known(cause) {
+    let causes: Vec<_> = e.chain().collect();
+    for (i, cause) in causes.iter().enumerate() {
+        if let Some(french) = known(*cause) {
             parts.push(french);
             break;
         }
-        parts.push(cause.to_string());
+        // A transparent wrapper (`#[error(transparent)]` around a library error) shows the
+        // library's English text: say the library error it wraps instead.
+        let text = cause.to_string();
+        if let Some(french) = causes[i + 1..]
+            .iter()
+            .filter(|inner| text.contains(&inner.to_string()))
+            .find_map(|inner| known(*inner))
+        {
+            parts.push(french);
+            break;
+        }
+        parts.push(text);
     }
     parts.join(" : ")
 }
@@ -142,5 +196,63 @@ mod tests {
         );
         let text = chain(&e);
         assert!(!text.contains("No such file"), "{text}");
+    }
+
+    /// An error type that shows its inner library error's text as its own.
+    #[derive(Debug, thiserror::Error)]
+    #[error(transparent)]
+    struct Wrapper(anyhow::Error);
+
+    #[test]
+    fn a_transparent_wrapper_of_a_library_error_reads_in_french() {
+        let missing = std::fs::read("/nonexistent/veille").unwrap_err();
+        // Like the store's `SendError::Store(anyhow(sqlx::Error))`: its text is sqlx's, its
+        // source the error sqlx wraps.
+        let e = anyhow::Error::new(Wrapper(anyhow::Error::new(sqlx::Error::Io(missing))))
+            .context("envoi de flash-info/1");
+        let text = chain(&e);
+        assert!(!text.contains("No such file"), "{text}");
+        assert_eq!(
+            text,
+            "envoi de flash-info/1 : fichier ou dossier introuvable"
+        );
+    }
+
+    /// A real SQLITE_FULL (a database capped at a few pages), behind a transparent wrapper.
+    #[tokio::test]
+    async fn a_full_database_behind_a_wrapper_is_said_so() {
+        use sqlx::Connection;
+        let mut conn = sqlx::SqliteConnection::connect("sqlite::memory:")
+            .await
+            .unwrap();
+        sqlx::query("CREATE TABLE t (x TEXT)")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        sqlx::query("PRAGMA max_page_count = 3")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let mut full = None;
+        for _ in 0..100 {
+            if let Err(e) = sqlx::query("INSERT INTO t VALUES (hex(randomblob(500)))")
+                .execute(&mut conn)
+                .await
+            {
+                full = Some(e);
+                break;
+            }
+        }
+        let e = anyhow::Error::new(Wrapper(anyhow::Error::from(full.expect("SQLITE_FULL"))));
+        let text = chain(&e);
+        assert!(text.starts_with("disque plein"), "{text}");
+    }
+
+    #[test]
+    fn a_full_disk_is_said_so() {
+        assert!(sqlite_code(13).unwrap().starts_with("disque plein"));
+        // SQLITE_IOERR_SHMSIZE: the WAL index could not grow.
+        assert!(sqlite_code(4874).unwrap().contains("disque plein"));
+        assert!(sqlite_code(1).is_none());
     }
 }

@@ -1,6 +1,7 @@
 //! Fuzzing on stable Rust: a mutation fuzzer over the parsers that read outside input (feed
-//! bytes through ingest, HTML pages through the selectors, `feeds.toml`, dossier rules, CSV
-//! and XLSX imports, cron expressions). Seeds live in `tests/fuzz/corpus/<target>/`, every
+//! bytes through ingest, HTML pages through the selectors and through extraction, `feeds.toml`,
+//! dossier rules, CSV and XLSX imports, cron expressions, bounce messages, and HTTP requests to
+//! `veille serve`'s router, in process). Seeds live in `tests/fuzz/corpus/<target>/`, every
 //! input that ever panicked in `tests/fuzz/crashes/<target>-*`.
 //!
 //! `cargo test --test fuzz` replays the corpus and the crashes (the regression tests);
@@ -14,7 +15,9 @@ use std::time::{Duration, Instant};
 use chrono::{TimeZone, Utc};
 use veille::model::PageSelectors;
 
-const TARGETS: &[&str] = &["feed", "page", "config", "rules", "csv", "xlsx", "cron"];
+const TARGETS: &[&str] = &[
+    "feed", "page", "config", "rules", "csv", "xlsx", "cron", "bounce", "http", "extract",
+];
 /// An input slower than this is saved as `lent-<target>-*` (a possible hang).
 const SLOW: Duration = Duration::from_secs(2);
 /// An input larger than this is cut: the parsers cap what they read long before.
@@ -77,7 +80,127 @@ fn run(target: &str, data: &[u8]) {
                 let _ = format!("{expr:?}");
             }
         }
+        "bounce" => {
+            let c = veille::mail::bounce::classify::classify(data);
+            let _ = veille::mail::bounce::message_key(data);
+            let _ = format!("{:?} {:?}", c.kind, c.recipients);
+        }
+        "http" => http::request(data),
+        "extract" => {
+            let _ = veille::extract::extract(
+                data,
+                Some("text/html"),
+                Some("https://www.exemple.fr/article/1"),
+            );
+            let _ = veille::extract::extract(data, None, None);
+        }
         other => panic!("cible inconnue {other}"),
+    }
+}
+
+/// HTTP requests to `veille serve`'s router, in process (no socket: the fuzzer measures the
+/// router, its extractors and its guard, not the kernel). One router per thread, built once.
+mod http {
+    use std::cell::OnceCell;
+    use std::net::SocketAddr;
+
+    use axum::extract::ConnectInfo;
+    use tower::ServiceExt;
+
+    struct Site {
+        _dir: tempfile::TempDir,
+        runtime: tokio::runtime::Runtime,
+        app: axum::Router,
+    }
+
+    thread_local! {
+        static SITE: OnceCell<Site> = const { OnceCell::new() };
+    }
+
+    fn site() -> Site {
+        let dir = tempfile::tempdir().unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        // The repository's templates, so the subscription pages render for real; mail to a
+        // closed port, so a confirmation fails fast instead of waiting on a server.
+        let text = "[settings]\nuser_agent = \"veille-fuzz/0.1 (+https://example.org/contact)\"\n\n\
+                    [dossiers.pauvrete]\ntitle = \"Pauvreté\"\npanorama = true\n\n\
+                    [mail]\nfrom = \"Veille <veille@exemple.fr>\"\nsmtp = \"smtp://127.0.0.1:9\"\n\n\
+                    [lists.lettre]\ntitle = \"Lettre\"\n";
+        let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("feeds.toml");
+        let config = veille::config::parse(text, &file.display().to_string()).unwrap();
+        let archive = dir.path().join("archive");
+        let app = runtime.block_on(async {
+            let store = veille::store::Store::open(&archive).await.unwrap();
+            veille::web::guard::protect(veille::web::app(&config, &archive, store).unwrap())
+        });
+        Site {
+            _dir: dir,
+            runtime,
+            app,
+        }
+    }
+
+    /// `METHOD TARGET` on the first line, `Name: value` lines, a blank line, the body. What
+    /// `http` itself refuses to build never reaches a server either, so it is skipped.
+    fn parse(data: &[u8]) -> Option<axum::http::Request<axum::body::Body>> {
+        let split = data
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .map(|i| (i, i + 4))
+            .unwrap_or((data.len(), data.len()));
+        let head = String::from_utf8_lossy(&data[..split.0]).into_owned();
+        let mut lines = head.split("\r\n");
+        let mut first = lines.next()?.splitn(2, ' ');
+        let method = first.next()?;
+        let target = first.next().unwrap_or("/");
+        // A method or header `http` refuses is left out rather than the whole request, so
+        // mutated inputs still reach the router; a target it refuses ends the input.
+        let method = axum::http::Method::from_bytes(method.as_bytes()).unwrap_or_default();
+        let uri: axum::http::Uri = target.parse().ok()?;
+        let mut builder = axum::http::Request::builder().method(method).uri(uri);
+        for line in lines {
+            let Some((name, value)) = line.split_once(':') else {
+                continue;
+            };
+            let (Ok(name), Ok(value)) = (
+                axum::http::HeaderName::from_bytes(name.trim().as_bytes()),
+                axum::http::HeaderValue::from_str(value.trim_start()),
+            ) else {
+                continue;
+            };
+            builder = builder.header(name, value);
+        }
+        let mut request = builder
+            .body(axum::body::Body::from(data[split.1..].to_vec()))
+            .ok()?;
+        let peer: SocketAddr = ([127, 0, 0, 1], 40_000).into();
+        request.extensions_mut().insert(ConnectInfo(peer));
+        Some(request)
+    }
+
+    /// Inputs that reached the router (the rest had a target `http` refuses).
+    pub static ROUTED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+    pub fn request(data: &[u8]) {
+        let Some(request) = parse(data) else {
+            return;
+        };
+        ROUTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        SITE.with(|cell| {
+            let site = cell.get_or_init(site);
+            site.runtime.block_on(async {
+                let response = site.app.clone().oneshot(request).await.unwrap();
+                assert!(
+                    response.headers().contains_key("x-content-type-options"),
+                    "réponse sans en-têtes de sécurité : {}",
+                    response.status()
+                );
+                let _ = axum::body::to_bytes(response.into_body(), 1 << 20).await;
+            });
+        });
     }
 }
 
@@ -312,6 +435,12 @@ fn campaigns() {
             c.slow,
             c.crashes.len()
         );
+        if *target == "http" {
+            println!(
+                "fuzz http : {} requêtes arrivées au routeur",
+                http::ROUTED.load(std::sync::atomic::Ordering::Relaxed)
+            );
+        }
         crashed.extend(c.crashes);
     }
     assert!(

@@ -210,7 +210,10 @@ pub async fn fetch(
     bar.finish_and_clear();
     let interrupted = interrupt.finish();
     if let Err(e) = store.record_fetch_stats(&reports).await {
-        tracing::warn!("compteurs de relève non enregistrés : {e:#}");
+        tracing::warn!(
+            "compteurs de relève non enregistrés : {}",
+            crate::wording::chain(&e)
+        );
     }
     let pass_secs = started.elapsed().as_secs_f64();
     let indexing = indexing::index_pending(&store, archive, timezone(config)).await;
@@ -313,7 +316,8 @@ fn index_report_text(outcome: &anyhow::Result<IndexOutcome>) -> String {
         }
         Ok(IndexOutcome::Busy(why)) => format!("Index de recherche non mis à jour : {why}"),
         Err(e) => format!(
-            "Index de recherche non mis à jour : {e:#} (les articles sont enregistrés ; `veille reindex` le reconstruira)"
+            "Index de recherche non mis à jour : {} (les articles sont enregistrés ; `veille reindex` le reconstruira)",
+            crate::wording::chain(e)
         ),
     }
 }

@@ -52,16 +52,28 @@ pub fn parse_mailbox(text: &str, what: &str) -> anyhow::Result<Mailbox> {
 }
 
 /// The DKIM configuration of `[mail]`, when a key is given: a PKCS#1 PEM RSA key (2048
-/// bits) or a base64 Ed25519 key, in the file `dkim_key`.
+/// bits) or a base64 Ed25519 key, in `VEILLE_DKIM_KEY` or else in the file `dkim_key`
+/// (readable by its owner only).
 pub fn dkim_config(settings: &MailSettings) -> anyhow::Result<Option<DkimConfig>> {
-    let Some(path) = &settings.dkim_key else {
-        return Ok(None);
+    let from_env = std::env::var("VEILLE_DKIM_KEY")
+        .ok()
+        .filter(|k| !k.trim().is_empty());
+    let path = match (&settings.dkim_key, &from_env) {
+        (_, Some(_)) => "VEILLE_DKIM_KEY",
+        (Some(path), None) => path.as_str(),
+        (None, None) => return Ok(None),
     };
     let (Some(selector), Some(domain)) = (&settings.dkim_selector, &settings.dkim_domain) else {
         anyhow::bail!("dkim_key demande aussi dkim_selector et dkim_domain dans [mail]");
     };
-    let key_text = std::fs::read_to_string(path)
-        .map_err(|e| anyhow::anyhow!("clé DKIM illisible {path} : {}", crate::wording::io(&e)))?;
+    let key_text = match from_env {
+        Some(text) => text,
+        None => String::from_utf8(crate::secrets::read_existing(
+            std::path::Path::new(path),
+            "la clé DKIM",
+        )?)
+        .map_err(|_| anyhow::anyhow!("clé DKIM illisible {path} : ce n'est pas du texte"))?,
+    };
     let key = if key_text.contains("BEGIN RSA PRIVATE KEY") {
         DkimSigningKey::new(&key_text, DkimSigningAlgorithm::Rsa)
     } else if key_text.contains("BEGIN") {

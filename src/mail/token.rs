@@ -70,19 +70,14 @@ impl Secret {
             return Ok(Secret(value.trim().as_bytes().to_vec()));
         }
         let path = archive.join(SECRET_FILE);
-        match std::fs::read(&path) {
-            Ok(bytes) if bytes.len() >= 32 => return Ok(Secret(bytes)),
-            Ok(_) => anyhow::bail!(
+        match crate::secrets::read(&path, "la clé secrète de l'archive")? {
+            Some(bytes) if bytes.len() >= 32 => return Ok(Secret(bytes)),
+            Some(_) => anyhow::bail!(
                 "{} est trop court (32 octets au moins) : supprimez-le pour qu'il soit recréé, \
                  ou donnez VEILLE_SECRET",
                 path.display()
             ),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => anyhow::bail!(
-                "impossible de lire {} : {}",
-                path.display(),
-                crate::wording::io(&e)
-            ),
+            None => {}
         }
         let mut bytes = [0u8; 32];
         getrandom::fill(&mut bytes)
@@ -90,7 +85,10 @@ impl Secret {
         std::fs::create_dir_all(archive)?;
         write_private(&path, &bytes)?;
         // Another process may have created it first: the file on disk is the truth.
-        Ok(Secret(std::fs::read(&path)?))
+        Ok(Secret(crate::secrets::read_existing(
+            &path,
+            "la clé secrète de l'archive",
+        )?))
     }
 
     fn mac(&self, parts: &[&str]) -> HmacSha256 {

@@ -248,7 +248,17 @@ fn version_text() -> String {
 }
 
 fn io_context(what: &str, path: &Path, e: impl fmt::Display) -> anyhow::Error {
-    anyhow::anyhow!("{what} {} : {e}", path.display())
+    let text = e.to_string();
+    // tantivy's errors carry the system's English text (kept in the debug log); a full disk
+    // (ENOSPC, os error 28) is the one people can act on, so it is said in French.
+    if text.contains("os error 28") {
+        tracing::debug!("{what} {} : {text}", path.display());
+        return anyhow::anyhow!(
+            "{what} {} : disque plein, libérez de la place",
+            path.display()
+        );
+    }
+    anyhow::anyhow!("{what} {} : {text}", path.display())
 }
 
 fn register_tokenizers(index: &Index) {

@@ -147,6 +147,19 @@ pub(crate) fn parse_timestamp(text: Option<String>) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
+/// Whether a connection may go back to the pool. A COMMIT that SQLite refuses (a full disk)
+/// can leave the transaction rolled back by SQLite while sqlx still counts it open: every
+/// later `begin_with` on that connection would fail ("non-zero transaction depth"), so one
+/// full disk would fail every source of the pass, even once space is back. Such a connection
+/// is closed instead; a sound one answers `BEGIN` and `ROLLBACK` at no I/O cost.
+async fn usable(conn: &mut sqlx::SqliteConnection) -> bool {
+    use sqlx::Connection;
+    match conn.begin_with("BEGIN").await {
+        Ok(tx) => tx.rollback().await.is_ok(),
+        Err(_) => false,
+    }
+}
+
 impl Store {
     /// Opens (and creates or migrates) the database in `archive`.
     pub async fn open(archive: &Path) -> anyhow::Result<Store> {
@@ -169,6 +182,7 @@ impl Store {
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
+            .after_release(|conn, _| Box::pin(async move { Ok(usable(conn).await) }))
             .connect_with(options)
             .await
             .map_err(|e| {

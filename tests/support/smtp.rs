@@ -171,5 +171,11 @@ pub fn dkim_keys(dir: &Path) -> (PathBuf, PathBuf) {
             .expect("openssl")
             .success();
     assert!(ok, "openssl n'a pas produit la clé DKIM");
+    // veille refuses a secret that others may read, whatever openssl's default mode.
+    std::fs::set_permissions(
+        &private,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .expect("chmod 600 de la clé DKIM");
     (private, public)
 }

@@ -111,23 +111,13 @@ pub fn password(settings: &BounceSettings) -> anyhow::Result<String> {
              [bounces] password_file (fichier lisible par le service seul)"
         );
     };
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(path)
-            .map_err(|e| anyhow::anyhow!("fichier de mot de passe {path} illisible : {e}"))?
-            .permissions()
-            .mode();
-        if mode & 0o077 != 0 {
-            anyhow::bail!(
-                "le fichier de mot de passe {path} est lisible par d'autres (mode {:o}) : \
-                 chmod 600 {path}",
-                mode & 0o777
-            );
-        }
-    }
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| anyhow::anyhow!("fichier de mot de passe {path} illisible : {e}"))?;
+    let bytes = crate::secrets::read_existing(
+        std::path::Path::new(path),
+        "le fichier de mot de passe de la boîte des retours",
+    )?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        anyhow::anyhow!("le fichier de mot de passe {path} n'est pas du texte UTF-8")
+    })?;
     Ok(text.trim_end_matches(['\r', '\n']).to_string())
 }
 
