@@ -3,6 +3,7 @@
 //! crash-safe send driven by the delivery ledger (`send`).
 
 pub mod bounce;
+pub mod dkim;
 pub mod idn;
 pub mod import;
 pub mod message;
