@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use feed_rs::model::{Entry, Link, Text};
 use url::Url;
 
-use super::charset::{declare_utf8, decode, xml_encoding};
+use super::charset::{declare_utf8, xml_encoding};
 use super::dates::{clamp_future, parse_date};
 use super::sanitize::{clean_title, html_to_text, sanitize_html};
 use super::{IngestError, detect_language, normalize_language};
@@ -43,7 +43,8 @@ pub fn parse_feed(
     let feed = if first == Some(&b'{') {
         parser.parse(bytes)
     } else {
-        let text = decode(bytes, xml_encoding(bytes, content_type));
+        // Borrowed all along for a UTF-8 feed that needs no repair: no copy of the document.
+        let (text, _, _) = xml_encoding(bytes, content_type).decode(bytes);
         parser.parse(super::repair::repair_xml(&declare_utf8(&text)).as_bytes())
     }
     .map_err(|e| IngestError::Feed(crate::wording::feed(&e)))?;

@@ -1,21 +1,54 @@
 //! Makes untrusted HTML safe (ammonia) and turns HTML into plain text.
 
-use ammonia::{Builder, UrlRelative};
+use std::borrow::Cow;
+use std::cell::RefCell;
+
+use ammonia::{Builder, UrlRelative, UrlRelativeEvaluate};
 use ego_tree::iter::Edge;
 use scraper::{Html, Node};
 
 /// Sanitised HTML: no scripts, styles, event handlers or `javascript:` URLs; relative links
 /// made absolute against `base`.
 pub fn sanitize_html(html: &str, base: Option<&url::Url>) -> String {
+    // A cleaner's tag and attribute sets take longer to build than a short summary takes to
+    // clean: each thread builds its two once. The base changes with every item, so the one
+    // that rewrites relative links reads it from `BASE`, set for the duration of the call.
+    thread_local! {
+        static WITH_BASE: Builder<'static> = cleaner(UrlRelative::Custom(Box::new(AgainstBase)));
+        static WITHOUT_BASE: Builder<'static> = cleaner(UrlRelative::Deny);
+    }
+    match base {
+        Some(base) => {
+            BASE.with_borrow_mut(|b| *b = Some(base.clone()));
+            let clean = WITH_BASE.with(|cleaner| cleaner.clean(html).to_string());
+            BASE.with_borrow_mut(|b| *b = None);
+            clean
+        }
+        None => WITHOUT_BASE.with(|cleaner| cleaner.clean(html).to_string()),
+    }
+}
+
+thread_local! {
+    static BASE: RefCell<Option<url::Url>> = const { RefCell::new(None) };
+}
+
+/// Resolves a relative link against the base of the text being cleaned on this thread.
+struct AgainstBase;
+
+impl<'a> UrlRelativeEvaluate<'a> for AgainstBase {
+    fn evaluate<'url>(&self, href: &'url str) -> Option<Cow<'url, str>> {
+        BASE.with_borrow(|base| base.as_ref()?.join(href).ok())
+            .map(|u| Cow::Owned(String::from(u)))
+    }
+}
+
+fn cleaner(relative: UrlRelative<'static>) -> Builder<'static> {
     let mut builder = Builder::default();
     builder
         .url_schemes(["http", "https", "mailto"].into_iter().collect())
-        .link_rel(Some("noopener noreferrer nofollow"));
-    match base {
-        Some(base) => builder.url_relative(UrlRelative::RewriteWithBase(base.clone())),
-        None => builder.url_relative(UrlRelative::Deny),
-    };
-    builder.clean(html).to_string()
+        .link_rel(Some("noopener noreferrer nofollow"))
+        .url_relative(relative);
+    builder
 }
 
 const BLOCKS: [&str; 14] = [

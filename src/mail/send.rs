@@ -248,6 +248,9 @@ pub async fn send_edition(
         people,
         store: store.clone(),
         desk,
+        signing: tokio::sync::Semaphore::new(
+            std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
+        ),
         letter: prepared.letter,
         list: prepared.list.clone(),
         secret,
@@ -479,6 +482,8 @@ struct Shared {
     store: Store,
     /// To the ledger's clerk (`keep_ledger`).
     desk: tokio::sync::mpsc::UnboundedSender<LedgerRequest>,
+    /// One permit per core for building and signing messages.
+    signing: tokio::sync::Semaphore,
     letter: Letter,
     list: String,
     secret: Secret,
@@ -507,7 +512,7 @@ impl Shared {
         result
     }
 
-    async fn work_with(&self, session: &mut super::SmtpSession) -> anyhow::Result<()> {
+    async fn work_with(self: &Arc<Self>, session: &mut super::SmtpSession) -> anyhow::Result<()> {
         // The answer for the previous recipient goes to the ledger with the claim of the next.
         let mut finished: Option<(ClaimedDelivery, DeliveryOutcome)> = None;
         loop {
@@ -590,38 +595,21 @@ impl Shared {
     /// The server's answer for one recipient; None when it is unknown (timeout during the
     /// transaction): the ledger keeps it `sending`, reported as uncertain.
     async fn send_one(
-        &self,
+        self: &Arc<Self>,
         session: &mut super::SmtpSession,
         delivery: &ClaimedDelivery,
     ) -> anyhow::Result<Option<DeliveryOutcome>> {
-        let token = self
-            .secret
-            .sign(Purpose::Unsubscribe, delivery.subscriber, &self.list, None);
-        let envelope_from = self.settings.bounce_address.as_deref().and_then(|address| {
-            super::bounce::verp::envelope_sender(
-                &self.secret,
-                address,
-                self.edition,
-                delivery.subscriber,
-            )
-        });
-        let preferences = self
-            .secret
-            .sign(Purpose::Preferences, delivery.subscriber, "", None);
-        let nobody = crate::model::SubscriberDetails::default();
-        let person = self.people.get(&delivery.subscriber).unwrap_or(&nobody);
-        let message = match self.letter.message_for(
-            person,
-            &delivery.email,
-            &token,
-            &delivery.message_id,
-            SystemTime::now(),
-            "",
-            super::message::Delivery {
-                envelope_from: envelope_from.as_deref(),
-                preferences_token: Some(&preferences),
-            },
-        ) {
+        // Building and signing (RSA) is the CPU part of a message: done on the blocking
+        // threads, at most one per core at a time, so the async threads keep answering the
+        // other connections' SMTP replies meanwhile.
+        let permit = self.signing.acquire().await?;
+        let shared = self.clone();
+        let claimed = delivery.clone();
+        let built = tokio::task::spawn_blocking(move || shared.build(&claimed))
+            .await
+            .map_err(|e| anyhow::anyhow!("construction du message interrompue : {e}"))?;
+        drop(permit);
+        let message = match built {
             Ok(m) => m,
             Err(e) => {
                 return Ok(Some(DeliveryOutcome::Permanent {
@@ -666,6 +654,38 @@ impl Shared {
                 None
             }
         })
+    }
+
+    /// The signed message for one recipient, with its own links.
+    fn build(&self, delivery: &ClaimedDelivery) -> anyhow::Result<lettre::Message> {
+        let token = self
+            .secret
+            .sign(Purpose::Unsubscribe, delivery.subscriber, &self.list, None);
+        let envelope_from = self.settings.bounce_address.as_deref().and_then(|address| {
+            super::bounce::verp::envelope_sender(
+                &self.secret,
+                address,
+                self.edition,
+                delivery.subscriber,
+            )
+        });
+        let preferences = self
+            .secret
+            .sign(Purpose::Preferences, delivery.subscriber, "", None);
+        let nobody = crate::model::SubscriberDetails::default();
+        let person = self.people.get(&delivery.subscriber).unwrap_or(&nobody);
+        self.letter.message_for(
+            person,
+            &delivery.email,
+            &token,
+            &delivery.message_id,
+            SystemTime::now(),
+            "",
+            super::message::Delivery {
+                envelope_from: envelope_from.as_deref(),
+                preferences_token: Some(&preferences),
+            },
+        )
     }
 
     /// Says why the send waits and until when, above the progress bar or on stderr.
