@@ -67,8 +67,20 @@ pub fn parse_feed(
 }
 
 fn is_html(text: &Text) -> bool {
-    let ct = text.content_type.essence().to_string();
-    ct.contains("html")
+    let m = &text.content_type;
+    mentions_html(
+        m.ty().as_str(),
+        m.subty().as_str(),
+        m.suffix().map(|s| s.as_str()),
+    )
+}
+
+/// Whether a media type's essence (type, subtype, suffix) says HTML (`text/html`,
+/// `application/xhtml+xml`), read without formatting it.
+fn mentions_html(ty: &str, subty: &str, suffix: Option<&str>) -> bool {
+    [ty, subty, suffix.unwrap_or("")]
+        .iter()
+        .any(|part| part.contains("html"))
 }
 
 fn text_of(text: &Text) -> String {
@@ -109,7 +121,10 @@ fn candidate(
         .and_then(|l| resolve(&l.href, base))
         .or_else(|| guid.as_deref().and_then(|g| resolve(g, None)))?;
     let from_google_news = url.starts_with("https://news.google.com/");
-    if let Some(target) = super::url::google_news_target(&url) {
+    // Only a Google News link has a publisher's link inside: no second parse for the others.
+    if url.contains("news.google.com")
+        && let Some(target) = super::url::google_news_target(&url)
+    {
         url = target;
     }
     let link_base = Url::parse(&url).ok();
@@ -120,7 +135,11 @@ fn candidate(
         (_, Some(c)) => match &c.body {
             Some(b) => body(
                 b,
-                c.content_type.essence().to_string().contains("html"),
+                mentions_html(
+                    c.content_type.ty().as_str(),
+                    c.content_type.subty().as_str(),
+                    c.content_type.suffix().map(|s| s.as_str()),
+                ),
                 link_base.as_ref(),
             ),
             None => (String::new(), String::new()),
