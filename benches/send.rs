@@ -3,10 +3,14 @@
 //! Postfix's `smtp-source` (a C client that only replays one message of the same size over
 //! the same number of sessions). The sink is Postfix's `smtp-sink`, which discards mail.
 //!
-//! veille does what a real send does: the release binary, the ledger in SQLite (two commits
-//! per recipient), one message built and DKIM-signed (RSA 2048) per recipient, no throttle
+//! veille does what a real send does: the release binary, the ledger in SQLite (synced
+//! commits shared by the connections), one message built and DKIM-signed (RSA 2048) per
+//! recipient, no throttle
 //! (`per_second` set above what the machine can do). `cargo bench` passes `--bench`; without
 //! it (`cargo test --all-targets`) 40 recipients are sent, as a smoke test.
+//!
+//! A last send at 8 connections with the ledger's commits at `synchronous=NORMAL` (the
+//! bench-only `VEILLE_BENCH_LEDGER_SYNC`) prints what FULL, veille's setting, costs.
 //!
 //! Needs the Debian package `postfix` (smtp-sink, smtp-source), installed by `make bench`.
 
@@ -97,7 +101,18 @@ fn feed(server: &TestServer) -> String {
 }
 
 fn run(binary: &Path, config: &Path, archive: &Path, args: &[&str]) -> serde_json::Value {
+    run_with(binary, config, archive, args, &[])
+}
+
+fn run_with(
+    binary: &Path,
+    config: &Path,
+    archive: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> serde_json::Value {
     let out = Command::new(binary)
+        .envs(env.iter().copied())
         .arg("--config")
         .arg(config)
         .arg("--archive")
@@ -185,10 +200,10 @@ fn main() {
     );
 
     println!("Envoi de {recipients} messages vers smtp-sink (127.0.0.1), DKIM RSA 2048, release");
-    let mut message_size = 0;
-    for (number, connections) in [1usize, 4, 8].into_iter().enumerate() {
+    // One new edition sent to everyone; its time in seconds. `env`: the bench-only switch of
+    // the ledger's synchronisation.
+    let send = |edition: &str, connections: usize, env: &[(&str, &str)]| {
         write_config(connections);
-        let edition = format!("flash-info/{}", number + 1);
         run(
             binary,
             &config,
@@ -200,19 +215,28 @@ fn main() {
                 binary,
                 &config,
                 &archive,
-                &["edition", "add", &edition, story, "--json"],
+                &["edition", "add", edition, story, "--json"],
             );
         }
-        run(binary, &config, &archive, &["edition", "ready", &edition]);
+        run(binary, &config, &archive, &["edition", "ready", edition]);
         let start = Instant::now();
-        let report = run(
+        let report = run_with(
             binary,
             &config,
             &archive,
-            &["edition", "send", &edition, "--json"],
+            &["edition", "send", edition, "--json"],
+            env,
         );
-        let veille_secs = start.elapsed().as_secs_f64();
+        let secs = start.elapsed().as_secs_f64();
         assert_eq!(report["sent"], recipients, "{report:#}");
+        secs
+    };
+    let mut message_size = 0;
+    let mut full_at_8 = 0.0;
+    for (number, connections) in [1usize, 4, 8].into_iter().enumerate() {
+        let edition = format!("flash-info/{}", number + 1);
+        let veille_secs = send(&edition, connections, &[]);
+        full_at_8 = veille_secs;
         if message_size == 0 {
             // The edition is rendered by the send: HTML and text parts, as in each message.
             let size = |name: &str| {
@@ -253,4 +277,13 @@ fn main() {
             100.0 * ceiling_secs / veille_secs,
         );
     }
+    // What the ledger's power-cut safety costs: the same send with its commits at NORMAL
+    // (synced at checkpoints only), which veille itself never uses.
+    let normal_secs = send("flash-info/4", 8, &[("VEILLE_BENCH_LEDGER_SYNC", "NORMAL")]);
+    println!(
+        "  registre des envois, 8 connexions : synchronous=FULL {:>7.1} messages/s ({full_at_8:.2} s) | NORMAL {:>7.1} messages/s ({normal_secs:.2} s) | coût de FULL {:.1} %",
+        recipients as f64 / full_at_8,
+        recipients as f64 / normal_secs,
+        100.0 * (full_at_8 - normal_secs) / normal_secs,
+    );
 }

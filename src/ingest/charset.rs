@@ -136,12 +136,37 @@ pub fn declare_utf8(text: &str) -> Cow<'_, str> {
     }
     let lead = trimmed.len() - trimmed.trim_start().len();
     let body = &trimmed[lead..];
+    if lead == 0 && declares_utf8(body) {
+        return Cow::Borrowed(trimmed);
+    }
     match body.find("?>") {
         Some(end) => Cow::Owned(format!(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>{}",
             &body[end + 2..]
         )),
         None => Cow::Borrowed(trimmed),
+    }
+}
+
+/// Whether a prolog already says `encoding="UTF-8"` (any case, either quote) or names no
+/// encoding (XML's default is UTF-8).
+fn declares_utf8(body: &str) -> bool {
+    let Some(end) = body.find("?>") else {
+        return false;
+    };
+    let prolog = &body.as_bytes()[..end];
+    match find(prolog, b"encoding") {
+        None => true,
+        Some(at) => {
+            let value = prolog[at + 8..]
+                .iter()
+                .skip_while(|b| b.is_ascii_whitespace() || **b == b'=')
+                .copied()
+                .collect::<Vec<u8>>();
+            [b"\"utf-8\"".as_slice(), b"'utf-8'".as_slice()]
+                .iter()
+                .any(|v| value.len() >= v.len() && value[..v.len()].eq_ignore_ascii_case(v))
+        }
     }
 }
 
@@ -162,6 +187,20 @@ mod tests {
         let enc = xml_encoding(bytes, Some("application/rss+xml; charset=KOI8-R"));
         assert_eq!(enc, encoding_rs::KOI8_R);
         assert!(decode(bytes, enc).contains("привет"));
+    }
+
+    #[test]
+    fn a_utf8_prolog_is_kept_as_is() {
+        let text = "<?xml version='1.0' encoding = \"utf-8\" ?><rss/>";
+        assert!(matches!(declare_utf8(text), Cow::Borrowed(t) if t == text));
+        assert!(matches!(
+            declare_utf8("<?xml version=\"1.0\"?><rss/>"),
+            Cow::Borrowed(_)
+        ));
+        assert_eq!(
+            declare_utf8("<?xml version=\"1.0\" encoding=\"windows-1252\"?><rss/>"),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss/>"
+        );
     }
 
     #[test]

@@ -9,16 +9,23 @@ use crate::model::DateFlag;
 /// How far ahead of the fetch a date may be before it is treated as wrong.
 pub const FUTURE_TOLERANCE: Duration = Duration::hours(24);
 
+type Parser = fn(&str) -> chrono::ParseResult<DateTime<chrono::FixedOffset>>;
+
 /// Parses a date as found in a feed or a page. Dates without a zone are read in Paris time.
 pub fn parse_date(text: &str) -> Option<DateTime<Utc>> {
     let text = text.trim();
     if text.is_empty() {
         return None;
     }
-    if let Ok(d) = DateTime::parse_from_rfc3339(text) {
-        return Some(d.with_timezone(&Utc));
-    }
-    if let Ok(d) = DateTime::parse_from_rfc2822(text) {
+    // RSS dates (RFC 2822) start with a day name or a day number and a space, Atom and JSON
+    // Feed dates (RFC 3339) with a four-digit year: the likely form is tried first.
+    let atom_like = text.as_bytes().get(4) == Some(&b'-');
+    let (first, second): (Parser, Parser) = if atom_like {
+        (DateTime::parse_from_rfc3339, DateTime::parse_from_rfc2822)
+    } else {
+        (DateTime::parse_from_rfc2822, DateTime::parse_from_rfc3339)
+    };
+    if let Ok(d) = first(text).or_else(|_| second(text)) {
         return Some(d.with_timezone(&Utc));
     }
     parse_loose(text)

@@ -4,9 +4,9 @@ use chrono::{DateTime, Utc};
 use feed_rs::model::{Entry, Link, Text};
 use url::Url;
 
-use super::charset::{declare_utf8, decode, xml_encoding};
+use super::charset::{declare_utf8, xml_encoding};
 use super::dates::{clamp_future, parse_date};
-use super::sanitize::{clean_title, html_to_text, sanitize_html};
+use super::sanitize::{clean_title, sanitize_html, sanitized_to_text};
 use super::{IngestError, detect_language, normalize_language};
 use crate::model::ArticleCandidate;
 
@@ -43,7 +43,8 @@ pub fn parse_feed(
     let feed = if first == Some(&b'{') {
         parser.parse(bytes)
     } else {
-        let text = decode(bytes, xml_encoding(bytes, content_type));
+        // Borrowed all along for a UTF-8 feed that needs no repair: no copy of the document.
+        let (text, _, _) = xml_encoding(bytes, content_type).decode(bytes);
         parser.parse(super::repair::repair_xml(&declare_utf8(&text)).as_bytes())
     }
     .map_err(|e| IngestError::Feed(crate::wording::feed(&e)))?;
@@ -66,8 +67,20 @@ pub fn parse_feed(
 }
 
 fn is_html(text: &Text) -> bool {
-    let ct = text.content_type.essence().to_string();
-    ct.contains("html")
+    let m = &text.content_type;
+    mentions_html(
+        m.ty().as_str(),
+        m.subty().as_str(),
+        m.suffix().map(|s| s.as_str()),
+    )
+}
+
+/// Whether a media type's essence (type, subtype, suffix) says HTML (`text/html`,
+/// `application/xhtml+xml`), read without formatting it.
+fn mentions_html(ty: &str, subty: &str, suffix: Option<&str>) -> bool {
+    [ty, subty, suffix.unwrap_or("")]
+        .iter()
+        .any(|part| part.contains("html"))
 }
 
 fn text_of(text: &Text) -> String {
@@ -108,7 +121,10 @@ fn candidate(
         .and_then(|l| resolve(&l.href, base))
         .or_else(|| guid.as_deref().and_then(|g| resolve(g, None)))?;
     let from_google_news = url.starts_with("https://news.google.com/");
-    if let Some(target) = super::url::google_news_target(&url) {
+    // Only a Google News link has a publisher's link inside: no second parse for the others.
+    if url.contains("news.google.com")
+        && let Some(target) = super::url::google_news_target(&url)
+    {
         url = target;
     }
     let link_base = Url::parse(&url).ok();
@@ -119,7 +135,11 @@ fn candidate(
         (_, Some(c)) => match &c.body {
             Some(b) => body(
                 b,
-                c.content_type.essence().to_string().contains("html"),
+                mentions_html(
+                    c.content_type.ty().as_str(),
+                    c.content_type.subty().as_str(),
+                    c.content_type.suffix().map(|s| s.as_str()),
+                ),
                 link_base.as_ref(),
             ),
             None => (String::new(), String::new()),
@@ -219,7 +239,7 @@ fn image(entry: &Entry, base: Option<&Url>) -> Option<String> {
 fn body(content: &str, html: bool, base: Option<&Url>) -> (String, String) {
     if html {
         let clean = sanitize_html(content, base);
-        let text = html_to_text(&clean);
+        let text = sanitized_to_text(&clean);
         (clean, text)
     } else {
         let text = content.trim().to_string();

@@ -6,7 +6,7 @@ use url::Url;
 
 use super::charset::{decode, html_encoding};
 use super::dates::{clamp_future, parse_date};
-use super::sanitize::{clean_title, html_to_text, sanitize_html};
+use super::sanitize::{clean_title, sanitize_html, sanitized_to_text};
 use super::{IngestError, detect_language, normalize_language};
 use crate::model::{ArticleCandidate, PageSelectors};
 
@@ -76,7 +76,7 @@ pub fn parse_page(
             match summary_sel.as_ref().and_then(|s| item.select(s).next()) {
                 Some(s) => {
                     let clean = sanitize_html(&s.inner_html(), Url::parse(&url).ok().as_ref());
-                    let text = html_to_text(&clean);
+                    let text = sanitized_to_text(&clean);
                     (clean, text)
                 }
                 None => (String::new(), String::new()),

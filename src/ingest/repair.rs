@@ -1,6 +1,8 @@
 //! Mends what real feeds get wrong and feed-rs refuses outright: a bare `&`, an `<rss>`
 //! version it does not know, namespaces of the oldest RSS formats.
 
+use std::borrow::Cow;
+
 /// Old namespaces that feed-rs ignores, and the one it reads instead.
 const LEGACY_NAMESPACES: [(&str, &str); 3] = [
     (
@@ -20,33 +22,52 @@ const LEGACY_NAMESPACES: [(&str, &str); 3] = [
 /// `<rss version>` values feed-rs parses; any other is read as RSS 2.0, its superset.
 const KNOWN_RSS_VERSIONS: [&str; 3] = ["2.0", "0.91", "0.92"];
 
-/// The document with the repairs applied (UTF-8 text in, UTF-8 text out).
-pub fn repair_xml(text: &str) -> String {
-    let mut text = escape_bare_ampersands(&drop_late_declarations(text));
+/// The document with the repairs applied (UTF-8 text in, UTF-8 text out). Most feeds need
+/// none: then the text is only read, never copied.
+pub fn repair_xml(text: &str) -> Cow<'_, str> {
+    let mut text = match drop_late_declarations(text) {
+        Cow::Borrowed(t) => escape_bare_ampersands(t),
+        Cow::Owned(t) => Cow::Owned(escape_bare_ampersands(&t).into_owned()),
+    };
     // Each replacement copies the document: only for the old formats that need it.
     for (old, new) in LEGACY_NAMESPACES {
         if !text.contains(old) {
             continue;
         }
         for quote in ['"', '\''] {
-            text = text.replace(
+            let replaced = text.replace(
                 &format!("{quote}{old}{quote}"),
                 &format!("{quote}{new}{quote}"),
             );
+            text = Cow::Owned(replaced);
         }
     }
     normalize_rss_version(&mut text);
-    if text.contains("<feed") {
-        text = normalize_atom_text_types(&text);
+    if text.contains("<feed") && needs_retype(&text) {
+        text = Cow::Owned(normalize_atom_text_types(&text));
     }
     text
+}
+
+/// Whether any `type` value that `retype` rewrites occurs at all (a quick scan that spares
+/// well-formed Atom feeds the copy).
+fn needs_retype(text: &str) -> bool {
+    [
+        "type=\"text/",
+        "type='text/",
+        "application/xhtml+xml",
+        "type=\"\"",
+        "type=''",
+    ]
+    .iter()
+    .any(|p| text.contains(p))
 }
 
 /// An XML declaration is only allowed at the very start. A later one (two feeds glued
 /// together by a broken CMS, junk before the prolog) made quick-xml panic when it tried to
 /// switch encodings mid-document (found by `make fuzz`); the text is already UTF-8, so a
 /// late declaration says nothing and is dropped.
-fn drop_late_declarations(text: &str) -> std::borrow::Cow<'_, str> {
+fn drop_late_declarations(text: &str) -> Cow<'_, str> {
     let is_declaration = |rest: &str| {
         rest.starts_with("<?xml")
             && rest[5..]
@@ -58,7 +79,7 @@ fn drop_late_declarations(text: &str) -> std::borrow::Cow<'_, str> {
         .match_indices("<?xml")
         .any(|(at, _)| at > 0 && is_declaration(&text[at..]));
     if !late {
-        return std::borrow::Cow::Borrowed(text);
+        return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
@@ -79,7 +100,7 @@ fn drop_late_declarations(text: &str) -> std::borrow::Cow<'_, str> {
         };
     }
     out.push_str(rest);
-    std::borrow::Cow::Owned(out)
+    Cow::Owned(out)
 }
 
 /// Atom text constructs and the `type` values feed-rs accepts for them.
@@ -142,12 +163,15 @@ fn retype(tag: &str) -> String {
 /// Escapes each `&` that starts no character or entity reference (`&amp;`, `&#233;`,
 /// `&#xE9;`), outside CDATA sections and comments: one `?a=1&b=2` in a link otherwise makes
 /// the XML parser reject the whole feed.
-fn escape_bare_ampersands(text: &str) -> String {
-    if !text.contains('&') {
-        return text.to_string();
-    }
+fn escape_bare_ampersands(text: &str) -> Cow<'_, str> {
+    // Copied only from the first bare `&` on.
+    let Some(first) = first_bare_ampersand(text) else {
+        return Cow::Borrowed(text);
+    };
     let mut out = String::with_capacity(text.len() + 64);
-    let mut rest = text;
+    out.push_str(&text[..first]);
+    out.push_str("&amp;");
+    let mut rest = &text[first + 1..];
     while let Some(pos) = rest.find(['&', '<']) {
         out.push_str(&rest[..pos]);
         rest = &rest[pos..];
@@ -175,7 +199,34 @@ fn escape_bare_ampersands(text: &str) -> String {
         rest = after;
     }
     out.push_str(rest);
-    out
+    Cow::Owned(out)
+}
+
+/// Where the first `&` that starts no reference is, outside CDATA sections and comments.
+fn first_bare_ampersand(text: &str) -> Option<usize> {
+    let mut at = 0;
+    while let Some(pos) = text[at..].find(['&', '<']).map(|p| at + p) {
+        let rest = &text[pos..];
+        if rest.starts_with('<') {
+            let close = if rest.starts_with("<![CDATA[") {
+                "]]>"
+            } else if rest.starts_with("<!--") {
+                "-->"
+            } else {
+                at = pos + 1;
+                continue;
+            };
+            at = rest
+                .find(close)
+                .map_or(text.len(), |e| pos + e + close.len());
+            continue;
+        }
+        if !starts_reference(&rest[1..]) {
+            return Some(pos);
+        }
+        at = pos + 1;
+    }
+    None
 }
 
 /// Whether the text after a `&` is `name;`, `#digits;` or `#xhex;`.
@@ -205,7 +256,7 @@ fn starts_reference(after: &str) -> bool {
 
 /// Rewrites the root `<rss>` version to 2.0 when it is missing or one feed-rs does not know
 /// (0.90, 0.93, 0.94, 2.00…): otherwise the whole feed is lost as "no root element".
-fn normalize_rss_version(text: &mut String) {
+fn normalize_rss_version(text: &mut Cow<'_, str>) {
     let Some(start) = find_rss_root(text) else {
         return;
     };
@@ -214,7 +265,7 @@ fn normalize_rss_version(text: &mut String) {
     };
     let tag = &text[start..end];
     let Some(attr) = tag.find("version") else {
-        text.insert_str(start + 4, " version=\"2.0\"");
+        text.to_mut().insert_str(start + 4, " version=\"2.0\"");
         return;
     };
     let after_name = &tag[attr + "version".len()..];
@@ -239,7 +290,8 @@ fn normalize_rss_version(text: &mut String) {
         return;
     }
     let value_start = start + attr + "version".len() + eq + 1 + lead + 1;
-    text.replace_range(value_start..value_start + close, "2.0");
+    text.to_mut()
+        .replace_range(value_start..value_start + close, "2.0");
 }
 
 fn find_rss_root(text: &str) -> Option<usize> {
@@ -266,10 +318,7 @@ mod tests {
             drop_late_declarations(glued),
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss><?xml-stylesheet href=\"s.xsl\"?><channel/></rss>"
         );
-        assert!(matches!(
-            drop_late_declarations("<rss/>"),
-            std::borrow::Cow::Borrowed(_)
-        ));
+        assert!(matches!(drop_late_declarations("<rss/>"), Cow::Borrowed(_)));
     }
 
     #[test]
@@ -284,16 +333,16 @@ mod tests {
 
     #[test]
     fn unknown_rss_versions_become_2_0() {
-        let mut t = "<?xml version=\"1.0\"?><rss version='0.94'><channel/></rss>".to_string();
+        let mut t = Cow::from("<?xml version=\"1.0\"?><rss version='0.94'><channel/></rss>");
         normalize_rss_version(&mut t);
         assert_eq!(
             t,
             "<?xml version=\"1.0\"?><rss version='2.0'><channel/></rss>"
         );
-        let mut t = "<rss><channel/></rss>".to_string();
+        let mut t = Cow::from("<rss><channel/></rss>");
         normalize_rss_version(&mut t);
         assert_eq!(t, "<rss version=\"2.0\"><channel/></rss>");
-        let mut t = "<rss version=\"0.91\">".to_string();
+        let mut t = Cow::from("<rss version=\"0.91\">");
         normalize_rss_version(&mut t);
         assert_eq!(t, "<rss version=\"0.91\">");
     }

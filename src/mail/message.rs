@@ -32,7 +32,7 @@ pub struct Letter {
     pub base_url: String,
     pub html: String,
     pub text: String,
-    pub dkim: Option<DkimConfig>,
+    pub dkim: Option<Signer>,
 }
 
 /// Removes every control character (CR and LF included): nothing from a title, a name or
@@ -54,7 +54,7 @@ pub fn parse_mailbox(text: &str, what: &str) -> anyhow::Result<Mailbox> {
 /// The DKIM configuration of `[mail]`, when a key is given: a PKCS#1 PEM RSA key (2048
 /// bits) or a base64 Ed25519 key, in `VEILLE_DKIM_KEY` or else in the file `dkim_key`
 /// (readable by its owner only).
-pub fn dkim_config(settings: &MailSettings) -> anyhow::Result<Option<DkimConfig>> {
+pub fn dkim_config(settings: &MailSettings) -> anyhow::Result<Option<Signer>> {
     let from_env = std::env::var("VEILLE_DKIM_KEY")
         .ok()
         .filter(|k| !k.trim().is_empty());
@@ -74,17 +74,6 @@ pub fn dkim_config(settings: &MailSettings) -> anyhow::Result<Option<DkimConfig>
         )?)
         .map_err(|_| anyhow::anyhow!("clé DKIM illisible {path} : ce n'est pas du texte"))?,
     };
-    let key = if key_text.contains("BEGIN RSA PRIVATE KEY") {
-        DkimSigningKey::new(&key_text, DkimSigningAlgorithm::Rsa)
-    } else if key_text.contains("BEGIN") {
-        anyhow::bail!(
-            "clé DKIM {path} : une clé RSA doit être au format PKCS#1 (« BEGIN RSA PRIVATE KEY ») ; \
-             convertissez-la avec : openssl rsa -in {path} -traditional -out dkim.pem"
-        );
-    } else {
-        DkimSigningKey::new(key_text.trim(), DkimSigningAlgorithm::Ed25519)
-    }
-    .map_err(|e| anyhow::anyhow!("clé DKIM {path} illisible : {e}"))?;
     let headers = [
         "From",
         "To",
@@ -98,20 +87,39 @@ pub fn dkim_config(settings: &MailSettings) -> anyhow::Result<Option<DkimConfig>
         "MIME-Version",
         // Not Content-Type: lettre 0.11 signs its folded multipart value in a form that
         // verifiers (dkimpy) do not reproduce; the body hash covers the content anyway.
-    ]
-    .into_iter()
-    .map(HeaderName::new_from_ascii_str)
-    .collect();
-    Ok(Some(DkimConfig::new(
+    ];
+    if key_text.contains("BEGIN RSA PRIVATE KEY") {
+        let signer = super::dkim::RsaSigner::from_pem(&key_text, selector, domain, &headers)
+            .map_err(|e| anyhow::anyhow!("clé DKIM {path} illisible : {e}"))?;
+        return Ok(Some(Signer::Rsa(Box::new(signer))));
+    }
+    if key_text.contains("BEGIN") {
+        anyhow::bail!(
+            "clé DKIM {path} : une clé RSA doit être au format PKCS#1 (« BEGIN RSA PRIVATE KEY ») ; \
+             convertissez-la avec : openssl rsa -in {path} -traditional -out dkim.pem"
+        );
+    }
+    let key = DkimSigningKey::new(key_text.trim(), DkimSigningAlgorithm::Ed25519)
+        .map_err(|e| anyhow::anyhow!("clé DKIM {path} illisible : {e}"))?;
+    Ok(Some(Signer::Lettre(Box::new(DkimConfig::new(
         selector.clone(),
         domain.clone(),
         key,
-        headers,
+        headers
+            .into_iter()
+            .map(HeaderName::new_from_ascii_str)
+            .collect(),
         DkimCanonicalization {
             header: DkimCanonicalizationType::Relaxed,
             body: DkimCanonicalizationType::Relaxed,
         },
-    )))
+    )))))
+}
+
+/// Who signs the messages: RSA keys with aws-lc (`dkim`), Ed25519 keys with lettre.
+pub enum Signer {
+    Rsa(Box<super::dkim::RsaSigner>),
+    Lettre(Box<DkimConfig>),
 }
 
 /// What is personal to one delivery beyond the recipient and the unsubscribe token.
@@ -245,8 +253,10 @@ impl Letter {
         let mut message = builder
             .multipart(MultiPart::alternative_plain_html(text, html))
             .map_err(|e| anyhow::anyhow!("message impossible à construire : {e}"))?;
-        if let Some(dkim) = &self.dkim {
-            message.sign(dkim);
+        match &self.dkim {
+            Some(Signer::Rsa(signer)) => signer.sign(&mut message, date)?,
+            Some(Signer::Lettre(config)) => message.sign(config),
+            None => {}
         }
         Ok(message)
     }

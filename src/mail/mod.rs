@@ -4,6 +4,7 @@
 
 pub mod bounce;
 pub mod clicks;
+pub mod dkim;
 pub mod idn;
 pub mod import;
 pub mod message;

@@ -22,7 +22,7 @@ use super::token::{Purpose, Secret};
 use crate::config::{Config, MailSettings};
 use crate::model::EditionStatus;
 use crate::publish::{PUBLISHED_DIR, Publisher};
-use crate::store::{ClaimedDelivery, DeliveryOutcome, SendError, Store};
+use crate::store::{ClaimedDelivery, DeliveryOutcome, LedgerStep, SendError, Store};
 
 #[derive(Debug, Clone, Default)]
 pub struct SendOptions {
@@ -213,72 +213,11 @@ pub async fn send_edition(
     };
 
     if let Some(to) = &options.test {
-        let to = super::normalise_address(to)
-            .ok_or_else(|| usage(format!("adresse de test invalide « {to} »")))?;
-        // Subscriber 0 exists nowhere: the test copy's unsubscribe link changes nothing.
-        let token = secret.sign(Purpose::Unsubscribe, 0, &prepared.list, None);
-        let message_id = format!(
-            "<veille.test.{kind}.{number}.{}@{}>",
-            Utc::now().timestamp_millis(),
-            prepared.domain
-        );
-        let message =
-            prepared
-                .letter
-                .message(&to, &token, &message_id, SystemTime::now(), "[TEST] ")?;
-        let mut session = super::SmtpSession::new(&settings)?;
-        let result = tokio::time::timeout(
-            Duration::from_secs(settings.timeout_secs),
-            session.send(&message),
-        )
-        .await;
-        session.quit().await;
-        let refusal = match &result {
-            Ok(Err(e)) => super::idn::client_refusal(&to, e),
-            _ => None,
-        };
-        match result {
-            Ok(Ok(_)) => report.sent = 1,
-            Ok(Err(_)) if refusal.is_some() => report.failed.push(Failure {
-                email: to.clone(),
-                state: "failed_perm".into(),
-                reply: refusal,
-            }),
-            Ok(Err(e)) => report.failed.push(Failure {
-                email: to.clone(),
-                state: if e.is_permanent() {
-                    "failed_perm"
-                } else {
-                    "failed_temp"
-                }
-                .into(),
-                reply: Some(e.to_string()),
-            }),
-            Err(_) => report.uncertain.push(to.clone()),
-        }
-        report.test = Some(to);
-        return Ok(report);
+        return send_test(&settings, &prepared, &secret, kind, number, to, report).await;
     }
 
     if options.dry_run {
-        for row in store.subscriber_rows(Some(&prepared.list)).await? {
-            if !row.lists.contains(&prepared.list) {
-                continue;
-            }
-            let token = secret.sign(Purpose::Unsubscribe, 0, &prepared.list, None);
-            let message = prepared.letter.message_for(
-                &row.details,
-                &row.email,
-                &token,
-                &format!("<veille.essai.{}@{}>", report.built, prepared.domain),
-                SystemTime::now(),
-                "",
-                super::message::Delivery::default(),
-            )?;
-            report.bytes += message.formatted().len();
-            report.built += 1;
-        }
-        return Ok(report);
+        return rehearse(store, &prepared, &secret, report).await;
     }
 
     let (edition, queued) = store
@@ -302,9 +241,21 @@ pub async fn send_edition(
     }
 
     let people = store.subscriber_details(&prepared.list).await?;
+    let (desk, requests) = tokio::sync::mpsc::unbounded_channel();
+    let clerk = tokio::spawn(keep_ledger(
+        store.clone(),
+        edition,
+        prepared.list.clone(),
+        settings.bounce_limit,
+        requests,
+    ));
     let shared = Arc::new(Shared {
         people,
         store: store.clone(),
+        desk,
+        signing: tokio::sync::Semaphore::new(
+            std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
+        ),
         letter: prepared.letter,
         list: prepared.list.clone(),
         secret,
@@ -343,6 +294,8 @@ pub async fn send_edition(
     if let Some(ticker) = ticker {
         ticker.abort();
     }
+    // Every connection has had its last step answered: the clerk has nothing left to commit.
+    clerk.abort();
     if let Some(bar) = &shared.progress {
         bar.finish_and_clear();
     }
@@ -360,6 +313,90 @@ pub async fn send_edition(
             state,
             reply,
         });
+    }
+    Ok(report)
+}
+
+/// One copy marked `[TEST]` to one address: no ledger, any status.
+async fn send_test(
+    settings: &MailSettings,
+    prepared: &Prepared,
+    secret: &Secret,
+    kind: &str,
+    number: i64,
+    to: &str,
+    mut report: SendReport,
+) -> Result<SendReport, SendFailure> {
+    let to = super::normalise_address(to)
+        .ok_or_else(|| usage(format!("adresse de test invalide « {to} »")))?;
+    // Subscriber 0 exists nowhere: the test copy's unsubscribe link changes nothing.
+    let token = secret.sign(Purpose::Unsubscribe, 0, &prepared.list, None);
+    let message_id = format!(
+        "<veille.test.{kind}.{number}.{}@{}>",
+        Utc::now().timestamp_millis(),
+        prepared.domain
+    );
+    let message =
+        prepared
+            .letter
+            .message(&to, &token, &message_id, SystemTime::now(), "[TEST] ")?;
+    let mut session = super::SmtpSession::new(settings)?;
+    let result = tokio::time::timeout(
+        Duration::from_secs(settings.timeout_secs),
+        session.send(&message),
+    )
+    .await;
+    session.quit().await;
+    let refusal = match &result {
+        Ok(Err(e)) => super::idn::client_refusal(&to, e),
+        _ => None,
+    };
+    match result {
+        Ok(Ok(_)) => report.sent = 1,
+        Ok(Err(_)) if refusal.is_some() => report.failed.push(Failure {
+            email: to.clone(),
+            state: "failed_perm".into(),
+            reply: refusal,
+        }),
+        Ok(Err(e)) => report.failed.push(Failure {
+            email: to.clone(),
+            state: if e.is_permanent() {
+                "failed_perm"
+            } else {
+                "failed_temp"
+            }
+            .into(),
+            reply: Some(e.to_string()),
+        }),
+        Err(_) => report.uncertain.push(to.clone()),
+    }
+    report.test = Some(to);
+    Ok(report)
+}
+
+/// Every message built and signed, nothing sent, nothing changed.
+async fn rehearse(
+    store: &Store,
+    prepared: &Prepared,
+    secret: &Secret,
+    mut report: SendReport,
+) -> Result<SendReport, SendFailure> {
+    for row in store.subscriber_rows(Some(&prepared.list)).await? {
+        if !row.lists.contains(&prepared.list) {
+            continue;
+        }
+        let token = secret.sign(Purpose::Unsubscribe, 0, &prepared.list, None);
+        let message = prepared.letter.message_for(
+            &row.details,
+            &row.email,
+            &token,
+            &format!("<veille.essai.{}@{}>", report.built, prepared.domain),
+            SystemTime::now(),
+            "",
+            super::message::Delivery::default(),
+        )?;
+        report.bytes += message.formatted().len();
+        report.built += 1;
     }
     Ok(report)
 }
@@ -404,10 +441,54 @@ impl HourlyWindow {
     }
 }
 
+/// A connection's step, and where the ledger answers it.
+type LedgerRequest = (
+    LedgerStep,
+    tokio::sync::oneshot::Sender<Result<Option<ClaimedDelivery>, String>>,
+);
+
+/// The ledger's clerk: takes every step waiting (one per connection at most) and commits
+/// them together, so that 8 connections pay for one synced commit where they paid for 16.
+/// A connection waits for its step's commit before its next SMTP transaction: the ledger
+/// says `sending` before a message goes, and at most one recipient per connection is ever
+/// uncertain after a crash, as with one commit per step.
+async fn keep_ledger(
+    store: Store,
+    edition: i64,
+    list: String,
+    bounce_limit: u32,
+    mut requests: tokio::sync::mpsc::UnboundedReceiver<LedgerRequest>,
+) {
+    let mut batch = Vec::new();
+    while requests.recv_many(&mut batch, 64).await > 0 {
+        let (steps, replies): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
+        match store
+            .advance_ledger(edition, &list, &steps, bounce_limit, Utc::now())
+            .await
+        {
+            Ok(claimed) => {
+                for (reply, delivery) in replies.into_iter().zip(claimed) {
+                    let _ = reply.send(Ok(delivery));
+                }
+            }
+            Err(e) => {
+                let message = format!("registre des envois : {e:#}");
+                for reply in replies {
+                    let _ = reply.send(Err(message.clone()));
+                }
+            }
+        }
+    }
+}
+
 struct Shared {
     /// What is known of each subscriber of the list, for the templates' placeholders.
     people: std::collections::HashMap<i64, crate::model::SubscriberDetails>,
     store: Store,
+    /// To the ledger's clerk (`keep_ledger`).
+    desk: tokio::sync::mpsc::UnboundedSender<LedgerRequest>,
+    /// One permit per core for building and signing messages.
+    signing: tokio::sync::Semaphore,
     letter: Letter,
     list: String,
     secret: Secret,
@@ -436,12 +517,23 @@ impl Shared {
         result
     }
 
-    async fn work_with(&self, session: &mut super::SmtpSession) -> anyhow::Result<()> {
+    async fn work_with(self: &Arc<Self>, session: &mut super::SmtpSession) -> anyhow::Result<()> {
+        // The answer for the previous recipient goes to the ledger with the claim of the next.
+        let mut finished: Option<(ClaimedDelivery, DeliveryOutcome)> = None;
         loop {
-            let claimed = self
-                .store
-                .claim_delivery(self.edition, &self.list, Utc::now())
-                .await?;
+            let counted = finished.as_ref().is_some_and(|(_, outcome)| {
+                !matches!(
+                    outcome,
+                    DeliveryOutcome::Temporary {
+                        retry_at: Some(_),
+                        ..
+                    }
+                )
+            });
+            let claimed = self.step(finished.take()).await?;
+            if counted && let Some(bar) = &self.progress {
+                bar.inc(1);
+            }
             let Some(delivery) = claimed else {
                 match self.store.next_retry(self.edition).await? {
                     Some(at) => {
@@ -456,86 +548,73 @@ impl Shared {
                 }
             };
             self.limiter.until_ready().await;
-            loop {
-                let wait = self.hourly.lock().await.take();
-                match wait {
-                    None => break,
-                    Some(wait) => {
-                        let until = Utc::now()
-                            + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::zero());
-                        self.announce_wait(
-                            &format!(
-                                "plafond de {} messages par heure atteint",
-                                self.settings.per_hour
-                            ),
-                            until,
-                        );
-                        tokio::time::sleep(wait).await;
+            self.wait_for_hourly_cap().await;
+            match self.send_one(session, &delivery).await? {
+                Some(outcome) => finished = Some((delivery, outcome)),
+                None => {
+                    if let Some(bar) = &self.progress {
+                        bar.inc(1);
                     }
                 }
             }
-            let outcome = self.send_one(session, &delivery).await?;
-            if let Some(outcome) = outcome {
-                let final_state = !matches!(
-                    outcome,
-                    DeliveryOutcome::Temporary {
-                        retry_at: Some(_),
-                        ..
-                    }
-                );
-                self.store
-                    .record_delivery(
-                        self.edition,
-                        &delivery,
-                        &outcome,
-                        self.settings.bounce_limit,
-                        Utc::now(),
-                    )
-                    .await?;
-                if final_state && let Some(bar) = &self.progress {
-                    bar.inc(1);
-                }
-            } else if let Some(bar) = &self.progress {
-                bar.inc(1);
-            }
+        }
+    }
+
+    /// Records `finished` and claims the next recipient, in the clerk's next commit.
+    async fn step(
+        &self,
+        finished: Option<(ClaimedDelivery, DeliveryOutcome)>,
+    ) -> anyhow::Result<Option<ClaimedDelivery>> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let step = LedgerStep {
+            finished,
+            claim: true,
+        };
+        self.desk
+            .send((step, reply))
+            .map_err(|_| anyhow::anyhow!("registre des envois fermé"))?;
+        answer
+            .await
+            .map_err(|_| anyhow::anyhow!("registre des envois interrompu"))?
+            .map_err(|e| anyhow::anyhow!(e))
+    }
+
+    /// Waits while the hourly cap is reached, saying until when.
+    async fn wait_for_hourly_cap(&self) {
+        loop {
+            let wait = self.hourly.lock().await.take();
+            let Some(wait) = wait else { return };
+            let until =
+                Utc::now() + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::zero());
+            self.announce_wait(
+                &format!(
+                    "plafond de {} messages par heure atteint",
+                    self.settings.per_hour
+                ),
+                until,
+            );
+            tokio::time::sleep(wait).await;
         }
     }
 
     /// The server's answer for one recipient; None when it is unknown (timeout during the
     /// transaction): the ledger keeps it `sending`, reported as uncertain.
     async fn send_one(
-        &self,
+        self: &Arc<Self>,
         session: &mut super::SmtpSession,
         delivery: &ClaimedDelivery,
     ) -> anyhow::Result<Option<DeliveryOutcome>> {
-        let token = self
-            .secret
-            .sign(Purpose::Unsubscribe, delivery.subscriber, &self.list, None);
-        let envelope_from = self.settings.bounce_address.as_deref().and_then(|address| {
-            super::bounce::verp::envelope_sender(
-                &self.secret,
-                address,
-                self.edition,
-                delivery.subscriber,
-            )
-        });
-        let preferences = self
-            .secret
-            .sign(Purpose::Preferences, delivery.subscriber, "", None);
-        let nobody = crate::model::SubscriberDetails::default();
-        let person = self.people.get(&delivery.subscriber).unwrap_or(&nobody);
-        let message = match self.letter.message_for(
-            person,
-            &delivery.email,
-            &token,
-            &delivery.message_id,
-            SystemTime::now(),
-            "",
-            super::message::Delivery {
-                envelope_from: envelope_from.as_deref(),
-                preferences_token: Some(&preferences),
-            },
-        ) {
+        // Building and signing (RSA) is the CPU part of a message: done on the blocking
+        // threads, at most one per core at a time, so the async threads keep answering the
+        // other connections' SMTP replies meanwhile.
+        let permit = self.signing.acquire().await?;
+        let shared = self.clone();
+        let claimed = delivery.clone();
+        let built = tokio::task::spawn_blocking(move || shared.build(&claimed))
+            .await
+            .map_err(|e| anyhow::anyhow!("construction du message interrompue : {e}"))?;
+        drop(permit);
+        let message = match built {
             Ok(m) => m,
             Err(e) => {
                 return Ok(Some(DeliveryOutcome::Permanent {
@@ -580,6 +659,38 @@ impl Shared {
                 None
             }
         })
+    }
+
+    /// The signed message for one recipient, with its own links.
+    fn build(&self, delivery: &ClaimedDelivery) -> anyhow::Result<lettre::Message> {
+        let token = self
+            .secret
+            .sign(Purpose::Unsubscribe, delivery.subscriber, &self.list, None);
+        let envelope_from = self.settings.bounce_address.as_deref().and_then(|address| {
+            super::bounce::verp::envelope_sender(
+                &self.secret,
+                address,
+                self.edition,
+                delivery.subscriber,
+            )
+        });
+        let preferences = self
+            .secret
+            .sign(Purpose::Preferences, delivery.subscriber, "", None);
+        let nobody = crate::model::SubscriberDetails::default();
+        let person = self.people.get(&delivery.subscriber).unwrap_or(&nobody);
+        self.letter.message_for(
+            person,
+            &delivery.email,
+            &token,
+            &delivery.message_id,
+            SystemTime::now(),
+            "",
+            super::message::Delivery {
+                envelope_from: envelope_from.as_deref(),
+                preferences_token: Some(&preferences),
+            },
+        )
     }
 
     /// Says why the send waits and until when, above the progress bar or on stderr.

@@ -24,6 +24,7 @@ mod decisions;
 mod editions;
 mod jobs;
 mod learning;
+mod ledger;
 pub mod preferences;
 mod privacy;
 mod subscribers;
@@ -36,8 +37,9 @@ pub use decisions::DecisionError;
 pub use editions::{EditionError, NewBlock};
 pub use jobs::{EditionReminder, JobRow, ScheduledDraft, SourceStat, Totals};
 pub use learning::{DecidedStory, StoryToScore, ToCheckEntry, ToCheckRow};
+pub use ledger::{ClaimedDelivery, DeliveryOutcome, LedgerStep, SendError};
 pub use privacy::PersonalData;
-pub use subscribers::{ClaimedDelivery, DeliveryOutcome, ImportEntry, ImportOutcome, SendError};
+pub use subscribers::{ImportEntry, ImportOutcome};
 pub use triage::{DecisionSnapshot, InboxFilter, InboxRow, StoryDetail};
 
 /// The database file inside the archive folder.

@@ -1,0 +1,408 @@
+//! The per-recipient delivery ledger that makes a send resumable and never double: each
+//! recipient of an edition is `queued`, then `sending` (committed before its SMTP transaction),
+//! then `sent` or refused (committed after the server's answer). A crash leaves at most the
+//! recipients in an SMTP transaction `sending`: reported as uncertain, never resent unasked.
+//!
+//! The connections of a send share their commits (`advance`): the `sent` of one recipient and
+//! the `sending` of the next, for every connection waiting at that moment, go in one
+//! transaction, synced to the disk (`synchronous = FULL`) before any of them goes on.
+
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+use chrono::{DateTime, Utc};
+use sqlx::{Connection, SqliteConnection};
+
+use super::{Store, timestamp};
+use crate::model::{DeliveryState, EditionStatus};
+
+/// A recipient taken from the ledger, marked `sending`.
+#[derive(Debug, Clone)]
+pub struct ClaimedDelivery {
+    pub email: String,
+    pub subscriber: i64,
+    pub message_id: String,
+    pub attempts: i64,
+}
+
+/// What the SMTP server said about one recipient.
+#[derive(Debug, Clone)]
+pub enum DeliveryOutcome {
+    Sent {
+        reply: String,
+    },
+    /// 4xx: tried again from `retry_at`, or given up when None.
+    Temporary {
+        reply: String,
+        retry_at: Option<DateTime<Utc>>,
+    },
+    /// 5xx.
+    Permanent {
+        reply: String,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    #[error("édition inconnue : {0}")]
+    UnknownEdition(String),
+    #[error(
+        "l'édition {0} est un brouillon : marquez-la prête (`veille edition ready {0}`) avant l'envoi"
+    )]
+    NotReady(String),
+    #[error(transparent)]
+    Store(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for SendError {
+    fn from(e: sqlx::Error) -> Self {
+        SendError::Store(e.into())
+    }
+}
+
+/// One connection's turn at the ledger: the answer for its last recipient, if any, and
+/// whether it wants its next recipient.
+#[derive(Debug, Clone)]
+pub struct LedgerStep {
+    pub finished: Option<(ClaimedDelivery, DeliveryOutcome)>,
+    pub claim: bool,
+}
+
+#[derive(sqlx::FromRow)]
+struct EditionState {
+    id: i64,
+    status: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct StateCount {
+    state: String,
+    n: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct FailureRow {
+    email: String,
+    state: String,
+    last_reply: Option<String>,
+}
+
+/// The next recipient due, with its subscription's status in the list now.
+#[derive(sqlx::FromRow)]
+struct DueRow {
+    email: String,
+    subscriber_id: i64,
+    message_id: String,
+    attempts: i64,
+    status: Option<String>,
+}
+
+/// The synchronisation of the ledger's commits. FULL: a `sent` or `sending` must survive a
+/// power cut, not only a crash, or a resumed send could mail someone twice. The send bench
+/// alone sets `VEILLE_BENCH_LEDGER_SYNC=NORMAL` to print what FULL costs; nothing else should.
+fn ledger_synchronous() -> &'static str {
+    static MODE: LazyLock<&'static str> =
+        LazyLock::new(|| match std::env::var("VEILLE_BENCH_LEDGER_SYNC") {
+            Ok(v) if v.eq_ignore_ascii_case("normal") => "PRAGMA synchronous = NORMAL",
+            _ => "PRAGMA synchronous = FULL",
+        });
+    *MODE
+}
+
+impl Store {
+    /// Starts (or resumes) the send of an edition: a ready edition becomes `sent` (frozen)
+    /// and every active subscriber of `list` at this moment is queued once. A resumed send
+    /// queues nobody new. Returns the edition's row id and how many were queued now.
+    pub async fn start_sending(
+        &self,
+        kind: &str,
+        number: i64,
+        list: &str,
+        message_id_domain: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(i64, u64), SendError> {
+        let address = format!("{kind}/{number}");
+        let at = timestamp(now);
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let EditionState { id, status } = sqlx::query_as::<_, EditionState>(
+            "SELECT id, status FROM editions WHERE kind = $1 AND number = $2",
+        )
+        .bind(kind)
+        .bind(number)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| SendError::UnknownEdition(address.clone()))?;
+        let status = EditionStatus::parse(&status);
+        let queued = match status {
+            Some(EditionStatus::Draft) | None => return Err(SendError::NotReady(address)),
+            Some(EditionStatus::Sent) => 0,
+            Some(EditionStatus::Ready) => {
+                let queued = sqlx::query(
+                    "INSERT INTO deliveries (edition_id, subscriber_id, email, state, message_id, updated_at)
+                     SELECT $1, s.id, s.email, 'queued',
+                            '<veille.' || $2 || '.' || $3 || '.' || s.id || '@' || $4 || '>', $5
+                     FROM subscribers s JOIN subscriptions c ON c.subscriber_id = s.id
+                     WHERE c.list = $6 AND c.status = 'active'
+                     ON CONFLICT (edition_id, email) DO NOTHING",
+                )
+                .bind(id)
+                .bind(kind)
+                .bind(number)
+                .bind(message_id_domain)
+                .bind(&at)
+                .bind(list)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                sqlx::query(
+                    "UPDATE editions SET status = 'sent', sent_at = $1, updated_at = $1 WHERE id = $2",
+                )
+                .bind(&at)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                queued
+            }
+        };
+        tx.commit().await?;
+        Ok((id, queued))
+    }
+
+    /// How many recipients of the edition are in each state.
+    pub async fn delivery_counts(&self, edition: i64) -> anyhow::Result<BTreeMap<String, i64>> {
+        Ok(sqlx::query_as::<_, StateCount>(
+            "SELECT state, COUNT(*) AS n FROM deliveries WHERE edition_id = $1 GROUP BY state",
+        )
+        .bind(edition)
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(|c| (c.state, c.n))
+        .collect())
+    }
+
+    /// Recipients left `sending` by an interrupted send: the server may or may not have
+    /// accepted their message.
+    pub async fn uncertain_deliveries(&self, edition: i64) -> anyhow::Result<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT email FROM deliveries WHERE edition_id = $1 AND state = 'sending' ORDER BY email",
+        )
+        .bind(edition)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Puts the uncertain recipients back in the queue (they may receive the edition twice).
+    pub async fn requeue_uncertain(&self, edition: i64, now: DateTime<Utc>) -> anyhow::Result<u64> {
+        Ok(sqlx::query(
+            "UPDATE deliveries SET state = 'queued', updated_at = $2 WHERE edition_id = $1 AND state = 'sending'",
+        )
+        .bind(edition)
+        .bind(timestamp(now))
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
+    }
+
+    /// Temporarily refused recipients that used up their tries go back in the queue.
+    pub async fn requeue_exhausted(&self, edition: i64, now: DateTime<Utc>) -> anyhow::Result<u64> {
+        Ok(sqlx::query(
+            "UPDATE deliveries SET state = 'queued', attempts = 0, updated_at = $2
+             WHERE edition_id = $1 AND state = 'failed_temp' AND next_attempt IS NULL",
+        )
+        .bind(edition)
+        .bind(timestamp(now))
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
+    }
+
+    /// Applies the steps of several connections in one transaction, synced to the disk before
+    /// it returns: first every answer (a permanent refusal counts as a bounce; after
+    /// `bounce_limit` of them the address is marked bounced in every list), then one claim per
+    /// step that asks for it. Returns, step by step, the recipient now marked `sending`
+    /// (None: nothing due now, or no claim asked).
+    pub async fn advance_ledger(
+        &self,
+        edition: i64,
+        list: &str,
+        steps: &[LedgerStep],
+        bounce_limit: u32,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Vec<Option<ClaimedDelivery>>> {
+        let at = timestamp(now);
+        let mut conn = self.pool.acquire().await?;
+        sqlx::query(sqlx::AssertSqlSafe(ledger_synchronous()))
+            .execute(&mut *conn)
+            .await?;
+        let result = async {
+            let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+            for (delivery, outcome) in steps.iter().filter_map(|s| s.finished.as_ref()) {
+                record(&mut tx, edition, delivery, outcome, bounce_limit, &at).await?;
+            }
+            let mut claimed = Vec::with_capacity(steps.len());
+            for step in steps {
+                claimed.push(if step.claim {
+                    claim(&mut tx, edition, list, &at).await?
+                } else {
+                    None
+                });
+            }
+            tx.commit().await?;
+            anyhow::Ok(claimed)
+        }
+        .await;
+        relax(&mut conn).await;
+        result
+    }
+
+    /// When the next temporarily refused recipient is due, if any.
+    pub async fn next_retry(&self, edition: i64) -> anyhow::Result<Option<DateTime<Utc>>> {
+        let next: Option<String> = sqlx::query_scalar(
+            "SELECT MIN(next_attempt) FROM deliveries WHERE edition_id = $1 AND state = 'failed_temp'",
+        )
+        .bind(edition)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(super::parse_timestamp(next))
+    }
+
+    /// Messages accepted by the server since `since`, all editions together (hourly cap).
+    pub async fn sent_since(&self, since: DateTime<Utc>) -> anyhow::Result<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM deliveries WHERE sent_at >= $1")
+                .bind(timestamp(since))
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Failures of an edition, for the final report: (address, state, last reply).
+    pub async fn failed_deliveries(
+        &self,
+        edition: i64,
+    ) -> anyhow::Result<Vec<(String, String, Option<String>)>> {
+        Ok(sqlx::query_as::<_, FailureRow>(
+            "SELECT email, state, last_reply FROM deliveries
+             WHERE edition_id = $1 AND state IN ('failed_temp', 'failed_perm') ORDER BY email",
+        )
+        .bind(edition)
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(|r| (r.email, r.state, r.last_reply))
+        .collect())
+    }
+}
+
+/// Takes the next recipient due and marks it `sending` (before any SMTP command); a
+/// recipient no longer active in the list is marked `skipped` instead. Queued ones come
+/// before retries; each lookup is one step of `deliveries_state`, with no sort, since it
+/// runs once per recipient.
+async fn claim(
+    conn: &mut SqliteConnection,
+    edition: i64,
+    list: &str,
+    at: &str,
+) -> anyhow::Result<Option<ClaimedDelivery>> {
+    loop {
+        let Some(due) = sqlx::query_as::<_, DueRow>(
+            "SELECT d.email, d.subscriber_id, d.message_id, d.attempts,
+                    (SELECT c.status FROM subscriptions c WHERE c.subscriber_id = d.subscriber_id AND c.list = $2) AS status
+             FROM deliveries d
+             WHERE d.rowid = COALESCE(
+                 (SELECT rowid FROM deliveries WHERE edition_id = $1 AND state = 'queued' LIMIT 1),
+                 (SELECT rowid FROM deliveries WHERE edition_id = $1 AND state = 'failed_temp'
+                    AND next_attempt IS NOT NULL AND next_attempt <= $3 LIMIT 1))",
+        )
+        .bind(edition)
+        .bind(list)
+        .bind(at)
+        .fetch_optional(&mut *conn)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let active = due.status.as_deref() == Some("active");
+        sqlx::query(
+            "UPDATE deliveries SET state = $4, attempts = attempts + $5, updated_at = $3
+             WHERE edition_id = $1 AND email = $2",
+        )
+        .bind(edition)
+        .bind(&due.email)
+        .bind(at)
+        .bind(if active { "sending" } else { "skipped" })
+        .bind(i64::from(active))
+        .execute(&mut *conn)
+        .await?;
+        if active {
+            return Ok(Some(ClaimedDelivery {
+                email: due.email,
+                subscriber: due.subscriber_id,
+                message_id: due.message_id,
+                attempts: due.attempts + 1,
+            }));
+        }
+    }
+}
+
+/// Records the server's answer for one recipient.
+async fn record(
+    conn: &mut SqliteConnection,
+    edition: i64,
+    delivery: &ClaimedDelivery,
+    outcome: &DeliveryOutcome,
+    bounce_limit: u32,
+    at: &str,
+) -> anyhow::Result<()> {
+    let (state, reply, retry_at, sent_at) = match outcome {
+        DeliveryOutcome::Sent { reply } => (DeliveryState::Sent, reply, None, Some(at)),
+        DeliveryOutcome::Temporary { reply, retry_at } => (
+            DeliveryState::FailedTemp,
+            reply,
+            retry_at.map(timestamp),
+            None,
+        ),
+        DeliveryOutcome::Permanent { reply } => (DeliveryState::FailedPerm, reply, None, None),
+    };
+    sqlx::query(
+        "UPDATE deliveries SET state = $3, last_reply = $4, next_attempt = $5, sent_at = $6, updated_at = $7
+         WHERE edition_id = $1 AND email = $2",
+    )
+    .bind(edition)
+    .bind(&delivery.email)
+    .bind(state.as_str())
+    .bind(reply)
+    .bind(retry_at)
+    .bind(sent_at)
+    .bind(at)
+    .execute(&mut *conn)
+    .await?;
+    if matches!(outcome, DeliveryOutcome::Permanent { .. }) {
+        let bounces: i64 = sqlx::query_scalar(
+            "UPDATE subscribers SET bounces = bounces + 1 WHERE id = $1 RETURNING bounces",
+        )
+        .bind(delivery.subscriber)
+        .fetch_optional(&mut *conn)
+        .await?
+        .unwrap_or(0);
+        if bounces >= i64::from(bounce_limit) {
+            sqlx::query(
+                "UPDATE subscriptions SET status = 'bounced', updated_at = $2
+                 WHERE subscriber_id = $1 AND status IN ('active', 'pending')",
+            )
+            .bind(delivery.subscriber)
+            .bind(at)
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Back to the pool's NORMAL synchronisation; a failure only leaves the connection safer.
+async fn relax(conn: &mut sqlx::SqliteConnection) {
+    let _ = sqlx::query("PRAGMA synchronous = NORMAL")
+        .execute(&mut *conn)
+        .await;
+}
