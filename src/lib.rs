@@ -5,6 +5,7 @@ pub mod backup;
 pub mod bodies;
 pub mod commands;
 pub mod config;
+pub mod cron;
 pub mod curate;
 pub mod daemon;
 pub mod dedup;

@@ -11,9 +11,10 @@ use serde_json::json;
 
 use super::{EXIT_OK, EXIT_USAGE, local_time, truncate};
 use crate::config::Config;
+use crate::cron::{self, Expr, Schedule};
 use crate::daemon::lock::{self, DaemonLock, LockError};
 use crate::daemon::metrics::{self, Snapshot, age};
-use crate::schedule::{self, Expr, Schedule, clock};
+use crate::schedule::clock;
 use crate::store::Store;
 
 /// `veille run [--listen ADDR:PORT]`: the daemon, until SIGTERM or SIGINT.
@@ -79,7 +80,7 @@ fn parse_from(text: &str, tz: Tz) -> Result<DateTime<Utc>, String> {
 pub fn schedule(config: &Config, expr: &str, from: Option<&str>, count: usize, json: bool) -> i32 {
     let tz = config.tz();
     if let Err(e) = Expr::parse(expr) {
-        eprintln!("{}\n  aide : {}", e.message, schedule::SYNTAX_HINT);
+        eprintln!("{}\n  aide : {}", e.message, cron::SYNTAX_HINT);
         return EXIT_USAGE;
     }
     let schedule = Schedule::new(&[expr], tz).expect("checked above");
@@ -127,7 +128,7 @@ fn day_name(day: chrono::NaiveDate) -> &'static str {
 /// The jobs of `check`: JSON rows.
 pub(super) fn schedules_json(config: &Config) -> serde_json::Value {
     let now = Utc::now();
-    schedule::jobs(config)
+    crate::daemon::jobs(config)
         .iter()
         .map(|j| {
             json!({
@@ -141,7 +142,7 @@ pub(super) fn schedules_json(config: &Config) -> serde_json::Value {
 /// The jobs of `check`, for a person.
 pub(super) fn print_schedules(config: &Config) {
     let now = Utc::now();
-    let jobs = schedule::jobs(config);
+    let jobs = crate::daemon::jobs(config);
     println!(
         "Planification du démon `veille run` ({} tâche(s), fuseau {}, arrêt en {} s au plus pour les relèves en cours) :",
         jobs.len(),

@@ -631,7 +631,7 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
     let check_schedule = |spec: &Spanned<ScheduleSpec>, errors: &mut Vec<ConfigError>| {
         let (texts, problems) = schedule::check(spec, text);
         for (span, message) in problems {
-            errors.push(at(span, message, Some(crate::schedule::SYNTAX_HINT.into())));
+            errors.push(at(span, message, Some(crate::cron::SYNTAX_HINT.into())));
         }
         texts
     };
@@ -948,14 +948,14 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
         }
     }
     let backup = raw.backup.unwrap_or_default();
-    if let Err(e) = crate::schedule::Expr::parse(&backup.schedule) {
+    if let Err(e) = crate::cron::Expr::parse(&backup.schedule) {
         errors.push(at(
             find_span(text, &backup.schedule),
             format!(
                 "horaire de sauvegarde invalide « {} » : {}",
                 backup.schedule, e.message
             ),
-            Some(crate::schedule::SYNTAX_HINT.into()),
+            Some(crate::cron::SYNTAX_HINT.into()),
         ));
     }
     let privacy = raw.privacy.unwrap_or_default();

@@ -174,7 +174,7 @@ pub(super) fn check(
             .collect(),
     };
     for (expr, span) in &items {
-        if let Err(e) = crate::schedule::Expr::parse(expr) {
+        if let Err(e) = crate::cron::Expr::parse(expr) {
             // Point at the field when the literal is a plain one-line string.
             let literal = &text[span.clone()];
             let at = match e.offset {

@@ -9,9 +9,12 @@
 //! configuration in service.
 
 pub mod alerts;
+mod jobs;
 pub mod lock;
 pub mod metrics;
 pub mod nightly;
+
+pub use jobs::jobs;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -36,7 +39,7 @@ use crate::model::SourceReport;
 use crate::publish::french::count as plural;
 use crate::publish::{self, Publisher};
 use crate::schedule::clock::{Clock, Wake};
-use crate::schedule::{self, Due, Scheduler, Task};
+use crate::schedule::{Due, Scheduler, Task};
 use crate::store::Store;
 
 /// The longest the search index commit may hold up a stop.
@@ -210,7 +213,7 @@ async fn build_scheduler(
     now: DateTime<Utc>,
 ) -> anyhow::Result<Scheduler> {
     let stored = store.job_slots().await?;
-    let mut scheduler = Scheduler::new(schedule::jobs(config), |name| stored.get(name).copied());
+    let mut scheduler = Scheduler::new(jobs(config), |name| stored.get(name).copied());
     for index in scheduler.set_baselines(now) {
         store
             .set_job_baseline(&scheduler.jobs[index].job.name, now)
