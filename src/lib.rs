@@ -3,6 +3,7 @@
 
 pub mod backup;
 pub mod bodies;
+pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod cron;

@@ -2,7 +2,6 @@
 //! expression), `status` (the daemon's figures for a person); and the schedules that
 //! `check` lists.
 
-use std::net::SocketAddr;
 use std::path::Path;
 
 use chrono::{DateTime, LocalResult, NaiveDateTime, SecondsFormat, TimeZone, Utc};
@@ -19,11 +18,7 @@ use crate::store::Store;
 
 /// `veille run [--listen ADDR:PORT]`: the daemon, until SIGTERM or SIGINT.
 pub async fn run(config: &Config, archive: &Path, listen: Option<&str>) -> anyhow::Result<i32> {
-    let listen = listen.unwrap_or(&config.web.listen);
-    let Ok(addr) = listen.parse::<SocketAddr>() else {
-        eprintln!(
-            "adresse d'écoute invalide « {listen} » : attendu ADRESSE:PORT, par exemple 127.0.0.1:8080"
-        );
+    let Some(addr) = super::listen_address(config, listen) else {
         return Ok(EXIT_USAGE);
     };
     let clock = match clock::from_env() {

@@ -298,11 +298,11 @@ pub async fn send(
     options: &SendOptions,
     json: bool,
 ) -> anyhow::Result<i32> {
-    let (kind, number) = match super::publishing::parse_address(config, edition) {
+    let address = match super::publishing::edition_ref(config, edition) {
         Ok(a) => a,
         Err(code) => return Ok(code),
     };
-    let kind = kind.as_str();
+    let (kind, number) = (address.kind.as_str(), address.number);
     let store = Store::open(archive).await?;
     let progress =
         (!json && std::io::stderr().is_terminal() && options.test.is_none() && !options.dry_run)

@@ -91,7 +91,7 @@ pub fn check(config: &Config, json: bool) -> i32 {
     if json {
         let doc = json!({
             "file": config.path.display().to_string(),
-            "timezone": config.settings.timezone,
+            "timezone": config.settings.timezone.name(),
             "dossiers": config.dossiers.iter().map(|(id, d)| json!({
                 "id": id, "title": d.title, "panorama": d.panorama, "sources": count(id),
                 "keywords": d.keywords.len(),
@@ -319,11 +319,7 @@ fn index_report_text(outcome: &anyhow::Result<IndexOutcome>) -> String {
 }
 
 fn timezone(config: &Config) -> chrono_tz::Tz {
-    config
-        .settings
-        .timezone
-        .parse()
-        .unwrap_or(chrono_tz::Europe::Paris)
+    config.tz()
 }
 
 /// `veille search QUERY`: full-text search with the French analyser.
@@ -681,18 +677,30 @@ fn truncate(text: &str, max: usize) -> String {
     }
 }
 
+/// `--listen` when given (said in French when it is not ADDRESS:PORT), else `[web] listen`.
+fn listen_address(config: &Config, listen: Option<&str>) -> Option<std::net::SocketAddr> {
+    let Some(text) = listen else {
+        return Some(config.web.listen);
+    };
+    let parsed = text.parse().ok();
+    if parsed.is_none() {
+        eprintln!(
+            "adresse d'écoute invalide « {text} » : attendu ADRESSE:PORT, par exemple 127.0.0.1:8080"
+        );
+    }
+    parsed
+}
+
 fn local_time(config: &Config, t: DateTime<Utc>) -> String {
-    let tz: chrono_tz::Tz = config
-        .settings
-        .timezone
-        .parse()
-        .unwrap_or(chrono_tz::Europe::Paris);
-    t.with_timezone(&tz).format("%d/%m/%Y %H:%M").to_string()
+    t.with_timezone(&config.tz())
+        .format("%d/%m/%Y %H:%M")
+        .to_string()
 }
 
 mod backup;
 mod bounces;
 mod daemon;
+pub mod dispatch;
 mod extract;
 mod interrupt;
 mod mailing;
@@ -713,5 +721,5 @@ pub use mailing::{
     export as subscribers_export, forget as subscribers_forget, import as subscribers_import,
     list as subscribers_list, send as edition_send,
 };
-pub use publishing::{EditionAction, edition, panorama, serve};
+pub use publishing::{edition, panorama, serve};
 pub use sources_admin::{check_fetch, export_opml, failing, import_opml, suggest};

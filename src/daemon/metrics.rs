@@ -80,7 +80,7 @@ pub async fn snapshot(
         .collect();
     Ok(Snapshot {
         at: now,
-        timezone: config.settings.timezone.clone(),
+        timezone: config.settings.timezone.name().to_string(),
         articles_ingested: sources.iter().map(|s| s.new_articles).sum(),
         jobs,
         reminders: store.edition_reminders().await?,

@@ -315,11 +315,7 @@ pub async fn send_edition(
                 .await? as usize,
         )),
         progress,
-        timezone: config
-            .settings
-            .timezone
-            .parse()
-            .unwrap_or(chrono_tz::Europe::Paris),
+        timezone: config.tz(),
         announced: std::sync::Mutex::new(None),
     });
     let mut workers = tokio::task::JoinSet::new();

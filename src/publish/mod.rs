@@ -202,10 +202,7 @@ impl<'c> Publisher<'c> {
                 dir.display()
             );
         }
-        let tz: Tz =
-            config.settings.timezone.parse().map_err(|_| {
-                anyhow::anyhow!("fuseau horaire inconnu {}", config.settings.timezone)
-            })?;
+        let tz: Tz = config.tz();
         let mut env = Environment::new();
         env.set_loader(minijinja::path_loader(dir));
         // A misspelt variable is an error, not an empty string in a sent newsletter.
