@@ -20,6 +20,7 @@ pub mod logging;
 pub mod mail;
 pub mod model;
 pub mod places;
+pub mod prepared;
 pub mod publish;
 pub mod retagging;
 pub mod schedule;

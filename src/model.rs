@@ -96,12 +96,58 @@ pub struct ArticleCandidate {
     pub image: Option<String>,
 }
 
+/// How one source fared in one pass (`ok`, `not_modified`… in JSON and in the store).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceStatus {
+    /// Fetched and stored (the starting point of a report, until the pass says otherwise).
+    #[default]
+    Ok,
+    /// The server answered 304: nothing new.
+    NotModified,
+    Error,
+    /// Not tried: the source is slowed down after errors (backoff).
+    Deferred,
+    /// Not tried: the pass was stopped (daemon stopping, Ctrl-C).
+    Stopped,
+}
+
+impl SourceStatus {
+    pub const ALL: [SourceStatus; 5] = [
+        SourceStatus::Ok,
+        SourceStatus::NotModified,
+        SourceStatus::Error,
+        SourceStatus::Deferred,
+        SourceStatus::Stopped,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceStatus::Ok => "ok",
+            SourceStatus::NotModified => "not_modified",
+            SourceStatus::Error => "error",
+            SourceStatus::Deferred => "deferred",
+            SourceStatus::Stopped => "stopped",
+        }
+    }
+}
+
+impl std::str::FromStr for SourceStatus {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        SourceStatus::ALL
+            .into_iter()
+            .find(|s| s.as_str() == text)
+            .ok_or_else(|| format!("état de relève inconnu « {text} »"))
+    }
+}
+
 /// How one source fared in one pass.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct SourceReport {
     pub name: String,
-    /// `ok`, `not_modified`, `error`, `deferred` (backoff) or `stopped` (daemon stopping).
-    pub status: String,
+    pub status: SourceStatus,
     pub http_status: Option<u16>,
     pub new: u32,
     pub updated: u32,

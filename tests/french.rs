@@ -487,3 +487,46 @@ fn ctrl_c_during_fetch_says_what_was_saved() {
     assert!(saved < 6, "{stdout}");
     assert!(stdout.contains("non relevée"), "{stdout}");
 }
+
+/// Values with a shape of their own are read once (clap value parsers, `EditionRef`, a socket
+/// address) and their refusals keep veille's own words, alone on stderr, with exit code 2.
+#[test]
+fn typed_values_keep_their_french_refusals() {
+    let ws = Workspace::new("", "");
+    let cases: [(&[&str], &str); 7] = [
+        (
+            &["articles", "--state", "gardé"],
+            "état inconnu « gardé » : attendu new, kept, rejected ou starred (--state)\n",
+        ),
+        (
+            &["articles", "--since", "hier"],
+            "date invalide « hier » : attendu AAAA-MM-JJ ou RFC 3339 (--since)\n",
+        ),
+        (
+            &["edition", "new", "flash-info", "--to", "31/03/2026"],
+            "date invalide « 31/03/2026 » : attendu AAAA-MM-JJ (--to)\n",
+        ),
+        (
+            &["edition", "show", "flash-info"],
+            "édition « flash-info » : attendu GENRE/NUMÉRO, par exemple flash-info/12 (genres : flash-info, lettre-pauvrete)\n",
+        ),
+        (
+            &["edition", "ready", "flash-info/zéro"],
+            "numéro d'édition invalide « zéro » : un entier à partir de 1\n",
+        ),
+        (
+            &["edition", "send", "flash-infos/zéro"],
+            "genre d'édition inconnu « flash-infos » (vouliez-vous dire « flash-info » ?)\n",
+        ),
+        (
+            &["serve", "--listen", "partout"],
+            "adresse d'écoute invalide « partout » : attendu ADRESSE:PORT, par exemple 127.0.0.1:8080\n",
+        ),
+    ];
+    for (args, expected) in cases {
+        let out = ws.run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), expected, "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+}

@@ -13,11 +13,13 @@ use crate::config::Config;
 use crate::cron::{self, Expr, Schedule};
 use crate::daemon::lock::{self, DaemonLock, LockError};
 use crate::daemon::metrics::{self, Snapshot, age};
+use crate::prepared::Prepared;
 use crate::schedule::clock;
 use crate::store::Store;
 
 /// `veille run [--listen ADDR:PORT]`: the daemon, until SIGTERM or SIGINT.
-pub async fn run(config: &Config, archive: &Path, listen: Option<&str>) -> anyhow::Result<i32> {
+pub async fn run(prepared: &Prepared, archive: &Path, listen: Option<&str>) -> anyhow::Result<i32> {
+    let config = &prepared.config;
     let Some(addr) = super::listen_address(config, listen) else {
         return Ok(EXIT_USAGE);
     };
@@ -40,7 +42,7 @@ pub async fn run(config: &Config, archive: &Path, listen: Option<&str>) -> anyho
         Err(e) => return Err(e.into()),
     };
     let listener = crate::web::bind(addr).await?;
-    crate::daemon::run(config.clone(), archive.to_path_buf(), listener, clock).await?;
+    crate::daemon::run(prepared.clone(), archive.to_path_buf(), listener, clock).await?;
     drop(lock);
     Ok(EXIT_OK)
 }

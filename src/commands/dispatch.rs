@@ -12,6 +12,7 @@ use crate::cli::{
 };
 use crate::config::Config;
 use crate::harvest::PassOptions;
+use crate::prepared::Prepared;
 use crate::store::ArticleFilter;
 
 /// Runs the command `cli` asks for; logging is already set up.
@@ -19,11 +20,11 @@ pub fn run(cli: Cli) -> ExitCode {
     if let Some(code) = without_config(&cli) {
         return code;
     }
-    let config = match super::load_config(&cli.config) {
-        Ok(c) => c,
+    let prepared = match super::load_config(&cli.config) {
+        Ok(p) => p,
         Err(code) => return code_of(code),
     };
-    if let Some(result) = offline(&config, &cli.command) {
+    if let Some(result) = offline(&prepared.config, &cli.command) {
         return exit(result);
     }
     if matches!(cli.command, Command::Run { .. }) {
@@ -36,7 +37,7 @@ pub fn run(cli: Cli) -> ExitCode {
     let Cli {
         archive, command, ..
     } = cli;
-    exit(runtime.block_on(online(&config, &archive, command)))
+    exit(runtime.block_on(online(&prepared, &archive, command)))
 }
 
 fn code_of(code: i32) -> ExitCode {
@@ -149,20 +150,21 @@ fn offline(config: &Config, command: &Command) -> Option<anyhow::Result<i32>> {
 }
 
 /// Commands that run on the runtime: the store, the network, the servers.
-async fn online(config: &Config, archive: &Path, command: Command) -> anyhow::Result<i32> {
+async fn online(prepared: &Prepared, archive: &Path, command: Command) -> anyhow::Result<i32> {
+    let config = &prepared.config;
     match command {
         Command::Check {
             json,
             fetch: Some(name),
-        } => Ok(super::check_fetch(config, &name, json).await),
-        Command::Run { listen } => super::run(config, archive, listen.as_deref()).await,
+        } => Ok(super::check_fetch(prepared, &name, json).await),
+        Command::Run { listen } => super::run(prepared, archive, listen.as_deref()).await,
         Command::Serve { listen } => super::serve(config, archive, listen.as_deref()).await,
         Command::Status { json } => super::status(config, archive, json).await,
         Command::Privacy { what, json } => match what {
             PrivacyCommand::Report => super::privacy::report(config, archive, json).await,
             PrivacyCommand::Purge => super::privacy::purge(config, archive, json).await,
         },
-        Command::Retag { json } => super::retag(config, archive, json).await,
+        Command::Retag { json } => super::retag(prepared, archive, json).await,
         Command::Reindex { json } => super::reindex(config, archive, json).await,
         Command::Search {
             query,
@@ -181,7 +183,7 @@ async fn online(config: &Config, archive: &Path, command: Command) -> anyhow::Re
                 source,
                 force,
             };
-            super::fetch(config, archive, &options, json).await
+            super::fetch(prepared, archive, &options, json).await
         }
         Command::Sources {
             what,

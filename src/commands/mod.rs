@@ -10,10 +10,10 @@ use serde_json::json;
 use crate::config::{self, Config};
 use crate::harvest::{self, PassOptions};
 use crate::indexing::{self, IndexOutcome};
-use crate::model::{DecisionState, SourceKind, SourceReport};
+use crate::model::{DecisionState, SourceKind, SourceReport, SourceStatus};
+use crate::prepared::Prepared;
 use crate::publish::french::count as plural;
 use crate::store::{ArticleFilter, DecisionError, Store};
-use crate::tag::Tagger;
 
 /// Exit codes of the contract (DESIGN.md §5).
 pub const EXIT_OK: i32 = 0;
@@ -22,7 +22,7 @@ pub const EXIT_USAGE: i32 = 2;
 
 /// Loads the configuration and compiles its tagging rules, or prints the errors and returns
 /// the exit code 2.
-pub fn load_config(path: &Path) -> Result<Config, i32> {
+pub fn load_config(path: &Path) -> Result<Prepared, i32> {
     let report = |errors: config::ConfigErrors| {
         eprintln!("{errors}");
         eprintln!(
@@ -32,9 +32,7 @@ pub fn load_config(path: &Path) -> Result<Config, i32> {
         );
         EXIT_USAGE
     };
-    let config = config::load(path).map_err(report)?;
-    Tagger::new(&config).map_err(report)?;
-    Ok(config)
+    Prepared::load(path).map_err(report)
 }
 
 fn read_labelled_file(path: &Path) -> Result<String, i32> {
@@ -49,11 +47,11 @@ fn read_labelled_file(path: &Path) -> Result<String, i32> {
 }
 
 /// `veille retag`: the current rules over every stored article; decisions are kept.
-pub async fn retag(config: &Config, archive: &Path, json: bool) -> anyhow::Result<i32> {
+pub async fn retag(prepared: &Prepared, archive: &Path, json: bool) -> anyhow::Result<i32> {
+    let (config, tagger) = (&prepared.config, &prepared.tagger);
     let store = Store::open(archive).await?;
-    let tagger = Tagger::new(config)?;
     let inputs = store.tagging_inputs().await?;
-    let changed = crate::retagging::retag(&store, &tagger, &inputs).await?;
+    let changed = crate::retagging::retag(&store, tagger, &inputs).await?;
     let indexing = indexing::index_pending(&store, archive, timezone(config)).await;
     if json {
         println!(
@@ -157,13 +155,46 @@ pub fn check(config: &Config, json: bool) -> i32 {
     EXIT_OK
 }
 
+/// One line per source of a pass, with its error and next try under it.
+fn print_reports(config: &Config, reports: &[SourceReport]) {
+    println!(
+        "{:<48} {:<14} {:>8} {:>10} {:>9}",
+        "Source", "État", "Nouveaux", "Mis à jour", "Inchangés"
+    );
+    for r in reports {
+        let state = match r.status {
+            SourceStatus::Ok => "ok",
+            SourceStatus::NotModified => "non modifiée",
+            SourceStatus::Deferred => "différée",
+            SourceStatus::Stopped => "non relevée",
+            SourceStatus::Error => "erreur",
+        };
+        println!(
+            "{:<48} {:<14} {:>8} {:>10} {:>9}",
+            truncate(&r.name, 48),
+            state,
+            r.new,
+            r.updated,
+            r.unchanged
+        );
+        if let Some(e) = &r.error {
+            let next = r
+                .next_fetch
+                .map(|t| format!(" — prochain essai après {}", local_time(config, t)))
+                .unwrap_or_default();
+            println!("    ↳ {e}{next}");
+        }
+    }
+}
+
 /// `veille fetch`: one pass with a progress bar on a terminal and a report per source.
 pub async fn fetch(
-    config: &Config,
+    prepared: &Prepared,
     archive: &Path,
     options: &PassOptions,
     json: bool,
 ) -> anyhow::Result<i32> {
+    let config = &prepared.config;
     if unknown_dossier(config, options.dossier.as_deref()) {
         return Ok(EXIT_USAGE);
     }
@@ -196,6 +227,7 @@ pub async fn fetch(
     let sources = harvest::select_sources(config, options);
     let reports = harvest::run_sources(
         config,
+        &prepared.tagger,
         &store,
         &sources,
         options.force,
@@ -216,13 +248,13 @@ pub async fn fetch(
     let indexing = indexing::index_pending(&store, archive, timezone(config)).await;
     let index_secs = started.elapsed().as_secs_f64() - pass_secs;
     let sum = |f: fn(&SourceReport) -> u32| reports.iter().map(f).sum::<u32>();
-    let with_status = |s: &str| reports.iter().filter(|r| r.status == s).count();
+    let with_status = |s: SourceStatus| reports.iter().filter(|r| r.status == s).count();
     if json {
         let doc = json!({
             "sources": reports,
             "totals": {
-                "sources": reports.len(), "ok": with_status("ok"), "not_modified": with_status("not_modified"),
-                "errors": with_status("error"), "deferred": with_status("deferred"),
+                "sources": reports.len(), "ok": with_status(SourceStatus::Ok), "not_modified": with_status(SourceStatus::NotModified),
+                "errors": with_status(SourceStatus::Error), "deferred": with_status(SourceStatus::Deferred),
                 "new": sum(|r| r.new), "updated": sum(|r| r.updated), "unchanged": sum(|r| r.unchanged),
             },
             "search_index": index_report_json(&indexing),
@@ -231,41 +263,14 @@ pub async fn fetch(
         println!("{doc:#}");
         return Ok(EXIT_OK);
     }
-    println!(
-        "{:<48} {:<14} {:>8} {:>10} {:>9}",
-        "Source", "État", "Nouveaux", "Mis à jour", "Inchangés"
-    );
-    for r in &reports {
-        let state = match r.status.as_str() {
-            "ok" => "ok",
-            "not_modified" => "non modifiée",
-            "deferred" => "différée",
-            "stopped" => "non relevée",
-            _ => "erreur",
-        };
-        println!(
-            "{:<48} {:<14} {:>8} {:>10} {:>9}",
-            truncate(&r.name, 48),
-            state,
-            r.new,
-            r.updated,
-            r.unchanged
-        );
-        if let Some(e) = &r.error {
-            let next = r
-                .next_fetch
-                .map(|t| format!(" — prochain essai après {}", local_time(config, t)))
-                .unwrap_or_default();
-            println!("    ↳ {e}{next}");
-        }
-    }
+    print_reports(config, &reports);
     println!(
         "\nTotal : {} sources — {} ok, {} non modifiées, {} en erreur, {} différées ; {} nouveaux articles, {} mis à jour, {} inchangés",
         reports.len(),
-        with_status("ok"),
-        with_status("not_modified"),
-        with_status("error"),
-        with_status("deferred"),
+        with_status(SourceStatus::Ok),
+        with_status(SourceStatus::NotModified),
+        with_status(SourceStatus::Error),
+        with_status(SourceStatus::Deferred),
         sum(|r| r.new),
         sum(|r| r.updated),
         sum(|r| r.unchanged)
@@ -274,8 +279,11 @@ pub async fn fetch(
     if interrupted {
         println!(
             "Relève interrompue (Ctrl-C) : {} source(s) relevée(s) et enregistrée(s), {} laissée(s) pour la prochaine relève",
-            reports.iter().filter(|r| r.status != "stopped").count(),
-            with_status("stopped")
+            reports
+                .iter()
+                .filter(|r| r.status != SourceStatus::Stopped)
+                .count(),
+            with_status(SourceStatus::Stopped)
         );
     }
     Ok(EXIT_OK)

@@ -347,6 +347,43 @@ mod tests {
     }
 
     #[test]
+    fn every_table_reports_into_one_collector_with_real_types() {
+        // Mistakes of several tables come out together, in the order of the tables.
+        let errors = parse(
+            "[settings]\ntimezone = \"Europe/Pariss\"\nconcurrency = 0\n\n[web]\nlisten = \"localhost\"\n\n[backup]\nschedule = \"0 25 * * *\"\n",
+            "feeds.toml",
+        )
+        .unwrap_err()
+        .0;
+        let found: Vec<(usize, &str)> = errors
+            .iter()
+            .map(|e| (e.line, e.message.split(" «").next().unwrap_or("")))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (2, "fuseau horaire inconnu"),
+                (3, "`concurrency` doit être supérieur à 0"),
+                (9, "horaire de sauvegarde invalide"),
+                (6, "adresse d'écoute invalide"),
+            ],
+            "{errors:#?}"
+        );
+        // Once valid, the values are typed: nothing downstream parses them again.
+        let c = parse(
+            "[settings]\ntimezone = \"America/Cayenne\"\n[web]\nlisten = \"[::1]:9000\"\n",
+            "feeds.toml",
+        )
+        .unwrap();
+        assert_eq!(c.tz(), chrono_tz::America::Cayenne);
+        assert_eq!(c.web.listen, "[::1]:9000".parse().unwrap());
+        assert_eq!(c.base_url(), "http://[::1]:9000");
+        let defaults = parse("", "feeds.toml").unwrap();
+        assert_eq!(defaults.tz(), chrono_tz::Europe::Paris);
+        assert_eq!(defaults.web.listen, DEFAULT_LISTEN);
+    }
+
+    #[test]
     fn unknown_key_has_position_and_hint() {
         let e = err(
             "[[sources]]\nname = \"A\"\nfeed = \"https://a.fr/rss\"\ndosiers = [\"pauvrete\"]\n",
