@@ -5,6 +5,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
+use super::report::emit;
 use super::{EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
 use crate::cli::{
     BouncesCommand, Cli, Command, EditionCommand, EvalCommand, PrivacyCommand, SourcesCommand,
@@ -164,8 +165,8 @@ async fn online(prepared: &Prepared, archive: &Path, command: Command) -> anyhow
             PrivacyCommand::Report => super::privacy::report(config, archive, json).await,
             PrivacyCommand::Purge => super::privacy::purge(config, archive, json).await,
         },
-        Command::Retag { json } => super::retag(prepared, archive, json).await,
-        Command::Reindex { json } => super::reindex(config, archive, json).await,
+        Command::Retag { json } => Ok(emit(super::retag(prepared, archive).await, json)),
+        Command::Reindex { json } => Ok(emit(super::reindex(config, archive).await, json)),
         Command::Search {
             query,
             dossier,

@@ -14,6 +14,7 @@ use crate::model::{DecisionState, SourceKind, SourceReport, SourceStatus};
 use crate::prepared::Prepared;
 use crate::publish::french::count as plural;
 use crate::store::{ArticleFilter, DecisionError, Store};
+use report::CommandError;
 
 /// Exit codes of the contract (DESIGN.md §5).
 pub const EXIT_OK: i32 = 0;
@@ -47,26 +48,43 @@ fn read_labelled_file(path: &Path) -> Result<String, i32> {
 }
 
 /// `veille retag`: the current rules over every stored article; decisions are kept.
-pub async fn retag(prepared: &Prepared, archive: &Path, json: bool) -> anyhow::Result<i32> {
+pub async fn retag(prepared: &Prepared, archive: &Path) -> Result<Retagged, CommandError> {
     let (config, tagger) = (&prepared.config, &prepared.tagger);
     let store = Store::open(archive).await?;
     let inputs = store.tagging_inputs().await?;
     let changed = crate::retagging::retag(&store, tagger, &inputs).await?;
     let indexing = indexing::index_pending(&store, archive, timezone(config)).await;
-    if json {
-        println!(
-            "{}",
-            json!({"articles": inputs.len(), "changed": changed, "search_index": index_report_json(&indexing)})
-        );
-    } else {
-        println!(
-            "{} relu{}, {changed} dont le classement a changé ; décisions conservées",
-            plural(inputs.len(), "article", "articles"),
-            if inputs.len() > 1 { "s" } else { "" }
-        );
-        println!("{}", index_report_text(&indexing));
+    Ok(Retagged {
+        articles: inputs.len(),
+        changed,
+        search_index: index_report_json(&indexing),
+        index_text: index_report_text(&indexing),
+    })
+}
+
+/// What `veille retag` did.
+#[derive(Debug, serde::Serialize)]
+pub struct Retagged {
+    /// Articles read again.
+    pub articles: usize,
+    /// Those whose tags changed.
+    pub changed: usize,
+    pub search_index: serde_json::Value,
+    #[serde(skip)]
+    index_text: String,
+}
+
+impl std::fmt::Display for Retagged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "{} relu{}, {} dont le classement a changé ; décisions conservées",
+            plural(self.articles, "article", "articles"),
+            if self.articles > 1 { "s" } else { "" },
+            self.changed
+        )?;
+        f.write_str(&self.index_text)
     }
-    Ok(EXIT_OK)
 }
 
 fn kind_label(kind: SourceKind) -> &'static str {
@@ -391,20 +409,28 @@ pub async fn search(
 }
 
 /// `veille reindex`: rebuilds the search index from the store.
-pub async fn reindex(config: &Config, archive: &Path, json: bool) -> anyhow::Result<i32> {
+pub async fn reindex(config: &Config, archive: &Path) -> Result<Reindexed, CommandError> {
     let store = Store::open(archive).await?;
     let (mut index, _) = crate::search::SearchIndex::open(&indexing::index_dir(archive))?;
     index.set_timezone(timezone(config));
-    let count = indexing::rebuild(&store, &index).await?;
-    if json {
-        println!("{}", json!({"indexed": count}));
-    } else {
-        println!(
+    let indexed = indexing::rebuild(&store, &index).await?;
+    Ok(Reindexed { indexed })
+}
+
+/// What `veille reindex` did.
+#[derive(Debug, serde::Serialize)]
+pub struct Reindexed {
+    pub indexed: u64,
+}
+
+impl std::fmt::Display for Reindexed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
             "Index de recherche reconstruit : {}",
-            plural(count as usize, "article", "articles")
-        );
+            plural(self.indexed as usize, "article", "articles")
+        )
     }
-    Ok(EXIT_OK)
 }
 
 /// `veille sources`: the health of every source.
@@ -715,6 +741,7 @@ mod mailing;
 pub mod parser;
 pub mod privacy;
 mod publishing;
+pub mod report;
 mod searching;
 pub use bounces::{
     edition_report, fetch as bounces_fetch, fetch_once as bounces_fetch_once,
