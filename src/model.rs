@@ -1,6 +1,6 @@
 //! Plain data types that travel between the stages; no logic beyond small helpers.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 /// How a source is read.
@@ -432,9 +432,9 @@ impl Serialize for EditionRef {
 pub struct Edition {
     pub kind: String,
     pub number: i64,
-    /// First and last day of the period covered (YYYY-MM-DD).
-    pub period_start: String,
-    pub period_end: String,
+    /// First and last day of the period covered (`YYYY-MM-DD` in JSON and in the store).
+    pub period_start: NaiveDate,
+    pub period_end: NaiveDate,
     pub status: EditionStatus,
     pub created_at: String,
     pub updated_at: String,

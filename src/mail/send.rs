@@ -149,13 +149,7 @@ async fn prepare(
     };
     let (html, text) = (read("email.html")?, read("email.txt")?);
     let domain = sender_domain(settings)?;
-    let period = match (
-        chrono::NaiveDate::parse_from_str(&edition.period_start, "%Y-%m-%d"),
-        chrono::NaiveDate::parse_from_str(&edition.period_end, "%Y-%m-%d"),
-    ) {
-        (Ok(s), Ok(e)) => crate::publish::french::period_label(s, e),
-        _ => String::new(),
-    };
+    let period = crate::publish::french::period_label(edition.period_start, edition.period_end);
     let from = parse_mailbox(&settings.from, "d'expédition (from)")?;
     let letter = Letter {
         reply_to: settings
