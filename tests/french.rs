@@ -530,3 +530,42 @@ fn typed_values_keep_their_french_refusals() {
         assert!(out.stdout.is_empty(), "{args:?}");
     }
 }
+
+/// `edition list` gives its text and its JSON from one report; the period is read as dates.
+#[test]
+fn the_edition_list_is_one_report_in_two_forms() {
+    let ws = Workspace::new(
+        "",
+        &format!(
+            "[publish]\ntemplates = \"{}/templates\"\n",
+            env!("CARGO_MANIFEST_DIR")
+        ),
+    );
+    let out = ws.run(&["edition", "list"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "0 édition\n");
+    let created = ws.run(&[
+        "edition",
+        "new",
+        "flash-info",
+        "--from",
+        "2026-03-01",
+        "--to",
+        "2026-03-31",
+    ]);
+    assert!(created.status.success(), "{created:?}");
+    let out = ws.run(&["edition", "list"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "flash-info/1           brouillon  du 2026-03-01 au 2026-03-31\n1 édition\n"
+    );
+    let out = ws.run(&["edition", "list", "--json"]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("[\n  {"), "indented, as before: {text}");
+    let list: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(list[0]["kind"], "flash-info");
+    assert_eq!(list[0]["number"], 1);
+    assert_eq!(list[0]["period_start"], "2026-03-01");
+    assert_eq!(list[0]["period_end"], "2026-03-31");
+    assert_eq!(list[0]["status"], "draft");
+}

@@ -74,6 +74,8 @@ pub struct Retagged {
     index_text: String,
 }
 
+impl report::Report for Retagged {}
+
 impl std::fmt::Display for Retagged {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(
@@ -422,6 +424,8 @@ pub async fn reindex(config: &Config, archive: &Path) -> Result<Reindexed, Comma
 pub struct Reindexed {
     pub indexed: u64,
 }
+
+impl report::Report for Reindexed {}
 
 impl std::fmt::Display for Reindexed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
 
+use super::report::{CommandError, Report, emit};
 use super::{EXIT_OK, EXIT_USAGE, hint, unknown_dossier};
 use crate::cli::EditionCommand;
 use crate::config::Config;
@@ -222,7 +223,7 @@ pub async fn edition(
         EditionCommand::Draft { .. } => set_status(&ctx, &at(), EditionStatus::Draft).await,
         EditionCommand::Show { .. } => show(&ctx, &at()).await,
         EditionCommand::Render { .. } => render(&ctx, &at()).await,
-        EditionCommand::List => list(&ctx).await,
+        EditionCommand::List => Ok(emit(list(archive).await, json)),
         EditionCommand::Send { .. } | EditionCommand::Report { .. } => {
             unreachable!("mail commands, dispatched before")
         }
@@ -445,27 +446,39 @@ async fn render(ctx: &Ctx<'_>, address: &EditionRef) -> anyhow::Result<i32> {
     Ok(EXIT_OK)
 }
 
-async fn list(ctx: &Ctx<'_>) -> anyhow::Result<i32> {
-    let store = Store::open(ctx.archive).await?;
-    let editions = store.editions().await?;
-    if ctx.json {
-        println!("{}", serde_json::to_string_pretty(&editions)?);
-    } else {
-        for e in &editions {
-            println!(
+/// `veille edition list`.
+async fn list(archive: &Path) -> Result<Editions, CommandError> {
+    let store = Store::open(archive).await?;
+    Ok(Editions(store.editions().await?))
+}
+
+/// Every edition, oldest first: a JSON array, or one line each and their count.
+#[derive(Debug, serde::Serialize)]
+#[serde(transparent)]
+pub struct Editions(Vec<Edition>);
+
+impl Report for Editions {
+    const PRETTY: bool = true;
+}
+
+impl std::fmt::Display for Editions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for e in &self.0 {
+            writeln!(
+                f,
                 "{:<22} {:<10} du {} au {}",
                 e.address(),
                 e.status.label(),
                 e.period_start,
                 e.period_end
-            );
+            )?;
         }
-        println!(
-            "{}",
-            crate::publish::french::count(editions.len(), "édition", "éditions")
-        );
+        f.write_str(&crate::publish::french::count(
+            self.0.len(),
+            "édition",
+            "éditions",
+        ))
     }
-    Ok(EXIT_OK)
 }
 
 fn print_edition(config: &Config, ed: &Edition, cards: &[crate::model::StoryCard]) {

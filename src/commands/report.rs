@@ -2,7 +2,7 @@
 //! `--json` document (`Serialize`), so that the two cannot drift apart; or an error that says
 //! who must act: the user (exit 2) or whoever runs veille (exit 1).
 //!
-//! Converted so far: `retag`, `reindex`. The other commands still print as they go and
+//! Converted so far: `retag`, `reindex`, `edition list`. The other commands still print as they go and
 //! return their exit code; they move to this shape one by one.
 
 use std::fmt;
@@ -46,14 +46,19 @@ impl fmt::Display for CommandError {
 
 /// A command's outcome, for people (`Display`, French) and for programs (`Serialize`: the
 /// `--json` document; fields in alphabetical order, as `serde_json::json!` wrote them).
-pub trait Report: Serialize + fmt::Display {}
-
-impl<T: Serialize + fmt::Display> Report for T {}
+pub trait Report: Serialize + fmt::Display {
+    /// Whether `--json` is indented (the documents people also read) or on one line.
+    const PRETTY: bool = false;
+}
 
 /// Prints a command's outcome on stdout (its error on stderr) and gives the exit code.
 pub fn emit<R: Report>(result: Result<R, CommandError>, json: bool) -> i32 {
     match result {
-        Ok(report) if json => match serde_json::to_string(&report) {
+        Ok(report) if json => match if R::PRETTY {
+            serde_json::to_string_pretty(&report)
+        } else {
+            serde_json::to_string(&report)
+        } {
             Ok(document) => {
                 println!("{document}");
                 EXIT_OK
@@ -82,6 +87,8 @@ mod tests {
     struct Counted {
         indexed: u64,
     }
+
+    impl Report for Counted {}
 
     impl fmt::Display for Counted {
         fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
