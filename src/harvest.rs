@@ -13,7 +13,9 @@ use crate::config::Config;
 use crate::dedup::{self, Fingerprint, StoryIndex};
 use crate::fetch::{Fetched, Fetcher, next_attempt};
 use crate::ingest::{self, IngestError};
-use crate::model::{ArticleCandidate, PreparedArticle, Source, SourceKind, SourceReport};
+use crate::model::{
+    ArticleCandidate, PreparedArticle, Source, SourceKind, SourceReport, SourceStatus,
+};
 use crate::store::{FetchState, Store, Validators};
 use crate::tag::Tagger;
 
@@ -110,6 +112,7 @@ pub fn select_sources<'a>(config: &'a Config, options: &PassOptions) -> Vec<&'a 
 /// Runs one pass; `on_done` is called as each source finishes (for a progress bar).
 pub async fn run_pass(
     config: &Config,
+    tagger: &Arc<Tagger>,
     store: &Store,
     options: &PassOptions,
     on_done: impl Fn(&SourceReport),
@@ -117,6 +120,7 @@ pub async fn run_pass(
     let sources = select_sources(config, options);
     run_sources(
         config,
+        tagger,
         store,
         &sources,
         options.force,
@@ -126,10 +130,12 @@ pub async fn run_pass(
     .await
 }
 
-/// Runs one pass over `sources`. Once `stop` is set, the sources that have not started yet
+/// Runs one pass over `sources`, tagging with `tagger` (the rules of `config`, compiled
+/// once: `prepared::Prepared`). Once `stop` is set, the sources that have not started yet
 /// are left for a later pass (reported `stopped`); those in flight go on.
 pub async fn run_sources(
     config: &Config,
+    tagger: &Arc<Tagger>,
     store: &Store,
     sources: &[&Source],
     force: bool,
@@ -137,12 +143,11 @@ pub async fn run_sources(
     on_done: impl Fn(&SourceReport),
 ) -> anyhow::Result<Vec<SourceReport>> {
     let states = store.sync_sources(&config.sources).await?;
-    let tagger = Arc::new(Tagger::new(config)?);
     let context = PassContext {
         config,
         store,
         fetcher: Fetcher::new(&config.settings)?,
-        tagger,
+        tagger: tagger.clone(),
         stories: Mutex::new(PassStories::load(config, store, Utc::now()).await?),
     };
     let mut reports: Vec<SourceReport> = futures_util::stream::iter(sources.iter().copied())
@@ -172,7 +177,11 @@ pub async fn run_sources(
         let fetched: Vec<&Source> = sources
             .iter()
             .copied()
-            .filter(|s| reports.iter().any(|r| r.name == s.name && r.status == "ok"))
+            .filter(|s| {
+                reports
+                    .iter()
+                    .any(|r| r.name == s.name && r.status == SourceStatus::Ok)
+            })
             .collect();
         if let Err(e) =
             crate::bodies::fetch_bodies(config, store, &context.fetcher, &context.tagger, &fetched)
@@ -196,18 +205,18 @@ async fn harvest_source(
         ..Default::default()
     };
     if stop.load(Ordering::Relaxed) {
-        report.status = "stopped".into();
+        report.status = SourceStatus::Stopped;
         report.error = Some("arrêt demandé : source laissée pour la prochaine relève".into());
         return report;
     }
     let Some(state) = states.get(&source.name) else {
-        report.status = "error".into();
+        report.status = SourceStatus::Error;
         report.error = Some("source absente de la base".into());
         return report;
     };
     let now = Utc::now();
     if !force && state.next_fetch.is_some_and(|t| t > now) {
-        report.status = "deferred".into();
+        report.status = SourceStatus::Deferred;
         report.next_fetch = state.next_fetch;
         let n = state.consecutive_errors;
         report.error = Some(if n > 1 {
@@ -222,15 +231,15 @@ async fn harvest_source(
     let now = Utc::now();
     match outcome {
         Ok(Outcome::NotModified) => {
-            report.status = "not_modified".into();
+            report.status = SourceStatus::NotModified;
             report.http_status = Some(304);
             if let Err(e) = store.record_not_modified(state.id, now).await {
-                report.status = "error".into();
+                report.status = SourceStatus::Error;
                 report.error = Some(format!("base de données : {}", crate::wording::chain(&e)));
             }
         }
         Ok(Outcome::Stored { status, counts }) => {
-            report.status = "ok".into();
+            report.status = SourceStatus::Ok;
             report.http_status = Some(status);
             report.new = counts.new;
             report.updated = counts.updated;
@@ -243,7 +252,7 @@ async fn harvest_source(
                 failure.retry_after,
                 now,
             );
-            report.status = "error".into();
+            report.status = SourceStatus::Error;
             report.http_status = failure.status;
             report.error = Some(failure.message.clone());
             report.next_fetch = Some(next);

@@ -3,8 +3,10 @@
 
 pub mod backup;
 pub mod bodies;
+pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod cron;
 pub mod curate;
 pub mod daemon;
 pub mod dedup;
@@ -19,6 +21,7 @@ pub mod logging;
 pub mod mail;
 pub mod model;
 pub mod places;
+pub mod prepared;
 pub mod publish;
 pub mod retagging;
 pub mod schedule;

@@ -1,6 +1,6 @@
 //! Plain data types that travel between the stages; no logic beyond small helpers.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 /// How a source is read.
@@ -96,12 +96,58 @@ pub struct ArticleCandidate {
     pub image: Option<String>,
 }
 
+/// How one source fared in one pass (`ok`, `not_modified`… in JSON and in the store).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceStatus {
+    /// Fetched and stored (the starting point of a report, until the pass says otherwise).
+    #[default]
+    Ok,
+    /// The server answered 304: nothing new.
+    NotModified,
+    Error,
+    /// Not tried: the source is slowed down after errors (backoff).
+    Deferred,
+    /// Not tried: the pass was stopped (daemon stopping, Ctrl-C).
+    Stopped,
+}
+
+impl SourceStatus {
+    pub const ALL: [SourceStatus; 5] = [
+        SourceStatus::Ok,
+        SourceStatus::NotModified,
+        SourceStatus::Error,
+        SourceStatus::Deferred,
+        SourceStatus::Stopped,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceStatus::Ok => "ok",
+            SourceStatus::NotModified => "not_modified",
+            SourceStatus::Error => "error",
+            SourceStatus::Deferred => "deferred",
+            SourceStatus::Stopped => "stopped",
+        }
+    }
+}
+
+impl std::str::FromStr for SourceStatus {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        SourceStatus::ALL
+            .into_iter()
+            .find(|s| s.as_str() == text)
+            .ok_or_else(|| format!("état de relève inconnu « {text} »"))
+    }
+}
+
 /// How one source fared in one pass.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct SourceReport {
     pub name: String,
-    /// `ok`, `not_modified`, `error`, `deferred` (backoff) or `stopped` (daemon stopping).
-    pub status: String,
+    pub status: SourceStatus,
     pub http_status: Option<u16>,
     pub new: u32,
     pub updated: u32,
@@ -386,9 +432,9 @@ impl Serialize for EditionRef {
 pub struct Edition {
     pub kind: String,
     pub number: i64,
-    /// First and last day of the period covered (YYYY-MM-DD).
-    pub period_start: String,
-    pub period_end: String,
+    /// First and last day of the period covered (`YYYY-MM-DD` in JSON and in the store).
+    pub period_start: NaiveDate,
+    pub period_end: NaiveDate,
     pub status: EditionStatus,
     pub created_at: String,
     pub updated_at: String,

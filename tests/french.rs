@@ -500,3 +500,85 @@ fn ctrl_c_during_fetch_says_what_was_saved() {
     assert!(saved < 6, "{stdout}");
     assert!(stdout.contains("non relevée"), "{stdout}");
 }
+
+/// Values with a shape of their own are read once (clap value parsers, `EditionRef`, a socket
+/// address) and their refusals keep veille's own words, alone on stderr, with exit code 2.
+#[test]
+fn typed_values_keep_their_french_refusals() {
+    let ws = Workspace::new("", "");
+    let cases: [(&[&str], &str); 7] = [
+        (
+            &["articles", "--state", "gardé"],
+            "état inconnu « gardé » : attendu new, kept, rejected ou starred (--state)\n",
+        ),
+        (
+            &["articles", "--since", "hier"],
+            "date invalide « hier » : attendu AAAA-MM-JJ ou RFC 3339 (--since)\n",
+        ),
+        (
+            &["edition", "new", "flash-info", "--to", "31/03/2026"],
+            "date invalide « 31/03/2026 » : attendu AAAA-MM-JJ (--to)\n",
+        ),
+        (
+            &["edition", "show", "flash-info"],
+            "édition « flash-info » : attendu GENRE/NUMÉRO, par exemple flash-info/12 (genres : flash-info, lettre-pauvrete)\n",
+        ),
+        (
+            &["edition", "ready", "flash-info/zéro"],
+            "numéro d'édition invalide « zéro » : un entier à partir de 1\n",
+        ),
+        (
+            &["edition", "send", "flash-infos/zéro"],
+            "genre d'édition inconnu « flash-infos » (vouliez-vous dire « flash-info » ?)\n",
+        ),
+        (
+            &["serve", "--listen", "partout"],
+            "adresse d'écoute invalide « partout » : attendu ADRESSE:PORT, par exemple 127.0.0.1:8080\n",
+        ),
+    ];
+    for (args, expected) in cases {
+        let out = ws.run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), expected, "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+}
+
+/// `edition list` gives its text and its JSON from one report; the period is read as dates.
+#[test]
+fn the_edition_list_is_one_report_in_two_forms() {
+    let ws = Workspace::new(
+        "",
+        &format!(
+            "[publish]\ntemplates = \"{}/templates\"\n",
+            env!("CARGO_MANIFEST_DIR")
+        ),
+    );
+    let out = ws.run(&["edition", "list"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "0 édition\n");
+    let created = ws.run(&[
+        "edition",
+        "new",
+        "flash-info",
+        "--from",
+        "2026-03-01",
+        "--to",
+        "2026-03-31",
+    ]);
+    assert!(created.status.success(), "{created:?}");
+    let out = ws.run(&["edition", "list"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "flash-info/1           brouillon  du 2026-03-01 au 2026-03-31\n1 édition\n"
+    );
+    let out = ws.run(&["edition", "list", "--json"]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("[\n  {"), "indented, as before: {text}");
+    let list: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(list[0]["kind"], "flash-info");
+    assert_eq!(list[0]["number"], 1);
+    assert_eq!(list[0]["period_start"], "2026-03-01");
+    assert_eq!(list[0]["period_end"], "2026-03-31");
+    assert_eq!(list[0]["status"], "draft");
+}

@@ -119,6 +119,28 @@ fn articles_are_tagged_with_their_reasons_and_territories() {
         .unwrap();
     assert_eq!(restos["dossiers"], serde_json::json!([]));
     assert_eq!(restos["state"], "starred");
+
+    // Text and JSON come from one report: the same figures, in French for people.
+    let n = out["articles"].as_u64().unwrap();
+    assert!(n > 1, "{out:#}");
+    let text = ws.run(&["retag"]);
+    assert!(text.status.success());
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        text.starts_with(&format!(
+            "{n} articles relus, 0 dont le classement a changé ; décisions conservées\nIndex de recherche"
+        )),
+        "{text}"
+    );
+    let indexed = ws.json(&["reindex", "--json"]);
+    let count = indexed["indexed"].as_u64().unwrap();
+    assert_eq!(indexed, serde_json::json!({ "indexed": count }));
+    let text = ws.run(&["reindex"]);
+    let noun = if count > 1 { "articles" } else { "article" };
+    assert_eq!(
+        String::from_utf8(text.stdout).unwrap(),
+        format!("Index de recherche reconstruit : {count} {noun}\n")
+    );
 }
 
 #[test]

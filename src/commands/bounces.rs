@@ -9,6 +9,7 @@ use super::{EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
 use crate::config::Config;
 use crate::mail::bounce::{self, Context, ParsedFile, mailbox};
 use crate::mail::token::Secret;
+use crate::model::EditionRef;
 use crate::store::Store;
 use crate::store::bounces::EditionReport;
 use crate::store::clicks::LinkClicks;
@@ -229,29 +230,26 @@ pub async fn edition_report(
     edition: &str,
     json: bool,
 ) -> anyhow::Result<i32> {
-    let Some((kind, number)) = edition
-        .split_once('/')
-        .and_then(|(k, n)| Some((k, n.parse::<i64>().ok()?)))
-    else {
+    let Ok(EditionRef { kind, number }) = edition.parse::<EditionRef>() else {
         eprintln!(
             "erreur : édition « {edition} » : attendu GENRE/NUMÉRO, par exemple flash-info/3"
         );
         return Ok(EXIT_USAGE);
     };
-    let list = config.publications.get(kind).map(|p| p.list_name(kind));
+    let list = config.publications.get(&kind).map(|p| p.list_name(&kind));
     let store = Store::open(archive).await?;
-    let Some(report) = store.edition_report(kind, number, list.as_deref()).await? else {
+    let Some(report) = store.edition_report(&kind, number, list.as_deref()).await? else {
         eprintln!("erreur : édition inconnue : {edition}");
         return Ok(EXIT_FAILURE);
     };
     let dir = archive
         .join(crate::publish::PUBLISHED_DIR)
-        .join(kind)
+        .join(&kind)
         .join(number.to_string());
     std::fs::create_dir_all(&dir)
         .map_err(|e| anyhow::anyhow!("impossible de créer {} : {e}", dir.display()))?;
     let clicks = if config.mail.as_ref().is_some_and(|m| m.count_clicks) {
-        Some(store.link_clicks(kind, number).await?)
+        Some(store.link_clicks(&kind, number).await?)
     } else {
         None
     };

@@ -2,7 +2,6 @@
 //! expression), `status` (the daemon's figures for a person); and the schedules that
 //! `check` lists.
 
-use std::net::SocketAddr;
 use std::path::Path;
 
 use chrono::{DateTime, LocalResult, NaiveDateTime, SecondsFormat, TimeZone, Utc};
@@ -11,18 +10,17 @@ use serde_json::json;
 
 use super::{EXIT_OK, EXIT_USAGE, local_time, truncate};
 use crate::config::Config;
+use crate::cron::{self, Expr, Schedule};
 use crate::daemon::lock::{self, DaemonLock, LockError};
 use crate::daemon::metrics::{self, Snapshot, age};
-use crate::schedule::{self, Expr, Schedule, clock};
+use crate::prepared::Prepared;
+use crate::schedule::clock;
 use crate::store::Store;
 
 /// `veille run [--listen ADDR:PORT]`: the daemon, until SIGTERM or SIGINT.
-pub async fn run(config: &Config, archive: &Path, listen: Option<&str>) -> anyhow::Result<i32> {
-    let listen = listen.unwrap_or(&config.web.listen);
-    let Ok(addr) = listen.parse::<SocketAddr>() else {
-        eprintln!(
-            "adresse d'écoute invalide « {listen} » : attendu ADRESSE:PORT, par exemple 127.0.0.1:8080"
-        );
+pub async fn run(prepared: &Prepared, archive: &Path, listen: Option<&str>) -> anyhow::Result<i32> {
+    let config = &prepared.config;
+    let Some(addr) = super::listen_address(config, listen) else {
         return Ok(EXIT_USAGE);
     };
     let clock = match clock::from_env() {
@@ -44,7 +42,7 @@ pub async fn run(config: &Config, archive: &Path, listen: Option<&str>) -> anyho
         Err(e) => return Err(e.into()),
     };
     let listener = crate::web::bind(addr).await?;
-    crate::daemon::run(config.clone(), archive.to_path_buf(), listener, clock).await?;
+    crate::daemon::run(prepared.clone(), archive.to_path_buf(), listener, clock).await?;
     drop(lock);
     Ok(EXIT_OK)
 }
@@ -79,7 +77,7 @@ fn parse_from(text: &str, tz: Tz) -> Result<DateTime<Utc>, String> {
 pub fn schedule(config: &Config, expr: &str, from: Option<&str>, count: usize, json: bool) -> i32 {
     let tz = config.tz();
     if let Err(e) = Expr::parse(expr) {
-        eprintln!("{}\n  aide : {}", e.message, schedule::SYNTAX_HINT);
+        eprintln!("{}\n  aide : {}", e.message, cron::SYNTAX_HINT);
         return EXIT_USAGE;
     }
     let schedule = Schedule::new(&[expr], tz).expect("checked above");
@@ -127,7 +125,7 @@ fn day_name(day: chrono::NaiveDate) -> &'static str {
 /// The jobs of `check`: JSON rows.
 pub(super) fn schedules_json(config: &Config) -> serde_json::Value {
     let now = Utc::now();
-    schedule::jobs(config)
+    crate::daemon::jobs(config)
         .iter()
         .map(|j| {
             json!({
@@ -141,7 +139,7 @@ pub(super) fn schedules_json(config: &Config) -> serde_json::Value {
 /// The jobs of `check`, for a person.
 pub(super) fn print_schedules(config: &Config) {
     let now = Utc::now();
-    let jobs = schedule::jobs(config);
+    let jobs = crate::daemon::jobs(config);
     println!(
         "Planification du démon `veille run` ({} tâche(s), fuseau {}, arrêt en {} s au plus pour les relèves en cours) :",
         jobs.len(),

@@ -62,7 +62,7 @@ impl Interrupt {
 
     /// Counts a source the pass has finished (and so recorded).
     pub fn saved(&self, report: &SourceReport) {
-        if report.status != "stopped" {
+        if report.status != crate::model::SourceStatus::Stopped {
             let mut saved = self.saved.lock().unwrap_or_else(|e| e.into_inner());
             saved.0 += 1;
             saved.1 += report.new;

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::{EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
 use crate::config::Config;
-use crate::mail::import::read_file;
+use crate::mail::import::{FileRow, read_file};
 use crate::mail::normalise_address;
 use crate::mail::send::{SendFailure, SendOptions, send_edition};
 use crate::mail::token::Secret;
@@ -31,6 +31,52 @@ fn unknown_list(config: &Config, list: &str) -> bool {
     true
 }
 
+/// The rows of an imported file, sorted before the store sees them.
+#[derive(Default)]
+struct Sorted {
+    /// Addresses with an accented local part (they need SMTPUTF8), as `{line, email}`.
+    warnings: Vec<serde_json::Value>,
+    /// Unusable addresses, as `{line, value}`.
+    invalid: Vec<serde_json::Value>,
+    entries: Vec<ImportEntry>,
+    /// The file line of each entry.
+    lines: Vec<usize>,
+    duplicates_in_file: Vec<usize>,
+}
+
+fn sort_rows(rows: Vec<FileRow>, secret: &Secret) -> Sorted {
+    let mut sorted = Sorted::default();
+    let mut seen = std::collections::HashSet::new();
+    for row in rows {
+        // An internationalised domain must have a punycode form to be sent at all.
+        let address =
+            normalise_address(&row.email).filter(|a| crate::mail::idn::ascii_domain(a).is_some());
+        match address {
+            None => sorted
+                .invalid
+                .push(json!({"line": row.line, "value": row.email})),
+            Some(email) if !seen.insert(email.clone()) => {
+                sorted.duplicates_in_file.push(row.line);
+            }
+            Some(email) => {
+                if crate::mail::idn::needs_smtputf8(&email) {
+                    sorted
+                        .warnings
+                        .push(json!({"line": row.line, "email": email}));
+                }
+                sorted.lines.push(row.line);
+                sorted.entries.push(ImportEntry {
+                    hash: secret.address_hash(&email),
+                    email,
+                    name: row.name.map(|n| crate::mail::message::header_safe(&n)),
+                    details: row.details,
+                });
+            }
+        }
+    }
+    sorted
+}
+
 /// `veille subscribers import FILE --list L`.
 pub async fn import(
     config: &Config,
@@ -49,37 +95,14 @@ pub async fn import(
             return Ok(EXIT_USAGE);
         }
     };
-    let rows = file_read.rows;
-    let mut warnings = Vec::new();
     let secret = Secret::load(archive)?;
-    let mut invalid = Vec::new();
-    let mut entries = Vec::new();
-    let mut lines = Vec::new();
-    let mut duplicates_in_file = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for row in rows {
-        // An internationalised domain must have a punycode form to be sent at all.
-        let address =
-            normalise_address(&row.email).filter(|a| crate::mail::idn::ascii_domain(a).is_some());
-        match address {
-            None => invalid.push(json!({"line": row.line, "value": row.email})),
-            Some(email) if !seen.insert(email.clone()) => {
-                duplicates_in_file.push(row.line);
-            }
-            Some(email) => {
-                if crate::mail::idn::needs_smtputf8(&email) {
-                    warnings.push(json!({"line": row.line, "email": email}));
-                }
-                lines.push(row.line);
-                entries.push(ImportEntry {
-                    hash: secret.address_hash(&email),
-                    email,
-                    name: row.name.map(|n| crate::mail::message::header_safe(&n)),
-                    details: row.details,
-                });
-            }
-        }
-    }
+    let Sorted {
+        warnings,
+        invalid,
+        entries,
+        lines,
+        duplicates_in_file,
+    } = sort_rows(file_read.rows, &secret);
     let store = Store::open(archive).await?;
     let source = file
         .file_name()
@@ -298,11 +321,11 @@ pub async fn send(
     options: &SendOptions,
     json: bool,
 ) -> anyhow::Result<i32> {
-    let (kind, number) = match super::publishing::parse_address(config, edition) {
+    let address = match super::publishing::edition_ref(config, edition) {
         Ok(a) => a,
         Err(code) => return Ok(code),
     };
-    let kind = kind.as_str();
+    let (kind, number) = (address.kind.as_str(), address.number);
     let store = Store::open(archive).await?;
     let progress =
         (!json && std::io::stderr().is_terminal() && options.test.is_none() && !options.dry_run)

@@ -10,10 +10,11 @@ use serde_json::json;
 use crate::config::{self, Config};
 use crate::harvest::{self, PassOptions};
 use crate::indexing::{self, IndexOutcome};
-use crate::model::{DecisionState, SourceKind, SourceReport};
+use crate::model::{DecisionState, SourceKind, SourceReport, SourceStatus};
+use crate::prepared::Prepared;
 use crate::publish::french::count as plural;
 use crate::store::{ArticleFilter, DecisionError, Store};
-use crate::tag::Tagger;
+use report::CommandError;
 
 /// Exit codes of the contract (DESIGN.md §5).
 pub const EXIT_OK: i32 = 0;
@@ -22,7 +23,7 @@ pub const EXIT_USAGE: i32 = 2;
 
 /// Loads the configuration and compiles its tagging rules, or prints the errors and returns
 /// the exit code 2.
-pub fn load_config(path: &Path) -> Result<Config, i32> {
+pub fn load_config(path: &Path) -> Result<Prepared, i32> {
     let report = |errors: config::ConfigErrors| {
         eprintln!("{errors}");
         eprintln!(
@@ -32,9 +33,7 @@ pub fn load_config(path: &Path) -> Result<Config, i32> {
         );
         EXIT_USAGE
     };
-    let config = config::load(path).map_err(report)?;
-    Tagger::new(&config).map_err(report)?;
-    Ok(config)
+    Prepared::load(path).map_err(report)
 }
 
 fn read_labelled_file(path: &Path) -> Result<String, i32> {
@@ -49,26 +48,45 @@ fn read_labelled_file(path: &Path) -> Result<String, i32> {
 }
 
 /// `veille retag`: the current rules over every stored article; decisions are kept.
-pub async fn retag(config: &Config, archive: &Path, json: bool) -> anyhow::Result<i32> {
+pub async fn retag(prepared: &Prepared, archive: &Path) -> Result<Retagged, CommandError> {
+    let (config, tagger) = (&prepared.config, &prepared.tagger);
     let store = Store::open(archive).await?;
-    let tagger = Tagger::new(config)?;
     let inputs = store.tagging_inputs().await?;
-    let changed = crate::retagging::retag(&store, &tagger, &inputs).await?;
+    let changed = crate::retagging::retag(&store, tagger, &inputs).await?;
     let indexing = indexing::index_pending(&store, archive, timezone(config)).await;
-    if json {
-        println!(
-            "{}",
-            json!({"articles": inputs.len(), "changed": changed, "search_index": index_report_json(&indexing)})
-        );
-    } else {
-        println!(
-            "{} relu{}, {changed} dont le classement a changé ; décisions conservées",
-            plural(inputs.len(), "article", "articles"),
-            if inputs.len() > 1 { "s" } else { "" }
-        );
-        println!("{}", index_report_text(&indexing));
+    Ok(Retagged {
+        articles: inputs.len(),
+        changed,
+        search_index: index_report_json(&indexing),
+        index_text: index_report_text(&indexing),
+    })
+}
+
+/// What `veille retag` did.
+#[derive(Debug, serde::Serialize)]
+pub struct Retagged {
+    /// Articles read again.
+    pub articles: usize,
+    /// Those whose tags changed.
+    pub changed: usize,
+    pub search_index: serde_json::Value,
+    #[serde(skip)]
+    index_text: String,
+}
+
+impl report::Report for Retagged {}
+
+impl std::fmt::Display for Retagged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "{} relu{}, {} dont le classement a changé ; décisions conservées",
+            plural(self.articles, "article", "articles"),
+            if self.articles > 1 { "s" } else { "" },
+            self.changed
+        )?;
+        f.write_str(&self.index_text)
     }
-    Ok(EXIT_OK)
 }
 
 fn kind_label(kind: SourceKind) -> &'static str {
@@ -91,7 +109,7 @@ pub fn check(config: &Config, json: bool) -> i32 {
     if json {
         let doc = json!({
             "file": config.path.display().to_string(),
-            "timezone": config.settings.timezone,
+            "timezone": config.settings.timezone.name(),
             "dossiers": config.dossiers.iter().map(|(id, d)| json!({
                 "id": id, "title": d.title, "panorama": d.panorama, "sources": count(id),
                 "keywords": d.keywords.len(),
@@ -157,13 +175,46 @@ pub fn check(config: &Config, json: bool) -> i32 {
     EXIT_OK
 }
 
+/// One line per source of a pass, with its error and next try under it.
+fn print_reports(config: &Config, reports: &[SourceReport]) {
+    println!(
+        "{:<48} {:<14} {:>8} {:>10} {:>9}",
+        "Source", "État", "Nouveaux", "Mis à jour", "Inchangés"
+    );
+    for r in reports {
+        let state = match r.status {
+            SourceStatus::Ok => "ok",
+            SourceStatus::NotModified => "non modifiée",
+            SourceStatus::Deferred => "différée",
+            SourceStatus::Stopped => "non relevée",
+            SourceStatus::Error => "erreur",
+        };
+        println!(
+            "{:<48} {:<14} {:>8} {:>10} {:>9}",
+            truncate(&r.name, 48),
+            state,
+            r.new,
+            r.updated,
+            r.unchanged
+        );
+        if let Some(e) = &r.error {
+            let next = r
+                .next_fetch
+                .map(|t| format!(" — prochain essai après {}", local_time(config, t)))
+                .unwrap_or_default();
+            println!("    ↳ {e}{next}");
+        }
+    }
+}
+
 /// `veille fetch`: one pass with a progress bar on a terminal and a report per source.
 pub async fn fetch(
-    config: &Config,
+    prepared: &Prepared,
     archive: &Path,
     options: &PassOptions,
     json: bool,
 ) -> anyhow::Result<i32> {
+    let config = &prepared.config;
     if unknown_dossier(config, options.dossier.as_deref()) {
         return Ok(EXIT_USAGE);
     }
@@ -196,6 +247,7 @@ pub async fn fetch(
     let sources = harvest::select_sources(config, options);
     let reports = harvest::run_sources(
         config,
+        &prepared.tagger,
         &store,
         &sources,
         options.force,
@@ -219,13 +271,13 @@ pub async fn fetch(
     let indexing = indexing::index_pending(&store, archive, timezone(config)).await;
     let index_secs = started.elapsed().as_secs_f64() - pass_secs;
     let sum = |f: fn(&SourceReport) -> u32| reports.iter().map(f).sum::<u32>();
-    let with_status = |s: &str| reports.iter().filter(|r| r.status == s).count();
+    let with_status = |s: SourceStatus| reports.iter().filter(|r| r.status == s).count();
     if json {
         let doc = json!({
             "sources": reports,
             "totals": {
-                "sources": reports.len(), "ok": with_status("ok"), "not_modified": with_status("not_modified"),
-                "errors": with_status("error"), "deferred": with_status("deferred"),
+                "sources": reports.len(), "ok": with_status(SourceStatus::Ok), "not_modified": with_status(SourceStatus::NotModified),
+                "errors": with_status(SourceStatus::Error), "deferred": with_status(SourceStatus::Deferred),
                 "new": sum(|r| r.new), "updated": sum(|r| r.updated), "unchanged": sum(|r| r.unchanged),
             },
             "search_index": index_report_json(&indexing),
@@ -234,41 +286,14 @@ pub async fn fetch(
         println!("{doc:#}");
         return Ok(EXIT_OK);
     }
-    println!(
-        "{:<48} {:<14} {:>8} {:>10} {:>9}",
-        "Source", "État", "Nouveaux", "Mis à jour", "Inchangés"
-    );
-    for r in &reports {
-        let state = match r.status.as_str() {
-            "ok" => "ok",
-            "not_modified" => "non modifiée",
-            "deferred" => "différée",
-            "stopped" => "non relevée",
-            _ => "erreur",
-        };
-        println!(
-            "{:<48} {:<14} {:>8} {:>10} {:>9}",
-            truncate(&r.name, 48),
-            state,
-            r.new,
-            r.updated,
-            r.unchanged
-        );
-        if let Some(e) = &r.error {
-            let next = r
-                .next_fetch
-                .map(|t| format!(" — prochain essai après {}", local_time(config, t)))
-                .unwrap_or_default();
-            println!("    ↳ {e}{next}");
-        }
-    }
+    print_reports(config, &reports);
     println!(
         "\nTotal : {} sources — {} ok, {} non modifiées, {} en erreur, {} différées ; {} nouveaux articles, {} mis à jour, {} inchangés",
         reports.len(),
-        with_status("ok"),
-        with_status("not_modified"),
-        with_status("error"),
-        with_status("deferred"),
+        with_status(SourceStatus::Ok),
+        with_status(SourceStatus::NotModified),
+        with_status(SourceStatus::Error),
+        with_status(SourceStatus::Deferred),
         sum(|r| r.new),
         sum(|r| r.updated),
         sum(|r| r.unchanged)
@@ -277,8 +302,11 @@ pub async fn fetch(
     if interrupted {
         println!(
             "Relève interrompue (Ctrl-C) : {} source(s) relevée(s) et enregistrée(s), {} laissée(s) pour la prochaine relève",
-            reports.iter().filter(|r| r.status != "stopped").count(),
-            with_status("stopped")
+            reports
+                .iter()
+                .filter(|r| r.status != SourceStatus::Stopped)
+                .count(),
+            with_status(SourceStatus::Stopped)
         );
     }
     Ok(EXIT_OK)
@@ -323,11 +351,7 @@ fn index_report_text(outcome: &anyhow::Result<IndexOutcome>) -> String {
 }
 
 fn timezone(config: &Config) -> chrono_tz::Tz {
-    config
-        .settings
-        .timezone
-        .parse()
-        .unwrap_or(chrono_tz::Europe::Paris)
+    config.tz()
 }
 
 /// `veille search QUERY`: full-text search with the French analyser.
@@ -391,20 +415,30 @@ pub async fn search(
 }
 
 /// `veille reindex`: rebuilds the search index from the store.
-pub async fn reindex(config: &Config, archive: &Path, json: bool) -> anyhow::Result<i32> {
+pub async fn reindex(config: &Config, archive: &Path) -> Result<Reindexed, CommandError> {
     let store = Store::open(archive).await?;
     let (mut index, _) = crate::search::SearchIndex::open(&indexing::index_dir(archive))?;
     index.set_timezone(timezone(config));
-    let count = indexing::rebuild(&store, &index).await?;
-    if json {
-        println!("{}", json!({"indexed": count}));
-    } else {
-        println!(
+    let indexed = indexing::rebuild(&store, &index).await?;
+    Ok(Reindexed { indexed })
+}
+
+/// What `veille reindex` did.
+#[derive(Debug, serde::Serialize)]
+pub struct Reindexed {
+    pub indexed: u64,
+}
+
+impl report::Report for Reindexed {}
+
+impl std::fmt::Display for Reindexed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
             "Index de recherche reconstruit : {}",
-            plural(count as usize, "article", "articles")
-        );
+            plural(self.indexed as usize, "article", "articles")
+        )
     }
-    Ok(EXIT_OK)
 }
 
 /// `veille sources`: the health of every source.
@@ -685,24 +719,37 @@ fn truncate(text: &str, max: usize) -> String {
     }
 }
 
+/// `--listen` when given (said in French when it is not ADDRESS:PORT), else `[web] listen`.
+fn listen_address(config: &Config, listen: Option<&str>) -> Option<std::net::SocketAddr> {
+    let Some(text) = listen else {
+        return Some(config.web.listen);
+    };
+    let parsed = text.parse().ok();
+    if parsed.is_none() {
+        eprintln!(
+            "adresse d'écoute invalide « {text} » : attendu ADRESSE:PORT, par exemple 127.0.0.1:8080"
+        );
+    }
+    parsed
+}
+
 fn local_time(config: &Config, t: DateTime<Utc>) -> String {
-    let tz: chrono_tz::Tz = config
-        .settings
-        .timezone
-        .parse()
-        .unwrap_or(chrono_tz::Europe::Paris);
-    t.with_timezone(&tz).format("%d/%m/%Y %H:%M").to_string()
+    t.with_timezone(&config.tz())
+        .format("%d/%m/%Y %H:%M")
+        .to_string()
 }
 
 mod backup;
 mod bounces;
 mod daemon;
+pub mod dispatch;
 mod extract;
 mod interrupt;
 mod mailing;
 pub mod parser;
 pub mod privacy;
 mod publishing;
+pub mod report;
 mod searching;
 pub use bounces::{
     edition_report, fetch as bounces_fetch, fetch_once as bounces_fetch_once,
@@ -717,5 +764,5 @@ pub use mailing::{
     export as subscribers_export, forget as subscribers_forget, import as subscribers_import,
     list as subscribers_list, send as edition_send,
 };
-pub use publishing::{EditionAction, edition, panorama, serve};
+pub use publishing::{edition, panorama, serve};
 pub use sources_admin::{check_fetch, export_opml, failing, import_opml, suggest};

@@ -213,6 +213,12 @@ fn message(error: &clap::Error) -> String {
 /// What to print for a parse error (or for `--help`/`--version`, which clap reports as
 /// errors), where, and the exit code: (text, to stdout, code).
 pub fn render(error: &clap::Error) -> (String, bool, i32) {
+    // A value refused by one of veille's own parsers carries its whole French message.
+    if let Some(own) =
+        std::error::Error::source(error).and_then(|e| e.downcast_ref::<crate::cli::UsageMessage>())
+    {
+        return (format!("{own}\n"), false, EXIT_USAGE);
+    }
     match error.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
             (french_help(&error.render().to_string()), true, EXIT_OK)

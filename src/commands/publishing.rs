@@ -2,12 +2,14 @@
 
 use std::path::{Path, PathBuf};
 
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
 
+use super::report::{CommandError, Report, emit};
 use super::{EXIT_OK, EXIT_USAGE, hint, unknown_dossier};
+use crate::cli::EditionCommand;
 use crate::config::Config;
-use crate::model::{BlockKind, Edition, EditionItem, EditionStatus};
+use crate::model::{BlockKind, Edition, EditionItem, EditionRef, EditionRefError, EditionStatus};
 use crate::publish::Publisher;
 use crate::store::{EditionError, NewBlock, Store};
 use crate::web::{self, WebState};
@@ -65,84 +67,31 @@ pub async fn panorama(
     Ok(EXIT_OK)
 }
 
-/// `veille edition …`.
-pub enum EditionAction {
-    New {
-        kind: String,
-        from: Option<NaiveDate>,
-        to: Option<NaiveDate>,
-    },
-    Add {
-        edition: String,
-        story: i64,
-        section: Option<String>,
-        title: Option<String>,
-        lede: Option<String>,
-    },
-    Remove {
-        edition: String,
-        story: i64,
-    },
-    Move {
-        edition: String,
-        story: i64,
-        up: bool,
-    },
-    Block {
-        edition: String,
-        kind: String,
-        title: Option<String>,
-        text: Option<String>,
-        file: Option<PathBuf>,
-        date: Option<String>,
-        place: Option<String>,
-    },
-    Status {
-        edition: String,
-        status: EditionStatus,
-    },
-    Show {
-        edition: String,
-    },
-    Render {
-        edition: String,
-    },
-    List,
-}
-
-impl EditionAction {
-    fn address(&self) -> Option<&str> {
-        match self {
-            EditionAction::New { .. } | EditionAction::List => None,
-            EditionAction::Add { edition, .. }
-            | EditionAction::Remove { edition, .. }
-            | EditionAction::Move { edition, .. }
-            | EditionAction::Block { edition, .. }
-            | EditionAction::Status { edition, .. }
-            | EditionAction::Show { edition }
-            | EditionAction::Render { edition } => Some(edition),
-        }
-    }
-}
-
-/// Reads `KIND/NUMBER`, checking the kind against the configuration.
-pub(super) fn parse_address(config: &Config, text: &str) -> Result<(String, i64), i32> {
+/// Reads `KIND/NUMBER`, checking the kind against the configuration; each mistake is said in
+/// French with the known kinds.
+pub(super) fn edition_ref(config: &Config, text: &str) -> Result<EditionRef, i32> {
     let kinds: Vec<&str> = config.publications.keys().map(String::as_str).collect();
-    let Some((kind, number)) = text.rsplit_once('/') else {
-        eprintln!(
-            "édition « {text} » : attendu GENRE/NUMÉRO, par exemple flash-info/12 (genres : {})",
-            kinds.join(", ")
-        );
-        return Err(EXIT_USAGE);
-    };
-    if !config.publications.contains_key(kind) {
+    let unknown_kind = |kind: &str| {
         eprintln!("genre d'édition inconnu « {kind} »{}", hint(kind, &kinds));
-        return Err(EXIT_USAGE);
-    }
-    match number.parse::<i64>() {
-        Ok(n) if n >= 1 => Ok((kind.to_string(), n)),
-        _ => {
-            eprintln!("numéro d'édition invalide « {number} » : un entier à partir de 1");
+        EXIT_USAGE
+    };
+    match text.parse::<EditionRef>() {
+        Ok(address) if config.publications.contains_key(&address.kind) => Ok(address),
+        Ok(address) => Err(unknown_kind(&address.kind)),
+        Err(EditionRefError::Number(number)) => {
+            // An unknown kind is the first thing to fix, whatever follows the slash.
+            match text.trim().rsplit_once('/') {
+                Some((kind, _)) if !config.publications.contains_key(kind) => {
+                    Err(unknown_kind(kind))
+                }
+                _ => {
+                    eprintln!("{}", EditionRefError::Number(number));
+                    Err(EXIT_USAGE)
+                }
+            }
+        }
+        Err(e @ EditionRefError::Shape(_)) => {
+            eprintln!("édition {e} (genres : {})", kinds.join(", "));
             Err(EXIT_USAGE)
         }
     }
@@ -166,153 +115,101 @@ fn report_error(e: EditionError) -> anyhow::Result<i32> {
     }
 }
 
+/// What every `veille edition …` action needs besides its own arguments.
+struct Ctx<'a> {
+    config: &'a Config,
+    archive: &'a Path,
+    json: bool,
+    now: DateTime<Utc>,
+}
+
+/// The edition an action names (all but `new` and `list`).
+fn address(action: &EditionCommand) -> Option<&str> {
+    match action {
+        EditionCommand::New { .. } | EditionCommand::List => None,
+        EditionCommand::Add { edition, .. }
+        | EditionCommand::Remove { edition, .. }
+        | EditionCommand::Up { edition, .. }
+        | EditionCommand::Down { edition, .. }
+        | EditionCommand::Block { edition, .. }
+        | EditionCommand::Ready { edition }
+        | EditionCommand::Draft { edition }
+        | EditionCommand::Show { edition }
+        | EditionCommand::Render { edition }
+        | EditionCommand::Report { edition }
+        | EditionCommand::Send { edition, .. } => Some(edition),
+    }
+}
+
+/// `veille edition …` but `send` and `report` (the mail commands).
 pub async fn edition(
     config: &Config,
     archive: &Path,
-    action: EditionAction,
+    action: EditionCommand,
     json: bool,
 ) -> anyhow::Result<i32> {
-    let now = Utc::now();
+    let ctx = Ctx {
+        config,
+        archive,
+        json,
+        now: Utc::now(),
+    };
     // Every action but `new` and `list` names an edition: read its address once, here.
-    let target = match action.address() {
-        Some(text) => match parse_address(config, text) {
-            Ok(a) => Some(a),
-            Err(code) => return Ok(code),
-        },
+    let target = match address(&action).map(|text| edition_ref(config, text)) {
+        Some(Ok(address)) => Some(address),
+        Some(Err(code)) => return Ok(code),
         None => None,
     };
+    let at = || target.clone().expect("address parsed above");
+    let now = ctx.now;
     match action {
-        EditionAction::New { kind, from, to } => {
-            let kinds: Vec<&str> = config.publications.keys().map(String::as_str).collect();
-            if !config.publications.contains_key(&kind) {
-                eprintln!("genre d'édition inconnu « {kind} »{}", hint(&kind, &kinds));
-                eprintln!("  genres : {}", kinds.join(", "));
-                return Ok(EXIT_USAGE);
-            }
-            let publisher = Publisher::new(config, archive)?;
-            let (default_from, default_to) = publisher.default_period(&kind, now);
-            let (from, to) = (from.unwrap_or(default_from), to.unwrap_or(default_to));
-            if to < from {
-                eprintln!("période invalide : {to} est avant {from}");
-                return Ok(EXIT_USAGE);
-            }
-            let store = Store::open(archive).await?;
-            let edition = store.create_edition(&kind, from, to, now).await?;
-            if json {
-                println!(
-                    "{}",
-                    json!({"kind": edition.kind, "number": edition.number})
-                );
-            } else {
-                println!(
-                    "Édition {} créée (brouillon, du {} au {})",
-                    edition.address(),
-                    edition.period_start,
-                    edition.period_end
-                );
-            }
-            Ok(EXIT_OK)
-        }
-        EditionAction::Add {
-            edition,
+        EditionCommand::New { kind, from, to } => new_edition(&ctx, &kind, from, to).await,
+        EditionCommand::Add {
             story,
             section,
             title,
             lede,
+            ..
         } => {
-            let (kind, number) = target.clone().expect("address parsed above");
-            let publication = &config.publications[&kind];
-            let section = match section {
-                None => publication.section_names().remove(0),
-                Some(asked) => match publication.section(&kind, &asked) {
-                    Ok(s) => s,
-                    Err(message) => {
-                        eprintln!("{message}");
-                        return Ok(EXIT_USAGE);
-                    }
-                },
-            };
-            let store = Store::open(archive).await?;
             let item = EditionItem {
                 story,
-                section: section.clone(),
+                section: section.unwrap_or_default(),
                 position: 0,
                 title,
                 lede,
             };
-            if let Err(e) = store.add_edition_item(&kind, number, &item, now).await {
-                return report_error(e);
-            }
-            if json {
-                println!(
-                    "{}",
-                    json!({"edition": edition, "story": story, "section": section})
-                );
-            } else {
-                println!("Histoire {story} ajoutée à {edition}, rubrique « {section} »");
-            }
-            Ok(EXIT_OK)
+            add_item(&ctx, &at(), item).await
         }
-        EditionAction::Remove { edition, story } => {
-            let (kind, number) = target.clone().expect("address parsed above");
+        EditionCommand::Remove { story, .. } => {
+            let address = at();
             let store = Store::open(archive).await?;
-            if let Err(e) = store.remove_edition_item(&kind, number, story, now).await {
+            if let Err(e) = store
+                .remove_edition_item(&address.kind, address.number, story, now)
+                .await
+            {
                 return report_error(e);
             }
-            println!("Histoire {story} retirée de {edition}");
+            println!("Histoire {story} retirée de {address}");
             Ok(EXIT_OK)
         }
-        EditionAction::Move { edition, story, up } => {
-            let (kind, number) = target.clone().expect("address parsed above");
-            let store = Store::open(archive).await?;
-            if let Err(e) = store.move_edition_item(&kind, number, story, up, now).await {
-                return report_error(e);
-            }
-            println!(
-                "Histoire {story} {} dans {edition}",
-                if up { "remontée" } else { "descendue" }
-            );
-            Ok(EXIT_OK)
-        }
-        EditionAction::Block {
-            edition,
-            kind: block_kind,
+        EditionCommand::Up { story, .. } => move_item(&ctx, &at(), story, true).await,
+        EditionCommand::Down { story, .. } => move_item(&ctx, &at(), story, false).await,
+        EditionCommand::Block {
+            kind,
             title,
             text,
             file,
             date,
             place,
+            ..
         } => {
-            let (kind, number) = target.clone().expect("address parsed above");
-            let Some(block_kind) = BlockKind::parse(&block_kind) else {
-                eprintln!("genre de bloc inconnu « {block_kind} » : intro, agenda, news ou text");
+            let Some(block_kind) = BlockKind::parse(&kind) else {
+                eprintln!("genre de bloc inconnu « {kind} » : intro, agenda, news ou text");
                 return Ok(EXIT_USAGE);
             };
-            let body = match (text, file) {
-                (Some(t), None) => t,
-                (None, Some(f)) => match std::fs::read_to_string(&f) {
-                    Ok(t) => t,
-                    Err(e) => {
-                        eprintln!(
-                            "impossible de lire {} : {}",
-                            f.display(),
-                            crate::wording::io(&e)
-                        );
-                        return Ok(EXIT_USAGE);
-                    }
-                },
-                _ => {
-                    eprintln!("donnez le texte du bloc avec --text ou --file (Markdown)");
-                    return Ok(EXIT_USAGE);
-                }
-            };
-            if let Some(d) = &date
-                && crate::publish::french::local_date(d, chrono_tz::Europe::Paris).is_none()
-            {
-                eprintln!("date illisible « {d} » : AAAA-MM-JJ, éventuellement suivie de l'heure");
+            let Some(body) = block_body(text, file) else {
                 return Ok(EXIT_USAGE);
-            }
-            let store = Store::open(archive).await?;
+            };
             let block = NewBlock {
                 kind: block_kind,
                 title,
@@ -320,108 +217,267 @@ pub async fn edition(
                 event_date: date,
                 place,
             };
-            match store.add_edition_block(&kind, number, &block, now).await {
-                Ok(id) => {
-                    if json {
-                        println!("{}", json!({"edition": edition, "block": id}));
-                    } else {
-                        println!("Bloc {} ajouté à {edition} (n° {id})", block_kind.as_str());
-                    }
-                    Ok(EXIT_OK)
-                }
-                Err(e) => report_error(e),
+            add_block(&ctx, &at(), block).await
+        }
+        EditionCommand::Ready { .. } => set_status(&ctx, &at(), EditionStatus::Ready).await,
+        EditionCommand::Draft { .. } => set_status(&ctx, &at(), EditionStatus::Draft).await,
+        EditionCommand::Show { .. } => show(&ctx, &at()).await,
+        EditionCommand::Render { .. } => render(&ctx, &at()).await,
+        EditionCommand::List => Ok(emit(list(archive).await, json)),
+        EditionCommand::Send { .. } | EditionCommand::Report { .. } => {
+            unreachable!("mail commands, dispatched before")
+        }
+    }
+}
+
+async fn new_edition(
+    ctx: &Ctx<'_>,
+    kind: &str,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> anyhow::Result<i32> {
+    let config = ctx.config;
+    let kinds: Vec<&str> = config.publications.keys().map(String::as_str).collect();
+    if !config.publications.contains_key(kind) {
+        eprintln!("genre d'édition inconnu « {kind} »{}", hint(kind, &kinds));
+        eprintln!("  genres : {}", kinds.join(", "));
+        return Ok(EXIT_USAGE);
+    }
+    let publisher = Publisher::new(config, ctx.archive)?;
+    let (default_from, default_to) = publisher.default_period(kind, ctx.now);
+    let (from, to) = (from.unwrap_or(default_from), to.unwrap_or(default_to));
+    if to < from {
+        eprintln!("période invalide : {to} est avant {from}");
+        return Ok(EXIT_USAGE);
+    }
+    let store = Store::open(ctx.archive).await?;
+    let edition = store.create_edition(kind, from, to, ctx.now).await?;
+    if ctx.json {
+        println!(
+            "{}",
+            json!({"kind": edition.kind, "number": edition.number})
+        );
+    } else {
+        println!(
+            "Édition {} créée (brouillon, du {} au {})",
+            edition.address(),
+            edition.period_start,
+            edition.period_end
+        );
+    }
+    Ok(EXIT_OK)
+}
+
+/// Adds `item` (its section as asked, empty for the kind's first) at the end of its section.
+async fn add_item(ctx: &Ctx<'_>, address: &EditionRef, item: EditionItem) -> anyhow::Result<i32> {
+    let publication = &ctx.config.publications[&address.kind];
+    let section = if item.section.is_empty() {
+        publication.section_names().remove(0)
+    } else {
+        match publication.section(&address.kind, &item.section) {
+            Ok(s) => s,
+            Err(message) => {
+                eprintln!("{message}");
+                return Ok(EXIT_USAGE);
             }
         }
-        EditionAction::Status { edition, status } => {
-            let (kind, number) = target.clone().expect("address parsed above");
-            let store = Store::open(archive).await?;
-            if let Err(e) = store.set_edition_status(&kind, number, status, now).await {
-                return report_error(e);
-            }
-            println!("Édition {edition} : {}", status.label());
-            Ok(EXIT_OK)
-        }
-        EditionAction::Show { edition } => {
-            let (kind, number) = target.clone().expect("address parsed above");
-            let store = Store::open(archive).await?;
-            let Some(ed) = store.edition(&kind, number).await? else {
-                return report_error(EditionError::Unknown(edition));
-            };
-            let stories: Vec<i64> = ed.items.iter().map(|i| i.story).collect();
-            let cards = store.story_cards(&stories, None).await?;
-            if json {
-                let items: Vec<_> = ed
-                    .items
-                    .iter()
-                    .map(|i| {
-                        let card = cards.iter().find(|c| c.story == i.story);
-                        json!({
-                            "story": i.story,
-                            "section": i.section,
-                            "position": i.position,
-                            "title": i.title.clone().or(card.map(|c| c.title.clone())),
-                            "lede": i.lede.clone().or(card.map(|c| c.lede.clone())),
-                            "url": card.map(|c| c.url.clone()),
-                            "source": card.map(|c| c.source.clone()),
-                        })
-                    })
-                    .collect();
-                let mut value = serde_json::to_value(&ed)?;
-                value["items"] = json!(items);
-                println!("{}", serde_json::to_string_pretty(&value)?);
-            } else {
-                print_edition(config, &ed, &cards);
-            }
-            Ok(EXIT_OK)
-        }
-        EditionAction::Render { edition } => {
-            let (kind, number) = target.clone().expect("address parsed above");
-            let store = Store::open(archive).await?;
-            let Some(ed) = store.edition(&kind, number).await? else {
-                return report_error(EditionError::Unknown(edition));
-            };
-            let publisher = Publisher::new(config, archive)?;
-            let report = publisher.edition(&store, &ed, now).await?;
-            let index = publisher.archive_index(&store).await?;
-            if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&json!({"edition": report, "index": index}))?
+    };
+    let story = item.story;
+    let item = EditionItem {
+        section: section.clone(),
+        ..item
+    };
+    let store = Store::open(ctx.archive).await?;
+    if let Err(e) = store
+        .add_edition_item(&address.kind, address.number, &item, ctx.now)
+        .await
+    {
+        return report_error(e);
+    }
+    if ctx.json {
+        println!(
+            "{}",
+            json!({"edition": address, "story": story, "section": section})
+        );
+    } else {
+        println!("Histoire {story} ajoutée à {address}, rubrique « {section} »");
+    }
+    Ok(EXIT_OK)
+}
+
+async fn move_item(
+    ctx: &Ctx<'_>,
+    address: &EditionRef,
+    story: i64,
+    up: bool,
+) -> anyhow::Result<i32> {
+    let store = Store::open(ctx.archive).await?;
+    if let Err(e) = store
+        .move_edition_item(&address.kind, address.number, story, up, ctx.now)
+        .await
+    {
+        return report_error(e);
+    }
+    println!(
+        "Histoire {story} {} dans {address}",
+        if up { "remontée" } else { "descendue" }
+    );
+    Ok(EXIT_OK)
+}
+
+/// The Markdown of a block, from `--text` or `--file`; None once the mistake is said.
+fn block_body(text: Option<String>, file: Option<PathBuf>) -> Option<String> {
+    match (text, file) {
+        (Some(t), None) => Some(t),
+        (None, Some(f)) => match std::fs::read_to_string(&f) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                eprintln!(
+                    "impossible de lire {} : {}",
+                    f.display(),
+                    crate::wording::io(&e)
                 );
+                None
+            }
+        },
+        _ => {
+            eprintln!("donnez le texte du bloc avec --text ou --file (Markdown)");
+            None
+        }
+    }
+}
+
+async fn add_block(ctx: &Ctx<'_>, address: &EditionRef, block: NewBlock) -> anyhow::Result<i32> {
+    if let Some(d) = &block.event_date
+        && crate::publish::french::local_date(d, chrono_tz::Europe::Paris).is_none()
+    {
+        eprintln!("date illisible « {d} » : AAAA-MM-JJ, éventuellement suivie de l'heure");
+        return Ok(EXIT_USAGE);
+    }
+    let store = Store::open(ctx.archive).await?;
+    match store
+        .add_edition_block(&address.kind, address.number, &block, ctx.now)
+        .await
+    {
+        Ok(id) => {
+            if ctx.json {
+                println!("{}", json!({"edition": address, "block": id}));
             } else {
-                for f in &report.files {
-                    println!("{}", f.display());
-                }
-                println!(
-                    "Édition {edition} : {} ; index : {}",
-                    crate::publish::french::count(report.items, "article", "articles"),
-                    index.display()
-                );
+                println!("Bloc {} ajouté à {address} (n° {id})", block.kind.as_str());
             }
             Ok(EXIT_OK)
         }
-        EditionAction::List => {
-            let store = Store::open(archive).await?;
-            let editions = store.editions().await?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&editions)?);
-            } else {
-                for e in &editions {
-                    println!(
-                        "{:<22} {:<10} du {} au {}",
-                        e.address(),
-                        e.status.label(),
-                        e.period_start,
-                        e.period_end
-                    );
-                }
-                println!(
-                    "{}",
-                    crate::publish::french::count(editions.len(), "édition", "éditions")
-                );
-            }
-            Ok(EXIT_OK)
+        Err(e) => report_error(e),
+    }
+}
+
+async fn set_status(
+    ctx: &Ctx<'_>,
+    address: &EditionRef,
+    status: EditionStatus,
+) -> anyhow::Result<i32> {
+    let store = Store::open(ctx.archive).await?;
+    if let Err(e) = store
+        .set_edition_status(&address.kind, address.number, status, ctx.now)
+        .await
+    {
+        return report_error(e);
+    }
+    println!("Édition {address} : {}", status.label());
+    Ok(EXIT_OK)
+}
+
+async fn show(ctx: &Ctx<'_>, address: &EditionRef) -> anyhow::Result<i32> {
+    let store = Store::open(ctx.archive).await?;
+    let Some(ed) = store.edition(&address.kind, address.number).await? else {
+        return report_error(EditionError::Unknown(address.to_string()));
+    };
+    let stories: Vec<i64> = ed.items.iter().map(|i| i.story).collect();
+    let cards = store.story_cards(&stories, None).await?;
+    if ctx.json {
+        let items: Vec<_> = ed
+            .items
+            .iter()
+            .map(|i| {
+                let card = cards.iter().find(|c| c.story == i.story);
+                json!({
+                    "story": i.story,
+                    "section": i.section,
+                    "position": i.position,
+                    "title": i.title.clone().or(card.map(|c| c.title.clone())),
+                    "lede": i.lede.clone().or(card.map(|c| c.lede.clone())),
+                    "url": card.map(|c| c.url.clone()),
+                    "source": card.map(|c| c.source.clone()),
+                })
+            })
+            .collect();
+        let mut value = serde_json::to_value(&ed)?;
+        value["items"] = json!(items);
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    } else {
+        print_edition(ctx.config, &ed, &cards);
+    }
+    Ok(EXIT_OK)
+}
+
+async fn render(ctx: &Ctx<'_>, address: &EditionRef) -> anyhow::Result<i32> {
+    let store = Store::open(ctx.archive).await?;
+    let Some(ed) = store.edition(&address.kind, address.number).await? else {
+        return report_error(EditionError::Unknown(address.to_string()));
+    };
+    let publisher = Publisher::new(ctx.config, ctx.archive)?;
+    let report = publisher.edition(&store, &ed, ctx.now).await?;
+    let index = publisher.archive_index(&store).await?;
+    if ctx.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({"edition": report, "index": index}))?
+        );
+    } else {
+        for f in &report.files {
+            println!("{}", f.display());
         }
+        println!(
+            "Édition {address} : {} ; index : {}",
+            crate::publish::french::count(report.items, "article", "articles"),
+            index.display()
+        );
+    }
+    Ok(EXIT_OK)
+}
+
+/// `veille edition list`.
+async fn list(archive: &Path) -> Result<Editions, CommandError> {
+    let store = Store::open(archive).await?;
+    Ok(Editions(store.editions().await?))
+}
+
+/// Every edition, oldest first: a JSON array, or one line each and their count.
+#[derive(Debug, serde::Serialize)]
+#[serde(transparent)]
+pub struct Editions(Vec<Edition>);
+
+impl Report for Editions {
+    const PRETTY: bool = true;
+}
+
+impl std::fmt::Display for Editions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for e in &self.0 {
+            writeln!(
+                f,
+                "{:<22} {:<10} du {} au {}",
+                e.address(),
+                e.status.label(),
+                e.period_start,
+                e.period_end
+            )?;
+        }
+        f.write_str(&crate::publish::french::count(
+            self.0.len(),
+            "édition",
+            "éditions",
+        ))
     }
 }
 
@@ -469,11 +525,7 @@ fn print_edition(config: &Config, ed: &Edition, cards: &[crate::model::StoryCard
 
 /// `veille serve [--listen ADDR:PORT]`.
 pub async fn serve(config: &Config, archive: &Path, listen: Option<&str>) -> anyhow::Result<i32> {
-    let listen = listen.unwrap_or(&config.web.listen);
-    let Ok(addr) = listen.parse() else {
-        eprintln!(
-            "adresse d'écoute invalide « {listen} » : attendu ADRESSE:PORT, par exemple 127.0.0.1:8080"
-        );
+    let Some(addr) = super::listen_address(config, listen) else {
         return Ok(EXIT_USAGE);
     };
     let store = Store::open(archive).await?;

@@ -10,6 +10,7 @@ use super::{EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
 use crate::config::{self, Config};
 use crate::fetch::{Fetched, Fetcher};
 use crate::ingest::parse_page;
+use crate::prepared::Prepared;
 use crate::sources::{opml, suggest};
 
 /// Fetches a listing page (politely, robots.txt obeyed), proposes its `[sources.select]`
@@ -227,7 +228,8 @@ fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
 
 /// `veille check --fetch SOURCE`: what one source yields now (fetched, read and tagged as a
 /// pass would, nothing stored).
-pub async fn check_fetch(config: &Config, name: &str, json: bool) -> i32 {
+pub async fn check_fetch(prepared: &Prepared, name: &str, json: bool) -> i32 {
+    let config = &prepared.config;
     let Some(source) = config.sources.iter().find(|s| s.name == name) else {
         let names: Vec<&str> = config.sources.iter().map(|s| s.name.as_str()).collect();
         let hint = crate::config::suggest(name, &names)
@@ -236,13 +238,7 @@ pub async fn check_fetch(config: &Config, name: &str, json: bool) -> i32 {
         eprintln!("erreur : aucune source nommée « {name} » dans feeds.toml{hint}");
         return EXIT_USAGE;
     };
-    let tagger = match crate::tag::Tagger::new(config) {
-        Ok(t) => std::sync::Arc::new(t),
-        Err(e) => {
-            eprintln!("{e}");
-            return EXIT_USAGE;
-        }
-    };
+    let tagger = prepared.tagger.clone();
     let fetcher = match Fetcher::new(&config.settings) {
         Ok(f) => f,
         Err(e) => {

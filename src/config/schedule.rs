@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize, Serializer};
 use toml::Spanned;
 
 use super::Config;
+use super::collector::Collector;
 use crate::model::Source;
 
 /// Default polling: every 30 minutes from 6 h to 21 h on weekdays, and hourly at all times.
@@ -174,7 +175,7 @@ pub(super) fn check(
             .collect(),
     };
     for (expr, span) in &items {
-        if let Err(e) = crate::schedule::Expr::parse(expr) {
+        if let Err(e) = crate::cron::Expr::parse(expr) {
             // Point at the field when the literal is a plain one-line string.
             let literal = &text[span.clone()];
             let at = match e.offset {
@@ -194,12 +195,31 @@ pub(super) fn check(
     (items.into_iter().map(|(t, _)| t).collect(), errors)
 }
 
-impl Config {
-    /// The configured timezone (checked when the file is read; Paris otherwise).
-    pub fn tz(&self) -> chrono_tz::Tz {
-        self.settings
-            .timezone
-            .parse()
-            .unwrap_or(chrono_tz::Europe::Paris)
+/// Checks `[schedule]`; per-dossier, per-source and per-publication schedules are added by
+/// the validators of those tables.
+pub(super) fn validate(raw: Option<RawSchedule>, c: &mut Collector) -> Schedules {
+    let mut schedules = Schedules::default();
+    let Some(raw) = raw else {
+        return schedules;
+    };
+    if let Some(spec) = &raw.poll {
+        schedules.poll = c.schedule(spec);
     }
+    if let Some(spec) = &raw.panoramas {
+        schedules.panoramas = c.schedule(spec);
+    }
+    if let Some(spec) = &raw.bounces {
+        schedules.bounces = c.schedule(spec);
+    }
+    if let Some(grace) = &raw.stop_grace_secs {
+        if *grace.get_ref() > 60 {
+            c.push(
+                grace.span(),
+                "`stop_grace_secs` doit être au plus 60".into(),
+                Some("au-delà, systemd ou l'opérateur perdent patience ; 5 par défaut".into()),
+            );
+        }
+        schedules.stop_grace_secs = *grace.get_ref();
+    }
+    schedules
 }

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+use super::collector::Collector;
+
 /// `[backup]`: when `dir` is set, `veille run` writes a dated backup there on `schedule`
 /// and keeps the `keep` newest.
 #[derive(Debug, Clone, Deserialize)]
@@ -42,4 +44,20 @@ fn default_keep() -> usize {
 #[serde(deny_unknown_fields)]
 pub struct PrivacySettings {
     pub keep_delivery_logs_days: Option<u32>,
+}
+
+/// Checks `[backup]`: its schedule must parse.
+pub(super) fn validate_backup(raw: Option<BackupSettings>, c: &mut Collector) -> BackupSettings {
+    let backup = raw.unwrap_or_default();
+    if let Err(e) = crate::cron::Expr::parse(&backup.schedule) {
+        c.push_at(
+            &backup.schedule,
+            format!(
+                "horaire de sauvegarde invalide « {} » : {}",
+                backup.schedule, e.message
+            ),
+            Some(crate::cron::SYNTAX_HINT.into()),
+        );
+    }
+    backup
 }

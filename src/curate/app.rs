@@ -180,11 +180,7 @@ impl App {
         curator: String,
         search: Option<SearchIndex>,
     ) -> anyhow::Result<App> {
-        let tz = config
-            .settings
-            .timezone
-            .parse()
-            .unwrap_or(Tz::Europe__Paris);
+        let tz = config.tz();
         let mut views = vec![None];
         views.extend(config.dossiers.keys().cloned().map(Some));
         let mut app = App {

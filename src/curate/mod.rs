@@ -23,11 +23,7 @@ const POLL: Duration = Duration::from_millis(700);
 /// Runs the TUI until the curator quits.
 pub async fn run(config: Config, archive: &Path, curator: String) -> anyhow::Result<()> {
     let store = Store::open(archive).await?;
-    let tz: chrono_tz::Tz = config
-        .settings
-        .timezone
-        .parse()
-        .unwrap_or(chrono_tz::Europe::Paris);
+    let tz = config.tz();
     // Search is a convenience: without an index the TUI still works.
     let search = match crate::indexing::open(&store, archive, tz).await {
         Ok((index, _)) => Some(index),

@@ -8,7 +8,6 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::schedule;
 use crate::store::{EditionReminder, JobRow, SourceStat, Store, Totals};
 
 /// One scheduled job as reported: as configured, with what the store keeps of it.
@@ -56,7 +55,7 @@ pub async fn snapshot(
         .into_iter()
         .map(|r| (r.name.clone(), r))
         .collect();
-    let jobs = schedule::jobs(config)
+    let jobs = super::jobs(config)
         .into_iter()
         .map(|job| {
             let stored = rows.remove(&job.name).unwrap_or_else(|| JobRow {
@@ -81,7 +80,7 @@ pub async fn snapshot(
         .collect();
     Ok(Snapshot {
         at: now,
-        timezone: config.settings.timezone.clone(),
+        timezone: config.settings.timezone.name().to_string(),
         articles_ingested: sources.iter().map(|s| s.new_articles).sum(),
         jobs,
         reminders: store.edition_reminders().await?,

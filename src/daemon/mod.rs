@@ -9,10 +9,13 @@
 //! configuration in service.
 
 pub mod alerts;
+mod jobs;
 // The archive lock lives below `backup`, which takes it too; its old path stays valid.
 pub use crate::lock;
 pub mod metrics;
 pub mod nightly;
+
+pub use jobs::jobs;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -30,15 +33,17 @@ use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 use tracing::{error, info, warn};
 
-use crate::config::{self, Config};
+use crate::config::Config;
 use crate::harvest;
 use crate::indexing::{self, IndexOutcome};
-use crate::model::SourceReport;
+use crate::model::{SourceReport, SourceStatus};
+use crate::prepared::Prepared;
 use crate::publish::french::count as plural;
 use crate::publish::{self, Publisher};
 use crate::schedule::clock::{Clock, Wake};
-use crate::schedule::{self, Due, Scheduler, Task};
+use crate::schedule::{Due, Scheduler, Task};
 use crate::store::Store;
+use crate::tag::Tagger;
 
 /// The longest the search index commit may hold up a stop.
 const STOP_INDEX_BOUND: Duration = Duration::from_secs(2);
@@ -69,12 +74,18 @@ struct Shared {
     pid: u32,
     started_at: DateTime<Utc>,
     config: RwLock<Arc<Config>>,
+    /// The rules of `config`, compiled with it (at start and at each reload).
+    tagger: RwLock<Arc<Tagger>>,
     live: Mutex<Live>,
 }
 
 impl Shared {
     fn config(&self) -> Arc<Config> {
         self.config.read().expect("config lock").clone()
+    }
+
+    fn tagger(&self) -> Arc<Tagger> {
+        self.tagger.read().expect("tagger lock").clone()
     }
 
     fn update(&self, f: impl FnOnce(&mut Live)) {
@@ -106,7 +117,7 @@ pub fn limit_malloc_arenas() {
 
 /// Runs the daemon until a stop signal; `listener` is already bound, the lock already held.
 pub async fn run(
-    config: Config,
+    prepared: Prepared,
     archive: PathBuf,
     listener: tokio::net::TcpListener,
     clock: Box<dyn Clock>,
@@ -115,6 +126,7 @@ pub async fn run(
     let (hup_tx, hup_rx) = mpsc::unbounded_channel();
     spawn_signals(stop_tx, hup_tx)?;
 
+    let Prepared { config, tagger } = prepared;
     let store = Store::open(&archive).await?;
     store.sync_sources(&config.sources).await?;
     let now = clock.now();
@@ -125,6 +137,7 @@ pub async fn run(
         pid: std::process::id(),
         started_at: Utc::now(),
         config: RwLock::new(config.clone()),
+        tagger: RwLock::new(tagger),
         live: Mutex::new(Live {
             config_file: config.path.display().to_string(),
             config_loaded_at: Utc::now(),
@@ -211,7 +224,7 @@ async fn build_scheduler(
     now: DateTime<Utc>,
 ) -> anyhow::Result<Scheduler> {
     let stored = store.job_slots().await?;
-    let mut scheduler = Scheduler::new(schedule::jobs(config), |name| stored.get(name).copied());
+    let mut scheduler = Scheduler::new(jobs(config), |name| stored.get(name).copied());
     for index in scheduler.set_baselines(now) {
         store
             .set_job_baseline(&scheduler.jobs[index].job.name, now)
@@ -383,7 +396,8 @@ impl Daemon {
             let cut = AtomicBool::new(false);
             let started = Instant::now();
             let (store, archive) = (self.shared.store.clone(), self.archive.clone());
-            let pass = poll(&config, &store, &archive, &names, &cut);
+            let tagger = self.shared.tagger();
+            let pass = poll(&config, &tagger, &store, &archive, &names, &cut);
             match self.with_grace(pass, &cut, grace).await {
                 Finished::Cut => return true,
                 Finished::Done { output, stopping } => {
@@ -463,12 +477,8 @@ impl Daemon {
         let current = self.shared.config();
         let path = current.path.clone();
         info!("SIGHUP reçu : relecture de {}", path.display());
-        let loaded = config::load(&path).and_then(|c| {
-            crate::tag::Tagger::new(&c)?;
-            Ok(c)
-        });
-        let fresh = match loaded {
-            Ok(c) => c,
+        let (fresh, fresh_tagger) = match Prepared::load(&path) {
+            Ok(Prepared { config, tagger }) => (config, tagger),
             Err(errors) => {
                 for e in &errors.0 {
                     error!("{e}");
@@ -502,6 +512,7 @@ impl Daemon {
                 log_jobs(&fresh, &self.scheduler);
                 let (sources, jobs) = (fresh.sources.len(), self.scheduler.jobs.len());
                 *self.shared.config.write().expect("config lock") = Arc::new(fresh);
+                *self.shared.tagger.write().expect("tagger lock") = fresh_tagger;
                 self.shared.update(|l| {
                     l.reloads_ok += 1;
                     l.last_reload_error = None;
@@ -524,6 +535,7 @@ impl Daemon {
 /// One polling pass over the named sources, then the search index.
 async fn poll(
     config: &Config,
+    tagger: &Arc<Tagger>,
     store: &Store,
     archive: &Path,
     names: &HashSet<String>,
@@ -534,9 +546,9 @@ async fn poll(
         .iter()
         .filter(|s| names.contains(&s.name))
         .collect();
-    let reports = harvest::run_sources(config, store, &sources, false, cut, |_| {}).await?;
+    let reports = harvest::run_sources(config, tagger, store, &sources, false, cut, |_| {}).await?;
     store.record_fetch_stats(&reports).await?;
-    for r in reports.iter().filter(|r| r.status == "error") {
+    for r in reports.iter().filter(|r| r.status == SourceStatus::Error) {
         warn!(
             "source « {} » : {}",
             r.name,
@@ -555,16 +567,19 @@ async fn poll(
 }
 
 fn pass_text(reports: &[SourceReport]) -> String {
-    let count = |s: &str| reports.iter().filter(|r| r.status == s).count();
-    let (unchanged, deferred) = (count("not_modified"), count("deferred"));
+    let count = |s: SourceStatus| reports.iter().filter(|r| r.status == s).count();
+    let (unchanged, deferred) = (
+        count(SourceStatus::NotModified),
+        count(SourceStatus::Deferred),
+    );
     let new = reports.iter().map(|r| r.new).sum::<u32>() as usize;
     let s = |n: usize| if n > 1 { "s" } else { "" };
     format!(
         "relève : {} — {} ok, {unchanged} non modifiée{}, {} en erreur, {deferred} différée{} ; {} article{} nouveau{}, {} mis à jour",
         plural(reports.len(), "source", "sources"),
-        count("ok"),
+        count(SourceStatus::Ok),
         s(unchanged),
-        count("error"),
+        count(SourceStatus::Error),
         s(deferred),
         new,
         s(new),

@@ -24,11 +24,7 @@ pub async fn run(
     if dir.is_none() && retention.is_none() {
         return;
     }
-    let tz = config
-        .settings
-        .timezone
-        .parse()
-        .unwrap_or(chrono_tz::Europe::Paris);
+    let tz = config.tz();
     let schedule = match Schedule::new(&[&config.backup.schedule], tz) {
         Ok(s) => s,
         Err(e) => {

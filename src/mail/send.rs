@@ -154,13 +154,7 @@ async fn prepare(
         (html, text)
     };
     let domain = sender_domain(settings)?;
-    let period = match (
-        chrono::NaiveDate::parse_from_str(&edition.period_start, "%Y-%m-%d"),
-        chrono::NaiveDate::parse_from_str(&edition.period_end, "%Y-%m-%d"),
-    ) {
-        (Ok(s), Ok(e)) => crate::publish::french::period_label(s, e),
-        _ => String::new(),
-    };
+    let period = crate::publish::french::period_label(edition.period_start, edition.period_end);
     let from = parse_mailbox(&settings.from, "d'expédition (from)")?;
     let letter = Letter {
         reply_to: settings
@@ -271,11 +265,7 @@ pub async fn send_edition(
                 .await? as usize,
         )),
         progress,
-        timezone: config
-            .settings
-            .timezone
-            .parse()
-            .unwrap_or(chrono_tz::Europe::Paris),
+        timezone: config.tz(),
         announced: std::sync::Mutex::new(None),
     });
     let mut workers = tokio::task::JoinSet::new();

@@ -202,10 +202,7 @@ impl<'c> Publisher<'c> {
                 dir.display()
             );
         }
-        let tz: Tz =
-            config.settings.timezone.parse().map_err(|_| {
-                anyhow::anyhow!("fuseau horaire inconnu {}", config.settings.timezone)
-            })?;
+        let tz: Tz = config.tz();
         let mut env = Environment::new();
         env.set_loader(minijinja::path_loader(dir));
         // A misspelt variable is an error, not an empty string in a sent newsletter.
@@ -543,13 +540,7 @@ impl<'c> Publisher<'c> {
                 })
                 .collect()
         };
-        let period = match (
-            NaiveDate::parse_from_str(&edition.period_start, "%Y-%m-%d"),
-            NaiveDate::parse_from_str(&edition.period_end, "%Y-%m-%d"),
-        ) {
-            (Ok(s), Ok(e)) => french::period_label(s, e),
-            _ => format!("{} – {}", edition.period_start, edition.period_end),
-        };
+        let period = french::period_label(edition.period_start, edition.period_end);
         let item_count = sections.iter().map(|s| s.items.len()).sum();
         let agenda = blocks(BlockKind::Agenda);
         let preheader = preheader(&title, edition.number, &period, item_count, agenda.len());
@@ -630,14 +621,11 @@ impl<'c> Publisher<'c> {
                 .map(|e| ArchiveEntry {
                     title: format!("{title} n° {}", e.number),
                     url: format!("{base}/{}/{}/", e.kind, e.number),
-                    date: e.sent_at.clone().unwrap_or_else(|| e.period_start.clone()),
-                    detail: match (
-                        NaiveDate::parse_from_str(&e.period_start, "%Y-%m-%d"),
-                        NaiveDate::parse_from_str(&e.period_end, "%Y-%m-%d"),
-                    ) {
-                        (Ok(s), Ok(end)) => french::period_label(s, end),
-                        _ => String::new(),
-                    },
+                    date: e
+                        .sent_at
+                        .clone()
+                        .unwrap_or_else(|| e.period_start.to_string()),
+                    detail: french::period_label(e.period_start, e.period_end),
                 })
                 .collect();
             groups.push(ArchiveGroup { title, entries });

@@ -411,7 +411,7 @@ mod tests {
             .unwrap();
         let report = |name: &str, status: &str, new| SourceReport {
             name: name.into(),
-            status: status.into(),
+            status: status.parse().expect("a known status"),
             new,
             ..Default::default()
         };

@@ -1,0 +1,317 @@
+//! From a parsed command line to the command that serves it, and its exit code: commands
+//! that need no configuration first, then those that need no runtime, then the rest on one
+//! tokio runtime.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use super::report::emit;
+use super::{EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
+use crate::cli::{
+    BouncesCommand, Cli, Command, EditionCommand, EvalCommand, PrivacyCommand, SourcesCommand,
+    SubscribersCommand,
+};
+use crate::config::Config;
+use crate::harvest::PassOptions;
+use crate::prepared::Prepared;
+use crate::store::ArticleFilter;
+
+/// Runs the command `cli` asks for; logging is already set up.
+pub fn run(cli: Cli) -> ExitCode {
+    if let Some(code) = without_config(&cli) {
+        return code;
+    }
+    let prepared = match super::load_config(&cli.config) {
+        Ok(p) => p,
+        Err(code) => return code_of(code),
+    };
+    if let Some(result) = offline(&prepared.config, &cli.command) {
+        return exit(result);
+    }
+    if matches!(cli.command, Command::Run { .. }) {
+        crate::daemon::limit_malloc_arenas();
+    }
+    let runtime = match runtime() {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let Cli {
+        archive, command, ..
+    } = cli;
+    exit(runtime.block_on(online(&prepared, &archive, command)))
+}
+
+fn code_of(code: i32) -> ExitCode {
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+/// What a command's result means for the process: its code, or the error said in French.
+fn exit(result: anyhow::Result<i32>) -> ExitCode {
+    match result {
+        Ok(code) => code_of(code),
+        Err(e) => {
+            eprintln!("erreur : {}", crate::wording::chain(&e));
+            code_of(EXIT_FAILURE)
+        }
+    }
+}
+
+/// The tokio runtime of the commands that need one; a failure is said in French.
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("erreur : impossible de démarrer : {e}");
+            code_of(EXIT_FAILURE)
+        })
+}
+
+/// Commands that work without a valid configuration: classifying files (outside checks run
+/// it), extracting a saved page, and backup and restore (restoring brings one back).
+fn without_config(cli: &Cli) -> Option<ExitCode> {
+    match &cli.command {
+        Command::Bounces {
+            what: BouncesCommand::Parse { paths },
+            json,
+        } => Some(exit(super::bounces_parse(paths, *json))),
+        Command::Extract { file, url, json } => {
+            Some(code_of(super::extract(file, url.as_deref(), *json)))
+        }
+        Command::Backup { dest, json } => Some(with_runtime(|runtime| {
+            runtime.block_on(super::backup(&cli.archive, &cli.config, dest, *json))
+        })),
+        Command::Restore { src, replace, json } => Some(with_runtime(|runtime| {
+            runtime.block_on(super::restore(
+                &cli.archive,
+                &cli.config,
+                src,
+                *replace,
+                *json,
+            ))
+        })),
+        _ => None,
+    }
+}
+
+fn with_runtime(body: impl FnOnce(&tokio::runtime::Runtime) -> anyhow::Result<i32>) -> ExitCode {
+    match runtime() {
+        Ok(runtime) => exit(body(&runtime)),
+        Err(code) => code,
+    }
+}
+
+/// Commands that read the configuration but need no runtime.
+fn offline(config: &Config, command: &Command) -> Option<anyhow::Result<i32>> {
+    match command {
+        Command::Check { json, fetch: None } => Some(Ok(super::check(config, *json))),
+        Command::Schedule {
+            expr,
+            from,
+            count,
+            json,
+        } => Some(Ok(super::schedule(
+            config,
+            expr,
+            from.as_deref(),
+            *count,
+            *json,
+        ))),
+        Command::Eval {
+            what:
+                EvalCommand::Tags {
+                    file,
+                    train,
+                    folds,
+                    json,
+                    verbose,
+                },
+        } => Some(super::quality::eval_tags(
+            config,
+            file,
+            train.as_deref(),
+            *folds,
+            *json,
+            *verbose,
+        )),
+        Command::Eval {
+            what:
+                EvalCommand::Dedup {
+                    file,
+                    threshold,
+                    folds,
+                    json,
+                    verbose,
+                },
+        } => Some(super::quality::eval_dedup(
+            config, file, *threshold, *folds, *json, *verbose,
+        )),
+        _ => None,
+    }
+}
+
+/// Commands that run on the runtime: the store, the network, the servers.
+async fn online(prepared: &Prepared, archive: &Path, command: Command) -> anyhow::Result<i32> {
+    let config = &prepared.config;
+    match command {
+        Command::Check {
+            json,
+            fetch: Some(name),
+        } => Ok(super::check_fetch(prepared, &name, json).await),
+        Command::Run { listen } => super::run(prepared, archive, listen.as_deref()).await,
+        Command::Serve { listen } => super::serve(config, archive, listen.as_deref()).await,
+        Command::Status { json } => super::status(config, archive, json).await,
+        Command::Privacy { what, json } => match what {
+            PrivacyCommand::Report => super::privacy::report(config, archive, json).await,
+            PrivacyCommand::Purge => super::privacy::purge(config, archive, json).await,
+        },
+        Command::Retag { json } => Ok(emit(super::retag(prepared, archive).await, json)),
+        Command::Reindex { json } => Ok(emit(super::reindex(config, archive).await, json)),
+        Command::Search {
+            query,
+            dossier,
+            limit,
+            json,
+        } => super::search(config, archive, &query, dossier.as_deref(), limit, json).await,
+        Command::Fetch {
+            dossier,
+            source,
+            force,
+            json,
+        } => {
+            let options = PassOptions {
+                dossier,
+                source,
+                force,
+            };
+            super::fetch(prepared, archive, &options, json).await
+        }
+        Command::Sources {
+            what,
+            failing,
+            json,
+        } => sources(config, archive, what, failing, json).await,
+        Command::Articles {
+            dossier,
+            state,
+            since,
+            source,
+            limit,
+            json,
+        } => {
+            let filter = ArticleFilter {
+                since,
+                source,
+                dossier,
+                state,
+                limit,
+            };
+            super::articles(config, archive, &filter, json).await
+        }
+        Command::Decide {
+            story,
+            action,
+            dossier,
+            json,
+        } => super::decide(config, archive, story, &action, dossier.as_deref(), json).await,
+        Command::ToCheck { dossier, json } => {
+            super::quality::to_check(config, archive, &dossier, json).await
+        }
+        Command::Panorama { dossier, json } => {
+            super::panorama(config, archive, dossier.as_deref(), json).await
+        }
+        Command::Triage => triage(config, archive).await,
+        Command::Edition { what, json } => edition(config, archive, what, json).await,
+        Command::Subscribers { what, json } => subscribers(config, archive, what, json).await,
+        Command::Bounces { what, json } => match what {
+            BouncesCommand::Fetch => super::bounces_fetch(config, archive, json).await,
+            BouncesCommand::Parse { .. } => unreachable!("needs no configuration"),
+        },
+        Command::Check { fetch: None, .. }
+        | Command::Eval { .. }
+        | Command::Schedule { .. }
+        | Command::Extract { .. }
+        | Command::Backup { .. }
+        | Command::Restore { .. } => unreachable!("dispatched before the runtime"),
+    }
+}
+
+async fn sources(
+    config: &Config,
+    archive: &Path,
+    what: Option<SourcesCommand>,
+    failing: bool,
+    json: bool,
+) -> anyhow::Result<i32> {
+    match what {
+        None if failing => super::failing(config, archive, json).await,
+        None => super::sources(config, archive, json).await,
+        Some(SourcesCommand::Suggest { url }) => Ok(super::suggest(config, &url, json).await),
+        Some(SourcesCommand::Export { .. }) => Ok(super::export_opml(config)),
+        Some(SourcesCommand::Import { file, dossier }) => {
+            Ok(super::import_opml(config, &file, dossier.as_deref(), json))
+        }
+    }
+}
+
+async fn triage(config: &Config, archive: &Path) -> anyhow::Result<i32> {
+    match super::known_curator() {
+        Some(curator) => crate::curate::run(config.clone(), archive, curator)
+            .await
+            .map(|()| EXIT_OK),
+        None => {
+            eprintln!("{}", super::NO_CURATOR);
+            Ok(EXIT_USAGE)
+        }
+    }
+}
+
+async fn edition(
+    config: &Config,
+    archive: &Path,
+    what: EditionCommand,
+    json: bool,
+) -> anyhow::Result<i32> {
+    match what {
+        EditionCommand::Send {
+            edition,
+            test,
+            dry_run,
+            resend_uncertain,
+        } => {
+            let options = crate::mail::send::SendOptions {
+                test,
+                dry_run,
+                resend_uncertain,
+            };
+            super::edition_send(config, archive, &edition, &options, json).await
+        }
+        EditionCommand::Report { edition } => {
+            super::edition_report(config, archive, &edition, json).await
+        }
+        other => super::edition(config, archive, other, json).await,
+    }
+}
+
+async fn subscribers(
+    config: &Config,
+    archive: &Path,
+    what: SubscribersCommand,
+    json: bool,
+) -> anyhow::Result<i32> {
+    match what {
+        SubscribersCommand::Import { file, list } => {
+            super::subscribers_import(config, archive, &file, &list, json).await
+        }
+        SubscribersCommand::List { list } => {
+            super::subscribers_list(config, archive, list.as_deref(), json).await
+        }
+        SubscribersCommand::Export { list } => {
+            super::subscribers_export(config, archive, list.as_deref()).await
+        }
+        SubscribersCommand::Forget { email } => {
+            super::subscribers_forget(archive, &email, json).await
+        }
+        SubscribersCommand::Show { email } => super::subscriber_show(archive, &email, json).await,
+    }
+}
