@@ -128,6 +128,43 @@ fn run_with(
     serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
 }
 
+/// A PKCS#1 RSA-2048 key, as the centre's DKIM key would be.
+fn generate_rsa_key(path: &Path) {
+    assert!(
+        Command::new("openssl")
+            .args(["genrsa", "-traditional", "-out"])
+            .arg(path)
+            .arg("2048")
+            .stderr(Stdio::null())
+            .status()
+            .unwrap()
+            .success()
+    );
+}
+
+/// `recipients` readers imported into the `flash-info` list.
+fn import_readers(binary: &Path, config: &Path, archive: &Path, dir: &Path, recipients: usize) {
+    let mut csv = String::from("email\n");
+    for i in 0..recipients {
+        csv.push_str(&format!("lecteur{i:05}@exemple.fr\n"));
+    }
+    let csv_path = dir.join("liste.csv");
+    std::fs::write(&csv_path, csv).unwrap();
+    run(
+        binary,
+        config,
+        archive,
+        &[
+            "subscribers",
+            "import",
+            csv_path.to_str().unwrap(),
+            "--list",
+            "flash-info",
+            "--json",
+        ],
+    );
+}
+
 fn main() {
     let bench_mode = std::env::args().any(|a| a == "--bench");
     let recipients = if bench_mode { 6600 } else { 40 };
@@ -142,16 +179,7 @@ fn main() {
     let archive = dir.path().join("archive");
     let config = dir.path().join("feeds.toml");
     let key = dir.path().join("dkim.pem");
-    assert!(
-        Command::new("openssl")
-            .args(["genrsa", "-traditional", "-out"])
-            .arg(&key)
-            .arg("2048")
-            .stderr(Stdio::null())
-            .status()
-            .unwrap()
-            .success()
-    );
+    generate_rsa_key(&key);
     let write_config = |connections: usize| {
         std::fs::write(
             &config,
@@ -179,25 +207,7 @@ fn main() {
         .iter()
         .map(|a| a["story"].to_string())
         .collect();
-    let mut csv = String::from("email\n");
-    for i in 0..recipients {
-        csv.push_str(&format!("lecteur{i:05}@exemple.fr\n"));
-    }
-    let csv_path = dir.path().join("liste.csv");
-    std::fs::write(&csv_path, csv).unwrap();
-    run(
-        binary,
-        &config,
-        &archive,
-        &[
-            "subscribers",
-            "import",
-            csv_path.to_str().unwrap(),
-            "--list",
-            "flash-info",
-            "--json",
-        ],
-    );
+    import_readers(binary, &config, &archive, dir.path(), recipients);
 
     println!("Envoi de {recipients} messages vers smtp-sink (127.0.0.1), DKIM RSA 2048, release");
     // One new edition sent to everyone; its time in seconds. `env`: the bench-only switch of
