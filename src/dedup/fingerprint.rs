@@ -7,8 +7,10 @@ use super::slots::{self, Slot};
 
 /// Format version written at the head of [`Fingerprint::to_text`]; bump it when the analysis
 /// changes, so that stored fingerprints are recomputed rather than compared across versions.
-/// `fp2` added the slots; an `fp1` value still reads, without slots.
-const VERSION: &str = "fp2";
+/// `fp2` added the slots, `fp3` the named ones (people, organisations, teams); an `fp2` value
+/// still reads with its slots, an `fp1` value without slots.
+const VERSION: &str = "fp3";
+const VERSION_WITHOUT_NAMES: &str = "fp2";
 const VERSION_WITHOUT_SLOTS: &str = "fp1";
 
 /// Shared content words from which names added on both sides no longer conflict.
@@ -321,7 +323,7 @@ impl Fingerprint {
         let (tokens_part, rest) = text.split_once('|')?;
         let mut parts = tokens_part.split(' ');
         let (names_part, slots_part) = match parts.next()? {
-            VERSION => rest.split_once('|')?,
+            VERSION | VERSION_WITHOUT_NAMES => rest.split_once('|')?,
             VERSION_WITHOUT_SLOTS if !rest.contains('|') => (rest, ""),
             _ => return None,
         };
@@ -662,16 +664,15 @@ pub fn similarity_reaching(a: &Fingerprint, b: &Fingerprint, threshold: f64) -> 
 /// How much `a` reads as a later development of `b`'s story (an arrest, then the indictment;
 /// a plan announced, then voted): `Some(similarity)` when the two are related but not the same
 /// event — below `threshold`, or above it but kept apart by a disagreeing weekday, date or
-/// count — and they share a name of their titles and no slot of place disagrees (another town
+/// count — and they share a name of their titles and no slot of place, person, organisation or team disagrees (another town
 /// is another story, not its sequel). The caller keeps those over its link threshold.
 pub fn follows(a: &Fingerprint, b: &Fingerprint, threshold: f64) -> Option<f64> {
     let c = compare(a, b);
     if c.shared_names == 0 || c.shared_words == 0 {
         return None;
     }
-    if let Some(slot) = slots::conflict(&a.slots, &b.slots)
-        && matches!(slot, Slot::Place(..))
-    {
+    // Another place, person, organisation or team is another affair, not its sequel.
+    if slots::identity_conflict(&a.slots, &b.slots) {
         return None;
     }
     let p = Params::DEFAULT;
