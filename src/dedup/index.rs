@@ -2,7 +2,9 @@
 //! articles that contain them, so that a new article is compared only with those sharing a
 //! word or a name, not with the whole window.
 
+use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -18,6 +20,49 @@ const MAX_POSTING: usize = 1_000;
 /// too many articles to say anything alone.
 fn is_key(class: Class) -> bool {
     matches!(class, Class::Word | Class::Entity | Class::Number)
+}
+
+/// Stem hashes are already FNV-1a hashes: hashing them again for the postings map would only
+/// cost time.
+#[derive(Default)]
+struct StemHasher(u64);
+
+impl Hasher for StemHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is used by `u64` keys; anything else still gets a usable hash.
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type Postings = HashMap<u64, VecDeque<(u64, f32)>, BuildHasherDefault<StemHasher>>;
+
+/// Weight shared with the query per entry position, reused from one lookup to the next:
+/// allocating and zeroing a slot per article of the window for every lookup cost more than
+/// the lookup itself. Only the touched positions are reset.
+#[derive(Default)]
+struct Scratch {
+    shared: Vec<f32>,
+    touched: Vec<usize>,
+}
+
+/// One lookup: the article, its date, the score to reach, whether only earlier articles count,
+/// and the weight it may share outside the postings read.
+struct Query<'a> {
+    fp: &'a Fingerprint,
+    at_millis: i64,
+    threshold: f64,
+    earlier_only: bool,
+    unread: f64,
 }
 
 struct Entry {
@@ -36,8 +81,10 @@ pub struct StoryIndex {
     entries: VecDeque<Entry>,
     first_id: u64,
     /// Stem hash → (entry id, weight of the stem in that entry), ids ascending. Two stems
-    /// with one hash would only add candidates, which the similarity then sorts out.
-    postings: HashMap<u64, VecDeque<(u64, f64)>>,
+    /// with one hash would only add candidates, which the similarity then sorts out. Weights
+    /// are `f32`: they only bound which candidates to score, with a margin for rounding.
+    postings: Postings,
+    scratch: RefCell<Scratch>,
 }
 
 impl StoryIndex {
@@ -49,7 +96,8 @@ impl StoryIndex {
             threshold,
             entries: VecDeque::new(),
             first_id: 0,
-            postings: HashMap::new(),
+            postings: Postings::default(),
+            scratch: RefCell::default(),
         }
     }
 
@@ -90,7 +138,7 @@ impl StoryIndex {
             self.postings
                 .entry(hash)
                 .or_default()
-                .push_back((id, weight));
+                .push_back((id, weight as f32));
         }
         let millis = at.timestamp_millis();
         self.entries.push_back(Entry {
@@ -160,43 +208,86 @@ impl StoryIndex {
         if fp.is_empty() {
             return None;
         }
-        // Weight that candidates may share with the query outside the lists read: the query's
-        // non-key stems and its too-common keys. Used to skip candidates that cannot reach
-        // the threshold.
-        let mut unread = 0.0;
-        // Shared weight per entry, by position in `entries`.
-        let mut shared = vec![0.0f64; self.entries.len()];
-        let mut touched: Vec<usize> = Vec::new();
-        let key_hashes: Vec<u64> = Self::keys(fp).map(|(h, _)| h).collect();
-        for t in fp.tokens() {
-            if !key_hashes.contains(&t.hash) {
-                unread += t.weight();
-            }
+        let mut scratch = self.scratch.borrow_mut();
+        let Scratch { shared, touched } = &mut *scratch;
+        shared.resize(self.entries.len(), 0.0);
+        let unread = self.accumulate(fp, shared, touched);
+        let query = Query {
+            fp,
+            at_millis: at.timestamp_millis(),
+            threshold,
+            earlier_only,
+            unread,
+        };
+        let best = self.best_of(&query, &score, shared, touched);
+        for &k in touched.iter() {
+            shared[k] = 0.0;
         }
-        for (hash, weight) in Self::keys(fp) {
-            let Some(list) = self.postings.get(&hash) else {
+        touched.clear();
+        best
+    }
+
+    /// Adds, per entry position, the weight it shares with `fp` through the postings read;
+    /// returns the weight that candidates may share outside them (the query's non-key stems
+    /// and its too-common keys), which bounds what an entry can reach.
+    fn accumulate(&self, fp: &Fingerprint, shared: &mut [f32], touched: &mut Vec<usize>) -> f64 {
+        let any_key = fp.tokens().iter().any(|t| is_key(t.class));
+        let mut unread = 0.0;
+        for t in fp.tokens() {
+            let weight = t.weight();
+            if any_key && !is_key(t.class) {
+                unread += weight;
+                continue;
+            }
+            let Some(list) = self.postings.get(&t.hash) else {
                 continue;
             };
             if list.len() > MAX_POSTING {
                 unread += weight;
                 continue;
             }
-            for &(id, w) in list {
-                let Some(k) = id.checked_sub(self.first_id).map(|k| k as usize) else {
-                    continue;
-                };
+            let weight = weight as f32;
+            // Ids below `first_id` were evicted from the entries but not yet from this list.
+            let start = list.partition_point(|&(id, _)| id < self.first_id);
+            let (front, back) = list.as_slices();
+            let (front, back) = if start < front.len() {
+                (&front[start..], back)
+            } else {
+                (&[][..], &back[start - front.len()..])
+            };
+            for &(id, w) in front.iter().chain(back) {
+                let k = (id - self.first_id) as usize;
                 if shared[k] == 0.0 {
                     touched.push(k);
                 }
                 shared[k] += weight.min(w);
             }
         }
+        unread
+    }
+
+    /// The best touched entry within the window whose score reaches `threshold`; ties go to
+    /// the most recent article.
+    fn best_of(
+        &self,
+        q: &Query,
+        score: &impl Fn(&Fingerprint, &Fingerprint, f64) -> Option<f64>,
+        shared: &[f32],
+        touched: &[usize],
+    ) -> Option<(i64, f64)> {
+        let Query {
+            fp,
+            at_millis,
+            threshold,
+            earlier_only,
+            unread,
+        } = *q;
         let p = Params::DEFAULT;
-        let at_millis = at.timestamp_millis();
         let window_millis = self.window.num_milliseconds();
-        // (position, story, similarity) of the best so far; ties go to the most recent article.
+        let (total, title_total) = (fp.total(), fp.title_total());
+        // (position, story, similarity) of the best so far.
         let mut best: Option<(usize, i64, f64)> = None;
-        for k in touched {
+        for &k in touched {
             let entry = &self.entries[k];
             if (entry.millis - at_millis).abs() > window_millis
                 || (earlier_only && entry.millis > at_millis)
@@ -204,10 +295,10 @@ impl StoryIndex {
                 continue;
             }
             // The vetoes only lower the weighted overlap, whose upper bound follows from the
-            // shared weight read plus all that was not read.
-            // The overlap is the better of the whole texts and of the titles alone, so the
-            // bound is the higher of the two.
-            let bound = shared[k] + unread;
+            // shared weight read plus all that was not read (with a margin for the `f32`
+            // sums). The overlap is the better of the whole texts and of the titles alone,
+            // so the bound is the higher of the two.
+            let bound = f64::from(shared[k]) * (1.0 + 1e-5) + unread;
             let upper = |ta: f64, tb: f64| {
                 let lighter = ta.min(tb);
                 if lighter <= 0.0 {
@@ -216,8 +307,8 @@ impl StoryIndex {
                 p.dice_share * (2.0 * bound / (ta + tb)).min(1.0)
                     + (1.0 - p.dice_share) * (bound / lighter).min(1.0)
             };
-            let upper = upper(fp.total(), entry.fp.total())
-                .max(upper(fp.title_total(), entry.fp.title_total()));
+            let upper =
+                upper(total, entry.fp.total()).max(upper(title_total, entry.fp.title_total()));
             let floor = best.map_or(threshold, |(_, _, b)| b.max(threshold));
             if upper < floor {
                 continue;
