@@ -251,12 +251,18 @@ fn breaks_name(gap: &str) -> bool {
 }
 
 /// Analyses one text. `title` turns on the headline conventions (publisher suffix, dateline).
+#[cfg(test)]
 pub fn analyse(text: &str, title: bool) -> Vec<Token> {
+    analyse_folded(text, title, &text::folded_words(text))
+}
+
+/// [`analyse`] with the text's folded words (`text::folded_words`), which the caller also
+/// needs for the title's slots: one analysis fewer per article.
+pub fn analyse_folded(text: &str, title: bool, folded: &[text::Word]) -> Vec<Token> {
     let words = text::stems(text);
     if words.is_empty() {
         return Vec::new();
     }
-    let folded = text::folded_words(text);
     // Both lists are in text order and the stems are a subset of the folded words (stop
     // words removed): one cursor finds each stem's folded form, where a search per word made
     // a long lede quadratic.

@@ -2,8 +2,9 @@
 
 use std::collections::HashMap;
 
-use super::analyse::{Class, analyse};
+use super::analyse::{Class, analyse_folded};
 use super::slots::{self, Slot};
+use crate::text;
 
 /// Format version written at the head of [`Fingerprint::to_text`]; bump it when the analysis
 /// changes, so that stored fingerprints are recomputed rather than compared across versions.
@@ -166,8 +167,13 @@ pub struct Fingerprint {
 pub fn fingerprint(title: &str, summary: &str) -> Fingerprint {
     let mut by_stem: HashMap<String, FpToken> = HashMap::new();
     let mut runs: Vec<(Vec<String>, bool, bool)> = Vec::new();
+    let title_words = text::folded_words(title);
     for (text, in_title) in [(title, true), (lede(summary, SUMMARY_BYTES), false)] {
-        let tokens = analyse(text, in_title);
+        let tokens = if in_title {
+            analyse_folded(text, true, &title_words)
+        } else {
+            analyse_folded(text, false, &text::folded_words(text))
+        };
         let mut run: Vec<String> = Vec::new();
         let mut dateline = false;
         for t in &tokens {
@@ -223,7 +229,7 @@ pub fn fingerprint(title: &str, summary: &str) -> Fingerprint {
             });
         }
     }
-    Fingerprint::new(tokens, names, slots::slots(title))
+    Fingerprint::new(tokens, names, slots::slots_in(title, title_words))
 }
 
 impl Fingerprint {

@@ -232,9 +232,13 @@ fn singular(word: &str) -> String {
 
 /// The slots of a headline, sorted, without repeats.
 pub fn slots(title: &str) -> Vec<Slot> {
+    slots_in(title, text::folded_words(title))
+}
+
+/// [`slots`] over the title's folded words (`text::folded_words`): one analysis of the title
+/// serves the places, the names and the numbers.
+pub fn slots_in(title: &str, words: Vec<text::Word>) -> Vec<Slot> {
     let mut out = Vec::new();
-    // One analysis of the title serves the places and the numbers.
-    let words = text::folded_words(title);
     let mentions = places::mentions_in(title, &words);
     out.extend(named::named(title, &words, &mentions));
     for m in mentions {
