@@ -281,6 +281,13 @@ impl Fingerprint {
             .map(|i| &self.tokens[i])
     }
 
+    /// Does this fingerprint hold the stem of `t` (found by its hash, computed once)?
+    fn has(&self, t: &FpToken) -> bool {
+        self.tokens
+            .binary_search_by(|x| x.key().cmp(&t.key()))
+            .is_ok()
+    }
+
     /// `fp1 stem:c stem:c …|0.1 *4 +7` — tokens with their class code (upper case when the
     /// stem occurs only in the summary), then the names as dotted token indices (`*` marks a
     /// dateline, `+` a name of the summary only). Stems never contain spaces, `:`, `|`, `*`,
@@ -507,7 +514,7 @@ fn numbers_conflict(a: &Fingerprint, b: &Fingerprint) -> bool {
     let unmatched = |x: &Fingerprint, y: &Fingerprint, kind: NumberKind| {
         x.tokens
             .iter()
-            .any(|t| t.in_title && number_kind(t) == Some(kind) && y.get(&t.stem).is_none())
+            .any(|t| t.in_title && number_kind(t) == Some(kind) && !y.has(t))
     };
     [NumberKind::Count, NumberKind::Day, NumberKind::Year]
         .into_iter()
@@ -662,6 +669,18 @@ pub fn similarity_reaching(a: &Fingerprint, b: &Fingerprint, threshold: f64) -> 
     let p = Params::DEFAULT;
     let o = overlap(a, b, &p);
     if o.base < threshold {
+        return None;
+    }
+    // The cheap vetoes first: a disagreeing count or slot may put the candidate out of reach
+    // before names are matched (the costliest part, with its prefix searches).
+    let mut upper = o.base;
+    if numbers_conflict(a, b) {
+        upper *= p.conflict;
+    }
+    if slots::conflict(&a.slots, &b.slots).is_some() {
+        upper *= p.slot_conflict;
+    }
+    if upper < threshold {
         return None;
     }
     Some(vetoed(a, b, &p, o).similarity).filter(|&s| s >= threshold)

@@ -65,11 +65,16 @@ struct Query<'a> {
     unread: f64,
 }
 
+/// What the candidate loop reads of every touched entry, kept in a list of its own.
+struct Meta {
+    millis: i64,
+    total: f64,
+    title_total: f64,
+}
+
 struct Entry {
     story: i64,
     at: DateTime<Utc>,
-    /// `at` in milliseconds, for a cheap window test.
-    millis: i64,
     fp: Fingerprint,
 }
 
@@ -79,6 +84,8 @@ pub struct StoryIndex {
     threshold: f64,
     /// In insertion order; `entries[k]` has id `first_id + k`.
     entries: VecDeque<Entry>,
+    /// `meta[k]` describes `entries[k]`.
+    meta: VecDeque<Meta>,
     first_id: u64,
     /// Stem hash → (entry id, weight of the stem in that entry), ids ascending. Two stems
     /// with one hash would only add candidates, which the similarity then sorts out. Weights
@@ -95,6 +102,7 @@ impl StoryIndex {
             window,
             threshold,
             entries: VecDeque::new(),
+            meta: VecDeque::new(),
             first_id: 0,
             postings: Postings::default(),
             scratch: RefCell::default(),
@@ -141,12 +149,12 @@ impl StoryIndex {
                 .push_back((id, weight as f32));
         }
         let millis = at.timestamp_millis();
-        self.entries.push_back(Entry {
-            story,
-            at,
+        self.meta.push_back(Meta {
             millis,
-            fp,
+            total: fp.total(),
+            title_total: fp.title_total(),
         });
+        self.entries.push_back(Entry { story, at, fp });
     }
 
     /// Drops, in insertion order, the articles dated before `cutoff`, for a caller that knows
@@ -155,6 +163,7 @@ impl StoryIndex {
     pub fn evict_before(&mut self, cutoff: DateTime<Utc>) {
         while self.entries.front().is_some_and(|e| e.at < cutoff) {
             let entry = self.entries.pop_front().expect("checked");
+            self.meta.pop_front();
             let id = self.first_id;
             self.first_id += 1;
             for (hash, _) in Self::keys(&entry.fp) {
@@ -247,16 +256,13 @@ impl StoryIndex {
                 continue;
             }
             let weight = weight as f32;
-            // Ids below `first_id` were evicted from the entries but not yet from this list.
-            let start = list.partition_point(|&(id, _)| id < self.first_id);
+            // `evict_before` removes an entry from each of its lists, so every id here is
+            // held; the check only guards against a list out of step.
             let (front, back) = list.as_slices();
-            let (front, back) = if start < front.len() {
-                (&front[start..], back)
-            } else {
-                (&[][..], &back[start - front.len()..])
-            };
             for &(id, w) in front.iter().chain(back) {
-                let k = (id - self.first_id) as usize;
+                let Some(k) = id.checked_sub(self.first_id).map(|k| k as usize) else {
+                    continue;
+                };
                 if shared[k] == 0.0 {
                     touched.push(k);
                 }
@@ -288,9 +294,11 @@ impl StoryIndex {
         // (position, story, similarity) of the best so far.
         let mut best: Option<(usize, i64, f64)> = None;
         for &k in touched {
-            let entry = &self.entries[k];
-            if (entry.millis - at_millis).abs() > window_millis
-                || (earlier_only && entry.millis > at_millis)
+            // Dates and totals sit apart from the fingerprints: most candidates are dismissed
+            // on them, without reading the fingerprint's memory.
+            let meta = &self.meta[k];
+            if (meta.millis - at_millis).abs() > window_millis
+                || (earlier_only && meta.millis > at_millis)
             {
                 continue;
             }
@@ -307,12 +315,12 @@ impl StoryIndex {
                 p.dice_share * (2.0 * bound / (ta + tb)).min(1.0)
                     + (1.0 - p.dice_share) * (bound / lighter).min(1.0)
             };
-            let upper =
-                upper(total, entry.fp.total()).max(upper(title_total, entry.fp.title_total()));
+            let upper = upper(total, meta.total).max(upper(title_total, meta.title_total));
             let floor = best.map_or(threshold, |(_, _, b)| b.max(threshold));
             if upper < floor {
                 continue;
             }
+            let entry = &self.entries[k];
             if let Some(s) = score(fp, &entry.fp, floor)
                 && best.is_none_or(|(bk, _, b)| s > b || (s == b && k > bk))
             {
