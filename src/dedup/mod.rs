@@ -454,10 +454,11 @@ mod tests {
         // The floors, on held-out folds.
         assert!(e.scores.precision >= 0.95, "{:?}", e.scores);
         assert!(e.scores.f1 >= 0.75, "{:?}", e.scores);
-        // No look-alike of another place, town or count merged.
+        // No look-alike of another place, town, team or count merged.
         for kind in [
             "hard-neg-other-place",
             "hard-neg-other-town",
+            "hard-neg-other-team",
             "hard-neg-template",
         ] {
             let k = &e.errors_by_kind[kind];
