@@ -335,6 +335,12 @@ fn conflict_where<'a>(
     b: &'a [Slot],
     wanted: impl Fn(&Slot) -> bool,
 ) -> Option<&'a Slot> {
+    // Most pairs have no slot of one type on both sides: answered without the quadratic
+    // search below, which runs for every candidate close enough to be scored.
+    let alias = |x: &Slot| matches!(x, Slot::Alias(_));
+    if a.iter().all(alias) || b.iter().all(alias) {
+        return None;
+    }
     a.iter().find(|x| {
         let kind = x.kind();
         kind != SlotType::Alias
