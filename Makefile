@@ -7,10 +7,11 @@ FEEDPARSER_VERSION := 6.0.14
 ## dkimpy et PyNaCl pour Ed25519 (tests/smtp/dkim_verify.py), openpyxl (fichiers XLSX d'essai),
 ## croniter (oracle des heures de planification), prometheus-client (lecture de /metrics) et
 ## trafilatura (extraction d'articles, comparée à veille par `make bench` ; lxml-html-clean lui
-## est nécessaire depuis lxml 5.2).
+## est nécessaire depuis lxml 5.2) et datasketch (MinHashLSH, comparé au regroupement en
+## histoires par `make bench`).
 PY_PACKAGES := feedparser==$(FEEDPARSER_VERSION) aiosmtpd==1.4.6 dkimpy==1.1.8 pynacl==1.6.2 \
                openpyxl==3.1.5 croniter==7.0.0 prometheus-client==0.26.0 \
-               trafilatura==2.3.1 lxml-html-clean==0.4.7
+               trafilatura==2.3.1 lxml-html-clean==0.4.7 datasketch==2.0.0
 
 FUZZ_SECS ?= 60
 

@@ -6,8 +6,14 @@
 //! articles repeat a story and most do not. The window holds about 23,000 articles at any
 //! time, and each stem of this small vocabulary is shared by thousands of them: a harder case
 //! for the inverted index than real news.
+//!
+//! The anchor, in the same run: datasketch's MinHashLSH (`benches/datasketch_bench.py`, run
+//! with `.venv/bin/python`, which `make deps` creates) over the first `ANCHOR_ARTICLES` of the
+//! same articles, query then insert, as veille does.
 
+use std::io::Write;
 use std::path::Path;
+use std::process::Command;
 use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{Duration, TimeZone, Utc};
@@ -18,6 +24,9 @@ const DAYS: i64 = 60;
 /// Distinct suffix numbers: each text comes back about 40 times a week, so about a third of
 /// the articles meet an earlier article with the same text and number.
 const SUFFIXES: usize = 120;
+/// Articles given to datasketch: at its few thousand articles a second, all 200,000 would
+/// take a minute; its rate barely depends on how many it holds.
+const ANCHOR_ARTICLES: usize = 20_000;
 
 /// A small deterministic generator (64-bit LCG), so every run builds the same articles.
 struct Lcg(u64);
@@ -140,9 +149,9 @@ fn main() {
         println!("bench dedup: smoke test passed (run `cargo bench --bench dedup` for figures)");
         return;
     }
+    let rate = count as f64 / elapsed;
     println!(
-        "bench dedup: {count} articles in {elapsed:.2} s, {:.0} articles/s, {stories} stories",
-        count as f64 / elapsed
+        "bench dedup: {count} articles in {elapsed:.2} s, {rate:.0} articles/s, {stories} stories"
     );
     println!(
         "bench dedup: fingerprint {:.2} s, lookup and insert {:.2} s; {merged} articles joined a story; {} articles in the window at the end",
@@ -150,4 +159,45 @@ fn main() {
         elapsed - in_fingerprint.as_secs_f64(),
         index.len()
     );
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let anchor = &articles[..articles.len().min(ANCHOR_ARTICLES)];
+    let (n, seconds) = bench_datasketch(manifest, anchor);
+    let theirs = n as f64 / seconds;
+    println!(
+        "bench dedup: veille {rate:.0} articles/s, datasketch MinHashLSH {theirs:.0} articles/s ({n} articles), ratio {:.1}x",
+        rate / theirs
+    );
+}
+
+/// Runs `benches/datasketch_bench.py` over `articles`; returns how many it read and its time.
+fn bench_datasketch(manifest: &Path, articles: &[(String, String)]) -> (usize, f64) {
+    let python = manifest.join(".venv/bin/python");
+    let script = manifest.join("benches/datasketch_bench.py");
+    let mut file = tempfile::NamedTempFile::new().expect("temporary file");
+    for (title, summary) in articles {
+        let clean = |s: &str| s.replace(['\t', '\n', '\r'], " ");
+        writeln!(file, "{}\t{}", clean(title), clean(summary)).expect("write articles");
+    }
+    file.flush().expect("write articles");
+    let output = Command::new(&python)
+        .arg(&script)
+        .arg(file.path())
+        .output()
+        .unwrap_or_else(|e| panic!("running {} {}: {e}", python.display(), script.display()));
+    assert!(
+        output.status.success(),
+        "{} failed ({}), `make deps` installs datasketch:\n{}",
+        script.display(),
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{} printed no JSON ({e})", script.display()));
+    let number = |key: &str| {
+        doc[key]
+            .as_f64()
+            .unwrap_or_else(|| panic!("datasketch_bench.py: no number `{key}` in {doc}"))
+    };
+    assert_eq!(number("articles") as usize, articles.len());
+    (articles.len(), number("seconds"))
 }

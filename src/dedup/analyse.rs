@@ -251,18 +251,30 @@ fn breaks_name(gap: &str) -> bool {
 }
 
 /// Analyses one text. `title` turns on the headline conventions (publisher suffix, dateline).
+#[cfg(test)]
 pub fn analyse(text: &str, title: bool) -> Vec<Token> {
+    analyse_folded(text, title, &text::folded_words(text))
+}
+
+/// [`analyse`] with the text's folded words (`text::folded_words`), which the caller also
+/// needs for the title's slots: one analysis fewer per article.
+pub fn analyse_folded(text: &str, title: bool, folded: &[text::Word]) -> Vec<Token> {
     let words = text::stems(text);
     if words.is_empty() {
         return Vec::new();
     }
-    let folded = text::folded_words(text);
-    let folded_at = |start: usize| {
+    // Both lists are in text order and the stems are a subset of the folded words (stop
+    // words removed): one cursor finds each stem's folded form, where a search per word made
+    // a long lede quadratic.
+    let mut cursor = 0;
+    let mut folded_at = |start: usize| {
+        while folded.get(cursor).is_some_and(|w| w.start < start) {
+            cursor += 1;
+        }
         folded
-            .iter()
-            .find(|w| w.start == start)
-            .map(|w| w.text.as_str())
-            .unwrap_or("")
+            .get(cursor)
+            .filter(|w| w.start == start)
+            .map_or("", |w| w.text.as_str())
     };
     let (suffix, dateline) = if title {
         (suffix_start(text), dateline_end(text))

@@ -2,13 +2,16 @@
 
 use std::collections::HashMap;
 
-use super::analyse::{Class, analyse};
+use super::analyse::{Class, analyse_folded};
 use super::slots::{self, Slot};
+use crate::text;
 
 /// Format version written at the head of [`Fingerprint::to_text`]; bump it when the analysis
 /// changes, so that stored fingerprints are recomputed rather than compared across versions.
-/// `fp2` added the slots; an `fp1` value still reads, without slots.
-const VERSION: &str = "fp2";
+/// `fp2` added the slots, `fp3` the named ones (people, organisations, teams); an `fp2` value
+/// still reads with its slots, an `fp1` value without slots.
+const VERSION: &str = "fp3";
+const VERSION_WITHOUT_NAMES: &str = "fp2";
 const VERSION_WITHOUT_SLOTS: &str = "fp1";
 
 /// Shared content words from which names added on both sides no longer conflict.
@@ -164,8 +167,13 @@ pub struct Fingerprint {
 pub fn fingerprint(title: &str, summary: &str) -> Fingerprint {
     let mut by_stem: HashMap<String, FpToken> = HashMap::new();
     let mut runs: Vec<(Vec<String>, bool, bool)> = Vec::new();
+    let title_words = text::folded_words(title);
     for (text, in_title) in [(title, true), (lede(summary, SUMMARY_BYTES), false)] {
-        let tokens = analyse(text, in_title);
+        let tokens = if in_title {
+            analyse_folded(text, true, &title_words)
+        } else {
+            analyse_folded(text, false, &text::folded_words(text))
+        };
         let mut run: Vec<String> = Vec::new();
         let mut dateline = false;
         for t in &tokens {
@@ -221,7 +229,7 @@ pub fn fingerprint(title: &str, summary: &str) -> Fingerprint {
             });
         }
     }
-    Fingerprint::new(tokens, names, slots::slots(title))
+    Fingerprint::new(tokens, names, slots::slots_in(title, title_words))
 }
 
 impl Fingerprint {
@@ -273,6 +281,13 @@ impl Fingerprint {
             .map(|i| &self.tokens[i])
     }
 
+    /// Does this fingerprint hold the stem of `t` (found by its hash, computed once)?
+    fn has(&self, t: &FpToken) -> bool {
+        self.tokens
+            .binary_search_by(|x| x.key().cmp(&t.key()))
+            .is_ok()
+    }
+
     /// `fp1 stem:c stem:c …|0.1 *4 +7` — tokens with their class code (upper case when the
     /// stem occurs only in the summary), then the names as dotted token indices (`*` marks a
     /// dateline, `+` a name of the summary only). Stems never contain spaces, `:`, `|`, `*`,
@@ -321,7 +336,7 @@ impl Fingerprint {
         let (tokens_part, rest) = text.split_once('|')?;
         let mut parts = tokens_part.split(' ');
         let (names_part, slots_part) = match parts.next()? {
-            VERSION => rest.split_once('|')?,
+            VERSION | VERSION_WITHOUT_NAMES => rest.split_once('|')?,
             VERSION_WITHOUT_SLOTS if !rest.contains('|') => (rest, ""),
             _ => return None,
         };
@@ -499,7 +514,7 @@ fn numbers_conflict(a: &Fingerprint, b: &Fingerprint) -> bool {
     let unmatched = |x: &Fingerprint, y: &Fingerprint, kind: NumberKind| {
         x.tokens
             .iter()
-            .any(|t| t.in_title && number_kind(t) == Some(kind) && y.get(&t.stem).is_none())
+            .any(|t| t.in_title && number_kind(t) == Some(kind) && !y.has(t))
     };
     [NumberKind::Count, NumberKind::Day, NumberKind::Year]
         .into_iter()
@@ -656,22 +671,33 @@ pub fn similarity_reaching(a: &Fingerprint, b: &Fingerprint, threshold: f64) -> 
     if o.base < threshold {
         return None;
     }
+    // The cheap vetoes first: a disagreeing count or slot may put the candidate out of reach
+    // before names are matched (the costliest part, with its prefix searches).
+    let mut upper = o.base;
+    if numbers_conflict(a, b) {
+        upper *= p.conflict;
+    }
+    if slots::conflict(&a.slots, &b.slots).is_some() {
+        upper *= p.slot_conflict;
+    }
+    if upper < threshold {
+        return None;
+    }
     Some(vetoed(a, b, &p, o).similarity).filter(|&s| s >= threshold)
 }
 
 /// How much `a` reads as a later development of `b`'s story (an arrest, then the indictment;
 /// a plan announced, then voted): `Some(similarity)` when the two are related but not the same
 /// event — below `threshold`, or above it but kept apart by a disagreeing weekday, date or
-/// count — and they share a name of their titles and no slot of place disagrees (another town
+/// count — and they share a name of their titles and no slot of place, person, organisation or team disagrees (another town
 /// is another story, not its sequel). The caller keeps those over its link threshold.
 pub fn follows(a: &Fingerprint, b: &Fingerprint, threshold: f64) -> Option<f64> {
     let c = compare(a, b);
     if c.shared_names == 0 || c.shared_words == 0 {
         return None;
     }
-    if let Some(slot) = slots::conflict(&a.slots, &b.slots)
-        && matches!(slot, Slot::Place(..))
-    {
+    // Another place, person, organisation or team is another affair, not its sequel.
+    if slots::identity_conflict(&a.slots, &b.slots) {
         return None;
     }
     let p = Params::DEFAULT;

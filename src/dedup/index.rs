@@ -2,7 +2,9 @@
 //! articles that contain them, so that a new article is compared only with those sharing a
 //! word or a name, not with the whole window.
 
+use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -20,11 +22,59 @@ fn is_key(class: Class) -> bool {
     matches!(class, Class::Word | Class::Entity | Class::Number)
 }
 
+/// Stem hashes are already FNV-1a hashes: hashing them again for the postings map would only
+/// cost time.
+#[derive(Default)]
+struct StemHasher(u64);
+
+impl Hasher for StemHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is used by `u64` keys; anything else still gets a usable hash.
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type Postings = HashMap<u64, VecDeque<(u64, f32)>, BuildHasherDefault<StemHasher>>;
+
+/// Weight shared with the query per entry position, reused from one lookup to the next:
+/// allocating and zeroing a slot per article of the window for every lookup cost more than
+/// the lookup itself. Only the touched positions are reset.
+#[derive(Default)]
+struct Scratch {
+    shared: Vec<f32>,
+    touched: Vec<usize>,
+}
+
+/// One lookup: the article, its date, the score to reach, whether only earlier articles count,
+/// and the weight it may share outside the postings read.
+struct Query<'a> {
+    fp: &'a Fingerprint,
+    at_millis: i64,
+    threshold: f64,
+    earlier_only: bool,
+    unread: f64,
+}
+
+/// What the candidate loop reads of every touched entry, kept in a list of its own.
+struct Meta {
+    millis: i64,
+    total: f64,
+    title_total: f64,
+}
+
 struct Entry {
     story: i64,
     at: DateTime<Utc>,
-    /// `at` in milliseconds, for a cheap window test.
-    millis: i64,
     fp: Fingerprint,
 }
 
@@ -34,10 +84,14 @@ pub struct StoryIndex {
     threshold: f64,
     /// In insertion order; `entries[k]` has id `first_id + k`.
     entries: VecDeque<Entry>,
+    /// `meta[k]` describes `entries[k]`.
+    meta: VecDeque<Meta>,
     first_id: u64,
     /// Stem hash → (entry id, weight of the stem in that entry), ids ascending. Two stems
-    /// with one hash would only add candidates, which the similarity then sorts out.
-    postings: HashMap<u64, VecDeque<(u64, f64)>>,
+    /// with one hash would only add candidates, which the similarity then sorts out. Weights
+    /// are `f32`: they only bound which candidates to score, with a margin for rounding.
+    postings: Postings,
+    scratch: RefCell<Scratch>,
 }
 
 impl StoryIndex {
@@ -48,8 +102,10 @@ impl StoryIndex {
             window,
             threshold,
             entries: VecDeque::new(),
+            meta: VecDeque::new(),
             first_id: 0,
-            postings: HashMap::new(),
+            postings: Postings::default(),
+            scratch: RefCell::default(),
         }
     }
 
@@ -90,15 +146,15 @@ impl StoryIndex {
             self.postings
                 .entry(hash)
                 .or_default()
-                .push_back((id, weight));
+                .push_back((id, weight as f32));
         }
         let millis = at.timestamp_millis();
-        self.entries.push_back(Entry {
-            story,
-            at,
+        self.meta.push_back(Meta {
             millis,
-            fp,
+            total: fp.total(),
+            title_total: fp.title_total(),
         });
+        self.entries.push_back(Entry { story, at, fp });
     }
 
     /// Drops, in insertion order, the articles dated before `cutoff`, for a caller that knows
@@ -107,6 +163,7 @@ impl StoryIndex {
     pub fn evict_before(&mut self, cutoff: DateTime<Utc>) {
         while self.entries.front().is_some_and(|e| e.at < cutoff) {
             let entry = self.entries.pop_front().expect("checked");
+            self.meta.pop_front();
             let id = self.first_id;
             self.first_id += 1;
             for (hash, _) in Self::keys(&entry.fp) {
@@ -160,28 +217,49 @@ impl StoryIndex {
         if fp.is_empty() {
             return None;
         }
-        // Weight that candidates may share with the query outside the lists read: the query's
-        // non-key stems and its too-common keys. Used to skip candidates that cannot reach
-        // the threshold.
-        let mut unread = 0.0;
-        // Shared weight per entry, by position in `entries`.
-        let mut shared = vec![0.0f64; self.entries.len()];
-        let mut touched: Vec<usize> = Vec::new();
-        let key_hashes: Vec<u64> = Self::keys(fp).map(|(h, _)| h).collect();
-        for t in fp.tokens() {
-            if !key_hashes.contains(&t.hash) {
-                unread += t.weight();
-            }
+        let mut scratch = self.scratch.borrow_mut();
+        let Scratch { shared, touched } = &mut *scratch;
+        shared.resize(self.entries.len(), 0.0);
+        let unread = self.accumulate(fp, shared, touched);
+        let query = Query {
+            fp,
+            at_millis: at.timestamp_millis(),
+            threshold,
+            earlier_only,
+            unread,
+        };
+        let best = self.best_of(&query, &score, shared, touched);
+        for &k in touched.iter() {
+            shared[k] = 0.0;
         }
-        for (hash, weight) in Self::keys(fp) {
-            let Some(list) = self.postings.get(&hash) else {
+        touched.clear();
+        best
+    }
+
+    /// Adds, per entry position, the weight it shares with `fp` through the postings read;
+    /// returns the weight that candidates may share outside them (the query's non-key stems
+    /// and its too-common keys), which bounds what an entry can reach.
+    fn accumulate(&self, fp: &Fingerprint, shared: &mut [f32], touched: &mut Vec<usize>) -> f64 {
+        let any_key = fp.tokens().iter().any(|t| is_key(t.class));
+        let mut unread = 0.0;
+        for t in fp.tokens() {
+            let weight = t.weight();
+            if any_key && !is_key(t.class) {
+                unread += weight;
+                continue;
+            }
+            let Some(list) = self.postings.get(&t.hash) else {
                 continue;
             };
             if list.len() > MAX_POSTING {
                 unread += weight;
                 continue;
             }
-            for &(id, w) in list {
+            let weight = weight as f32;
+            // `evict_before` removes an entry from each of its lists, so every id here is
+            // held; the check only guards against a list out of step.
+            let (front, back) = list.as_slices();
+            for &(id, w) in front.iter().chain(back) {
                 let Some(k) = id.checked_sub(self.first_id).map(|k| k as usize) else {
                     continue;
                 };
@@ -191,23 +269,44 @@ impl StoryIndex {
                 shared[k] += weight.min(w);
             }
         }
+        unread
+    }
+
+    /// The best touched entry within the window whose score reaches `threshold`; ties go to
+    /// the most recent article.
+    fn best_of(
+        &self,
+        q: &Query,
+        score: &impl Fn(&Fingerprint, &Fingerprint, f64) -> Option<f64>,
+        shared: &[f32],
+        touched: &[usize],
+    ) -> Option<(i64, f64)> {
+        let Query {
+            fp,
+            at_millis,
+            threshold,
+            earlier_only,
+            unread,
+        } = *q;
         let p = Params::DEFAULT;
-        let at_millis = at.timestamp_millis();
         let window_millis = self.window.num_milliseconds();
-        // (position, story, similarity) of the best so far; ties go to the most recent article.
+        let (total, title_total) = (fp.total(), fp.title_total());
+        // (position, story, similarity) of the best so far.
         let mut best: Option<(usize, i64, f64)> = None;
-        for k in touched {
-            let entry = &self.entries[k];
-            if (entry.millis - at_millis).abs() > window_millis
-                || (earlier_only && entry.millis > at_millis)
+        for &k in touched {
+            // Dates and totals sit apart from the fingerprints: most candidates are dismissed
+            // on them, without reading the fingerprint's memory.
+            let meta = &self.meta[k];
+            if (meta.millis - at_millis).abs() > window_millis
+                || (earlier_only && meta.millis > at_millis)
             {
                 continue;
             }
             // The vetoes only lower the weighted overlap, whose upper bound follows from the
-            // shared weight read plus all that was not read.
-            // The overlap is the better of the whole texts and of the titles alone, so the
-            // bound is the higher of the two.
-            let bound = shared[k] + unread;
+            // shared weight read plus all that was not read (with a margin for the `f32`
+            // sums). The overlap is the better of the whole texts and of the titles alone,
+            // so the bound is the higher of the two.
+            let bound = f64::from(shared[k]) * (1.0 + 1e-5) + unread;
             let upper = |ta: f64, tb: f64| {
                 let lighter = ta.min(tb);
                 if lighter <= 0.0 {
@@ -216,12 +315,12 @@ impl StoryIndex {
                 p.dice_share * (2.0 * bound / (ta + tb)).min(1.0)
                     + (1.0 - p.dice_share) * (bound / lighter).min(1.0)
             };
-            let upper = upper(fp.total(), entry.fp.total())
-                .max(upper(fp.title_total(), entry.fp.title_total()));
+            let upper = upper(total, meta.total).max(upper(title_total, meta.title_total));
             let floor = best.map_or(threshold, |(_, _, b)| b.max(threshold));
             if upper < floor {
                 continue;
             }
+            let entry = &self.entries[k];
             if let Some(s) = score(fp, &entry.fp, floor)
                 && best.is_none_or(|(bk, _, b)| s > b || (s == b && k > bk))
             {

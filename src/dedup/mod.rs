@@ -37,6 +37,7 @@ pub mod body;
 pub mod eval;
 mod fingerprint;
 mod index;
+mod named;
 pub mod slots;
 
 pub use analyse::Class;
@@ -154,7 +155,7 @@ mod tests {
         assert_eq!(a, b);
         let text = a.to_text();
         assert_eq!(text, b.to_text());
-        assert!(text.starts_with("fp2 "), "{text}");
+        assert!(text.starts_with("fp3 "), "{text}");
         let back = Fingerprint::from_text(&text).expect("round trip");
         assert_eq!(back, a);
         assert_eq!(back.to_text(), text);
@@ -176,6 +177,8 @@ mod tests {
             "fp2 a:w|",
             "fp2 a:w||x:1",
             "fp2 a:w||w:2 w:1",
+            "fp3 a:w|",
+            "fp3 a:w||h:",
         ] {
             assert_eq!(Fingerprint::from_text(bad), None, "{bad}");
         }
@@ -451,10 +454,11 @@ mod tests {
         // The floors, on held-out folds.
         assert!(e.scores.precision >= 0.95, "{:?}", e.scores);
         assert!(e.scores.f1 >= 0.75, "{:?}", e.scores);
-        // No look-alike of another place, town or count merged.
+        // No look-alike of another place, town, team or count merged.
         for kind in [
             "hard-neg-other-place",
             "hard-neg-other-town",
+            "hard-neg-other-team",
             "hard-neg-template",
         ] {
             let k = &e.errors_by_kind[kind];

@@ -5,12 +5,16 @@
 //! report different events, however alike the rest of their words: a local watch must not
 //! hide one département's alert under another's.
 //!
+//! People, organisations and the teams of a team sport are slots too (`named`): "Les vœux de
+//! Gérard Pérochon" and "… de François Audoux" are two events.
+//!
 //! Only the title is read: a lede names context (the neighbouring town, last year's figure)
-//! that two accounts of one event need not share. People's and organisations' names are
-//! compared by the fingerprint's names (`fingerprint::match_names`), not here.
+//! that two accounts of one event need not share.
 
 use crate::places::{self, Level};
 use crate::text;
+
+use super::named;
 
 /// One slot. Places are compared by folded name within a level.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -22,6 +26,16 @@ pub enum Slot {
     Weekday(u8),
     /// Day and month.
     Date(u8, u8),
+    /// A person's name, folded words joined by spaces (`mike pompeo`).
+    Person(String),
+    /// An organisation: an acronym (`sncf`) or a head word and the next (`conseil
+    /// constitutionnel`).
+    Org(String),
+    /// A club, in a team sport's headline (`carcassonne`, `connacht`).
+    Team(String),
+    /// A capitalised word of the title outside a person's name: never a disagreement, only a
+    /// way for the other side to agree (`Thomas` for `Benjamin Thomas`).
+    Alias(String),
 }
 
 /// What two slots must share to be compared.
@@ -31,6 +45,10 @@ enum SlotType<'a> {
     Quantity(&'a str),
     Weekday,
     Date,
+    Person,
+    Org,
+    Team,
+    Alias,
 }
 
 impl Slot {
@@ -40,16 +58,54 @@ impl Slot {
             Slot::Quantity(unit, _) => SlotType::Quantity(unit),
             Slot::Weekday(_) => SlotType::Weekday,
             Slot::Date(..) => SlotType::Date,
+            Slot::Person(_) => SlotType::Person,
+            Slot::Org(_) => SlotType::Org,
+            Slot::Team(_) => SlotType::Team,
+            Slot::Alias(_) => SlotType::Alias,
         }
     }
 
-    /// `pc:saint_gaudens`, `n:logement:120`, `w:1`, `d:10.1` (no spaces nor `|`).
+    /// Does `other` say this slot, in the same form or, for a name, in part: a surname alone
+    /// for a person, one word of an organisation's or a team's name?
+    fn said_in(&self, other: &[Slot]) -> bool {
+        let words_of = |name: &str, them: &[Slot]| {
+            name.split(' ').any(|w| {
+                them.iter().any(|y| match y {
+                    Slot::Org(n) | Slot::Team(n) if self.kind() == y.kind() => {
+                        n.split(' ').any(|v| v == w)
+                    }
+                    Slot::Alias(a) => a == w,
+                    Slot::Place(_, p) => matches!(self, Slot::Team(_)) && p == w,
+                    _ => false,
+                })
+            })
+        };
+        match self {
+            Slot::Person(name) => {
+                let last = named::surname(name);
+                other.iter().any(|y| match y {
+                    Slot::Person(n) => named::surname(n) == last,
+                    Slot::Alias(a) => a == last,
+                    _ => false,
+                })
+            }
+            Slot::Org(name) | Slot::Team(name) => words_of(name, other),
+            _ => other.contains(self),
+        }
+    }
+
+    /// `pc:saint_gaudens`, `n:logement:120`, `w:1`, `d:10.1`, `h:mike_pompeo`, `o:sncf`,
+    /// `t:carcassonne`, `a:thomas` (no spaces nor `|`).
     pub fn to_text(&self) -> String {
         match self {
             Slot::Place(level, name) => format!("p{}:{}", level.code(), name.replace(' ', "_")),
             Slot::Quantity(unit, value) => format!("n:{unit}:{value}"),
             Slot::Weekday(d) => format!("w:{d}"),
             Slot::Date(d, m) => format!("d:{d}.{m}"),
+            Slot::Person(n) => format!("h:{}", n.replace(' ', "_")),
+            Slot::Org(n) => format!("o:{}", n.replace(' ', "_")),
+            Slot::Team(n) => format!("t:{}", n.replace(' ', "_")),
+            Slot::Alias(n) => format!("a:{}", n.replace(' ', "_")),
         }
     }
 
@@ -70,6 +126,15 @@ impl Slot {
                     return None;
                 }
                 Slot::Quantity(unit.into(), value.into())
+            }
+            'h' | 'o' | 't' | 'a' if !rest.is_empty() && head.len() == 1 => {
+                let name = rest.replace('_', " ");
+                match head {
+                    "h" => Slot::Person(name),
+                    "o" => Slot::Org(name),
+                    "t" => Slot::Team(name),
+                    _ => Slot::Alias(name),
+                }
             }
             'w' => Slot::Weekday(rest.parse().ok().filter(|d| (1..=7).contains(d))?),
             'd' => {
@@ -167,10 +232,16 @@ fn singular(word: &str) -> String {
 
 /// The slots of a headline, sorted, without repeats.
 pub fn slots(title: &str) -> Vec<Slot> {
+    slots_in(title, text::folded_words(title))
+}
+
+/// [`slots`] over the title's folded words (`text::folded_words`): one analysis of the title
+/// serves the places, the names and the numbers.
+pub fn slots_in(title: &str, words: Vec<text::Word>) -> Vec<Slot> {
     let mut out = Vec::new();
-    // One analysis of the title serves the places and the numbers.
-    let words = text::folded_words(title);
-    for m in places::mentions_in(title, &words) {
+    let mentions = places::mentions_in(title, &words);
+    out.extend(named::named(title, &words, &mentions));
+    for m in mentions {
         let mut levels: Vec<Level> = m.levels().collect();
         levels.sort();
         levels.dedup();
@@ -242,18 +313,60 @@ pub fn slots(title: &str) -> Vec<Slot> {
 }
 
 /// The first type of slot on which two sorted slot lists disagree: both name slots of that
-/// type, and none in common.
+/// type, and neither says one of the other's ([`Slot::said_in`]). Aliases never disagree.
 pub fn conflict<'a>(a: &'a [Slot], b: &'a [Slot]) -> Option<&'a Slot> {
+    conflict_where(a, b, |_| true)
+}
+
+/// Do the two disagree on who or where (a place, person, organisation or team), rather than
+/// only on when or how many? The first is another affair; the second may be its sequel.
+pub fn identity_conflict(a: &[Slot], b: &[Slot]) -> bool {
+    conflict_where(a, b, |x| {
+        matches!(
+            x,
+            Slot::Place(..) | Slot::Person(_) | Slot::Org(_) | Slot::Team(_)
+        )
+    })
+    .is_some()
+}
+
+fn conflict_where<'a>(
+    a: &'a [Slot],
+    b: &'a [Slot],
+    wanted: impl Fn(&Slot) -> bool,
+) -> Option<&'a Slot> {
+    // Most pairs have no slot of one type on both sides: answered without the quadratic
+    // search below, which runs for every candidate close enough to be scored.
+    let alias = |x: &Slot| matches!(x, Slot::Alias(_));
+    if a.iter().all(alias) || b.iter().all(alias) {
+        return None;
+    }
     a.iter().find(|x| {
         let kind = x.kind();
-        let mut theirs = b.iter().filter(|y| y.kind() == kind).peekable();
-        theirs.peek().is_some() && !theirs.any(|y| a.iter().any(|z| z == y))
+        kind != SlotType::Alias
+            && wanted(x)
+            && b.iter().any(|y| y.kind() == kind)
+            && !a.iter().any(|z| z.kind() == kind && z.said_in(b))
+            && !b.iter().any(|y| y.kind() == kind && y.said_in(a))
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The slots other than names (`named` has its own tests).
+    fn unnamed(title: &str) -> Vec<Slot> {
+        slots(title)
+            .into_iter()
+            .filter(|s| {
+                !matches!(
+                    s,
+                    Slot::Person(_) | Slot::Org(_) | Slot::Team(_) | Slot::Alias(_)
+                )
+            })
+            .collect()
+    }
 
     fn disagree(a: &str, b: &str) -> bool {
         conflict(&slots(a), &slots(b)).is_some()
@@ -262,11 +375,11 @@ mod tests {
     #[test]
     fn places_with_their_level() {
         assert_eq!(
-            slots("Canicule : l'Aude placée en vigilance orange"),
+            unnamed("Canicule : l'Aude placée en vigilance orange"),
             [Slot::Place(Level::Departement, "aude".into())]
         );
         assert_eq!(
-            slots("Toulouse : un appartement en feu à Cantepau"),
+            unnamed("Toulouse : un appartement en feu à Cantepau"),
             [
                 Slot::Place(Level::Quartier, "cantepau".into()),
                 Slot::Place(Level::Commune, "toulouse".into()),
@@ -286,26 +399,26 @@ mod tests {
     #[test]
     fn quantities_weekdays_and_dates() {
         assert_eq!(
-            slots("NPNRU : 120 logements démolis"),
+            unnamed("NPNRU : 120 logements démolis"),
             [Slot::Quantity("logement".into(), "120".into())]
         );
         assert_eq!(
-            slots("Plus de 3 000 foyers privés d'électricité, 350 € d'aide"),
+            unnamed("Plus de 3 000 foyers privés d'électricité, 350 € d'aide"),
             [
                 Slot::Quantity("euro".into(), "350".into()),
                 Slot::Quantity("foyer".into(), "3000".into()),
             ]
         );
         assert_eq!(
-            slots("Canicule : quatre départements en vigilance rouge"),
-            slots("Canicule : 4 départements en vigilance rouge")
+            unnamed("Canicule : quatre départements en vigilance rouge"),
+            unnamed("Canicule : 4 départements en vigilance rouge")
         );
         assert_eq!(
-            slots("Grève lundi 13 janvier et le 1er février"),
+            unnamed("Grève lundi 13 janvier et le 1er février"),
             [Slot::Weekday(1), Slot::Date(1, 2), Slot::Date(13, 1)]
         );
         // A year, or a number before an article, gives no slot.
-        assert!(slots("Les municipales de 2020 : le bilan").is_empty());
+        assert!(unnamed("Les municipales de 2020 : le bilan").is_empty());
     }
 
     #[test]
@@ -356,10 +469,25 @@ mod tests {
 
     #[test]
     fn slots_round_trip_as_text() {
-        for s in slots("Saint-Gaudens : 3 000 foyers privés de courant lundi 13 janvier") {
+        let titles = [
+            "Saint-Gaudens : 3 000 foyers privés de courant lundi 13 janvier",
+            "Rugby à XIII : Jean-Marie At et la FFR à Carcassonne contre les Dragons",
+        ];
+        for s in titles.iter().flat_map(|t| slots(t)) {
             assert_eq!(Slot::from_text(&s.to_text()), Some(s.clone()), "{s:?}");
         }
-        for bad in ["", "x:1", "p:aude", "pz:aude", "n:logement", "w:9", "d:1"] {
+        for bad in [
+            "",
+            "x:1",
+            "p:aude",
+            "pz:aude",
+            "n:logement",
+            "w:9",
+            "d:1",
+            "h:",
+            "hh:x",
+            "o:",
+        ] {
             assert_eq!(Slot::from_text(bad), None, "{bad}");
         }
     }
