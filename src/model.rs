@@ -34,7 +34,7 @@ impl SourceKind {
     }
 }
 
-/// CSS selectors of a `page` source (DESIGN.md §5).
+/// CSS selectors of a `page` source (`[sources.select]`, ARCHITECTURE.md's contract).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PageSelectors {
     pub item: String,
@@ -507,7 +507,7 @@ pub struct SourceLink {
     pub url: String,
 }
 
-/// A subscriber's state in one list (DESIGN.md §3).
+/// A subscriber's state in one list (the states of ARCHITECTURE.md's contract).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SubscriptionStatus {

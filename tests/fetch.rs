@@ -51,7 +51,7 @@ fn same_feed_twice_adds_nothing_and_an_edited_title_updates() {
             .iter()
             .any(|a| a["title"] == "Deuxième article (corrigé)")
     );
-    // The contract fields of DESIGN.md §5.
+    // The contract fields (ARCHITECTURE.md, "The contract outside checks rely on").
     for key in [
         "id",
         "story",

@@ -16,7 +16,7 @@ use crate::publish::french::count as plural;
 use crate::store::{ArticleFilter, DecisionError, Store};
 use report::CommandError;
 
-/// Exit codes of the contract (DESIGN.md §5).
+/// Exit codes of the contract (ARCHITECTURE.md, "The contract outside checks rely on").
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_FAILURE: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;

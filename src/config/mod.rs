@@ -42,7 +42,7 @@ pub use settings::Settings;
 pub use sources::google_news_url;
 pub use web::{DEFAULT_LISTEN, WebSettings};
 
-/// The ten dossiers of the centre; their ids are fixed (DESIGN.md §1).
+/// The ten dossiers of the centre; their ids are fixed (ARCHITECTURE.md, "The contract outside checks rely on").
 pub const DOSSIER_IDS: [&str; 10] = [
     "discrimination",
     "pauvrete",

@@ -87,8 +87,8 @@ impl Publication {
 /// The heading of items when a kind configures no section.
 pub const DEFAULT_SECTION: &str = "À la une";
 
-/// The two publications every centre has (DESIGN.md §1), used unless `feeds.toml`
-/// redeclares them.
+/// The two publications every centre has (ARCHITECTURE.md, "The contract outside checks rely
+/// on"), used unless `feeds.toml` redeclares them.
 fn builtin_publications() -> BTreeMap<String, Publication> {
     let mut map = BTreeMap::new();
     map.insert(
