@@ -243,7 +243,11 @@ fn a_downtime_is_caught_up_once_at_start() {
     // Down until Tuesday 18:30: 30 hourly slots missed; one run at start, for 18:00, then
     // nothing before 19:00 (real pace from 18:30).
     let mut d = daemon(&ws, "2025-06-03T18:30:00+02:00");
-    d.wait_health(Duration::from_secs(30), |h| h["poll_passes"] == 1);
+    // `poll_passes` grows when the pass ends, `job_runs` once the run is recorded just after:
+    // wait for the run to be counted before reading it.
+    d.wait_health(Duration::from_secs(30), |h| {
+        h["poll_passes"] == 1 && h["job_runs"] != 0
+    });
     let health = d.health();
     assert_eq!(health["daemon"]["job_runs"], 1, "{health:#}");
     assert_eq!(health["daemon"]["next_wake"], "2025-06-03T17:00:00Z");
