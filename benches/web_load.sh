@@ -67,13 +67,16 @@ run() { # label url [script]
 echo "wrk : $SECS s, $CONNECTIONS connexions, 2 fils ; veille : $BIN"
 run "fragment, veille serve" "http://127.0.0.1:$VPORT/panoramas/logement.fragment.html"
 run "fragment, nginx" "http://127.0.0.1:$NPORT/panoramas/logement.fragment.html"
-cat > "$work/post.lua" <<'LUA'
+# The form's CSRF token, taken once from the page as a browser would (valid for hours).
+token=$(curl -sf "http://127.0.0.1:$VPORT/abonnement" | sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' | head -n 1)
+[ -n "$token" ] || { echo "jeton CSRF introuvable sur /abonnement"; exit 1; }
+cat > "$work/post.lua" <<LUA
 wrk.method = "POST"
-wrk.body = "email=lecteur%40example.org&liste=lettre"
+wrk.body = "email=lecteur%40example.org&liste=lettre&csrf=$token"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 LUA
-# One client address: past the per-IP limit ([web] subscribe_per_minute) veille answers 429;
-# the figures are those of the refusal path a flood meets.
+# One client address with a valid token: past the per-IP limit ([web] subscribe_per_minute)
+# veille answers 429; the figures are those of the refusal path a flood meets.
 run "formulaire d'abonnement, veille" "http://127.0.0.1:$VPORT/abonnement" "$work/post.lua"
 
 # Slowloris: 500 connections that never finish their request, then /healthz.
