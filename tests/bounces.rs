@@ -113,10 +113,8 @@ fn oracle_kind(results: &[serde_json::Value]) -> (&'static str, Vec<String>) {
     (kind, recipients)
 }
 
-#[test]
-#[cfg_attr(not(shared_fixtures), ignore = "../shared/fixtures absent")]
-fn agreement_with_sisimai_on_real_bounces() {
-    let base = support::shared_fixtures().join("bounces");
+/// The files given to Sisimai: the LF copies and the messages that are no bounce, sorted.
+fn oracle_files(base: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = Vec::new();
     for sub in ["bsd", "not"] {
         let mut names: Vec<PathBuf> = std::fs::read_dir(base.join(sub))
@@ -126,9 +124,14 @@ fn agreement_with_sisimai_on_real_bounces() {
         names.sort();
         files.extend(names);
     }
+    files
+}
+
+/// Sisimai's results for `files`, through the oracle script.
+fn run_sisimai(files: &[PathBuf]) -> Vec<serde_json::Value> {
     let oracle = Command::new("perl")
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracle/sisimai_oracle.pl"))
-        .args(&files)
+        .args(files)
         .stderr(Stdio::inherit())
         .output()
         .expect("perl");
@@ -136,18 +139,11 @@ fn agreement_with_sisimai_on_real_bounces() {
         oracle.status.success(),
         "Sisimai absent ? paquet Debian libsisimai-perl (installé par `make test`)"
     );
-    let oracle: Vec<serde_json::Value> = serde_json::from_slice(&oracle.stdout).unwrap();
-    let ours = parse(
-        &[
-            &base.join("bsd"),
-            &base.join("dos"),
-            &base.join("mac"),
-            &base.join("not"),
-        ],
-        &base,
-    );
+    serde_json::from_slice(&oracle.stdout).unwrap()
+}
 
-    // The same message with LF, CRLF or bare CR line ends reads the same.
+/// The same message with LF, CRLF or bare CR line ends reads the same.
+fn line_ends_read_the_same(ours: &BTreeMap<String, serde_json::Value>) {
     let mut copies_differ = Vec::new();
     let mut copies = 0;
     for (name, entry) in ours.iter().filter(|(n, _)| n.starts_with("bsd/")) {
@@ -172,30 +168,43 @@ fn agreement_with_sisimai_on_real_bounces() {
     assert!(copies > 60, "{copies} copies CRLF/CR seulement");
     assert!(copies_differ.is_empty(), "{}", copies_differ.join("\n"));
     println!("{copies} copies CRLF et CR : même réponse que le fichier LF");
+}
 
-    let (by_half, confusion) = compare(&oracle, &ours, &base);
-    let total: (usize, usize) = by_half
+type ByHalf = HashMap<String, (usize, usize)>;
+
+/// (agreed, files) summed over the halves Sisimai returns nothing for (`silent`), or over
+/// the others.
+fn sum_halves(by_half: &ByHalf, silent: bool) -> (usize, usize) {
+    by_half
         .iter()
-        .filter(|(h, _)| !h.ends_with("-silent"))
-        .fold((0, 0), |acc, (_, v)| (acc.0 + v.0, acc.1 + v.1));
-    // Files Sisimai 4.25 returns nothing for: it has no parser for their MTA (DragonFly,
-    // Mimecast: only later Sisimai versions read them) or they are no bounce at all.
-    let silent: (usize, usize) = by_half
-        .iter()
-        .filter(|(h, _)| h.ends_with("-silent"))
-        .fold((0, 0), |acc, (_, v)| (acc.0 + v.0, acc.1 + v.1));
-    let rate = |(a, n): (usize, usize)| 100.0 * a as f64 / n.max(1) as f64;
-    let half = |name: &str| {
-        let a = by_half.get(name).copied().unwrap_or_default();
-        let b = by_half
-            .get(format!("{name}-silent").as_str())
-            .copied()
-            .unwrap_or_default();
-        (a, (a.0 + b.0, a.1 + b.1))
-    };
+        .filter(|(h, _)| h.ends_with("-silent") == silent)
+        .fold((0, 0), |acc, (_, v)| (acc.0 + v.0, acc.1 + v.1))
+}
+
+fn rate((a, n): (usize, usize)) -> f64 {
+    100.0 * a as f64 / n.max(1) as f64
+}
+
+/// A half's (agreed, files): without the files Sisimai returns nothing for, and with them.
+fn half(by_half: &ByHalf, name: &str) -> ((usize, usize), (usize, usize)) {
+    let a = by_half.get(name).copied().unwrap_or_default();
+    let b = by_half
+        .get(format!("{name}-silent").as_str())
+        .copied()
+        .unwrap_or_default();
+    (a, (a.0 + b.0, a.1 + b.1))
+}
+
+/// Prints the agreement per half and in total, with and without the silent files.
+fn print_agreement(
+    by_half: &ByHalf,
+    total: (usize, usize),
+    silent: (usize, usize),
+    everything: (usize, usize),
+) {
     println!("Accord avec Sisimai 4.25 (destinataires et genre, fichier par fichier) :");
     for name in ["even", "odd", "not"] {
-        let (judged, all) = half(name);
+        let (judged, all) = half(by_half, name);
         println!(
             "  {name:<5} {}/{} = {:.1} % (hors fichiers sans résultat Sisimai : {}/{} = {:.1} %)",
             all.0,
@@ -206,7 +215,6 @@ fn agreement_with_sisimai_on_real_bounces() {
             rate(judged)
         );
     }
-    let everything = (total.0 + silent.0, total.1 + silent.1);
     println!(
         "  total {}/{} = {:.1} %",
         everything.0,
@@ -221,8 +229,12 @@ fn agreement_with_sisimai_on_real_bounces() {
         silent.1,
         silent.0
     );
+}
+
+/// Prints the disagreements, and apart those where Sisimai 4.25 itself is wrong.
+fn print_disagreements(confusion: &Confusion, total: (usize, usize)) {
     println!("Désaccords (Sisimai → veille) :");
-    for ((theirs, ours), files) in &confusion {
+    for ((theirs, ours), files) in confusion {
         println!("  {theirs} → {ours} : {} {}", files.len(), files.join(" "));
     }
     // Disagreements where Sisimai 4.25 itself is wrong, read file by file: shown apart, never
@@ -246,9 +258,12 @@ fn agreement_with_sisimai_on_real_bounces() {
         total.1 - oracle_wrong,
         rate((total.0, total.1 - oracle_wrong))
     );
-    // Floors from the measurement, rounded down: a change that loses agreement fails here.
-    // Measured: everything 327/368 = 88.9 %, with a Sisimai result 325/346 = 93.9 %, even
-    // half 169/175 = 96.6 %, odd half 156/171 = 91.2 % (with a Sisimai result).
+}
+
+/// Floors from the measurement, rounded down: a change that loses agreement fails here.
+/// Measured: everything 327/368 = 88.9 %, with a Sisimai result 325/346 = 93.9 %, even
+/// half 169/175 = 96.6 %, odd half 156/171 = 91.2 % (with a Sisimai result).
+fn assert_floors(by_half: &ByHalf, total: (usize, usize), everything: (usize, usize)) {
     assert!(
         rate(everything) >= 88.0,
         "accord total {:.1} %",
@@ -260,15 +275,43 @@ fn agreement_with_sisimai_on_real_bounces() {
         rate(total)
     );
     assert!(
-        rate(half("even").0) >= 96.0,
+        rate(half(by_half, "even").0) >= 96.0,
         "accord (moitié paire) {:.1} %",
-        rate(half("even").0)
+        rate(half(by_half, "even").0)
     );
     assert!(
-        rate(half("odd").0) >= 91.0,
+        rate(half(by_half, "odd").0) >= 91.0,
         "accord (moitié impaire) {:.1} %",
-        rate(half("odd").0)
+        rate(half(by_half, "odd").0)
     );
+}
+
+#[test]
+#[cfg_attr(not(shared_fixtures), ignore = "../shared/fixtures absent")]
+fn agreement_with_sisimai_on_real_bounces() {
+    let base = support::shared_fixtures().join("bounces");
+    let files = oracle_files(&base);
+    let oracle = run_sisimai(&files);
+    let ours = parse(
+        &[
+            &base.join("bsd"),
+            &base.join("dos"),
+            &base.join("mac"),
+            &base.join("not"),
+        ],
+        &base,
+    );
+    line_ends_read_the_same(&ours);
+
+    let (by_half, confusion) = compare(&oracle, &ours, &base);
+    let total = sum_halves(&by_half, false);
+    // Files Sisimai 4.25 returns nothing for: it has no parser for their MTA (DragonFly,
+    // Mimecast: only later Sisimai versions read them) or they are no bounce at all.
+    let silent = sum_halves(&by_half, true);
+    let everything = (total.0 + silent.0, total.1 + silent.1);
+    print_agreement(&by_half, total, silent, everything);
+    print_disagreements(&confusion, total);
+    assert_floors(&by_half, total, everything);
 }
 
 /// Files where Sisimai 4.25's answer is wrong on reading the message, and why.
@@ -514,14 +557,10 @@ fn events(ws: &Workspace, email: &str) -> Vec<serde_json::Value> {
         .clone()
 }
 
-#[test]
-fn bounces_come_back_through_dovecot_and_the_policy_applies_once() {
-    let imap = Dovecot::start();
-    let sink = Sink::start(&[]);
-    let server = TestServer::start();
-    server.route("/feed.xml", Route::rss(feed(&server)));
+/// A workspace mailing through `sink`, reading its bounces from `imap`, with one feed.
+fn dovecot_workspace(sink: &Sink, server: &TestServer, imap: &Dovecot) -> Workspace {
     let templates = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
-    let ws = Workspace::new(
+    Workspace::new(
         "",
         &format!(
             "[publish]\nsite_name = \"Ressources & Territoires\"\nbase_url = \"http://127.0.0.1:9\"\ntemplates = \"{}\"\n\n\
@@ -534,7 +573,11 @@ fn bounces_come_back_through_dovecot_and_the_policy_applies_once() {
             imap.url(),
             feed_source("Le Monde", &server.url("/feed.xml")),
         ),
-    );
+    )
+}
+
+/// The first Flash Info sent to 20 subscribers; their addresses.
+fn send_to_twenty_subscribers(ws: &Workspace) -> Vec<String> {
     ws.fetch(&[]);
     let story = ws.articles()[0]["story"].as_i64().unwrap().to_string();
     ws.ready_flash_info(std::slice::from_ref(&story));
@@ -557,8 +600,11 @@ fn bounces_come_back_through_dovecot_and_the_policy_applies_once() {
     ]);
     let sent = ws.json(&["edition", "send", "flash-info/1", "--json"]);
     assert_eq!(sent["sent"], 20, "{sent:#}");
+    addresses
+}
 
-    // Each message left with its own VERP envelope sender.
+/// Each message left with its own VERP envelope sender: recipient → sender.
+fn verp_senders(sink: &Sink) -> HashMap<String, String> {
     let mut verp: HashMap<String, String> = HashMap::new();
     for (meta, _) in sink.messages() {
         let rcpt = meta["rcpt_tos"][0].as_str().unwrap().to_lowercase();
@@ -572,11 +618,16 @@ fn bounces_come_back_through_dovecot_and_the_policy_applies_once() {
     assert_eq!(verp.len(), 20);
     let unique: std::collections::HashSet<_> = verp.values().collect();
     assert_eq!(unique.len(), 20, "one envelope sender per delivery");
+    verp
+}
 
-    // 3 hard, 2 soft, 1 complaint, 1 auto-reply; the reports name the address the relay
-    // saw, but the VERP token is what veille trusts.
-    let dir = ws.dir.path().join("retours");
-    std::fs::create_dir_all(&dir).unwrap();
+/// 3 hard, 2 soft, 1 complaint, 1 auto-reply and a forged one, written in `dir`; the
+/// reports name the address the relay saw, but the VERP token is what veille trusts.
+fn write_first_returns(
+    dir: &Path,
+    addresses: &[String],
+    verp: &HashMap<String, String>,
+) -> Vec<PathBuf> {
     let mut files = Vec::new();
     let mut put = |name: &str, text: String| {
         let path = dir.join(name);
@@ -616,9 +667,18 @@ fn bounces_come_back_through_dovecot_and_the_policy_applies_once() {
         "forge9.eml",
         dsn(&forged, &a(9), "5.1.1", "550 5.1.1 User unknown", 20),
     );
-    imap.append(&files);
+    files
+}
 
-    let report = fetch(&ws);
+/// The first reading: the policy applied to each subscriber, the forged report refused,
+/// every message filed. Returns the statuses after it.
+fn the_first_reading_applies_the_policy(
+    ws: &Workspace,
+    imap: &Dovecot,
+    addresses: &[String],
+) -> BTreeMap<String, String> {
+    let a = |i: usize| addresses[i - 1].clone();
+    let report = fetch(ws);
     assert_eq!(report["messages"], 8, "{report:#}");
     assert_eq!(
         report["problems"].as_array().unwrap().len(),
@@ -626,7 +686,7 @@ fn bounces_come_back_through_dovecot_and_the_policy_applies_once() {
         "{report:#}"
     );
     assert_eq!(report["problems"][0]["outcome"], "forged", "{report:#}");
-    let after = statuses(&ws);
+    let after = statuses(ws);
     for (i, address) in addresses.iter().enumerate() {
         let expected = match i + 1 {
             1..=3 => "bounced",
@@ -637,15 +697,15 @@ fn bounces_come_back_through_dovecot_and_the_policy_applies_once() {
     }
     assert_eq!(imap.count("INBOX"), 0);
     assert_eq!(imap.count("veille-traites"), 8);
-    let e1 = events(&ws, &a(1));
+    let e1 = events(ws, &a(1));
     assert_eq!(e1.len(), 1);
     assert_eq!(e1[0]["kind"], "hard");
     assert_eq!(e1[0]["edition"], "flash-info/1");
     assert_eq!(e1[0]["status"], "5.1.1");
-    assert_eq!(events(&ws, &a(4))[0]["effect"], "counted");
-    assert_eq!(events(&ws, &a(7))[0]["kind"], "auto-reply");
+    assert_eq!(events(ws, &a(4))[0]["effect"], "counted");
+    assert_eq!(events(ws, &a(7))[0]["kind"], "auto-reply");
     assert!(
-        events(&ws, &a(9)).is_empty(),
+        events(ws, &a(9)).is_empty(),
         "a forged bounce changes nothing"
     );
     let shown = String::from_utf8(ws.run(&["subscribers", "show", &a(1)]).stdout).unwrap();
@@ -653,13 +713,11 @@ fn bounces_come_back_through_dovecot_and_the_policy_applies_once() {
         shown.contains("flash-info/1") && shown.contains("échec définitif"),
         "{shown}"
     );
+    after
+}
 
-    // Again: nothing new, nothing changes.
-    let again = fetch(&ws);
-    assert_eq!(again["messages"], 0, "{again:#}");
-    assert_eq!(statuses(&ws), after);
-
-    // The edition's report.
+/// The edition's report, its page and `veille status` count the returns.
+fn the_edition_report_counts_the_returns(ws: &Workspace) {
     let r = ws.json(&["edition", "report", "flash-info/1", "--json"]);
     assert_eq!(r["sent"], 20, "{r:#}");
     assert_eq!(r["bounced_hard"], 3, "{r:#}");
@@ -679,14 +737,17 @@ fn bounces_come_back_through_dovecot_and_the_policy_applies_once() {
     assert_eq!(status["bounces"]["mailbox"]["forged"], 1, "{status:#}");
     let text = String::from_utf8(ws.run(&["status"]).stdout).unwrap();
     assert!(text.contains("Dernier envoi, flash-info/1"), "{text}");
+}
 
-    // 200 soft bounces for the 13 subscribers still active; `kill -9` in the middle of the
-    // reading, then a new reading: each message counted once.
-    let active: Vec<String> = addresses
-        .iter()
-        .filter(|a| after[*a] == "active")
-        .cloned()
-        .collect();
+/// 200 soft bounces for the subscribers still `active`; `kill -9` in the middle of the
+/// reading, then a new reading: each message counted once.
+fn a_killed_reading_counts_each_message_once(
+    ws: &Workspace,
+    imap: &Dovecot,
+    dir: &Path,
+    verp: &HashMap<String, String>,
+    active: &[String],
+) {
     let mut many = Vec::new();
     for n in 0..200 {
         let who = &active[n % active.len()];
@@ -698,7 +759,7 @@ fn bounces_come_back_through_dovecot_and_the_policy_applies_once() {
         .unwrap();
         many.push(path);
     }
-    let before: usize = active.iter().map(|a| events(&ws, a).len()).sum();
+    let before: usize = active.iter().map(|a| events(ws, a).len()).sum();
     imap.append(&many);
     let mut child = ws
         .command(&["bounces", "fetch", "--json"])
@@ -715,10 +776,10 @@ fn bounces_come_back_through_dovecot_and_the_policy_applies_once() {
     let _ = child.wait();
     let left = imap.count("INBOX");
     assert!(left > 0 && left < 200, "killed mid-run: {left} left");
-    let resumed = fetch(&ws);
+    let resumed = fetch(ws);
     assert_eq!(imap.count("INBOX"), 0);
     assert_eq!(imap.count("veille-traites"), 208);
-    let total: usize = active.iter().map(|a| events(&ws, a).len()).sum();
+    let total: usize = active.iter().map(|a| events(ws, a).len()).sum();
     assert_eq!(
         total - before,
         200,
@@ -728,6 +789,38 @@ fn bounces_come_back_through_dovecot_and_the_policy_applies_once() {
         "Dovecot : 8 retours puis 200 ; {left} restaient après kill -9, {} relus dont {} déjà traités",
         resumed["messages"], resumed["already"]
     );
+}
+
+#[test]
+fn bounces_come_back_through_dovecot_and_the_policy_applies_once() {
+    let imap = Dovecot::start();
+    let sink = Sink::start(&[]);
+    let server = TestServer::start();
+    server.route("/feed.xml", Route::rss(feed(&server)));
+    let ws = dovecot_workspace(&sink, &server, &imap);
+    let addresses = send_to_twenty_subscribers(&ws);
+    let verp = verp_senders(&sink);
+
+    let dir = ws.dir.path().join("retours");
+    std::fs::create_dir_all(&dir).unwrap();
+    let files = write_first_returns(&dir, &addresses, &verp);
+    imap.append(&files);
+    let after = the_first_reading_applies_the_policy(&ws, &imap, &addresses);
+
+    // Again: nothing new, nothing changes.
+    let again = fetch(&ws);
+    assert_eq!(again["messages"], 0, "{again:#}");
+    assert_eq!(statuses(&ws), after);
+
+    the_edition_report_counts_the_returns(&ws);
+
+    // The 13 subscribers still active.
+    let active: Vec<String> = addresses
+        .iter()
+        .filter(|a| after[*a] == "active")
+        .cloned()
+        .collect();
+    a_killed_reading_counts_each_message_once(&ws, &imap, &dir, &verp, &active);
     // One edition only: soft bounces stay below `soft_editions`, nobody else is bounced.
     let end = statuses(&ws);
     assert_eq!(end.values().filter(|s| *s == "bounced").count(), 3);

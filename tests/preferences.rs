@@ -158,26 +158,24 @@ fn import_two_subscribers(ws: &Workspace) {
     ]);
 }
 
-#[test]
-fn each_message_carries_a_signed_preferences_link() {
-    let sink = Sink::start(&[]);
-    let server = TestServer::start();
-    server.route("/feed.xml", Route::rss(feed(&server)));
-    let port = web::free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let ws = workspace(&sink, &server, &base);
+/// Sends the first Flash Info to Hélène and Paul.
+fn send_first_flash_info(ws: &Workspace) {
     ws.fetch(&[]);
     let story = ws.articles()[0]["story"].as_i64().unwrap().to_string();
     ws.ready_flash_info(std::slice::from_ref(&story));
-    import_two_subscribers(&ws);
+    import_two_subscribers(ws);
     let sent = ws.json(&["edition", "send", "flash-info/1", "--json"]);
     assert_eq!(sent["sent"], 2, "{sent:#}");
-    let served = Served::start(&ws, port);
+}
 
-    // Each message has its own signed link, in both parts; no placeholder is left.
-    let messages = sink.messages();
+/// Each message has its own signed link, in both parts; no placeholder is left. Returns
+/// Hélène's page.
+fn each_message_has_its_own_link(
+    messages: &[(serde_json::Value, std::path::PathBuf)],
+    base: &str,
+) -> String {
     let mut pages = BTreeMap::new();
-    for (meta, eml) in &messages {
+    for (meta, eml) in messages {
         let m = smtp::inspect(eml);
         let text = m["text"].as_str().unwrap();
         let html = m["html"].as_str().unwrap();
@@ -186,13 +184,16 @@ fn each_message_carries_a_signed_preferences_link() {
             "{text}"
         );
         assert!(html.contains("Gérer mon abonnement"), "{html}");
-        let path = link(text, &base, "/preferences/");
+        let path = link(text, base, "/preferences/");
         assert!(html.contains(&format!("{base}{path}")));
         pages.insert(meta["rcpt_tos"][0].as_str().unwrap().to_string(), path);
     }
     assert_ne!(pages["helene@exemple.fr"], pages["paul@exemple.fr"]);
-    let helene = &pages["helene@exemple.fr"];
+    pages["helene@exemple.fr"].clone()
+}
 
+/// Hélène's page: her address and her lists, the Flash Info checked. Returns its HTML.
+fn the_page_shows_the_lists(served: &Served, helene: &str) -> String {
     let page = served.get(helene, &[]);
     assert_eq!(page.status, 200, "{}", page.text());
     let html = page.text();
@@ -204,10 +205,14 @@ fn each_message_carries_a_signed_preferences_link() {
         html.contains("id=\"liste-flash-info\" name=\"liste-flash-info\" value=\"oui\" checked")
     );
     assert!(!html.contains("name=\"liste-lettre-pauvrete\" value=\"oui\" checked"));
-    // Valid HTML (W3C Nu checker) and no accessibility violation (axe-core in Chromium),
-    // for the page and the link-request form.
+    html
+}
+
+/// Valid HTML (W3C Nu checker) and no accessibility violation (axe-core in Chromium),
+/// for the page and the link-request form.
+fn the_pages_are_valid_and_accessible(ws: &Workspace, served: &Served, helene: &str, html: &str) {
     let saved = ws.dir.path().join("preferences.html");
-    std::fs::write(&saved, &html).unwrap();
+    std::fs::write(&saved, html).unwrap();
     let form_page = ws.dir.path().join("lien.html");
     std::fs::write(&form_page, served.get("/abonnement/lien", &[]).text()).unwrap();
     // The subscription form and the "form refused" pages of both templates too.
@@ -235,60 +240,69 @@ fn each_message_carries_a_signed_preferences_link() {
         format!("{}/abonnement", served.base),
     ]);
     assert_eq!(audit["violations"], 0, "accessibilité :\n{audit:#}");
+}
 
-    // A token altered by one character: no page.
-    let mut forged = helene.clone();
+/// A token altered by one character: no page.
+fn an_altered_token_opens_no_page(served: &Served, helene: &str) {
+    let mut forged = helene.to_string();
     let last = forged.pop().unwrap();
     forged.push(if last == 'A' { 'B' } else { 'A' });
     assert_eq!(served.get(&forged, &[]).status, 400);
+}
 
-    // Choose lists: the letter instead of the Flash Info.
-    let r = post(&served, helene, "action=listes&liste-lettre-pauvrete=oui");
+/// Choose lists: the letter instead of the Flash Info.
+fn choosing_lists(ws: &Workspace, served: &Served, helene: &str) {
+    let r = post(served, helene, "action=listes&liste-lettre-pauvrete=oui");
     assert_eq!(r.status, 200, "{}", r.text());
     assert!(r.text().contains("Vos choix sont enregistrés"));
-    let s = statuses(&ws);
+    let s = statuses(ws);
     assert_eq!(s["helene@exemple.fr"]["flash-info"], "unsubscribed");
     assert_eq!(s["helene@exemple.fr"]["lettre-pauvrete"], "active");
     assert_eq!(
         s["paul@exemple.fr"]["flash-info"], "active",
         "only Hélène changed"
     );
+}
 
-    // Change of address: a bad one is refused with the form again (escaped)…
-    let r = post(&served, helene, "action=adresse&email=%3Cscript%3E");
+/// Change of address: a bad one refused, a good one confirmed from the new mailbox.
+fn changing_the_address(ws: &Workspace, served: &Served, sink: &Sink, base: &str, helene: &str) {
+    // A bad one is refused with the form again (escaped)…
+    let r = post(served, helene, "action=adresse&email=%3Cscript%3E");
     assert_eq!(r.status, 422);
     assert!(r.text().contains("pas valide") && !r.text().contains("<script>"));
     // … a good one waits for the confirmation sent to the new mailbox.
     let before = sink.messages().len();
     let r = post(
-        &served,
+        served,
         helene,
         "action=adresse&email=helene.nouvelle%40exemple.fr",
     );
     assert_eq!(r.status, 200, "{}", r.text());
-    let text = nth_text(&sink, before + 1);
+    let text = nth_text(sink, before + 1);
     let (meta, _) = &sink.messages()[before];
     assert_eq!(meta["rcpt_tos"][0], "helene.nouvelle@exemple.fr");
     assert!(
-        statuses(&ws).contains_key("helene@exemple.fr"),
+        statuses(ws).contains_key("helene@exemple.fr"),
         "not before confirming"
     );
-    let confirm = link(&text, &base, "/preferences/adresse/");
+    let confirm = link(&text, base, "/preferences/adresse/");
     let page = served.get(&confirm, &[]);
     assert_eq!(page.status, 200);
     assert!(
-        statuses(&ws).contains_key("helene@exemple.fr"),
+        statuses(ws).contains_key("helene@exemple.fr"),
         "GET changes nothing"
     );
-    let r = post(&served, &confirm, "");
+    let r = post(served, &confirm, "");
     assert_eq!(r.status, 200, "{}", r.text());
-    let s = statuses(&ws);
+    let s = statuses(ws);
     assert!(!s.contains_key("helene@exemple.fr"));
     assert_eq!(s["helene.nouvelle@exemple.fr"]["lettre-pauvrete"], "active");
+}
 
-    // A form posted without its CSRF token, or with a forged one (from another site):
-    // refused with a French page, and nothing changes.
-    let before = statuses(&ws);
+/// A form posted without its CSRF token, or with a forged one (from another site):
+/// refused with a French page, and nothing changes.
+fn a_form_without_its_token_is_refused(ws: &Workspace, served: &Served, helene: &str) {
+    let before = statuses(ws);
     let r = web::post_raw(&served.addr, helene, "action=tout");
     assert_eq!(r.status, 403, "{}", r.text());
     assert!(r.text().contains("Formulaire refusé"), "{}", r.text());
@@ -302,18 +316,42 @@ fn each_message_carries_a_signed_preferences_link() {
     let other = web::form_token(&served.addr, "/abonnement/lien");
     let r = web::post_raw(&served.addr, helene, &format!("action=tout&csrf={other}"));
     assert_eq!(r.status, 403);
-    assert_eq!(statuses(&ws), before, "a refused form changes nothing");
+    assert_eq!(statuses(ws), before, "a refused form changes nothing");
+}
 
-    // Leave everything.
-    let r = post(&served, helene, "action=tout");
+/// Leave everything.
+fn leaving_everything(ws: &Workspace, served: &Served, helene: &str) {
+    let r = post(served, helene, "action=tout");
     assert_eq!(r.status, 200);
-    let s = statuses(&ws);
+    let s = statuses(ws);
     assert!(
         s["helene.nouvelle@exemple.fr"]
             .values()
             .all(|v| v == "unsubscribed"),
         "{s:#?}"
     );
+}
+
+#[test]
+fn each_message_carries_a_signed_preferences_link() {
+    let sink = Sink::start(&[]);
+    let server = TestServer::start();
+    server.route("/feed.xml", Route::rss(feed(&server)));
+    let port = web::free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let ws = workspace(&sink, &server, &base);
+    send_first_flash_info(&ws);
+    let served = Served::start(&ws, port);
+
+    let messages = sink.messages();
+    let helene = each_message_has_its_own_link(&messages, &base);
+    let html = the_page_shows_the_lists(&served, &helene);
+    the_pages_are_valid_and_accessible(&ws, &served, &helene, &html);
+    an_altered_token_opens_no_page(&served, &helene);
+    choosing_lists(&ws, &served, &helene);
+    changing_the_address(&ws, &served, &sink, &base, &helene);
+    a_form_without_its_token_is_refused(&ws, &served, &helene);
+    leaving_everything(&ws, &served, &helene);
 
     a_link_goes_only_to_known_addresses(&served, &sink, &base);
 
