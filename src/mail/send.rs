@@ -462,7 +462,7 @@ async fn keep_ledger(
                 }
             }
             Err(e) => {
-                let message = format!("registre des envois : {e:#}");
+                let message = format!("registre des envois : {}", crate::wording::chain(&e));
                 for reply in replies {
                     let _ = reply.send(Err(message.clone()));
                 }
