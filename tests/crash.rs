@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use faults::{RULES_AFTER, RULES_BEFORE};
 use support::Workspace;
-use support::server::{Route, TestServer};
+use support::server::TestServer;
 use support::smtp::Sink;
 
 fn kills() -> usize {
@@ -174,46 +174,12 @@ fn kills_during_fetch_retag_and_reindex_lose_and_double_nothing() {
 
 /// A workspace whose mail goes to `sink`, with Flash Info n° 1 ready and `n` subscribers.
 fn send_setup(sink: &Sink, n: usize) -> (TestServer, Workspace) {
-    let server = TestServer::start();
-    server.route(
-        "/feed.xml",
-        Route::rss(support::rss(&[(
-            "La pauvreté recule à Toulouse",
-            &server.url("/a/1"),
-            "g1",
-        )])),
-    );
-    let templates = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
-    let ws = Workspace::new(
+    let (server, ws) = support::mail_workspace(
+        &sink.url(),
+        "connections = 4\nper_second = 1000\nretry_secs = 1",
         "",
-        &format!(
-            "[publish]\nsite_name = \"Ressources & Territoires\"\nbase_url = \"http://127.0.0.1:9\"\n\
-             templates = \"{}\"\n\n\
-             [mail]\nfrom = \"Ressources & Territoires <lettre@ressources.example>\"\nsmtp = \"{}\"\n\
-             connections = 4\nper_second = 1000\nretry_secs = 1\n\n\
-             [lists.flash-info]\ntitle = \"Flash Info\"\n\n{}",
-            templates.display(),
-            sink.url(),
-            support::feed_source("Le Monde", &server.url("/feed.xml")),
-        ),
     );
-    ws.fetch(&[]);
-    let stories: Vec<String> = ws
-        .articles()
-        .iter()
-        .map(|a| a["story"].as_i64().unwrap().to_string())
-        .collect();
-    ws.ready_flash_info(&stories);
-    let csv = ws.dir.path().join("abonnes.csv");
-    std::fs::write(&csv, faults::subscribers_csv(n)).unwrap();
-    ws.json(&[
-        "subscribers",
-        "import",
-        csv.to_str().unwrap(),
-        "--list",
-        "flash-info",
-        "--json",
-    ]);
+    ws.ready_to_send(&faults::subscribers_csv(n));
     (server, ws)
 }
 

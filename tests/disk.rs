@@ -15,7 +15,6 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use support::Workspace;
-use support::server::{Route, TestServer};
 use support::smtp::Sink;
 
 /// A tmpfs of `size` mounted on `at`, unmounted on drop.
@@ -143,43 +142,10 @@ fn a_full_disk_during_a_fetch_loses_nothing_once_space_is_back() {
 fn a_full_disk_during_a_send_mails_nobody_twice_and_the_send_resumes() {
     const RECIPIENTS: usize = 300;
     let sink = Sink::start(&[]);
-    let server = TestServer::start();
-    server.route(
-        "/feed.xml",
-        Route::rss(support::rss(&[(
-            "La pauvreté recule à Toulouse",
-            &server.url("/a/1"),
-            "g1",
-        )])),
-    );
-    let templates = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
-    let ws = Workspace::new(
-        "",
-        &format!(
-            "[publish]\nsite_name = \"Ressources\"\nbase_url = \"http://127.0.0.1:9\"\n\
-             templates = \"{}\"\n\n\
-             [mail]\nfrom = \"Ressources <lettre@ressources.example>\"\nsmtp = \"{}\"\n\
-             connections = 2\nper_second = 100\n\n\
-             [lists.flash-info]\ntitle = \"Flash Info\"\n\n{}",
-            templates.display(),
-            sink.url(),
-            support::feed_source("Le Monde", &server.url("/feed.xml")),
-        ),
-    );
+    let (_server, ws) =
+        support::mail_workspace(&sink.url(), "connections = 2\nper_second = 100", "");
     let disk = Tmpfs::mount(&ws.archive(), "64m");
-    ws.fetch(&[]);
-    let story = ws.articles()[0]["story"].as_i64().unwrap().to_string();
-    ws.ready_flash_info(&[story]);
-    let csv = ws.dir.path().join("abonnes.csv");
-    std::fs::write(&csv, faults::subscribers_csv(RECIPIENTS)).unwrap();
-    ws.json(&[
-        "subscribers",
-        "import",
-        csv.to_str().unwrap(),
-        "--list",
-        "flash-info",
-        "--json",
-    ]);
+    ws.ready_to_send(&faults::subscribers_csv(RECIPIENTS));
     // The disk fills up once the send is under way.
     let send = ["edition", "send", "flash-info/1", "--json"];
     let child = ws

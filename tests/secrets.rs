@@ -10,7 +10,7 @@ use std::path::Path;
 
 use support::Workspace;
 use support::dovecot::{self, Dovecot};
-use support::server::{Route, TestServer};
+use support::server::TestServer;
 use support::smtp::{self, Sink};
 
 fn chmod(path: &Path, mode: u32) {
@@ -20,42 +20,12 @@ fn chmod(path: &Path, mode: u32) {
 /// A workspace with Flash Info n° 1 ready, mail to `sink`, `extra` appended to `[mail]` and
 /// `rest` after it, and three subscribers.
 fn ready(sink: &Sink, extra: &str, rest: &str) -> (TestServer, Workspace) {
-    let server = TestServer::start();
-    server.route(
-        "/feed.xml",
-        Route::rss(support::rss(&[(
-            "La pauvreté recule à Toulouse",
-            &server.url("/a/1"),
-            "g1",
-        )])),
+    let (server, ws) = support::mail_workspace(
+        &sink.url(),
+        &format!("bounce_address = \"retours@ressources.example\"\nper_second = 500\n{extra}"),
+        rest,
     );
-    let templates = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
-    let ws = Workspace::new(
-        "",
-        &format!(
-            "[publish]\nsite_name = \"Ressources\"\nbase_url = \"http://127.0.0.1:9\"\n\
-             templates = \"{}\"\n\n\
-             [mail]\nfrom = \"Ressources <lettre@ressources.example>\"\nsmtp = \"{}\"\n\
-             bounce_address = \"retours@ressources.example\"\nper_second = 500\n{extra}\n\n\
-             {rest}\n\n[lists.flash-info]\ntitle = \"Flash Info\"\n\n{}",
-            templates.display(),
-            sink.url(),
-            support::feed_source("Le Monde", &server.url("/feed.xml")),
-        ),
-    );
-    ws.fetch(&[]);
-    let story = ws.articles()[0]["story"].as_i64().unwrap().to_string();
-    ws.ready_flash_info(&[story]);
-    let csv = ws.dir.path().join("abonnes.csv");
-    std::fs::write(&csv, "email\na@exemple.fr\nb@exemple.fr\nc@exemple.fr\n").unwrap();
-    ws.json(&[
-        "subscribers",
-        "import",
-        csv.to_str().unwrap(),
-        "--list",
-        "flash-info",
-        "--json",
-    ]);
+    ws.ready_to_send("email\na@exemple.fr\nb@exemple.fr\nc@exemple.fr\n");
     (server, ws)
 }
 

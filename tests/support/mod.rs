@@ -99,6 +99,56 @@ impl Workspace {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+
+    /// Fetches, makes Flash Info n° 1 of every story ready, and imports `csv` (a CSV text with
+    /// an `email` header) into the `flash-info` list.
+    pub fn ready_to_send(&self, csv: &str) {
+        self.fetch(&[]);
+        let stories: Vec<String> = self
+            .articles()
+            .iter()
+            .map(|a| a["story"].as_i64().expect("story").to_string())
+            .collect();
+        self.ready_flash_info(&stories);
+        let path = self.dir.path().join("abonnes.csv");
+        std::fs::write(&path, csv).expect("abonnes.csv");
+        self.json(&[
+            "subscribers",
+            "import",
+            path.to_str().expect("utf-8"),
+            "--list",
+            "flash-info",
+            "--json",
+        ]);
+    }
+}
+
+/// A feed server carrying one article, and a workspace that mails through `smtp` with the
+/// repository's templates: `mail_lines` are added to `[mail]`, `rest` follows it, then the
+/// `flash-info` list and the source.
+pub fn mail_workspace(smtp: &str, mail_lines: &str, rest: &str) -> (server::TestServer, Workspace) {
+    let server = server::TestServer::start();
+    server.route(
+        "/feed.xml",
+        server::Route::rss(rss(&[(
+            "La pauvreté recule à Toulouse",
+            &server.url("/a/1"),
+            "g1",
+        )])),
+    );
+    let templates = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+    let ws = Workspace::new(
+        "",
+        &format!(
+            "[publish]\nsite_name = \"Ressources & Territoires\"\nbase_url = \"http://127.0.0.1:9\"\n\
+             templates = \"{}\"\n\n\
+             [mail]\nfrom = \"Ressources & Territoires <lettre@ressources.example>\"\nsmtp = \"{smtp}\"\n\
+             {mail_lines}\n\n{rest}\n\n[lists.flash-info]\ntitle = \"Flash Info\"\n\n{}",
+            templates.display(),
+            feed_source("Le Monde", &server.url("/feed.xml")),
+        ),
+    );
+    (server, ws)
 }
 
 /// The report of one source in a `fetch --json` document.
