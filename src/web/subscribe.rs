@@ -106,6 +106,36 @@ fn subscription_pages(s: &Arc<Subscriptions>) -> Pages {
     Pages::subscription(s.clone())
 }
 
+/// The pages, and what a signed link of `purpose` says; a forged or expired link is the
+/// "lien invalide" page.
+fn verified(
+    s: &Arc<Subscriptions>,
+    purpose: Purpose,
+    token: &str,
+) -> Result<(Pages, crate::mail::token::Claim), WebError> {
+    let pages = subscription_pages(s);
+    let claim = s
+        .secret
+        .verify(purpose, token, Utc::now())
+        .ok_or_else(|| pages.invalid())?;
+    Ok((pages, claim))
+}
+
+/// The page a signed link opens: `page` titled `title`, its form posting back to
+/// `action_prefix` + the token.
+fn signed_link_page(
+    s: &Arc<Subscriptions>,
+    purpose: Purpose,
+    token: &str,
+    (page, title, action_prefix): (&'static str, &'static str, &str),
+) -> Result<Response, WebError> {
+    let (pages, claim) = verified(s, purpose, token)?;
+    pages.ok(PageContext {
+        list_title: s.list_title(&claim.list),
+        ..PageContext::new(page, title).with_action(format!("{action_prefix}{token}"))
+    })
+}
+
 /// The subscription form, with `email` and an optional error message.
 fn form_page(
     s: &Subscriptions,
@@ -242,16 +272,12 @@ pub async fn confirm_page(
     State(s): State<Arc<Subscriptions>>,
     Path(token): Path<String>,
 ) -> Result<Response, WebError> {
-    let pages = subscription_pages(&s);
-    let claim = s
-        .secret
-        .verify(Purpose::Confirm, &token, Utc::now())
-        .ok_or_else(|| pages.invalid())?;
-    pages.ok(PageContext {
-        list_title: s.list_title(&claim.list),
-        ..PageContext::new("confirmer", "Confirmer l'abonnement")
-            .with_action(format!("/confirmation/{token}"))
-    })
+    signed_link_page(
+        &s,
+        Purpose::Confirm,
+        &token,
+        ("confirmer", "Confirmer l'abonnement", "/confirmation/"),
+    )
 }
 
 pub async fn confirm(
@@ -260,11 +286,7 @@ pub async fn confirm(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let pages = subscription_pages(&s);
-    let claim = s
-        .secret
-        .verify(Purpose::Confirm, &token, Utc::now())
-        .ok_or_else(|| pages.invalid())?;
+    let (pages, claim) = verified(&s, Purpose::Confirm, &token)?;
     let path = format!("/confirmation/{token}");
     pages.check_form(&headers, &path, &csrf::parse_body(&body), &path)?;
     if !s
@@ -284,16 +306,12 @@ pub async fn unsubscribe_page(
     State(s): State<Arc<Subscriptions>>,
     Path(token): Path<String>,
 ) -> Result<Response, WebError> {
-    let pages = subscription_pages(&s);
-    let claim = s
-        .secret
-        .verify(Purpose::Unsubscribe, &token, Utc::now())
-        .ok_or_else(|| pages.invalid())?;
-    pages.ok(PageContext {
-        list_title: s.list_title(&claim.list),
-        ..PageContext::new("desinscrire", "Se désinscrire")
-            .with_action(format!("/desabonnement/{token}"))
-    })
+    signed_link_page(
+        &s,
+        Purpose::Unsubscribe,
+        &token,
+        ("desinscrire", "Se désinscrire", "/desabonnement/"),
+    )
 }
 
 /// Both the page's button (with its CSRF token) and RFC 8058 one-click
@@ -305,11 +323,7 @@ pub async fn unsubscribe(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let pages = subscription_pages(&s);
-    let claim = s
-        .secret
-        .verify(Purpose::Unsubscribe, &token, Utc::now())
-        .ok_or_else(|| pages.invalid())?;
+    let (pages, claim) = verified(&s, Purpose::Unsubscribe, &token)?;
     let fields = csrf::parse_body(&body);
     if csrf::field(&fields, "List-Unsubscribe") != Some("One-Click") {
         let path = format!("/desabonnement/{token}");
