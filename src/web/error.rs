@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Response};
 
 use super::WebState;
 use super::csrf::Refusal;
@@ -25,6 +25,8 @@ pub enum WebError {
     },
     /// No such file under `archive/published/`: 404, the French page.
     NotFound(Arc<WebState>),
+    /// A click-count link (`/c/…`) the edition never had: 404, nothing counted.
+    UnknownLink,
     /// A method other than GET, HEAD or OPTIONS on the files: 405.
     MethodNotAllowed,
     /// Anything else (database, templates, mail): 500, the detail in the log.
@@ -44,6 +46,7 @@ impl std::fmt::Debug for WebError {
             WebError::TooMany(_) => f.write_str("TooMany"),
             WebError::Refused { why, .. } => write!(f, "Refused({why:?})"),
             WebError::NotFound(_) => f.write_str("NotFound"),
+            WebError::UnknownLink => f.write_str("UnknownLink"),
             WebError::MethodNotAllowed => f.write_str("MethodNotAllowed"),
             WebError::Internal(e) => write!(f, "Internal({e:#})"),
         }
@@ -87,6 +90,7 @@ impl IntoResponse for WebError {
                 page_or_internal(&pages, StatusCode::FORBIDDEN, ctx)
             }
             WebError::NotFound(state) => super::not_found(&state),
+            WebError::UnknownLink => (StatusCode::NOT_FOUND, Html(UNKNOWN_LINK)).into_response(),
             WebError::MethodNotAllowed => (
                 StatusCode::METHOD_NOT_ALLOWED,
                 [(header::ALLOW, "GET, HEAD, OPTIONS")],
@@ -100,3 +104,19 @@ impl IntoResponse for WebError {
         }
     }
 }
+
+const UNKNOWN_LINK: &str = "<!DOCTYPE html>
+<html lang=\"fr\">
+<head>
+<meta charset=\"utf-8\">
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">
+<title>Lien inconnu</title>
+</head>
+<body>
+<main>
+<h1>Lien inconnu</h1>
+<p>Ce lien ne correspond à aucun lien d'une lettre envoyée. La liste des publications est sur <a href=\"/\">la page d'accueil</a>.</p>
+</main>
+</body>
+</html>
+";
