@@ -2,6 +2,7 @@
 //! its feeds.toml, and runs of the real `veille` binary.
 #![allow(dead_code)]
 
+pub mod bounce_parse;
 pub mod daemon;
 pub mod dovecot;
 pub mod http;

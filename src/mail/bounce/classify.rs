@@ -9,7 +9,8 @@
 use mail_parser::{MessageParser, MimeHeaders, PartType};
 use serde::Serialize;
 
-use super::patterns::{Reason, reason_of};
+use super::dsn::*;
+use super::free_text::*;
 
 /// The verdict for one message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -49,7 +50,7 @@ impl Kind {
 
     /// Precedence when one message speaks of several recipients: the file's kind is the most
     /// consequential of theirs.
-    fn rank(self) -> u8 {
+    pub(super) fn rank(self) -> u8 {
         match self {
             Kind::Complaint => 5,
             Kind::Hard => 4,
@@ -76,7 +77,7 @@ pub struct Classification {
 }
 
 impl Classification {
-    fn none(delivered_to: Vec<String>) -> Classification {
+    pub(super) fn none(delivered_to: Vec<String>) -> Classification {
         Classification {
             kind: Kind::None,
             recipients: Vec::new(),
@@ -89,7 +90,7 @@ impl Classification {
 
 /// Line ends of any kind (LF, CRLF, bare CR as in old Mac mailboxes) made LF, so the three
 /// copies of a message read the same.
-fn normalise_line_ends(raw: &[u8]) -> Vec<u8> {
+pub(super) fn normalise_line_ends(raw: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(raw.len());
     let mut i = 0;
     while i < raw.len() {
@@ -235,7 +236,7 @@ pub fn classify(raw: &[u8]) -> Classification {
 /// The report fields written in plain text somewhere in a message: from the first line that
 /// starts with one of `starts` (or the `Reporting-MTA:` just before it) to the next MIME
 /// boundary or attached message.
-fn embedded_fields(raw: &str, starts: &[&str]) -> Option<String> {
+pub(super) fn embedded_fields(raw: &str, starts: &[&str]) -> Option<String> {
     let lower = raw.to_ascii_lowercase();
     let at = starts
         .iter()
@@ -265,7 +266,9 @@ fn embedded_fields(raw: &str, starts: &[&str]) -> Option<String> {
 
 /// Headers of the message itself, names lower-cased, values unfolded and decoded by
 /// mail-parser where it can (the raw text otherwise).
-fn header_map(message: &mail_parser::Message<'_>) -> std::collections::HashMap<String, String> {
+pub(super) fn header_map(
+    message: &mail_parser::Message<'_>,
+) -> std::collections::HashMap<String, String> {
     let mut map = std::collections::HashMap::new();
     let raw = message.raw_message();
     let end = find_blank_line(raw).unwrap_or(raw.len());
@@ -278,7 +281,7 @@ fn header_map(message: &mail_parser::Message<'_>) -> std::collections::HashMap<S
     map
 }
 
-fn delivered_to(top: &std::collections::HashMap<String, String>) -> Vec<String> {
+pub(super) fn delivered_to(top: &std::collections::HashMap<String, String>) -> Vec<String> {
     let mut out = Vec::new();
     for name in [
         "to",
@@ -298,12 +301,12 @@ fn delivered_to(top: &std::collections::HashMap<String, String>) -> Vec<String> 
     out
 }
 
-fn find_blank_line(raw: &[u8]) -> Option<usize> {
+pub(super) fn find_blank_line(raw: &[u8]) -> Option<usize> {
     raw.windows(2).position(|w| w == b"\n\n").map(|p| p + 1)
 }
 
 /// `Name: value` fields with continuation lines joined.
-fn unfold_fields(text: &str) -> Vec<(String, String)> {
+pub(super) fn unfold_fields(text: &str) -> Vec<(String, String)> {
     let mut fields: Vec<(String, String)> = Vec::new();
     for line in text.lines() {
         if line.starts_with([' ', '\t']) {
@@ -355,7 +358,7 @@ pub fn addresses_in(text: &str) -> Vec<String> {
 
 /// The address of an `rfc822; user@host` field (a local host without a dot too, as MTAs
 /// write it for local deliveries).
-fn typed_address(value: &str) -> Option<String> {
+pub(super) fn typed_address(value: &str) -> Option<String> {
     let value = value.split_once(';').map_or(value, |(_, a)| a);
     addresses_in(value).into_iter().next().or_else(|| {
         let bare = value.trim().trim_matches(['<', '>']).to_lowercase();
@@ -369,7 +372,11 @@ fn typed_address(value: &str) -> Option<String> {
     })
 }
 
-fn complaint(report: &str, original: Option<&str>, delivered_to: Vec<String>) -> Classification {
+pub(super) fn complaint(
+    report: &str,
+    original: Option<&str>,
+    delivered_to: Vec<String>,
+) -> Classification {
     let fields = unfold_fields(report);
     let mut recipients: Vec<String> = Vec::new();
     for (name, value) in &fields {
@@ -405,7 +412,10 @@ fn complaint(report: &str, original: Option<&str>, delivered_to: Vec<String>) ->
     }
 }
 
-fn looks_like_complaint(subject: &str, top: &std::collections::HashMap<String, String>) -> bool {
+pub(super) fn looks_like_complaint(
+    subject: &str,
+    top: &std::collections::HashMap<String, String>,
+) -> bool {
     top.contains_key("x-hmxmroriginalrecipient")
         || subject.contains("complaint about message from")
         || subject.contains("abuse report")
@@ -413,7 +423,10 @@ fn looks_like_complaint(subject: &str, top: &std::collections::HashMap<String, S
 }
 
 /// RFC 3834 and the vacation notices that predate it.
-fn is_auto_reply(top: &std::collections::HashMap<String, String>, subject: &str) -> bool {
+pub(super) fn is_auto_reply(
+    top: &std::collections::HashMap<String, String>,
+    subject: &str,
+) -> bool {
     let auto = top
         .get("auto-submitted")
         .is_some_and(|v| v.to_lowercase().starts_with("auto-replied"));
@@ -452,7 +465,7 @@ fn is_auto_reply(top: &std::collections::HashMap<String, String>, subject: &str)
     auto || flagged || worded
 }
 
-fn looks_like_bounce(subject: &str, from: &str) -> bool {
+pub(super) fn looks_like_bounce(subject: &str, from: &str) -> bool {
     let senders = [
         "mailer-daemon",
         "postmaster",
@@ -487,7 +500,7 @@ fn looks_like_bounce(subject: &str, from: &str) -> bool {
     senders.iter().any(|s| from.contains(s)) || subjects.iter().any(|s| subject.contains(s))
 }
 
-fn has_bounce_text(text: &str) -> bool {
+pub(super) fn has_bounce_text(text: &str) -> bool {
     let t = text.to_lowercase();
     [
         "this is the mail system at host",
@@ -505,420 +518,6 @@ fn has_bounce_text(text: &str) -> bool {
     ]
     .iter()
     .any(|p| t.contains(p))
-}
-
-/// One per-recipient block of a delivery status notification.
-#[derive(Debug, Default)]
-struct DsnRecipient {
-    address: String,
-    action: String,
-    status: Option<String>,
-    diagnostic: String,
-}
-
-fn from_dsn(fields: &str, text: &str, delivered_to: Vec<String>) -> Option<Classification> {
-    let mut recipients: Vec<DsnRecipient> = Vec::new();
-    let mut current: Option<DsnRecipient> = None;
-    for block in fields.split("\n\n") {
-        // Fields written before the block's Final-Recipient (Facebook's order) are its own.
-        let mut early = DsnRecipient::default();
-        for (name, value) in unfold_fields(block) {
-            let target = match current.as_mut() {
-                Some(r) => r,
-                None => &mut early,
-            };
-            match name.as_str() {
-                "final-recipient" | "original-recipient" => {
-                    let Some(address) = typed_address(&value) else {
-                        continue;
-                    };
-                    match &mut current {
-                        Some(r) if r.address.is_empty() || name == "original-recipient" => {
-                            if r.address.is_empty() {
-                                r.address = address;
-                            }
-                        }
-                        _ => {
-                            if let Some(done) = current.take() {
-                                recipients.push(done);
-                            }
-                            current = Some(DsnRecipient {
-                                address,
-                                ..std::mem::take(&mut early)
-                            });
-                        }
-                    }
-                }
-                "action" => target.action = value.to_lowercase(),
-                "status" => target.status = enhanced_status(&value),
-                "diagnostic-code" => {
-                    let v = value.split_once(';').map_or(value.as_str(), |(_, d)| d);
-                    target.diagnostic = v.trim().to_string();
-                }
-                _ => {}
-            }
-        }
-        // A block that named a recipient ends it: the next Final-Recipient starts another.
-        if let Some(done) = current.take() {
-            recipients.push(done);
-        }
-    }
-    if recipients.is_empty() {
-        return None;
-    }
-    let mut kind = Kind::None;
-    let mut status = None;
-    let mut reason = None;
-    let mut addresses = Vec::new();
-    for r in &recipients {
-        // Without a Diagnostic-Code, the notice's own words about this recipient (a notice
-        // listing several gives each its error), else the whole notice.
-        let diagnostic = if r.diagnostic.is_empty() {
-            lines_about(text, &r.address)
-                .filter(|l| find_status(l).is_some())
-                .unwrap_or_else(|| text.to_string())
-        } else {
-            r.diagnostic.clone()
-        };
-        // A generic x.0.0 status says less than the notice's own line about the recipient
-        // (`550 5.1.1 <addr>: User unknown`, written when the report gives no diagnostic).
-        let this_status = match (&r.status, find_status(&diagnostic)) {
-            (Some(s), Some(d))
-                if r.diagnostic.is_empty() && s.ends_with(".0.0") && !d.ends_with(".0.0") =>
-            {
-                Some(d)
-            }
-            (s, d) => s.clone().or(d),
-        };
-        let (this_kind, this_reason) = if r.action.starts_with("delivered")
-            || r.action.starts_with("relayed")
-            || r.action.starts_with("expanded")
-            || this_status.as_deref().is_some_and(|s| s.starts_with("2."))
-        {
-            (Kind::Delivered, Reason::Delivered)
-        } else {
-            let reason = reason_of(this_status.as_deref(), &diagnostic, &r.action, text);
-            (reason.kind(this_status.as_deref(), &diagnostic), reason)
-        };
-        if this_kind.rank() > kind.rank() {
-            kind = this_kind;
-            reason = Some(this_reason.word().to_string());
-            status = this_status.clone();
-        }
-        if !addresses.contains(&r.address) {
-            addresses.push(r.address.clone());
-        }
-    }
-    if status.is_none() {
-        status = recipients.iter().find_map(|r| r.status.clone());
-    }
-    Some(Classification {
-        kind,
-        recipients: addresses,
-        status,
-        reason,
-        delivered_to,
-    })
-}
-
-/// `5.1.1` in `5.1.1 (bad destination)`, `smtp; 550 5.1.1 …`.
-fn enhanced_status(value: &str) -> Option<String> {
-    find_status(value)
-}
-
-/// The first enhanced status code (`X.Y.Z`, X in 2, 4, 5) in a text.
-pub fn find_status(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    for (i, c) in bytes.iter().enumerate() {
-        if !matches!(c, b'2' | b'4' | b'5') || bytes.get(i + 1) != Some(&b'.') {
-            continue;
-        }
-        if i > 0 && (bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'.') {
-            continue;
-        }
-        let rest = &text[i + 2..];
-        let y: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
-        if y.is_empty() || y.len() > 3 {
-            continue;
-        }
-        let rest = &rest[y.len()..];
-        let Some(rest) = rest.strip_prefix('.') else {
-            continue;
-        };
-        let z: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
-        if z.is_empty() || z.len() > 3 {
-            continue;
-        }
-        let after = rest[z.len()..].chars().next();
-        if after.is_some_and(|c| c.is_ascii_alphanumeric() || c == '.') {
-            continue;
-        }
-        return Some(format!("{}.{y}.{z}", *c as char));
-    }
-    None
-}
-
-/// The three-digit SMTP reply code of a text, when there is no enhanced code.
-fn find_reply_code(text: &str) -> Option<u16> {
-    let bytes = text.as_bytes();
-    for i in 0..bytes.len().saturating_sub(2) {
-        if matches!(bytes[i], b'4' | b'5')
-            && bytes[i + 1].is_ascii_digit()
-            && bytes[i + 2].is_ascii_digit()
-            && (i == 0 || !bytes[i - 1].is_ascii_alphanumeric())
-            && bytes
-                .get(i + 3)
-                .is_none_or(|c| matches!(c, b' ' | b'-' | b'\n'))
-        {
-            return text[i..i + 3].parse().ok();
-        }
-    }
-    None
-}
-
-/// Where the notice stops and the returned original starts, in the free-text forms.
-fn cut_original(text: &str) -> &str {
-    let lower = text.to_lowercase();
-    let markers = [
-        "------ this is a copy of the message",
-        "--- below this line is a copy of the message",
-        "----- original message follows",
-        "------ original message follows",
-        "original message follows",
-        "----- transcript of session follows",
-        "--- the header of the original message is following",
-        "----- the following is a copy of the message",
-        "------- returned message --------",
-        "----- original message -----",
-        "----- unsent message follows",
-        "-------original mail info",
-        "content-type: message/rfc822",
-        "\nreturn-path:",
-        "\nreceived: from",
-    ];
-    let mut end = text.len();
-    for m in markers {
-        if let Some(p) = lower.find(m)
-            && p < end
-            && p > 0
-        {
-            // The transcript of a Sendmail session is part of the notice; skip its marker.
-            if m.starts_with("----- transcript") {
-                continue;
-            }
-            end = p;
-        }
-    }
-    &text[..end]
-}
-
-fn from_free_text(
-    text: &str,
-    top: &std::collections::HashMap<String, String>,
-    original: Option<&str>,
-    delivered_to: Vec<String>,
-) -> Classification {
-    let notice = cut_original(text);
-    let ignore = not_recipients(text, top, original);
-    // Lines of the original's header quoted in the notice (the Exchange summary's `To:`),
-    // and Exim's "generated from", name other addresses than the failed one.
-    let mut candidates: Vec<String> = Vec::new();
-    for line in notice.lines() {
-        let t = line.trim_start().to_ascii_lowercase();
-        let header_like = t.split_once(':').is_some_and(|(name, _)| {
-            !name.is_empty()
-                && name.len() < 30
-                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        });
-        if header_like
-            || t.starts_with("(ultimately generated from")
-            || t.starts_with("(generated from")
-        {
-            continue;
-        }
-        for a in addresses_in(line) {
-            let local = a.split('@').next().unwrap_or("");
-            if !candidates.contains(&a)
-                && !matches!(local, "mailer-daemon" | "postmaster" | "root" | "daemon")
-            {
-                candidates.push(a);
-            }
-        }
-    }
-    // Exim and Google name the failed addresses in a header of their own.
-    let mut recipients: Vec<String> = top
-        .get("x-failed-recipients")
-        .map(|v| addresses_in(v))
-        .unwrap_or_default();
-    if recipients.is_empty() {
-        recipients = candidates
-            .iter()
-            .filter(|a| !ignore.contains(a))
-            .cloned()
-            .collect();
-    }
-    // The sender of the original may be its recipient too (a message to oneself): the
-    // notice's list of failed addresses (qmail's `<a@b>:`, Exim's `a@b:` lines) says so.
-    if recipients.is_empty() {
-        recipients = listed_failures(notice);
-    }
-    // An ignored address is still better than none when it is all the notice names.
-    if recipients.is_empty() {
-        let own: Vec<String> = top.get("to").map(|v| addresses_in(v)).unwrap_or_default();
-        recipients = candidates
-            .into_iter()
-            .filter(|a| !own.contains(a))
-            .collect();
-    }
-    if recipients.is_empty() {
-        recipients = unfold_fields(&text[notice.len()..])
-            .into_iter()
-            .find(|(name, _)| name == "to")
-            .map(|(_, v)| addresses_in(&v))
-            .unwrap_or_default();
-    }
-    if recipients.is_empty()
-        && let Some(headers) = original
-    {
-        for (name, value) in unfold_fields(headers) {
-            if name == "to" {
-                recipients = addresses_in(&value);
-                break;
-            }
-        }
-    }
-    if recipients.is_empty() {
-        return Classification::none(delivered_to);
-    }
-    // A notice listing several recipients, each with its own error: the most consequential.
-    let scopes: Vec<String> = if recipients.len() > 1 {
-        recipients
-            .iter()
-            .filter_map(|r| lines_about(notice, r))
-            .filter(|l| find_status(l).is_some())
-            .collect()
-    } else {
-        Vec::new()
-    };
-    let (kind, reason, status) = scopes
-        .iter()
-        .map(|scope| verdict(scope, notice))
-        .max_by_key(|v| v.0.rank())
-        .unwrap_or_else(|| verdict(notice, notice));
-    Classification {
-        kind,
-        recipients,
-        status,
-        reason: Some(reason.word().to_string()),
-        delivered_to,
-    }
-}
-
-/// Addresses that are not the failed recipient: the notice's own header, and the sender
-/// and message ids of the original wherever its header is quoted.
-fn not_recipients(
-    text: &str,
-    top: &std::collections::HashMap<String, String>,
-    original: Option<&str>,
-) -> Vec<String> {
-    let mut ignore: Vec<String> = Vec::new();
-    for name in [
-        "from",
-        "to",
-        "sender",
-        "return-path",
-        "reply-to",
-        "message-id",
-        "in-reply-to",
-        "references",
-    ] {
-        if let Some(v) = top.get(name) {
-            ignore.extend(addresses_in(v));
-        }
-    }
-    // The original's header quoted mail-style ("> Message-Id: <…@…>") names no recipient
-    // either: message ids look like addresses.
-    let dequoted: Vec<&str> = text
-        .lines()
-        .map(|l| l.trim_start().trim_start_matches('>').trim_start())
-        .collect();
-    let quoted = unfold_fields(text)
-        .into_iter()
-        .chain(unfold_fields(&dequoted.join("\n")))
-        .chain(original.map(unfold_fields).unwrap_or_default());
-    for (name, value) in quoted {
-        if matches!(
-            name.as_str(),
-            "from"
-                | "return-path"
-                | "sender"
-                | "reply-to"
-                | "message-id"
-                | "in-reply-to"
-                | "references"
-        ) {
-            ignore.extend(addresses_in(&value));
-        }
-    }
-    ignore
-}
-
-/// The addresses a notice lists as failed, one per line on their own (`<a@b>:`, `a@b:`).
-fn listed_failures(notice: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for line in notice.lines() {
-        let t = line.trim().trim_end_matches(':').trim();
-        let bare = t.trim_start_matches('<').trim_end_matches('>');
-        if bare.is_empty() || bare.contains(char::is_whitespace) || !bare.contains('@') {
-            continue;
-        }
-        for a in addresses_in(bare) {
-            if !out.contains(&a) {
-                out.push(a);
-            }
-        }
-    }
-    out
-}
-
-/// Kind, reason and status of a free-text error (`scope`), read in its notice.
-fn verdict(scope: &str, notice: &str) -> (Kind, Reason, Option<String>) {
-    let status = find_status(scope)
-        .or_else(|| find_reply_code(scope).map(|code| format!("{}.0.0", code / 100)));
-    let reason = reason_of(status.as_deref(), scope, "", notice);
-    let kind = reason.kind(status.as_deref(), scope);
-    let status = status.filter(|s| s != "5.0.0" && s != "4.0.0" || find_status(scope).is_some());
-    (kind, reason, status)
-}
-
-/// The lines of `text` that name `address` (lower case), joined; None when none does.
-fn lines_about(text: &str, address: &str) -> Option<String> {
-    let lines: Vec<&str> = text
-        .lines()
-        .filter(|l| l.to_lowercase().contains(address))
-        .collect();
-    (!lines.is_empty()).then(|| lines.join("\n"))
-}
-
-/// Just enough of HTML to read the words of a notice sent only as HTML.
-fn html_to_text(html: &str) -> String {
-    let mut out = String::with_capacity(html.len());
-    let mut in_tag = false;
-    for c in html.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' if in_tag => {
-                in_tag = false;
-                out.push(' ');
-            }
-            _ if !in_tag => out.push(c),
-            _ => {}
-        }
-    }
-    out.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&nbsp;", " ")
-        .replace("&amp;", "&")
 }
 
 #[cfg(test)]

@@ -5,6 +5,8 @@
 //! each message processed only after its effect is committed.
 
 pub mod classify;
+mod dsn;
+mod free_text;
 pub mod imap;
 pub mod mailbox;
 mod patterns;
