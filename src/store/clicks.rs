@@ -1,8 +1,6 @@
 //! Anonymous click counts (`[mail] count_clicks`): the links of a sent edition, numbered,
 //! and how often each was followed through `/c/<kind>/<n>/<link>` — never by whom.
 
-use sqlx::Row;
-
 use super::Store;
 
 /// One link of an edition and how many times it was followed.
@@ -85,7 +83,7 @@ impl Store {
 
     /// Every counted link of `kind/number`, in the order of the edition.
     pub async fn link_clicks(&self, kind: &str, number: i64) -> anyhow::Result<Vec<LinkClicks>> {
-        let rows = sqlx::query(
+        let rows: Vec<(i64, String, i64)> = sqlx::query_as(
             "SELECT position, url, clicks FROM edition_links
              WHERE kind = $1 AND number = $2 ORDER BY position",
         )
@@ -95,11 +93,7 @@ impl Store {
         .await?;
         Ok(rows
             .into_iter()
-            .map(|r| LinkClicks {
-                link: r.get("position"),
-                url: r.get("url"),
-                clicks: r.get("clicks"),
-            })
+            .map(|(link, url, clicks)| LinkClicks { link, url, clicks })
             .collect())
     }
 }
