@@ -76,7 +76,7 @@ fn without_config(cli: &Cli) -> Option<ExitCode> {
             json,
         } => Some(exit(super::bounces_parse(paths, *json))),
         Command::Extract { file, url, json } => {
-            Some(code_of(super::extract(file, url.as_deref(), *json)))
+            Some(code_of(emit(super::extract(file, url.as_deref()), *json)))
         }
         Command::Backup { dest, json } => Some(with_runtime(|runtime| {
             runtime.block_on(super::backup(&cli.archive, &cli.config, dest, *json))
