@@ -79,7 +79,8 @@ fn without_config(cli: &Cli) -> Option<ExitCode> {
             Some(code_of(emit(super::extract(file, url.as_deref()), *json)))
         }
         Command::Backup { dest, json } => Some(with_runtime(|runtime| {
-            runtime.block_on(super::backup(&cli.archive, &cli.config, dest, *json))
+            let report = runtime.block_on(super::backup(&cli.archive, &cli.config, dest));
+            Ok(emit(report, *json))
         })),
         Command::Restore { src, replace, json } => Some(with_runtime(|runtime| {
             runtime.block_on(super::restore(
