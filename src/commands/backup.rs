@@ -5,11 +5,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use serde_json::json;
 
 use super::report::{CommandError, Report, sorted};
-use super::{EXIT_FAILURE, EXIT_OK};
-use crate::backup::{self, Manifest};
+use crate::backup::{self, Manifest, Restored};
 use crate::publish::french::count as plural;
 use crate::store::Store;
 
@@ -72,39 +70,56 @@ pub async fn restore(
     config: &Path,
     src: &Path,
     replace: bool,
-    json: bool,
-) -> anyhow::Result<i32> {
-    let restored = match backup::restore(src, archive, config, replace).await {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("erreur : restauration impossible : {e:#}");
-            return Ok(EXIT_FAILURE);
-        }
-    };
+) -> Result<RestoredArchive, CommandError> {
+    let restored = backup::restore(src, archive, config, replace)
+        .await
+        .map_err(|e| anyhow::anyhow!("restauration impossible : {e:#}"))?;
     let store = Store::open(archive).await?;
     let (index, _) = crate::search::SearchIndex::open(&crate::indexing::index_dir(archive))?;
     let indexed = crate::indexing::rebuild(&store, &index).await?;
-    let rows: i64 = restored.manifest.tables.values().map(|t| t.rows).sum();
-    if json {
-        println!("{}", json!({"restored": restored, "indexed": indexed}));
-    } else {
-        println!(
+    Ok(RestoredArchive {
+        indexed,
+        restored,
+        src: src.to_path_buf(),
+    })
+}
+
+/// What `veille restore` put back: `{"indexed", "restored"}` on one line, or French sentences.
+#[derive(Debug, Serialize)]
+pub struct RestoredArchive {
+    /// Articles in the rebuilt search index.
+    indexed: u64,
+    #[serde(serialize_with = "sorted")]
+    restored: Restored,
+    #[serde(skip)]
+    src: PathBuf,
+}
+
+impl Report for RestoredArchive {}
+
+impl fmt::Display for RestoredArchive {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let manifest = &self.restored.manifest;
+        let rows: i64 = manifest.tables.values().map(|t| t.rows).sum();
+        write!(
+            f,
             "Archive restaurée depuis {} (sauvegarde du {}) : {}, {} ; index de recherche \
              reconstruit ({}).",
-            src.display(),
-            restored.manifest.created,
-            plural(restored.manifest.tables.len(), "table", "tables"),
+            self.src.display(),
+            manifest.created,
+            plural(manifest.tables.len(), "table", "tables"),
             plural(rows as usize, "ligne", "lignes"),
-            plural(indexed as usize, "article", "articles")
-        );
-        if let Some(previous) = &restored.previous_config {
-            println!(
-                "L'ancienne configuration est gardée dans {}.",
+            plural(self.indexed as usize, "article", "articles")
+        )?;
+        if let Some(previous) = &self.restored.previous_config {
+            write!(
+                f,
+                "\nL'ancienne configuration est gardée dans {}.",
                 previous.display()
-            );
+            )?;
         }
+        Ok(())
     }
-    Ok(EXIT_OK)
 }
 
 #[cfg(test)]
@@ -161,6 +176,37 @@ mod tests {
         assert_eq!(
             with_key.to_string(),
             "Sauvegarde écrite dans /s : 2 tables, 3 lignes, clé secrète, feeds.toml"
+        );
+    }
+
+    #[test]
+    fn a_restore_reads_as_sentences_and_as_sorted_json() {
+        let restored = RestoredArchive {
+            indexed: 1,
+            restored: Restored {
+                manifest: manifest(false),
+                previous_config: Some("/etc/veille/feeds.toml.avant".into()),
+            },
+            src: "/sauvegardes/veille".into(),
+        };
+        assert_eq!(
+            restored.to_string(),
+            "Archive restaurée depuis /sauvegardes/veille (sauvegarde du 2026-12-06T08:00:00Z) : \
+             2 tables, 3 lignes ; index de recherche reconstruit (1 article).\n\
+             L'ancienne configuration est gardée dans /etc/veille/feeds.toml.avant."
+        );
+        assert_eq!(
+            serde_json::to_string(&restored).unwrap(),
+            format!(
+                "{{\"indexed\":1,\"restored\":{{\"manifest\":{MANIFEST},\
+                 \"previous_config\":\"/etc/veille/feeds.toml.avant\"}}}}"
+            )
+        );
+        let before =
+            serde_json::json!({"restored": restored.restored, "indexed": restored.indexed});
+        assert_eq!(
+            serde_json::to_string(&restored).unwrap(),
+            before.to_string()
         );
     }
 }

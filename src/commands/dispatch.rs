@@ -83,13 +83,8 @@ fn without_config(cli: &Cli) -> Option<ExitCode> {
             Ok(emit(report, *json))
         })),
         Command::Restore { src, replace, json } => Some(with_runtime(|runtime| {
-            runtime.block_on(super::restore(
-                &cli.archive,
-                &cli.config,
-                src,
-                *replace,
-                *json,
-            ))
+            let report = runtime.block_on(super::restore(&cli.archive, &cli.config, src, *replace));
+            Ok(emit(report, *json))
         })),
         _ => None,
     }
