@@ -241,7 +241,7 @@ async fn sources(
 ) -> anyhow::Result<i32> {
     match what {
         None if failing => super::failing(config, archive, json).await,
-        None => super::sources(config, archive, json).await,
+        None => Ok(emit(super::sources(config, archive).await, json)),
         Some(SourcesCommand::Suggest { url }) => Ok(super::suggest(config, &url, json).await),
         Some(SourcesCommand::Export { .. }) => Ok(super::export_opml(config)),
         Some(SourcesCommand::Import { file, dossier }) => {

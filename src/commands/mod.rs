@@ -441,55 +441,6 @@ impl std::fmt::Display for Reindexed {
     }
 }
 
-/// `veille sources`: the health of every source.
-pub async fn sources(config: &Config, archive: &Path, json: bool) -> anyhow::Result<i32> {
-    let store = Store::open(archive).await?;
-    store.sync_sources(&config.sources).await?;
-    let configured: std::collections::HashSet<&str> =
-        config.sources.iter().map(|s| s.name.as_str()).collect();
-    let health: Vec<_> = store
-        .source_health()
-        .await?
-        .into_iter()
-        .filter(|h| configured.contains(h.name.as_str()))
-        .collect();
-    if json {
-        println!("{}", serde_json::to_string_pretty(&health)?);
-        return Ok(EXIT_OK);
-    }
-    println!(
-        "{:<48} {:<9} {:>6} {:>7}  {:<20} Dernière erreur",
-        "Source", "Type", "Articles", "Erreurs", "Dernier succès"
-    );
-    for h in &health {
-        let last = h
-            .last_success
-            .as_deref()
-            .and_then(|t| t.parse::<DateTime<Utc>>().ok())
-            .map(|t| local_time(config, t))
-            .unwrap_or_else(|| "jamais".into());
-        let kind = SourceKind::parse(&h.kind).map_or("?", kind_label);
-        let off = if h.enabled { "" } else { " (désactivée)" };
-        println!(
-            "{:<48} {:<9} {:>6} {:>7}  {:<20} {}{off}",
-            truncate(&h.name, 48),
-            kind,
-            h.items,
-            h.consecutive_errors,
-            last,
-            h.last_error.as_deref().unwrap_or("")
-        );
-    }
-    let failing = health.iter().filter(|h| h.consecutive_errors > 0).count();
-    let never = health.iter().filter(|h| h.last_success.is_none()).count();
-    println!(
-        "\n{}, {failing} en erreur, {never} jamais relevée{} avec succès",
-        plural(health.len(), "source", "sources"),
-        if never > 1 { "s" } else { "" }
-    );
-    Ok(EXIT_OK)
-}
-
 /// `veille articles`: stored articles, newest first; one line per story for people.
 pub async fn articles(
     config: &Config,
@@ -734,9 +685,11 @@ fn listen_address(config: &Config, listen: Option<&str>) -> Option<std::net::Soc
 }
 
 fn local_time(config: &Config, t: DateTime<Utc>) -> String {
-    t.with_timezone(&config.tz())
-        .format("%d/%m/%Y %H:%M")
-        .to_string()
+    local_time_in(config.tz(), t)
+}
+
+fn local_time_in(tz: chrono_tz::Tz, t: DateTime<Utc>) -> String {
+    t.with_timezone(&tz).format("%d/%m/%Y %H:%M").to_string()
 }
 
 mod backup;
@@ -744,6 +697,7 @@ mod bounces;
 mod daemon;
 pub mod dispatch;
 mod extract;
+mod health;
 mod interrupt;
 mod mailing;
 pub mod parser;
@@ -760,6 +714,7 @@ mod sources_admin;
 pub use backup::{backup, restore};
 pub use daemon::{run, schedule, status};
 pub use extract::extract;
+pub use health::sources;
 pub use mailing::{
     export as subscribers_export, forget as subscribers_forget, import as subscribers_import,
     list as subscribers_list, send as edition_send,
