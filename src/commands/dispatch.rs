@@ -240,7 +240,7 @@ async fn sources(
     json: bool,
 ) -> anyhow::Result<i32> {
     match what {
-        None if failing => super::failing(config, archive, json).await,
+        None if failing => Ok(emit(super::failing(config, archive).await, json)),
         None => Ok(emit(super::sources(config, archive).await, json)),
         Some(SourcesCommand::Suggest { url }) => Ok(super::suggest(config, &url, json).await),
         Some(SourcesCommand::Export { .. }) => Ok(super::export_opml(config)),

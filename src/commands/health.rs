@@ -1,4 +1,5 @@
-//! `veille sources`: the health of every configured source, from the store.
+//! `veille sources [--failing]`: the health of every configured source, from the store, and
+//! the sources the curators are alerted about.
 
 use std::fmt;
 use std::path::Path;
@@ -8,6 +9,7 @@ use chrono::{DateTime, Utc};
 use super::report::{CommandError, Report};
 use super::{kind_label, local_time_in, truncate};
 use crate::config::Config;
+use crate::daemon::alerts::{self, AlertState, Assessment};
 use crate::model::SourceKind;
 use crate::publish::french::count as plural;
 use crate::store::{SourceHealth, Store};
@@ -83,6 +85,59 @@ impl fmt::Display for SourcesHealth {
     }
 }
 
+/// `veille sources --failing`: the sources the curators are (or would be) alerted about.
+pub async fn failing(config: &Config, archive: &Path) -> Result<Failing, CommandError> {
+    let store = Store::open(archive).await?;
+    store.sync_sources(&config.sources).await?;
+    let settings = config
+        .alerts
+        .clone()
+        .unwrap_or_else(alerts::default_settings);
+    let all = alerts::assess_all(&store, &settings, Utc::now()).await?;
+    Ok(Failing(
+        all.into_iter()
+            .map(|(_, a)| a)
+            .filter(|a| a.state.is_alert())
+            .collect(),
+    ))
+}
+
+/// The sources in trouble: a JSON array, or each with its state and the command to look
+/// closer.
+#[derive(Debug, serde::Serialize)]
+#[serde(transparent)]
+pub struct Failing(Vec<Assessment>);
+
+impl Report for Failing {
+    const PRETTY: bool = true;
+}
+
+impl fmt::Display for Failing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            return f.write_str("Aucune source en difficulté.");
+        }
+        let mut lines = Vec::new();
+        for a in &self.0 {
+            let since = a.since.format("%d/%m/%Y %H:%M");
+            let state = match a.state {
+                AlertState::Failing => format!("en erreur depuis le {since}"),
+                AlertState::Empty => format!("sélecteurs sans résultat depuis le {since}"),
+                _ => format!("rien de nouveau depuis le {since}"),
+            };
+            lines.push(format!("{} — {state}", a.name));
+            if let Some(d) = &a.detail {
+                lines.push(format!("    ↳ {d}"));
+            }
+            lines.push(format!(
+                "    veille check --fetch \"{}\"",
+                a.name.replace('"', "\\\"")
+            ));
+        }
+        f.write_str(&lines.join("\n"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,6 +186,41 @@ mod tests {
         assert!(
             json.starts_with("[\n  {\n    \"name\": \"Le Monde\",\n    \"url\""),
             "{json}"
+        );
+    }
+
+    #[test]
+    fn the_sources_in_trouble_read_as_lines_and_as_the_json_array() {
+        assert_eq!(
+            Failing(Vec::new()).to_string(),
+            "Aucune source en difficulté."
+        );
+        assert_eq!(
+            serde_json::to_string_pretty(&Failing(Vec::new())).unwrap(),
+            "[]"
+        );
+        let since = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 12, 6, 7, 30, 0).unwrap();
+        let assessment = |name: &str, state, detail: Option<&str>| Assessment {
+            name: name.into(),
+            url: "https://exemple.fr/flux.xml".into(),
+            state,
+            since,
+            detail: detail.map(str::to_string),
+        };
+        let report = Failing(vec![
+            assessment("Journal \"local\"", AlertState::Failing, Some("HTTP 500")),
+            assessment("Mairie", AlertState::Silent, None),
+        ]);
+        assert_eq!(
+            report.to_string(),
+            "Journal \"local\" — en erreur depuis le 06/12/2026 07:30\n    ↳ HTTP 500\n    \
+             veille check --fetch \"Journal \\\"local\\\"\"\n\
+             Mairie — rien de nouveau depuis le 06/12/2026 07:30\n    \
+             veille check --fetch \"Mairie\""
+        );
+        assert_eq!(
+            serde_json::to_string_pretty(&report).unwrap(),
+            serde_json::to_string_pretty(&report.0).unwrap()
         );
     }
 }

@@ -714,10 +714,10 @@ mod sources_admin;
 pub use backup::{backup, restore};
 pub use daemon::{run, schedule, status};
 pub use extract::extract;
-pub use health::sources;
+pub use health::{failing, sources};
 pub use mailing::{
     export as subscribers_export, forget as subscribers_forget, import as subscribers_import,
     list as subscribers_list, send as edition_send,
 };
 pub use publishing::{edition, panorama, serve};
-pub use sources_admin::{check_fetch, export_opml, failing, import_opml, suggest};
+pub use sources_admin::{check_fetch, export_opml, import_opml, suggest};

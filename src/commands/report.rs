@@ -2,9 +2,9 @@
 //! `--json` document (`Serialize`), so that the two cannot drift apart; or an error that says
 //! who must act: the user (exit 2) or whoever runs veille (exit 1).
 //!
-//! Converted so far: `retag`, `reindex`, `edition list`, `extract`, `backup`, `restore`,
-//! `sources`. The other commands still print as they go and return their exit code; they move
-//! to this shape one by one.
+//! Converted so far: `retag`, `reindex`, `edition list`, `extract`, `backup`, `restore`, `sources`,
+//! `sources --failing`. The other commands still print as they go and return their exit code; they
+//! move to this shape one by one.
 
 use std::fmt;
 
