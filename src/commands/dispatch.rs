@@ -209,7 +209,10 @@ async fn online(prepared: &Prepared, archive: &Path, command: Command) -> anyhow
             action,
             dossier,
             json,
-        } => super::decide(config, archive, story, &action, dossier.as_deref(), json).await,
+        } => {
+            let decided = super::decide(config, archive, story, &action, dossier.as_deref()).await;
+            Ok(emit(decided, json))
+        }
         Command::ToCheck { dossier, json } => {
             super::quality::to_check(config, archive, &dossier, json).await
         }

@@ -13,7 +13,7 @@ use crate::indexing::{self, IndexOutcome};
 use crate::model::{DecisionState, SourceKind, SourceReport, SourceStatus};
 use crate::prepared::Prepared;
 use crate::publish::french::count as plural;
-use crate::store::{ArticleFilter, DecisionError, Store};
+use crate::store::{ArticleFilter, Store};
 use report::CommandError;
 
 /// Exit codes of the contract (DESIGN.md §5).
@@ -533,70 +533,6 @@ pub async fn articles(
     Ok(EXIT_OK)
 }
 
-/// `veille decide STORY keep|reject|star [--dossier ID]`.
-pub async fn decide(
-    config: &Config,
-    archive: &Path,
-    story: i64,
-    action: &str,
-    dossier: Option<&str>,
-    json: bool,
-) -> anyhow::Result<i32> {
-    let state = match action {
-        "keep" | "garder" => DecisionState::Kept,
-        "reject" | "rejeter" => DecisionState::Rejected,
-        "star" | "etoiler" | "étoiler" => DecisionState::Starred,
-        other => {
-            eprintln!("action inconnue « {other} » : garder, rejeter ou etoiler");
-            return Ok(EXIT_USAGE);
-        }
-    };
-    if unknown_dossier(config, dossier) {
-        return Ok(EXIT_USAGE);
-    }
-    let Some(curator) = known_curator() else {
-        eprintln!("{NO_CURATOR}");
-        return Ok(EXIT_USAGE);
-    };
-    let store = Store::open(archive).await?;
-    match store
-        .decide(story, dossier, state, &curator, Utc::now())
-        .await
-    {
-        Ok(dossiers) => {
-            // The decision is stored; a band not refreshed now is at the next pass.
-            if let Err(e) = crate::learning::refresh(&store, Utc::now()).await {
-                eprintln!("attention : bande « à vérifier » non mise à jour : {e}");
-            }
-            if json {
-                println!(
-                    "{}",
-                    json!({"story": story, "state": state, "dossiers": dossiers, "curator": curator})
-                );
-            } else {
-                let label = match state {
-                    DecisionState::Kept => "gardée",
-                    DecisionState::Rejected => "rejetée",
-                    DecisionState::Starred => "étoilée",
-                    DecisionState::New => "nouvelle",
-                };
-                let where_ = if dossiers == [String::new()] {
-                    "hors dossier".to_string()
-                } else {
-                    dossiers.join(", ")
-                };
-                println!("Histoire {story} {label} ({where_}) par {curator}");
-            }
-            Ok(EXIT_OK)
-        }
-        Err(DecisionError::UnknownStory(s)) => {
-            eprintln!("histoire inconnue : {s} (voir `veille articles`)");
-            Ok(EXIT_USAGE)
-        }
-        Err(DecisionError::Store(e)) => Err(e),
-    }
-}
-
 /// Who decides: `VEILLE_CURATOR`, else the login name (`USER`, `LOGNAME`, else the account
 /// of the process); None when nothing names the person, since a decision "par inconnu"
 /// helps nobody.
@@ -648,12 +584,18 @@ pub fn curator_name() -> String {
 
 /// Prints an error and returns true when `dossier` names no configured dossier.
 fn unknown_dossier(config: &Config, dossier: Option<&str>) -> bool {
-    let Some(d) = dossier.filter(|d| !config.dossiers.contains_key(*d)) else {
-        return false;
-    };
+    let refusal = dossier_refusal(config, dossier);
+    if let Some(message) = &refusal {
+        eprintln!("{message}");
+    }
+    refusal.is_some()
+}
+
+/// The French refusal of a `dossier` that names no configured dossier, with the nearest one.
+fn dossier_refusal(config: &Config, dossier: Option<&str>) -> Option<String> {
+    let d = dossier.filter(|d| !config.dossiers.contains_key(*d))?;
     let ids: Vec<&str> = config.dossiers.keys().map(String::as_str).collect();
-    eprintln!("dossier inconnu `{d}`{}", hint(d, &ids));
-    true
+    Some(format!("dossier inconnu `{d}`{}", hint(d, &ids)))
 }
 
 fn hint(word: &str, candidates: &[&str]) -> String {
@@ -695,6 +637,7 @@ fn local_time_in(tz: chrono_tz::Tz, t: DateTime<Utc>) -> String {
 mod backup;
 mod bounces;
 mod daemon;
+mod deciding;
 pub mod dispatch;
 mod extract;
 mod health;
@@ -713,6 +656,7 @@ pub mod quality;
 mod sources_admin;
 pub use backup::{backup, restore};
 pub use daemon::{run, schedule, status};
+pub use deciding::decide;
 pub use extract::extract;
 pub use health::{failing, sources};
 pub use mailing::{
