@@ -159,7 +159,7 @@ async fn online(prepared: &Prepared, archive: &Path, command: Command) -> anyhow
         Command::Status { json } => super::status(config, archive, json).await,
         Command::Privacy { what, json } => match what {
             PrivacyCommand::Report => super::privacy::report(config, archive, json).await,
-            PrivacyCommand::Purge => super::privacy::purge(config, archive, json).await,
+            PrivacyCommand::Purge => Ok(emit(super::privacy::purge(config, archive).await, json)),
         },
         Command::Retag { json } => Ok(emit(super::retag(prepared, archive).await, json)),
         Command::Reindex { json } => Ok(emit(super::reindex(config, archive).await, json)),

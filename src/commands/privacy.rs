@@ -1,11 +1,13 @@
 //! `veille privacy report`: what personal data veille holds, where, and for how long — the
 //! entry of the team's GDPR register — and `veille privacy purge`, the retention applied now.
 
+use std::fmt;
 use std::path::Path;
 
 use serde_json::json;
 
 use super::EXIT_OK;
+use super::report::{CommandError, Report};
 use crate::config::Config;
 use crate::mail::token::SECRET_FILE;
 use crate::store::Store;
@@ -93,20 +95,54 @@ pub async fn report(config: &Config, archive: &Path, json: bool) -> anyhow::Resu
 }
 
 /// `veille privacy purge`: erases the addresses of delivery logs older than the retention.
-pub async fn purge(config: &Config, archive: &Path, json: bool) -> anyhow::Result<i32> {
+pub async fn purge(config: &Config, archive: &Path) -> Result<Purged, CommandError> {
     let Some(days) = config.privacy.keep_delivery_logs_days else {
-        eprintln!(
+        return Err(CommandError::Usage(format!(
             "aucune durée de conservation : réglez [privacy] keep_delivery_logs_days dans {}",
             config.path.display()
-        );
-        return Ok(super::EXIT_USAGE);
+        )));
     };
     let store = Store::open(archive).await?;
     let erased = crate::daemon::nightly::purge_now(&store, archive, days).await?;
-    if json {
-        println!("{}", json!({"erased": erased, "days": days}));
-    } else {
-        println!("{erased} adresse(s) effacée(s) des journaux d'envoi de plus de {days} jours");
+    Ok(Purged { days, erased })
+}
+
+/// What a purge erased: one JSON line, or one French sentence.
+#[derive(Debug, serde::Serialize)]
+pub struct Purged {
+    /// The retention, in days.
+    days: u32,
+    /// Addresses erased.
+    erased: u64,
+}
+
+impl Report for Purged {}
+
+impl fmt::Display for Purged {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} adresse(s) effacée(s) des journaux d'envoi de plus de {} jours",
+            self.erased, self.days
+        )
     }
-    Ok(EXIT_OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_purge_reads_as_a_sentence_and_as_one_json_line() {
+        let purged = Purged {
+            days: 365,
+            erased: 3,
+        };
+        assert_eq!(
+            purged.to_string(),
+            "3 adresse(s) effacée(s) des journaux d'envoi de plus de 365 jours"
+        );
+        let before = serde_json::json!({"erased": 3, "days": 365});
+        assert_eq!(serde_json::to_string(&purged).unwrap(), before.to_string());
+    }
 }
