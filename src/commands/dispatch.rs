@@ -158,7 +158,7 @@ async fn online(prepared: &Prepared, archive: &Path, command: Command) -> anyhow
         Command::Serve { listen } => super::serve(config, archive, listen.as_deref()).await,
         Command::Status { json } => super::status(config, archive, json).await,
         Command::Privacy { what, json } => match what {
-            PrivacyCommand::Report => super::privacy::report(config, archive, json).await,
+            PrivacyCommand::Report => Ok(emit(super::privacy::report(config, archive).await, json)),
             PrivacyCommand::Purge => Ok(emit(super::privacy::purge(config, archive).await, json)),
         },
         Command::Retag { json } => Ok(emit(super::retag(prepared, archive).await, json)),
