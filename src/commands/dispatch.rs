@@ -106,11 +106,8 @@ fn offline(config: &Config, command: &Command) -> Option<anyhow::Result<i32>> {
             from,
             count,
             json,
-        } => Some(Ok(super::schedule(
-            config,
-            expr,
-            from.as_deref(),
-            *count,
+        } => Some(Ok(emit(
+            super::schedule(config, expr, from.as_deref(), *count),
             *json,
         ))),
         Command::Eval {
