@@ -213,9 +213,10 @@ async fn online(prepared: &Prepared, archive: &Path, command: Command) -> anyhow
         Command::ToCheck { dossier, json } => {
             super::quality::to_check(config, archive, &dossier, json).await
         }
-        Command::Panorama { dossier, json } => {
-            super::panorama(config, archive, dossier.as_deref(), json).await
-        }
+        Command::Panorama { dossier, json } => Ok(emit(
+            super::panorama(config, archive, dossier.as_deref()).await,
+            json,
+        )),
         Command::Triage => triage(config, archive).await,
         Command::Edition { what, json } => edition(config, archive, what, json).await,
         Command::Subscribers { what, json } => subscribers(config, archive, what, json).await,

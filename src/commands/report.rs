@@ -3,8 +3,9 @@
 //! who must act: the user (exit 2) or whoever runs veille (exit 1).
 //!
 //! Converted so far: `retag`, `reindex`, `edition list`, `extract`, `backup`, `restore`, `sources`,
-//! `sources --failing`, `decide`, `privacy purge`, `privacy report`, `schedule`. The other commands
-//! still print as they go and return their exit code; they move to this shape one by one.
+//! `sources --failing`, `decide`, `privacy purge`, `privacy report`, `schedule`, `panorama`. The
+//! other commands still print as they go and return their exit code; they move to this shape one by
+//! one.
 
 use std::fmt;
 
