@@ -1,28 +1,45 @@
 //! `veille backup DEST` and `veille restore SRC`: the archive copied and put back, with the
 //! tables compared by counts and checksums (see `crate::backup`).
 
-use std::path::Path;
+use std::fmt;
+use std::path::{Path, PathBuf};
 
-use serde_json::json;
+use serde::Serialize;
 
-use super::{EXIT_FAILURE, EXIT_OK};
-use crate::backup;
+use super::report::{CommandError, Report, sorted};
+use crate::backup::{self, Manifest, Restored};
 use crate::publish::french::count as plural;
 use crate::store::Store;
 
 /// `veille backup DEST`: works while the daemon runs (one read transaction).
-pub async fn backup(archive: &Path, config: &Path, dest: &Path, json: bool) -> anyhow::Result<i32> {
+pub async fn backup(archive: &Path, config: &Path, dest: &Path) -> Result<BackedUp, CommandError> {
     let store = Store::open(archive).await?;
     let manifest = backup::backup(&store, archive, config, dest).await;
     store.pool().close().await;
-    let manifest = manifest?;
-    let rows: i64 = manifest.tables.values().map(|t| t.rows).sum();
-    if json {
-        println!("{}", json!({"dest": dest, "manifest": manifest}));
-    } else {
-        println!(
+    Ok(BackedUp {
+        dest: dest.to_path_buf(),
+        manifest: manifest?,
+    })
+}
+
+/// What `veille backup` wrote: `{"dest", "manifest"}` on one line, or a French sentence.
+#[derive(Debug, Serialize)]
+pub struct BackedUp {
+    dest: PathBuf,
+    #[serde(serialize_with = "sorted")]
+    manifest: Manifest,
+}
+
+impl Report for BackedUp {}
+
+impl fmt::Display for BackedUp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let manifest = &self.manifest;
+        let rows: i64 = manifest.tables.values().map(|t| t.rows).sum();
+        write!(
+            f,
             "Sauvegarde écrite dans {} : {}, {}{}{}",
-            dest.display(),
+            self.dest.display(),
             plural(manifest.tables.len(), "table", "tables"),
             plural(rows as usize, "ligne", "lignes"),
             if manifest.secret_included {
@@ -35,15 +52,15 @@ pub async fn backup(archive: &Path, config: &Path, dest: &Path, json: bool) -> a
             } else {
                 ""
             }
-        );
+        )?;
         if !manifest.secret_included {
-            println!(
-                "La clé secrète vient de VEILLE_SECRET : gardez-la à part, les liens de \
-                 désabonnement en dépendent."
-            );
+            f.write_str(
+                "\nLa clé secrète vient de VEILLE_SECRET : gardez-la à part, les liens de \
+                 désabonnement en dépendent.",
+            )?;
         }
+        Ok(())
     }
-    Ok(EXIT_OK)
 }
 
 /// `veille restore SRC [--remplacer]`: refuses while a daemon runs on the archive; then the
@@ -53,37 +70,143 @@ pub async fn restore(
     config: &Path,
     src: &Path,
     replace: bool,
-    json: bool,
-) -> anyhow::Result<i32> {
-    let restored = match backup::restore(src, archive, config, replace).await {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("erreur : restauration impossible : {e:#}");
-            return Ok(EXIT_FAILURE);
-        }
-    };
+) -> Result<RestoredArchive, CommandError> {
+    let restored = backup::restore(src, archive, config, replace)
+        .await
+        .map_err(|e| anyhow::anyhow!("restauration impossible : {e:#}"))?;
     let store = Store::open(archive).await?;
     let (index, _) = crate::search::SearchIndex::open(&crate::indexing::index_dir(archive))?;
     let indexed = crate::indexing::rebuild(&store, &index).await?;
-    let rows: i64 = restored.manifest.tables.values().map(|t| t.rows).sum();
-    if json {
-        println!("{}", json!({"restored": restored, "indexed": indexed}));
-    } else {
-        println!(
+    Ok(RestoredArchive {
+        indexed,
+        restored,
+        src: src.to_path_buf(),
+    })
+}
+
+/// What `veille restore` put back: `{"indexed", "restored"}` on one line, or French sentences.
+#[derive(Debug, Serialize)]
+pub struct RestoredArchive {
+    /// Articles in the rebuilt search index.
+    indexed: u64,
+    #[serde(serialize_with = "sorted")]
+    restored: Restored,
+    #[serde(skip)]
+    src: PathBuf,
+}
+
+impl Report for RestoredArchive {}
+
+impl fmt::Display for RestoredArchive {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let manifest = &self.restored.manifest;
+        let rows: i64 = manifest.tables.values().map(|t| t.rows).sum();
+        write!(
+            f,
             "Archive restaurée depuis {} (sauvegarde du {}) : {}, {} ; index de recherche \
              reconstruit ({}).",
-            src.display(),
-            restored.manifest.created,
-            plural(restored.manifest.tables.len(), "table", "tables"),
+            self.src.display(),
+            manifest.created,
+            plural(manifest.tables.len(), "table", "tables"),
             plural(rows as usize, "ligne", "lignes"),
-            plural(indexed as usize, "article", "articles")
-        );
-        if let Some(previous) = &restored.previous_config {
-            println!(
-                "L'ancienne configuration est gardée dans {}.",
+            plural(self.indexed as usize, "article", "articles")
+        )?;
+        if let Some(previous) = &self.restored.previous_config {
+            write!(
+                f,
+                "\nL'ancienne configuration est gardée dans {}.",
                 previous.display()
-            );
+            )?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backup::TableSum;
+
+    fn manifest(secret_included: bool) -> Manifest {
+        Manifest {
+            created: "2026-12-06T08:00:00Z".into(),
+            veille: "0.1.0".into(),
+            secret_included,
+            config_included: true,
+            tables: [("articles", 2), ("sources", 1)]
+                .into_iter()
+                .map(|(name, rows)| {
+                    let sum = TableSum {
+                        rows,
+                        sha256: "ab".into(),
+                    };
+                    (name.to_string(), sum)
+                })
+                .collect(),
         }
     }
-    Ok(EXIT_OK)
+
+    const MANIFEST: &str = "{\"config_included\":true,\"created\":\"2026-12-06T08:00:00Z\",\
+        \"secret_included\":false,\"tables\":{\"articles\":{\"rows\":2,\"sha256\":\"ab\"},\
+        \"sources\":{\"rows\":1,\"sha256\":\"ab\"}},\"veille\":\"0.1.0\"}";
+
+    #[test]
+    fn a_backup_reads_as_a_sentence_and_as_sorted_json() {
+        let saved = BackedUp {
+            dest: "/sauvegardes/veille".into(),
+            manifest: manifest(false),
+        };
+        assert_eq!(
+            saved.to_string(),
+            "Sauvegarde écrite dans /sauvegardes/veille : 2 tables, 3 lignes, feeds.toml\n\
+             La clé secrète vient de VEILLE_SECRET : gardez-la à part, les liens de \
+             désabonnement en dépendent."
+        );
+        assert_eq!(
+            serde_json::to_string(&saved).unwrap(),
+            format!("{{\"dest\":\"/sauvegardes/veille\",\"manifest\":{MANIFEST}}}")
+        );
+        // What the command printed before it gave a report.
+        let before = serde_json::json!({"dest": saved.dest, "manifest": saved.manifest});
+        assert_eq!(serde_json::to_string(&saved).unwrap(), before.to_string());
+        let with_key = BackedUp {
+            dest: "/s".into(),
+            manifest: manifest(true),
+        };
+        assert_eq!(
+            with_key.to_string(),
+            "Sauvegarde écrite dans /s : 2 tables, 3 lignes, clé secrète, feeds.toml"
+        );
+    }
+
+    #[test]
+    fn a_restore_reads_as_sentences_and_as_sorted_json() {
+        let restored = RestoredArchive {
+            indexed: 1,
+            restored: Restored {
+                manifest: manifest(false),
+                previous_config: Some("/etc/veille/feeds.toml.avant".into()),
+            },
+            src: "/sauvegardes/veille".into(),
+        };
+        assert_eq!(
+            restored.to_string(),
+            "Archive restaurée depuis /sauvegardes/veille (sauvegarde du 2026-12-06T08:00:00Z) : \
+             2 tables, 3 lignes ; index de recherche reconstruit (1 article).\n\
+             L'ancienne configuration est gardée dans /etc/veille/feeds.toml.avant."
+        );
+        assert_eq!(
+            serde_json::to_string(&restored).unwrap(),
+            format!(
+                "{{\"indexed\":1,\"restored\":{{\"manifest\":{MANIFEST},\
+                 \"previous_config\":\"/etc/veille/feeds.toml.avant\"}}}}"
+            )
+        );
+        let before =
+            serde_json::json!({"restored": restored.restored, "indexed": restored.indexed});
+        assert_eq!(
+            serde_json::to_string(&restored).unwrap(),
+            before.to_string()
+        );
+    }
 }

@@ -2,12 +2,14 @@
 //! expression), `status` (the daemon's figures for a person); and the schedules that
 //! `check` lists.
 
+use std::fmt;
 use std::path::Path;
 
 use chrono::{DateTime, LocalResult, NaiveDateTime, SecondsFormat, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde_json::json;
 
+use super::report::{CommandError, Report};
 use super::{EXIT_OK, EXIT_USAGE, local_time, truncate};
 use crate::config::Config;
 use crate::cron::{self, Expr, Schedule};
@@ -74,46 +76,82 @@ fn parse_from(text: &str, tz: Tz) -> Result<DateTime<Utc>, String> {
 }
 
 /// `veille schedule "EXPR" [--from T] [--count N] [--json]`: the next run times.
-pub fn schedule(config: &Config, expr: &str, from: Option<&str>, count: usize, json: bool) -> i32 {
+pub fn schedule(
+    config: &Config,
+    expr: &str,
+    from: Option<&str>,
+    count: usize,
+) -> Result<Upcoming, CommandError> {
     let tz = config.tz();
     if let Err(e) = Expr::parse(expr) {
-        eprintln!("{}\n  aide : {}", e.message, cron::SYNTAX_HINT);
-        return EXIT_USAGE;
+        return Err(CommandError::Usage(format!(
+            "{}\n  aide : {}",
+            e.message,
+            cron::SYNTAX_HINT
+        )));
     }
     let schedule = Schedule::new(&[expr], tz).expect("checked above");
-    let from = match from.map(|f| parse_from(f, tz)).transpose() {
-        Ok(f) => f.unwrap_or_else(Utc::now),
-        Err(e) => {
-            eprintln!("{e}");
-            return EXIT_USAGE;
-        }
-    };
+    let from = from
+        .map(|f| parse_from(f, tz))
+        .transpose()
+        .map_err(CommandError::Usage)?
+        .unwrap_or_else(Utc::now);
     if count == 0 || count > 10_000 {
-        eprintln!("--count doit être entre 1 et 10000");
-        return EXIT_USAGE;
+        return Err(CommandError::Usage(
+            "--count doit être entre 1 et 10000".into(),
+        ));
     }
-    let runs = schedule.upcoming(from, count);
-    if json {
-        let doc: Vec<String> = runs
-            .iter()
-            .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, false))
-            .collect();
-        println!("{}", serde_json::to_string_pretty(&doc).expect("strings"));
-        return EXIT_OK;
+    Ok(Upcoming {
+        runs: schedule.upcoming(from, count),
+        text: schedule.text(),
+        from: from.with_timezone(&tz),
+    })
+}
+
+/// The next run times of an expression: a JSON array of RFC 3339 times with their offset, or
+/// one French line each under the expression.
+#[derive(Debug, serde::Serialize)]
+#[serde(transparent)]
+pub struct Upcoming {
+    #[serde(serialize_with = "offset_times")]
+    runs: Vec<DateTime<Tz>>,
+    /// The expression, as the schedule writes it.
+    #[serde(skip)]
+    text: String,
+    #[serde(skip)]
+    from: DateTime<Tz>,
+}
+
+fn offset_times<S: serde::Serializer>(runs: &[DateTime<Tz>], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(
+        runs.iter()
+            .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, false)),
+    )
+}
+
+impl Report for Upcoming {
+    const PRETTY: bool = true;
+}
+
+impl fmt::Display for Upcoming {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "« {} » ({}), après le {} :",
+            self.text,
+            self.from.timezone(),
+            self.from.format("%d/%m/%Y %H:%M:%S %:z")
+        )?;
+        for t in &self.runs {
+            write!(
+                f,
+                "\n  {} {}",
+                day_name(t.date_naive()),
+                t.format("%d/%m/%Y %H:%M (UTC%:z)")
+            )?;
+        }
+        Ok(())
     }
-    println!(
-        "« {} » ({tz}), après le {} :",
-        schedule.text(),
-        from.with_timezone(&tz).format("%d/%m/%Y %H:%M:%S %:z")
-    );
-    for t in &runs {
-        println!(
-            "  {} {}",
-            day_name(t.date_naive()),
-            t.format("%d/%m/%Y %H:%M (UTC%:z)")
-        );
-    }
-    EXIT_OK
 }
 
 fn day_name(day: chrono::NaiveDate) -> &'static str {
@@ -311,5 +349,26 @@ mod tests {
                 .contains("n'existe pas")
         );
         assert!(parse_from("demain", tz).is_err());
+    }
+
+    #[test]
+    fn the_next_runs_read_as_french_lines_and_as_the_json_array() {
+        let tz = chrono_tz::Europe::Paris;
+        let schedule = Schedule::new(&["30 2 * * *"], tz).unwrap();
+        let from = parse_from("2026-03-28T12:00", tz).unwrap();
+        let upcoming = Upcoming {
+            runs: schedule.upcoming(from, 2),
+            text: schedule.text(),
+            from: from.with_timezone(&tz),
+        };
+        assert_eq!(
+            upcoming.to_string(),
+            "« 30 2 * * * » (Europe/Paris), après le 28/03/2026 12:00:00 +01:00 :\n  \
+             dim. 29/03/2026 03:00 (UTC+02:00)\n  lun. 30/03/2026 02:30 (UTC+02:00)"
+        );
+        assert_eq!(
+            serde_json::to_string_pretty(&upcoming).unwrap(),
+            "[\n  \"2026-03-29T03:00:00+02:00\",\n  \"2026-03-30T02:30:00+02:00\"\n]"
+        );
     }
 }

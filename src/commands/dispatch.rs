@@ -76,19 +76,15 @@ fn without_config(cli: &Cli) -> Option<ExitCode> {
             json,
         } => Some(exit(super::bounces_parse(paths, *json))),
         Command::Extract { file, url, json } => {
-            Some(code_of(super::extract(file, url.as_deref(), *json)))
+            Some(code_of(emit(super::extract(file, url.as_deref()), *json)))
         }
         Command::Backup { dest, json } => Some(with_runtime(|runtime| {
-            runtime.block_on(super::backup(&cli.archive, &cli.config, dest, *json))
+            let report = runtime.block_on(super::backup(&cli.archive, &cli.config, dest));
+            Ok(emit(report, *json))
         })),
         Command::Restore { src, replace, json } => Some(with_runtime(|runtime| {
-            runtime.block_on(super::restore(
-                &cli.archive,
-                &cli.config,
-                src,
-                *replace,
-                *json,
-            ))
+            let report = runtime.block_on(super::restore(&cli.archive, &cli.config, src, *replace));
+            Ok(emit(report, *json))
         })),
         _ => None,
     }
@@ -110,11 +106,8 @@ fn offline(config: &Config, command: &Command) -> Option<anyhow::Result<i32>> {
             from,
             count,
             json,
-        } => Some(Ok(super::schedule(
-            config,
-            expr,
-            from.as_deref(),
-            *count,
+        } => Some(Ok(emit(
+            super::schedule(config, expr, from.as_deref(), *count),
             *json,
         ))),
         Command::Eval {
@@ -162,8 +155,8 @@ async fn online(prepared: &Prepared, archive: &Path, command: Command) -> anyhow
         Command::Serve { listen } => super::serve(config, archive, listen.as_deref()).await,
         Command::Status { json } => super::status(config, archive, json).await,
         Command::Privacy { what, json } => match what {
-            PrivacyCommand::Report => super::privacy::report(config, archive, json).await,
-            PrivacyCommand::Purge => super::privacy::purge(config, archive, json).await,
+            PrivacyCommand::Report => Ok(emit(super::privacy::report(config, archive).await, json)),
+            PrivacyCommand::Purge => Ok(emit(super::privacy::purge(config, archive).await, json)),
         },
         Command::Retag { json } => Ok(emit(super::retag(prepared, archive).await, json)),
         Command::Reindex { json } => Ok(emit(super::reindex(config, archive).await, json)),
@@ -213,13 +206,17 @@ async fn online(prepared: &Prepared, archive: &Path, command: Command) -> anyhow
             action,
             dossier,
             json,
-        } => super::decide(config, archive, story, &action, dossier.as_deref(), json).await,
+        } => {
+            let decided = super::decide(config, archive, story, &action, dossier.as_deref()).await;
+            Ok(emit(decided, json))
+        }
         Command::ToCheck { dossier, json } => {
             super::quality::to_check(config, archive, &dossier, json).await
         }
-        Command::Panorama { dossier, json } => {
-            super::panorama(config, archive, dossier.as_deref(), json).await
-        }
+        Command::Panorama { dossier, json } => Ok(emit(
+            super::panorama(config, archive, dossier.as_deref()).await,
+            json,
+        )),
         Command::Triage => triage(config, archive).await,
         Command::Edition { what, json } => edition(config, archive, what, json).await,
         Command::Subscribers { what, json } => subscribers(config, archive, what, json).await,
@@ -244,8 +241,8 @@ async fn sources(
     json: bool,
 ) -> anyhow::Result<i32> {
     match what {
-        None if failing => super::failing(config, archive, json).await,
-        None => super::sources(config, archive, json).await,
+        None if failing => Ok(emit(super::failing(config, archive).await, json)),
+        None => Ok(emit(super::sources(config, archive).await, json)),
         Some(SourcesCommand::Suggest { url }) => Ok(super::suggest(config, &url, json).await),
         Some(SourcesCommand::Export { .. }) => Ok(super::export_opml(config)),
         Some(SourcesCommand::Import { file, dossier }) => {

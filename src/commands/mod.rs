@@ -13,7 +13,7 @@ use crate::indexing::{self, IndexOutcome};
 use crate::model::{DecisionState, SourceKind, SourceReport, SourceStatus};
 use crate::prepared::Prepared;
 use crate::publish::french::count as plural;
-use crate::store::{ArticleFilter, DecisionError, Store};
+use crate::store::{ArticleFilter, Store};
 use report::CommandError;
 
 /// Exit codes of the contract (ARCHITECTURE.md, "The contract outside checks rely on").
@@ -441,55 +441,6 @@ impl std::fmt::Display for Reindexed {
     }
 }
 
-/// `veille sources`: the health of every source.
-pub async fn sources(config: &Config, archive: &Path, json: bool) -> anyhow::Result<i32> {
-    let store = Store::open(archive).await?;
-    store.sync_sources(&config.sources).await?;
-    let configured: std::collections::HashSet<&str> =
-        config.sources.iter().map(|s| s.name.as_str()).collect();
-    let health: Vec<_> = store
-        .source_health()
-        .await?
-        .into_iter()
-        .filter(|h| configured.contains(h.name.as_str()))
-        .collect();
-    if json {
-        println!("{}", serde_json::to_string_pretty(&health)?);
-        return Ok(EXIT_OK);
-    }
-    println!(
-        "{:<48} {:<9} {:>6} {:>7}  {:<20} Dernière erreur",
-        "Source", "Type", "Articles", "Erreurs", "Dernier succès"
-    );
-    for h in &health {
-        let last = h
-            .last_success
-            .as_deref()
-            .and_then(|t| t.parse::<DateTime<Utc>>().ok())
-            .map(|t| local_time(config, t))
-            .unwrap_or_else(|| "jamais".into());
-        let kind = SourceKind::parse(&h.kind).map_or("?", kind_label);
-        let off = if h.enabled { "" } else { " (désactivée)" };
-        println!(
-            "{:<48} {:<9} {:>6} {:>7}  {:<20} {}{off}",
-            truncate(&h.name, 48),
-            kind,
-            h.items,
-            h.consecutive_errors,
-            last,
-            h.last_error.as_deref().unwrap_or("")
-        );
-    }
-    let failing = health.iter().filter(|h| h.consecutive_errors > 0).count();
-    let never = health.iter().filter(|h| h.last_success.is_none()).count();
-    println!(
-        "\n{}, {failing} en erreur, {never} jamais relevée{} avec succès",
-        plural(health.len(), "source", "sources"),
-        if never > 1 { "s" } else { "" }
-    );
-    Ok(EXIT_OK)
-}
-
 /// `veille articles`: stored articles, newest first; one line per story for people.
 pub async fn articles(
     config: &Config,
@@ -582,70 +533,6 @@ pub async fn articles(
     Ok(EXIT_OK)
 }
 
-/// `veille decide STORY keep|reject|star [--dossier ID]`.
-pub async fn decide(
-    config: &Config,
-    archive: &Path,
-    story: i64,
-    action: &str,
-    dossier: Option<&str>,
-    json: bool,
-) -> anyhow::Result<i32> {
-    let state = match action {
-        "keep" | "garder" => DecisionState::Kept,
-        "reject" | "rejeter" => DecisionState::Rejected,
-        "star" | "etoiler" | "étoiler" => DecisionState::Starred,
-        other => {
-            eprintln!("action inconnue « {other} » : garder, rejeter ou etoiler");
-            return Ok(EXIT_USAGE);
-        }
-    };
-    if unknown_dossier(config, dossier) {
-        return Ok(EXIT_USAGE);
-    }
-    let Some(curator) = known_curator() else {
-        eprintln!("{NO_CURATOR}");
-        return Ok(EXIT_USAGE);
-    };
-    let store = Store::open(archive).await?;
-    match store
-        .decide(story, dossier, state, &curator, Utc::now())
-        .await
-    {
-        Ok(dossiers) => {
-            // The decision is stored; a band not refreshed now is at the next pass.
-            if let Err(e) = crate::learning::refresh(&store, Utc::now()).await {
-                eprintln!("attention : bande « à vérifier » non mise à jour : {e}");
-            }
-            if json {
-                println!(
-                    "{}",
-                    json!({"story": story, "state": state, "dossiers": dossiers, "curator": curator})
-                );
-            } else {
-                let label = match state {
-                    DecisionState::Kept => "gardée",
-                    DecisionState::Rejected => "rejetée",
-                    DecisionState::Starred => "étoilée",
-                    DecisionState::New => "nouvelle",
-                };
-                let where_ = if dossiers == [String::new()] {
-                    "hors dossier".to_string()
-                } else {
-                    dossiers.join(", ")
-                };
-                println!("Histoire {story} {label} ({where_}) par {curator}");
-            }
-            Ok(EXIT_OK)
-        }
-        Err(DecisionError::UnknownStory(s)) => {
-            eprintln!("histoire inconnue : {s} (voir `veille articles`)");
-            Ok(EXIT_USAGE)
-        }
-        Err(DecisionError::Store(e)) => Err(e),
-    }
-}
-
 /// Who decides: `VEILLE_CURATOR`, else the login name (`USER`, `LOGNAME`, else the account
 /// of the process); None when nothing names the person, since a decision "par inconnu"
 /// helps nobody.
@@ -697,12 +584,18 @@ pub fn curator_name() -> String {
 
 /// Prints an error and returns true when `dossier` names no configured dossier.
 fn unknown_dossier(config: &Config, dossier: Option<&str>) -> bool {
-    let Some(d) = dossier.filter(|d| !config.dossiers.contains_key(*d)) else {
-        return false;
-    };
+    let refusal = dossier_refusal(config, dossier);
+    if let Some(message) = &refusal {
+        eprintln!("{message}");
+    }
+    refusal.is_some()
+}
+
+/// The French refusal of a `dossier` that names no configured dossier, with the nearest one.
+fn dossier_refusal(config: &Config, dossier: Option<&str>) -> Option<String> {
+    let d = dossier.filter(|d| !config.dossiers.contains_key(*d))?;
     let ids: Vec<&str> = config.dossiers.keys().map(String::as_str).collect();
-    eprintln!("dossier inconnu `{d}`{}", hint(d, &ids));
-    true
+    Some(format!("dossier inconnu `{d}`{}", hint(d, &ids)))
 }
 
 fn hint(word: &str, candidates: &[&str]) -> String {
@@ -734,16 +627,20 @@ fn listen_address(config: &Config, listen: Option<&str>) -> Option<std::net::Soc
 }
 
 fn local_time(config: &Config, t: DateTime<Utc>) -> String {
-    t.with_timezone(&config.tz())
-        .format("%d/%m/%Y %H:%M")
-        .to_string()
+    local_time_in(config.tz(), t)
+}
+
+fn local_time_in(tz: chrono_tz::Tz, t: DateTime<Utc>) -> String {
+    t.with_timezone(&tz).format("%d/%m/%Y %H:%M").to_string()
 }
 
 mod backup;
 mod bounces;
 mod daemon;
+mod deciding;
 pub mod dispatch;
 mod extract;
+mod health;
 mod interrupt;
 mod mailing;
 pub mod parser;
@@ -759,10 +656,12 @@ pub mod quality;
 mod sources_admin;
 pub use backup::{backup, restore};
 pub use daemon::{run, schedule, status};
+pub use deciding::decide;
 pub use extract::extract;
+pub use health::{failing, sources};
 pub use mailing::{
     export as subscribers_export, forget as subscribers_forget, import as subscribers_import,
     list as subscribers_list, send as edition_send,
 };
 pub use publishing::{edition, panorama, serve};
-pub use sources_admin::{check_fetch, export_opml, failing, import_opml, suggest};
+pub use sources_admin::{check_fetch, export_opml, import_opml, suggest};

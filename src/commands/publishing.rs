@@ -5,12 +5,12 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
 
-use super::report::{CommandError, Report, emit};
-use super::{EXIT_OK, EXIT_USAGE, hint, unknown_dossier};
+use super::report::{CommandError, Report, emit, sorted};
+use super::{EXIT_OK, EXIT_USAGE, dossier_refusal, hint};
 use crate::cli::EditionCommand;
 use crate::config::Config;
 use crate::model::{BlockKind, Edition, EditionItem, EditionRef, EditionRefError, EditionStatus};
-use crate::publish::Publisher;
+use crate::publish::{PanoramaReport, Publisher};
 use crate::store::{EditionError, NewBlock, Store};
 use crate::web::{self, WebState};
 
@@ -19,52 +19,63 @@ pub async fn panorama(
     config: &Config,
     archive: &Path,
     dossier: Option<&str>,
-    json: bool,
-) -> anyhow::Result<i32> {
-    if unknown_dossier(config, dossier) {
-        return Ok(EXIT_USAGE);
+) -> Result<Panoramas, CommandError> {
+    if let Some(refusal) = dossier_refusal(config, dossier) {
+        return Err(CommandError::Usage(refusal));
     }
     if let Some(d) = dossier
         && !config.dossiers[d].panorama
     {
-        eprintln!(
+        return Err(CommandError::Usage(format!(
             "le dossier `{d}` n'a pas de panorama (ajoutez panorama = true dans [dossiers.{d}])"
-        );
-        return Ok(EXIT_USAGE);
+        )));
     }
     let store = Store::open(archive).await?;
     let publisher = Publisher::new(config, archive)?;
-    let now = Utc::now();
-    let reports = publisher.panoramas(&store, dossier, now).await?;
+    let panoramas = publisher.panoramas(&store, dossier, Utc::now()).await?;
     let index = publisher.archive_index(&store).await?;
-    if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json!({"panoramas": reports, "index": index}))?
-        );
-    } else {
-        for r in &reports {
+    Ok(Panoramas { index, panoramas })
+}
+
+/// What `veille panorama` wrote: an indented JSON document, or a line per dossier and the
+/// archive index.
+#[derive(Debug, serde::Serialize)]
+pub struct Panoramas {
+    index: PathBuf,
+    #[serde(serialize_with = "sorted")]
+    panoramas: Vec<PanoramaReport>,
+}
+
+impl Report for Panoramas {
+    const PRETTY: bool = true;
+}
+
+impl std::fmt::Display for Panoramas {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for r in &self.panoramas {
             let what = match r.stories {
                 0 => "vide".to_string(),
                 1 => "1 histoire".to_string(),
                 n => format!("{n} histoires"),
             };
-            println!(
+            writeln!(
+                f,
                 "{:<24} {what:<14} {}",
                 r.dossier,
-                r.files[0]
-                    .parent()
+                r.files
+                    .first()
+                    .and_then(|file| file.parent())
                     .map(|p| p.display().to_string())
                     .unwrap_or_default()
-            );
+            )?;
         }
-        println!(
+        write!(
+            f,
             "{} ; index : {}",
-            crate::publish::french::count(reports.len(), "panorama", "panoramas"),
-            index.display()
-        );
+            crate::publish::french::count(self.panoramas.len(), "panorama", "panoramas"),
+            self.index.display()
+        )
     }
-    Ok(EXIT_OK)
 }
 
 /// Reads `KIND/NUMBER`, checking the kind against the configuration; each mistake is said in
@@ -532,4 +543,38 @@ pub async fn serve(config: &Config, archive: &Path, listen: Option<&str>) -> any
     let app = web::app(config, archive, store)?;
     web::serve(app, &WebState::new(config, archive).root, addr).await?;
     Ok(EXIT_OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn panoramas_read_as_lines_and_as_the_sorted_json_document() {
+        let report = |dossier: &str, stories| PanoramaReport {
+            dossier: dossier.into(),
+            stories,
+            files: vec![PathBuf::from(format!(
+                "/srv/archive/published/panoramas/{dossier}/index.html"
+            ))],
+        };
+        let written = Panoramas {
+            index: "/srv/archive/published/index.html".into(),
+            panoramas: vec![report("logement", 0), report("pauvrete", 3)],
+        };
+        assert_eq!(
+            written.to_string(),
+            format!(
+                "{:<24} {:<14} /srv/archive/published/panoramas/logement\n\
+                 {:<24} {:<14} /srv/archive/published/panoramas/pauvrete\n\
+                 2 panoramas ; index : /srv/archive/published/index.html",
+                "logement", "vide", "pauvrete", "3 histoires"
+            )
+        );
+        let before = serde_json::json!({"panoramas": written.panoramas, "index": written.index});
+        assert_eq!(
+            serde_json::to_string_pretty(&written).unwrap(),
+            serde_json::to_string_pretty(&before).unwrap()
+        );
+    }
 }

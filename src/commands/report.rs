@@ -2,8 +2,10 @@
 //! `--json` document (`Serialize`), so that the two cannot drift apart; or an error that says
 //! who must act: the user (exit 2) or whoever runs veille (exit 1).
 //!
-//! Converted so far: `retag`, `reindex`, `edition list`. The other commands still print as they go and
-//! return their exit code; they move to this shape one by one.
+//! Converted so far: `retag`, `reindex`, `edition list`, `extract`, `backup`, `restore`, `sources`,
+//! `sources --failing`, `decide`, `privacy purge`, `privacy report`, `schedule`, `panorama`. The
+//! other commands still print as they go and return their exit code; they move to this shape one by
+//! one.
 
 use std::fmt;
 
@@ -49,6 +51,15 @@ impl fmt::Display for CommandError {
 pub trait Report: Serialize + fmt::Display {
     /// Whether `--json` is indented (the documents people also read) or on one line.
     const PRETTY: bool = false;
+}
+
+/// Serialises `value` with its keys in alphabetical order at every depth, as `serde_json::json!`
+/// did when it held a library type whose fields are declared in another order
+/// (`#[serde(serialize_with = "sorted")]`).
+pub fn sorted<T: Serialize, S: serde::Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
+    serde_json::to_value(value)
+        .map_err(serde::ser::Error::custom)?
+        .serialize(s)
 }
 
 /// Prints a command's outcome on stdout (its error on stderr) and gives the exit code.
