@@ -128,7 +128,10 @@ fn main() {
     let (passes_10, (rss_10, cpu_10)) = at_10.expect("cycle 10");
     let wall = started.elapsed();
     let (rss_end, cpu_end) = usage(d.pid());
-    let health = d.health();
+    // A pass is counted when it ends, its job run once recorded just after: wait for that.
+    let health = d.wait_health(Duration::from_secs(10), |h| {
+        h["job_runs"].as_u64() >= Some(cycles as u64)
+    });
     assert!(d.stop().success(), "{}", d.log());
 
     // The run must be whole: each source requested at each cycle, no error.
