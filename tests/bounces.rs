@@ -198,10 +198,6 @@ fn dovecot_workspace(sink: &Sink, server: &TestServer, imap: &Dovecot) -> Worksp
 
 /// The first Flash Info sent to 20 subscribers; their addresses.
 fn send_to_twenty_subscribers(ws: &Workspace) -> Vec<String> {
-    ws.fetch(&[]);
-    let story = ws.articles()[0]["story"].as_i64().unwrap().to_string();
-    ws.ready_flash_info(std::slice::from_ref(&story));
-    let csv = ws.dir.path().join("abonnes.csv");
     let mut lines = vec!["Nom;Courriel".to_string()];
     let addresses: Vec<String> = (1..=20)
         .map(|i| format!("abonne{i:02}@exemple.fr"))
@@ -209,15 +205,7 @@ fn send_to_twenty_subscribers(ws: &Workspace) -> Vec<String> {
     for (i, a) in addresses.iter().enumerate() {
         lines.push(format!("Personne {i};{a}"));
     }
-    std::fs::write(&csv, lines.join("\n")).unwrap();
-    ws.json(&[
-        "subscribers",
-        "import",
-        csv.to_str().unwrap(),
-        "--list",
-        "flash-info",
-        "--json",
-    ]);
+    ws.ready_to_send(&lines.join("\n"));
     let sent = ws.json(&["edition", "send", "flash-info/1", "--json"]);
     assert_eq!(sent["sent"], 20, "{sent:#}");
     addresses
@@ -464,16 +452,7 @@ fn a_maildir_is_read_once_and_each_message_filed_after_its_effect() {
     for sub in ["new", "cur", "tmp"] {
         std::fs::create_dir_all(maildir.join(sub)).unwrap();
     }
-    let csv = ws.dir.path().join("abonnes.csv");
-    std::fs::write(&csv, "Courriel\ninconnu@exemple.fr\nplein@exemple.fr\n").unwrap();
-    ws.json(&[
-        "subscribers",
-        "import",
-        csv.to_str().unwrap(),
-        "--list",
-        "flash-info",
-        "--json",
-    ]);
+    ws.import_subscribers("Courriel\ninconnu@exemple.fr\nplein@exemple.fr\n");
     // No VERP token (sent before bounce_address was set): the report's recipient is used.
     let hard = dsn(
         "lettre@ressources.example",
@@ -560,16 +539,7 @@ fn fetch_over(url: &str, ca_file: Option<&Path>) -> (Workspace, std::process::Ou
              [bounces]\nimap = \"{url}\"\n{ca}\n[lists.flash-info]\ntitle = \"Flash Info\"\n"
         ),
     );
-    let csv = ws.dir.path().join("abonnes.csv");
-    std::fs::write(&csv, "Courriel\ninconnu@exemple.fr\n").unwrap();
-    ws.json(&[
-        "subscribers",
-        "import",
-        csv.to_str().unwrap(),
-        "--list",
-        "flash-info",
-        "--json",
-    ]);
+    ws.import_subscribers("Courriel\ninconnu@exemple.fr\n");
     let out = ws
         .command(&["bounces", "fetch", "--json"])
         .env("VEILLE_BOUNCES_PASSWORD", dovecot::PASSWORD)

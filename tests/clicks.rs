@@ -46,20 +46,7 @@ fn sent(count_clicks: bool) -> (Workspace, Sink, TestServer, u16) {
     ws.fetch(&[]);
     let story = ws.articles()[0]["story"].as_i64().unwrap().to_string();
     ws.ready_flash_info(std::slice::from_ref(&story));
-    let csv = ws.dir.path().join("abonnes.csv");
-    std::fs::write(
-        &csv,
-        "Nom;Courriel\nHélène;helene@exemple.fr\nPaul;paul@exemple.fr\n",
-    )
-    .unwrap();
-    ws.json(&[
-        "subscribers",
-        "import",
-        csv.to_str().unwrap(),
-        "--list",
-        "flash-info",
-        "--json",
-    ]);
+    ws.import_subscribers("Nom;Courriel\nHélène;helene@exemple.fr\nPaul;paul@exemple.fr\n");
     let report = ws.json(&["edition", "send", "flash-info/1", "--json"]);
     assert_eq!(report["sent"], 2, "{report:#}");
     let start = std::time::Instant::now();

@@ -142,20 +142,7 @@ fn workspace(sink: &Sink, server: &TestServer, base: &str) -> Workspace {
 
 /// Hélène and Paul, subscribed to the Flash Info.
 fn import_two_subscribers(ws: &Workspace) {
-    let csv = ws.dir.path().join("abonnes.csv");
-    std::fs::write(
-        &csv,
-        "Nom;Courriel\nHélène;helene@exemple.fr\nPaul;paul@exemple.fr\n",
-    )
-    .unwrap();
-    ws.json(&[
-        "subscribers",
-        "import",
-        csv.to_str().unwrap(),
-        "--list",
-        "flash-info",
-        "--json",
-    ]);
+    ws.import_subscribers("Nom;Courriel\nHélène;helene@exemple.fr\nPaul;paul@exemple.fr\n");
 }
 
 /// Sends the first Flash Info to Hélène and Paul.

@@ -111,6 +111,11 @@ impl Workspace {
             .map(|a| a["story"].as_i64().expect("story").to_string())
             .collect();
         self.ready_flash_info(&stories);
+        self.import_subscribers(csv);
+    }
+
+    /// Imports `csv` (a CSV text, header first) into the `flash-info` list; its JSON report.
+    pub fn import_subscribers(&self, csv: &str) -> serde_json::Value {
         let path = self.dir.path().join("abonnes.csv");
         std::fs::write(&path, csv).expect("abonnes.csv");
         self.json(&[
@@ -120,7 +125,7 @@ impl Workspace {
             "--list",
             "flash-info",
             "--json",
-        ]);
+        ])
     }
 }
 
