@@ -50,6 +50,22 @@ impl PreferencePages {
         Pages::preferences(self.subs.clone())
     }
 
+    /// The pages, and what a signed link of `purpose` says; a forged or expired link is the
+    /// "lien invalide" page.
+    fn verified(
+        &self,
+        purpose: Purpose,
+        token: &str,
+    ) -> Result<(Pages, crate::mail::token::Claim), WebError> {
+        let pages = self.pages();
+        let claim = self
+            .subs
+            .secret
+            .verify(purpose, token, Utc::now())
+            .ok_or_else(|| pages.invalid())?;
+        Ok((pages, claim))
+    }
+
     /// The page of one subscriber, with an optional message or error.
     async fn preferences_page(
         &self,
@@ -159,11 +175,7 @@ pub async fn page(
     State(p): State<Arc<PreferencePages>>,
     Path(token): Path<String>,
 ) -> Result<Response, WebError> {
-    let claim = p
-        .subs
-        .secret
-        .verify(Purpose::Preferences, &token, Utc::now())
-        .ok_or_else(|| p.pages().invalid())?;
+    let (_, claim) = p.verified(Purpose::Preferences, &token)?;
     p.preferences_page(&token, claim.subscriber, None, None)
         .await
 }
@@ -176,12 +188,7 @@ pub async fn submit(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let pages = p.pages();
-    let claim = p
-        .subs
-        .secret
-        .verify(Purpose::Preferences, &token, Utc::now())
-        .ok_or_else(|| pages.invalid())?;
+    let (pages, claim) = p.verified(Purpose::Preferences, &token)?;
     let path = format!("{PREFERENCES_PATH}{token}");
     let fields = csrf::parse_body(&body);
     pages.check_form(&headers, &path, &fields, &path)?;
@@ -230,12 +237,7 @@ pub async fn address_page(
     State(p): State<Arc<PreferencePages>>,
     Path(token): Path<String>,
 ) -> Result<Response, WebError> {
-    let pages = p.pages();
-    let claim = p
-        .subs
-        .secret
-        .verify(Purpose::NewAddress, &token, Utc::now())
-        .ok_or_else(|| pages.invalid())?;
+    let (pages, claim) = p.verified(Purpose::NewAddress, &token)?;
     pages.ok(PageContext {
         email: claim.list,
         ..PageContext::new("adresse-confirmer", "Confirmer la nouvelle adresse")
@@ -250,12 +252,7 @@ pub async fn address_confirm(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let pages = p.pages();
-    let claim = p
-        .subs
-        .secret
-        .verify(Purpose::NewAddress, &token, Utc::now())
-        .ok_or_else(|| pages.invalid())?;
+    let (pages, claim) = p.verified(Purpose::NewAddress, &token)?;
     let path = format!("{PREFERENCES_PATH}adresse/{token}");
     pages.check_form(&headers, &path, &csrf::parse_body(&body), &path)?;
     match p.subs.store.change_address(claim.subscriber, &claim.list).await? {
