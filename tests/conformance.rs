@@ -206,8 +206,8 @@ fn oracle(cases: &[&Case]) -> HashMap<String, Value> {
     let python = manifest_dir.join(".venv/bin/python");
     assert!(
         python.exists(),
-        "{} is missing: run `make deps` (it creates the venv with Python feedparser, the \
-         oracle of this test; `make test` runs it first)",
+        "{} absent : lancez `make deps` (il crée le venv avec Python feedparser, l'oracle de \
+         ce test ; `make test` le lance d'abord)",
         python.display()
     );
     let script = manifest_dir.join("tests/oracle/feedparser_oracle.py");
@@ -229,7 +229,7 @@ fn oracle(cases: &[&Case]) -> HashMap<String, Value> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.display()));
+        .unwrap_or_else(|e| panic!("impossible de lancer {} : {e}", python.display()));
     let mut stdin = child.stdin.take().expect("oracle stdin");
     let writer = std::thread::spawn(move || stdin.write_all(&input));
     let output = child.wait_with_output().expect("oracle output");
@@ -239,15 +239,16 @@ fn oracle(cases: &[&Case]) -> HashMap<String, Value> {
         .expect("write the oracle input");
     assert!(
         output.status.success(),
-        "the feedparser oracle failed ({}):\n{}",
+        "l'oracle feedparser a échoué ({}) :\n{}",
         output.status,
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8_lossy(&output.stdout)
         .lines()
         .map(|line| {
-            let value: Value = serde_json::from_str(line)
-                .unwrap_or_else(|e| panic!("oracle line is not JSON ({e}): {line}"));
+            let value: Value = serde_json::from_str(line).unwrap_or_else(|e| {
+                panic!("ligne de l'oracle qui n'est pas du JSON ({e}) : {line}")
+            });
             (
                 value["path"].as_str().unwrap_or_default().to_string(),
                 value,

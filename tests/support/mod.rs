@@ -191,7 +191,7 @@ pub fn rss(items: &[(&str, &str, &str)]) -> String {
 /// so it shows as ignored, not passed, where `../shared` is absent.
 pub fn shared_fixtures() -> PathBuf {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures");
-    assert!(path.is_dir(), "{} is missing", path.display());
+    assert!(path.is_dir(), "{} absent", path.display());
     path
 }
 
