@@ -8,7 +8,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-use chrono::Utc;
 use support::bounce_parse::{assert_contract, parse, veille};
 use support::dovecot::{self, Dovecot};
 use support::server::{Route, TestServer};
@@ -130,16 +129,6 @@ fn the_json_contract_of_bounces_parse() {
     assert!(stderr.contains("illisible"), "{stderr}");
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc.as_array().unwrap().len(), 1);
-}
-
-fn feed(server: &TestServer) -> String {
-    let date = (Utc::now() - chrono::Duration::hours(2)).to_rfc2822();
-    format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>T</title>\
-         <item><title>Le gouvernement présente le nouveau pacte des solidarités</title><link>{}</link>\
-         <description>Présenté jeudi à Matignon.</description><pubDate>{date}</pubDate></item></channel></rss>",
-        server.url("/a/1.html")
-    )
 }
 
 fn statuses(ws: &Workspace) -> BTreeMap<String, String> {
@@ -404,7 +393,10 @@ fn bounces_come_back_through_dovecot_and_the_policy_applies_once() {
     let imap = Dovecot::start();
     let sink = Sink::start(&[]);
     let server = TestServer::start();
-    server.route("/feed.xml", Route::rss(feed(&server)));
+    server.route(
+        "/feed.xml",
+        Route::rss(support::one_recent_article_feed(&server)),
+    );
     let ws = dovecot_workspace(&sink, &server, &imap);
     let addresses = send_to_twenty_subscribers(&ws);
     let verp = verp_senders(&sink);

@@ -13,21 +13,14 @@ use support::smtp::{self, Sink};
 use support::web::{self, Served};
 use support::{Workspace, feed_source};
 
-fn feed(server: &TestServer) -> String {
-    let date = (chrono::Utc::now() - chrono::Duration::hours(2)).to_rfc2822();
-    format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>T</title>\
-         <item><title>Le gouvernement présente le nouveau pacte des solidarités</title><link>{}</link>\
-         <description>Présenté jeudi à Matignon.</description><pubDate>{date}</pubDate></item></channel></rss>",
-        server.url("/a/1.html")
-    )
-}
-
 /// An edition sent to two subscribers; `count_clicks` as given.
 fn sent(count_clicks: bool) -> (Workspace, Sink, TestServer, u16) {
     let sink = Sink::start(&[]);
     let server = TestServer::start();
-    server.route("/feed.xml", Route::rss(feed(&server)));
+    server.route(
+        "/feed.xml",
+        Route::rss(support::one_recent_article_feed(&server)),
+    );
     let port = web::free_port();
     let base = format!("http://127.0.0.1:{port}");
     let templates = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");

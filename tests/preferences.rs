@@ -9,21 +9,10 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
 use support::server::{Route, TestServer};
 use support::smtp::{self, Sink};
 use support::web::{self, Served};
 use support::{Workspace, feed_source};
-
-fn feed(server: &TestServer) -> String {
-    let date = (Utc::now() - chrono::Duration::hours(2)).to_rfc2822();
-    format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>T</title>\
-         <item><title>Le gouvernement présente le nouveau pacte des solidarités</title><link>{}</link>\
-         <description>Présenté jeudi à Matignon.</description><pubDate>{date}</pubDate></item></channel></rss>",
-        server.url("/a/1.html")
-    )
-}
 
 /// subscriber → list → status.
 fn statuses(ws: &Workspace) -> BTreeMap<String, BTreeMap<String, String>> {
@@ -323,7 +312,10 @@ fn leaving_everything(ws: &Workspace, served: &Served, helene: &str) {
 fn each_message_carries_a_signed_preferences_link() {
     let sink = Sink::start(&[]);
     let server = TestServer::start();
-    server.route("/feed.xml", Route::rss(feed(&server)));
+    server.route(
+        "/feed.xml",
+        Route::rss(support::one_recent_article_feed(&server)),
+    );
     let port = web::free_port();
     let base = format!("http://127.0.0.1:{port}");
     let ws = workspace(&sink, &server, &base);

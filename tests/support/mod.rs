@@ -172,6 +172,18 @@ pub fn feed_source(name: &str, url: &str) -> String {
     format!("[[sources]]\nname = \"{name}\"\nfeed = \"{url}\"\ndossiers = [\"pauvrete\"]\n\n")
 }
 
+/// An RSS feed of one article published two hours ago (so inside every "recent" window),
+/// linking to `/a/1.html` on `server`: what the mailing tests send.
+pub fn one_recent_article_feed(server: &server::TestServer) -> String {
+    let date = (chrono::Utc::now() - chrono::Duration::hours(2)).to_rfc2822();
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>T</title>\
+         <item><title>Le gouvernement présente le nouveau pacte des solidarités</title><link>{}</link>\
+         <description>Présenté jeudi à Matignon.</description><pubDate>{date}</pubDate></item></channel></rss>",
+        server.url("/a/1.html")
+    )
+}
+
 /// An RSS 2.0 document with `(title, link, guid)` items.
 pub fn rss(items: &[(&str, &str, &str)]) -> String {
     let mut xml = String::from(
