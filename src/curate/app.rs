@@ -173,6 +173,17 @@ fn parse_day(text: &str, tz: Tz) -> Option<chrono::DateTime<Utc>> {
 }
 
 impl App {
+    /// The application the unit tests drive: curator "camille", archive in `dir`, no colour
+    /// (so snapshots compare text only).
+    #[cfg(test)]
+    pub(super) async fn for_tests(store: Store, config: Config, dir: &std::path::Path) -> App {
+        let mut app = App::new(store, config, dir.to_path_buf(), "camille".into(), None)
+            .await
+            .unwrap();
+        app.color = false;
+        app
+    }
+
     pub async fn new(
         store: Store,
         config: Config,

@@ -62,16 +62,7 @@ async fn band_and_running_story_in_the_dossier_inbox() {
         )])
         .await
         .unwrap();
-    let mut app = App::new(
-        store,
-        config,
-        dir.path().to_path_buf(),
-        "camille".into(),
-        None,
-    )
-    .await
-    .unwrap();
-    app.color = false;
+    let mut app = App::for_tests(store, config, dir.path()).await;
     // The dossier's view: the rules' story, then the band.
     app.view = app
         .views

@@ -112,11 +112,7 @@ async fn store(dir: &Path, config: &Config) -> Store {
 async fn app(dir: &Path) -> App {
     let config = config();
     let store = store(dir, &config).await;
-    let mut app = App::new(store, config, dir.to_path_buf(), "camille".into(), None)
-        .await
-        .unwrap();
-    app.color = false;
-    app
+    App::for_tests(store, config, dir).await
 }
 
 fn key(c: char) -> KeyEvent {
@@ -391,16 +387,7 @@ async fn the_detail_pane_shows_the_article_text() {
         )
         .await
         .unwrap();
-    let mut app = App::new(
-        store,
-        config,
-        dir.path().to_path_buf(),
-        "camille".into(),
-        None,
-    )
-    .await
-    .unwrap();
-    app.color = false;
+    let app = App::for_tests(store, config, dir.path()).await;
     let screen = screen(&app, 100, 40);
     assert!(screen.contains("Article :"), "{screen}");
     assert!(
