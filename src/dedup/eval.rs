@@ -124,9 +124,7 @@ fn linked(a: &fingerprint::Fingerprint, b: &fingerprint::Fingerprint, threshold:
     reaches(super::follows(a, b, threshold)) || reaches(super::follows(b, a, threshold))
 }
 
-fn fingerprints(
-    pairs: &[LabelledPair],
-) -> Vec<(fingerprint::Fingerprint, fingerprint::Fingerprint)> {
+fn fingerprints(pairs: &[LabelledPair]) -> PairFingerprints {
     pairs
         .iter()
         .map(|p| {
@@ -268,15 +266,30 @@ fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
-/// Evaluates story merging at `threshold` on a labelled pairs file (its text).
-pub fn evaluate(tsv: &str, threshold: f64) -> Result<DedupEvaluation, String> {
+type PairFingerprints = Vec<(fingerprint::Fingerprint, fingerprint::Fingerprint)>;
+
+/// The labelled pairs of a file, their fingerprints, and each pair's (similarity, label).
+struct ScoredPairs {
+    pairs: Vec<LabelledPair>,
+    fps: PairFingerprints,
+    scored: Vec<(f64, bool)>,
+}
+
+/// The labelled pairs of a file (its text), fingerprinted and scored.
+fn scored_pairs(tsv: &str) -> Result<ScoredPairs, String> {
     let pairs = parse_pairs(tsv)?;
     let fps = fingerprints(&pairs);
-    let scored: Vec<(f64, bool)> = fps
+    let scored = fps
         .iter()
         .zip(&pairs)
         .map(|((a, b), p)| (similarity(a, b), p.same_story))
         .collect();
+    Ok(ScoredPairs { pairs, fps, scored })
+}
+
+/// Evaluates story merging at `threshold` on a labelled pairs file (its text).
+pub fn evaluate(tsv: &str, threshold: f64) -> Result<DedupEvaluation, String> {
+    let ScoredPairs { pairs, fps, scored } = scored_pairs(tsv)?;
     let (scores, _, _) = scores_at(&scored, threshold);
     let mut errors_by_kind: BTreeMap<String, KindErrors> = BTreeMap::new();
     let mut misclassified = Vec::new();
@@ -356,13 +369,7 @@ pub fn cross_validate(tsv: &str, folds: usize) -> Result<FoldedEvaluation, Strin
     if folds < 2 {
         return Err(format!("il faut au moins 2 plis, pas {folds}"));
     }
-    let pairs = parse_pairs(tsv)?;
-    let fps = fingerprints(&pairs);
-    let scored: Vec<(f64, bool)> = fps
-        .iter()
-        .zip(&pairs)
-        .map(|((a, b), p)| (similarity(a, b), p.same_story))
-        .collect();
+    let ScoredPairs { pairs, fps, scored } = scored_pairs(tsv)?;
     let fold: Vec<usize> = pairs.iter().map(|p| fold_of(&p.id, folds)).collect();
     let thresholds: Vec<f64> = (0..folds)
         .map(|k| {
