@@ -6,11 +6,10 @@
 //! Sendmail, Exchange, Gmail…). Hard means "this address will never work" (unknown user or
 //! domain, moved, domain takes no mail); everything else that failed is soft.
 
+use super::dsn::from_dsn;
+use super::free_text::{from_free_text, html_to_text};
 use mail_parser::{MessageParser, MimeHeaders, PartType};
 use serde::Serialize;
-
-use super::dsn::*;
-use super::free_text::*;
 
 /// The verdict for one message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -1,7 +1,7 @@
 //! RFC 3464 delivery status notifications: the per-recipient fields of a DSN, and the
 //! enhanced status codes and SMTP reply codes found in any text.
 
-use super::classify::*;
+use super::classify::{Classification, Kind, typed_address, unfold_fields};
 use super::free_text::lines_about;
 use super::patterns::{Reason, reason_of};
 

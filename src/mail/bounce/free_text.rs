@@ -1,8 +1,8 @@
 //! The free-text notices of MTAs that send no DSN: the failed addresses they list, the
 //! text about each, and the quoted original message cut away.
 
-use super::classify::*;
-use super::dsn::*;
+use super::classify::{Classification, Kind, addresses_in, unfold_fields};
+use super::dsn::{find_reply_code, find_status};
 use super::patterns::{Reason, reason_of};
 
 /// Where the notice stops and the returned original starts, in the free-text forms.
