@@ -7,16 +7,16 @@ use super::{Store, parse_timestamp, timestamp};
 
 /// One source as the alert check sees it.
 #[derive(Debug, Clone)]
-pub struct AlertInput {
-    pub source_id: i64,
-    pub name: String,
-    pub url: String,
-    pub consecutive_errors: u32,
-    pub last_error: Option<String>,
-    pub last_success: Option<DateTime<Utc>>,
-    pub newest_article: Option<DateTime<Utc>>,
+pub(crate) struct AlertInput {
+    pub(crate) source_id: i64,
+    pub(crate) name: String,
+    pub(crate) url: String,
+    pub(crate) consecutive_errors: u32,
+    pub(crate) last_error: Option<String>,
+    pub(crate) last_success: Option<DateTime<Utc>>,
+    pub(crate) newest_article: Option<DateTime<Utc>>,
     /// The state last recorded, with when it began.
-    pub recorded: Option<(String, DateTime<Utc>)>,
+    pub(crate) recorded: Option<(String, DateTime<Utc>)>,
 }
 
 /// A source and its alert state as the query returns them.
@@ -35,7 +35,7 @@ struct AlertDbRow {
 
 impl Store {
     /// Every enabled source with what the alert check needs.
-    pub async fn alert_inputs(&self) -> anyhow::Result<Vec<AlertInput>> {
+    pub(crate) async fn alert_inputs(&self) -> anyhow::Result<Vec<AlertInput>> {
         let rows: Vec<AlertDbRow> = sqlx::query_as(
             "SELECT s.id, s.name, s.url, s.consecutive_errors, s.last_error, s.last_success,
                     (SELECT MAX(a.first_seen) FROM articles a WHERE a.source_id = s.id) AS newest,
@@ -61,7 +61,7 @@ impl Store {
     }
 
     /// Records the state told to the curators (or reached without a mail, like `erring`).
-    pub async fn set_alert_state(
+    pub(crate) async fn set_alert_state(
         &self,
         source_id: i64,
         state: &str,

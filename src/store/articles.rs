@@ -11,45 +11,45 @@ use crate::model::{DecisionState, SearchDoc, Tagging};
 
 /// One stored article with its source, tags and its story's decision state.
 #[derive(Debug, Clone, Serialize)]
-pub struct ArticleRow {
-    pub id: i64,
-    pub story: i64,
-    pub title: String,
-    pub url: String,
-    pub source: String,
-    pub published: Option<String>,
-    pub summary: String,
-    pub language: Option<String>,
-    pub first_seen: String,
-    pub dossiers: Vec<String>,
-    pub territories: Vec<String>,
+pub(crate) struct ArticleRow {
+    pub(crate) id: i64,
+    pub(crate) story: i64,
+    pub(crate) title: String,
+    pub(crate) url: String,
+    pub(crate) source: String,
+    pub(crate) published: Option<String>,
+    pub(crate) summary: String,
+    pub(crate) language: Option<String>,
+    pub(crate) first_seen: String,
+    pub(crate) dossiers: Vec<String>,
+    pub(crate) territories: Vec<String>,
     /// The story's strongest decision over all dossiers.
-    pub state: DecisionState,
+    pub(crate) state: DecisionState,
     /// The article's text fetched from its page (`full_text`), if any.
-    pub body: Option<String>,
+    pub(crate) body: Option<String>,
     /// The earlier story this one continues ("suite de"), if any.
-    pub follows: Option<i64>,
+    pub(crate) follows: Option<i64>,
 }
 
 /// Which articles to list.
 #[derive(Debug, Clone, Default)]
 pub struct ArticleFilter {
-    pub since: Option<DateTime<Utc>>,
-    pub source: Option<String>,
-    pub dossier: Option<String>,
-    pub state: Option<DecisionState>,
-    pub limit: Option<u32>,
+    pub(crate) since: Option<DateTime<Utc>>,
+    pub(crate) source: Option<String>,
+    pub(crate) dossier: Option<String>,
+    pub(crate) state: Option<DecisionState>,
+    pub(crate) limit: Option<u32>,
 }
 
 /// What tagging needs to re-read an article.
 #[derive(Debug, Clone)]
 pub struct TaggingInput {
-    pub id: i64,
-    pub title: String,
-    pub summary: String,
+    pub(crate) id: i64,
+    pub(crate) title: String,
+    pub(crate) summary: String,
     /// The article's full text, empty when none was fetched.
-    pub body: String,
-    pub source_dossiers: Vec<String>,
+    pub(crate) body: String,
+    pub(crate) source_dossiers: Vec<String>,
 }
 
 pub(crate) fn json_list(text: Option<String>) -> Vec<String> {
@@ -101,7 +101,7 @@ struct IndexDbRow {
 
 impl Store {
     /// Stored articles, newest first (by publication date, else first seen).
-    pub async fn articles(&self, filter: &ArticleFilter) -> anyhow::Result<Vec<ArticleRow>> {
+    pub(crate) async fn articles(&self, filter: &ArticleFilter) -> anyhow::Result<Vec<ArticleRow>> {
         let rows: Vec<ArticleDbRow> = sqlx::query_as(
             "SELECT a.id, COALESCE(a.story, a.id) AS story, a.title, a.canonical_url, s.name AS source,
                     a.published, a.summary_text, a.language, a.first_seen, a.territories, a.content,
@@ -162,7 +162,7 @@ impl Store {
     }
 
     /// Each decided story's strongest state over all dossiers.
-    pub async fn story_states(&self) -> anyhow::Result<HashMap<i64, DecisionState>> {
+    pub(crate) async fn story_states(&self) -> anyhow::Result<HashMap<i64, DecisionState>> {
         let mut map: HashMap<i64, DecisionState> = HashMap::new();
         let rows: Vec<(i64, String)> = sqlx::query_as("SELECT story, state FROM decisions")
             .fetch_all(&self.pool)
@@ -180,7 +180,7 @@ impl Store {
     }
 
     /// Fingerprints of the articles first seen or published since `since`, for story merging.
-    pub async fn recent_fingerprints(
+    pub(crate) async fn recent_fingerprints(
         &self,
         since: DateTime<Utc>,
     ) -> anyhow::Result<Vec<(i64, DateTime<Utc>, String)>> {
@@ -193,7 +193,7 @@ impl Store {
 
     /// Like [`Store::recent_fingerprints`], for the articles dated in `[since, until)`: the
     /// older window a pass needs when a source brings old items.
-    pub async fn fingerprints_between(
+    pub(crate) async fn fingerprints_between(
         &self,
         since: DateTime<Utc>,
         until: DateTime<Utc>,
@@ -215,12 +215,15 @@ impl Store {
     }
 
     /// Every article with its source's dossier hints, for `veille retag`.
-    pub async fn tagging_inputs(&self) -> anyhow::Result<Vec<TaggingInput>> {
+    pub(crate) async fn tagging_inputs(&self) -> anyhow::Result<Vec<TaggingInput>> {
         self.tagging_inputs_of(None).await
     }
 
     /// What tagging needs of these articles only (those whose body just arrived).
-    pub async fn tagging_inputs_for(&self, ids: &[i64]) -> anyhow::Result<Vec<TaggingInput>> {
+    pub(crate) async fn tagging_inputs_for(
+        &self,
+        ids: &[i64],
+    ) -> anyhow::Result<Vec<TaggingInput>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -253,7 +256,7 @@ impl Store {
 
     /// Replaces the tags and territories of many articles in one transaction; decisions,
     /// which belong to stories, are untouched. Returns how many articles changed.
-    pub async fn replace_tagging(&self, batch: &[(i64, Tagging)]) -> anyhow::Result<usize> {
+    pub(crate) async fn replace_tagging(&self, batch: &[(i64, Tagging)]) -> anyhow::Result<usize> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let mut changed = 0;
         for (id, tagging) in batch {
@@ -295,12 +298,16 @@ impl Store {
     }
 
     /// Articles not yet in the search index (new, changed, or after `reset_index`).
-    pub async fn unindexed(&self, limit: u32) -> anyhow::Result<Vec<SearchDoc>> {
+    pub(crate) async fn unindexed(&self, limit: u32) -> anyhow::Result<Vec<SearchDoc>> {
         self.index_rows(true, 0, limit).await
     }
 
     /// Every article with an id above `after`, in id order, for a rebuild.
-    pub async fn all_for_index(&self, after: i64, limit: u32) -> anyhow::Result<Vec<SearchDoc>> {
+    pub(crate) async fn all_for_index(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> anyhow::Result<Vec<SearchDoc>> {
         self.index_rows(false, after, limit).await
     }
 
@@ -347,7 +354,7 @@ impl Store {
     }
 
     /// Records that these articles are in the search index (after its commit).
-    pub async fn mark_indexed(&self, ids: &[i64], now: DateTime<Utc>) -> anyhow::Result<()> {
+    pub(crate) async fn mark_indexed(&self, ids: &[i64], now: DateTime<Utc>) -> anyhow::Result<()> {
         // One statement for the whole batch (json_each is SQLite's; PostgreSQL would take
         // `id = ANY($2)`).
         sqlx::query(
@@ -361,7 +368,7 @@ impl Store {
     }
 
     /// Marks every article as needing indexing (before a rebuild).
-    pub async fn reset_index(&self) -> anyhow::Result<()> {
+    pub(crate) async fn reset_index(&self) -> anyhow::Result<()> {
         sqlx::query("UPDATE articles SET indexed_at = NULL")
             .execute(&self.pool)
             .await?;

@@ -5,15 +5,15 @@ use super::Store;
 
 /// An article whose page has not been tried yet.
 #[derive(Debug, Clone)]
-pub struct PendingBody {
-    pub id: i64,
-    pub url: String,
-    pub summary: String,
+pub(crate) struct PendingBody {
+    pub(crate) id: i64,
+    pub(crate) url: String,
+    pub(crate) summary: String,
 }
 
 impl Store {
     /// The newest articles of a source whose body has not been tried, at most `limit`.
-    pub async fn pending_bodies(
+    pub(crate) async fn pending_bodies(
         &self,
         source: &str,
         limit: u32,
@@ -35,7 +35,12 @@ impl Store {
 
     /// Records an article's body (`Some` text, status `ok`) or why it has none; the feed's
     /// own text is left as it was either way.
-    pub async fn set_body(&self, id: i64, body: Option<&str>, status: &str) -> anyhow::Result<()> {
+    pub(crate) async fn set_body(
+        &self,
+        id: i64,
+        body: Option<&str>,
+        status: &str,
+    ) -> anyhow::Result<()> {
         sqlx::query(
             // A new body must reach the search index (and tagging), which read `indexed_at`.
             "UPDATE articles SET content = COALESCE($2, content), body_status = $3,
@@ -53,15 +58,15 @@ impl Store {
 
 /// An article with a fetched body, for the merging of stories by their bodies.
 #[derive(Debug, Clone)]
-pub struct BodiedArticle {
-    pub id: i64,
-    pub story: i64,
-    pub at: chrono::DateTime<chrono::Utc>,
-    pub fingerprint: String,
-    pub body: String,
+pub(crate) struct BodiedArticle {
+    pub(crate) id: i64,
+    pub(crate) story: i64,
+    pub(crate) at: chrono::DateTime<chrono::Utc>,
+    pub(crate) fingerprint: String,
+    pub(crate) body: String,
     /// Alone in its story, and that story has no decision, edition, link or "to check" row:
     /// moving it to another story loses nothing a curator did.
-    pub movable: bool,
+    pub(crate) movable: bool,
 }
 
 /// A bodied article as the query returns it.
@@ -79,7 +84,7 @@ impl Store {
     /// The articles dated from `since` that have a fetched body and a fingerprint; whether
     /// one is movable is worked out for `candidates` only (the others say `false`), since
     /// it reads the whole story of each.
-    pub async fn bodied_articles_since(
+    pub(crate) async fn bodied_articles_since(
         &self,
         since: chrono::DateTime<chrono::Utc>,
         candidates: &[i64],
@@ -118,7 +123,7 @@ impl Store {
     }
 
     /// Moves a lone article into another story; search re-indexes it.
-    pub async fn move_to_story(&self, id: i64, story: i64) -> anyhow::Result<()> {
+    pub(crate) async fn move_to_story(&self, id: i64, story: i64) -> anyhow::Result<()> {
         sqlx::query("UPDATE articles SET story = $2, indexed_at = NULL WHERE id = $1")
             .bind(id)
             .bind(story)

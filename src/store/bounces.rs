@@ -10,41 +10,41 @@ use crate::model::EditionRef;
 
 /// The thresholds of the soft-bounce policy (`[bounces]`).
 #[derive(Debug, Clone, Copy)]
-pub struct BouncePolicy {
+pub(crate) struct BouncePolicy {
     /// Soft bounces, with no delivery in between, after which an address is `bounced`.
-    pub soft_limit: u32,
+    pub(crate) soft_limit: u32,
     /// … spread over at least this many different editions.
-    pub soft_editions: u32,
+    pub(crate) soft_editions: u32,
 }
 
 /// One subscriber a message is about.
 #[derive(Debug, Clone)]
-pub struct BounceTarget {
-    pub subscriber: i64,
+pub(crate) struct BounceTarget {
+    pub(crate) subscriber: i64,
     /// The edition the VERP token named, when there was one.
-    pub edition: Option<i64>,
+    pub(crate) edition: Option<i64>,
     /// The keyed hash of the address, for the suppression list after a complaint.
-    pub suppression_hash: String,
+    pub(crate) suppression_hash: String,
 }
 
 /// One message of the mailbox, classified, ready to be recorded.
 #[derive(Debug, Clone)]
-pub struct BounceRecord {
-    pub message_key: String,
+pub(crate) struct BounceRecord {
+    pub(crate) message_key: String,
     /// hard, soft, complaint, auto-reply, delivered, none.
-    pub kind: String,
-    pub status: Option<String>,
-    pub reason: Option<String>,
-    pub targets: Vec<BounceTarget>,
+    pub(crate) kind: String,
+    pub(crate) status: Option<String>,
+    pub(crate) reason: Option<String>,
+    pub(crate) targets: Vec<BounceTarget>,
     /// applied (targets known), forged (altered VERP token), unknown (no subscriber found),
     /// ignored (nothing to do).
-    pub outcome: String,
-    pub detail: Option<String>,
+    pub(crate) outcome: String,
+    pub(crate) detail: Option<String>,
 }
 
 /// What recording a message did.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BounceApplied {
+pub(crate) enum BounceApplied {
     /// Processed before (a crash after the commit, or the same message twice): nothing done.
     AlreadyProcessed,
     /// Recorded; the effect on each subscriber (bounced, complained, counted, ignored).
@@ -53,13 +53,13 @@ pub enum BounceApplied {
 
 /// One event, as `veille subscribers show` lists it.
 #[derive(Debug, Clone, Serialize)]
-pub struct BounceEventRow {
-    pub at: String,
-    pub edition: Option<String>,
-    pub kind: String,
-    pub status: Option<String>,
-    pub reason: Option<String>,
-    pub effect: String,
+pub(crate) struct BounceEventRow {
+    pub(crate) at: String,
+    pub(crate) edition: Option<String>,
+    pub(crate) kind: String,
+    pub(crate) status: Option<String>,
+    pub(crate) reason: Option<String>,
+    pub(crate) effect: String,
 }
 
 /// An event as the query returns it, with its edition's kind and number when known.
@@ -76,27 +76,27 @@ struct BounceEventDbRow {
 
 /// The figures of one edition after the fact.
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct EditionReport {
-    pub edition: String,
-    pub list: Option<String>,
-    pub recipients: i64,
-    pub sent: i64,
+pub(crate) struct EditionReport {
+    pub(crate) edition: String,
+    pub(crate) list: Option<String>,
+    pub(crate) recipients: i64,
+    pub(crate) sent: i64,
     /// Refused by the relay during the send (5xx, or 4xx on every try).
-    pub refused_during_sending: i64,
-    pub bounced_hard: i64,
-    pub bounced_soft: i64,
-    pub complaints: i64,
-    pub auto_replies: i64,
+    pub(crate) refused_during_sending: i64,
+    pub(crate) bounced_hard: i64,
+    pub(crate) bounced_soft: i64,
+    pub(crate) complaints: i64,
+    pub(crate) auto_replies: i64,
     /// Unsubscriptions from the edition's list between its send and the next edition's.
-    pub unsubscribes: i64,
+    pub(crate) unsubscribes: i64,
     /// Sent without a known answer (`sending` in the ledger after a timeout or a crash).
-    pub uncertain: i64,
-    pub sent_at: Option<String>,
+    pub(crate) uncertain: i64,
+    pub(crate) sent_at: Option<String>,
 }
 
 impl Store {
     /// Whether a mailbox message was already processed.
-    pub async fn bounce_processed(&self, message_key: &str) -> anyhow::Result<bool> {
+    pub(crate) async fn bounce_processed(&self, message_key: &str) -> anyhow::Result<bool> {
         Ok(
             sqlx::query_scalar::<_, i64>("SELECT 1 FROM bounce_messages WHERE message_key = $1")
                 .bind(message_key)
@@ -107,7 +107,7 @@ impl Store {
     }
 
     /// The subscriber of an address.
-    pub async fn subscriber_id(&self, email: &str) -> anyhow::Result<Option<i64>> {
+    pub(crate) async fn subscriber_id(&self, email: &str) -> anyhow::Result<Option<i64>> {
         Ok(
             sqlx::query_scalar("SELECT id FROM subscribers WHERE email = $1")
                 .bind(email.trim().to_lowercase())
@@ -117,7 +117,7 @@ impl Store {
     }
 
     /// The address an edition was sent to for a subscriber, when the ledger has it.
-    pub async fn delivery_email(
+    pub(crate) async fn delivery_email(
         &self,
         edition: i64,
         subscriber: i64,
@@ -136,7 +136,7 @@ impl Store {
     /// soft bounces over `soft_editions` editions came with no delivery notice in between;
     /// complaint → every subscription `complained` and the address suppressed; auto-reply
     /// and delivery notices are recorded only. A message already recorded changes nothing.
-    pub async fn record_bounce(
+    pub(crate) async fn record_bounce(
         &self,
         record: &BounceRecord,
         policy: BouncePolicy,
@@ -236,7 +236,7 @@ impl Store {
     }
 
     /// The events recorded for an address, oldest first.
-    pub async fn bounce_events(&self, email: &str) -> anyhow::Result<Vec<BounceEventRow>> {
+    pub(crate) async fn bounce_events(&self, email: &str) -> anyhow::Result<Vec<BounceEventRow>> {
         let rows: Vec<BounceEventDbRow> = sqlx::query_as(
             "SELECT b.at, b.kind, b.status, b.reason, b.effect, e.kind AS ekind, e.number
              FROM bounce_events b
@@ -264,7 +264,7 @@ impl Store {
     }
 
     /// Messages of the mailbox by outcome (applied, forged, unknown, ignored).
-    pub async fn bounce_message_counts(&self) -> anyhow::Result<Vec<(String, i64)>> {
+    pub(crate) async fn bounce_message_counts(&self) -> anyhow::Result<Vec<(String, i64)>> {
         Ok(sqlx::query_as(
             "SELECT outcome, COUNT(*) AS n FROM bounce_messages GROUP BY outcome ORDER BY outcome",
         )
@@ -273,7 +273,7 @@ impl Store {
     }
 
     /// The edition whose send started last: (kind, number).
-    pub async fn last_sent_edition(&self) -> anyhow::Result<Option<(String, i64)>> {
+    pub(crate) async fn last_sent_edition(&self) -> anyhow::Result<Option<(String, i64)>> {
         Ok(sqlx::query_as(
             "SELECT e.kind, e.number FROM deliveries d JOIN editions e ON e.id = d.edition_id
              WHERE d.sent_at IS NOT NULL ORDER BY d.sent_at DESC LIMIT 1",
@@ -283,7 +283,7 @@ impl Store {
     }
 
     /// The figures of one edition: the ledger of its send and what came back since.
-    pub async fn edition_report(
+    pub(crate) async fn edition_report(
         &self,
         kind: &str,
         number: i64,

@@ -5,16 +5,16 @@ use super::Store;
 
 /// One link of an edition and how many times it was followed.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct LinkClicks {
-    pub link: i64,
-    pub url: String,
-    pub clicks: i64,
+pub(crate) struct LinkClicks {
+    pub(crate) link: i64,
+    pub(crate) url: String,
+    pub(crate) clicks: i64,
 }
 
 impl Store {
     /// The number of each of `urls` in edition `kind/number`: the one it already has (a
     /// test send before the real one keeps the same numbers), else the next free one.
-    pub async fn number_links(
+    pub(crate) async fn number_links(
         &self,
         kind: &str,
         number: i64,
@@ -63,7 +63,7 @@ impl Store {
 
     /// Counts one follow of link `link` of `kind/number` and gives its address; None (and
     /// nothing counted) for a link the edition never had.
-    pub async fn follow_link(
+    pub(crate) async fn follow_link(
         &self,
         kind: &str,
         number: i64,
@@ -82,7 +82,11 @@ impl Store {
     }
 
     /// Every counted link of `kind/number`, in the order of the edition.
-    pub async fn link_clicks(&self, kind: &str, number: i64) -> anyhow::Result<Vec<LinkClicks>> {
+    pub(crate) async fn link_clicks(
+        &self,
+        kind: &str,
+        number: i64,
+    ) -> anyhow::Result<Vec<LinkClicks>> {
         let rows: Vec<(i64, String, i64)> = sqlx::query_as(
             "SELECT position, url, clicks FROM edition_links
              WHERE kind = $1 AND number = $2 ORDER BY position",

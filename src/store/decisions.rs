@@ -5,7 +5,7 @@ use crate::model::DecisionState;
 use chrono::{DateTime, Utc};
 
 #[derive(Debug, thiserror::Error)]
-pub enum DecisionError {
+pub(crate) enum DecisionError {
     #[error("histoire inconnue : {0}")]
     UnknownStory(i64),
     #[error(transparent)]
@@ -98,7 +98,7 @@ impl Store {
     /// Records `state` for a story: in one dossier, or else in every dossier its articles
     /// are tagged with (`''` when there is none). Last writer wins; every change is logged.
     /// Returns the dossiers decided.
-    pub async fn decide(
+    pub(crate) async fn decide(
         &self,
         story: i64,
         dossier: Option<&str>,
@@ -145,7 +145,9 @@ impl Store {
     }
 
     /// The log of a story's decisions, oldest first: (dossier, curator, at, before, after).
-    pub async fn decision_log(
+    /// Only the curation tests read it back; the log itself is for people reading the base.
+    #[cfg(test)]
+    pub(crate) async fn decision_log(
         &self,
         story: i64,
     ) -> anyhow::Result<Vec<(String, String, String, Option<String>, String)>> {

@@ -9,7 +9,7 @@ use crate::model::{
 use chrono::{DateTime, NaiveDate, Utc};
 
 #[derive(Debug, thiserror::Error)]
-pub enum EditionError {
+pub(crate) enum EditionError {
     #[error("édition inconnue : {0}")]
     Unknown(String),
     #[error("l'édition {0} est envoyée : elle ne peut plus être modifiée")]
@@ -39,12 +39,12 @@ impl From<sqlx::Error> for EditionError {
 
 /// A block to add to an edition.
 #[derive(Debug, Clone)]
-pub struct NewBlock {
-    pub kind: BlockKind,
-    pub title: Option<String>,
-    pub body: String,
-    pub event_date: Option<String>,
-    pub place: Option<String>,
+pub(crate) struct NewBlock {
+    pub(crate) kind: BlockKind,
+    pub(crate) title: Option<String>,
+    pub(crate) body: String,
+    pub(crate) event_date: Option<String>,
+    pub(crate) place: Option<String>,
 }
 
 fn address(kind: &str, number: i64) -> String {
@@ -180,7 +180,7 @@ async fn touch(tx: &mut Tx<'_>, id: i64, now: DateTime<Utc>) -> Result<(), Editi
 
 impl Store {
     /// Creates the next edition of `kind` (numbered from 1), as a draft.
-    pub async fn create_edition(
+    pub(crate) async fn create_edition(
         &self,
         kind: &str,
         period_start: NaiveDate,
@@ -213,7 +213,7 @@ impl Store {
     }
 
     /// One edition with its items and blocks.
-    pub async fn edition(&self, kind: &str, number: i64) -> anyhow::Result<Option<Edition>> {
+    pub(crate) async fn edition(&self, kind: &str, number: i64) -> anyhow::Result<Option<Edition>> {
         let sql = format!("SELECT {EDITION_COLUMNS} FROM editions WHERE kind = $1 AND number = $2");
         // Only the constant column list is spliced in; the values are bound.
         let Some(row) = sqlx::query_as::<_, EditionDbRow>(sqlx::AssertSqlSafe(sql))
@@ -259,7 +259,7 @@ impl Store {
     }
 
     /// Every edition (without items and blocks), by kind then number.
-    pub async fn editions(&self) -> anyhow::Result<Vec<Edition>> {
+    pub(crate) async fn editions(&self) -> anyhow::Result<Vec<Edition>> {
         let sql = format!("SELECT {EDITION_COLUMNS} FROM editions ORDER BY kind, number");
         let rows: Vec<EditionDbRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .fetch_all(&self.pool)
@@ -269,7 +269,7 @@ impl Store {
 
     /// Places a story in an edition, at the end of `section`; a story already there gets
     /// the new section (moving to its end) and edits.
-    pub async fn add_edition_item(
+    pub(crate) async fn add_edition_item(
         &self,
         kind: &str,
         number: i64,
@@ -339,7 +339,7 @@ impl Store {
     }
 
     /// Moves an item up (`-1`) or down (`+1`) within its section; at an end it stays.
-    pub async fn move_edition_item(
+    pub(crate) async fn move_edition_item(
         &self,
         kind: &str,
         number: i64,
@@ -396,7 +396,7 @@ impl Store {
     }
 
     /// Takes a story out of an edition.
-    pub async fn remove_edition_item(
+    pub(crate) async fn remove_edition_item(
         &self,
         kind: &str,
         number: i64,
@@ -424,7 +424,7 @@ impl Store {
 
     /// Puts back an item removed from an edition, at the place it had (undo in the
     /// composer): its section, position and edits.
-    pub async fn restore_edition_item(
+    pub(crate) async fn restore_edition_item(
         &self,
         kind: &str,
         number: i64,
@@ -454,7 +454,7 @@ impl Store {
     }
 
     /// Adds a Markdown block at the end of the edition's blocks; returns its id.
-    pub async fn add_edition_block(
+    pub(crate) async fn add_edition_block(
         &self,
         kind: &str,
         number: i64,
@@ -483,7 +483,7 @@ impl Store {
     }
 
     /// Replaces the body of a block (the intro written in `$EDITOR`, say).
-    pub async fn set_edition_block_body(
+    pub(crate) async fn set_edition_block_body(
         &self,
         kind: &str,
         number: i64,
@@ -505,7 +505,7 @@ impl Store {
     }
 
     /// Moves an edition between draft and ready, or marks it sent (then it is frozen).
-    pub async fn set_edition_status(
+    pub(crate) async fn set_edition_status(
         &self,
         kind: &str,
         number: i64,
@@ -530,7 +530,7 @@ impl Store {
     }
 
     /// Records when the edition's files were last written.
-    pub async fn mark_edition_rendered(
+    pub(crate) async fn mark_edition_rendered(
         &self,
         kind: &str,
         number: i64,
@@ -553,7 +553,7 @@ impl Store {
 
     /// Cards of these stories, in the order given; unknown ids are skipped. Edited titles
     /// and ledes come from the curators' decisions (in `dossier` when given).
-    pub async fn story_cards(
+    pub(crate) async fn story_cards(
         &self,
         stories: &[i64],
         dossier: Option<&str>,
@@ -636,7 +636,7 @@ impl Store {
 
     /// The stories kept (or starred) in a dossier whose date is at or after `since`:
     /// starred first, then newest first; at most `limit`.
-    pub async fn panorama_stories(
+    pub(crate) async fn panorama_stories(
         &self,
         dossier: &str,
         since: DateTime<Utc>,

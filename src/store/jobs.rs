@@ -12,70 +12,70 @@ use crate::model::{EditionRef, SourceReport};
 
 /// One job as stored.
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct JobRow {
-    pub name: String,
-    pub last_slot: Option<DateTime<Utc>>,
+pub(crate) struct JobRow {
+    pub(crate) name: String,
+    pub(crate) last_slot: Option<DateTime<Utc>>,
     /// None while the job never ran (only its baseline is stored).
-    pub last_run: Option<DateTime<Utc>>,
-    pub last_status: Option<String>,
-    pub last_error: Option<String>,
-    pub last_duration_ms: Option<i64>,
-    pub runs: i64,
-    pub failures: i64,
+    pub(crate) last_run: Option<DateTime<Utc>>,
+    pub(crate) last_status: Option<String>,
+    pub(crate) last_error: Option<String>,
+    pub(crate) last_duration_ms: Option<i64>,
+    pub(crate) runs: i64,
+    pub(crate) failures: i64,
 }
 
 /// One source's counters and health.
 #[derive(Debug, Clone, Serialize)]
-pub struct SourceStat {
-    pub name: String,
-    pub enabled: bool,
+pub(crate) struct SourceStat {
+    pub(crate) name: String,
+    pub(crate) enabled: bool,
     /// Fetches tried (every answer or failure; sources put off by their backoff do not count).
-    pub fetches: i64,
-    pub errors: i64,
+    pub(crate) fetches: i64,
+    pub(crate) errors: i64,
     /// Articles seen for the first time.
-    pub new_articles: i64,
-    pub consecutive_errors: i64,
-    pub last_success: Option<DateTime<Utc>>,
+    pub(crate) new_articles: i64,
+    pub(crate) consecutive_errors: i64,
+    pub(crate) last_success: Option<DateTime<Utc>>,
 }
 
 /// Counts over the whole archive.
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct Totals {
-    pub articles: i64,
-    pub stories: i64,
+pub(crate) struct Totals {
+    pub(crate) articles: i64,
+    pub(crate) stories: i64,
     /// Deliveries by state (`sent`, `failed_perm`…), over every edition.
-    pub deliveries: BTreeMap<String, i64>,
+    pub(crate) deliveries: BTreeMap<String, i64>,
 }
 
 /// A draft the daemon created and curators still have to prepare.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, sqlx::FromRow)]
-pub struct EditionReminder {
-    pub kind: String,
-    pub number: i64,
-    pub period_start: String,
-    pub period_end: String,
-    pub created_at: String,
+pub(crate) struct EditionReminder {
+    pub(crate) kind: String,
+    pub(crate) number: i64,
+    pub(crate) period_start: String,
+    pub(crate) period_end: String,
+    pub(crate) created_at: String,
 }
 
 impl EditionReminder {
     /// `KIND/NUMBER`.
-    pub fn address(&self) -> String {
+    pub(crate) fn address(&self) -> String {
         EditionRef::new(self.kind.as_str(), self.number).to_string()
     }
 
     /// The line curators see (TUI header, log).
-    pub fn message(&self) -> String {
+    pub(crate) fn message(&self) -> String {
         format!("édition à préparer : {}", self.address())
     }
 }
 
 /// What a draft job did.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScheduledDraft {
-    pub kind: String,
-    pub number: i64,
+pub(crate) struct ScheduledDraft {
+    pub(crate) kind: String,
+    pub(crate) number: i64,
     /// False when an edition of that kind already covered the period (made by hand).
-    pub created: bool,
+    pub(crate) created: bool,
 }
 
 /// A job as stored (times as text).
@@ -105,7 +105,7 @@ struct SourceStatDbRow {
 
 impl Store {
     /// The last slot of every stored job, by name.
-    pub async fn job_slots(&self) -> anyhow::Result<HashMap<String, DateTime<Utc>>> {
+    pub(crate) async fn job_slots(&self) -> anyhow::Result<HashMap<String, DateTime<Utc>>> {
         let rows: Vec<(String, Option<String>)> =
             sqlx::query_as("SELECT name, last_slot FROM jobs WHERE last_slot IS NOT NULL")
                 .fetch_all(&self.pool)
@@ -116,7 +116,7 @@ impl Store {
             .collect())
     }
 
-    pub async fn job_rows(&self) -> anyhow::Result<Vec<JobRow>> {
+    pub(crate) async fn job_rows(&self) -> anyhow::Result<Vec<JobRow>> {
         let rows: Vec<JobDbRow> = sqlx::query_as(
             "SELECT name, last_slot, last_run, last_status, last_error, last_duration_ms, runs,
                     failures
@@ -140,7 +140,11 @@ impl Store {
     }
 
     /// Records the time from which a job that never ran counts its slots.
-    pub async fn set_job_baseline(&self, name: &str, slot: DateTime<Utc>) -> anyhow::Result<()> {
+    pub(crate) async fn set_job_baseline(
+        &self,
+        name: &str,
+        slot: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
         sqlx::query(
             "INSERT INTO jobs (name, last_slot) VALUES ($1, $2)
              ON CONFLICT (name) DO UPDATE SET last_slot = COALESCE(jobs.last_slot, excluded.last_slot)",
@@ -153,7 +157,7 @@ impl Store {
     }
 
     /// Records a run of a job, standing for `slot`.
-    pub async fn record_job_run(
+    pub(crate) async fn record_job_run(
         &self,
         name: &str,
         slot: DateTime<Utc>,
@@ -183,7 +187,7 @@ impl Store {
     }
 
     /// Adds the outcome of a pass to the counters of its sources.
-    pub async fn record_fetch_stats(&self, reports: &[SourceReport]) -> anyhow::Result<()> {
+    pub(crate) async fn record_fetch_stats(&self, reports: &[SourceReport]) -> anyhow::Result<()> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         for r in reports {
             let (fetches, errors) = match r.status.as_str() {
@@ -210,7 +214,7 @@ impl Store {
     }
 
     /// Counters and health of every known source, in name order.
-    pub async fn source_stats(&self) -> anyhow::Result<Vec<SourceStat>> {
+    pub(crate) async fn source_stats(&self) -> anyhow::Result<Vec<SourceStat>> {
         let rows: Vec<SourceStatDbRow> = sqlx::query_as(
             "SELECT s.name, s.enabled, s.consecutive_errors, s.last_success,
                     COALESCE(t.fetches, 0) AS fetches, COALESCE(t.errors, 0) AS errors,
@@ -233,7 +237,7 @@ impl Store {
             .collect())
     }
 
-    pub async fn totals(&self) -> anyhow::Result<Totals> {
+    pub(crate) async fn totals(&self) -> anyhow::Result<Totals> {
         let (articles, stories): (i64, i64) = sqlx::query_as(
             "SELECT COUNT(*) AS articles, COUNT(DISTINCT COALESCE(story, id)) AS stories FROM articles",
         )
@@ -252,7 +256,7 @@ impl Store {
 
     /// The draft of `kind` for the period starting `start`: created unless an edition of
     /// that kind already covers it; either way curators are reminded while it is a draft.
-    pub async fn create_scheduled_draft(
+    pub(crate) async fn create_scheduled_draft(
         &self,
         kind: &str,
         start: NaiveDate,
@@ -293,7 +297,7 @@ impl Store {
     /// Every edition still to prepare (status `draft`, scheduled or made by hand), oldest
     /// period first: `veille status` and the daemon's log list them ("édition à préparer :
     /// flash-info/13").
-    pub async fn edition_reminders(&self) -> anyhow::Result<Vec<EditionReminder>> {
+    pub(crate) async fn edition_reminders(&self) -> anyhow::Result<Vec<EditionReminder>> {
         Ok(sqlx::query_as(
             // Every draft, the daemon's and those made by hand (`edition new`, the TUI):
             // curators must see each edition still to prepare.

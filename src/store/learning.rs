@@ -9,43 +9,43 @@ use super::{Store, timestamp};
 
 /// A story with its decisions: what the scorer learns from.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct DecidedStory {
-    pub story: i64,
-    pub title: String,
-    pub summary: String,
+pub(crate) struct DecidedStory {
+    pub(crate) story: i64,
+    pub(crate) title: String,
+    pub(crate) summary: String,
     /// Dossiers it was kept or starred in.
-    pub kept: Vec<String>,
+    pub(crate) kept: Vec<String>,
     /// Dossiers it was rejected in (`""`: rejected with no dossier).
-    pub rejected: Vec<String>,
+    pub(crate) rejected: Vec<String>,
 }
 
 /// A recent story the scorer may propose.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct StoryToScore {
-    pub story: i64,
-    pub title: String,
-    pub summary: String,
+pub(crate) struct StoryToScore {
+    pub(crate) story: i64,
+    pub(crate) title: String,
+    pub(crate) summary: String,
     /// Dossiers its articles are tagged with by the rules.
-    pub tagged: Vec<String>,
+    pub(crate) tagged: Vec<String>,
     /// Dossiers it already has a decision in.
-    pub decided: Vec<String>,
+    pub(crate) decided: Vec<String>,
 }
 
 /// One story of a dossier's "to check" band.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ToCheckRow {
-    pub story: i64,
-    pub dossier: String,
-    pub title: String,
+    pub(crate) story: i64,
+    pub(crate) dossier: String,
+    pub(crate) title: String,
     /// RFC 3339 UTC.
-    pub date: String,
-    pub probability: f64,
+    pub(crate) date: String,
+    pub(crate) probability: f64,
     /// The learned words that weighed most, with their weight.
-    pub words: Vec<(String, f64)>,
+    pub(crate) words: Vec<(String, f64)>,
 }
 
 /// A row to store in the band: story, dossier, probability, words.
-pub type ToCheckEntry = (i64, String, f64, Vec<(String, f64)>);
+pub(crate) type ToCheckEntry = (i64, String, f64, Vec<(String, f64)>);
 
 fn split_list(text: Option<String>) -> Vec<String> {
     let mut list: Vec<String> = text
@@ -74,7 +74,7 @@ struct ToCheckDbRow {
 impl Store {
     /// Every story with a decision other than `new`, with the title and summary of its first
     /// article.
-    pub async fn decided_stories(&self) -> anyhow::Result<Vec<DecidedStory>> {
+    pub(crate) async fn decided_stories(&self) -> anyhow::Result<Vec<DecidedStory>> {
         let rows: Vec<StoryLists> = sqlx::query_as(
             "SELECT d.story, a.title, a.summary_text,
                     group_concat(CASE WHEN d.state IN ('kept', 'starred') THEN d.dossier END) AS kept,
@@ -99,7 +99,7 @@ impl Store {
 
     /// The stories first published (or seen) since `since`, with their rule tags and the
     /// dossiers already decided.
-    pub async fn stories_to_score(
+    pub(crate) async fn stories_to_score(
         &self,
         since: DateTime<Utc>,
     ) -> anyhow::Result<Vec<StoryToScore>> {
@@ -130,7 +130,7 @@ impl Store {
     }
 
     /// Replaces every dossier's "to check" band.
-    pub async fn replace_to_check(&self, rows: &[ToCheckEntry]) -> anyhow::Result<()> {
+    pub(crate) async fn replace_to_check(&self, rows: &[ToCheckEntry]) -> anyhow::Result<()> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query("DELETE FROM to_check")
             .execute(&mut *tx)
@@ -152,7 +152,11 @@ impl Store {
 
     /// A dossier's "to check" band, most probable first, without the stories decided in the
     /// dossier since the band was computed.
-    pub async fn to_check(&self, dossier: &str, limit: u32) -> anyhow::Result<Vec<ToCheckRow>> {
+    pub(crate) async fn to_check(
+        &self,
+        dossier: &str,
+        limit: u32,
+    ) -> anyhow::Result<Vec<ToCheckRow>> {
         let rows: Vec<ToCheckDbRow> = sqlx::query_as(
             "SELECT c.story, c.dossier, c.probability, c.why, a.title,
                     COALESCE(a.published, a.first_seen) AS at
@@ -182,7 +186,7 @@ impl Store {
 
     /// Records that each `(story, previous, similarity)` continues `previous`; a story keeps
     /// its first link.
-    pub async fn link_stories(&self, links: &[(i64, i64, f64)]) -> anyhow::Result<()> {
+    pub(crate) async fn link_stories(&self, links: &[(i64, i64, f64)]) -> anyhow::Result<()> {
         if links.is_empty() {
             return Ok(());
         }
@@ -203,7 +207,7 @@ impl Store {
     }
 
     /// The story that `story` continues, with its title, if any.
-    pub async fn story_follows(&self, story: i64) -> anyhow::Result<Option<(i64, String)>> {
+    pub(crate) async fn story_follows(&self, story: i64) -> anyhow::Result<Option<(i64, String)>> {
         Ok(sqlx::query_as(
             "SELECT l.previous, COALESCE((SELECT d.title FROM decisions d WHERE d.story = l.previous
                     AND d.title IS NOT NULL ORDER BY d.decided_at DESC LIMIT 1), a.title) AS title

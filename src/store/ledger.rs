@@ -18,16 +18,16 @@ use crate::model::{DeliveryState, EditionStatus};
 
 /// A recipient taken from the ledger, marked `sending`.
 #[derive(Debug, Clone)]
-pub struct ClaimedDelivery {
-    pub email: String,
-    pub subscriber: i64,
-    pub message_id: String,
-    pub attempts: i64,
+pub(crate) struct ClaimedDelivery {
+    pub(crate) email: String,
+    pub(crate) subscriber: i64,
+    pub(crate) message_id: String,
+    pub(crate) attempts: i64,
 }
 
 /// What the SMTP server said about one recipient.
 #[derive(Debug, Clone)]
-pub enum DeliveryOutcome {
+pub(crate) enum DeliveryOutcome {
     Sent {
         reply: String,
     },
@@ -43,7 +43,7 @@ pub enum DeliveryOutcome {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum SendError {
+pub(crate) enum SendError {
     #[error("édition inconnue : {0}")]
     UnknownEdition(String),
     #[error(
@@ -63,9 +63,9 @@ impl From<sqlx::Error> for SendError {
 /// One connection's turn at the ledger: the answer for its last recipient, if any, and
 /// whether it wants its next recipient.
 #[derive(Debug, Clone)]
-pub struct LedgerStep {
-    pub finished: Option<(ClaimedDelivery, DeliveryOutcome)>,
-    pub claim: bool,
+pub(crate) struct LedgerStep {
+    pub(crate) finished: Option<(ClaimedDelivery, DeliveryOutcome)>,
+    pub(crate) claim: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -113,7 +113,7 @@ impl Store {
     /// Starts (or resumes) the send of an edition: a ready edition becomes `sent` (frozen)
     /// and every active subscriber of `list` at this moment is queued once. A resumed send
     /// queues nobody new. Returns the edition's row id and how many were queued now.
-    pub async fn start_sending(
+    pub(crate) async fn start_sending(
         &self,
         kind: &str,
         number: i64,
@@ -169,7 +169,10 @@ impl Store {
     }
 
     /// How many recipients of the edition are in each state.
-    pub async fn delivery_counts(&self, edition: i64) -> anyhow::Result<BTreeMap<String, i64>> {
+    pub(crate) async fn delivery_counts(
+        &self,
+        edition: i64,
+    ) -> anyhow::Result<BTreeMap<String, i64>> {
         Ok(sqlx::query_as::<_, StateCount>(
             "SELECT state, COUNT(*) AS n FROM deliveries WHERE edition_id = $1 GROUP BY state",
         )
@@ -183,7 +186,7 @@ impl Store {
 
     /// Recipients left `sending` by an interrupted send: the server may or may not have
     /// accepted their message.
-    pub async fn uncertain_deliveries(&self, edition: i64) -> anyhow::Result<Vec<String>> {
+    pub(crate) async fn uncertain_deliveries(&self, edition: i64) -> anyhow::Result<Vec<String>> {
         Ok(sqlx::query_scalar(
             "SELECT email FROM deliveries WHERE edition_id = $1 AND state = 'sending' ORDER BY email",
         )
@@ -193,7 +196,11 @@ impl Store {
     }
 
     /// Puts the uncertain recipients back in the queue (they may receive the edition twice).
-    pub async fn requeue_uncertain(&self, edition: i64, now: DateTime<Utc>) -> anyhow::Result<u64> {
+    pub(crate) async fn requeue_uncertain(
+        &self,
+        edition: i64,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<u64> {
         Ok(sqlx::query(
             "UPDATE deliveries SET state = 'queued', updated_at = $2 WHERE edition_id = $1 AND state = 'sending'",
         )
@@ -205,7 +212,11 @@ impl Store {
     }
 
     /// Temporarily refused recipients that used up their tries go back in the queue.
-    pub async fn requeue_exhausted(&self, edition: i64, now: DateTime<Utc>) -> anyhow::Result<u64> {
+    pub(crate) async fn requeue_exhausted(
+        &self,
+        edition: i64,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<u64> {
         Ok(sqlx::query(
             "UPDATE deliveries SET state = 'queued', attempts = 0, updated_at = $2
              WHERE edition_id = $1 AND state = 'failed_temp' AND next_attempt IS NULL",
@@ -222,7 +233,7 @@ impl Store {
     /// `bounce_limit` of them the address is marked bounced in every list), then one claim per
     /// step that asks for it. Returns, step by step, the recipient now marked `sending`
     /// (None: nothing due now, or no claim asked).
-    pub async fn advance_ledger(
+    pub(crate) async fn advance_ledger(
         &self,
         edition: i64,
         list: &str,
@@ -257,7 +268,7 @@ impl Store {
     }
 
     /// When the next temporarily refused recipient is due, if any.
-    pub async fn next_retry(&self, edition: i64) -> anyhow::Result<Option<DateTime<Utc>>> {
+    pub(crate) async fn next_retry(&self, edition: i64) -> anyhow::Result<Option<DateTime<Utc>>> {
         let next: Option<String> = sqlx::query_scalar(
             "SELECT MIN(next_attempt) FROM deliveries WHERE edition_id = $1 AND state = 'failed_temp'",
         )
@@ -268,7 +279,7 @@ impl Store {
     }
 
     /// Messages accepted by the server since `since`, all editions together (hourly cap).
-    pub async fn sent_since(&self, since: DateTime<Utc>) -> anyhow::Result<i64> {
+    pub(crate) async fn sent_since(&self, since: DateTime<Utc>) -> anyhow::Result<i64> {
         Ok(
             sqlx::query_scalar("SELECT COUNT(*) FROM deliveries WHERE sent_at >= $1")
                 .bind(timestamp(since))
@@ -278,7 +289,7 @@ impl Store {
     }
 
     /// Failures of an edition, for the final report: (address, state, last reply).
-    pub async fn failed_deliveries(
+    pub(crate) async fn failed_deliveries(
         &self,
         edition: i64,
     ) -> anyhow::Result<Vec<(String, String, Option<String>)>> {

@@ -4,7 +4,7 @@
 //! each source's results go in one transaction, so a crash leaves the previous state whole.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -18,80 +18,81 @@ use crate::model::{PreparedArticle, Source, Tagging};
 mod alerts;
 mod articles;
 mod bodies;
-pub mod bounces;
-pub mod clicks;
+pub(crate) mod bounces;
+pub(crate) mod clicks;
 mod decisions;
 mod editions;
 mod jobs;
 mod learning;
 mod ledger;
-pub mod preferences;
+pub(crate) mod preferences;
 mod privacy;
 mod subscribers;
 mod triage;
 
-pub use alerts::AlertInput;
-pub use articles::{ArticleFilter, ArticleRow, TaggingInput};
-pub use bodies::{BodiedArticle, PendingBody};
-pub use decisions::DecisionError;
-pub use editions::{EditionError, NewBlock};
-pub use jobs::{EditionReminder, JobRow, ScheduledDraft, SourceStat, Totals};
-pub use learning::{DecidedStory, StoryToScore, ToCheckEntry, ToCheckRow};
-pub use ledger::{ClaimedDelivery, DeliveryOutcome, LedgerStep, SendError};
-pub use privacy::PersonalData;
-pub use subscribers::{ImportEntry, ImportOutcome};
-pub use triage::{DecisionSnapshot, InboxFilter, InboxRow, StoryDetail};
+pub(crate) use alerts::AlertInput;
+pub(crate) use articles::{ArticleFilter, ArticleRow, TaggingInput};
+pub(crate) use bodies::PendingBody;
+pub(crate) use decisions::DecisionError;
+pub(crate) use editions::{EditionError, NewBlock};
+pub(crate) use jobs::{EditionReminder, JobRow, SourceStat, Totals};
+pub(crate) use learning::{ToCheckEntry, ToCheckRow};
+pub(crate) use ledger::{ClaimedDelivery, DeliveryOutcome, LedgerStep, SendError};
+pub(crate) use privacy::PersonalData;
+pub(crate) use subscribers::{ImportEntry, ImportOutcome};
+pub(crate) use triage::{DecisionSnapshot, InboxFilter, InboxRow, StoryDetail};
 
 /// The database file inside the archive folder.
-pub const DATABASE_FILE: &str = "veille.sqlite";
+pub(crate) const DATABASE_FILE: &str = "veille.sqlite";
 
+/// The archive's database: a pool of connections to `veille.sqlite`, migrated on opening.
+/// Cheap to clone (the clones share the pool); every query of veille goes through it.
 #[derive(Clone)]
 pub struct Store {
     pool: SqlitePool,
-    path: PathBuf,
 }
 
 /// What the fetcher needs to know about a source before fetching it.
 #[derive(Debug, Clone, Default)]
-pub struct FetchState {
-    pub id: i64,
-    pub etag: Option<String>,
-    pub last_modified: Option<String>,
-    pub next_fetch: Option<DateTime<Utc>>,
-    pub consecutive_errors: u32,
+pub(crate) struct FetchState {
+    pub(crate) id: i64,
+    pub(crate) etag: Option<String>,
+    pub(crate) last_modified: Option<String>,
+    pub(crate) next_fetch: Option<DateTime<Utc>>,
+    pub(crate) consecutive_errors: u32,
 }
 
 /// Conditional-GET validators and status of a successful response.
 #[derive(Debug, Clone, Default)]
-pub struct Validators {
-    pub etag: Option<String>,
-    pub last_modified: Option<String>,
-    pub status: u16,
+pub(crate) struct Validators {
+    pub(crate) etag: Option<String>,
+    pub(crate) last_modified: Option<String>,
+    pub(crate) status: u16,
 }
 
 /// New, updated and unchanged counts of one stored batch.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counts {
-    pub new: u32,
-    pub updated: u32,
-    pub unchanged: u32,
+pub(crate) struct Counts {
+    pub(crate) new: u32,
+    pub(crate) updated: u32,
+    pub(crate) unchanged: u32,
 }
 
 /// The health of a source, as `veille sources` shows it.
 #[derive(Debug, Clone, Serialize)]
-pub struct SourceHealth {
-    pub name: String,
-    pub url: String,
-    pub kind: String,
-    pub dossiers: Vec<String>,
-    pub enabled: bool,
-    pub last_fetch: Option<String>,
-    pub last_success: Option<String>,
-    pub last_status: Option<u16>,
-    pub consecutive_errors: u32,
-    pub last_error: Option<String>,
-    pub next_fetch: Option<String>,
-    pub items: i64,
+pub(crate) struct SourceHealth {
+    pub(crate) name: String,
+    pub(crate) url: String,
+    pub(crate) kind: String,
+    pub(crate) dossiers: Vec<String>,
+    pub(crate) enabled: bool,
+    pub(crate) last_fetch: Option<String>,
+    pub(crate) last_success: Option<String>,
+    pub(crate) last_status: Option<u16>,
+    pub(crate) consecutive_errors: u32,
+    pub(crate) last_error: Option<String>,
+    pub(crate) next_fetch: Option<String>,
+    pub(crate) items: i64,
 }
 
 /// A source's fetch state as stored.
@@ -200,20 +201,18 @@ impl Store {
             .map_err(|e| {
                 anyhow::anyhow!("migration de la base {} impossible : {e}", path.display())
             })?;
-        Ok(Store { pool, path })
+        Ok(Store { pool })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
+    /// The pool itself, for what the store's methods do not cover: closing it before a
+    /// backup replaces the file, and the tests' direct checks.
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }
 
     /// Records the configured sources (matched by name) and returns their fetch state.
     /// A source whose URL changed forgets its validators.
-    pub async fn sync_sources(
+    pub(crate) async fn sync_sources(
         &self,
         sources: &[Source],
     ) -> anyhow::Result<HashMap<String, FetchState>> {
@@ -264,7 +263,7 @@ impl Store {
     /// source, or else the same canonical URL. A changed title or summary updates it (and its
     /// tags). A new article gets its story from `assign_story(item, new_article_id)`, which
     /// merging supplies; the store itself knows nothing of how stories are found.
-    pub async fn record_success(
+    pub(crate) async fn record_success(
         &self,
         source_id: i64,
         validators: &Validators,
@@ -384,7 +383,7 @@ impl Store {
     }
 
     /// A 304: the source is healthy and nothing changed.
-    pub async fn record_not_modified(
+    pub(crate) async fn record_not_modified(
         &self,
         source_id: i64,
         now: DateTime<Utc>,
@@ -401,7 +400,7 @@ impl Store {
     }
 
     /// A failure: the error is kept and the source is not tried again before `next_fetch`.
-    pub async fn record_failure(
+    pub(crate) async fn record_failure(
         &self,
         source_id: i64,
         status: Option<u16>,
@@ -424,7 +423,7 @@ impl Store {
     }
 
     /// Every known source with its health, in name order.
-    pub async fn source_health(&self) -> anyhow::Result<Vec<SourceHealth>> {
+    pub(crate) async fn source_health(&self) -> anyhow::Result<Vec<SourceHealth>> {
         let rows: Vec<SourceHealthRow> = sqlx::query_as(
             "SELECT s.name, s.url, s.kind, s.dossiers, s.enabled, s.last_fetch, s.last_success,
                     s.last_status, s.consecutive_errors, s.last_error, s.next_fetch,

@@ -7,15 +7,15 @@ use super::{Store, timestamp};
 
 /// A subscriber as their preferences page shows them.
 #[derive(Debug, Clone)]
-pub struct Preferences {
-    pub email: String,
+pub(crate) struct Preferences {
+    pub(crate) email: String,
     /// (list, status) for every list they were ever on.
-    pub lists: Vec<(String, String)>,
+    pub(crate) lists: Vec<(String, String)>,
 }
 
 /// Why an address could not be changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AddressChange {
+pub(crate) enum AddressChange {
     Done,
     /// Another subscriber already has the new address.
     Taken,
@@ -24,7 +24,7 @@ pub enum AddressChange {
 }
 
 impl Store {
-    pub async fn preferences(&self, subscriber: i64) -> anyhow::Result<Option<Preferences>> {
+    pub(crate) async fn preferences(&self, subscriber: i64) -> anyhow::Result<Option<Preferences>> {
         let Some(email) = self.subscriber_email(subscriber).await? else {
             return Ok(None);
         };
@@ -40,7 +40,7 @@ impl Store {
     /// The lists in `wanted` become active (the signed link is the consent, recorded as
     /// such); the other lists of `known` the subscriber was on become unsubscribed. One
     /// transaction.
-    pub async fn set_lists(
+    pub(crate) async fn set_lists(
         &self,
         subscriber: i64,
         wanted: &[String],
@@ -82,7 +82,11 @@ impl Store {
     }
 
     /// Leaves every list.
-    pub async fn leave_all(&self, subscriber: i64, now: DateTime<Utc>) -> anyhow::Result<()> {
+    pub(crate) async fn leave_all(
+        &self,
+        subscriber: i64,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
         sqlx::query(
             "UPDATE subscriptions SET status = 'unsubscribed', updated_at = $2
              WHERE subscriber_id = $1 AND status IN ('active', 'pending')",
@@ -95,7 +99,7 @@ impl Store {
     }
 
     /// Gives a subscriber their new, confirmed address.
-    pub async fn change_address(
+    pub(crate) async fn change_address(
         &self,
         subscriber: i64,
         new_email: &str,

@@ -8,13 +8,13 @@ use super::{Store, timestamp};
 
 /// What personal data the store holds, for the GDPR register.
 #[derive(Debug, Clone, Serialize)]
-pub struct PersonalData {
-    pub subscribers: i64,
-    pub subscriptions: i64,
-    pub deliveries_with_address: i64,
-    pub oldest_delivery_with_address: Option<String>,
-    pub suppressions: i64,
-    pub decision_authors: i64,
+pub(crate) struct PersonalData {
+    pub(crate) subscribers: i64,
+    pub(crate) subscriptions: i64,
+    pub(crate) deliveries_with_address: i64,
+    pub(crate) oldest_delivery_with_address: Option<String>,
+    pub(crate) suppressions: i64,
+    pub(crate) decision_authors: i64,
 }
 
 impl Store {
@@ -22,7 +22,7 @@ impl Store {
     /// `effacé:HASH:EDITION` (as `forget_subscriber` does), keeping the row for the counts.
     /// Rows still `sending`, `queued` or awaiting a retry are left alone: a send in progress
     /// needs them.
-    pub async fn purge_delivery_logs(
+    pub(crate) async fn purge_delivery_logs(
         &self,
         before: DateTime<Utc>,
         hash: impl Fn(&str) -> String,
@@ -52,7 +52,7 @@ impl Store {
     }
 
     /// Counts of the personal data held.
-    pub async fn personal_data(&self) -> anyhow::Result<PersonalData> {
+    pub(crate) async fn personal_data(&self) -> anyhow::Result<PersonalData> {
         let count = |sql: &'static str| async move {
             sqlx::query_scalar::<_, i64>(sql)
                 .fetch_one(&self.pool)

@@ -47,15 +47,15 @@ struct IdDetailsDbRow {
 
 /// A valid, lowercased address to import, with the keyed hash the suppression list uses.
 #[derive(Debug, Clone)]
-pub struct ImportEntry {
-    pub email: String,
-    pub name: Option<String>,
-    pub details: SubscriberDetails,
-    pub hash: String,
+pub(crate) struct ImportEntry {
+    pub(crate) email: String,
+    pub(crate) name: Option<String>,
+    pub(crate) details: SubscriberDetails,
+    pub(crate) hash: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ImportOutcome {
+pub(crate) enum ImportOutcome {
     Imported,
     /// Already active or pending in the list (or twice in the file).
     Duplicate,
@@ -66,7 +66,7 @@ pub enum ImportOutcome {
 impl Store {
     /// Subscribes valid addresses to `list` (active: the file is the consent record); an
     /// address refused before or erased is left out. One transaction for the whole file.
-    pub async fn import_subscribers(
+    pub(crate) async fn import_subscribers(
         &self,
         list: &str,
         entries: &[ImportEntry],
@@ -165,7 +165,10 @@ impl Store {
     }
 
     /// Subscribers (of one list, or all), by address.
-    pub async fn subscriber_rows(&self, list: Option<&str>) -> anyhow::Result<Vec<SubscriberRow>> {
+    pub(crate) async fn subscriber_rows(
+        &self,
+        list: Option<&str>,
+    ) -> anyhow::Result<Vec<SubscriberRow>> {
         let rows: Vec<SubscriberDbRow> = sqlx::query_as(
             "SELECT s.email, s.name, s.first_name, s.last_name, s.organisation, s.commune,
                     c.list, c.status FROM subscribers s
@@ -218,7 +221,7 @@ impl Store {
     /// A subscription asked for on the web form: `pending` until confirmed. Returns the
     /// subscriber to send the confirmation to, or None when the address must not be
     /// written to (refused before, erased, or already active).
-    pub async fn request_subscription(
+    pub(crate) async fn request_subscription(
         &self,
         email: &str,
         hash: &str,
@@ -294,7 +297,7 @@ impl Store {
     }
 
     /// Confirms a pending subscription (double opt-in). True when it is now active.
-    pub async fn confirm_subscription(
+    pub(crate) async fn confirm_subscription(
         &self,
         subscriber: i64,
         list: &str,
@@ -314,7 +317,7 @@ impl Store {
     }
 
     /// Unsubscribes from one list (the one-click link). Idempotent.
-    pub async fn unsubscribe(
+    pub(crate) async fn unsubscribe(
         &self,
         subscriber: i64,
         list: &str,
@@ -333,7 +336,7 @@ impl Store {
     }
 
     /// What is known of each subscriber of `list` (by id), to personalise messages.
-    pub async fn subscriber_details(
+    pub(crate) async fn subscriber_details(
         &self,
         list: &str,
     ) -> anyhow::Result<std::collections::HashMap<i64, SubscriberDetails>> {
@@ -359,7 +362,7 @@ impl Store {
 
     /// Erasure: the personal data goes (subscriber, subscriptions, addresses in the
     /// ledger); the keyed hash stays in the suppression list. True when the address was known.
-    pub async fn forget_subscriber(
+    pub(crate) async fn forget_subscriber(
         &self,
         email: &str,
         hash: &str,

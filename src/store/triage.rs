@@ -15,52 +15,52 @@ use crate::model::{DecisionState, Match};
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct InboxFilter {
     /// One dossier, or all of them.
-    pub dossier: Option<String>,
+    pub(crate) dossier: Option<String>,
     /// `None`: stories without a decision (the inbox proper); else stories in that state.
-    pub state: Option<DecisionState>,
+    pub(crate) state: Option<DecisionState>,
     /// Stories carried by any of these sources (by name); empty: all.
-    pub sources: Vec<String>,
+    pub(crate) sources: Vec<String>,
     /// Stories placed in any of these territories (slugs); empty: all.
-    pub territories: Vec<String>,
-    pub since: Option<DateTime<Utc>>,
-    pub until: Option<DateTime<Utc>>,
-    pub limit: u32,
+    pub(crate) territories: Vec<String>,
+    pub(crate) since: Option<DateTime<Utc>>,
+    pub(crate) until: Option<DateTime<Utc>>,
+    pub(crate) limit: u32,
 }
 
 /// One line of the inbox.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct InboxRow {
-    pub story: i64,
-    pub title: String,
-    pub sources: i64,
+    pub(crate) story: i64,
+    pub(crate) title: String,
+    pub(crate) sources: i64,
     /// RFC 3339 UTC.
-    pub date: String,
-    pub dossiers: Vec<String>,
-    pub territories: Vec<String>,
-    pub score: f64,
-    pub state: DecisionState,
+    pub(crate) date: String,
+    pub(crate) dossiers: Vec<String>,
+    pub(crate) territories: Vec<String>,
+    pub(crate) score: f64,
+    pub(crate) state: DecisionState,
 }
 
 /// Everything the detail pane shows.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StoryDetail {
-    pub story: i64,
-    pub title: String,
-    pub lede: String,
-    pub edited_title: Option<String>,
-    pub edited_lede: Option<String>,
+    pub(crate) story: i64,
+    pub(crate) title: String,
+    pub(crate) lede: String,
+    pub(crate) edited_title: Option<String>,
+    pub(crate) edited_lede: Option<String>,
     /// Per dossier: score and the matched terms.
-    pub why: Vec<(String, f64, Vec<Match>)>,
+    pub(crate) why: Vec<(String, f64, Vec<Match>)>,
     /// Every article: (source, url, date, title).
-    pub articles: Vec<(String, String, String, String)>,
+    pub(crate) articles: Vec<(String, String, String, String)>,
     /// Per dossier: (dossier, state, curator, at).
-    pub decisions: Vec<(String, DecisionState, String, String)>,
+    pub(crate) decisions: Vec<(String, DecisionState, String, String)>,
     /// The text of the lead article's page (`full_text`), else of another article's.
-    pub body: Option<String>,
+    pub(crate) body: Option<String>,
 }
 
 /// A decision as it was, for undo: (dossier, state, title, lede), or absent.
-pub type DecisionSnapshot = Vec<(
+pub(crate) type DecisionSnapshot = Vec<(
     String,
     Option<(DecisionState, Option<String>, Option<String>)>,
 )>;
@@ -91,7 +91,7 @@ struct DecisionDbRow {
 
 impl Store {
     /// Stories matching `filter`, best score first then newest; at most `filter.limit`.
-    pub async fn inbox(&self, filter: &InboxFilter) -> anyhow::Result<Vec<InboxRow>> {
+    pub(crate) async fn inbox(&self, filter: &InboxFilter) -> anyhow::Result<Vec<InboxRow>> {
         let state = filter.state.map(|s| s.as_str());
         // Every subquery reaches a story's articles through indexes (the primary key and
         // `articles_story`), so the inbox stays a single pass over the stories.
@@ -164,7 +164,7 @@ impl Store {
     }
 
     /// Undecided stories per dossier (the inbox header), and over all dossiers under `""`.
-    pub async fn inbox_counts(&self) -> anyhow::Result<BTreeMap<String, i64>> {
+    pub(crate) async fn inbox_counts(&self) -> anyhow::Result<BTreeMap<String, i64>> {
         let mut counts = BTreeMap::new();
         for (dossier, n) in sqlx::query_as::<_, (String, i64)>(
             "SELECT t.dossier, COUNT(DISTINCT COALESCE(b.story, b.id)) AS n
@@ -189,7 +189,7 @@ impl Store {
     }
 
     /// The detail pane of one story.
-    pub async fn story_detail(&self, story: i64) -> anyhow::Result<Option<StoryDetail>> {
+    pub(crate) async fn story_detail(&self, story: i64) -> anyhow::Result<Option<StoryDetail>> {
         let Some((title, lede)) = sqlx::query_as::<_, (String, String)>(
             "SELECT title, summary_text FROM articles WHERE id = $1",
         )
@@ -264,7 +264,7 @@ impl Store {
 
     /// The dossiers a decision without `--dossier` applies to: those the story is tagged
     /// with, or `""`.
-    pub async fn story_dossiers(&self, story: i64) -> anyhow::Result<Vec<String>> {
+    pub(crate) async fn story_dossiers(&self, story: i64) -> anyhow::Result<Vec<String>> {
         let tagged: Vec<String> = sqlx::query_scalar(
             "SELECT DISTINCT t.dossier FROM tags t JOIN articles a ON a.id = t.article_id
              WHERE (a.id = $1 OR a.story = $1) ORDER BY t.dossier",
@@ -280,7 +280,7 @@ impl Store {
     }
 
     /// The decisions of a story in these dossiers, as they are now (for undo).
-    pub async fn decision_snapshot(
+    pub(crate) async fn decision_snapshot(
         &self,
         story: i64,
         dossiers: &[String],
@@ -309,7 +309,7 @@ impl Store {
     }
 
     /// Puts decisions back as a snapshot had them (undo); each change is logged.
-    pub async fn restore_decisions(
+    pub(crate) async fn restore_decisions(
         &self,
         story: i64,
         snapshot: &DecisionSnapshot,
@@ -342,7 +342,7 @@ impl Store {
 
     /// Stores an edited title and lede with the story's decision in each of `dossiers`
     /// (the original article is kept); the state stays, `new` when there was none.
-    pub async fn edit_story(
+    pub(crate) async fn edit_story(
         &self,
         story: i64,
         dossiers: &[String],
@@ -366,7 +366,7 @@ impl Store {
 
     /// Marks that change when another process (the daemon, another curator) writes:
     /// the newest article and the newest decision.
-    pub async fn change_marks(&self) -> anyhow::Result<(i64, i64)> {
+    pub(crate) async fn change_marks(&self) -> anyhow::Result<(i64, i64)> {
         Ok(sqlx::query_as(
             "SELECT (SELECT COALESCE(MAX(id), 0) FROM articles) AS a,
                     (SELECT COALESCE(MAX(id), 0) FROM decision_log) AS d",
