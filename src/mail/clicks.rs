@@ -9,10 +9,10 @@ use crate::publish::{
 use crate::store::Store;
 
 /// Where `veille serve` answers the redirects.
-pub const CLICK_PATH: &str = "/c/";
+pub(crate) const CLICK_PATH: &str = "/c/";
 
 /// The redirect of link `link` of edition `kind/number`.
-pub fn redirect_url(base_url: &str, kind: &str, number: i64, link: i64) -> String {
+pub(crate) fn redirect_url(base_url: &str, kind: &str, number: i64, link: i64) -> String {
     format!("{base_url}{CLICK_PATH}{kind}/{number}/{link}")
 }
 
@@ -90,7 +90,7 @@ fn map_text_urls(text: &str, mut each: impl FnMut(&str) -> Option<String>) -> St
 }
 
 /// The countable links of the edition, in order of first appearance, without repeats.
-pub fn outside_links(html: &str, text: &str) -> Vec<String> {
+pub(crate) fn outside_links(html: &str, text: &str) -> Vec<String> {
     let mut links: Vec<String> = Vec::new();
     let mut note = |url: &str| {
         if countable(url) && !links.iter().any(|l| l == url) {
@@ -105,7 +105,7 @@ pub fn outside_links(html: &str, text: &str) -> Vec<String> {
 
 /// With `count_clicks`, the HTML and text of an edition's messages with each outside link
 /// replaced by its counting redirect (numbers kept in the store); otherwise unchanged.
-pub async fn count_links(
+pub(crate) async fn count_links(
     store: &Store,
     base_url: &str,
     kind: &str,

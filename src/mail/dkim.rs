@@ -16,7 +16,7 @@ use lettre::message::header::{HeaderName, HeaderValue};
 use sha2::{Digest, Sha256};
 
 /// An RSA key with the selector, domain and headers it signs.
-pub struct RsaSigner {
+pub(crate) struct RsaSigner {
     key: KeyPair,
     selector: String,
     domain: String,
@@ -35,7 +35,7 @@ impl std::fmt::Debug for RsaSigner {
 
 impl RsaSigner {
     /// A PKCS#1 PEM key (`BEGIN RSA PRIVATE KEY`); the error says what is wrong with it.
-    pub fn from_pem(
+    pub(crate) fn from_pem(
         pem: &str,
         selector: &str,
         domain: &str,
@@ -59,7 +59,7 @@ impl RsaSigner {
     }
 
     /// Adds the DKIM-Signature header to a finished message.
-    pub fn sign(&self, message: &mut Message, date: SystemTime) -> anyhow::Result<()> {
+    pub(crate) fn sign(&self, message: &mut Message, date: SystemTime) -> anyhow::Result<()> {
         let formatted = message.formatted();
         let split = find(&formatted, b"\r\n\r\n").map_or(formatted.len(), |at| at + 2);
         let (head, body) = formatted.split_at(split);

@@ -7,7 +7,7 @@ use super::SmtpFailure;
 /// The address with its domain in ASCII (IDNA/punycode): `marie@béziers.fr` goes out as
 /// `marie@xn--bziers-bva.fr`. The local part is left as it is. None when the domain cannot
 /// be encoded.
-pub fn ascii_domain(address: &str) -> Option<String> {
+pub(crate) fn ascii_domain(address: &str) -> Option<String> {
     let (user, domain) = address.rsplit_once('@')?;
     if domain.is_ascii() {
         return Some(address.to_string());
@@ -18,7 +18,7 @@ pub fn ascii_domain(address: &str) -> Option<String> {
 
 /// True when the part before the `@` has a character outside ASCII (`irène.vert@…`): such an
 /// address can only be delivered through a server that announces SMTPUTF8.
-pub fn needs_smtputf8(address: &str) -> bool {
+pub(crate) fn needs_smtputf8(address: &str) -> bool {
     address
         .rsplit_once('@')
         .is_some_and(|(user, _)| !user.is_ascii())
@@ -27,7 +27,7 @@ pub fn needs_smtputf8(address: &str) -> bool {
 /// The French reason given for a failure raised by veille's own SMTP client (lettre), not by
 /// the server: it would fail the same way on every try, so it is permanent at once. The
 /// original text goes to the debug log only.
-pub fn client_refusal(address: &str, failure: &SmtpFailure) -> Option<String> {
+pub(crate) fn client_refusal(address: &str, failure: &SmtpFailure) -> Option<String> {
     let SmtpFailure::Smtp(error) = failure else {
         return None;
     };

@@ -9,23 +9,23 @@ use crate::model::SubscriberDetails;
 
 /// One data line of a subscriber file, with its line number in the file (1-based).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileRow {
-    pub line: usize,
-    pub email: String,
+pub(crate) struct FileRow {
+    pub(crate) line: usize,
+    pub(crate) email: String,
     /// The display name: « Prénom Nom » when the file has them, else a full-name column.
-    pub name: Option<String>,
-    pub details: SubscriberDetails,
+    pub(crate) name: Option<String>,
+    pub(crate) details: SubscriberDetails,
 }
 
 /// A subscriber file as read: its rows and which of its columns were used for what.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SubscriberFile {
-    pub rows: Vec<FileRow>,
+    pub(crate) rows: Vec<FileRow>,
     /// (column as named in the file, or « colonne N » without a header line; what veille
     /// keeps from it).
-    pub used: Vec<(String, &'static str)>,
+    pub(crate) used: Vec<(String, &'static str)>,
     /// Columns left aside, as named in the file.
-    pub ignored: Vec<String>,
+    pub(crate) ignored: Vec<String>,
 }
 
 /// Reads a CSV or XLSX file; the error is a French message. An empty file, one with only a

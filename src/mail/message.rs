@@ -20,29 +20,29 @@ use crate::publish::{
 };
 
 /// What every message of one send shares.
-pub struct Letter {
-    pub from: Mailbox,
-    pub reply_to: Option<Mailbox>,
-    pub subject: String,
+pub(crate) struct Letter {
+    pub(crate) from: Mailbox,
+    pub(crate) reply_to: Option<Mailbox>,
+    pub(crate) subject: String,
     /// `<list>.<domain>` for List-Id, with the list's title as its phrase.
-    pub list_id: String,
-    pub list_title: String,
+    pub(crate) list_id: String,
+    pub(crate) list_title: String,
     /// Address for `mailto:` unsubscribes.
-    pub unsubscribe_mailto: String,
-    pub base_url: String,
-    pub html: String,
-    pub text: String,
-    pub dkim: Option<Signer>,
+    pub(crate) unsubscribe_mailto: String,
+    pub(crate) base_url: String,
+    pub(crate) html: String,
+    pub(crate) text: String,
+    pub(crate) dkim: Option<Signer>,
 }
 
 /// Removes every control character (CR and LF included): nothing from a title, a name or
 /// the configuration can start a new header line.
-pub fn header_safe(text: &str) -> String {
+pub(crate) fn header_safe(text: &str) -> String {
     crate::text::one_line(text)
 }
 
 /// The mailbox written in the configuration (`Nom <adresse>` or `adresse`).
-pub fn parse_mailbox(text: &str, what: &str) -> anyhow::Result<Mailbox> {
+pub(crate) fn parse_mailbox(text: &str, what: &str) -> anyhow::Result<Mailbox> {
     header_safe(text)
         .parse()
         .map_err(|e| {
@@ -54,7 +54,7 @@ pub fn parse_mailbox(text: &str, what: &str) -> anyhow::Result<Mailbox> {
 /// The DKIM configuration of `[mail]`, when a key is given: a PKCS#1 PEM RSA key (2048
 /// bits) or a base64 Ed25519 key, in `VEILLE_DKIM_KEY` or else in the file `dkim_key`
 /// (readable by its owner only).
-pub fn dkim_config(settings: &MailSettings) -> anyhow::Result<Option<Signer>> {
+pub(crate) fn dkim_config(settings: &MailSettings) -> anyhow::Result<Option<Signer>> {
     let from_env = std::env::var("VEILLE_DKIM_KEY")
         .ok()
         .filter(|k| !k.trim().is_empty());
@@ -117,23 +117,23 @@ pub fn dkim_config(settings: &MailSettings) -> anyhow::Result<Option<Signer>> {
 }
 
 /// Who signs the messages: RSA keys with aws-lc (`dkim`), Ed25519 keys with lettre.
-pub enum Signer {
+pub(crate) enum Signer {
     Rsa(Box<super::dkim::RsaSigner>),
     Lettre(Box<DkimConfig>),
 }
 
 /// What is personal to one delivery beyond the recipient and the unsubscribe token.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Delivery<'a> {
+pub(crate) struct Delivery<'a> {
     /// The envelope sender (VERP), when not the From address.
-    pub envelope_from: Option<&'a str>,
+    pub(crate) envelope_from: Option<&'a str>,
     /// The recipient's preferences token; None: the link asks for one by e-mail.
-    pub preferences_token: Option<&'a str>,
+    pub(crate) preferences_token: Option<&'a str>,
 }
 
 /// The "gérer mon abonnement" link: the recipient's own page, or, for copies that belong to
 /// nobody (a test copy, the public web copy), the page where a reader asks for a link.
-pub fn preferences_link(text: &str, token: Option<&str>) -> String {
+pub(crate) fn preferences_link(text: &str, token: Option<&str>) -> String {
     let placeholder = format!("{PREFERENCES_PATH}{PREFERENCES_TOKEN_PLACEHOLDER}");
     match token {
         Some(token) => text.replace(&placeholder, &format!("{PREFERENCES_PATH}{token}")),
@@ -147,12 +147,12 @@ fn raw_header(name: &'static str, value: String) -> HeaderValue {
 
 impl Letter {
     /// The recipient's unsubscribe URL.
-    pub fn unsubscribe_url(&self, token: &str) -> String {
+    pub(crate) fn unsubscribe_url(&self, token: &str) -> String {
         format!("{}{UNSUBSCRIBE_PATH}{token}", self.base_url)
     }
 
     /// The message for one recipient, signed when DKIM is configured.
-    pub fn message(
+    pub(crate) fn message(
         &self,
         to: &str,
         token: &str,
@@ -176,7 +176,7 @@ impl Letter {
     /// `recipient` placeholders (« Bonjour Hélène, »), its VERP envelope sender, so that
     /// refusals coming back later name it, and the recipient's preferences link.
     #[allow(clippy::too_many_arguments)]
-    pub fn message_for(
+    pub(crate) fn message_for(
         &self,
         person: &crate::model::SubscriberDetails,
         to: &str,

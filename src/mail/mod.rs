@@ -3,13 +3,13 @@
 //! crash-safe send driven by the delivery ledger (`send`).
 
 pub mod bounce;
-pub mod clicks;
-pub mod dkim;
-pub mod idn;
+pub(crate) mod clicks;
+pub(crate) mod dkim;
+pub(crate) mod idn;
 pub mod import;
-pub mod message;
-pub mod personal;
-pub mod send;
+pub(crate) mod message;
+pub(crate) mod personal;
+pub(crate) mod send;
 pub mod token;
 
 use std::time::Duration;
@@ -24,7 +24,7 @@ use lettre::transport::smtp::response::Response;
 use crate::config::MailSettings;
 
 /// An address as stored: trimmed and lowercased, checked by lettre's parser.
-pub fn normalise_address(text: &str) -> Option<String> {
+pub(crate) fn normalise_address(text: &str) -> Option<String> {
     let address = text
         .trim()
         .trim_matches(|c| c == '<' || c == '>')
@@ -41,7 +41,7 @@ pub fn normalise_address(text: &str) -> Option<String> {
 
 /// Why a message did not go: the server's answer, or no server to talk to.
 #[derive(Debug, thiserror::Error)]
-pub enum SmtpFailure {
+pub(crate) enum SmtpFailure {
     #[error("{0}")]
     Smtp(#[from] SmtpError),
     #[error("{0}")]
@@ -50,19 +50,19 @@ pub enum SmtpFailure {
 
 impl SmtpFailure {
     /// A 5xx answer: the server refused for good.
-    pub fn is_permanent(&self) -> bool {
+    pub(crate) fn is_permanent(&self) -> bool {
         matches!(self, SmtpFailure::Smtp(e) if e.is_permanent())
     }
 
     /// No answer in time during the exchange: the message may or may not have been taken.
-    pub fn is_timeout(&self) -> bool {
+    pub(crate) fn is_timeout(&self) -> bool {
         matches!(self, SmtpFailure::Smtp(e) if e.is_timeout())
     }
 }
 
 /// Sends one message outside an edition (a confirmation, a link asked for, an alert) on a
 /// connection of its own, within the per-message timeout; `what` names it in the errors.
-pub async fn send_single(
+pub(crate) async fn send_single(
     settings: &MailSettings,
     message: &Message,
     what: &str,
@@ -88,7 +88,7 @@ pub async fn send_single(
 /// body and the final `.` in two writes, and with Nagle's algorithm the second waits for the
 /// server's delayed ACK — 40 ms per message, a ceiling of 25 messages/s per connection.
 /// `smtps://` goes through lettre's own connect (TLS from the first byte), without that fix.
-pub struct SmtpSession {
+pub(crate) struct SmtpSession {
     host: String,
     port: u16,
     implicit_tls: bool,
@@ -100,7 +100,7 @@ pub struct SmtpSession {
 }
 
 impl SmtpSession {
-    pub fn new(settings: &MailSettings) -> anyhow::Result<SmtpSession> {
+    pub(crate) fn new(settings: &MailSettings) -> anyhow::Result<SmtpSession> {
         let url = url::Url::parse(&settings.smtp).map_err(|e| {
             anyhow::anyhow!(
                 "serveur SMTP invalide « {} » : {}",
@@ -188,7 +188,7 @@ impl SmtpSession {
     }
 
     /// Sends one message; a connection that broke while idle is reopened once.
-    pub async fn send(&mut self, message: &Message) -> Result<Response, SmtpFailure> {
+    pub(crate) async fn send(&mut self, message: &Message) -> Result<Response, SmtpFailure> {
         let envelope = message.envelope().clone();
         let bytes = message.formatted();
         for attempt in 0..2 {
@@ -221,7 +221,7 @@ impl SmtpSession {
     }
 
     /// Ends the session politely.
-    pub async fn quit(&mut self) {
+    pub(crate) async fn quit(&mut self) {
         if let Some(mut connection) = self.connection.take() {
             let _ = connection.quit().await;
         }

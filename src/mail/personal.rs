@@ -6,7 +6,7 @@ use crate::model::SubscriberDetails;
 use crate::publish::recipient::{COMMUNE, FIRST_NAME, GREETING, LAST_NAME, ORGANISATION};
 
 /// The greeting line for a person, empty when the first name is unknown.
-pub fn greeting(details: &SubscriberDetails) -> String {
+pub(crate) fn greeting(details: &SubscriberDetails) -> String {
     match details.first_name.as_deref().map(str::trim) {
         Some(first) if !first.is_empty() => format!("Bonjour {first},"),
         _ => String::new(),
@@ -25,7 +25,7 @@ fn values(details: &SubscriberDetails) -> [(&'static str, String); 5] {
 }
 
 /// The HTML part for one person: values escaped (a name is never markup).
-pub fn html(template: &str, details: &SubscriberDetails) -> String {
+pub(crate) fn html(template: &str, details: &SubscriberDetails) -> String {
     if !template.contains("-DESTINATAIRE") {
         return template.to_string();
     }
@@ -42,7 +42,7 @@ pub fn html(template: &str, details: &SubscriberDetails) -> String {
 
 /// The text part for one person: a line holding only an empty value goes with the blank
 /// line after it.
-pub fn text(template: &str, details: &SubscriberDetails) -> String {
+pub(crate) fn text(template: &str, details: &SubscriberDetails) -> String {
     if !template.contains("-DESTINATAIRE") {
         return template.to_string();
     }

@@ -24,46 +24,47 @@ use crate::model::EditionStatus;
 use crate::publish::{PUBLISHED_DIR, Publisher};
 use crate::store::{ClaimedDelivery, DeliveryOutcome, LedgerStep, SendError, Store};
 
+/// How one `veille send` runs; the default sends the edition to its whole list for real.
 #[derive(Debug, Clone, Default)]
 pub struct SendOptions {
     /// Send one copy, marked `[TEST]`, to this address only (no ledger, any status).
-    pub test: Option<String>,
+    pub(crate) test: Option<String>,
     /// Build and sign every message, send nothing, change nothing.
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
     /// Put the recipients left `sending` by a crash back in the queue.
-    pub resend_uncertain: bool,
+    pub(crate) resend_uncertain: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct SendReport {
-    pub edition: String,
-    pub list: String,
+pub(crate) struct SendReport {
+    pub(crate) edition: String,
+    pub(crate) list: String,
     /// Recipients queued by this run (0 when resuming).
-    pub queued: u64,
-    pub sent: i64,
-    pub failed: Vec<Failure>,
-    pub skipped: i64,
+    pub(crate) queued: u64,
+    pub(crate) sent: i64,
+    pub(crate) failed: Vec<Failure>,
+    pub(crate) skipped: i64,
     /// Recipients whose message the server may or may not have accepted (crash or timeout
     /// during the transaction): not resent without `--resend-uncertain`.
-    pub uncertain: Vec<String>,
+    pub(crate) uncertain: Vec<String>,
     /// Temporarily refused on every try of this run; the next `send` tries them again.
-    pub pending_retry: i64,
+    pub(crate) pending_retry: i64,
     /// `--dry-run`: messages built and signed.
-    pub built: usize,
-    pub bytes: usize,
-    pub test: Option<String>,
+    pub(crate) built: usize,
+    pub(crate) bytes: usize,
+    pub(crate) test: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Failure {
-    pub email: String,
-    pub state: String,
-    pub reply: Option<String>,
+pub(crate) struct Failure {
+    pub(crate) email: String,
+    pub(crate) state: String,
+    pub(crate) reply: Option<String>,
 }
 
 /// Errors a person can act on (exit code 2) versus the rest.
 #[derive(Debug, thiserror::Error)]
-pub enum SendFailure {
+pub(crate) enum SendFailure {
     #[error("{0}")]
     Usage(String),
     #[error(transparent)]
@@ -184,7 +185,7 @@ async fn prepare(
 }
 
 /// Sends (or tests, or rehearses) an edition; see the module documentation.
-pub async fn send_edition(
+pub(crate) async fn send_edition(
     config: &Config,
     store: &Store,
     archive: &Path,

@@ -12,11 +12,11 @@ use sha2::Sha256;
 
 type HmacSha256 = Hmac<Sha256>;
 
-pub const SECRET_FILE: &str = "secret.key";
+pub(crate) const SECRET_FILE: &str = "secret.key";
 
 /// What a token allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Purpose {
+pub(crate) enum Purpose {
     Confirm,
     Unsubscribe,
     /// The preferences page of a subscriber ("gérer mon abonnement").
@@ -38,11 +38,13 @@ impl Purpose {
 
 /// A verified token: who, which list, and until when it was valid.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Claim {
-    pub subscriber: i64,
-    pub list: String,
+pub(crate) struct Claim {
+    pub(crate) subscriber: i64,
+    pub(crate) list: String,
 }
 
+/// The archive's signing key for the links in mails (HMAC-SHA256); never printed, its
+/// `Debug` hides the bytes.
 #[derive(Clone)]
 pub struct Secret(Vec<u8>);
 
@@ -53,7 +55,9 @@ impl std::fmt::Debug for Secret {
 }
 
 impl Secret {
-    pub fn from_bytes(bytes: &[u8]) -> Secret {
+    /// A fixed secret, so the tests' tokens are reproducible.
+    #[cfg(test)]
+    pub(crate) fn from_bytes(bytes: &[u8]) -> Secret {
         Secret(bytes.to_vec())
     }
 
@@ -102,7 +106,7 @@ impl Secret {
 
     /// `purpose.subscriber.list.expiry.mac`, URL-safe. `expires` None: valid until the
     /// secret changes (unsubscribe links must work for as long as a mail is kept).
-    pub fn sign(
+    pub(crate) fn sign(
         &self,
         purpose: Purpose,
         subscriber: i64,
@@ -124,7 +128,12 @@ impl Secret {
     }
 
     /// Checks a token in constant time; `None` when forged, for another purpose, or expired.
-    pub fn verify(&self, purpose: Purpose, token: &str, now: DateTime<Utc>) -> Option<Claim> {
+    pub(crate) fn verify(
+        &self,
+        purpose: Purpose,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Option<Claim> {
         let mut parts = token.split('.');
         let (tag, subscriber, list, expiry, mac) = (
             parts.next()?,
@@ -152,12 +161,12 @@ impl Secret {
     }
 
     /// The HMAC of `parts` under this secret (for tokens of other modules: VERP).
-    pub fn digest(&self, parts: &[&str]) -> [u8; 32] {
+    pub(crate) fn digest(&self, parts: &[&str]) -> [u8; 32] {
         self.mac(parts).finalize().into_bytes().into()
     }
 
     /// The keyed hash of an address for the suppression list (lowercased, trimmed).
-    pub fn address_hash(&self, email: &str) -> String {
+    pub(crate) fn address_hash(&self, email: &str) -> String {
         let normalised = email.trim().to_lowercase();
         self.mac(&["suppression", &normalised])
             .finalize()

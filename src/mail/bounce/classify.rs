@@ -15,16 +15,22 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
+    /// The address will never work: unknown user or domain, moved, domain takes no mail.
     Hard,
+    /// Any other failure (mailbox full, server down, refused for now): it may work later.
     Soft,
+    /// The recipient reported the message as spam (RFC 5965 feedback report).
     Complaint,
+    /// An automatic answer such as an absence notice (RFC 3834): the mail did arrive.
     AutoReply,
+    /// A success notice: the delivery went through.
     Delivered,
+    /// Not a notice veille cares about (an ordinary reply, an advertisement…).
     None,
 }
 
 impl Kind {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Kind::Hard => "hard",
             Kind::Soft => "soft",
@@ -33,18 +39,6 @@ impl Kind {
             Kind::Delivered => "delivered",
             Kind::None => "none",
         }
-    }
-
-    pub fn parse(text: &str) -> Option<Kind> {
-        Some(match text {
-            "hard" => Kind::Hard,
-            "soft" => Kind::Soft,
-            "complaint" => Kind::Complaint,
-            "auto-reply" => Kind::AutoReply,
-            "delivered" => Kind::Delivered,
-            "none" => Kind::None,
-            _ => return None,
-        })
     }
 
     /// Precedence when one message speaks of several recipients: the file's kind is the most
@@ -66,13 +60,16 @@ impl Kind {
 /// was delivered to (where a VERP token is looked for).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Classification {
+    /// The verdict; `Kind::None` also when the message could not be read.
     pub kind: Kind,
+    /// The addresses the notice is about, lower case, in order; empty when it names none
+    /// (a VERP address in `delivered_to` may still name the delivery).
     pub recipients: Vec<String>,
-    pub status: Option<String>,
-    pub reason: Option<String>,
+    pub(crate) status: Option<String>,
+    pub(crate) reason: Option<String>,
     /// Addresses this notice was delivered to (To, Delivered-To, X-Original-To, Envelope-To):
     /// a VERP address among them names the delivery.
-    pub delivered_to: Vec<String>,
+    pub(crate) delivered_to: Vec<String>,
 }
 
 impl Classification {
@@ -324,7 +321,7 @@ pub(super) fn unfold_fields(text: &str) -> Vec<(String, String)> {
 }
 
 /// Addresses in free text, lower-cased, in order, without repeats.
-pub fn addresses_in(text: &str) -> Vec<String> {
+pub(crate) fn addresses_in(text: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let bytes = text.as_bytes();
     for (at, _) in text.match_indices('@') {

@@ -129,7 +129,7 @@ pub(super) fn enhanced_status(value: &str) -> Option<String> {
 }
 
 /// The first enhanced status code (`X.Y.Z`, X in 2, 4, 5) in a text.
-pub fn find_status(text: &str) -> Option<String> {
+pub(crate) fn find_status(text: &str) -> Option<String> {
     let bytes = text.as_bytes();
     for (i, c) in bytes.iter().enumerate() {
         if !matches!(c, b'2' | b'4' | b'5') || bytes.get(i + 1) != Some(&b'.') {

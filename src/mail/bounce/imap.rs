@@ -24,16 +24,16 @@ const TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Where the mailbox is, from `imap = "imaps://user@host:993/INBOX"`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImapTarget {
-    pub tls: bool,
-    pub user: String,
-    pub host: String,
-    pub port: u16,
-    pub mailbox: String,
+pub(crate) struct ImapTarget {
+    pub(crate) tls: bool,
+    pub(crate) user: String,
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    pub(crate) mailbox: String,
 }
 
 impl ImapTarget {
-    pub fn parse(text: &str) -> anyhow::Result<ImapTarget> {
+    pub(crate) fn parse(text: &str) -> anyhow::Result<ImapTarget> {
         let url = url::Url::parse(text)
             .map_err(|e| anyhow::anyhow!("adresse IMAP invalide « {text} » : {e}"))?;
         let tls = match url.scheme() {
@@ -99,7 +99,7 @@ fn percent_decode(text: &str) -> String {
 
 /// The password: `VEILLE_BOUNCES_PASSWORD`, else `password_file`, which must be readable by
 /// its owner only.
-pub fn password(settings: &BounceSettings) -> anyhow::Result<String> {
+pub(crate) fn password(settings: &BounceSettings) -> anyhow::Result<String> {
     if let Ok(p) = std::env::var("VEILLE_BOUNCES_PASSWORD")
         && !p.is_empty()
     {
@@ -180,7 +180,7 @@ async fn tls_wrap(
 }
 
 /// Reads the mailbox: every message not yet processed, in UID order.
-pub async fn fetch(
+pub(crate) async fn fetch(
     ctx: &Context<'_>,
     settings: &BounceSettings,
     url: &str,

@@ -13,26 +13,26 @@ use crate::config::BounceSettings;
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct FetchReport {
     /// Messages read.
-    pub messages: usize,
+    pub(crate) messages: usize,
     /// Read again after a crash, or present twice: nothing done the second time.
-    pub already: usize,
+    pub(crate) already: usize,
     /// Messages by kind (hard, soft, complaint, auto-reply, delivered, none).
-    pub kinds: BTreeMap<String, usize>,
+    pub(crate) kinds: BTreeMap<String, usize>,
     /// Effects on subscriptions: bounced, complained, counted, ignored.
-    pub effects: BTreeMap<String, usize>,
+    pub(crate) effects: BTreeMap<String, usize>,
     /// Messages that changed nothing and deserve a look: altered VERP token, unknown address.
-    pub problems: Vec<Problem>,
+    pub(crate) problems: Vec<Problem>,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Problem {
-    pub message: String,
-    pub outcome: String,
-    pub detail: String,
+pub(crate) struct Problem {
+    pub(crate) message: String,
+    pub(crate) outcome: String,
+    pub(crate) detail: String,
 }
 
 impl FetchReport {
-    pub fn add(&mut self, message: String, processed: Processed) {
+    pub(crate) fn add(&mut self, message: String, processed: Processed) {
         self.messages += 1;
         if processed.outcome == "already" {
             self.already += 1;
@@ -53,7 +53,10 @@ impl FetchReport {
 }
 
 /// Reads the mailbox `[bounces]` names.
-pub async fn fetch(ctx: &Context<'_>, settings: &BounceSettings) -> anyhow::Result<FetchReport> {
+pub(crate) async fn fetch(
+    ctx: &Context<'_>,
+    settings: &BounceSettings,
+) -> anyhow::Result<FetchReport> {
     match (&settings.imap, &settings.maildir) {
         (Some(_), Some(_)) => anyhow::bail!("[bounces] : indiquez imap ou maildir, pas les deux"),
         (Some(url), None) => super::imap::fetch(ctx, settings, url).await,
@@ -67,7 +70,7 @@ pub async fn fetch(ctx: &Context<'_>, settings: &BounceSettings) -> anyhow::Resu
 
 /// Every message of `new/`, in name order (delivery order for Maildir names); each moved to
 /// `cur/` with the `S` flag after its effect is committed.
-pub async fn fetch_maildir(ctx: &Context<'_>, dir: &Path) -> anyhow::Result<FetchReport> {
+pub(crate) async fn fetch_maildir(ctx: &Context<'_>, dir: &Path) -> anyhow::Result<FetchReport> {
     let new = dir.join("new");
     let cur = dir.join("cur");
     let mut names: Vec<std::ffi::OsString> = std::fs::read_dir(&new)

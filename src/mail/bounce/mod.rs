@@ -7,13 +7,13 @@
 pub mod classify;
 mod dsn;
 mod free_text;
-pub mod imap;
-pub mod mailbox;
+pub(crate) mod imap;
+pub(crate) mod mailbox;
 mod patterns;
 mod ses;
-pub mod verp;
+pub(crate) mod verp;
 
-pub use classify::{Classification, Kind, classify};
+pub(crate) use classify::{Classification, Kind, classify};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -26,16 +26,16 @@ use crate::store::bounces::{BounceApplied, BouncePolicy, BounceRecord, BounceTar
 
 /// The JSON contract of `veille bounces parse` (used by outside checks: keep it).
 #[derive(Debug, Clone, Serialize)]
-pub struct ParsedFile {
-    pub file: String,
-    pub kind: &'static str,
-    pub recipients: Vec<String>,
-    pub status: Option<String>,
-    pub reason: Option<String>,
+pub(crate) struct ParsedFile {
+    pub(crate) file: String,
+    pub(crate) kind: &'static str,
+    pub(crate) recipients: Vec<String>,
+    pub(crate) status: Option<String>,
+    pub(crate) reason: Option<String>,
 }
 
 impl ParsedFile {
-    pub fn new(file: String, c: &Classification) -> ParsedFile {
+    pub(crate) fn new(file: String, c: &Classification) -> ParsedFile {
         ParsedFile {
             file,
             kind: c.kind.as_str(),
@@ -68,29 +68,29 @@ pub fn message_key(raw: &[u8]) -> String {
 
 /// What processing one message did, for the command's report.
 #[derive(Debug, Clone, Serialize)]
-pub struct Processed {
-    pub kind: &'static str,
+pub(crate) struct Processed {
+    pub(crate) kind: &'static str,
     /// applied, forged, unknown, ignored, or already (processed before).
-    pub outcome: String,
-    pub recipients: Vec<String>,
-    pub status: Option<String>,
-    pub reason: Option<String>,
+    pub(crate) outcome: String,
+    pub(crate) recipients: Vec<String>,
+    pub(crate) status: Option<String>,
+    pub(crate) reason: Option<String>,
     /// Effects on subscribers: (address, bounced | complained | counted | ignored).
-    pub effects: Vec<(String, String)>,
-    pub detail: Option<String>,
+    pub(crate) effects: Vec<(String, String)>,
+    pub(crate) detail: Option<String>,
 }
 
 /// Everything processing needs besides the message.
-pub struct Context<'a> {
-    pub store: &'a Store,
-    pub secret: &'a Secret,
+pub(crate) struct Context<'a> {
+    pub(crate) store: &'a Store,
+    pub(crate) secret: &'a Secret,
     /// `[mail] bounce_address`: where VERP tokens are looked for.
-    pub bounce_address: Option<&'a str>,
-    pub policy: BouncePolicy,
+    pub(crate) bounce_address: Option<&'a str>,
+    pub(crate) policy: BouncePolicy,
 }
 
 impl BounceSettings {
-    pub fn policy(&self) -> BouncePolicy {
+    pub(crate) fn policy(&self) -> BouncePolicy {
         BouncePolicy {
             soft_limit: self.soft_limit.max(1),
             soft_editions: self.soft_editions.max(1),
@@ -101,7 +101,7 @@ impl BounceSettings {
 /// Classifies one message, finds whom it is about (the VERP token first, else the report's
 /// recipients) and records it with its effect, in one transaction. A message recorded
 /// before changes nothing.
-pub async fn process(
+pub(crate) async fn process(
     ctx: &Context<'_>,
     raw: &[u8],
     now: DateTime<Utc>,

@@ -6,7 +6,7 @@ use super::classify::Kind;
 
 /// The reason words of the JSON output (Sisimai's vocabulary, so outside tools read them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reason {
+pub(crate) enum Reason {
     UserUnknown,
     HostUnknown,
     HasMoved,
@@ -34,7 +34,7 @@ pub enum Reason {
 }
 
 impl Reason {
-    pub fn word(self) -> &'static str {
+    pub(crate) fn word(self) -> &'static str {
         match self {
             Reason::UserUnknown => "userunknown",
             Reason::HostUnknown => "hostunknown",
@@ -65,7 +65,7 @@ impl Reason {
 
     /// Hard: the address will never work. A domain that takes no mail is hard unless the
     /// server said it temporarily (4xx).
-    pub fn kind(self, status: Option<&str>, diagnostic: &str) -> Kind {
+    pub(crate) fn kind(self, status: Option<&str>, diagnostic: &str) -> Kind {
         match self {
             Reason::Delivered => Kind::Delivered,
             Reason::UserUnknown | Reason::HostUnknown | Reason::HasMoved => Kind::Hard,
@@ -545,7 +545,12 @@ fn reason_of_status(status: &str) -> Option<Reason> {
 
 /// The reason of one failure: the words first where they are specific, then the status code,
 /// then the generic words.
-pub fn reason_of(status: Option<&str>, diagnostic: &str, action: &str, context: &str) -> Reason {
+pub(crate) fn reason_of(
+    status: Option<&str>,
+    diagnostic: &str,
+    action: &str,
+    context: &str,
+) -> Reason {
     let text = squeeze(diagnostic);
     let command = smtp_command(&squeeze(context)).or_else(|| smtp_command(&text));
     let by_status = status.and_then(reason_of_status);

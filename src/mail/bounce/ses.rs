@@ -8,7 +8,7 @@ use super::patterns::reason_of;
 
 /// The notification at the start of `text`, if it is one (what follows the document, SNS's
 /// "unsubscribe from this topic" footer, is left aside).
-pub fn notification(text: &str, delivered_to: Vec<String>) -> Option<Classification> {
+pub(crate) fn notification(text: &str, delivered_to: Vec<String>) -> Option<Classification> {
     let start = text.trim_start();
     if !start.starts_with('{') || !start.contains("\"notificationType\"") {
         return None;

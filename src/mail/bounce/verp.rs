@@ -12,7 +12,7 @@ const MAC_BYTES: usize = 8;
 
 /// What a message's addresses say about a VERP token.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum VerpCheck {
+pub(crate) enum VerpCheck {
     /// No address of the form `local+…@domain`.
     Absent,
     /// A genuine token.
@@ -34,7 +34,7 @@ fn mac_hex(secret: &Secret, edition: i64, subscriber: i64) -> String {
 }
 
 /// The envelope sender of one delivery; None when `bounce_address` has no `@`.
-pub fn envelope_sender(
+pub(crate) fn envelope_sender(
     secret: &Secret,
     bounce_address: &str,
     edition: i64,
@@ -49,7 +49,12 @@ pub fn envelope_sender(
 
 /// Looks for the token in the addresses a notice was delivered to, then anywhere in its text
 /// (the returned original's `Return-Path`), and checks it.
-pub fn check(secret: &Secret, bounce_address: &str, addresses: &[String], raw: &str) -> VerpCheck {
+pub(crate) fn check(
+    secret: &Secret,
+    bounce_address: &str,
+    addresses: &[String],
+    raw: &str,
+) -> VerpCheck {
     let Some((local, domain)) = split(bounce_address) else {
         return VerpCheck::Absent;
     };
