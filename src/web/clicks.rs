@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use super::error::WebError;
 use super::subscribe::Subscriptions;
 
-pub async fn follow(
+pub(crate) async fn follow(
     State(s): State<Arc<Subscriptions>>,
     Path((kind, number, link)): Path<(String, String, String)>,
 ) -> Result<Response, WebError> {

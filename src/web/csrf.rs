@@ -14,17 +14,17 @@ use chrono::{DateTime, Utc};
 use crate::mail::token::Secret;
 
 /// The name of the hidden field of every form.
-pub const FIELD: &str = "csrf";
+pub(crate) const FIELD: &str = "csrf";
 
 /// How long a page's forms stay valid: a reader may leave a tab open for an afternoon.
-pub const VALID_HOURS: i64 = 4;
+pub(crate) const VALID_HOURS: i64 = 4;
 
 /// Clocks of a few servers behind one name may disagree a little.
 const SKEW_SECONDS: i64 = 300;
 
 /// Why a POST was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
+pub(crate) enum Refusal {
     /// No token in the body.
     Missing,
     /// A token that this server did not sign for this form.
@@ -37,7 +37,7 @@ pub enum Refusal {
 
 impl Refusal {
     /// What the log says (in French, like every log line).
-    pub fn describe(self) -> &'static str {
+    pub(crate) fn describe(self) -> &'static str {
         match self {
             Refusal::Missing => "jeton anti-CSRF absent",
             Refusal::Forged => "jeton anti-CSRF non valable",
@@ -58,7 +58,7 @@ pub fn issue(secret: &Secret, form: &str, now: DateTime<Utc>) -> String {
 }
 
 /// Checks the token of a POST to `form`.
-pub fn check(
+pub(crate) fn check(
     secret: &Secret,
     form: &str,
     token: Option<&str>,
@@ -79,7 +79,7 @@ pub fn check(
 
 /// Refuses what a browser marks as posted from another site. Mail clients and scripts send
 /// no such header; same-site and same-origin requests pass.
-pub fn check_origin(headers: &HeaderMap) -> Result<(), Refusal> {
+pub(crate) fn check_origin(headers: &HeaderMap) -> Result<(), Refusal> {
     let site = headers
         .get(HeaderName::from_static("sec-fetch-site"))
         .and_then(|v| v.to_str().ok());
@@ -90,7 +90,7 @@ pub fn check_origin(headers: &HeaderMap) -> Result<(), Refusal> {
 }
 
 /// The value of `name` in a urlencoded body.
-pub fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(crate) fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
     fields
         .iter()
         .find(|(k, _)| k == name)
@@ -99,7 +99,7 @@ pub fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> 
 
 /// The fields of a urlencoded body, whatever its declared content type (mail clients'
 /// one-click POSTs are not all labelled).
-pub fn parse_body(body: &[u8]) -> Vec<(String, String)> {
+pub(crate) fn parse_body(body: &[u8]) -> Vec<(String, String)> {
     url::form_urlencoded::parse(body).into_owned().collect()
 }
 

@@ -11,7 +11,7 @@ use super::csrf::Refusal;
 use super::pages::{PageContext, Pages};
 
 /// What stops a web request. Handlers return `Result<Response, WebError>` and use `?`.
-pub enum WebError {
+pub(crate) enum WebError {
     /// A signed link that is forged, expired or whose subscriber is gone: 400.
     InvalidLink(Pages),
     /// A rate limit reached: 429.

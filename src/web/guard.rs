@@ -13,13 +13,14 @@ use axum::response::{IntoResponse, Response};
 use tokio::sync::Semaphore;
 
 /// Forms are a few fields; nothing veille accepts is larger.
-pub const BODY_LIMIT: usize = 16 * 1024;
+pub(crate) const BODY_LIMIT: usize = 16 * 1024;
 /// Requests handled at once; beyond, a 503 at once rather than a queue that grows.
-pub const MAX_IN_FLIGHT: usize = 256;
+pub(crate) const MAX_IN_FLIGHT: usize = 256;
 /// The environment variable holding the token that opens `/metrics` to other hosts.
-pub const METRICS_TOKEN_ENV: &str = "VEILLE_METRICS_TOKEN";
+pub(crate) const METRICS_TOKEN_ENV: &str = "VEILLE_METRICS_TOKEN";
 
-/// Wraps `app` with the guard.
+/// Wraps `app` with the guard: security headers, at most `MAX_IN_FLIGHT` requests at once
+/// (503 beyond), bodies capped at `BODY_LIMIT`, `/metrics` kept to loopback or the token.
 pub fn protect(app: Router) -> Router {
     let slots = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
     let token = std::env::var(METRICS_TOKEN_ENV)
@@ -33,7 +34,11 @@ pub fn protect(app: Router) -> Router {
 }
 
 /// `/metrics` tells the archive's figures: loopback (not forwarded by a proxy) or the token.
-pub fn metrics_allowed(peer: Option<SocketAddr>, headers: &HeaderMap, token: Option<&str>) -> bool {
+pub(crate) fn metrics_allowed(
+    peer: Option<SocketAddr>,
+    headers: &HeaderMap,
+    token: Option<&str>,
+) -> bool {
     if let Some(token) = token
         && let Some(given) = headers
             .get(header::AUTHORIZATION)
@@ -111,7 +116,7 @@ async fn guard(
 
 /// The headers every response carries; a handler's own CSP (files with `frame-ancestors`)
 /// is kept.
-pub fn secure_headers(headers: &mut HeaderMap, https: bool) {
+pub(crate) fn secure_headers(headers: &mut HeaderMap, https: bool) {
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -134,21 +139,25 @@ pub fn secure_headers(headers: &mut HeaderMap, https: bool) {
 }
 
 /// Connections open at once; beyond, new ones wait in the kernel's backlog.
-pub const MAX_CONNECTIONS: usize = 1024;
+pub(crate) const MAX_CONNECTIONS: usize = 1024;
 /// A connection that sends nothing for this long is closed: an idle keep-alive, or a
 /// slowloris client holding a half-sent request.
-pub const IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+pub(crate) const IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// The listener of `serve_on`: at most `MAX_CONNECTIONS` connections, each closed after
 /// `IDLE_TIMEOUT` without a byte read while it waits for one.
-pub struct GuardedListener {
+pub(crate) struct GuardedListener {
     inner: tokio::net::TcpListener,
     slots: Arc<Semaphore>,
     idle: std::time::Duration,
 }
 
 impl GuardedListener {
-    pub fn new(inner: tokio::net::TcpListener, max: usize, idle: std::time::Duration) -> Self {
+    pub(crate) fn new(
+        inner: tokio::net::TcpListener,
+        max: usize,
+        idle: std::time::Duration,
+    ) -> Self {
         GuardedListener {
             inner,
             slots: Arc::new(Semaphore::new(max)),
@@ -193,7 +202,7 @@ impl axum::serve::Listener for GuardedListener {
 }
 
 /// A TCP stream that holds its connection slot and times out when idle.
-pub struct GuardedStream {
+pub(crate) struct GuardedStream {
     inner: tokio::net::TcpStream,
     _permit: tokio::sync::OwnedSemaphorePermit,
     idle: std::time::Duration,

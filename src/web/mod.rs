@@ -3,13 +3,13 @@
 //! embeds, a Content-Security-Policy with `frame-ancestors` for the website, a French 404 and
 //! `/healthz`; and the subscription pages (`subscribe`).
 
-pub mod clicks;
+pub(crate) mod clicks;
 pub mod csrf;
-pub mod error;
+pub(crate) mod error;
 pub mod guard;
-pub mod pages;
-pub mod preferences;
-pub mod subscribe;
+pub(crate) mod pages;
+pub(crate) mod preferences;
+pub(crate) mod subscribe;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -30,15 +30,15 @@ use error::WebError;
 
 /// What every request needs.
 #[derive(Debug, Clone)]
-pub struct WebState {
-    pub root: PathBuf,
+pub(crate) struct WebState {
+    pub(crate) root: PathBuf,
     /// The website's origins (CORS and `frame-ancestors`); empty: any origin may fetch the
     /// embeddable files, only this server may frame the pages.
-    pub site_origins: Vec<String>,
+    pub(crate) site_origins: Vec<String>,
 }
 
 impl WebState {
-    pub fn new(config: &Config, archive: &Path) -> Self {
+    pub(crate) fn new(config: &Config, archive: &Path) -> Self {
         WebState {
             root: archive.join(PUBLISHED_DIR),
             site_origins: config.web.site_origins.clone(),
@@ -48,7 +48,7 @@ impl WebState {
 
 /// No script anywhere; styles from the page itself; framing by the website only. Images
 /// come from the articles' own sites (`publish` drops plain-HTTP ones on an HTTPS site).
-pub fn content_security_policy(site_origins: &[String]) -> String {
+pub(crate) fn content_security_policy(site_origins: &[String]) -> String {
     let mut ancestors = "'self'".to_string();
     for origin in site_origins {
         ancestors.push(' ');
@@ -61,7 +61,10 @@ pub fn content_security_policy(site_origins: &[String]) -> String {
 }
 
 /// The router: the subscription pages when given, `/healthz`, then files.
-pub fn router(state: WebState, subscriptions: Option<Arc<subscribe::Subscriptions>>) -> Router {
+pub(crate) fn router(
+    state: WebState,
+    subscriptions: Option<Arc<subscribe::Subscriptions>>,
+) -> Router {
     let files = Router::new()
         .fallback(serve_request)
         .with_state(Arc::new(state));
@@ -140,7 +143,7 @@ fn write_empty_index(config: &Config, archive: &Path) {
 }
 
 /// Serves `app` until Ctrl-C or SIGTERM.
-pub async fn serve(app: Router, root: &Path, listen: SocketAddr) -> anyhow::Result<()> {
+pub(crate) async fn serve(app: Router, root: &Path, listen: SocketAddr) -> anyhow::Result<()> {
     let listener = bind(listen).await?;
     let local = listener.local_addr()?;
     eprintln!(
@@ -151,7 +154,7 @@ pub async fn serve(app: Router, root: &Path, listen: SocketAddr) -> anyhow::Resu
 }
 
 /// Listens on `listen`, with a French message when it cannot.
-pub async fn bind(listen: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+pub(crate) async fn bind(listen: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
     tokio::net::TcpListener::bind(listen).await.map_err(|e| {
         anyhow::anyhow!(
             "impossible d'écouter sur {listen} : {}",
@@ -161,7 +164,7 @@ pub async fn bind(listen: SocketAddr) -> anyhow::Result<tokio::net::TcpListener>
 }
 
 /// Serves `app` until `shutdown` completes, then lets the requests in progress end.
-pub async fn serve_on(
+pub(crate) async fn serve_on(
     listener: tokio::net::TcpListener,
     app: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
@@ -383,7 +386,7 @@ fn security_headers(state: &WebState, h: &mut HeaderMap) {
 }
 
 /// CSP, `nosniff` and the referrer policy, on every page veille serves.
-pub fn secure_headers(site_origins: &[String], h: &mut HeaderMap) {
+pub(crate) fn secure_headers(site_origins: &[String], h: &mut HeaderMap) {
     if let Ok(v) = HeaderValue::from_str(&content_security_policy(site_origins)) {
         h.insert(header::CONTENT_SECURITY_POLICY, v);
     }

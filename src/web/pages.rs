@@ -16,36 +16,36 @@ use crate::publish::Publisher;
 
 /// A publication as a form offers it.
 #[derive(Debug, Clone, Serialize)]
-pub struct ListChoice {
-    pub id: String,
-    pub title: String,
+pub(crate) struct ListChoice {
+    pub(crate) id: String,
+    pub(crate) title: String,
     /// Ticked on the preferences page.
-    pub active: bool,
+    pub(crate) active: bool,
 }
 
 /// Everything the two templates read. Every key is always present (the template engine is
 /// strict about undefined values); `page` says which page of the template is shown.
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct PageContext {
-    pub page: &'static str,
-    pub heading: &'static str,
-    pub lists: Vec<ListChoice>,
-    pub selected: String,
-    pub email: String,
-    pub message: Option<&'static str>,
-    pub error: Option<&'static str>,
-    pub days: i64,
-    pub list_title: String,
+pub(crate) struct PageContext {
+    pub(crate) page: &'static str,
+    pub(crate) heading: &'static str,
+    pub(crate) lists: Vec<ListChoice>,
+    pub(crate) selected: String,
+    pub(crate) email: String,
+    pub(crate) message: Option<&'static str>,
+    pub(crate) error: Option<&'static str>,
+    pub(crate) days: i64,
+    pub(crate) list_title: String,
     /// The path the page's forms post to; empty on a page without a form.
-    pub action: String,
+    pub(crate) action: String,
     /// The CSRF token of `action`, filled by [`Pages::render`].
-    pub csrf: String,
+    pub(crate) csrf: String,
     /// On the "form refused" page: where to get a fresh form.
-    pub retry: String,
+    pub(crate) retry: String,
 }
 
 impl PageContext {
-    pub fn new(page: &'static str, heading: &'static str) -> Self {
+    pub(crate) fn new(page: &'static str, heading: &'static str) -> Self {
         PageContext {
             page,
             heading,
@@ -54,7 +54,7 @@ impl PageContext {
     }
 
     /// The same page with a form posting to `action`.
-    pub fn with_action(mut self, action: impl Into<String>) -> Self {
+    pub(crate) fn with_action(mut self, action: impl Into<String>) -> Self {
         self.action = action.into();
         self
     }
@@ -62,20 +62,20 @@ impl PageContext {
 
 /// One template of the subscription pages, with what rendering it needs.
 #[derive(Clone)]
-pub struct Pages {
-    pub subs: Arc<Subscriptions>,
+pub(crate) struct Pages {
+    pub(crate) subs: Arc<Subscriptions>,
     template: &'static str,
 }
 
 impl Pages {
-    pub fn subscription(subs: Arc<Subscriptions>) -> Self {
+    pub(crate) fn subscription(subs: Arc<Subscriptions>) -> Self {
         Pages {
             subs,
             template: "abonnement.html",
         }
     }
 
-    pub fn preferences(subs: Arc<Subscriptions>) -> Self {
+    pub(crate) fn preferences(subs: Arc<Subscriptions>) -> Self {
         Pages {
             subs,
             template: "preferences.html",
@@ -83,7 +83,11 @@ impl Pages {
     }
 
     /// The page, with the CSRF token of its form.
-    pub fn render(&self, status: StatusCode, mut ctx: PageContext) -> Result<Response, WebError> {
+    pub(crate) fn render(
+        &self,
+        status: StatusCode,
+        mut ctx: PageContext,
+    ) -> Result<Response, WebError> {
         let s = &self.subs;
         if !ctx.action.is_empty() {
             ctx.csrf = csrf::issue(&s.secret, &ctx.action, Utc::now());
@@ -94,21 +98,21 @@ impl Pages {
         Ok(response)
     }
 
-    pub fn ok(&self, ctx: PageContext) -> Result<Response, WebError> {
+    pub(crate) fn ok(&self, ctx: PageContext) -> Result<Response, WebError> {
         self.render(StatusCode::OK, ctx)
     }
 
-    pub fn invalid(&self) -> WebError {
+    pub(crate) fn invalid(&self) -> WebError {
         WebError::InvalidLink(self.clone())
     }
 
-    pub fn too_many(&self) -> WebError {
+    pub(crate) fn too_many(&self) -> WebError {
         WebError::TooMany(self.clone())
     }
 
     /// Checks a POST to `form` (its path) before anything changes: the browser's
     /// `Sec-Fetch-Site`, then the token in `fields`. Refused: `retry` gives a fresh form.
-    pub fn check_form(
+    pub(crate) fn check_form(
         &self,
         headers: &axum::http::HeaderMap,
         form: &str,

@@ -28,8 +28,8 @@ use crate::store::preferences::AddressChange;
 
 /// The preferences pages' state: the subscription pages' (config, store, secret) and a
 /// limiter of their own for the requests that send mail.
-pub struct PreferencePages {
-    pub subs: Arc<Subscriptions>,
+pub(crate) struct PreferencePages {
+    pub(crate) subs: Arc<Subscriptions>,
     limiter: governor::DefaultKeyedRateLimiter<IpAddr>,
 }
 
@@ -37,7 +37,7 @@ const BAD_ADDRESS: &str =
     "Cette adresse électronique n'est pas valide : vérifiez-la (exemple : prenom.nom@exemple.fr).";
 
 impl PreferencePages {
-    pub fn new(subs: Arc<Subscriptions>, per_minute: u32) -> Self {
+    pub(crate) fn new(subs: Arc<Subscriptions>, per_minute: u32) -> Self {
         PreferencePages {
             subs,
             limiter: RateLimiter::keyed(Quota::per_minute(
@@ -171,7 +171,7 @@ impl PreferencePages {
     }
 }
 
-pub async fn page(
+pub(crate) async fn page(
     State(p): State<Arc<PreferencePages>>,
     Path(token): Path<String>,
 ) -> Result<Response, WebError> {
@@ -181,7 +181,7 @@ pub async fn page(
 }
 
 /// One of the three forms of the page: `action` = listes, adresse or tout.
-pub async fn submit(
+pub(crate) async fn submit(
     State(p): State<Arc<PreferencePages>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(token): Path<String>,
@@ -233,7 +233,7 @@ pub async fn submit(
     }
 }
 
-pub async fn address_page(
+pub(crate) async fn address_page(
     State(p): State<Arc<PreferencePages>>,
     Path(token): Path<String>,
 ) -> Result<Response, WebError> {
@@ -246,7 +246,7 @@ pub async fn address_page(
 }
 
 /// A button, not the link itself: mail scanners that follow links change nothing.
-pub async fn address_confirm(
+pub(crate) async fn address_confirm(
     State(p): State<Arc<PreferencePages>>,
     Path(token): Path<String>,
     headers: HeaderMap,
@@ -280,13 +280,15 @@ fn request_page(error: Option<&'static str>) -> PageContext {
     }
 }
 
-pub async fn request_form(State(p): State<Arc<PreferencePages>>) -> Result<Response, WebError> {
+pub(crate) async fn request_form(
+    State(p): State<Arc<PreferencePages>>,
+) -> Result<Response, WebError> {
     p.pages().ok(request_page(None))
 }
 
 /// Sends the preferences link to a known address; the same answer, at the same speed (the
 /// mail leaves off the request path), for any address.
-pub async fn request_submit(
+pub(crate) async fn request_submit(
     State(p): State<Arc<PreferencePages>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
@@ -349,7 +351,7 @@ async fn send_preferences_link(p: Arc<PreferencePages>, email: String) {
 
 /// The public web copy of an email: the placeholders of personal links lead to the page
 /// where a reader asks for their own.
-pub fn public_copy(body: &[u8]) -> Vec<u8> {
+pub(crate) fn public_copy(body: &[u8]) -> Vec<u8> {
     let text = String::from_utf8_lossy(body);
     let text = crate::mail::message::preferences_link(&text, None);
     let unsubscribe = format!(

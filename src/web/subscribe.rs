@@ -30,17 +30,17 @@ use crate::publish::Publisher;
 use crate::store::Store;
 
 /// Where the subscription form posts.
-pub const FORM_PATH: &str = "/abonnement";
+pub(crate) const FORM_PATH: &str = "/abonnement";
 
 /// Days a confirmation link stays valid.
-pub const CONFIRM_DAYS: i64 = 7;
+pub(crate) const CONFIRM_DAYS: i64 = 7;
 
 /// What the subscription endpoints share.
-pub struct Subscriptions {
-    pub config: Config,
-    pub archive: std::path::PathBuf,
-    pub store: Store,
-    pub secret: Secret,
+pub(crate) struct Subscriptions {
+    pub(crate) config: Config,
+    pub(crate) archive: std::path::PathBuf,
+    pub(crate) store: Store,
+    pub(crate) secret: Secret,
     limiter: governor::DefaultKeyedRateLimiter<IpAddr>,
     /// All clients together (`[web] subscribe_per_hour`).
     global: governor::DefaultDirectRateLimiter,
@@ -48,7 +48,7 @@ pub struct Subscriptions {
 
 impl Subscriptions {
     /// `per_minute`: form submissions allowed per client IP and minute.
-    pub fn new(
+    pub(crate) fn new(
         config: Config,
         archive: std::path::PathBuf,
         store: Store,
@@ -90,7 +90,7 @@ impl Subscriptions {
 }
 
 #[derive(Deserialize)]
-pub struct FormQuery {
+pub(crate) struct FormQuery {
     liste: Option<String>,
 }
 
@@ -153,7 +153,7 @@ fn form_page(
     .with_action(FORM_PATH)
 }
 
-pub async fn form(
+pub(crate) async fn form(
     State(s): State<Arc<Subscriptions>>,
     Query(q): Query<FormQuery>,
 ) -> Result<Response, WebError> {
@@ -165,7 +165,7 @@ pub async fn form(
     subscription_pages(&s).ok(form_page(&s, selected, String::new(), None))
 }
 
-pub async fn submit(
+pub(crate) async fn submit(
     State(s): State<Arc<Subscriptions>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
@@ -268,7 +268,7 @@ impl Subscriptions {
     }
 }
 
-pub async fn confirm_page(
+pub(crate) async fn confirm_page(
     State(s): State<Arc<Subscriptions>>,
     Path(token): Path<String>,
 ) -> Result<Response, WebError> {
@@ -280,7 +280,7 @@ pub async fn confirm_page(
     )
 }
 
-pub async fn confirm(
+pub(crate) async fn confirm(
     State(s): State<Arc<Subscriptions>>,
     Path(token): Path<String>,
     headers: HeaderMap,
@@ -302,7 +302,7 @@ pub async fn confirm(
     })
 }
 
-pub async fn unsubscribe_page(
+pub(crate) async fn unsubscribe_page(
     State(s): State<Arc<Subscriptions>>,
     Path(token): Path<String>,
 ) -> Result<Response, WebError> {
@@ -317,7 +317,7 @@ pub async fn unsubscribe_page(
 /// Both the page's button (with its CSRF token) and RFC 8058 one-click
 /// (`List-Unsubscribe=One-Click` in the body, exempt: see ARCHITECTURE.md): no further step
 /// either way.
-pub async fn unsubscribe(
+pub(crate) async fn unsubscribe(
     State(s): State<Arc<Subscriptions>>,
     Path(token): Path<String>,
     headers: HeaderMap,
