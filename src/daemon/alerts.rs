@@ -17,7 +17,7 @@ use crate::store::{AlertInput, Store};
 /// A source's state for the curators. `Erring` has failed, not long enough to tell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum AlertState {
+pub(crate) enum AlertState {
     Ok,
     Erring,
     Failing,
@@ -26,7 +26,7 @@ pub enum AlertState {
 }
 
 impl AlertState {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             AlertState::Ok => "ok",
             AlertState::Erring => "erring",
@@ -47,7 +47,7 @@ impl AlertState {
     }
 
     /// The states a curator is told of.
-    pub fn is_alert(self) -> bool {
+    pub(crate) fn is_alert(self) -> bool {
         matches!(
             self,
             AlertState::Failing | AlertState::Empty | AlertState::Silent
@@ -57,18 +57,22 @@ impl AlertState {
 
 /// A source's state now, and since when.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Assessment {
-    pub name: String,
-    pub url: String,
-    pub state: AlertState,
-    pub since: DateTime<Utc>,
+pub(crate) struct Assessment {
+    pub(crate) name: String,
+    pub(crate) url: String,
+    pub(crate) state: AlertState,
+    pub(crate) since: DateTime<Utc>,
     /// The error, or the date of the newest article for a silent source.
-    pub detail: Option<String>,
+    pub(crate) detail: Option<String>,
 }
 
 /// The state of one source at `now`. A source erring since before its last success is
 /// measured from that success; one that never succeeded, from when it was first seen erring.
-pub fn assess(input: &AlertInput, settings: &AlertSettings, now: DateTime<Utc>) -> Assessment {
+pub(crate) fn assess(
+    input: &AlertInput,
+    settings: &AlertSettings,
+    now: DateTime<Utc>,
+) -> Assessment {
     let recorded = input
         .recorded
         .as_ref()
@@ -124,7 +128,7 @@ pub fn assess(input: &AlertInput, settings: &AlertSettings, now: DateTime<Utc>) 
 }
 
 /// Every enabled source's state now (`veille sources --failing` shows the alerting ones).
-pub async fn assess_all(
+pub(crate) async fn assess_all(
     store: &Store,
     settings: &AlertSettings,
     now: DateTime<Utc>,
@@ -141,7 +145,7 @@ pub async fn assess_all(
 }
 
 /// The default settings when `[alerts]` is absent, for `veille sources --failing`.
-pub fn default_settings() -> AlertSettings {
+pub(crate) fn default_settings() -> AlertSettings {
     AlertSettings {
         to: Vec::new(),
         alert_after_hours: 48,
@@ -151,7 +155,11 @@ pub fn default_settings() -> AlertSettings {
 
 /// After a pass: mails each change of state (to an alert, or back to normal) and records
 /// it. A mail that fails is retried at the next pass (the state is recorded only once sent).
-pub async fn notify(config: &Config, store: &Store, now: DateTime<Utc>) -> anyhow::Result<usize> {
+pub(crate) async fn notify(
+    config: &Config,
+    store: &Store,
+    now: DateTime<Utc>,
+) -> anyhow::Result<usize> {
     let Some(settings) = &config.alerts else {
         return Ok(0);
     };

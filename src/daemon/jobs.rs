@@ -7,7 +7,7 @@ use crate::schedule::{Job, Schedule, Task};
 
 /// The jobs of a configuration, in a stable order: polling, panoramas, drafts. Schedules
 /// are checked when the configuration is read; one that does not parse here is left out.
-pub fn jobs(config: &Config) -> Vec<Job> {
+pub(crate) fn jobs(config: &Config) -> Vec<Job> {
     let tz = config.tz();
     let schedules = &config.schedule;
     let mut out = Vec::new();

@@ -12,39 +12,39 @@ use crate::store::{EditionReminder, JobRow, SourceStat, Store, Totals};
 
 /// One scheduled job as reported: as configured, with what the store keeps of it.
 #[derive(Debug, Clone, Serialize)]
-pub struct JobReport {
-    pub label: String,
-    pub schedule: String,
-    pub next_run: Option<DateTime<Utc>>,
+pub(crate) struct JobReport {
+    pub(crate) label: String,
+    pub(crate) schedule: String,
+    pub(crate) next_run: Option<DateTime<Utc>>,
     #[serde(flatten)]
-    pub stored: JobRow,
+    pub(crate) stored: JobRow,
 }
 
 /// What the daemon process itself knows (only when it answers).
 #[derive(Debug, Clone, Serialize)]
-pub struct ProcessReport {
-    pub pid: u32,
-    pub started_at: DateTime<Utc>,
-    pub reloads_ok: u64,
-    pub reloads_failed: u64,
+pub(crate) struct ProcessReport {
+    pub(crate) pid: u32,
+    pub(crate) started_at: DateTime<Utc>,
+    pub(crate) reloads_ok: u64,
+    pub(crate) reloads_failed: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Snapshot {
-    pub at: DateTime<Utc>,
-    pub timezone: String,
-    pub jobs: Vec<JobReport>,
-    pub reminders: Vec<EditionReminder>,
+pub(crate) struct Snapshot {
+    pub(crate) at: DateTime<Utc>,
+    pub(crate) timezone: String,
+    pub(crate) jobs: Vec<JobReport>,
+    pub(crate) reminders: Vec<EditionReminder>,
     /// The configured sources (enabled or not) with their counters.
-    pub sources: Vec<SourceStat>,
-    pub totals: Totals,
+    pub(crate) sources: Vec<SourceStat>,
+    pub(crate) totals: Totals,
     /// Articles seen for the first time, over every source (sum of the counters).
-    pub articles_ingested: i64,
-    pub process: Option<ProcessReport>,
+    pub(crate) articles_ingested: i64,
+    pub(crate) process: Option<ProcessReport>,
 }
 
 /// Reads the store; `now` dates the ages and places jobs that never ran.
-pub async fn snapshot(
+pub(crate) async fn snapshot(
     store: &Store,
     config: &Config,
     now: DateTime<Utc>,
@@ -91,7 +91,7 @@ pub async fn snapshot(
 }
 
 /// A label value in the text exposition format: `\`, `"` and line feeds escaped.
-pub fn escape_label(value: &str) -> String {
+pub(crate) fn escape_label(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for c in value.chars() {
         match c {
@@ -169,7 +169,7 @@ fn seconds(t: DateTime<Utc>) -> f64 {
 }
 
 /// `/metrics`: the snapshot in the Prometheus text format.
-pub fn prometheus(s: &Snapshot) -> String {
+pub(crate) fn prometheus(s: &Snapshot) -> String {
     let mut out = Exposition(String::new());
     source_families(&mut out, s);
     store_families(&mut out, s);
@@ -362,7 +362,7 @@ fn process_families(out: &mut Exposition, p: &ProcessReport) {
 }
 
 /// A duration in French words: « 3 min », « 2 h 05 », « 4 j ».
-pub fn age(seconds: i64) -> String {
+pub(crate) fn age(seconds: i64) -> String {
     match seconds.max(0) {
         s if s < 60 => format!("{s} s"),
         s if s < 3600 => format!("{} min", s / 60),

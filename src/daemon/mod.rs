@@ -8,14 +8,14 @@
 //! second signal exits at once); SIGHUP reloads `feeds.toml`, and an invalid file keeps the
 //! configuration in service.
 
-pub mod alerts;
+pub(crate) mod alerts;
 mod jobs;
 // The archive lock lives below `backup`, which takes it too; its old path stays valid.
-pub use crate::lock;
-pub mod metrics;
-pub mod nightly;
+pub(crate) use crate::lock;
+pub(crate) mod metrics;
+pub(crate) mod nightly;
 
-pub use jobs::jobs;
+pub(crate) use jobs::jobs;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -105,7 +105,7 @@ fn local(config: &Config, t: DateTime<Utc>) -> String {
 /// (50 → 127 MiB over 320 cycles of benches/daemon.rs). Two arenas keep it flat at no
 /// measurable CPU cost. To call before any thread starts; `MALLOC_ARENA_MAX` set in the
 /// environment wins.
-pub fn limit_malloc_arenas() {
+pub(crate) fn limit_malloc_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
         // SAFETY: mallopt only tunes the allocator; no other thread exists yet.
@@ -116,7 +116,7 @@ pub fn limit_malloc_arenas() {
 }
 
 /// Runs the daemon until a stop signal; `listener` is already bound, the lock already held.
-pub async fn run(
+pub(crate) async fn run(
     prepared: Prepared,
     archive: PathBuf,
     listener: tokio::net::TcpListener,

@@ -13,7 +13,7 @@ use crate::schedule::Schedule;
 use crate::store::Store;
 
 /// Runs until `stop` turns true; returns at once when there is nothing to do.
-pub async fn run(
+pub(crate) async fn run(
     config: std::sync::Arc<Config>,
     archive: PathBuf,
     store: Store,
@@ -73,7 +73,7 @@ pub async fn run(
 
 /// The retention applied now (also `veille privacy purge`): addresses of delivery logs older
 /// than `days` replaced by their keyed hash.
-pub async fn purge_now(store: &Store, archive: &Path, days: u32) -> anyhow::Result<u64> {
+pub(crate) async fn purge_now(store: &Store, archive: &Path, days: u32) -> anyhow::Result<u64> {
     let secret = crate::mail::token::Secret::load(archive)?;
     store
         .purge_delivery_logs(
