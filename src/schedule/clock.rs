@@ -16,7 +16,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 /// The variable that injects a clock (tests and benchmarks only).
-pub const TEST_CLOCK_VAR: &str = "VEILLE_TEST_CLOCK";
+pub(crate) const TEST_CLOCK_VAR: &str = "VEILLE_TEST_CLOCK";
 
 /// The longest single sleep: the clock is read again at least this often, so that a wall
 /// clock that jumps (NTP, suspend) is noticed.
@@ -24,16 +24,16 @@ const MAX_SLEEP: Duration = Duration::from_secs(60);
 
 /// How a wait ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Wake {
+pub(crate) enum Wake {
     /// Time to read the clock again (the target may or may not be reached).
     Again,
     /// A compressed clock reached its end: nothing will ever be due.
     Exhausted,
 }
 
-pub type WakeFuture<'a> = Pin<Box<dyn Future<Output = Wake> + Send + 'a>>;
+pub(crate) type WakeFuture<'a> = Pin<Box<dyn Future<Output = Wake> + Send + 'a>>;
 
-pub trait Clock: Send + Sync {
+pub(crate) trait Clock: Send + Sync {
     fn now(&self) -> DateTime<Utc>;
     /// Waits towards `t`; the caller reads the clock again on waking.
     fn sleep_until(&self, t: DateTime<Utc>) -> WakeFuture<'_>;
@@ -43,7 +43,7 @@ pub trait Clock: Send + Sync {
 
 /// The system clock.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct SystemClock;
+pub(crate) struct SystemClock;
 
 fn sleep_towards(now: DateTime<Utc>, t: DateTime<Utc>) -> WakeFuture<'static> {
     let wait = (t - now).to_std().unwrap_or(Duration::ZERO).min(MAX_SLEEP);
@@ -67,12 +67,12 @@ impl Clock for SystemClock {
 
 /// The system clock shifted: it read `start` when created.
 #[derive(Debug, Clone, Copy)]
-pub struct ShiftedClock {
+pub(crate) struct ShiftedClock {
     offset: chrono::Duration,
 }
 
 impl ShiftedClock {
-    pub fn starting_at(start: DateTime<Utc>) -> Self {
+    pub(crate) fn starting_at(start: DateTime<Utc>) -> Self {
         ShiftedClock {
             offset: start - Utc::now(),
         }
@@ -93,13 +93,13 @@ impl Clock for ShiftedClock {
 
 /// Compressed time: waiting moves the clock at once, up to `end`.
 #[derive(Debug)]
-pub struct CompressedClock {
+pub(crate) struct CompressedClock {
     now: Mutex<DateTime<Utc>>,
     end: DateTime<Utc>,
 }
 
 impl CompressedClock {
-    pub fn new(start: DateTime<Utc>, end: DateTime<Utc>) -> Self {
+    pub(crate) fn new(start: DateTime<Utc>, end: DateTime<Utc>) -> Self {
         CompressedClock {
             now: Mutex::new(start),
             end,
@@ -133,7 +133,7 @@ impl Clock for CompressedClock {
 }
 
 /// The clock `VEILLE_TEST_CLOCK` asks for, else the system clock.
-pub fn from_env() -> Result<Box<dyn Clock>, String> {
+pub(crate) fn from_env() -> Result<Box<dyn Clock>, String> {
     match std::env::var(TEST_CLOCK_VAR) {
         Ok(spec) if !spec.trim().is_empty() => parse(&spec),
         _ => Ok(Box::new(SystemClock)),

@@ -4,7 +4,7 @@ use super::Schedule;
 
 /// What a job does.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Task {
+pub(crate) enum Task {
     /// Fetch these sources (by name); their own backoff still applies.
     Poll { sources: Vec<String> },
     /// Render one dossier's panorama, then the archive index.
@@ -20,7 +20,7 @@ impl Task {
     /// the bounce mailbox (what piled up before the daemon was installed is read at once);
     /// other jobs wait for their first slot (a draft is not created because the daemon was
     /// just installed).
-    pub fn runs_at_first_start(&self) -> bool {
+    pub(crate) fn runs_at_first_start(&self) -> bool {
         matches!(self, Task::Poll { .. } | Task::Bounces)
     }
 }
@@ -29,10 +29,10 @@ impl Task {
 /// under it): polling jobs are named by their schedule, so a source that moves from one
 /// schedule to another joins that schedule's job.
 #[derive(Debug, Clone)]
-pub struct Job {
-    pub name: String,
+pub(crate) struct Job {
+    pub(crate) name: String,
     /// For people, in French.
-    pub label: String,
-    pub schedule: Schedule,
-    pub task: Task,
+    pub(crate) label: String,
+    pub(crate) schedule: Schedule,
+    pub(crate) task: Task,
 }

@@ -3,7 +3,7 @@
 //! are `crate::cron`'s; the job table built from the configuration is the daemon's
 //! (`daemon::jobs`), so this module does not know `config`.
 
-pub mod clock;
+pub(crate) mod clock;
 mod jobs;
 #[cfg(test)]
 mod tests;
@@ -11,41 +11,44 @@ mod tests;
 use chrono::{DateTime, Utc};
 
 pub use crate::cron::{Expr, ExprError, SYNTAX_HINT, Schedule};
-pub use jobs::{Job, Task};
+pub(crate) use jobs::{Job, Task};
 
 /// A job's place in the scheduler: its last run stands for the slot `last_slot`.
 #[derive(Debug, Clone)]
-pub struct JobState {
-    pub job: Job,
+pub(crate) struct JobState {
+    pub(crate) job: Job,
     /// The scheduled time the last run stood for; None when the job never ran.
-    pub last_slot: Option<DateTime<Utc>>,
+    pub(crate) last_slot: Option<DateTime<Utc>>,
 }
 
 /// A job to run now.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Due {
-    pub index: usize,
+pub(crate) struct Due {
+    pub(crate) index: usize,
     /// The scheduled time this run stands for (the latest one that has passed).
-    pub slot: DateTime<Utc>,
+    pub(crate) slot: DateTime<Utc>,
     /// Slots that passed without a run before `slot` (counted up to `MISSED_COUNT_LIMIT`):
     /// they are caught up by this one run, not replayed.
-    pub missed: u32,
+    pub(crate) missed: u32,
     /// The job never ran before.
-    pub first_run: bool,
+    pub(crate) first_run: bool,
 }
 
 /// Counting missed slots stops here (a minute schedule down for a year).
-pub const MISSED_COUNT_LIMIT: u32 = 10_000;
+pub(crate) const MISSED_COUNT_LIMIT: u32 = 10_000;
 
 /// What runs when. Pure: the caller supplies the time, runs the jobs and reports back.
 #[derive(Debug, Clone, Default)]
-pub struct Scheduler {
-    pub jobs: Vec<JobState>,
+pub(crate) struct Scheduler {
+    pub(crate) jobs: Vec<JobState>,
 }
 
 impl Scheduler {
     /// `last_slot` gives each job's persisted last slot by name.
-    pub fn new(jobs: Vec<Job>, last_slot: impl Fn(&str) -> Option<DateTime<Utc>>) -> Scheduler {
+    pub(crate) fn new(
+        jobs: Vec<Job>,
+        last_slot: impl Fn(&str) -> Option<DateTime<Utc>>,
+    ) -> Scheduler {
         Scheduler {
             jobs: jobs
                 .into_iter()
@@ -59,7 +62,7 @@ impl Scheduler {
 
     /// Jobs that never ran and do not run at their first start get `now` as their
     /// baseline, so that a later downtime is caught up; returns their indexes (to persist).
-    pub fn set_baselines(&mut self, now: DateTime<Utc>) -> Vec<usize> {
+    pub(crate) fn set_baselines(&mut self, now: DateTime<Utc>) -> Vec<usize> {
         let mut set = Vec::new();
         for (i, state) in self.jobs.iter_mut().enumerate() {
             if state.last_slot.is_none() && !state.job.task.runs_at_first_start() {
@@ -71,7 +74,7 @@ impl Scheduler {
     }
 
     /// The jobs due at `now`: each at most once, whatever the number of slots missed.
-    pub fn due(&self, now: DateTime<Utc>) -> Vec<Due> {
+    pub(crate) fn due(&self, now: DateTime<Utc>) -> Vec<Due> {
         let mut due = Vec::new();
         for (index, state) in self.jobs.iter().enumerate() {
             let schedule = &state.job.schedule;
@@ -113,7 +116,7 @@ impl Scheduler {
     }
 
     /// When the next job falls due; None when no job has a future run.
-    pub fn next_wake(&self) -> Option<DateTime<Utc>> {
+    pub(crate) fn next_wake(&self) -> Option<DateTime<Utc>> {
         self.jobs
             .iter()
             .filter_map(|s| s.last_slot.and_then(|l| s.job.schedule.next_after(l)))
@@ -121,14 +124,14 @@ impl Scheduler {
     }
 
     /// The next run of one job.
-    pub fn next_run(&self, index: usize) -> Option<DateTime<Utc>> {
+    pub(crate) fn next_run(&self, index: usize) -> Option<DateTime<Utc>> {
         let state = &self.jobs[index];
         state
             .last_slot
             .and_then(|l| state.job.schedule.next_after(l))
     }
 
-    pub fn mark_run(&mut self, index: usize, slot: DateTime<Utc>) {
+    pub(crate) fn mark_run(&mut self, index: usize, slot: DateTime<Utc>) {
         self.jobs[index].last_slot = Some(slot);
     }
 }
