@@ -26,7 +26,7 @@ const MONTHS: [&str; 12] = [
 
 /// How much of a date to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DateStyle {
+pub(crate) enum DateStyle {
     /// « jeudi 28 novembre 2026 »
     Long,
     /// « 28 novembre 2026 »
@@ -38,7 +38,7 @@ pub enum DateStyle {
 }
 
 impl DateStyle {
-    pub fn parse(text: &str) -> Option<Self> {
+    pub(crate) fn parse(text: &str) -> Option<Self> {
         match text {
             "long" => Some(DateStyle::Long),
             "jour" => Some(DateStyle::Day),
@@ -49,12 +49,12 @@ impl DateStyle {
     }
 }
 
-pub fn month_name(month: u32) -> &'static str {
+pub(crate) fn month_name(month: u32) -> &'static str {
     MONTHS[(month as usize + 11) % 12]
 }
 
 /// Writes a calendar date in French.
-pub fn format_date(date: NaiveDate, style: DateStyle) -> String {
+pub(crate) fn format_date(date: NaiveDate, style: DateStyle) -> String {
     let day = match date.day() {
         1 => "1er".to_string(),
         d => d.to_string(),
@@ -74,7 +74,7 @@ pub fn format_date(date: NaiveDate, style: DateStyle) -> String {
 
 /// The local calendar date of a stored value: RFC 3339 (converted to `tz`) or `YYYY-MM-DD`
 /// (optionally followed by a time, as agenda entries are written).
-pub fn local_date(text: &str, tz: Tz) -> Option<NaiveDate> {
+pub(crate) fn local_date(text: &str, tz: Tz) -> Option<NaiveDate> {
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         return Some(t.with_timezone(&Utc).with_timezone(&tz).date_naive());
     }
@@ -103,13 +103,13 @@ pub fn period_label(start: NaiveDate, end: NaiveDate) -> String {
 }
 
 /// U+202F, the narrow no-break space before `; ! ?` and inside « ».
-pub const NARROW_NBSP: char = '\u{202F}';
+pub(crate) const NARROW_NBSP: char = '\u{202F}';
 /// U+00A0, the no-break space in « n° 1 » and before units.
-pub const NBSP: char = '\u{A0}';
+pub(crate) const NBSP: char = '\u{A0}';
 
 /// `n` with its noun, singular for 0 and 1 as in French: « 1 source », « 0 histoire »,
 /// « 3 histoires ».
-pub fn count(n: usize, one: &str, many: &str) -> String {
+pub(crate) fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n > 1 { many } else { one })
 }
 
@@ -237,7 +237,7 @@ const VERBATIM: [&str; 5] = ["style", "script", "pre", "code", "textarea"];
 /// `typography` over the text of an HTML (or XML) document: tags and their attributes,
 /// comments and the `VERBATIM` elements are copied as they are, and so are entities (`&amp;`
 /// never becomes `&amp ;`).
-pub fn typography_html(html: &str) -> String {
+pub(crate) fn typography_html(html: &str) -> String {
     let mut out = String::with_capacity(html.len() + 64);
     let mut rest = html;
     while !rest.is_empty() {

@@ -5,7 +5,7 @@ use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd, html};
 
 /// Markdown → safe HTML. Raw HTML in the source is sanitised, not trusted; images keep (or
 /// get) an `alt` attribute; links open normally and carry `rel="noopener noreferrer"`.
-pub fn to_html(markdown: &str) -> String {
+pub(crate) fn to_html(markdown: &str) -> String {
     let parser = Parser::new_ext(
         markdown,
         Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_SMART_PUNCTUATION,
@@ -23,7 +23,7 @@ pub fn to_html(markdown: &str) -> String {
 /// Markdown → plain text for the text part of an email: emphasis dropped, a link as
 /// `texte <https://…>` (its address alone when the text is the address), headings and
 /// paragraphs separated by a blank line, list items as `- ` or `1. `, raw HTML tags left out.
-pub fn to_text(markdown: &str) -> String {
+pub(crate) fn to_text(markdown: &str) -> String {
     let parser = Parser::new_ext(
         markdown,
         Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_SMART_PUNCTUATION,

@@ -6,8 +6,8 @@
 //! server never sees half a page, and a crash leaves the previous version in place.
 
 pub mod french;
-pub mod markdown;
-pub mod recipient;
+pub(crate) mod markdown;
+pub(crate) mod recipient;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -23,29 +23,29 @@ use crate::model::{BlockKind, Edition, EditionStatus, StoryCard};
 use crate::store::Store;
 
 /// Folder of `archive/` where everything public is written.
-pub const PUBLISHED_DIR: &str = "published";
+pub(crate) const PUBLISHED_DIR: &str = "published";
 
 /// Stands for the recipient's own unsubscribe token in rendered emails; the mail stage
 /// replaces it for each recipient. Made of URL-safe characters, so the rendered page stays
 /// valid HTML with working links.
-pub const UNSUBSCRIBE_TOKEN_PLACEHOLDER: &str = "JETON-DESABONNEMENT";
+pub(crate) const UNSUBSCRIBE_TOKEN_PLACEHOLDER: &str = "JETON-DESABONNEMENT";
 
 /// The path of the unsubscribe page under the base URL; the token follows it.
-pub const UNSUBSCRIBE_PATH: &str = "/desabonnement/";
+pub(crate) const UNSUBSCRIBE_PATH: &str = "/desabonnement/";
 
 /// Stands for the recipient's own preferences token ("gérer mon abonnement") in rendered
 /// emails; replaced per recipient by the mail stage, and by the link-request page in the
 /// public web copy.
-pub const PREFERENCES_TOKEN_PLACEHOLDER: &str = "JETON-PREFERENCES";
+pub(crate) const PREFERENCES_TOKEN_PLACEHOLDER: &str = "JETON-PREFERENCES";
 
 /// The path of the preferences page under the base URL; the token follows it.
-pub const PREFERENCES_PATH: &str = "/preferences/";
+pub(crate) const PREFERENCES_PATH: &str = "/preferences/";
 
 /// Where a reader without a personal link asks for one by e-mail.
-pub const PREFERENCES_REQUEST_PATH: &str = "/abonnement/lien";
+pub(crate) const PREFERENCES_REQUEST_PATH: &str = "/abonnement/lien";
 
 /// Renders publications for one configuration and archive.
-pub struct Publisher<'c> {
+pub(crate) struct Publisher<'c> {
     config: &'c Config,
     env: Environment<'static>,
     out: PathBuf,
@@ -54,19 +54,19 @@ pub struct Publisher<'c> {
 
 /// What `veille panorama` wrote for one dossier.
 #[derive(Debug, Clone, Serialize)]
-pub struct PanoramaReport {
-    pub dossier: String,
-    pub stories: usize,
-    pub files: Vec<PathBuf>,
+pub(crate) struct PanoramaReport {
+    pub(crate) dossier: String,
+    pub(crate) stories: usize,
+    pub(crate) files: Vec<PathBuf>,
 }
 
 /// What `veille edition render` wrote.
 #[derive(Debug, Clone, Serialize)]
-pub struct EditionReport {
-    pub kind: String,
-    pub number: i64,
-    pub items: usize,
-    pub files: Vec<PathBuf>,
+pub(crate) struct EditionReport {
+    pub(crate) kind: String,
+    pub(crate) number: i64,
+    pub(crate) items: usize,
+    pub(crate) files: Vec<PathBuf>,
 }
 
 #[derive(Serialize)]
@@ -153,7 +153,7 @@ fn template_error(name: &str, e: minijinja::Error) -> anyhow::Error {
 }
 
 /// HTML (and XML) escaping of text: `&`, `<`, `>`, `"` and `'`.
-pub fn escape_html(text: &str) -> String {
+pub(crate) fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
         match c {
@@ -173,7 +173,7 @@ fn to_value<T: Serialize>(data: T) -> Value {
 }
 
 /// Writes `contents` to `path` through a temporary file and a rename.
-pub fn write_atomically(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
+pub(crate) fn write_atomically(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)
         .with_context(|| format!("impossible de créer le dossier {}", dir.display()))?;
@@ -194,7 +194,7 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
 impl<'c> Publisher<'c> {
     /// Loads the templates of `config` (from disk at each run: the team edits them without
     /// recompiling) and prepares `archive/published/`.
-    pub fn new(config: &'c Config, archive: &Path) -> anyhow::Result<Self> {
+    pub(crate) fn new(config: &'c Config, archive: &Path) -> anyhow::Result<Self> {
         let dir = config.templates_dir();
         if !dir.is_dir() {
             anyhow::bail!(
@@ -285,14 +285,19 @@ impl<'c> Publisher<'c> {
         image.filter(|i| i.starts_with("https://") || (!secure && i.starts_with("http://")))
     }
 
-    /// Where the published files go.
-    pub fn out_dir(&self) -> &Path {
+    /// Where the published files go; the tests read the files back from there.
+    #[cfg(test)]
+    pub(crate) fn out_dir(&self) -> &Path {
         &self.out
     }
 
     /// Renders any template of the folder with `data` (the web pages of subscription, the
     /// confirmation mail).
-    pub fn render_template(&self, name: &str, data: impl Serialize) -> anyhow::Result<String> {
+    pub(crate) fn render_template(
+        &self,
+        name: &str,
+        data: impl Serialize,
+    ) -> anyhow::Result<String> {
         self.render(name, to_value(data))
     }
 
@@ -314,7 +319,7 @@ impl<'c> Publisher<'c> {
     }
 
     /// Renders the panoramas of every dossier with `panorama = true` (or of one dossier).
-    pub async fn panoramas(
+    pub(crate) async fn panoramas(
         &self,
         store: &Store,
         only: Option<&str>,
@@ -408,7 +413,7 @@ impl<'c> Publisher<'c> {
 
     /// Renders an edition: `index.html` (web version), `email.html` (CSS inlined, table
     /// layout, unsubscribe placeholder) and `email.txt`. A sent edition is not rewritten.
-    pub async fn edition(
+    pub(crate) async fn edition(
         &self,
         store: &Store,
         edition: &Edition,
@@ -477,7 +482,11 @@ impl<'c> Publisher<'c> {
     }
 
     /// The text part of an edition as it stands (the composer's preview).
-    pub async fn edition_text(&self, store: &Store, edition: &Edition) -> anyhow::Result<String> {
+    pub(crate) async fn edition_text(
+        &self,
+        store: &Store,
+        edition: &Edition,
+    ) -> anyhow::Result<String> {
         let view = self.edition_view(store, edition).await?;
         let (template, ctx) = self.edition_context(edition, view);
         Ok(tidy_text(&self.render(&format!("{template}.txt"), ctx)?))
@@ -570,7 +579,7 @@ impl<'c> Publisher<'c> {
 
     /// `archive/published/index.html`: every rendered edition and panorama, by kind, newest
     /// first.
-    pub async fn archive_index(&self, store: &Store) -> anyhow::Result<PathBuf> {
+    pub(crate) async fn archive_index(&self, store: &Store) -> anyhow::Result<PathBuf> {
         let base = self.config.base_url();
         let mut groups = Vec::new();
         let mut panoramas = Vec::new();
@@ -641,7 +650,7 @@ impl<'c> Publisher<'c> {
 
     /// The default period of a new edition of `kind`: the month(s) starting with the
     /// current one, in the configured timezone.
-    pub fn default_period(&self, kind: &str, now: DateTime<Utc>) -> (NaiveDate, NaiveDate) {
+    pub(crate) fn default_period(&self, kind: &str, now: DateTime<Utc>) -> (NaiveDate, NaiveDate) {
         let months = self.config.publications.get(kind).map_or(1, |p| p.months);
         period_from(now.with_timezone(&self.tz).date_naive(), months)
     }
@@ -681,7 +690,7 @@ fn preheader(title: &str, number: i64, period: &str, items: usize, agenda: usize
 
 /// Inlines the `<style>` of an email into `style` attributes, keeping `@media` rules (for
 /// mobile layouts) in a `<style>` element; no remote stylesheet is fetched.
-pub fn inline_css(html: &str) -> anyhow::Result<String> {
+pub(crate) fn inline_css(html: &str) -> anyhow::Result<String> {
     let inliner = css_inline::CSSInliner::options()
         .keep_style_tags(false)
         .keep_at_rules(true)
@@ -693,7 +702,7 @@ pub fn inline_css(html: &str) -> anyhow::Result<String> {
 }
 
 /// At most `max` characters, cut at a word boundary, with an ellipsis when cut.
-pub fn shorten(text: &str, max: usize) -> String {
+pub(crate) fn shorten(text: &str, max: usize) -> String {
     let text = text.trim();
     if text.chars().count() <= max {
         return text.to_string();

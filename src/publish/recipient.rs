@@ -6,14 +6,14 @@
 use minijinja::Value;
 
 /// « Bonjour Hélène, » when the first name is known, nothing otherwise.
-pub const GREETING: &str = "SALUTATION-DESTINATAIRE";
-pub const FIRST_NAME: &str = "PRENOM-DESTINATAIRE";
-pub const LAST_NAME: &str = "NOM-DESTINATAIRE";
-pub const ORGANISATION: &str = "STRUCTURE-DESTINATAIRE";
-pub const COMMUNE: &str = "COMMUNE-DESTINATAIRE";
+pub(crate) const GREETING: &str = "SALUTATION-DESTINATAIRE";
+pub(crate) const FIRST_NAME: &str = "PRENOM-DESTINATAIRE";
+pub(crate) const LAST_NAME: &str = "NOM-DESTINATAIRE";
+pub(crate) const ORGANISATION: &str = "STRUCTURE-DESTINATAIRE";
+pub(crate) const COMMUNE: &str = "COMMUNE-DESTINATAIRE";
 
 /// The `recipient` object of the email templates.
-pub fn placeholders() -> Value {
+pub(crate) fn placeholders() -> Value {
     minijinja::context! {
         greeting => GREETING,
         first_name => FIRST_NAME,
