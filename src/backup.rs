@@ -22,25 +22,26 @@ use crate::mail::token::SECRET_FILE;
 use crate::store::{DATABASE_FILE, Store};
 
 /// The manifest written next to the copy.
-pub const MANIFEST_FILE: &str = "sauvegarde.json";
+pub(crate) const MANIFEST_FILE: &str = "sauvegarde.json";
 /// The configuration's name inside a backup.
-pub const CONFIG_FILE: &str = "feeds.toml";
+pub(crate) const CONFIG_FILE: &str = "feeds.toml";
 
 /// Row count and SHA-256 of the sorted rows of one table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TableSum {
+    /// Number of rows the table held when the backup was made.
     pub rows: i64,
-    pub sha256: String,
+    pub(crate) sha256: String,
 }
 
 /// What a backup holds.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Manifest {
-    pub created: String,
-    pub veille: String,
-    pub secret_included: bool,
-    pub config_included: bool,
-    pub tables: BTreeMap<String, TableSum>,
+pub(crate) struct Manifest {
+    pub(crate) created: String,
+    pub(crate) veille: String,
+    pub(crate) secret_included: bool,
+    pub(crate) config_included: bool,
+    pub(crate) tables: BTreeMap<String, TableSum>,
 }
 
 /// Row counts and checksums of every table of the database at `path` (opened read-only).
@@ -156,7 +157,7 @@ fn read_optional(path: &Path) -> anyhow::Result<Option<Vec<u8>>> {
 
 /// Copies the archive's database, secret key and configuration into `dest`, a new (or empty)
 /// folder readable by its owner only, and returns the manifest written there.
-pub async fn backup(
+pub(crate) async fn backup(
     store: &Store,
     archive: &Path,
     config: &Path,
@@ -229,7 +230,7 @@ pub async fn backup(
 }
 
 /// Reads and checks a backup folder: its manifest, and a database whose tables match it.
-pub async fn verify(src: &Path) -> anyhow::Result<Manifest> {
+pub(crate) async fn verify(src: &Path) -> anyhow::Result<Manifest> {
     let manifest_path = src.join(MANIFEST_FILE);
     let text = std::fs::read_to_string(&manifest_path).map_err(|e| {
         anyhow::anyhow!(
@@ -256,7 +257,7 @@ pub async fn verify(src: &Path) -> anyhow::Result<Manifest> {
 }
 
 /// The first difference between two sets of table sums, in French.
-pub fn compare(
+pub(crate) fn compare(
     expected: &BTreeMap<String, TableSum>,
     found: &BTreeMap<String, TableSum>,
 ) -> Result<(), String> {
@@ -283,16 +284,16 @@ pub fn compare(
 
 /// What a restore did.
 #[derive(Debug, Clone, Serialize)]
-pub struct Restored {
-    pub manifest: Manifest,
+pub(crate) struct Restored {
+    pub(crate) manifest: Manifest,
     /// The previous configuration, kept aside when it differed.
-    pub previous_config: Option<PathBuf>,
+    pub(crate) previous_config: Option<PathBuf>,
 }
 
 /// Restores the backup in `src` into `archive` (and `config`). Refuses while a daemon runs on
 /// the archive (its lock is held during the restore, so none starts meanwhile), and refuses to
 /// replace an existing database unless `replace`.
-pub async fn restore(
+pub(crate) async fn restore(
     src: &Path,
     archive: &Path,
     config: &Path,
@@ -374,7 +375,7 @@ pub async fn restore(
 }
 
 /// Names of the dated backups `veille-AAAAMMJJ-HHMMSS` in `dir`, oldest first.
-pub fn dated_backups(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn dated_backups(dir: &Path) -> Vec<PathBuf> {
     let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
         .into_iter()
         .flatten()
@@ -391,7 +392,7 @@ pub fn dated_backups(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// The nightly backup: a dated folder in `dir`, then only the `keep` newest are kept.
-pub async fn nightly(
+pub(crate) async fn nightly(
     store: &Store,
     archive: &Path,
     config: &Path,

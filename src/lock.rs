@@ -5,19 +5,18 @@
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::fd::AsRawFd;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-pub const LOCK_FILE: &str = "veille-run.lock";
+pub(crate) const LOCK_FILE: &str = "veille-run.lock";
 
 /// The lock of a running daemon; released on drop.
 #[derive(Debug)]
-pub struct DaemonLock {
+pub(crate) struct DaemonLock {
     file: File,
-    path: PathBuf,
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum LockError {
+pub(crate) enum LockError {
     #[error("un démon `veille run` tourne déjà sur cette archive{}", pid_text(*.pid))]
     Held { pid: Option<u32> },
     #[error("verrou {path} inutilisable : {source}")]
@@ -50,7 +49,7 @@ fn read_pid(file: &mut File) -> Option<u32> {
 
 impl DaemonLock {
     /// Takes the lock of `archive`, or says who holds it.
-    pub fn acquire(archive: &Path) -> Result<DaemonLock, LockError> {
+    pub(crate) fn acquire(archive: &Path) -> Result<DaemonLock, LockError> {
         let path = archive.join(LOCK_FILE);
         let io = |source| LockError::Io {
             path: path.display().to_string(),
@@ -76,11 +75,7 @@ impl DaemonLock {
         file.seek(SeekFrom::Start(0)).map_err(io)?;
         writeln!(file, "{}", std::process::id()).map_err(io)?;
         file.sync_all().map_err(io)?;
-        Ok(DaemonLock { file, path })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
+        Ok(DaemonLock { file })
     }
 }
 
@@ -92,7 +87,7 @@ impl Drop for DaemonLock {
 }
 
 /// The pid of the daemon running on `archive` (0 when it could not be read), or None.
-pub fn holder(archive: &Path) -> Option<u32> {
+pub(crate) fn holder(archive: &Path) -> Option<u32> {
     let mut file = File::open(archive.join(LOCK_FILE)).ok()?;
     match flock(&file, libc::LOCK_SH | libc::LOCK_NB) {
         Ok(()) => {

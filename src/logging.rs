@@ -8,15 +8,18 @@ use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 
-/// `--log-format`.
+/// How log lines are written, as `--log-format` asks; plain text unless told otherwise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LogFormat {
+    /// Readable lines; under systemd, without time or colours and with a `<N>` priority.
     #[default]
     Text,
+    /// One JSON object per line, for a log collector.
     Json,
 }
 
 impl LogFormat {
+    /// The value of `--log-format` (`text` or `json`); `None` for any other word.
     pub fn parse(text: &str) -> Option<LogFormat> {
         match text {
             "text" => Some(LogFormat::Text),
