@@ -26,7 +26,7 @@ use crate::store::{ClaimedDelivery, DeliveryOutcome, LedgerStep, SendError, Stor
 
 /// How one `veille send` runs; the default sends the edition to its whole list for real.
 #[derive(Debug, Clone, Default)]
-pub struct SendOptions {
+pub(crate) struct SendOptions {
     /// Send one copy, marked `[TEST]`, to this address only (no ledger, any status).
     pub(crate) test: Option<String>,
     /// Build and sign every message, send nothing, change nothing.

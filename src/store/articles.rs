@@ -33,7 +33,7 @@ pub(crate) struct ArticleRow {
 
 /// Which articles to list.
 #[derive(Debug, Clone, Default)]
-pub struct ArticleFilter {
+pub(crate) struct ArticleFilter {
     pub(crate) since: Option<DateTime<Utc>>,
     pub(crate) source: Option<String>,
     pub(crate) dossier: Option<String>,
@@ -43,7 +43,7 @@ pub struct ArticleFilter {
 
 /// What tagging needs to re-read an article.
 #[derive(Debug, Clone)]
-pub struct TaggingInput {
+pub(crate) struct TaggingInput {
     pub(crate) id: i64,
     pub(crate) title: String,
     pub(crate) summary: String,

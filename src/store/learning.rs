@@ -33,7 +33,7 @@ pub(crate) struct StoryToScore {
 
 /// One story of a dossier's "to check" band.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ToCheckRow {
+pub(crate) struct ToCheckRow {
     pub(crate) story: i64,
     pub(crate) dossier: String,
     pub(crate) title: String,

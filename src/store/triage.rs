@@ -13,7 +13,7 @@ use crate::model::{DecisionState, Match};
 
 /// Which stories the inbox shows.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct InboxFilter {
+pub(crate) struct InboxFilter {
     /// One dossier, or all of them.
     pub(crate) dossier: Option<String>,
     /// `None`: stories without a decision (the inbox proper); else stories in that state.
@@ -43,7 +43,7 @@ pub struct InboxRow {
 
 /// Everything the detail pane shows.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct StoryDetail {
+pub(crate) struct StoryDetail {
     pub(crate) story: i64,
     pub(crate) title: String,
     pub(crate) lede: String,

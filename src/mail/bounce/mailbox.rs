@@ -11,7 +11,7 @@ use crate::config::BounceSettings;
 
 /// What one reading of the mailbox did.
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct FetchReport {
+pub(crate) struct FetchReport {
     /// Messages read.
     pub(crate) messages: usize,
     /// Read again after a crash, or present twice: nothing done the second time.
