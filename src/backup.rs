@@ -29,7 +29,7 @@ pub(crate) const CONFIG_FILE: &str = "feeds.toml";
 /// Row count and SHA-256 of the sorted rows of one table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TableSum {
-    /// Number of rows the table held when the backup was made.
+    /// Number of rows in the table, the same rows the checksum covers.
     pub rows: i64,
     pub(crate) sha256: String,
 }

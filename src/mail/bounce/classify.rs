@@ -104,7 +104,8 @@ pub(super) fn normalise_line_ends(raw: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Classifies one raw message.
+/// Classifies one raw message (its bytes, any line ends); never fails: a message that
+/// cannot be parsed is `Kind::None`.
 pub fn classify(raw: &[u8]) -> Classification {
     let bytes = normalise_line_ends(raw);
     let Some(message) = MessageParser::default().parse(&bytes) else {
