@@ -62,7 +62,7 @@ impl PassStories {
 }
 
 /// The story index over the configured window, loaded from the store.
-pub(crate) async fn load_story_index(
+async fn load_story_index(
     config: &Config,
     store: &Store,
     now: DateTime<Utc>,

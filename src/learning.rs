@@ -10,7 +10,7 @@ use crate::store::{Store, ToCheckEntry};
 use crate::tag::learn::{Example, LearnParams, Scorer};
 
 /// How far back the band looks: older stories have left the curators' inbox.
-pub(crate) const BAND_DAYS: i64 = 30;
+const BAND_DAYS: i64 = 30;
 
 /// Retrains and refills the bands; returns how many (story, dossier) pairs are to check.
 pub(crate) async fn refresh(store: &Store, now: DateTime<Utc>) -> anyhow::Result<usize> {

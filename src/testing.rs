@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use crate::model::{ArticleCandidate, DossierTag, Match, PreparedArticle, Tagging};
 
 /// A dossier tag: (dossier, score, [(term, field, text)]).
-pub(crate) type TagSpec<'a> = (&'a str, f64, &'a [(&'a str, &'a str, &'a str)]);
+type TagSpec<'a> = (&'a str, f64, &'a [(&'a str, &'a str, &'a str)]);
 
 /// A prepared article with its tags and territories.
 pub(crate) fn article(

@@ -31,7 +31,7 @@ pub struct Word {
 /// lowercase → French stop words (elided `l'`, `d'`, `qu'` included) → ASCII folding →
 /// French stemmer. Folding comes before stemming, unlike the textbook order, so that titles
 /// typed without accents (Google News often drops them) stem to the same word.
-pub(crate) fn stemmed_analyzer() -> TextAnalyzer {
+fn stemmed_analyzer() -> TextAnalyzer {
     TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(40))
         .filter(LowerCaser)
@@ -42,7 +42,7 @@ pub(crate) fn stemmed_analyzer() -> TextAnalyzer {
 }
 
 /// lowercase → ASCII folding: `laicite` finds `laïcité`.
-pub(crate) fn folded_analyzer() -> TextAnalyzer {
+fn folded_analyzer() -> TextAnalyzer {
     TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(40))
         .filter(LowerCaser)
