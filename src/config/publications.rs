@@ -85,7 +85,7 @@ impl Publication {
 }
 
 /// The heading of items when a kind configures no section.
-pub(crate) const DEFAULT_SECTION: &str = "À la une";
+const DEFAULT_SECTION: &str = "À la une";
 
 /// The two publications every centre has (ARCHITECTURE.md, "The contract outside checks rely
 /// on"), used unless `feeds.toml` redeclares them.

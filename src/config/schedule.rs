@@ -16,17 +16,17 @@ use super::collector::Collector;
 use crate::model::Source;
 
 /// Default polling: every 30 minutes from 6 h to 21 h on weekdays, and hourly at all times.
-pub(crate) const DEFAULT_POLL: [&str; 2] = ["*/30 6-21 * * 1-5", "0 * * * *"];
+const DEFAULT_POLL: [&str; 2] = ["*/30 6-21 * * 1-5", "0 * * * *"];
 /// Default panorama refresh: every day at 7 h.
-pub(crate) const DEFAULT_PANORAMAS: &str = "0 7 * * *";
+const DEFAULT_PANORAMAS: &str = "0 7 * * *";
 /// Default reading of the bounce mailbox: every 15 minutes.
-pub(crate) const DEFAULT_BOUNCES: &str = "*/15 * * * *";
+const DEFAULT_BOUNCES: &str = "*/15 * * * *";
 /// How long in-flight fetches may go on after a stop signal, by default.
-pub(crate) const DEFAULT_STOP_GRACE_SECS: u64 = 5;
+const DEFAULT_STOP_GRACE_SECS: u64 = 5;
 
 /// The draft of a publication covering `months` months: 8 h on the first day of its
 /// period (`0 8 1 * *` monthly, `0 8 1 */2 *` every two months from January).
-pub(crate) fn default_draft(months: u32) -> String {
+fn default_draft(months: u32) -> String {
     if months <= 1 {
         "0 8 1 * *".into()
     } else {
