@@ -12,11 +12,11 @@ use super::slots;
 use crate::text;
 
 /// Bonus per shared quotation, multi-word name or figure.
-pub(crate) const BODY_EVIDENCE_STEP: f64 = 0.04;
+const BODY_EVIDENCE_STEP: f64 = 0.04;
 /// Most the bodies can add to a similarity.
-pub(crate) const BODY_EVIDENCE_CAP: f64 = 0.12;
+const BODY_EVIDENCE_CAP: f64 = 0.12;
 /// Below this similarity of title and lede the bodies add nothing: they confirm, never found.
-pub(crate) const BODY_EVIDENCE_FLOOR: f64 = 0.25;
+const BODY_EVIDENCE_FLOOR: f64 = 0.25;
 /// Words a quotation needs to count: « C'est une honte » is said every day.
 const QUOTE_WORDS: usize = 5;
 
@@ -55,7 +55,7 @@ impl BodyEvidence {
 }
 
 /// The bonus the bodies give a pair whose fingerprints compare at `similarity`.
-pub(crate) fn body_bonus(similarity: f64, a: &BodyEvidence, b: &BodyEvidence) -> f64 {
+fn body_bonus(similarity: f64, a: &BodyEvidence, b: &BodyEvidence) -> f64 {
     if similarity < BODY_EVIDENCE_FLOOR {
         return 0.0;
     }

@@ -9,16 +9,16 @@ use super::fingerprint::similarity;
 use crate::model::Scores;
 
 /// The precision the best threshold must keep when it can (a false merge hides news).
-pub(crate) const PRECISION_FLOOR: f64 = 0.95;
+const PRECISION_FLOOR: f64 = 0.95;
 
 /// One labelled pair.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct LabelledPair {
+struct LabelledPair {
     pub(crate) id: String,
-    pub(crate) title_a: String,
-    pub(crate) summary_a: String,
-    pub(crate) title_b: String,
-    pub(crate) summary_b: String,
+    title_a: String,
+    summary_a: String,
+    title_b: String,
+    summary_b: String,
     pub(crate) same_story: bool,
     pub(crate) kind: String,
 }
@@ -26,7 +26,7 @@ pub(crate) struct LabelledPair {
 /// Reads the pairs format: a header line naming at least `id, title_a, summary_a, title_b,
 /// summary_b, same_story` (and `kind`, optional), in any order, then one pair per line,
 /// tab-separated, no quoting.
-pub(crate) fn parse_pairs(tsv: &str) -> Result<Vec<LabelledPair>, String> {
+fn parse_pairs(tsv: &str) -> Result<Vec<LabelledPair>, String> {
     let mut lines = tsv.lines().enumerate();
     let (_, header) = lines.next().ok_or("fichier vide : il manque l'en-tête")?;
     let columns: Vec<&str> = header.trim_start_matches('\u{feff}').split('\t').collect();

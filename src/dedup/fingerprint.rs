@@ -26,7 +26,7 @@ pub(crate) struct Params {
     pub(crate) entity: f64,
     pub(crate) number: f64,
     pub(crate) date: f64,
-    pub(crate) boiler: f64,
+    boiler: f64,
     pub(crate) rubric: f64,
     /// Summary words weigh less than title words: ledes are longer and wander.
     pub(crate) summary: f64,
@@ -36,12 +36,12 @@ pub(crate) struct Params {
     /// Factor applied when the texts share a name but no content word (same person or place,
     /// different news), unless they share two distinct names (a match between two teams, a
     /// person and a club).
-    pub(crate) topic_only: f64,
+    topic_only: f64,
     /// Share of Dice in the base score, the rest being the overlap over the lighter text.
     pub(crate) dice_share: f64,
     /// Factor applied when the titles' slots of one type disagree (another département, town
     /// or neighbourhood, another count of the same thing, another day): different events.
-    pub(crate) slot_conflict: f64,
+    slot_conflict: f64,
 }
 
 impl Params {
@@ -59,7 +59,7 @@ impl Params {
         slot_conflict: 0.4,
     };
 
-    pub(crate) fn class_weight(&self, class: Class) -> f64 {
+    fn class_weight(&self, class: Class) -> f64 {
         match class {
             Class::Word => self.word,
             Class::Entity => self.entity,
@@ -525,15 +525,15 @@ fn numbers_conflict(a: &Fingerprint, b: &Fingerprint) -> bool {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Comparison {
     /// Weighted Dice coefficient of the two token sets.
-    pub(crate) dice: f64,
+    dice: f64,
     /// Weighted overlap over the lighter of the two (a short title inside a longer one).
-    pub(crate) containment: f64,
+    containment: f64,
     /// Both texts name someone, somewhere or a number the other does not.
     pub(crate) conflict: bool,
     /// Shared ordinary words (not names, numbers, dates or template words).
-    pub(crate) shared_words: usize,
+    shared_words: usize,
     /// Shared names (the fewer of the two directions).
-    pub(crate) shared_names: usize,
+    shared_names: usize,
     pub(crate) similarity: f64,
 }
 
@@ -624,7 +624,7 @@ fn overlap(a: &Fingerprint, b: &Fingerprint, p: &Params) -> Overlap {
 }
 
 /// [`compare`] with other weights.
-pub(crate) fn compare_with(a: &Fingerprint, b: &Fingerprint, p: &Params) -> Comparison {
+fn compare_with(a: &Fingerprint, b: &Fingerprint, p: &Params) -> Comparison {
     vetoed(a, b, p, overlap(a, b, p))
 }
 
