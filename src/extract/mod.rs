@@ -98,7 +98,7 @@ fn without_french_boilerplate(html: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// Extracts the article of an already-decoded HTML page.
-pub(crate) fn extract_str(html: &str, url: Option<&str>) -> Result<Extracted, ExtractError> {
+fn extract_str(html: &str, url: Option<&str>) -> Result<Extracted, ExtractError> {
     let options = rs_trafilatura::Options {
         url: url.map(str::to_owned),
         ..Default::default()
