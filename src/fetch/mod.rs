@@ -13,7 +13,7 @@ use tokio::sync::{OnceCell, Semaphore};
 use crate::config::Settings;
 
 /// Redirects followed before giving up.
-pub(crate) const MAX_REDIRECTS: usize = 5;
+const MAX_REDIRECTS: usize = 5;
 /// A `Retry-After` longer than this is read as this.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
 
