@@ -9,7 +9,7 @@ use std::borrow::Cow;
 use encoding_rs::{Encoding, UTF_8};
 
 /// The charset parameter of a `Content-Type` header, if any.
-pub(crate) fn http_charset(content_type: Option<&str>) -> Option<&'static Encoding> {
+fn http_charset(content_type: Option<&str>) -> Option<&'static Encoding> {
     let value = content_type?;
     value.split(';').skip(1).find_map(|param| {
         let (key, val) = param.split_once('=')?;

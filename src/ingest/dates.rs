@@ -7,7 +7,7 @@ use chrono_tz::Europe::Paris;
 use crate::model::DateFlag;
 
 /// How far ahead of the fetch a date may be before it is treated as wrong.
-pub(crate) const FUTURE_TOLERANCE: Duration = Duration::hours(24);
+const FUTURE_TOLERANCE: Duration = Duration::hours(24);
 
 type Parser = fn(&str) -> chrono::ParseResult<DateTime<chrono::FixedOffset>>;
 

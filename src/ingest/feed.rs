@@ -251,7 +251,7 @@ fn body(content: &str, html: bool, base: Option<&Url>) -> (String, String) {
 }
 
 /// The first `max` characters of a text, cut at a word, with an ellipsis.
-pub(crate) fn first_words(text: &str, max: usize) -> Option<String> {
+fn first_words(text: &str, max: usize) -> Option<String> {
     let line = text.lines().next()?.trim();
     if line.is_empty() {
         return None;
