@@ -55,7 +55,7 @@ pub(crate) struct Place {
     pub(crate) code: &'static str,
     /// Département code; empty for a région.
     pub(crate) departement: &'static str,
-    pub(crate) population: u32,
+    population: u32,
     /// The name is also a lowercase French word (`Condom`, `Grenade`).
     pub(crate) word: bool,
     /// A commune of Occitanie that `tag::territories` files under its département.
