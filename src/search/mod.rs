@@ -50,7 +50,7 @@ pub(crate) const SCHEMA_VERSION: u32 = 2;
 /// File beside the index holding the schema version and the analysers' probe output.
 pub(crate) const VERSION_FILE: &str = "VERSION";
 /// File where the writing process records its pid and command line.
-pub(crate) const WRITER_FILE: &str = "WRITER";
+const WRITER_FILE: &str = "WRITER";
 
 /// Tokenizer of the dossier and territory slugs: the whole value as one token, lowercase and
 /// accentless, so that `dossier:Pauvreté` and `territoire:Haute-Garonne` find the slugs.
