@@ -136,11 +136,11 @@ fn escape_attr(value: &str) -> String {
 pub(crate) struct Outline {
     pub(crate) name: String,
     /// The enclosing outlines' `text`, innermost last (readers' categories).
-    pub(crate) categories: Vec<String>,
+    categories: Vec<String>,
     /// The enclosing dossier outline's `veille:dossier`, if written by veille.
     pub(crate) dossier: Option<String>,
     /// All attributes in document order, as written (`veille:select.item`).
-    pub(crate) attrs: Vec<(String, String)>,
+    attrs: Vec<(String, String)>,
 }
 
 impl Outline {
