@@ -31,7 +31,7 @@ use crate::model::Scores;
 
 /// The dossiers of the dense figures (issue 11: at least ten positives over all labelled rows;
 /// in the development split alone some have fewer).
-pub(crate) const DENSE_DOSSIERS: [&str; 7] = [
+const DENSE_DOSSIERS: [&str; 7] = [
     "discrimination",
     "egalite-femmes-hommes",
     "integration-langue",
@@ -49,9 +49,9 @@ pub(crate) struct ClassScores {
     pub(crate) f1: f64,
     /// Rows labelled with the class.
     pub(crate) support: usize,
-    pub(crate) true_positives: usize,
-    pub(crate) false_positives: usize,
-    pub(crate) false_negatives: usize,
+    true_positives: usize,
+    false_positives: usize,
+    false_negatives: usize,
 }
 
 impl ClassScores {
@@ -96,9 +96,9 @@ pub(crate) struct TagEvaluation {
     pub(crate) f1: f64,
     pub(crate) rows: usize,
     /// The dossiers averaged into the macro figures.
-    pub(crate) macro_over: Vec<String>,
-    pub(crate) micro: Scores,
-    pub(crate) per_dossier: BTreeMap<String, ClassScores>,
+    macro_over: Vec<String>,
+    micro: Scores,
+    per_dossier: BTreeMap<String, ClassScores>,
     /// The [`DENSE_DOSSIERS`] present in the evaluation, and their macro figures.
     pub(crate) dense_over: Vec<String>,
     pub(crate) dense: Scores,

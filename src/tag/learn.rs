@@ -22,10 +22,10 @@ use crate::text;
 /// Lowest probability from which a story the rules miss may enter a dossier's "to check"
 /// band; each dossier's own threshold is chosen among [`THRESHOLDS`] by cross-validation on
 /// its training decisions only (see [`Scorer::train`]).
-pub(crate) const TO_CHECK: f64 = 0.3;
+const TO_CHECK: f64 = 0.3;
 
 /// The thresholds a dossier's scorer chooses from.
-pub(crate) const THRESHOLDS: [f64; 7] = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
+const THRESHOLDS: [f64; 7] = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
 
 /// Folds of the decisions used to choose a dossier's threshold.
 const INNER_FOLDS: usize = 4;
@@ -52,8 +52,8 @@ pub(crate) struct Example {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct LearnParams {
     /// L2 penalty per example.
-    pub(crate) l2: f64,
-    pub(crate) epochs: usize,
+    l2: f64,
+    epochs: usize,
     pub(crate) rate: f64,
 }
 
@@ -66,7 +66,7 @@ impl LearnParams {
 }
 
 /// The features of a text: distinct stems and neighbouring title stem pairs.
-pub(crate) fn features(title: &str, summary: &str) -> BTreeSet<String> {
+fn features(title: &str, summary: &str) -> BTreeSet<String> {
     surfaces(title, summary).into_keys().collect()
 }
 

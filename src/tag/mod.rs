@@ -28,12 +28,12 @@ use rules::{AnalysedField, Hit, Outcome, Rule, RuleError};
 
 /// A term found in the title counts this many times its weight: a headline names its
 /// subject, a summary also names the context.
-pub(crate) const TITLE_FACTOR: f64 = 1.5;
+const TITLE_FACTOR: f64 = 1.5;
 /// A term found only in the article's full text counts this fraction of its weight: three
 /// ordinary terms deep in the page weigh about one in the summary.
-pub(crate) const BODY_FACTOR: f64 = 0.4;
+const BODY_FACTOR: f64 = 0.4;
 /// What a source's dossier hint adds to an article that matched at least one term.
-pub(crate) const SOURCE_PRIOR: f64 = 0.5;
+const SOURCE_PRIOR: f64 = 0.5;
 /// Score needed to be tagged when the dossier sets no `threshold`: one ordinary term in the
 /// summary, or a term of weight 0.7 or more in the title.
 pub(crate) const DEFAULT_THRESHOLD: f64 = 1.0;
@@ -135,7 +135,7 @@ impl Tagger {
     }
 
     /// `scores` with the article's full text (`""` when there is none).
-    pub(crate) fn scores_with_body(
+    fn scores_with_body(
         &self,
         title: &str,
         summary: &str,
