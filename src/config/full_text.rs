@@ -17,12 +17,12 @@ pub(crate) enum FullTextMode {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct FullTextSettings {
     pub(crate) mode: FullTextMode,
-    pub(crate) min_words: usize,
+    pub(super) min_words: usize,
     /// CSS selector of the article's text on the site's pages (instead of extraction).
     pub(crate) content: Option<String>,
 }
 
-pub(crate) const DEFAULT_MIN_WORDS: usize = 60;
+pub(super) const DEFAULT_MIN_WORDS: usize = 60;
 
 impl Default for FullTextSettings {
     fn default() -> Self {

@@ -29,7 +29,7 @@ pub(crate) struct Publication {
     /// When the daemon creates the next draft (default from `months`: `0 8 1 * *` monthly,
     /// `0 8 1 */2 *` every two months); `[]` never.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) draft_schedule: Option<Spanned<ScheduleSpec>>,
+    pub(super) draft_schedule: Option<Spanned<ScheduleSpec>>,
     /// Whether the email shows the articles' images (the web version always does): off by
     /// default, since many mail clients block remote images and show an empty frame.
     #[serde(default)]

@@ -91,7 +91,7 @@ pub(crate) struct Schedules {
     /// Panorama refresh of every dossier with `panorama = true` and no schedule of its own.
     pub(crate) panoramas: Vec<String>,
     /// Polling of a dossier's sources (a source in several dossiers follows all of them).
-    pub(crate) dossier_poll: BTreeMap<String, Vec<String>>,
+    pub(super) dossier_poll: BTreeMap<String, Vec<String>>,
     pub(crate) dossier_panorama: BTreeMap<String, Vec<String>>,
     /// A source's own polling schedule, by source name.
     pub(crate) sources: BTreeMap<String, Vec<String>>,

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use super::collector::Collector;
 
 /// Where veille listens when neither `[web] listen` nor `--listen` says.
-pub(crate) const DEFAULT_LISTEN: SocketAddr =
+pub(super) const DEFAULT_LISTEN: SocketAddr =
     SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8080);
 
 /// `[web]` as written.
