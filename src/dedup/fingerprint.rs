@@ -27,18 +27,18 @@ pub(crate) struct Params {
     pub(crate) number: f64,
     pub(crate) date: f64,
     boiler: f64,
-    pub(crate) rubric: f64,
+    pub(super) rubric: f64,
     /// Summary words weigh less than title words: ledes are longer and wander.
     pub(crate) summary: f64,
     /// Factor applied when the two texts name *different* people, places or numbers in the
     /// same kind of headline (the "Gers" / "Tarn" case).
-    pub(crate) conflict: f64,
+    pub(super) conflict: f64,
     /// Factor applied when the texts share a name but no content word (same person or place,
     /// different news), unless they share two distinct names (a match between two teams, a
     /// person and a club).
     topic_only: f64,
     /// Share of Dice in the base score, the rest being the overlap over the lighter text.
-    pub(crate) dice_share: f64,
+    pub(super) dice_share: f64,
     /// Factor applied when the titles' slots of one type disagree (another département, town
     /// or neighbourhood, another count of the same thing, another day): different events.
     slot_conflict: f64,
@@ -110,7 +110,7 @@ impl FpToken {
 
 /// 64-bit FNV-1a of a stem: fixed constants, so the order of tokens, and with it the stored
 /// text of a fingerprint, is the same on every run and every machine.
-pub(crate) fn stem_hash(stem: &str) -> u64 {
+pub(super) fn stem_hash(stem: &str) -> u64 {
     stem.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
     })
@@ -269,7 +269,7 @@ impl Fingerprint {
     }
 
     /// Sum of the weights of the title's tokens.
-    pub(crate) fn title_total(&self) -> f64 {
+    pub(super) fn title_total(&self) -> f64 {
         self.title_total
     }
 
@@ -529,7 +529,7 @@ pub(crate) struct Comparison {
     /// Weighted overlap over the lighter of the two (a short title inside a longer one).
     containment: f64,
     /// Both texts name someone, somewhere or a number the other does not.
-    pub(crate) conflict: bool,
+    pub(super) conflict: bool,
     /// Shared ordinary words (not names, numbers, dates or template words).
     shared_words: usize,
     /// Shared names (the fewer of the two directions).
@@ -665,7 +665,7 @@ fn vetoed(a: &Fingerprint, b: &Fingerprint, p: &Params, o: Overlap) -> Compariso
 
 /// The similarity when it reaches `threshold`, else `None`; cheaper than [`similarity`] for
 /// the many candidates that share too little, since the vetoes can only lower the overlap.
-pub(crate) fn similarity_reaching(a: &Fingerprint, b: &Fingerprint, threshold: f64) -> Option<f64> {
+pub(super) fn similarity_reaching(a: &Fingerprint, b: &Fingerprint, threshold: f64) -> Option<f64> {
     let p = Params::DEFAULT;
     let o = overlap(a, b, &p);
     if o.base < threshold {

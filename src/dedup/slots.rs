@@ -238,7 +238,7 @@ pub(crate) fn slots(title: &str) -> Vec<Slot> {
 
 /// [`slots`] over the title's folded words (`text::folded_words`): one analysis of the title
 /// serves the places, the names and the numbers.
-pub(crate) fn slots_in(title: &str, words: Vec<text::Word>) -> Vec<Slot> {
+pub(super) fn slots_in(title: &str, words: Vec<text::Word>) -> Vec<Slot> {
     let mut out = Vec::new();
     let mentions = places::mentions_in(title, &words);
     out.extend(named::named(title, &words, &mentions));
@@ -315,13 +315,13 @@ pub(crate) fn slots_in(title: &str, words: Vec<text::Word>) -> Vec<Slot> {
 
 /// The first type of slot on which two sorted slot lists disagree: both name slots of that
 /// type, and neither says one of the other's ([`Slot::said_in`]). Aliases never disagree.
-pub(crate) fn conflict<'a>(a: &'a [Slot], b: &'a [Slot]) -> Option<&'a Slot> {
+pub(super) fn conflict<'a>(a: &'a [Slot], b: &'a [Slot]) -> Option<&'a Slot> {
     conflict_where(a, b, |_| true)
 }
 
 /// Do the two disagree on who or where (a place, person, organisation or team), rather than
 /// only on when or how many? The first is another affair; the second may be its sequel.
-pub(crate) fn identity_conflict(a: &[Slot], b: &[Slot]) -> bool {
+pub(super) fn identity_conflict(a: &[Slot], b: &[Slot]) -> bool {
     conflict_where(a, b, |x| {
         matches!(
             x,
