@@ -129,7 +129,7 @@ pub(crate) fn decode(bytes: &[u8], encoding: &'static Encoding) -> String {
 }
 
 /// Rewrites the XML declaration of an already-decoded document to say UTF-8.
-pub(crate) fn declare_utf8(text: &str) -> Cow<'_, str> {
+pub(super) fn declare_utf8(text: &str) -> Cow<'_, str> {
     let trimmed = text.trim_start_matches('\u{feff}');
     if !trimmed.trim_start().starts_with("<?xml") {
         return Cow::Borrowed(trimmed);

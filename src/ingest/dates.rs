@@ -32,7 +32,7 @@ pub(crate) fn parse_date(text: &str) -> Option<DateTime<Utc>> {
 }
 
 /// Clamps a date far in the future to `now` and says so.
-pub(crate) fn clamp_future(
+pub(super) fn clamp_future(
     date: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> (Option<DateTime<Utc>>, Option<DateFlag>) {
