@@ -225,7 +225,7 @@ pub(crate) fn find(text: &str) -> BTreeSet<&'static str> {
 }
 
 /// Adds the départements a text names to `found`.
-pub(crate) fn find_into(text: &str, found: &mut BTreeSet<&'static str>) {
+pub(super) fn find_into(text: &str, found: &mut BTreeSet<&'static str>) {
     numbers(text, found);
     let words = text::folded_words(text);
     let gazetteer = gazetteer();

@@ -39,7 +39,7 @@ pub(crate) use matcher::{AnalysedField, Hit, Outcome, evaluate};
 pub use parser::parse;
 
 /// Default distance of a bare `NEAR`.
-pub(crate) const DEFAULT_NEAR: usize = 10;
+pub(super) const DEFAULT_NEAR: usize = 10;
 
 /// A mistake in a rule, located by its byte offset in the rule text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,7 +72,7 @@ pub(crate) struct Term {
     pub(crate) stems: Vec<(String, usize)>,
     /// Stop words at the edges of a stemmed term, which must be there too (folded, with
     /// their position relative to the first stem): `sans-abri` needs `sans` before `abri`.
-    pub(crate) edges: Vec<(isize, String)>,
+    pub(super) edges: Vec<(isize, String)>,
 }
 
 /// A parsed rule.
