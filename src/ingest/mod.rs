@@ -3,8 +3,8 @@
 
 pub(crate) mod charset;
 pub(crate) mod dates;
-pub mod feed;
-pub mod page;
+pub(crate) mod feed;
+pub(crate) mod page;
 pub(crate) mod repair;
 pub(crate) mod sanitize;
 pub(crate) mod url;
