@@ -147,7 +147,7 @@ fn lede(text: &str, max: usize) -> &str {
 }
 
 /// The comparable form of an article: its distinct stems with their class, and its names as
-/// runs of stems. Built by [`fingerprint`]; stored as text with [`Fingerprint::to_text`].
+/// runs of stems. Built by [`fingerprint`]; stored as text with `Fingerprint::to_text`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Fingerprint {
     /// One per stem, in [`FpToken::key`] order.

@@ -451,7 +451,7 @@ impl SearchIndex {
         self.reader.searcher().num_docs()
     }
 
-    /// The one writer. Fails with a [`WriterBusy`] (French message, downcastable) when another
+    /// The one writer. Fails with a `WriterBusy` (French message, downcastable) when another
     /// process, or this one, already holds it.
     pub fn writer(&self) -> anyhow::Result<IndexWriter> {
         // Two threads are plenty for a news watch; 64 MB each keeps a rebuild's segments few.
@@ -587,7 +587,7 @@ impl SearchIndex {
     }
 
     /// Parses a query as `veille search` understands it (see `query`), as a tantivy query.
-    /// Errors are [`InvalidQuery`] with a French message.
+    /// Errors are `InvalidQuery` with a French message.
     pub fn parse(&self, text: &str) -> anyhow::Result<Box<dyn Query>> {
         let ctx = query::Context {
             timezone: self.timezone,
