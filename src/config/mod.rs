@@ -86,7 +86,7 @@ pub struct Config {
 
 /// A configuration mistake, located in the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
+pub(crate) struct ConfigError {
     pub(crate) file: String,
     pub(crate) line: usize,
     pub(crate) column: usize,
