@@ -23,15 +23,15 @@ const PER_SOURCE: u32 = 30;
 
 /// What the body pass did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct BodyCounts {
-    pub fetched: usize,
-    pub failed: usize,
+pub(crate) struct BodyCounts {
+    pub(crate) fetched: usize,
+    pub(crate) failed: usize,
     /// Items whose feed text was long enough.
-    pub skipped: usize,
+    pub(crate) skipped: usize,
 }
 
 /// Fetches, extracts and stores the missing bodies of `sources`' recent articles.
-pub async fn fetch_bodies(
+pub(crate) async fn fetch_bodies(
     config: &Config,
     store: &Store,
     fetcher: &Fetcher,

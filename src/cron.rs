@@ -29,8 +29,8 @@ pub const SYNTAX_HINT: &str = "5 champs : minute heure jour-du-mois mois jour-de
 /// offset of the faulty field in the expression.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExprError {
-    pub message: String,
-    pub offset: Option<usize>,
+    pub(crate) message: String,
+    pub(crate) offset: Option<usize>,
 }
 
 /// One parsed 5-field expression (POSIX/Vixie cron, with croner's `L`, `W` and `#`).
@@ -48,6 +48,7 @@ fn parser() -> CronParser {
 }
 
 impl Expr {
+    /// Parses a five-field cron expression; the error is worded in French for the user.
     pub fn parse(text: &str) -> Result<Expr, ExprError> {
         let trimmed = text.trim();
         let fields: Vec<(usize, &str)> = field_offsets(text);
@@ -133,12 +134,12 @@ impl Expr {
         }
     }
 
-    pub fn text(&self) -> &str {
+    pub(crate) fn text(&self) -> &str {
         &self.text
     }
 
     /// The first run strictly after `t`, in `tz`; None when the pattern never happens again.
-    pub fn next_after(&self, t: DateTime<Utc>, tz: Tz) -> Option<DateTime<Utc>> {
+    pub(crate) fn next_after(&self, t: DateTime<Utc>, tz: Tz) -> Option<DateTime<Utc>> {
         self.cron
             .find_next_occurrence(&t.with_timezone(&tz), false)
             .ok()
@@ -146,7 +147,7 @@ impl Expr {
     }
 
     /// The last run at or before `t`, in `tz`.
-    pub fn latest_at_or_before(&self, t: DateTime<Utc>, tz: Tz) -> Option<DateTime<Utc>> {
+    pub(crate) fn latest_at_or_before(&self, t: DateTime<Utc>, tz: Tz) -> Option<DateTime<Utc>> {
         self.cron
             .find_previous_occurrence(&t.with_timezone(&tz), true)
             .ok()
@@ -195,7 +196,7 @@ pub struct Schedule {
 
 impl Schedule {
     /// Parses every expression (the configuration has checked them already).
-    pub fn new<S: AsRef<str>>(texts: &[S], tz: Tz) -> Result<Schedule, ExprError> {
+    pub(crate) fn new<S: AsRef<str>>(texts: &[S], tz: Tz) -> Result<Schedule, ExprError> {
         let exprs = texts
             .iter()
             .map(|t| Expr::parse(t.as_ref()))
@@ -203,16 +204,12 @@ impl Schedule {
         Ok(Schedule { exprs, tz })
     }
 
-    pub fn timezone(&self) -> Tz {
+    pub(crate) fn timezone(&self) -> Tz {
         self.tz
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.exprs.is_empty()
-    }
-
     /// The expressions, joined with ` | `.
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         self.exprs
             .iter()
             .map(Expr::text)
@@ -221,7 +218,7 @@ impl Schedule {
     }
 
     /// The first run strictly after `t`.
-    pub fn next_after(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    pub(crate) fn next_after(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
         self.exprs
             .iter()
             .filter_map(|e| e.next_after(t, self.tz))
@@ -229,7 +226,7 @@ impl Schedule {
     }
 
     /// The last run at or before `t`.
-    pub fn latest_at_or_before(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    pub(crate) fn latest_at_or_before(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
         self.exprs
             .iter()
             .filter_map(|e| e.latest_at_or_before(t, self.tz))
@@ -237,7 +234,7 @@ impl Schedule {
     }
 
     /// The next `count` runs after `from`, in local time.
-    pub fn upcoming(&self, from: DateTime<Utc>, count: usize) -> Vec<DateTime<Tz>> {
+    pub(crate) fn upcoming(&self, from: DateTime<Utc>, count: usize) -> Vec<DateTime<Tz>> {
         let mut out = Vec::with_capacity(count);
         let mut t = from;
         while out.len() < count {

@@ -62,7 +62,7 @@ impl PassStories {
 }
 
 /// The story index over the configured window, loaded from the store.
-pub async fn load_story_index(
+async fn load_story_index(
     config: &Config,
     store: &Store,
     now: DateTime<Utc>,
@@ -83,16 +83,16 @@ pub async fn load_story_index(
 
 /// Which sources a pass covers.
 #[derive(Debug, Clone, Default)]
-pub struct PassOptions {
-    pub dossier: Option<String>,
-    pub source: Option<String>,
+pub(crate) struct PassOptions {
+    pub(crate) dossier: Option<String>,
+    pub(crate) source: Option<String>,
     /// Fetch even the sources that are slowed down after errors or a `Retry-After`.
-    pub force: bool,
+    pub(crate) force: bool,
 }
 
 /// The sources a pass would fetch, in configuration order. An explicitly named source is
 /// taken even when disabled.
-pub fn select_sources<'a>(config: &'a Config, options: &PassOptions) -> Vec<&'a Source> {
+pub(crate) fn select_sources<'a>(config: &'a Config, options: &PassOptions) -> Vec<&'a Source> {
     config
         .sources
         .iter()
@@ -109,31 +109,10 @@ pub fn select_sources<'a>(config: &'a Config, options: &PassOptions) -> Vec<&'a 
         .collect()
 }
 
-/// Runs one pass; `on_done` is called as each source finishes (for a progress bar).
-pub async fn run_pass(
-    config: &Config,
-    tagger: &Arc<Tagger>,
-    store: &Store,
-    options: &PassOptions,
-    on_done: impl Fn(&SourceReport),
-) -> anyhow::Result<Vec<SourceReport>> {
-    let sources = select_sources(config, options);
-    run_sources(
-        config,
-        tagger,
-        store,
-        &sources,
-        options.force,
-        &AtomicBool::new(false),
-        on_done,
-    )
-    .await
-}
-
 /// Runs one pass over `sources`, tagging with `tagger` (the rules of `config`, compiled
 /// once: `prepared::Prepared`). Once `stop` is set, the sources that have not started yet
 /// are left for a later pass (reported `stopped`); those in flight go on.
-pub async fn run_sources(
+pub(crate) async fn run_sources(
     config: &Config,
     tagger: &Arc<Tagger>,
     store: &Store,
@@ -372,7 +351,7 @@ async fn fetch_and_store(
 }
 
 /// Fingerprints and tags each candidate.
-pub fn prepare(
+pub(crate) fn prepare(
     tagger: &Tagger,
     source: &Source,
     items: Vec<ArticleCandidate>,
@@ -396,7 +375,7 @@ fn plain_error(message: String) -> crate::fetch::FetchError {
 }
 
 /// Reads the items of a fetched body according to the kind of its source.
-pub fn parse_body(
+pub(crate) fn parse_body(
     source: &Source,
     body: &crate::fetch::Body,
 ) -> Result<Vec<ArticleCandidate>, IngestError> {

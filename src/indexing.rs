@@ -19,7 +19,7 @@ pub fn index_dir(archive: &Path) -> PathBuf {
 
 /// What an indexing run did.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum IndexOutcome {
+pub(crate) enum IndexOutcome {
     /// This many articles were added or replaced (after a rebuild when `rebuilt`).
     Indexed { articles: usize, rebuilt: bool },
     /// Another process holds the writer; it (or a later run) will index them.
@@ -27,7 +27,7 @@ pub enum IndexOutcome {
 }
 
 /// Opens the index, rebuilding it from the store when its schema changed.
-pub async fn open(
+pub(crate) async fn open(
     store: &Store,
     archive: &Path,
     timezone: chrono_tz::Tz,
@@ -41,7 +41,7 @@ pub async fn open(
 }
 
 /// Indexes every article the store marks as unindexed.
-pub async fn index_pending(
+pub(crate) async fn index_pending(
     store: &Store,
     archive: &Path,
     timezone: chrono_tz::Tz,
@@ -84,7 +84,7 @@ fn busy_or(e: anyhow::Error) -> anyhow::Result<IndexOutcome> {
 }
 
 /// Rebuilds the whole index from the store (`veille reindex`, or a schema change).
-pub async fn rebuild(store: &Store, index: &SearchIndex) -> anyhow::Result<u64> {
+pub(crate) async fn rebuild(store: &Store, index: &SearchIndex) -> anyhow::Result<u64> {
     store.reset_index().await?;
     let mut docs = Vec::new();
     let mut ids = Vec::new();

@@ -10,10 +10,10 @@ use crate::store::{Store, ToCheckEntry};
 use crate::tag::learn::{Example, LearnParams, Scorer};
 
 /// How far back the band looks: older stories have left the curators' inbox.
-pub const BAND_DAYS: i64 = 30;
+const BAND_DAYS: i64 = 30;
 
 /// Retrains and refills the bands; returns how many (story, dossier) pairs are to check.
-pub async fn refresh(store: &Store, now: DateTime<Utc>) -> anyhow::Result<usize> {
+pub(crate) async fn refresh(store: &Store, now: DateTime<Utc>) -> anyhow::Result<usize> {
     let examples: Vec<Example> = store
         .decided_stories()
         .await?

@@ -12,21 +12,21 @@ use crate::tag::Tagger;
 
 /// A configuration and its compiled tagging rules.
 #[derive(Debug, Clone)]
-pub struct Prepared {
-    pub config: Config,
-    pub tagger: Arc<Tagger>,
+pub(crate) struct Prepared {
+    pub(crate) config: Config,
+    pub(crate) tagger: Arc<Tagger>,
 }
 
 impl Prepared {
     /// Compiles the rules of a validated configuration; their mistakes are located in the
     /// file like the configuration's own.
-    pub fn new(config: Config) -> Result<Prepared, ConfigErrors> {
+    pub(crate) fn new(config: Config) -> Result<Prepared, ConfigErrors> {
         let tagger = Arc::new(Tagger::new(&config)?);
         Ok(Prepared { config, tagger })
     }
 
     /// Reads, validates and compiles `path`.
-    pub fn load(path: &Path) -> Result<Prepared, ConfigErrors> {
+    pub(crate) fn load(path: &Path) -> Result<Prepared, ConfigErrors> {
         Prepared::new(config::load(path)?)
     }
 }

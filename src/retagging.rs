@@ -8,7 +8,7 @@ use crate::tag::Tagger;
 const BATCH: usize = 1000;
 
 /// Tags `inputs` again and records what changed; returns how many articles changed.
-pub async fn retag(
+pub(crate) async fn retag(
     store: &Store,
     tagger: &Tagger,
     inputs: &[TaggingInput],

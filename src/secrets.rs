@@ -9,7 +9,7 @@ use std::path::Path;
 /// not exist. A file that its group or others may read is refused with the `chmod` that
 /// fixes it. The mode is checked on the opened file, so a swap between check and read
 /// cannot slip an open file in.
-pub fn read(path: &Path, what: &str) -> anyhow::Result<Option<Vec<u8>>> {
+pub(crate) fn read(path: &Path, what: &str) -> anyhow::Result<Option<Vec<u8>>> {
     let mut file = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -32,7 +32,7 @@ pub fn read(path: &Path, what: &str) -> anyhow::Result<Option<Vec<u8>>> {
 }
 
 /// `read`, for a file that must exist.
-pub fn read_existing(path: &Path, what: &str) -> anyhow::Result<Vec<u8>> {
+pub(crate) fn read_existing(path: &Path, what: &str) -> anyhow::Result<Vec<u8>> {
     read(path, what)?.ok_or_else(|| {
         anyhow::anyhow!(
             "{what} {} introuvable : vérifiez le chemin dans feeds.toml",

@@ -5,10 +5,10 @@ use chrono::{DateTime, Utc};
 use crate::model::{ArticleCandidate, DossierTag, Match, PreparedArticle, Tagging};
 
 /// A dossier tag: (dossier, score, [(term, field, text)]).
-pub type TagSpec<'a> = (&'a str, f64, &'a [(&'a str, &'a str, &'a str)]);
+type TagSpec<'a> = (&'a str, f64, &'a [(&'a str, &'a str, &'a str)]);
 
 /// A prepared article with its tags and territories.
-pub fn article(
+pub(crate) fn article(
     title: &str,
     summary: &str,
     url: &str,
@@ -55,7 +55,7 @@ pub fn article(
 /// A store holding the configuration's sources: each of `stories` (from the first source)
 /// starts a story, and every article of `echoes` (from the second source) joins the first
 /// of those stories. Returns the store and the story ids, in order.
-pub async fn two_source_store(
+pub(crate) async fn two_source_store(
     dir: &std::path::Path,
     config: &crate::config::Config,
     stories: &[PreparedArticle],

@@ -10,25 +10,28 @@ use tantivy::tokenizer::{
 };
 
 /// Tokenizer name of the stemmed French analyser in the search index.
-pub const STEMMED: &str = "fr_stem";
+pub(crate) const STEMMED: &str = "fr_stem";
 /// Tokenizer name of the folded, unstemmed analyser in the search index.
-pub const FOLDED: &str = "fr_fold";
+pub(crate) const FOLDED: &str = "fr_fold";
 
 /// One analysed word and its position in the text (stop words leave gaps, so phrases and
 /// proximity still count them).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Word {
+    /// The analysed form: lowercase, accentless, and stemmed unless it comes from the folded
+    /// analyser.
     pub text: String,
+    /// Index of the word among all the words of the text, removed stop words included.
     pub position: usize,
     /// Byte range in the original text, for highlighting.
-    pub start: usize,
-    pub end: usize,
+    pub(crate) start: usize,
+    pub(crate) end: usize,
 }
 
 /// lowercase → French stop words (elided `l'`, `d'`, `qu'` included) → ASCII folding →
 /// French stemmer. Folding comes before stemming, unlike the textbook order, so that titles
 /// typed without accents (Google News often drops them) stem to the same word.
-pub fn stemmed_analyzer() -> TextAnalyzer {
+fn stemmed_analyzer() -> TextAnalyzer {
     TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(40))
         .filter(LowerCaser)
@@ -39,7 +42,7 @@ pub fn stemmed_analyzer() -> TextAnalyzer {
 }
 
 /// lowercase → ASCII folding: `laicite` finds `laïcité`.
-pub fn folded_analyzer() -> TextAnalyzer {
+fn folded_analyzer() -> TextAnalyzer {
     TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(40))
         .filter(LowerCaser)
@@ -52,7 +55,7 @@ fn french_stop_words() -> StopWordFilter {
 }
 
 /// Registers both analysers; every process that opens the index must call it.
-pub fn register(manager: &TokenizerManager) {
+pub(crate) fn register(manager: &TokenizerManager) {
     manager.register(STEMMED, stemmed_analyzer());
     manager.register(FOLDED, folded_analyzer());
 }
@@ -82,12 +85,12 @@ pub fn stems(text: &str) -> Vec<Word> {
 }
 
 /// The folded (accentless, lowercase) words of a text, stop words kept.
-pub fn folded_words(text: &str) -> Vec<Word> {
+pub(crate) fn folded_words(text: &str) -> Vec<Word> {
     FOLDED_ANALYZER.with(|a| run(&mut a.borrow_mut(), text))
 }
 
 /// Lowercase text without accents, for comparisons that ignore both.
-pub fn fold(text: &str) -> String {
+pub(crate) fn fold(text: &str) -> String {
     folded_words(text)
         .into_iter()
         .map(|w| w.text)
@@ -97,7 +100,7 @@ pub fn fold(text: &str) -> String {
 
 /// Control characters (CR and LF included) and runs of whitespace folded into single spaces:
 /// a title, a name or a header value that must hold on one line whatever the source sent.
-pub fn one_line(text: &str) -> String {
+pub(crate) fn one_line(text: &str) -> String {
     // One pass: this runs on every title and summary of every feed.
     let mut out = String::with_capacity(text.len());
     let mut space = false;

@@ -3,7 +3,7 @@
 //! debug log (`VEILLE_LOG=debug`) only.
 
 /// A file-system error, in French.
-pub fn io(e: &std::io::Error) -> String {
+pub(crate) fn io(e: &std::io::Error) -> String {
     use std::io::ErrorKind as K;
     tracing::debug!("erreur d'entrée-sortie : {e}");
     match e.kind() {
@@ -28,7 +28,7 @@ pub fn io(e: &std::io::Error) -> String {
 }
 
 /// A URL that could not be parsed, in French.
-pub fn url(e: &url::ParseError) -> String {
+pub(crate) fn url(e: &url::ParseError) -> String {
     use url::ParseError as P;
     tracing::debug!("adresse refusée : {e}");
     match e {
@@ -44,7 +44,7 @@ pub fn url(e: &url::ParseError) -> String {
 }
 
 /// A JSON document that could not be read, in French, with where.
-pub fn json(e: &serde_json::Error) -> String {
+pub(crate) fn json(e: &serde_json::Error) -> String {
     tracing::debug!("JSON illisible : {e}");
     let what = if e.is_eof() {
         "JSON incomplet"
@@ -57,7 +57,7 @@ pub fn json(e: &serde_json::Error) -> String {
 }
 
 /// A feed feed-rs could not read, in French.
-pub fn feed(e: &feed_rs::parser::ParseFeedError) -> String {
+pub(crate) fn feed(e: &feed_rs::parser::ParseFeedError) -> String {
     use feed_rs::parser::{ParseErrorKind, ParseFeedError as F};
     tracing::debug!("flux refusé par feed-rs : {e}");
     match e {
@@ -73,7 +73,7 @@ pub fn feed(e: &feed_rs::parser::ParseFeedError) -> String {
 }
 
 /// A database error, in French.
-pub fn database(e: &sqlx::Error) -> String {
+pub(crate) fn database(e: &sqlx::Error) -> String {
     tracing::debug!("erreur de la base : {e}");
     let text = e.to_string();
     if let sqlx::Error::Database(db) = e
@@ -152,7 +152,7 @@ fn known(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
 /// An error chain as people read it: veille's own (French) contexts as they are, library
 /// errors in French; the chain stops at the first library error, whose English original,
 /// like the rest, is in the debug log.
-pub fn chain(e: &anyhow::Error) -> String {
+pub(crate) fn chain(e: &anyhow::Error) -> String {
     tracing::debug!("erreur : {e:#}");
     let mut parts = Vec::new();
     let causes: Vec<_> = e.chain().collect();

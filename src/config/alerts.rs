@@ -5,15 +5,15 @@ use serde::Deserialize;
 /// Mails to the curators when a source fails, its selectors find nothing, or it goes silent.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct AlertSettings {
+pub(crate) struct AlertSettings {
     /// Recipients (the curators' addresses).
-    pub to: Vec<String>,
+    pub(crate) to: Vec<String>,
     /// A source failing for this long is reported (hours).
     #[serde(default = "default_after_hours")]
-    pub alert_after_hours: u64,
+    pub(crate) alert_after_hours: u64,
     /// A source bringing nothing new for this long is reported (days).
     #[serde(default = "default_silent_days")]
-    pub silent_after_days: u64,
+    pub(crate) silent_after_days: u64,
 }
 
 fn default_after_hours() -> u64 {

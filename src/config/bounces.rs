@@ -5,27 +5,27 @@ use serde::Deserialize;
 /// The bounce mailbox and the policy applied to what it holds.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct BounceSettings {
+pub(crate) struct BounceSettings {
     /// `imaps://user@host:993/INBOX` (TLS), or `imap://user@host:143/INBOX` (STARTTLS,
     /// required); the password is `VEILLE_BOUNCES_PASSWORD`, else the file `password_file`.
-    pub imap: Option<String>,
+    pub(crate) imap: Option<String>,
     /// A file holding the IMAP password, readable by the service only (mode 0600 or 0400).
-    pub password_file: Option<String>,
+    pub(crate) password_file: Option<String>,
     /// PEM certificates of the authorities trusted for the IMAP server, besides the public
     /// ones (an internal CA, or a server's own certificate).
     #[serde(default)]
-    pub ca_file: Option<String>,
+    pub(crate) ca_file: Option<String>,
     /// A Maildir (`new/`, `cur/`) read instead of IMAP.
-    pub maildir: Option<String>,
+    pub(crate) maildir: Option<String>,
     /// The IMAP folder processed messages are moved to (created when missing).
     #[serde(default = "default_done_folder")]
-    pub done_folder: String,
+    pub(crate) done_folder: String,
     /// Soft bounces, with no delivery notice in between, after which an address is bounced…
     #[serde(default = "default_soft_limit")]
-    pub soft_limit: u32,
+    pub(crate) soft_limit: u32,
     /// … over at least this many different editions.
     #[serde(default = "default_soft_editions")]
-    pub soft_editions: u32,
+    pub(crate) soft_editions: u32,
 }
 
 fn default_done_folder() -> String {

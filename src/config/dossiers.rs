@@ -10,17 +10,17 @@ use super::collector::Collector;
 use super::{DOSSIER_IDS, ScheduleSpec, Schedules, suggest};
 
 #[derive(Debug, Clone)]
-pub struct Dossier {
-    pub title: String,
+pub(crate) struct Dossier {
+    pub(crate) title: String,
     /// A sentence for readers, shown under the panorama's title.
-    pub description: Option<String>,
-    pub panorama: bool,
+    pub(crate) description: Option<String>,
+    pub(crate) panorama: bool,
     /// Research keywords, kept as a reference for the tagging rules.
-    pub keywords: Vec<String>,
+    pub(crate) keywords: Vec<String>,
     /// The tagging rule (syntax in README, parsed by `tag`).
-    pub rules: Option<String>,
+    pub(crate) rules: Option<String>,
     /// Score an article needs to be tagged.
-    pub threshold: Option<f64>,
+    pub(crate) threshold: Option<f64>,
 }
 
 #[derive(Deserialize)]

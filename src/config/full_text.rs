@@ -5,7 +5,7 @@ use serde::Deserialize;
 
 /// When the article page is fetched for its text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum FullTextMode {
+pub(crate) enum FullTextMode {
     /// When the feed's text is shorter than `min_words`.
     #[default]
     Auto,
@@ -15,14 +15,14 @@ pub enum FullTextMode {
 
 /// A source's full-text settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FullTextSettings {
-    pub mode: FullTextMode,
-    pub min_words: usize,
+pub(crate) struct FullTextSettings {
+    pub(crate) mode: FullTextMode,
+    pub(super) min_words: usize,
     /// CSS selector of the article's text on the site's pages (instead of extraction).
-    pub content: Option<String>,
+    pub(crate) content: Option<String>,
 }
 
-pub const DEFAULT_MIN_WORDS: usize = 60;
+pub(super) const DEFAULT_MIN_WORDS: usize = 60;
 
 impl Default for FullTextSettings {
     fn default() -> Self {
@@ -36,7 +36,7 @@ impl Default for FullTextSettings {
 
 impl FullTextSettings {
     /// Whether an item whose feed text is `feed_text` needs its page fetched.
-    pub fn wants(&self, feed_text: &str) -> bool {
+    pub(crate) fn wants(&self, feed_text: &str) -> bool {
         match self.mode {
             FullTextMode::Always => true,
             FullTextMode::Never => false,

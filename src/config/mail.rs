@@ -6,46 +6,46 @@ use super::collector::Collector;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct MailSettings {
-    pub from: String,
+pub(crate) struct MailSettings {
+    pub(crate) from: String,
     /// `smtp://host:port` (STARTTLS when offered) or `smtps://host:port` (TLS); a user name
     /// may come before the host (`smtp://user@host`); the password is `VEILLE_SMTP_PASSWORD`.
-    pub smtp: String,
-    pub base_url: Option<String>,
-    pub reply_to: Option<String>,
+    pub(crate) smtp: String,
+    pub(crate) base_url: Option<String>,
+    pub(crate) reply_to: Option<String>,
     /// Path of the DKIM private key: PKCS#1 PEM (RSA 2048) or base64 (Ed25519).
-    pub dkim_key: Option<String>,
-    pub dkim_selector: Option<String>,
-    pub dkim_domain: Option<String>,
+    pub(crate) dkim_key: Option<String>,
+    pub(crate) dkim_selector: Option<String>,
+    pub(crate) dkim_domain: Option<String>,
     /// Where `mailto:` unsubscribe requests go (the From address when absent).
-    pub unsubscribe_mailto: Option<String>,
+    pub(crate) unsubscribe_mailto: Option<String>,
     /// Parallel SMTP connections.
     #[serde(default = "default_connections")]
-    pub connections: usize,
+    pub(crate) connections: usize,
     /// Messages per second, all connections together.
     #[serde(default = "default_rate")]
-    pub per_second: u32,
+    pub(crate) per_second: u32,
     /// Messages per hour (0: no cap); a send waits when the cap is reached.
     #[serde(default)]
-    pub per_hour: u32,
+    pub(crate) per_hour: u32,
     /// Longest time one message may take (connection included).
     #[serde(default = "default_send_timeout")]
-    pub timeout_secs: u64,
+    pub(crate) timeout_secs: u64,
     /// First wait after a temporary (4xx) refusal; doubled at each further one.
     #[serde(default = "default_retry_secs")]
-    pub retry_secs: u64,
+    pub(crate) retry_secs: u64,
     /// Tries per recipient before a temporary refusal counts as a failure.
     #[serde(default = "default_max_attempts")]
-    pub max_attempts: u32,
+    pub(crate) max_attempts: u32,
     /// The address bounces come back to; each message leaves with the envelope sender
     /// `local+TOKEN@domain` (VERP) naming its delivery. Without it, the From address.
-    pub bounce_address: Option<String>,
+    pub(crate) bounce_address: Option<String>,
     /// Permanent refusals (5xx) after which an address is marked bounced.
     #[serde(default = "default_bounce_limit")]
-    pub bounce_limit: u32,
+    pub(crate) bounce_limit: u32,
     /// Anonymous click counts per edition and link (off by default): see `mail::clicks`.
     #[serde(default)]
-    pub count_clicks: bool,
+    pub(crate) count_clicks: bool,
 }
 
 fn default_connections() -> usize {
@@ -69,8 +69,8 @@ fn default_bounce_limit() -> u32 {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct MailingList {
-    pub title: String,
+pub(crate) struct MailingList {
+    pub(crate) title: String,
 }
 
 /// Checks `[mail]`: an SMTP URL, non-zero limits, a valid sender.

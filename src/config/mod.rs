@@ -25,22 +25,19 @@ mod schedule;
 mod settings;
 mod sources;
 mod toml_errors;
-pub mod trust;
+pub(crate) mod trust;
 mod web;
-pub use alerts::AlertSettings;
-pub use bounces::BounceSettings;
-pub use dossiers::Dossier;
-pub use full_text::{DEFAULT_MIN_WORDS, FullTextMode, FullTextSettings};
-pub use mail::{MailSettings, MailingList};
-pub use publications::{DEFAULT_SECTION, Publication};
-pub use publishing::PublishSettings;
-pub use schedule::{
-    DEFAULT_PANORAMAS, DEFAULT_POLL, DEFAULT_STOP_GRACE_SECS, ScheduleSpec, Schedules,
-    default_draft,
-};
-pub use settings::Settings;
-pub use sources::google_news_url;
-pub use web::{DEFAULT_LISTEN, WebSettings};
+pub(crate) use alerts::AlertSettings;
+pub(crate) use bounces::BounceSettings;
+pub(crate) use dossiers::Dossier;
+pub(crate) use full_text::FullTextSettings;
+pub(crate) use mail::{MailSettings, MailingList};
+pub(crate) use publications::Publication;
+pub(crate) use publishing::PublishSettings;
+pub(crate) use schedule::{ScheduleSpec, Schedules};
+pub(crate) use settings::Settings;
+pub(crate) use sources::google_news_url;
+pub(crate) use web::WebSettings;
 
 /// The ten dossiers of the centre; their ids are fixed (ARCHITECTURE.md, "The contract outside checks rely on").
 pub const DOSSIER_IDS: [&str; 10] = [
@@ -59,42 +56,42 @@ pub const DOSSIER_IDS: [&str; 10] = [
 /// A validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub path: PathBuf,
-    pub settings: Settings,
-    pub dossiers: BTreeMap<String, Dossier>,
-    pub sources: Vec<Source>,
-    pub mail: Option<MailSettings>,
+    pub(crate) path: PathBuf,
+    pub(crate) settings: Settings,
+    pub(crate) dossiers: BTreeMap<String, Dossier>,
+    pub(crate) sources: Vec<Source>,
+    pub(crate) mail: Option<MailSettings>,
     /// The bounce mailbox and its policy (`[bounces]`).
-    pub bounces: Option<BounceSettings>,
+    pub(crate) bounces: Option<BounceSettings>,
     /// `[alerts]`: mails about broken or silent sources (sent through `[mail]`).
-    pub alerts: Option<AlertSettings>,
+    pub(crate) alerts: Option<AlertSettings>,
     /// Full-text settings of each source, by name.
-    pub full_text: BTreeMap<String, FullTextSettings>,
-    pub lists: BTreeMap<String, MailingList>,
-    pub publish: PublishSettings,
-    pub web: WebSettings,
+    pub(crate) full_text: BTreeMap<String, FullTextSettings>,
+    pub(crate) lists: BTreeMap<String, MailingList>,
+    pub(crate) publish: PublishSettings,
+    pub(crate) web: WebSettings,
     /// Edition kinds: the two built-in ones, plus any declared under `[publications.KIND]`.
-    pub publications: BTreeMap<String, Publication>,
+    pub(crate) publications: BTreeMap<String, Publication>,
     /// When the daemon (`veille run`) polls, refreshes panoramas and prepares drafts.
-    pub schedule: Schedules,
+    pub(crate) schedule: Schedules,
     /// The daemon's nightly backup (`[backup]`).
-    pub backup: trust::BackupSettings,
+    pub(crate) backup: trust::BackupSettings,
     /// Retention of personal data (`[privacy]`).
-    pub privacy: trust::PrivacySettings,
+    pub(crate) privacy: trust::PrivacySettings,
     /// The file's text and where each dossier's `rules` string sits in it, so that later
     /// stages can point at a mistake inside a rule.
-    pub text: String,
-    pub rule_spans: BTreeMap<String, Range<usize>>,
+    pub(crate) text: String,
+    pub(crate) rule_spans: BTreeMap<String, Range<usize>>,
 }
 
 /// A configuration mistake, located in the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    pub file: String,
-    pub line: usize,
-    pub column: usize,
-    pub message: String,
-    pub hint: Option<String>,
+pub(crate) struct ConfigError {
+    pub(crate) file: String,
+    pub(crate) line: usize,
+    pub(crate) column: usize,
+    pub(crate) message: String,
+    pub(crate) hint: Option<String>,
 }
 
 impl fmt::Display for ConfigError {
@@ -113,7 +110,7 @@ impl fmt::Display for ConfigError {
 
 /// All the mistakes found in one file.
 #[derive(Debug, Clone)]
-pub struct ConfigErrors(pub Vec<ConfigError>);
+pub struct ConfigErrors(pub(crate) Vec<ConfigError>);
 
 impl fmt::Display for ConfigErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -220,17 +217,17 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
 
 impl Config {
     /// The configured timezone (checked when the file is read).
-    pub fn tz(&self) -> chrono_tz::Tz {
+    pub(crate) fn tz(&self) -> chrono_tz::Tz {
         self.settings.timezone
     }
 
     /// A source's full-text settings (defaults for a name not in the file).
-    pub fn full_text_for(&self, source: &str) -> FullTextSettings {
+    pub(crate) fn full_text_for(&self, source: &str) -> FullTextSettings {
         self.full_text.get(source).cloned().unwrap_or_default()
     }
 
     /// Where published files are served from, without a trailing slash.
-    pub fn base_url(&self) -> String {
+    pub(crate) fn base_url(&self) -> String {
         self.publish
             .base_url
             .as_deref()
@@ -240,7 +237,7 @@ impl Config {
     }
 
     /// The template folder (relative paths are read from the configuration file's folder).
-    pub fn templates_dir(&self) -> PathBuf {
+    pub(crate) fn templates_dir(&self) -> PathBuf {
         let dir = Path::new(&self.publish.templates);
         if dir.is_absolute() {
             dir.to_path_buf()
@@ -252,7 +249,7 @@ impl Config {
     /// An error located at `offset` bytes into the text of a dossier's `rules` string.
     /// Exact for literal strings (`'…'`, `'''…'''`); for basic strings with escapes the column
     /// may be off by the escapes before it.
-    pub fn rule_error(
+    pub(crate) fn rule_error(
         &self,
         dossier: &str,
         offset: usize,
@@ -294,7 +291,7 @@ impl Config {
 }
 
 /// The closest candidate to a mistyped word, if it is close enough to be a typo.
-pub fn suggest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+pub(crate) fn suggest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     candidates
         .iter()
         .map(|c| (strsim::damerau_levenshtein(word, c), *c))
@@ -304,7 +301,7 @@ pub fn suggest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
 }
 
 /// 1-based line and column (in characters) of a byte offset.
-pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
+pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
     let before = &text[..offset];
     let line = before.matches('\n').count() + 1;
@@ -314,6 +311,7 @@ pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
 
 #[cfg(test)]
 mod tests {
+    use super::web::DEFAULT_LISTEN;
     use super::*;
     use crate::model::SourceKind;
 

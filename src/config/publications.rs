@@ -13,27 +13,27 @@ use super::{ScheduleSpec, Schedules, suggest};
 /// An edition kind (`[publications.KIND]`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Publication {
-    pub title: String,
+pub(crate) struct Publication {
+    pub(crate) title: String,
     /// Template name: `templates/<template>.html`, `.email.html` and `.txt`; the kind when
     /// absent.
-    pub template: Option<String>,
+    pub(crate) template: Option<String>,
     /// The mailing list it goes to (a `[lists.*]` entry); the kind when absent.
-    pub list: Option<String>,
+    pub(crate) list: Option<String>,
     /// Months covered by one edition (1 for monthly, 2 for every two months).
     #[serde(default = "default_months")]
-    pub months: u32,
+    pub(crate) months: u32,
     /// Section titles, in order; items in other sections come after them.
     #[serde(default)]
-    pub sections: Vec<String>,
+    pub(crate) sections: Vec<String>,
     /// When the daemon creates the next draft (default from `months`: `0 8 1 * *` monthly,
     /// `0 8 1 */2 *` every two months); `[]` never.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub draft_schedule: Option<Spanned<ScheduleSpec>>,
+    pub(super) draft_schedule: Option<Spanned<ScheduleSpec>>,
     /// Whether the email shows the articles' images (the web version always does): off by
     /// default, since many mail clients block remote images and show an empty frame.
     #[serde(default)]
-    pub images: bool,
+    pub(crate) images: bool,
 }
 
 fn default_months() -> u32 {
@@ -41,16 +41,16 @@ fn default_months() -> u32 {
 }
 
 impl Publication {
-    pub fn template_name(&self, kind: &str) -> String {
+    pub(crate) fn template_name(&self, kind: &str) -> String {
         self.template.clone().unwrap_or_else(|| kind.to_string())
     }
 
-    pub fn list_name(&self, kind: &str) -> String {
+    pub(crate) fn list_name(&self, kind: &str) -> String {
         self.list.clone().unwrap_or_else(|| kind.to_string())
     }
 
     /// The sections an item may go in: those configured, else the one default heading.
-    pub fn section_names(&self) -> Vec<String> {
+    pub(crate) fn section_names(&self) -> Vec<String> {
         if self.sections.is_empty() {
             vec![DEFAULT_SECTION.to_string()]
         } else {
@@ -61,7 +61,7 @@ impl Publication {
     /// The configured section a curator meant, ignoring case and accents (`dans nos
     /// dossiers` is « Dans nos dossiers »), so that a typo never opens a second heading.
     /// The error is a French message with a "vouliez-vous dire" hint and the choices.
-    pub fn section(&self, kind: &str, asked: &str) -> Result<String, String> {
+    pub(crate) fn section(&self, kind: &str, asked: &str) -> Result<String, String> {
         let names = self.section_names();
         let key = crate::text::fold(asked);
         if let Some(found) = names.iter().find(|n| crate::text::fold(n) == key) {
@@ -85,7 +85,7 @@ impl Publication {
 }
 
 /// The heading of items when a kind configures no section.
-pub const DEFAULT_SECTION: &str = "À la une";
+const DEFAULT_SECTION: &str = "À la une";
 
 /// The two publications every centre has (ARCHITECTURE.md, "The contract outside checks rely
 /// on"), used unless `feeds.toml` redeclares them.

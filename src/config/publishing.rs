@@ -8,22 +8,22 @@ use super::mail::MailSettings;
 /// How publications are rendered (`[publish]`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct PublishSettings {
+pub(crate) struct PublishSettings {
     /// The centre's name, shown in headers and feeds.
     #[serde(default = "default_site_name")]
-    pub site_name: String,
+    pub(crate) site_name: String,
     /// Where `archive/published/` is served (web versions, feeds, unsubscribe links);
     /// `[mail] base_url` when absent.
-    pub base_url: Option<String>,
+    pub(crate) base_url: Option<String>,
     /// Template folder, relative to the configuration file.
     #[serde(default = "default_templates")]
-    pub templates: String,
+    pub(crate) templates: String,
     /// A panorama shows the kept stories of the last `panorama_days` days…
     #[serde(default = "default_panorama_days")]
-    pub panorama_days: u32,
+    pub(crate) panorama_days: u32,
     /// …at most this many.
     #[serde(default = "default_panorama_max_items")]
-    pub panorama_max_items: u32,
+    pub(crate) panorama_max_items: u32,
 }
 
 impl Default for PublishSettings {

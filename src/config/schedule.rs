@@ -16,17 +16,17 @@ use super::collector::Collector;
 use crate::model::Source;
 
 /// Default polling: every 30 minutes from 6 h to 21 h on weekdays, and hourly at all times.
-pub const DEFAULT_POLL: [&str; 2] = ["*/30 6-21 * * 1-5", "0 * * * *"];
+const DEFAULT_POLL: [&str; 2] = ["*/30 6-21 * * 1-5", "0 * * * *"];
 /// Default panorama refresh: every day at 7 h.
-pub const DEFAULT_PANORAMAS: &str = "0 7 * * *";
+const DEFAULT_PANORAMAS: &str = "0 7 * * *";
 /// Default reading of the bounce mailbox: every 15 minutes.
-pub const DEFAULT_BOUNCES: &str = "*/15 * * * *";
+const DEFAULT_BOUNCES: &str = "*/15 * * * *";
 /// How long in-flight fetches may go on after a stop signal, by default.
-pub const DEFAULT_STOP_GRACE_SECS: u64 = 5;
+const DEFAULT_STOP_GRACE_SECS: u64 = 5;
 
 /// The draft of a publication covering `months` months: 8 h on the first day of its
 /// period (`0 8 1 * *` monthly, `0 8 1 */2 *` every two months from January).
-pub fn default_draft(months: u32) -> String {
+fn default_draft(months: u32) -> String {
     if months <= 1 {
         "0 8 1 * *".into()
     } else {
@@ -36,18 +36,9 @@ pub fn default_draft(months: u32) -> String {
 
 /// A schedule as written: one expression or a list (an empty list: never).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ScheduleSpec {
+pub(crate) enum ScheduleSpec {
     One(String),
     Many(Vec<Spanned<String>>),
-}
-
-impl ScheduleSpec {
-    pub fn texts(&self) -> Vec<String> {
-        match self {
-            ScheduleSpec::One(t) => vec![t.clone()],
-            ScheduleSpec::Many(list) => list.iter().map(|t| t.get_ref().clone()).collect(),
-        }
-    }
 }
 
 impl<'de> Deserialize<'de> for ScheduleSpec {
@@ -86,30 +77,30 @@ impl Serialize for ScheduleSpec {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawSchedule {
-    pub poll: Option<Spanned<ScheduleSpec>>,
-    pub panoramas: Option<Spanned<ScheduleSpec>>,
-    pub bounces: Option<Spanned<ScheduleSpec>>,
-    pub stop_grace_secs: Option<Spanned<u64>>,
+    pub(crate) poll: Option<Spanned<ScheduleSpec>>,
+    pub(crate) panoramas: Option<Spanned<ScheduleSpec>>,
+    pub(crate) bounces: Option<Spanned<ScheduleSpec>>,
+    pub(crate) stop_grace_secs: Option<Spanned<u64>>,
 }
 
 /// The schedules of a validated configuration (expressions as text; `schedule` parses them).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Schedules {
+pub(crate) struct Schedules {
     /// Polling of every source without a schedule of its own or of its dossiers.
-    pub poll: Vec<String>,
+    pub(crate) poll: Vec<String>,
     /// Panorama refresh of every dossier with `panorama = true` and no schedule of its own.
-    pub panoramas: Vec<String>,
+    pub(crate) panoramas: Vec<String>,
     /// Polling of a dossier's sources (a source in several dossiers follows all of them).
-    pub dossier_poll: BTreeMap<String, Vec<String>>,
-    pub dossier_panorama: BTreeMap<String, Vec<String>>,
+    pub(super) dossier_poll: BTreeMap<String, Vec<String>>,
+    pub(crate) dossier_panorama: BTreeMap<String, Vec<String>>,
     /// A source's own polling schedule, by source name.
-    pub sources: BTreeMap<String, Vec<String>>,
+    pub(crate) sources: BTreeMap<String, Vec<String>>,
     /// `draft_schedule` of the publications that set one.
-    pub drafts: BTreeMap<String, Vec<String>>,
+    pub(crate) drafts: BTreeMap<String, Vec<String>>,
     /// Reading of the bounce mailbox (when `[bounces]` names one).
-    pub bounces: Vec<String>,
+    pub(crate) bounces: Vec<String>,
     /// How long in-flight fetches may go on after SIGTERM/SIGINT (then they are cut).
-    pub stop_grace_secs: u64,
+    pub(crate) stop_grace_secs: u64,
 }
 
 impl Default for Schedules {
@@ -130,7 +121,7 @@ impl Default for Schedules {
 impl Schedules {
     /// The polling schedule of a source: its own, else the union of its dossiers', else
     /// the default.
-    pub fn poll_for(&self, source: &Source) -> Vec<String> {
+    pub(crate) fn poll_for(&self, source: &Source) -> Vec<String> {
         if let Some(own) = self.sources.get(&source.name) {
             return own.clone();
         }
@@ -150,7 +141,7 @@ impl Schedules {
     }
 
     /// The draft schedule of a publication kind: its own, else from its period length.
-    pub fn draft_for(&self, config: &Config, kind: &str) -> Vec<String> {
+    pub(crate) fn draft_for(&self, config: &Config, kind: &str) -> Vec<String> {
         match self.drafts.get(kind) {
             Some(own) => own.clone(),
             None => vec![default_draft(

@@ -60,27 +60,27 @@ impl Default for RawSettings {
 
 /// `[settings]` once checked: the timezone is a real one.
 #[derive(Debug, Clone)]
-pub struct Settings {
+pub(crate) struct Settings {
     /// The timezone of schedules, of dates shown to people and of "today" (Paris by default).
-    pub timezone: Tz,
-    pub user_agent: String,
+    pub(crate) timezone: Tz,
+    pub(crate) user_agent: String,
     /// Parallel fetches over all hosts.
-    pub concurrency: usize,
+    pub(crate) concurrency: usize,
     /// Parallel fetches to one host.
-    pub per_host: usize,
-    pub connect_timeout_secs: u64,
+    pub(crate) per_host: usize,
+    pub(crate) connect_timeout_secs: u64,
     /// Whole request, body included.
-    pub timeout_secs: u64,
+    pub(crate) timeout_secs: u64,
     /// Largest body accepted, after decompression.
-    pub max_body_mib: u64,
+    pub(crate) max_body_mib: u64,
     /// First delay after a failure; doubled at each further failure.
-    pub retry_base_secs: u64,
+    pub(crate) retry_base_secs: u64,
     /// Longest delay between two tries of a failing source.
-    pub retry_max_secs: u64,
+    pub(crate) retry_max_secs: u64,
     /// How far apart two articles of one story may be.
-    pub story_window_days: u32,
+    pub(crate) story_window_days: u32,
     /// Similarity above which two articles are one story (default: the merger's own).
-    pub story_threshold: Option<f64>,
+    pub(crate) story_threshold: Option<f64>,
 }
 
 impl Default for Settings {

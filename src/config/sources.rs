@@ -272,7 +272,7 @@ fn full_text_settings(raw_source: &RawSource, name: &str, c: &mut Collector) -> 
 }
 
 /// The Google News RSS search URL for a French query.
-pub fn google_news_url(query: &str) -> String {
+pub(crate) fn google_news_url(query: &str) -> String {
     let mut url = url::Url::parse("https://news.google.com/rss/search").expect("static URL");
     url.query_pairs_mut()
         .append_pair("q", query)

@@ -11,13 +11,13 @@ use super::collector::Collector;
 /// and keeps the `keep` newest.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct BackupSettings {
+pub(crate) struct BackupSettings {
     /// Folder of the dated backups (relative paths are relative to the working directory).
-    pub dir: Option<PathBuf>,
+    pub(crate) dir: Option<PathBuf>,
     #[serde(default = "default_backup_schedule")]
-    pub schedule: String,
+    pub(crate) schedule: String,
     #[serde(default = "default_keep")]
-    pub keep: usize,
+    pub(crate) keep: usize,
 }
 
 impl Default for BackupSettings {
@@ -42,8 +42,8 @@ fn default_keep() -> usize {
 /// (the row stays, as a count, with the suppression-style hash instead of the address).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct PrivacySettings {
-    pub keep_delivery_logs_days: Option<u32>,
+pub(crate) struct PrivacySettings {
+    pub(crate) keep_delivery_logs_days: Option<u32>,
 }
 
 /// Checks `[backup]`: its schedule must parse.

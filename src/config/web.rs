@@ -8,7 +8,8 @@ use serde::Deserialize;
 use super::collector::Collector;
 
 /// Where veille listens when neither `[web] listen` nor `--listen` says.
-pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8080);
+pub(super) const DEFAULT_LISTEN: SocketAddr =
+    SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8080);
 
 /// `[web]` as written.
 #[derive(Debug, Clone, Deserialize)]
@@ -55,16 +56,16 @@ fn default_listen() -> String {
 
 /// `[web]` once checked.
 #[derive(Debug, Clone)]
-pub struct WebSettings {
-    pub listen: SocketAddr,
+pub(crate) struct WebSettings {
+    pub(crate) listen: SocketAddr,
     /// Origins allowed to frame the pages and fetch the fragments (the website), e.g.
     /// `["https://www.example.org"]`. Empty: only veille's own origin may frame them, and
     /// fragments may be fetched from anywhere.
-    pub site_origins: Vec<String>,
+    pub(crate) site_origins: Vec<String>,
     /// Subscription requests accepted per client IP and minute.
-    pub subscribe_per_minute: u32,
+    pub(crate) subscribe_per_minute: u32,
     /// Valid subscription requests accepted per hour from all clients together.
-    pub subscribe_per_hour: u32,
+    pub(crate) subscribe_per_hour: u32,
 }
 
 impl Default for WebSettings {

@@ -10,7 +10,7 @@ use crate::text;
 
 /// What a token is, which sets its weight and its part in the vetoes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Class {
+pub(crate) enum Class {
     /// An ordinary content word.
     Word,
     /// A name: capitalised where capitals are not due to the start of a sentence.
@@ -28,7 +28,7 @@ pub enum Class {
 }
 
 impl Class {
-    pub fn code(self) -> char {
+    pub(crate) fn code(self) -> char {
         match self {
             Class::Word => 'w',
             Class::Entity => 'e',
@@ -39,7 +39,7 @@ impl Class {
         }
     }
 
-    pub fn from_code(c: char) -> Option<Class> {
+    pub(crate) fn from_code(c: char) -> Option<Class> {
         Some(match c {
             'w' => Class::Word,
             'e' => Class::Entity,
@@ -54,18 +54,18 @@ impl Class {
 
 /// One analysed token of one text.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Token {
+pub(crate) struct Token {
     /// The stem (folded, stemmed), or the digits of a number word.
-    pub stem: String,
-    pub class: Class,
+    pub(crate) stem: String,
+    pub(crate) class: Class,
     /// Word position in the text (stop words count).
-    pub position: usize,
+    pub(crate) position: usize,
     /// True when something other than a plain space, hyphen, apostrophe or one short
     /// particle ("de", "du", "d'") separates this token from the previous one: names do not
     /// run across punctuation ("Saint-Denis : Patrick Braouezec" is two names).
-    pub breaks: bool,
+    pub(crate) breaks: bool,
     /// Part of a leading dateline ("Loudéac. …").
-    pub dateline: bool,
+    pub(crate) dateline: bool,
 }
 
 /// Boilerplate words (folded surface forms).
@@ -252,13 +252,13 @@ fn breaks_name(gap: &str) -> bool {
 
 /// Analyses one text. `title` turns on the headline conventions (publisher suffix, dateline).
 #[cfg(test)]
-pub fn analyse(text: &str, title: bool) -> Vec<Token> {
+pub(crate) fn analyse(text: &str, title: bool) -> Vec<Token> {
     analyse_folded(text, title, &text::folded_words(text))
 }
 
 /// [`analyse`] with the text's folded words (`text::folded_words`), which the caller also
 /// needs for the title's slots: one analysis fewer per article.
-pub fn analyse_folded(text: &str, title: bool, folded: &[text::Word]) -> Vec<Token> {
+pub(super) fn analyse_folded(text: &str, title: bool, folded: &[text::Word]) -> Vec<Token> {
     let words = text::stems(text);
     if words.is_empty() {
         return Vec::new();

@@ -12,17 +12,17 @@ use super::slots;
 use crate::text;
 
 /// Bonus per shared quotation, multi-word name or figure.
-pub const BODY_EVIDENCE_STEP: f64 = 0.04;
+const BODY_EVIDENCE_STEP: f64 = 0.04;
 /// Most the bodies can add to a similarity.
-pub const BODY_EVIDENCE_CAP: f64 = 0.12;
+const BODY_EVIDENCE_CAP: f64 = 0.12;
 /// Below this similarity of title and lede the bodies add nothing: they confirm, never found.
-pub const BODY_EVIDENCE_FLOOR: f64 = 0.25;
+const BODY_EVIDENCE_FLOOR: f64 = 0.25;
 /// Words a quotation needs to count: « C'est une honte » is said every day.
 const QUOTE_WORDS: usize = 5;
 
 /// What a body says that another account of the same event would repeat.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct BodyEvidence {
+pub(crate) struct BodyEvidence {
     /// Quoted passages, folded, of at least `QUOTE_WORDS` words.
     quotes: BTreeSet<String>,
     /// Runs of two or more capitalised words not opening a sentence, folded.
@@ -33,7 +33,7 @@ pub struct BodyEvidence {
 
 impl BodyEvidence {
     /// Reads a body; an empty text gives empty evidence.
-    pub fn of(body: &str) -> BodyEvidence {
+    pub(crate) fn of(body: &str) -> BodyEvidence {
         BodyEvidence {
             quotes: quotes(body),
             names: names(body),
@@ -41,12 +41,13 @@ impl BodyEvidence {
         }
     }
 
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.quotes.is_empty() && self.names.is_empty() && self.numbers.is_empty()
     }
 
     /// How many quotations, names and figures the two bodies share.
-    pub fn shared(&self, other: &BodyEvidence) -> usize {
+    pub(crate) fn shared(&self, other: &BodyEvidence) -> usize {
         self.quotes.intersection(&other.quotes).count()
             + self.names.intersection(&other.names).count()
             + self.numbers.intersection(&other.numbers).count()
@@ -54,7 +55,7 @@ impl BodyEvidence {
 }
 
 /// The bonus the bodies give a pair whose fingerprints compare at `similarity`.
-pub fn body_bonus(similarity: f64, a: &BodyEvidence, b: &BodyEvidence) -> f64 {
+fn body_bonus(similarity: f64, a: &BodyEvidence, b: &BodyEvidence) -> f64 {
     if similarity < BODY_EVIDENCE_FLOOR {
         return 0.0;
     }
@@ -63,7 +64,7 @@ pub fn body_bonus(similarity: f64, a: &BodyEvidence, b: &BodyEvidence) -> f64 {
 
 /// The similarity of two articles with their bodies' evidence: the fingerprints' similarity
 /// (vetoes included) plus the bonus, unless a slot of the titles disagrees.
-pub fn similarity_with_bodies(
+pub(crate) fn similarity_with_bodies(
     a: &Fingerprint,
     b: &Fingerprint,
     a_body: &BodyEvidence,

@@ -9,24 +9,24 @@ use super::fingerprint::similarity;
 use crate::model::Scores;
 
 /// The precision the best threshold must keep when it can (a false merge hides news).
-pub const PRECISION_FLOOR: f64 = 0.95;
+const PRECISION_FLOOR: f64 = 0.95;
 
 /// One labelled pair.
 #[derive(Debug, Clone, PartialEq)]
-pub struct LabelledPair {
-    pub id: String,
-    pub title_a: String,
-    pub summary_a: String,
-    pub title_b: String,
-    pub summary_b: String,
-    pub same_story: bool,
-    pub kind: String,
+struct LabelledPair {
+    pub(crate) id: String,
+    title_a: String,
+    summary_a: String,
+    title_b: String,
+    summary_b: String,
+    pub(crate) same_story: bool,
+    pub(crate) kind: String,
 }
 
 /// Reads the pairs format: a header line naming at least `id, title_a, summary_a, title_b,
 /// summary_b, same_story` (and `kind`, optional), in any order, then one pair per line,
 /// tab-separated, no quoting.
-pub fn parse_pairs(tsv: &str) -> Result<Vec<LabelledPair>, String> {
+fn parse_pairs(tsv: &str) -> Result<Vec<LabelledPair>, String> {
     let mut lines = tsv.lines().enumerate();
     let (_, header) = lines.next().ok_or("fichier vide : il manque l'en-tête")?;
     let columns: Vec<&str> = header.trim_start_matches('\u{feff}').split('\t').collect();
@@ -98,24 +98,24 @@ pub fn parse_pairs(tsv: &str) -> Result<Vec<LabelledPair>, String> {
 
 /// The threshold that scores best on the file.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct BestThreshold {
-    pub threshold: f64,
-    pub precision: f64,
-    pub recall: f64,
-    pub f1: f64,
+pub(crate) struct BestThreshold {
+    pub(crate) threshold: f64,
+    pub(crate) precision: f64,
+    pub(crate) recall: f64,
+    pub(crate) f1: f64,
     /// True when the threshold is the best F0.5 among those keeping precision ≥ 0.95; false
     /// when no threshold reaches that precision and it is simply the best F0.5.
-    pub precision_floor_met: bool,
+    pub(crate) precision_floor_met: bool,
 }
 
 /// Errors of one `kind` of pair.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct KindErrors {
-    pub pairs: usize,
-    pub false_merges: usize,
-    pub missed_merges: usize,
+pub(crate) struct KindErrors {
+    pub(crate) pairs: usize,
+    pub(crate) false_merges: usize,
+    pub(crate) missed_merges: usize,
     /// Pairs kept apart but linked as a running story ("suite de", [`super::follows`]).
-    pub linked: usize,
+    pub(crate) linked: usize,
 }
 
 /// Is one of the two, kept apart at `threshold`, the sequel of the other?
@@ -138,27 +138,27 @@ fn fingerprints(pairs: &[LabelledPair]) -> PairFingerprints {
 
 /// A pair on the wrong side of the threshold.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Misclassified {
-    pub id: String,
-    pub kind: String,
-    pub same_story: bool,
-    pub similarity: f64,
+pub(crate) struct Misclassified {
+    pub(crate) id: String,
+    pub(crate) kind: String,
+    pub(crate) same_story: bool,
+    pub(crate) similarity: f64,
 }
 
 /// The result of `veille eval dedup`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct DedupEvaluation {
+pub(crate) struct DedupEvaluation {
     /// Precision, recall and F1 at `threshold`.
     #[serde(flatten)]
-    pub scores: Scores,
-    pub threshold: f64,
-    pub best_threshold: BestThreshold,
-    pub pairs: usize,
-    pub same_story_pairs: usize,
+    pub(crate) scores: Scores,
+    pub(crate) threshold: f64,
+    pub(crate) best_threshold: BestThreshold,
+    pub(crate) pairs: usize,
+    pub(crate) same_story_pairs: usize,
     /// Errors at `threshold`, per `kind` of pair.
-    pub errors_by_kind: BTreeMap<String, KindErrors>,
+    pub(crate) errors_by_kind: BTreeMap<String, KindErrors>,
     /// Pairs misclassified at `threshold`, worst first.
-    pub misclassified: Vec<Misclassified>,
+    pub(crate) misclassified: Vec<Misclassified>,
 }
 
 fn scores_at(scored: &[(f64, bool)], threshold: f64) -> (Scores, usize, usize) {
@@ -193,7 +193,7 @@ const PLATEAU: f64 = 0.01;
 /// the empty gap of a training fold to win one reworded pair, and merged developments of an
 /// affair on the held-out fold (precision 0.943). It is placed halfway between the lowest
 /// accepted similarity and the next one below, so that it does not sit on a measured pair.
-pub fn best_threshold(scored: &[(f64, bool)]) -> BestThreshold {
+pub(crate) fn best_threshold(scored: &[(f64, bool)]) -> BestThreshold {
     let mut values: Vec<f64> = scored.iter().map(|&(s, _)| s).collect();
     values.sort_by(|a, b| b.total_cmp(a));
     values.dedup();
@@ -288,7 +288,7 @@ fn scored_pairs(tsv: &str) -> Result<ScoredPairs, String> {
 }
 
 /// Evaluates story merging at `threshold` on a labelled pairs file (its text).
-pub fn evaluate(tsv: &str, threshold: f64) -> Result<DedupEvaluation, String> {
+pub(crate) fn evaluate(tsv: &str, threshold: f64) -> Result<DedupEvaluation, String> {
     let ScoredPairs { pairs, fps, scored } = scored_pairs(tsv)?;
     let (scores, _, _) = scores_at(&scored, threshold);
     let mut errors_by_kind: BTreeMap<String, KindErrors> = BTreeMap::new();
@@ -343,29 +343,29 @@ pub fn evaluate(tsv: &str, threshold: f64) -> Result<DedupEvaluation, String> {
 }
 
 /// The fold of a pair: a stable hash (FNV-1a) of its id, so folds do not change between runs.
-pub fn fold_of(id: &str, folds: usize) -> usize {
+pub(crate) fn fold_of(id: &str, folds: usize) -> usize {
     (super::fingerprint::stem_hash(id) % folds.max(1) as u64) as usize
 }
 
 /// The result of `veille eval dedup --folds K`: each fold measured at the threshold chosen on
 /// the other folds ([`best_threshold`]), the counts of all folds added up.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FoldedEvaluation {
+pub(crate) struct FoldedEvaluation {
     #[serde(flatten)]
-    pub scores: Scores,
-    pub folds: usize,
+    pub(crate) scores: Scores,
+    pub(crate) folds: usize,
     /// The threshold chosen for each fold, from the other folds.
-    pub thresholds: Vec<f64>,
-    pub pairs: usize,
-    pub same_story_pairs: usize,
-    pub errors_by_kind: BTreeMap<String, KindErrors>,
+    pub(crate) thresholds: Vec<f64>,
+    pub(crate) pairs: usize,
+    pub(crate) same_story_pairs: usize,
+    pub(crate) errors_by_kind: BTreeMap<String, KindErrors>,
     /// Held-out pairs on the wrong side of their fold's threshold.
-    pub misclassified: Vec<Misclassified>,
+    pub(crate) misclassified: Vec<Misclassified>,
 }
 
 /// K-fold cross-validation of story merging: the threshold is tuned on K − 1 folds and
 /// measured on the one left out, so the figure is not the one the threshold was fitted to.
-pub fn cross_validate(tsv: &str, folds: usize) -> Result<FoldedEvaluation, String> {
+pub(crate) fn cross_validate(tsv: &str, folds: usize) -> Result<FoldedEvaluation, String> {
     if folds < 2 {
         return Err(format!("il faut au moins 2 plis, pas {folds}"));
     }

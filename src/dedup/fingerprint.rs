@@ -21,31 +21,31 @@ const CONTEXT_WORDS: usize = 3;
 /// (a plateau of the best F1 under precision ≥ 0.95, checked by 5-fold cross-validation of
 /// the threshold); a struct so that tuning can vary them.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Params {
-    pub word: f64,
-    pub entity: f64,
-    pub number: f64,
-    pub date: f64,
-    pub boiler: f64,
-    pub rubric: f64,
+pub(crate) struct Params {
+    pub(crate) word: f64,
+    pub(crate) entity: f64,
+    pub(crate) number: f64,
+    pub(crate) date: f64,
+    boiler: f64,
+    pub(super) rubric: f64,
     /// Summary words weigh less than title words: ledes are longer and wander.
-    pub summary: f64,
+    pub(crate) summary: f64,
     /// Factor applied when the two texts name *different* people, places or numbers in the
     /// same kind of headline (the "Gers" / "Tarn" case).
-    pub conflict: f64,
+    pub(super) conflict: f64,
     /// Factor applied when the texts share a name but no content word (same person or place,
     /// different news), unless they share two distinct names (a match between two teams, a
     /// person and a club).
-    pub topic_only: f64,
+    topic_only: f64,
     /// Share of Dice in the base score, the rest being the overlap over the lighter text.
-    pub dice_share: f64,
+    pub(super) dice_share: f64,
     /// Factor applied when the titles' slots of one type disagree (another département, town
     /// or neighbourhood, another count of the same thing, another day): different events.
-    pub slot_conflict: f64,
+    slot_conflict: f64,
 }
 
 impl Params {
-    pub const DEFAULT: Params = Params {
+    pub(crate) const DEFAULT: Params = Params {
         word: 1.0,
         entity: 1.25,
         number: 2.5,
@@ -59,7 +59,7 @@ impl Params {
         slot_conflict: 0.4,
     };
 
-    pub fn class_weight(&self, class: Class) -> f64 {
+    fn class_weight(&self, class: Class) -> f64 {
         match class {
             Class::Word => self.word,
             Class::Entity => self.entity,
@@ -78,14 +78,14 @@ impl Params {
 
 /// One distinct stem of an article.
 #[derive(Debug, Clone, PartialEq)]
-pub struct FpToken {
-    pub stem: String,
-    pub class: Class,
+pub(crate) struct FpToken {
+    pub(crate) stem: String,
+    pub(crate) class: Class,
     /// False when the stem occurs only in the summary.
-    pub in_title: bool,
+    pub(crate) in_title: bool,
     /// [`stem_hash`] of the stem: tokens are kept in this order, so that comparing two
     /// fingerprints compares integers.
-    pub hash: u64,
+    pub(crate) hash: u64,
 }
 
 impl FpToken {
@@ -99,7 +99,7 @@ impl FpToken {
         }
     }
 
-    pub fn weight(&self) -> f64 {
+    pub(crate) fn weight(&self) -> f64 {
         Params::DEFAULT.weight(self)
     }
 
@@ -110,7 +110,7 @@ impl FpToken {
 
 /// 64-bit FNV-1a of a stem: fixed constants, so the order of tokens, and with it the stored
 /// text of a fingerprint, is the same on every run and every machine.
-pub fn stem_hash(stem: &str) -> u64 {
+pub(super) fn stem_hash(stem: &str) -> u64 {
     stem.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
     })
@@ -147,7 +147,7 @@ fn lede(text: &str, max: usize) -> &str {
 }
 
 /// The comparable form of an article: its distinct stems with their class, and its names as
-/// runs of stems. Built by [`fingerprint`]; stored as text with [`Fingerprint::to_text`].
+/// runs of stems. Built by [`fingerprint`]; stored as text with `Fingerprint::to_text`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Fingerprint {
     /// One per stem, in [`FpToken::key`] order.
@@ -251,25 +251,25 @@ impl Fingerprint {
     }
 
     /// The title's typed slots.
-    pub fn slots(&self) -> &[Slot] {
+    pub(crate) fn slots(&self) -> &[Slot] {
         &self.slots
     }
 
-    pub fn tokens(&self) -> &[FpToken] {
+    pub(crate) fn tokens(&self) -> &[FpToken] {
         &self.tokens
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.tokens.is_empty()
     }
 
     /// Sum of the token weights.
-    pub fn total(&self) -> f64 {
+    pub(crate) fn total(&self) -> f64 {
         self.total
     }
 
     /// Sum of the weights of the title's tokens.
-    pub fn title_total(&self) -> f64 {
+    pub(super) fn title_total(&self) -> f64 {
         self.title_total
     }
 
@@ -292,7 +292,7 @@ impl Fingerprint {
     /// stem occurs only in the summary), then the names as dotted token indices (`*` marks a
     /// dateline, `+` a name of the summary only). Stems never contain spaces, `:`, `|`, `*`,
     /// `+` or `.` (the analyser splits on them).
-    pub fn to_text(&self) -> String {
+    pub(crate) fn to_text(&self) -> String {
         let mut out = String::from(VERSION);
         for t in &self.tokens {
             out.push(' ');
@@ -332,7 +332,7 @@ impl Fingerprint {
 
     /// Reads [`Fingerprint::to_text`]; `None` for another version or a damaged value (the
     /// caller then recomputes it from the article).
-    pub fn from_text(text: &str) -> Option<Fingerprint> {
+    pub(crate) fn from_text(text: &str) -> Option<Fingerprint> {
         let (tokens_part, rest) = text.split_once('|')?;
         let mut parts = tokens_part.split(' ');
         let (names_part, slots_part) = match parts.next()? {
@@ -523,22 +523,22 @@ fn numbers_conflict(a: &Fingerprint, b: &Fingerprint) -> bool {
 
 /// The parts of the similarity, for tests and tuning.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Comparison {
+pub(crate) struct Comparison {
     /// Weighted Dice coefficient of the two token sets.
-    pub dice: f64,
+    dice: f64,
     /// Weighted overlap over the lighter of the two (a short title inside a longer one).
-    pub containment: f64,
+    containment: f64,
     /// Both texts name someone, somewhere or a number the other does not.
-    pub conflict: bool,
+    pub(super) conflict: bool,
     /// Shared ordinary words (not names, numbers, dates or template words).
-    pub shared_words: usize,
+    shared_words: usize,
     /// Shared names (the fewer of the two directions).
-    pub shared_names: usize,
-    pub similarity: f64,
+    shared_names: usize,
+    pub(crate) similarity: f64,
 }
 
 /// Compares two fingerprints, with the details.
-pub fn compare(a: &Fingerprint, b: &Fingerprint) -> Comparison {
+pub(crate) fn compare(a: &Fingerprint, b: &Fingerprint) -> Comparison {
     compare_with(a, b, &Params::DEFAULT)
 }
 
@@ -624,7 +624,7 @@ fn overlap(a: &Fingerprint, b: &Fingerprint, p: &Params) -> Overlap {
 }
 
 /// [`compare`] with other weights.
-pub fn compare_with(a: &Fingerprint, b: &Fingerprint, p: &Params) -> Comparison {
+fn compare_with(a: &Fingerprint, b: &Fingerprint, p: &Params) -> Comparison {
     vetoed(a, b, p, overlap(a, b, p))
 }
 
@@ -665,7 +665,7 @@ fn vetoed(a: &Fingerprint, b: &Fingerprint, p: &Params, o: Overlap) -> Compariso
 
 /// The similarity when it reaches `threshold`, else `None`; cheaper than [`similarity`] for
 /// the many candidates that share too little, since the vetoes can only lower the overlap.
-pub fn similarity_reaching(a: &Fingerprint, b: &Fingerprint, threshold: f64) -> Option<f64> {
+pub(super) fn similarity_reaching(a: &Fingerprint, b: &Fingerprint, threshold: f64) -> Option<f64> {
     let p = Params::DEFAULT;
     let o = overlap(a, b, &p);
     if o.base < threshold {
@@ -691,7 +691,7 @@ pub fn similarity_reaching(a: &Fingerprint, b: &Fingerprint, threshold: f64) -> 
 /// event — below `threshold`, or above it but kept apart by a disagreeing weekday, date or
 /// count — and they share a name of their titles and no slot of place, person, organisation or team disagrees (another town
 /// is another story, not its sequel). The caller keeps those over its link threshold.
-pub fn follows(a: &Fingerprint, b: &Fingerprint, threshold: f64) -> Option<f64> {
+pub(crate) fn follows(a: &Fingerprint, b: &Fingerprint, threshold: f64) -> Option<f64> {
     let c = compare(a, b);
     if c.shared_names == 0 || c.shared_words == 0 {
         return None;

@@ -109,12 +109,9 @@ impl StoryIndex {
         }
     }
 
+    /// How far apart two articles may be published and still join one story.
     pub fn window(&self) -> Duration {
         self.window
-    }
-
-    pub fn threshold(&self) -> f64 {
-        self.threshold
     }
 
     /// Articles currently held.
@@ -122,6 +119,7 @@ impl StoryIndex {
         self.entries.len()
     }
 
+    /// No article held (a fresh index, or everything evicted).
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
@@ -188,7 +186,7 @@ impl StoryIndex {
     }
 
     /// Like [`StoryIndex::find`], with the similarity.
-    pub fn best(&self, fp: &Fingerprint, at: DateTime<Utc>) -> Option<(i64, f64)> {
+    pub(crate) fn best(&self, fp: &Fingerprint, at: DateTime<Utc>) -> Option<(i64, f64)> {
         self.scan(fp, at, self.threshold, false, |a, b, floor| {
             similarity_reaching(a, b, floor)
         })
@@ -197,7 +195,7 @@ impl StoryIndex {
     /// The earlier story that an article of a new story continues ("suite de"): the most
     /// related article dated before it, by [`follows`]. Only asked when [`StoryIndex::find`]
     /// found no story to join.
-    pub fn running(&self, fp: &Fingerprint, at: DateTime<Utc>) -> Option<(i64, f64)> {
+    pub(crate) fn running(&self, fp: &Fingerprint, at: DateTime<Utc>) -> Option<(i64, f64)> {
         self.scan(fp, at, super::LINK_THRESHOLD, true, |a, b, floor| {
             follows(a, b, self.threshold).filter(|&s| s >= floor)
         })

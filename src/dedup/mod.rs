@@ -33,20 +33,16 @@
 //! or a name with it.
 
 mod analyse;
-pub mod body;
-pub mod eval;
+pub(crate) mod body;
+pub(crate) mod eval;
 mod fingerprint;
 mod index;
 mod named;
-pub mod slots;
+pub(crate) mod slots;
 
-pub use analyse::Class;
-pub use body::{BodyEvidence, body_bonus, similarity_with_bodies};
-pub use eval::{BestThreshold, DedupEvaluation, KindErrors, Misclassified, evaluate};
-pub use fingerprint::{
-    Comparison, Fingerprint, FpToken, Params, compare, compare_with, fingerprint, follows,
-    similarity,
-};
+pub(crate) use body::{BodyEvidence, similarity_with_bodies};
+pub(crate) use fingerprint::follows;
+pub use fingerprint::{Fingerprint, fingerprint, similarity};
 pub use index::StoryIndex;
 
 /// Similarity from which two articles are the same story: the threshold `eval::best_threshold`
@@ -58,14 +54,15 @@ pub const DEFAULT_THRESHOLD: f64 = 0.526;
 /// Relatedness from which a new story is linked to an earlier one as its sequel ("suite de")
 /// when it shares a name with it ([`follows`]); measured on the development pairs by
 /// `veille eval dedup` (links among the `hard-neg-development` pairs against the others).
-pub const LINK_THRESHOLD: f64 = 0.3;
+pub(crate) const LINK_THRESHOLD: f64 = 0.3;
 
 /// Default time window of a story: an article joins a story only if a similar article of it
 /// was published within this many days.
 pub const DEFAULT_WINDOW_DAYS: i64 = 7;
 
 /// Do the two articles report the same event, at this threshold (vetoes included)?
-pub fn same_story(a: &Fingerprint, b: &Fingerprint, threshold: f64) -> bool {
+#[cfg(test)]
+pub(crate) fn same_story(a: &Fingerprint, b: &Fingerprint, threshold: f64) -> bool {
     similarity(a, b) >= threshold
 }
 
@@ -75,6 +72,8 @@ mod tests {
 
     use chrono::{Duration, TimeZone, Utc};
 
+    use super::eval::evaluate;
+    use super::fingerprint::compare;
     use super::*;
 
     fn same(a: &str, b: &str) -> bool {

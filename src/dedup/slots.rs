@@ -18,7 +18,7 @@ use super::named;
 
 /// One slot. Places are compared by folded name within a level.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Slot {
+pub(crate) enum Slot {
     Place(Level, String),
     /// A unit (folded, singular) and a value (digits, `.` for decimals).
     Quantity(String, String),
@@ -96,7 +96,7 @@ impl Slot {
 
     /// `pc:saint_gaudens`, `n:logement:120`, `w:1`, `d:10.1`, `h:mike_pompeo`, `o:sncf`,
     /// `t:carcassonne`, `a:thomas` (no spaces nor `|`).
-    pub fn to_text(&self) -> String {
+    pub(crate) fn to_text(&self) -> String {
         match self {
             Slot::Place(level, name) => format!("p{}:{}", level.code(), name.replace(' ', "_")),
             Slot::Quantity(unit, value) => format!("n:{unit}:{value}"),
@@ -109,7 +109,7 @@ impl Slot {
         }
     }
 
-    pub fn from_text(text: &str) -> Option<Slot> {
+    pub(crate) fn from_text(text: &str) -> Option<Slot> {
         let (head, rest) = text.split_once(':')?;
         let mut head_chars = head.chars();
         Some(match head_chars.next()? {
@@ -231,13 +231,14 @@ fn singular(word: &str) -> String {
 }
 
 /// The slots of a headline, sorted, without repeats.
-pub fn slots(title: &str) -> Vec<Slot> {
+#[cfg(test)]
+pub(crate) fn slots(title: &str) -> Vec<Slot> {
     slots_in(title, text::folded_words(title))
 }
 
 /// [`slots`] over the title's folded words (`text::folded_words`): one analysis of the title
 /// serves the places, the names and the numbers.
-pub fn slots_in(title: &str, words: Vec<text::Word>) -> Vec<Slot> {
+pub(super) fn slots_in(title: &str, words: Vec<text::Word>) -> Vec<Slot> {
     let mut out = Vec::new();
     let mentions = places::mentions_in(title, &words);
     out.extend(named::named(title, &words, &mentions));
@@ -314,13 +315,13 @@ pub fn slots_in(title: &str, words: Vec<text::Word>) -> Vec<Slot> {
 
 /// The first type of slot on which two sorted slot lists disagree: both name slots of that
 /// type, and neither says one of the other's ([`Slot::said_in`]). Aliases never disagree.
-pub fn conflict<'a>(a: &'a [Slot], b: &'a [Slot]) -> Option<&'a Slot> {
+pub(super) fn conflict<'a>(a: &'a [Slot], b: &'a [Slot]) -> Option<&'a Slot> {
     conflict_where(a, b, |_| true)
 }
 
 /// Do the two disagree on who or where (a place, person, organisation or team), rather than
 /// only on when or how many? The first is another affair; the second may be its sequel.
-pub fn identity_conflict(a: &[Slot], b: &[Slot]) -> bool {
+pub(super) fn identity_conflict(a: &[Slot], b: &[Slot]) -> bool {
     conflict_where(a, b, |x| {
         matches!(
             x,

@@ -14,12 +14,13 @@ use crate::text;
 /// keys, `text` one paragraph per line).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Extracted {
-    pub title: String,
+    pub(crate) title: String,
+    /// The main text, one paragraph per line; never empty (that is `ExtractError::NoText`).
     pub text: String,
-    pub author: Option<String>,
+    pub(crate) author: Option<String>,
     #[serde(serialize_with = "rfc3339")]
-    pub published: Option<DateTime<Utc>>,
-    pub image: Option<String>,
+    pub(crate) published: Option<DateTime<Utc>>,
+    pub(crate) image: Option<String>,
 }
 
 fn rfc3339<S: serde::Serializer>(d: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
@@ -29,18 +30,13 @@ fn rfc3339<S: serde::Serializer>(d: &Option<DateTime<Utc>>, s: S) -> Result<S::O
     }
 }
 
-impl Extracted {
-    /// Number of words of the text, as `full_text_min_words` counts them.
-    pub fn word_count(&self) -> usize {
-        self.text.split_whitespace().count()
-    }
-}
-
 /// Why a page gave no article.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ExtractError {
+    /// The page was read but holds no article text (an index page, a paywall, an empty body).
     #[error("aucun texte d'article trouvé dans la page")]
     NoText,
+    /// The bytes could not be parsed as HTML; the French reason.
     #[error("la page n'a pas pu être lue : {0}")]
     Unreadable(String),
 }
@@ -102,7 +98,7 @@ fn without_french_boilerplate(html: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// Extracts the article of an already-decoded HTML page.
-pub fn extract_str(html: &str, url: Option<&str>) -> Result<Extracted, ExtractError> {
+fn extract_str(html: &str, url: Option<&str>) -> Result<Extracted, ExtractError> {
     let options = rs_trafilatura::Options {
         url: url.map(str::to_owned),
         ..Default::default()
@@ -133,7 +129,7 @@ pub fn extract_str(html: &str, url: Option<&str>) -> Result<Extracted, ExtractEr
 
 /// Extracts the text of the elements a source's `content` selector picks, one paragraph per
 /// line: the override for sites whose pages the extractor gets wrong.
-pub fn extract_selected(
+pub(crate) fn extract_selected(
     bytes: &[u8],
     content_type: Option<&str>,
     selector: &scraper::Selector,

@@ -13,37 +13,37 @@ use tokio::sync::{OnceCell, Semaphore};
 use crate::config::Settings;
 
 /// Redirects followed before giving up.
-pub const MAX_REDIRECTS: usize = 5;
+const MAX_REDIRECTS: usize = 5;
 /// A `Retry-After` longer than this is read as this.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
 
 /// A successful answer.
 #[derive(Debug)]
-pub enum Fetched {
+pub(crate) enum Fetched {
     /// 304: the validators still hold; nothing to parse.
     NotModified,
     Body(Body),
 }
 
 #[derive(Debug)]
-pub struct Body {
-    pub status: u16,
-    pub bytes: Vec<u8>,
-    pub content_type: Option<String>,
-    pub etag: Option<String>,
-    pub last_modified: Option<String>,
+pub(crate) struct Body {
+    pub(crate) status: u16,
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) content_type: Option<String>,
+    pub(crate) etag: Option<String>,
+    pub(crate) last_modified: Option<String>,
     /// The URL after redirects, the base for relative links.
-    pub final_url: String,
+    pub(crate) final_url: String,
 }
 
 /// Why a fetch failed, in words a curator can act on.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{message}")]
-pub struct FetchError {
-    pub message: String,
-    pub status: Option<u16>,
+pub(crate) struct FetchError {
+    pub(crate) message: String,
+    pub(crate) status: Option<u16>,
     /// Asked by the server (429/503): do not come back before this delay.
-    pub retry_after: Option<Duration>,
+    pub(crate) retry_after: Option<Duration>,
 }
 
 impl FetchError {
@@ -57,7 +57,7 @@ impl FetchError {
 }
 
 /// The HTTP client shared by one pass, with its limits.
-pub struct Fetcher {
+pub(crate) struct Fetcher {
     client: reqwest::Client,
     agent_token: String,
     max_body: u64,
@@ -70,7 +70,7 @@ pub struct Fetcher {
 }
 
 impl Fetcher {
-    pub fn new(settings: &Settings) -> anyhow::Result<Fetcher> {
+    pub(crate) fn new(settings: &Settings) -> anyhow::Result<Fetcher> {
         let timeout = Duration::from_secs(settings.timeout_secs);
         let connect_timeout = Duration::from_secs(settings.connect_timeout_secs);
         let client = reqwest::Client::builder()
@@ -117,7 +117,7 @@ impl Fetcher {
 
     /// GETs a URL within the limits, with the stored validators.
     /// `obey_robots` checks robots.txt first (for scraped pages).
-    pub async fn get(
+    pub(crate) async fn get(
         &self,
         url: &str,
         etag: Option<&str>,
@@ -309,7 +309,7 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
 }
 
 /// Reads `Retry-After`: delay in seconds or an HTTP date.
-pub fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
+pub(crate) fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
     let value = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
     let delay = match value.parse::<u64>() {
         Ok(secs) => Duration::from_secs(secs),
@@ -326,7 +326,7 @@ pub fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> 
 /// When a failing source may be tried again: exponential in the number of consecutive
 /// errors, capped, with ±20 % jitter so that failing sources do not return in step, and
 /// never before the server's `Retry-After`.
-pub fn next_attempt(
+pub(crate) fn next_attempt(
     consecutive_errors: u32,
     settings: &Settings,
     retry_after: Option<Duration>,

@@ -9,7 +9,7 @@ use std::borrow::Cow;
 use encoding_rs::{Encoding, UTF_8};
 
 /// The charset parameter of a `Content-Type` header, if any.
-pub fn http_charset(content_type: Option<&str>) -> Option<&'static Encoding> {
+fn http_charset(content_type: Option<&str>) -> Option<&'static Encoding> {
     let value = content_type?;
     value.split(';').skip(1).find_map(|param| {
         let (key, val) = param.split_once('=')?;
@@ -52,7 +52,7 @@ fn detect(bytes: &[u8]) -> &'static Encoding {
 ///
 /// Bytes that are valid UTF-8 are read as UTF-8 whatever the prolog says: a document
 /// mislabelled as Latin-1 is far more common than Latin-1 that happens to be valid UTF-8.
-pub fn xml_encoding(bytes: &[u8], content_type: Option<&str>) -> &'static Encoding {
+pub(crate) fn xml_encoding(bytes: &[u8], content_type: Option<&str>) -> &'static Encoding {
     if let Some((encoding, _)) = Encoding::for_bom(bytes) {
         return encoding;
     }
@@ -71,7 +71,7 @@ pub fn xml_encoding(bytes: &[u8], content_type: Option<&str>) -> &'static Encodi
 
 /// Picks the encoding of an HTML page as the WHATWG encoding sniffing algorithm does:
 /// BOM, HTTP header, `<meta>` prescan, then detection.
-pub fn html_encoding(bytes: &[u8], content_type: Option<&str>) -> &'static Encoding {
+pub(crate) fn html_encoding(bytes: &[u8], content_type: Option<&str>) -> &'static Encoding {
     if let Some((encoding, _)) = Encoding::for_bom(bytes) {
         return encoding;
     }
@@ -123,13 +123,13 @@ fn meta_charset(head: &[u8]) -> Option<&'static Encoding> {
 }
 
 /// Decodes bytes with the given encoding (BOM removed, malformed sequences replaced).
-pub fn decode(bytes: &[u8], encoding: &'static Encoding) -> String {
+pub(crate) fn decode(bytes: &[u8], encoding: &'static Encoding) -> String {
     let (text, _, _) = encoding.decode(bytes);
     text.into_owned()
 }
 
 /// Rewrites the XML declaration of an already-decoded document to say UTF-8.
-pub fn declare_utf8(text: &str) -> Cow<'_, str> {
+pub(super) fn declare_utf8(text: &str) -> Cow<'_, str> {
     let trimmed = text.trim_start_matches('\u{feff}');
     if !trimmed.trim_start().starts_with("<?xml") {
         return Cow::Borrowed(trimmed);

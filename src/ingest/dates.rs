@@ -7,12 +7,12 @@ use chrono_tz::Europe::Paris;
 use crate::model::DateFlag;
 
 /// How far ahead of the fetch a date may be before it is treated as wrong.
-pub const FUTURE_TOLERANCE: Duration = Duration::hours(24);
+const FUTURE_TOLERANCE: Duration = Duration::hours(24);
 
 type Parser = fn(&str) -> chrono::ParseResult<DateTime<chrono::FixedOffset>>;
 
 /// Parses a date as found in a feed or a page. Dates without a zone are read in Paris time.
-pub fn parse_date(text: &str) -> Option<DateTime<Utc>> {
+pub(crate) fn parse_date(text: &str) -> Option<DateTime<Utc>> {
     let text = text.trim();
     if text.is_empty() {
         return None;
@@ -32,7 +32,7 @@ pub fn parse_date(text: &str) -> Option<DateTime<Utc>> {
 }
 
 /// Clamps a date far in the future to `now` and says so.
-pub fn clamp_future(
+pub(super) fn clamp_future(
     date: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> (Option<DateTime<Utc>>, Option<DateFlag>) {

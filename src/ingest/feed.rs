@@ -13,8 +13,11 @@ use crate::model::ArticleCandidate;
 /// What a feed said, normalised.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParsedFeed {
+    /// The feed's own title, one line; `None` when the feed has none.
     pub title: Option<String>,
+    /// The site the feed belongs to, as the feed gives it; `None` when absent.
     pub link: Option<String>,
+    /// The entries that had a link, in document order.
     pub items: Vec<ArticleCandidate>,
     /// Entries dropped because they had no link at all.
     pub without_link: usize,
@@ -248,7 +251,7 @@ fn body(content: &str, html: bool, base: Option<&Url>) -> (String, String) {
 }
 
 /// The first `max` characters of a text, cut at a word, with an ellipsis.
-pub(crate) fn first_words(text: &str, max: usize) -> Option<String> {
+fn first_words(text: &str, max: usize) -> Option<String> {
     let line = text.lines().next()?.trim();
     if line.is_empty() {
         return None;

@@ -24,7 +24,7 @@ const KNOWN_RSS_VERSIONS: [&str; 3] = ["2.0", "0.91", "0.92"];
 
 /// The document with the repairs applied (UTF-8 text in, UTF-8 text out). Most feeds need
 /// none: then the text is only read, never copied.
-pub fn repair_xml(text: &str) -> Cow<'_, str> {
+pub(super) fn repair_xml(text: &str) -> Cow<'_, str> {
     let mut text = match drop_late_declarations(text) {
         Cow::Borrowed(t) => escape_bare_ampersands(t),
         Cow::Owned(t) => Cow::Owned(escape_bare_ampersands(&t).into_owned()),

@@ -9,7 +9,7 @@ use scraper::{Html, Node};
 
 /// Sanitised HTML: no scripts, styles, event handlers or `javascript:` URLs; relative links
 /// made absolute against `base`.
-pub fn sanitize_html(html: &str, base: Option<&url::Url>) -> String {
+pub(super) fn sanitize_html(html: &str, base: Option<&url::Url>) -> String {
     // A cleaner's tag and attribute sets take longer to build than a short summary takes to
     // clean: each thread builds its two once. The base changes with every item, so the one
     // that rewrites relative links reads it from `BASE`, set for the duration of the call.
@@ -69,7 +69,7 @@ const BLOCKS: [&str; 14] = [
 ];
 
 /// The text a reader sees, with blocks on their own lines and spaces collapsed.
-pub fn html_to_text(html: &str) -> String {
+pub(crate) fn html_to_text(html: &str) -> String {
     if !html.contains('<') && !html.contains('&') {
         return collapse(html);
     }
@@ -98,7 +98,7 @@ pub fn html_to_text(html: &str) -> String {
 /// output is html5ever's serialisation of a tree with no comment, script or style, where text
 /// escapes only `&amp;`, `&lt;`, `&gt;` and `&nbsp;` and attribute values are double-quoted.
 /// The unit tests compare both on real feeds' summaries.
-pub fn sanitized_to_text(clean: &str) -> String {
+pub(super) fn sanitized_to_text(clean: &str) -> String {
     if !clean.contains('<') && !clean.contains('&') {
         return collapse(clean);
     }
@@ -170,7 +170,7 @@ fn collapse(text: &str) -> String {
 
 /// A one-line title: markup removed when the source sent HTML, whitespace and control
 /// characters (CR/LF included) folded into single spaces.
-pub fn clean_title(raw: &str, is_html: bool) -> String {
+pub(super) fn clean_title(raw: &str, is_html: bool) -> String {
     let text = if is_html {
         html_to_text(raw)
     } else if raw.contains('&') {

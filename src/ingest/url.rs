@@ -43,7 +43,7 @@ fn is_tracking(name: &str) -> bool {
 
 /// Lowercase scheme and host, default port and fragment dropped, tracking parameters
 /// removed, remaining parameters sorted. Returns the input unchanged when it is not a URL.
-pub fn canonicalize(link: &str) -> String {
+pub(crate) fn canonicalize(link: &str) -> String {
     let Ok(mut url) = Url::parse(link.trim()) else {
         return link.trim().to_string();
     };
@@ -69,7 +69,7 @@ pub fn canonicalize(link: &str) -> String {
 /// the publisher URL; newer ones (`AU_yqL…` inside) are opaque and need Google's servers,
 /// which veille does not call: those stay as they are and story merging joins them to the
 /// publisher's own article by their text.
-pub fn google_news_target(link: &str) -> Option<String> {
+pub(crate) fn google_news_target(link: &str) -> Option<String> {
     use base64::Engine;
     let url = Url::parse(link).ok()?;
     if url.host_str() != Some("news.google.com") {

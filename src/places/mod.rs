@@ -17,7 +17,7 @@ const DATA: &str = include_str!("france.tsv");
 
 /// How large a place is; a headline's places are compared level by level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Level {
+pub(crate) enum Level {
     Quartier,
     Commune,
     Departement,
@@ -25,7 +25,7 @@ pub enum Level {
 }
 
 impl Level {
-    pub fn code(self) -> char {
+    pub(crate) fn code(self) -> char {
         match self {
             Level::Quartier => 'q',
             Level::Commune => 'c',
@@ -34,7 +34,7 @@ impl Level {
         }
     }
 
-    pub fn from_code(c: char) -> Option<Level> {
+    pub(crate) fn from_code(c: char) -> Option<Level> {
         Some(match c {
             'q' => Level::Quartier,
             'c' => Level::Commune,
@@ -47,27 +47,27 @@ impl Level {
 
 /// One row of the gazetteer.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Place {
+pub(crate) struct Place {
     /// As written by INSEE (`Saint-Gaudens`).
-    pub name: &'static str,
-    pub level: Level,
+    pub(crate) name: &'static str,
+    pub(crate) level: Level,
     /// INSEE code; empty for a quartier.
-    pub code: &'static str,
+    pub(crate) code: &'static str,
     /// Département code; empty for a région.
-    pub departement: &'static str,
-    pub population: u32,
+    pub(crate) departement: &'static str,
+    population: u32,
     /// The name is also a lowercase French word (`Condom`, `Grenade`).
-    pub word: bool,
+    pub(crate) word: bool,
     /// A commune of Occitanie that `tag::territories` files under its département.
-    pub territory: bool,
+    pub(crate) territory: bool,
     /// Of those, one whose name is a word: only where a capital says it is a place.
-    pub strict: bool,
+    pub(crate) strict: bool,
     /// The folded words of the name.
-    pub words: Vec<String>,
+    pub(crate) words: Vec<String>,
 }
 
 /// Every place, in file order (régions, départements, communes, quartiers).
-pub fn all() -> &'static [Place] {
+pub(crate) fn all() -> &'static [Place] {
     static PLACES: OnceLock<Vec<Place>> = OnceLock::new();
     PLACES.get_or_init(|| {
         DATA.lines()
@@ -100,7 +100,7 @@ pub fn all() -> &'static [Place] {
 }
 
 /// The folded words of a text.
-pub fn folded(name: &str) -> Vec<String> {
+pub(crate) fn folded(name: &str) -> Vec<String> {
     text::folded_words(name)
         .into_iter()
         .map(|w| w.text)
@@ -242,17 +242,17 @@ fn demonyms() -> &'static HashMap<String, (String, Vec<&'static Place>)> {
 /// A place named in a text: the folded name, every gazetteer row it may be (`Paris` is a
 /// commune and a département), and where it stands.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Mention {
+pub(crate) struct Mention {
     /// The folded words joined by spaces: the identity compared between two texts.
-    pub key: String,
-    pub places: Vec<&'static Place>,
+    pub(crate) key: String,
+    pub(crate) places: Vec<&'static Place>,
     /// Byte range in the text.
-    pub start: usize,
-    pub end: usize,
+    pub(crate) start: usize,
+    pub(crate) end: usize,
 }
 
 impl Mention {
-    pub fn levels(&self) -> impl Iterator<Item = Level> + '_ {
+    pub(crate) fn levels(&self) -> impl Iterator<Item = Level> + '_ {
         self.places.iter().map(|p| p.level)
     }
 }
@@ -266,12 +266,13 @@ fn capitalised(text: &str, start: usize) -> bool {
 /// a one-word name glued to another capitalised word is part of a person's or an
 /// organisation's name (`Aude Lancelin`, `Lucie Castets`), unless that word is a place too.
 /// Longest names win and consume their words (`Villeneuve-sur-Lot` is not the Lot).
-pub fn mentions(text: &str) -> Vec<Mention> {
+#[cfg(test)]
+pub(crate) fn mentions(text: &str) -> Vec<Mention> {
     mentions_in(text, &text::folded_words(text))
 }
 
 /// [`mentions`] over the text's folded words, for a caller that already has them.
-pub fn mentions_in(text: &str, words: &[text::Word]) -> Vec<Mention> {
+pub(crate) fn mentions_in(text: &str, words: &[text::Word]) -> Vec<Mention> {
     let index = by_first();
     let mut out = Vec::new();
     let mut i = 0;

@@ -42,15 +42,15 @@ use tantivy::{
 
 use crate::text;
 
-pub use query::InvalidQuery;
+pub(crate) use query::InvalidQuery;
 
 /// Bump when the schema or the way documents are built changes; analyser changes are caught
 /// by the probe in `VERSION` without a bump.
-pub const SCHEMA_VERSION: u32 = 2;
+pub(crate) const SCHEMA_VERSION: u32 = 2;
 /// File beside the index holding the schema version and the analysers' probe output.
-pub const VERSION_FILE: &str = "VERSION";
+pub(crate) const VERSION_FILE: &str = "VERSION";
 /// File where the writing process records its pid and command line.
-pub const WRITER_FILE: &str = "WRITER";
+const WRITER_FILE: &str = "WRITER";
 
 /// Tokenizer of the dossier and territory slugs: the whole value as one token, lowercase and
 /// accentless, so that `dossier:Pauvreté` and `territoire:Haute-Garonne` find the slugs.
@@ -80,29 +80,29 @@ pub use crate::model::SearchDoc;
 /// One search result.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Hit {
-    pub id: i64,
-    pub story: i64,
-    pub title: String,
-    pub url: String,
-    pub source: String,
-    pub published: Option<DateTime<Utc>>,
-    pub score: f32,
+    pub(crate) id: i64,
+    pub(crate) story: i64,
+    pub(crate) title: String,
+    pub(crate) url: String,
+    pub(crate) source: String,
+    pub(crate) published: Option<DateTime<Utc>>,
+    pub(crate) score: f32,
     /// Plain text: the best passage of the summary (or of the title when there is no summary),
     /// with `…` where it was cut.
-    pub snippet: String,
+    pub(crate) snippet: String,
     /// Byte ranges of the matched words in `snippet`.
     #[serde(skip)]
-    pub highlighted: Vec<(usize, usize)>,
+    pub(crate) highlighted: Vec<(usize, usize)>,
 }
 
 /// A second process tried to write while another holds the index.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WriterBusy {
-    pub dir: PathBuf,
+pub(crate) struct WriterBusy {
+    pub(crate) dir: PathBuf,
     /// The holder, as it recorded itself in `WRITER` (absent if unknown or gone).
-    pub pid: Option<u32>,
-    pub command: Option<String>,
-    pub since: Option<String>,
+    pub(crate) pid: Option<u32>,
+    pub(crate) command: Option<String>,
+    pub(crate) since: Option<String>,
 }
 
 impl fmt::Display for WriterBusy {
@@ -179,7 +179,7 @@ fn text_field(tokenizer: &str, stored: bool) -> TextOptions {
 
 /// The schema; any change here needs a `SCHEMA_VERSION` bump (a test compares it with the
 /// schema of an index written by the same version).
-pub fn schema() -> Schema {
+pub(crate) fn schema() -> Schema {
     let mut b = Schema::builder();
     b.add_i64_field(F_ID, INDEXED | STORED | FAST);
     b.add_i64_field(F_STORY, STORED | FAST);
@@ -437,12 +437,8 @@ impl SearchIndex {
     }
 
     /// The zone of dates typed without a time (default Europe/Paris; pass the configured one).
-    pub fn set_timezone(&mut self, timezone: Tz) {
+    pub(crate) fn set_timezone(&mut self, timezone: Tz) {
         self.timezone = timezone;
-    }
-
-    pub fn dir(&self) -> &Path {
-        &self.dir
     }
 
     /// The tantivy index, for tools (benchmarks, maintenance).
@@ -455,7 +451,7 @@ impl SearchIndex {
         self.reader.searcher().num_docs()
     }
 
-    /// The one writer. Fails with a [`WriterBusy`] (French message, downcastable) when another
+    /// The one writer. Fails with a `WriterBusy` (French message, downcastable) when another
     /// process, or this one, already holds it.
     pub fn writer(&self) -> anyhow::Result<IndexWriter> {
         // Two threads are plenty for a news watch; 64 MB each keeps a rebuild's segments few.
@@ -510,7 +506,7 @@ impl SearchIndex {
     }
 
     /// Adds or replaces articles (by id). Visible after `commit`.
-    pub fn upsert(&self, writer: &IndexWriter, docs: &[SearchDoc]) -> anyhow::Result<()> {
+    pub(crate) fn upsert(&self, writer: &IndexWriter, docs: &[SearchDoc]) -> anyhow::Result<()> {
         for doc in docs {
             writer.delete_term(Term::from_field_i64(self.fields.id, doc.id));
             writer
@@ -521,7 +517,8 @@ impl SearchIndex {
     }
 
     /// Removes articles by id. Visible after `commit`.
-    pub fn delete(&self, writer: &IndexWriter, ids: &[i64]) {
+    #[cfg(test)]
+    pub(crate) fn delete(&self, writer: &IndexWriter, ids: &[i64]) {
         for &id in ids {
             writer.delete_term(Term::from_field_i64(self.fields.id, id));
         }
@@ -529,7 +526,7 @@ impl SearchIndex {
 
     /// Makes the changes durable and visible: at once in this process, within about a second
     /// in the others.
-    pub fn commit(&self, writer: &mut IndexWriter) -> anyhow::Result<()> {
+    pub(crate) fn commit(&self, writer: &mut IndexWriter) -> anyhow::Result<()> {
         writer
             .commit()
             .map_err(|e| io_context("enregistrement impossible de l'index", &self.dir, e))?;
@@ -541,7 +538,8 @@ impl SearchIndex {
 
     /// For a short-lived process (`veille fetch`): takes the writer, adds or replaces `docs`,
     /// commits, and waits for the background merges before releasing the lock.
-    pub fn index_docs(&self, docs: &[SearchDoc]) -> anyhow::Result<()> {
+    #[cfg(test)]
+    pub(crate) fn index_docs(&self, docs: &[SearchDoc]) -> anyhow::Result<()> {
         let mut writer = self.writer()?;
         self.upsert(&writer, docs)?;
         self.commit(&mut writer)?;
@@ -569,7 +567,7 @@ impl SearchIndex {
     /// `rebuild` in steps, for a caller that reads the store page by page (async) rather than
     /// holding every article in memory: `begin_rebuild`, then `upsert` each page, then
     /// `finish_rebuild`. Nothing is visible before the end.
-    pub fn begin_rebuild(&self) -> anyhow::Result<IndexWriter> {
+    pub(crate) fn begin_rebuild(&self) -> anyhow::Result<IndexWriter> {
         let writer = self.writer()?;
         writer
             .delete_all_documents()
@@ -578,7 +576,7 @@ impl SearchIndex {
     }
 
     /// Commits a rebuild, waits for the merges, and marks the index as up to date.
-    pub fn finish_rebuild(&self, mut writer: IndexWriter) -> anyhow::Result<()> {
+    pub(crate) fn finish_rebuild(&self, mut writer: IndexWriter) -> anyhow::Result<()> {
         self.commit(&mut writer)?;
         writer
             .wait_merging_threads()
@@ -589,7 +587,7 @@ impl SearchIndex {
     }
 
     /// Parses a query as `veille search` understands it (see `query`), as a tantivy query.
-    /// Errors are [`InvalidQuery`] with a French message.
+    /// Errors are `InvalidQuery` with a French message.
     pub fn parse(&self, text: &str) -> anyhow::Result<Box<dyn Query>> {
         let ctx = query::Context {
             timezone: self.timezone,
@@ -715,7 +713,12 @@ fn snippet_text(snippet: &Snippet, text: &str) -> (String, Vec<(usize, usize)>) 
 
 /// The snippet with each highlighted range wrapped in `open` … `close` (`**`, ANSI bold, `<mark>`
 /// after escaping…), for the text output.
-pub fn highlight(snippet: &str, ranges: &[(usize, usize)], open: &str, close: &str) -> String {
+pub(crate) fn highlight(
+    snippet: &str,
+    ranges: &[(usize, usize)],
+    open: &str,
+    close: &str,
+) -> String {
     let mut out = String::with_capacity(snippet.len() + ranges.len() * (open.len() + close.len()));
     let mut at = 0;
     for &(start, end) in ranges {

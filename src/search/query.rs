@@ -27,13 +27,13 @@ use crate::text;
 
 /// What relative dates and dates without a time are relative to.
 pub(crate) struct Context {
-    pub timezone: Tz,
-    pub now: DateTime<Utc>,
+    pub(crate) timezone: Tz,
+    pub(crate) now: DateTime<Utc>,
 }
 
 /// A query `veille search` cannot run; the message is French and says what to change.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InvalidQuery(pub String);
+pub(crate) struct InvalidQuery(pub(crate) String);
 
 impl fmt::Display for InvalidQuery {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -19,7 +19,7 @@ const TOML_PREFIX: &str = "toml-";
 /// OPML of every source of the configuration file `text` (already validated into `config`,
 /// which gives the dossier titles). Sources are read from the file itself, not from `config`,
 /// so that keys the model does not keep (the search query, a schedule) survive.
-pub fn export(config: &Config, text: &str) -> Result<String, String> {
+pub(crate) fn export(config: &Config, text: &str) -> Result<String, String> {
     let doc: DocumentMut = text
         .parse()
         .map_err(|e| format!("feeds.toml illisible : {e}"))?;
@@ -133,14 +133,14 @@ fn escape_attr(value: &str) -> String {
 
 /// A feed found in an OPML file.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Outline {
-    pub name: String,
+pub(crate) struct Outline {
+    pub(crate) name: String,
     /// The enclosing outlines' `text`, innermost last (readers' categories).
-    pub categories: Vec<String>,
+    categories: Vec<String>,
     /// The enclosing dossier outline's `veille:dossier`, if written by veille.
-    pub dossier: Option<String>,
+    pub(crate) dossier: Option<String>,
     /// All attributes in document order, as written (`veille:select.item`).
-    pub attrs: Vec<(String, String)>,
+    attrs: Vec<(String, String)>,
 }
 
 impl Outline {
@@ -150,7 +150,7 @@ impl Outline {
 }
 
 /// Reads every outline that is a source (one with `xmlUrl`, or veille's own attributes).
-pub fn parse(xml: &str) -> Result<Vec<Outline>, String> {
+pub(crate) fn parse(xml: &str) -> Result<Vec<Outline>, String> {
     let mut reader = quick_xml::Reader::from_str(xml);
     // Which prefix means veille's namespace in this file (normally `veille`).
     let mut stack: Vec<(String, Option<String>)> = Vec::new();
@@ -223,17 +223,17 @@ pub fn parse(xml: &str) -> Result<Vec<Outline>, String> {
 
 /// What an import did.
 #[derive(Debug, Default, serde::Serialize)]
-pub struct ImportReport {
+pub(crate) struct ImportReport {
     /// Names of the sources added.
-    pub added: Vec<String>,
+    pub(crate) added: Vec<String>,
     /// Sources skipped, with why (already present).
-    pub skipped: Vec<(String, String)>,
+    pub(crate) skipped: Vec<(String, String)>,
 }
 
 /// Adds the sources of `outlines` to the configuration text, keeping its comments and layout.
 /// `dossier` is given to every source that does not carry its own dossiers; otherwise an
 /// enclosing outline named like a dossier (id or title) gives it.
-pub fn import(
+pub(crate) fn import(
     config_text: &str,
     outlines: &[Outline],
     dossiers: &[(String, String)],

@@ -13,9 +13,9 @@ use crate::model::PageSelectors;
 
 /// The proposal: selectors, and how many blocks the item selector finds.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Suggestion {
-    pub select: PageSelectors,
-    pub blocks: usize,
+pub(crate) struct Suggestion {
+    pub(crate) select: PageSelectors,
+    pub(crate) blocks: usize,
 }
 
 /// Fewer repeated blocks than this is not a listing.
@@ -24,7 +24,7 @@ const MIN_BLOCKS: usize = 3;
 const COVERAGE: f64 = 0.6;
 
 /// Finds the selectors of the page's article blocks, or `None` when nothing repeats.
-pub fn suggest(bytes: &[u8], content_type: Option<&str>) -> Option<Suggestion> {
+pub(crate) fn suggest(bytes: &[u8], content_type: Option<&str>) -> Option<Suggestion> {
     let text = decode(bytes, html_encoding(bytes, content_type));
     let document = Html::parse_document(&text);
     let mut groups: HashMap<String, Vec<ElementRef>> = HashMap::new();
@@ -294,7 +294,7 @@ fn inner_selector(blocks: &[ElementRef], wanted: impl Fn(ElementRef) -> bool) ->
 }
 
 /// The TOML table to paste under a `[[sources]]` entry.
-pub fn to_toml(select: &PageSelectors) -> String {
+pub(crate) fn to_toml(select: &PageSelectors) -> String {
     let mut table = toml_edit::Table::new();
     table["item"] = toml_edit::value(&select.item);
     table["title"] = toml_edit::value(&select.title);

@@ -31,7 +31,7 @@ use crate::model::Scores;
 
 /// The dossiers of the dense figures (issue 11: at least ten positives over all labelled rows;
 /// in the development split alone some have fewer).
-pub const DENSE_DOSSIERS: [&str; 7] = [
+const DENSE_DOSSIERS: [&str; 7] = [
     "discrimination",
     "egalite-femmes-hommes",
     "integration-langue",
@@ -43,15 +43,15 @@ pub const DENSE_DOSSIERS: [&str; 7] = [
 
 /// Counts and scores of one class.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct ClassScores {
-    pub precision: f64,
-    pub recall: f64,
-    pub f1: f64,
+pub(crate) struct ClassScores {
+    pub(crate) precision: f64,
+    pub(crate) recall: f64,
+    pub(crate) f1: f64,
     /// Rows labelled with the class.
-    pub support: usize,
-    pub true_positives: usize,
-    pub false_positives: usize,
-    pub false_negatives: usize,
+    pub(crate) support: usize,
+    true_positives: usize,
+    false_positives: usize,
+    false_negatives: usize,
 }
 
 impl ClassScores {
@@ -75,38 +75,38 @@ impl ClassScores {
 
 /// One disagreement, for `--verbose`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct TagMistake {
-    pub id: String,
+pub(crate) struct TagMistake {
+    pub(crate) id: String,
     /// `faux positif` or `faux négatif`.
-    pub kind: &'static str,
+    pub(crate) kind: &'static str,
     /// A dossier id, or `territoire:<slug>`.
-    pub label: String,
-    pub title: String,
+    pub(crate) label: String,
+    pub(crate) title: String,
     /// The dossier's score on this row (0 when no term matched) and the terms behind it.
-    pub score: f64,
-    pub terms: Vec<String>,
+    pub(crate) score: f64,
+    pub(crate) terms: Vec<String>,
 }
 
 /// The result of an evaluation; serialises as the `eval tags` contract of ARCHITECTURE.md
 /// `{precision, recall, f1, per_dossier: {id: {precision, recall, f1, …}}, …}`.
 #[derive(Debug, Clone, Serialize)]
-pub struct TagEvaluation {
-    pub precision: f64,
-    pub recall: f64,
-    pub f1: f64,
-    pub rows: usize,
+pub(crate) struct TagEvaluation {
+    pub(crate) precision: f64,
+    pub(crate) recall: f64,
+    pub(crate) f1: f64,
+    pub(crate) rows: usize,
     /// The dossiers averaged into the macro figures.
-    pub macro_over: Vec<String>,
-    pub micro: Scores,
-    pub per_dossier: BTreeMap<String, ClassScores>,
+    macro_over: Vec<String>,
+    micro: Scores,
+    per_dossier: BTreeMap<String, ClassScores>,
     /// The [`DENSE_DOSSIERS`] present in the evaluation, and their macro figures.
-    pub dense_over: Vec<String>,
-    pub dense: Scores,
+    pub(crate) dense_over: Vec<String>,
+    pub(crate) dense: Scores,
     /// How the figures were obtained: `règles`, `règles + apprentissage`, or the k-fold.
-    pub method: String,
-    pub territories: ClassScores,
+    pub(crate) method: String,
+    pub(crate) territories: ClassScores,
     #[serde(skip)]
-    pub mistakes: Vec<TagMistake>,
+    pub(crate) mistakes: Vec<TagMistake>,
 }
 
 struct Row<'a> {
@@ -163,14 +163,14 @@ fn read(tsv: &str) -> Result<Vec<Row<'_>>, String> {
 }
 
 /// Evaluates the tagger's dossiers and territories against a labelled TSV, the rules alone.
-pub fn evaluate(tagger: &Tagger, tsv: &str) -> Result<TagEvaluation, String> {
+pub(crate) fn evaluate(tagger: &Tagger, tsv: &str) -> Result<TagEvaluation, String> {
     let rows = read(tsv)?;
     Ok(score_rows(tagger, &rows, |_| None, "règles".into()))
 }
 
 /// The labelled rows of a TSV as curators' decisions: kept in its dossiers, rejected in every
 /// other dossier of the tagger.
-pub fn examples(tagger: &Tagger, tsv: &str) -> Result<Vec<Example>, String> {
+pub(crate) fn examples(tagger: &Tagger, tsv: &str) -> Result<Vec<Example>, String> {
     Ok(examples_of(tagger, &read(tsv)?.iter().collect::<Vec<_>>()))
 }
 
@@ -193,7 +193,11 @@ fn examples_of(tagger: &Tagger, rows: &[&Row]) -> Vec<Example> {
 }
 
 /// Rules plus a scorer trained on `train` (its labels taken as decisions), measured on `tsv`.
-pub fn evaluate_trained(tagger: &Tagger, tsv: &str, train: &str) -> Result<TagEvaluation, String> {
+pub(crate) fn evaluate_trained(
+    tagger: &Tagger,
+    tsv: &str,
+    train: &str,
+) -> Result<TagEvaluation, String> {
     let rows = read(tsv)?;
     let scorer = Scorer::train(
         &examples(tagger, train).map_err(|e| format!("fichier d'entraînement : {e}"))?,
@@ -208,7 +212,7 @@ pub fn evaluate_trained(tagger: &Tagger, tsv: &str, train: &str) -> Result<TagEv
 }
 
 /// The fold of a row: a stable hash (FNV-1a) of its id, so folds do not change between runs.
-pub fn fold_of(id: &str, folds: usize) -> usize {
+pub(crate) fn fold_of(id: &str, folds: usize) -> usize {
     let h = id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
     });
@@ -217,7 +221,11 @@ pub fn fold_of(id: &str, folds: usize) -> usize {
 
 /// K-fold cross-validation of rules + scorer: each row is measured with a scorer trained on
 /// the other folds only, and the counts of all folds are added up.
-pub fn cross_validate(tagger: &Tagger, tsv: &str, folds: usize) -> Result<TagEvaluation, String> {
+pub(crate) fn cross_validate(
+    tagger: &Tagger,
+    tsv: &str,
+    folds: usize,
+) -> Result<TagEvaluation, String> {
     if folds < 2 {
         return Err(format!("il faut au moins 2 plis, pas {folds}"));
     }
@@ -398,7 +406,7 @@ fn terms(score: &DossierScore) -> Vec<String> {
 
 impl TagEvaluation {
     /// A French table for people; with `verbose`, every disagreement.
-    pub fn render(&self, verbose: bool) -> String {
+    pub(crate) fn render(&self, verbose: bool) -> String {
         let mut out = String::new();
         let pct = |x: f64| format!("{:5.1} %", x * 100.0);
         let _ = writeln!(out, "{} lignes étiquetées ({})", self.rows, self.method);

@@ -22,43 +22,43 @@ use crate::text;
 /// Lowest probability from which a story the rules miss may enter a dossier's "to check"
 /// band; each dossier's own threshold is chosen among [`THRESHOLDS`] by cross-validation on
 /// its training decisions only (see [`Scorer::train`]).
-pub const TO_CHECK: f64 = 0.3;
+const TO_CHECK: f64 = 0.3;
 
 /// The thresholds a dossier's scorer chooses from.
-pub const THRESHOLDS: [f64; 7] = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
+const THRESHOLDS: [f64; 7] = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
 
 /// Folds of the decisions used to choose a dossier's threshold.
 const INNER_FOLDS: usize = 4;
 
 /// Fewest positive and negative examples before a dossier gets a scorer: below, the weights
 /// would only repeat a handful of stories.
-pub const MIN_EXAMPLES: usize = 3;
+pub(crate) const MIN_EXAMPLES: usize = 3;
 
 /// Learned words shown in a why.
 const WHY_WORDS: usize = 5;
 
 /// One decided story as the scorer sees it.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Example {
-    pub title: String,
-    pub summary: String,
+pub(crate) struct Example {
+    pub(crate) title: String,
+    pub(crate) summary: String,
     /// Dossiers the story was kept or starred in.
-    pub positive: BTreeSet<String>,
+    pub(crate) positive: BTreeSet<String>,
     /// Dossiers it was rejected in.
-    pub negative: BTreeSet<String>,
+    pub(crate) negative: BTreeSet<String>,
 }
 
 /// Training settings.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct LearnParams {
+pub(crate) struct LearnParams {
     /// L2 penalty per example.
-    pub l2: f64,
-    pub epochs: usize,
-    pub rate: f64,
+    l2: f64,
+    epochs: usize,
+    pub(crate) rate: f64,
 }
 
 impl LearnParams {
-    pub const DEFAULT: LearnParams = LearnParams {
+    pub(crate) const DEFAULT: LearnParams = LearnParams {
         l2: 0.01,
         epochs: 40,
         rate: 0.5,
@@ -66,7 +66,7 @@ impl LearnParams {
 }
 
 /// The features of a text: distinct stems and neighbouring title stem pairs.
-pub fn features(title: &str, summary: &str) -> BTreeSet<String> {
+fn features(title: &str, summary: &str) -> BTreeSet<String> {
     surfaces(title, summary).into_keys().collect()
 }
 
@@ -103,19 +103,19 @@ struct Model {
 
 /// A learned score and its reasons.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Learned {
-    pub dossier: String,
+pub(crate) struct Learned {
+    pub(crate) dossier: String,
     /// Probability that a curator keeps the story in the dossier.
-    pub probability: f64,
+    pub(crate) probability: f64,
     /// The dossier's threshold: at or above it, the story is proposed.
-    pub threshold: f64,
+    pub(crate) threshold: f64,
     /// The words of the text that weighed most for the dossier, as written, heaviest first.
-    pub words: Vec<(String, f64)>,
+    pub(crate) words: Vec<(String, f64)>,
 }
 
 /// The scorers of every dossier that has enough decisions.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Scorer {
+pub(crate) struct Scorer {
     models: BTreeMap<String, Model>,
 }
 
@@ -127,7 +127,7 @@ impl Scorer {
     /// Trains one regression per dossier named in the examples. A story is a positive of the
     /// dossiers it was kept in, a negative of those it was rejected in and, since a curator
     /// who filed it elsewhere judged it, of the dossiers it was kept in none of.
-    pub fn train(examples: &[Example], params: LearnParams) -> Scorer {
+    pub(crate) fn train(examples: &[Example], params: LearnParams) -> Scorer {
         let feats: Vec<Vec<String>> = examples
             .iter()
             .map(|e| features(&e.title, &e.summary).into_iter().collect())
@@ -164,16 +164,17 @@ impl Scorer {
     }
 
     /// The dossiers that have a scorer.
-    pub fn dossiers(&self) -> impl Iterator<Item = &str> {
+    #[cfg(test)]
+    pub(crate) fn dossiers(&self) -> impl Iterator<Item = &str> {
         self.models.keys().map(String::as_str)
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.models.is_empty()
     }
 
     /// The learned score of every dossier with a scorer.
-    pub fn score(&self, title: &str, summary: &str) -> Vec<Learned> {
+    pub(crate) fn score(&self, title: &str, summary: &str) -> Vec<Learned> {
         let feats = surfaces(title, summary);
         self.models
             .iter()

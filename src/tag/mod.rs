@@ -15,10 +15,10 @@
 //! The article is tagged when the score reaches the dossier's
 //! `threshold` (`DEFAULT_THRESHOLD` if none). A dossier without `rules` tags nothing.
 
-pub mod eval;
-pub mod learn;
+pub(crate) mod eval;
+pub(crate) mod learn;
 pub mod rules;
-pub mod territories;
+pub(crate) mod territories;
 
 use std::collections::BTreeSet;
 
@@ -28,15 +28,15 @@ use rules::{AnalysedField, Hit, Outcome, Rule, RuleError};
 
 /// A term found in the title counts this many times its weight: a headline names its
 /// subject, a summary also names the context.
-pub const TITLE_FACTOR: f64 = 1.5;
+const TITLE_FACTOR: f64 = 1.5;
 /// A term found only in the article's full text counts this fraction of its weight: three
 /// ordinary terms deep in the page weigh about one in the summary.
-pub const BODY_FACTOR: f64 = 0.4;
+const BODY_FACTOR: f64 = 0.4;
 /// What a source's dossier hint adds to an article that matched at least one term.
-pub const SOURCE_PRIOR: f64 = 0.5;
+const SOURCE_PRIOR: f64 = 0.5;
 /// Score needed to be tagged when the dossier sets no `threshold`: one ordinary term in the
 /// summary, or a term of weight 0.7 or more in the title.
-pub const DEFAULT_THRESHOLD: f64 = 1.0;
+pub(crate) const DEFAULT_THRESHOLD: f64 = 1.0;
 
 /// The tagging rules of every dossier, parsed once.
 #[derive(Debug, Clone)]
@@ -53,12 +53,12 @@ struct DossierRule {
 
 /// A dossier's score for one article, tagged or not (the evaluation shows near misses).
 #[derive(Debug, Clone, PartialEq)]
-pub struct DossierScore {
-    pub dossier: String,
-    pub score: f64,
-    pub threshold: f64,
-    pub tagged: bool,
-    pub why: Vec<Match>,
+pub(crate) struct DossierScore {
+    pub(crate) dossier: String,
+    pub(crate) score: f64,
+    pub(crate) threshold: f64,
+    pub(crate) tagged: bool,
+    pub(crate) why: Vec<Match>,
 }
 
 impl Tagger {
@@ -100,7 +100,10 @@ impl Tagger {
     }
 
     /// A tagger from `(dossier, rule, threshold)` triples, for tests and tools.
-    pub fn from_rules(rules: &[(&str, &str, Option<f64>)]) -> Result<Tagger, (String, RuleError)> {
+    #[cfg(test)]
+    pub(crate) fn from_rules(
+        rules: &[(&str, &str, Option<f64>)],
+    ) -> Result<Tagger, (String, RuleError)> {
         let mut dossiers = Vec::new();
         for (id, text, threshold) in rules {
             let rule = rules::parse(text).map_err(|e| (id.to_string(), e))?;
@@ -114,7 +117,7 @@ impl Tagger {
     }
 
     /// The dossiers that have a rule.
-    pub fn dossiers(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn dossiers(&self) -> impl Iterator<Item = &str> {
         self.dossiers
             .iter()
             .filter(|d| d.rule.is_some())
@@ -122,12 +125,17 @@ impl Tagger {
     }
 
     /// Every dossier with a rule that matched at least one term, tagged or not.
-    pub fn scores(&self, title: &str, summary: &str, source_hints: &[String]) -> Vec<DossierScore> {
+    pub(crate) fn scores(
+        &self,
+        title: &str,
+        summary: &str,
+        source_hints: &[String],
+    ) -> Vec<DossierScore> {
         self.scores_with_body(title, summary, "", source_hints)
     }
 
     /// `scores` with the article's full text (`""` when there is none).
-    pub fn scores_with_body(
+    fn scores_with_body(
         &self,
         title: &str,
         summary: &str,
@@ -173,7 +181,7 @@ impl Tagger {
 
     /// `tag` with the article's full text (`""` when there is none). Territories stay those
     /// of the title and summary: a page names places in passing.
-    pub fn tag_with_body(
+    pub(crate) fn tag_with_body(
         &self,
         title: &str,
         summary: &str,
@@ -198,7 +206,7 @@ impl Tagger {
 }
 
 /// The département slugs named in a title or a summary, sorted.
-pub fn territories_of(title: &str, summary: &str) -> Vec<String> {
+pub(crate) fn territories_of(title: &str, summary: &str) -> Vec<String> {
     let mut found = BTreeSet::new();
     territories::find_into(title, &mut found);
     territories::find_into(summary, &mut found);

@@ -25,7 +25,7 @@ use crate::places::{self, Level};
 use crate::text;
 
 /// The départements of Occitanie: code, slug, name.
-pub const DEPARTEMENTS: [(&str, &str, &str); 13] = [
+pub(crate) const DEPARTEMENTS: [(&str, &str, &str); 13] = [
     ("09", "ariege", "Ariège"),
     ("11", "aude", "Aude"),
     ("12", "aveyron", "Aveyron"),
@@ -217,14 +217,15 @@ fn normalise(word: &str) -> &str {
 }
 
 /// The départements a text names, as slugs, sorted.
-pub fn find(text: &str) -> BTreeSet<&'static str> {
+#[cfg(test)]
+pub(crate) fn find(text: &str) -> BTreeSet<&'static str> {
     let mut found = BTreeSet::new();
     find_into(text, &mut found);
     found
 }
 
 /// Adds the départements a text names to `found`.
-pub fn find_into(text: &str, found: &mut BTreeSet<&'static str>) {
+pub(super) fn find_into(text: &str, found: &mut BTreeSet<&'static str>) {
     numbers(text, found);
     let words = text::folded_words(text);
     let gazetteer = gazetteer();

@@ -40,18 +40,18 @@ struct Occurrence {
 }
 
 /// One field of an article, analysed once for all the rules.
-pub struct AnalysedField<'a> {
-    pub name: &'static str,
-    pub text: &'a str,
+pub(crate) struct AnalysedField<'a> {
+    pub(crate) name: &'static str,
+    pub(crate) text: &'a str,
     /// Multiplies the weight of a term found here (title matches count more).
-    pub factor: f64,
+    pub(crate) factor: f64,
     stems: Analysed,
     /// Folded words, stop words included, at the same positions as the stems.
     folded: Analysed,
 }
 
 impl<'a> AnalysedField<'a> {
-    pub fn new(name: &'static str, text: &'a str, factor: f64) -> Self {
+    pub(crate) fn new(name: &'static str, text: &'a str, factor: f64) -> Self {
         AnalysedField {
             name,
             text,
@@ -111,17 +111,17 @@ impl<'a> AnalysedField<'a> {
 
 /// A matched term, before it becomes a `model::Match`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Hit {
-    pub term: String,
-    pub field: &'static str,
+pub(crate) struct Hit {
+    pub(crate) term: String,
+    pub(crate) field: &'static str,
     /// Byte range in the field's text.
-    pub start: usize,
-    pub end: usize,
+    pub(crate) start: usize,
+    pub(crate) end: usize,
 }
 
 /// The outcome of a rule, or of part of it, on one article.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// Does not match.
     No,
     /// Matches with this score and these reasons (a score of 0 is possible: an exclusion
@@ -132,7 +132,7 @@ pub enum Outcome {
 }
 
 /// Scores a rule against the analysed fields of an article.
-pub fn evaluate(rule: &Rule, fields: &[AnalysedField]) -> Outcome {
+pub(crate) fn evaluate(rule: &Rule, fields: &[AnalysedField]) -> Outcome {
     eval(&rule.root, fields)
 }
 

@@ -35,24 +35,24 @@ mod parser;
 #[cfg(test)]
 mod tests;
 
-pub use matcher::{AnalysedField, Hit, Outcome, evaluate};
+pub(crate) use matcher::{AnalysedField, Hit, Outcome, evaluate};
 pub use parser::parse;
 
 /// Default distance of a bare `NEAR`.
-pub const DEFAULT_NEAR: usize = 10;
+pub(super) const DEFAULT_NEAR: usize = 10;
 
 /// A mistake in a rule, located by its byte offset in the rule text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuleError {
-    pub offset: usize,
+    pub(crate) offset: usize,
     /// In French, for the people who edit `feeds.toml`.
-    pub message: String,
-    pub hint: Option<String>,
+    pub(crate) message: String,
+    pub(crate) hint: Option<String>,
 }
 
 /// Where a term may match.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Field {
+pub(crate) enum Field {
     Any,
     Title,
     Summary,
@@ -60,24 +60,24 @@ pub enum Field {
 
 /// A word or a phrase of a rule, analysed once when the rule is read.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Term {
+pub(crate) struct Term {
     /// As written in the rule (quotes removed), for the `why` of a tag.
-    pub text: String,
-    pub weight: f64,
-    pub field: Field,
+    pub(crate) text: String,
+    pub(crate) weight: f64,
+    pub(crate) field: Field,
     /// `=mot`: folded words compared without stemming (stop words included).
-    pub exact: bool,
+    pub(crate) exact: bool,
     /// The words to find and their position relative to the first one: stems (stop words
     /// leave gaps), or folded words for an exact term.
-    pub stems: Vec<(String, usize)>,
+    pub(crate) stems: Vec<(String, usize)>,
     /// Stop words at the edges of a stemmed term, which must be there too (folded, with
     /// their position relative to the first stem): `sans-abri` needs `sans` before `abri`.
-    pub edges: Vec<(isize, String)>,
+    pub(super) edges: Vec<(isize, String)>,
 }
 
 /// A parsed rule.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Node {
+pub(crate) enum Node {
     Term(Term),
     /// OR, explicit or by juxtaposition. `Not` children are exclusions for the whole group.
     Any(Vec<Node>),
@@ -96,12 +96,13 @@ pub enum Node {
 /// A rule as read from `feeds.toml`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rule {
-    pub root: Node,
+    pub(crate) root: Node,
 }
 
 impl Rule {
     /// Every term of the rule, in order (for documentation and tests).
-    pub fn terms(&self) -> Vec<&Term> {
+    #[cfg(test)]
+    pub(crate) fn terms(&self) -> Vec<&Term> {
         fn walk<'a>(node: &'a Node, out: &mut Vec<&'a Term>) {
             match node {
                 Node::Term(t) => out.push(t),
