@@ -24,6 +24,7 @@ mod publishing;
 mod schedule;
 mod settings;
 mod sources;
+pub mod store;
 mod toml_errors;
 pub mod trust;
 mod web;
@@ -81,6 +82,8 @@ pub struct Config {
     pub backup: trust::BackupSettings,
     /// Retention of personal data (`[privacy]`).
     pub privacy: trust::PrivacySettings,
+    /// Which database the store lives in (`[store]`).
+    pub store: store::StoreLocation,
     /// The file's text and where each dossier's `rules` string sits in it, so that later
     /// stages can point at a mistake inside a rule.
     pub text: String,
@@ -157,6 +160,8 @@ struct RawConfig {
     backup: Option<trust::BackupSettings>,
     #[serde(default)]
     privacy: Option<trust::PrivacySettings>,
+    #[serde(default)]
+    store: Option<store::RawStore>,
 }
 
 /// Reads and validates a configuration file.
@@ -197,6 +202,7 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
     let backup = trust::validate_backup(raw.backup, &mut c);
     let web = web::validate(raw.web, &mut c);
     let publications = publications::validate(raw.publications, &raw.lists, &mut c, &mut schedules);
+    let store = store::validate(raw.store, &mut c);
     c.finish(Config {
         path: PathBuf::from(file),
         settings,
@@ -213,6 +219,7 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
         schedule: schedules,
         backup,
         privacy: raw.privacy.unwrap_or_default(),
+        store,
         text: text.to_string(),
         rule_spans,
     })

@@ -25,6 +25,7 @@ mod editions;
 mod jobs;
 mod learning;
 mod ledger;
+pub mod postgres;
 pub mod preferences;
 mod privacy;
 mod subscribers;
@@ -162,9 +163,28 @@ async fn usable(conn: &mut sqlx::SqliteConnection) -> bool {
     }
 }
 
+/// `VEILLE_DATABASE_URL` names another database than the archive's: refused, with why, rather
+/// than quietly ignored (PostgreSQL is not available to the store's queries yet).
+fn refuse_database_url() -> anyhow::Result<()> {
+    use crate::config::store::{DATABASE_URL_VAR, StoreLocation, parse_url, postgres_unavailable};
+    let Some(text) = std::env::var(DATABASE_URL_VAR)
+        .ok()
+        .filter(|t| !t.trim().is_empty())
+    else {
+        return Ok(());
+    };
+    let (message, hint) = match parse_url(&text) {
+        Ok(StoreLocation::Archive) => return Ok(()),
+        Ok(StoreLocation::Postgres(url)) => postgres_unavailable(&url),
+        Err(refusal) => refusal,
+    };
+    anyhow::bail!("{DATABASE_URL_VAR} : {message} ; {hint}")
+}
+
 impl Store {
     /// Opens (and creates or migrates) the database in `archive`.
     pub async fn open(archive: &Path) -> anyhow::Result<Store> {
+        refuse_database_url()?;
         std::fs::create_dir_all(archive).map_err(|e| {
             anyhow::anyhow!(
                 "impossible de créer le dossier d'archive {} : {}",

@@ -6,6 +6,7 @@ pub mod bounce_parse;
 pub mod daemon;
 pub mod dovecot;
 pub mod http;
+pub mod postgres;
 pub mod server;
 pub mod smtp;
 pub mod web;

@@ -26,7 +26,8 @@ pub struct Postgres {
 /// `/usr/lib/postgresql/N/bin`, else `pg_config --bindir`.
 pub fn binaries() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("VEILLE_PG_BIN") {
-        return Some(PathBuf::from(dir));
+        let bin = PathBuf::from(dir);
+        return bin.join("initdb").is_file().then_some(bin);
     }
     let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
         .into_iter()
@@ -82,16 +83,21 @@ fn describe(what: &str, out: &Output) -> String {
     )
 }
 
+/// The binaries' folder, or the failure that names the package to install.
+pub fn require(bin: Option<PathBuf>) -> PathBuf {
+    bin.unwrap_or_else(|| {
+        panic!(
+            "PostgreSQL est introuvable (ni VEILLE_PG_BIN, ni /usr/lib/postgresql/*/bin, ni \
+             pg_config) : installez le paquet Debian {PACKAGE} (make test le fait en root)"
+        )
+    })
+}
+
 impl Postgres {
     /// Starts a cluster; panics with the package to install when PostgreSQL is missing, so a
     /// test that needs it fails instead of passing without running.
     pub fn start() -> Postgres {
-        let bin = binaries().unwrap_or_else(|| {
-            panic!(
-                "PostgreSQL est introuvable (ni VEILLE_PG_BIN, ni /usr/lib/postgresql/*/bin, ni \
-                 pg_config) : installez le paquet Debian {PACKAGE} (make test le fait en root)"
-            )
-        });
+        let bin = require(binaries());
         let dir = tempfile::Builder::new()
             .prefix("veille-pg")
             .tempdir()
@@ -207,11 +213,23 @@ impl Postgres {
         let out = self
             .command("psql")
             .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
-            .args(["-U", "veille", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-qc"])
+            .args([
+                "-U",
+                "veille",
+                "-d",
+                "postgres",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-qc",
+            ])
             .arg(format!("CREATE DATABASE {name}"))
             .output()
             .expect("lancer psql");
-        assert!(out.status.success(), "{}", describe("psql CREATE DATABASE", &out));
+        assert!(
+            out.status.success(),
+            "{}",
+            describe("psql CREATE DATABASE", &out)
+        );
         self.database_url(name)
     }
 }
