@@ -46,6 +46,9 @@ pub use triage::{DecisionSnapshot, InboxFilter, InboxRow, StoryDetail};
 /// The database file inside the archive folder.
 pub const DATABASE_FILE: &str = "veille.sqlite";
 
+/// The SQLite schema, step by step; `postgres::MIGRATIONS` has the same steps.
+pub static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
 #[derive(Clone)]
 pub struct Store {
     pool: SqlitePool,
@@ -214,12 +217,9 @@ impl Store {
                     crate::wording::database(&e)
                 )
             })?;
-        sqlx::migrate!("./migrations")
-            .run(&pool)
-            .await
-            .map_err(|e| {
-                anyhow::anyhow!("migration de la base {} impossible : {e}", path.display())
-            })?;
+        SQLITE_MIGRATIONS.run(&pool).await.map_err(|e| {
+            anyhow::anyhow!("migration de la base {} impossible : {e}", path.display())
+        })?;
         Ok(Store { pool, path })
     }
 

@@ -12,11 +12,8 @@ use sqlx::postgres::PgPoolOptions;
 
 use crate::config::store::redact;
 
-/// The PostgreSQL schema, in the same steps as the SQLite one.
+/// The PostgreSQL schema, in the same steps as the SQLite one (`super::SQLITE_MIGRATIONS`).
 pub static MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
-
-/// The SQLite schema (what `Store::open` runs), for the checks that compare both.
-pub static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
 
 /// Connects to `url` and brings its schema up to date.
 pub async fn open(url: &str) -> anyhow::Result<PgPool> {
