@@ -47,7 +47,8 @@ impl Workspace {
             .arg(self.archive())
             .args(args)
             .env_remove("VEILLE_CONFIG")
-            .env_remove("VEILLE_ARCHIVE");
+            .env_remove("VEILLE_ARCHIVE")
+            .env_remove("VEILLE_DATABASE_URL");
         command
     }
 
