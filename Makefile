@@ -100,8 +100,10 @@ web-deps: system-deps $(WEB)/node_modules/.package-lock.json
 
 ## Paquets Debian des tests : java, chromium, nodejs, npm (contrôles HTML), spamassassin (note
 ## hors ligne des lettres, tests/smtp/spamcheck.sh), libsisimai-perl (Sisimai, l'analyseur de
-## référence des retours, tests/bounces.rs) et dovecot-imapd (le serveur IMAP que les tests des
-## retours démarrent sur 127.0.0.1 avec leur propre configuration). En root, installe ceux qui manquent ; sinon dit
+## référence des retours, tests/bounces.rs), dovecot-imapd (le serveur IMAP que les tests des
+## retours démarrent sur 127.0.0.1 avec leur propre configuration) et postgresql (initdb, pg_ctl :
+## les tests du second moteur de stockage démarrent leur PostgreSQL jetable, tests/support/postgres.rs ;
+## en root, sous le compte postgres). En root, installe ceux qui manquent ; sinon dit
 ## lesquels installer. spamassassin vient sans ses recommandations (ni le démon spamd, ni sa-compile
 ## et son compilateur : les règles compilées ne raccourcissent pas un passage ici, ~1,2 s).
 system-deps:
@@ -115,7 +117,12 @@ system-deps:
 	command -v tmux >/dev/null || missing="$$missing tmux"; \
 	[ -f /usr/share/perl5/Sisimai.pm ] || lean="$$lean libsisimai-perl"; \
 	[ -x /usr/sbin/dovecot ] || lean="$$lean dovecot-imapd"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || lean="$$lean postgresql"; \
 	$(INSTALL_MISSING); \
+	case "$$lean" in *postgresql*) if command -v pg_lsclusters >/dev/null; then \
+	  pg_lsclusters -h | while read -r version cluster rest; do \
+	    echo "postgresql a démarré un serveur système ($$version/$$cluster) : arrêt (les tests lancent le leur)"; \
+	    pg_ctlcluster "$$version" "$$cluster" stop 2>/dev/null || true; done; fi;; esac; \
 	if pidof /usr/sbin/dovecot >/dev/null && [ -e /etc/dovecot/dovecot.conf ] && [ "$$(id -u)" = 0 ]; then \
 	  echo "dovecot a démarré un serveur IMAP système : arrêt (les tests lancent le leur)"; \
 	  doveadm stop 2>/dev/null || true; \

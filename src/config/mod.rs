@@ -24,6 +24,7 @@ mod publishing;
 mod schedule;
 mod settings;
 mod sources;
+pub mod store;
 mod toml_errors;
 pub(crate) mod trust;
 mod web;
@@ -77,7 +78,13 @@ pub struct Config {
     /// The daemon's nightly backup (`[backup]`).
     pub(crate) backup: trust::BackupSettings,
     /// Retention of personal data (`[privacy]`).
+<<<<<<< HEAD
     pub(crate) privacy: trust::PrivacySettings,
+=======
+    pub privacy: trust::PrivacySettings,
+    /// Which database the store lives in (`[store]`).
+    pub store: store::StoreLocation,
+>>>>>>> s5-16
     /// The file's text and where each dossier's `rules` string sits in it, so that later
     /// stages can point at a mistake inside a rule.
     pub(crate) text: String,
@@ -154,6 +161,8 @@ struct RawConfig {
     backup: Option<trust::BackupSettings>,
     #[serde(default)]
     privacy: Option<trust::PrivacySettings>,
+    #[serde(default)]
+    store: Option<store::RawStore>,
 }
 
 /// Reads and validates a configuration file.
@@ -194,6 +203,7 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
     let backup = trust::validate_backup(raw.backup, &mut c);
     let web = web::validate(raw.web, &mut c);
     let publications = publications::validate(raw.publications, &raw.lists, &mut c, &mut schedules);
+    let store = store::validate(raw.store, &mut c);
     c.finish(Config {
         path: PathBuf::from(file),
         settings,
@@ -210,6 +220,7 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
         schedule: schedules,
         backup,
         privacy: raw.privacy.unwrap_or_default(),
+        store,
         text: text.to_string(),
         rule_spans,
     })

@@ -25,6 +25,7 @@ mod editions;
 mod jobs;
 mod learning;
 mod ledger;
+pub mod postgres;
 pub(crate) mod preferences;
 mod privacy;
 mod subscribers;
@@ -44,6 +45,9 @@ pub(crate) use triage::{DecisionSnapshot, InboxFilter, InboxRow, StoryDetail};
 
 /// The database file inside the archive folder.
 pub(crate) const DATABASE_FILE: &str = "veille.sqlite";
+
+/// The SQLite schema, step by step; `postgres::MIGRATIONS` has the same steps.
+pub static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// The archive's database: a pool of connections to `veille.sqlite`, migrated on opening.
 /// Cheap to clone (the clones share the pool); every query of veille goes through it.
@@ -163,9 +167,28 @@ async fn usable(conn: &mut sqlx::SqliteConnection) -> bool {
     }
 }
 
+/// `VEILLE_DATABASE_URL` names another database than the archive's: refused, with why, rather
+/// than quietly ignored (PostgreSQL is not available to the store's queries yet).
+fn refuse_database_url() -> anyhow::Result<()> {
+    use crate::config::store::{DATABASE_URL_VAR, StoreLocation, parse_url, postgres_unavailable};
+    let Some(text) = std::env::var(DATABASE_URL_VAR)
+        .ok()
+        .filter(|t| !t.trim().is_empty())
+    else {
+        return Ok(());
+    };
+    let (message, hint) = match parse_url(&text) {
+        Ok(StoreLocation::Archive) => return Ok(()),
+        Ok(StoreLocation::Postgres(url)) => postgres_unavailable(&url),
+        Err(refusal) => refusal,
+    };
+    anyhow::bail!("{DATABASE_URL_VAR} : {message} ; {hint}")
+}
+
 impl Store {
     /// Opens (and creates or migrates) the database in `archive`.
     pub async fn open(archive: &Path) -> anyhow::Result<Store> {
+        refuse_database_url()?;
         std::fs::create_dir_all(archive).map_err(|e| {
             anyhow::anyhow!(
                 "impossible de créer le dossier d'archive {} : {}",
@@ -195,12 +218,9 @@ impl Store {
                     crate::wording::database(&e)
                 )
             })?;
-        sqlx::migrate!("./migrations")
-            .run(&pool)
-            .await
-            .map_err(|e| {
-                anyhow::anyhow!("migration de la base {} impossible : {e}", path.display())
-            })?;
+        SQLITE_MIGRATIONS.run(&pool).await.map_err(|e| {
+            anyhow::anyhow!("migration de la base {} impossible : {e}", path.display())
+        })?;
         Ok(Store { pool })
     }
 

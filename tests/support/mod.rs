@@ -6,6 +6,7 @@ pub mod bounce_parse;
 pub mod daemon;
 pub mod dovecot;
 pub mod http;
+pub mod postgres;
 pub mod server;
 pub mod smtp;
 pub mod web;
@@ -46,7 +47,8 @@ impl Workspace {
             .arg(self.archive())
             .args(args)
             .env_remove("VEILLE_CONFIG")
-            .env_remove("VEILLE_ARCHIVE");
+            .env_remove("VEILLE_ARCHIVE")
+            .env_remove("VEILLE_DATABASE_URL");
         command
     }
 
