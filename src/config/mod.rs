@@ -78,13 +78,9 @@ pub struct Config {
     /// The daemon's nightly backup (`[backup]`).
     pub(crate) backup: trust::BackupSettings,
     /// Retention of personal data (`[privacy]`).
-<<<<<<< HEAD
     pub(crate) privacy: trust::PrivacySettings,
-=======
-    pub privacy: trust::PrivacySettings,
     /// Which database the store lives in (`[store]`).
-    pub store: store::StoreLocation,
->>>>>>> s5-16
+    pub(crate) store: store::StoreLocation,
     /// The file's text and where each dossier's `rules` string sits in it, so that later
     /// stages can point at a mistake inside a rule.
     pub(crate) text: String,
