@@ -17,7 +17,9 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::filters::{self, Known};
 use crate::config::Config;
-use crate::model::{BlockKind, DecisionState, Edition, EditionItem, EditionStatus, StoryCard};
+use crate::model::{
+    BlockKind, DecisionState, Edition, EditionItem, EditionRef, EditionStatus, StoryCard,
+};
 use crate::search::SearchIndex;
 use crate::store::{
     DecisionSnapshot, InboxFilter, InboxRow, NewBlock, Store, StoryDetail, ToCheckRow,
@@ -35,14 +37,12 @@ pub enum Undo {
         label: String,
     },
     EditionAdd {
-        kind: String,
-        number: i64,
+        edition: EditionRef,
         story: i64,
     },
     /// `D` in the composer: the item as it was, put back at its place.
     EditionRemove {
-        kind: String,
-        number: i64,
+        edition: EditionRef,
         item: EditionItem,
     },
 }
@@ -77,25 +77,22 @@ pub enum Mode {
     /// pressed: its id and title) or, without one, to compose it.
     ChooseEdition {
         add: Option<(i64, String)>,
-        options: Vec<(String, i64, String)>,
+        options: Vec<(EditionRef, String)>,
         selected: usize,
     },
     ChooseSection {
         story: (i64, String),
-        kind: String,
-        number: i64,
+        edition: EditionRef,
         options: Vec<String>,
         selected: usize,
     },
     Composer {
-        kind: String,
-        number: i64,
+        edition: EditionRef,
         selected: usize,
     },
     /// `R` in the composer: marking the edition ready waits for a yes.
     ConfirmReady {
-        kind: String,
-        number: i64,
+        edition: EditionRef,
         selected: usize,
     },
     Preview {
@@ -113,8 +110,7 @@ pub enum Effect {
     OpenUrl(String),
     /// Edit this Markdown in `$EDITOR`, then call `App::save_block`.
     EditBlock {
-        kind: String,
-        number: i64,
+        edition: EditionRef,
         block: Option<i64>,
         body: String,
     },
@@ -364,24 +360,17 @@ impl App {
             } => self.choose_edition_key(key, add, options, selected).await,
             Mode::ChooseSection {
                 story,
-                kind,
-                number,
+                edition,
                 options,
                 selected,
             } => {
-                self.choose_section_key(key, story, kind, number, options, selected)
+                self.choose_section_key(key, story, edition, options, selected)
                     .await
             }
-            Mode::ConfirmReady {
-                kind,
-                number,
-                selected,
-            } => self.confirm_ready_key(key, kind, number, selected).await,
-            Mode::Composer {
-                kind,
-                number,
-                selected,
-            } => self.composer_key(key, kind, number, selected).await,
+            Mode::ConfirmReady { edition, selected } => {
+                self.confirm_ready_key(key, edition, selected).await
+            }
+            Mode::Composer { edition, selected } => self.composer_key(key, edition, selected).await,
             Mode::Preview { text, scroll } => {
                 match key.code {
                     KeyCode::Char('j') | KeyCode::Down => {
@@ -624,35 +613,28 @@ impl App {
                     self.load_detail().await?;
                 }
             }
-            Undo::EditionAdd {
-                kind,
-                number,
-                story,
-            } => {
+            Undo::EditionAdd { edition, story } => {
                 match self
                     .store
-                    .remove_edition_item(&kind, number, story, Utc::now())
+                    .remove_edition_item(&edition.kind, edition.number, story, Utc::now())
                     .await
                 {
                     Ok(()) => {
-                        self.message =
-                            format!("Annulé : histoire {story} retirée de {kind}/{number}")
+                        self.message = format!("Annulé : histoire {story} retirée de {edition}")
                     }
                     Err(e) => self.message = format!("Annulation impossible : {e}"),
                 }
                 self.after_own_write().await?;
             }
-            Undo::EditionRemove { kind, number, item } => {
+            Undo::EditionRemove { edition, item } => {
                 match self
                     .store
-                    .restore_edition_item(&kind, number, &item, Utc::now())
+                    .restore_edition_item(&edition.kind, edition.number, &item, Utc::now())
                     .await
                 {
                     Ok(()) => {
-                        self.message = format!(
-                            "Annulé : histoire {} remise dans {kind}/{number}",
-                            item.story
-                        )
+                        self.message =
+                            format!("Annulé : histoire {} remise dans {edition}", item.story)
                     }
                     Err(e) => self.message = format!("Annulation impossible : {e}"),
                 }

@@ -61,8 +61,7 @@ async fn event_loop(terminal: &mut ratatui::DefaultTerminal, app: &mut App) -> a
                         Effect::Quit => return Ok(()),
                         Effect::OpenUrl(url) => open_url(&url, app),
                         Effect::EditBlock {
-                            kind,
-                            number,
+                            edition,
                             block,
                             body,
                         } => {
@@ -71,9 +70,7 @@ async fn event_loop(terminal: &mut ratatui::DefaultTerminal, app: &mut App) -> a
                             *terminal = ratatui::try_init()?;
                             terminal.clear()?;
                             match edited {
-                                Ok(Some(text)) => {
-                                    app.save_block(&kind, number, block, &text).await?
-                                }
+                                Ok(Some(text)) => app.save_block(&edition, block, &text).await?,
                                 Ok(None) => app.message = "Texte inchangé".into(),
                                 Err(e) => app.message = format!("Éditeur : {e}"),
                             }

@@ -12,7 +12,7 @@ use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, Borders, Clear, List, ListItem, ListState, Paragraph, Wrap};
 
 use super::app::{App, FILTER_FIELDS, Mode};
-use crate::model::{DecisionState, Match};
+use crate::model::{DecisionState, EditionRef, Match};
 use popups::draw_overlay;
 
 fn french_day(date: &str) -> String {
