@@ -40,7 +40,7 @@ fn files_under(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 
 /// `veille bounces parse PATH… [--json]`: classifies message files without touching the store;
 /// an unreadable file is said on stderr and makes the exit code 1, the others are still read.
-pub fn parse(paths: &[PathBuf]) -> Parsed {
+pub(crate) fn parse(paths: &[PathBuf]) -> Parsed {
     let mut files = Vec::new();
     let mut unreadable = false;
     for path in paths {
@@ -68,7 +68,7 @@ pub fn parse(paths: &[PathBuf]) -> Parsed {
 /// The files `veille bounces parse` classified: a JSON array, or two lines each.
 #[derive(Debug, Serialize)]
 #[serde(transparent)]
-pub struct Parsed {
+pub(crate) struct Parsed {
     parsed: Vec<ParsedFile>,
     /// A path or a file could not be read (said on stderr as it happened).
     #[serde(skip)]
@@ -129,7 +129,7 @@ fn french_effect(effect: &str) -> &'static str {
 }
 
 /// `veille bounces fetch [--json]`: reads the bounce mailbox once.
-pub async fn fetch(config: &Config, archive: &Path) -> Result<Fetched, CommandError> {
+pub(crate) async fn fetch(config: &Config, archive: &Path) -> Result<Fetched, CommandError> {
     if config.bounces.is_none() {
         return Err(CommandError::Usage(
             "erreur : aucune boîte des retours : ajoutez [bounces] à feeds.toml \
@@ -146,7 +146,7 @@ pub async fn fetch(config: &Config, archive: &Path) -> Result<Fetched, CommandEr
 /// What one reading of the bounce mailbox found and did.
 #[derive(Debug, Serialize)]
 #[serde(transparent)]
-pub struct Fetched(mailbox::FetchReport);
+pub(crate) struct Fetched(mailbox::FetchReport);
 
 impl Report for Fetched {
     const PRETTY: bool = true;
@@ -184,7 +184,10 @@ impl std::fmt::Display for Fetched {
 }
 
 /// One reading of the mailbox `[bounces]` names (the command and the daemon's job).
-pub async fn fetch_once(config: &Config, archive: &Path) -> anyhow::Result<mailbox::FetchReport> {
+pub(crate) async fn fetch_once(
+    config: &Config,
+    archive: &Path,
+) -> anyhow::Result<mailbox::FetchReport> {
     let settings = config
         .bounces
         .as_ref()
@@ -204,7 +207,10 @@ pub async fn fetch_once(config: &Config, archive: &Path) -> anyhow::Result<mailb
 }
 
 /// `veille subscribers show ADDRESS [--json]`: lists and the events that came back.
-pub async fn subscriber_show(archive: &Path, email: &str) -> Result<Subscriber, CommandError> {
+pub(crate) async fn subscriber_show(
+    archive: &Path,
+    email: &str,
+) -> Result<Subscriber, CommandError> {
     let store = Store::open(archive).await?;
     let email = email.trim().to_lowercase();
     let rows = store.subscriber_rows(None).await?;
@@ -219,7 +225,7 @@ pub async fn subscriber_show(archive: &Path, email: &str) -> Result<Subscriber, 
 }
 
 /// A subscriber's lists and the events that came back for them.
-pub struct Subscriber {
+pub(crate) struct Subscriber {
     row: SubscriberRow,
     events: Vec<BounceEventRow>,
 }
@@ -287,7 +293,7 @@ impl std::fmt::Display for Subscriber {
 
 /// `veille edition report KIND/N [--json]`: the figures after the fact, also written to
 /// `archive/published/<kind>/<n>/rapport.html` (linked from nowhere).
-pub async fn edition_report(
+pub(crate) async fn edition_report(
     config: &Config,
     archive: &Path,
     edition: &str,
@@ -329,7 +335,7 @@ pub async fn edition_report(
 /// The figures of a sent edition, the clicks per link when they are counted, and the page
 /// written with them.
 #[derive(Debug, Serialize)]
-pub struct Delivered {
+pub(crate) struct Delivered {
     #[serde(flatten)]
     report: EditionReport,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -434,12 +440,15 @@ fn clicks_html(clicks: Option<&[LinkClicks]>) -> String {
 /// What `veille status` shows of the loop: messages of the bounce mailbox by outcome, and
 /// the report of the edition sent last.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct StatusFigures {
-    pub mailbox: std::collections::BTreeMap<String, i64>,
-    pub last_edition: Option<EditionReport>,
+pub(crate) struct StatusFigures {
+    pub(crate) mailbox: std::collections::BTreeMap<String, i64>,
+    pub(crate) last_edition: Option<EditionReport>,
 }
 
-pub async fn status_figures(config: &Config, store: &Store) -> anyhow::Result<StatusFigures> {
+pub(crate) async fn status_figures(
+    config: &Config,
+    store: &Store,
+) -> anyhow::Result<StatusFigures> {
     let mailbox = store.bounce_message_counts().await?.into_iter().collect();
     let last_edition = match store.last_sent_edition().await? {
         Some((kind, number)) => {

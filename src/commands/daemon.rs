@@ -20,7 +20,11 @@ use crate::schedule::clock;
 use crate::store::Store;
 
 /// `veille run [--listen ADDR:PORT]`: the daemon, until SIGTERM or SIGINT.
-pub async fn run(prepared: &Prepared, archive: &Path, listen: Option<&str>) -> anyhow::Result<i32> {
+pub(crate) async fn run(
+    prepared: &Prepared,
+    archive: &Path,
+    listen: Option<&str>,
+) -> anyhow::Result<i32> {
     let config = &prepared.config;
     let Some(addr) = super::listen_address(config, listen) else {
         return Ok(EXIT_USAGE);
@@ -76,7 +80,7 @@ fn parse_from(text: &str, tz: Tz) -> Result<DateTime<Utc>, String> {
 }
 
 /// `veille schedule "EXPR" [--from T] [--count N] [--json]`: the next run times.
-pub fn schedule(
+pub(crate) fn schedule(
     config: &Config,
     expr: &str,
     from: Option<&str>,
@@ -112,7 +116,7 @@ pub fn schedule(
 /// one French line each under the expression.
 #[derive(Debug, serde::Serialize)]
 #[serde(transparent)]
-pub struct Upcoming {
+pub(crate) struct Upcoming {
     #[serde(serialize_with = "offset_times")]
     runs: Vec<DateTime<Tz>>,
     /// The expression, as the schedule writes it.
@@ -223,7 +227,10 @@ pub(super) fn write_schedules(
 }
 
 /// `veille status [--json]`: the daemon's figures, as `/metrics` gives them, for a person.
-pub async fn status<'a>(config: &'a Config, archive: &Path) -> Result<Status<'a>, CommandError> {
+pub(crate) async fn status<'a>(
+    config: &'a Config,
+    archive: &Path,
+) -> Result<Status<'a>, CommandError> {
     let store = Store::open(archive).await?;
     store.sync_sources(&config.sources).await?;
     let now = Utc::now();
@@ -243,7 +250,7 @@ pub async fn status<'a>(config: &'a Config, archive: &Path) -> Result<Status<'a>
 
 /// The daemon's figures: whether it runs, its jobs, the sources, the bounce loop.
 #[derive(Serialize)]
-pub struct Status<'a> {
+pub(crate) struct Status<'a> {
     #[serde(flatten)]
     snapshot: Snapshot,
     daemon: Daemon,

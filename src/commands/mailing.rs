@@ -96,7 +96,7 @@ fn sort_rows(rows: Vec<FileRow>, secret: &Secret) -> Sorted {
 }
 
 /// `veille subscribers import FILE --list L`.
-pub async fn import(
+pub(crate) async fn import(
     config: &Config,
     archive: &Path,
     file: &Path,
@@ -149,7 +149,7 @@ pub async fn import(
 
 /// What `veille subscribers import` did with each line of the file.
 #[derive(Debug, Serialize)]
-pub struct Imported {
+pub(crate) struct Imported {
     list: String,
     imported: usize,
     /// File lines already on the list (or twice in the file).
@@ -241,7 +241,7 @@ fn lines_text(lines: &[usize]) -> String {
 }
 
 /// `veille subscribers list [--list L] [--json]`.
-pub async fn list(
+pub(crate) async fn list(
     config: &Config,
     archive: &Path,
     list: Option<&str>,
@@ -254,7 +254,7 @@ pub async fn list(
 }
 
 /// The subscribers `veille subscribers list` shows: one line each and their count.
-pub struct Subscribers(Vec<crate::model::SubscriberRow>);
+pub(crate) struct Subscribers(Vec<crate::model::SubscriberRow>);
 
 impl Serialize for Subscribers {
     // The contract's fields of each subscriber: the row's details are flattened, and its
@@ -297,7 +297,11 @@ impl std::fmt::Display for Subscribers {
 }
 
 /// `veille subscribers export [--list L]`: CSV (`;`, UTF-8 with BOM, as Excel opens it).
-pub async fn export(config: &Config, archive: &Path, list: Option<&str>) -> anyhow::Result<i32> {
+pub(crate) async fn export(
+    config: &Config,
+    archive: &Path,
+    list: Option<&str>,
+) -> anyhow::Result<i32> {
     if let Some(l) = list
         && let Err(refusal) = known_list(config, l)
     {
@@ -341,7 +345,7 @@ pub async fn export(config: &Config, archive: &Path, list: Option<&str>) -> anyh
 }
 
 /// `veille subscribers forget EMAIL`: erasure (RGPD art. 17).
-pub async fn forget(archive: &Path, email: &str) -> Result<Forgotten, CommandError> {
+pub(crate) async fn forget(archive: &Path, email: &str) -> Result<Forgotten, CommandError> {
     let Some(email) = normalise_address(email) else {
         return Err(CommandError::Usage(format!("adresse invalide « {email} »")));
     };
@@ -359,7 +363,7 @@ pub async fn forget(archive: &Path, email: &str) -> Result<Forgotten, CommandErr
 
 /// An erased address: whether veille knew it; it is on the exclusion list either way.
 #[derive(Debug, Serialize)]
-pub struct Forgotten {
+pub(crate) struct Forgotten {
     email: String,
     known: bool,
     suppressed: bool,
@@ -385,7 +389,7 @@ impl std::fmt::Display for Forgotten {
 }
 
 /// `veille edition send KIND/N [--test EMAIL] [--dry-run] [--resend-uncertain]`.
-pub async fn send(
+pub(crate) async fn send(
     config: &Config,
     archive: &Path,
     edition: &str,
@@ -424,7 +428,7 @@ pub async fn send(
 /// refusals; a refused test copy is a failure (exit 1).
 #[derive(Debug, Serialize)]
 #[serde(transparent)]
-pub struct Sent {
+pub(crate) struct Sent {
     report: SendReport,
     #[serde(skip)]
     dry_run: bool,

@@ -1,5 +1,5 @@
-//! The commands of the CLI, as library functions that print their report (French for people,
-//! one JSON document with `--json`) and return the process exit code.
+//! The commands of the CLI, as library functions that give a report (French for people, one
+//! JSON document with `--json`: `report`), printed by `dispatch` with the process exit code.
 
 use std::io::IsTerminal;
 use std::path::Path;
@@ -16,14 +16,17 @@ use crate::publish::french::count as plural;
 use crate::store::{ArticleFilter, Store};
 use report::CommandError;
 
-/// Exit codes of the contract (ARCHITECTURE.md, "The contract outside checks rely on").
-pub const EXIT_OK: i32 = 0;
+// Exit codes of the contract (ARCHITECTURE.md, "The contract outside checks rely on").
+/// The command did what was asked.
+pub(crate) const EXIT_OK: i32 = 0;
+/// Something failed while running: whoever runs veille must look (the `main` uses it too).
 pub const EXIT_FAILURE: i32 = 1;
-pub const EXIT_USAGE: i32 = 2;
+/// The command line or the values it names are wrong: the user must correct them.
+pub(crate) const EXIT_USAGE: i32 = 2;
 
 /// Loads the configuration and compiles its tagging rules, or prints the errors and returns
 /// the exit code 2.
-pub fn load_config(path: &Path) -> Result<Prepared, i32> {
+pub(crate) fn load_config(path: &Path) -> Result<Prepared, i32> {
     let report = |errors: config::ConfigErrors| {
         eprintln!("{errors}");
         eprintln!(
@@ -37,7 +40,7 @@ pub fn load_config(path: &Path) -> Result<Prepared, i32> {
 }
 
 /// `veille retag`: the current rules over every stored article; decisions are kept.
-pub async fn retag(prepared: &Prepared, archive: &Path) -> Result<Retagged, CommandError> {
+pub(crate) async fn retag(prepared: &Prepared, archive: &Path) -> Result<Retagged, CommandError> {
     let (config, tagger) = (&prepared.config, &prepared.tagger);
     let store = Store::open(archive).await?;
     let inputs = store.tagging_inputs().await?;
@@ -53,12 +56,12 @@ pub async fn retag(prepared: &Prepared, archive: &Path) -> Result<Retagged, Comm
 
 /// What `veille retag` did.
 #[derive(Debug, serde::Serialize)]
-pub struct Retagged {
+pub(crate) struct Retagged {
     /// Articles read again.
-    pub articles: usize,
+    pub(crate) articles: usize,
     /// Those whose tags changed.
-    pub changed: usize,
-    pub search_index: serde_json::Value,
+    pub(crate) changed: usize,
+    pub(crate) search_index: serde_json::Value,
     #[serde(skip)]
     index_text: String,
 }
@@ -87,7 +90,7 @@ fn kind_label(kind: SourceKind) -> &'static str {
 }
 
 /// `veille check`: the configuration is valid; list dossiers and sources.
-pub fn check(config: &Config) -> Checked<'_> {
+pub(crate) fn check(config: &Config) -> Checked<'_> {
     let count = |id: &str| {
         config
             .sources
@@ -127,7 +130,7 @@ pub fn check(config: &Config) -> Checked<'_> {
 
 /// What `veille check` found valid: the dossiers, the sources and the daemon's jobs.
 #[derive(Debug, serde::Serialize)]
-pub struct Checked<'a> {
+pub(crate) struct Checked<'a> {
     file: String,
     timezone: &'static str,
     dossiers: Vec<CheckedDossier<'a>>,
@@ -264,7 +267,7 @@ fn write_reports(out: &mut String, config: &Config, reports: &[SourceReport]) ->
 }
 
 /// `veille fetch`: one pass with a progress bar on a terminal and a report per source.
-pub async fn fetch<'a>(
+pub(crate) async fn fetch<'a>(
     prepared: &'a Prepared,
     archive: &Path,
     options: &PassOptions,
@@ -357,7 +360,7 @@ pub async fn fetch<'a>(
 
 /// What a `veille fetch` pass did: a line per source, the totals, the search index.
 #[derive(Debug, serde::Serialize)]
-pub struct Fetched<'a> {
+pub(crate) struct Fetched<'a> {
     sources: Vec<SourceReport>,
     totals: FetchTotals,
     search_index: serde_json::Value,
@@ -475,7 +478,7 @@ fn timezone(config: &Config) -> chrono_tz::Tz {
 }
 
 /// `veille search QUERY`: full-text search with the French analyser.
-pub async fn search<'a>(
+pub(crate) async fn search<'a>(
     config: &'a Config,
     archive: &Path,
     query: &str,
@@ -510,7 +513,7 @@ pub async fn search<'a>(
 /// The stories `veille search` found, best first: a JSON array, or three lines each.
 #[derive(serde::Serialize)]
 #[serde(transparent)]
-pub struct Searched<'a> {
+pub(crate) struct Searched<'a> {
     hits: Vec<searching::StoryHit>,
     /// Matched words in bold (a terminal that takes colours) rather than in brackets.
     #[serde(skip)]
@@ -570,7 +573,7 @@ impl std::fmt::Display for Searched<'_> {
 }
 
 /// `veille reindex`: rebuilds the search index from the store.
-pub async fn reindex(config: &Config, archive: &Path) -> Result<Reindexed, CommandError> {
+pub(crate) async fn reindex(config: &Config, archive: &Path) -> Result<Reindexed, CommandError> {
     let store = Store::open(archive).await?;
     let (mut index, _) = crate::search::SearchIndex::open(&indexing::index_dir(archive))?;
     index.set_timezone(timezone(config));
@@ -580,8 +583,8 @@ pub async fn reindex(config: &Config, archive: &Path) -> Result<Reindexed, Comma
 
 /// What `veille reindex` did.
 #[derive(Debug, serde::Serialize)]
-pub struct Reindexed {
-    pub indexed: u64,
+pub(crate) struct Reindexed {
+    pub(crate) indexed: u64,
 }
 
 impl report::Report for Reindexed {}
@@ -597,7 +600,7 @@ impl std::fmt::Display for Reindexed {
 }
 
 /// `veille articles`: stored articles, newest first; one line per story for people.
-pub async fn articles<'a>(
+pub(crate) async fn articles<'a>(
     config: &'a Config,
     archive: &Path,
     filter: &ArticleFilter,
@@ -611,7 +614,7 @@ pub async fn articles<'a>(
 }
 
 /// Stored articles: a JSON array of every article, or one line per story for people.
-pub struct Articles<'a> {
+pub(crate) struct Articles<'a> {
     rows: Vec<crate::store::ArticleRow>,
     /// For the local dates.
     config: &'a Config,
@@ -712,7 +715,7 @@ impl std::fmt::Display for Articles<'_> {
 /// Who decides: `VEILLE_CURATOR`, else the login name (`USER`, `LOGNAME`, else the account
 /// of the process); None when nothing names the person, since a decision "par inconnu"
 /// helps nobody.
-pub fn known_curator() -> Option<String> {
+pub(crate) fn known_curator() -> Option<String> {
     ["VEILLE_CURATOR", "USER", "LOGNAME"]
         .iter()
         .find_map(|v| std::env::var(v).ok().filter(|s| !s.trim().is_empty()))
@@ -747,16 +750,9 @@ fn account_name() -> Option<String> {
 }
 
 /// Why a decision is refused without a curator's name, and how to give one.
-pub const NO_CURATOR: &str = "décision refusée : veille ne sait pas qui décide (ni \
+pub(crate) const NO_CURATOR: &str = "décision refusée : veille ne sait pas qui décide (ni \
      VEILLE_CURATOR, ni nom de session) ; donnez votre nom, par exemple : export \
      VEILLE_CURATOR=marie";
-
-pub fn curator_name() -> String {
-    ["VEILLE_CURATOR", "USER", "LOGNAME"]
-        .iter()
-        .find_map(|v| std::env::var(v).ok().filter(|s| !s.trim().is_empty()))
-        .unwrap_or_else(|| "inconnu".into())
-}
 
 /// The French refusal of a `dossier` that names no configured dossier, with the nearest one.
 fn dossier_refusal(config: &Config, dossier: Option<&str>) -> Option<String> {
@@ -811,24 +807,23 @@ mod health;
 mod interrupt;
 mod mailing;
 pub mod parser;
-pub mod privacy;
+pub(crate) mod privacy;
 mod publishing;
-pub mod report;
+pub(crate) mod report;
 mod searching;
-pub use bounces::{
-    edition_report, fetch as bounces_fetch, fetch_once as bounces_fetch_once,
-    parse as bounces_parse, subscriber_show,
+pub(crate) use bounces::{
+    edition_report, fetch as bounces_fetch, parse as bounces_parse, subscriber_show,
 };
-pub mod quality;
+pub(crate) mod quality;
 mod sources_admin;
-pub use backup::{backup, restore};
-pub use daemon::{run, schedule, status};
-pub use deciding::decide;
-pub use extract::extract;
-pub use health::{failing, sources};
-pub use mailing::{
+pub(crate) use backup::{backup, restore};
+pub(crate) use daemon::{run, schedule, status};
+pub(crate) use deciding::decide;
+pub(crate) use extract::extract;
+pub(crate) use health::{failing, sources};
+pub(crate) use mailing::{
     export as subscribers_export, forget as subscribers_forget, import as subscribers_import,
     list as subscribers_list, send as edition_send,
 };
-pub use publishing::{edition, panorama, serve};
-pub use sources_admin::{check_fetch, export_opml, import_opml, suggest};
+pub(crate) use publishing::{edition, panorama, serve};
+pub(crate) use sources_admin::{check_fetch, export_opml, import_opml, suggest};

@@ -15,7 +15,7 @@ use crate::store::{EditionError, NewBlock, Store};
 use crate::web::{self, WebState};
 
 /// `veille panorama [DOSSIER]`: renders the panoramas, then the archive index.
-pub async fn panorama(
+pub(crate) async fn panorama(
     config: &Config,
     archive: &Path,
     dossier: Option<&str>,
@@ -40,7 +40,7 @@ pub async fn panorama(
 /// What `veille panorama` wrote: an indented JSON document, or a line per dossier and the
 /// archive index.
 #[derive(Debug, serde::Serialize)]
-pub struct Panoramas {
+pub(crate) struct Panoramas {
     index: PathBuf,
     #[serde(serialize_with = "sorted")]
     panoramas: Vec<PanoramaReport>,
@@ -132,7 +132,12 @@ struct Ctx<'a> {
 
 /// `veille edition …` but `send` and `report` (the mail commands): the action's report,
 /// printed, and the exit code.
-pub async fn edition(config: &Config, archive: &Path, action: EditionCommand, json: bool) -> i32 {
+pub(crate) async fn edition(
+    config: &Config,
+    archive: &Path,
+    action: EditionCommand,
+    json: bool,
+) -> i32 {
     let ctx = Ctx {
         config,
         archive,
@@ -242,7 +247,7 @@ async fn new_edition(
 /// The edition `veille edition new` created: its kind and number for programs, a sentence
 /// with its period for people.
 #[derive(Debug)]
-pub struct NewEdition(Edition);
+pub(crate) struct NewEdition(Edition);
 
 impl serde::Serialize for NewEdition {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -302,7 +307,7 @@ async fn add_item(
 
 /// A story `veille edition add` placed, and the section it went to.
 #[derive(Debug, serde::Serialize)]
-pub struct ItemAdded {
+pub(crate) struct ItemAdded {
     edition: EditionRef,
     section: String,
     story: i64,
@@ -406,7 +411,7 @@ async fn add_block(
 
 /// The block `veille edition block` added, by its number.
 #[derive(Debug, serde::Serialize)]
-pub struct BlockAdded {
+pub(crate) struct BlockAdded {
     block: i64,
     edition: EditionRef,
     #[serde(skip)]
@@ -463,7 +468,7 @@ async fn show<'a>(ctx: &Ctx<'a>, edition: &str) -> Result<Shown<'a>, CommandErro
 }
 
 /// An edition as `veille edition show` gives it: its items completed by their stories' cards.
-pub struct Shown<'a> {
+pub(crate) struct Shown<'a> {
     edition: Edition,
     cards: Vec<crate::model::StoryCard>,
     /// For the publication's title.
@@ -526,7 +531,7 @@ async fn render(ctx: &Ctx<'_>, edition: &str) -> Result<Rendered, CommandError> 
 
 /// The files `veille edition render` wrote, and the archive index.
 #[derive(Debug, serde::Serialize)]
-pub struct Rendered {
+pub(crate) struct Rendered {
     edition: crate::publish::EditionReport,
     index: PathBuf,
     #[serde(skip)]
@@ -562,7 +567,7 @@ async fn list(archive: &Path) -> Result<Editions, CommandError> {
 /// Every edition, oldest first: a JSON array, or one line each and their count.
 #[derive(Debug, serde::Serialize)]
 #[serde(transparent)]
-pub struct Editions(Vec<Edition>);
+pub(crate) struct Editions(Vec<Edition>);
 
 impl Report for Editions {
     const PRETTY: bool = true;
@@ -640,7 +645,11 @@ fn write_edition(
 }
 
 /// `veille serve [--listen ADDR:PORT]`.
-pub async fn serve(config: &Config, archive: &Path, listen: Option<&str>) -> anyhow::Result<i32> {
+pub(crate) async fn serve(
+    config: &Config,
+    archive: &Path,
+    listen: Option<&str>,
+) -> anyhow::Result<i32> {
     let Some(addr) = super::listen_address(config, listen) else {
         return Ok(EXIT_USAGE);
     };

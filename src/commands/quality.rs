@@ -18,7 +18,7 @@ const TO_CHECK_LIMIT: u32 = 200;
 
 /// `veille to-check DOSSIER`: the dossier's "to check" band, most probable first, with the
 /// learned words behind each proposal.
-pub async fn to_check(
+pub(crate) async fn to_check(
     config: &Config,
     archive: &Path,
     dossier: &str,
@@ -37,7 +37,7 @@ pub async fn to_check(
 /// The stories `veille to-check` proposes: a JSON array, or two lines each.
 #[derive(Debug, Serialize)]
 #[serde(transparent)]
-pub struct ToCheck {
+pub(crate) struct ToCheck {
     rows: Vec<crate::store::ToCheckRow>,
     #[serde(skip)]
     dossier: String,
@@ -91,7 +91,7 @@ fn bad_file(path: &Path, message: String) -> CommandError {
 
 /// `veille eval tags FILE`: the rules alone; with `--train TRAIN` or `--folds K`, the rules
 /// plus the learned scorer.
-pub fn eval_tags(
+pub(crate) fn eval_tags(
     config: &Config,
     path: &Path,
     train: Option<&Path>,
@@ -118,7 +118,7 @@ pub fn eval_tags(
 /// The tagging measured on labelled rows; `--verbose` lists each disagreement.
 #[derive(Debug, Serialize)]
 #[serde(transparent)]
-pub struct TagsEvaluated {
+pub(crate) struct TagsEvaluated {
     evaluation: crate::tag::eval::TagEvaluation,
     #[serde(skip)]
     verbose: bool,
@@ -138,7 +138,7 @@ impl std::fmt::Display for TagsEvaluated {
 /// `veille eval dedup FILE`: story merging measured on labelled pairs, at the configured
 /// threshold with the best threshold found; with `--folds K`, the threshold chosen on the
 /// other folds and measured on each fold.
-pub fn eval_dedup(
+pub(crate) fn eval_dedup(
     config: &Config,
     path: &Path,
     threshold: Option<f64>,
@@ -172,7 +172,7 @@ enum DedupMeasure {
 /// Story merging measured on labelled pairs; `--verbose` lists each misclassified pair.
 #[derive(Debug, Serialize)]
 #[serde(transparent)]
-pub struct DedupEvaluated {
+pub(crate) struct DedupEvaluated {
     measure: DedupMeasure,
     #[serde(skip)]
     verbose: bool,

@@ -14,7 +14,7 @@ use super::{EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
 
 /// Why a command did not give its report.
 #[derive(Debug)]
-pub enum CommandError {
+pub(crate) enum CommandError {
     /// The command line or the values it names are wrong (exit 2); the message is French.
     Usage(String),
     /// Something failed while running (exit 1).
@@ -31,7 +31,7 @@ impl From<anyhow::Error> for CommandError {
 }
 
 impl CommandError {
-    pub fn exit_code(&self) -> i32 {
+    pub(crate) fn exit_code(&self) -> i32 {
         match self {
             CommandError::Usage(_) => EXIT_USAGE,
             CommandError::Runtime(_) | CommandError::Failed(_) => EXIT_FAILURE,
@@ -50,7 +50,7 @@ impl fmt::Display for CommandError {
 
 /// A command's outcome, for people (`Display`, French) and for programs (`Serialize`: the
 /// `--json` document; fields in alphabetical order, as `serde_json::json!` wrote them).
-pub trait Report: Serialize + fmt::Display {
+pub(crate) trait Report: Serialize + fmt::Display {
     /// Whether `--json` is indented (the documents people also read) or on one line.
     const PRETTY: bool = false;
     /// Whether the document's keys are sorted at every depth, as `serde_json::json!` wrote
@@ -94,14 +94,17 @@ pub(crate) fn lines(
 /// Serialises `value` with its keys in alphabetical order at every depth, as `serde_json::json!`
 /// did when it held a library type whose fields are declared in another order
 /// (`#[serde(serialize_with = "sorted")]`).
-pub fn sorted<T: Serialize, S: serde::Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn sorted<T: Serialize, S: serde::Serializer>(
+    value: &T,
+    s: S,
+) -> Result<S::Ok, S::Error> {
     serde_json::to_value(value)
         .map_err(serde::ser::Error::custom)?
         .serialize(s)
 }
 
 /// Prints a command's outcome on stdout (its error on stderr) and gives the exit code.
-pub fn emit<R: Report>(result: Result<R, CommandError>, json: bool) -> i32 {
+pub(crate) fn emit<R: Report>(result: Result<R, CommandError>, json: bool) -> i32 {
     match result {
         Ok(report) if json => match document(&report) {
             Ok(document) => {
@@ -139,6 +142,61 @@ mod tests {
         fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             write!(f, "{} indexés", self.indexed)
         }
+    }
+
+    /// A report whose fields are declared out of alphabetical order, shown in full yet failed.
+    #[derive(Serialize)]
+    struct Partial {
+        read: u64,
+        failed: Vec<&'static str>,
+    }
+
+    impl Report for Partial {
+        const SORTED: bool = true;
+
+        fn exit_code(&self) -> i32 {
+            if self.failed.is_empty() {
+                EXIT_OK
+            } else {
+                EXIT_FAILURE
+            }
+        }
+    }
+
+    impl fmt::Display for Partial {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            use std::fmt::Write;
+            lines(f, |out| {
+                writeln!(out, "{} lus", self.read)?;
+                for name in &self.failed {
+                    writeln!(out, "  illisible : {name}")?;
+                }
+                Ok(())
+            })
+        }
+    }
+
+    #[test]
+    fn a_sorted_report_keeps_json_order_and_its_text_loses_only_the_last_line_end() {
+        let partial = Partial {
+            read: 2,
+            failed: vec!["a.eml"],
+        };
+        assert_eq!(
+            document(&partial).unwrap(),
+            "{\"failed\":[\"a.eml\"],\"read\":2}"
+        );
+        assert_eq!(partial.to_string(), "2 lus\n  illisible : a.eml");
+        assert_eq!(emit(Ok(partial), false), EXIT_FAILURE);
+        let whole = Partial {
+            read: 1,
+            failed: Vec::new(),
+        };
+        assert_eq!(whole.to_string(), "1 lus");
+        assert_eq!(emit(Ok(whole), true), EXIT_OK);
+        let failed = CommandError::Failed("erreur : import de x.opml : illisible".into());
+        assert_eq!(failed.to_string(), "erreur : import de x.opml : illisible");
+        assert_eq!(failed.exit_code(), EXIT_FAILURE);
     }
 
     #[test]

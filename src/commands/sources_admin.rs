@@ -16,7 +16,7 @@ use crate::sources::{opml, suggest};
 
 /// Fetches a listing page (politely, robots.txt obeyed), proposes its `[sources.select]`
 /// table and shows the first three items those selectors read.
-pub async fn suggest(config: &Config, url: &str) -> Result<Suggested, CommandError> {
+pub(crate) async fn suggest(config: &Config, url: &str) -> Result<Suggested, CommandError> {
     if url::Url::parse(url).is_err() {
         return Err(CommandError::Usage(format!(
             "erreur : {url} n'est pas une adresse valide (exemple : https://www.exemple.gouv.fr/actualites)"
@@ -69,7 +69,7 @@ pub async fn suggest(config: &Config, url: &str) -> Result<Suggested, CommandErr
 }
 
 /// The selectors proposed for a listing page, and the first three items they read.
-pub struct Suggested {
+pub(crate) struct Suggested {
     url: String,
     suggestion: suggest::Suggestion,
     items: Vec<crate::model::ArticleCandidate>,
@@ -129,7 +129,7 @@ impl std::fmt::Display for Suggested {
 }
 
 /// `veille sources export --opml`: OPML 2.0 on standard output.
-pub fn export_opml(config: &Config) -> i32 {
+pub(crate) fn export_opml(config: &Config) -> i32 {
     let text = match std::fs::read_to_string(&config.path) {
         Ok(t) => t,
         Err(e) => {
@@ -155,7 +155,7 @@ pub fn export_opml(config: &Config) -> i32 {
 /// `veille sources import FILE.opml [--dossier ID]`: adds the feeds that are not there yet to
 /// `feeds.toml`, keeping its comments and layout; the new file is validated before it
 /// replaces the old one, so a bad import changes nothing.
-pub fn import_opml(
+pub(crate) fn import_opml(
     config: &Config,
     file: &Path,
     dossier: Option<&str>,
@@ -219,7 +219,7 @@ pub fn import_opml(
 }
 
 /// The feeds an OPML import added to `feeds.toml`, and those it left (already there).
-pub struct OpmlImported {
+pub(crate) struct OpmlImported {
     report: opml::ImportReport,
     path: std::path::PathBuf,
 }
@@ -271,7 +271,7 @@ fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
 
 /// `veille check --fetch SOURCE`: what one source yields now (fetched, read and tagged as a
 /// pass would, nothing stored).
-pub async fn check_fetch(prepared: &Prepared, name: &str) -> Result<Tried, CommandError> {
+pub(crate) async fn check_fetch(prepared: &Prepared, name: &str) -> Result<Tried, CommandError> {
     let config = &prepared.config;
     let Some(source) = config.sources.iter().find(|s| s.name == name) else {
         let names: Vec<&str> = config.sources.iter().map(|s| s.name.as_str()).collect();
@@ -329,7 +329,7 @@ pub async fn check_fetch(prepared: &Prepared, name: &str) -> Result<Tried, Comma
 }
 
 /// What one source yields now, read and tagged as a pass would.
-pub struct Tried {
+pub(crate) struct Tried {
     source: String,
     url: String,
     items: Vec<crate::model::PreparedArticle>,

@@ -3,8 +3,8 @@
 //! alternate screen, restored on quit, on Ctrl-C and on panic; `$EDITOR` and `$BROWSER`
 //! run with the terminal handed back. Other processes' writes show up within a second.
 
-pub mod app;
-pub mod filters;
+mod app;
+mod filters;
 pub mod ui;
 
 use std::path::Path;
@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::{self, Event, KeyEventKind};
 
-pub use app::{App, Effect, Mode};
+pub use app::{App, Effect};
 
 use crate::config::Config;
 use crate::store::Store;

@@ -3,7 +3,7 @@
 use super::*;
 
 impl App {
-    pub async fn open_composer(
+    pub(crate) async fn open_composer(
         &mut self,
         address: &EditionRef,
         selected: usize,
@@ -200,7 +200,7 @@ impl App {
     }
 
     /// After `$EDITOR`: stores the intro block.
-    pub async fn save_block(
+    pub(crate) async fn save_block(
         &mut self,
         edition: &EditionRef,
         block: Option<i64>,
