@@ -519,3 +519,96 @@ impl std::fmt::Display for Sent {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mail::send::Failure;
+
+    #[test]
+    fn an_import_reads_as_its_lines_and_as_the_sorted_document() {
+        let imported = Imported {
+            list: "flash-info".into(),
+            imported: 2,
+            duplicates: vec![4],
+            invalid: vec![Invalid {
+                line: 5,
+                value: "pas-une-adresse".into(),
+            }],
+            suppressed: Vec::new(),
+            columns: vec![Column {
+                column: "Courriel".into(),
+                field: "adresse",
+            }],
+            ignored_columns: vec!["Téléphone".into()],
+            accented_local_parts: vec![Accented {
+                email: "élise@exemple.fr".into(),
+                line: 3,
+            }],
+        };
+        assert_eq!(
+            imported.to_string(),
+            "Liste « flash-info » : 2 adresse(s) importée(s)\n  doublons : 1 (lignes 4)\n  \
+             refusées auparavant (désinscrites, en erreur, effacées) : 0 \n  adresses invalides : 1\n    \
+             ligne 5 : « pas-une-adresse »\n  attention, accents avant le @ : 1 adresse(s) \
+             importée(s) qui ne partiront que par un serveur d'envoi acceptant SMTPUTF8 (sinon : \
+             échec signalé à l'envoi)\n    ligne 3 : élise@exemple.fr\n  colonnes lues : « Courriel » \
+             (adresse)\n  colonnes ignorées : « Téléphone »"
+        );
+        let before = json!({
+            "list": "flash-info", "imported": 2, "duplicates": [4],
+            "invalid": [{"line": 5, "value": "pas-une-adresse"}], "suppressed": [],
+            "columns": [{"column": "Courriel", "field": "adresse"}],
+            "ignored_columns": ["Téléphone"],
+            "accented_local_parts": [{"line": 3, "email": "élise@exemple.fr"}],
+        });
+        assert_eq!(
+            super::super::report::document(&imported).unwrap(),
+            serde_json::to_string_pretty(&before).unwrap()
+        );
+    }
+
+    #[test]
+    fn an_erasure_reads_as_a_sentence_and_as_one_json_line() {
+        let forgotten = Forgotten {
+            email: "a@exemple.fr".into(),
+            known: false,
+            suppressed: true,
+        };
+        assert_eq!(
+            forgotten.to_string(),
+            "a@exemple.fr n'était pas connue ; elle est ajoutée à la liste d'exclusion"
+        );
+        let before = json!({"email": "a@exemple.fr", "known": false, "suppressed": true});
+        assert_eq!(
+            super::super::report::document(&forgotten).unwrap(),
+            before.to_string()
+        );
+    }
+
+    #[test]
+    fn a_refused_test_copy_is_shown_and_fails() {
+        let refused = Sent {
+            report: SendReport {
+                edition: "flash-info/3".into(),
+                test: Some("moi@exemple.fr".into()),
+                failed: vec![Failure {
+                    email: "moi@exemple.fr".into(),
+                    state: "failed_perm".into(),
+                    reply: Some("550 boîte inconnue".into()),
+                }],
+                ..SendReport::default()
+            },
+            dry_run: false,
+        };
+        assert_eq!(
+            refused.to_string(),
+            "Copie de test de flash-info/3 à moi@exemple.fr : échec\n  550 boîte inconnue"
+        );
+        assert_eq!(refused.exit_code(), EXIT_FAILURE);
+        assert_eq!(
+            super::super::report::document(&refused).unwrap(),
+            serde_json::to_string_pretty(&refused.report).unwrap()
+        );
+    }
+}

@@ -664,6 +664,38 @@ mod tests {
     use super::*;
 
     #[test]
+    fn additions_read_as_sentences_and_as_the_json_lines_of_the_contract() {
+        let added = ItemAdded {
+            edition: EditionRef::new("flash-info", 3),
+            section: "À la une".into(),
+            story: 42,
+        };
+        assert_eq!(
+            added.to_string(),
+            "Histoire 42 ajoutée à flash-info/3, rubrique « À la une »"
+        );
+        let before = json!({"edition": "flash-info/3", "story": 42, "section": "À la une"});
+        assert_eq!(
+            super::super::report::document(&added).unwrap(),
+            before.to_string()
+        );
+        let block = BlockAdded {
+            block: 7,
+            edition: EditionRef::new("flash-info", 3),
+            kind: BlockKind::Agenda,
+        };
+        assert_eq!(
+            block.to_string(),
+            "Bloc agenda ajouté à flash-info/3 (n° 7)"
+        );
+        let before = json!({"edition": "flash-info/3", "block": 7});
+        assert_eq!(
+            super::super::report::document(&block).unwrap(),
+            before.to_string()
+        );
+    }
+
+    #[test]
     fn panoramas_read_as_lines_and_as_the_sorted_json_document() {
         let report = |dossier: &str, stories| PanoramaReport {
             dossier: dossier.into(),

@@ -106,6 +106,7 @@ pub(crate) fn sorted<T: Serialize, S: serde::Serializer>(
 /// Prints a command's outcome on stdout (its error on stderr) and gives the exit code.
 pub(crate) fn emit<R: Report>(result: Result<R, CommandError>, json: bool) -> i32 {
     match result {
+        // The one place that chooses between the two forms of a report.
         Ok(report) if json => match document(&report) {
             Ok(document) => {
                 println!("{document}");
