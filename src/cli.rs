@@ -9,8 +9,13 @@ use clap::{Parser, Subcommand};
 
 use crate::model::DecisionState;
 
+/// The whole command line: the options every command shares, then the command.
+// clap makes the `///` comments of arguments and commands their French help; those of the
+// types and of the subcommand fields it leaves aside (and `about` is given here), so they
+// are for developers, in English.
 #[derive(Parser)]
 #[command(
+    long_about = None,
     name = "veille",
     version,
     about = "Veille de presse : relève des flux et des pages, stockage, publication"
@@ -31,10 +36,15 @@ pub struct Cli {
     /// systemd) ou json (un objet par ligne)
     #[arg(long, global = true, env = "VEILLE_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,
+    /// The command to run.
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// The commands of `veille`, each with its own arguments.
+// Positional arguments without help (`<EDITION>`, `<FILE>`: their names say it): a `///`
+// on them would become new `--help` text, and the help is part of the contract.
+#[allow(missing_docs)]
 #[derive(Subcommand)]
 pub enum Command {
     /// Valide la configuration ; liste dossiers et sources
@@ -74,6 +84,7 @@ pub enum Command {
     },
     /// État de santé de chaque source ; propositions de sélecteurs ; OPML
     Sources {
+        /// The action; none shows the health of every source.
         #[command(subcommand)]
         what: Option<SourcesCommand>,
         /// Seulement les sources en difficulté : en erreur depuis `alert_after_hours`,
@@ -107,6 +118,7 @@ pub enum Command {
     },
     /// Mesure la qualité du regroupement ou du classement sur un fichier étiqueté
     Eval {
+        /// What to measure.
         #[command(subcommand)]
         what: EvalCommand,
     },
@@ -151,6 +163,7 @@ pub enum Command {
     },
     /// Données personnelles : rapport pour le registre RGPD, purge des journaux d'envoi
     Privacy {
+        /// The report or the purge.
         #[command(subcommand)]
         what: PrivacyCommand,
         /// Un seul document JSON sur la sortie standard
@@ -195,6 +208,7 @@ pub enum Command {
     },
     /// Éditions : Flash Info, Lettre Pauvreté, lettres de réseau (GENRE/NUMÉRO, ex. flash-info/12)
     Edition {
+        /// The action on editions.
         #[command(subcommand)]
         what: EditionCommand,
         /// Un seul document JSON sur la sortie standard
@@ -203,6 +217,7 @@ pub enum Command {
     },
     /// Abonné·e·s : import (CSV, XLSX), liste, export, effacement
     Subscribers {
+        /// The action on subscribers.
         #[command(subcommand)]
         what: SubscribersCommand,
         /// Un seul document JSON sur la sortie standard
@@ -211,6 +226,7 @@ pub enum Command {
     },
     /// Retours de la boîte des échecs : lecture (fetch) ou analyse de fichiers (parse)
     Bounces {
+        /// Mailbox or files.
         #[command(subcommand)]
         what: BouncesCommand,
         /// Un seul document JSON sur la sortie standard
@@ -253,6 +269,10 @@ pub enum Command {
     },
 }
 
+/// `veille bounces …`: reading the bounce mailbox, or classifying message files.
+// Positional arguments without help (`<EDITION>`, `<FILE>`: their names say it): a `///`
+// on them would become new `--help` text, and the help is part of the contract.
+#[allow(missing_docs)]
 #[derive(Subcommand)]
 pub enum BouncesCommand {
     /// Lit les nouveaux messages de la boîte des retours ([bounces]) et applique la politique
@@ -264,6 +284,10 @@ pub enum BouncesCommand {
     },
 }
 
+/// `veille sources …`: selectors for a listing page, OPML out and in.
+// Positional arguments without help (`<EDITION>`, `<FILE>`: their names say it): a `///`
+// on them would become new `--help` text, and the help is part of the contract.
+#[allow(missing_docs)]
 #[derive(Subcommand)]
 pub enum SourcesCommand {
     /// Propose les sélecteurs [sources.select] d'une page de liste sans flux
@@ -286,6 +310,10 @@ pub enum SourcesCommand {
     },
 }
 
+/// `veille subscribers …`: the mailing lists' people.
+// Positional arguments without help (`<EDITION>`, `<FILE>`: their names say it): a `///`
+// on them would become new `--help` text, and the help is part of the contract.
+#[allow(missing_docs)]
 #[derive(Subcommand)]
 pub enum SubscribersCommand {
     /// Importe un fichier CSV (, ; ou tabulation ; UTF-8 ou Windows-1252) ou XLSX
@@ -313,6 +341,10 @@ pub enum SubscribersCommand {
     Show { email: String },
 }
 
+/// `veille edition …`: making, showing, rendering and sending editions.
+// Positional arguments without help (`<EDITION>`, `<FILE>`: their names say it): a `///`
+// on them would become new `--help` text, and the help is part of the contract.
+#[allow(missing_docs)]
 #[derive(Subcommand)]
 pub enum EditionCommand {
     /// Crée la prochaine édition d'un genre (brouillon)
@@ -396,6 +428,7 @@ pub enum EditionCommand {
     },
 }
 
+/// `veille privacy …`: the GDPR register report and the purge of sending logs.
 #[derive(Subcommand)]
 pub enum PrivacyCommand {
     /// Quelles données personnelles sont tenues, où, et combien de temps
@@ -404,6 +437,10 @@ pub enum PrivacyCommand {
     Purge,
 }
 
+/// `veille eval …`: quality measured on labelled files.
+// Positional arguments without help (`<EDITION>`, `<FILE>`: their names say it): a `///`
+// on them would become new `--help` text, and the help is part of the contract.
+#[allow(missing_docs)]
 #[derive(Subcommand)]
 pub enum EvalCommand {
     /// Précision, rappel et F1 du regroupement en histoires (paires étiquetées)

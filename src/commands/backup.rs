@@ -12,7 +12,11 @@ use crate::publish::french::count as plural;
 use crate::store::Store;
 
 /// `veille backup DEST`: works while the daemon runs (one read transaction).
-pub async fn backup(archive: &Path, config: &Path, dest: &Path) -> Result<BackedUp, CommandError> {
+pub(crate) async fn backup(
+    archive: &Path,
+    config: &Path,
+    dest: &Path,
+) -> Result<BackedUp, CommandError> {
     let store = Store::open(archive).await?;
     let manifest = backup::backup(&store, archive, config, dest).await;
     store.pool().close().await;
@@ -24,7 +28,7 @@ pub async fn backup(archive: &Path, config: &Path, dest: &Path) -> Result<Backed
 
 /// What `veille backup` wrote: `{"dest", "manifest"}` on one line, or a French sentence.
 #[derive(Debug, Serialize)]
-pub struct BackedUp {
+pub(crate) struct BackedUp {
     dest: PathBuf,
     #[serde(serialize_with = "sorted")]
     manifest: Manifest,
@@ -65,7 +69,7 @@ impl fmt::Display for BackedUp {
 
 /// `veille restore SRC [--remplacer]`: refuses while a daemon runs on the archive; then the
 /// search index is rebuilt from the restored store.
-pub async fn restore(
+pub(crate) async fn restore(
     archive: &Path,
     config: &Path,
     src: &Path,
@@ -86,7 +90,7 @@ pub async fn restore(
 
 /// What `veille restore` put back: `{"indexed", "restored"}` on one line, or French sentences.
 #[derive(Debug, Serialize)]
-pub struct RestoredArchive {
+pub(crate) struct RestoredArchive {
     /// Articles in the rebuilt search index.
     indexed: u64,
     #[serde(serialize_with = "sorted")]

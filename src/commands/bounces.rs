@@ -3,15 +3,17 @@
 
 use std::path::{Path, PathBuf};
 
+use serde::Serialize;
 use serde_json::json;
 
-use super::{EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
+use super::report::{CommandError, Report};
+use super::{EXIT_FAILURE, EXIT_OK};
 use crate::config::Config;
 use crate::mail::bounce::{self, Context, ParsedFile, mailbox};
 use crate::mail::token::Secret;
-use crate::model::EditionRef;
+use crate::model::{EditionRef, SubscriberRow};
 use crate::store::Store;
-use crate::store::bounces::EditionReport;
+use crate::store::bounces::{BounceEventRow, EditionReport};
 use crate::store::clicks::LinkClicks;
 
 /// Every file under `path` (itself when a file), in name order; hidden files left out.
@@ -36,34 +38,60 @@ fn files_under(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
-/// `veille bounces parse PATH… [--json]`: classifies message files without touching the store.
-pub fn parse(paths: &[PathBuf], json: bool) -> anyhow::Result<i32> {
+/// `veille bounces parse PATH… [--json]`: classifies message files without touching the store;
+/// an unreadable file is said on stderr and makes the exit code 1, the others are still read.
+pub(crate) fn parse(paths: &[PathBuf]) -> Parsed {
     let mut files = Vec::new();
-    let mut code = EXIT_OK;
+    let mut unreadable = false;
     for path in paths {
         if let Err(e) = files_under(path, &mut files) {
             eprintln!("erreur : {} illisible : {e}", path.display());
-            code = EXIT_FAILURE;
+            unreadable = true;
         }
     }
-    let mut out = Vec::new();
+    let mut parsed = Vec::new();
     for file in files {
         match std::fs::read(&file) {
-            Ok(raw) => out.push(ParsedFile::new(
+            Ok(raw) => parsed.push(ParsedFile::new(
                 file.display().to_string(),
                 &bounce::classify(&raw),
             )),
             Err(e) => {
                 eprintln!("erreur : {} illisible : {e}", file.display());
-                code = EXIT_FAILURE;
+                unreadable = true;
             }
         }
     }
-    if json {
-        println!("{}", serde_json::to_string_pretty(&out)?);
-    } else {
-        for p in &out {
-            println!(
+    Parsed { parsed, unreadable }
+}
+
+/// The files `veille bounces parse` classified: a JSON array, or two lines each.
+#[derive(Debug, Serialize)]
+#[serde(transparent)]
+pub(crate) struct Parsed {
+    parsed: Vec<ParsedFile>,
+    /// A path or a file could not be read (said on stderr as it happened).
+    #[serde(skip)]
+    unreadable: bool,
+}
+
+impl Report for Parsed {
+    const PRETTY: bool = true;
+
+    fn exit_code(&self) -> i32 {
+        if self.unreadable {
+            EXIT_FAILURE
+        } else {
+            EXIT_OK
+        }
+    }
+}
+
+impl std::fmt::Display for Parsed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for p in &self.parsed {
+            writeln!(
+                f,
                 "{}\n    {} ; {} ; statut {} ; raison {}",
                 p.file,
                 french_kind(p.kind),
@@ -74,11 +102,10 @@ pub fn parse(paths: &[PathBuf], json: bool) -> anyhow::Result<i32> {
                 },
                 p.status.as_deref().unwrap_or("—"),
                 p.reason.as_deref().unwrap_or("—"),
-            );
+            )?;
         }
-        println!("{} message(s) lu(s)", out.len());
+        write!(f, "{} message(s) lu(s)", self.parsed.len())
     }
-    Ok(code)
 }
 
 fn french_kind(kind: &str) -> &'static str {
@@ -102,49 +129,65 @@ fn french_effect(effect: &str) -> &'static str {
 }
 
 /// `veille bounces fetch [--json]`: reads the bounce mailbox once.
-pub async fn fetch(config: &Config, archive: &Path, json: bool) -> anyhow::Result<i32> {
+pub(crate) async fn fetch(config: &Config, archive: &Path) -> Result<Fetched, CommandError> {
     if config.bounces.is_none() {
-        eprintln!(
+        return Err(CommandError::Usage(
             "erreur : aucune boîte des retours : ajoutez [bounces] à feeds.toml \
              (imap = \"imaps://utilisateur@serveur/INBOX\" ou maildir = \"/var/mail/retours\")"
-        );
-        return Ok(EXIT_USAGE);
+                .into(),
+        ));
     }
     let report = fetch_once(config, archive)
         .await
         .map_err(|e| anyhow::anyhow!("lecture de la boîte des retours : {e:#}"))?;
-    if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-        return Ok(EXIT_OK);
-    }
-    println!(
-        "{} message(s) lu(s){}",
-        report.messages,
-        if report.already > 0 {
-            format!(", dont {} déjà traité(s)", report.already)
-        } else {
-            String::new()
+    Ok(Fetched(report))
+}
+
+/// What one reading of the bounce mailbox found and did.
+#[derive(Debug, Serialize)]
+#[serde(transparent)]
+pub(crate) struct Fetched(mailbox::FetchReport);
+
+impl Report for Fetched {
+    const PRETTY: bool = true;
+}
+
+impl std::fmt::Display for Fetched {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let report = &self.0;
+        write!(
+            f,
+            "{} message(s) lu(s){}",
+            report.messages,
+            if report.already > 0 {
+                format!(", dont {} déjà traité(s)", report.already)
+            } else {
+                String::new()
+            }
+        )?;
+        for (kind, n) in &report.kinds {
+            write!(f, "\n  {n} {}", french_kind(kind))?;
         }
-    );
-    for (kind, n) in &report.kinds {
-        println!("  {n} {}", french_kind(kind));
+        for (effect, n) in &report.effects {
+            write!(f, "\n  → {n} {}", french_effect(effect))?;
+        }
+        for p in &report.problems {
+            let what = if p.outcome == "forged" {
+                "sans effet, jeton falsifié"
+            } else {
+                "sans effet, destinataire inconnu"
+            };
+            write!(f, "\n  ! {} : {what} ({})", p.message, p.detail)?;
+        }
+        Ok(())
     }
-    for (effect, n) in &report.effects {
-        println!("  → {n} {}", french_effect(effect));
-    }
-    for p in &report.problems {
-        let what = if p.outcome == "forged" {
-            "sans effet, jeton falsifié"
-        } else {
-            "sans effet, destinataire inconnu"
-        };
-        println!("  ! {} : {what} ({})", p.message, p.detail);
-    }
-    Ok(EXIT_OK)
 }
 
 /// One reading of the mailbox `[bounces]` names (the command and the daemon's job).
-pub async fn fetch_once(config: &Config, archive: &Path) -> anyhow::Result<mailbox::FetchReport> {
+pub(crate) async fn fetch_once(
+    config: &Config,
+    archive: &Path,
+) -> anyhow::Result<mailbox::FetchReport> {
     let settings = config
         .bounces
         .as_ref()
@@ -164,46 +207,72 @@ pub async fn fetch_once(config: &Config, archive: &Path) -> anyhow::Result<mailb
 }
 
 /// `veille subscribers show ADDRESS [--json]`: lists and the events that came back.
-pub async fn subscriber_show(archive: &Path, email: &str, json: bool) -> anyhow::Result<i32> {
+pub(crate) async fn subscriber_show(
+    archive: &Path,
+    email: &str,
+) -> Result<Subscriber, CommandError> {
     let store = Store::open(archive).await?;
     let email = email.trim().to_lowercase();
     let rows = store.subscriber_rows(None).await?;
-    let Some(row) = rows.iter().find(|r| r.email == email) else {
-        eprintln!("erreur : adresse inconnue « {email} »");
-        return Ok(EXIT_FAILURE);
+    let Some(row) = rows.into_iter().find(|r| r.email == email) else {
+        // An address veille does not know is a fact about the store, not a typo: exit 1.
+        return Err(CommandError::Runtime(anyhow::anyhow!(
+            "adresse inconnue « {email} »"
+        )));
     };
     let events = store.bounce_events(&email).await?;
-    if json {
-        let lists: Vec<_> = row
+    Ok(Subscriber { row, events })
+}
+
+/// A subscriber's lists and the events that came back for them.
+pub(crate) struct Subscriber {
+    row: SubscriberRow,
+    events: Vec<BounceEventRow>,
+}
+
+impl Serialize for Subscriber {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let lists: Vec<_> = self
+            .row
             .subscriptions
             .iter()
             .map(|(l, s)| json!({"list": l, "status": s.as_str()}))
             .collect();
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json!({
-                "email": row.email,
-                "name": row.name,
-                "subscriptions": lists,
-                "events": events,
-            }))?
-        );
-        return Ok(EXIT_OK);
+        json!({
+            "email": self.row.email,
+            "name": self.row.name,
+            "subscriptions": lists,
+            "events": self.events,
+        })
+        .serialize(s)
     }
-    println!("{}", row.email);
-    if let Some(name) = &row.name {
-        println!("  nom : {name}");
-    }
-    for (list, status) in &row.subscriptions {
-        println!("  liste {list} : {}", status.as_str());
-    }
-    if events.is_empty() {
-        println!("  aucun retour (échec, plainte ou réponse automatique) reçu");
-    } else {
-        println!("  retours reçus :");
-        for e in &events {
-            println!(
-                "    {} — {} — {}{}{} → {}",
+}
+
+impl Report for Subscriber {
+    const PRETTY: bool = true;
+}
+
+impl std::fmt::Display for Subscriber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let row = &self.row;
+        write!(f, "{}", row.email)?;
+        if let Some(name) = &row.name {
+            write!(f, "\n  nom : {name}")?;
+        }
+        for (list, status) in &row.subscriptions {
+            write!(f, "\n  liste {list} : {}", status.as_str())?;
+        }
+        if self.events.is_empty() {
+            return write!(
+                f,
+                "\n  aucun retour (échec, plainte ou réponse automatique) reçu"
+            );
+        }
+        write!(f, "\n  retours reçus :")?;
+        for e in &self.events {
+            write!(
+                f,
+                "\n    {} — {} — {}{}{} → {}",
                 e.at,
                 e.edition.as_deref().unwrap_or("édition inconnue"),
                 french_kind(&e.kind),
@@ -216,31 +285,30 @@ pub async fn subscriber_show(archive: &Path, email: &str, json: bool) -> anyhow:
                     .map(|r| format!(" [{r}]"))
                     .unwrap_or_default(),
                 french_effect(&e.effect),
-            );
+            )?;
         }
+        Ok(())
     }
-    Ok(EXIT_OK)
 }
 
 /// `veille edition report KIND/N [--json]`: the figures after the fact, also written to
 /// `archive/published/<kind>/<n>/rapport.html` (linked from nowhere).
-pub async fn edition_report(
+pub(crate) async fn edition_report(
     config: &Config,
     archive: &Path,
     edition: &str,
-    json: bool,
-) -> anyhow::Result<i32> {
+) -> Result<Delivered, CommandError> {
     let Ok(EditionRef { kind, number }) = edition.parse::<EditionRef>() else {
-        eprintln!(
+        return Err(CommandError::Usage(format!(
             "erreur : édition « {edition} » : attendu GENRE/NUMÉRO, par exemple flash-info/3"
-        );
-        return Ok(EXIT_USAGE);
+        )));
     };
     let list = config.publications.get(&kind).map(|p| p.list_name(&kind));
     let store = Store::open(archive).await?;
     let Some(report) = store.edition_report(&kind, number, list.as_deref()).await? else {
-        eprintln!("erreur : édition inconnue : {edition}");
-        return Ok(EXIT_FAILURE);
+        return Err(CommandError::Runtime(anyhow::anyhow!(
+            "édition inconnue : {edition}"
+        )));
     };
     let dir = archive
         .join(crate::publish::PUBLISHED_DIR)
@@ -257,28 +325,46 @@ pub async fn edition_report(
     let path = dir.join("rapport.html");
     std::fs::write(&path, html)
         .map_err(|e| anyhow::anyhow!("impossible d'écrire {} : {e}", path.display()))?;
-    if json {
-        let mut doc = serde_json::to_value(&report)?;
-        if let (Some(clicks), Some(map)) = (&clicks, doc.as_object_mut()) {
-            map.insert("clicks".into(), serde_json::to_value(clicks)?);
+    Ok(Delivered {
+        report,
+        clicks,
+        path,
+    })
+}
+
+/// The figures of a sent edition, the clicks per link when they are counted, and the page
+/// written with them.
+#[derive(Debug, Serialize)]
+pub(crate) struct Delivered {
+    #[serde(flatten)]
+    report: EditionReport,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    clicks: Option<Vec<LinkClicks>>,
+    #[serde(skip)]
+    path: PathBuf,
+}
+
+impl Report for Delivered {
+    const PRETTY: bool = true;
+    const SORTED: bool = true;
+}
+
+impl std::fmt::Display for Delivered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (label, value) in report_lines(&self.report) {
+            writeln!(f, "{label:<48} {value}")?;
         }
-        println!("{}", serde_json::to_string_pretty(&doc)?);
-        return Ok(EXIT_OK);
-    }
-    for (label, value) in report_lines(&report) {
-        println!("{label:<48} {value}");
-    }
-    if let Some(clicks) = &clicks {
-        println!("\nClics par lien (anonymes, sans savoir qui a cliqué) :");
-        if clicks.is_empty() {
-            println!("  aucun lien compté pour cette édition");
+        if let Some(clicks) = &self.clicks {
+            writeln!(f, "\nClics par lien (anonymes, sans savoir qui a cliqué) :")?;
+            if clicks.is_empty() {
+                writeln!(f, "  aucun lien compté pour cette édition")?;
+            }
+            for c in clicks {
+                writeln!(f, "  {:>6}  {}", c.clicks, c.url)?;
+            }
         }
-        for c in clicks {
-            println!("  {:>6}  {}", c.clicks, c.url);
-        }
+        write!(f, "\nRapport : {}", self.path.display())
     }
-    println!("\nRapport : {}", path.display());
-    Ok(EXIT_OK)
 }
 
 fn report_lines(r: &EditionReport) -> Vec<(&'static str, i64)> {
@@ -354,12 +440,15 @@ fn clicks_html(clicks: Option<&[LinkClicks]>) -> String {
 /// What `veille status` shows of the loop: messages of the bounce mailbox by outcome, and
 /// the report of the edition sent last.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct StatusFigures {
-    pub mailbox: std::collections::BTreeMap<String, i64>,
-    pub last_edition: Option<EditionReport>,
+pub(crate) struct StatusFigures {
+    pub(crate) mailbox: std::collections::BTreeMap<String, i64>,
+    pub(crate) last_edition: Option<EditionReport>,
 }
 
-pub async fn status_figures(config: &Config, store: &Store) -> anyhow::Result<StatusFigures> {
+pub(crate) async fn status_figures(
+    config: &Config,
+    store: &Store,
+) -> anyhow::Result<StatusFigures> {
     let mailbox = store.bounce_message_counts().await?.into_iter().collect();
     let last_edition = match store.last_sent_edition().await? {
         Some((kind, number)) => {
@@ -374,23 +463,27 @@ pub async fn status_figures(config: &Config, store: &Store) -> anyhow::Result<St
     })
 }
 
-pub fn print_status_figures(f: &StatusFigures) {
+/// The bounce loop's part of `veille status`, for a person.
+pub(super) fn write_status_figures(out: &mut String, f: &StatusFigures) -> std::fmt::Result {
+    use std::fmt::Write;
     let count = |k: &str| f.mailbox.get(k).copied().unwrap_or(0);
     let total: i64 = f.mailbox.values().sum();
     if total > 0 {
-        println!(
+        writeln!(
+            out,
             "\nBoîte des retours : {total} message(s) traité(s) — {} appliqué(s), {} sans rapport \
              avec un envoi, {} destinataire(s) inconnu(s), {} jeton(s) falsifié(s)",
             count("applied"),
             count("ignored"),
             count("unknown"),
             count("forged")
-        );
+        )?;
     }
     if let Some(r) = &f.last_edition {
-        println!("\nDernier envoi, {} :", r.edition);
+        writeln!(out, "\nDernier envoi, {} :", r.edition)?;
         for (label, value) in report_lines(r) {
-            println!("  {label:<46} {value}");
+            writeln!(out, "  {label:<46} {value}")?;
         }
     }
+    Ok(())
 }

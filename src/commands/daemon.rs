@@ -7,7 +7,7 @@ use std::path::Path;
 
 use chrono::{DateTime, LocalResult, NaiveDateTime, SecondsFormat, TimeZone, Utc};
 use chrono_tz::Tz;
-use serde_json::json;
+use serde::Serialize;
 
 use super::report::{CommandError, Report};
 use super::{EXIT_OK, EXIT_USAGE, local_time, truncate};
@@ -20,7 +20,11 @@ use crate::schedule::clock;
 use crate::store::Store;
 
 /// `veille run [--listen ADDR:PORT]`: the daemon, until SIGTERM or SIGINT.
-pub async fn run(prepared: &Prepared, archive: &Path, listen: Option<&str>) -> anyhow::Result<i32> {
+pub(crate) async fn run(
+    prepared: &Prepared,
+    archive: &Path,
+    listen: Option<&str>,
+) -> anyhow::Result<i32> {
     let config = &prepared.config;
     let Some(addr) = super::listen_address(config, listen) else {
         return Ok(EXIT_USAGE);
@@ -76,7 +80,7 @@ fn parse_from(text: &str, tz: Tz) -> Result<DateTime<Utc>, String> {
 }
 
 /// `veille schedule "EXPR" [--from T] [--count N] [--json]`: the next run times.
-pub fn schedule(
+pub(crate) fn schedule(
     config: &Config,
     expr: &str,
     from: Option<&str>,
@@ -112,7 +116,7 @@ pub fn schedule(
 /// one French line each under the expression.
 #[derive(Debug, serde::Serialize)]
 #[serde(transparent)]
-pub struct Upcoming {
+pub(crate) struct Upcoming {
     #[serde(serialize_with = "offset_times")]
     runs: Vec<DateTime<Tz>>,
     /// The expression, as the schedule writes it.
@@ -160,71 +164,136 @@ fn day_name(day: chrono::NaiveDate) -> &'static str {
         [day.weekday().num_days_from_monday() as usize]
 }
 
-/// The jobs of `check`: JSON rows.
-pub(super) fn schedules_json(config: &Config) -> serde_json::Value {
+/// The jobs of `check`, with their next run.
+pub(super) fn schedules(config: &Config) -> Vec<ScheduledJob> {
     let now = Utc::now();
     crate::daemon::jobs(config)
-        .iter()
+        .into_iter()
         .map(|j| {
-            json!({
-                "job": j.name, "label": j.label, "schedule": j.schedule.text(),
-                "next": j.schedule.next_after(now).map(|t| t.with_timezone(&j.schedule.timezone()).to_rfc3339_opts(SecondsFormat::Secs, false)),
-            })
+            let next_at = j.schedule.next_after(now);
+            ScheduledJob {
+                next: next_at.map(|t| {
+                    t.with_timezone(&j.schedule.timezone())
+                        .to_rfc3339_opts(SecondsFormat::Secs, false)
+                }),
+                schedule: j.schedule.text(),
+                job: j.name,
+                label: j.label,
+                next_at,
+            }
         })
         .collect()
 }
 
+/// A job of the daemon as `check` lists it.
+#[derive(Debug, serde::Serialize)]
+pub(super) struct ScheduledJob {
+    job: String,
+    label: String,
+    /// The expression as written in the configuration.
+    schedule: String,
+    /// The next run in the job's timezone (RFC 3339), none when the expression never fires.
+    next: Option<String>,
+    #[serde(skip)]
+    next_at: Option<DateTime<Utc>>,
+}
+
 /// The jobs of `check`, for a person.
-pub(super) fn print_schedules(config: &Config) {
-    let now = Utc::now();
-    let jobs = crate::daemon::jobs(config);
-    println!(
+pub(super) fn write_schedules(
+    out: &mut String,
+    config: &Config,
+    jobs: &[ScheduledJob],
+) -> fmt::Result {
+    use std::fmt::Write;
+    writeln!(
+        out,
         "Planification du démon `veille run` ({} tâche(s), fuseau {}, arrêt en {} s au plus pour les relèves en cours) :",
         jobs.len(),
         config.settings.timezone,
         config.schedule.stop_grace_secs
-    );
-    for j in &jobs {
+    )?;
+    for j in jobs {
         let next = j
-            .schedule
-            .next_after(now)
+            .next_at
             .map_or_else(|| "jamais".into(), |t| local_time(config, t));
-        println!(
+        writeln!(
+            out,
             "  {:<34} {:<34} prochaine : {next}",
             truncate(&j.label, 34),
-            j.schedule.text()
-        );
+            j.schedule
+        )?;
     }
+    Ok(())
 }
 
 /// `veille status [--json]`: the daemon's figures, as `/metrics` gives them, for a person.
-pub async fn status(config: &Config, archive: &Path, json: bool) -> anyhow::Result<i32> {
+pub(crate) async fn status<'a>(
+    config: &'a Config,
+    archive: &Path,
+) -> Result<Status<'a>, CommandError> {
     let store = Store::open(archive).await?;
     store.sync_sources(&config.sources).await?;
     let now = Utc::now();
     let snapshot = metrics::snapshot(&store, config, now).await?;
     let holder = lock::holder(archive);
     let bounces = super::bounces::status_figures(config, &store).await?;
-    if json {
-        let mut doc = serde_json::to_value(&snapshot)?;
-        doc["daemon"] = json!({"running": holder.is_some(), "pid": holder.filter(|p| *p > 0)});
-        doc["bounces"] = serde_json::to_value(&bounces)?;
-        println!("{}", serde_json::to_string_pretty(&doc)?);
-        return Ok(EXIT_OK);
-    }
-    match holder {
-        Some(pid) if pid > 0 => println!("Démon : en marche (pid {pid})"),
-        Some(_) => println!("Démon : en marche"),
-        None => println!("Démon : arrêté (lancez `veille run`, ou `systemctl start veille`)"),
-    }
-    print_status(config, &snapshot);
-    super::bounces::print_status_figures(&bounces);
-    Ok(EXIT_OK)
+    Ok(Status {
+        snapshot,
+        daemon: Daemon {
+            running: holder.is_some(),
+            pid: holder.filter(|p| *p > 0),
+        },
+        bounces,
+        config,
+    })
 }
 
-fn print_status(config: &Config, s: &Snapshot) {
+/// The daemon's figures: whether it runs, its jobs, the sources, the bounce loop.
+#[derive(Serialize)]
+pub(crate) struct Status<'a> {
+    #[serde(flatten)]
+    snapshot: Snapshot,
+    daemon: Daemon,
+    bounces: super::bounces::StatusFigures,
+    /// For the local times.
+    #[serde(skip)]
+    config: &'a Config,
+}
+
+/// Whether a daemon holds the archive's lock, and its process when it said.
+#[derive(Serialize)]
+struct Daemon {
+    running: bool,
+    pid: Option<u32>,
+}
+
+impl Report for Status<'_> {
+    const PRETTY: bool = true;
+    const SORTED: bool = true;
+}
+
+impl fmt::Display for Status<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use std::fmt::Write;
+        super::report::lines(f, |out| {
+            match self.daemon.pid {
+                Some(pid) => writeln!(out, "Démon : en marche (pid {pid})")?,
+                None if self.daemon.running => writeln!(out, "Démon : en marche")?,
+                None => writeln!(
+                    out,
+                    "Démon : arrêté (lancez `veille run`, ou `systemctl start veille`)"
+                )?,
+            }
+            write_status(out, self.config, &self.snapshot)?;
+            super::bounces::write_status_figures(out, &self.bounces)
+        })
+    }
+}
+
+fn write_status(out: &mut String, config: &Config, s: &Snapshot) -> fmt::Result {
+    use std::fmt::Write;
     let when = |t: Option<DateTime<Utc>>| t.map_or_else(|| "—".into(), |t| local_time(config, t));
-    println!("\nTâches planifiées (fuseau {}) :", s.timezone);
+    writeln!(out, "\nTâches planifiées (fuseau {}) :", s.timezone)?;
     for job in &s.jobs {
         let j = &job.stored;
         let last = match (&j.last_run, j.last_status.as_deref()) {
@@ -243,32 +312,34 @@ fn print_status(config: &Config, s: &Snapshot) {
                 )
             }
         };
-        println!("  {} — {}", job.label, job.schedule);
-        println!(
+        writeln!(out, "  {} — {}", job.label, job.schedule)?;
+        writeln!(
+            out,
             "      {last} ; prochaine {} ; {} exécution(s), {} échec(s)",
             when(job.next_run),
             j.runs,
             j.failures
-        );
+        )?;
         if let Some(e) = j
             .last_error
             .as_deref()
             .filter(|_| j.last_status.as_deref() == Some("error"))
         {
-            println!("      ↳ {e}");
+            writeln!(out, "      ↳ {e}")?;
         }
     }
     if s.reminders.is_empty() {
-        println!("\nAucune édition à préparer.");
+        writeln!(out, "\nAucune édition à préparer.")?;
     } else {
-        println!();
+        writeln!(out)?;
         for r in &s.reminders {
-            println!(
+            writeln!(
+                out,
                 "{} (période du {} au {})",
                 r.message(),
                 r.period_start,
                 r.period_end
-            );
+            )?;
         }
     }
     let failing = s
@@ -276,43 +347,52 @@ fn print_status(config: &Config, s: &Snapshot) {
         .iter()
         .filter(|x| x.consecutive_errors > 0)
         .count();
-    println!(
+    writeln!(
+        out,
         "\nArticles : {} ; histoires : {} ; articles nouveaux relevés : {}",
         s.totals.articles, s.totals.stories, s.articles_ingested
-    );
+    )?;
     let deliveries: Vec<String> = s
         .totals
         .deliveries
         .iter()
         .map(|(state, n)| format!("{n} {}", delivery_label(state)))
         .collect();
-    println!(
+    writeln!(
+        out,
         "Envois : {}",
         if deliveries.is_empty() {
             "aucun".to_string()
         } else {
             deliveries.join(", ")
         }
-    );
-    println!("\nSources : {} dont {failing} en erreur", s.sources.len());
-    println!(
+    )?;
+    writeln!(
+        out,
+        "\nSources : {} dont {failing} en erreur",
+        s.sources.len()
+    )?;
+    writeln!(
+        out,
         "  {:<44} {:>8} {:>8} {:>9}  Dernier succès",
         "Source", "Relèves", "Erreurs", "De suite"
-    );
+    )?;
     for x in &s.sources {
         let last = x.last_success.map_or_else(
             || "jamais".to_string(),
             |t| format!("il y a {}", age((s.at - t).num_seconds())),
         );
         let off = if x.enabled { "" } else { " (désactivée)" };
-        println!(
+        writeln!(
+            out,
             "  {:<44} {:>8} {:>8} {:>9}  {last}{off}",
             truncate(&x.name, 44),
             x.fetches,
             x.errors,
             x.consecutive_errors
-        );
+        )?;
     }
+    Ok(())
 }
 
 fn delivery_label(state: &str) -> &str {

@@ -13,7 +13,7 @@ use crate::model::DecisionState;
 use crate::store::{DecisionError, Store};
 
 /// `veille decide STORY keep|reject|star [--dossier ID]`.
-pub async fn decide(
+pub(crate) async fn decide(
     config: &Config,
     archive: &Path,
     story: i64,
@@ -61,7 +61,7 @@ pub async fn decide(
 
 /// A decision stored: one JSON line, or one French sentence.
 #[derive(Debug, serde::Serialize)]
-pub struct Decided {
+pub(crate) struct Decided {
     curator: String,
     /// The dossiers it applies to; `[""]` for a story outside any dossier.
     dossiers: Vec<String>,

@@ -74,7 +74,7 @@ fn without_config(cli: &Cli) -> Option<ExitCode> {
         Command::Bounces {
             what: BouncesCommand::Parse { paths },
             json,
-        } => Some(exit(super::bounces_parse(paths, *json))),
+        } => Some(code_of(emit(Ok(super::bounces_parse(paths)), *json))),
         Command::Extract { file, url, json } => {
             Some(code_of(emit(super::extract(file, url.as_deref()), *json)))
         }
@@ -100,7 +100,7 @@ fn with_runtime(body: impl FnOnce(&tokio::runtime::Runtime) -> anyhow::Result<i3
 /// Commands that read the configuration but need no runtime.
 fn offline(config: &Config, command: &Command) -> Option<anyhow::Result<i32>> {
     match command {
-        Command::Check { json, fetch: None } => Some(Ok(super::check(config, *json))),
+        Command::Check { json, fetch: None } => Some(Ok(emit(Ok(super::check(config)), *json))),
         Command::Schedule {
             expr,
             from,
@@ -119,14 +119,10 @@ fn offline(config: &Config, command: &Command) -> Option<anyhow::Result<i32>> {
                     json,
                     verbose,
                 },
-        } => Some(super::quality::eval_tags(
-            config,
-            file,
-            train.as_deref(),
-            *folds,
+        } => Some(Ok(emit(
+            super::quality::eval_tags(config, file, train.as_deref(), *folds, *verbose),
             *json,
-            *verbose,
-        )),
+        ))),
         Command::Eval {
             what:
                 EvalCommand::Dedup {
@@ -136,9 +132,10 @@ fn offline(config: &Config, command: &Command) -> Option<anyhow::Result<i32>> {
                     json,
                     verbose,
                 },
-        } => Some(super::quality::eval_dedup(
-            config, file, *threshold, *folds, *json, *verbose,
-        )),
+        } => Some(Ok(emit(
+            super::quality::eval_dedup(config, file, *threshold, *folds, *verbose),
+            *json,
+        ))),
         _ => None,
     }
 }
@@ -150,10 +147,10 @@ async fn online(prepared: &Prepared, archive: &Path, command: Command) -> anyhow
         Command::Check {
             json,
             fetch: Some(name),
-        } => Ok(super::check_fetch(prepared, &name, json).await),
+        } => Ok(emit(super::check_fetch(prepared, &name).await, json)),
         Command::Run { listen } => super::run(prepared, archive, listen.as_deref()).await,
         Command::Serve { listen } => super::serve(config, archive, listen.as_deref()).await,
-        Command::Status { json } => super::status(config, archive, json).await,
+        Command::Status { json } => Ok(emit(super::status(config, archive).await, json)),
         Command::Privacy { what, json } => match what {
             PrivacyCommand::Report => Ok(emit(super::privacy::report(config, archive).await, json)),
             PrivacyCommand::Purge => Ok(emit(super::privacy::purge(config, archive).await, json)),
@@ -165,7 +162,10 @@ async fn online(prepared: &Prepared, archive: &Path, command: Command) -> anyhow
             dossier,
             limit,
             json,
-        } => super::search(config, archive, &query, dossier.as_deref(), limit, json).await,
+        } => Ok(emit(
+            super::search(config, archive, &query, dossier.as_deref(), limit).await,
+            json,
+        )),
         Command::Fetch {
             dossier,
             source,
@@ -177,7 +177,10 @@ async fn online(prepared: &Prepared, archive: &Path, command: Command) -> anyhow
                 source,
                 force,
             };
-            super::fetch(prepared, archive, &options, json).await
+            Ok(emit(
+                super::fetch(prepared, archive, &options, json).await,
+                json,
+            ))
         }
         Command::Sources {
             what,
@@ -199,7 +202,7 @@ async fn online(prepared: &Prepared, archive: &Path, command: Command) -> anyhow
                 state,
                 limit,
             };
-            super::articles(config, archive, &filter, json).await
+            Ok(emit(super::articles(config, archive, &filter).await, json))
         }
         Command::Decide {
             story,
@@ -210,9 +213,10 @@ async fn online(prepared: &Prepared, archive: &Path, command: Command) -> anyhow
             let decided = super::decide(config, archive, story, &action, dossier.as_deref()).await;
             Ok(emit(decided, json))
         }
-        Command::ToCheck { dossier, json } => {
-            super::quality::to_check(config, archive, &dossier, json).await
-        }
+        Command::ToCheck { dossier, json } => Ok(emit(
+            super::quality::to_check(config, archive, &dossier).await,
+            json,
+        )),
         Command::Panorama { dossier, json } => Ok(emit(
             super::panorama(config, archive, dossier.as_deref()).await,
             json,
@@ -221,7 +225,7 @@ async fn online(prepared: &Prepared, archive: &Path, command: Command) -> anyhow
         Command::Edition { what, json } => edition(config, archive, what, json).await,
         Command::Subscribers { what, json } => subscribers(config, archive, what, json).await,
         Command::Bounces { what, json } => match what {
-            BouncesCommand::Fetch => super::bounces_fetch(config, archive, json).await,
+            BouncesCommand::Fetch => Ok(emit(super::bounces_fetch(config, archive).await, json)),
             BouncesCommand::Parse { .. } => unreachable!("needs no configuration"),
         },
         Command::Check { fetch: None, .. }
@@ -243,11 +247,12 @@ async fn sources(
     match what {
         None if failing => Ok(emit(super::failing(config, archive).await, json)),
         None => Ok(emit(super::sources(config, archive).await, json)),
-        Some(SourcesCommand::Suggest { url }) => Ok(super::suggest(config, &url, json).await),
+        Some(SourcesCommand::Suggest { url }) => Ok(emit(super::suggest(config, &url).await, json)),
         Some(SourcesCommand::Export { .. }) => Ok(super::export_opml(config)),
-        Some(SourcesCommand::Import { file, dossier }) => {
-            Ok(super::import_opml(config, &file, dossier.as_deref(), json))
-        }
+        Some(SourcesCommand::Import { file, dossier }) => Ok(emit(
+            super::import_opml(config, &file, dossier.as_deref()),
+            json,
+        )),
     }
 }
 
@@ -281,12 +286,16 @@ async fn edition(
                 dry_run,
                 resend_uncertain,
             };
-            super::edition_send(config, archive, &edition, &options, json).await
+            Ok(emit(
+                super::edition_send(config, archive, &edition, &options, json).await,
+                json,
+            ))
         }
-        EditionCommand::Report { edition } => {
-            super::edition_report(config, archive, &edition, json).await
-        }
-        other => super::edition(config, archive, other, json).await,
+        EditionCommand::Report { edition } => Ok(emit(
+            super::edition_report(config, archive, &edition).await,
+            json,
+        )),
+        other => Ok(super::edition(config, archive, other, json).await),
     }
 }
 
@@ -297,18 +306,22 @@ async fn subscribers(
     json: bool,
 ) -> anyhow::Result<i32> {
     match what {
-        SubscribersCommand::Import { file, list } => {
-            super::subscribers_import(config, archive, &file, &list, json).await
-        }
-        SubscribersCommand::List { list } => {
-            super::subscribers_list(config, archive, list.as_deref(), json).await
-        }
+        SubscribersCommand::Import { file, list } => Ok(emit(
+            super::subscribers_import(config, archive, &file, &list).await,
+            json,
+        )),
+        SubscribersCommand::List { list } => Ok(emit(
+            super::subscribers_list(config, archive, list.as_deref()).await,
+            json,
+        )),
         SubscribersCommand::Export { list } => {
             super::subscribers_export(config, archive, list.as_deref()).await
         }
         SubscribersCommand::Forget { email } => {
-            super::subscribers_forget(archive, &email, json).await
+            Ok(emit(super::subscribers_forget(archive, &email).await, json))
         }
-        SubscribersCommand::Show { email } => super::subscriber_show(archive, &email, json).await,
+        SubscribersCommand::Show { email } => {
+            Ok(emit(super::subscriber_show(archive, &email).await, json))
+        }
     }
 }

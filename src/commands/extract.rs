@@ -9,7 +9,7 @@ use crate::extract::{self, Extracted};
 /// The article of `file` (JSON: title, text, author, published, image), or a French error
 /// naming the file: a runtime error (exit 1) when the page holds no article, a usage error
 /// (exit 2) when it cannot be read.
-pub fn extract(file: &Path, url: Option<&str>) -> Result<Article, CommandError> {
+pub(crate) fn extract(file: &Path, url: Option<&str>) -> Result<Article, CommandError> {
     if let Some(u) = url
         && url::Url::parse(u).is_err()
     {
@@ -37,7 +37,7 @@ pub fn extract(file: &Path, url: Option<&str>) -> Result<Article, CommandError> 
 /// its text.
 #[derive(Debug, serde::Serialize)]
 #[serde(transparent)]
-pub struct Article(Extracted);
+pub(crate) struct Article(Extracted);
 
 impl Report for Article {
     const PRETTY: bool = true;

@@ -15,7 +15,10 @@ use crate::publish::french::count as plural;
 use crate::store::{SourceHealth, Store};
 
 /// `veille sources`: the health of every source.
-pub async fn sources(config: &Config, archive: &Path) -> Result<SourcesHealth, CommandError> {
+pub(crate) async fn sources(
+    config: &Config,
+    archive: &Path,
+) -> Result<SourcesHealth, CommandError> {
     let store = Store::open(archive).await?;
     store.sync_sources(&config.sources).await?;
     let configured: std::collections::HashSet<&str> =
@@ -35,7 +38,7 @@ pub async fn sources(config: &Config, archive: &Path) -> Result<SourcesHealth, C
 /// The health of the configured sources: a JSON array, or a table and a count.
 #[derive(Debug, serde::Serialize)]
 #[serde(transparent)]
-pub struct SourcesHealth {
+pub(crate) struct SourcesHealth {
     health: Vec<SourceHealth>,
     /// The archive's timezone, for the times of the table.
     #[serde(skip)]
@@ -86,7 +89,7 @@ impl fmt::Display for SourcesHealth {
 }
 
 /// `veille sources --failing`: the sources the curators are (or would be) alerted about.
-pub async fn failing(config: &Config, archive: &Path) -> Result<Failing, CommandError> {
+pub(crate) async fn failing(config: &Config, archive: &Path) -> Result<Failing, CommandError> {
     let store = Store::open(archive).await?;
     store.sync_sources(&config.sources).await?;
     let settings = config
@@ -106,7 +109,7 @@ pub async fn failing(config: &Config, archive: &Path) -> Result<Failing, Command
 /// closer.
 #[derive(Debug, serde::Serialize)]
 #[serde(transparent)]
-pub struct Failing(Vec<Assessment>);
+pub(crate) struct Failing(Vec<Assessment>);
 
 impl Report for Failing {
     const PRETTY: bool = true;

@@ -13,16 +13,16 @@ use crate::model::SourceReport;
 /// What the pass saved so far: (sources recorded, new articles).
 type Saved = Arc<Mutex<(usize, u32)>>;
 
-pub struct Interrupt {
+pub(crate) struct Interrupt {
     /// Read by the harvest before each source.
-    pub stop: Arc<AtomicBool>,
+    pub(crate) stop: Arc<AtomicBool>,
     saved: Saved,
     listener: tokio::task::JoinHandle<()>,
 }
 
 impl Interrupt {
     /// Starts listening for Ctrl-C (SIGINT) for the time of the pass.
-    pub fn listen(bar: ProgressBar) -> Interrupt {
+    pub(crate) fn listen(bar: ProgressBar) -> Interrupt {
         let stop = Arc::new(AtomicBool::new(false));
         let saved: Saved = Arc::default();
         let listener = tokio::spawn({
@@ -61,7 +61,7 @@ impl Interrupt {
     }
 
     /// Counts a source the pass has finished (and so recorded).
-    pub fn saved(&self, report: &SourceReport) {
+    pub(crate) fn saved(&self, report: &SourceReport) {
         if report.status != crate::model::SourceStatus::Stopped {
             let mut saved = self.saved.lock().unwrap_or_else(|e| e.into_inner());
             saved.0 += 1;
@@ -70,7 +70,7 @@ impl Interrupt {
     }
 
     /// Stops listening; true when Ctrl-C was pressed during the pass.
-    pub fn finish(self) -> bool {
+    pub(crate) fn finish(self) -> bool {
         self.listener.abort();
         self.stop.load(Ordering::Relaxed)
     }

@@ -1,5 +1,5 @@
-//! The commands of the CLI, as library functions that print their report (French for people,
-//! one JSON document with `--json`) and return the process exit code.
+//! The commands of the CLI, as library functions that give a report (French for people, one
+//! JSON document with `--json`: `report`), printed by `dispatch` with the process exit code.
 
 use std::io::IsTerminal;
 use std::path::Path;
@@ -16,14 +16,17 @@ use crate::publish::french::count as plural;
 use crate::store::{ArticleFilter, Store};
 use report::CommandError;
 
-/// Exit codes of the contract (ARCHITECTURE.md, "The contract outside checks rely on").
-pub const EXIT_OK: i32 = 0;
+// Exit codes of the contract (ARCHITECTURE.md, "The contract outside checks rely on").
+/// The command did what was asked.
+pub(crate) const EXIT_OK: i32 = 0;
+/// Something failed while running: whoever runs veille must look (the `main` uses it too).
 pub const EXIT_FAILURE: i32 = 1;
-pub const EXIT_USAGE: i32 = 2;
+/// The command line or the values it names are wrong: the user must correct them.
+pub(crate) const EXIT_USAGE: i32 = 2;
 
 /// Loads the configuration and compiles its tagging rules, or prints the errors and returns
 /// the exit code 2.
-pub fn load_config(path: &Path) -> Result<Prepared, i32> {
+pub(crate) fn load_config(path: &Path) -> Result<Prepared, i32> {
     let report = |errors: config::ConfigErrors| {
         eprintln!("{errors}");
         eprintln!(
@@ -36,19 +39,8 @@ pub fn load_config(path: &Path) -> Result<Prepared, i32> {
     Prepared::load(path).map_err(report)
 }
 
-fn read_labelled_file(path: &Path) -> Result<String, i32> {
-    std::fs::read_to_string(path).map_err(|e| {
-        eprintln!(
-            "impossible de lire {} : {}",
-            path.display(),
-            crate::wording::io(&e)
-        );
-        EXIT_USAGE
-    })
-}
-
 /// `veille retag`: the current rules over every stored article; decisions are kept.
-pub async fn retag(prepared: &Prepared, archive: &Path) -> Result<Retagged, CommandError> {
+pub(crate) async fn retag(prepared: &Prepared, archive: &Path) -> Result<Retagged, CommandError> {
     let (config, tagger) = (&prepared.config, &prepared.tagger);
     let store = Store::open(archive).await?;
     let inputs = store.tagging_inputs().await?;
@@ -64,12 +56,12 @@ pub async fn retag(prepared: &Prepared, archive: &Path) -> Result<Retagged, Comm
 
 /// What `veille retag` did.
 #[derive(Debug, serde::Serialize)]
-pub struct Retagged {
+pub(crate) struct Retagged {
     /// Articles read again.
-    pub articles: usize,
+    pub(crate) articles: usize,
     /// Those whose tags changed.
-    pub changed: usize,
-    pub search_index: serde_json::Value,
+    pub(crate) changed: usize,
+    pub(crate) search_index: serde_json::Value,
     #[serde(skip)]
     index_text: String,
 }
@@ -98,7 +90,7 @@ fn kind_label(kind: SourceKind) -> &'static str {
 }
 
 /// `veille check`: the configuration is valid; list dossiers and sources.
-pub fn check(config: &Config, json: bool) -> i32 {
+pub(crate) fn check(config: &Config) -> Checked<'_> {
     let count = |id: &str| {
         config
             .sources
@@ -106,81 +98,146 @@ pub fn check(config: &Config, json: bool) -> i32 {
             .filter(|s| s.dossiers.iter().any(|d| d == id))
             .count()
     };
-    if json {
-        let doc = json!({
-            "file": config.path.display().to_string(),
-            "timezone": config.settings.timezone.name(),
-            "dossiers": config.dossiers.iter().map(|(id, d)| json!({
-                "id": id, "title": d.title, "panorama": d.panorama, "sources": count(id),
-                "keywords": d.keywords.len(),
-            })).collect::<Vec<_>>(),
-            "sources": config.sources.iter().map(|s| json!({
-                "name": s.name, "kind": s.kind, "url": s.url, "dossiers": s.dossiers, "enabled": s.enabled,
-            })).collect::<Vec<_>>(),
-            "schedules": daemon::schedules_json(config),
-        });
-        println!("{doc:#}");
-        return EXIT_OK;
+    Checked {
+        file: config.path.display().to_string(),
+        timezone: config.settings.timezone.name(),
+        dossiers: config
+            .dossiers
+            .iter()
+            .map(|(id, d)| CheckedDossier {
+                id,
+                title: &d.title,
+                panorama: d.panorama,
+                sources: count(id),
+                keywords: d.keywords.len(),
+            })
+            .collect(),
+        sources: config
+            .sources
+            .iter()
+            .map(|s| CheckedSource {
+                name: &s.name,
+                kind: s.kind,
+                url: &s.url,
+                dossiers: &s.dossiers,
+                enabled: s.enabled,
+            })
+            .collect(),
+        schedules: daemon::schedules(config),
+        config,
     }
-    println!("{} : configuration valide", config.path.display());
-    println!("Fuseau horaire : {}", config.settings.timezone);
-    println!(
-        "Relève : {} en parallèle, {} par site, délai {} s, corps ≤ {} Mio",
-        config.settings.concurrency,
-        config.settings.per_host,
-        config.settings.timeout_secs,
-        config.settings.max_body_mib
-    );
-    daemon::print_schedules(config);
-    println!();
-    println!("{} dossiers :", config.dossiers.len());
-    for (id, d) in &config.dossiers {
-        let panorama = if d.panorama {
-            "panorama"
-        } else {
-            "sans panorama"
-        };
-        println!(
-            "  {id:<24} {:<46} {panorama:<14} {:>3} sources",
-            d.title,
-            count(id)
-        );
+}
+
+/// What `veille check` found valid: the dossiers, the sources and the daemon's jobs.
+#[derive(Debug, serde::Serialize)]
+pub(crate) struct Checked<'a> {
+    file: String,
+    timezone: &'static str,
+    dossiers: Vec<CheckedDossier<'a>>,
+    sources: Vec<CheckedSource<'a>>,
+    schedules: Vec<daemon::ScheduledJob>,
+    /// The settings the text also shows.
+    #[serde(skip)]
+    config: &'a Config,
+}
+
+/// A dossier as `veille check` lists it.
+#[derive(Debug, serde::Serialize)]
+struct CheckedDossier<'a> {
+    id: &'a str,
+    title: &'a str,
+    panorama: bool,
+    /// Sources that feed it.
+    sources: usize,
+    keywords: usize,
+}
+
+/// A source as `veille check` lists it.
+#[derive(Debug, serde::Serialize)]
+struct CheckedSource<'a> {
+    name: &'a str,
+    kind: SourceKind,
+    url: &'a str,
+    dossiers: &'a [String],
+    enabled: bool,
+}
+
+impl report::Report for Checked<'_> {
+    const PRETTY: bool = true;
+    const SORTED: bool = true;
+}
+
+impl std::fmt::Display for Checked<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use std::fmt::Write;
+        let config = self.config;
+        report::lines(f, |out| {
+            writeln!(out, "{} : configuration valide", config.path.display())?;
+            writeln!(out, "Fuseau horaire : {}", config.settings.timezone)?;
+            writeln!(
+                out,
+                "Relève : {} en parallèle, {} par site, délai {} s, corps ≤ {} Mio",
+                config.settings.concurrency,
+                config.settings.per_host,
+                config.settings.timeout_secs,
+                config.settings.max_body_mib
+            )?;
+            daemon::write_schedules(out, config, &self.schedules)?;
+            writeln!(out)?;
+            writeln!(out, "{} dossiers :", self.dossiers.len())?;
+            for d in &self.dossiers {
+                let panorama = if d.panorama {
+                    "panorama"
+                } else {
+                    "sans panorama"
+                };
+                writeln!(
+                    out,
+                    "  {:<24} {:<46} {panorama:<14} {:>3} sources",
+                    d.id, d.title, d.sources
+                )?;
+            }
+            let by_kind = |k| self.sources.iter().filter(|s| s.kind == k).count();
+            let disabled = self.sources.iter().filter(|s| !s.enabled).count();
+            writeln!(out)?;
+            writeln!(
+                out,
+                "{} ({} flux, {}, {} ; {} désactivée{}) :",
+                plural(self.sources.len(), "source", "sources"),
+                by_kind(SourceKind::Feed),
+                plural(by_kind(SourceKind::Page), "page", "pages"),
+                plural(by_kind(SourceKind::Search), "recherche", "recherches"),
+                disabled,
+                if disabled > 1 { "s" } else { "" }
+            )?;
+            for s in &self.sources {
+                let off = if s.enabled { "" } else { " (désactivée)" };
+                let dossiers = if s.dossiers.is_empty() {
+                    String::new()
+                } else {
+                    format!(" → {}", s.dossiers.join(", "))
+                };
+                writeln!(
+                    out,
+                    "  [{:<9}] {}{off}{dossiers}\n              {}",
+                    kind_label(s.kind),
+                    s.name,
+                    s.url
+                )?;
+            }
+            Ok(())
+        })
     }
-    let by_kind = |k| config.sources.iter().filter(|s| s.kind == k).count();
-    let disabled = config.sources.iter().filter(|s| !s.enabled).count();
-    println!();
-    println!(
-        "{} ({} flux, {}, {} ; {} désactivée{}) :",
-        plural(config.sources.len(), "source", "sources"),
-        by_kind(SourceKind::Feed),
-        plural(by_kind(SourceKind::Page), "page", "pages"),
-        plural(by_kind(SourceKind::Search), "recherche", "recherches"),
-        disabled,
-        if disabled > 1 { "s" } else { "" }
-    );
-    for s in &config.sources {
-        let off = if s.enabled { "" } else { " (désactivée)" };
-        let dossiers = if s.dossiers.is_empty() {
-            String::new()
-        } else {
-            format!(" → {}", s.dossiers.join(", "))
-        };
-        println!(
-            "  [{:<9}] {}{off}{dossiers}\n              {}",
-            kind_label(s.kind),
-            s.name,
-            s.url
-        );
-    }
-    EXIT_OK
 }
 
 /// One line per source of a pass, with its error and next try under it.
-fn print_reports(config: &Config, reports: &[SourceReport]) {
-    println!(
+fn write_reports(out: &mut String, config: &Config, reports: &[SourceReport]) -> std::fmt::Result {
+    use std::fmt::Write;
+    writeln!(
+        out,
         "{:<48} {:<14} {:>8} {:>10} {:>9}",
         "Source", "État", "Nouveaux", "Mis à jour", "Inchangés"
-    );
+    )?;
     for r in reports {
         let state = match r.status {
             SourceStatus::Ok => "ok",
@@ -189,34 +246,36 @@ fn print_reports(config: &Config, reports: &[SourceReport]) {
             SourceStatus::Stopped => "non relevée",
             SourceStatus::Error => "erreur",
         };
-        println!(
+        writeln!(
+            out,
             "{:<48} {:<14} {:>8} {:>10} {:>9}",
             truncate(&r.name, 48),
             state,
             r.new,
             r.updated,
             r.unchanged
-        );
+        )?;
         if let Some(e) = &r.error {
             let next = r
                 .next_fetch
                 .map(|t| format!(" — prochain essai après {}", local_time(config, t)))
                 .unwrap_or_default();
-            println!("    ↳ {e}{next}");
+            writeln!(out, "    ↳ {e}{next}")?;
         }
     }
+    Ok(())
 }
 
 /// `veille fetch`: one pass with a progress bar on a terminal and a report per source.
-pub async fn fetch(
-    prepared: &Prepared,
+pub(crate) async fn fetch<'a>(
+    prepared: &'a Prepared,
     archive: &Path,
     options: &PassOptions,
     json: bool,
-) -> anyhow::Result<i32> {
+) -> Result<Fetched<'a>, CommandError> {
     let config = &prepared.config;
-    if unknown_dossier(config, options.dossier.as_deref()) {
-        return Ok(EXIT_USAGE);
+    if let Some(refusal) = dossier_refusal(config, options.dossier.as_deref()) {
+        return Err(CommandError::Usage(refusal));
     }
     if let Some(name) = options
         .source
@@ -224,11 +283,14 @@ pub async fn fetch(
         .filter(|n| !config.sources.iter().any(|s| &s.name == *n))
     {
         let names: Vec<&str> = config.sources.iter().map(|s| s.name.as_str()).collect();
-        eprintln!("source inconnue « {name} »{}", hint(name, &names));
-        return Ok(EXIT_USAGE);
+        return Err(CommandError::Usage(format!(
+            "source inconnue « {name} »{}",
+            hint(name, &names)
+        )));
     }
     let store = Store::open(archive).await?;
     let total = harvest::select_sources(config, options).len() as u64;
+    // The bar goes to stderr, and only for a person: a `--json` reader wants the document.
     let bar = if !json && std::io::stderr().is_terminal() {
         let bar = indicatif::ProgressBar::new(total);
         bar.set_style(
@@ -272,44 +334,105 @@ pub async fn fetch(
     let index_secs = started.elapsed().as_secs_f64() - pass_secs;
     let sum = |f: fn(&SourceReport) -> u32| reports.iter().map(f).sum::<u32>();
     let with_status = |s: SourceStatus| reports.iter().filter(|r| r.status == s).count();
-    if json {
-        let doc = json!({
-            "sources": reports,
-            "totals": {
-                "sources": reports.len(), "ok": with_status(SourceStatus::Ok), "not_modified": with_status(SourceStatus::NotModified),
-                "errors": with_status(SourceStatus::Error), "deferred": with_status(SourceStatus::Deferred),
-                "new": sum(|r| r.new), "updated": sum(|r| r.updated), "unchanged": sum(|r| r.unchanged),
-            },
-            "search_index": index_report_json(&indexing),
-            "seconds": {"pass": pass_secs, "index": index_secs},
-        });
-        println!("{doc:#}");
-        return Ok(EXIT_OK);
+    Ok(Fetched {
+        totals: FetchTotals {
+            sources: reports.len(),
+            ok: with_status(SourceStatus::Ok),
+            not_modified: with_status(SourceStatus::NotModified),
+            errors: with_status(SourceStatus::Error),
+            deferred: with_status(SourceStatus::Deferred),
+            new: sum(|r| r.new),
+            updated: sum(|r| r.updated),
+            unchanged: sum(|r| r.unchanged),
+        },
+        stopped: with_status(SourceStatus::Stopped),
+        sources: reports,
+        search_index: index_report_json(&indexing),
+        seconds: FetchSeconds {
+            pass: pass_secs,
+            index: index_secs,
+        },
+        index_text: index_report_text(&indexing),
+        interrupted,
+        config,
+    })
+}
+
+/// What a `veille fetch` pass did: a line per source, the totals, the search index.
+#[derive(Debug, serde::Serialize)]
+pub(crate) struct Fetched<'a> {
+    sources: Vec<SourceReport>,
+    totals: FetchTotals,
+    search_index: serde_json::Value,
+    seconds: FetchSeconds,
+    #[serde(skip)]
+    index_text: String,
+    /// Ctrl-C stopped the pass (the text says what was kept).
+    #[serde(skip)]
+    interrupted: bool,
+    /// Sources the interruption left for the next pass.
+    #[serde(skip)]
+    stopped: usize,
+    /// For the local times of the next tries.
+    #[serde(skip)]
+    config: &'a Config,
+}
+
+/// The sources of a pass by outcome, and their articles.
+#[derive(Debug, serde::Serialize)]
+struct FetchTotals {
+    sources: usize,
+    ok: usize,
+    not_modified: usize,
+    errors: usize,
+    deferred: usize,
+    new: u32,
+    updated: u32,
+    unchanged: u32,
+}
+
+/// How long the pass and the indexing after it took.
+#[derive(Debug, serde::Serialize)]
+struct FetchSeconds {
+    pass: f64,
+    index: f64,
+}
+
+impl report::Report for Fetched<'_> {
+    const PRETTY: bool = true;
+    const SORTED: bool = true;
+}
+
+impl std::fmt::Display for Fetched<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use std::fmt::Write;
+        let t = &self.totals;
+        report::lines(f, |out| {
+            write_reports(out, self.config, &self.sources)?;
+            writeln!(
+                out,
+                "\nTotal : {} sources — {} ok, {} non modifiées, {} en erreur, {} différées ; {} nouveaux articles, {} mis à jour, {} inchangés",
+                t.sources,
+                t.ok,
+                t.not_modified,
+                t.errors,
+                t.deferred,
+                t.new,
+                t.updated,
+                t.unchanged
+            )?;
+            writeln!(out, "{}", self.index_text)?;
+            if self.interrupted {
+                writeln!(
+                    out,
+                    "Relève interrompue (Ctrl-C) : {} source(s) relevée(s) et enregistrée(s), {} laissée(s) pour la prochaine relève",
+                    t.sources - self.stopped,
+                    self.stopped
+                )?;
+            }
+            Ok(())
+        })
     }
-    print_reports(config, &reports);
-    println!(
-        "\nTotal : {} sources — {} ok, {} non modifiées, {} en erreur, {} différées ; {} nouveaux articles, {} mis à jour, {} inchangés",
-        reports.len(),
-        with_status(SourceStatus::Ok),
-        with_status(SourceStatus::NotModified),
-        with_status(SourceStatus::Error),
-        with_status(SourceStatus::Deferred),
-        sum(|r| r.new),
-        sum(|r| r.updated),
-        sum(|r| r.unchanged)
-    );
-    println!("{}", index_report_text(&indexing));
-    if interrupted {
-        println!(
-            "Relève interrompue (Ctrl-C) : {} source(s) relevée(s) et enregistrée(s), {} laissée(s) pour la prochaine relève",
-            reports
-                .iter()
-                .filter(|r| r.status != SourceStatus::Stopped)
-                .count(),
-            with_status(SourceStatus::Stopped)
-        );
-    }
-    Ok(EXIT_OK)
 }
 
 fn index_report_json(outcome: &anyhow::Result<IndexOutcome>) -> serde_json::Value {
@@ -355,67 +478,102 @@ fn timezone(config: &Config) -> chrono_tz::Tz {
 }
 
 /// `veille search QUERY`: full-text search with the French analyser.
-pub async fn search(
-    config: &Config,
+pub(crate) async fn search<'a>(
+    config: &'a Config,
     archive: &Path,
     query: &str,
     dossier: Option<&str>,
     limit: usize,
-    json: bool,
-) -> anyhow::Result<i32> {
-    if unknown_dossier(config, dossier) {
-        return Ok(EXIT_USAGE);
+) -> Result<Searched<'a>, CommandError> {
+    if let Some(refusal) = dossier_refusal(config, dossier) {
+        return Err(CommandError::Usage(refusal));
     }
     let store = Store::open(archive).await?;
     let (index, _) = indexing::open(&store, archive, timezone(config)).await?;
     let hits = match index.search(query, dossier, searching::articles_for(limit)) {
         Ok(hits) => searching::by_story(&store, hits, limit).await?,
         Err(e) if e.downcast_ref::<crate::search::InvalidQuery>().is_some() => {
-            eprintln!("{e}");
-            return Ok(EXIT_USAGE);
+            return Err(CommandError::Usage(e.to_string()));
         }
-        Err(e) => return Err(e),
+        Err(e) => return Err(e.into()),
     };
-    if json {
-        println!("{}", serde_json::to_string_pretty(&hits)?);
-        return Ok(EXIT_OK);
-    }
-    let bold = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let (open, close) = if bold {
-        ("\x1b[1m", "\x1b[0m")
+    let hints = if hits.is_empty() {
+        searching::no_result_hint(&index, query, dossier)
     } else {
-        ("[", "]")
+        Vec::new()
     };
-    for found in &hits {
-        let h = &found.hit;
-        let when = h
-            .published
-            .map(|t| local_time(config, t))
-            .unwrap_or_else(|| "sans date".into());
-        println!("{:>6}  {when:<16}  {}  ({:.2})", h.story, h.title, h.score);
-        println!("        {} — {}", h.source, h.url);
-        if !h.snippet.is_empty() {
-            println!(
-                "        {}",
-                crate::search::highlight(&h.snippet, &h.highlighted, open, close)
-            );
-        }
-        if !found.also.is_empty() {
-            let others: Vec<&str> = found.also.iter().map(|l| l.source.as_str()).collect();
-            println!("        aussi dans : {}", others.join(", "));
-        }
+    Ok(Searched {
+        hits,
+        bold: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        hints,
+        config,
+    })
+}
+
+/// The stories `veille search` found, best first: a JSON array, or three lines each.
+#[derive(serde::Serialize)]
+#[serde(transparent)]
+pub(crate) struct Searched<'a> {
+    hits: Vec<searching::StoryHit>,
+    /// Matched words in bold (a terminal that takes colours) rather than in brackets.
+    #[serde(skip)]
+    bold: bool,
+    /// Why nothing was found, and what to try, when nothing was.
+    #[serde(skip)]
+    hints: Vec<String>,
+    /// For the local dates.
+    #[serde(skip)]
+    config: &'a Config,
+}
+
+impl report::Report for Searched<'_> {
+    const PRETTY: bool = true;
+}
+
+impl std::fmt::Display for Searched<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use std::fmt::Write;
+        let (open, close) = if self.bold {
+            ("\x1b[1m", "\x1b[0m")
+        } else {
+            ("[", "]")
+        };
+        report::lines(f, |out| {
+            for found in &self.hits {
+                let h = &found.hit;
+                let when = h
+                    .published
+                    .map(|t| local_time(self.config, t))
+                    .unwrap_or_else(|| "sans date".into());
+                writeln!(
+                    out,
+                    "{:>6}  {when:<16}  {}  ({:.2})",
+                    h.story, h.title, h.score
+                )?;
+                writeln!(out, "        {} — {}", h.source, h.url)?;
+                if !h.snippet.is_empty() {
+                    writeln!(
+                        out,
+                        "        {}",
+                        crate::search::highlight(&h.snippet, &h.highlighted, open, close)
+                    )?;
+                }
+                if !found.also.is_empty() {
+                    let others: Vec<&str> = found.also.iter().map(|l| l.source.as_str()).collect();
+                    writeln!(out, "        aussi dans : {}", others.join(", "))?;
+                }
+            }
+            writeln!(out, "{} histoire(s)", self.hits.len())?;
+            for line in &self.hints {
+                writeln!(out, "{line}")?;
+            }
+            Ok(())
+        })
     }
-    println!("{} histoire(s)", hits.len());
-    if hits.is_empty() {
-        for line in searching::no_result_hint(&index, query, dossier) {
-            println!("{line}");
-        }
-    }
-    Ok(EXIT_OK)
 }
 
 /// `veille reindex`: rebuilds the search index from the store.
-pub async fn reindex(config: &Config, archive: &Path) -> Result<Reindexed, CommandError> {
+pub(crate) async fn reindex(config: &Config, archive: &Path) -> Result<Reindexed, CommandError> {
     let store = Store::open(archive).await?;
     let (mut index, _) = crate::search::SearchIndex::open(&indexing::index_dir(archive))?;
     index.set_timezone(timezone(config));
@@ -425,8 +583,8 @@ pub async fn reindex(config: &Config, archive: &Path) -> Result<Reindexed, Comma
 
 /// What `veille reindex` did.
 #[derive(Debug, serde::Serialize)]
-pub struct Reindexed {
-    pub indexed: u64,
+pub(crate) struct Reindexed {
+    pub(crate) indexed: u64,
 }
 
 impl report::Report for Reindexed {}
@@ -442,101 +600,122 @@ impl std::fmt::Display for Reindexed {
 }
 
 /// `veille articles`: stored articles, newest first; one line per story for people.
-pub async fn articles(
-    config: &Config,
+pub(crate) async fn articles<'a>(
+    config: &'a Config,
     archive: &Path,
     filter: &ArticleFilter,
-    json: bool,
-) -> anyhow::Result<i32> {
-    if unknown_dossier(config, filter.dossier.as_deref()) {
-        return Ok(EXIT_USAGE);
+) -> Result<Articles<'a>, CommandError> {
+    if let Some(refusal) = dossier_refusal(config, filter.dossier.as_deref()) {
+        return Err(CommandError::Usage(refusal));
     }
     let store = Store::open(archive).await?;
     let rows = store.articles(filter).await?;
-    if json {
-        let doc: Vec<_> = rows
-            .iter()
-            .map(|a| {
-                json!({
-                    "id": a.id, "story": a.story, "title": a.title, "url": a.url, "source": a.source,
-                    "published": a.published, "dossiers": a.dossiers, "territories": a.territories,
-                    "state": a.state, "summary": a.summary, "language": a.language, "first_seen": a.first_seen,
-                    "body": a.body,
-                    "follows": a.follows,
-                })
+    Ok(Articles { rows, config })
+}
+
+/// Stored articles: a JSON array of every article, or one line per story for people.
+pub(crate) struct Articles<'a> {
+    rows: Vec<crate::store::ArticleRow>,
+    /// For the local dates.
+    config: &'a Config,
+}
+
+impl serde::Serialize for Articles<'_> {
+    // The contract's fields of each article, keys sorted as `json!` wrote them: the row has
+    // more than the contract shows.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.rows.iter().map(|a| {
+            json!({
+                "id": a.id, "story": a.story, "title": a.title, "url": a.url, "source": a.source,
+                "published": a.published, "dossiers": a.dossiers, "territories": a.territories,
+                "state": a.state, "summary": a.summary, "language": a.language, "first_seen": a.first_seen,
+                "body": a.body,
+                "follows": a.follows,
             })
-            .collect();
-        println!("{}", serde_json::to_string_pretty(&doc)?);
-        return Ok(EXIT_OK);
+        }))
     }
-    // One line per story, led by its newest article, with its other sources.
-    let mut order: Vec<i64> = Vec::new();
-    let mut by_story: std::collections::HashMap<i64, Vec<&crate::store::ArticleRow>> =
-        Default::default();
-    for a in &rows {
-        by_story.entry(a.story).or_insert_with(|| {
-            order.push(a.story);
-            Vec::new()
-        });
-        by_story.get_mut(&a.story).expect("inserted").push(a);
-    }
-    for story in &order {
-        let articles = &by_story[story];
-        let lead = articles[0];
-        let when = lead
-            .published
-            .as_deref()
-            .and_then(|t| t.parse::<DateTime<Utc>>().ok())
-            .map(|t| local_time(config, t))
-            .unwrap_or_else(|| "sans date".into());
-        let mut sources: Vec<&str> = articles.iter().map(|a| a.source.as_str()).collect();
-        sources.sort();
-        sources.dedup();
-        let others = if sources.len() > 1 {
-            format!("  +{}", plural(sources.len() - 1, "source", "sources"))
-        } else {
-            String::new()
-        };
-        let tags = if lead.dossiers.is_empty() && lead.territories.is_empty() {
-            String::new()
-        } else {
-            format!(
-                "  [{}]",
-                lead.dossiers
-                    .iter()
-                    .chain(&lead.territories)
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
+}
+
+impl report::Report for Articles<'_> {
+    const PRETTY: bool = true;
+}
+
+impl std::fmt::Display for Articles<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use std::fmt::Write;
+        let rows = &self.rows;
+        // One line per story, led by its newest article, with its other sources.
+        let mut order: Vec<i64> = Vec::new();
+        let mut by_story: std::collections::HashMap<i64, Vec<&crate::store::ArticleRow>> =
+            Default::default();
+        for a in rows {
+            by_story.entry(a.story).or_insert_with(|| {
+                order.push(a.story);
+                Vec::new()
+            });
+            by_story.get_mut(&a.story).expect("inserted").push(a);
+        }
+        report::lines(f, |out| {
+            for story in &order {
+                let articles = &by_story[story];
+                let lead = articles[0];
+                let when = lead
+                    .published
+                    .as_deref()
+                    .and_then(|t| t.parse::<DateTime<Utc>>().ok())
+                    .map(|t| local_time(self.config, t))
+                    .unwrap_or_else(|| "sans date".into());
+                let mut sources: Vec<&str> = articles.iter().map(|a| a.source.as_str()).collect();
+                sources.sort();
+                sources.dedup();
+                let others = if sources.len() > 1 {
+                    format!("  +{}", plural(sources.len() - 1, "source", "sources"))
+                } else {
+                    String::new()
+                };
+                let tags = if lead.dossiers.is_empty() && lead.territories.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "  [{}]",
+                        lead.dossiers
+                            .iter()
+                            .chain(&lead.territories)
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                };
+                let state = match lead.state {
+                    DecisionState::New => "",
+                    DecisionState::Kept => "  (gardée)",
+                    DecisionState::Rejected => "  (rejetée)",
+                    DecisionState::Starred => "  (étoilée)",
+                };
+                let follows = lead
+                    .follows
+                    .map(|f| format!("  (suite de {f})"))
+                    .unwrap_or_default();
+                writeln!(
+                    out,
+                    "{story:>6}  {when:<16}  {}{others}{tags}{state}{follows}\n        {} — {}",
+                    lead.title, lead.source, lead.url
+                )?;
+            }
+            writeln!(
+                out,
+                "{}, {}",
+                plural(order.len(), "histoire", "histoires"),
+                plural(rows.len(), "article", "articles")
             )
-        };
-        let state = match lead.state {
-            DecisionState::New => "",
-            DecisionState::Kept => "  (gardée)",
-            DecisionState::Rejected => "  (rejetée)",
-            DecisionState::Starred => "  (étoilée)",
-        };
-        let follows = lead
-            .follows
-            .map(|f| format!("  (suite de {f})"))
-            .unwrap_or_default();
-        println!(
-            "{story:>6}  {when:<16}  {}{others}{tags}{state}{follows}\n        {} — {}",
-            lead.title, lead.source, lead.url
-        );
+        })
     }
-    println!(
-        "{}, {}",
-        plural(order.len(), "histoire", "histoires"),
-        plural(rows.len(), "article", "articles")
-    );
-    Ok(EXIT_OK)
 }
 
 /// Who decides: `VEILLE_CURATOR`, else the login name (`USER`, `LOGNAME`, else the account
 /// of the process); None when nothing names the person, since a decision "par inconnu"
 /// helps nobody.
-pub fn known_curator() -> Option<String> {
+pub(crate) fn known_curator() -> Option<String> {
     ["VEILLE_CURATOR", "USER", "LOGNAME"]
         .iter()
         .find_map(|v| std::env::var(v).ok().filter(|s| !s.trim().is_empty()))
@@ -571,25 +750,9 @@ fn account_name() -> Option<String> {
 }
 
 /// Why a decision is refused without a curator's name, and how to give one.
-pub const NO_CURATOR: &str = "décision refusée : veille ne sait pas qui décide (ni \
+pub(crate) const NO_CURATOR: &str = "décision refusée : veille ne sait pas qui décide (ni \
      VEILLE_CURATOR, ni nom de session) ; donnez votre nom, par exemple : export \
      VEILLE_CURATOR=marie";
-
-pub fn curator_name() -> String {
-    ["VEILLE_CURATOR", "USER", "LOGNAME"]
-        .iter()
-        .find_map(|v| std::env::var(v).ok().filter(|s| !s.trim().is_empty()))
-        .unwrap_or_else(|| "inconnu".into())
-}
-
-/// Prints an error and returns true when `dossier` names no configured dossier.
-fn unknown_dossier(config: &Config, dossier: Option<&str>) -> bool {
-    let refusal = dossier_refusal(config, dossier);
-    if let Some(message) = &refusal {
-        eprintln!("{message}");
-    }
-    refusal.is_some()
-}
 
 /// The French refusal of a `dossier` that names no configured dossier, with the nearest one.
 fn dossier_refusal(config: &Config, dossier: Option<&str>) -> Option<String> {
@@ -644,24 +807,23 @@ mod health;
 mod interrupt;
 mod mailing;
 pub mod parser;
-pub mod privacy;
+pub(crate) mod privacy;
 mod publishing;
-pub mod report;
+pub(crate) mod report;
 mod searching;
-pub use bounces::{
-    edition_report, fetch as bounces_fetch, fetch_once as bounces_fetch_once,
-    parse as bounces_parse, subscriber_show,
+pub(crate) use bounces::{
+    edition_report, fetch as bounces_fetch, parse as bounces_parse, subscriber_show,
 };
-pub mod quality;
+pub(crate) mod quality;
 mod sources_admin;
-pub use backup::{backup, restore};
-pub use daemon::{run, schedule, status};
-pub use deciding::decide;
-pub use extract::extract;
-pub use health::{failing, sources};
-pub use mailing::{
+pub(crate) use backup::{backup, restore};
+pub(crate) use daemon::{run, schedule, status};
+pub(crate) use deciding::decide;
+pub(crate) use extract::extract;
+pub(crate) use health::{failing, sources};
+pub(crate) use mailing::{
     export as subscribers_export, forget as subscribers_forget, import as subscribers_import,
     list as subscribers_list, send as edition_send,
 };
-pub use publishing::{edition, panorama, serve};
-pub use sources_admin::{check_fetch, export_opml, import_opml, suggest};
+pub(crate) use publishing::{edition, panorama, serve};
+pub(crate) use sources_admin::{check_fetch, export_opml, import_opml, suggest};

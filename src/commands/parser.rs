@@ -82,7 +82,7 @@ const HELP_WORDS: &[(&str, &str)] = &[
 ];
 
 /// A help text with clap's words in French.
-pub fn french_help(text: &str) -> String {
+pub(crate) fn french_help(text: &str) -> String {
     let mut out = text.to_string();
     for (english, french) in HELP_WORDS {
         out = out.replace(english, french);

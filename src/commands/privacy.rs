@@ -10,7 +10,7 @@ use crate::mail::token::SECRET_FILE;
 use crate::store::{PersonalData, Store};
 
 /// `veille privacy report`.
-pub async fn report(config: &Config, archive: &Path) -> Result<PrivacyReport, CommandError> {
+pub(crate) async fn report(config: &Config, archive: &Path) -> Result<PrivacyReport, CommandError> {
     let store = Store::open(archive).await?;
     let data = store.personal_data().await?;
     let secret_from_env = std::env::var("VEILLE_SECRET").is_ok_and(|v| !v.trim().is_empty());
@@ -31,7 +31,7 @@ pub async fn report(config: &Config, archive: &Path) -> Result<PrivacyReport, Co
 
 /// The entry of the GDPR register: one JSON line, or the French list of what is held.
 #[derive(Debug, serde::Serialize)]
-pub struct PrivacyReport {
+pub(crate) struct PrivacyReport {
     /// The folder of the nightly backups, when set.
     backups: Option<String>,
     backups_kept: usize,
@@ -124,7 +124,7 @@ impl fmt::Display for PrivacyReport {
 }
 
 /// `veille privacy purge`: erases the addresses of delivery logs older than the retention.
-pub async fn purge(config: &Config, archive: &Path) -> Result<Purged, CommandError> {
+pub(crate) async fn purge(config: &Config, archive: &Path) -> Result<Purged, CommandError> {
     let Some(days) = config.privacy.keep_delivery_logs_days else {
         return Err(CommandError::Usage(format!(
             "aucune durée de conservation : réglez [privacy] keep_delivery_logs_days dans {}",
@@ -138,7 +138,7 @@ pub async fn purge(config: &Config, archive: &Path) -> Result<Purged, CommandErr
 
 /// What a purge erased: one JSON line, or one French sentence.
 #[derive(Debug, serde::Serialize)]
-pub struct Purged {
+pub(crate) struct Purged {
     /// The retention, in days.
     days: u32,
     /// Addresses erased.

@@ -15,7 +15,7 @@ use crate::store::{EditionError, NewBlock, Store};
 use crate::web::{self, WebState};
 
 /// `veille panorama [DOSSIER]`: renders the panoramas, then the archive index.
-pub async fn panorama(
+pub(crate) async fn panorama(
     config: &Config,
     archive: &Path,
     dossier: Option<&str>,
@@ -40,7 +40,7 @@ pub async fn panorama(
 /// What `veille panorama` wrote: an indented JSON document, or a line per dossier and the
 /// archive index.
 #[derive(Debug, serde::Serialize)]
-pub struct Panoramas {
+pub(crate) struct Panoramas {
     index: PathBuf,
     #[serde(serialize_with = "sorted")]
     panoramas: Vec<PanoramaReport>,
@@ -80,11 +80,13 @@ impl std::fmt::Display for Panoramas {
 
 /// Reads `KIND/NUMBER`, checking the kind against the configuration; each mistake is said in
 /// French with the known kinds.
-pub(super) fn edition_ref(config: &Config, text: &str) -> Result<EditionRef, i32> {
+pub(super) fn edition_ref(config: &Config, text: &str) -> Result<EditionRef, CommandError> {
     let kinds: Vec<&str> = config.publications.keys().map(String::as_str).collect();
     let unknown_kind = |kind: &str| {
-        eprintln!("genre d'édition inconnu « {kind} »{}", hint(kind, &kinds));
-        EXIT_USAGE
+        CommandError::Usage(format!(
+            "genre d'édition inconnu « {kind} »{}",
+            hint(kind, &kinds)
+        ))
     };
     match text.parse::<EditionRef>() {
         Ok(address) if config.publications.contains_key(&address.kind) => Ok(address),
@@ -95,34 +97,29 @@ pub(super) fn edition_ref(config: &Config, text: &str) -> Result<EditionRef, i32
                 Some((kind, _)) if !config.publications.contains_key(kind) => {
                     Err(unknown_kind(kind))
                 }
-                _ => {
-                    eprintln!("{}", EditionRefError::Number(number));
-                    Err(EXIT_USAGE)
-                }
+                _ => Err(CommandError::Usage(
+                    EditionRefError::Number(number).to_string(),
+                )),
             }
         }
-        Err(e @ EditionRefError::Shape(_)) => {
-            eprintln!("édition {e} (genres : {})", kinds.join(", "));
-            Err(EXIT_USAGE)
-        }
+        Err(e @ EditionRefError::Shape(_)) => Err(CommandError::Usage(format!(
+            "édition {e} (genres : {})",
+            kinds.join(", ")
+        ))),
     }
 }
 
-fn report_error(e: EditionError) -> anyhow::Result<i32> {
+/// What the store's refusal of an edition change means for the user.
+fn refusal(e: EditionError) -> CommandError {
     match e {
-        EditionError::Store(e) => Err(e),
-        EditionError::Unknown(address) => {
-            eprintln!("édition inconnue : {address} (voir `veille edition list`)");
-            Ok(EXIT_USAGE)
-        }
-        EditionError::UnknownStory(story) => {
-            eprintln!("histoire inconnue : {story} (voir `veille articles`)");
-            Ok(EXIT_USAGE)
-        }
-        other => {
-            eprintln!("{other}");
-            Ok(EXIT_USAGE)
-        }
+        EditionError::Store(e) => CommandError::Runtime(e),
+        EditionError::Unknown(address) => CommandError::Usage(format!(
+            "édition inconnue : {address} (voir `veille edition list`)"
+        )),
+        EditionError::UnknownStory(story) => CommandError::Usage(format!(
+            "histoire inconnue : {story} (voir `veille articles`)"
+        )),
+        other => CommandError::Usage(other.to_string()),
     }
 }
 
@@ -130,57 +127,32 @@ fn report_error(e: EditionError) -> anyhow::Result<i32> {
 struct Ctx<'a> {
     config: &'a Config,
     archive: &'a Path,
-    json: bool,
     now: DateTime<Utc>,
 }
 
-/// The edition an action names (all but `new` and `list`).
-fn address(action: &EditionCommand) -> Option<&str> {
-    match action {
-        EditionCommand::New { .. } | EditionCommand::List => None,
-        EditionCommand::Add { edition, .. }
-        | EditionCommand::Remove { edition, .. }
-        | EditionCommand::Up { edition, .. }
-        | EditionCommand::Down { edition, .. }
-        | EditionCommand::Block { edition, .. }
-        | EditionCommand::Ready { edition }
-        | EditionCommand::Draft { edition }
-        | EditionCommand::Show { edition }
-        | EditionCommand::Render { edition }
-        | EditionCommand::Report { edition }
-        | EditionCommand::Send { edition, .. } => Some(edition),
-    }
-}
-
-/// `veille edition …` but `send` and `report` (the mail commands).
-pub async fn edition(
+/// `veille edition …` but `send` and `report` (the mail commands): the action's report,
+/// printed, and the exit code.
+pub(crate) async fn edition(
     config: &Config,
     archive: &Path,
     action: EditionCommand,
     json: bool,
-) -> anyhow::Result<i32> {
+) -> i32 {
     let ctx = Ctx {
         config,
         archive,
-        json,
         now: Utc::now(),
     };
-    // Every action but `new` and `list` names an edition: read its address once, here.
-    let target = match address(&action).map(|text| edition_ref(config, text)) {
-        Some(Ok(address)) => Some(address),
-        Some(Err(code)) => return Ok(code),
-        None => None,
-    };
-    let at = || target.clone().expect("address parsed above");
-    let now = ctx.now;
     match action {
-        EditionCommand::New { kind, from, to } => new_edition(&ctx, &kind, from, to).await,
+        EditionCommand::New { kind, from, to } => {
+            emit(new_edition(&ctx, &kind, from, to).await, json)
+        }
         EditionCommand::Add {
+            edition,
             story,
             section,
             title,
             lede,
-            ..
         } => {
             let item = EditionItem {
                 story,
@@ -189,52 +161,55 @@ pub async fn edition(
                 title,
                 lede,
             };
-            add_item(&ctx, &at(), item).await
+            emit(add_item(&ctx, &edition, item).await, json)
         }
-        EditionCommand::Remove { story, .. } => {
-            let address = at();
-            let store = Store::open(archive).await?;
-            if let Err(e) = store
-                .remove_edition_item(&address.kind, address.number, story, now)
-                .await
-            {
-                return report_error(e);
-            }
-            println!("Histoire {story} retirée de {address}");
-            Ok(EXIT_OK)
+        EditionCommand::Remove { edition, story } => say(remove_item(&ctx, &edition, story).await),
+        EditionCommand::Up { edition, story } => say(move_item(&ctx, &edition, story, true).await),
+        EditionCommand::Down { edition, story } => {
+            say(move_item(&ctx, &edition, story, false).await)
         }
-        EditionCommand::Up { story, .. } => move_item(&ctx, &at(), story, true).await,
-        EditionCommand::Down { story, .. } => move_item(&ctx, &at(), story, false).await,
         EditionCommand::Block {
+            edition,
             kind,
             title,
             text,
             file,
             date,
             place,
-            ..
         } => {
-            let Some(block_kind) = BlockKind::parse(&kind) else {
-                eprintln!("genre de bloc inconnu « {kind} » : intro, agenda, news ou text");
-                return Ok(EXIT_USAGE);
-            };
-            let Some(body) = block_body(text, file) else {
-                return Ok(EXIT_USAGE);
-            };
-            let block = NewBlock {
-                kind: block_kind,
-                title,
-                body,
-                event_date: date,
-                place,
-            };
-            add_block(&ctx, &at(), block).await
+            let block = BlockKind::parse(&kind)
+                .ok_or_else(|| {
+                    CommandError::Usage(format!(
+                        "genre de bloc inconnu « {kind} » : intro, agenda, news ou text"
+                    ))
+                })
+                .and_then(|kind| {
+                    Ok(NewBlock {
+                        kind,
+                        title,
+                        body: block_body(text, file)?,
+                        event_date: date,
+                        place,
+                    })
+                });
+            emit(
+                async {
+                    let at = edition_ref(config, &edition)?;
+                    add_block(&ctx, &at, block?).await
+                }
+                .await,
+                json,
+            )
         }
-        EditionCommand::Ready { .. } => set_status(&ctx, &at(), EditionStatus::Ready).await,
-        EditionCommand::Draft { .. } => set_status(&ctx, &at(), EditionStatus::Draft).await,
-        EditionCommand::Show { .. } => show(&ctx, &at()).await,
-        EditionCommand::Render { .. } => render(&ctx, &at()).await,
-        EditionCommand::List => Ok(emit(list(archive).await, json)),
+        EditionCommand::Ready { edition } => {
+            say(set_status(&ctx, &edition, EditionStatus::Ready).await)
+        }
+        EditionCommand::Draft { edition } => {
+            say(set_status(&ctx, &edition, EditionStatus::Draft).await)
+        }
+        EditionCommand::Show { edition } => emit(show(&ctx, &edition).await, json),
+        EditionCommand::Render { edition } => emit(render(&ctx, &edition).await, json),
+        EditionCommand::List => emit(list(archive).await, json),
         EditionCommand::Send { .. } | EditionCommand::Report { .. } => {
             unreachable!("mail commands, dispatched before")
         }
@@ -246,52 +221,72 @@ async fn new_edition(
     kind: &str,
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
-) -> anyhow::Result<i32> {
+) -> Result<NewEdition, CommandError> {
     let config = ctx.config;
     let kinds: Vec<&str> = config.publications.keys().map(String::as_str).collect();
     if !config.publications.contains_key(kind) {
-        eprintln!("genre d'édition inconnu « {kind} »{}", hint(kind, &kinds));
-        eprintln!("  genres : {}", kinds.join(", "));
-        return Ok(EXIT_USAGE);
+        return Err(CommandError::Usage(format!(
+            "genre d'édition inconnu « {kind} »{}\n  genres : {}",
+            hint(kind, &kinds),
+            kinds.join(", ")
+        )));
     }
     let publisher = Publisher::new(config, ctx.archive)?;
     let (default_from, default_to) = publisher.default_period(kind, ctx.now);
     let (from, to) = (from.unwrap_or(default_from), to.unwrap_or(default_to));
     if to < from {
-        eprintln!("période invalide : {to} est avant {from}");
-        return Ok(EXIT_USAGE);
+        return Err(CommandError::Usage(format!(
+            "période invalide : {to} est avant {from}"
+        )));
     }
     let store = Store::open(ctx.archive).await?;
     let edition = store.create_edition(kind, from, to, ctx.now).await?;
-    if ctx.json {
-        println!(
-            "{}",
-            json!({"kind": edition.kind, "number": edition.number})
-        );
-    } else {
-        println!(
-            "Édition {} créée (brouillon, du {} au {})",
-            edition.address(),
-            edition.period_start,
-            edition.period_end
-        );
+    Ok(NewEdition(edition))
+}
+
+/// The edition `veille edition new` created: its kind and number for programs, a sentence
+/// with its period for people.
+#[derive(Debug)]
+pub(crate) struct NewEdition(Edition);
+
+impl serde::Serialize for NewEdition {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut doc = s.serialize_struct("NewEdition", 2)?;
+        doc.serialize_field("kind", &self.0.kind)?;
+        doc.serialize_field("number", &self.0.number)?;
+        doc.end()
     }
-    Ok(EXIT_OK)
+}
+
+impl Report for NewEdition {}
+
+impl std::fmt::Display for NewEdition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Édition {} créée (brouillon, du {} au {})",
+            self.0.address(),
+            self.0.period_start,
+            self.0.period_end
+        )
+    }
 }
 
 /// Adds `item` (its section as asked, empty for the kind's first) at the end of its section.
-async fn add_item(ctx: &Ctx<'_>, address: &EditionRef, item: EditionItem) -> anyhow::Result<i32> {
+async fn add_item(
+    ctx: &Ctx<'_>,
+    edition: &str,
+    item: EditionItem,
+) -> Result<ItemAdded, CommandError> {
+    let address = edition_ref(ctx.config, edition)?;
     let publication = &ctx.config.publications[&address.kind];
     let section = if item.section.is_empty() {
         publication.section_names().remove(0)
     } else {
-        match publication.section(&address.kind, &item.section) {
-            Ok(s) => s,
-            Err(message) => {
-                eprintln!("{message}");
-                return Ok(EXIT_USAGE);
-            }
-        }
+        publication
+            .section(&address.kind, &item.section)
+            .map_err(CommandError::Usage)?
     };
     let story = item.story;
     let item = EditionItem {
@@ -299,118 +294,197 @@ async fn add_item(ctx: &Ctx<'_>, address: &EditionRef, item: EditionItem) -> any
         ..item
     };
     let store = Store::open(ctx.archive).await?;
-    if let Err(e) = store
+    store
         .add_edition_item(&address.kind, address.number, &item, ctx.now)
         .await
-    {
-        return report_error(e);
+        .map_err(refusal)?;
+    Ok(ItemAdded {
+        edition: address,
+        section,
+        story,
+    })
+}
+
+/// A story `veille edition add` placed, and the section it went to.
+#[derive(Debug, serde::Serialize)]
+pub(crate) struct ItemAdded {
+    edition: EditionRef,
+    section: String,
+    story: i64,
+}
+
+impl Report for ItemAdded {}
+
+impl std::fmt::Display for ItemAdded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Histoire {} ajoutée à {}, rubrique « {} »",
+            self.story, self.edition, self.section
+        )
     }
-    if ctx.json {
-        println!(
-            "{}",
-            json!({"edition": address, "story": story, "section": section})
-        );
-    } else {
-        println!("Histoire {story} ajoutée à {address}, rubrique « {section} »");
+}
+
+/// Prints the sentence of an action that has no JSON document (`remove`, `up`, `down`,
+/// `ready`, `draft`: the same sentence with or without `--json`, as always), or its error.
+fn say(result: Result<String, CommandError>) -> i32 {
+    match result {
+        Ok(sentence) => {
+            println!("{sentence}");
+            EXIT_OK
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            e.exit_code()
+        }
     }
-    Ok(EXIT_OK)
+}
+
+async fn remove_item(ctx: &Ctx<'_>, edition: &str, story: i64) -> Result<String, CommandError> {
+    let address = edition_ref(ctx.config, edition)?;
+    let store = Store::open(ctx.archive).await?;
+    store
+        .remove_edition_item(&address.kind, address.number, story, ctx.now)
+        .await
+        .map_err(refusal)?;
+    Ok(format!("Histoire {story} retirée de {address}"))
 }
 
 async fn move_item(
     ctx: &Ctx<'_>,
-    address: &EditionRef,
+    edition: &str,
     story: i64,
     up: bool,
-) -> anyhow::Result<i32> {
+) -> Result<String, CommandError> {
+    let address = edition_ref(ctx.config, edition)?;
     let store = Store::open(ctx.archive).await?;
-    if let Err(e) = store
+    store
         .move_edition_item(&address.kind, address.number, story, up, ctx.now)
         .await
-    {
-        return report_error(e);
-    }
-    println!(
+        .map_err(refusal)?;
+    Ok(format!(
         "Histoire {story} {} dans {address}",
         if up { "remontée" } else { "descendue" }
-    );
-    Ok(EXIT_OK)
+    ))
 }
 
-/// The Markdown of a block, from `--text` or `--file`; None once the mistake is said.
-fn block_body(text: Option<String>, file: Option<PathBuf>) -> Option<String> {
+/// The Markdown of a block, from `--text` or `--file`.
+fn block_body(text: Option<String>, file: Option<PathBuf>) -> Result<String, CommandError> {
     match (text, file) {
-        (Some(t), None) => Some(t),
-        (None, Some(f)) => match std::fs::read_to_string(&f) {
-            Ok(t) => Some(t),
-            Err(e) => {
-                eprintln!(
-                    "impossible de lire {} : {}",
-                    f.display(),
-                    crate::wording::io(&e)
-                );
-                None
-            }
-        },
-        _ => {
-            eprintln!("donnez le texte du bloc avec --text ou --file (Markdown)");
-            None
-        }
+        (Some(t), None) => Ok(t),
+        (None, Some(f)) => std::fs::read_to_string(&f).map_err(|e| {
+            CommandError::Usage(format!(
+                "impossible de lire {} : {}",
+                f.display(),
+                crate::wording::io(&e)
+            ))
+        }),
+        _ => Err(CommandError::Usage(
+            "donnez le texte du bloc avec --text ou --file (Markdown)".into(),
+        )),
     }
 }
 
-async fn add_block(ctx: &Ctx<'_>, address: &EditionRef, block: NewBlock) -> anyhow::Result<i32> {
+async fn add_block(
+    ctx: &Ctx<'_>,
+    address: &EditionRef,
+    block: NewBlock,
+) -> Result<BlockAdded, CommandError> {
     if let Some(d) = &block.event_date
         && crate::publish::french::local_date(d, chrono_tz::Europe::Paris).is_none()
     {
-        eprintln!("date illisible « {d} » : AAAA-MM-JJ, éventuellement suivie de l'heure");
-        return Ok(EXIT_USAGE);
+        return Err(CommandError::Usage(format!(
+            "date illisible « {d} » : AAAA-MM-JJ, éventuellement suivie de l'heure"
+        )));
     }
     let store = Store::open(ctx.archive).await?;
-    match store
+    let id = store
         .add_edition_block(&address.kind, address.number, &block, ctx.now)
         .await
-    {
-        Ok(id) => {
-            if ctx.json {
-                println!("{}", json!({"edition": address, "block": id}));
-            } else {
-                println!("Bloc {} ajouté à {address} (n° {id})", block.kind.as_str());
-            }
-            Ok(EXIT_OK)
-        }
-        Err(e) => report_error(e),
+        .map_err(refusal)?;
+    Ok(BlockAdded {
+        edition: address.clone(),
+        block: id,
+        kind: block.kind,
+    })
+}
+
+/// The block `veille edition block` added, by its number.
+#[derive(Debug, serde::Serialize)]
+pub(crate) struct BlockAdded {
+    block: i64,
+    edition: EditionRef,
+    #[serde(skip)]
+    kind: BlockKind,
+}
+
+impl Report for BlockAdded {}
+
+impl std::fmt::Display for BlockAdded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Bloc {} ajouté à {} (n° {})",
+            self.kind.as_str(),
+            self.edition,
+            self.block
+        )
     }
 }
 
 async fn set_status(
     ctx: &Ctx<'_>,
-    address: &EditionRef,
+    edition: &str,
     status: EditionStatus,
-) -> anyhow::Result<i32> {
+) -> Result<String, CommandError> {
+    let address = edition_ref(ctx.config, edition)?;
     let store = Store::open(ctx.archive).await?;
-    if let Err(e) = store
+    store
         .set_edition_status(&address.kind, address.number, status, ctx.now)
         .await
-    {
-        return report_error(e);
-    }
-    println!("Édition {address} : {}", status.label());
-    Ok(EXIT_OK)
+        .map_err(refusal)?;
+    Ok(format!("Édition {address} : {}", status.label()))
 }
 
-async fn show(ctx: &Ctx<'_>, address: &EditionRef) -> anyhow::Result<i32> {
+/// The edition at `edition`, or the refusal of an unknown one.
+async fn stored_edition(store: &Store, address: &EditionRef) -> Result<Edition, CommandError> {
+    store
+        .edition(&address.kind, address.number)
+        .await?
+        .ok_or_else(|| refusal(EditionError::Unknown(address.to_string())))
+}
+
+async fn show<'a>(ctx: &Ctx<'a>, edition: &str) -> Result<Shown<'a>, CommandError> {
+    let address = edition_ref(ctx.config, edition)?;
     let store = Store::open(ctx.archive).await?;
-    let Some(ed) = store.edition(&address.kind, address.number).await? else {
-        return report_error(EditionError::Unknown(address.to_string()));
-    };
-    let stories: Vec<i64> = ed.items.iter().map(|i| i.story).collect();
+    let edition = stored_edition(&store, &address).await?;
+    let stories: Vec<i64> = edition.items.iter().map(|i| i.story).collect();
     let cards = store.story_cards(&stories, None).await?;
-    if ctx.json {
-        let items: Vec<_> = ed
+    Ok(Shown {
+        edition,
+        cards,
+        config: ctx.config,
+    })
+}
+
+/// An edition as `veille edition show` gives it: its items completed by their stories' cards.
+pub(crate) struct Shown<'a> {
+    edition: Edition,
+    cards: Vec<crate::model::StoryCard>,
+    /// For the publication's title.
+    config: &'a Config,
+}
+
+impl serde::Serialize for Shown<'_> {
+    // The stored edition, whose items also carry the title, lede, link and source their
+    // story shows (a retitled item keeps its own).
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let items: Vec<_> = self
+            .edition
             .items
             .iter()
             .map(|i| {
-                let card = cards.iter().find(|c| c.story == i.story);
+                let card = self.cards.iter().find(|c| c.story == i.story);
                 json!({
                     "story": i.story,
                     "section": i.section,
@@ -422,39 +496,66 @@ async fn show(ctx: &Ctx<'_>, address: &EditionRef) -> anyhow::Result<i32> {
                 })
             })
             .collect();
-        let mut value = serde_json::to_value(&ed)?;
+        let mut value = serde_json::to_value(&self.edition).map_err(serde::ser::Error::custom)?;
         value["items"] = json!(items);
-        println!("{}", serde_json::to_string_pretty(&value)?);
-    } else {
-        print_edition(ctx.config, &ed, &cards);
+        value.serialize(s)
     }
-    Ok(EXIT_OK)
 }
 
-async fn render(ctx: &Ctx<'_>, address: &EditionRef) -> anyhow::Result<i32> {
-    let store = Store::open(ctx.archive).await?;
-    let Some(ed) = store.edition(&address.kind, address.number).await? else {
-        return report_error(EditionError::Unknown(address.to_string()));
-    };
-    let publisher = Publisher::new(ctx.config, ctx.archive)?;
-    let report = publisher.edition(&store, &ed, ctx.now).await?;
-    let index = publisher.archive_index(&store).await?;
-    if ctx.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json!({"edition": report, "index": index}))?
-        );
-    } else {
-        for f in &report.files {
-            println!("{}", f.display());
-        }
-        println!(
-            "Édition {address} : {} ; index : {}",
-            crate::publish::french::count(report.items, "article", "articles"),
-            index.display()
-        );
+impl Report for Shown<'_> {
+    const PRETTY: bool = true;
+    const SORTED: bool = true;
+}
+
+impl std::fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        super::report::lines(f, |out| {
+            write_edition(out, self.config, &self.edition, &self.cards)
+        })
     }
-    Ok(EXIT_OK)
+}
+
+async fn render(ctx: &Ctx<'_>, edition: &str) -> Result<Rendered, CommandError> {
+    let address = edition_ref(ctx.config, edition)?;
+    let store = Store::open(ctx.archive).await?;
+    let ed = stored_edition(&store, &address).await?;
+    let publisher = Publisher::new(ctx.config, ctx.archive)?;
+    let written = publisher.edition(&store, &ed, ctx.now).await?;
+    let index = publisher.archive_index(&store).await?;
+    Ok(Rendered {
+        edition: written,
+        index,
+        address,
+    })
+}
+
+/// The files `veille edition render` wrote, and the archive index.
+#[derive(Debug, serde::Serialize)]
+pub(crate) struct Rendered {
+    edition: crate::publish::EditionReport,
+    index: PathBuf,
+    #[serde(skip)]
+    address: EditionRef,
+}
+
+impl Report for Rendered {
+    const PRETTY: bool = true;
+    const SORTED: bool = true;
+}
+
+impl std::fmt::Display for Rendered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for file in &self.edition.files {
+            writeln!(f, "{}", file.display())?;
+        }
+        write!(
+            f,
+            "Édition {} : {} ; index : {}",
+            self.address,
+            crate::publish::french::count(self.edition.items, "article", "articles"),
+            self.index.display()
+        )
+    }
 }
 
 /// `veille edition list`.
@@ -466,7 +567,7 @@ async fn list(archive: &Path) -> Result<Editions, CommandError> {
 /// Every edition, oldest first: a JSON array, or one line each and their count.
 #[derive(Debug, serde::Serialize)]
 #[serde(transparent)]
-pub struct Editions(Vec<Edition>);
+pub(crate) struct Editions(Vec<Edition>);
 
 impl Report for Editions {
     const PRETTY: bool = true;
@@ -492,23 +593,30 @@ impl std::fmt::Display for Editions {
     }
 }
 
-fn print_edition(config: &Config, ed: &Edition, cards: &[crate::model::StoryCard]) {
+fn write_edition(
+    out: &mut String,
+    config: &Config,
+    ed: &Edition,
+    cards: &[crate::model::StoryCard],
+) -> std::fmt::Result {
+    use std::fmt::Write;
     let title = config
         .publications
         .get(&ed.kind)
         .map_or(ed.kind.as_str(), |p| p.title.as_str());
-    println!(
+    writeln!(
+        out,
         "{title} n° {} — du {} au {} — {}",
         ed.number,
         ed.period_start,
         ed.period_end,
         ed.status.label()
-    );
+    )?;
     let mut section = "";
     for item in &ed.items {
         if item.section != section {
             section = &item.section;
-            println!("\n## {section}");
+            writeln!(out, "\n## {section}")?;
         }
         let card = cards.iter().find(|c| c.story == item.story);
         let shown = item
@@ -517,11 +625,12 @@ fn print_edition(config: &Config, ed: &Edition, cards: &[crate::model::StoryCard
             .or(card.map(|c| c.title.clone()))
             .unwrap_or_else(|| "(histoire disparue)".into());
         let source = card.map_or("", |c| c.source.as_str());
-        println!("{:>6}  {shown} — {source}", item.story);
+        writeln!(out, "{:>6}  {shown} — {source}", item.story)?;
     }
     for block in &ed.blocks {
         let first_line = block.body.lines().next().unwrap_or("");
-        println!(
+        writeln!(
+            out,
             "\n[{}] {}{}",
             block.kind.as_str(),
             block
@@ -530,12 +639,17 @@ fn print_edition(config: &Config, ed: &Edition, cards: &[crate::model::StoryCard
                 .map(|t| format!("{t} : "))
                 .unwrap_or_default(),
             first_line
-        );
+        )?;
     }
+    Ok(())
 }
 
 /// `veille serve [--listen ADDR:PORT]`.
-pub async fn serve(config: &Config, archive: &Path, listen: Option<&str>) -> anyhow::Result<i32> {
+pub(crate) async fn serve(
+    config: &Config,
+    archive: &Path,
+    listen: Option<&str>,
+) -> anyhow::Result<i32> {
     let Some(addr) = super::listen_address(config, listen) else {
         return Ok(EXIT_USAGE);
     };
@@ -548,6 +662,38 @@ pub async fn serve(config: &Config, archive: &Path, listen: Option<&str>) -> any
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn additions_read_as_sentences_and_as_the_json_lines_of_the_contract() {
+        let added = ItemAdded {
+            edition: EditionRef::new("flash-info", 3),
+            section: "À la une".into(),
+            story: 42,
+        };
+        assert_eq!(
+            added.to_string(),
+            "Histoire 42 ajoutée à flash-info/3, rubrique « À la une »"
+        );
+        let before = json!({"edition": "flash-info/3", "story": 42, "section": "À la une"});
+        assert_eq!(
+            super::super::report::document(&added).unwrap(),
+            before.to_string()
+        );
+        let block = BlockAdded {
+            block: 7,
+            edition: EditionRef::new("flash-info", 3),
+            kind: BlockKind::Agenda,
+        };
+        assert_eq!(
+            block.to_string(),
+            "Bloc agenda ajouté à flash-info/3 (n° 7)"
+        );
+        let before = json!({"edition": "flash-info/3", "block": 7});
+        assert_eq!(
+            super::super::report::document(&block).unwrap(),
+            before.to_string()
+        );
+    }
 
     #[test]
     fn panoramas_read_as_lines_and_as_the_sorted_json_document() {

@@ -10,23 +10,23 @@ use crate::store::Store;
 
 /// One story found: the best article for the query and the story's other sources.
 #[derive(Debug, Clone, Serialize)]
-pub struct StoryHit {
+pub(crate) struct StoryHit {
     #[serde(flatten)]
-    pub hit: Hit,
-    pub also: Vec<SourceLink>,
+    pub(crate) hit: Hit,
+    pub(crate) also: Vec<SourceLink>,
     /// Every article of the story the query matched (the hit's first), by rank.
-    pub matched: Vec<i64>,
+    pub(crate) matched: Vec<i64>,
 }
 
 /// How many articles to read for `limit` stories: a story carried by many sources must not
 /// crowd the others out.
-pub fn articles_for(limit: usize) -> usize {
+pub(crate) fn articles_for(limit: usize) -> usize {
     limit.saturating_mul(5).max(50)
 }
 
 /// Keeps the first (best) hit of each story, in rank order, up to `limit` stories, and adds
 /// each story's other sources from the store.
-pub async fn by_story(
+pub(crate) async fn by_story(
     store: &Store,
     hits: Vec<Hit>,
     limit: usize,
@@ -81,7 +81,11 @@ fn plain_words(query: &str) -> Option<Vec<&str>> {
 /// For a query of several plain words that found nothing: the French lines that say that
 /// every word was required, how many stories each word finds alone, and how to ask for
 /// either.
-pub fn no_result_hint(index: &SearchIndex, query: &str, dossier: Option<&str>) -> Vec<String> {
+pub(crate) fn no_result_hint(
+    index: &SearchIndex,
+    query: &str,
+    dossier: Option<&str>,
+) -> Vec<String> {
     let Some(words) = plain_words(query) else {
         return Vec::new();
     };

@@ -6,7 +6,8 @@ use std::path::Path;
 use chrono::Utc;
 use serde_json::json;
 
-use super::{EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
+use super::report::{CommandError, Report};
+use super::{EXIT_FAILURE, EXIT_OK};
 use crate::config::{self, Config};
 use crate::fetch::{Fetched, Fetcher};
 use crate::ingest::parse_page;
@@ -15,29 +16,26 @@ use crate::sources::{opml, suggest};
 
 /// Fetches a listing page (politely, robots.txt obeyed), proposes its `[sources.select]`
 /// table and shows the first three items those selectors read.
-pub async fn suggest(config: &Config, url: &str, json: bool) -> i32 {
+pub(crate) async fn suggest(config: &Config, url: &str) -> Result<Suggested, CommandError> {
     if url::Url::parse(url).is_err() {
-        eprintln!(
+        return Err(CommandError::Usage(format!(
             "erreur : {url} n'est pas une adresse valide (exemple : https://www.exemple.gouv.fr/actualites)"
-        );
-        return EXIT_USAGE;
+        )));
     }
-    let fetcher = match Fetcher::new(&config.settings) {
-        Ok(f) => f,
-        Err(e) => {
-            eprintln!("erreur : impossible de préparer la relève : {e}");
-            return EXIT_FAILURE;
-        }
-    };
+    let fetcher = Fetcher::new(&config.settings).map_err(|e| {
+        CommandError::Failed(format!("erreur : impossible de préparer la relève : {e}"))
+    })?;
     let body = match fetcher.get(url, None, None, true).await {
         Ok(Fetched::Body(b)) => b,
         Ok(Fetched::NotModified) => {
-            eprintln!("erreur : téléchargement de {url} : réponse 304 inattendue");
-            return EXIT_FAILURE;
+            return Err(CommandError::Failed(format!(
+                "erreur : téléchargement de {url} : réponse 304 inattendue"
+            )));
         }
         Err(e) => {
-            eprintln!("erreur : téléchargement de {url} : {e}");
-            return EXIT_FAILURE;
+            return Err(CommandError::Failed(format!(
+                "erreur : téléchargement de {url} : {e}"
+            )));
         }
     };
     let content_type = body.content_type.clone();
@@ -57,49 +55,81 @@ pub async fn suggest(config: &Config, url: &str, json: bool) -> i32 {
     })
     .await
     .expect("suggestion task");
-    let Some((suggestion, items)) = found else {
-        eprintln!(
+    let Some((suggestion, mut items)) = found else {
+        return Err(CommandError::Failed(format!(
             "aucun bloc répété trouvé dans {url} : la page ne semble pas être une liste d'articles (écrivez les sélecteurs à la main, voir README)"
-        );
-        return EXIT_FAILURE;
+        )));
     };
-    let first: Vec<_> = items.iter().take(3).collect();
-    if json {
-        let out = json!({
-            "url": url,
-            "select": suggestion.select,
-            "blocks": suggestion.blocks,
-            "items": first.iter().map(|i| json!({
+    items.truncate(3);
+    Ok(Suggested {
+        url: url.to_string(),
+        suggestion,
+        items,
+    })
+}
+
+/// The selectors proposed for a listing page, and the first three items they read.
+pub(crate) struct Suggested {
+    url: String,
+    suggestion: suggest::Suggestion,
+    items: Vec<crate::model::ArticleCandidate>,
+}
+
+impl serde::Serialize for Suggested {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        json!({
+            "url": self.url,
+            "select": self.suggestion.select,
+            "blocks": self.suggestion.blocks,
+            "items": self.items.iter().map(|i| json!({
                 "title": i.title,
                 "url": i.url,
                 "published": i.published.map(|d| d.to_rfc3339()),
                 "summary": i.summary_text,
             })).collect::<Vec<_>>(),
-        });
-        println!("{}", serde_json::to_string_pretty(&out).expect("json"));
-    } else {
-        println!(
-            "# {} blocs d'article trouvés dans {url} ; à coller sous la source :",
-            suggestion.blocks
-        );
-        print!("{}", suggest::to_toml(&suggestion.select));
-        println!("\nLes trois premiers articles lus avec ces sélecteurs :");
-        for item in &first {
-            let date = item.published.map_or_else(
-                || "sans date".to_owned(),
-                |d| d.format("%d/%m/%Y").to_string(),
-            );
-            println!("- {} ({date})\n  {}", item.title, item.url);
-        }
-        if first.is_empty() {
-            println!("(aucun : les sélecteurs proposés ne lisent rien, vérifiez-les à la main)");
-        }
+        })
+        .serialize(s)
     }
-    EXIT_OK
+}
+
+impl Report for Suggested {
+    const PRETTY: bool = true;
+}
+
+impl std::fmt::Display for Suggested {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use std::fmt::Write;
+        super::report::lines(f, |out| {
+            writeln!(
+                out,
+                "# {} blocs d'article trouvés dans {} ; à coller sous la source :",
+                self.suggestion.blocks, self.url
+            )?;
+            write!(out, "{}", suggest::to_toml(&self.suggestion.select))?;
+            writeln!(
+                out,
+                "\nLes trois premiers articles lus avec ces sélecteurs :"
+            )?;
+            for item in &self.items {
+                let date = item.published.map_or_else(
+                    || "sans date".to_owned(),
+                    |d| d.format("%d/%m/%Y").to_string(),
+                );
+                writeln!(out, "- {} ({date})\n  {}", item.title, item.url)?;
+            }
+            if self.items.is_empty() {
+                writeln!(
+                    out,
+                    "(aucun : les sélecteurs proposés ne lisent rien, vérifiez-les à la main)"
+                )?;
+            }
+            Ok(())
+        })
+    }
 }
 
 /// `veille sources export --opml`: OPML 2.0 on standard output.
-pub fn export_opml(config: &Config) -> i32 {
+pub(crate) fn export_opml(config: &Config) -> i32 {
     let text = match std::fs::read_to_string(&config.path) {
         Ok(t) => t,
         Err(e) => {
@@ -125,94 +155,107 @@ pub fn export_opml(config: &Config) -> i32 {
 /// `veille sources import FILE.opml [--dossier ID]`: adds the feeds that are not there yet to
 /// `feeds.toml`, keeping its comments and layout; the new file is validated before it
 /// replaces the old one, so a bad import changes nothing.
-pub fn import_opml(config: &Config, file: &Path, dossier: Option<&str>, json: bool) -> i32 {
+pub(crate) fn import_opml(
+    config: &Config,
+    file: &Path,
+    dossier: Option<&str>,
+) -> Result<OpmlImported, CommandError> {
     if let Some(d) = dossier
         && !config.dossiers.contains_key(d)
     {
         let known: Vec<&str> = config.dossiers.keys().map(String::as_str).collect();
-        eprintln!(
+        return Err(CommandError::Usage(format!(
             "erreur : dossier inconnu « {d} » (dossiers de feeds.toml : {})",
             known.join(", ")
-        );
-        return EXIT_USAGE;
+        )));
     }
-    let bytes = match std::fs::read(file) {
-        Ok(b) => b,
-        Err(e) => {
-            eprintln!("erreur : impossible de lire {} : {e}", file.display());
-            return EXIT_USAGE;
-        }
-    };
+    let bytes = std::fs::read(file).map_err(|e| {
+        CommandError::Usage(format!(
+            "erreur : impossible de lire {} : {e}",
+            file.display()
+        ))
+    })?;
     let xml =
         crate::ingest::charset::decode(&bytes, crate::ingest::charset::xml_encoding(&bytes, None));
-    let outlines = match opml::parse(&xml) {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("erreur : lecture de {} : {e}", file.display());
-            return EXIT_USAGE;
-        }
-    };
+    let outlines = opml::parse(&xml).map_err(|e| {
+        CommandError::Usage(format!("erreur : lecture de {} : {e}", file.display()))
+    })?;
     let path = &config.path;
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("erreur : impossible de lire {} : {e}", path.display());
-            return EXIT_FAILURE;
-        }
-    };
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        CommandError::Failed(format!(
+            "erreur : impossible de lire {} : {e}",
+            path.display()
+        ))
+    })?;
     let dossiers: Vec<(String, String)> = config
         .dossiers
         .iter()
         .map(|(id, d)| (id.clone(), d.title.clone()))
         .collect();
-    let (new_text, report) = match opml::import(&text, &outlines, &dossiers, dossier) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!(
-                "erreur : import de {} : {e} ; feeds.toml n'a pas été modifié",
-                file.display()
-            );
-            return EXIT_FAILURE;
-        }
-    };
-    if let Err(errors) = config::parse(&new_text, &path.display().to_string()) {
-        eprintln!("{errors}");
-        eprintln!(
-            "erreur : l'import de {} rendrait feeds.toml invalide ; rien n'a été modifié",
+    let (new_text, report) = opml::import(&text, &outlines, &dossiers, dossier).map_err(|e| {
+        CommandError::Failed(format!(
+            "erreur : import de {} : {e} ; feeds.toml n'a pas été modifié",
             file.display()
-        );
-        return EXIT_FAILURE;
+        ))
+    })?;
+    if let Err(errors) = config::parse(&new_text, &path.display().to_string()) {
+        return Err(CommandError::Failed(format!(
+            "{errors}\nerreur : l'import de {} rendrait feeds.toml invalide ; rien n'a été modifié",
+            file.display()
+        )));
     }
     if !report.added.is_empty()
         && let Err(e) = write_atomically(path, &new_text)
     {
-        eprintln!(
+        return Err(CommandError::Failed(format!(
             "erreur : impossible d'écrire {} : {e} ; rien n'a été modifié",
             path.display()
-        );
-        return EXIT_FAILURE;
+        )));
     }
-    if json {
-        let out = json!({
-            "added": report.added,
-            "skipped": report.skipped.iter().map(|(n, why)| json!({"name": n, "reason": why})).collect::<Vec<_>>(),
-        });
-        println!("{}", serde_json::to_string_pretty(&out).expect("json"));
-    } else {
-        println!(
+    Ok(OpmlImported {
+        report,
+        path: path.clone(),
+    })
+}
+
+/// The feeds an OPML import added to `feeds.toml`, and those it left (already there).
+pub(crate) struct OpmlImported {
+    report: opml::ImportReport,
+    path: std::path::PathBuf,
+}
+
+impl serde::Serialize for OpmlImported {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        json!({
+            "added": self.report.added,
+            "skipped": self.report.skipped.iter().map(|(n, why)| json!({"name": n, "reason": why})).collect::<Vec<_>>(),
+        })
+        .serialize(s)
+    }
+}
+
+impl Report for OpmlImported {
+    const PRETTY: bool = true;
+}
+
+impl std::fmt::Display for OpmlImported {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let report = &self.report;
+        write!(
+            f,
             "{} source(s) ajoutée(s) à {}, {} déjà présente(s)",
             report.added.len(),
-            path.display(),
+            self.path.display(),
             report.skipped.len()
-        );
+        )?;
         for name in &report.added {
-            println!("  + {name}");
+            write!(f, "\n  + {name}")?;
         }
         for (name, why) in &report.skipped {
-            println!("  = {name} : {why}");
+            write!(f, "\n  = {name} : {why}")?;
         }
+        Ok(())
     }
-    EXIT_OK
 }
 
 fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
@@ -228,24 +271,21 @@ fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
 
 /// `veille check --fetch SOURCE`: what one source yields now (fetched, read and tagged as a
 /// pass would, nothing stored).
-pub async fn check_fetch(prepared: &Prepared, name: &str, json: bool) -> i32 {
+pub(crate) async fn check_fetch(prepared: &Prepared, name: &str) -> Result<Tried, CommandError> {
     let config = &prepared.config;
     let Some(source) = config.sources.iter().find(|s| s.name == name) else {
         let names: Vec<&str> = config.sources.iter().map(|s| s.name.as_str()).collect();
         let hint = crate::config::suggest(name, &names)
             .map(|n| format!(" ; vouliez-vous dire « {n} » ?"))
             .unwrap_or_default();
-        eprintln!("erreur : aucune source nommée « {name} » dans feeds.toml{hint}");
-        return EXIT_USAGE;
+        return Err(CommandError::Usage(format!(
+            "erreur : aucune source nommée « {name} » dans feeds.toml{hint}"
+        )));
     };
     let tagger = prepared.tagger.clone();
-    let fetcher = match Fetcher::new(&config.settings) {
-        Ok(f) => f,
-        Err(e) => {
-            eprintln!("erreur : impossible de préparer la relève : {e}");
-            return EXIT_FAILURE;
-        }
-    };
+    let fetcher = Fetcher::new(&config.settings).map_err(|e| {
+        CommandError::Failed(format!("erreur : impossible de préparer la relève : {e}"))
+    })?;
     let body = match fetcher
         .get(
             &source.url,
@@ -257,12 +297,15 @@ pub async fn check_fetch(prepared: &Prepared, name: &str, json: bool) -> i32 {
     {
         Ok(Fetched::Body(b)) => b,
         Ok(Fetched::NotModified) => {
-            eprintln!("erreur : relève de « {name} » : réponse 304 inattendue");
-            return EXIT_FAILURE;
+            return Err(CommandError::Failed(format!(
+                "erreur : relève de « {name} » : réponse 304 inattendue"
+            )));
         }
         Err(e) => {
-            eprintln!("erreur : relève de « {name} » ({}) : {e}", source.url);
-            return EXIT_FAILURE;
+            return Err(CommandError::Failed(format!(
+                "erreur : relève de « {name} » ({}) : {e}",
+                source.url
+            )));
         }
     };
     let source_for_parse = source.clone();
@@ -272,29 +315,56 @@ pub async fn check_fetch(prepared: &Prepared, name: &str, json: bool) -> i32 {
     })
     .await
     .expect("parse task");
-    let items = match read {
-        Ok(items) => items,
-        Err(e) => {
-            eprintln!("erreur : lecture de « {name} » ({}) : {e}", source.url);
-            return EXIT_FAILURE;
-        }
-    };
-    if json {
-        let out = json!({
-            "source": name,
-            "url": source.url,
-            "items": items.iter().map(|p| json!({
+    let items = read.map_err(|e| {
+        CommandError::Failed(format!(
+            "erreur : lecture de « {name} » ({}) : {e}",
+            source.url
+        ))
+    })?;
+    Ok(Tried {
+        source: name.to_string(),
+        url: source.url.clone(),
+        items,
+    })
+}
+
+/// What one source yields now, read and tagged as a pass would.
+pub(crate) struct Tried {
+    source: String,
+    url: String,
+    items: Vec<crate::model::PreparedArticle>,
+}
+
+impl serde::Serialize for Tried {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        json!({
+            "source": self.source,
+            "url": self.url,
+            "items": self.items.iter().map(|p| json!({
                 "title": p.candidate.title,
                 "url": p.candidate.url,
                 "published": p.candidate.published.map(|d| d.to_rfc3339()),
                 "summary": p.candidate.summary_text,
                 "dossiers": p.tagging.dossiers.iter().map(|d| &d.dossier).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
-        });
-        println!("{}", serde_json::to_string_pretty(&out).expect("json"));
-    } else {
-        println!("« {name} » donne {} article(s) maintenant :", items.len());
-        for p in &items {
+        })
+        .serialize(s)
+    }
+}
+
+impl Report for Tried {
+    const PRETTY: bool = true;
+}
+
+impl std::fmt::Display for Tried {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "« {} » donne {} article(s) maintenant :",
+            self.source,
+            self.items.len()
+        )?;
+        for p in &self.items {
             let date = p.candidate.published.map_or_else(
                 || "sans date".to_owned(),
                 |d| d.format("%d/%m/%Y").to_string(),
@@ -310,11 +380,12 @@ pub async fn check_fetch(prepared: &Prepared, name: &str, json: bool) -> i32 {
             } else {
                 format!(" [{}]", dossiers.join(", "))
             };
-            println!(
-                "- {} ({date}){dossiers}\n  {}",
+            write!(
+                f,
+                "\n- {} ({date}){dossiers}\n  {}",
                 p.candidate.title, p.candidate.url
-            );
+            )?;
         }
+        Ok(())
     }
-    EXIT_OK
 }

@@ -17,38 +17,38 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::filters::{self, Known};
 use crate::config::Config;
-use crate::model::{BlockKind, DecisionState, Edition, EditionItem, EditionStatus, StoryCard};
+use crate::model::{
+    BlockKind, DecisionState, Edition, EditionItem, EditionRef, EditionStatus, StoryCard,
+};
 use crate::search::SearchIndex;
 use crate::store::{
     DecisionSnapshot, InboxFilter, InboxRow, NewBlock, Store, StoryDetail, ToCheckRow,
 };
 
 /// Rows loaded in one inbox view (the header tells when there are more).
-pub const INBOX_LIMIT: u32 = 2000;
+pub(crate) const INBOX_LIMIT: u32 = 2000;
 
 /// What an action changed, so that `u` can put it back.
 #[derive(Debug, Clone)]
-pub enum Undo {
+pub(crate) enum Undo {
     Decision {
         story: i64,
         snapshot: DecisionSnapshot,
         label: String,
     },
     EditionAdd {
-        kind: String,
-        number: i64,
+        edition: EditionRef,
         story: i64,
     },
     /// `D` in the composer: the item as it was, put back at its place.
     EditionRemove {
-        kind: String,
-        number: i64,
+        edition: EditionRef,
         item: EditionItem,
     },
 }
 
 /// The filter form's fields, in order.
-pub const FILTER_FIELDS: [&str; 5] = [
+pub(crate) const FILTER_FIELDS: [&str; 5] = [
     "Source",
     "Territoire",
     "Depuis (JJ/MM/AAAA)",
@@ -57,7 +57,7 @@ pub const FILTER_FIELDS: [&str; 5] = [
 ];
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Mode {
+pub(crate) enum Mode {
     Inbox,
     /// Typing a search; results replace the list as they come.
     Search {
@@ -77,25 +77,22 @@ pub enum Mode {
     /// pressed: its id and title) or, without one, to compose it.
     ChooseEdition {
         add: Option<(i64, String)>,
-        options: Vec<(String, i64, String)>,
+        options: Vec<(EditionRef, String)>,
         selected: usize,
     },
     ChooseSection {
         story: (i64, String),
-        kind: String,
-        number: i64,
+        edition: EditionRef,
         options: Vec<String>,
         selected: usize,
     },
     Composer {
-        kind: String,
-        number: i64,
+        edition: EditionRef,
         selected: usize,
     },
     /// `R` in the composer: marking the edition ready waits for a yes.
     ConfirmReady {
-        kind: String,
-        number: i64,
+        edition: EditionRef,
         selected: usize,
     },
     Preview {
@@ -108,58 +105,66 @@ pub enum Mode {
 /// Something the loop must do outside the application (it owns the terminal).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
+    /// Nothing beyond redrawing.
     None,
+    /// Restore the terminal and leave.
     Quit,
+    /// Open this address in `$BROWSER`.
     OpenUrl(String),
     /// Edit this Markdown in `$EDITOR`, then call `App::save_block`.
     EditBlock {
-        kind: String,
-        number: i64,
+        /// The edition whose introduction this is.
+        edition: EditionRef,
+        /// The block to rewrite; none when the edition has no introduction yet.
         block: Option<i64>,
+        /// The text the editor opens with.
         body: String,
     },
 }
 
 /// The composer's view of an edition.
 #[derive(Debug, Clone, Default)]
-pub struct ComposerView {
-    pub edition: Option<Edition>,
+pub(crate) struct ComposerView {
+    pub(crate) edition: Option<Edition>,
     /// Items in display order with their cards: (section, card).
-    pub items: Vec<(String, StoryCard)>,
+    pub(crate) items: Vec<(String, StoryCard)>,
 }
 
+/// The triage session: the curator's inbox, what is selected and shown, the mode the keys
+/// act in, and what `u` can put back.
 pub struct App {
-    pub store: Store,
-    pub config: Config,
-    pub archive: PathBuf,
-    pub curator: String,
+    pub(crate) store: Store,
+    pub(crate) config: Config,
+    pub(crate) archive: PathBuf,
+    pub(crate) curator: String,
     /// `None` (all dossiers), then every configured dossier.
-    pub views: Vec<Option<String>>,
-    pub view: usize,
-    pub filter: InboxFilter,
+    pub(crate) views: Vec<Option<String>>,
+    pub(crate) view: usize,
+    pub(crate) filter: InboxFilter,
+    /// The inbox rows of the current view and filter, one per story.
     pub rows: Vec<InboxRow>,
-    pub selected: usize,
-    pub detail: Option<StoryDetail>,
-    pub counts: BTreeMap<String, i64>,
+    pub(crate) selected: usize,
+    pub(crate) detail: Option<StoryDetail>,
+    pub(crate) counts: BTreeMap<String, i64>,
     /// Editions being prepared (drafts), as `kind/number`.
-    pub drafts: Vec<String>,
-    pub undo: Vec<Undo>,
-    pub mode: Mode,
-    pub message: String,
-    pub composer: ComposerView,
-    pub color: bool,
+    pub(crate) drafts: Vec<String>,
+    pub(crate) undo: Vec<Undo>,
+    pub(crate) mode: Mode,
+    pub(crate) message: String,
+    pub(crate) composer: ComposerView,
+    pub(crate) color: bool,
     /// The timezone the curators read times in.
-    pub tz: Tz,
+    pub(crate) tz: Tz,
     /// A story just decided that no longer belongs to the list: it stays in place, marked,
     /// until the curator moves, so that the next key acts on the story they see.
-    pub lingering: Option<i64>,
+    pub(crate) lingering: Option<i64>,
     search: Option<SearchIndex>,
     marks: (i64, i64),
     /// The dossier's "to check" band, shown after the rules' stories (`rows[band_from..]`).
-    pub band: Vec<ToCheckRow>,
-    pub band_from: usize,
+    pub(crate) band: Vec<ToCheckRow>,
+    pub(crate) band_from: usize,
     /// The story the selected one continues ("suite de"): id and title.
-    pub follows: Option<(i64, String)>,
+    pub(crate) follows: Option<(i64, String)>,
 }
 
 /// The start of a day typed in the filter form, in the curators' timezone.
@@ -184,6 +189,8 @@ impl App {
         app
     }
 
+    /// Opens the inbox of every dossier for `curator`; without a search index, `/` says
+    /// so and the rest works.
     pub async fn new(
         store: Store,
         config: Config,
@@ -227,24 +234,24 @@ impl App {
         Ok(app)
     }
 
-    pub fn dossier(&self) -> Option<&str> {
+    pub(crate) fn dossier(&self) -> Option<&str> {
         self.views[self.view].as_deref()
     }
 
-    pub fn dossier_title(&self, id: &str) -> String {
+    pub(crate) fn dossier_title(&self, id: &str) -> String {
         self.config
             .dossiers
             .get(id)
             .map_or_else(|| id.to_string(), |d| d.title.clone())
     }
 
-    pub fn selected_row(&self) -> Option<&InboxRow> {
+    pub(crate) fn selected_row(&self) -> Option<&InboxRow> {
         self.rows.get(self.selected)
     }
 
     /// Reloads the list (keeping the selected story when it is still there), the counts and
     /// the detail.
-    pub async fn reload(&mut self) -> anyhow::Result<()> {
+    pub(crate) async fn reload(&mut self) -> anyhow::Result<()> {
         let keep = self.selected_row().map(|r| r.story);
         let lingering = self
             .lingering
@@ -320,7 +327,7 @@ impl App {
     }
 
     /// The "to check" entry of the selected story, when it is in the band.
-    pub fn selected_band(&self) -> Option<&ToCheckRow> {
+    pub(crate) fn selected_band(&self) -> Option<&ToCheckRow> {
         self.selected
             .checked_sub(self.band_from)
             .and_then(|i| self.band.get(i))
@@ -328,7 +335,7 @@ impl App {
 
     /// Called about once a second: picks up what other processes wrote (new articles from
     /// the daemon, another curator's decisions).
-    pub async fn tick(&mut self) -> anyhow::Result<()> {
+    pub(crate) async fn tick(&mut self) -> anyhow::Result<()> {
         if matches!(self.mode, Mode::Inbox | Mode::Help)
             && self.store.change_marks().await? != self.marks
         {
@@ -343,7 +350,8 @@ impl App {
         Ok(())
     }
 
-    /// One key.
+    /// Acts on one key in the current mode; what only the loop can do comes back as an
+    /// `Effect`.
     pub async fn on_key(&mut self, key: KeyEvent) -> anyhow::Result<Effect> {
         if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
             return Ok(Effect::Quit);
@@ -364,24 +372,17 @@ impl App {
             } => self.choose_edition_key(key, add, options, selected).await,
             Mode::ChooseSection {
                 story,
-                kind,
-                number,
+                edition,
                 options,
                 selected,
             } => {
-                self.choose_section_key(key, story, kind, number, options, selected)
+                self.choose_section_key(key, story, edition, options, selected)
                     .await
             }
-            Mode::ConfirmReady {
-                kind,
-                number,
-                selected,
-            } => self.confirm_ready_key(key, kind, number, selected).await,
-            Mode::Composer {
-                kind,
-                number,
-                selected,
-            } => self.composer_key(key, kind, number, selected).await,
+            Mode::ConfirmReady { edition, selected } => {
+                self.confirm_ready_key(key, edition, selected).await
+            }
+            Mode::Composer { edition, selected } => self.composer_key(key, edition, selected).await,
             Mode::Preview { text, scroll } => {
                 match key.code {
                     KeyCode::Char('j') | KeyCode::Down => {
@@ -624,35 +625,28 @@ impl App {
                     self.load_detail().await?;
                 }
             }
-            Undo::EditionAdd {
-                kind,
-                number,
-                story,
-            } => {
+            Undo::EditionAdd { edition, story } => {
                 match self
                     .store
-                    .remove_edition_item(&kind, number, story, Utc::now())
+                    .remove_edition_item(&edition.kind, edition.number, story, Utc::now())
                     .await
                 {
                     Ok(()) => {
-                        self.message =
-                            format!("Annulé : histoire {story} retirée de {kind}/{number}")
+                        self.message = format!("Annulé : histoire {story} retirée de {edition}")
                     }
                     Err(e) => self.message = format!("Annulation impossible : {e}"),
                 }
                 self.after_own_write().await?;
             }
-            Undo::EditionRemove { kind, number, item } => {
+            Undo::EditionRemove { edition, item } => {
                 match self
                     .store
-                    .restore_edition_item(&kind, number, &item, Utc::now())
+                    .restore_edition_item(&edition.kind, edition.number, &item, Utc::now())
                     .await
                 {
                     Ok(()) => {
-                        self.message = format!(
-                            "Annulé : histoire {} remise dans {kind}/{number}",
-                            item.story
-                        )
+                        self.message =
+                            format!("Annulé : histoire {} remise dans {edition}", item.story)
                     }
                     Err(e) => self.message = format!("Annulation impossible : {e}"),
                 }

@@ -10,17 +10,17 @@ use crate::text;
 
 /// A value the curator can pick: what the store holds and the words it is known by.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Known {
+pub(crate) struct Known {
     /// What the filter is applied with (a source's name, a territory's slug).
-    pub value: String,
+    pub(crate) value: String,
     /// What the form shows and completes to.
-    pub label: String,
+    pub(crate) label: String,
     /// Other names that match exactly (a département's number, its slug).
-    pub aliases: Vec<String>,
+    pub(crate) aliases: Vec<String>,
 }
 
 impl Known {
-    pub fn plain(value: &str) -> Known {
+    pub(crate) fn plain(value: &str) -> Known {
         Known {
             value: value.to_string(),
             label: value.to_string(),
@@ -39,7 +39,7 @@ fn words(text: &str) -> Vec<String> {
 /// The known values `input` designates. A value whose label or alias equals the input
 /// (folded) wins alone, so `Tarn` is the Tarn and not also Tarn-et-Garonne; otherwise every
 /// value where each typed word begins one of its words.
-pub fn resolve<'k>(input: &str, known: &'k [Known]) -> Vec<&'k Known> {
+pub(crate) fn resolve<'k>(input: &str, known: &'k [Known]) -> Vec<&'k Known> {
     let typed = words(input);
     if typed.is_empty() {
         return Vec::new();
@@ -71,7 +71,7 @@ pub fn resolve<'k>(input: &str, known: &'k [Known]) -> Vec<&'k Known> {
 
 /// What `→` completes `input` to: the only match's label, or the longest beginning the
 /// matches' labels share when it is longer than what was typed.
-pub fn complete(input: &str, known: &[Known]) -> Option<String> {
+pub(crate) fn complete(input: &str, known: &[Known]) -> Option<String> {
     let found = resolve(input, known);
     match found.as_slice() {
         [] => None,
@@ -95,7 +95,7 @@ pub fn complete(input: &str, known: &[Known]) -> Option<String> {
 }
 
 /// The state names the form accepts, French first; English too (the CLI's words).
-pub const STATES: [(&str, Option<DecisionState>); 8] = [
+pub(crate) const STATES: [(&str, Option<DecisionState>); 8] = [
     ("nouveau", None),
     ("gardé", Some(DecisionState::Kept)),
     ("rejeté", Some(DecisionState::Rejected)),
@@ -107,7 +107,7 @@ pub const STATES: [(&str, Option<DecisionState>); 8] = [
 ];
 
 /// The known values of the state field.
-pub fn state_values() -> Vec<Known> {
+pub(crate) fn state_values() -> Vec<Known> {
     STATES[..4]
         .iter()
         .map(|(name, _)| Known::plain(name))
@@ -116,7 +116,7 @@ pub fn state_values() -> Vec<Known> {
 
 /// A state typed in French or English, by prefix and without accents (`gard`, `rejetee`,
 /// `Étoilées`, `kept`); `Ok(None)` for « nouveau » (the inbox proper) and for an empty field.
-pub fn parse_state(input: &str) -> Result<Option<DecisionState>, String> {
+pub(crate) fn parse_state(input: &str) -> Result<Option<DecisionState>, String> {
     let typed = words(input).join(" ");
     if typed.is_empty() {
         return Ok(None);
@@ -140,7 +140,7 @@ pub fn parse_state(input: &str) -> Result<Option<DecisionState>, String> {
 
 /// A day typed as `JJ/MM/AAAA`, `JJ/MM` (this year), `JJ-MM-AAAA`, `JJ.MM.AAAA` or
 /// `AAAA-MM-JJ`; a two-digit year is of this century.
-pub fn parse_day(input: &str, today: NaiveDate) -> Option<NaiveDate> {
+pub(crate) fn parse_day(input: &str, today: NaiveDate) -> Option<NaiveDate> {
     let text = input.trim();
     if text.split('-').next().is_some_and(|y| y.len() == 4)
         && let Ok(d) = NaiveDate::parse_from_str(text, "%Y-%m-%d")
@@ -165,7 +165,7 @@ pub fn parse_day(input: &str, today: NaiveDate) -> Option<NaiveDate> {
 }
 
 /// How the form shows a day.
-pub fn show_day(day: NaiveDate) -> String {
+pub(crate) fn show_day(day: NaiveDate) -> String {
     day.format("%d/%m/%Y").to_string()
 }
 

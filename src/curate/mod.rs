@@ -3,8 +3,8 @@
 //! alternate screen, restored on quit, on Ctrl-C and on panic; `$EDITOR` and `$BROWSER`
 //! run with the terminal handed back. Other processes' writes show up within a second.
 
-pub mod app;
-pub mod filters;
+mod app;
+mod filters;
 pub mod ui;
 
 use std::path::Path;
@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::{self, Event, KeyEventKind};
 
-pub use app::{App, Effect, Mode};
+pub use app::{App, Effect};
 
 use crate::config::Config;
 use crate::store::Store;
@@ -61,8 +61,7 @@ async fn event_loop(terminal: &mut ratatui::DefaultTerminal, app: &mut App) -> a
                         Effect::Quit => return Ok(()),
                         Effect::OpenUrl(url) => open_url(&url, app),
                         Effect::EditBlock {
-                            kind,
-                            number,
+                            edition,
                             block,
                             body,
                         } => {
@@ -71,9 +70,7 @@ async fn event_loop(terminal: &mut ratatui::DefaultTerminal, app: &mut App) -> a
                             *terminal = ratatui::try_init()?;
                             terminal.clear()?;
                             match edited {
-                                Ok(Some(text)) => {
-                                    app.save_block(&kind, number, block, &text).await?
-                                }
+                                Ok(Some(text)) => app.save_block(&edition, block, &text).await?,
                                 Ok(None) => app.message = "Texte inchangé".into(),
                                 Err(e) => app.message = format!("Éditeur : {e}"),
                             }

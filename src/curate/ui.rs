@@ -12,7 +12,7 @@ use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, Borders, Clear, List, ListItem, ListState, Paragraph, Wrap};
 
 use super::app::{App, FILTER_FIELDS, Mode};
-use crate::model::{DecisionState, Match};
+use crate::model::{DecisionState, EditionRef, Match};
 use popups::draw_overlay;
 
 fn french_day(date: &str) -> String {
@@ -59,6 +59,8 @@ impl App {
     }
 }
 
+/// Draws the whole screen: dossier bar, list or composer, detail, message, key help and
+/// the popup of the mode.
 pub fn draw(frame: &mut Frame, app: &App) {
     let area = frame.area();
     let [header, body, message, footer] = Layout::vertical([
@@ -189,7 +191,7 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
 /// (`politique-d… 3`) as much as needed, down to five characters; if that is still too
 /// wide, the bar shows a window around the current dossier with `‹ N` and `N ›` for the
 /// dossiers hidden on each side (Tab reaches them).
-pub fn dossier_bar(app: &App, width: usize) -> Vec<Span<'static>> {
+pub(crate) fn dossier_bar(app: &App, width: usize) -> Vec<Span<'static>> {
     let entries: Vec<(String, i64)> = app
         .views
         .iter()

@@ -3,13 +3,13 @@
 use super::*;
 
 impl App {
-    pub async fn open_composer(
+    pub(crate) async fn open_composer(
         &mut self,
-        kind: &str,
-        number: i64,
+        address: &EditionRef,
         selected: usize,
     ) -> anyhow::Result<()> {
-        let edition = self.store.edition(kind, number).await?;
+        let kind = address.kind.as_str();
+        let edition = self.store.edition(kind, address.number).await?;
         let mut items = Vec::new();
         if let Some(e) = &edition {
             let stories: Vec<i64> = e.items.iter().map(|i| i.story).collect();
@@ -40,8 +40,7 @@ impl App {
         let selected = selected.min(items.len().saturating_sub(1));
         self.composer = ComposerView { edition, items };
         self.mode = Mode::Composer {
-            kind: kind.to_string(),
-            number,
+            edition: address.clone(),
             selected,
         };
         Ok(())
@@ -50,10 +49,10 @@ impl App {
     pub(super) async fn composer_key(
         &mut self,
         key: KeyEvent,
-        kind: String,
-        number: i64,
+        edition: EditionRef,
         selected: usize,
     ) -> anyhow::Result<Effect> {
+        let (kind, number) = (edition.kind.as_str(), edition.number);
         let now = Utc::now();
         let story = self.composer.items.get(selected).map(|(_, c)| c.story);
         match key.code {
@@ -62,10 +61,10 @@ impl App {
                 self.reload().await?;
             }
             KeyCode::Char('j') | KeyCode::Down => {
-                self.open_composer(&kind, number, selected + 1).await?
+                self.open_composer(&edition, selected + 1).await?
             }
             KeyCode::Char('k') | KeyCode::Up => {
-                self.open_composer(&kind, number, selected.saturating_sub(1))
+                self.open_composer(&edition, selected.saturating_sub(1))
                     .await?
             }
             KeyCode::Char('J') | KeyCode::Char('K') => {
@@ -73,11 +72,11 @@ impl App {
                     let up = key.code == KeyCode::Char('K');
                     match self
                         .store
-                        .move_edition_item(&kind, number, story, up, now)
+                        .move_edition_item(kind, number, story, up, now)
                         .await
                     {
                         Ok(()) => {
-                            self.open_composer(&kind, number, selected).await?;
+                            self.open_composer(&edition, selected).await?;
                             if let Some(i) = self
                                 .composer
                                 .items
@@ -85,8 +84,7 @@ impl App {
                                 .position(|(_, c)| c.story == story)
                             {
                                 self.mode = Mode::Composer {
-                                    kind,
-                                    number,
+                                    edition,
                                     selected: i,
                                 };
                             }
@@ -105,19 +103,17 @@ impl App {
                     let story = item.story;
                     match self
                         .store
-                        .remove_edition_item(&kind, number, story, now)
+                        .remove_edition_item(kind, number, story, now)
                         .await
                     {
                         Ok(()) => {
-                            self.message = format!(
-                                "Histoire {story} retirée de {kind}/{number} (u pour annuler)"
-                            );
+                            self.message =
+                                format!("Histoire {story} retirée de {edition} (u pour annuler)");
                             self.undo.push(Undo::EditionRemove {
-                                kind: kind.clone(),
-                                number,
+                                edition: edition.clone(),
                                 item,
                             });
-                            self.open_composer(&kind, number, selected).await?;
+                            self.open_composer(&edition, selected).await?;
                         }
                         Err(e) => self.message = e.to_string(),
                     }
@@ -131,8 +127,7 @@ impl App {
                         .cloned()
                 });
                 return Ok(Effect::EditBlock {
-                    kind,
-                    number,
+                    edition,
                     block: intro.as_ref().map(|b| b.id),
                     body: intro.map(|b| b.body).unwrap_or_default(),
                 });
@@ -146,27 +141,20 @@ impl App {
             }
             KeyCode::Char('u') => {
                 // Only this edition's changes are undone here; decisions wait for the list.
-                let ours = |k: &String, n: &i64| *k == kind && *n == number;
                 match self.undo.last() {
-                    Some(Undo::EditionRemove {
-                        kind: k, number: n, ..
-                    })
-                    | Some(Undo::EditionAdd {
-                        kind: k, number: n, ..
-                    }) if ours(k, n) => {
+                    Some(Undo::EditionRemove { edition: e, .. })
+                    | Some(Undo::EditionAdd { edition: e, .. })
+                        if *e == edition =>
+                    {
                         self.undo().await?;
-                        self.open_composer(&kind, number, selected).await?;
+                        self.open_composer(&edition, selected).await?;
                     }
                     _ => self.message = "Rien à annuler dans cette édition".into(),
                 }
             }
             KeyCode::Char('R') => {
                 self.message.clear();
-                self.mode = Mode::ConfirmReady {
-                    kind,
-                    number,
-                    selected,
-                };
+                self.mode = Mode::ConfirmReady { edition, selected };
             }
             _ => {}
         }
@@ -177,29 +165,33 @@ impl App {
     pub(super) async fn confirm_ready_key(
         &mut self,
         key: KeyEvent,
-        kind: String,
-        number: i64,
+        edition: EditionRef,
         selected: usize,
     ) -> anyhow::Result<Effect> {
         if matches!(key.code, KeyCode::Char('o' | 'O' | 'y' | 'Y')) {
             match self
                 .store
-                .set_edition_status(&kind, number, EditionStatus::Ready, Utc::now())
+                .set_edition_status(
+                    &edition.kind,
+                    edition.number,
+                    EditionStatus::Ready,
+                    Utc::now(),
+                )
                 .await
             {
-                Ok(()) => self.message = format!("Édition {kind}/{number} prête à l'envoi"),
+                Ok(()) => self.message = format!("Édition {edition} prête à l'envoi"),
                 Err(e) => self.message = e.to_string(),
             }
         } else {
-            self.message = format!("Édition {kind}/{number} laissée en brouillon");
+            self.message = format!("Édition {edition} laissée en brouillon");
         }
-        self.open_composer(&kind, number, selected).await?;
+        self.open_composer(&edition, selected).await?;
         Ok(Effect::None)
     }
 
     pub(super) async fn leave_preview(&mut self) -> anyhow::Result<()> {
         match self.composer.edition.clone() {
-            Some(e) => self.open_composer(&e.kind, e.number, 0).await,
+            Some(e) => self.open_composer(&e.reference(), 0).await,
             None => {
                 self.mode = Mode::Inbox;
                 Ok(())
@@ -208,13 +200,13 @@ impl App {
     }
 
     /// After `$EDITOR`: stores the intro block.
-    pub async fn save_block(
+    pub(crate) async fn save_block(
         &mut self,
-        kind: &str,
-        number: i64,
+        edition: &EditionRef,
         block: Option<i64>,
         body: &str,
     ) -> anyhow::Result<()> {
+        let (kind, number) = (edition.kind.as_str(), edition.number);
         let now = Utc::now();
         let result = match block {
             Some(id) => {
@@ -243,6 +235,6 @@ impl App {
             Ok(()) => self.message = "Introduction enregistrée".into(),
             Err(e) => self.message = e.to_string(),
         }
-        self.open_composer(kind, number, 0).await
+        self.open_composer(edition, 0).await
     }
 }

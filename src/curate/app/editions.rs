@@ -15,7 +15,7 @@ impl App {
         } else {
             None
         };
-        let options: Vec<(String, i64, String)> = self
+        let options: Vec<(EditionRef, String)> = self
             .store
             .editions()
             .await?
@@ -28,7 +28,7 @@ impl App {
                     .get(&e.kind)
                     .map_or(e.kind.clone(), |p| p.title.clone());
                 let label = format!("{title} n° {} ({})", e.number, e.status.label());
-                (e.kind, e.number, label)
+                (e.reference(), label)
             })
             .collect();
         if options.is_empty() {
@@ -49,7 +49,7 @@ impl App {
         &mut self,
         key: KeyEvent,
         add: Option<(i64, String)>,
-        options: Vec<(String, i64, String)>,
+        options: Vec<(EditionRef, String)>,
         selected: usize,
     ) -> anyhow::Result<Effect> {
         match key.code {
@@ -69,24 +69,23 @@ impl App {
                 }
             }
             KeyCode::Enter => {
-                let (kind, number, _) = options[selected].clone();
+                let (edition, _) = options[selected].clone();
                 if let Some(story) = add {
                     let sections = self
                         .config
                         .publications
-                        .get(&kind)
+                        .get(&edition.kind)
                         .map(|p| p.sections.clone())
                         .filter(|s| !s.is_empty())
                         .unwrap_or_else(|| vec!["À la une".into()]);
                     self.mode = Mode::ChooseSection {
                         story,
-                        kind,
-                        number,
+                        edition,
                         options: sections,
                         selected: 0,
                     };
                 } else {
-                    self.open_composer(&kind, number, 0).await?;
+                    self.open_composer(&edition, 0).await?;
                 }
             }
             _ => {}
@@ -98,8 +97,7 @@ impl App {
         &mut self,
         key: KeyEvent,
         story: (i64, String),
-        kind: String,
-        number: i64,
+        edition: EditionRef,
         options: Vec<String>,
         selected: usize,
     ) -> anyhow::Result<Effect> {
@@ -108,8 +106,7 @@ impl App {
             KeyCode::Char('j') | KeyCode::Down => {
                 self.mode = Mode::ChooseSection {
                     story,
-                    kind,
-                    number,
+                    edition,
                     selected: (selected + 1).min(options.len() - 1),
                     options,
                 }
@@ -117,8 +114,7 @@ impl App {
             KeyCode::Char('k') | KeyCode::Up => {
                 self.mode = Mode::ChooseSection {
                     story,
-                    kind,
-                    number,
+                    edition,
                     selected: selected.saturating_sub(1),
                     options,
                 }
@@ -135,19 +131,15 @@ impl App {
                 };
                 match self
                     .store
-                    .add_edition_item(&kind, number, &item, Utc::now())
+                    .add_edition_item(&edition.kind, edition.number, &item, Utc::now())
                     .await
                 {
                     Ok(()) => {
                         self.message = format!(
-                            "Histoire {story} ajoutée à {kind}/{number}, rubrique « {} »",
+                            "Histoire {story} ajoutée à {edition}, rubrique « {} »",
                             options[selected]
                         );
-                        self.undo.push(Undo::EditionAdd {
-                            kind,
-                            number,
-                            story,
-                        });
+                        self.undo.push(Undo::EditionAdd { edition, story });
                         self.after_own_write().await?;
                     }
                     Err(e) => self.message = e.to_string(),

@@ -123,7 +123,7 @@ impl App {
 
     /// The values a filter field completes to and matches: the configured sources, the
     /// départements (by name, slug or number), the states.
-    pub fn known_values(&self, field: usize) -> Vec<Known> {
+    pub(crate) fn known_values(&self, field: usize) -> Vec<Known> {
         match field {
             0 => self
                 .config

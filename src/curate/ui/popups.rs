@@ -13,7 +13,7 @@ pub(super) fn draw_overlay(frame: &mut Frame, app: &App, area: Rect) {
             options,
             selected,
         } => {
-            let labels: Vec<String> = options.iter().map(|(_, _, l)| l.clone()).collect();
+            let labels: Vec<String> = options.iter().map(|(_, l)| l.clone()).collect();
             let subject = add
                 .as_ref()
                 .map(|(story, title)| format!("Ajouter l'histoire {story} : « {title} »"));
@@ -30,25 +30,23 @@ pub(super) fn draw_overlay(frame: &mut Frame, app: &App, area: Rect) {
             story: (story, title),
             options,
             selected,
-            kind,
-            number,
+            edition,
         } => draw_choice(
             frame,
             area,
-            &format!(" Rubrique dans {kind}/{number} "),
+            &format!(" Rubrique dans {edition} "),
             Some(&format!("Ajouter l'histoire {story} : « {title} »")),
             options,
             *selected,
         ),
-        Mode::ConfirmReady { kind, number, .. } => {
-            draw_confirm_ready(frame, app, area, kind, *number)
-        }
+        Mode::ConfirmReady { edition, .. } => draw_confirm_ready(frame, app, area, edition),
         _ => {}
     }
 }
 
 /// Asks before marking an edition ready to send.
-fn draw_confirm_ready(frame: &mut Frame, app: &App, area: Rect, kind: &str, number: i64) {
+fn draw_confirm_ready(frame: &mut Frame, app: &App, area: Rect, edition: &EditionRef) {
+    let (kind, number) = (edition.kind.as_str(), edition.number);
     let title = app
         .config
         .publications
