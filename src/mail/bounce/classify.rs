@@ -334,6 +334,18 @@ pub fn addresses_in(text: &str) -> Vec<String> {
         while start > 0 && is_local(bytes[start - 1]) {
             start -= 1;
         }
+        // An RFC 5321 quoted local part (`"a..b"@host`) is only that address with its
+        // quotes: without them it names another mailbox, or none.
+        if start == at
+            && at > 0
+            && bytes[at - 1] == b'"'
+            && let Some(open) = text[..at - 1].rfind(['"', '\n'])
+            && bytes[open] == b'"'
+            && at - 1 - open > 1
+            && !text[open + 1..at - 1].contains(['<', '>', ' ', '\t'])
+        {
+            start = open;
+        }
         let mut end = at + 1;
         while end < bytes.len() && is_domain(bytes[end]) {
             end += 1;
@@ -342,7 +354,11 @@ pub fn addresses_in(text: &str) -> Vec<String> {
         if start > 0 && bytes[start - 1] == b'=' {
             continue;
         }
-        let local = text[start..at].trim_start_matches(['.', '\'', '=']);
+        let local = if bytes[start] == b'"' {
+            &text[start..at]
+        } else {
+            text[start..at].trim_start_matches(['.', '\'', '='])
+        };
         let domain = text[at + 1..end].trim_end_matches(['.', '-']);
         if local.is_empty() || !domain.contains('.') || domain.starts_with('.') {
             continue;

@@ -4,6 +4,7 @@
 use super::classify::{Classification, Kind, addresses_in, unfold_fields};
 use super::dsn::{find_reply_code, find_status};
 use super::patterns::{Reason, reason_of};
+use super::servers::server_reason;
 
 /// Where the notice stops and the returned original starts, in the free-text forms.
 pub(super) fn cut_original(text: &str) -> &str {
@@ -214,7 +215,8 @@ pub(super) fn listed_failures(notice: &str) -> Vec<String> {
 pub(super) fn verdict(scope: &str, notice: &str) -> (Kind, Reason, Option<String>) {
     let status = find_status(scope)
         .or_else(|| find_reply_code(scope).map(|code| format!("{}.0.0", code / 100)));
-    let reason = reason_of(status.as_deref(), scope, "", notice);
+    let reason = server_reason(scope, notice, "")
+        .unwrap_or_else(|| reason_of(status.as_deref(), scope, "", notice));
     let kind = reason.kind(status.as_deref(), scope);
     let status = status.filter(|s| s != "5.0.0" && s != "4.0.0" || find_status(scope).is_some());
     (kind, reason, status)

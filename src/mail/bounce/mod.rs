@@ -10,6 +10,7 @@ mod free_text;
 pub mod imap;
 pub mod mailbox;
 mod patterns;
+mod servers;
 mod ses;
 pub mod verp;
 

@@ -394,6 +394,7 @@ const USER_UNKNOWN: &[&str] = &[
     "email address does not exist",
     "email address could not be found",
     "invalid address",
+    "invalid final delivery userid",
     "invalid mailbox",
     "invalid recipient",
     "is not a known user",
