@@ -566,6 +566,31 @@ mod tests {
     }
 
     #[test]
+    fn a_postfix_help_desk_is_no_recipient() {
+        let notice = "From: MAILER-DAEMON@mx.exemple.fr\nTo: lettre@ressources.example\n\
+            Subject: Undelivered Mail Returned to Sender\n\n\
+            This is the Postfix program at host mx.exemple.fr.\n\n\
+            For further assistance, please contact <aide@fai.example>\n\n\
+            <inconnu@exemple.fr>: host mx.exemple.fr[192.0.2.1] said: 550\n\
+            \x20   <inconnu@exemple.fr>: Recipient address rejected: User unknown\n";
+        let c = classify(notice.as_bytes());
+        assert_eq!(c.recipients, ["inconnu@exemple.fr"]);
+    }
+
+    #[test]
+    fn quoted_local_parts_keep_their_quotes() {
+        assert_eq!(
+            addresses_in("rfc822; \"a....b..\"@exemple.fr"),
+            ["\"a....b..\"@exemple.fr"]
+        );
+        // A quote closing a sentence is no local part.
+        assert_eq!(
+            addresses_in("said \"no\" to x@exemple.fr"),
+            ["x@exemple.fr"]
+        );
+    }
+
+    #[test]
     fn message_ids_are_no_recipients() {
         let quoted = NOTICE.replace(
             "Content-Type: text/plain\r\n\r\n",

@@ -80,6 +80,11 @@ pub(super) fn from_free_text(
         .get("x-failed-recipients")
         .map(|v| addresses_in(v))
         .unwrap_or_default();
+    // Postfix starts each failed recipient's paragraph with `<addr>: `: the addresses in its
+    // preamble (a help desk to write to) are no recipients.
+    if recipients.is_empty() && is_postfix(notice) {
+        recipients = postfix_failures(notice);
+    }
     if recipients.is_empty() {
         recipients = candidates
             .iter()
@@ -191,6 +196,34 @@ pub(super) fn not_recipients(
         }
     }
     ignore
+}
+
+fn is_postfix(notice: &str) -> bool {
+    let lower = notice.to_lowercase();
+    lower.contains("this is the postfix program at host")
+        || lower.contains("this is the mail system at host")
+}
+
+/// The `<addr>: …` lines that open each failed recipient's paragraph in a Postfix notice.
+fn postfix_failures(notice: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for line in notice.lines() {
+        let Some(rest) = line.strip_prefix('<') else {
+            continue;
+        };
+        let Some((inside, _)) = rest.split_once(">:") else {
+            continue;
+        };
+        if inside.contains(char::is_whitespace) {
+            continue;
+        }
+        for a in addresses_in(inside) {
+            if !out.contains(&a) {
+                out.push(a);
+            }
+        }
+    }
+    out
 }
 
 /// The addresses a notice lists as failed, one per line on their own (`<a@b>:`, `a@b:`).
