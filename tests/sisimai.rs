@@ -159,29 +159,58 @@ fn print_agreement(
     );
 }
 
-/// Prints the disagreements, and apart those where Sisimai 4.25 itself is wrong.
+/// Prints the disagreements (Sisimai → veille), then the same files grouped by kind of
+/// disagreement, each with who is right; files in no group are shown as unexplained.
 fn print_disagreements(confusion: &Confusion, total: (usize, usize)) {
     println!("Désaccords (Sisimai → veille) :");
     for ((theirs, ours), files) in confusion {
         println!("  {theirs} → {ours} : {} {}", files.len(), files.join(" "));
     }
+    let all: Vec<&String> = confusion.values().flatten().collect();
+    let in_group = |name: &str| all.iter().filter(|f| f.ends_with(name)).count();
+    println!("Désaccords par genre :");
+    for group in GROUPS {
+        let files: Vec<String> = KNOWN_DISAGREEMENTS
+            .iter()
+            .filter(|(_, g, _)| g == &group)
+            .filter(|(name, _, _)| in_group(name) > 0)
+            .map(|(name, _, why)| format!("\n      {name} : {why}"))
+            .collect();
+        println!("  {group} : {}{}", files.len(), files.concat());
+    }
+    // Files Sisimai 4.25 returns nothing for, while veille sees a bounce: no parser for
+    // their MTA in 4.25 (DragonFly, Mimecast), or a notice it cannot read (rb-issue-368, a
+    // real "mailbox full"). Never made "none" to agree.
+    let silent: Vec<&str> = confusion
+        .iter()
+        .filter(|((theirs, _), _)| theirs == "none")
+        .flat_map(|(_, files)| files.iter().map(String::as_str))
+        .collect();
+    println!(
+        "  Sisimai 4.25 sans résultat, veille voit un retour : {} {}",
+        silent.len(),
+        silent.join(" ")
+    );
+    let unexplained: Vec<&str> = all
+        .iter()
+        .filter(|f| !KNOWN_DISAGREEMENTS.iter().any(|(n, _, _)| f.ends_with(n)))
+        .map(|f| f.as_str())
+        .filter(|f| !silent.contains(f))
+        .collect();
+    println!(
+        "  non expliqués : {} {}",
+        unexplained.len(),
+        unexplained.join(" ")
+    );
     // Disagreements where Sisimai 4.25 itself is wrong, read file by file: shown apart, never
     // used to move the floors below.
-    let oracle_wrong: usize = confusion
-        .values()
-        .flatten()
-        .filter(|f| SISIMAI_425_WRONG.iter().any(|(name, _)| f.ends_with(name)))
-        .count();
+    let oracle_wrong: usize = KNOWN_DISAGREEMENTS
+        .iter()
+        .filter(|(_, g, _)| *g == GROUPS[0])
+        .map(|(name, _, _)| in_group(name))
+        .sum();
     println!(
-        "  dont {oracle_wrong} où Sisimai 4.25 se trompe : {}",
-        SISIMAI_425_WRONG
-            .iter()
-            .map(|(name, why)| format!("{name} ({why})"))
-            .collect::<Vec<_>>()
-            .join(" ; ")
-    );
-    println!(
-        "  hors ceux-là et hors fichiers sans résultat : {}/{} = {:.1} %",
+        "  hors fichiers où Sisimai 4.25 se trompe et hors fichiers sans résultat : {}/{} = {:.1} %",
         total.0,
         total.1 - oracle_wrong,
         rate((total.0, total.1 - oracle_wrong))
@@ -189,26 +218,26 @@ fn print_disagreements(confusion: &Confusion, total: (usize, usize)) {
 }
 
 /// Floors from the measurement, rounded down: a change that loses agreement fails here.
-/// Measured: everything 327/368 = 88.9 %, with a Sisimai result 325/346 = 93.9 %, even
-/// half 169/175 = 96.6 %, odd half 156/171 = 91.2 % (with a Sisimai result).
+/// Measured: everything 335/368 = 91.0 %, with a Sisimai result 333/346 = 96.2 %, even
+/// half 172/175 = 98.2 %, odd half 161/171 = 94.1 % (with a Sisimai result).
 fn assert_floors(by_half: &ByHalf, total: (usize, usize), everything: (usize, usize)) {
     assert!(
-        rate(everything) >= 88.0,
+        rate(everything) >= 91.0,
         "accord total {:.1} %",
         rate(everything)
     );
     assert!(
-        rate(total) >= 93.0,
+        rate(total) >= 96.2,
         "accord hors fichiers sans résultat {:.1} %",
         rate(total)
     );
     assert!(
-        rate(half(by_half, "even").0) >= 96.0,
+        rate(half(by_half, "even").0) >= 98.2,
         "accord (moitié paire) {:.1} %",
         rate(half(by_half, "even").0)
     );
     assert!(
-        rate(half(by_half, "odd").0) >= 91.0,
+        rate(half(by_half, "odd").0) >= 94.1,
         "accord (moitié impaire) {:.1} %",
         rate(half(by_half, "odd").0)
     );
@@ -242,27 +271,79 @@ fn agreement_with_sisimai_on_real_bounces() {
     assert_floors(&by_half, total, everything);
 }
 
-/// Files where Sisimai 4.25's answer is wrong on reading the message, and why.
-const SISIMAI_425_WRONG: &[(&str, &str)] = &[
+/// The kinds of disagreement left, read file by file against Sisimai 4.25's source.
+const GROUPS: [&str; 3] = [
+    "Sisimai 4.25 se trompe",
+    "discutable",
+    "règle générique de Sisimai (« utilisateur inconnu » sans commande SMTP ni statut x.1.x)",
+];
+
+/// Each disagreement understood: file, kind (one of `GROUPS`), who is right and why.
+const KNOWN_DISAGREEMENTS: &[(&str, &str, &str)] = &[
     (
         "lhost-receivingses-01.eml",
-        "« 5.1.1 Mailbox does not exist » classé filtered par sa table ReceivingSES",
+        GROUPS[0],
+        "« 5.1.1 Mailbox does not exist » classé filtered par sa table ReceivingSES ; veille : adresse inconnue",
     ),
     (
         "lhost-receivingses-02.eml",
-        "« 5.1.1 Mailbox does not exist » classé filtered par sa table ReceivingSES",
+        GROUPS[0],
+        "« 5.1.1 Mailbox does not exist » classé filtered par sa table ReceivingSES ; veille : adresse inconnue",
     ),
     (
         "lhost-office365-04.eml",
+        GROUPS[0],
         "destinataire lu dans un lien mailto: qui n'est pas l'adresse en échec",
     ),
     (
         "lhost-sendmail-02.eml",
+        GROUPS[0],
         "le 5.2.1 d'un destinataire appliqué aussi à l'autre, en 5.1.1 User Unknown",
     ),
     (
         "arf-11.eml",
+        GROUPS[0],
         "destinataire inventé undisclosed-recipient-in-headers@libsisimai.org.invalid",
+    ),
+    (
+        "rhost-aol-06.eml",
+        GROUPS[1],
+        "échec du DNS (« malformed or unexpected name server reply ») : Sisimai dit domaine sans courrier (définitif), veille panne passagère",
+    ),
+    (
+        "lhost-fml-03.eml",
+        GROUPS[1],
+        "avis de fml « Message-ID dupliqué » : Sisimai y voit une erreur système, veille aucun échec de remise",
+    ),
+    (
+        "lhost-exim-03.eml",
+        GROUPS[1],
+        "l'en-tête et le corps de l'avis nomment deux adresses différentes ; Sisimai prend l'en-tête, veille le corps",
+    ),
+    (
+        "lhost-exim-52.eml",
+        GROUPS[1],
+        "« malformed address » : Sisimai ne garde que la seconde adresse, veille les deux nommées dans l'erreur",
+    ),
+    (
+        "lhost-amazonworkmail-02.eml",
+        GROUPS[2],
+        "5.2.1 « User Unknown » : Sisimai filtré (temporaire), veille adresse inconnue",
+    ),
+    (
+        "lhost-zoho-02.eml",
+        GROUPS[2],
+        "5.2.1 « User Unknown » : Sisimai filtré (temporaire), veille adresse inconnue",
+    ),
+    (
+        "lhost-zoho-03.eml",
+        GROUPS[2],
+        "« mailbox unavailable » sans statut : Sisimai filtré, veille adresse inconnue",
+    ),
+    (
+        "lhost-x1-03.eml",
+        GROUPS[2],
+        "« [User unknown] » sans statut : Sisimai filtré, veille adresse inconnue",
     ),
 ];
 
