@@ -218,16 +218,16 @@ fn print_disagreements(confusion: &Confusion, total: (usize, usize)) {
 }
 
 /// Floors from the measurement, rounded down: a change that loses agreement fails here.
-/// Measured: everything 335/368 = 91.0 %, with a Sisimai result 333/346 = 96.2 %, even
-/// half 172/175 = 98.2 %, odd half 161/171 = 94.1 % (with a Sisimai result).
+/// Measured: everything 337/368 = 91.5 %, with a Sisimai result 335/346 = 96.8 %, even
+/// half 172/175 = 98.2 %, odd half 163/171 = 95.3 % (with a Sisimai result).
 fn assert_floors(by_half: &ByHalf, total: (usize, usize), everything: (usize, usize)) {
     assert!(
-        rate(everything) >= 91.0,
+        rate(everything) >= 91.5,
         "accord total {:.1} %",
         rate(everything)
     );
     assert!(
-        rate(total) >= 96.2,
+        rate(total) >= 96.8,
         "accord hors fichiers sans résultat {:.1} %",
         rate(total)
     );
@@ -237,7 +237,7 @@ fn assert_floors(by_half: &ByHalf, total: (usize, usize), everything: (usize, us
         rate(half(by_half, "even").0)
     );
     assert!(
-        rate(half(by_half, "odd").0) >= 94.1,
+        rate(half(by_half, "odd").0) >= 95.3,
         "accord (moitié impaire) {:.1} %",
         rate(half(by_half, "odd").0)
     );
@@ -275,7 +275,7 @@ fn agreement_with_sisimai_on_real_bounces() {
 const GROUPS: [&str; 3] = [
     "Sisimai 4.25 se trompe",
     "discutable",
-    "règle générique de Sisimai (« utilisateur inconnu » sans commande SMTP ni statut x.1.x)",
+    "règle générique de Sisimai (« utilisateur inconnu » sans statut ni commande SMTP)",
 ];
 
 /// Each disagreement understood: file, kind (one of `GROUPS`), who is right and why.
@@ -308,42 +308,32 @@ const KNOWN_DISAGREEMENTS: &[(&str, &str, &str)] = &[
     (
         "rhost-aol-06.eml",
         GROUPS[1],
-        "échec du DNS (« malformed or unexpected name server reply ») : Sisimai dit domaine sans courrier (définitif), veille panne passagère",
+        "échec du DNS (« malformed or unexpected name server reply ») : Sisimai dit domaine sans courrier (définitif), veille panne passagère, plus prudent",
     ),
     (
         "lhost-fml-03.eml",
         GROUPS[1],
-        "avis de fml « Message-ID dupliqué » : Sisimai y voit une erreur système, veille aucun échec de remise",
+        "avis de fml « Message-ID dupliqué » (envoi refusé par la liste, adresse valide) : Sisimai y voit une erreur système, veille aucun échec de remise",
     ),
     (
         "lhost-exim-03.eml",
         GROUPS[1],
-        "l'en-tête et le corps de l'avis nomment deux adresses différentes ; Sisimai prend l'en-tête, veille le corps",
+        "X-Failed-Recipients d'Exim (…@example.jp, l'enveloppe aussi) contre le To: de l'original (…@example.or.jp) : Sisimai prend le To:, veille l'adresse en échec nommée par Exim, à raison",
     ),
     (
         "lhost-exim-52.eml",
         GROUPS[1],
-        "« malformed address » : Sisimai ne garde que la seconde adresse, veille les deux nommées dans l'erreur",
-    ),
-    (
-        "lhost-amazonworkmail-02.eml",
-        GROUPS[2],
-        "5.2.1 « User Unknown » : Sisimai filtré (temporaire), veille adresse inconnue",
-    ),
-    (
-        "lhost-zoho-02.eml",
-        GROUPS[2],
-        "5.2.1 « User Unknown » : Sisimai filtré (temporaire), veille adresse inconnue",
+        "« kijitora@… <neko@…>: malformed address » : une seule adresse, celle entre chevrons ; Sisimai a raison, veille en lit deux",
     ),
     (
         "lhost-zoho-03.eml",
         GROUPS[2],
-        "« mailbox unavailable » sans statut : Sisimai filtré, veille adresse inconnue",
+        "Zoho « Invalid Address … mailbox unavailable » sans statut : Sisimai filtré (sa règle générique, Zoho n'ayant pas de table), veille adresse inconnue, ce que dit « Invalid Address »",
     ),
     (
         "lhost-x1-03.eml",
         GROUPS[2],
-        "« [User unknown] » sans statut : Sisimai filtré, veille adresse inconnue",
+        "« adresse [User unknown] » sans statut ni commande : Sisimai filtré (règle générique), veille adresse inconnue ; les deux se défendent",
     ),
 ];
 

@@ -4,7 +4,7 @@
 use super::classify::{Classification, Kind, typed_address, unfold_fields};
 use super::free_text::lines_about;
 use super::patterns::{Reason, reason_of};
-use super::servers::server_reason;
+use super::servers::{bounce_category, server_reason};
 
 /// One per-recipient block of a delivery status notification.
 #[derive(Debug, Default)]
@@ -17,6 +17,8 @@ pub(super) struct DsnRecipient {
     remote: String,
     /// Named by an Original-Recipient field, no Final-Recipient read yet.
     from_original: bool,
+    /// PowerMTA's own verdict (`X-PowerMTA-BounceCategory: bad-mailbox`).
+    category: String,
 }
 
 pub(super) fn from_dsn(
@@ -26,6 +28,8 @@ pub(super) fn from_dsn(
 ) -> Option<Classification> {
     let mut recipients: Vec<DsnRecipient> = Vec::new();
     let mut current: Option<DsnRecipient> = None;
+    // The server that wrote the report: the refusing one too when it had the mailbox.
+    let mut reporting = String::new();
     for block in fields.split("\n\n") {
         // Fields written before the block's Final-Recipient (Facebook's order) are its own.
         let mut early = DsnRecipient::default();
@@ -69,6 +73,11 @@ pub(super) fn from_dsn(
                     }
                 }
                 "action" => target.action = value.to_lowercase(),
+                "reporting-mta" if reporting.is_empty() => {
+                    let v = value.split_once(';').map_or(value.as_str(), |(_, h)| h);
+                    reporting = v.split_whitespace().next().unwrap_or("").to_lowercase();
+                }
+                "x-powermta-bouncecategory" => target.category = value.trim().to_lowercase(),
                 "remote-mta" => {
                     let v = value.split_once(';').map_or(value.as_str(), |(_, h)| h);
                     target.remote = v.split_whitespace().next().unwrap_or("").to_lowercase();
@@ -124,7 +133,13 @@ pub(super) fn from_dsn(
         {
             (Kind::Delivered, Reason::Delivered)
         } else {
-            let reason = server_reason(&diagnostic, text, &r.remote)
+            let host = if r.remote.is_empty() {
+                &reporting
+            } else {
+                &r.remote
+            };
+            let reason = bounce_category(&r.category)
+                .or_else(|| server_reason(&diagnostic, text, host))
                 .unwrap_or_else(|| reason_of(this_status.as_deref(), &diagnostic, &r.action, text));
             (reason.kind(this_status.as_deref(), &diagnostic), reason)
         };

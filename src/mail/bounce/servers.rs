@@ -15,6 +15,32 @@ pub(super) fn server_reason(diagnostic: &str, notice: &str, remote_host: &str) -
         .or_else(|| kddi(&diagnostic_lower, remote_host))
         .or_else(|| google(&diagnostic_lower, &notice.to_lowercase()))
         .or_else(|| interscan(&diagnostic_lower, &notice.to_lowercase()))
+        .or_else(|| hotmail(&diagnostic_lower, remote_host))
+}
+
+/// PowerMTA writes its own verdict in each report (`X-PowerMTA-BounceCategory`).
+pub(super) fn bounce_category(category: &str) -> Option<Reason> {
+    Some(match category {
+        "bad-domain" => Reason::HostUnknown,
+        "bad-mailbox" => Reason::UserUnknown,
+        "inactive-mailbox" => Reason::Suspend,
+        "message-expired" => Reason::Expired,
+        "no-answer-from-host" => Reason::NetworkError,
+        "policy-related" => Reason::PolicyViolation,
+        "quota-issues" => Reason::MailboxFull,
+        "routing-errors" => Reason::SystemError,
+        "spam-related" => Reason::SpamDetected,
+        _ => return None,
+    })
+}
+
+/// Hotmail (Outlook.com) answers "mailbox unavailable" for an address it does not have;
+/// elsewhere the same words may be a filter's.
+fn hotmail(diagnostic: &str, remote_host: &str) -> Option<Reason> {
+    let host = remote_host.trim_end_matches('.');
+    (host.ends_with(".hotmail.com")
+        && diagnostic.contains("requested action not taken: mailbox unavailable"))
+    .then_some(Reason::UserUnknown)
 }
 
 /// Orange, Wanadoo and La Poste number their refusals (`LPN007_416`, `OFR_999`,
@@ -146,6 +172,19 @@ mod tests {
             server_reason("550 : User unknown", "", "mx.exemple.fr"),
             None
         );
+    }
+
+    #[test]
+    fn hotmail_and_powermta_say_it_their_own_way() {
+        let d = "550 Requested action not taken: mailbox unavailable (-00022:2222)";
+        assert_eq!(
+            server_reason(d, "", "bay004-neko22.hotmail.com"),
+            Some(Reason::UserUnknown)
+        );
+        assert_eq!(server_reason(d, "", "mx.zoho.example"), None);
+        assert_eq!(bounce_category("bad-mailbox"), Some(Reason::UserUnknown));
+        assert_eq!(bounce_category("quota-issues"), Some(Reason::MailboxFull));
+        assert_eq!(bounce_category(""), None);
     }
 
     #[test]
