@@ -218,16 +218,16 @@ fn print_disagreements(confusion: &Confusion, total: (usize, usize)) {
 }
 
 /// Floors from the measurement, rounded down: a change that loses agreement fails here.
-/// Measured: everything 337/368 = 91.5 %, with a Sisimai result 335/346 = 96.8 %, even
-/// half 172/175 = 98.2 %, odd half 163/171 = 95.3 % (with a Sisimai result).
+/// Measured: everything 338/368 = 91.8 %, with a Sisimai result 336/346 = 97.1 %, even
+/// half 172/175 = 98.2 %, odd half 164/171 = 95.9 % (with a Sisimai result).
 fn assert_floors(by_half: &ByHalf, total: (usize, usize), everything: (usize, usize)) {
     assert!(
-        rate(everything) >= 91.5,
+        rate(everything) >= 91.8,
         "accord total {:.1} %",
         rate(everything)
     );
     assert!(
-        rate(total) >= 96.8,
+        rate(total) >= 97.1,
         "accord hors fichiers sans résultat {:.1} %",
         rate(total)
     );
@@ -237,7 +237,7 @@ fn assert_floors(by_half: &ByHalf, total: (usize, usize), everything: (usize, us
         rate(half(by_half, "even").0)
     );
     assert!(
-        rate(half(by_half, "odd").0) >= 95.3,
+        rate(half(by_half, "odd").0) >= 95.9,
         "accord (moitié impaire) {:.1} %",
         rate(half(by_half, "odd").0)
     );
@@ -319,11 +319,6 @@ const KNOWN_DISAGREEMENTS: &[(&str, &str, &str)] = &[
         "lhost-exim-03.eml",
         GROUPS[1],
         "X-Failed-Recipients d'Exim (…@example.jp, l'enveloppe aussi) contre le To: de l'original (…@example.or.jp) : Sisimai prend le To:, veille l'adresse en échec nommée par Exim, à raison",
-    ),
-    (
-        "lhost-exim-52.eml",
-        GROUPS[1],
-        "« kijitora@… <neko@…>: malformed address » : une seule adresse, celle entre chevrons ; Sisimai a raison, veille en lit deux",
     ),
     (
         "lhost-zoho-03.eml",

@@ -578,6 +578,17 @@ mod tests {
     }
 
     #[test]
+    fn exim_malformed_address_is_the_one_in_brackets() {
+        let notice = "From: Mail Delivery System <Mailer-Daemon@mx.exemple.fr>\n\
+            To: lettre@ressources.example\nSubject: Mail delivery failed\n\n\
+            This message was created automatically by mail delivery software.\n\n\
+            A message that you sent contained one or more recipient addresses that were\n\
+            incorrectly constructed:\n\n\
+            \x20 a@exemple.fr <b@exemple.fr>: malformed address: <b@exemple.fr> may not follow a@exemple.fr\n";
+        assert_eq!(classify(notice.as_bytes()).recipients, ["b@exemple.fr"]);
+    }
+
+    #[test]
     fn quoted_local_parts_keep_their_quotes() {
         assert_eq!(
             addresses_in("rfc822; \"a....b..\"@exemple.fr"),

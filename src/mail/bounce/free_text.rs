@@ -66,6 +66,9 @@ pub(super) fn from_free_text(
         {
             continue;
         }
+        // Exim quotes a malformed recipient as written (`a@b <c@d>: malformed address: <c@d>
+        // may not follow a@b`): the mailbox is the one in angle brackets.
+        let line = written_address(line).unwrap_or(line);
         for a in addresses_in(line) {
             let local = a.split('@').next().unwrap_or("");
             if !candidates.contains(&a)
@@ -196,6 +199,19 @@ pub(super) fn not_recipients(
         }
     }
     ignore
+}
+
+/// `<c@d>` in an indented `a@b <c@d>: error` line.
+fn written_address(line: &str) -> Option<&str> {
+    let t = line.trim_start();
+    let (first, rest) = t.split_once(" <")?;
+    let (inside, _) = rest.split_once(">:")?;
+    (first.contains('@')
+        && !first.contains(char::is_whitespace)
+        && inside.contains('@')
+        && !inside.contains(char::is_whitespace)
+        && line.len() > t.len())
+    .then_some(inside)
 }
 
 fn is_postfix(notice: &str) -> bool {
