@@ -16,6 +16,16 @@ pub(super) fn server_reason(diagnostic: &str, notice: &str, remote_host: &str) -
         .or_else(|| google(&diagnostic_lower, &notice.to_lowercase()))
         .or_else(|| interscan(&diagnostic_lower, &notice.to_lowercase()))
         .or_else(|| hotmail(&diagnostic_lower, remote_host))
+        .or_else(|| exchange_online(&diagnostic_lower, remote_host))
+}
+
+/// Exchange Online refuses an address its directory does not have with "5.4.1 Recipient
+/// address rejected: Access denied" (directory-based edge blocking), and names its own
+/// servers (`….prod.outlook.com`, `….protection.outlook.com`) in the reply or as the host.
+fn exchange_online(diagnostic: &str, remote_host: &str) -> Option<Reason> {
+    let microsoft = diagnostic.contains(".outlook.com") || remote_host.ends_with(".outlook.com");
+    (microsoft && diagnostic.contains("recipient address rejected: access denied"))
+        .then_some(Reason::UserUnknown)
 }
 
 /// PowerMTA writes its own verdict in each report (`X-PowerMTA-BounceCategory`).
@@ -55,8 +65,9 @@ fn orange_la_poste(diagnostic: &str) -> Option<Reason> {
                 continue;
             }
             let rest = &upper[at + prefix.len()..];
-            let digits =
-                |s: &str, n: usize| s.len() >= n && s[..n].bytes().all(|b| b.is_ascii_digit());
+            let digits = |s: &str, n: usize| {
+                s.len() >= n && s.as_bytes()[..n].iter().all(u8::is_ascii_digit)
+            };
             // `_416`, or `007_416` / `007-416`: (the three digits that count, length read).
             let (code, len) = if let Some(r) = rest.strip_prefix('_')
                 && digits(r, 3)
@@ -154,6 +165,7 @@ mod tests {
         // Not a code: longer digits, or glued to other letters.
         assert_eq!(server_reason("550 XLPN007_4160 refused", "", ""), None);
         assert_eq!(server_reason("550 LPN_41 refused", "", ""), None);
+        assert_eq!(server_reason("550 LPN_4é1 OFR0é", "", ""), None);
     }
 
     #[test]
@@ -183,6 +195,17 @@ mod tests {
         );
         assert_eq!(server_reason(d, "", "mx.zoho.example"), None);
         assert_eq!(bounce_category("bad-mailbox"), Some(Reason::UserUnknown));
+        let dbeb =
+            "5.4.1 Recipient address rejected: Access denied. [QQ0.jpnprd01.prod.outlook.com]";
+        assert_eq!(server_reason(dbeb, "", ""), Some(Reason::UserUnknown));
+        assert_eq!(
+            server_reason(
+                "5.4.1 Recipient address rejected: Access denied",
+                "",
+                "mx.exemple.fr"
+            ),
+            None
+        );
         assert_eq!(bounce_category("quota-issues"), Some(Reason::MailboxFull));
         assert_eq!(bounce_category(""), None);
     }
