@@ -21,14 +21,11 @@ pub(super) struct DsnRecipient {
     category: String,
 }
 
-pub(super) fn from_dsn(
-    fields: &str,
-    text: &str,
-    delivered_to: Vec<String>,
-) -> Option<Classification> {
+/// The per-recipient blocks of a report, and the host of its `Reporting-MTA` (the refusing
+/// server too when it had the mailbox).
+fn read_blocks(fields: &str) -> (Vec<DsnRecipient>, String) {
     let mut recipients: Vec<DsnRecipient> = Vec::new();
     let mut current: Option<DsnRecipient> = None;
-    // The server that wrote the report: the refusing one too when it had the mailbox.
     let mut reporting = String::new();
     for block in fields.split("\n\n") {
         // Fields written before the block's Final-Recipient (Facebook's order) are its own.
@@ -95,6 +92,15 @@ pub(super) fn from_dsn(
             recipients.push(done);
         }
     }
+    (recipients, reporting)
+}
+
+pub(super) fn from_dsn(
+    fields: &str,
+    text: &str,
+    delivered_to: Vec<String>,
+) -> Option<Classification> {
+    let (recipients, reporting) = read_blocks(fields);
     if recipients.is_empty() {
         return None;
     }
