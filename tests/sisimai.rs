@@ -159,29 +159,58 @@ fn print_agreement(
     );
 }
 
-/// Prints the disagreements, and apart those where Sisimai 4.25 itself is wrong.
+/// Prints the disagreements (Sisimai → veille), then the same files grouped by kind of
+/// disagreement, each with who is right; files in no group are shown as unexplained.
 fn print_disagreements(confusion: &Confusion, total: (usize, usize)) {
     println!("Désaccords (Sisimai → veille) :");
     for ((theirs, ours), files) in confusion {
         println!("  {theirs} → {ours} : {} {}", files.len(), files.join(" "));
     }
+    let all: Vec<&String> = confusion.values().flatten().collect();
+    let in_group = |name: &str| all.iter().filter(|f| f.ends_with(name)).count();
+    println!("Désaccords par genre :");
+    for group in GROUPS {
+        let files: Vec<String> = KNOWN_DISAGREEMENTS
+            .iter()
+            .filter(|(_, g, _)| g == &group)
+            .filter(|(name, _, _)| in_group(name) > 0)
+            .map(|(name, _, why)| format!("\n      {name} : {why}"))
+            .collect();
+        println!("  {group} : {}{}", files.len(), files.concat());
+    }
+    // Files Sisimai 4.25 returns nothing for, while veille sees a bounce: no parser for
+    // their MTA in 4.25 (DragonFly, Mimecast), or a notice it cannot read (rb-issue-368, a
+    // real "mailbox full"). Never made "none" to agree.
+    let silent: Vec<&str> = confusion
+        .iter()
+        .filter(|((theirs, _), _)| theirs == "none")
+        .flat_map(|(_, files)| files.iter().map(String::as_str))
+        .collect();
+    println!(
+        "  Sisimai 4.25 sans résultat, veille voit un retour : {} {}",
+        silent.len(),
+        silent.join(" ")
+    );
+    let unexplained: Vec<&str> = all
+        .iter()
+        .filter(|f| !KNOWN_DISAGREEMENTS.iter().any(|(n, _, _)| f.ends_with(n)))
+        .map(|f| f.as_str())
+        .filter(|f| !silent.contains(f))
+        .collect();
+    println!(
+        "  non expliqués : {} {}",
+        unexplained.len(),
+        unexplained.join(" ")
+    );
     // Disagreements where Sisimai 4.25 itself is wrong, read file by file: shown apart, never
     // used to move the floors below.
-    let oracle_wrong: usize = confusion
-        .values()
-        .flatten()
-        .filter(|f| SISIMAI_425_WRONG.iter().any(|(name, _)| f.ends_with(name)))
-        .count();
+    let oracle_wrong: usize = KNOWN_DISAGREEMENTS
+        .iter()
+        .filter(|(_, g, _)| *g == GROUPS[0])
+        .map(|(name, _, _)| in_group(name))
+        .sum();
     println!(
-        "  dont {oracle_wrong} où Sisimai 4.25 se trompe : {}",
-        SISIMAI_425_WRONG
-            .iter()
-            .map(|(name, why)| format!("{name} ({why})"))
-            .collect::<Vec<_>>()
-            .join(" ; ")
-    );
-    println!(
-        "  hors ceux-là et hors fichiers sans résultat : {}/{} = {:.1} %",
+        "  hors fichiers où Sisimai 4.25 se trompe et hors fichiers sans résultat : {}/{} = {:.1} %",
         total.0,
         total.1 - oracle_wrong,
         rate((total.0, total.1 - oracle_wrong))
@@ -189,26 +218,26 @@ fn print_disagreements(confusion: &Confusion, total: (usize, usize)) {
 }
 
 /// Floors from the measurement, rounded down: a change that loses agreement fails here.
-/// Measured: everything 327/368 = 88.9 %, with a Sisimai result 325/346 = 93.9 %, even
-/// half 169/175 = 96.6 %, odd half 156/171 = 91.2 % (with a Sisimai result).
+/// Measured: everything 338/368 = 91.8 %, with a Sisimai result 336/346 = 97.1 %, even
+/// half 172/175 = 98.2 %, odd half 164/171 = 95.9 % (with a Sisimai result).
 fn assert_floors(by_half: &ByHalf, total: (usize, usize), everything: (usize, usize)) {
     assert!(
-        rate(everything) >= 88.0,
+        rate(everything) >= 91.8,
         "accord total {:.1} %",
         rate(everything)
     );
     assert!(
-        rate(total) >= 93.0,
+        rate(total) >= 97.1,
         "accord hors fichiers sans résultat {:.1} %",
         rate(total)
     );
     assert!(
-        rate(half(by_half, "even").0) >= 96.0,
+        rate(half(by_half, "even").0) >= 98.2,
         "accord (moitié paire) {:.1} %",
         rate(half(by_half, "even").0)
     );
     assert!(
-        rate(half(by_half, "odd").0) >= 91.0,
+        rate(half(by_half, "odd").0) >= 95.9,
         "accord (moitié impaire) {:.1} %",
         rate(half(by_half, "odd").0)
     );
@@ -242,27 +271,64 @@ fn agreement_with_sisimai_on_real_bounces() {
     assert_floors(&by_half, total, everything);
 }
 
-/// Files where Sisimai 4.25's answer is wrong on reading the message, and why.
-const SISIMAI_425_WRONG: &[(&str, &str)] = &[
+/// The kinds of disagreement left, read file by file against Sisimai 4.25's source.
+const GROUPS: [&str; 3] = [
+    "Sisimai 4.25 se trompe",
+    "discutable",
+    "règle générique de Sisimai (« utilisateur inconnu » sans statut ni commande SMTP)",
+];
+
+/// Each disagreement understood: file, kind (one of `GROUPS`), who is right and why.
+const KNOWN_DISAGREEMENTS: &[(&str, &str, &str)] = &[
     (
         "lhost-receivingses-01.eml",
-        "« 5.1.1 Mailbox does not exist » classé filtered par sa table ReceivingSES",
+        GROUPS[0],
+        "« 5.1.1 Mailbox does not exist » classé filtered par sa table ReceivingSES ; veille : adresse inconnue",
     ),
     (
         "lhost-receivingses-02.eml",
-        "« 5.1.1 Mailbox does not exist » classé filtered par sa table ReceivingSES",
+        GROUPS[0],
+        "« 5.1.1 Mailbox does not exist » classé filtered par sa table ReceivingSES ; veille : adresse inconnue",
     ),
     (
         "lhost-office365-04.eml",
+        GROUPS[0],
         "destinataire lu dans un lien mailto: qui n'est pas l'adresse en échec",
     ),
     (
         "lhost-sendmail-02.eml",
+        GROUPS[0],
         "le 5.2.1 d'un destinataire appliqué aussi à l'autre, en 5.1.1 User Unknown",
     ),
     (
         "arf-11.eml",
+        GROUPS[0],
         "destinataire inventé undisclosed-recipient-in-headers@libsisimai.org.invalid",
+    ),
+    (
+        "rhost-aol-06.eml",
+        GROUPS[1],
+        "échec du DNS (« malformed or unexpected name server reply ») : Sisimai dit domaine sans courrier (définitif), veille panne passagère, plus prudent",
+    ),
+    (
+        "lhost-fml-03.eml",
+        GROUPS[1],
+        "avis de fml « Message-ID dupliqué » (envoi refusé par la liste, adresse valide) : Sisimai y voit une erreur système, veille aucun échec de remise",
+    ),
+    (
+        "lhost-exim-03.eml",
+        GROUPS[1],
+        "X-Failed-Recipients d'Exim (…@example.jp, l'enveloppe aussi) contre le To: de l'original (…@example.or.jp) : Sisimai prend le To:, veille l'adresse en échec nommée par Exim, à raison",
+    ),
+    (
+        "lhost-zoho-03.eml",
+        GROUPS[2],
+        "Zoho « Invalid Address … mailbox unavailable » sans statut : Sisimai filtré (sa règle générique, Zoho n'ayant pas de table), veille adresse inconnue, ce que dit « Invalid Address »",
+    ),
+    (
+        "lhost-x1-03.eml",
+        GROUPS[2],
+        "« adresse [User unknown] » sans statut ni commande : Sisimai filtré (règle générique), veille adresse inconnue ; les deux se défendent",
     ),
 ];
 

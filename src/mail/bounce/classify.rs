@@ -332,6 +332,18 @@ pub(crate) fn addresses_in(text: &str) -> Vec<String> {
         while start > 0 && is_local(bytes[start - 1]) {
             start -= 1;
         }
+        // An RFC 5321 quoted local part (`"a..b"@host`) is only that address with its
+        // quotes: without them it names another mailbox, or none.
+        if start == at
+            && at > 0
+            && bytes[at - 1] == b'"'
+            && let Some(open) = text[..at - 1].rfind(['"', '\n'])
+            && bytes[open] == b'"'
+            && at - 1 - open > 1
+            && !text[open + 1..at - 1].contains(['<', '>', ' ', '\t'])
+        {
+            start = open;
+        }
         let mut end = at + 1;
         while end < bytes.len() && is_domain(bytes[end]) {
             end += 1;
@@ -340,7 +352,11 @@ pub(crate) fn addresses_in(text: &str) -> Vec<String> {
         if start > 0 && bytes[start - 1] == b'=' {
             continue;
         }
-        let local = text[start..at].trim_start_matches(['.', '\'', '=']);
+        let local = if bytes[start] == b'"' {
+            &text[start..at]
+        } else {
+            text[start..at].trim_start_matches(['.', '\'', '='])
+        };
         let domain = text[at + 1..end].trim_end_matches(['.', '-']);
         if local.is_empty() || !domain.contains('.') || domain.starts_with('.') {
             continue;
@@ -545,6 +561,42 @@ mod tests {
         let c = classify(qmail.as_bytes());
         assert_eq!(c.recipients, ["moi@exemple.fr"]);
         assert_eq!(c.kind, Kind::Soft);
+    }
+
+    #[test]
+    fn a_postfix_help_desk_is_no_recipient() {
+        let notice = "From: MAILER-DAEMON@mx.exemple.fr\nTo: lettre@ressources.example\n\
+            Subject: Undelivered Mail Returned to Sender\n\n\
+            This is the Postfix program at host mx.exemple.fr.\n\n\
+            For further assistance, please contact <aide@fai.example>\n\n\
+            <inconnu@exemple.fr>: host mx.exemple.fr[192.0.2.1] said: 550\n\
+            \x20   <inconnu@exemple.fr>: Recipient address rejected: User unknown\n";
+        let c = classify(notice.as_bytes());
+        assert_eq!(c.recipients, ["inconnu@exemple.fr"]);
+    }
+
+    #[test]
+    fn exim_malformed_address_is_the_one_in_brackets() {
+        let notice = "From: Mail Delivery System <Mailer-Daemon@mx.exemple.fr>\n\
+            To: lettre@ressources.example\nSubject: Mail delivery failed\n\n\
+            This message was created automatically by mail delivery software.\n\n\
+            A message that you sent contained one or more recipient addresses that were\n\
+            incorrectly constructed:\n\n\
+            \x20 a@exemple.fr <b@exemple.fr>: malformed address: <b@exemple.fr> may not follow a@exemple.fr\n";
+        assert_eq!(classify(notice.as_bytes()).recipients, ["b@exemple.fr"]);
+    }
+
+    #[test]
+    fn quoted_local_parts_keep_their_quotes() {
+        assert_eq!(
+            addresses_in("rfc822; \"a....b..\"@exemple.fr"),
+            ["\"a....b..\"@exemple.fr"]
+        );
+        // A quote closing a sentence is no local part.
+        assert_eq!(
+            addresses_in("said \"no\" to x@exemple.fr"),
+            ["x@exemple.fr"]
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use super::classify::{Classification, Kind, typed_address, unfold_fields};
 use super::free_text::lines_about;
 use super::patterns::{Reason, reason_of};
+use super::servers::{bounce_category, server_reason};
 
 /// One per-recipient block of a delivery status notification.
 #[derive(Debug, Default)]
@@ -12,15 +13,20 @@ pub(super) struct DsnRecipient {
     action: String,
     status: Option<String>,
     diagnostic: String,
+    /// The server that refused (`Remote-MTA: dns; host`), lower case.
+    remote: String,
+    /// Named by an Original-Recipient field, no Final-Recipient read yet.
+    from_original: bool,
+    /// PowerMTA's own verdict (`X-PowerMTA-BounceCategory: bad-mailbox`).
+    category: String,
 }
 
-pub(super) fn from_dsn(
-    fields: &str,
-    text: &str,
-    delivered_to: Vec<String>,
-) -> Option<Classification> {
+/// The per-recipient blocks of a report, and the host of its `Reporting-MTA` (the refusing
+/// server too when it had the mailbox).
+fn read_blocks(fields: &str) -> (Vec<DsnRecipient>, String) {
     let mut recipients: Vec<DsnRecipient> = Vec::new();
     let mut current: Option<DsnRecipient> = None;
+    let mut reporting = String::new();
     for block in fields.split("\n\n") {
         // Fields written before the block's Final-Recipient (Facebook's order) are its own.
         let mut early = DsnRecipient::default();
@@ -40,18 +46,39 @@ pub(super) fn from_dsn(
                                 r.address = address;
                             }
                         }
+                        // Original-Recipient written first (Oracle Messaging Server): the
+                        // Final-Recipient after it is the same recipient, and names it.
+                        Some(r)
+                            if r.from_original
+                                && r.action.is_empty()
+                                && r.status.is_none()
+                                && r.diagnostic.is_empty() =>
+                        {
+                            r.address = address;
+                            r.from_original = false;
+                        }
                         _ => {
                             if let Some(done) = current.take() {
                                 recipients.push(done);
                             }
                             current = Some(DsnRecipient {
                                 address,
+                                from_original: name == "original-recipient",
                                 ..std::mem::take(&mut early)
                             });
                         }
                     }
                 }
                 "action" => target.action = value.to_lowercase(),
+                "reporting-mta" if reporting.is_empty() => {
+                    let v = value.split_once(';').map_or(value.as_str(), |(_, h)| h);
+                    reporting = v.split_whitespace().next().unwrap_or("").to_lowercase();
+                }
+                "x-powermta-bouncecategory" => target.category = value.trim().to_lowercase(),
+                "remote-mta" => {
+                    let v = value.split_once(';').map_or(value.as_str(), |(_, h)| h);
+                    target.remote = v.split_whitespace().next().unwrap_or("").to_lowercase();
+                }
                 "status" => target.status = enhanced_status(&value),
                 "diagnostic-code" => {
                     let v = value.split_once(';').map_or(value.as_str(), |(_, d)| d);
@@ -65,6 +92,15 @@ pub(super) fn from_dsn(
             recipients.push(done);
         }
     }
+    (recipients, reporting)
+}
+
+pub(super) fn from_dsn(
+    fields: &str,
+    text: &str,
+    delivered_to: Vec<String>,
+) -> Option<Classification> {
+    let (recipients, reporting) = read_blocks(fields);
     if recipients.is_empty() {
         return None;
     }
@@ -83,10 +119,14 @@ pub(super) fn from_dsn(
             r.diagnostic.clone()
         };
         // A generic x.0.0 status says less than the notice's own line about the recipient
-        // (`550 5.1.1 <addr>: User unknown`, written when the report gives no diagnostic).
+        // (`550 5.1.1 <addr>: User unknown`, written when the report gives no diagnostic);
+        // and the remote server's own fully specific code (no 0 in it, `5.2.2`) is its
+        // word on this recipient, over the reporting MTA's summary (Sisimai's rule too).
+        let specific = |d: &str| !d[1..].contains('0');
         let this_status = match (&r.status, find_status(&diagnostic)) {
             (Some(s), Some(d))
-                if r.diagnostic.is_empty() && s.ends_with(".0.0") && !d.ends_with(".0.0") =>
+                if (r.diagnostic.is_empty() && s.ends_with(".0.0") && !d.ends_with(".0.0"))
+                    || (!r.diagnostic.is_empty() && specific(&d)) =>
             {
                 Some(d)
             }
@@ -99,7 +139,14 @@ pub(super) fn from_dsn(
         {
             (Kind::Delivered, Reason::Delivered)
         } else {
-            let reason = reason_of(this_status.as_deref(), &diagnostic, &r.action, text);
+            let host = if r.remote.is_empty() {
+                &reporting
+            } else {
+                &r.remote
+            };
+            let reason = bounce_category(&r.category)
+                .or_else(|| server_reason(&diagnostic, text, host))
+                .unwrap_or_else(|| reason_of(this_status.as_deref(), &diagnostic, &r.action, text));
             (reason.kind(this_status.as_deref(), &diagnostic), reason)
         };
         if this_kind.rank() > kind.rank() {

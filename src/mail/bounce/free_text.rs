@@ -4,6 +4,7 @@
 use super::classify::{Classification, Kind, addresses_in, unfold_fields};
 use super::dsn::{find_reply_code, find_status};
 use super::patterns::{Reason, reason_of};
+use super::servers::server_reason;
 
 /// Where the notice stops and the returned original starts, in the free-text forms.
 pub(super) fn cut_original(text: &str) -> &str {
@@ -65,6 +66,9 @@ pub(super) fn from_free_text(
         {
             continue;
         }
+        // Exim quotes a malformed recipient as written (`a@b <c@d>: malformed address: <c@d>
+        // may not follow a@b`): the mailbox is the one in angle brackets.
+        let line = written_address(line).unwrap_or(line);
         for a in addresses_in(line) {
             let local = a.split('@').next().unwrap_or("");
             if !candidates.contains(&a)
@@ -79,6 +83,11 @@ pub(super) fn from_free_text(
         .get("x-failed-recipients")
         .map(|v| addresses_in(v))
         .unwrap_or_default();
+    // Postfix starts each failed recipient's paragraph with `<addr>: `: the addresses in its
+    // preamble (a help desk to write to) are no recipients.
+    if recipients.is_empty() && is_postfix(notice) {
+        recipients = postfix_failures(notice);
+    }
     if recipients.is_empty() {
         recipients = candidates
             .iter()
@@ -192,6 +201,47 @@ pub(super) fn not_recipients(
     ignore
 }
 
+/// `<c@d>` in an indented `a@b <c@d>: error` line.
+fn written_address(line: &str) -> Option<&str> {
+    let t = line.trim_start();
+    let (first, rest) = t.split_once(" <")?;
+    let (inside, _) = rest.split_once(">:")?;
+    (first.contains('@')
+        && !first.contains(char::is_whitespace)
+        && inside.contains('@')
+        && !inside.contains(char::is_whitespace)
+        && line.len() > t.len())
+    .then_some(inside)
+}
+
+fn is_postfix(notice: &str) -> bool {
+    let lower = notice.to_lowercase();
+    lower.contains("this is the postfix program at host")
+        || lower.contains("this is the mail system at host")
+}
+
+/// The `<addr>: …` lines that open each failed recipient's paragraph in a Postfix notice.
+fn postfix_failures(notice: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for line in notice.lines() {
+        let Some(rest) = line.strip_prefix('<') else {
+            continue;
+        };
+        let Some((inside, _)) = rest.split_once(">:") else {
+            continue;
+        };
+        if inside.contains(char::is_whitespace) {
+            continue;
+        }
+        for a in addresses_in(inside) {
+            if !out.contains(&a) {
+                out.push(a);
+            }
+        }
+    }
+    out
+}
+
 /// The addresses a notice lists as failed, one per line on their own (`<a@b>:`, `a@b:`).
 pub(super) fn listed_failures(notice: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
@@ -214,7 +264,8 @@ pub(super) fn listed_failures(notice: &str) -> Vec<String> {
 pub(super) fn verdict(scope: &str, notice: &str) -> (Kind, Reason, Option<String>) {
     let status = find_status(scope)
         .or_else(|| find_reply_code(scope).map(|code| format!("{}.0.0", code / 100)));
-    let reason = reason_of(status.as_deref(), scope, "", notice);
+    let reason = server_reason(scope, notice, "")
+        .unwrap_or_else(|| reason_of(status.as_deref(), scope, "", notice));
     let kind = reason.kind(status.as_deref(), scope);
     let status = status.filter(|s| s != "5.0.0" && s != "4.0.0" || find_status(scope).is_some());
     (kind, reason, status)

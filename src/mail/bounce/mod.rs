@@ -10,6 +10,7 @@ mod free_text;
 pub(crate) mod imap;
 pub(crate) mod mailbox;
 mod patterns;
+mod servers;
 mod ses;
 pub(crate) mod verp;
 

@@ -394,6 +394,7 @@ const USER_UNKNOWN: &[&str] = &[
     "email address does not exist",
     "email address could not be found",
     "invalid address",
+    "invalid final delivery userid",
     "invalid mailbox",
     "invalid recipient",
     "is not a known user",
@@ -489,6 +490,9 @@ fn smtp_command(text: &str) -> Option<Command> {
         ("after rcpt to", Command::Rcpt),
         ("did not like our rcpt to", Command::Rcpt),
         ("rcpt to:<", Command::Rcpt),
+        // X3's "SMTP:RCPT host …", Yahoo's "… User Unknown [RCPT_TO]".
+        ("smtp:rcpt ", Command::Rcpt),
+        ("[rcpt_to]", Command::Rcpt),
         ("in reply to end of data command", Command::Data),
         ("in reply to data command", Command::Data),
         (">>> data", Command::Data),
@@ -597,9 +601,12 @@ pub(crate) fn reason_of(
         // says something else than the address (5.0.0 "undefined", 5.7.x policy): Sisimai's
         // rule too (Reason::Filtered), and the safer one, as a soft bounce only removes the
         // address after it repeats.
+        // Sisimai's rule: unknown-user words name the address only under an addressing
+        // status (x.1.x) or in answer to RCPT TO; under another status, or after DATA,
+        // they are a filter's words.
         let other_status = status
             .and_then(|s| s.split_once('.'))
-            .is_some_and(|(_, rest)| rest == "0.0" || rest.starts_with("7."));
+            .is_some_and(|(_, rest)| !rest.starts_with("1."));
         return match command {
             Some(Command::Rcpt) => Reason::UserUnknown,
             Some(Command::Data) => Reason::Filtered,
@@ -671,7 +678,22 @@ mod tests {
             reason_of(None, words, "", "in reply to end of DATA command"),
             Reason::Filtered
         );
-        for status in ["5.0.0", "5.7.1"] {
+        // Under an addressing status (x.1.x), the words are about the address.
+        assert_eq!(
+            reason_of(Some("5.1.10"), "550 5.1.10 Recipient not found", "", ""),
+            Reason::UserUnknown
+        );
+        // Answering RCPT TO in X3's and Yahoo!'s own words.
+        assert_eq!(
+            reason_of(
+                Some("5.2.1"),
+                "550 5.2.1 <a@b.fr>... User Unknown [RCPT_TO]",
+                "",
+                ""
+            ),
+            Reason::UserUnknown
+        );
+        for status in ["5.0.0", "5.7.1", "5.2.1", "5.3.0"] {
             let r = reason_of(Some(status), words, "", "");
             assert_eq!(r, Reason::Filtered, "{status}");
             assert_eq!(r.kind(Some(status), words), Kind::Soft, "{status}");
