@@ -399,7 +399,7 @@ impl BlockKind {
 /// The address of an edition, `KIND/NUMBER` (`flash-info/3`): parsed once at the edge and
 /// carried typed; whether the kind exists is the configuration's business, not this type's.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub(crate) struct EditionRef {
+pub struct EditionRef {
     pub(crate) kind: String,
     pub(crate) number: i64,
 }
@@ -415,9 +415,11 @@ impl EditionRef {
 
 /// Why a text is not an edition address; the messages are French because users type them.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub(crate) enum EditionRefError {
+pub enum EditionRefError {
+    /// Not two parts around one `/` (the text as typed).
     #[error("« {0} » : attendu GENRE/NUMÉRO, par exemple flash-info/12")]
     Shape(String),
+    /// The part after `/` is not a whole number from 1 (that part as typed).
     #[error("numéro d'édition invalide « {0} » : un entier à partir de 1")]
     Number(String),
 }

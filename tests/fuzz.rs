@@ -182,9 +182,9 @@ mod http {
     }
 
     /// Inputs that reached the router (the rest had a target `http` refuses).
-    pub static ROUTED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    pub(crate) static ROUTED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
-    pub fn request(data: &[u8]) {
+    pub(crate) fn request(data: &[u8]) {
         let Some(request) = parse(data) else {
             return;
         };

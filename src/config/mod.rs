@@ -79,8 +79,6 @@ pub struct Config {
     pub(crate) backup: trust::BackupSettings,
     /// Retention of personal data (`[privacy]`).
     pub(crate) privacy: trust::PrivacySettings,
-    /// Which database the store lives in (`[store]`).
-    pub(crate) store: store::StoreLocation,
     /// The file's text and where each dossier's `rules` string sits in it, so that later
     /// stages can point at a mistake inside a rule.
     pub(crate) text: String,
@@ -199,7 +197,9 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
     let backup = trust::validate_backup(raw.backup, &mut c);
     let web = web::validate(raw.web, &mut c);
     let publications = publications::validate(raw.publications, &raw.lists, &mut c, &mut schedules);
-    let store = store::validate(raw.store, &mut c);
+    // Only checked for now: every store is the archive's SQLite file until the store runs
+    // on PostgreSQL too.
+    store::validate(raw.store, &mut c);
     c.finish(Config {
         path: PathBuf::from(file),
         settings,
@@ -216,7 +216,6 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
         schedule: schedules,
         backup,
         privacy: raw.privacy.unwrap_or_default(),
-        store,
         text: text.to_string(),
         rule_spans,
     })

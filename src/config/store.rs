@@ -84,17 +84,16 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-pub(super) fn validate(raw: Option<RawStore>, c: &mut Collector) -> StoreLocation {
+pub(super) fn validate(raw: Option<RawStore>, c: &mut Collector) {
     let Some(url) = raw.unwrap_or_default().url else {
-        return StoreLocation::Archive;
+        return;
     };
     let refusal = match parse_url(url.get_ref()) {
-        Ok(StoreLocation::Archive) => return StoreLocation::Archive,
+        Ok(StoreLocation::Archive) => return,
         Ok(StoreLocation::Postgres(text)) => postgres_unavailable(&text),
         Err(refusal) => refusal,
     };
     c.push(url.span(), refusal.0, Some(refusal.1));
-    StoreLocation::Archive
 }
 
 #[cfg(test)]

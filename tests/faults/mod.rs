@@ -10,11 +10,11 @@ use crate::support::server::{Route, TestServer};
 use crate::support::{Workspace, feed_source};
 
 /// Sources of the fetch campaigns and articles per source.
-pub const SOURCES: usize = 60;
-pub const ITEMS: usize = 20;
+pub(crate) const SOURCES: usize = 60;
+pub(crate) const ITEMS: usize = 20;
 
 /// A current-thread tokio runtime for the in-process looks at the store and the index.
-pub fn runtime() -> tokio::runtime::Runtime {
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -22,7 +22,7 @@ pub fn runtime() -> tokio::runtime::Runtime {
 }
 
 /// `PRAGMA integrity_check` of the archive's database.
-pub fn integrity(archive: &Path) -> String {
+pub(crate) fn integrity(archive: &Path) -> String {
     runtime().block_on(async {
         let store = veille::store::Store::open(archive).await.unwrap();
         sqlx::query_scalar::<_, String>("PRAGMA integrity_check")
@@ -34,13 +34,13 @@ pub fn integrity(archive: &Path) -> String {
 
 /// Removes the `filler` file (space is back), then counts the stored articles: opening the
 /// base needs a little room (its WAL index).
-pub fn rows_after_space(archive: &Path, filler: &Path) -> usize {
+pub(crate) fn rows_after_space(archive: &Path, filler: &Path) -> usize {
     std::fs::remove_file(filler).unwrap();
     articles(archive).len()
 }
 
 /// Rows of one query as text tuples, for comparisons between two archives.
-pub fn rows(archive: &Path, sql: &'static str) -> Vec<String> {
+pub(crate) fn rows(archive: &Path, sql: &'static str) -> Vec<String> {
     runtime().block_on(async {
         let store = veille::store::Store::open(archive).await.unwrap();
         sqlx::query_scalar::<_, String>(sql)
@@ -51,7 +51,7 @@ pub fn rows(archive: &Path, sql: &'static str) -> Vec<String> {
 }
 
 /// Every article as `source|url|title`, sorted, duplicates kept (a duplicate must show).
-pub fn articles(archive: &Path) -> Vec<String> {
+pub(crate) fn articles(archive: &Path) -> Vec<String> {
     let mut found = rows(
         archive,
         "SELECT s.name || '|' || a.url || '|' || a.title FROM articles a \
@@ -62,7 +62,7 @@ pub fn articles(archive: &Path) -> Vec<String> {
 }
 
 /// Every tag as `url|dossier|score`, sorted.
-pub fn tags(archive: &Path) -> Vec<String> {
+pub(crate) fn tags(archive: &Path) -> Vec<String> {
     let mut found = rows(
         archive,
         "SELECT a.url || '|' || t.dossier || '|' || printf('%.6f', t.score) FROM tags t \
@@ -74,7 +74,7 @@ pub fn tags(archive: &Path) -> Vec<String> {
 
 /// The stories as sets of article URLs: the partition, whatever the ids (a NULL story is
 /// an article that is a story of its own).
-pub fn stories(archive: &Path) -> BTreeSet<BTreeSet<String>> {
+pub(crate) fn stories(archive: &Path) -> BTreeSet<BTreeSet<String>> {
     let mut by_story: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for row in rows(
         archive,
@@ -90,7 +90,7 @@ pub fn stories(archive: &Path) -> BTreeSet<BTreeSet<String>> {
 }
 
 /// Ids of the articles in the store and in the search index (alive documents).
-pub fn store_and_index_ids(archive: &Path) -> (Vec<i64>, Vec<i64>) {
+pub(crate) fn store_and_index_ids(archive: &Path) -> (Vec<i64>, Vec<i64>) {
     let mut store: Vec<i64> = rows(archive, "SELECT CAST(id AS TEXT) FROM articles")
         .iter()
         .map(|s| s.parse().unwrap())
@@ -112,7 +112,7 @@ pub fn store_and_index_ids(archive: &Path) -> (Vec<i64>, Vec<i64>) {
 }
 
 /// Checks integrity and that the index holds exactly the store's articles, once each.
-pub fn assert_consistent(archive: &Path, what: &str) {
+pub(crate) fn assert_consistent(archive: &Path, what: &str) {
     assert_eq!(integrity(archive), "ok", "{what} : intégrité");
     let (store, index) = store_and_index_ids(archive);
     assert_eq!(
@@ -190,7 +190,7 @@ fn title(i: usize, j: usize) -> String {
 
 /// A server with `SOURCES` feeds of `ITEMS` articles, slow enough for kills to land mid-pass,
 /// and the `[[sources]]` entries naming them.
-pub fn feeds() -> (TestServer, String) {
+pub(crate) fn feeds() -> (TestServer, String) {
     let server = TestServer::start();
     let mut sources = String::new();
     for i in 0..SOURCES {
@@ -221,11 +221,11 @@ pub fn feeds() -> (TestServer, String) {
 }
 
 /// The dossier rules before and after the change that `retag` applies.
-pub const RULES_BEFORE: &str = "rules = '\"pauvreté\"'";
-pub const RULES_AFTER: &str = "rules = '\"pauvreté\" OR logement'";
+pub(crate) const RULES_BEFORE: &str = "rules = '\"pauvreté\"'";
+pub(crate) const RULES_AFTER: &str = "rules = '\"pauvreté\" OR logement'";
 
 /// Gives the pauvreté dossier `rules` (replacing any earlier rules line).
-pub fn set_rules(ws: &Workspace, rules: &str) {
+pub(crate) fn set_rules(ws: &Workspace, rules: &str) {
     let text = std::fs::read_to_string(ws.config()).unwrap();
     let kept: String = text
         .lines()
@@ -241,7 +241,7 @@ pub fn set_rules(ws: &Workspace, rules: &str) {
 }
 
 /// Messages received per address.
-pub fn counts(recipients: &[String]) -> BTreeMap<String, usize> {
+pub(crate) fn counts(recipients: &[String]) -> BTreeMap<String, usize> {
     let mut map = BTreeMap::new();
     for r in recipients {
         *map.entry(r.clone()).or_insert(0) += 1;
@@ -250,7 +250,7 @@ pub fn counts(recipients: &[String]) -> BTreeMap<String, usize> {
 }
 
 /// The CSV of `n` subscribers.
-pub fn subscribers_csv(n: usize) -> String {
+pub(crate) fn subscribers_csv(n: usize) -> String {
     let mut text = String::from("email\n");
     for i in 0..n {
         text.push_str(&format!("abonne{i:04}@exemple.fr\n"));

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-pub fn veille(args: &[&str]) -> std::process::Output {
+pub(crate) fn veille(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_veille"))
         .args(args)
         .env_remove("VEILLE_CONFIG")
@@ -15,7 +15,7 @@ pub fn veille(args: &[&str]) -> std::process::Output {
 }
 
 /// `veille bounces parse --json PATH…`, keyed by file name relative to `base`.
-pub fn parse(paths: &[&Path], base: &Path) -> BTreeMap<String, serde_json::Value> {
+pub(crate) fn parse(paths: &[&Path], base: &Path) -> BTreeMap<String, serde_json::Value> {
     let mut args = vec!["bounces".to_string(), "parse".into(), "--json".into()];
     args.extend(paths.iter().map(|p| p.display().to_string()));
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -43,7 +43,7 @@ pub fn parse(paths: &[&Path], base: &Path) -> BTreeMap<String, serde_json::Value
 }
 
 /// The contract outside checks rely on: exactly these keys, these kinds.
-pub fn assert_contract(entry: &serde_json::Value) {
+pub(crate) fn assert_contract(entry: &serde_json::Value) {
     let keys: Vec<&str> = entry
         .as_object()
         .unwrap()

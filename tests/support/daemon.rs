@@ -7,15 +7,15 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-pub struct RunningDaemon {
+pub(crate) struct RunningDaemon {
     child: Child,
-    pub addr: String,
+    pub(crate) addr: String,
     log: Arc<Mutex<Vec<String>>>,
 }
 
 impl RunningDaemon {
     /// Starts `command` (a `veille … run` without `--listen`) and waits until it listens.
-    pub fn start(mut command: Command) -> RunningDaemon {
+    pub(crate) fn start(mut command: Command) -> RunningDaemon {
         command
             .args(["--listen", "127.0.0.1:0"])
             .env("VEILLE_LOG", "info")
@@ -47,17 +47,17 @@ impl RunningDaemon {
         daemon
     }
 
-    pub fn pid(&self) -> i32 {
+    pub(crate) fn pid(&self) -> i32 {
         self.child.id() as i32
     }
 
     /// Every line logged so far.
-    pub fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         self.log.lock().unwrap().join("\n")
     }
 
     /// Waits for a logged line containing `needle` and returns it.
-    pub fn wait_for_log(&mut self, needle: &str, timeout: Duration) -> String {
+    pub(crate) fn wait_for_log(&mut self, needle: &str, timeout: Duration) -> String {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(line) = self.log.lock().unwrap().iter().find(|l| l.contains(needle)) {
@@ -79,14 +79,14 @@ impl RunningDaemon {
     }
 
     /// `/healthz` as JSON.
-    pub fn health(&self) -> serde_json::Value {
+    pub(crate) fn health(&self) -> serde_json::Value {
         let response = super::http::request(&self.addr, "GET", "/healthz", &[], "");
         assert_eq!(response.status, 200, "{}", response.text());
         serde_json::from_slice(&response.body).expect("healthz JSON")
     }
 
     /// Polls `/healthz` until `ready` holds for its `daemon` object.
-    pub fn wait_health(
+    pub(crate) fn wait_health(
         &self,
         timeout: Duration,
         ready: impl Fn(&serde_json::Value) -> bool,
@@ -106,14 +106,14 @@ impl RunningDaemon {
         }
     }
 
-    pub fn signal(&self, signal: i32) {
+    pub(crate) fn signal(&self, signal: i32) {
         // SAFETY: sending a signal to our own child process.
         let rc = unsafe { libc::kill(self.pid(), signal) };
         assert_eq!(rc, 0, "kill");
     }
 
     /// Waits for the exit; returns the status and how long it took.
-    pub fn wait_exit(&mut self, timeout: Duration) -> (ExitStatus, Duration) {
+    pub(crate) fn wait_exit(&mut self, timeout: Duration) -> (ExitStatus, Duration) {
         let start = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().expect("try_wait") {
@@ -131,7 +131,7 @@ impl RunningDaemon {
     }
 
     /// SIGTERM, then the exit status (which must come within 10 s).
-    pub fn stop(&mut self) -> ExitStatus {
+    pub(crate) fn stop(&mut self) -> ExitStatus {
         self.signal(libc::SIGTERM);
         self.wait_exit(Duration::from_secs(10)).0
     }

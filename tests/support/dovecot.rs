@@ -9,15 +9,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub const USER: &str = "retours";
-pub const PASSWORD: &str = "mot-de-passe-de-test";
+pub(crate) const USER: &str = "retours";
+pub(crate) const PASSWORD: &str = "mot-de-passe-de-test";
 
-pub struct Dovecot {
+pub(crate) struct Dovecot {
     child: Child,
-    pub port: u16,
+    pub(crate) port: u16,
     /// The imaps port, with `start_tls`.
-    pub tls_port: Option<u16>,
-    pub dir: tempfile::TempDir,
+    pub(crate) tls_port: Option<u16>,
+    pub(crate) dir: tempfile::TempDir,
 }
 
 /// A throwaway authority (`ca.pem`) and a certificate it signed for 127.0.0.1 and localhost
@@ -98,17 +98,17 @@ fn tool() -> PathBuf {
 }
 
 impl Dovecot {
-    pub fn start() -> Dovecot {
+    pub(crate) fn start() -> Dovecot {
         Dovecot::launch(false)
     }
 
     /// Dovecot with TLS: STARTTLS on `port`, TLS from the first byte on `tls_port`; the
     /// authority to trust is `ca_pem()`.
-    pub fn start_tls() -> Dovecot {
+    pub(crate) fn start_tls() -> Dovecot {
         Dovecot::launch(true)
     }
 
-    pub fn ca_pem(&self) -> PathBuf {
+    pub(crate) fn ca_pem(&self) -> PathBuf {
         self.dir.path().join("tls/ca.pem")
     }
 
@@ -188,7 +188,7 @@ impl Dovecot {
         server
     }
 
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("imap://{USER}@127.0.0.1:{}/INBOX", self.port)
     }
 
@@ -211,7 +211,7 @@ impl Dovecot {
     }
 
     /// APPENDs each file to INBOX.
-    pub fn append(&self, files: &[PathBuf]) {
+    pub(crate) fn append(&self, files: &[PathBuf]) {
         for chunk in files.chunks(100) {
             let mut args = vec!["append".to_string()];
             args.extend(chunk.iter().map(|p| p.display().to_string()));
@@ -220,12 +220,12 @@ impl Dovecot {
         }
     }
 
-    pub fn count(&self, folder: &str) -> usize {
+    pub(crate) fn count(&self, folder: &str) -> usize {
         self.tool(&["count", folder]).parse().unwrap_or(0)
     }
 
     /// Returns once `folder` holds at least `n` messages.
-    pub fn wait_for(&self, folder: &str, n: usize) {
+    pub(crate) fn wait_for(&self, folder: &str, n: usize) {
         self.tool(&["wait", folder, &n.to_string()]);
     }
 }

@@ -2,26 +2,26 @@
 //! its feeds.toml, and runs of the real `veille` binary.
 #![allow(dead_code)]
 
-pub mod bounce_parse;
-pub mod daemon;
-pub mod dovecot;
-pub mod http;
-pub mod postgres;
-pub mod server;
-pub mod smtp;
-pub mod web;
+pub(crate) mod bounce_parse;
+pub(crate) mod daemon;
+pub(crate) mod dovecot;
+pub(crate) mod http;
+pub(crate) mod postgres;
+pub(crate) mod server;
+pub(crate) mod smtp;
+pub(crate) mod web;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// A temporary folder with a `feeds.toml` and an `archive/`.
-pub struct Workspace {
-    pub dir: tempfile::TempDir,
+pub(crate) struct Workspace {
+    pub(crate) dir: tempfile::TempDir,
 }
 
 impl Workspace {
     /// `settings` is the body of the `[settings]` table; `rest` the dossiers and sources.
-    pub fn new(settings: &str, rest: &str) -> Workspace {
+    pub(crate) fn new(settings: &str, rest: &str) -> Workspace {
         let dir = tempfile::tempdir().expect("tempdir");
         let text = format!(
             "[settings]\nuser_agent = \"veille-test/0.1 (+https://example.org/contact)\"\nretry_base_secs = 60\n{settings}\n\n{DOSSIERS}\n{rest}"
@@ -30,15 +30,15 @@ impl Workspace {
         Workspace { dir }
     }
 
-    pub fn config(&self) -> PathBuf {
+    pub(crate) fn config(&self) -> PathBuf {
         self.dir.path().join("feeds.toml")
     }
 
-    pub fn archive(&self) -> PathBuf {
+    pub(crate) fn archive(&self) -> PathBuf {
         self.dir.path().join("archive")
     }
 
-    pub fn command(&self, args: &[&str]) -> Command {
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_veille"));
         command
             .arg("--config")
@@ -53,12 +53,12 @@ impl Workspace {
     }
 
     /// Runs veille and returns its output, whatever the exit code.
-    pub fn run(&self, args: &[&str]) -> Output {
+    pub(crate) fn run(&self, args: &[&str]) -> Output {
         self.command(args).output().expect("run veille")
     }
 
     /// Runs a `--json` command that must succeed and parses its stdout.
-    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+    pub(crate) fn json(&self, args: &[&str]) -> serde_json::Value {
         let out = self.run(args);
         assert!(
             out.status.success(),
@@ -75,13 +75,13 @@ impl Workspace {
     }
 
     /// `veille fetch --json`, with the reports keyed by source name.
-    pub fn fetch(&self, extra: &[&str]) -> serde_json::Value {
+    pub(crate) fn fetch(&self, extra: &[&str]) -> serde_json::Value {
         let mut args = vec!["fetch", "--json"];
         args.extend_from_slice(extra);
         self.json(&args)
     }
 
-    pub fn articles(&self) -> Vec<serde_json::Value> {
+    pub(crate) fn articles(&self) -> Vec<serde_json::Value> {
         self.json(&["articles", "--json"])
             .as_array()
             .expect("array")
@@ -89,7 +89,7 @@ impl Workspace {
     }
 
     /// Flash Info n° 1 with these stories kept in the pauvreté dossier, marked ready to send.
-    pub fn ready_flash_info(&self, stories: &[String]) {
+    pub(crate) fn ready_flash_info(&self, stories: &[String]) {
         self.json(&["edition", "new", "flash-info", "--json"]);
         for story in stories {
             self.json(&["decide", story, "keep", "--dossier", "pauvrete", "--json"]);
@@ -105,7 +105,7 @@ impl Workspace {
 
     /// Fetches, makes Flash Info n° 1 of every story ready, and imports `csv` (a CSV text with
     /// an `email` header) into the `flash-info` list.
-    pub fn ready_to_send(&self, csv: &str) {
+    pub(crate) fn ready_to_send(&self, csv: &str) {
         self.fetch(&[]);
         let stories: Vec<String> = self
             .articles()
@@ -117,7 +117,7 @@ impl Workspace {
     }
 
     /// Imports `csv` (a CSV text, header first) into the `flash-info` list; its JSON report.
-    pub fn import_subscribers(&self, csv: &str) -> serde_json::Value {
+    pub(crate) fn import_subscribers(&self, csv: &str) -> serde_json::Value {
         let path = self.dir.path().join("abonnes.csv");
         std::fs::write(&path, csv).expect("abonnes.csv");
         self.json(&[
@@ -134,7 +134,11 @@ impl Workspace {
 /// A feed server carrying one article, and a workspace that mails through `smtp` with the
 /// repository's templates: `mail_lines` are added to `[mail]`, `rest` follows it, then the
 /// `flash-info` list and the source.
-pub fn mail_workspace(smtp: &str, mail_lines: &str, rest: &str) -> (server::TestServer, Workspace) {
+pub(crate) fn mail_workspace(
+    smtp: &str,
+    mail_lines: &str,
+    rest: &str,
+) -> (server::TestServer, Workspace) {
     let server = server::TestServer::start();
     server.route(
         "/feed.xml",
@@ -160,7 +164,7 @@ pub fn mail_workspace(smtp: &str, mail_lines: &str, rest: &str) -> (server::Test
 }
 
 /// The report of one source in a `fetch --json` document.
-pub fn report<'a>(fetch: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+pub(crate) fn report<'a>(fetch: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
     fetch["sources"]
         .as_array()
         .expect("sources")
@@ -170,13 +174,13 @@ pub fn report<'a>(fetch: &'a serde_json::Value, name: &str) -> &'a serde_json::V
 }
 
 /// A source entry for feeds.toml.
-pub fn feed_source(name: &str, url: &str) -> String {
+pub(crate) fn feed_source(name: &str, url: &str) -> String {
     format!("[[sources]]\nname = \"{name}\"\nfeed = \"{url}\"\ndossiers = [\"pauvrete\"]\n\n")
 }
 
 /// An RSS feed of one article published two hours ago (so inside every "recent" window),
 /// linking to `/a/1.html` on `server`: what the mailing tests send.
-pub fn one_recent_article_feed(server: &server::TestServer) -> String {
+pub(crate) fn one_recent_article_feed(server: &server::TestServer) -> String {
     let date = (chrono::Utc::now() - chrono::Duration::hours(2)).to_rfc2822();
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>T</title>\
@@ -187,7 +191,7 @@ pub fn one_recent_article_feed(server: &server::TestServer) -> String {
 }
 
 /// An RSS 2.0 document with `(title, link, guid)` items.
-pub fn rss(items: &[(&str, &str, &str)]) -> String {
+pub(crate) fn rss(items: &[(&str, &str, &str)]) -> String {
     let mut xml = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\"><channel><title>Flux de test</title><link>http://example.org/</link>\n",
     );
@@ -203,7 +207,7 @@ pub fn rss(items: &[(&str, &str, &str)]) -> String {
 /// Fixtures written by others, read in place. A test that calls it carries
 /// `#[cfg_attr(not(shared_fixtures), ignore = "../shared/fixtures absent")]` (set by `build.rs`),
 /// so it shows as ignored, not passed, where `../shared` is absent.
-pub fn shared_fixtures() -> PathBuf {
+pub(crate) fn shared_fixtures() -> PathBuf {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures");
     assert!(path.is_dir(), "{} absent", path.display());
     path

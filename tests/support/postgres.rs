@@ -10,10 +10,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// The Debian package that brings `initdb`, `pg_ctl` and `postgres`.
-pub const PACKAGE: &str = "postgresql";
+pub(crate) const PACKAGE: &str = "postgresql";
 
 /// A running PostgreSQL cluster owned by one test.
-pub struct Postgres {
+pub(crate) struct Postgres {
     dir: tempfile::TempDir,
     bin: PathBuf,
     port: u16,
@@ -24,7 +24,7 @@ pub struct Postgres {
 
 /// Where the PostgreSQL binaries are: `VEILLE_PG_BIN`, else the newest Debian
 /// `/usr/lib/postgresql/N/bin`, else `pg_config --bindir`.
-pub fn binaries() -> Option<PathBuf> {
+pub(crate) fn binaries() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("VEILLE_PG_BIN") {
         let bin = PathBuf::from(dir);
         return bin.join("initdb").is_file().then_some(bin);
@@ -84,7 +84,7 @@ fn describe(what: &str, out: &Output) -> String {
 }
 
 /// The binaries' folder, or the failure that names the package to install.
-pub fn require(bin: Option<PathBuf>) -> PathBuf {
+pub(crate) fn require(bin: Option<PathBuf>) -> PathBuf {
     bin.unwrap_or_else(|| {
         panic!(
             "PostgreSQL est introuvable (ni VEILLE_PG_BIN, ni /usr/lib/postgresql/*/bin, ni \
@@ -96,7 +96,7 @@ pub fn require(bin: Option<PathBuf>) -> PathBuf {
 impl Postgres {
     /// Starts a cluster; panics with the package to install when PostgreSQL is missing, so a
     /// test that needs it fails instead of passing without running.
-    pub fn start() -> Postgres {
+    pub(crate) fn start() -> Postgres {
         let bin = require(binaries());
         let dir = tempfile::Builder::new()
             .prefix("veille-pg")
@@ -186,26 +186,26 @@ impl Postgres {
         Err(format!("{}\n{log}", describe("pg_ctl start", &out)))
     }
 
-    pub fn port(&self) -> u16 {
+    pub(crate) fn port(&self) -> u16 {
         self.port
     }
 
     /// The folder holding the cluster (data, socket, server.log).
-    pub fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         self.dir.path()
     }
 
     /// The URL of the `postgres` database, always there.
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         self.database_url("postgres")
     }
 
-    pub fn database_url(&self, name: &str) -> String {
+    pub(crate) fn database_url(&self, name: &str) -> String {
         format!("postgres://veille@127.0.0.1:{}/{name}", self.port)
     }
 
     /// Creates a database (a name of letters, digits and `_`) and returns its URL.
-    pub fn create_database(&self, name: &str) -> String {
+    pub(crate) fn create_database(&self, name: &str) -> String {
         assert!(
             name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
             "nom de base invalide : {name}"

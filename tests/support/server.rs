@@ -12,22 +12,22 @@ use tokio::net::{TcpListener, TcpStream};
 
 /// What the server answers on one path.
 #[derive(Clone, Debug)]
-pub struct Route {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
+pub(crate) struct Route {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: Vec<u8>,
     /// Wait before sending anything.
-    pub delay: Duration,
+    pub(crate) delay: Duration,
     /// Send the body one byte at a time with this pause.
-    pub drip: Option<Duration>,
+    pub(crate) drip: Option<Duration>,
     /// Answer 304 when the request carries this `If-None-Match`.
-    pub etag: Option<String>,
+    pub(crate) etag: Option<String>,
     /// Answer 304 when the request carries this `If-Modified-Since`.
-    pub last_modified: Option<String>,
+    pub(crate) last_modified: Option<String>,
 }
 
 impl Route {
-    pub fn ok(body: impl Into<Vec<u8>>, content_type: &str) -> Route {
+    pub(crate) fn ok(body: impl Into<Vec<u8>>, content_type: &str) -> Route {
         Route {
             status: 200,
             headers: vec![("Content-Type".into(), content_type.into())],
@@ -39,50 +39,50 @@ impl Route {
         }
     }
 
-    pub fn rss(body: impl Into<Vec<u8>>) -> Route {
+    pub(crate) fn rss(body: impl Into<Vec<u8>>) -> Route {
         Route::ok(body, "application/rss+xml; charset=utf-8")
     }
 
-    pub fn status(status: u16) -> Route {
+    pub(crate) fn status(status: u16) -> Route {
         Route {
             status,
             ..Route::ok(Vec::new(), "text/plain")
         }
     }
 
-    pub fn header(mut self, name: &str, value: &str) -> Route {
+    pub(crate) fn header(mut self, name: &str, value: &str) -> Route {
         self.headers.push((name.into(), value.into()));
         self
     }
 
-    pub fn with_etag(mut self, etag: &str) -> Route {
+    pub(crate) fn with_etag(mut self, etag: &str) -> Route {
         self.etag = Some(etag.into());
         self.header("ETag", etag)
     }
 
-    pub fn with_last_modified(mut self, date: &str) -> Route {
+    pub(crate) fn with_last_modified(mut self, date: &str) -> Route {
         self.last_modified = Some(date.into());
         self.header("Last-Modified", date)
     }
 
-    pub fn delayed(mut self, delay: Duration) -> Route {
+    pub(crate) fn delayed(mut self, delay: Duration) -> Route {
         self.delay = delay;
         self
     }
 
-    pub fn dripping(mut self, pause: Duration) -> Route {
+    pub(crate) fn dripping(mut self, pause: Duration) -> Route {
         self.drip = Some(pause);
         self
     }
 }
 
 /// The headers of one request, names lowercased.
-pub type Headers = HashMap<String, String>;
+pub(crate) type Headers = HashMap<String, String>;
 
 /// A running server; it stops with the test process.
 #[derive(Clone)]
-pub struct TestServer {
-    pub addr: SocketAddr,
+pub(crate) struct TestServer {
+    pub(crate) addr: SocketAddr,
     routes: Arc<Mutex<HashMap<String, Route>>>,
     hits: Arc<Mutex<HashMap<String, Vec<Headers>>>>,
     in_flight: Arc<Mutex<(usize, usize)>>, // (now, most ever)
@@ -90,7 +90,7 @@ pub struct TestServer {
 
 impl TestServer {
     /// Starts a server on an ephemeral port of 127.0.0.1, on its own thread.
-    pub fn start() -> TestServer {
+    pub(crate) fn start() -> TestServer {
         let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
         std_listener.set_nonblocking(true).expect("nonblocking");
         let addr = std_listener.local_addr().expect("local addr");
@@ -120,21 +120,21 @@ impl TestServer {
         server
     }
 
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
 
-    pub fn route(&self, path: &str, route: Route) {
+    pub(crate) fn route(&self, path: &str, route: Route) {
         self.routes.lock().unwrap().insert(path.to_string(), route);
     }
 
     /// How many requests reached `path`.
-    pub fn hits(&self, path: &str) -> usize {
+    pub(crate) fn hits(&self, path: &str) -> usize {
         self.hits.lock().unwrap().get(path).map_or(0, Vec::len)
     }
 
     /// The headers (lowercased names) of every request to `path`.
-    pub fn requests(&self, path: &str) -> Vec<HashMap<String, String>> {
+    pub(crate) fn requests(&self, path: &str) -> Vec<HashMap<String, String>> {
         self.hits
             .lock()
             .unwrap()
@@ -144,7 +144,7 @@ impl TestServer {
     }
 
     /// The most requests this server was ever answering at the same time.
-    pub fn max_in_flight(&self) -> usize {
+    pub(crate) fn max_in_flight(&self) -> usize {
         self.in_flight.lock().unwrap().1
     }
 

@@ -11,7 +11,7 @@ fn root() -> PathBuf {
 }
 
 /// The venv's Python, which has aiosmtpd and dkimpy.
-pub fn python() -> PathBuf {
+pub(crate) fn python() -> PathBuf {
     let python = root().join(".venv/bin/python");
     assert!(
         python.exists(),
@@ -22,14 +22,14 @@ pub fn python() -> PathBuf {
 }
 
 /// A running SMTP sink, stopped on drop.
-pub struct Sink {
+pub(crate) struct Sink {
     child: Child,
-    pub port: u16,
-    pub dir: tempfile::TempDir,
+    pub(crate) port: u16,
+    pub(crate) dir: tempfile::TempDir,
 }
 
 impl Sink {
-    pub fn start(args: &[&str]) -> Sink {
+    pub(crate) fn start(args: &[&str]) -> Sink {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut child = Command::new(python())
             .arg(root().join("tests/smtp/sink.py"))
@@ -50,12 +50,12 @@ impl Sink {
         Sink { child, port, dir }
     }
 
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("smtp://127.0.0.1:{}", self.port)
     }
 
     /// Every complete message received: (envelope, path of the .eml).
-    pub fn messages(&self) -> Vec<(serde_json::Value, PathBuf)> {
+    pub(crate) fn messages(&self) -> Vec<(serde_json::Value, PathBuf)> {
         let mut out = Vec::new();
         let mut names: Vec<_> = std::fs::read_dir(self.dir.path())
             .expect("read_dir")
@@ -86,7 +86,7 @@ impl Sink {
     }
 
     /// Recipients of the messages received, one entry per message.
-    pub fn recipients(&self) -> Vec<String> {
+    pub(crate) fn recipients(&self) -> Vec<String> {
         self.messages()
             .iter()
             .flat_map(|(m, _)| {
@@ -125,17 +125,17 @@ fn run_json(script: &str, args: &[&Path]) -> (bool, serde_json::Value) {
 }
 
 /// The message as Python's `email` package reads it.
-pub fn inspect(eml: &Path) -> serde_json::Value {
+pub(crate) fn inspect(eml: &Path) -> serde_json::Value {
     run_json("mail_inspect.py", &[eml]).1
 }
 
 /// dkimpy's verdict, with the public key given directly (no DNS).
-pub fn dkim_verify(eml: &Path, public_key: &Path) -> serde_json::Value {
+pub(crate) fn dkim_verify(eml: &Path, public_key: &Path) -> serde_json::Value {
     run_json("dkim_verify.py", &[eml, public_key]).1
 }
 
 /// SpamAssassin, offline (`spamassassin -L -t`).
-pub fn spam_score(eml: &Path) -> serde_json::Value {
+pub(crate) fn spam_score(eml: &Path) -> serde_json::Value {
     let out = Command::new("bash")
         .arg(root().join("tests/smtp/spamcheck.sh"))
         .arg(eml)
@@ -150,7 +150,7 @@ pub fn spam_score(eml: &Path) -> serde_json::Value {
 }
 
 /// An RSA 2048 key pair in PKCS#1 (what lettre reads), made by openssl.
-pub fn dkim_keys(dir: &Path) -> (PathBuf, PathBuf) {
+pub(crate) fn dkim_keys(dir: &Path) -> (PathBuf, PathBuf) {
     let private = dir.join("dkim.pem");
     let public = dir.join("dkim.pub");
     let ok = Command::new("openssl")

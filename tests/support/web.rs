@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use super::Workspace;
-pub use super::http::{Response, request};
+pub(crate) use super::http::{Response, request};
 
 fn tools_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/web")
@@ -41,7 +41,7 @@ fn node_tool(script: &str, args: &[String]) -> serde_json::Value {
 
 /// Runs the Nu HTML Checker once over `pages` and `emails` (where the obsolete table
 /// attributes mail clients need are allowed); returns its report.
-pub fn vnu(pages: &[PathBuf], emails: &[PathBuf]) -> serde_json::Value {
+pub(crate) fn vnu(pages: &[PathBuf], emails: &[PathBuf]) -> serde_json::Value {
     let mut args = Vec::new();
     for e in emails {
         args.push("--email".to_string());
@@ -52,12 +52,12 @@ pub fn vnu(pages: &[PathBuf], emails: &[PathBuf]) -> serde_json::Value {
 }
 
 /// axe-core (WCAG 2.x A/AA) on each URL, in headless Chromium.
-pub fn axe(urls: &[String]) -> serde_json::Value {
+pub(crate) fn axe(urls: &[String]) -> serde_json::Value {
     node_tool("axe.mjs", urls)
 }
 
 /// A full-page PNG of `url`.
-pub fn screenshot(url: &str, out: &Path, width: u32) {
+pub(crate) fn screenshot(url: &str, out: &Path, width: u32) {
     let status = Command::new("node")
         .arg(tools_dir().join("screenshot.mjs"))
         .arg(url)
@@ -69,7 +69,7 @@ pub fn screenshot(url: &str, out: &Path, width: u32) {
 }
 
 /// A free port on 127.0.0.1 (bound then released).
-pub fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .expect("bind")
         .local_addr()
@@ -78,14 +78,14 @@ pub fn free_port() -> u16 {
 }
 
 /// A running `veille serve`, stopped on drop.
-pub struct Served {
+pub(crate) struct Served {
     child: Child,
-    pub base: String,
-    pub addr: String,
+    pub(crate) base: String,
+    pub(crate) addr: String,
 }
 
 impl Served {
-    pub fn start(ws: &Workspace, port: u16) -> Served {
+    pub(crate) fn start(ws: &Workspace, port: u16) -> Served {
         let addr = format!("127.0.0.1:{port}");
         let mut child = ws
             .command(&["serve", "--listen", &addr])
@@ -104,19 +104,19 @@ impl Served {
         }
     }
 
-    pub fn get(&self, path: &str, headers: &[(&str, &str)]) -> Response {
+    pub(crate) fn get(&self, path: &str, headers: &[(&str, &str)]) -> Response {
         request(&self.addr, "GET", path, headers, "")
     }
 
     /// POSTs the form shown at `page` like a browser: its CSRF token added to `body`.
-    pub fn submit(&self, page: &str, path: &str, body: &str) -> Response {
+    pub(crate) fn submit(&self, page: &str, path: &str, body: &str) -> Response {
         post_form(&self.addr, page, path, body)
     }
 }
 
 /// The CSRF token of the form on the page at `path` (the first form: all forms of a page
 /// share their action's token).
-pub fn form_token(addr: &str, path: &str) -> String {
+pub(crate) fn form_token(addr: &str, path: &str) -> String {
     let page = request(addr, "GET", path, &[], "");
     let text = page.text();
     let marker = "name=\"csrf\" value=\"";
@@ -131,7 +131,7 @@ pub fn form_token(addr: &str, path: &str) -> String {
 }
 
 /// POSTs the urlencoded `body` to `path`, with the CSRF token of the form shown at `page`.
-pub fn post_form(addr: &str, page: &str, path: &str, body: &str) -> Response {
+pub(crate) fn post_form(addr: &str, page: &str, path: &str, body: &str) -> Response {
     let token = form_token(addr, page);
     let body = if body.is_empty() {
         format!("csrf={token}")
@@ -142,7 +142,7 @@ pub fn post_form(addr: &str, page: &str, path: &str, body: &str) -> Response {
 }
 
 /// POSTs the urlencoded `body` to `path` as it is (no CSRF token added).
-pub fn post_raw(addr: &str, path: &str, body: &str) -> Response {
+pub(crate) fn post_raw(addr: &str, path: &str, body: &str) -> Response {
     request(
         addr,
         "POST",
