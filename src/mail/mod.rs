@@ -9,6 +9,7 @@ pub mod idn;
 pub mod import;
 pub mod message;
 pub mod personal;
+pub mod pipeline;
 pub mod send;
 pub mod token;
 
@@ -97,6 +98,8 @@ pub struct SmtpSession {
     timeout: Duration,
     hello: ClientId,
     connection: Option<AsyncSmtpConnection>,
+    /// Whether the open connection's server announced PIPELINING (`pipeline`).
+    pipelined: bool,
 }
 
 impl SmtpSession {
@@ -136,10 +139,11 @@ impl SmtpSession {
             timeout: Duration::from_secs(settings.timeout_secs),
             hello: ClientId::default(),
             connection: None,
+            pipelined: false,
         })
     }
 
-    async fn connect(&self) -> Result<AsyncSmtpConnection, SmtpFailure> {
+    async fn connect(&self) -> Result<(AsyncSmtpConnection, bool), SmtpFailure> {
         let mut connection = if self.implicit_tls {
             AsyncSmtpConnection::connect_tokio1(
                 (self.host.as_str(), self.port),
@@ -179,25 +183,42 @@ impl SmtpSession {
             }
             connection
         };
+        let pipelined = pipeline::offered(&mut connection, &self.hello).await?;
         if let Some(credentials) = &self.credentials {
             connection
                 .auth(&[Mechanism::Plain, Mechanism::Login], credentials)
                 .await?;
         }
-        Ok(connection)
+        Ok((connection, pipelined))
     }
 
     /// Sends one message; a connection that broke while idle is reopened once.
     pub async fn send(&mut self, message: &Message) -> Result<Response, SmtpFailure> {
-        let envelope = message.envelope().clone();
-        let bytes = message.formatted();
+        self.send_raw(message.envelope(), &message.formatted())
+            .await
+    }
+
+    /// `send` for a message already formatted.
+    pub async fn send_raw(
+        &mut self,
+        envelope: &lettre::address::Envelope,
+        bytes: &[u8],
+    ) -> Result<Response, SmtpFailure> {
         for attempt in 0..2 {
             let reused = self.connection.is_some();
             let mut connection = match self.connection.take() {
                 Some(c) => c,
-                None => self.connect().await?,
+                None => {
+                    let (connection, pipelined) = self.connect().await?;
+                    self.pipelined = pipelined;
+                    connection
+                }
             };
-            let result = connection.send(&envelope, &bytes).await;
+            let result = if self.pipelined {
+                pipeline::send(&mut connection, envelope, bytes).await
+            } else {
+                connection.send(envelope, bytes).await
+            };
             if !connection.has_broken() {
                 self.connection = Some(connection);
             }
