@@ -87,14 +87,16 @@ struct FailureRow {
     last_reply: Option<String>,
 }
 
-/// The next recipient due, with its subscription's status in the list now.
+/// The recipient a claim took: `sending` (its attempts counted), or `skipped` when no
+/// longer active in the list.
 #[derive(sqlx::FromRow)]
-struct DueRow {
+struct ClaimedRow {
     email: String,
-    subscriber_id: i64,
+    /// NULL once the subscriber is erased (then never `sending`).
+    subscriber_id: Option<i64>,
     message_id: String,
     attempts: i64,
-    status: Option<String>,
+    state: String,
 }
 
 /// The synchronisation of the ledger's commits. FULL: a `sent` or `sending` must survive a
@@ -230,30 +232,25 @@ impl Store {
         bounce_limit: u32,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Vec<Option<ClaimedDelivery>>> {
-        let at = timestamp(now);
         let mut conn = self.pool.acquire().await?;
         sqlx::query(sqlx::AssertSqlSafe(ledger_synchronous()))
             .execute(&mut *conn)
             .await?;
-        let result = async {
-            let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-            for (delivery, outcome) in steps.iter().filter_map(|s| s.finished.as_ref()) {
-                record(&mut tx, edition, delivery, outcome, bounce_limit, &at).await?;
-            }
-            let mut claimed = Vec::with_capacity(steps.len());
-            for step in steps {
-                claimed.push(if step.claim {
-                    claim(&mut tx, edition, list, &at).await?
-                } else {
-                    None
-                });
-            }
-            tx.commit().await?;
-            anyhow::Ok(claimed)
-        }
-        .await;
+        let result = advance(&mut conn, edition, list, steps, bounce_limit, now).await;
         relax(&mut conn).await;
         result
+    }
+
+    /// A connection of its own for the ledger of one send, synced (FULL) for as long as it
+    /// lives: `advance_ledger` without taking a pooled connection and switching it to FULL
+    /// and back at every commit (six round trips to SQLite's thread saved per commit). It is
+    /// detached from the pool, so it never goes back to it in FULL: dropped, it is closed.
+    pub async fn ledger_desk(&self) -> anyhow::Result<LedgerDesk> {
+        let mut conn = self.pool.acquire().await?.detach();
+        sqlx::query(sqlx::AssertSqlSafe(ledger_synchronous()))
+            .execute(&mut conn)
+            .await?;
+        Ok(LedgerDesk { conn })
     }
 
     /// When the next temporarily refused recipient is due, if any.
@@ -295,6 +292,51 @@ impl Store {
     }
 }
 
+/// The ledger's own connection during a send (`Store::ledger_desk`).
+pub struct LedgerDesk {
+    conn: SqliteConnection,
+}
+
+impl LedgerDesk {
+    /// `Store::advance_ledger` on this connection: one transaction, synced before it returns.
+    pub async fn advance(
+        &mut self,
+        edition: i64,
+        list: &str,
+        steps: &[LedgerStep],
+        bounce_limit: u32,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Vec<Option<ClaimedDelivery>>> {
+        advance(&mut self.conn, edition, list, steps, bounce_limit, now).await
+    }
+}
+
+/// The steps of several connections in one transaction: answers first, then claims.
+async fn advance(
+    conn: &mut SqliteConnection,
+    edition: i64,
+    list: &str,
+    steps: &[LedgerStep],
+    bounce_limit: u32,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Vec<Option<ClaimedDelivery>>> {
+    let at = timestamp(now);
+    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+    for (delivery, outcome) in steps.iter().filter_map(|s| s.finished.as_ref()) {
+        record(&mut tx, edition, delivery, outcome, bounce_limit, &at).await?;
+    }
+    let mut claimed = Vec::with_capacity(steps.len());
+    for step in steps {
+        claimed.push(if step.claim {
+            claim(&mut tx, edition, list, &at).await?
+        } else {
+            None
+        });
+    }
+    tx.commit().await?;
+    Ok(claimed)
+}
+
 /// Takes the next recipient due and marks it `sending` (before any SMTP command); a
 /// recipient no longer active in the list is marked `skipped` instead. Queued ones come
 /// before retries; each lookup is one step of `deliveries_state`, with no sort, since it
@@ -306,14 +348,21 @@ async fn claim(
     at: &str,
 ) -> anyhow::Result<Option<ClaimedDelivery>> {
     loop {
-        let Some(due) = sqlx::query_as::<_, DueRow>(
-            "SELECT d.email, d.subscriber_id, d.message_id, d.attempts,
-                    (SELECT c.status FROM subscriptions c WHERE c.subscriber_id = d.subscriber_id AND c.list = $2) AS status
-             FROM deliveries d
-             WHERE d.rowid = COALESCE(
+        // One statement (the lookup and the mark together): each statement is a round trip
+        // to SQLite's thread, and the ledger's commits are on the send's critical path.
+        let Some(due) = sqlx::query_as::<_, ClaimedRow>(
+            "UPDATE deliveries
+             SET state = CASE WHEN (SELECT c.status FROM subscriptions c
+                                    WHERE c.subscriber_id = deliveries.subscriber_id AND c.list = $2) = 'active'
+                         THEN 'sending' ELSE 'skipped' END,
+                 attempts = attempts + ((SELECT c.status FROM subscriptions c
+                                         WHERE c.subscriber_id = deliveries.subscriber_id AND c.list = $2) IS 'active'),
+                 updated_at = $3
+             WHERE rowid = COALESCE(
                  (SELECT rowid FROM deliveries WHERE edition_id = $1 AND state = 'queued' LIMIT 1),
                  (SELECT rowid FROM deliveries WHERE edition_id = $1 AND state = 'failed_temp'
-                    AND next_attempt IS NOT NULL AND next_attempt <= $3 LIMIT 1))",
+                    AND next_attempt IS NOT NULL AND next_attempt <= $3 LIMIT 1))
+             RETURNING email, subscriber_id, message_id, attempts, state",
         )
         .bind(edition)
         .bind(list)
@@ -323,24 +372,12 @@ async fn claim(
         else {
             return Ok(None);
         };
-        let active = due.status.as_deref() == Some("active");
-        sqlx::query(
-            "UPDATE deliveries SET state = $4, attempts = attempts + $5, updated_at = $3
-             WHERE edition_id = $1 AND email = $2",
-        )
-        .bind(edition)
-        .bind(&due.email)
-        .bind(at)
-        .bind(if active { "sending" } else { "skipped" })
-        .bind(i64::from(active))
-        .execute(&mut *conn)
-        .await?;
-        if active {
+        if let ("sending", Some(subscriber)) = (due.state.as_str(), due.subscriber_id) {
             return Ok(Some(ClaimedDelivery {
                 email: due.email,
-                subscriber: due.subscriber_id,
+                subscriber,
                 message_id: due.message_id,
-                attempts: due.attempts + 1,
+                attempts: due.attempts,
             }));
         }
     }
