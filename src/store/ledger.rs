@@ -320,119 +320,165 @@ async fn advance(
     bounce_limit: u32,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Vec<Option<ClaimedDelivery>>> {
+    // A fixed number of statements whatever the number of steps: each statement is a round
+    // trip to SQLite's thread, and the commit is on every connection's critical path.
     let at = timestamp(now);
     let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-    for (delivery, outcome) in steps.iter().filter_map(|s| s.finished.as_ref()) {
-        record(&mut tx, edition, delivery, outcome, bounce_limit, &at).await?;
+    let finished: Vec<_> = steps.iter().filter_map(|s| s.finished.as_ref()).collect();
+    record_all(&mut tx, edition, &finished, &at).await?;
+    for (delivery, _) in finished
+        .iter()
+        .filter(|(_, outcome)| matches!(outcome, DeliveryOutcome::Permanent { .. }))
+    {
+        count_bounce(&mut tx, delivery.subscriber, bounce_limit, &at).await?;
     }
-    let mut claimed = Vec::with_capacity(steps.len());
-    for step in steps {
-        claimed.push(if step.claim {
-            claim(&mut tx, edition, list, &at).await?
-        } else {
-            None
-        });
-    }
+    let wanted = steps.iter().filter(|s| s.claim).count();
+    let mut claims = claim_many(&mut tx, edition, list, &at, wanted)
+        .await?
+        .into_iter();
+    let claimed = steps
+        .iter()
+        .map(|step| if step.claim { claims.next() } else { None })
+        .collect();
     tx.commit().await?;
     Ok(claimed)
 }
 
-/// Takes the next recipient due and marks it `sending` (before any SMTP command); a
-/// recipient no longer active in the list is marked `skipped` instead. Queued ones come
-/// before retries; each lookup is one step of `deliveries_state`, with no sort, since it
-/// runs once per recipient.
-async fn claim(
+/// Takes up to `wanted` recipients due and marks them `sending` (before any SMTP command);
+/// a recipient no longer active in the list is marked `skipped` instead and another taken.
+/// Queued ones come before retries; each lookup is a range of `deliveries_state`, with no
+/// sort. Fewer than `wanted` when fewer are due now.
+async fn claim_many(
     conn: &mut SqliteConnection,
     edition: i64,
     list: &str,
     at: &str,
-) -> anyhow::Result<Option<ClaimedDelivery>> {
-    loop {
-        // One statement (the lookup and the mark together): each statement is a round trip
-        // to SQLite's thread, and the ledger's commits are on the send's critical path.
-        let Some(due) = sqlx::query_as::<_, ClaimedRow>(
-            "UPDATE deliveries
-             SET state = CASE WHEN (SELECT c.status FROM subscriptions c
-                                    WHERE c.subscriber_id = deliveries.subscriber_id AND c.list = $2) = 'active'
-                         THEN 'sending' ELSE 'skipped' END,
-                 attempts = attempts + ((SELECT c.status FROM subscriptions c
-                                         WHERE c.subscriber_id = deliveries.subscriber_id AND c.list = $2) IS 'active'),
-                 updated_at = $3
-             WHERE rowid = COALESCE(
-                 (SELECT rowid FROM deliveries WHERE edition_id = $1 AND state = 'queued' LIMIT 1),
-                 (SELECT rowid FROM deliveries WHERE edition_id = $1 AND state = 'failed_temp'
-                    AND next_attempt IS NOT NULL AND next_attempt <= $3 LIMIT 1))
-             RETURNING email, subscriber_id, message_id, attempts, state",
-        )
-        .bind(edition)
-        .bind(list)
-        .bind(at)
-        .fetch_optional(&mut *conn)
-        .await?
-        else {
-            return Ok(None);
-        };
-        if let ("sending", Some(subscriber)) = (due.state.as_str(), due.subscriber_id) {
-            return Ok(Some(ClaimedDelivery {
-                email: due.email,
-                subscriber,
-                message_id: due.message_id,
-                attempts: due.attempts,
+    wanted: usize,
+) -> anyhow::Result<Vec<ClaimedDelivery>> {
+    let mut claimed = Vec::with_capacity(wanted);
+    for due in [
+        "state = 'queued'",
+        "state = 'failed_temp' AND next_attempt IS NOT NULL AND next_attempt <= $3",
+    ] {
+        while claimed.len() < wanted {
+            let asked = wanted - claimed.len();
+            let rows = sqlx::query_as::<_, ClaimedRow>(sqlx::AssertSqlSafe(format!(
+                "UPDATE deliveries
+                 SET state = CASE WHEN (SELECT c.status FROM subscriptions c
+                                        WHERE c.subscriber_id = deliveries.subscriber_id AND c.list = $2) = 'active'
+                             THEN 'sending' ELSE 'skipped' END,
+                     attempts = attempts + ((SELECT c.status FROM subscriptions c
+                                             WHERE c.subscriber_id = deliveries.subscriber_id AND c.list = $2) IS 'active'),
+                     updated_at = $3
+                 WHERE rowid IN (SELECT rowid FROM deliveries WHERE edition_id = $1 AND {due} LIMIT $4)
+                 RETURNING email, subscriber_id, message_id, attempts, state"
+            )))
+            .bind(edition)
+            .bind(list)
+            .bind(at)
+            .bind(asked as i64)
+            .fetch_all(&mut *conn)
+            .await?;
+            let found = rows.len();
+            claimed.extend(rows.into_iter().filter_map(|row| {
+                let subscriber = row.subscriber_id.filter(|_| row.state == "sending")?;
+                Some(ClaimedDelivery {
+                    email: row.email,
+                    subscriber,
+                    message_id: row.message_id,
+                    attempts: row.attempts,
+                })
             }));
+            if found < asked {
+                break;
+            }
         }
     }
+    Ok(claimed)
 }
 
-/// Records the server's answer for one recipient.
-async fn record(
+/// Records the server's answers for several recipients in one statement (the rows travel as
+/// one JSON array: a bound parameter, so a hostile reply is only text).
+async fn record_all(
     conn: &mut SqliteConnection,
     edition: i64,
-    delivery: &ClaimedDelivery,
-    outcome: &DeliveryOutcome,
+    finished: &[&(ClaimedDelivery, DeliveryOutcome)],
+    at: &str,
+) -> anyhow::Result<()> {
+    if finished.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<serde_json::Value> = finished
+        .iter()
+        .map(|(delivery, outcome)| {
+            let (state, reply, retry_at, sent_at) = match outcome {
+                DeliveryOutcome::Sent { reply } => (DeliveryState::Sent, reply, None, Some(at)),
+                DeliveryOutcome::Temporary { reply, retry_at } => (
+                    DeliveryState::FailedTemp,
+                    reply,
+                    retry_at.map(timestamp),
+                    None,
+                ),
+                DeliveryOutcome::Permanent { reply } => {
+                    (DeliveryState::FailedPerm, reply, None, None)
+                }
+            };
+            serde_json::json!({
+                "email": delivery.email,
+                "state": state.as_str(),
+                "reply": reply,
+                "next": retry_at,
+                "sent": sent_at,
+            })
+        })
+        .collect();
+    let column = |name: &str| {
+        format!(
+            "(SELECT j.value ->> '{name}' FROM json_each($3) AS j
+              WHERE j.value ->> 'email' = deliveries.email)"
+        )
+    };
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE deliveries
+         SET state = {}, last_reply = {}, next_attempt = {}, sent_at = {}, updated_at = $2
+         WHERE edition_id = $1 AND email IN (SELECT value ->> 'email' FROM json_each($3))",
+        column("state"),
+        column("reply"),
+        column("next"),
+        column("sent"),
+    )))
+    .bind(edition)
+    .bind(at)
+    .bind(serde_json::Value::Array(rows).to_string())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// A permanent refusal counts as a bounce; after `bounce_limit` of them the address is marked
+/// bounced in every list.
+async fn count_bounce(
+    conn: &mut SqliteConnection,
+    subscriber: i64,
     bounce_limit: u32,
     at: &str,
 ) -> anyhow::Result<()> {
-    let (state, reply, retry_at, sent_at) = match outcome {
-        DeliveryOutcome::Sent { reply } => (DeliveryState::Sent, reply, None, Some(at)),
-        DeliveryOutcome::Temporary { reply, retry_at } => (
-            DeliveryState::FailedTemp,
-            reply,
-            retry_at.map(timestamp),
-            None,
-        ),
-        DeliveryOutcome::Permanent { reply } => (DeliveryState::FailedPerm, reply, None, None),
-    };
-    sqlx::query(
-        "UPDATE deliveries SET state = $3, last_reply = $4, next_attempt = $5, sent_at = $6, updated_at = $7
-         WHERE edition_id = $1 AND email = $2",
+    let bounces: i64 = sqlx::query_scalar(
+        "UPDATE subscribers SET bounces = bounces + 1 WHERE id = $1 RETURNING bounces",
     )
-    .bind(edition)
-    .bind(&delivery.email)
-    .bind(state.as_str())
-    .bind(reply)
-    .bind(retry_at)
-    .bind(sent_at)
-    .bind(at)
-    .execute(&mut *conn)
-    .await?;
-    if matches!(outcome, DeliveryOutcome::Permanent { .. }) {
-        let bounces: i64 = sqlx::query_scalar(
-            "UPDATE subscribers SET bounces = bounces + 1 WHERE id = $1 RETURNING bounces",
+    .bind(subscriber)
+    .fetch_optional(&mut *conn)
+    .await?
+    .unwrap_or(0);
+    if bounces >= i64::from(bounce_limit) {
+        sqlx::query(
+            "UPDATE subscriptions SET status = 'bounced', updated_at = $2
+             WHERE subscriber_id = $1 AND status IN ('active', 'pending')",
         )
-        .bind(delivery.subscriber)
-        .fetch_optional(&mut *conn)
-        .await?
-        .unwrap_or(0);
-        if bounces >= i64::from(bounce_limit) {
-            sqlx::query(
-                "UPDATE subscriptions SET status = 'bounced', updated_at = $2
-                 WHERE subscriber_id = $1 AND status IN ('active', 'pending')",
-            )
-            .bind(delivery.subscriber)
-            .bind(at)
-            .execute(&mut *conn)
-            .await?;
-        }
+        .bind(subscriber)
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
     }
     Ok(())
 }
