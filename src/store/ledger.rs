@@ -489,3 +489,148 @@ async fn relax(conn: &mut sqlx::SqliteConnection) {
         .execute(&mut *conn)
         .await;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::ImportEntry;
+
+    /// Four readers queued for a sent edition; the third unsubscribed after the queueing.
+    async fn queued() -> (tempfile::TempDir, Store, i64) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        let now = Utc::now();
+        let entries: Vec<ImportEntry> = (0..4)
+            .map(|i| ImportEntry {
+                email: format!("lecteur{i}@exemple.fr"),
+                name: None,
+                details: Default::default(),
+                hash: format!("h{i}"),
+            })
+            .collect();
+        store
+            .import_subscribers("flash-info", &entries, "test", now)
+            .await
+            .unwrap();
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        let edition = store
+            .create_edition("flash-info", day, day, now)
+            .await
+            .unwrap();
+        store
+            .set_edition_status("flash-info", edition.number, EditionStatus::Ready, now)
+            .await
+            .unwrap();
+        let (id, queued) = store
+            .start_sending(
+                "flash-info",
+                edition.number,
+                "flash-info",
+                "exemple.fr",
+                now,
+            )
+            .await
+            .unwrap();
+        assert_eq!(queued, 4);
+        let gone = store
+            .subscriber_id("lecteur2@exemple.fr")
+            .await
+            .unwrap()
+            .unwrap();
+        store.unsubscribe(gone, "flash-info", now).await.unwrap();
+        (dir, store, id)
+    }
+
+    fn claims(n: usize) -> Vec<LedgerStep> {
+        (0..n)
+            .map(|_| LedgerStep {
+                finished: None,
+                claim: true,
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_commit_claims_several_skips_the_departed_and_records_each_answer() {
+        let (_dir, store, edition) = queued().await;
+        let mut desk = store.ledger_desk().await.unwrap();
+        let now = Utc::now();
+        // Four asked, three active: the departed reader is skipped, one claim comes back empty.
+        let claimed = desk
+            .advance(edition, "flash-info", &claims(4), 3, now)
+            .await
+            .unwrap();
+        let taken: Vec<ClaimedDelivery> = claimed.iter().flatten().cloned().collect();
+        assert_eq!(taken.len(), 3, "{claimed:?}");
+        assert!(taken.iter().all(|d| d.attempts == 1));
+        assert!(taken.iter().all(|d| d.email != "lecteur2@exemple.fr"));
+        let counts = store.delivery_counts(edition).await.unwrap();
+        assert_eq!(counts.get("sending"), Some(&3), "{counts:?}");
+        assert_eq!(counts.get("skipped"), Some(&1), "{counts:?}");
+
+        // Three answers in one statement, a hostile reply kept as plain text.
+        let hostile = "550 5.1.1 <x>'); DROP TABLE deliveries; -- \"}]";
+        let retry = now + chrono::Duration::seconds(60);
+        let outcomes = [
+            DeliveryOutcome::Sent {
+                reply: "250 2.0.0 Ok".into(),
+            },
+            DeliveryOutcome::Temporary {
+                reply: "451 4.3.0 plus tard".into(),
+                retry_at: Some(retry),
+            },
+            DeliveryOutcome::Permanent {
+                reply: hostile.into(),
+            },
+        ];
+        let steps: Vec<LedgerStep> = taken
+            .iter()
+            .cloned()
+            .zip(outcomes)
+            .map(|(d, o)| LedgerStep {
+                finished: Some((d, o)),
+                claim: true,
+            })
+            .collect();
+        let next = desk
+            .advance(edition, "flash-info", &steps, 3, now)
+            .await
+            .unwrap();
+        assert!(
+            next.iter().all(Option::is_none),
+            "nothing due yet: {next:?}"
+        );
+        let counts = store.delivery_counts(edition).await.unwrap();
+        assert_eq!(counts.get("sent"), Some(&1), "{counts:?}");
+        assert_eq!(counts.get("failed_temp"), Some(&1), "{counts:?}");
+        assert_eq!(counts.get("failed_perm"), Some(&1), "{counts:?}");
+        let failed = store.failed_deliveries(edition).await.unwrap();
+        let reply = |email: &str| {
+            failed
+                .iter()
+                .find(|(e, _, _)| e == email)
+                .and_then(|(_, _, r)| r.clone())
+        };
+        assert_eq!(reply(&taken[2].email).as_deref(), Some(hostile));
+        assert_eq!(
+            reply(&taken[1].email).as_deref(),
+            Some("451 4.3.0 plus tard")
+        );
+        assert_eq!(
+            store.next_retry(edition).await.unwrap(),
+            Some(retry).map(|t| { super::super::parse_timestamp(Some(timestamp(t))).unwrap() })
+        );
+        assert_eq!(store.sent_since(now).await.unwrap(), 1);
+
+        // Once due, the retry is claimed again, with its attempts counted.
+        let later = retry + chrono::Duration::seconds(1);
+        let again = desk
+            .advance(edition, "flash-info", &claims(2), 3, later)
+            .await
+            .unwrap();
+        let again: Vec<_> = again.into_iter().flatten().collect();
+        assert_eq!(again.len(), 1, "{again:?}");
+        assert_eq!(again[0].email, taken[1].email);
+        assert_eq!(again[0].attempts, 2);
+    }
+}
