@@ -297,7 +297,8 @@ fn one_click_unsubscribes(served: &Served, ws: &Workspace, unsubscribe_url: &str
 
 #[test]
 fn each_subscriber_gets_one_signed_message_and_one_click_unsubscribes() {
-    let sink = Sink::start(&[]);
+    // Pipelined, so that dkimpy checks the messages as veille's own transparency wrote them.
+    let sink = Sink::start(&["--pipelining"]);
     let s = setup(&sink, "per_second = 500");
     let ws = &s.ws;
 
@@ -338,6 +339,7 @@ fn each_subscriber_gets_one_signed_message_and_one_click_unsubscribes() {
 
     let mut unsubscribe_url = String::new();
     for (meta, eml) in sink.messages() {
+        assert_eq!(meta["pipelined"], true, "{meta}");
         let url = check_message(&eml, &s.public_key);
         if meta["rcpt_tos"][0] == "paul.martin@exemple.fr" {
             unsubscribe_url = url;
@@ -426,7 +428,8 @@ fn csv_of(n: usize) -> String {
 
 #[test]
 fn a_killed_send_resumes_without_sending_twice() {
-    let sink = Sink::start(&[]);
+    // A server announcing PIPELINING, as Postfix does: the path of a real send.
+    let sink = Sink::start(&["--pipelining"]);
     let s = setup(&sink, "connections = 4\nper_second = 150");
     let ws = &s.ws;
     let csv = ws.dir.path().join("liste.csv");
@@ -456,6 +459,7 @@ fn a_killed_send_resumes_without_sending_twice() {
     child.wait().unwrap();
     let before = sink.recipients().len();
     assert!((100..400).contains(&before), "{before}");
+    assert!(sink.messages().iter().all(|(m, _)| m["pipelined"] == true));
 
     let resumed = ws.json(&["edition", "send", "flash-info/1", "--json"]);
     let uncertain: Vec<String> = resumed["uncertain"]
@@ -488,7 +492,19 @@ fn a_killed_send_resumes_without_sending_twice() {
 
 #[test]
 fn temporary_refusals_are_retried_and_a_permanent_one_fails_alone() {
-    let sink = Sink::start(&["--tempfail-first", "6", "--reject", "inconnu@exemple.fr"]);
+    // Once one command per round trip, once MAIL, RCPT and DATA together (RFC 2920): the
+    // replies must be read and classified alike.
+    for pipelining in [false, true] {
+        refusals_are_classified(pipelining);
+    }
+}
+
+fn refusals_are_classified(pipelining: bool) {
+    let mut args = vec!["--tempfail-first", "6", "--reject", "inconnu@exemple.fr"];
+    if pipelining {
+        args.push("--pipelining");
+    }
+    let sink = Sink::start(&args);
     let s = setup(&sink, "connections = 2\nper_second = 500");
     let ws = &s.ws;
     let csv = ws.dir.path().join("liste.csv");
@@ -507,6 +523,12 @@ fn temporary_refusals_are_retried_and_a_permanent_one_fails_alone() {
     let received = counts(&sink.recipients());
     assert_eq!(received.len(), 20);
     assert!(received.values().all(|&n| n == 1));
+    assert!(
+        sink.messages()
+            .iter()
+            .all(|(m, _)| m["pipelined"] == pipelining),
+        "pipelining {pipelining}"
+    );
     // The text report names the failure and the server's reply.
     let out = ws.run(&["edition", "send", "flash-info/1"]);
     let text = String::from_utf8_lossy(&out.stdout);

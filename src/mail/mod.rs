@@ -9,6 +9,7 @@ pub(crate) mod idn;
 pub mod import;
 pub(crate) mod message;
 pub(crate) mod personal;
+pub(crate) mod pipeline;
 pub(crate) mod send;
 pub mod token;
 
@@ -97,7 +98,15 @@ pub(crate) struct SmtpSession {
     timeout: Duration,
     hello: ClientId,
     connection: Option<AsyncSmtpConnection>,
+    /// Whether the open connection's server announced PIPELINING (`pipeline`).
+    pipelined: bool,
+    /// When the open connection last finished a transaction: past `IDLE_PROBE`, it is probed
+    /// with NOOP before use, since servers close idle connections.
+    last_used: std::time::Instant,
 }
+
+/// Idle time after which a kept connection is checked before a message is written on it.
+const IDLE_PROBE: Duration = Duration::from_secs(5);
 
 impl SmtpSession {
     pub(crate) fn new(settings: &MailSettings) -> anyhow::Result<SmtpSession> {
@@ -136,10 +145,12 @@ impl SmtpSession {
             timeout: Duration::from_secs(settings.timeout_secs),
             hello: ClientId::default(),
             connection: None,
+            pipelined: false,
+            last_used: std::time::Instant::now(),
         })
     }
 
-    async fn connect(&self) -> Result<AsyncSmtpConnection, SmtpFailure> {
+    async fn connect(&self) -> Result<(AsyncSmtpConnection, bool), SmtpFailure> {
         let mut connection = if self.implicit_tls {
             AsyncSmtpConnection::connect_tokio1(
                 (self.host.as_str(), self.port),
@@ -179,45 +190,54 @@ impl SmtpSession {
             }
             connection
         };
+        let pipelined = pipeline::offered(&mut connection, &self.hello).await?;
         if let Some(credentials) = &self.credentials {
             connection
                 .auth(&[Mechanism::Plain, Mechanism::Login], credentials)
                 .await?;
         }
-        Ok(connection)
+        Ok((connection, pipelined))
     }
 
-    /// Sends one message; a connection that broke while idle is reopened once.
+    /// Sends one message. A kept connection that went quiet is probed first and replaced if
+    /// the server closed it; once a transaction has started it is never retried here, because
+    /// a failure while reading the final reply may follow a delivery, and sending again could
+    /// reach the person twice (the ledger records such a recipient as uncertain instead).
     pub(crate) async fn send(&mut self, message: &Message) -> Result<Response, SmtpFailure> {
-        let envelope = message.envelope().clone();
-        let bytes = message.formatted();
-        for attempt in 0..2 {
-            let reused = self.connection.is_some();
-            let mut connection = match self.connection.take() {
-                Some(c) => c,
-                None => self.connect().await?,
-            };
-            let result = connection.send(&envelope, &bytes).await;
-            if !connection.has_broken() {
-                self.connection = Some(connection);
+        self.send_raw(message.envelope(), &message.formatted())
+            .await
+    }
+
+    /// `send` for a message already formatted.
+    pub(crate) async fn send_raw(
+        &mut self,
+        envelope: &lettre::address::Envelope,
+        bytes: &[u8],
+    ) -> Result<Response, SmtpFailure> {
+        let kept = match self.connection.take() {
+            Some(mut c) if self.last_used.elapsed() >= IDLE_PROBE => {
+                c.test_connected().await.then_some(c)
             }
-            match result {
-                // Only a connection that broke while idle is worth a second try at once; a
-                // server's 4xx/5xx or a refusal by the client itself would answer the same.
-                Err(e)
-                    if reused
-                        && attempt == 0
-                        && !e.is_response()
-                        && !e.is_transient()
-                        && !e.is_permanent()
-                        && !e.is_client() =>
-                {
-                    continue;
-                }
-                other => return other.map_err(SmtpFailure::Smtp),
+            kept => kept,
+        };
+        let mut connection = match kept {
+            Some(c) => c,
+            None => {
+                let (connection, pipelined) = self.connect().await?;
+                self.pipelined = pipelined;
+                connection
             }
+        };
+        let result = if self.pipelined {
+            pipeline::send(&mut connection, envelope, bytes).await
+        } else {
+            connection.send(envelope, bytes).await
+        };
+        if !connection.has_broken() {
+            self.connection = Some(connection);
         }
-        unreachable!("the loop returns on its second pass")
+        self.last_used = std::time::Instant::now();
+        result.map_err(SmtpFailure::Smtp)
     }
 
     /// Ends the session politely.

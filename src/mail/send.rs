@@ -9,6 +9,7 @@ use std::collections::VecDeque;
 use std::num::NonZeroU32;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use chrono::{DateTime, Utc};
@@ -237,17 +238,21 @@ pub(crate) async fn send_edition(
 
     let people = store.subscriber_details(&prepared.list).await?;
     let (desk, requests) = tokio::sync::mpsc::unbounded_channel();
+    let connections = settings.connections.max(1);
+    let working = Arc::new(AtomicUsize::new(connections));
     let clerk = tokio::spawn(keep_ledger(
         store.clone(),
         edition,
         prepared.list.clone(),
         settings.bounce_limit,
+        working.clone(),
         requests,
     ));
     let shared = Arc::new(Shared {
         people,
         store: store.clone(),
         desk,
+        working,
         signing: tokio::sync::Semaphore::new(
             std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
         ),
@@ -270,7 +275,7 @@ pub(crate) async fn send_edition(
         announced: std::sync::Mutex::new(None),
     });
     let mut workers = tokio::task::JoinSet::new();
-    for _ in 0..settings.connections.max(1) {
+    for _ in 0..connections {
         let shared = shared.clone();
         workers.spawn(async move { shared.work().await });
     }
@@ -443,20 +448,35 @@ type LedgerRequest = (
 /// A connection waits for its step's commit before its next SMTP transaction: the ledger
 /// says `sending` before a message goes, and at most one recipient per connection is ever
 /// uncertain after a crash, as with one commit per step.
+///
+/// A commit costs a disk sync (milliseconds), so its size is what the send's speed is made
+/// of: a clerk committing at the first step that arrives would alternate a commit of one
+/// and a commit of the rest. It waits a little (`gather`) for the connections still in
+/// an SMTP exchange, never longer than half its last commit took.
 async fn keep_ledger(
     store: Store,
     edition: i64,
     list: String,
     bounce_limit: u32,
+    working: Arc<AtomicUsize>,
     mut requests: tokio::sync::mpsc::UnboundedReceiver<LedgerRequest>,
 ) {
+    let mut desk = store.ledger_desk().await;
     let mut batch = Vec::new();
+    let mut last_commit = Duration::ZERO;
     while requests.recv_many(&mut batch, 64).await > 0 {
+        gather(&mut requests, &mut batch, &working, last_commit / 2).await;
         let (steps, replies): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
-        match store
-            .advance_ledger(edition, &list, &steps, bounce_limit, Utc::now())
-            .await
-        {
+        let started = Instant::now();
+        let result = match &mut desk {
+            Ok(desk) => {
+                desk.advance(edition, &list, &steps, bounce_limit, Utc::now())
+                    .await
+            }
+            Err(e) => Err(anyhow::anyhow!("{e:#}")),
+        };
+        last_commit = started.elapsed();
+        match result {
             Ok(claimed) => {
                 for (reply, delivery) in replies.into_iter().zip(claimed) {
                     let _ = reply.send(Ok(delivery));
@@ -472,12 +492,33 @@ async fn keep_ledger(
     }
 }
 
+/// Adds to `batch` the steps of the connections still at work, until each has given one or
+/// `patience` has passed (the longest a step waits for others; capped, so that a connection
+/// waiting for a slow server delays nobody much).
+async fn gather(
+    requests: &mut tokio::sync::mpsc::UnboundedReceiver<LedgerRequest>,
+    batch: &mut Vec<LedgerRequest>,
+    working: &AtomicUsize,
+    patience: Duration,
+) {
+    let deadline = tokio::time::Instant::now() + patience.min(Duration::from_millis(5));
+    while batch.len() < working.load(Ordering::Acquire) {
+        match tokio::time::timeout_at(deadline, requests.recv_many(batch, 64)).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+    }
+}
+
 struct Shared {
     /// What is known of each subscriber of the list, for the templates' placeholders.
     people: std::collections::HashMap<i64, crate::model::SubscriberDetails>,
     store: Store,
     /// To the ledger's clerk (`keep_ledger`).
     desk: tokio::sync::mpsc::UnboundedSender<LedgerRequest>,
+    /// Connections that will come back to the clerk soon (not ended, not waiting for a
+    /// retry): how many steps the clerk waits for before committing.
+    working: Arc<AtomicUsize>,
     /// One permit per core for building and signing messages.
     signing: tokio::sync::Semaphore,
     letter: Letter,
@@ -502,9 +543,16 @@ impl Shared {
     /// One connection's loop: claim a recipient, send, record; wait for retries when only
     /// temporarily refused recipients are left.
     async fn work(self: Arc<Self>) -> anyhow::Result<()> {
-        let mut session = super::SmtpSession::new(&self.settings)?;
-        let result = self.work_with(&mut session).await;
-        session.quit().await;
+        let session = super::SmtpSession::new(&self.settings);
+        let result = match session {
+            Ok(mut session) => {
+                let result = self.work_with(&mut session).await;
+                session.quit().await;
+                result
+            }
+            Err(e) => Err(e),
+        };
+        self.working.fetch_sub(1, Ordering::AcqRel);
         result
     }
 
@@ -532,7 +580,9 @@ impl Shared {
                         if wait >= Duration::from_secs(1) {
                             self.announce_wait("refus temporaires, nouvel essai prévu", at);
                         }
+                        self.working.fetch_sub(1, Ordering::AcqRel);
                         tokio::time::sleep(wait.max(Duration::from_millis(20))).await;
+                        self.working.fetch_add(1, Ordering::AcqRel);
                         continue;
                     }
                     None => return Ok(()),

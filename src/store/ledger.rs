@@ -87,14 +87,16 @@ struct FailureRow {
     last_reply: Option<String>,
 }
 
-/// The next recipient due, with its subscription's status in the list now.
+/// The recipient a claim took: `sending` (its attempts counted), or `skipped` when no
+/// longer active in the list.
 #[derive(sqlx::FromRow)]
-struct DueRow {
+struct ClaimedRow {
     email: String,
-    subscriber_id: i64,
+    /// NULL once the subscriber is erased (then never `sending`).
+    subscriber_id: Option<i64>,
     message_id: String,
     attempts: i64,
-    status: Option<String>,
+    state: String,
 }
 
 /// The synchronisation of the ledger's commits. FULL: a `sent` or `sending` must survive a
@@ -241,30 +243,25 @@ impl Store {
         bounce_limit: u32,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Vec<Option<ClaimedDelivery>>> {
-        let at = timestamp(now);
         let mut conn = self.pool.acquire().await?;
         sqlx::query(sqlx::AssertSqlSafe(ledger_synchronous()))
             .execute(&mut *conn)
             .await?;
-        let result = async {
-            let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-            for (delivery, outcome) in steps.iter().filter_map(|s| s.finished.as_ref()) {
-                record(&mut tx, edition, delivery, outcome, bounce_limit, &at).await?;
-            }
-            let mut claimed = Vec::with_capacity(steps.len());
-            for step in steps {
-                claimed.push(if step.claim {
-                    claim(&mut tx, edition, list, &at).await?
-                } else {
-                    None
-                });
-            }
-            tx.commit().await?;
-            anyhow::Ok(claimed)
-        }
-        .await;
+        let result = advance(&mut conn, edition, list, steps, bounce_limit, now).await;
         relax(&mut conn).await;
         result
+    }
+
+    /// A connection of its own for the ledger of one send, synced (FULL) for as long as it
+    /// lives: `advance_ledger` without taking a pooled connection and switching it to FULL
+    /// and back at every commit (six round trips to SQLite's thread saved per commit). It is
+    /// detached from the pool, so it never goes back to it in FULL: dropped, it is closed.
+    pub async fn ledger_desk(&self) -> anyhow::Result<LedgerDesk> {
+        let mut conn = self.pool.acquire().await?.detach();
+        sqlx::query(sqlx::AssertSqlSafe(ledger_synchronous()))
+            .execute(&mut conn)
+            .await?;
+        Ok(LedgerDesk { conn })
     }
 
     /// When the next temporarily refused recipient is due, if any.
@@ -306,107 +303,193 @@ impl Store {
     }
 }
 
-/// Takes the next recipient due and marks it `sending` (before any SMTP command); a
-/// recipient no longer active in the list is marked `skipped` instead. Queued ones come
-/// before retries; each lookup is one step of `deliveries_state`, with no sort, since it
-/// runs once per recipient.
-async fn claim(
+/// The ledger's own connection during a send (`Store::ledger_desk`).
+pub struct LedgerDesk {
+    conn: SqliteConnection,
+}
+
+impl LedgerDesk {
+    /// `Store::advance_ledger` on this connection: one transaction, synced before it returns.
+    pub async fn advance(
+        &mut self,
+        edition: i64,
+        list: &str,
+        steps: &[LedgerStep],
+        bounce_limit: u32,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Vec<Option<ClaimedDelivery>>> {
+        advance(&mut self.conn, edition, list, steps, bounce_limit, now).await
+    }
+}
+
+/// The steps of several connections in one transaction: answers first, then claims.
+async fn advance(
+    conn: &mut SqliteConnection,
+    edition: i64,
+    list: &str,
+    steps: &[LedgerStep],
+    bounce_limit: u32,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Vec<Option<ClaimedDelivery>>> {
+    // A fixed number of statements whatever the number of steps: each statement is a round
+    // trip to SQLite's thread, and the commit is on every connection's critical path.
+    let at = timestamp(now);
+    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+    let finished: Vec<_> = steps.iter().filter_map(|s| s.finished.as_ref()).collect();
+    record_all(&mut tx, edition, &finished, &at).await?;
+    for (delivery, _) in finished
+        .iter()
+        .filter(|(_, outcome)| matches!(outcome, DeliveryOutcome::Permanent { .. }))
+    {
+        count_bounce(&mut tx, delivery.subscriber, bounce_limit, &at).await?;
+    }
+    let wanted = steps.iter().filter(|s| s.claim).count();
+    let mut claims = claim_many(&mut tx, edition, list, &at, wanted)
+        .await?
+        .into_iter();
+    let claimed = steps
+        .iter()
+        .map(|step| if step.claim { claims.next() } else { None })
+        .collect();
+    tx.commit().await?;
+    Ok(claimed)
+}
+
+/// Takes up to `wanted` recipients due and marks them `sending` (before any SMTP command);
+/// a recipient no longer active in the list is marked `skipped` instead and another taken.
+/// Queued ones come before retries; each lookup is a range of `deliveries_state`, with no
+/// sort. Fewer than `wanted` when fewer are due now.
+async fn claim_many(
     conn: &mut SqliteConnection,
     edition: i64,
     list: &str,
     at: &str,
-) -> anyhow::Result<Option<ClaimedDelivery>> {
-    loop {
-        let Some(due) = sqlx::query_as::<_, DueRow>(
-            "SELECT d.email, d.subscriber_id, d.message_id, d.attempts,
-                    (SELECT c.status FROM subscriptions c WHERE c.subscriber_id = d.subscriber_id AND c.list = $2) AS status
-             FROM deliveries d
-             WHERE d.rowid = COALESCE(
-                 (SELECT rowid FROM deliveries WHERE edition_id = $1 AND state = 'queued' LIMIT 1),
-                 (SELECT rowid FROM deliveries WHERE edition_id = $1 AND state = 'failed_temp'
-                    AND next_attempt IS NOT NULL AND next_attempt <= $3 LIMIT 1))",
-        )
-        .bind(edition)
-        .bind(list)
-        .bind(at)
-        .fetch_optional(&mut *conn)
-        .await?
-        else {
-            return Ok(None);
-        };
-        let active = due.status.as_deref() == Some("active");
-        sqlx::query(
-            "UPDATE deliveries SET state = $4, attempts = attempts + $5, updated_at = $3
-             WHERE edition_id = $1 AND email = $2",
-        )
-        .bind(edition)
-        .bind(&due.email)
-        .bind(at)
-        .bind(if active { "sending" } else { "skipped" })
-        .bind(i64::from(active))
-        .execute(&mut *conn)
-        .await?;
-        if active {
-            return Ok(Some(ClaimedDelivery {
-                email: due.email,
-                subscriber: due.subscriber_id,
-                message_id: due.message_id,
-                attempts: due.attempts + 1,
+    wanted: usize,
+) -> anyhow::Result<Vec<ClaimedDelivery>> {
+    let mut claimed = Vec::with_capacity(wanted);
+    for due in [
+        "state = 'queued'",
+        "state = 'failed_temp' AND next_attempt IS NOT NULL AND next_attempt <= $3",
+    ] {
+        while claimed.len() < wanted {
+            let asked = wanted - claimed.len();
+            let rows = sqlx::query_as::<_, ClaimedRow>(sqlx::AssertSqlSafe(format!(
+                "UPDATE deliveries
+                 SET state = CASE WHEN (SELECT c.status FROM subscriptions c
+                                        WHERE c.subscriber_id = deliveries.subscriber_id AND c.list = $2) = 'active'
+                             THEN 'sending' ELSE 'skipped' END,
+                     attempts = attempts + ((SELECT c.status FROM subscriptions c
+                                             WHERE c.subscriber_id = deliveries.subscriber_id AND c.list = $2) IS 'active'),
+                     updated_at = $3
+                 WHERE rowid IN (SELECT rowid FROM deliveries WHERE edition_id = $1 AND {due} LIMIT $4)
+                 RETURNING email, subscriber_id, message_id, attempts, state"
+            )))
+            .bind(edition)
+            .bind(list)
+            .bind(at)
+            .bind(asked as i64)
+            .fetch_all(&mut *conn)
+            .await?;
+            let found = rows.len();
+            claimed.extend(rows.into_iter().filter_map(|row| {
+                let subscriber = row.subscriber_id.filter(|_| row.state == "sending")?;
+                Some(ClaimedDelivery {
+                    email: row.email,
+                    subscriber,
+                    message_id: row.message_id,
+                    attempts: row.attempts,
+                })
             }));
+            if found < asked {
+                break;
+            }
         }
     }
+    Ok(claimed)
 }
 
-/// Records the server's answer for one recipient.
-async fn record(
+/// Records the server's answers for several recipients in one statement (the rows travel as
+/// one JSON array: a bound parameter, so a hostile reply is only text).
+async fn record_all(
     conn: &mut SqliteConnection,
     edition: i64,
-    delivery: &ClaimedDelivery,
-    outcome: &DeliveryOutcome,
+    finished: &[&(ClaimedDelivery, DeliveryOutcome)],
+    at: &str,
+) -> anyhow::Result<()> {
+    if finished.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<serde_json::Value> = finished
+        .iter()
+        .map(|(delivery, outcome)| {
+            let (state, reply, retry_at, sent_at) = match outcome {
+                DeliveryOutcome::Sent { reply } => (DeliveryState::Sent, reply, None, Some(at)),
+                DeliveryOutcome::Temporary { reply, retry_at } => (
+                    DeliveryState::FailedTemp,
+                    reply,
+                    retry_at.map(timestamp),
+                    None,
+                ),
+                DeliveryOutcome::Permanent { reply } => {
+                    (DeliveryState::FailedPerm, reply, None, None)
+                }
+            };
+            serde_json::json!({
+                "email": delivery.email,
+                "state": state.as_str(),
+                "reply": reply,
+                "next": retry_at,
+                "sent": sent_at,
+            })
+        })
+        .collect();
+    let column = |name: &str| {
+        format!(
+            "(SELECT j.value ->> '{name}' FROM json_each($3) AS j
+              WHERE j.value ->> 'email' = deliveries.email)"
+        )
+    };
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE deliveries
+         SET state = {}, last_reply = {}, next_attempt = {}, sent_at = {}, updated_at = $2
+         WHERE edition_id = $1 AND email IN (SELECT value ->> 'email' FROM json_each($3))",
+        column("state"),
+        column("reply"),
+        column("next"),
+        column("sent"),
+    )))
+    .bind(edition)
+    .bind(at)
+    .bind(serde_json::Value::Array(rows).to_string())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// A permanent refusal counts as a bounce; after `bounce_limit` of them the address is marked
+/// bounced in every list.
+async fn count_bounce(
+    conn: &mut SqliteConnection,
+    subscriber: i64,
     bounce_limit: u32,
     at: &str,
 ) -> anyhow::Result<()> {
-    let (state, reply, retry_at, sent_at) = match outcome {
-        DeliveryOutcome::Sent { reply } => (DeliveryState::Sent, reply, None, Some(at)),
-        DeliveryOutcome::Temporary { reply, retry_at } => (
-            DeliveryState::FailedTemp,
-            reply,
-            retry_at.map(timestamp),
-            None,
-        ),
-        DeliveryOutcome::Permanent { reply } => (DeliveryState::FailedPerm, reply, None, None),
-    };
-    sqlx::query(
-        "UPDATE deliveries SET state = $3, last_reply = $4, next_attempt = $5, sent_at = $6, updated_at = $7
-         WHERE edition_id = $1 AND email = $2",
+    let bounces: i64 = sqlx::query_scalar(
+        "UPDATE subscribers SET bounces = bounces + 1 WHERE id = $1 RETURNING bounces",
     )
-    .bind(edition)
-    .bind(&delivery.email)
-    .bind(state.as_str())
-    .bind(reply)
-    .bind(retry_at)
-    .bind(sent_at)
-    .bind(at)
-    .execute(&mut *conn)
-    .await?;
-    if matches!(outcome, DeliveryOutcome::Permanent { .. }) {
-        let bounces: i64 = sqlx::query_scalar(
-            "UPDATE subscribers SET bounces = bounces + 1 WHERE id = $1 RETURNING bounces",
+    .bind(subscriber)
+    .fetch_optional(&mut *conn)
+    .await?
+    .unwrap_or(0);
+    if bounces >= i64::from(bounce_limit) {
+        sqlx::query(
+            "UPDATE subscriptions SET status = 'bounced', updated_at = $2
+             WHERE subscriber_id = $1 AND status IN ('active', 'pending')",
         )
-        .bind(delivery.subscriber)
-        .fetch_optional(&mut *conn)
-        .await?
-        .unwrap_or(0);
-        if bounces >= i64::from(bounce_limit) {
-            sqlx::query(
-                "UPDATE subscriptions SET status = 'bounced', updated_at = $2
-                 WHERE subscriber_id = $1 AND status IN ('active', 'pending')",
-            )
-            .bind(delivery.subscriber)
-            .bind(at)
-            .execute(&mut *conn)
-            .await?;
-        }
+        .bind(subscriber)
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
     }
     Ok(())
 }
@@ -416,4 +499,149 @@ async fn relax(conn: &mut sqlx::SqliteConnection) {
     let _ = sqlx::query("PRAGMA synchronous = NORMAL")
         .execute(&mut *conn)
         .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::ImportEntry;
+
+    /// Four readers queued for a sent edition; the third unsubscribed after the queueing.
+    async fn queued() -> (tempfile::TempDir, Store, i64) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        let now = Utc::now();
+        let entries: Vec<ImportEntry> = (0..4)
+            .map(|i| ImportEntry {
+                email: format!("lecteur{i}@exemple.fr"),
+                name: None,
+                details: Default::default(),
+                hash: format!("h{i}"),
+            })
+            .collect();
+        store
+            .import_subscribers("flash-info", &entries, "test", now)
+            .await
+            .unwrap();
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        let edition = store
+            .create_edition("flash-info", day, day, now)
+            .await
+            .unwrap();
+        store
+            .set_edition_status("flash-info", edition.number, EditionStatus::Ready, now)
+            .await
+            .unwrap();
+        let (id, queued) = store
+            .start_sending(
+                "flash-info",
+                edition.number,
+                "flash-info",
+                "exemple.fr",
+                now,
+            )
+            .await
+            .unwrap();
+        assert_eq!(queued, 4);
+        let gone = store
+            .subscriber_id("lecteur2@exemple.fr")
+            .await
+            .unwrap()
+            .unwrap();
+        store.unsubscribe(gone, "flash-info", now).await.unwrap();
+        (dir, store, id)
+    }
+
+    fn claims(n: usize) -> Vec<LedgerStep> {
+        (0..n)
+            .map(|_| LedgerStep {
+                finished: None,
+                claim: true,
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_commit_claims_several_skips_the_departed_and_records_each_answer() {
+        let (_dir, store, edition) = queued().await;
+        let mut desk = store.ledger_desk().await.unwrap();
+        let now = Utc::now();
+        // Four asked, three active: the departed reader is skipped, one claim comes back empty.
+        let claimed = desk
+            .advance(edition, "flash-info", &claims(4), 3, now)
+            .await
+            .unwrap();
+        let taken: Vec<ClaimedDelivery> = claimed.iter().flatten().cloned().collect();
+        assert_eq!(taken.len(), 3, "{claimed:?}");
+        assert!(taken.iter().all(|d| d.attempts == 1));
+        assert!(taken.iter().all(|d| d.email != "lecteur2@exemple.fr"));
+        let counts = store.delivery_counts(edition).await.unwrap();
+        assert_eq!(counts.get("sending"), Some(&3), "{counts:?}");
+        assert_eq!(counts.get("skipped"), Some(&1), "{counts:?}");
+
+        // Three answers in one statement, a hostile reply kept as plain text.
+        let hostile = "550 5.1.1 <x>'); DROP TABLE deliveries; -- \"}]";
+        let retry = now + chrono::Duration::seconds(60);
+        let outcomes = [
+            DeliveryOutcome::Sent {
+                reply: "250 2.0.0 Ok".into(),
+            },
+            DeliveryOutcome::Temporary {
+                reply: "451 4.3.0 plus tard".into(),
+                retry_at: Some(retry),
+            },
+            DeliveryOutcome::Permanent {
+                reply: hostile.into(),
+            },
+        ];
+        let steps: Vec<LedgerStep> = taken
+            .iter()
+            .cloned()
+            .zip(outcomes)
+            .map(|(d, o)| LedgerStep {
+                finished: Some((d, o)),
+                claim: true,
+            })
+            .collect();
+        let next = desk
+            .advance(edition, "flash-info", &steps, 3, now)
+            .await
+            .unwrap();
+        assert!(
+            next.iter().all(Option::is_none),
+            "nothing due yet: {next:?}"
+        );
+        let counts = store.delivery_counts(edition).await.unwrap();
+        assert_eq!(counts.get("sent"), Some(&1), "{counts:?}");
+        assert_eq!(counts.get("failed_temp"), Some(&1), "{counts:?}");
+        assert_eq!(counts.get("failed_perm"), Some(&1), "{counts:?}");
+        let failed = store.failed_deliveries(edition).await.unwrap();
+        let reply = |email: &str| {
+            failed
+                .iter()
+                .find(|(e, _, _)| e == email)
+                .and_then(|(_, _, r)| r.clone())
+        };
+        assert_eq!(reply(&taken[2].email).as_deref(), Some(hostile));
+        assert_eq!(
+            reply(&taken[1].email).as_deref(),
+            Some("451 4.3.0 plus tard")
+        );
+        assert_eq!(
+            store.next_retry(edition).await.unwrap(),
+            Some(retry).map(|t| { super::super::parse_timestamp(Some(timestamp(t))).unwrap() })
+        );
+        assert_eq!(store.sent_since(now).await.unwrap(), 1);
+
+        // Once due, the retry is claimed again, with its attempts counted.
+        let later = retry + chrono::Duration::seconds(1);
+        let again = desk
+            .advance(edition, "flash-info", &claims(2), 3, later)
+            .await
+            .unwrap();
+        let again: Vec<_> = again.into_iter().flatten().collect();
+        assert_eq!(again.len(), 1, "{again:?}");
+        assert_eq!(again[0].email, taken[1].email);
+        assert_eq!(again[0].attempts, 2);
+    }
 }

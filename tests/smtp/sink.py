@@ -3,7 +3,7 @@
 
     python tests/smtp/sink.py --port PORT --dir DIR [--tempfail-first N] [--reject ADDR]...
                               [--tempfail-rcpt ADDR:N]... [--auth USER:PASS] [--host H] [--verbose]
-                              [--no-smtputf8]
+                              [--no-smtputf8] [--pipelining]
 
 Une fois à l'écoute, imprime une seule ligne `READY <port>` sur stdout (puis plus rien).
 Chaque message accepté donne, écrits de façon atomique (fichier temporaire puis rename) AVANT la
@@ -86,14 +86,27 @@ class Sink:
     """Handler aiosmtpd. Tout tourne dans la seule boucle asyncio : les compteurs n'ont pas besoin
     de verrou, et les numéros restent uniques quel que soit le nombre de connexions."""
 
-    def __init__(self, directory, tempfail_first, reject, tempfail_rcpt):
+    def __init__(self, directory, tempfail_first, reject, tempfail_rcpt, pipelining=False):
         self.dir = directory
+        self.pipelining = pipelining
         self.next_seq = first_free_seq(directory)
         self.tempfail_left = tempfail_first
         self.reject = {norm(a) for a in reject}
         self.tempfail_rcpt = dict(tempfail_rcpt)  # adresse normalisée -> échecs restants
 
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        # aiosmtpd lit les commandes ligne à ligne : il sait les recevoir groupées (RFC 2920),
+        # il ne l'annonce simplement pas. Avec --pipelining, il l'annonce.
+        session.host_name = hostname
+        if self.pipelining:
+            responses.insert(len(responses) - 1, "250-PIPELINING")
+        return responses
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        # Preuve du pipelining côté serveur : la commande DATA est déjà arrivée (encore dans le
+        # tampon de lecture d'aiosmtpd, attribut interne) quand le RCPT TO est traité.
+        reader = getattr(server, "_reader", None)
+        envelope.sink_pipelined = b"DATA" in bytes(getattr(reader, "_buffer", b""))
         # Une transaction (MAIL FROM … DATA ; RSET ou un nouveau MAIL en ouvrent une autre) est
         # comptée une fois, à son premier RCPT TO ; si elle fait partie des N premières, tous ses
         # RCPT TO reçoivent 451.
@@ -130,6 +143,7 @@ class Sink:
             "mail_options": list(envelope.mail_options),
             "auth_user": _auth_login(session),
             "size": len(envelope.original_content),
+            "pipelined": getattr(envelope, "sink_pipelined", False),
         }
         os.makedirs(self.dir, exist_ok=True)  # un test peut vider le dossier (et le supprimer)
         write_atomic(self.dir, eml, envelope.original_content)
@@ -170,6 +184,9 @@ def parse_args(argv):
                    help="exige AUTH PLAIN ou LOGIN avec ces identifiants (sans TLS)")
     p.add_argument("--no-smtputf8", action="store_true",
                    help="n'annonce pas SMTPUTF8 (RFC 6531) : un serveur qui ne prend que des adresses ASCII")
+    p.add_argument("--pipelining", action="store_true",
+                   help="annonce PIPELINING (RFC 2920) ; chaque .json dit si MAIL, RCPT et DATA "
+                        "sont arrivés ensemble (\"pipelined\")")
     p.add_argument("--verbose", action="store_true",
                    help="journal de chaque message sur stderr (sinon : erreurs seulement)")
     args = p.parse_args(argv)
@@ -187,7 +204,8 @@ def parse_args(argv):
 
 async def serve(args):
     os.makedirs(args.dir, exist_ok=True)
-    handler = Sink(args.dir, args.tempfail_first, args.reject, args.tempfail_rcpt)
+    handler = Sink(args.dir, args.tempfail_first, args.reject, args.tempfail_rcpt,
+                   args.pipelining)
     smtp_kwargs = dict(
         enable_SMTPUTF8=not args.no_smtputf8,  # 8BITMIME est toujours annoncé par aiosmtpd
         decode_data=False,           # envelope.original_content : les octets tels que reçus
