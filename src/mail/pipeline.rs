@@ -28,7 +28,7 @@ impl fmt::Display for Verbatim<'_> {
 
 /// Whether the server announces PIPELINING, asked with a new EHLO (lettre keeps only the
 /// extensions it knows). Asked before AUTH, which a new EHLO could otherwise reset.
-pub async fn offered(
+pub(crate) async fn offered(
     connection: &mut AsyncSmtpConnection,
     hello: &ClientId,
 ) -> Result<bool, SmtpError> {
@@ -54,7 +54,7 @@ fn announces_pipelining(response: &Response) -> bool {
 /// lettre's `send`, so the refusal stays lettre's client error. As with lettre, any failure
 /// closes the connection (the caller opens another), so a half-done transaction never
 /// lingers on it.
-pub async fn send(
+pub(crate) async fn send(
     connection: &mut AsyncSmtpConnection,
     envelope: &Envelope,
     email: &[u8],

@@ -230,33 +230,10 @@ impl Store {
         .rows_affected())
     }
 
-    /// Applies the steps of several connections in one transaction, synced to the disk before
-    /// it returns: first every answer (a permanent refusal counts as a bounce; after
-    /// `bounce_limit` of them the address is marked bounced in every list), then one claim per
-    /// step that asks for it. Returns, step by step, the recipient now marked `sending`
-    /// (None: nothing due now, or no claim asked).
-    pub(crate) async fn advance_ledger(
-        &self,
-        edition: i64,
-        list: &str,
-        steps: &[LedgerStep],
-        bounce_limit: u32,
-        now: DateTime<Utc>,
-    ) -> anyhow::Result<Vec<Option<ClaimedDelivery>>> {
-        let mut conn = self.pool.acquire().await?;
-        sqlx::query(sqlx::AssertSqlSafe(ledger_synchronous()))
-            .execute(&mut *conn)
-            .await?;
-        let result = advance(&mut conn, edition, list, steps, bounce_limit, now).await;
-        relax(&mut conn).await;
-        result
-    }
-
     /// A connection of its own for the ledger of one send, synced (FULL) for as long as it
-    /// lives: `advance_ledger` without taking a pooled connection and switching it to FULL
-    /// and back at every commit (six round trips to SQLite's thread saved per commit). It is
+    /// lives, so no pooled connection is switched to FULL and back at every commit (six round trips to SQLite's thread saved per commit). It is
     /// detached from the pool, so it never goes back to it in FULL: dropped, it is closed.
-    pub async fn ledger_desk(&self) -> anyhow::Result<LedgerDesk> {
+    pub(crate) async fn ledger_desk(&self) -> anyhow::Result<LedgerDesk> {
         let mut conn = self.pool.acquire().await?.detach();
         sqlx::query(sqlx::AssertSqlSafe(ledger_synchronous()))
             .execute(&mut conn)
@@ -304,13 +281,17 @@ impl Store {
 }
 
 /// The ledger's own connection during a send (`Store::ledger_desk`).
-pub struct LedgerDesk {
+pub(crate) struct LedgerDesk {
     conn: SqliteConnection,
 }
 
 impl LedgerDesk {
-    /// `Store::advance_ledger` on this connection: one transaction, synced before it returns.
-    pub async fn advance(
+    /// Applies the steps of several connections in one transaction, synced to the disk before
+    /// it returns: first every answer (a permanent refusal counts as a bounce; after
+    /// `bounce_limit` of them the address is marked bounced in every list), then one claim per
+    /// step that asks for it. Returns, step by step, the recipient now marked `sending`
+    /// (None: nothing due now, or no claim asked).
+    pub(crate) async fn advance(
         &mut self,
         edition: i64,
         list: &str,
@@ -492,13 +473,6 @@ async fn count_bounce(
         .await?;
     }
     Ok(())
-}
-
-/// Back to the pool's NORMAL synchronisation; a failure only leaves the connection safer.
-async fn relax(conn: &mut sqlx::SqliteConnection) {
-    let _ = sqlx::query("PRAGMA synchronous = NORMAL")
-        .execute(&mut *conn)
-        .await;
 }
 
 #[cfg(test)]
