@@ -22,6 +22,7 @@ pub mod bounces;
 pub mod clicks;
 mod decisions;
 mod editions;
+mod inbox;
 mod jobs;
 mod learning;
 mod ledger;
@@ -274,6 +275,8 @@ impl Store {
     ) -> anyhow::Result<Counts> {
         let now_text = timestamp(now);
         let mut counts = Counts::default();
+        // New and changed articles, whose stories' inbox rows are refreshed before commit.
+        let mut touched = Vec::with_capacity(items.len());
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         for prepared in items {
             let item = &prepared.candidate;
@@ -367,7 +370,9 @@ impl Store {
                 }
             };
             insert_tags(&mut tx, id, &prepared.tagging).await?;
+            touched.push(id);
         }
+        inbox::refresh_articles(&mut tx, &touched).await?;
         sqlx::query(
             "UPDATE sources SET etag = $1, last_modified = $2, last_status = $3, last_fetch = $4,
              last_success = $4, consecutive_errors = 0, last_error = NULL, next_fetch = NULL WHERE id = $5",
