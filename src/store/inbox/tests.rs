@@ -185,9 +185,9 @@ fn tagging(tags: &[(&str, f64)], territories: &[&str]) -> Tagging {
     }
 }
 
-#[tokio::test]
-async fn the_denormalised_inbox_equals_the_query_it_replaced_after_every_kind_of_write() {
-    let dir = tempfile::tempdir().unwrap();
+/// Writes of articles, each followed by the comparison: new ones, one joining a story, a
+/// changed one, a merge, a retag. Returns the four first articles' ids.
+async fn write_articles(store: &Store, at: DateTime<Utc>) -> Vec<i64> {
     let config = crate::config::parse(
         "[dossiers.pauvrete]\ntitle = \"Pauvreté\"\n[dossiers.securite]\ntitle = \"Sécurité\"\n\
          [dossiers.education]\ntitle = \"Éducation\"\n\n\
@@ -196,8 +196,6 @@ async fn the_denormalised_inbox_equals_the_query_it_replaced_after_every_kind_of
         "feeds.toml",
     )
     .unwrap();
-    let at = Utc.with_ymd_and_hms(2026, 11, 27, 10, 0, 0).unwrap();
-    let store = Store::open(dir.path()).await.unwrap();
     let states = store.sync_sources(&config.sources).await.unwrap();
     let source = |n: usize| states[&config.sources[n].name].id;
     let ok = Validators {
@@ -235,7 +233,7 @@ async fn the_denormalised_inbox_equals_the_query_it_replaced_after_every_kind_of
         })
         .await
         .unwrap();
-    assert_same(&store, "nouveaux articles", at).await;
+    assert_same(store, "nouveaux articles", at).await;
     // An echo from another source joins the first story with a better score elsewhere.
     let echo = [article(
         "Écho",
@@ -253,7 +251,7 @@ async fn the_denormalised_inbox_equals_the_query_it_replaced_after_every_kind_of
         })
         .await
         .unwrap();
-    assert_same(&store, "article rattaché", at).await;
+    assert_same(store, "article rattaché", at).await;
     // A changed title and tags of a stored article.
     let changed = [article(
         "Deux, corrigé",
@@ -267,16 +265,25 @@ async fn the_denormalised_inbox_equals_the_query_it_replaced_after_every_kind_of
         .record_success(source(0), &ok, &changed, at, |_, id| id)
         .await
         .unwrap();
-    assert_same(&store, "article modifié", at).await;
+    assert_same(store, "article modifié", at).await;
     // A merge: the lone fourth story moves into the second.
     store.move_to_story(ids[3], ids[1]).await.unwrap();
-    assert_same(&store, "fusion", at).await;
+    assert_same(store, "fusion", at).await;
     // A retag of the echo (its body arrived).
     store
         .replace_tagging(&[(echo_id, tagging(&[("securite", 4.0)], &["aude"]))])
         .await
         .unwrap();
-    assert_same(&store, "nouvelles étiquettes", at).await;
+    assert_same(store, "nouvelles étiquettes", at).await;
+    ids
+}
+
+#[tokio::test]
+async fn the_denormalised_inbox_equals_the_query_it_replaced_after_every_kind_of_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let at = Utc.with_ymd_and_hms(2026, 11, 27, 10, 0, 0).unwrap();
+    let store = Store::open(dir.path()).await.unwrap();
+    let ids = write_articles(&store, at).await;
     // Decisions: one dossier, every dossier, an untagged story, an edited title.
     let t = |m: i64| at + Duration::minutes(m);
     store
