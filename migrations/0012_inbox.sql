@@ -21,6 +21,9 @@ CREATE TABLE inbox (
     PRIMARY KEY (story, dossier)
 );
 CREATE INDEX inbox_view ON inbox (dossier, rank, score DESC, at DESC, story DESC);
+-- Whether a story already has an article of a source, without reading all its articles (an
+-- article joining a story updates the story's rows in place).
+CREATE INDEX articles_story_source ON articles (story, source_id);
 
 -- An existing archive upgrades in place: the same rows `store::inbox` computes (kept equal by
 -- its tests).

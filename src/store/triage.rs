@@ -251,8 +251,10 @@ impl Store {
             decisions.push((r.dossier, state, r.curator, r.decided_at));
         }
         let body: Option<String> = sqlx::query_scalar(
-            "SELECT content FROM articles WHERE COALESCE(story, id) = $1 AND content IS NOT NULL
-             ORDER BY id = $1 DESC, id LIMIT 1",
+            // `id = $1 OR story = $1` lets the primary key and `articles_story` find the
+            // story's articles; `COALESCE(story, id)` alone scanned every article at each key.
+            "SELECT content FROM articles WHERE (id = $1 OR story = $1) AND COALESCE(story, id) = $1
+               AND content IS NOT NULL ORDER BY id = $1 DESC, id LIMIT 1",
         )
         .bind(story)
         .fetch_optional(&self.pool)

@@ -252,6 +252,27 @@ async fn write_articles(store: &Store, at: DateTime<Utc>) -> Vec<i64> {
         .await
         .unwrap();
     assert_same(store, "article rattaché", at).await;
+    // Two more join the second story: one from its own source without tags (no new source),
+    // one from the other source in a dossier new to the story.
+    let same_source = [article("Deux bis", "", &url(5), at, &[], &[])];
+    store
+        .record_success(source(0), &ok, &same_source, at, |_, _| ids[1])
+        .await
+        .unwrap();
+    assert_same(store, "article de la même source rattaché", at).await;
+    let new_dossier = [article(
+        "Deux ter",
+        "",
+        "https://www.ladepeche.fr/2.html",
+        at,
+        &[("education", 0.3, &[]), ("securite", 1.0, &[])],
+        &[],
+    )];
+    store
+        .record_success(source(1), &ok, &new_dossier, at, |_, _| ids[1])
+        .await
+        .unwrap();
+    assert_same(store, "article d'un nouveau dossier rattaché", at).await;
     // A changed title and tags of a stored article.
     let changed = [article(
         "Deux, corrigé",
