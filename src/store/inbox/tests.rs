@@ -260,6 +260,12 @@ async fn write_articles(store: &Store, at: DateTime<Utc>) -> Vec<i64> {
         .await
         .unwrap();
     assert_same(store, "article de la même source rattaché", at).await;
+    // A decision in a dossier before the story is tagged with it: its row starts decided.
+    let early = at - Duration::minutes(30);
+    store
+        .decide(ids[1], Some("education"), DecisionState::Kept, "ana", early)
+        .await
+        .unwrap();
     let new_dossier = [article(
         "Deux ter",
         "",
