@@ -122,6 +122,7 @@ system-deps:
 	fi
 
 ## Pour make bench seulement : wrk et nginx (charge du serveur web, benches/web_load.sh) ;
+## perf (linux-perf), le profileur qui dit où passe le temps d'un banc ;
 ## postfix, pour ses outils smtp-sink et smtp-source (en root, smtp-sink
 ## veut -u nobody). Installé sans configuration (debconf « No configuration ») : aucun serveur de
 ## courrier ne démarre ; on le vérifie.
@@ -130,6 +131,7 @@ bench-system-deps:
 	[ -x /usr/sbin/smtp-sink ] && [ -x /usr/sbin/smtp-source ] || lean=" postfix"; \
 	command -v wrk >/dev/null || lean="$$lean wrk"; \
 	command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || lean="$$lean nginx"; \
+	command -v perf >/dev/null || lean="$$lean linux-perf"; \
 	[ -z "$$lean" ] || [ "$$(id -u)" != 0 ] || \
 	  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections; \
 	$(INSTALL_MISSING); \
