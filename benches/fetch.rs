@@ -178,6 +178,12 @@ fn fetch(binary: &Path, config: &Path, archive: &Path) -> (f64, serde_json::Valu
             String::from_utf8_lossy(&output.stdout)
         )
     });
+    // Where the wall time went, as veille measured it: the pass itself, then the search index.
+    println!(
+        "bench fetch: veille's own split: pass {:.2} s, search index {:.2} s",
+        doc["seconds"]["pass"].as_f64().unwrap_or(f64::NAN),
+        doc["seconds"]["index"].as_f64().unwrap_or(f64::NAN)
+    );
     (seconds, doc["totals"].clone())
 }
 

@@ -259,6 +259,7 @@ impl Store {
     pub(crate) async fn replace_tagging(&self, batch: &[(i64, Tagging)]) -> anyhow::Result<usize> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let mut changed = 0;
+        let mut retagged = Vec::new();
         for (id, tagging) in batch {
             let before: Vec<(String, f64)> = sqlx::query_as(
                 "SELECT dossier, score FROM tags WHERE article_id = $1 ORDER BY dossier",
@@ -292,7 +293,9 @@ impl Store {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
+            retagged.push(*id);
         }
+        super::inbox::refresh_articles(&mut tx, &retagged).await?;
         tx.commit().await?;
         Ok(changed)
     }

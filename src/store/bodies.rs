@@ -124,11 +124,15 @@ impl Store {
 
     /// Moves a lone article into another story; search re-indexes it.
     pub(crate) async fn move_to_story(&self, id: i64, story: i64) -> anyhow::Result<()> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query("UPDATE articles SET story = $2, indexed_at = NULL WHERE id = $1")
             .bind(id)
             .bind(story)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        // The lone article's own story ends; the other gains an article.
+        super::inbox::refresh(&mut tx, &[id, story]).await?;
+        tx.commit().await?;
         Ok(())
     }
 }

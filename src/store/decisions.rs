@@ -64,6 +64,7 @@ pub(super) async fn write_decision(
     .bind(after.2)
     .execute(&mut **tx)
     .await?;
+    super::inbox::refresh(tx, &[story]).await?;
     log_decision(tx, who, before, after).await
 }
 

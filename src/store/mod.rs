@@ -22,6 +22,7 @@ pub(crate) mod bounces;
 pub(crate) mod clicks;
 mod decisions;
 mod editions;
+mod inbox;
 mod jobs;
 mod learning;
 mod ledger;
@@ -293,6 +294,9 @@ impl Store {
     ) -> anyhow::Result<Counts> {
         let now_text = timestamp(now);
         let mut counts = Counts::default();
+        // Changed articles and new stories, whose inbox rows are computed before commit (an
+        // article joining a story updates that story's rows at once).
+        let (mut changed, mut started) = (Vec::new(), Vec::new());
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         for prepared in items {
             let item = &prepared.candidate;
@@ -346,6 +350,7 @@ impl Store {
                         .execute(&mut *tx)
                         .await?;
                     counts.updated += 1;
+                    changed.push(id);
                     id
                 }
                 None => {
@@ -380,6 +385,10 @@ impl Store {
                             .bind(id)
                             .execute(&mut *tx)
                             .await?;
+                        let joined = (story, id, source_id);
+                        inbox::article_joined(&mut tx, joined, &prepared.tagging).await?;
+                    } else {
+                        started.push(id);
                     }
                     counts.new += 1;
                     id
@@ -387,6 +396,10 @@ impl Store {
             };
             insert_tags(&mut tx, id, &prepared.tagging).await?;
         }
+        // After the joins: a story started in this batch is computed whole, with the
+        // articles that joined it since.
+        inbox::refresh(&mut tx, &started).await?;
+        inbox::refresh_articles(&mut tx, &changed).await?;
         sqlx::query(
             "UPDATE sources SET etag = $1, last_modified = $2, last_status = $3, last_fetch = $4,
              last_success = $4, consecutive_errors = 0, last_error = NULL, next_fetch = NULL WHERE id = $5",

@@ -71,9 +71,8 @@ struct InboxDbRow {
     story: i64,
     title: String,
     at: String,
-    territories: Option<String>,
+    territories: String,
     sources: i64,
-    dossiers: Option<String>,
     score: f64,
     rank: i64,
 }
@@ -92,102 +91,111 @@ struct DecisionDbRow {
 impl Store {
     /// Stories matching `filter`, best score first then newest; at most `filter.limit`.
     pub(crate) async fn inbox(&self, filter: &InboxFilter) -> anyhow::Result<Vec<InboxRow>> {
-        let state = filter.state.map(|s| s.as_str());
-        // Every subquery reaches a story's articles through indexes (the primary key and
-        // `articles_story`), so the inbox stays a single pass over the stories.
-        const MEMBERS: &str = "(SELECT b.id FROM articles b WHERE b.id = a.id OR b.story = a.id)";
-        let sql = format!(
-            "SELECT * FROM (
-               SELECT a.id AS story,
-                      COALESCE((SELECT d.title FROM decisions d WHERE d.story = a.id AND d.title IS NOT NULL
-                                ORDER BY d.decided_at DESC LIMIT 1), a.title) AS title,
-                      COALESCE(a.published, a.first_seen) AS at, a.territories,
-                      (SELECT COUNT(DISTINCT b.source_id) FROM articles b WHERE b.id = a.id OR b.story = a.id) AS sources,
-                      (SELECT group_concat(DISTINCT t.dossier) FROM tags t WHERE t.article_id IN {MEMBERS}) AS dossiers,
-                      COALESCE((SELECT MAX(t.score) FROM tags t WHERE t.article_id IN {MEMBERS}
-                                AND ($1 IS NULL OR t.dossier = $1)), 0.0) AS score,
-                      COALESCE((SELECT MAX(CASE d.state WHEN 'starred' THEN 3 WHEN 'kept' THEN 2 WHEN 'rejected' THEN 1 ELSE 0 END)
-                                FROM decisions d WHERE d.story = a.id AND ($1 IS NULL OR d.dossier = $1)), 0) AS rank
-               FROM articles a JOIN sources s ON s.id = a.source_id
-               WHERE (a.story IS NULL OR a.story = a.id)
-                 -- With a dossier, only its stories are looked at (through `tags_dossier`).
-                 AND ($1 IS NULL OR a.id IN (SELECT COALESCE(b.story, b.id) FROM tags t
-                                             JOIN articles b ON b.id = t.article_id WHERE t.dossier = $1))
-                 AND ($5 IS NULL OR COALESCE(a.published, a.first_seen) >= $5)
-                 AND ($6 IS NULL OR COALESCE(a.published, a.first_seen) < $6)
-                 AND ($4 = '[]' OR EXISTS (SELECT 1 FROM json_each(a.territories) t
-                                           WHERE t.value IN (SELECT value FROM json_each($4))))
-                 AND ($3 = '[]' OR s.name IN (SELECT value FROM json_each($3)) OR EXISTS (
-                       SELECT 1 FROM articles b JOIN sources bs ON bs.id = b.source_id
-                       WHERE b.story = a.id AND bs.name IN (SELECT value FROM json_each($3))))
-             )
-             WHERE rank = CASE $2 WHEN 'starred' THEN 3 WHEN 'kept' THEN 2 WHEN 'rejected' THEN 1 ELSE 0 END
-             ORDER BY score DESC, at DESC, story DESC
-             LIMIT $7"
+        use futures_util::TryStreamExt;
+        let rank = match filter.state {
+            Some(DecisionState::Starred) => 3,
+            Some(DecisionState::Kept) => 2,
+            Some(DecisionState::Rejected) => 1,
+            _ => 0,
+        };
+        // One range of `inbox_view` (dossier, rank) read in its order; the rarer filters
+        // are checked on the rows as they come, until the page is full.
+        let mut sql = String::from(
+            "SELECT i.story, i.title, i.at, i.territories, i.sources, i.score, i.rank FROM inbox i
+             WHERE i.dossier = $1 AND i.rank = $2
+               AND ($3 IS NULL OR i.at >= $3) AND ($4 IS NULL OR i.at < $4)",
         );
-        // Only constant text is spliced in (MEMBERS); every value is a bind parameter.
-        let rows: Vec<InboxDbRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(&filter.dossier)
-            .bind(state)
-            .bind(serde_json::to_string(&filter.sources)?)
-            .bind(serde_json::to_string(&filter.territories)?)
+        if !filter.sources.is_empty() {
+            let names: Vec<String> = (0..filter.sources.len())
+                .map(|i| format!("${}", i + 5))
+                .collect();
+            sql.push_str(&format!(
+                " AND EXISTS (SELECT 1 FROM articles b JOIN sources bs ON bs.id = b.source_id
+                   WHERE (b.id = i.story OR b.story = i.story) AND bs.name IN ({}))",
+                names.join(", ")
+            ));
+        }
+        sql.push_str(" ORDER BY i.score DESC, i.at DESC, i.story DESC");
+        // Only placeholders are spliced into constant text; every value is a bind parameter.
+        let mut query = sqlx::query_as::<_, InboxDbRow>(sqlx::AssertSqlSafe(sql))
+            .bind(filter.dossier.as_deref().unwrap_or(""))
+            .bind(rank)
             .bind(filter.since.map(timestamp))
-            .bind(filter.until.map(timestamp))
-            .bind(i64::from(filter.limit.max(1)))
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| {
-                let mut dossiers: Vec<String> = r
-                    .dossiers
-                    .map(|d| d.split(',').map(str::to_string).collect())
-                    .unwrap_or_default();
-                dossiers.sort();
-                InboxRow {
-                    story: r.story,
-                    title: r.title,
-                    sources: r.sources,
-                    date: r.at,
-                    dossiers,
-                    territories: json_list(r.territories),
-                    score: r.score,
-                    state: match r.rank {
-                        3 => DecisionState::Starred,
-                        2 => DecisionState::Kept,
-                        1 => DecisionState::Rejected,
-                        _ => DecisionState::New,
-                    },
+            .bind(filter.until.map(timestamp));
+        for name in &filter.sources {
+            query = query.bind(name);
+        }
+        let limit = filter.limit.max(1) as usize;
+        let mut rows = Vec::new();
+        let mut stream = query.fetch(&self.pool);
+        while let Some(r) = stream.try_next().await? {
+            let territories = json_list(Some(r.territories));
+            if !filter.territories.is_empty()
+                && !territories.iter().any(|t| filter.territories.contains(t))
+            {
+                continue;
+            }
+            rows.push(InboxRow {
+                story: r.story,
+                title: r.title,
+                sources: r.sources,
+                date: r.at,
+                dossiers: Vec::new(),
+                territories,
+                score: r.score,
+                state: match r.rank {
+                    3 => DecisionState::Starred,
+                    2 => DecisionState::Kept,
+                    1 => DecisionState::Rejected,
+                    _ => DecisionState::New,
+                },
+            });
+            if rows.len() == limit {
+                break;
+            }
+        }
+        drop(stream);
+        self.fill_dossiers(&mut rows).await?;
+        Ok(rows)
+    }
+
+    /// The dossiers of each row's story: its other inbox rows.
+    async fn fill_dossiers(&self, rows: &mut [InboxRow]) -> anyhow::Result<()> {
+        let at: std::collections::HashMap<i64, usize> =
+            rows.iter().enumerate().map(|(i, r)| (r.story, i)).collect();
+        let stories: Vec<i64> = rows.iter().map(|r| r.story).collect();
+        for chunk in stories.chunks(400) {
+            let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT story, dossier FROM inbox WHERE story IN ({}) AND dossier <> ''
+                 ORDER BY story, dossier",
+                list.join(", ")
+            );
+            let mut query = sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                query = query.bind(id);
+            }
+            for (story, dossier) in query.fetch_all(&self.pool).await? {
+                if let Some(&i) = at.get(&story) {
+                    rows[i].dossiers.push(dossier);
                 }
-            })
-            .collect())
+            }
+        }
+        Ok(())
     }
 
     /// Undecided stories per dossier (the inbox header), and over all dossiers under `""`.
     pub(crate) async fn inbox_counts(&self) -> anyhow::Result<BTreeMap<String, i64>> {
-        let mut counts = BTreeMap::new();
-        for (dossier, n) in sqlx::query_as::<_, (String, i64)>(
-            "SELECT t.dossier, COUNT(DISTINCT COALESCE(b.story, b.id)) AS n
-             FROM tags t JOIN articles b ON b.id = t.article_id
-             WHERE NOT EXISTS (SELECT 1 FROM decisions d WHERE d.story = COALESCE(b.story, b.id)
-                               AND d.dossier = t.dossier AND d.state <> 'new')
-             GROUP BY t.dossier",
+        let mut counts: BTreeMap<String, i64> = sqlx::query_as::<_, (String, i64)>(
+            "SELECT dossier, COUNT(*) FROM inbox WHERE rank = 0 GROUP BY dossier",
         )
         .fetch_all(&self.pool)
         .await?
-        {
-            counts.insert(dossier, n);
-        }
-        let all: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM articles a WHERE (a.story IS NULL OR a.story = a.id)
-               AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.story = a.id AND d.state <> 'new')",
-        )
-        .fetch_one(&self.pool)
-        .await?;
-        counts.insert(String::new(), all);
+        .into_iter()
+        .collect();
+        counts.entry(String::new()).or_insert(0);
         Ok(counts)
     }
-
     /// The detail pane of one story.
     pub(crate) async fn story_detail(&self, story: i64) -> anyhow::Result<Option<StoryDetail>> {
         let Some((title, lede)) = sqlx::query_as::<_, (String, String)>(
@@ -243,8 +251,10 @@ impl Store {
             decisions.push((r.dossier, state, r.curator, r.decided_at));
         }
         let body: Option<String> = sqlx::query_scalar(
-            "SELECT content FROM articles WHERE COALESCE(story, id) = $1 AND content IS NOT NULL
-             ORDER BY id = $1 DESC, id LIMIT 1",
+            // `id = $1 OR story = $1` lets the primary key and `articles_story` find the
+            // story's articles; `COALESCE(story, id)` alone scanned every article at each key.
+            "SELECT content FROM articles WHERE (id = $1 OR story = $1) AND COALESCE(story, id) = $1
+               AND content IS NOT NULL ORDER BY id = $1 DESC, id LIMIT 1",
         )
         .bind(story)
         .fetch_optional(&self.pool)
@@ -328,6 +338,7 @@ impl Store {
                         .bind(dossier)
                         .execute(&mut *tx)
                         .await?;
+                    super::inbox::refresh(&mut tx, &[story]).await?;
                     log_decision(&mut tx, who, &current, ("new", None, None)).await?;
                 }
                 Some((s, t, l)) => {
