@@ -88,16 +88,31 @@ struct DecisionDbRow {
     lede: Option<String>,
 }
 
+/// The inbox's `rank` of a decision state: the strongest decision sorts and filters first.
+fn rank_of(state: Option<DecisionState>) -> i64 {
+    match state {
+        Some(DecisionState::Starred) => 3,
+        Some(DecisionState::Kept) => 2,
+        Some(DecisionState::Rejected) => 1,
+        _ => 0,
+    }
+}
+
+/// The decision state an inbox `rank` stands for (`rank_of` backwards).
+pub(super) fn state_of_rank(rank: i64) -> DecisionState {
+    match rank {
+        3 => DecisionState::Starred,
+        2 => DecisionState::Kept,
+        1 => DecisionState::Rejected,
+        _ => DecisionState::New,
+    }
+}
+
 impl Store {
     /// Stories matching `filter`, best score first then newest; at most `filter.limit`.
     pub(crate) async fn inbox(&self, filter: &InboxFilter) -> anyhow::Result<Vec<InboxRow>> {
         use futures_util::TryStreamExt;
-        let rank = match filter.state {
-            Some(DecisionState::Starred) => 3,
-            Some(DecisionState::Kept) => 2,
-            Some(DecisionState::Rejected) => 1,
-            _ => 0,
-        };
+        let rank = rank_of(filter.state);
         // One range of `inbox_view` (dossier, rank) read in its order; the rarer filters
         // are checked on the rows as they come, until the page is full.
         let mut sql = String::from(
@@ -143,12 +158,7 @@ impl Store {
                 dossiers: Vec::new(),
                 territories,
                 score: r.score,
-                state: match r.rank {
-                    3 => DecisionState::Starred,
-                    2 => DecisionState::Kept,
-                    1 => DecisionState::Rejected,
-                    _ => DecisionState::New,
-                },
+                state: state_of_rank(r.rank),
             });
             if rows.len() == limit {
                 break;

@@ -81,12 +81,7 @@ async fn reference_inbox(store: &Store, filter: &InboxFilter) -> Vec<InboxRow> {
                 dossiers,
                 territories: json_list(r.territories),
                 score: r.score,
-                state: match r.rank {
-                    3 => DecisionState::Starred,
-                    2 => DecisionState::Kept,
-                    1 => DecisionState::Rejected,
-                    _ => DecisionState::New,
-                },
+                state: crate::store::triage::state_of_rank(r.rank),
             }
         })
         .collect()
