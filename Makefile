@@ -121,7 +121,8 @@ system-deps:
 	  doveadm stop 2>/dev/null || true; \
 	fi
 
-## Pour make bench seulement : wrk et nginx (charge du serveur web, benches/web_load.sh) ;
+## Pour make bench seulement : perf (linux-perf, le profileur des lignes des benchmarks :
+## perf record -g sur le binaire de benchmark) ; wrk et nginx (charge du serveur web, benches/web_load.sh) ;
 ## postfix, pour ses outils smtp-sink et smtp-source (en root, smtp-sink
 ## veut -u nobody). Installé sans configuration (debconf « No configuration ») : aucun serveur de
 ## courrier ne démarre ; on le vérifie.
@@ -130,6 +131,7 @@ bench-system-deps:
 	[ -x /usr/sbin/smtp-sink ] && [ -x /usr/sbin/smtp-source ] || lean=" postfix"; \
 	command -v wrk >/dev/null || lean="$$lean wrk"; \
 	command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || lean="$$lean nginx"; \
+	command -v perf >/dev/null || lean="$$lean linux-perf"; \
 	[ -z "$$lean" ] || [ "$$(id -u)" != 0 ] || \
 	  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections; \
 	$(INSTALL_MISSING); \
