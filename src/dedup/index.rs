@@ -53,6 +53,8 @@ type Postings = HashMap<u64, VecDeque<(u64, f32)>, BuildHasherDefault<StemHasher
 struct Scratch {
     shared: Vec<f32>,
     touched: Vec<usize>,
+    /// (upper bound of the score, position) of the candidates worth scoring.
+    bounded: Vec<(f64, usize)>,
 }
 
 /// One lookup: the article, its date, the score to reach, whether only earlier articles count,
@@ -218,7 +220,11 @@ impl StoryIndex {
             return None;
         }
         let mut scratch = self.scratch.borrow_mut();
-        let Scratch { shared, touched } = &mut *scratch;
+        let Scratch {
+            shared,
+            touched,
+            bounded,
+        } = &mut *scratch;
         shared.resize(self.entries.len(), 0.0);
         let unread = self.accumulate(fp, shared, touched);
         let query = Query {
@@ -228,7 +234,8 @@ impl StoryIndex {
             earlier_only,
             unread,
         };
-        let best = self.best_of(&query, &score, shared, touched);
+        self.bound(&query, shared, touched, bounded);
+        let best = self.best_of(&query, &score, bounded);
         for &k in touched.iter() {
             shared[k] = 0.0;
         }
@@ -272,33 +279,19 @@ impl StoryIndex {
         unread
     }
 
-    /// The best touched entry within the window whose score reaches `threshold`; ties go to
-    /// the most recent article.
-    fn best_of(
-        &self,
-        q: &Query,
-        score: &impl Fn(&Fingerprint, &Fingerprint, f64) -> Option<f64>,
-        shared: &[f32],
-        touched: &[usize],
-    ) -> Option<(i64, f64)> {
-        let Query {
-            fp,
-            at_millis,
-            threshold,
-            earlier_only,
-            unread,
-        } = *q;
+    /// The touched entries within the window whose score may reach the threshold, with that
+    /// upper bound, highest first (and the most recent first among equal bounds).
+    fn bound(&self, q: &Query, shared: &[f32], touched: &[usize], out: &mut Vec<(f64, usize)>) {
         let p = Params::DEFAULT;
         let window_millis = self.window.num_milliseconds();
-        let (total, title_total) = (fp.total(), fp.title_total());
-        // (position, story, similarity) of the best so far.
-        let mut best: Option<(usize, i64, f64)> = None;
+        let (total, title_total) = (q.fp.total(), q.fp.title_total());
+        out.clear();
         for &k in touched {
             // Dates and totals sit apart from the fingerprints: most candidates are dismissed
             // on them, without reading the fingerprint's memory.
             let meta = &self.meta[k];
-            if (meta.millis - at_millis).abs() > window_millis
-                || (earlier_only && meta.millis > at_millis)
+            if (meta.millis - q.at_millis).abs() > window_millis
+                || (q.earlier_only && meta.millis > q.at_millis)
             {
                 continue;
             }
@@ -306,7 +299,7 @@ impl StoryIndex {
             // shared weight read plus all that was not read (with a margin for the `f32`
             // sums). The overlap is the better of the whole texts and of the titles alone,
             // so the bound is the higher of the two.
-            let bound = f64::from(shared[k]) * (1.0 + 1e-5) + unread;
+            let bound = f64::from(shared[k]) * (1.0 + 1e-5) + q.unread;
             let upper = |ta: f64, tb: f64| {
                 let lighter = ta.min(tb);
                 if lighter <= 0.0 {
@@ -316,12 +309,31 @@ impl StoryIndex {
                     + (1.0 - p.dice_share) * (bound / lighter).min(1.0)
             };
             let upper = upper(total, meta.total).max(upper(title_total, meta.title_total));
-            let floor = best.map_or(threshold, |(_, _, b)| b.max(threshold));
+            if upper >= q.threshold {
+                out.push((upper, k));
+            }
+        }
+        out.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
+    }
+
+    /// The best of the `bounded` candidates whose score reaches the threshold; ties go to the
+    /// most recent article. Scored from the highest bound down, so that a close match found
+    /// early ends the search: no later candidate can beat it once its bound is below it.
+    fn best_of(
+        &self,
+        q: &Query,
+        score: &impl Fn(&Fingerprint, &Fingerprint, f64) -> Option<f64>,
+        bounded: &[(f64, usize)],
+    ) -> Option<(i64, f64)> {
+        // (position, story, similarity) of the best so far.
+        let mut best: Option<(usize, i64, f64)> = None;
+        for &(upper, k) in bounded {
+            let floor = best.map_or(q.threshold, |(_, _, b)| b.max(q.threshold));
             if upper < floor {
-                continue;
+                break;
             }
             let entry = &self.entries[k];
-            if let Some(s) = score(fp, &entry.fp, floor)
+            if let Some(s) = score(q.fp, &entry.fp, floor)
                 && best.is_none_or(|(bk, _, b)| s > b || (s == b && k > bk))
             {
                 best = Some((k, entry.story, s));
