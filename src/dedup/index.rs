@@ -291,6 +291,10 @@ impl StoryIndex {
         let p = Params::DEFAULT;
         let window_millis = self.window.num_milliseconds();
         let (total, title_total) = (q.fp.total(), q.fp.title_total());
+        // With Dice at most 1, reaching the threshold needs an overlap over the lighter text of
+        // at least `needed`: a multiplication that dismisses most candidates before the
+        // divisions below (a hair lower, so that rounding never dismisses one they keep).
+        let needed = ((q.threshold - p.dice_share) / (1.0 - p.dice_share)).max(0.0) * (1.0 - 1e-9);
         out.clear();
         for &k in touched {
             // Dates and totals sit apart from the fingerprints: most candidates are dismissed
@@ -306,6 +310,10 @@ impl StoryIndex {
             // sums). The overlap is the better of the whole texts and of the titles alone,
             // so the bound is the higher of the two.
             let bound = f64::from(shared[k]) * (1.0 + 1e-5) + q.unread;
+            let lightest = total.min(meta.total).min(title_total.min(meta.title_total));
+            if bound < needed * lightest {
+                continue;
+            }
             let upper = |ta: f64, tb: f64| {
                 let lighter = ta.min(tb);
                 if lighter <= 0.0 {
