@@ -259,7 +259,7 @@ pub(crate) fn analyse(text: &str, title: bool) -> Vec<Token> {
 /// [`analyse`] with the text's folded words (`text::folded_words`), which the caller also
 /// needs for the title's slots: one analysis fewer per article.
 pub(super) fn analyse_folded(text: &str, title: bool, folded: &[text::Word]) -> Vec<Token> {
-    let words = text::stems(text);
+    let words = text::stems_of_folded(text, folded);
     if words.is_empty() {
         return Vec::new();
     }

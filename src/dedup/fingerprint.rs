@@ -71,8 +71,12 @@ impl Params {
     }
 
     fn weight(&self, t: &FpToken) -> f64 {
-        let w = self.class_weight(t.class);
-        if t.in_title { w } else { w * self.summary }
+        self.weight_of(t.class, t.in_title)
+    }
+
+    fn weight_of(&self, class: Class, in_title: bool) -> f64 {
+        let w = self.class_weight(class);
+        if in_title { w } else { w * self.summary }
     }
 }
 
@@ -176,7 +180,7 @@ pub fn fingerprint(title: &str, summary: &str) -> Fingerprint {
         };
         let mut run: Vec<String> = Vec::new();
         let mut dateline = false;
-        for t in &tokens {
+        for t in tokens {
             if t.class == Class::Entity && (run.is_empty() || !t.breaks) {
                 dateline |= t.dateline;
                 run.push(t.stem.clone());
@@ -189,16 +193,20 @@ pub fn fingerprint(title: &str, summary: &str) -> Fingerprint {
                     run.push(t.stem.clone());
                 }
             }
-            let candidate = FpToken::new(t.stem.clone(), t.class, in_title);
-            by_stem
-                .entry(t.stem.clone())
-                .and_modify(|old| {
-                    if candidate.weight() > old.weight() {
-                        *old = candidate.clone();
+            // The heavier reading of a stem said twice wins; the stem is hashed only once.
+            match by_stem.get_mut(t.stem.as_str()) {
+                Some(old) => {
+                    if Params::DEFAULT.weight_of(t.class, in_title) > old.weight() {
+                        old.class = t.class;
+                        old.in_title = in_title;
                     }
                     old.in_title |= in_title;
-                })
-                .or_insert(candidate);
+                }
+                None => {
+                    let token = FpToken::new(t.stem.clone(), t.class, in_title);
+                    by_stem.insert(t.stem, token);
+                }
+            }
         }
         if !run.is_empty() {
             runs.push((run, dateline, in_title));
@@ -625,11 +633,21 @@ fn overlap(a: &Fingerprint, b: &Fingerprint, p: &Params) -> Overlap {
 
 /// [`compare`] with other weights.
 fn compare_with(a: &Fingerprint, b: &Fingerprint, p: &Params) -> Comparison {
-    vetoed(a, b, p, overlap(a, b, p))
+    let numbers = numbers_conflict(a, b);
+    let slot_conflict = slots::conflict(&a.slots, &b.slots).is_some();
+    vetoed(a, b, p, overlap(a, b, p), numbers, slot_conflict)
 }
 
-/// Applies the vetoes to the overlap.
-fn vetoed(a: &Fingerprint, b: &Fingerprint, p: &Params, o: Overlap) -> Comparison {
+/// Applies the vetoes to the overlap, given whether the numbers ([`numbers_conflict`]) and
+/// the slots ([`slots::conflict`]) disagree.
+fn vetoed(
+    a: &Fingerprint,
+    b: &Fingerprint,
+    p: &Params,
+    o: Overlap,
+    numbers: bool,
+    slot_conflict: bool,
+) -> Comparison {
     let m = match_names(a, b);
     let names = m.shared_a.min(m.shared_b);
     // Names that each side adds are context, not a substitution, when the texts already share
@@ -638,8 +656,7 @@ fn vetoed(a: &Fingerprint, b: &Fingerprint, p: &Params, o: Overlap) -> Compariso
     // Blanche"). Different numbers always conflict.
     let names_conflict = ((m.unknown_a > 0 && m.unknown_b > 0) || m.substituted)
         && !(names >= 1 && o.shared_words >= CONTEXT_WORDS);
-    let soft_conflict = names_conflict || numbers_conflict(a, b);
-    let slot_conflict = slots::conflict(&a.slots, &b.slots).is_some();
+    let soft_conflict = names_conflict || numbers;
     let conflict = soft_conflict || slot_conflict;
     let mut similarity = o.base;
     if soft_conflict {
@@ -674,16 +691,18 @@ pub(super) fn similarity_reaching(a: &Fingerprint, b: &Fingerprint, threshold: f
     // The cheap vetoes first: a disagreeing count or slot may put the candidate out of reach
     // before names are matched (the costliest part, with its prefix searches).
     let mut upper = o.base;
-    if numbers_conflict(a, b) {
+    let numbers = numbers_conflict(a, b);
+    if numbers {
         upper *= p.conflict;
     }
-    if slots::conflict(&a.slots, &b.slots).is_some() {
+    let slot_conflict = slots::conflict(&a.slots, &b.slots).is_some();
+    if slot_conflict {
         upper *= p.slot_conflict;
     }
     if upper < threshold {
         return None;
     }
-    Some(vetoed(a, b, &p, o).similarity).filter(|&s| s >= threshold)
+    Some(vetoed(a, b, &p, o, numbers, slot_conflict).similarity).filter(|&s| s >= threshold)
 }
 
 /// How much `a` reads as a later development of `b`'s story (an arrest, then the indictment;

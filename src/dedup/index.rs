@@ -44,7 +44,9 @@ impl Hasher for StemHasher {
     }
 }
 
-type Postings = HashMap<u64, VecDeque<(u64, f32)>, BuildHasherDefault<StemHasher>>;
+/// Ids are kept as `u32` (the low bits of the entry id): half the memory a lookup reads, and a
+/// window never holds four billion articles, so positions computed by wrapping stay exact.
+type Postings = HashMap<u64, VecDeque<(u32, f32)>, BuildHasherDefault<StemHasher>>;
 
 /// Weight shared with the query per entry position, reused from one lookup to the next:
 /// allocating and zeroing a slot per article of the window for every lookup cost more than
@@ -53,6 +55,8 @@ type Postings = HashMap<u64, VecDeque<(u64, f32)>, BuildHasherDefault<StemHasher
 struct Scratch {
     shared: Vec<f32>,
     touched: Vec<usize>,
+    /// (upper bound of the score, position) of the candidates worth scoring.
+    bounded: Vec<(f64, usize)>,
 }
 
 /// One lookup: the article, its date, the score to reach, whether only earlier articles count,
@@ -144,7 +148,7 @@ impl StoryIndex {
             self.postings
                 .entry(hash)
                 .or_default()
-                .push_back((id, weight as f32));
+                .push_back((id as u32, weight as f32));
         }
         let millis = at.timestamp_millis();
         self.meta.push_back(Meta {
@@ -168,7 +172,10 @@ impl StoryIndex {
                 if let Some(list) = self.postings.get_mut(&hash) {
                     // Ids are pushed in ascending order and removed oldest first, so the
                     // entry sits at the front of each of its lists.
-                    while list.front().is_some_and(|&(i, _)| i <= id) {
+                    while list
+                        .front()
+                        .is_some_and(|&(i, _)| i.wrapping_sub(id as u32) as i32 <= 0)
+                    {
                         list.pop_front();
                     }
                     if list.is_empty() {
@@ -216,7 +223,11 @@ impl StoryIndex {
             return None;
         }
         let mut scratch = self.scratch.borrow_mut();
-        let Scratch { shared, touched } = &mut *scratch;
+        let Scratch {
+            shared,
+            touched,
+            bounded,
+        } = &mut *scratch;
         shared.resize(self.entries.len(), 0.0);
         let unread = self.accumulate(fp, shared, touched);
         let query = Query {
@@ -226,7 +237,8 @@ impl StoryIndex {
             earlier_only,
             unread,
         };
-        let best = self.best_of(&query, &score, shared, touched);
+        self.bound(&query, shared, touched, bounded);
+        let best = self.best_of(&query, &score, bounded);
         for &k in touched.iter() {
             shared[k] = 0.0;
         }
@@ -258,45 +270,36 @@ impl StoryIndex {
             // held; the check only guards against a list out of step.
             let (front, back) = list.as_slices();
             for &(id, w) in front.iter().chain(back) {
-                let Some(k) = id.checked_sub(self.first_id).map(|k| k as usize) else {
+                let k = id.wrapping_sub(self.first_id as u32) as usize;
+                let Some(slot) = shared.get_mut(k) else {
                     continue;
                 };
-                if shared[k] == 0.0 {
+                if *slot == 0.0 {
                     touched.push(k);
                 }
-                shared[k] += weight.min(w);
+                *slot += weight.min(w);
             }
         }
         unread
     }
 
-    /// The best touched entry within the window whose score reaches `threshold`; ties go to
-    /// the most recent article.
-    fn best_of(
-        &self,
-        q: &Query,
-        score: &impl Fn(&Fingerprint, &Fingerprint, f64) -> Option<f64>,
-        shared: &[f32],
-        touched: &[usize],
-    ) -> Option<(i64, f64)> {
-        let Query {
-            fp,
-            at_millis,
-            threshold,
-            earlier_only,
-            unread,
-        } = *q;
+    /// The touched entries within the window whose score may reach the threshold, with that
+    /// upper bound, highest first (and the most recent first among equal bounds).
+    fn bound(&self, q: &Query, shared: &[f32], touched: &[usize], out: &mut Vec<(f64, usize)>) {
         let p = Params::DEFAULT;
         let window_millis = self.window.num_milliseconds();
-        let (total, title_total) = (fp.total(), fp.title_total());
-        // (position, story, similarity) of the best so far.
-        let mut best: Option<(usize, i64, f64)> = None;
+        let (total, title_total) = (q.fp.total(), q.fp.title_total());
+        // With Dice at most 1, reaching the threshold needs an overlap over the lighter text of
+        // at least `needed`: a multiplication that dismisses most candidates before the
+        // divisions below (a hair lower, so that rounding never dismisses one they keep).
+        let needed = ((q.threshold - p.dice_share) / (1.0 - p.dice_share)).max(0.0) * (1.0 - 1e-9);
+        out.clear();
         for &k in touched {
             // Dates and totals sit apart from the fingerprints: most candidates are dismissed
             // on them, without reading the fingerprint's memory.
             let meta = &self.meta[k];
-            if (meta.millis - at_millis).abs() > window_millis
-                || (earlier_only && meta.millis > at_millis)
+            if (meta.millis - q.at_millis).abs() > window_millis
+                || (q.earlier_only && meta.millis > q.at_millis)
             {
                 continue;
             }
@@ -304,7 +307,11 @@ impl StoryIndex {
             // shared weight read plus all that was not read (with a margin for the `f32`
             // sums). The overlap is the better of the whole texts and of the titles alone,
             // so the bound is the higher of the two.
-            let bound = f64::from(shared[k]) * (1.0 + 1e-5) + unread;
+            let bound = f64::from(shared[k]) * (1.0 + 1e-5) + q.unread;
+            let lightest = total.min(meta.total).min(title_total.min(meta.title_total));
+            if bound < needed * lightest {
+                continue;
+            }
             let upper = |ta: f64, tb: f64| {
                 let lighter = ta.min(tb);
                 if lighter <= 0.0 {
@@ -314,12 +321,31 @@ impl StoryIndex {
                     + (1.0 - p.dice_share) * (bound / lighter).min(1.0)
             };
             let upper = upper(total, meta.total).max(upper(title_total, meta.title_total));
-            let floor = best.map_or(threshold, |(_, _, b)| b.max(threshold));
+            if upper >= q.threshold {
+                out.push((upper, k));
+            }
+        }
+        out.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
+    }
+
+    /// The best of the `bounded` candidates whose score reaches the threshold; ties go to the
+    /// most recent article. Scored from the highest bound down, so that a close match found
+    /// early ends the search: no later candidate can beat it once its bound is below it.
+    fn best_of(
+        &self,
+        q: &Query,
+        score: &impl Fn(&Fingerprint, &Fingerprint, f64) -> Option<f64>,
+        bounded: &[(f64, usize)],
+    ) -> Option<(i64, f64)> {
+        // (position, story, similarity) of the best so far.
+        let mut best: Option<(usize, i64, f64)> = None;
+        for &(upper, k) in bounded {
+            let floor = best.map_or(q.threshold, |(_, _, b)| b.max(q.threshold));
             if upper < floor {
-                continue;
+                break;
             }
             let entry = &self.entries[k];
-            if let Some(s) = score(fp, &entry.fp, floor)
+            if let Some(s) = score(q.fp, &entry.fp, floor)
                 && best.is_none_or(|(bk, _, b)| s > b || (s == b && k > bk))
             {
                 best = Some((k, entry.story, s));

@@ -7,7 +7,7 @@ use url::Url;
 use super::charset::{declare_utf8, xml_encoding};
 use super::dates::{clamp_future, parse_date};
 use super::sanitize::{clean_title, sanitize_html, sanitized_to_text};
-use super::{IngestError, detect_language, normalize_language};
+use super::{IngestError, detect_item_language, normalize_language};
 use crate::model::ArticleCandidate;
 
 /// What a feed said, normalised.
@@ -171,7 +171,7 @@ fn candidate(
         .as_deref()
         .and_then(normalize_language)
         .or_else(|| feed_language.map(str::to_string))
-        .or_else(|| detect_language(&format!("{title}. {summary_text}")));
+        .or_else(|| detect_item_language(&title, &summary_text));
     Some(ArticleCandidate {
         guid,
         canonical_url: super::url::canonicalize(&url),

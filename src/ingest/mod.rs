@@ -23,6 +23,40 @@ pub enum IngestError {
     NothingMatched(String),
 }
 
+/// Bytes of an item's title and summary that language detection reads. Trigram counting is
+/// linear in the text, and a feed that puts whole articles in `content:encoded` made detection
+/// the largest part of parsing it; the start of a text says its language as well as the rest.
+/// Chosen by measuring, on every item of the real-world fixture feeds, how often detection on
+/// the prefix agrees with detection on the whole text (`tests::language_prefix_agrees`): over
+/// 313 items, 512 bytes agree on all, 256 and 384 on 99.0 %, 128 on 95.2 %.
+pub const LANGUAGE_PREFIX_BYTES: usize = 512;
+
+/// The language of an item when neither it nor its feed says it: detection on the start of
+/// `title. summary` only ([`LANGUAGE_PREFIX_BYTES`]).
+pub fn detect_item_language(title: &str, summary: &str) -> Option<String> {
+    detect_language(&language_sample(title, summary, LANGUAGE_PREFIX_BYTES))
+}
+
+/// `title. summary`, cut to about `max` bytes at a character boundary (a word cut in half
+/// costs one trigram, not worth a search for a space).
+fn language_sample(title: &str, summary: &str, max: usize) -> String {
+    let mut sample = String::with_capacity(max.min(title.len() + 2 + summary.len()) + 4);
+    for part in [title, ". ", summary] {
+        let room = max.saturating_sub(sample.len());
+        if part.len() <= room {
+            sample.push_str(part);
+        } else {
+            let mut end = room;
+            while !part.is_char_boundary(end) {
+                end -= 1;
+            }
+            sample.push_str(&part[..end]);
+            break;
+        }
+    }
+    sample
+}
+
 /// The language of a text when the source does not say it: ISO 639-1, only when reliable.
 pub(crate) fn detect_language(text: &str) -> Option<String> {
     // The sources are French, with some English and neighbours' languages: a short allow-list
@@ -57,4 +91,90 @@ pub(crate) fn normalize_language(tag: &str) -> Option<String> {
     let primary = tag.trim().split(['-', '_']).next()?.to_ascii_lowercase();
     (primary.len() >= 2 && primary.len() <= 3 && primary.chars().all(|c| c.is_ascii_alphabetic()))
         .then_some(primary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn language_sample_cuts_at_a_character_boundary() {
+        assert_eq!(language_sample("Été", "chaud", 100), "Été. chaud");
+        assert_eq!(language_sample("Été", "chaud", 3), "Ét");
+        assert_eq!(language_sample("Titre", "éèà", 9), "Titre. é");
+        assert_eq!(
+            detect_item_language(
+                "Le gouvernement annonce un plan",
+                "pour les quartiers prioritaires de la ville"
+            )
+            .as_deref(),
+            Some("fr")
+        );
+    }
+
+    /// How often detection on the first `max` bytes agrees with detection on the whole
+    /// `title. summary`, over every item of the real-world fixture feeds (declared language or
+    /// not: more texts to compare). Prints the table that chose [`LANGUAGE_PREFIX_BYTES`]
+    /// (`cargo test --lib language_prefix -- --nocapture`).
+    #[test]
+    #[cfg_attr(not(shared_fixtures), ignore = "../shared/fixtures absent")]
+    fn language_prefix_agrees() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/fixtures/feeds/realworld");
+        let mut texts = Vec::new();
+        let mut dirs = vec![root];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).expect("realworld fixtures") {
+                let path = entry.expect("entry").path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if matches!(
+                    path.extension().and_then(|e| e.to_str()),
+                    Some("xml" | "atom")
+                ) {
+                    let bytes = std::fs::read(&path).expect("fixture");
+                    let now = chrono::Utc::now();
+                    if let Ok(feed) = parse_feed(&bytes, None, "http://example.com/", now) {
+                        texts.extend(feed.items.into_iter().map(|i| (i.title, i.summary_text)));
+                    }
+                }
+            }
+        }
+        assert!(texts.len() > 250, "{} items only", texts.len());
+        let full: Vec<Option<String>> = texts
+            .iter()
+            .map(|(t, s)| detect_language(&format!("{t}. {s}")))
+            .collect();
+        let detected = full.iter().filter(|l| l.is_some()).count();
+        println!(
+            "{} items, {detected} with a reliable language on the whole text",
+            texts.len()
+        );
+        let mut chosen = None;
+        for max in [64, 128, 192, 256, 384, 512, 1024] {
+            let (mut same, mut lost, mut other) = (0, 0, 0);
+            for ((t, s), whole) in texts.iter().zip(&full) {
+                let prefix = detect_language(&language_sample(t, s, max));
+                match (&prefix, whole) {
+                    _ if prefix == *whole => same += 1,
+                    (None, Some(_)) => lost += 1,
+                    _ => other += 1,
+                }
+            }
+            let rate = same as f64 / texts.len() as f64;
+            println!(
+                "prefix {max:>4} bytes: agreement {:.2} %, {lost} undetected, {other} other language or newly detected",
+                100.0 * rate
+            );
+            if max == LANGUAGE_PREFIX_BYTES {
+                chosen = Some((rate, other));
+            }
+        }
+        let (rate, other) = chosen.expect("LANGUAGE_PREFIX_BYTES is in the table");
+        assert!(rate >= 0.99, "agreement {rate:.4} below 99 %");
+        assert!(
+            other as f64 <= 0.01 * texts.len() as f64,
+            "{other} items change language"
+        );
+    }
 }

@@ -7,7 +7,7 @@ use url::Url;
 use super::charset::{decode, html_encoding};
 use super::dates::{clamp_future, parse_date};
 use super::sanitize::{clean_title, sanitize_html, sanitized_to_text};
-use super::{IngestError, detect_language, normalize_language};
+use super::{IngestError, detect_item_language, normalize_language};
 use crate::model::{ArticleCandidate, PageSelectors};
 
 /// Reads the items of a listing page. A selector that matches nothing is an error of the
@@ -83,7 +83,7 @@ pub fn parse_page(
             };
         let language = page_language
             .clone()
-            .or_else(|| detect_language(&format!("{title}. {summary_text}")));
+            .or_else(|| detect_item_language(&title, &summary_text));
         items.push(ArticleCandidate {
             guid: None,
             canonical_url: super::url::canonicalize(&url),
