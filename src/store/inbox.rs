@@ -3,7 +3,7 @@
 //! inbox is one range of the `inbox_view` index instead of aggregating tags and decisions
 //! over every story (566 ms at 100,000 stories before).
 
-use super::Store;
+use super::{Store, placeholders};
 use crate::model::Tagging;
 
 type Tx<'a> = sqlx::Transaction<'a, sqlx::Sqlite>;
@@ -34,14 +34,6 @@ JOIN (SELECT s.id AS story, '' AS dossier FROM articles s WHERE {LEADS_S}
   ON v.story = a.id
 WHERE (a.story IS NULL OR a.story = a.id) AND {LEADS_A}";
 
-/// `$1, $2, …, $n`: placeholders for a list, portable where array binds are not.
-fn placeholders(n: usize) -> String {
-    (1..=n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// The fill statement restricted to `n` story ids bound as `$1…$n` (or unrestricted).
 fn fill_sql(n: Option<usize>) -> String {
     let (leads_s, members_b, leads_a) = match n {
@@ -51,7 +43,7 @@ fn fill_sql(n: Option<usize>) -> String {
             "1 = 1".to_string(),
         ),
         Some(n) => {
-            let list = placeholders(n);
+            let list = placeholders(1, n);
             (
                 format!("s.id IN ({list})"),
                 // Two indexed lookups (primary key, `articles_story`) rather than a scan.
@@ -72,7 +64,7 @@ pub(super) async fn refresh(tx: &mut Tx<'_>, stories: &[i64]) -> sqlx::Result<()
     stories.sort_unstable();
     stories.dedup();
     for chunk in stories.chunks(CHUNK) {
-        let list = placeholders(chunk.len());
+        let list = placeholders(1, chunk.len());
         // Only placeholders are spliced into constant text; every value is bound.
         let delete = format!("DELETE FROM inbox WHERE story IN ({list})");
         let mut query = sqlx::query(sqlx::AssertSqlSafe(delete));
@@ -96,7 +88,7 @@ pub(super) async fn refresh_articles(tx: &mut Tx<'_>, articles: &[i64]) -> sqlx:
     for chunk in articles.chunks(CHUNK) {
         let sql = format!(
             "SELECT DISTINCT COALESCE(story, id) FROM articles WHERE id IN ({})",
-            placeholders(chunk.len())
+            placeholders(1, chunk.len())
         );
         let mut query = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql));
         for id in chunk {

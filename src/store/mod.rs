@@ -47,6 +47,15 @@ pub(crate) use triage::{DecisionSnapshot, InboxFilter, InboxRow, StoryDetail};
 /// The database file inside the archive folder.
 pub(crate) const DATABASE_FILE: &str = "veille.sqlite";
 
+/// `$from, $from+1, …` for a list of `n` values bound one by one: portable SQL where array
+/// binds are not (SQLite has none).
+fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The SQLite schema, step by step; `postgres::MIGRATIONS` has the same steps.
 pub static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 

@@ -121,13 +121,10 @@ impl Store {
                AND ($3 IS NULL OR i.at >= $3) AND ($4 IS NULL OR i.at < $4)",
         );
         if !filter.sources.is_empty() {
-            let names: Vec<String> = (0..filter.sources.len())
-                .map(|i| format!("${}", i + 5))
-                .collect();
             sql.push_str(&format!(
                 " AND EXISTS (SELECT 1 FROM articles b JOIN sources bs ON bs.id = b.source_id
                    WHERE (b.id = i.story OR b.story = i.story) AND bs.name IN ({}))",
-                names.join(", ")
+                super::placeholders(5, filter.sources.len())
             ));
         }
         sql.push_str(" ORDER BY i.score DESC, i.at DESC, i.story DESC");
@@ -175,11 +172,11 @@ impl Store {
             rows.iter().enumerate().map(|(i, r)| (r.story, i)).collect();
         let stories: Vec<i64> = rows.iter().map(|r| r.story).collect();
         for chunk in stories.chunks(400) {
-            let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let list = super::placeholders(1, chunk.len());
             let sql = format!(
                 "SELECT story, dossier FROM inbox WHERE story IN ({}) AND dossier <> ''
                  ORDER BY story, dossier",
-                list.join(", ")
+                list
             );
             let mut query = sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql));
             for id in chunk {
