@@ -252,6 +252,92 @@ impl SmtpSession {
 mod tests {
     use super::*;
 
+    /// A server on 127.0.0.1 (no PIPELINING) that accepts a first message, then reads a
+    /// second one whole and resets the connection before its final reply (a network error
+    /// for the client, not an incomplete reply); it counts the messages it received on every
+    /// connection.
+    async fn server_hanging_up_after_the_second_message(
+        listener: tokio::net::TcpListener,
+        received: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    ) {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+        loop {
+            let Ok((socket, _)) = listener.accept().await else {
+                return;
+            };
+            // Closing then sends a reset.
+            socket.set_zero_linger().unwrap();
+            let (read, mut write) = socket.into_split();
+            let mut lines = BufReader::new(read);
+            let mut line = String::new();
+            let _ = write.write_all(b"220 mx.exemple.fr ESMTP\r\n").await;
+            let mut in_data = false;
+            loop {
+                line.clear();
+                if lines.read_line(&mut line).await.unwrap_or(0) == 0 {
+                    break;
+                }
+                let reply: &[u8] = if in_data {
+                    if line != ".\r\n" {
+                        continue;
+                    }
+                    in_data = false;
+                    let n = received.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                    if n >= 2 {
+                        // Whole again, so that no FIN goes out before the reset.
+                        drop(lines.into_inner().reunite(write).unwrap());
+                        break;
+                    }
+                    b"250 2.0.0 Ok: queued\r\n"
+                } else if line.starts_with("EHLO") {
+                    b"250-mx.exemple.fr\r\n250 8BITMIME\r\n"
+                } else if line.starts_with("DATA") {
+                    in_data = true;
+                    b"354 go on\r\n"
+                } else if line.starts_with("QUIT") {
+                    b"221 bye\r\n"
+                } else {
+                    b"250 Ok\r\n"
+                };
+                if write.write_all(reply).await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_message_whose_reply_is_lost_is_not_sent_again() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let received = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let server = tokio::spawn(server_hanging_up_after_the_second_message(
+            listener,
+            received.clone(),
+        ));
+        let settings: MailSettings = toml::from_str(&format!(
+            "from = \"lettre@ressources.example\"\nsmtp = \"smtp://127.0.0.1:{port}\"\n\
+             timeout_secs = 5"
+        ))
+        .unwrap();
+        let mut session = SmtpSession::new(&settings).unwrap();
+        let message = |to: &str| {
+            Message::builder()
+                .from("lettre@ressources.example".parse().unwrap())
+                .to(to.parse().unwrap())
+                .subject("Flash Info")
+                .body(String::from("Bonjour"))
+                .unwrap()
+        };
+        session.send(&message("une@exemple.fr")).await.unwrap();
+        // The reused connection breaks after the message was written: an error, and no
+        // second copy on a new connection.
+        assert!(session.send(&message("deux@exemple.fr")).await.is_err());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(received.load(std::sync::atomic::Ordering::SeqCst), 2);
+        server.abort();
+    }
+
     #[test]
     fn addresses_are_normalised_or_refused() {
         assert_eq!(
