@@ -62,7 +62,7 @@ pub(crate) async fn two_source_store(
     echoes: &[PreparedArticle],
     at: DateTime<Utc>,
 ) -> (crate::store::Store, Vec<i64>) {
-    let store = crate::store::Store::open(dir).await.unwrap();
+    let store = open_store(dir).await;
     let states = store.sync_sources(&config.sources).await.unwrap();
     let validators = crate::store::Validators {
         etag: None,
@@ -84,4 +84,45 @@ pub(crate) async fn two_source_store(
         .await
         .unwrap();
     (store, ids)
+}
+
+/// The environment variable naming a running PostgreSQL cluster (an admin URL) on which the
+/// tests run the store instead of SQLite: `make test` sets it for its second pass
+/// (`tests/with-postgres`).
+pub(crate) const TEST_POSTGRES_VAR: &str = "VEILLE_TEST_POSTGRES";
+
+/// A fresh, empty store for one test: a new database of the cluster `VEILLE_TEST_POSTGRES`
+/// names, or else `veille.sqlite` in `dir`.
+pub(crate) async fn open_store(dir: &std::path::Path) -> crate::store::Store {
+    match std::env::var(TEST_POSTGRES_VAR) {
+        Ok(admin) if !admin.is_empty() => {
+            let url = fresh_postgres_database(&admin).await;
+            crate::store::Store::open_postgres(&url).await.unwrap()
+        }
+        _ => crate::store::Store::open_sqlite(dir).await.unwrap(),
+    }
+}
+
+/// Creates an empty database in the cluster of `admin` and returns its URL.
+pub(crate) async fn fresh_postgres_database(admin: &str) -> String {
+    use sqlx::Connection;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    let name = format!(
+        "t_{}_{}_{nanos}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let mut conn = sqlx::PgConnection::connect(admin).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let mut url = url::Url::parse(admin).unwrap();
+    url.set_path(&name);
+    url.to_string()
 }

@@ -348,16 +348,23 @@ fn missing_postgresql_fails_naming_the_package() {
 }
 
 #[test]
-fn a_postgres_url_is_refused_in_french_until_the_store_runs_on_it() {
+fn an_unreachable_postgres_is_said_in_french_at_once_without_its_password() {
+    // A port nobody listens on: refused at once, not after the pool's 30 s of retries.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
     let ws = Workspace::new(
         "",
-        "[store]\nurl = \"postgres://veille:secret@127.0.0.1:5432/veille\"\n",
+        &format!("[store]\nurl = \"postgres://veille:secret@127.0.0.1:{port}/veille\"\n"),
     );
     let out = ws.run(&["sources"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
-    assert!(stderr.contains("n'est pas encore disponible"), "{stderr}");
-    assert!(stderr.contains("retirez `url`"), "{stderr}");
+    assert!(
+        stderr.contains("impossible de se connecter à la base PostgreSQL"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("connexion refusée"), "{stderr}");
     assert!(
         !stderr.contains("secret"),
         "mot de passe affiché : {stderr}"
@@ -368,14 +375,13 @@ fn a_postgres_url_is_refused_in_french_until_the_store_runs_on_it() {
         .command(&["sources"])
         .env(
             "VEILLE_DATABASE_URL",
-            "postgres://veille@127.0.0.1:5432/veille",
+            format!("postgres://veille@127.0.0.1:{port}/veille"),
         )
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
-    assert!(stderr.contains("VEILLE_DATABASE_URL"), "{stderr}");
-    assert!(stderr.contains("n'est pas encore disponible"), "{stderr}");
+    assert!(stderr.contains("connexion refusée"), "{stderr}");
     assert!(
         !ws.archive().join("veille.sqlite").exists(),
         "aucune base créée"

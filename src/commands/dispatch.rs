@@ -25,6 +25,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Ok(p) => p,
         Err(code) => return code_of(code),
     };
+    crate::store::configure(prepared.config.store.clone());
     if let Some(result) = offline(&prepared.config, &cli.command) {
         return exit(result);
     }

@@ -79,6 +79,8 @@ pub struct Config {
     pub(crate) backup: trust::BackupSettings,
     /// Retention of personal data (`[privacy]`).
     pub(crate) privacy: trust::PrivacySettings,
+    /// Where the store lives (`[store] url`; `VEILLE_DATABASE_URL` overrides it).
+    pub(crate) store: store::StoreLocation,
     /// The file's text and where each dossier's `rules` string sits in it, so that later
     /// stages can point at a mistake inside a rule.
     pub(crate) text: String,
@@ -197,9 +199,7 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
     let backup = trust::validate_backup(raw.backup, &mut c);
     let web = web::validate(raw.web, &mut c);
     let publications = publications::validate(raw.publications, &raw.lists, &mut c, &mut schedules);
-    // Only checked for now: every store is the archive's SQLite file until the store runs
-    // on PostgreSQL too.
-    store::validate(raw.store, &mut c);
+    let store = store::validate(raw.store, &mut c);
     c.finish(Config {
         path: PathBuf::from(file),
         settings,
@@ -216,6 +216,7 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
         schedule: schedules,
         backup,
         privacy: raw.privacy.unwrap_or_default(),
+        store,
         text: text.to_string(),
         rule_spans,
     })

@@ -59,20 +59,6 @@ pub fn parse_url(text: &str) -> Result<StoreLocation, (String, String)> {
     }
 }
 
-/// Why a PostgreSQL store is refused for now: the schema and its tests exist, the store's
-/// queries do not run on it yet.
-pub fn postgres_unavailable(url: &str) -> (String, String) {
-    (
-        format!(
-            "le stockage sur PostgreSQL (« {} ») n'est pas encore disponible",
-            redact(url)
-        ),
-        "retirez `url` de [store] (et la variable VEILLE_DATABASE_URL) : veille utilise \
-         archive/veille.sqlite"
-            .to_string(),
-    )
-}
-
 /// The URL without its password, fit for an error message or a log.
 pub fn redact(url: &str) -> String {
     match url::Url::parse(url) {
@@ -84,16 +70,17 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-pub(super) fn validate(raw: Option<RawStore>, c: &mut Collector) {
+pub(super) fn validate(raw: Option<RawStore>, c: &mut Collector) -> StoreLocation {
     let Some(url) = raw.unwrap_or_default().url else {
-        return;
+        return StoreLocation::Archive;
     };
-    let refusal = match parse_url(url.get_ref()) {
-        Ok(StoreLocation::Archive) => return,
-        Ok(StoreLocation::Postgres(text)) => postgres_unavailable(&text),
-        Err(refusal) => refusal,
-    };
-    c.push(url.span(), refusal.0, Some(refusal.1));
+    match parse_url(url.get_ref()) {
+        Ok(location) => location,
+        Err((message, hint)) => {
+            c.push(url.span(), message, Some(hint));
+            StoreLocation::Archive
+        }
+    }
 }
 
 #[cfg(test)]
@@ -121,8 +108,8 @@ mod tests {
 
     #[test]
     fn passwords_stay_out_of_messages() {
-        let (message, _) = postgres_unavailable("postgres://veille:secret@db.example/veille");
-        assert!(!message.contains("secret"), "{message}");
-        assert!(message.contains("pas encore disponible"), "{message}");
+        let shown = redact("postgres://veille:secret@db.example/veille");
+        assert!(!shown.contains("secret"), "{shown}");
+        assert!(shown.contains("veille:***@db.example"), "{shown}");
     }
 }

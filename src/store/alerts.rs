@@ -43,7 +43,7 @@ impl Store {
              FROM sources s LEFT JOIN source_alerts sa ON sa.source_id = s.id
              WHERE s.enabled = 1 ORDER BY s.name",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?;
         Ok(rows
             .into_iter()
@@ -76,7 +76,7 @@ impl Store {
         .bind(state)
         .bind(timestamp(since))
         .bind(detail)
-        .execute(&self.pool)
+        .execute(self.pool())
         .await?;
         Ok(())
     }

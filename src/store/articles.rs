@@ -115,7 +115,7 @@ impl Store {
         .bind(filter.since.map(timestamp))
         .bind(&filter.source)
         .bind(&filter.dossier)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?;
         let tags = self.tag_dossiers().await?;
         let states = self.story_states().await?;
@@ -153,7 +153,7 @@ impl Store {
         let mut map: HashMap<i64, Vec<String>> = HashMap::new();
         let rows: Vec<(i64, String)> =
             sqlx::query_as("SELECT article_id, dossier FROM tags ORDER BY article_id, score DESC")
-                .fetch_all(&self.pool)
+                .fetch_all(self.pool())
                 .await?;
         for (article, dossier) in rows {
             map.entry(article).or_default().push(dossier);
@@ -165,7 +165,7 @@ impl Store {
     pub(crate) async fn story_states(&self) -> anyhow::Result<HashMap<i64, DecisionState>> {
         let mut map: HashMap<i64, DecisionState> = HashMap::new();
         let rows: Vec<(i64, String)> = sqlx::query_as("SELECT story, state FROM decisions")
-            .fetch_all(&self.pool)
+            .fetch_all(self.pool())
             .await?;
         for (story, state) in rows {
             let Some(state) = DecisionState::parse(&state) else {
@@ -206,7 +206,7 @@ impl Store {
         )
         .bind(timestamp(since))
         .bind(timestamp(until))
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?;
         Ok(rows
             .into_iter()
@@ -240,7 +240,7 @@ impl Store {
              ORDER BY a.id",
         )
         .bind(ids)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?;
         Ok(rows
             .into_iter()
@@ -257,7 +257,7 @@ impl Store {
     /// Replaces the tags and territories of many articles in one transaction; decisions,
     /// which belong to stories, are untouched. Returns how many articles changed.
     pub(crate) async fn replace_tagging(&self, batch: &[(i64, Tagging)]) -> anyhow::Result<usize> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
         let mut changed = 0;
         let mut retagged = Vec::new();
         for (id, tagging) in batch {
@@ -287,7 +287,7 @@ impl Store {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
-            super::insert_tags(&mut tx, *id, tagging).await?;
+            super::insert_tags(&mut super::Conn::from(&mut *tx), *id, tagging).await?;
             sqlx::query("UPDATE articles SET territories = $1, indexed_at = NULL WHERE id = $2")
                 .bind(&territories)
                 .bind(id)
@@ -295,7 +295,7 @@ impl Store {
                 .await?;
             retagged.push(*id);
         }
-        super::inbox::refresh_articles(&mut tx, &retagged).await?;
+        super::inbox::refresh_articles(&mut super::Conn::from(&mut *tx), &retagged).await?;
         tx.commit().await?;
         Ok(changed)
     }
@@ -331,7 +331,7 @@ impl Store {
         .bind(after)
         .bind(i64::from(limit))
         .bind(only_unindexed)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
@@ -365,7 +365,7 @@ impl Store {
         )
         .bind(timestamp(now))
         .bind(serde_json::to_string(ids)?)
-        .execute(&self.pool)
+        .execute(self.pool())
         .await?;
         Ok(())
     }
@@ -373,7 +373,7 @@ impl Store {
     /// Marks every article as needing indexing (before a rebuild).
     pub(crate) async fn reset_index(&self) -> anyhow::Result<()> {
         sqlx::query("UPDATE articles SET indexed_at = NULL")
-            .execute(&self.pool)
+            .execute(self.pool())
             .await?;
         Ok(())
     }

@@ -25,7 +25,7 @@ impl Store {
         )
         .bind(source)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?;
         Ok(rows
             .into_iter()
@@ -50,7 +50,7 @@ impl Store {
         .bind(id)
         .bind(body)
         .bind(status)
-        .execute(&self.pool)
+        .execute(self.pool())
         .await?;
         Ok(())
     }
@@ -105,7 +105,7 @@ impl Store {
         )
         .bind(super::timestamp(since))
         .bind(serde_json::to_string(candidates)?)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?;
         Ok(rows
             .into_iter()
@@ -124,14 +124,14 @@ impl Store {
 
     /// Moves a lone article into another story; search re-indexes it.
     pub(crate) async fn move_to_story(&self, id: i64, story: i64) -> anyhow::Result<()> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query("UPDATE articles SET story = $2, indexed_at = NULL WHERE id = $1")
             .bind(id)
             .bind(story)
             .execute(&mut *tx)
             .await?;
         // The lone article's own story ends; the other gains an article.
-        super::inbox::refresh(&mut tx, &[id, story]).await?;
+        super::inbox::refresh(&mut super::Conn::from(&mut *tx), &[id, story]).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -192,7 +192,7 @@ mod tests {
         // The first story has an echo (not movable); the second is alone (movable) until a
         // curator decides on it. Fingerprints are needed to be listed at all.
         sqlx::query("UPDATE articles SET fingerprint = 'x', body_status = 'ok', content = 'texte'")
-            .execute(&store.pool)
+            .execute(store.pool())
             .await
             .unwrap();
         let movable = |rows: Vec<super::BodiedArticle>| -> Vec<i64> {
@@ -215,7 +215,7 @@ mod tests {
         )
         .bind(ids[1])
         .bind(crate::store::timestamp(at))
-        .execute(&store.pool)
+        .execute(store.pool())
         .await
         .unwrap();
         let rows = store.bodied_articles_since(since, &every).await.unwrap();

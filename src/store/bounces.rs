@@ -100,7 +100,7 @@ impl Store {
         Ok(
             sqlx::query_scalar::<_, i64>("SELECT 1 FROM bounce_messages WHERE message_key = $1")
                 .bind(message_key)
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.pool())
                 .await?
                 .is_some(),
         )
@@ -111,7 +111,7 @@ impl Store {
         Ok(
             sqlx::query_scalar("SELECT id FROM subscribers WHERE email = $1")
                 .bind(email.trim().to_lowercase())
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.pool())
                 .await?,
         )
     }
@@ -127,7 +127,7 @@ impl Store {
         )
         .bind(edition)
         .bind(subscriber)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.pool())
         .await?)
     }
 
@@ -143,7 +143,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> anyhow::Result<BounceApplied> {
         let at = timestamp(now);
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
         let inserted = sqlx::query(
             "INSERT INTO bounce_messages (message_key, at, kind, outcome, detail)
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT (message_key) DO NOTHING",
@@ -245,7 +245,7 @@ impl Store {
              WHERE s.email = $1 ORDER BY b.id",
         )
         .bind(email.trim().to_lowercase())
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?;
         Ok(rows
             .into_iter()
@@ -268,7 +268,7 @@ impl Store {
         Ok(sqlx::query_as(
             "SELECT outcome, COUNT(*) AS n FROM bounce_messages GROUP BY outcome ORDER BY outcome",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?)
     }
 
@@ -278,7 +278,7 @@ impl Store {
             "SELECT e.kind, e.number FROM deliveries d JOIN editions e ON e.id = d.edition_id
              WHERE d.sent_at IS NOT NULL ORDER BY d.sent_at DESC LIMIT 1",
         )
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.pool())
         .await?)
     }
 
@@ -301,7 +301,7 @@ impl Store {
             "SELECT state, COUNT(*) AS n FROM deliveries WHERE edition_id = $1 GROUP BY state",
         )
         .bind(edition)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?
         {
             report.recipients += n;
@@ -317,7 +317,7 @@ impl Store {
              WHERE edition_id = $1 GROUP BY kind",
         )
         .bind(edition)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?
         {
             match kind.as_str() {
@@ -332,7 +332,7 @@ impl Store {
             "SELECT MIN(sent_at) FROM deliveries WHERE edition_id = $1 AND sent_at IS NOT NULL",
         )
         .bind(edition)
-        .fetch_one(&self.pool)
+        .fetch_one(self.pool())
         .await?;
         if let (Some(list), Some(since)) = (list, &report.sent_at) {
             // Until the next edition of the same kind went out, the unsubscriptions from its
@@ -343,7 +343,7 @@ impl Store {
             )
             .bind(kind)
             .bind(number)
-            .fetch_one(&self.pool)
+            .fetch_one(self.pool())
             .await?;
             report.unsubscribes = sqlx::query_scalar(
                 "SELECT COUNT(*) FROM subscriptions
@@ -356,7 +356,7 @@ impl Store {
             .bind(since)
             .bind(until)
             .bind(edition)
-            .fetch_one(&self.pool)
+            .fetch_one(self.pool())
             .await?;
         }
         Ok(Some(report))
@@ -389,7 +389,7 @@ mod tests {
 
     async fn setup() -> (tempfile::TempDir, Store, i64, Vec<i64>) {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).await.unwrap();
+        let store = crate::testing::open_store(dir.path()).await;
         let now = Utc::now();
         let entry = ImportEntry {
             email: "lectrice@exemple.fr".into(),
@@ -505,7 +505,7 @@ mod tests {
         assert_eq!(status(&store, s).await, "complained");
         let suppressed: Option<String> =
             sqlx::query_scalar("SELECT reason FROM suppressions WHERE hash = 'h'")
-                .fetch_optional(&store.pool)
+                .fetch_optional(store.pool())
                 .await
                 .unwrap();
         assert_eq!(suppressed.as_deref(), Some("complaint"));

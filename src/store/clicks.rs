@@ -20,7 +20,7 @@ impl Store {
         number: i64,
         urls: &[String],
     ) -> anyhow::Result<Vec<i64>> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
         let mut numbers = Vec::with_capacity(urls.len());
         for url in urls {
             let known: Option<i64> = sqlx::query_scalar(
@@ -76,7 +76,7 @@ impl Store {
         .bind(kind)
         .bind(number)
         .bind(link)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.pool())
         .await?;
         Ok(url)
     }
@@ -93,7 +93,7 @@ impl Store {
         )
         .bind(kind)
         .bind(number)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?;
         Ok(rows
             .into_iter()

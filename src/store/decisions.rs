@@ -64,7 +64,7 @@ pub(super) async fn write_decision(
     .bind(after.2)
     .execute(&mut **tx)
     .await?;
-    super::inbox::refresh(tx, &[story]).await?;
+    super::inbox::refresh(&mut super::Conn::from(&mut **tx), &[story]).await?;
     log_decision(tx, who, before, after).await
 }
 
@@ -107,7 +107,7 @@ impl Store {
         curator: &str,
         now: DateTime<Utc>,
     ) -> Result<Vec<String>, DecisionError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
         let exists: Option<i64> = sqlx::query_scalar(
             "SELECT id FROM articles WHERE (id = $1 AND (story IS NULL OR story = $1)) OR story = $1 LIMIT 1",
         )
@@ -156,7 +156,7 @@ impl Store {
             "SELECT dossier, curator, at, before_state, after_state FROM decision_log WHERE story = $1 ORDER BY id",
         )
         .bind(story)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?)
     }
 }

@@ -187,7 +187,7 @@ impl Store {
         period_end: NaiveDate,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Edition> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
         let number: i64 =
             sqlx::query_scalar("SELECT COALESCE(MAX(number), 0) + 1 FROM editions WHERE kind = $1")
                 .bind(kind)
@@ -219,7 +219,7 @@ impl Store {
         let Some(row) = sqlx::query_as::<_, EditionDbRow>(sqlx::AssertSqlSafe(sql))
             .bind(kind)
             .bind(number)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.pool())
             .await?
         else {
             return Ok(None);
@@ -231,7 +231,7 @@ impl Store {
              WHERE edition_id = $1 ORDER BY position",
         )
         .bind(id)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?;
         edition.items = items
             .into_iter()
@@ -248,7 +248,7 @@ impl Store {
              WHERE edition_id = $1 ORDER BY position, id",
         )
         .bind(id)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?;
         let name = address(kind, number);
         edition.blocks = blocks
@@ -262,7 +262,7 @@ impl Store {
     pub(crate) async fn editions(&self) -> anyhow::Result<Vec<Edition>> {
         let sql = format!("SELECT {EDITION_COLUMNS} FROM editions ORDER BY kind, number");
         let rows: Vec<EditionDbRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .fetch_all(&self.pool)
+            .fetch_all(self.pool())
             .await?;
         Ok(rows.into_iter().map(EditionDbRow::into_edition).collect())
     }
@@ -276,7 +276,7 @@ impl Store {
         item: &EditionItem,
         now: DateTime<Utc>,
     ) -> Result<(), EditionError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
         let id = edition_id(&mut tx, kind, number, true).await?;
         let story_exists: Option<i64> = sqlx::query_scalar(
             "SELECT id FROM articles WHERE id = $1 AND COALESCE(story, id) = $1",
@@ -347,7 +347,7 @@ impl Store {
         up: bool,
         now: DateTime<Utc>,
     ) -> Result<(), EditionError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
         let id = edition_id(&mut tx, kind, number, true).await?;
         let Some((section, position)) = sqlx::query_as::<_, (String, i64)>(
             "SELECT section, position FROM edition_items WHERE edition_id = $1 AND story = $2",
@@ -403,7 +403,7 @@ impl Store {
         story: i64,
         now: DateTime<Utc>,
     ) -> Result<(), EditionError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
         let id = edition_id(&mut tx, kind, number, true).await?;
         let removed = sqlx::query("DELETE FROM edition_items WHERE edition_id = $1 AND story = $2")
             .bind(id)
@@ -431,7 +431,7 @@ impl Store {
         item: &EditionItem,
         now: DateTime<Utc>,
     ) -> Result<(), EditionError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
         let id = edition_id(&mut tx, kind, number, true).await?;
         // Positions only order items: the removed item's number is still free, or shared
         // with an item placed since, which then simply comes next to it.
@@ -461,7 +461,7 @@ impl Store {
         block: &NewBlock,
         now: DateTime<Utc>,
     ) -> Result<i64, EditionError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
         let id = edition_id(&mut tx, kind, number, true).await?;
         let block_id: i64 = sqlx::query_scalar(
             "INSERT INTO edition_blocks (edition_id, kind, position, title, body, event_date, place)
@@ -491,7 +491,7 @@ impl Store {
         body: &str,
         now: DateTime<Utc>,
     ) -> Result<(), EditionError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
         let id = edition_id(&mut tx, kind, number, true).await?;
         sqlx::query("UPDATE edition_blocks SET body = $1 WHERE edition_id = $2 AND id = $3")
             .bind(body)
@@ -512,7 +512,7 @@ impl Store {
         status: EditionStatus,
         now: DateTime<Utc>,
     ) -> Result<(), EditionError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
         let id = edition_id(&mut tx, kind, number, true).await?;
         let at = timestamp(now);
         sqlx::query(
@@ -536,7 +536,7 @@ impl Store {
         number: i64,
         now: DateTime<Utc>,
     ) -> Result<(), EditionError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
         // A sent edition keeps the files it was sent with; re-rendering it changes nothing.
         let id = match edition_id(&mut tx, kind, number, true).await {
             Err(EditionError::Sent(_)) => return Ok(()),
@@ -583,7 +583,7 @@ impl Store {
              WHERE a.id = $1",
         )
         .bind(story)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.pool())
         .await?
         else {
             return Ok(None);
@@ -594,7 +594,7 @@ impl Store {
         )
         .bind(story)
         .bind(dossier)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.pool())
         .await?;
         let (edited_title, edited_lede, state) = edit.unwrap_or_default();
         let mut also: Vec<SourceLink> = Vec::new();
@@ -605,7 +605,7 @@ impl Store {
         )
         .bind(story)
         .bind(lead.source_id)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?
         {
             if !also.iter().any(|l| l.source == source) {
@@ -617,7 +617,7 @@ impl Store {
              WHERE (a.id = $1 OR a.story = $1) ORDER BY t.dossier",
         )
         .bind(story)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?;
         Ok(Some(StoryCard {
             story,
@@ -652,7 +652,7 @@ impl Store {
         .bind(dossier)
         .bind(timestamp(since))
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?;
         self.story_cards(&stories, Some(dossier)).await
     }
@@ -667,7 +667,7 @@ mod tests {
     #[tokio::test]
     async fn a_block_of_an_unknown_kind_is_an_error_naming_the_edition() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).await.unwrap();
+        let store = crate::testing::open_store(dir.path()).await;
         let now = Utc.with_ymd_and_hms(2026, 11, 27, 10, 0, 0).unwrap();
         let day = |d| NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
         store

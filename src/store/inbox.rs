@@ -3,10 +3,8 @@
 //! inbox is one range of the `inbox_view` index instead of aggregating tags and decisions
 //! over every story (566 ms at 100,000 stories before).
 
-use super::{Store, placeholders};
+use super::{Conn, Store, WritePool, placeholders};
 use crate::model::Tagging;
-
-type Tx<'a> = sqlx::Transaction<'a, sqlx::Sqlite>;
 
 /// Ids per statement: far below every backend's limit on bound parameters.
 const CHUNK: usize = 400;
@@ -59,7 +57,7 @@ fn fill_sql(n: Option<usize>) -> String {
 
 /// Recomputes the inbox rows of these stories (ids of their lead articles): a story that is
 /// no longer one (its lead moved into another story) loses its rows.
-pub(super) async fn refresh(tx: &mut Tx<'_>, stories: &[i64]) -> sqlx::Result<()> {
+pub(super) async fn refresh(conn: &mut Conn<'_>, stories: &[i64]) -> sqlx::Result<()> {
     let mut stories = stories.to_vec();
     stories.sort_unstable();
     stories.dedup();
@@ -67,43 +65,47 @@ pub(super) async fn refresh(tx: &mut Tx<'_>, stories: &[i64]) -> sqlx::Result<()
         let list = placeholders(1, chunk.len());
         // Only placeholders are spliced into constant text; every value is bound.
         let delete = format!("DELETE FROM inbox WHERE story IN ({list})");
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(delete));
-        for id in chunk {
-            query = query.bind(id);
-        }
-        query.execute(&mut **tx).await?;
         let fill = fill_sql(Some(chunk.len()));
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(fill));
-        for id in chunk {
-            query = query.bind(id);
-        }
-        query.execute(&mut **tx).await?;
+        on_conn!(conn, c => {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(delete));
+            for id in chunk {
+                query = query.bind(id);
+            }
+            query.execute(&mut **c).await?;
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(fill));
+            for id in chunk {
+                query = query.bind(id);
+            }
+            query.execute(&mut **c).await?;
+        });
     }
     Ok(())
 }
 
 /// Recomputes the rows of the stories these articles belong to.
-pub(super) async fn refresh_articles(tx: &mut Tx<'_>, articles: &[i64]) -> sqlx::Result<()> {
+pub(super) async fn refresh_articles(conn: &mut Conn<'_>, articles: &[i64]) -> sqlx::Result<()> {
     let mut stories = Vec::with_capacity(articles.len());
     for chunk in articles.chunks(CHUNK) {
         let sql = format!(
             "SELECT DISTINCT COALESCE(story, id) FROM articles WHERE id IN ({})",
             placeholders(1, chunk.len())
         );
-        let mut query = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql));
-        for id in chunk {
-            query = query.bind(id);
-        }
-        stories.extend(query.fetch_all(&mut **tx).await?);
+        on_conn!(conn, c => {
+            let mut query = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                query = query.bind(id);
+            }
+            stories.extend(query.fetch_all(&mut **c).await?);
+        });
     }
-    refresh(tx, &stories).await
+    refresh(conn, &stories).await
 }
 
 /// A new article joined `story`: its rows are updated in place (one more source unless the
 /// story had one of the article's; better scores), rather than recomputed from all the
 /// story's articles, which a story carried by hundreds of sources made slow for every item.
 pub(super) async fn article_joined(
-    tx: &mut Tx<'_>,
+    conn: &mut Conn<'_>,
     (story, article, source): (i64, i64, i64),
     tagging: &Tagging,
 ) -> sqlx::Result<()> {
@@ -113,40 +115,42 @@ pub(super) async fn article_joined(
         .map(|t| t.score)
         .fold(None, |m: Option<f64>, s| Some(m.map_or(s, |m| m.max(s))));
     // `articles_story_source` answers the second EXISTS without reading the story's articles.
-    sqlx::query(
-        "UPDATE inbox SET
-           sources = sources + CASE WHEN EXISTS (SELECT 1 FROM articles WHERE id = $1 AND source_id = $3)
-                                      OR EXISTS (SELECT 1 FROM articles WHERE story = $1 AND source_id = $3
-                                                 AND id <> $2) THEN 0 ELSE 1 END,
-           score = CASE WHEN dossier = '' AND score < $4 THEN $4 ELSE score END
-         WHERE story = $1",
-    )
-    .bind(story)
-    .bind(article)
-    .bind(source)
-    .bind(best)
-    .execute(&mut **tx)
-    .await?;
-    for tag in &tagging.dossiers {
-        // A dossier new to the story gets a row like the story's others, with the story's
-        // decision in that dossier; a known one keeps the better score.
+    on_conn!(conn, c => {
         sqlx::query(
-            "INSERT INTO inbox (story, dossier, rank, score, at, title, sources, territories)
-             SELECT i.story, $2,
-                    COALESCE((SELECT CASE d.state WHEN 'starred' THEN 3 WHEN 'kept' THEN 2
-                                                  WHEN 'rejected' THEN 1 ELSE 0 END
-                              FROM decisions d WHERE d.story = $1 AND d.dossier = $2), 0),
-                    $3, i.at, i.title, i.sources, i.territories
-             FROM inbox i WHERE i.story = $1 AND i.dossier = ''
-             ON CONFLICT (story, dossier) DO UPDATE SET score =
-               CASE WHEN inbox.score < excluded.score THEN excluded.score ELSE inbox.score END",
+            "UPDATE inbox SET
+               sources = sources + CASE WHEN EXISTS (SELECT 1 FROM articles WHERE id = $1 AND source_id = $3)
+                                          OR EXISTS (SELECT 1 FROM articles WHERE story = $1 AND source_id = $3
+                                                     AND id <> $2) THEN 0 ELSE 1 END,
+               score = CASE WHEN dossier = '' AND score < $4 THEN $4 ELSE score END
+             WHERE story = $1",
         )
         .bind(story)
-        .bind(&tag.dossier)
-        .bind(tag.score)
-        .execute(&mut **tx)
+        .bind(article)
+        .bind(source)
+        .bind(best)
+        .execute(&mut **c)
         .await?;
-    }
+        for tag in &tagging.dossiers {
+            // A dossier new to the story gets a row like the story's others, with the story's
+            // decision in that dossier; a known one keeps the better score.
+            sqlx::query(
+                "INSERT INTO inbox (story, dossier, rank, score, at, title, sources, territories)
+                 SELECT i.story, $2,
+                        COALESCE((SELECT CASE d.state WHEN 'starred' THEN 3 WHEN 'kept' THEN 2
+                                                      WHEN 'rejected' THEN 1 ELSE 0 END
+                                  FROM decisions d WHERE d.story = $1 AND d.dossier = $2), 0),
+                        $3, i.at, i.title, i.sources, i.territories
+                 FROM inbox i WHERE i.story = $1 AND i.dossier = ''
+                 ON CONFLICT (story, dossier) DO UPDATE SET score =
+                   CASE WHEN inbox.score < excluded.score THEN excluded.score ELSE inbox.score END",
+            )
+            .bind(story)
+            .bind(&tag.dossier)
+            .bind(tag.score)
+            .execute(&mut **c)
+            .await?;
+        }
+    });
     Ok(())
 }
 
@@ -154,12 +158,14 @@ impl Store {
     /// Recomputes the whole inbox from articles, tags and decisions, as migration 0012 does
     /// on upgrade: for data written behind the store's back (a benchmark's bulk fill).
     pub async fn rebuild_inbox(&self) -> anyhow::Result<()> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::query("DELETE FROM inbox").execute(&mut *tx).await?;
-        sqlx::query(sqlx::AssertSqlSafe(fill_sql(None)))
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
+        on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            sqlx::query("DELETE FROM inbox").execute(&mut *tx).await?;
+            sqlx::query(sqlx::AssertSqlSafe(fill_sql(None)))
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        });
         Ok(())
     }
 }

@@ -108,7 +108,7 @@ impl Store {
     pub(crate) async fn job_slots(&self) -> anyhow::Result<HashMap<String, DateTime<Utc>>> {
         let rows: Vec<(String, Option<String>)> =
             sqlx::query_as("SELECT name, last_slot FROM jobs WHERE last_slot IS NOT NULL")
-                .fetch_all(&self.pool)
+                .fetch_all(self.pool())
                 .await?;
         Ok(rows
             .into_iter()
@@ -122,7 +122,7 @@ impl Store {
                     failures
              FROM jobs ORDER BY name",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?;
         Ok(rows
             .into_iter()
@@ -151,7 +151,7 @@ impl Store {
         )
         .bind(name)
         .bind(timestamp(slot))
-        .execute(&self.pool)
+        .execute(self.pool())
         .await?;
         Ok(())
     }
@@ -181,14 +181,14 @@ impl Store {
         .bind(outcome.err())
         .bind(duration_ms)
         .bind(failed)
-        .execute(&self.pool)
+        .execute(self.pool())
         .await?;
         Ok(())
     }
 
     /// Adds the outcome of a pass to the counters of its sources.
     pub(crate) async fn record_fetch_stats(&self, reports: &[SourceReport]) -> anyhow::Result<()> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
         for r in reports {
             let (fetches, errors) = match r.status.as_str() {
                 "ok" | "not_modified" => (1, 0),
@@ -221,7 +221,7 @@ impl Store {
                     COALESCE(t.new_articles, 0) AS new_articles
              FROM sources s LEFT JOIN source_stats t ON t.source_id = s.id ORDER BY s.name",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?;
         Ok(rows
             .into_iter()
@@ -241,11 +241,11 @@ impl Store {
         let (articles, stories): (i64, i64) = sqlx::query_as(
             "SELECT COUNT(*) AS articles, COUNT(DISTINCT COALESCE(story, id)) AS stories FROM articles",
         )
-        .fetch_one(&self.pool)
+        .fetch_one(self.pool())
         .await?;
         let deliveries: Vec<(String, i64)> =
             sqlx::query_as("SELECT state, COUNT(*) AS n FROM deliveries GROUP BY state")
-                .fetch_all(&self.pool)
+                .fetch_all(self.pool())
                 .await?;
         Ok(Totals {
             articles,
@@ -268,7 +268,7 @@ impl Store {
         )
         .bind(kind)
         .bind(start.to_string())
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.pool())
         .await?;
         let (number, created) = match existing {
             Some(n) => (n, false),
@@ -285,7 +285,7 @@ impl Store {
         .bind(kind)
         .bind(number)
         .bind(timestamp(now))
-        .execute(&self.pool)
+        .execute(self.pool())
         .await?;
         Ok(ScheduledDraft {
             kind: kind.to_string(),
@@ -306,7 +306,7 @@ impl Store {
              FROM editions e LEFT JOIN edition_reminders r ON r.edition_id = e.id
              WHERE e.status = 'draft' ORDER BY e.period_start, e.kind, e.number",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?)
     }
 }
@@ -324,7 +324,7 @@ mod tests {
     #[tokio::test]
     async fn jobs_drafts_and_counters_are_kept() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).await.unwrap();
+        let store = crate::testing::open_store(dir.path()).await;
         store
             .set_job_baseline("draft:flash-info", t("2025-06-01T00:00:00Z"))
             .await

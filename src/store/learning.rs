@@ -83,7 +83,7 @@ impl Store {
              WHERE d.state <> 'new'
              GROUP BY d.story ORDER BY d.story",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?;
         Ok(rows
             .into_iter()
@@ -115,7 +115,7 @@ impl Store {
              ORDER BY a.id",
         )
         .bind(timestamp(since))
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?;
         Ok(rows
             .into_iter()
@@ -131,7 +131,7 @@ impl Store {
 
     /// Replaces every dossier's "to check" band.
     pub(crate) async fn replace_to_check(&self, rows: &[ToCheckEntry]) -> anyhow::Result<()> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query("DELETE FROM to_check")
             .execute(&mut *tx)
             .await?;
@@ -169,7 +169,7 @@ impl Store {
         )
         .bind(dossier)
         .bind(i64::from(limit.max(1)))
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?;
         Ok(rows
             .into_iter()
@@ -190,7 +190,7 @@ impl Store {
         if links.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
         for (story, previous, similarity) in links {
             sqlx::query(
                 "INSERT INTO story_links (story, previous, similarity) VALUES ($1, $2, $3)
@@ -214,7 +214,7 @@ impl Store {
              FROM story_links l JOIN articles a ON a.id = l.previous WHERE l.story = $1",
         )
         .bind(story)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.pool())
         .await?)
     }
 }

@@ -125,7 +125,7 @@ impl Store {
     ) -> Result<(i64, u64), SendError> {
         let address = format!("{kind}/{number}");
         let at = timestamp(now);
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
         let EditionState { id, status } = sqlx::query_as::<_, EditionState>(
             "SELECT id, status FROM editions WHERE kind = $1 AND number = $2",
         )
@@ -179,7 +179,7 @@ impl Store {
             "SELECT state, COUNT(*) AS n FROM deliveries WHERE edition_id = $1 GROUP BY state",
         )
         .bind(edition)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?
         .into_iter()
         .map(|c| (c.state, c.n))
@@ -193,7 +193,7 @@ impl Store {
             "SELECT email FROM deliveries WHERE edition_id = $1 AND state = 'sending' ORDER BY email",
         )
         .bind(edition)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?)
     }
 
@@ -208,7 +208,7 @@ impl Store {
         )
         .bind(edition)
         .bind(timestamp(now))
-        .execute(&self.pool)
+        .execute(self.pool())
         .await?
         .rows_affected())
     }
@@ -225,7 +225,7 @@ impl Store {
         )
         .bind(edition)
         .bind(timestamp(now))
-        .execute(&self.pool)
+        .execute(self.pool())
         .await?
         .rows_affected())
     }
@@ -234,7 +234,7 @@ impl Store {
     /// lives, so no pooled connection is switched to FULL and back at every commit (six round trips to SQLite's thread saved per commit). It is
     /// detached from the pool, so it never goes back to it in FULL: dropped, it is closed.
     pub(crate) async fn ledger_desk(&self) -> anyhow::Result<LedgerDesk> {
-        let mut conn = self.pool.acquire().await?.detach();
+        let mut conn = self.pool().acquire().await?.detach();
         sqlx::query(sqlx::AssertSqlSafe(ledger_synchronous()))
             .execute(&mut conn)
             .await?;
@@ -247,7 +247,7 @@ impl Store {
             "SELECT MIN(next_attempt) FROM deliveries WHERE edition_id = $1 AND state = 'failed_temp'",
         )
         .bind(edition)
-        .fetch_one(&self.pool)
+        .fetch_one(self.pool())
         .await?;
         Ok(super::parse_timestamp(next))
     }
@@ -257,7 +257,7 @@ impl Store {
         Ok(
             sqlx::query_scalar("SELECT COUNT(*) FROM deliveries WHERE sent_at >= $1")
                 .bind(timestamp(since))
-                .fetch_one(&self.pool)
+                .fetch_one(self.pool())
                 .await?,
         )
     }
@@ -272,7 +272,7 @@ impl Store {
              WHERE edition_id = $1 AND state IN ('failed_temp', 'failed_perm') ORDER BY email",
         )
         .bind(edition)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?
         .into_iter()
         .map(|r| (r.email, r.state, r.last_reply))
@@ -483,7 +483,7 @@ mod tests {
     /// Four readers queued for a sent edition; the third unsubscribed after the queueing.
     async fn queued() -> (tempfile::TempDir, Store, i64) {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).await.unwrap();
+        let store = crate::testing::open_store(dir.path()).await;
         let now = Utc::now();
         let entries: Vec<ImportEntry> = (0..4)
             .map(|i| ImportEntry {

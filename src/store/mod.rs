@@ -1,7 +1,13 @@
-//! SQLite store (WAL) under the archive folder: sources with their fetch state, articles.
+//! The store: sources with their fetch state, articles, stories, decisions, editions and the
+//! delivery ledger, in the archive's SQLite file (WAL) or in a shared PostgreSQL database.
 //!
-//! Several processes share the file. Writes that read first start with `BEGIN IMMEDIATE`, and
-//! each source's results go in one transaction, so a crash leaves the previous state whole.
+//! Several processes share the database. Writes that read first take the write lock
+//! (`begin_write`: `BEGIN IMMEDIATE` on SQLite, a transaction-level advisory lock on
+//! PostgreSQL), and each source's results go in one transaction, so a crash leaves the
+//! previous state whole.
+//!
+//! Each query is written once, in SQL both dialects accept, and compiled once per backend by
+//! `on_pool!` / `on_conn!`: the row types and binds are the same Rust types on both.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -10,10 +16,32 @@ use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
-use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgConnection, PgPool, SqliteConnection, SqlitePool};
 
+use crate::config::store::StoreLocation;
 use crate::model::{PreparedArticle, Source, Tagging};
+
+/// Runs `$body` with `$pool` bound to the store's pool, compiled once per backend: the same
+/// text is type-checked against `SqlitePool` and against `PgPool`.
+macro_rules! on_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.backend {
+            $crate::store::Backend::Sqlite($pool) => $body,
+            $crate::store::Backend::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Runs `$body` with `$conn` bound to the connection behind a `Conn`, once per backend.
+macro_rules! on_conn {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            $crate::store::Conn::Sqlite($c) => $body,
+            $crate::store::Conn::Postgres($c) => $body,
+        }
+    };
+}
 
 mod alerts;
 mod articles;
@@ -59,11 +87,100 @@ fn placeholders(from: usize, n: usize) -> String {
 /// The SQLite schema, step by step; `postgres::MIGRATIONS` has the same steps.
 pub static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// The archive's database: a pool of connections to `veille.sqlite`, migrated on opening.
-/// Cheap to clone (the clones share the pool); every query of veille goes through it.
+/// The archive's database: a pool of connections to `veille.sqlite` or to PostgreSQL,
+/// migrated on opening. Cheap to clone (the clones share the pool); every query of veille
+/// goes through it.
 #[derive(Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    backend: Backend,
+}
+
+/// The database behind the store.
+#[derive(Clone)]
+pub(crate) enum Backend {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// One connection (most often a transaction's), for the helpers that run inside another
+/// query's transaction: `Conn::from(&mut *tx)` on either backend.
+pub(crate) enum Conn<'a> {
+    Sqlite(&'a mut SqliteConnection),
+    Postgres(&'a mut PgConnection),
+}
+
+impl<'a> From<&'a mut SqliteConnection> for Conn<'a> {
+    fn from(c: &'a mut SqliteConnection) -> Self {
+        Conn::Sqlite(c)
+    }
+}
+
+impl<'a> From<&'a mut PgConnection> for Conn<'a> {
+    fn from(c: &'a mut PgConnection) -> Self {
+        Conn::Postgres(c)
+    }
+}
+
+/// What differs between the two dialects, for the few queries that cannot be written alike.
+#[allow(dead_code)] // Used by the queries that differ (the ports of the store files under way).
+pub(crate) trait Dialect {
+    /// PostgreSQL, rather than SQLite.
+    const POSTGRES: bool;
+}
+
+impl Dialect for SqlitePool {
+    const POSTGRES: bool = false;
+}
+impl Dialect for PgPool {
+    const POSTGRES: bool = true;
+}
+impl Dialect for SqliteConnection {
+    const POSTGRES: bool = false;
+}
+impl Dialect for PgConnection {
+    const POSTGRES: bool = true;
+}
+
+/// The text of a query that differs between dialects, picked by what `_on` runs on.
+#[allow(dead_code)]
+pub(crate) fn by_dialect<T: Dialect + ?Sized>(
+    _on: &T,
+    sqlite: &'static str,
+    postgres: &'static str,
+) -> &'static str {
+    if T::POSTGRES { postgres } else { sqlite }
+}
+
+/// Starts a transaction that holds the store's write lock until it ends, so that a write that
+/// reads first never interleaves with another process's: `BEGIN IMMEDIATE` on SQLite, a
+/// transaction-level advisory lock on PostgreSQL (readers are never blocked by it).
+pub(crate) trait WritePool: Dialect {
+    type Db: sqlx::Database;
+    fn begin_write(
+        &self,
+    ) -> impl Future<Output = sqlx::Result<sqlx::Transaction<'static, Self::Db>>> + Send;
+}
+
+/// The advisory lock key of the store's write lock on PostgreSQL ("veille" in ASCII).
+const WRITE_LOCK_KEY: i64 = 0x7665_696c_6c65;
+
+impl WritePool for SqlitePool {
+    type Db = sqlx::Sqlite;
+    async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        self.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+impl WritePool for PgPool {
+    type Db = sqlx::Postgres;
+    async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+        let mut tx = self.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(WRITE_LOCK_KEY)
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
+    }
 }
 
 /// What the fetcher needs to know about a source before fetching it.
@@ -137,19 +254,18 @@ struct SourceHealthRow {
     items: i64,
 }
 
-async fn insert_tags(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    article: i64,
-    tagging: &Tagging,
-) -> anyhow::Result<()> {
+async fn insert_tags(conn: &mut Conn<'_>, article: i64, tagging: &Tagging) -> anyhow::Result<()> {
     for tag in &tagging.dossiers {
-        sqlx::query("INSERT INTO tags (article_id, dossier, score, why) VALUES ($1, $2, $3, $4)")
-            .bind(article)
-            .bind(&tag.dossier)
-            .bind(tag.score)
-            .bind(serde_json::to_string(&tag.why)?)
-            .execute(&mut **tx)
-            .await?;
+        let why = serde_json::to_string(&tag.why)?;
+        on_conn!(conn, c => {
+            sqlx::query("INSERT INTO tags (article_id, dossier, score, why) VALUES ($1, $2, $3, $4)")
+                .bind(article)
+                .bind(&tag.dossier)
+                .bind(tag.score)
+                .bind(&why)
+                .execute(&mut **c)
+                .await?;
+        });
     }
     Ok(())
 }
@@ -177,28 +293,49 @@ async fn usable(conn: &mut sqlx::SqliteConnection) -> bool {
     }
 }
 
-/// `VEILLE_DATABASE_URL` names another database than the archive's: refused, with why, rather
-/// than quietly ignored (PostgreSQL is not available to the store's queries yet).
-fn refuse_database_url() -> anyhow::Result<()> {
-    use crate::config::store::{DATABASE_URL_VAR, StoreLocation, parse_url, postgres_unavailable};
-    let Some(text) = std::env::var(DATABASE_URL_VAR)
+/// The store's database as the configuration names it (`[store] url`), set once by the
+/// command line before any store opens; `VEILLE_DATABASE_URL` overrides it.
+static CONFIGURED: std::sync::OnceLock<StoreLocation> = std::sync::OnceLock::new();
+
+/// Records `[store]` of the configuration; the first call wins.
+pub fn configure(location: StoreLocation) {
+    let _ = CONFIGURED.set(location);
+}
+
+/// Where the store lives: `VEILLE_DATABASE_URL`, else `[store] url`, else the archive.
+pub fn location() -> anyhow::Result<StoreLocation> {
+    use crate::config::store::{DATABASE_URL_VAR, parse_url};
+    match std::env::var(DATABASE_URL_VAR)
         .ok()
         .filter(|t| !t.trim().is_empty())
-    else {
-        return Ok(());
-    };
-    let (message, hint) = match parse_url(&text) {
-        Ok(StoreLocation::Archive) => return Ok(()),
-        Ok(StoreLocation::Postgres(url)) => postgres_unavailable(&url),
-        Err(refusal) => refusal,
-    };
-    anyhow::bail!("{DATABASE_URL_VAR} : {message} ; {hint}")
+    {
+        Some(text) => parse_url(&text)
+            .map_err(|(message, hint)| anyhow::anyhow!("{DATABASE_URL_VAR} : {message} ; {hint}")),
+        None => Ok(CONFIGURED.get().cloned().unwrap_or_default()),
+    }
 }
 
 impl Store {
-    /// Opens (and creates or migrates) the database in `archive`.
+    /// Opens (and creates or migrates) the store: the database `location()` names, by
+    /// default `veille.sqlite` in `archive`.
     pub async fn open(archive: &Path) -> anyhow::Result<Store> {
-        refuse_database_url()?;
+        match location()? {
+            StoreLocation::Archive => Store::open_sqlite(archive).await,
+            StoreLocation::Postgres(url) => Store::open_postgres(&url).await,
+        }
+    }
+
+    /// Opens (and creates or migrates) the PostgreSQL database at `url`.
+    pub async fn open_postgres(url: &str) -> anyhow::Result<Store> {
+        let pool = postgres::open(url).await?;
+        Ok(Store {
+            backend: Backend::Postgres(pool),
+        })
+    }
+
+    /// Opens (and creates or migrates) `veille.sqlite` in `archive`, whatever the
+    /// configuration says.
+    pub async fn open_sqlite(archive: &Path) -> anyhow::Result<Store> {
         std::fs::create_dir_all(archive).map_err(|e| {
             anyhow::anyhow!(
                 "impossible de créer le dossier d'archive {} : {}",
@@ -231,13 +368,37 @@ impl Store {
         SQLITE_MIGRATIONS.run(&pool).await.map_err(|e| {
             anyhow::anyhow!("migration de la base {} impossible : {e}", path.display())
         })?;
-        Ok(Store { pool })
+        Ok(Store {
+            backend: Backend::Sqlite(pool),
+        })
     }
 
-    /// The pool itself, for what the store's methods do not cover: closing it before a
-    /// backup replaces the file, and the tests' direct checks.
+    /// Whether the store is a PostgreSQL database (shared by several centres or machines).
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.backend, Backend::Postgres(_))
+    }
+
+    /// The SQLite pool, for what only the archive's file allows (closing it before a backup
+    /// replaces the file, the tests' direct checks); `None` on PostgreSQL.
+    pub fn sqlite_pool(&self) -> Option<&SqlitePool> {
+        match &self.backend {
+            Backend::Sqlite(pool) => Some(pool),
+            Backend::Postgres(_) => None,
+        }
+    }
+
+    /// The SQLite pool, where the caller has just opened the archive's file itself.
+    ///
+    /// # Panics
+    /// On a PostgreSQL store.
     pub fn pool(&self) -> &SqlitePool {
-        &self.pool
+        self.sqlite_pool()
+            .expect("store::pool() called on a PostgreSQL store")
+    }
+
+    /// Closes every connection of the pool.
+    pub async fn close(&self) {
+        on_pool!(self, pool => pool.close().await)
     }
 
     /// Records the configured sources (matched by name) and returns their fetch state.
@@ -246,8 +407,13 @@ impl Store {
         &self,
         sources: &[Source],
     ) -> anyhow::Result<HashMap<String, FetchState>> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut dossiers = Vec::with_capacity(sources.len());
         for s in sources {
+            dossiers.push(serde_json::to_string(&s.dossiers)?);
+        }
+        let rows: Vec<FetchStateRow> = on_pool!(self, pool => {
+        let mut tx = pool.begin_write().await?;
+        for (s, dossiers) in sources.iter().zip(&dossiers) {
             sqlx::query(
                 "INSERT INTO sources (name, kind, url, dossiers, enabled) VALUES ($1, $2, $3, $4, $5)
                  ON CONFLICT (name) DO UPDATE SET
@@ -259,17 +425,18 @@ impl Store {
             .bind(&s.name)
             .bind(s.kind.as_str())
             .bind(&s.url)
-            .bind(serde_json::to_string(&s.dossiers)?)
+            .bind(dossiers)
             .bind(s.enabled)
             .execute(&mut *tx)
             .await?;
         }
         tx.commit().await?;
-        let rows: Vec<FetchStateRow> = sqlx::query_as(
+        sqlx::query_as(
             "SELECT id, name, etag, last_modified, next_fetch, consecutive_errors FROM sources",
         )
-        .fetch_all(&self.pool)
-        .await?;
+        .fetch_all(pool)
+        .await?
+        });
         Ok(rows
             .into_iter()
             .map(|r| {
@@ -306,7 +473,8 @@ impl Store {
         // Changed articles and new stories, whose inbox rows are computed before commit (an
         // article joining a story updates that story's rows at once).
         let (mut changed, mut started) = (Vec::new(), Vec::new());
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        on_pool!(self, pool => {
+        let mut tx = pool.begin_write().await?;
         for prepared in items {
             let item = &prepared.candidate;
             // One lookup for both identities: the same GUID in this source first, else the
@@ -329,7 +497,7 @@ impl Store {
                         // An image that appears or changes alone is not news: kept quietly,
                         // without re-tagging or re-indexing.
                         sqlx::query(
-                            "UPDATE articles SET image = $1 WHERE id = $2 AND image IS NOT $1",
+                            "UPDATE articles SET image = $1 WHERE id = $2 AND image IS DISTINCT FROM $1",
                         )
                         .bind(&item.image)
                         .bind(id)
@@ -395,7 +563,8 @@ impl Store {
                             .execute(&mut *tx)
                             .await?;
                         let joined = (story, id, source_id);
-                        inbox::article_joined(&mut tx, joined, &prepared.tagging).await?;
+                        let mut conn = Conn::from(&mut *tx);
+                        inbox::article_joined(&mut conn, joined, &prepared.tagging).await?;
                     } else {
                         started.push(id);
                     }
@@ -403,12 +572,13 @@ impl Store {
                     id
                 }
             };
-            insert_tags(&mut tx, id, &prepared.tagging).await?;
+            insert_tags(&mut Conn::from(&mut *tx), id, &prepared.tagging).await?;
         }
         // After the joins: a story started in this batch is computed whole, with the
         // articles that joined it since.
-        inbox::refresh(&mut tx, &started).await?;
-        inbox::refresh_articles(&mut tx, &changed).await?;
+        let mut conn = Conn::from(&mut *tx);
+        inbox::refresh(&mut conn, &started).await?;
+        inbox::refresh_articles(&mut conn, &changed).await?;
         sqlx::query(
             "UPDATE sources SET etag = $1, last_modified = $2, last_status = $3, last_fetch = $4,
              last_success = $4, consecutive_errors = 0, last_error = NULL, next_fetch = NULL WHERE id = $5",
@@ -421,6 +591,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        });
         Ok(counts)
     }
 
@@ -430,14 +601,16 @@ impl Store {
         source_id: i64,
         now: DateTime<Utc>,
     ) -> anyhow::Result<()> {
-        sqlx::query(
+        on_pool!(self, pool => {
+            sqlx::query(
             "UPDATE sources SET last_status = 304, last_fetch = $1, last_success = $1,
              consecutive_errors = 0, last_error = NULL, next_fetch = NULL WHERE id = $2",
         )
         .bind(timestamp(now))
         .bind(source_id)
-        .execute(&self.pool)
+        .execute(pool)
         .await?;
+        });
         Ok(())
     }
 
@@ -450,7 +623,8 @@ impl Store {
         next_fetch: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> anyhow::Result<()> {
-        sqlx::query(
+        on_pool!(self, pool => {
+            sqlx::query(
             "UPDATE sources SET last_status = $1, last_fetch = $2, last_error = $3, next_fetch = $4,
              consecutive_errors = consecutive_errors + 1 WHERE id = $5",
         )
@@ -459,21 +633,22 @@ impl Store {
         .bind(error)
         .bind(timestamp(next_fetch))
         .bind(source_id)
-        .execute(&self.pool)
+        .execute(pool)
         .await?;
+        });
         Ok(())
     }
 
     /// Every known source with its health, in name order.
     pub(crate) async fn source_health(&self) -> anyhow::Result<Vec<SourceHealth>> {
-        let rows: Vec<SourceHealthRow> = sqlx::query_as(
+        let rows: Vec<SourceHealthRow> = on_pool!(self, pool => sqlx::query_as(
             "SELECT s.name, s.url, s.kind, s.dossiers, s.enabled, s.last_fetch, s.last_success,
                     s.last_status, s.consecutive_errors, s.last_error, s.next_fetch,
                     (SELECT COUNT(*) FROM articles a WHERE a.source_id = s.id) AS items
              FROM sources s ORDER BY s.name",
         )
-        .fetch_all(&self.pool)
-        .await?;
+        .fetch_all(pool)
+        .await?);
         Ok(rows
             .into_iter()
             .map(|r| SourceHealth {
@@ -491,5 +666,23 @@ impl Store {
                 items: r.items,
             })
             .collect())
+    }
+}
+
+/// Direct SQL for the unit tests' arrangements and checks, on either backend.
+#[cfg(test)]
+impl Store {
+    /// Runs one statement.
+    pub(crate) async fn exec(&self, sql: &str) {
+        let sql = sqlx::AssertSqlSafe(sql.to_string());
+        on_pool!(self, pool => {
+            sqlx::query(sql).execute(pool).await.unwrap();
+        })
+    }
+
+    /// The one integer a query returns (a `COUNT(*)`, an id).
+    pub(crate) async fn scalar(&self, sql: &str) -> i64 {
+        let sql = sqlx::AssertSqlSafe(sql.to_string());
+        on_pool!(self, pool => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap())
     }
 }

@@ -32,7 +32,7 @@ impl Store {
             "SELECT list, status FROM subscriptions WHERE subscriber_id = $1 ORDER BY list",
         )
         .bind(subscriber)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?;
         Ok(Some(Preferences { email, lists }))
     }
@@ -48,7 +48,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> anyhow::Result<()> {
         let at = timestamp(now);
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
         for list in known {
             if wanted.contains(list) {
                 sqlx::query(
@@ -93,7 +93,7 @@ impl Store {
         )
         .bind(subscriber)
         .bind(timestamp(now))
-        .execute(&self.pool)
+        .execute(self.pool())
         .await?;
         Ok(())
     }
@@ -104,7 +104,7 @@ impl Store {
         subscriber: i64,
         new_email: &str,
     ) -> anyhow::Result<AddressChange> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
         let other: Option<i64> =
             sqlx::query_scalar("SELECT id FROM subscribers WHERE email = $1 AND id <> $2")
                 .bind(new_email)

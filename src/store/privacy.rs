@@ -27,7 +27,7 @@ impl Store {
         before: DateTime<Utc>,
         hash: impl Fn(&str) -> String,
     ) -> anyhow::Result<u64> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
         let rows: Vec<(i64, String)> = sqlx::query_as(
             "SELECT edition_id, email FROM deliveries
              WHERE updated_at < $1 AND email NOT LIKE 'effacé:%'
@@ -55,7 +55,7 @@ impl Store {
     pub(crate) async fn personal_data(&self) -> anyhow::Result<PersonalData> {
         let count = |sql: &'static str| async move {
             sqlx::query_scalar::<_, i64>(sql)
-                .fetch_one(&self.pool)
+                .fetch_one(self.pool())
                 .await
         };
         Ok(PersonalData {
@@ -68,7 +68,7 @@ impl Store {
             oldest_delivery_with_address: sqlx::query_scalar(
                 "SELECT MIN(updated_at) FROM deliveries WHERE email NOT LIKE 'effacé:%'",
             )
-            .fetch_one(&self.pool)
+            .fetch_one(self.pool())
             .await?,
             suppressions: count("SELECT COUNT(*) FROM suppressions").await?,
             decision_authors: count("SELECT COUNT(DISTINCT curator) FROM decision_log").await?,
@@ -78,12 +78,10 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[tokio::test]
     async fn old_finished_delivery_logs_lose_their_address_recent_and_pending_ones_keep_it() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).await.unwrap();
+        let store = crate::testing::open_store(dir.path()).await;
         sqlx::query(
             "INSERT INTO editions (id, kind, number, period_start, period_end, created_at, updated_at)
              VALUES (1, 'flash-info', 1, '2026-01-01', '2026-01-07', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",

@@ -74,7 +74,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> anyhow::Result<Vec<ImportOutcome>> {
         let at = timestamp(now);
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
         let mut outcomes = Vec::with_capacity(entries.len());
         for entry in entries {
             let suppressed: Option<String> =
@@ -177,7 +177,7 @@ impl Store {
              ORDER BY s.email, c.list",
         )
         .bind(list)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?;
         let mut out: Vec<SubscriberRow> = Vec::new();
         for r in rows {
@@ -230,7 +230,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> anyhow::Result<Option<i64>> {
         let at = timestamp(now);
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
         let suppressed: Option<String> =
             sqlx::query_scalar("SELECT reason FROM suppressions WHERE hash = $1")
                 .bind(hash)
@@ -310,7 +310,7 @@ impl Store {
         .bind(subscriber)
         .bind(list)
         .bind(timestamp(now))
-        .execute(&self.pool)
+        .execute(self.pool())
         .await?
         .rows_affected();
         Ok(done > 0)
@@ -330,7 +330,7 @@ impl Store {
         .bind(subscriber)
         .bind(list)
         .bind(timestamp(now))
-        .execute(&self.pool)
+        .execute(self.pool())
         .await?;
         Ok(())
     }
@@ -345,7 +345,7 @@ impl Store {
              FROM subscribers s JOIN subscriptions c ON c.subscriber_id = s.id WHERE c.list = $1",
         )
         .bind(list)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?;
         Ok(rows.into_iter().map(|r| (r.id, r.details.into())).collect())
     }
@@ -355,7 +355,7 @@ impl Store {
         Ok(
             sqlx::query_scalar("SELECT email FROM subscribers WHERE id = $1")
                 .bind(subscriber)
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.pool())
                 .await?,
         )
     }
@@ -368,7 +368,7 @@ impl Store {
         hash: &str,
         now: DateTime<Utc>,
     ) -> anyhow::Result<bool> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
         let id: Option<i64> = sqlx::query_scalar("SELECT id FROM subscribers WHERE email = $1")
             .bind(email)
             .fetch_optional(&mut *tx)
@@ -409,7 +409,7 @@ impl Store {
             sqlx::query_scalar("SELECT id FROM editions WHERE kind = $1 AND number = $2")
                 .bind(kind)
                 .bind(number)
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.pool())
                 .await?,
         )
     }

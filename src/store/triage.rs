@@ -139,7 +139,7 @@ impl Store {
         }
         let limit = filter.limit.max(1) as usize;
         let mut rows = Vec::new();
-        let mut stream = query.fetch(&self.pool);
+        let mut stream = query.fetch(self.pool());
         while let Some(r) = stream.try_next().await? {
             let territories = json_list(Some(r.territories));
             if !filter.territories.is_empty()
@@ -182,7 +182,7 @@ impl Store {
             for id in chunk {
                 query = query.bind(id);
             }
-            for (story, dossier) in query.fetch_all(&self.pool).await? {
+            for (story, dossier) in query.fetch_all(self.pool()).await? {
                 if let Some(&i) = at.get(&story) {
                     rows[i].dossiers.push(dossier);
                 }
@@ -196,7 +196,7 @@ impl Store {
         let mut counts: BTreeMap<String, i64> = sqlx::query_as::<_, (String, i64)>(
             "SELECT dossier, COUNT(*) FROM inbox WHERE rank = 0 GROUP BY dossier",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?
         .into_iter()
         .collect();
@@ -209,7 +209,7 @@ impl Store {
             "SELECT title, summary_text FROM articles WHERE id = $1",
         )
         .bind(story)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.pool())
         .await?
         else {
             return Ok(None);
@@ -220,7 +220,7 @@ impl Store {
              WHERE (b.id = $1 OR b.story = $1) ORDER BY t.score DESC",
         )
         .bind(story)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?
         {
             if why.iter().any(|(d, _, _)| *d == dossier) {
@@ -235,7 +235,7 @@ impl Store {
              WHERE (a.id = $1 OR a.story = $1) ORDER BY at, a.id",
         )
         .bind(story)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?;
         let mut decisions = Vec::new();
         let mut edited_title = None;
@@ -245,7 +245,7 @@ impl Store {
              WHERE story = $1 ORDER BY decided_at DESC",
         )
         .bind(story)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?
         {
             let state = DecisionState::parse(&r.state).unwrap_or(DecisionState::New);
@@ -264,7 +264,7 @@ impl Store {
                AND content IS NOT NULL ORDER BY id = $1 DESC, id LIMIT 1",
         )
         .bind(story)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.pool())
         .await?;
         Ok(Some(StoryDetail {
             body,
@@ -287,7 +287,7 @@ impl Store {
              WHERE (a.id = $1 OR a.story = $1) ORDER BY t.dossier",
         )
         .bind(story)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?;
         Ok(if tagged.is_empty() {
             vec![String::new()]
@@ -309,7 +309,7 @@ impl Store {
             )
             .bind(story)
             .bind(d)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.pool())
             .await?;
             out.push((
                 d.clone(),
@@ -334,7 +334,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> anyhow::Result<()> {
         let at = timestamp(now);
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
         for (dossier, before) in snapshot {
             let current = current_decision(&mut tx, story, dossier).await?;
             let who = (story, dossier.as_str(), curator, at.as_str());
@@ -345,7 +345,7 @@ impl Store {
                         .bind(dossier)
                         .execute(&mut *tx)
                         .await?;
-                    super::inbox::refresh(&mut tx, &[story]).await?;
+                    super::inbox::refresh(&mut super::Conn::from(&mut *tx), &[story]).await?;
                     log_decision(&mut tx, who, &current, ("new", None, None)).await?;
                 }
                 Some((s, t, l)) => {
@@ -370,7 +370,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> anyhow::Result<()> {
         let at = timestamp(now);
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
         for dossier in dossiers {
             let before = current_decision(&mut tx, story, dossier).await?;
             // The state stays (`new` without a decision); title and lede change.
@@ -389,7 +389,7 @@ impl Store {
             "SELECT (SELECT COALESCE(MAX(id), 0) FROM articles) AS a,
                     (SELECT COALESCE(MAX(id), 0) FROM decision_log) AS d",
         )
-        .fetch_one(&self.pool)
+        .fetch_one(self.pool())
         .await?)
     }
 }

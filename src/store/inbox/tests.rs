@@ -304,7 +304,7 @@ async fn write_articles(store: &Store, at: DateTime<Utc>) -> Vec<i64> {
 async fn the_denormalised_inbox_equals_the_query_it_replaced_after_every_kind_of_write() {
     let dir = tempfile::tempdir().unwrap();
     let at = Utc.with_ymd_and_hms(2026, 11, 27, 10, 0, 0).unwrap();
-    let store = Store::open(dir.path()).await.unwrap();
+    let store = crate::testing::open_store(dir.path()).await;
     let ids = write_articles(&store, at).await;
     // Decisions: one dossier, every dossier, an untagged story, an edited title.
     let t = |m: i64| at + Duration::minutes(m);
@@ -352,14 +352,9 @@ async fn the_denormalised_inbox_equals_the_query_it_replaced_after_every_kind_of
     // An archive upgraded by migration 0012 gets the same rows from its fill.
     let migration = include_str!("../../../migrations/0012_inbox.sql");
     let fill = &migration[migration.find("INSERT INTO inbox").unwrap()..];
-    sqlx::query("DELETE FROM inbox")
-        .execute(store.pool())
-        .await
-        .unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(fill))
-        .execute(store.pool())
-        .await
-        .unwrap();
+    store.exec("DELETE FROM inbox").await;
+    store.exec(fill).await;
+    assert!(store.scalar("SELECT COUNT(*) FROM inbox").await > 0);
     assert_same(&store, "remplissage de la migration", at).await;
     store.rebuild_inbox().await.unwrap();
     assert_same(&store, "reconstruction", at).await;
