@@ -34,6 +34,12 @@ build:
 ## marque « ignored, ../shared/fixtures absent », les benchmarks lancés en fumée aussi. La sortie
 ## complète reste dans target/make-test.log.
 TEST_LOG := target/make-test.log
+## The suites that run a second time with the store on PostgreSQL (make test). Left out: what
+## is SQLite's by nature (backup: VACUUM INTO; disk: a full disk under the archive's file), what
+## never opens a store (conformance, fuzz, layers, sisimai), and store_backends, which starts its
+## own clusters.
+PG_SUITES := alerts bounces clicks crash daemon extraction fetch french fulltext learning mail \
+  mail_people opml order preferences publish secrets stories suggest tagging triage web_abuse
 test: deps lint
 	node --test $(WEB)/test/
 	@mkdir -p target
@@ -44,8 +50,14 @@ test: deps lint
 	  { $(CARGO) test --locked --test disk -- --ignored --test-threads 1 2>&1; echo $$? > $(TEST_LOG).disk; } \
 	    | tee -a $(TEST_LOG); \
 	else echo "tests/disk.rs (disque plein) ignorés : ils demandent root (mount tmpfs)"; echo 0 > $(TEST_LOG).disk; fi
+	@# The same store tests and end-to-end suites again with the store on PostgreSQL: a throwaway
+	@# cluster (tests/with-postgres), one fresh database per test.
+	@echo "== les mêmes tests, base sur PostgreSQL ==" | tee -a $(TEST_LOG)
+	@{ tests/with-postgres $(CARGO) test --locked --no-fail-fast --lib $(PG_SUITES:%=--test %) 2>&1; \
+	  echo $$? > $(TEST_LOG).pg; } | tee -a $(TEST_LOG)
 	@status=$$(cat $(TEST_LOG).status); \
 	[ "$$status" != 0 ] || status=$$(cat $(TEST_LOG).disk); \
+	[ "$$status" != 0 ] || status=$$(cat $(TEST_LOG).pg); \
 	skipped=$$(grep -c 'ignored, \.\./shared/fixtures absent' $(TEST_LOG)); \
 	if [ "$$status" = 0 ]; then \
 	  echo "make test : tout est passé ; $$skipped tests ignorés faute de ../shared"; \

@@ -10,7 +10,6 @@
 mod faults;
 mod support;
 
-use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -102,8 +101,8 @@ fn campaign(
 }
 
 fn same_articles(ws: &Workspace, reference: &Workspace, what: &str) {
-    let got = faults::articles(&ws.archive());
-    let want = faults::articles(&reference.archive());
+    let got = faults::articles(&ws);
+    let want = faults::articles(&reference);
     assert_eq!(
         got.len(),
         want.len(),
@@ -113,8 +112,8 @@ fn same_articles(ws: &Workspace, reference: &Workspace, what: &str) {
     );
     assert_eq!(got, want, "{what} : articles différents de la référence");
     assert_eq!(
-        faults::stories(&ws.archive()),
-        faults::stories(&reference.archive()),
+        faults::stories(&ws),
+        faults::stories(&reference),
         "{what} : histoires différentes de la référence"
     );
 }
@@ -136,40 +135,34 @@ fn kills_during_fetch_retag_and_reindex_lose_and_double_nothing() {
     campaign(&ws, &["fetch", "--json"], clean, (n, seed), false);
     timed(&ws, &["fetch", "--json"]);
     same_articles(&ws, &reference, "relève");
-    assert_eq!(
-        faults::articles(&ws.archive()).len(),
-        faults::SOURCES * faults::ITEMS
-    );
-    faults::assert_consistent(&ws.archive(), "après la relève");
+    assert_eq!(faults::articles(&ws).len(), faults::SOURCES * faults::ITEMS);
+    faults::assert_consistent(&ws, "après la relève");
 
     faults::set_rules(&reference, RULES_AFTER);
     faults::set_rules(&ws, RULES_AFTER);
     let clean = timed(&reference, &["retag", "--json"]);
     campaign(&ws, &["retag", "--json"], clean, (n, seed ^ 1), false);
     timed(&ws, &["retag", "--json"]);
-    let tags = faults::tags(&ws.archive());
+    let tags = faults::tags(&ws);
     assert!(
         tags.iter().any(|t| t.contains("/art/0/1|pauvrete")),
         "le retag n'a pas appliqué les nouvelles règles"
     );
     assert_eq!(
         tags,
-        faults::tags(&reference.archive()),
+        faults::tags(&reference),
         "retag : classement différent de la référence"
     );
     same_articles(&ws, &reference, "retag");
-    faults::assert_consistent(&ws.archive(), "après retag");
+    faults::assert_consistent(&ws, "après retag");
 
     let clean = timed(&reference, &["reindex", "--json"]);
     campaign(&ws, &["reindex", "--json"], clean, (n, seed ^ 2), false);
     // Between kills the index may be old or half-rebuilt; a completed run makes it whole.
     timed(&ws, &["reindex", "--json"]);
     same_articles(&ws, &reference, "reindex");
-    faults::assert_consistent(&ws.archive(), "après reindex");
-    assert_eq!(
-        faults::tags(&ws.archive()),
-        faults::tags(&reference.archive())
-    );
+    faults::assert_consistent(&ws, "après reindex");
+    assert_eq!(faults::tags(&ws), faults::tags(&reference));
 }
 
 /// A workspace whose mail goes to `sink`, with Flash Info n° 1 ready and `n` subscribers.
@@ -184,8 +177,8 @@ fn send_setup(sink: &Sink, n: usize) -> (TestServer, Workspace) {
 }
 
 /// Delivery states in the ledger, address → state.
-fn ledger(archive: &Path) -> std::collections::BTreeMap<String, String> {
-    faults::rows(archive, "SELECT email || '|' || state FROM deliveries")
+fn ledger(ws: &Workspace) -> std::collections::BTreeMap<String, String> {
+    faults::rows(ws, "SELECT email || '|' || state FROM deliveries")
         .into_iter()
         .map(|r| {
             let (email, state) = r.split_once('|').unwrap();
@@ -224,7 +217,7 @@ fn kills_during_a_send_to_1000_never_mail_anyone_twice() {
     let received = faults::counts(&sink.recipients());
     let twice: Vec<_> = received.iter().filter(|(_, c)| **c > 1).collect();
     assert!(twice.is_empty(), "reçus plusieurs fois : {twice:?}");
-    let states = ledger(&ws.archive());
+    let states = ledger(&ws);
     assert_eq!(states.len(), RECIPIENTS);
     for (email, state) in &states {
         let got = received.get(email).copied().unwrap_or(0);
@@ -246,7 +239,7 @@ fn kills_during_a_send_to_1000_never_mail_anyone_twice() {
         uncertain.len(),
         tally.killed
     );
-    assert_eq!(faults::integrity(&ws.archive()), "ok");
+    assert_eq!(faults::integrity(&ws), "ok");
     println!(
         "envoi de {RECIPIENTS} : {} SIGKILL en cours d'envoi, {} reçus, {} incertains (reçus : {}), aucun en double",
         tally.killed,

@@ -113,7 +113,7 @@ fn a_full_disk_during_a_fetch_loses_nothing_once_space_is_back() {
         stderr_of(&out)
     );
     // Checked once there is room again: opening the base needs a little (its WAL index).
-    let stored = faults::rows_after_space(&ws.archive(), &filler);
+    let stored = faults::rows_after_space(&ws, &filler);
     println!(
         "relève sur disque plein (code {:?}), {stored} articles enregistrés sur {} :\n{text}",
         out.status.code(),
@@ -127,14 +127,11 @@ fn a_full_disk_during_a_fetch_loses_nothing_once_space_is_back() {
         stored < faults::SOURCES * faults::ITEMS,
         "la relève a fini avant que le disque soit plein"
     );
-    assert_eq!(faults::integrity(&ws.archive()), "ok");
+    assert_eq!(faults::integrity(&ws), "ok");
     let doc = ws.fetch(&[]);
     assert_eq!(doc["totals"]["errors"], 0, "{doc:#}");
-    assert_eq!(
-        faults::articles(&ws.archive()),
-        faults::articles(&reference.archive())
-    );
-    faults::assert_consistent(&ws.archive(), "après le disque plein");
+    assert_eq!(faults::articles(&ws), faults::articles(&reference));
+    faults::assert_consistent(&ws, "après le disque plein");
 }
 
 #[test]
@@ -176,7 +173,7 @@ fn a_full_disk_during_a_send_mails_nobody_twice_and_the_send_resumes() {
         "{before} messages : le disque n'était pas plein"
     );
     assert_disk_full_message(&stderr_of(&out));
-    assert_eq!(faults::integrity(&ws.archive()), "ok");
+    assert_eq!(faults::integrity(&ws), "ok");
     let report = ws.json(&send);
     let uncertain = report["uncertain"].as_array().unwrap().len();
     let received = faults::counts(&sink.recipients());
@@ -189,7 +186,7 @@ fn a_full_disk_during_a_send_mails_nobody_twice_and_the_send_resumes() {
         RECIPIENTS,
         "{report:#}"
     );
-    assert_eq!(faults::integrity(&ws.archive()), "ok");
+    assert_eq!(faults::integrity(&ws), "ok");
     println!(
         "après la place revenue : {} reçus, {uncertain} incertains",
         received.len()

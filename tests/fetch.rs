@@ -393,11 +393,11 @@ fn stored_summary_html(ws: &Workspace) -> String {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let store = veille::store::Store::open(&ws.archive()).await.unwrap();
-        sqlx::query_scalar::<_, String>("SELECT summary_html FROM articles")
-            .fetch_one(store.pool())
+        let db = ws.db().await;
+        crate::on_db!(db, pool => sqlx::query_scalar::<_, String>("SELECT summary_html FROM articles")
+            .fetch_one(pool)
             .await
-            .unwrap()
+            .unwrap())
     })
 }
 
@@ -547,12 +547,15 @@ fn kill_during_a_fetch_loses_nothing_and_the_next_fetch_completes() {
         .enable_all()
         .build()
         .unwrap();
+    // SQLite's own check of its file; PostgreSQL keeps its pages itself.
     let integrity = runtime.block_on(async {
-        let store = veille::store::Store::open(&ws.archive()).await.unwrap();
-        sqlx::query_scalar::<_, String>("PRAGMA integrity_check")
-            .fetch_one(store.pool())
-            .await
-            .unwrap()
+        match ws.db().await {
+            support::Db::Sqlite(pool) => sqlx::query_scalar::<_, String>("PRAGMA integrity_check")
+                .fetch_one(&pool)
+                .await
+                .unwrap(),
+            support::Db::Postgres(_) => "ok".to_string(),
+        }
     });
     assert_eq!(integrity, "ok");
 }

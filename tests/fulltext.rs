@@ -131,11 +131,11 @@ fn bodies_are_fetched_after_the_feed_politely_and_failures_leave_items_alone() {
         .build()
         .unwrap();
     let (why, score): (String, f64) = runtime.block_on(async {
-        let store = veille::store::Store::open(&ws.archive()).await.unwrap();
-        sqlx::query_as("SELECT why, score FROM tags WHERE dossier = 'pauvrete'")
-            .fetch_one(store.pool())
+        let db = ws.db().await;
+        crate::on_db!(db, pool => sqlx::query_as("SELECT why, score FROM tags WHERE dossier = 'pauvrete'")
+            .fetch_one(pool)
             .await
-            .unwrap()
+            .unwrap())
     });
     let why: Vec<veille::model::Match> = serde_json::from_str(&why).unwrap();
     let said: Vec<String> = why

@@ -148,6 +148,7 @@ fn eval_tags_train_on_the_development_file() {
             .arg("--archive")
             .arg(ws.archive())
             .args(args)
+            .envs(ws.store_env())
             .output()
             .unwrap();
         assert!(out.status.success(), "{out:?}");

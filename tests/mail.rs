@@ -404,14 +404,14 @@ fn each_subscriber_gets_one_signed_message_and_one_click_unsubscribes() {
         "{report:#}"
     );
     let left = tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let store = veille::store::Store::open(&ws.archive()).await.unwrap();
-        sqlx::query_scalar::<_, i64>(
+        let db = ws.db().await;
+        crate::on_db!(db, pool => sqlx::query_scalar::<_, i64>(
             "SELECT (SELECT COUNT(*) FROM deliveries WHERE email LIKE '%eric@%')
                   + (SELECT COUNT(*) FROM subscribers WHERE email LIKE '%eric@%')",
         )
-        .fetch_one(store.pool())
+        .fetch_one(pool)
         .await
-        .unwrap()
+        .unwrap())
     });
     assert_eq!(left, 0, "l'adresse effacée reste dans la base");
     let export = String::from_utf8(ws.run(&["subscribers", "export"]).stdout).unwrap();

@@ -79,11 +79,11 @@ fn articles_are_tagged_with_their_reasons_and_territories() {
         .build()
         .unwrap();
     let why: String = runtime.block_on(async {
-        let store = veille::store::Store::open(&ws.archive()).await.unwrap();
-        sqlx::query_scalar("SELECT why FROM tags WHERE dossier = 'pauvrete'")
-            .fetch_one(store.pool())
+        let db = ws.db().await;
+        crate::on_db!(db, pool => sqlx::query_scalar("SELECT why FROM tags WHERE dossier = 'pauvrete'")
+            .fetch_one(pool)
             .await
-            .unwrap()
+            .unwrap())
     });
     let why: serde_json::Value = serde_json::from_str(&why).unwrap();
     let terms: Vec<&str> = why

@@ -46,8 +46,12 @@ impl Tmux {
 
     /// Starts `veille triage` in a window of `width`×`height` named `name`.
     fn start_sized(&self, name: &str, ws: &Workspace, curator: &str, (width, height): (u16, u16)) {
+        let database = ws
+            .database_url()
+            .map(|url| format!("VEILLE_DATABASE_URL={url} "))
+            .unwrap_or_default();
         let command = format!(
-            "env VEILLE_CURATOR={curator} TERM=xterm-256color NO_COLOR=1 {} --config {} --archive {} triage",
+            "env {database}VEILLE_CURATOR={curator} TERM=xterm-256color NO_COLOR=1 {} --config {} --archive {} triage",
             env!("CARGO_BIN_EXE_veille"),
             ws.config().display(),
             ws.archive().display()

@@ -21,39 +21,44 @@ pub(crate) fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-/// `PRAGMA integrity_check` of the archive's database.
-pub(crate) fn integrity(archive: &Path) -> String {
+/// `PRAGMA integrity_check` of the workspace's SQLite file; "ok" on PostgreSQL, which keeps
+/// its pages itself (a killed veille is only a dropped client there).
+pub(crate) fn integrity(ws: &Workspace) -> String {
     runtime().block_on(async {
-        let store = veille::store::Store::open(archive).await.unwrap();
-        sqlx::query_scalar::<_, String>("PRAGMA integrity_check")
-            .fetch_one(store.pool())
-            .await
-            .unwrap()
+        match ws.db().await {
+            crate::support::Db::Sqlite(pool) => {
+                sqlx::query_scalar::<_, String>("PRAGMA integrity_check")
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap()
+            }
+            crate::support::Db::Postgres(_) => "ok".to_string(),
+        }
     })
 }
 
 /// Removes the `filler` file (space is back), then counts the stored articles: opening the
 /// base needs a little room (its WAL index).
-pub(crate) fn rows_after_space(archive: &Path, filler: &Path) -> usize {
+pub(crate) fn rows_after_space(ws: &Workspace, filler: &Path) -> usize {
     std::fs::remove_file(filler).unwrap();
-    articles(archive).len()
+    articles(ws).len()
 }
 
 /// Rows of one query as text tuples, for comparisons between two archives.
-pub(crate) fn rows(archive: &Path, sql: &'static str) -> Vec<String> {
+pub(crate) fn rows(ws: &Workspace, sql: &'static str) -> Vec<String> {
     runtime().block_on(async {
-        let store = veille::store::Store::open(archive).await.unwrap();
-        sqlx::query_scalar::<_, String>(sql)
-            .fetch_all(store.pool())
+        let db = ws.db().await;
+        crate::on_db!(db, pool => sqlx::query_scalar::<_, String>(sql)
+            .fetch_all(pool)
             .await
-            .unwrap()
+            .unwrap())
     })
 }
 
 /// Every article as `source|url|title`, sorted, duplicates kept (a duplicate must show).
-pub(crate) fn articles(archive: &Path) -> Vec<String> {
+pub(crate) fn articles(ws: &Workspace) -> Vec<String> {
     let mut found = rows(
-        archive,
+        ws,
         "SELECT s.name || '|' || a.url || '|' || a.title FROM articles a \
          JOIN sources s ON s.id = a.source_id",
     );
@@ -62,22 +67,30 @@ pub(crate) fn articles(archive: &Path) -> Vec<String> {
 }
 
 /// Every tag as `url|dossier|score`, sorted.
-pub(crate) fn tags(archive: &Path) -> Vec<String> {
-    let mut found = rows(
-        archive,
-        "SELECT a.url || '|' || t.dossier || '|' || printf('%.6f', t.score) FROM tags t \
-         JOIN articles a ON a.id = t.article_id",
-    );
+pub(crate) fn tags(ws: &Workspace) -> Vec<String> {
+    let scored: Vec<(String, String, f64)> = runtime().block_on(async {
+        let db = ws.db().await;
+        crate::on_db!(db, pool => sqlx::query_as(
+            "SELECT a.url, t.dossier, t.score FROM tags t JOIN articles a ON a.id = t.article_id",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap())
+    });
+    let mut found: Vec<String> = scored
+        .into_iter()
+        .map(|(url, dossier, score)| format!("{url}|{dossier}|{score:.6}"))
+        .collect();
     found.sort();
     found
 }
 
 /// The stories as sets of article URLs: the partition, whatever the ids (a NULL story is
 /// an article that is a story of its own).
-pub(crate) fn stories(archive: &Path) -> BTreeSet<BTreeSet<String>> {
+pub(crate) fn stories(ws: &Workspace) -> BTreeSet<BTreeSet<String>> {
     let mut by_story: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for row in rows(
-        archive,
+        ws,
         "SELECT CAST(COALESCE(story, id) AS TEXT) || '|' || url FROM articles",
     ) {
         let (story, url) = row.split_once('|').unwrap();
@@ -90,14 +103,15 @@ pub(crate) fn stories(archive: &Path) -> BTreeSet<BTreeSet<String>> {
 }
 
 /// Ids of the articles in the store and in the search index (alive documents).
-pub(crate) fn store_and_index_ids(archive: &Path) -> (Vec<i64>, Vec<i64>) {
-    let mut store: Vec<i64> = rows(archive, "SELECT CAST(id AS TEXT) FROM articles")
+pub(crate) fn store_and_index_ids(ws: &Workspace) -> (Vec<i64>, Vec<i64>) {
+    let archive = ws.archive();
+    let mut store: Vec<i64> = rows(ws, "SELECT CAST(id AS TEXT) FROM articles")
         .iter()
         .map(|s| s.parse().unwrap())
         .collect();
     store.sort_unstable();
     let (index, _) =
-        veille::search::SearchIndex::open(&veille::indexing::index_dir(archive)).unwrap();
+        veille::search::SearchIndex::open(&veille::indexing::index_dir(&archive)).unwrap();
     let reader = index.index().reader().unwrap();
     let searcher = reader.searcher();
     let mut indexed = Vec::new();
@@ -112,9 +126,9 @@ pub(crate) fn store_and_index_ids(archive: &Path) -> (Vec<i64>, Vec<i64>) {
 }
 
 /// Checks integrity and that the index holds exactly the store's articles, once each.
-pub(crate) fn assert_consistent(archive: &Path, what: &str) {
-    assert_eq!(integrity(archive), "ok", "{what} : intégrité");
-    let (store, index) = store_and_index_ids(archive);
+pub(crate) fn assert_consistent(ws: &Workspace, what: &str) {
+    assert_eq!(integrity(ws), "ok", "{what} : intégrité");
+    let (store, index) = store_and_index_ids(ws);
     assert_eq!(
         store.len(),
         index.len(),

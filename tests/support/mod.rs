@@ -14,9 +14,30 @@ pub(crate) mod web;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// A temporary folder with a `feeds.toml` and an `archive/`.
+/// A temporary folder with a `feeds.toml` and an `archive/`; in the PostgreSQL pass of the
+/// tests (`tests/with-postgres`), also a fresh database of the shared test cluster, which every
+/// run of veille from this workspace uses as its store.
 pub(crate) struct Workspace {
     pub(crate) dir: tempfile::TempDir,
+    database: Option<String>,
+}
+
+/// The store of a workspace, for the few checks no command shows: its SQLite file or its
+/// PostgreSQL database. `on_db!(db, pool => …)` runs a query on either.
+pub(crate) enum Db {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to the workspace database's pool, once per backend.
+#[macro_export]
+macro_rules! on_db {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match &$db {
+            $crate::support::Db::Sqlite($pool) => $body,
+            $crate::support::Db::Postgres($pool) => $body,
+        }
+    };
 }
 
 impl Workspace {
@@ -27,7 +48,41 @@ impl Workspace {
             "[settings]\nuser_agent = \"veille-test/0.1 (+https://example.org/contact)\"\nretry_base_secs = 60\n{settings}\n\n{DOSSIERS}\n{rest}"
         );
         std::fs::write(dir.path().join("feeds.toml"), text).expect("write feeds.toml");
-        Workspace { dir }
+        let database = postgres::shared_cluster().map(|admin| postgres::fresh_database(&admin));
+        Workspace { dir, database }
+    }
+
+    /// The PostgreSQL database this workspace's store lives in, in the PostgreSQL pass.
+    pub(crate) fn database_url(&self) -> Option<&str> {
+        self.database.as_deref()
+    }
+
+    /// The environment a run of veille needs to reach this workspace's store.
+    pub(crate) fn store_env(&self) -> Vec<(&'static str, String)> {
+        self.database
+            .iter()
+            .map(|url| ("VEILLE_DATABASE_URL", url.clone()))
+            .collect()
+    }
+
+    /// Opens this workspace's store in process, as veille itself would.
+    pub(crate) async fn open_store(&self) -> veille::store::Store {
+        match &self.database {
+            Some(url) => veille::store::Store::open_postgres(url).await,
+            None => veille::store::Store::open_sqlite(&self.archive()).await,
+        }
+        .expect("ouvrir la base de l'espace de test")
+    }
+
+    /// A pool on this workspace's store, for direct checks (`on_db!`).
+    pub(crate) async fn db(&self) -> Db {
+        match &self.database {
+            Some(url) => Db::Postgres(sqlx::PgPool::connect(url).await.expect("PostgreSQL")),
+            None => {
+                let store = self.open_store().await;
+                Db::Sqlite(store.sqlite_pool().expect("SQLite").clone())
+            }
+        }
     }
 
     pub(crate) fn config(&self) -> PathBuf {
@@ -48,7 +103,8 @@ impl Workspace {
             .args(args)
             .env_remove("VEILLE_CONFIG")
             .env_remove("VEILLE_ARCHIVE")
-            .env_remove("VEILLE_DATABASE_URL");
+            .env_remove("VEILLE_DATABASE_URL")
+            .envs(self.store_env());
         command
     }
 

@@ -248,3 +248,43 @@ impl Drop for Postgres {
             .output();
     }
 }
+
+/// The environment variable naming a running cluster (an admin URL) on which the end-to-end
+/// tests run the store: `tests/with-postgres` sets it for `make test`'s second pass.
+pub(crate) const SHARED_CLUSTER_VAR: &str = "VEILLE_TEST_POSTGRES";
+
+/// The admin URL of the shared test cluster, when this run is the PostgreSQL pass.
+pub(crate) fn shared_cluster() -> Option<String> {
+    std::env::var(SHARED_CLUSTER_VAR)
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+}
+
+/// A new, empty database in the cluster of `admin` (unique in the cluster), and its URL.
+pub(crate) fn fresh_database(admin: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let name = format!(
+        "e_{}_{}_{nanos}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let out = Command::new("psql")
+        .arg(admin)
+        .args(["-v", "ON_ERROR_STOP=1", "-qc"])
+        .arg(format!("CREATE DATABASE {name}"))
+        .output()
+        .expect("lancer psql (paquet Debian postgresql-client)");
+    assert!(
+        out.status.success(),
+        "{}",
+        describe("psql CREATE DATABASE", &out)
+    );
+    let mut url = url::Url::parse(admin).expect("adresse du serveur de test");
+    url.set_path(&name);
+    url.to_string()
+}
