@@ -101,8 +101,8 @@ fn campaign(
 }
 
 fn same_articles(ws: &Workspace, reference: &Workspace, what: &str) {
-    let got = faults::articles(&ws);
-    let want = faults::articles(&reference);
+    let got = faults::articles(ws);
+    let want = faults::articles(reference);
     assert_eq!(
         got.len(),
         want.len(),
@@ -112,8 +112,8 @@ fn same_articles(ws: &Workspace, reference: &Workspace, what: &str) {
     );
     assert_eq!(got, want, "{what} : articles différents de la référence");
     assert_eq!(
-        faults::stories(&ws),
-        faults::stories(&reference),
+        faults::stories(ws),
+        faults::stories(reference),
         "{what} : histoires différentes de la référence"
     );
 }
