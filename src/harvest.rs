@@ -16,13 +16,48 @@ use crate::ingest::{self, IngestError};
 use crate::model::{
     ArticleCandidate, PreparedArticle, Source, SourceKind, SourceReport, SourceStatus,
 };
-use crate::store::{FetchState, Store, Validators};
+use crate::store::{CatchUp, FetchState, Lease, Store, Validators};
 use crate::tag::Tagger;
+
+/// A daemon pass's share of its slots: before fetching a source, the pass takes the source's
+/// lease for its slot, so that the processes sharing the store fetch each source (by URL)
+/// once per slot, and finish the slot of a process that died.
+#[derive(Debug, Clone)]
+pub(crate) struct SlotLeases {
+    /// The slot of each source of the pass, by source name.
+    pub(crate) slots: HashMap<String, DateTime<Utc>>,
+    /// Who takes the leases (host, process, start), as other processes see it.
+    pub(crate) holder: String,
+    /// How long a lease lasts: past it, its holder is presumed dead and another takes over.
+    pub(crate) ttl: chrono::Duration,
+}
+
+impl SlotLeases {
+    /// The lease length for these settings: a whole request (`timeout_secs`) twice over, and
+    /// time to parse and store; a live holder is never overtaken.
+    pub(crate) fn ttl_for(settings: &crate::config::Settings) -> chrono::Duration {
+        let timeout = i64::try_from(settings.timeout_secs).unwrap_or(i64::MAX / 4);
+        chrono::Duration::seconds(timeout.saturating_mul(2).saturating_add(10))
+    }
+
+    /// A name for this process among those sharing the store.
+    pub(crate) fn holder_name() -> String {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_else(|_| "machine".into());
+        format!(
+            "{host}:{}:{}",
+            std::process::id(),
+            Utc::now().timestamp_millis()
+        )
+    }
+}
 
 /// What every source of a pass shares besides the HTTP client.
 struct PassContext<'a> {
     config: &'a Config,
     store: &'a Store,
+    leases: Option<&'a SlotLeases>,
     fetcher: Fetcher,
     tagger: Arc<Tagger>,
     /// Held across each source's store transaction, so that two sources carrying the same
@@ -36,13 +71,18 @@ struct PassContext<'a> {
 struct PassStories {
     index: StoryIndex,
     since: DateTime<Utc>,
+    /// The highest article id the index has seen: what other processes store after it is
+    /// learnt under the store's write lock, before this pass assigns stories.
+    seen: i64,
 }
 
 impl PassStories {
     async fn load(config: &Config, store: &Store, now: DateTime<Utc>) -> anyhow::Result<Self> {
+        // Read first: an article stored meanwhile is learnt twice (harmless), never missed.
+        let seen = store.last_article_id().await?;
         let index = load_story_index(config, store, now).await?;
         let since = now - index.window();
-        Ok(PassStories { index, since })
+        Ok(PassStories { index, since, seen })
     }
 
     /// Makes sure the index holds the stored articles from a window before `earliest`.
@@ -117,7 +157,7 @@ pub(crate) async fn run_sources(
     tagger: &Arc<Tagger>,
     store: &Store,
     sources: &[&Source],
-    force: bool,
+    (force, leases): (bool, Option<&SlotLeases>),
     stop: &AtomicBool,
     on_done: impl Fn(&SourceReport),
 ) -> anyhow::Result<Vec<SourceReport>> {
@@ -125,6 +165,7 @@ pub(crate) async fn run_sources(
     let context = PassContext {
         config,
         store,
+        leases,
         fetcher: Fetcher::new(&config.settings)?,
         tagger: tagger.clone(),
         stories: Mutex::new(PassStories::load(config, store, Utc::now()).await?),
@@ -136,6 +177,9 @@ pub(crate) async fn run_sources(
         .inspect(|r| on_done(r))
         .collect()
         .await;
+    if let Some(leases) = leases {
+        settle_elsewhere(&context, leases, sources, &states, stop, &mut reports).await;
+    }
     // New stories may belong in a dossier's "to check" band.
     if let Err(e) = crate::learning::refresh(store, Utc::now()).await {
         tracing::warn!(
@@ -206,8 +250,25 @@ async fn harvest_source(
         return report;
     }
     let (config, store) = (context.config, context.store);
+    let lease = match take_lease(context, source, now).await {
+        Ok(Some(lease)) => Some(lease),
+        Ok(None) => None,
+        Err(status_and_error) => {
+            (report.status, report.error) = status_and_error;
+            return report;
+        }
+    };
     let outcome = fetch_and_store(context, source, state).await;
     let now = Utc::now();
+    if let Some((slot, holder)) = lease
+        && let Err(e) = store.finish_lease(&source.url, slot, holder).await
+    {
+        tracing::warn!(
+            "source « {} » : bail de relève non clos ({}) ; il expirera",
+            source.name,
+            crate::wording::chain(&e)
+        );
+    }
     match outcome {
         Ok(Outcome::NotModified) => {
             report.status = SourceStatus::NotModified;
@@ -248,6 +309,90 @@ async fn harvest_source(
         }
     }
     report
+}
+
+/// Takes `source`'s lease for its slot in a daemon pass: `Ok(Some)` when held, `Ok(None)`
+/// outside leased passes, `Err` with the report's status when another process has it.
+async fn take_lease<'a>(
+    context: &PassContext<'a>,
+    source: &Source,
+    now: DateTime<Utc>,
+) -> Result<Option<(DateTime<Utc>, &'a str)>, (SourceStatus, Option<String>)> {
+    let Some(leases) = context.leases else {
+        return Ok(None);
+    };
+    let Some(&slot) = leases.slots.get(&source.name) else {
+        return Ok(None);
+    };
+    let expires = now + leases.ttl;
+    match context
+        .store
+        .take_lease(&source.url, slot, &leases.holder, now, expires)
+        .await
+    {
+        Ok(true) => Ok(Some((slot, leases.holder.as_str()))),
+        Ok(false) => Err((SourceStatus::Elsewhere, None)),
+        Err(e) => Err((
+            SourceStatus::Error,
+            Some(format!("base de données : {}", crate::wording::chain(&e))),
+        )),
+    }
+}
+
+/// After a leased pass: waits for the sources another process holds in their slot, and
+/// takes over those whose holder died (lease expired), so the slot ends with every source
+/// fetched once. Gives up after twice a lease's length, or at a stop.
+async fn settle_elsewhere(
+    context: &PassContext<'_>,
+    leases: &SlotLeases,
+    sources: &[&Source],
+    states: &HashMap<String, FetchState>,
+    stop: &AtomicBool,
+    reports: &mut [SourceReport],
+) {
+    let deadline = Utc::now() + leases.ttl * 2;
+    let mut settled = std::collections::HashSet::new();
+    loop {
+        let mut slots: HashMap<DateTime<Utc>, HashMap<String, Lease>> = HashMap::new();
+        let mut waiting = false;
+        for (i, report) in reports.iter_mut().enumerate() {
+            if report.status != SourceStatus::Elsewhere || settled.contains(&i) {
+                continue;
+            }
+            let Some(source) = sources.iter().find(|s| s.name == report.name) else {
+                continue;
+            };
+            let Some(&slot) = leases.slots.get(&source.name) else {
+                continue;
+            };
+            if let std::collections::hash_map::Entry::Vacant(e) = slots.entry(slot) {
+                let Ok(rows) = context.store.slot_leases(slot).await else {
+                    waiting = true;
+                    continue;
+                };
+                e.insert(rows.into_iter().map(|l| (l.url.clone(), l)).collect());
+            }
+            match slots[&slot].get(&source.url) {
+                Some(lease) if lease.done => {
+                    settled.insert(i);
+                }
+                Some(lease)
+                    if crate::store::parse_timestamp(Some(lease.expires.clone()))
+                        .is_some_and(|t| t >= Utc::now()) =>
+                {
+                    waiting = true;
+                }
+                _ => {
+                    *report = harvest_source(context, source, states, false, stop).await;
+                    waiting |= report.status == SourceStatus::Elsewhere;
+                }
+            }
+        }
+        if !waiting || stop.load(Ordering::Relaxed) || Utc::now() > deadline {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
 }
 
 enum Outcome {
@@ -306,9 +451,28 @@ async fn fetch_and_store(
     }
     // New stories that continue an earlier one: (story, previous, relatedness).
     let mut links: Vec<(i64, i64, f64)> = Vec::new();
+    // Both callbacks run inside the store's call, one at a time; a mutex (never contended)
+    // lets both reach the index and keeps the future Send.
+    let shared = std::sync::Mutex::new(&mut *stories);
+    let after = shared.lock().map(|s| s.seen).unwrap_or(i64::MAX);
+    let mut learn = |id: i64, story: i64, at: DateTime<Utc>, text: &str| {
+        if let (Some(fp), Ok(mut s)) = (Fingerprint::from_text(text), shared.lock()) {
+            s.index.insert(story, at, fp);
+            s.seen = s.seen.max(id);
+        }
+    };
+    let catch_up = CatchUp {
+        after,
+        learn: &mut learn,
+    };
+    let batch = (state.id, &validators, items.as_slice(), now);
     let counts = context
         .store
-        .record_success(state.id, &validators, &items, now, |prepared, id| {
+        .record_success_seeing(batch, Some(catch_up), |prepared, id| {
+            let Ok(mut stories) = shared.lock() else {
+                return id;
+            };
+            stories.seen = stories.seen.max(id);
             let at = prepared.candidate.published.unwrap_or(now);
             let Some(fp) = Fingerprint::from_text(&prepared.fingerprint) else {
                 return id;

@@ -120,15 +120,18 @@ pub(crate) enum SourceStatus {
     Deferred,
     /// Not tried: the pass was stopped (daemon stopping, Ctrl-C).
     Stopped,
+    /// Not fetched here: another process sharing the store fetched it in this slot.
+    Elsewhere,
 }
 
 impl SourceStatus {
-    pub(crate) const ALL: [SourceStatus; 5] = [
+    pub(crate) const ALL: [SourceStatus; 6] = [
         SourceStatus::Ok,
         SourceStatus::NotModified,
         SourceStatus::Error,
         SourceStatus::Deferred,
         SourceStatus::Stopped,
+        SourceStatus::Elsewhere,
     ];
 
     pub(crate) fn as_str(self) -> &'static str {
@@ -138,6 +141,7 @@ impl SourceStatus {
             SourceStatus::Error => "error",
             SourceStatus::Deferred => "deferred",
             SourceStatus::Stopped => "stopped",
+            SourceStatus::Elsewhere => "elsewhere",
         }
     }
 }

@@ -104,6 +104,7 @@ fn write_reports(out: &mut String, config: &Config, reports: &[SourceReport]) ->
             SourceStatus::Deferred => "différée",
             SourceStatus::Stopped => "non relevée",
             SourceStatus::Error => "erreur",
+            SourceStatus::Elsewhere => "relevée ailleurs",
         };
         writeln!(
             out,
@@ -171,7 +172,7 @@ pub(crate) async fn fetch<'a>(
         &prepared.tagger,
         &store,
         &sources,
-        options.force,
+        (options.force, None),
         &interrupt.stop,
         |r| {
             interrupt.saved(r);

@@ -17,7 +17,7 @@ pub(crate) mod nightly;
 
 pub(crate) use jobs::jobs;
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -185,6 +185,7 @@ pub(crate) async fn run(
     }
 
     let mut daemon = Daemon {
+        holder: harvest::SlotLeases::holder_name(),
         shared: shared.clone(),
         archive,
         clock,
@@ -280,6 +281,8 @@ fn spawn_signals(stop: watch::Sender<bool>, hup: mpsc::UnboundedSender<()>) -> a
 }
 
 struct Daemon {
+    /// This process's name in the polling leases it takes in the store.
+    holder: String,
     shared: Arc<Shared>,
     archive: PathBuf,
     clock: Box<dyn Clock>,
@@ -385,19 +388,26 @@ impl Daemon {
             .partition(|d| matches!(self.scheduler.jobs[d.index].job.task, Task::Poll { .. }));
 
         if !polls.is_empty() {
-            let names: HashSet<String> = polls
-                .iter()
-                .filter_map(|d| match &self.scheduler.jobs[d.index].job.task {
-                    Task::Poll { sources } => Some(sources.clone()),
-                    _ => None,
-                })
-                .flatten()
-                .collect();
+            // Each source's slot: the key of its lease among the processes sharing the store.
+            let mut slots: HashMap<String, DateTime<Utc>> = HashMap::new();
+            for d in &polls {
+                if let Task::Poll { sources } = &self.scheduler.jobs[d.index].job.task {
+                    for name in sources {
+                        let slot = slots.entry(name.clone()).or_insert(d.slot);
+                        *slot = (*slot).max(d.slot);
+                    }
+                }
+            }
+            let leases = harvest::SlotLeases {
+                slots,
+                holder: self.holder.clone(),
+                ttl: harvest::SlotLeases::ttl_for(&config.settings),
+            };
             let cut = AtomicBool::new(false);
             let started = Instant::now();
             let (store, archive) = (self.shared.store.clone(), self.archive.clone());
             let tagger = self.shared.tagger();
-            let pass = poll(&config, &tagger, &store, &archive, &names, &cut);
+            let pass = poll(&config, &tagger, &store, &archive, &leases, &cut);
             match self.with_grace(pass, &cut, grace).await {
                 Finished::Cut => return true,
                 Finished::Done { output, stopping } => {
@@ -538,15 +548,30 @@ async fn poll(
     tagger: &Arc<Tagger>,
     store: &Store,
     archive: &Path,
-    names: &HashSet<String>,
+    leases: &harvest::SlotLeases,
     cut: &AtomicBool,
 ) -> anyhow::Result<()> {
     let sources: Vec<_> = config
         .sources
         .iter()
-        .filter(|s| names.contains(&s.name))
+        .filter(|s| leases.slots.contains_key(&s.name))
         .collect();
-    let reports = harvest::run_sources(config, tagger, store, &sources, false, cut, |_| {}).await?;
+    // Leases only matter while their slot runs: a day back is plenty.
+    if let Some(oldest) = leases.slots.values().min() {
+        store
+            .prune_leases(*oldest - chrono::Duration::days(1))
+            .await?;
+    }
+    let reports = harvest::run_sources(
+        config,
+        tagger,
+        store,
+        &sources,
+        (false, Some(leases)),
+        cut,
+        |_| {},
+    )
+    .await?;
     store.record_fetch_stats(&reports).await?;
     for r in reports.iter().filter(|r| r.status == SourceStatus::Error) {
         warn!(
@@ -574,8 +599,13 @@ fn pass_text(reports: &[SourceReport]) -> String {
     );
     let new = reports.iter().map(|r| r.new).sum::<u32>() as usize;
     let s = |n: usize| if n > 1 { "s" } else { "" };
+    // Only where another process shares the store and took some of the slot.
+    let elsewhere = match count(SourceStatus::Elsewhere) {
+        0 => String::new(),
+        n => format!(", {n} relevée{} par un autre processus", s(n)),
+    };
     format!(
-        "relève : {} — {} ok, {unchanged} non modifiée{}, {} en erreur, {deferred} différée{} ; {} article{} nouveau{}, {} mis à jour",
+        "relève : {} — {} ok, {unchanged} non modifiée{}, {} en erreur, {deferred} différée{}{elsewhere} ; {} article{} nouveau{}, {} mis à jour",
         plural(reports.len(), "source", "sources"),
         count(SourceStatus::Ok),
         s(unchanged),

@@ -53,6 +53,7 @@ mod editions;
 mod inbox;
 mod jobs;
 mod learning;
+mod leases;
 mod ledger;
 pub mod postgres;
 pub(crate) mod preferences;
@@ -67,6 +68,7 @@ pub(crate) use decisions::DecisionError;
 pub(crate) use editions::{EditionError, NewBlock};
 pub(crate) use jobs::{EditionReminder, JobRow, SourceStat, Totals};
 pub(crate) use learning::{ToCheckEntry, ToCheckRow};
+pub(crate) use leases::Lease;
 pub(crate) use ledger::{ClaimedDelivery, DeliveryOutcome, LedgerStep, SendError};
 pub(crate) use privacy::PersonalData;
 pub(crate) use subscribers::{ImportEntry, ImportOutcome};
@@ -270,6 +272,57 @@ async fn insert_tags(conn: &mut Conn<'_>, article: i64, tagging: &Tagging) -> an
     Ok(())
 }
 
+/// Articles stored after `after` (an article id), handed to `learn` as (id, story, date,
+/// fingerprint) in id order: what another process stored since a story index last looked.
+pub(crate) struct CatchUp<'a> {
+    pub(crate) after: i64,
+    pub(crate) learn: Learn<'a>,
+}
+
+/// What learns one article stored by another process: (id, story, date, fingerprint).
+pub(crate) type Learn<'a> = &'a mut dyn FnMut(i64, i64, DateTime<Utc>, &str);
+
+/// A source answered and its items are stored: its validators and health, reset.
+async fn mark_fetched(
+    conn: &mut Conn<'_>,
+    source_id: i64,
+    validators: &Validators,
+    now_text: &str,
+) -> sqlx::Result<()> {
+    on_conn!(conn, c => {
+        sqlx::query(
+            "UPDATE sources SET etag = $1, last_modified = $2, last_status = $3, last_fetch = $4,
+             last_success = $4, consecutive_errors = 0, last_error = NULL, next_fetch = NULL WHERE id = $5",
+        )
+        .bind(&validators.etag)
+        .bind(&validators.last_modified)
+        .bind(i64::from(validators.status))
+        .bind(now_text)
+        .bind(source_id)
+        .execute(&mut **c)
+        .await?;
+    });
+    Ok(())
+}
+
+async fn learn_newer(conn: &mut Conn<'_>, catch_up: &mut CatchUp<'_>) -> anyhow::Result<()> {
+    let rows: Vec<(i64, i64, String, String)> = on_conn!(conn, c => {
+        sqlx::query_as(
+            "SELECT id, COALESCE(story, id), COALESCE(published, first_seen), fingerprint
+             FROM articles WHERE id > $1 AND fingerprint IS NOT NULL ORDER BY id",
+        )
+        .bind(catch_up.after)
+        .fetch_all(&mut **c)
+        .await?
+    });
+    for (id, story, at, fingerprint) in rows {
+        if let Some(at) = parse_timestamp(Some(at)) {
+            (catch_up.learn)(id, story, at, &fingerprint);
+        }
+    }
+    Ok(())
+}
+
 /// Timestamps are stored as fixed-width RFC 3339 UTC text, so that text order is time order.
 pub fn timestamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
@@ -373,6 +426,16 @@ impl Store {
         })
     }
 
+    /// The highest article id stored so far (0 for none): where a story index starts
+    /// watching for other processes' articles.
+    pub(crate) async fn last_article_id(&self) -> anyhow::Result<i64> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM articles")
+                .fetch_one(pool)
+                .await?
+        }))
+    }
+
     /// Whether the store is a PostgreSQL database (shared by several centres or machines).
     pub fn is_postgres(&self) -> bool {
         matches!(self.backend, Backend::Postgres(_))
@@ -460,12 +523,27 @@ impl Store {
     /// source, or else the same canonical URL. A changed title or summary updates it (and its
     /// tags). A new article gets its story from `assign_story(item, new_article_id)`, which
     /// merging supplies; the store itself knows nothing of how stories are found.
+    #[cfg(test)]
     pub(crate) async fn record_success(
         &self,
         source_id: i64,
         validators: &Validators,
         items: &[PreparedArticle],
         now: DateTime<Utc>,
+        assign_story: impl FnMut(&PreparedArticle, i64) -> i64,
+    ) -> anyhow::Result<Counts> {
+        let batch = (source_id, validators, items, now);
+        self.record_success_seeing(batch, None, assign_story).await
+    }
+
+    /// `record_success` for a caller whose story index may lag behind other processes
+    /// sharing the store: once the write lock is held, and before any item is assigned,
+    /// `catch_up` learns every article stored after `catch_up.after` — so two processes
+    /// storing the same story at the same moment still make one story.
+    pub(crate) async fn record_success_seeing(
+        &self,
+        (source_id, validators, items, now): (i64, &Validators, &[PreparedArticle], DateTime<Utc>),
+        catch_up: Option<CatchUp<'_>>,
         mut assign_story: impl FnMut(&PreparedArticle, i64) -> i64,
     ) -> anyhow::Result<Counts> {
         let now_text = timestamp(now);
@@ -473,8 +551,12 @@ impl Store {
         // Changed articles and new stories, whose inbox rows are computed before commit (an
         // article joining a story updates that story's rows at once).
         let (mut changed, mut started) = (Vec::new(), Vec::new());
+        let mut catch_up = catch_up;
         on_pool!(self, pool => {
         let mut tx = pool.begin_write().await?;
+        if let Some(catch_up) = catch_up.as_mut() {
+            learn_newer(&mut Conn::from(&mut *tx), catch_up).await?;
+        }
         for prepared in items {
             let item = &prepared.candidate;
             // One lookup for both identities: the same GUID in this source first, else the
@@ -579,17 +661,7 @@ impl Store {
         let mut conn = Conn::from(&mut *tx);
         inbox::refresh(&mut conn, &started).await?;
         inbox::refresh_articles(&mut conn, &changed).await?;
-        sqlx::query(
-            "UPDATE sources SET etag = $1, last_modified = $2, last_status = $3, last_fetch = $4,
-             last_success = $4, consecutive_errors = 0, last_error = NULL, next_fetch = NULL WHERE id = $5",
-        )
-        .bind(&validators.etag)
-        .bind(&validators.last_modified)
-        .bind(validators.status as i64)
-        .bind(&now_text)
-        .bind(source_id)
-        .execute(&mut *tx)
-        .await?;
+        mark_fetched(&mut conn, source_id, validators, &now_text).await?;
         tx.commit().await?;
         });
         Ok(counts)

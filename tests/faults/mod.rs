@@ -205,6 +205,11 @@ fn title(i: usize, j: usize) -> String {
 /// A server with `SOURCES` feeds of `ITEMS` articles, slow enough for kills to land mid-pass,
 /// and the `[[sources]]` entries naming them.
 pub(crate) fn feeds() -> (TestServer, String) {
+    feeds_delayed(|i| std::time::Duration::from_millis(20 * (i as u64 % 10)))
+}
+
+/// `feeds()` with the answer of source `i` delayed by `delay(i)`.
+pub(crate) fn feeds_delayed(delay: impl Fn(usize) -> std::time::Duration) -> (TestServer, String) {
     let server = TestServer::start();
     let mut sources = String::new();
     for i in 0..SOURCES {
@@ -223,8 +228,7 @@ pub(crate) fn feeds() -> (TestServer, String) {
             .collect();
         server.route(
             &format!("/k{i}.xml"),
-            Route::rss(crate::support::rss(&refs))
-                .delayed(std::time::Duration::from_millis(20 * (i as u64 % 10))),
+            Route::rss(crate::support::rss(&refs)).delayed(delay(i)),
         );
         sources.push_str(&feed_source(
             &format!("Source {i:02}"),

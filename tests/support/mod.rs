@@ -52,6 +52,14 @@ impl Workspace {
         Workspace { dir, database }
     }
 
+    /// A workspace whose store is the PostgreSQL database at `url`, shared with others (several
+    /// archive folders serving one centre, or several centres).
+    pub(crate) fn sharing(settings: &str, rest: &str, url: &str) -> Workspace {
+        let mut ws = Workspace::new(settings, rest);
+        ws.database = Some(url.to_string());
+        ws
+    }
+
     /// The PostgreSQL database this workspace's store lives in, in the PostgreSQL pass.
     pub(crate) fn database_url(&self) -> Option<&str> {
         self.database.as_deref()
