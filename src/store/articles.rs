@@ -432,3 +432,6 @@ async fn retag_one(conn: &mut Conn<'_>, id: i64, tagging: &Tagging) -> anyhow::R
     });
     Ok(true)
 }
+
+#[cfg(test)]
+mod tests;

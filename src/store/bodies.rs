@@ -199,6 +199,25 @@ mod tests {
             &[],
         )];
         let (store, ids) = two_source_store(dir.path(), &config, &stories, &echo, at).await;
+        // Pages not tried yet: the newest first, per source.
+        let pending = |rows: Vec<super::PendingBody>| -> Vec<(i64, String)> {
+            rows.into_iter().map(|p| (p.id, p.url)).collect()
+        };
+        let waiting = store.pending_bodies("Le Monde", 10).await.unwrap();
+        assert_eq!(
+            pending(waiting),
+            [
+                (ids[1], "https://www.lemonde.fr/2.html".to_string()),
+                (ids[0], "https://www.lemonde.fr/1.html".to_string())
+            ]
+        );
+        let one = store.pending_bodies("Le Monde", 1).await.unwrap();
+        assert_eq!(one.len(), 1);
+        assert_eq!(one[0].id, ids[1]);
+        assert_eq!(
+            store.pending_bodies("La Dépêche", 10).await.unwrap().len(),
+            1
+        );
         // Everything indexed, then a body arrives: the article waits for the index again.
         let all: Vec<i64> = store
             .unindexed(100)
@@ -220,6 +239,14 @@ mod tests {
         store.mark_indexed(&[ids[1]], at).await.unwrap();
         store.set_body(ids[0], None, "erreur : 404").await.unwrap();
         assert!(store.unindexed(100).await.unwrap().is_empty());
+        // Tried, with or without success: no longer pending.
+        assert!(
+            store
+                .pending_bodies("Le Monde", 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
 
         // The first story has an echo (not movable); the second is alone (movable) until a
         // curator decides on it. Fingerprints are needed to be listed at all.

@@ -425,3 +425,6 @@ async fn delete_decision(conn: &mut Conn<'_>, story: i64, dossier: &str) -> sqlx
     });
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;
