@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{Store, parse_timestamp, timestamp};
+use super::{Conn, Store, WritePool, parse_timestamp, placeholders, timestamp};
 use crate::model::{DecisionState, SearchDoc, Tagging};
 
 /// One stored article with its source, tags and its story's decision state.
@@ -51,6 +51,9 @@ pub(crate) struct TaggingInput {
     pub(crate) body: String,
     pub(crate) source_dossiers: Vec<String>,
 }
+
+/// Ids per statement: far below every backend's limit on bound parameters.
+const CHUNK: usize = 400;
 
 pub(crate) fn json_list(text: Option<String>) -> Vec<String> {
     text.and_then(|t| serde_json::from_str(&t).ok())
@@ -102,21 +105,23 @@ struct IndexDbRow {
 impl Store {
     /// Stored articles, newest first (by publication date, else first seen).
     pub(crate) async fn articles(&self, filter: &ArticleFilter) -> anyhow::Result<Vec<ArticleRow>> {
-        let rows: Vec<ArticleDbRow> = sqlx::query_as(
-            "SELECT a.id, COALESCE(a.story, a.id) AS story, a.title, a.canonical_url, s.name AS source,
-                    a.published, a.summary_text, a.language, a.first_seen, a.territories, a.content,
-                    (SELECT l.previous FROM story_links l WHERE l.story = COALESCE(a.story, a.id)) AS follows
-             FROM articles a JOIN sources s ON s.id = a.source_id
-             WHERE ($1 IS NULL OR COALESCE(a.published, a.first_seen) >= $1)
-               AND ($2 IS NULL OR s.name = $2)
-               AND ($3 IS NULL OR EXISTS (SELECT 1 FROM tags t WHERE t.article_id = a.id AND t.dossier = $3))
-             ORDER BY COALESCE(a.published, a.first_seen) DESC, a.id DESC",
-        )
-        .bind(filter.since.map(timestamp))
-        .bind(&filter.source)
-        .bind(&filter.dossier)
-        .fetch_all(self.pool())
-        .await?;
+        let rows: Vec<ArticleDbRow> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT a.id, COALESCE(a.story, a.id) AS story, a.title, a.canonical_url, s.name AS source,
+                        a.published, a.summary_text, a.language, a.first_seen, a.territories, a.content,
+                        (SELECT l.previous FROM story_links l WHERE l.story = COALESCE(a.story, a.id)) AS follows
+                 FROM articles a JOIN sources s ON s.id = a.source_id
+                 WHERE ($1 IS NULL OR COALESCE(a.published, a.first_seen) >= $1)
+                   AND ($2 IS NULL OR s.name = $2)
+                   AND ($3 IS NULL OR EXISTS (SELECT 1 FROM tags t WHERE t.article_id = a.id AND t.dossier = $3))
+                 ORDER BY COALESCE(a.published, a.first_seen) DESC, a.id DESC",
+            )
+            .bind(filter.since.map(timestamp))
+            .bind(&filter.source)
+            .bind(&filter.dossier)
+            .fetch_all(pool)
+            .await?
+        });
         let tags = self.tag_dossiers().await?;
         let states = self.story_states().await?;
         let mut out = Vec::new();
@@ -151,10 +156,13 @@ impl Store {
 
     async fn tag_dossiers(&self) -> anyhow::Result<HashMap<i64, Vec<String>>> {
         let mut map: HashMap<i64, Vec<String>> = HashMap::new();
-        let rows: Vec<(i64, String)> =
-            sqlx::query_as("SELECT article_id, dossier FROM tags ORDER BY article_id, score DESC")
-                .fetch_all(self.pool())
-                .await?;
+        let rows: Vec<(i64, String)> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT article_id, dossier FROM tags ORDER BY article_id, score DESC, dossier",
+            )
+            .fetch_all(pool)
+            .await?
+        });
         for (article, dossier) in rows {
             map.entry(article).or_default().push(dossier);
         }
@@ -164,9 +172,11 @@ impl Store {
     /// Each decided story's strongest state over all dossiers.
     pub(crate) async fn story_states(&self) -> anyhow::Result<HashMap<i64, DecisionState>> {
         let mut map: HashMap<i64, DecisionState> = HashMap::new();
-        let rows: Vec<(i64, String)> = sqlx::query_as("SELECT story, state FROM decisions")
-            .fetch_all(self.pool())
-            .await?;
+        let rows: Vec<(i64, String)> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT story, state FROM decisions")
+                .fetch_all(pool)
+                .await?
+        });
         for (story, state) in rows {
             let Some(state) = DecisionState::parse(&state) else {
                 continue;
@@ -198,16 +208,18 @@ impl Store {
         since: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> anyhow::Result<Vec<(i64, DateTime<Utc>, String)>> {
-        let rows: Vec<(i64, Option<String>, String)> = sqlx::query_as(
-            "SELECT COALESCE(story, id) AS story, COALESCE(published, first_seen) AS at, fingerprint
-             FROM articles WHERE fingerprint IS NOT NULL
-               AND COALESCE(published, first_seen) >= $1 AND COALESCE(published, first_seen) < $2
-             ORDER BY at",
-        )
-        .bind(timestamp(since))
-        .bind(timestamp(until))
-        .fetch_all(self.pool())
-        .await?;
+        let rows: Vec<(i64, Option<String>, String)> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT COALESCE(story, id) AS story, COALESCE(published, first_seen) AS at, fingerprint
+                 FROM articles WHERE fingerprint IS NOT NULL
+                   AND COALESCE(published, first_seen) >= $1 AND COALESCE(published, first_seen) < $2
+                 ORDER BY at, id",
+            )
+            .bind(timestamp(since))
+            .bind(timestamp(until))
+            .fetch_all(pool)
+            .await?
+        });
         Ok(rows
             .into_iter()
             .filter_map(|(story, at, fingerprint)| Some((story, parse_timestamp(at)?, fingerprint)))
@@ -227,21 +239,36 @@ impl Store {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        self.tagging_inputs_of(Some(serde_json::to_string(ids)?))
-            .await
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut rows = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(CHUNK) {
+            rows.extend(self.tagging_inputs_of(Some(chunk)).await?);
+        }
+        Ok(rows)
     }
 
-    async fn tagging_inputs_of(&self, ids: Option<String>) -> anyhow::Result<Vec<TaggingInput>> {
-        let rows: Vec<TaggingDbRow> = sqlx::query_as(
+    /// These articles (all with `None`), in id order.
+    async fn tagging_inputs_of(&self, ids: Option<&[i64]>) -> anyhow::Result<Vec<TaggingInput>> {
+        let only = match ids {
+            Some(ids) => format!("WHERE a.id IN ({})", placeholders(1, ids.len())),
+            None => String::new(),
+        };
+        // Only placeholders are spliced into constant text; every value is bound.
+        let sql = format!(
             "SELECT a.id, a.title, a.summary_text, s.dossiers,
                     CASE WHEN a.body_status = 'ok' THEN a.content END AS body
              FROM articles a JOIN sources s ON s.id = a.source_id
-             WHERE $1 IS NULL OR a.id IN (SELECT value FROM json_each($1))
-             ORDER BY a.id",
-        )
-        .bind(ids)
-        .fetch_all(self.pool())
-        .await?;
+             {only} ORDER BY a.id"
+        );
+        let rows: Vec<TaggingDbRow> = on_pool!(self, pool => {
+            let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+            for id in ids.unwrap_or_default() {
+                query = query.bind(id);
+            }
+            query.fetch_all(pool).await?
+        });
         Ok(rows
             .into_iter()
             .map(|r| TaggingInput {
@@ -257,46 +284,20 @@ impl Store {
     /// Replaces the tags and territories of many articles in one transaction; decisions,
     /// which belong to stories, are untouched. Returns how many articles changed.
     pub(crate) async fn replace_tagging(&self, batch: &[(i64, Tagging)]) -> anyhow::Result<usize> {
-        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
         let mut changed = 0;
-        let mut retagged = Vec::new();
-        for (id, tagging) in batch {
-            let before: Vec<(String, f64)> = sqlx::query_as(
-                "SELECT dossier, score FROM tags WHERE article_id = $1 ORDER BY dossier",
-            )
-            .bind(id)
-            .fetch_all(&mut *tx)
-            .await?;
-            let mut after: Vec<(String, f64)> = tagging
-                .dossiers
-                .iter()
-                .map(|t| (t.dossier.clone(), t.score))
-                .collect();
-            after.sort_by(|a, b| a.0.cmp(&b.0));
-            let territories = serde_json::to_string(&tagging.territories)?;
-            let old_territories: String =
-                sqlx::query_scalar("SELECT territories FROM articles WHERE id = $1")
-                    .bind(id)
-                    .fetch_one(&mut *tx)
-                    .await?;
-            if before == after && old_territories == territories {
-                continue;
+        on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let mut conn = Conn::from(&mut *tx);
+            let mut retagged = Vec::new();
+            for (id, tagging) in batch {
+                if retag_one(&mut conn, *id, tagging).await? {
+                    changed += 1;
+                    retagged.push(*id);
+                }
             }
-            changed += 1;
-            sqlx::query("DELETE FROM tags WHERE article_id = $1")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            super::insert_tags(&mut super::Conn::from(&mut *tx), *id, tagging).await?;
-            sqlx::query("UPDATE articles SET territories = $1, indexed_at = NULL WHERE id = $2")
-                .bind(&territories)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            retagged.push(*id);
-        }
-        super::inbox::refresh_articles(&mut super::Conn::from(&mut *tx), &retagged).await?;
-        tx.commit().await?;
+            super::inbox::refresh_articles(&mut conn, &retagged).await?;
+            tx.commit().await?;
+        });
         Ok(changed)
     }
 
@@ -320,19 +321,21 @@ impl Store {
         after: i64,
         limit: u32,
     ) -> anyhow::Result<Vec<SearchDoc>> {
-        let rows: Vec<IndexDbRow> = sqlx::query_as(
-            "SELECT a.id, COALESCE(a.story, a.id) AS story, a.title, a.summary_text,
-                    CASE WHEN a.body_status = 'ok' THEN a.content END AS body, a.canonical_url,
-                    s.name AS source, a.territories, COALESCE(a.published, a.first_seen) AS published,
-                    (SELECT group_concat(t.dossier, ' ') FROM tags t WHERE t.article_id = a.id) AS dossiers
-             FROM articles a JOIN sources s ON s.id = a.source_id
-             WHERE ($3 = 0 OR a.indexed_at IS NULL) AND a.id > $1 ORDER BY a.id LIMIT $2",
-        )
-        .bind(after)
-        .bind(i64::from(limit))
-        .bind(only_unindexed)
-        .fetch_all(self.pool())
-        .await?;
+        let rows: Vec<IndexDbRow> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT a.id, COALESCE(a.story, a.id) AS story, a.title, a.summary_text,
+                        CASE WHEN a.body_status = 'ok' THEN a.content END AS body, a.canonical_url,
+                        s.name AS source, a.territories, COALESCE(a.published, a.first_seen) AS published,
+                        (SELECT string_agg(t.dossier, ' ') FROM tags t WHERE t.article_id = a.id) AS dossiers
+                 FROM articles a JOIN sources s ON s.id = a.source_id
+                 WHERE (NOT $3 OR a.indexed_at IS NULL) AND a.id > $1 ORDER BY a.id LIMIT $2",
+            )
+            .bind(after)
+            .bind(i64::from(limit))
+            .bind(only_unindexed)
+            .fetch_all(pool)
+            .await?
+        });
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             // Dossier ids contain no spaces (config checks them against the fixed list).
@@ -358,23 +361,77 @@ impl Store {
 
     /// Records that these articles are in the search index (after its commit).
     pub(crate) async fn mark_indexed(&self, ids: &[i64], now: DateTime<Utc>) -> anyhow::Result<()> {
-        // One statement for the whole batch (json_each is SQLite's; PostgreSQL would take
-        // `id = ANY($2)`).
-        sqlx::query(
-            "UPDATE articles SET indexed_at = $1 WHERE id IN (SELECT value FROM json_each($2))",
-        )
-        .bind(timestamp(now))
-        .bind(serde_json::to_string(ids)?)
-        .execute(self.pool())
-        .await?;
+        let now = timestamp(now);
+        // One statement per chunk of ids, bound one by one: portable where array binds are not.
+        for chunk in ids.chunks(CHUNK) {
+            let sql = format!(
+                "UPDATE articles SET indexed_at = $1 WHERE id IN ({})",
+                placeholders(2, chunk.len())
+            );
+            on_pool!(self, pool => {
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&now);
+                for id in chunk {
+                    query = query.bind(id);
+                }
+                query.execute(pool).await?;
+            });
+        }
         Ok(())
     }
 
     /// Marks every article as needing indexing (before a rebuild).
     pub(crate) async fn reset_index(&self) -> anyhow::Result<()> {
-        sqlx::query("UPDATE articles SET indexed_at = NULL")
-            .execute(self.pool())
-            .await?;
+        on_pool!(self, pool => {
+            sqlx::query("UPDATE articles SET indexed_at = NULL")
+                .execute(pool)
+                .await?;
+        });
         Ok(())
     }
 }
+
+/// Replaces one article's tags and territories when they changed (inside the caller's
+/// transaction); says whether they did.
+async fn retag_one(conn: &mut Conn<'_>, id: i64, tagging: &Tagging) -> anyhow::Result<bool> {
+    let mut after: Vec<(String, f64)> = tagging
+        .dossiers
+        .iter()
+        .map(|t| (t.dossier.clone(), t.score))
+        .collect();
+    after.sort_by(|a, b| a.0.cmp(&b.0));
+    let territories = serde_json::to_string(&tagging.territories)?;
+    let (before, old_territories): (Vec<(String, f64)>, String) = on_conn!(conn, c => {
+        let before = sqlx::query_as(
+            "SELECT dossier, score FROM tags WHERE article_id = $1 ORDER BY dossier",
+        )
+        .bind(id)
+        .fetch_all(&mut **c)
+        .await?;
+        let old = sqlx::query_scalar("SELECT territories FROM articles WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut **c)
+            .await?;
+        (before, old)
+    });
+    if before == after && old_territories == territories {
+        return Ok(false);
+    }
+    on_conn!(conn, c => {
+        sqlx::query("DELETE FROM tags WHERE article_id = $1")
+            .bind(id)
+            .execute(&mut **c)
+            .await?;
+    });
+    super::insert_tags(conn, id, tagging).await?;
+    on_conn!(conn, c => {
+        sqlx::query("UPDATE articles SET territories = $1, indexed_at = NULL WHERE id = $2")
+            .bind(&territories)
+            .bind(id)
+            .execute(&mut **c)
+            .await?;
+    });
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,7 +1,7 @@
 //! Article bodies fetched after the feed pass: which articles still wait for theirs, and
 //! recording the text or why there is none (migration 0010).
 
-use super::Store;
+use super::{Conn, Store, WritePool, placeholders};
 
 /// An article whose page has not been tried yet.
 #[derive(Debug, Clone)]
@@ -18,15 +18,17 @@ impl Store {
         source: &str,
         limit: u32,
     ) -> anyhow::Result<Vec<PendingBody>> {
-        let rows: Vec<(i64, String, String)> = sqlx::query_as(
-            "SELECT a.id, a.url, a.summary_text FROM articles a JOIN sources s ON s.id = a.source_id
-             WHERE s.name = $1 AND a.body_status IS NULL
-             ORDER BY a.id DESC LIMIT $2",
-        )
-        .bind(source)
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await?;
+        let rows: Vec<(i64, String, String)> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT a.id, a.url, a.summary_text FROM articles a JOIN sources s ON s.id = a.source_id
+                 WHERE s.name = $1 AND a.body_status IS NULL
+                 ORDER BY a.id DESC LIMIT $2",
+            )
+            .bind(source)
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await?
+        });
         Ok(rows
             .into_iter()
             .map(|(id, url, summary)| PendingBody { id, url, summary })
@@ -41,17 +43,19 @@ impl Store {
         body: Option<&str>,
         status: &str,
     ) -> anyhow::Result<()> {
-        sqlx::query(
-            // A new body must reach the search index (and tagging), which read `indexed_at`.
-            "UPDATE articles SET content = COALESCE($2, content), body_status = $3,
-                 indexed_at = CASE WHEN $2 IS NULL THEN indexed_at ELSE NULL END
-             WHERE id = $1",
-        )
-        .bind(id)
-        .bind(body)
-        .bind(status)
-        .execute(self.pool())
-        .await?;
+        on_pool!(self, pool => {
+            sqlx::query(
+                // A new body must reach the search index (and tagging), which read `indexed_at`.
+                "UPDATE articles SET content = COALESCE($2, content), body_status = $3,
+                     indexed_at = CASE WHEN $2 IS NULL THEN indexed_at ELSE NULL END
+                 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(body)
+            .bind(status)
+            .execute(pool)
+            .await?;
+        });
         Ok(())
     }
 }
@@ -77,8 +81,10 @@ struct BodiedDbRow {
     at: Option<String>,
     fingerprint: String,
     content: String,
-    movable: bool,
 }
+
+/// Ids per statement: far below every backend's limit on bound parameters.
+const CHUNK: usize = 400;
 
 impl Store {
     /// The articles dated from `since` that have a fetched body and a fingerprint; whether
@@ -89,24 +95,21 @@ impl Store {
         since: chrono::DateTime<chrono::Utc>,
         candidates: &[i64],
     ) -> anyhow::Result<Vec<BodiedArticle>> {
-        let rows: Vec<BodiedDbRow> = sqlx::query_as(
-            "SELECT a.id, COALESCE(a.story, a.id) AS story, COALESCE(a.published, a.first_seen) AS at,
-                    a.fingerprint, a.content,
-                    a.id IN (SELECT value FROM json_each($2))
-                    AND (SELECT COUNT(*) FROM articles o WHERE COALESCE(o.story, o.id) = COALESCE(a.story, a.id)) = 1
-                    AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.story = COALESCE(a.story, a.id))
-                    AND NOT EXISTS (SELECT 1 FROM edition_items e WHERE e.story = COALESCE(a.story, a.id))
-                    AND NOT EXISTS (SELECT 1 FROM story_links l
-                                    WHERE l.story = COALESCE(a.story, a.id) OR l.previous = COALESCE(a.story, a.id))
-                    AND NOT EXISTS (SELECT 1 FROM to_check t WHERE t.story = COALESCE(a.story, a.id)) AS movable
-             FROM articles a
-             WHERE a.body_status = 'ok' AND a.content IS NOT NULL AND a.fingerprint IS NOT NULL
-               AND COALESCE(a.published, a.first_seen) >= $1",
-        )
-        .bind(super::timestamp(since))
-        .bind(serde_json::to_string(candidates)?)
-        .fetch_all(self.pool())
-        .await?;
+        // In id order, as the merging compares them (its ties go to the later one).
+        let rows: Vec<BodiedDbRow> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT a.id, COALESCE(a.story, a.id) AS story,
+                        COALESCE(a.published, a.first_seen) AS at, a.fingerprint, a.content
+                 FROM articles a
+                 WHERE a.body_status = 'ok' AND a.content IS NOT NULL AND a.fingerprint IS NOT NULL
+                   AND COALESCE(a.published, a.first_seen) >= $1
+                 ORDER BY a.id",
+            )
+            .bind(super::timestamp(since))
+            .fetch_all(pool)
+            .await?
+        });
+        let movable = self.movable(candidates).await?;
         Ok(rows
             .into_iter()
             .filter_map(|r| {
@@ -116,23 +119,52 @@ impl Store {
                     at: super::parse_timestamp(r.at)?,
                     fingerprint: r.fingerprint,
                     body: r.content,
-                    movable: r.movable,
+                    movable: movable.contains(&r.id),
                 })
             })
             .collect())
     }
 
+    /// Which of these articles are alone in their story, on which no curator did anything.
+    async fn movable(&self, candidates: &[i64]) -> anyhow::Result<std::collections::HashSet<i64>> {
+        let mut out = std::collections::HashSet::new();
+        for chunk in candidates.chunks(CHUNK) {
+            // Only placeholders are spliced into constant text; every value is bound.
+            let sql = format!(
+                "SELECT a.id FROM articles a WHERE a.id IN ({})
+                   AND (SELECT COUNT(*) FROM articles o WHERE COALESCE(o.story, o.id) = COALESCE(a.story, a.id)) = 1
+                   AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.story = COALESCE(a.story, a.id))
+                   AND NOT EXISTS (SELECT 1 FROM edition_items e WHERE e.story = COALESCE(a.story, a.id))
+                   AND NOT EXISTS (SELECT 1 FROM story_links l
+                                   WHERE l.story = COALESCE(a.story, a.id) OR l.previous = COALESCE(a.story, a.id))
+                   AND NOT EXISTS (SELECT 1 FROM to_check t WHERE t.story = COALESCE(a.story, a.id))",
+                placeholders(1, chunk.len())
+            );
+            let ids: Vec<i64> = on_pool!(self, pool => {
+                let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql));
+                for id in chunk {
+                    query = query.bind(id);
+                }
+                query.fetch_all(pool).await?
+            });
+            out.extend(ids);
+        }
+        Ok(out)
+    }
+
     /// Moves a lone article into another story; search re-indexes it.
     pub(crate) async fn move_to_story(&self, id: i64, story: i64) -> anyhow::Result<()> {
-        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::query("UPDATE articles SET story = $2, indexed_at = NULL WHERE id = $1")
-            .bind(id)
-            .bind(story)
-            .execute(&mut *tx)
-            .await?;
-        // The lone article's own story ends; the other gains an article.
-        super::inbox::refresh(&mut super::Conn::from(&mut *tx), &[id, story]).await?;
-        tx.commit().await?;
+        on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            sqlx::query("UPDATE articles SET story = $2, indexed_at = NULL WHERE id = $1")
+                .bind(id)
+                .bind(story)
+                .execute(&mut *tx)
+                .await?;
+            // The lone article's own story ends; the other gains an article.
+            super::inbox::refresh(&mut Conn::from(&mut *tx), &[id, story]).await?;
+            tx.commit().await?;
+        });
         Ok(())
     }
 }
@@ -167,6 +199,25 @@ mod tests {
             &[],
         )];
         let (store, ids) = two_source_store(dir.path(), &config, &stories, &echo, at).await;
+        // Pages not tried yet: the newest first, per source.
+        let pending = |rows: Vec<super::PendingBody>| -> Vec<(i64, String)> {
+            rows.into_iter().map(|p| (p.id, p.url)).collect()
+        };
+        let waiting = store.pending_bodies("Le Monde", 10).await.unwrap();
+        assert_eq!(
+            pending(waiting),
+            [
+                (ids[1], "https://www.lemonde.fr/2.html".to_string()),
+                (ids[0], "https://www.lemonde.fr/1.html".to_string())
+            ]
+        );
+        let one = store.pending_bodies("Le Monde", 1).await.unwrap();
+        assert_eq!(one.len(), 1);
+        assert_eq!(one[0].id, ids[1]);
+        assert_eq!(
+            store.pending_bodies("La Dépêche", 10).await.unwrap().len(),
+            1
+        );
         // Everything indexed, then a body arrives: the article waits for the index again.
         let all: Vec<i64> = store
             .unindexed(100)
@@ -188,13 +239,20 @@ mod tests {
         store.mark_indexed(&[ids[1]], at).await.unwrap();
         store.set_body(ids[0], None, "erreur : 404").await.unwrap();
         assert!(store.unindexed(100).await.unwrap().is_empty());
+        // Tried, with or without success: no longer pending.
+        assert!(
+            store
+                .pending_bodies("Le Monde", 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
 
         // The first story has an echo (not movable); the second is alone (movable) until a
         // curator decides on it. Fingerprints are needed to be listed at all.
-        sqlx::query("UPDATE articles SET fingerprint = 'x', body_status = 'ok', content = 'texte'")
-            .execute(store.pool())
-            .await
-            .unwrap();
+        store
+            .exec("UPDATE articles SET fingerprint = 'x', body_status = 'ok', content = 'texte'")
+            .await;
         let movable = |rows: Vec<super::BodiedArticle>| -> Vec<i64> {
             rows.into_iter()
                 .filter(|r| r.movable)
@@ -209,15 +267,14 @@ mod tests {
         // Not asked about: not movable.
         let rows = store.bodied_articles_since(since, &[]).await.unwrap();
         assert!(movable(rows).is_empty());
-        sqlx::query(
-            "INSERT INTO decisions (story, dossier, state, curator, decided_at)
-             VALUES ($1, 'pauvrete', 'starred', 'test', $2)",
-        )
-        .bind(ids[1])
-        .bind(crate::store::timestamp(at))
-        .execute(store.pool())
-        .await
-        .unwrap();
+        store
+            .exec(&format!(
+                "INSERT INTO decisions (story, dossier, state, curator, decided_at)
+                 VALUES ({}, 'pauvrete', 'starred', 'test', '{}')",
+                ids[1],
+                crate::store::timestamp(at)
+            ))
+            .await;
         let rows = store.bodied_articles_since(since, &every).await.unwrap();
         assert!(movable(rows).is_empty());
     }

@@ -1,6 +1,6 @@
 //! Curators' decisions on stories, per dossier, each one logged with who, when, before and after.
 
-use super::{Store, timestamp};
+use super::{Conn, Store, WritePool, timestamp};
 use crate::model::DecisionState;
 use chrono::{DateTime, Utc};
 
@@ -18,81 +18,121 @@ impl From<sqlx::Error> for DecisionError {
     }
 }
 
-type Tx<'a> = sqlx::Transaction<'a, sqlx::Sqlite>;
-
 /// A decision as stored: state, edited title, edited lede (all absent without a decision).
 pub(super) type DecisionRow = (Option<String>, Option<String>, Option<String>);
 
 /// The decision of a story in a dossier, inside a transaction.
 pub(super) async fn current_decision(
-    tx: &mut Tx<'_>,
+    conn: &mut Conn<'_>,
     story: i64,
     dossier: &str,
 ) -> sqlx::Result<DecisionRow> {
-    let row: Option<DecisionRow> = sqlx::query_as(
-        "SELECT state, title, lede FROM decisions WHERE story = $1 AND dossier = $2",
-    )
-    .bind(story)
-    .bind(dossier)
-    .fetch_optional(&mut **tx)
-    .await?;
+    let row: Option<DecisionRow> = on_conn!(conn, c => {
+        sqlx::query_as("SELECT state, title, lede FROM decisions WHERE story = $1 AND dossier = $2")
+            .bind(story)
+            .bind(dossier)
+            .fetch_optional(&mut **c)
+            .await?
+    });
     Ok(row.unwrap_or_default())
 }
 
 /// The one upsert of a decision: `after` = (state, edited title, edited lede) replaces
 /// what `before` (read in the same transaction) held, and the change is logged.
 pub(super) async fn write_decision(
-    tx: &mut Tx<'_>,
+    conn: &mut Conn<'_>,
     who: (i64, &str, &str, &str),
     before: &DecisionRow,
     after: (&str, Option<&str>, Option<&str>),
 ) -> sqlx::Result<()> {
     let (story, dossier, curator, at) = who;
-    sqlx::query(
-        "INSERT INTO decisions (story, dossier, state, curator, decided_at, title, lede)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
-         ON CONFLICT (story, dossier) DO UPDATE SET state = excluded.state,
-           curator = excluded.curator, decided_at = excluded.decided_at,
-           title = excluded.title, lede = excluded.lede",
-    )
-    .bind(story)
-    .bind(dossier)
-    .bind(after.0)
-    .bind(curator)
-    .bind(at)
-    .bind(after.1)
-    .bind(after.2)
-    .execute(&mut **tx)
-    .await?;
-    super::inbox::refresh(&mut super::Conn::from(&mut **tx), &[story]).await?;
-    log_decision(tx, who, before, after).await
+    on_conn!(conn, c => {
+        sqlx::query(
+            "INSERT INTO decisions (story, dossier, state, curator, decided_at, title, lede)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (story, dossier) DO UPDATE SET state = excluded.state,
+               curator = excluded.curator, decided_at = excluded.decided_at,
+               title = excluded.title, lede = excluded.lede",
+        )
+        .bind(story)
+        .bind(dossier)
+        .bind(after.0)
+        .bind(curator)
+        .bind(at)
+        .bind(after.1)
+        .bind(after.2)
+        .execute(&mut **c)
+        .await?;
+    });
+    super::inbox::refresh(conn, &[story]).await?;
+    log_decision(conn, who, before, after).await
 }
 
 /// One line of the decision log: who changed what, from what.
 pub(super) async fn log_decision(
-    tx: &mut Tx<'_>,
+    conn: &mut Conn<'_>,
     (story, dossier, curator, at): (i64, &str, &str, &str),
     before: &DecisionRow,
     after: (&str, Option<&str>, Option<&str>),
 ) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO decision_log (story, dossier, curator, at, before_state, after_state,
-           before_title, after_title, before_lede, after_lede)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(story)
-    .bind(dossier)
-    .bind(curator)
-    .bind(at)
-    .bind(&before.0)
-    .bind(after.0)
-    .bind(&before.1)
-    .bind(after.1)
-    .bind(&before.2)
-    .bind(after.2)
-    .execute(&mut **tx)
-    .await?;
+    on_conn!(conn, c => {
+        sqlx::query(
+            "INSERT INTO decision_log (story, dossier, curator, at, before_state, after_state,
+               before_title, after_title, before_lede, after_lede)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(story)
+        .bind(dossier)
+        .bind(curator)
+        .bind(at)
+        .bind(&before.0)
+        .bind(after.0)
+        .bind(&before.1)
+        .bind(after.1)
+        .bind(&before.2)
+        .bind(after.2)
+        .execute(&mut **c)
+        .await?;
+    });
     Ok(())
+}
+
+/// The dossiers a decision on `story` applies to (`dossier`, else those its articles are
+/// tagged with, else `''`), once the story is known to exist.
+async fn decide_in(
+    conn: &mut Conn<'_>,
+    story: i64,
+    dossier: Option<&str>,
+) -> Result<Vec<String>, DecisionError> {
+    let exists: Option<i64> = on_conn!(conn, c => {
+        sqlx::query_scalar(
+            "SELECT id FROM articles WHERE (id = $1 AND (story IS NULL OR story = $1)) OR story = $1
+             ORDER BY id LIMIT 1",
+        )
+        .bind(story)
+        .fetch_optional(&mut **c)
+        .await?
+    });
+    if exists.is_none() {
+        return Err(DecisionError::UnknownStory(story));
+    }
+    if let Some(d) = dossier {
+        return Ok(vec![d.to_string()]);
+    }
+    let tagged: Vec<String> = on_conn!(conn, c => {
+        sqlx::query_scalar(
+            "SELECT DISTINCT t.dossier FROM tags t JOIN articles a ON a.id = t.article_id
+             WHERE a.id = $1 OR a.story = $1 ORDER BY t.dossier",
+        )
+        .bind(story)
+        .fetch_all(&mut **c)
+        .await?
+    });
+    Ok(if tagged.is_empty() {
+        vec![String::new()]
+    } else {
+        tagged
+    })
 }
 
 impl Store {
@@ -107,42 +147,20 @@ impl Store {
         curator: &str,
         now: DateTime<Utc>,
     ) -> Result<Vec<String>, DecisionError> {
-        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
-        let exists: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM articles WHERE (id = $1 AND (story IS NULL OR story = $1)) OR story = $1 LIMIT 1",
-        )
-        .bind(story)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if exists.is_none() {
-            return Err(DecisionError::UnknownStory(story));
-        }
-        let dossiers: Vec<String> = match dossier {
-            Some(d) => vec![d.to_string()],
-            None => {
-                let tagged: Vec<String> = sqlx::query_scalar(
-                    "SELECT DISTINCT t.dossier FROM tags t JOIN articles a ON a.id = t.article_id
-                     WHERE a.id = $1 OR a.story = $1 ORDER BY t.dossier",
-                )
-                .bind(story)
-                .fetch_all(&mut *tx)
-                .await?;
-                if tagged.is_empty() {
-                    vec![String::new()]
-                } else {
-                    tagged
-                }
-            }
-        };
         let at = timestamp(now);
-        for d in &dossiers {
-            let before = current_decision(&mut tx, story, d).await?;
-            // The state changes; the edited title and lede stay.
-            let after = (state.as_str(), before.1.as_deref(), before.2.as_deref());
-            write_decision(&mut tx, (story, d, curator, &at), &before, after).await?;
-        }
-        tx.commit().await?;
-        Ok(dossiers)
+        on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let mut conn = Conn::from(&mut *tx);
+            let dossiers = decide_in(&mut conn, story, dossier).await?;
+            for d in &dossiers {
+                let before = current_decision(&mut conn, story, d).await?;
+                // The state changes; the edited title and lede stay.
+                let after = (state.as_str(), before.1.as_deref(), before.2.as_deref());
+                write_decision(&mut conn, (story, d, curator, &at), &before, after).await?;
+            }
+            tx.commit().await?;
+            Ok(dossiers)
+        })
     }
 
     /// The log of a story's decisions, oldest first: (dossier, curator, at, before, after).
@@ -152,11 +170,11 @@ impl Store {
         &self,
         story: i64,
     ) -> anyhow::Result<Vec<(String, String, String, Option<String>, String)>> {
-        Ok(sqlx::query_as(
+        Ok(on_pool!(self, pool => sqlx::query_as(
             "SELECT dossier, curator, at, before_state, after_state FROM decision_log WHERE story = $1 ORDER BY id",
         )
         .bind(story)
-        .fetch_all(self.pool())
-        .await?)
+        .fetch_all(pool)
+        .await?))
     }
 }

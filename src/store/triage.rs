@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::decisions::{current_decision, log_decision, write_decision};
-use super::{Store, articles::json_list, timestamp};
+use super::{Conn, Store, WritePool, articles::json_list, timestamp};
 use crate::model::{DecisionState, Match};
 
 /// Which stories the inbox shows.
@@ -128,40 +128,43 @@ impl Store {
             ));
         }
         sql.push_str(" ORDER BY i.score DESC, i.at DESC, i.story DESC");
-        // Only placeholders are spliced into constant text; every value is a bind parameter.
-        let mut query = sqlx::query_as::<_, InboxDbRow>(sqlx::AssertSqlSafe(sql))
-            .bind(filter.dossier.as_deref().unwrap_or(""))
-            .bind(rank)
-            .bind(filter.since.map(timestamp))
-            .bind(filter.until.map(timestamp));
-        for name in &filter.sources {
-            query = query.bind(name);
-        }
         let limit = filter.limit.max(1) as usize;
         let mut rows = Vec::new();
-        let mut stream = query.fetch(self.pool());
-        while let Some(r) = stream.try_next().await? {
-            let territories = json_list(Some(r.territories));
-            if !filter.territories.is_empty()
-                && !territories.iter().any(|t| filter.territories.contains(t))
-            {
-                continue;
+        let since = filter.since.map(timestamp);
+        let until = filter.until.map(timestamp);
+        on_pool!(self, pool => {
+            // Only placeholders are spliced into constant text; every value is a bind parameter.
+            let mut query = sqlx::query_as::<_, InboxDbRow>(sqlx::AssertSqlSafe(sql))
+                .bind(filter.dossier.as_deref().unwrap_or(""))
+                .bind(rank)
+                .bind(&since)
+                .bind(&until);
+            for name in &filter.sources {
+                query = query.bind(name);
             }
-            rows.push(InboxRow {
-                story: r.story,
-                title: r.title,
-                sources: r.sources,
-                date: r.at,
-                dossiers: Vec::new(),
-                territories,
-                score: r.score,
-                state: state_of_rank(r.rank),
-            });
-            if rows.len() == limit {
-                break;
+            let mut stream = query.fetch(pool);
+            while let Some(r) = stream.try_next().await? {
+                let territories = json_list(Some(r.territories));
+                if !filter.territories.is_empty()
+                    && !territories.iter().any(|t| filter.territories.contains(t))
+                {
+                    continue;
+                }
+                rows.push(InboxRow {
+                    story: r.story,
+                    title: r.title,
+                    sources: r.sources,
+                    date: r.at,
+                    dossiers: Vec::new(),
+                    territories,
+                    score: r.score,
+                    state: state_of_rank(r.rank),
+                });
+                if rows.len() == limit {
+                    break;
+                }
             }
-        }
-        drop(stream);
+        });
         self.fill_dossiers(&mut rows).await?;
         Ok(rows)
     }
@@ -178,11 +181,14 @@ impl Store {
                  ORDER BY story, dossier",
                 list
             );
-            let mut query = sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql));
-            for id in chunk {
-                query = query.bind(id);
-            }
-            for (story, dossier) in query.fetch_all(self.pool()).await? {
+            let found: Vec<(i64, String)> = on_pool!(self, pool => {
+                let mut query = sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql));
+                for id in chunk {
+                    query = query.bind(id);
+                }
+                query.fetch_all(pool).await?
+            });
+            for (story, dossier) in found {
                 if let Some(&i) = at.get(&story) {
                     rows[i].dossiers.push(dossier);
                 }
@@ -193,61 +199,76 @@ impl Store {
 
     /// Undecided stories per dossier (the inbox header), and over all dossiers under `""`.
     pub(crate) async fn inbox_counts(&self) -> anyhow::Result<BTreeMap<String, i64>> {
-        let mut counts: BTreeMap<String, i64> = sqlx::query_as::<_, (String, i64)>(
-            "SELECT dossier, COUNT(*) FROM inbox WHERE rank = 0 GROUP BY dossier",
-        )
-        .fetch_all(self.pool())
-        .await?
-        .into_iter()
-        .collect();
+        let rows: Vec<(String, i64)> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT dossier, COUNT(*) FROM inbox WHERE rank = 0 GROUP BY dossier")
+                .fetch_all(pool)
+                .await?
+        });
+        let mut counts: BTreeMap<String, i64> = rows.into_iter().collect();
         counts.entry(String::new()).or_insert(0);
         Ok(counts)
     }
+
     /// The detail pane of one story.
     pub(crate) async fn story_detail(&self, story: i64) -> anyhow::Result<Option<StoryDetail>> {
-        let Some((title, lede)) = sqlx::query_as::<_, (String, String)>(
-            "SELECT title, summary_text FROM articles WHERE id = $1",
-        )
-        .bind(story)
-        .fetch_optional(self.pool())
-        .await?
-        else {
+        let Some((title, lede)) = on_pool!(self, pool => {
+            sqlx::query_as::<_, (String, String)>(
+                "SELECT title, summary_text FROM articles WHERE id = $1",
+            )
+            .bind(story)
+            .fetch_optional(pool)
+            .await?
+        }) else {
             return Ok(None);
         };
+        let (tags, articles, decided, body) = on_pool!(self, pool => {
+            // Ties broken by dossier then article, so that each dossier's reasons are the
+            // same on every backend.
+            let tags: Vec<(String, f64, String)> = sqlx::query_as(
+                "SELECT t.dossier, t.score, t.why FROM tags t JOIN articles b ON b.id = t.article_id
+                 WHERE (b.id = $1 OR b.story = $1) ORDER BY t.score DESC, t.dossier, t.article_id",
+            )
+            .bind(story)
+            .fetch_all(pool)
+            .await?;
+            let articles: Vec<(String, String, String, String)> = sqlx::query_as(
+                "SELECT s.name, a.canonical_url, COALESCE(a.published, a.first_seen) AS at, a.title
+                 FROM articles a JOIN sources s ON s.id = a.source_id
+                 WHERE (a.id = $1 OR a.story = $1) ORDER BY at, a.id",
+            )
+            .bind(story)
+            .fetch_all(pool)
+            .await?;
+            let decided: Vec<DecisionDbRow> = sqlx::query_as(
+                "SELECT dossier, state, curator, decided_at, title, lede FROM decisions
+                 WHERE story = $1 ORDER BY decided_at DESC, dossier",
+            )
+            .bind(story)
+            .fetch_all(pool)
+            .await?;
+            let body: Option<String> = sqlx::query_scalar(
+                // `id = $1 OR story = $1` lets the primary key and `articles_story` find the
+                // story's articles; `COALESCE(story, id)` alone scanned every article at each key.
+                "SELECT content FROM articles WHERE (id = $1 OR story = $1) AND COALESCE(story, id) = $1
+                   AND content IS NOT NULL ORDER BY id = $1 DESC, id LIMIT 1",
+            )
+            .bind(story)
+            .fetch_optional(pool)
+            .await?;
+            (tags, articles, decided, body)
+        });
         let mut why: Vec<(String, f64, Vec<Match>)> = Vec::new();
-        for (dossier, score, matched) in sqlx::query_as::<_, (String, f64, String)>(
-            "SELECT t.dossier, t.score, t.why FROM tags t JOIN articles b ON b.id = t.article_id
-             WHERE (b.id = $1 OR b.story = $1) ORDER BY t.score DESC",
-        )
-        .bind(story)
-        .fetch_all(self.pool())
-        .await?
-        {
+        for (dossier, score, matched) in tags {
             if why.iter().any(|(d, _, _)| *d == dossier) {
                 continue;
             }
             let matches: Vec<Match> = serde_json::from_str(&matched).unwrap_or_default();
             why.push((dossier, score, matches));
         }
-        let articles = sqlx::query_as(
-            "SELECT s.name, a.canonical_url, COALESCE(a.published, a.first_seen) AS at, a.title
-             FROM articles a JOIN sources s ON s.id = a.source_id
-             WHERE (a.id = $1 OR a.story = $1) ORDER BY at, a.id",
-        )
-        .bind(story)
-        .fetch_all(self.pool())
-        .await?;
         let mut decisions = Vec::new();
         let mut edited_title = None;
         let mut edited_lede = None;
-        for r in sqlx::query_as::<_, DecisionDbRow>(
-            "SELECT dossier, state, curator, decided_at, title, lede FROM decisions
-             WHERE story = $1 ORDER BY decided_at DESC",
-        )
-        .bind(story)
-        .fetch_all(self.pool())
-        .await?
-        {
+        for r in decided {
             let state = DecisionState::parse(&r.state).unwrap_or(DecisionState::New);
             if edited_title.is_none() {
                 edited_title = r.title;
@@ -257,15 +278,6 @@ impl Store {
             }
             decisions.push((r.dossier, state, r.curator, r.decided_at));
         }
-        let body: Option<String> = sqlx::query_scalar(
-            // `id = $1 OR story = $1` lets the primary key and `articles_story` find the
-            // story's articles; `COALESCE(story, id)` alone scanned every article at each key.
-            "SELECT content FROM articles WHERE (id = $1 OR story = $1) AND COALESCE(story, id) = $1
-               AND content IS NOT NULL ORDER BY id = $1 DESC, id LIMIT 1",
-        )
-        .bind(story)
-        .fetch_optional(self.pool())
-        .await?;
         Ok(Some(StoryDetail {
             body,
             story,
@@ -282,13 +294,15 @@ impl Store {
     /// The dossiers a decision without `--dossier` applies to: those the story is tagged
     /// with, or `""`.
     pub(crate) async fn story_dossiers(&self, story: i64) -> anyhow::Result<Vec<String>> {
-        let tagged: Vec<String> = sqlx::query_scalar(
-            "SELECT DISTINCT t.dossier FROM tags t JOIN articles a ON a.id = t.article_id
-             WHERE (a.id = $1 OR a.story = $1) ORDER BY t.dossier",
-        )
-        .bind(story)
-        .fetch_all(self.pool())
-        .await?;
+        let tagged: Vec<String> = on_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT DISTINCT t.dossier FROM tags t JOIN articles a ON a.id = t.article_id
+                 WHERE (a.id = $1 OR a.story = $1) ORDER BY t.dossier",
+            )
+            .bind(story)
+            .fetch_all(pool)
+            .await?
+        });
         Ok(if tagged.is_empty() {
             vec![String::new()]
         } else {
@@ -304,13 +318,15 @@ impl Store {
     ) -> anyhow::Result<DecisionSnapshot> {
         let mut out = Vec::with_capacity(dossiers.len());
         for d in dossiers {
-            let row = sqlx::query_as::<_, (String, Option<String>, Option<String>)>(
-                "SELECT state, title, lede FROM decisions WHERE story = $1 AND dossier = $2",
-            )
-            .bind(story)
-            .bind(d)
-            .fetch_optional(self.pool())
-            .await?;
+            let row: Option<(String, Option<String>, Option<String>)> = on_pool!(self, pool => {
+                sqlx::query_as(
+                    "SELECT state, title, lede FROM decisions WHERE story = $1 AND dossier = $2",
+                )
+                .bind(story)
+                .bind(d)
+                .fetch_optional(pool)
+                .await?
+            });
             out.push((
                 d.clone(),
                 row.map(|(state, title, lede)| {
@@ -334,27 +350,26 @@ impl Store {
         now: DateTime<Utc>,
     ) -> anyhow::Result<()> {
         let at = timestamp(now);
-        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
-        for (dossier, before) in snapshot {
-            let current = current_decision(&mut tx, story, dossier).await?;
-            let who = (story, dossier.as_str(), curator, at.as_str());
-            match before {
-                None => {
-                    sqlx::query("DELETE FROM decisions WHERE story = $1 AND dossier = $2")
-                        .bind(story)
-                        .bind(dossier)
-                        .execute(&mut *tx)
-                        .await?;
-                    super::inbox::refresh(&mut super::Conn::from(&mut *tx), &[story]).await?;
-                    log_decision(&mut tx, who, &current, ("new", None, None)).await?;
-                }
-                Some((s, t, l)) => {
-                    let after = (s.as_str(), t.as_deref(), l.as_deref());
-                    write_decision(&mut tx, who, &current, after).await?;
+        on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let mut conn = Conn::from(&mut *tx);
+            for (dossier, before) in snapshot {
+                let current = current_decision(&mut conn, story, dossier).await?;
+                let who = (story, dossier.as_str(), curator, at.as_str());
+                match before {
+                    None => {
+                        delete_decision(&mut conn, story, dossier).await?;
+                        super::inbox::refresh(&mut conn, &[story]).await?;
+                        log_decision(&mut conn, who, &current, ("new", None, None)).await?;
+                    }
+                    Some((s, t, l)) => {
+                        let after = (s.as_str(), t.as_deref(), l.as_deref());
+                        write_decision(&mut conn, who, &current, after).await?;
+                    }
                 }
             }
-        }
-        tx.commit().await?;
+            tx.commit().await?;
+        });
         Ok(())
     }
 
@@ -370,26 +385,46 @@ impl Store {
         now: DateTime<Utc>,
     ) -> anyhow::Result<()> {
         let at = timestamp(now);
-        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
-        for dossier in dossiers {
-            let before = current_decision(&mut tx, story, dossier).await?;
-            // The state stays (`new` without a decision); title and lede change.
-            let state = before.0.clone().unwrap_or_else(|| "new".into());
-            let who = (story, dossier.as_str(), curator, at.as_str());
-            write_decision(&mut tx, who, &before, (&state, title, lede)).await?;
-        }
-        tx.commit().await?;
+        on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let mut conn = Conn::from(&mut *tx);
+            for dossier in dossiers {
+                let before = current_decision(&mut conn, story, dossier).await?;
+                // The state stays (`new` without a decision); title and lede change.
+                let state = before.0.clone().unwrap_or_else(|| "new".into());
+                let who = (story, dossier.as_str(), curator, at.as_str());
+                write_decision(&mut conn, who, &before, (&state, title, lede)).await?;
+            }
+            tx.commit().await?;
+        });
         Ok(())
     }
 
     /// Marks that change when another process (the daemon, another curator) writes:
     /// the newest article and the newest decision.
     pub(crate) async fn change_marks(&self) -> anyhow::Result<(i64, i64)> {
-        Ok(sqlx::query_as(
-            "SELECT (SELECT COALESCE(MAX(id), 0) FROM articles) AS a,
-                    (SELECT COALESCE(MAX(id), 0) FROM decision_log) AS d",
-        )
-        .fetch_one(self.pool())
-        .await?)
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT (SELECT COALESCE(MAX(id), 0) FROM articles) AS a,
+                        (SELECT COALESCE(MAX(id), 0) FROM decision_log) AS d",
+            )
+            .fetch_one(pool)
+            .await?
+        }))
     }
 }
+
+/// Removes a story's decision in one dossier, inside the caller's transaction.
+async fn delete_decision(conn: &mut Conn<'_>, story: i64, dossier: &str) -> sqlx::Result<()> {
+    on_conn!(conn, c => {
+        sqlx::query("DELETE FROM decisions WHERE story = $1 AND dossier = $2")
+            .bind(story)
+            .bind(dossier)
+            .execute(&mut **c)
+            .await?;
+    });
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -27,6 +27,15 @@ struct ReferenceRow {
 async fn reference_inbox(store: &Store, filter: &InboxFilter) -> Vec<InboxRow> {
     let state = filter.state.map(|s| s.as_str());
     const MEMBERS: &str = "(SELECT b.id FROM articles b WHERE b.id = a.id OR b.story = a.id)";
+    // The elements of a JSON list, as a table with a `value` column, in the store's dialect.
+    let each = |list: &str| {
+        if store.is_postgres() {
+            format!("jsonb_array_elements_text(({list})::jsonb)")
+        } else {
+            format!("json_each({list})")
+        }
+    };
+    let (territories, wanted, sources) = (each("a.territories"), each("$4"), each("$3"));
     let sql = format!(
         "SELECT * FROM (
            SELECT a.id AS story,
@@ -34,38 +43,41 @@ async fn reference_inbox(store: &Store, filter: &InboxFilter) -> Vec<InboxRow> {
                             ORDER BY d.decided_at DESC LIMIT 1), a.title) AS title,
                   COALESCE(a.published, a.first_seen) AS at, a.territories,
                   (SELECT COUNT(DISTINCT b.source_id) FROM articles b WHERE b.id = a.id OR b.story = a.id) AS sources,
-                  (SELECT group_concat(DISTINCT t.dossier) FROM tags t WHERE t.article_id IN {MEMBERS}) AS dossiers,
+                  (SELECT string_agg(x.dossier, ',') FROM (SELECT DISTINCT t.dossier FROM tags t
+                                                             WHERE t.article_id IN {MEMBERS}) x) AS dossiers,
                   COALESCE((SELECT MAX(t.score) FROM tags t WHERE t.article_id IN {MEMBERS}
                             AND ($1 IS NULL OR t.dossier = $1)), 0.0) AS score,
-                  COALESCE((SELECT MAX(CASE d.state WHEN 'starred' THEN 3 WHEN 'kept' THEN 2 WHEN 'rejected' THEN 1 ELSE 0 END)
-                            FROM decisions d WHERE d.story = a.id AND ($1 IS NULL OR d.dossier = $1)), 0) AS rank
+                  CAST(COALESCE((SELECT MAX(CASE d.state WHEN 'starred' THEN 3 WHEN 'kept' THEN 2 WHEN 'rejected' THEN 1 ELSE 0 END)
+                            FROM decisions d WHERE d.story = a.id AND ($1 IS NULL OR d.dossier = $1)), 0) AS BIGINT) AS rank
            FROM articles a JOIN sources s ON s.id = a.source_id
            WHERE (a.story IS NULL OR a.story = a.id)
              AND ($1 IS NULL OR a.id IN (SELECT COALESCE(b.story, b.id) FROM tags t
                                          JOIN articles b ON b.id = t.article_id WHERE t.dossier = $1))
              AND ($5 IS NULL OR COALESCE(a.published, a.first_seen) >= $5)
              AND ($6 IS NULL OR COALESCE(a.published, a.first_seen) < $6)
-             AND ($4 = '[]' OR EXISTS (SELECT 1 FROM json_each(a.territories) t
-                                       WHERE t.value IN (SELECT value FROM json_each($4))))
-             AND ($3 = '[]' OR s.name IN (SELECT value FROM json_each($3)) OR EXISTS (
+             AND ($4 = '[]' OR EXISTS (SELECT 1 FROM {territories} t
+                                       WHERE t.value IN (SELECT value FROM {wanted})))
+             AND ($3 = '[]' OR s.name IN (SELECT value FROM {sources}) OR EXISTS (
                    SELECT 1 FROM articles b JOIN sources bs ON bs.id = b.source_id
-                   WHERE b.story = a.id AND bs.name IN (SELECT value FROM json_each($3))))
-         )
+                   WHERE b.story = a.id AND bs.name IN (SELECT value FROM {sources})))
+         ) r
          WHERE rank = CASE $2 WHEN 'starred' THEN 3 WHEN 'kept' THEN 2 WHEN 'rejected' THEN 1 ELSE 0 END
          ORDER BY score DESC, at DESC, story DESC
          LIMIT $7"
     );
-    let rows: Vec<ReferenceRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(&filter.dossier)
-        .bind(state)
-        .bind(serde_json::to_string(&filter.sources).unwrap())
-        .bind(serde_json::to_string(&filter.territories).unwrap())
-        .bind(filter.since.map(timestamp))
-        .bind(filter.until.map(timestamp))
-        .bind(i64::from(filter.limit.max(1)))
-        .fetch_all(store.pool())
-        .await
-        .unwrap();
+    let rows: Vec<ReferenceRow> = on_pool!(store, pool => {
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(&filter.dossier)
+            .bind(state)
+            .bind(serde_json::to_string(&filter.sources).unwrap())
+            .bind(serde_json::to_string(&filter.territories).unwrap())
+            .bind(filter.since.map(timestamp))
+            .bind(filter.until.map(timestamp))
+            .bind(i64::from(filter.limit.max(1)))
+            .fetch_all(pool)
+            .await
+            .unwrap()
+    });
     rows.into_iter()
         .map(|r| {
             let mut dossiers: Vec<String> = r
@@ -89,25 +101,25 @@ async fn reference_inbox(store: &Store, filter: &InboxFilter) -> Vec<InboxRow> {
 
 /// The header's counts as they were computed before migration 0012.
 async fn reference_counts(store: &Store) -> BTreeMap<String, i64> {
-    let mut counts: BTreeMap<String, i64> = sqlx::query_as::<_, (String, i64)>(
-        "SELECT t.dossier, COUNT(DISTINCT COALESCE(b.story, b.id)) AS n
-         FROM tags t JOIN articles b ON b.id = t.article_id
-         WHERE NOT EXISTS (SELECT 1 FROM decisions d WHERE d.story = COALESCE(b.story, b.id)
-                           AND d.dossier = t.dossier AND d.state <> 'new')
-         GROUP BY t.dossier",
-    )
-    .fetch_all(store.pool())
-    .await
-    .unwrap()
-    .into_iter()
-    .collect();
-    let all: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM articles a WHERE (a.story IS NULL OR a.story = a.id)
-           AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.story = a.id AND d.state <> 'new')",
-    )
-    .fetch_one(store.pool())
-    .await
-    .unwrap();
+    let rows: Vec<(String, i64)> = on_pool!(store, pool => {
+        sqlx::query_as(
+            "SELECT t.dossier, COUNT(DISTINCT COALESCE(b.story, b.id)) AS n
+             FROM tags t JOIN articles b ON b.id = t.article_id
+             WHERE NOT EXISTS (SELECT 1 FROM decisions d WHERE d.story = COALESCE(b.story, b.id)
+                               AND d.dossier = t.dossier AND d.state <> 'new')
+             GROUP BY t.dossier",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap()
+    });
+    let mut counts: BTreeMap<String, i64> = rows.into_iter().collect();
+    let all = store
+        .scalar(
+            "SELECT COUNT(*) FROM articles a WHERE (a.story IS NULL OR a.story = a.id)
+               AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.story = a.id AND d.state <> 'new')",
+        )
+        .await;
     counts.insert(String::new(), all);
     counts
 }
@@ -350,7 +362,11 @@ async fn the_denormalised_inbox_equals_the_query_it_replaced_after_every_kind_of
         .unwrap();
     assert_same(&store, "annulation sans décision antérieure", at).await;
     // An archive upgraded by migration 0012 gets the same rows from its fill.
-    let migration = include_str!("../../../migrations/0012_inbox.sql");
+    let migration = if store.is_postgres() {
+        include_str!("../../../migrations/postgres/0012_inbox.sql")
+    } else {
+        include_str!("../../../migrations/0012_inbox.sql")
+    };
     let fill = &migration[migration.find("INSERT INTO inbox").unwrap()..];
     store.exec("DELETE FROM inbox").await;
     store.exec(fill).await;
