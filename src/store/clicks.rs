@@ -1,7 +1,7 @@
 //! Anonymous click counts (`[mail] count_clicks`): the links of a sent edition, numbered,
 //! and how often each was followed through `/c/<kind>/<n>/<link>` — never by whom.
 
-use super::Store;
+use super::{Store, WritePool};
 
 /// One link of an edition and how many times it was followed.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -20,44 +20,46 @@ impl Store {
         number: i64,
         urls: &[String],
     ) -> anyhow::Result<Vec<i64>> {
-        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
         let mut numbers = Vec::with_capacity(urls.len());
-        for url in urls {
-            let known: Option<i64> = sqlx::query_scalar(
-                "SELECT position FROM edition_links WHERE kind = $1 AND number = $2 AND url = $3",
-            )
-            .bind(kind)
-            .bind(number)
-            .bind(url)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let n = match known {
-                Some(n) => n,
-                None => {
-                    let next: i64 = sqlx::query_scalar(
-                        "SELECT COALESCE(MAX(position), 0) + 1 FROM edition_links
-                         WHERE kind = $1 AND number = $2",
-                    )
-                    .bind(kind)
-                    .bind(number)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    sqlx::query(
-                        "INSERT INTO edition_links (kind, number, position, url)
-                         VALUES ($1, $2, $3, $4)",
-                    )
-                    .bind(kind)
-                    .bind(number)
-                    .bind(next)
-                    .bind(url)
-                    .execute(&mut *tx)
-                    .await?;
-                    next
-                }
-            };
-            numbers.push(n);
-        }
-        tx.commit().await?;
+        on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            for url in urls {
+                let known: Option<i64> = sqlx::query_scalar(
+                    "SELECT position FROM edition_links WHERE kind = $1 AND number = $2 AND url = $3",
+                )
+                .bind(kind)
+                .bind(number)
+                .bind(url)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let n = match known {
+                    Some(n) => n,
+                    None => {
+                        let next: i64 = sqlx::query_scalar(
+                            "SELECT COALESCE(MAX(position), 0) + 1 FROM edition_links
+                             WHERE kind = $1 AND number = $2",
+                        )
+                        .bind(kind)
+                        .bind(number)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                        sqlx::query(
+                            "INSERT INTO edition_links (kind, number, position, url)
+                             VALUES ($1, $2, $3, $4)",
+                        )
+                        .bind(kind)
+                        .bind(number)
+                        .bind(next)
+                        .bind(url)
+                        .execute(&mut *tx)
+                        .await?;
+                        next
+                    }
+                };
+                numbers.push(n);
+            }
+            tx.commit().await?;
+        });
         Ok(numbers)
     }
 
@@ -69,15 +71,17 @@ impl Store {
         number: i64,
         link: i64,
     ) -> anyhow::Result<Option<String>> {
-        let url = sqlx::query_scalar(
-            "UPDATE edition_links SET clicks = clicks + 1
-             WHERE kind = $1 AND number = $2 AND position = $3 RETURNING url",
-        )
-        .bind(kind)
-        .bind(number)
-        .bind(link)
-        .fetch_optional(self.pool())
-        .await?;
+        let url = on_pool!(self, pool => {
+            sqlx::query_scalar(
+                "UPDATE edition_links SET clicks = clicks + 1
+                 WHERE kind = $1 AND number = $2 AND position = $3 RETURNING url",
+            )
+            .bind(kind)
+            .bind(number)
+            .bind(link)
+            .fetch_optional(pool)
+            .await?
+        });
         Ok(url)
     }
 
@@ -87,14 +91,16 @@ impl Store {
         kind: &str,
         number: i64,
     ) -> anyhow::Result<Vec<LinkClicks>> {
-        let rows: Vec<(i64, String, i64)> = sqlx::query_as(
-            "SELECT position, url, clicks FROM edition_links
-             WHERE kind = $1 AND number = $2 ORDER BY position",
-        )
-        .bind(kind)
-        .bind(number)
-        .fetch_all(self.pool())
-        .await?;
+        let rows: Vec<(i64, String, i64)> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT position, url, clicks FROM edition_links
+                 WHERE kind = $1 AND number = $2 ORDER BY position",
+            )
+            .bind(kind)
+            .bind(number)
+            .fetch_all(pool)
+            .await?
+        });
         Ok(rows
             .into_iter()
             .map(|(link, url, clicks)| LinkClicks { link, url, clicks })
