@@ -107,3 +107,70 @@ impl Store {
             .collect())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn links_keep_their_numbers_and_count_follows_on_either_backend() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::testing::open_store(dir.path()).await;
+        let urls = |list: &[&str]| list.iter().map(|u| u.to_string()).collect::<Vec<_>>();
+        let first = store
+            .number_links(
+                "flash-info",
+                1,
+                &urls(&["https://a.example/", "https://b.example/"]),
+            )
+            .await
+            .unwrap();
+        assert_eq!(first, [1, 2]);
+        // A later send (the real one after a test) keeps the numbers, adds the new link.
+        let again = store
+            .number_links(
+                "flash-info",
+                1,
+                &urls(&["https://c.example/", "https://b.example/"]),
+            )
+            .await
+            .unwrap();
+        assert_eq!(again, [3, 2]);
+        // Another edition numbers from 1.
+        let other = store
+            .number_links("flash-info", 2, &urls(&["https://b.example/"]))
+            .await
+            .unwrap();
+        assert_eq!(other, [1]);
+        for _ in 0..2 {
+            assert_eq!(
+                store
+                    .follow_link("flash-info", 1, 2)
+                    .await
+                    .unwrap()
+                    .as_deref(),
+                Some("https://b.example/")
+            );
+        }
+        assert_eq!(store.follow_link("flash-info", 1, 9).await.unwrap(), None);
+        assert_eq!(store.follow_link("lettre", 1, 1).await.unwrap(), None);
+        let clicks = store.link_clicks("flash-info", 1).await.unwrap();
+        let link = |link, url: &str, clicks| LinkClicks {
+            link,
+            url: url.into(),
+            clicks,
+        };
+        assert_eq!(
+            clicks,
+            [
+                link(1, "https://a.example/", 0),
+                link(2, "https://b.example/", 2),
+                link(3, "https://c.example/", 0),
+            ]
+        );
+        assert_eq!(
+            store.link_clicks("flash-info", 2).await.unwrap(),
+            [link(1, "https://b.example/", 0)]
+        );
+    }
+}

@@ -144,3 +144,80 @@ impl Store {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_subscriber_changes_lists_and_address_on_either_backend() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::testing::open_store(dir.path()).await;
+        let now = Utc.with_ymd_and_hms(2026, 11, 27, 10, 0, 0).unwrap();
+        let id = store
+            .request_subscription("a@example.org", "h-a", "flash-info", "127.0.0.1", now)
+            .await
+            .unwrap()
+            .unwrap();
+        let other = store
+            .request_subscription("b@example.org", "h-b", "flash-info", "127.0.0.1", now)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(store.preferences(404).await.unwrap().is_none());
+        let known = ["flash-info".to_string(), "lettre".to_string()];
+        store
+            .set_lists(id, &["lettre".to_string()], &known, now)
+            .await
+            .unwrap();
+        let prefs = store.preferences(id).await.unwrap().unwrap();
+        assert_eq!(prefs.email, "a@example.org");
+        let pair = |l: &str, s: &str| (l.to_string(), s.to_string());
+        assert_eq!(
+            prefs.lists,
+            [pair("flash-info", "unsubscribed"), pair("lettre", "active")]
+        );
+        store.set_lists(id, &known, &known, now).await.unwrap();
+        assert_eq!(
+            store.preferences(id).await.unwrap().unwrap().lists,
+            [pair("flash-info", "active"), pair("lettre", "active")]
+        );
+        store.leave_all(id, now).await.unwrap();
+        assert_eq!(
+            store.preferences(id).await.unwrap().unwrap().lists,
+            [
+                pair("flash-info", "unsubscribed"),
+                pair("lettre", "unsubscribed")
+            ]
+        );
+
+        store
+            .exec("UPDATE subscriptions SET status = 'bounced' WHERE list = 'lettre'")
+            .await;
+        assert_eq!(
+            store.change_address(id, "b@example.org").await.unwrap(),
+            AddressChange::Taken
+        );
+        assert_eq!(
+            store.change_address(id, "a2@example.org").await.unwrap(),
+            AddressChange::Done
+        );
+        let prefs = store.preferences(id).await.unwrap().unwrap();
+        assert_eq!(prefs.email, "a2@example.org");
+        // The old address failed, not the person: the bounced list resumes.
+        assert_eq!(
+            prefs.lists,
+            [pair("flash-info", "unsubscribed"), pair("lettre", "active")]
+        );
+        assert_eq!(
+            store.preferences(other).await.unwrap().unwrap().email,
+            "b@example.org"
+        );
+        assert_eq!(
+            store.change_address(404, "z@example.org").await.unwrap(),
+            AddressChange::Gone
+        );
+    }
+}

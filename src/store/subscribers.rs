@@ -440,3 +440,202 @@ impl Store {
         on_pool!(self, pool => sqlx::query_scalar(sql).fetch_all(pool).await.unwrap())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+
+    fn entry(email: &str, first_name: Option<&str>, hash: &str) -> ImportEntry {
+        ImportEntry {
+            email: email.into(),
+            name: None,
+            details: SubscriberDetails {
+                first_name: first_name.map(String::from),
+                commune: Some("Albi".into()),
+                ..SubscriberDetails::default()
+            },
+            hash: hash.into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn subscribers_come_confirm_leave_and_are_forgotten_on_either_backend() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::testing::open_store(dir.path()).await;
+        let now = Utc.with_ymd_and_hms(2026, 11, 27, 10, 0, 0).unwrap();
+        store
+            .exec("INSERT INTO suppressions (hash, reason, at) VALUES ('h-parti', 'unsubscribed', 'x')")
+            .await;
+        let entries = [
+            entry("b@example.org", Some("Bea"), "h-b"),
+            entry("a@example.org", Some("Ali"), "h-a"),
+            entry("b@example.org", Some("Bea"), "h-b"),
+            entry("parti@example.org", None, "h-parti"),
+        ];
+        let outcomes = store
+            .import_subscribers("flash-info", &entries, "liste.csv", now)
+            .await
+            .unwrap();
+        use ImportOutcome::*;
+        assert_eq!(outcomes, [Imported, Imported, Duplicate, Suppressed]);
+        // Known from another list: the new file fills the gaps only.
+        let again = [entry("a@example.org", Some("Autre"), "h-a")];
+        let outcomes = store
+            .import_subscribers("lettre", &again, "autre.csv", now)
+            .await
+            .unwrap();
+        assert_eq!(outcomes, [Imported]);
+
+        let rows = store.subscriber_rows(None).await.unwrap();
+        let seen: Vec<(&str, Vec<String>, SubscriptionStatus)> = rows
+            .iter()
+            .map(|r| (r.email.as_str(), r.lists.clone(), r.status))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (
+                    "a@example.org",
+                    vec!["flash-info".to_string(), "lettre".to_string()],
+                    SubscriptionStatus::Active
+                ),
+                (
+                    "b@example.org",
+                    vec!["flash-info".to_string()],
+                    SubscriptionStatus::Active
+                ),
+            ]
+        );
+        assert_eq!(rows[0].details.first_name.as_deref(), Some("Ali"));
+        assert_eq!(
+            store.subscriber_rows(Some("lettre")).await.unwrap().len(),
+            1
+        );
+
+        // The web form: pending until confirmed; an active address is not written to.
+        let c = store
+            .request_subscription("c@example.org", "h-c", "flash-info", "127.0.0.1", now)
+            .await
+            .unwrap()
+            .expect("a new address");
+        assert_eq!(
+            store
+                .request_subscription("a@example.org", "h-a", "flash-info", "127.0.0.1", now)
+                .await
+                .unwrap(),
+            None
+        );
+        assert_eq!(
+            store
+                .request_subscription("parti@example.org", "h-parti", "lettre", "127.0.0.1", now)
+                .await
+                .unwrap(),
+            None
+        );
+        assert!(
+            store
+                .confirm_subscription(c, "flash-info", now)
+                .await
+                .unwrap()
+        );
+        assert!(!store.confirm_subscription(c, "lettre", now).await.unwrap());
+        let details = store.subscriber_details("flash-info").await.unwrap();
+        assert_eq!(details.len(), 3);
+        assert_eq!(details[&c], SubscriberDetails::default());
+        assert_eq!(
+            store.subscriber_email(c).await.unwrap().as_deref(),
+            Some("c@example.org")
+        );
+        store.unsubscribe(c, "flash-info", now).await.unwrap();
+        store.unsubscribe(c, "flash-info", now).await.unwrap();
+        let status = |rows: Vec<SubscriberRow>| {
+            rows.into_iter()
+                .find(|r| r.email == "c@example.org")
+                .map(|r| r.subscriptions)
+        };
+        assert_eq!(
+            status(store.subscriber_rows(None).await.unwrap()),
+            Some(vec![(
+                "flash-info".to_string(),
+                SubscriptionStatus::Unsubscribed
+            )])
+        );
+        // Coming back by asking again: pending anew.
+        assert_eq!(
+            store
+                .request_subscription("c@example.org", "h-c", "flash-info", "127.0.0.1", now)
+                .await
+                .unwrap(),
+            Some(c)
+        );
+        assert_eq!(
+            status(store.subscriber_rows(None).await.unwrap()),
+            Some(vec![(
+                "flash-info".to_string(),
+                SubscriptionStatus::Pending
+            )])
+        );
+
+        // Erasure: the address leaves the ledger too, the hash stays.
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+        store
+            .create_edition("flash-info", day, day, now)
+            .await
+            .unwrap();
+        let edition = store
+            .edition_row_id("flash-info", 1)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(store.edition_row_id("flash-info", 2).await.unwrap(), None);
+        store
+            .exec(&format!(
+                "INSERT INTO deliveries (edition_id, subscriber_id, email, state, message_id, updated_at)
+                 SELECT {edition}, id, email, 'sent', '<m>', 'x' FROM subscribers WHERE email = 'a@example.org'"
+            ))
+            .await;
+        assert!(
+            store
+                .forget_subscriber("a@example.org", "h-a", now)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .forget_subscriber("a@example.org", "h-a", now)
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            store.column_texts("SELECT email FROM deliveries").await,
+            [format!("effacé:h-a:{edition}")]
+        );
+        assert_eq!(
+            store
+                .scalar("SELECT COUNT(*) FROM suppressions WHERE hash = 'h-a'")
+                .await,
+            1
+        );
+        let emails: Vec<String> = store
+            .subscriber_rows(None)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.email)
+            .collect();
+        assert_eq!(emails, ["b@example.org", "c@example.org"]);
+        // Erased, never imported again.
+        let outcomes = store
+            .import_subscribers(
+                "flash-info",
+                &[entry("a@example.org", None, "h-a")],
+                "f.csv",
+                now,
+            )
+            .await
+            .unwrap();
+        assert_eq!(outcomes, [Suppressed]);
+    }
+}
