@@ -460,11 +460,8 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn subscribers_come_confirm_leave_and_are_forgotten_on_either_backend() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = crate::testing::open_store(dir.path()).await;
-        let now = Utc.with_ymd_and_hms(2026, 11, 27, 10, 0, 0).unwrap();
+    /// a@ on two lists (the second file filling gaps), b@ on one; parti@ refused before.
+    async fn imported(store: &Store, now: DateTime<Utc>) {
         store
             .exec("INSERT INTO suppressions (hash, reason, at) VALUES ('h-parti', 'unsubscribed', 'x')")
             .await;
@@ -487,7 +484,14 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(outcomes, [Imported]);
+    }
 
+    #[tokio::test]
+    async fn imports_fill_gaps_and_skip_the_refused_on_either_backend() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::testing::open_store(dir.path()).await;
+        let now = Utc.with_ymd_and_hms(2026, 11, 27, 10, 0, 0).unwrap();
+        imported(&store, now).await;
         let rows = store.subscriber_rows(None).await.unwrap();
         let seen: Vec<(&str, Vec<String>, SubscriptionStatus)> = rows
             .iter()
@@ -513,7 +517,14 @@ mod tests {
             store.subscriber_rows(Some("lettre")).await.unwrap().len(),
             1
         );
+    }
 
+    #[tokio::test]
+    async fn the_web_form_asks_then_confirms_on_either_backend() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::testing::open_store(dir.path()).await;
+        let now = Utc.with_ymd_and_hms(2026, 11, 27, 10, 0, 0).unwrap();
+        imported(&store, now).await;
         // The web form: pending until confirmed; an active address is not written to.
         let c = store
             .request_subscription("c@example.org", "h-c", "flash-info", "127.0.0.1", now)
@@ -577,7 +588,15 @@ mod tests {
                 SubscriptionStatus::Pending
             )])
         );
+    }
 
+    #[tokio::test]
+    async fn an_erased_address_leaves_the_ledger_and_never_comes_back_on_either_backend() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::testing::open_store(dir.path()).await;
+        let now = Utc.with_ymd_and_hms(2026, 11, 27, 10, 0, 0).unwrap();
+        imported(&store, now).await;
+        use ImportOutcome::*;
         // Erasure: the address leaves the ledger too, the hash stays.
         let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
         store
@@ -625,7 +644,7 @@ mod tests {
             .into_iter()
             .map(|r| r.email)
             .collect();
-        assert_eq!(emails, ["b@example.org", "c@example.org"]);
+        assert_eq!(emails, ["b@example.org"]);
         // Erased, never imported again.
         let outcomes = store
             .import_subscribers(

@@ -106,7 +106,7 @@ fn order(edition: &Edition) -> Vec<(i64, &str)> {
 }
 
 #[tokio::test]
-async fn an_edition_is_composed_then_frozen_on_either_backend() {
+async fn an_edition_is_composed_on_either_backend() {
     let dir = tempfile::tempdir().unwrap();
     let store = crate::testing::open_store(dir.path()).await;
     stories(&store).await;
@@ -218,7 +218,38 @@ async fn an_edition_is_composed_then_frozen_on_either_backend() {
         blocks,
         [(first, 1, "Texte <final>"), (second, 2, "Premier jet")]
     );
+}
 
+#[tokio::test]
+async fn a_sent_edition_is_frozen_on_either_backend() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = crate::testing::open_store(dir.path()).await;
+    stories(&store).await;
+    let now = Utc.with_ymd_and_hms(2026, 11, 27, 10, 0, 0).unwrap();
+    let later = Utc.with_ymd_and_hms(2026, 11, 28, 10, 0, 0).unwrap();
+    let day = |d| NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+    for _ in 0..2 {
+        store
+            .create_edition("flash-info", day(1), day(30), now)
+            .await
+            .unwrap();
+    }
+    let (kind, n) = ("flash-info", 1);
+    for story in [1, 3] {
+        store
+            .add_edition_item(kind, n, &item(story, "actu"), now)
+            .await
+            .unwrap();
+    }
+    let removed = store.edition(kind, n).await.unwrap().unwrap().items[1].clone();
+    let block = NewBlock {
+        kind: BlockKind::Intro,
+        title: None,
+        body: "Édito".into(),
+        event_date: None,
+        place: None,
+    };
+    let first = store.add_edition_block(kind, n, &block, now).await.unwrap();
     store.mark_edition_rendered(kind, n, now).await.unwrap();
     store
         .set_edition_status(kind, n, EditionStatus::Ready, now)
