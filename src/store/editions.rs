@@ -2,7 +2,7 @@
 //! story cards that publications show. A sent edition is immutable (also enforced by
 //! triggers in the database, whoever writes to it).
 
-use super::{Store, timestamp};
+use super::{Conn, Store, WritePool, timestamp};
 use crate::model::{
     Block, BlockKind, Edition, EditionItem, EditionRef, EditionStatus, SourceLink, StoryCard,
 };
@@ -37,6 +37,31 @@ impl From<sqlx::Error> for EditionError {
     }
 }
 
+/// The refusal of the sent-edition triggers, worded alike in both dialects' migrations
+/// (SQLite's `RAISE(ABORT, …)`, PL/pgSQL's `RAISE EXCEPTION …`).
+const SENT_REFUSAL: &str = "édition envoyée : elle ne peut plus être modifiée";
+
+impl EditionError {
+    /// The database's own refusal of a change to a sent edition (a trigger, when the edition
+    /// was sent by a write the store's check did not see) as the store's `Sent`, so that
+    /// people read the same French sentence, naming the edition, on either backend.
+    fn naming(self, kind: &str, number: i64) -> EditionError {
+        match self {
+            EditionError::Store(e) if refused_by_trigger(&e) => {
+                EditionError::Sent(address(kind, number))
+            }
+            other => other,
+        }
+    }
+}
+
+fn refused_by_trigger(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        matches!(cause.downcast_ref::<sqlx::Error>(),
+                 Some(sqlx::Error::Database(db)) if db.message().contains(SENT_REFUSAL))
+    })
+}
+
 /// A block to add to an edition.
 #[derive(Debug, Clone)]
 pub(crate) struct NewBlock {
@@ -61,8 +86,9 @@ struct EditionDbRow {
     id: i64,
     kind: String,
     number: i64,
-    period_start: NaiveDate,
-    period_end: NaiveDate,
+    // TEXT in both dialects (`YYYY-MM-DD`): PostgreSQL decodes a `NaiveDate` from DATE only.
+    period_start: String,
+    period_end: String,
     status: String,
     created_at: String,
     updated_at: String,
@@ -71,12 +97,22 @@ struct EditionDbRow {
 }
 
 impl EditionDbRow {
-    fn into_edition(self) -> Edition {
-        Edition {
+    fn into_edition(self) -> anyhow::Result<Edition> {
+        let date = |text: &str| {
+            NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
+                anyhow::anyhow!(
+                    "l'édition {} a une période illisible dans la base (« {text} ») : \
+                     attendu AAAA-MM-JJ",
+                    address(&self.kind, self.number)
+                )
+            })
+        };
+        let (period_start, period_end) = (date(&self.period_start)?, date(&self.period_end)?);
+        Ok(Edition {
             kind: self.kind,
             number: self.number,
-            period_start: self.period_start,
-            period_end: self.period_end,
+            period_start,
+            period_end,
             // The column's CHECK admits only the three known states.
             status: EditionStatus::parse(&self.status).unwrap_or(EditionStatus::Draft),
             created_at: self.created_at,
@@ -85,7 +121,7 @@ impl EditionDbRow {
             sent_at: self.sent_at,
             items: Vec::new(),
             blocks: Vec::new(),
-        }
+        })
     }
 }
 
@@ -147,34 +183,35 @@ struct CardLeadRow {
     image: Option<String>,
 }
 
-type Tx<'a> = sqlx::Transaction<'a, sqlx::Sqlite>;
-
 /// The edition's row id, refusing unknown and (when `for_change`) sent editions.
 async fn edition_id(
-    tx: &mut Tx<'_>,
+    conn: &mut Conn<'_>,
     kind: &str,
     number: i64,
     for_change: bool,
 ) -> Result<i64, EditionError> {
-    let (id, status): (i64, String) =
+    let row: Option<(i64, String)> = on_conn!(conn, c => {
         sqlx::query_as("SELECT id, status FROM editions WHERE kind = $1 AND number = $2")
             .bind(kind)
             .bind(number)
-            .fetch_optional(&mut **tx)
+            .fetch_optional(&mut **c)
             .await?
-            .ok_or_else(|| EditionError::Unknown(address(kind, number)))?;
+    });
+    let (id, status) = row.ok_or_else(|| EditionError::Unknown(address(kind, number)))?;
     if for_change && status == EditionStatus::Sent.as_str() {
         return Err(EditionError::Sent(address(kind, number)));
     }
     Ok(id)
 }
 
-async fn touch(tx: &mut Tx<'_>, id: i64, now: DateTime<Utc>) -> Result<(), EditionError> {
-    sqlx::query("UPDATE editions SET updated_at = $1 WHERE id = $2")
-        .bind(timestamp(now))
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
+async fn touch(conn: &mut Conn<'_>, id: i64, now: DateTime<Utc>) -> Result<(), EditionError> {
+    on_conn!(conn, c => {
+        sqlx::query("UPDATE editions SET updated_at = $1 WHERE id = $2")
+            .bind(timestamp(now))
+            .bind(id)
+            .execute(&mut **c)
+            .await?;
+    });
     Ok(())
 }
 
@@ -187,25 +224,29 @@ impl Store {
         period_end: NaiveDate,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Edition> {
-        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
-        let number: i64 =
-            sqlx::query_scalar("SELECT COALESCE(MAX(number), 0) + 1 FROM editions WHERE kind = $1")
-                .bind(kind)
-                .fetch_one(&mut *tx)
-                .await?;
         let at = timestamp(now);
-        sqlx::query(
-            "INSERT INTO editions (kind, number, period_start, period_end, status, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, 'draft', $5, $5)",
-        )
-        .bind(kind)
-        .bind(number)
-        .bind(period_start.to_string())
-        .bind(period_end.to_string())
-        .bind(&at)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        let number: i64 = on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let number: i64 = sqlx::query_scalar(
+                "SELECT COALESCE(MAX(number), 0) + 1 FROM editions WHERE kind = $1",
+            )
+            .bind(kind)
+            .fetch_one(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO editions (kind, number, period_start, period_end, status, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, 'draft', $5, $5)",
+            )
+            .bind(kind)
+            .bind(number)
+            .bind(period_start.to_string())
+            .bind(period_end.to_string())
+            .bind(&at)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            number
+        });
         Ok(self
             .edition(kind, number)
             .await?
@@ -216,23 +257,35 @@ impl Store {
     pub(crate) async fn edition(&self, kind: &str, number: i64) -> anyhow::Result<Option<Edition>> {
         let sql = format!("SELECT {EDITION_COLUMNS} FROM editions WHERE kind = $1 AND number = $2");
         // Only the constant column list is spliced in; the values are bound.
-        let Some(row) = sqlx::query_as::<_, EditionDbRow>(sqlx::AssertSqlSafe(sql))
-            .bind(kind)
-            .bind(number)
-            .fetch_optional(self.pool())
-            .await?
-        else {
+        let row: Option<EditionDbRow> = on_pool!(self, pool => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(kind)
+                .bind(number)
+                .fetch_optional(pool)
+                .await?
+        });
+        let Some(row) = row else {
             return Ok(None);
         };
         let id = row.id;
-        let mut edition = row.into_edition();
-        let items: Vec<ItemDbRow> = sqlx::query_as(
-            "SELECT story, section, position, title, lede FROM edition_items
-             WHERE edition_id = $1 ORDER BY position",
-        )
-        .bind(id)
-        .fetch_all(self.pool())
-        .await?;
+        let mut edition = row.into_edition()?;
+        let (items, blocks): (Vec<ItemDbRow>, Vec<BlockDbRow>) = on_pool!(self, pool => {
+            let items = sqlx::query_as(
+                "SELECT story, section, position, title, lede FROM edition_items
+                 WHERE edition_id = $1 ORDER BY position, story",
+            )
+            .bind(id)
+            .fetch_all(pool)
+            .await?;
+            let blocks = sqlx::query_as(
+                "SELECT id, kind, position, title, body, event_date, place FROM edition_blocks
+                 WHERE edition_id = $1 ORDER BY position, id",
+            )
+            .bind(id)
+            .fetch_all(pool)
+            .await?;
+            (items, blocks)
+        });
         edition.items = items
             .into_iter()
             .map(|r| EditionItem {
@@ -243,13 +296,6 @@ impl Store {
                 lede: r.lede,
             })
             .collect();
-        let blocks: Vec<BlockDbRow> = sqlx::query_as(
-            "SELECT id, kind, position, title, body, event_date, place FROM edition_blocks
-             WHERE edition_id = $1 ORDER BY position, id",
-        )
-        .bind(id)
-        .fetch_all(self.pool())
-        .await?;
         let name = address(kind, number);
         edition.blocks = blocks
             .into_iter()
@@ -261,10 +307,10 @@ impl Store {
     /// Every edition (without items and blocks), by kind then number.
     pub(crate) async fn editions(&self) -> anyhow::Result<Vec<Edition>> {
         let sql = format!("SELECT {EDITION_COLUMNS} FROM editions ORDER BY kind, number");
-        let rows: Vec<EditionDbRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .fetch_all(self.pool())
-            .await?;
-        Ok(rows.into_iter().map(EditionDbRow::into_edition).collect())
+        let rows: Vec<EditionDbRow> = on_pool!(self, pool => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await?
+        });
+        rows.into_iter().map(EditionDbRow::into_edition).collect()
     }
 
     /// Places a story in an edition, at the end of `section`; a story already there gets
@@ -276,66 +322,70 @@ impl Store {
         item: &EditionItem,
         now: DateTime<Utc>,
     ) -> Result<(), EditionError> {
-        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
-        let id = edition_id(&mut tx, kind, number, true).await?;
-        let story_exists: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM articles WHERE id = $1 AND COALESCE(story, id) = $1",
-        )
-        .bind(item.story)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if story_exists.is_none() {
-            return Err(EditionError::UnknownStory(item.story));
-        }
-        let current: Option<String> = sqlx::query_scalar(
-            "SELECT section FROM edition_items WHERE edition_id = $1 AND story = $2",
-        )
-        .bind(id)
-        .bind(item.story)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let next_position: i64 = sqlx::query_scalar(
-            "SELECT COALESCE(MAX(position), 0) + 1 FROM edition_items WHERE edition_id = $1",
-        )
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await?;
-        match current {
-            Some(section) => {
-                let moves = section != item.section;
-                sqlx::query(
-                    "UPDATE edition_items SET section = $1, title = $2, lede = $3,
-                       position = CASE WHEN $4 THEN $5 ELSE position END
-                     WHERE edition_id = $6 AND story = $7",
-                )
-                .bind(&item.section)
-                .bind(&item.title)
-                .bind(&item.lede)
-                .bind(moves)
-                .bind(next_position)
-                .bind(id)
-                .bind(item.story)
-                .execute(&mut *tx)
-                .await?;
+        on_pool!(self, pool => async {
+            let mut tx = pool.begin_write().await?;
+            let id = edition_id(&mut Conn::from(&mut *tx), kind, number, true).await?;
+            let story_exists: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM articles WHERE id = $1 AND COALESCE(story, id) = $1",
+            )
+            .bind(item.story)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if story_exists.is_none() {
+                return Err(EditionError::UnknownStory(item.story));
             }
-            None => {
-                sqlx::query(
-                    "INSERT INTO edition_items (edition_id, story, section, position, title, lede)
-                     VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(id)
-                .bind(item.story)
-                .bind(&item.section)
-                .bind(next_position)
-                .bind(&item.title)
-                .bind(&item.lede)
-                .execute(&mut *tx)
-                .await?;
+            let current: Option<String> = sqlx::query_scalar(
+                "SELECT section FROM edition_items WHERE edition_id = $1 AND story = $2",
+            )
+            .bind(id)
+            .bind(item.story)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let next_position: i64 = sqlx::query_scalar(
+                "SELECT COALESCE(MAX(position), 0) + 1 FROM edition_items WHERE edition_id = $1",
+            )
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+            match current {
+                Some(section) => {
+                    let moves = section != item.section;
+                    sqlx::query(
+                        "UPDATE edition_items SET section = $1, title = $2, lede = $3,
+                           position = CASE WHEN $4 THEN $5 ELSE position END
+                         WHERE edition_id = $6 AND story = $7",
+                    )
+                    .bind(&item.section)
+                    .bind(&item.title)
+                    .bind(&item.lede)
+                    .bind(moves)
+                    .bind(next_position)
+                    .bind(id)
+                    .bind(item.story)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                None => {
+                    sqlx::query(
+                        "INSERT INTO edition_items (edition_id, story, section, position, title, lede)
+                         VALUES ($1, $2, $3, $4, $5, $6)",
+                    )
+                    .bind(id)
+                    .bind(item.story)
+                    .bind(&item.section)
+                    .bind(next_position)
+                    .bind(&item.title)
+                    .bind(&item.lede)
+                    .execute(&mut *tx)
+                    .await?;
+                }
             }
+            touch(&mut Conn::from(&mut *tx), id, now).await?;
+            tx.commit().await?;
+            Ok::<(), EditionError>(())
         }
-        touch(&mut tx, id, now).await?;
-        tx.commit().await?;
-        Ok(())
+        .await)
+        .map_err(|e| e.naming(kind, number))
     }
 
     /// Moves an item up (`-1`) or down (`+1`) within its section; at an end it stays.
@@ -347,52 +397,53 @@ impl Store {
         up: bool,
         now: DateTime<Utc>,
     ) -> Result<(), EditionError> {
-        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
-        let id = edition_id(&mut tx, kind, number, true).await?;
-        let Some((section, position)) = sqlx::query_as::<_, (String, i64)>(
-            "SELECT section, position FROM edition_items WHERE edition_id = $1 AND story = $2",
-        )
-        .bind(id)
-        .bind(story)
-        .fetch_optional(&mut *tx)
-        .await?
-        else {
-            return Err(EditionError::NotInEdition {
-                edition: address(kind, number),
-                story,
-            });
-        };
-        let neighbour: Option<(i64, i64)> = if up {
-            sqlx::query_as(
-                "SELECT story, position FROM edition_items WHERE edition_id = $1 AND section = $2
-                 AND position < $3 ORDER BY position DESC LIMIT 1",
-            )
+        let neighbour_sql = if up {
+            "SELECT story, position FROM edition_items WHERE edition_id = $1 AND section = $2
+             AND position < $3 ORDER BY position DESC, story DESC LIMIT 1"
         } else {
-            sqlx::query_as(
-                "SELECT story, position FROM edition_items WHERE edition_id = $1 AND section = $2
-                 AND position > $3 ORDER BY position LIMIT 1",
+            "SELECT story, position FROM edition_items WHERE edition_id = $1 AND section = $2
+             AND position > $3 ORDER BY position, story LIMIT 1"
+        };
+        on_pool!(self, pool => async {
+            let mut tx = pool.begin_write().await?;
+            let id = edition_id(&mut Conn::from(&mut *tx), kind, number, true).await?;
+            let Some((section, position)) = sqlx::query_as::<_, (String, i64)>(
+                "SELECT section, position FROM edition_items WHERE edition_id = $1 AND story = $2",
             )
-        }
-        .bind(id)
-        .bind(&section)
-        .bind(position)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some((other, other_position)) = neighbour {
-            for (s, p) in [(story, other_position), (other, position)] {
-                sqlx::query(
-                    "UPDATE edition_items SET position = $1 WHERE edition_id = $2 AND story = $3",
-                )
-                .bind(p)
+            .bind(id)
+            .bind(story)
+            .fetch_optional(&mut *tx)
+            .await?
+            else {
+                return Err(EditionError::NotInEdition {
+                    edition: address(kind, number),
+                    story,
+                });
+            };
+            let neighbour: Option<(i64, i64)> = sqlx::query_as(neighbour_sql)
                 .bind(id)
-                .bind(s)
-                .execute(&mut *tx)
+                .bind(&section)
+                .bind(position)
+                .fetch_optional(&mut *tx)
                 .await?;
+            if let Some((other, other_position)) = neighbour {
+                for (s, p) in [(story, other_position), (other, position)] {
+                    sqlx::query(
+                        "UPDATE edition_items SET position = $1 WHERE edition_id = $2 AND story = $3",
+                    )
+                    .bind(p)
+                    .bind(id)
+                    .bind(s)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                touch(&mut Conn::from(&mut *tx), id, now).await?;
             }
-            touch(&mut tx, id, now).await?;
+            tx.commit().await?;
+            Ok::<(), EditionError>(())
         }
-        tx.commit().await?;
-        Ok(())
+        .await)
+        .map_err(|e| e.naming(kind, number))
     }
 
     /// Takes a story out of an edition.
@@ -403,23 +454,28 @@ impl Store {
         story: i64,
         now: DateTime<Utc>,
     ) -> Result<(), EditionError> {
-        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
-        let id = edition_id(&mut tx, kind, number, true).await?;
-        let removed = sqlx::query("DELETE FROM edition_items WHERE edition_id = $1 AND story = $2")
-            .bind(id)
-            .bind(story)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if removed == 0 {
-            return Err(EditionError::NotInEdition {
-                edition: address(kind, number),
-                story,
-            });
+        on_pool!(self, pool => async {
+            let mut tx = pool.begin_write().await?;
+            let id = edition_id(&mut Conn::from(&mut *tx), kind, number, true).await?;
+            let removed =
+                sqlx::query("DELETE FROM edition_items WHERE edition_id = $1 AND story = $2")
+                    .bind(id)
+                    .bind(story)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+            if removed == 0 {
+                return Err(EditionError::NotInEdition {
+                    edition: address(kind, number),
+                    story,
+                });
+            }
+            touch(&mut Conn::from(&mut *tx), id, now).await?;
+            tx.commit().await?;
+            Ok::<(), EditionError>(())
         }
-        touch(&mut tx, id, now).await?;
-        tx.commit().await?;
-        Ok(())
+        .await)
+        .map_err(|e| e.naming(kind, number))
     }
 
     /// Puts back an item removed from an edition, at the place it had (undo in the
@@ -431,26 +487,30 @@ impl Store {
         item: &EditionItem,
         now: DateTime<Utc>,
     ) -> Result<(), EditionError> {
-        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
-        let id = edition_id(&mut tx, kind, number, true).await?;
-        // Positions only order items: the removed item's number is still free, or shared
-        // with an item placed since, which then simply comes next to it.
-        sqlx::query(
-            "INSERT INTO edition_items (edition_id, story, section, position, title, lede)
-             VALUES ($1, $2, $3, $4, $5, $6)
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(id)
-        .bind(item.story)
-        .bind(&item.section)
-        .bind(item.position)
-        .bind(&item.title)
-        .bind(&item.lede)
-        .execute(&mut *tx)
-        .await?;
-        touch(&mut tx, id, now).await?;
-        tx.commit().await?;
-        Ok(())
+        on_pool!(self, pool => async {
+            let mut tx = pool.begin_write().await?;
+            let id = edition_id(&mut Conn::from(&mut *tx), kind, number, true).await?;
+            // Positions only order items: the removed item's number is still free, or shared
+            // with an item placed since, which then simply comes next to it.
+            sqlx::query(
+                "INSERT INTO edition_items (edition_id, story, section, position, title, lede)
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(id)
+            .bind(item.story)
+            .bind(&item.section)
+            .bind(item.position)
+            .bind(&item.title)
+            .bind(&item.lede)
+            .execute(&mut *tx)
+            .await?;
+            touch(&mut Conn::from(&mut *tx), id, now).await?;
+            tx.commit().await?;
+            Ok::<(), EditionError>(())
+        }
+        .await)
+        .map_err(|e| e.naming(kind, number))
     }
 
     /// Adds a Markdown block at the end of the edition's blocks; returns its id.
@@ -461,25 +521,29 @@ impl Store {
         block: &NewBlock,
         now: DateTime<Utc>,
     ) -> Result<i64, EditionError> {
-        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
-        let id = edition_id(&mut tx, kind, number, true).await?;
-        let block_id: i64 = sqlx::query_scalar(
-            "INSERT INTO edition_blocks (edition_id, kind, position, title, body, event_date, place)
-             VALUES ($1, $2, (SELECT COALESCE(MAX(position), 0) + 1 FROM edition_blocks WHERE edition_id = $1),
-                     $3, $4, $5, $6)
-             RETURNING id",
-        )
-        .bind(id)
-        .bind(block.kind.as_str())
-        .bind(&block.title)
-        .bind(&block.body)
-        .bind(&block.event_date)
-        .bind(&block.place)
-        .fetch_one(&mut *tx)
-        .await?;
-        touch(&mut tx, id, now).await?;
-        tx.commit().await?;
-        Ok(block_id)
+        on_pool!(self, pool => async {
+            let mut tx = pool.begin_write().await?;
+            let id = edition_id(&mut Conn::from(&mut *tx), kind, number, true).await?;
+            let block_id: i64 = sqlx::query_scalar(
+                "INSERT INTO edition_blocks (edition_id, kind, position, title, body, event_date, place)
+                 VALUES ($1, $2, (SELECT COALESCE(MAX(position), 0) + 1 FROM edition_blocks WHERE edition_id = $1),
+                         $3, $4, $5, $6)
+                 RETURNING id",
+            )
+            .bind(id)
+            .bind(block.kind.as_str())
+            .bind(&block.title)
+            .bind(&block.body)
+            .bind(&block.event_date)
+            .bind(&block.place)
+            .fetch_one(&mut *tx)
+            .await?;
+            touch(&mut Conn::from(&mut *tx), id, now).await?;
+            tx.commit().await?;
+            Ok::<i64, EditionError>(block_id)
+        }
+        .await)
+        .map_err(|e| e.naming(kind, number))
     }
 
     /// Replaces the body of a block (the intro written in `$EDITOR`, say).
@@ -491,17 +555,21 @@ impl Store {
         body: &str,
         now: DateTime<Utc>,
     ) -> Result<(), EditionError> {
-        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
-        let id = edition_id(&mut tx, kind, number, true).await?;
-        sqlx::query("UPDATE edition_blocks SET body = $1 WHERE edition_id = $2 AND id = $3")
-            .bind(body)
-            .bind(id)
-            .bind(block)
-            .execute(&mut *tx)
-            .await?;
-        touch(&mut tx, id, now).await?;
-        tx.commit().await?;
-        Ok(())
+        on_pool!(self, pool => async {
+            let mut tx = pool.begin_write().await?;
+            let id = edition_id(&mut Conn::from(&mut *tx), kind, number, true).await?;
+            sqlx::query("UPDATE edition_blocks SET body = $1 WHERE edition_id = $2 AND id = $3")
+                .bind(body)
+                .bind(id)
+                .bind(block)
+                .execute(&mut *tx)
+                .await?;
+            touch(&mut Conn::from(&mut *tx), id, now).await?;
+            tx.commit().await?;
+            Ok::<(), EditionError>(())
+        }
+        .await)
+        .map_err(|e| e.naming(kind, number))
     }
 
     /// Moves an edition between draft and ready, or marks it sent (then it is frozen).
@@ -512,21 +580,25 @@ impl Store {
         status: EditionStatus,
         now: DateTime<Utc>,
     ) -> Result<(), EditionError> {
-        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
-        let id = edition_id(&mut tx, kind, number, true).await?;
         let at = timestamp(now);
-        sqlx::query(
-            "UPDATE editions SET status = $1, updated_at = $2,
-               sent_at = CASE WHEN $1 = 'sent' THEN $2 ELSE sent_at END
-             WHERE id = $3",
-        )
-        .bind(status.as_str())
-        .bind(&at)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        on_pool!(self, pool => async {
+            let mut tx = pool.begin_write().await?;
+            let id = edition_id(&mut Conn::from(&mut *tx), kind, number, true).await?;
+            sqlx::query(
+                "UPDATE editions SET status = $1, updated_at = $2,
+                   sent_at = CASE WHEN $1 = 'sent' THEN $2 ELSE sent_at END
+                 WHERE id = $3",
+            )
+            .bind(status.as_str())
+            .bind(&at)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok::<(), EditionError>(())
+        }
+        .await)
+        .map_err(|e| e.naming(kind, number))
     }
 
     /// Records when the edition's files were last written.
@@ -536,19 +608,23 @@ impl Store {
         number: i64,
         now: DateTime<Utc>,
     ) -> Result<(), EditionError> {
-        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
-        // A sent edition keeps the files it was sent with; re-rendering it changes nothing.
-        let id = match edition_id(&mut tx, kind, number, true).await {
-            Err(EditionError::Sent(_)) => return Ok(()),
-            other => other?,
-        };
-        sqlx::query("UPDATE editions SET rendered_at = $1 WHERE id = $2")
-            .bind(timestamp(now))
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
+        on_pool!(self, pool => async {
+            let mut tx = pool.begin_write().await?;
+            // A sent edition keeps the files it was sent with; re-rendering it changes nothing.
+            let id = match edition_id(&mut Conn::from(&mut *tx), kind, number, true).await {
+                Err(EditionError::Sent(_)) => return Ok(()),
+                other => other?,
+            };
+            sqlx::query("UPDATE editions SET rendered_at = $1 WHERE id = $2")
+                .bind(timestamp(now))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok::<(), EditionError>(())
+        }
+        .await)
+        .map_err(|e| e.naming(kind, number))
     }
 
     /// Cards of these stories, in the order given; unknown ids are skipped. Edited titles
@@ -572,53 +648,59 @@ impl Store {
         story: i64,
         dossier: Option<&str>,
     ) -> anyhow::Result<Option<StoryCard>> {
+        type Edit = (Option<String>, Option<String>, Option<String>);
         // The story's id is its first article's id: that article represents it. Its image
         // is the first one among the story's articles, so the lead's when it has one.
-        let Some(lead) = sqlx::query_as::<_, CardLeadRow>(
-            "SELECT a.id, a.title, a.summary_text, a.canonical_url, s.name AS source, s.id AS source_id,
-                    COALESCE(a.published, a.first_seen) AS at, a.territories,
-                    (SELECT b.image FROM articles b WHERE (b.id = a.id OR b.story = a.id)
-                       AND b.image IS NOT NULL ORDER BY b.id LIMIT 1) AS image
-             FROM articles a JOIN sources s ON s.id = a.source_id
-             WHERE a.id = $1",
-        )
-        .bind(story)
-        .fetch_optional(self.pool())
-        .await?
-        else {
+        let lead: Option<CardLeadRow> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT a.id, a.title, a.summary_text, a.canonical_url, s.name AS source, s.id AS source_id,
+                        COALESCE(a.published, a.first_seen) AS at, a.territories,
+                        (SELECT b.image FROM articles b WHERE (b.id = a.id OR b.story = a.id)
+                           AND b.image IS NOT NULL ORDER BY b.id LIMIT 1) AS image
+                 FROM articles a JOIN sources s ON s.id = a.source_id
+                 WHERE a.id = $1",
+            )
+            .bind(story)
+            .fetch_optional(pool)
+            .await?
+        });
+        let Some(lead) = lead else {
             return Ok(None);
         };
-        let edit: Option<(Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
-            "SELECT title, lede, state FROM decisions WHERE story = $1 AND ($2 IS NULL OR dossier = $2)
-             ORDER BY (title IS NOT NULL OR lede IS NOT NULL) DESC, decided_at DESC LIMIT 1",
-        )
-        .bind(story)
-        .bind(dossier)
-        .fetch_optional(self.pool())
-        .await?;
+        let (edit, others, dossiers): (Option<Edit>, Vec<(String, String)>, Vec<String>) = on_pool!(self, pool => {
+            let edit = sqlx::query_as(
+                "SELECT title, lede, state FROM decisions WHERE story = $1 AND ($2 IS NULL OR dossier = $2)
+                 ORDER BY (title IS NOT NULL OR lede IS NOT NULL) DESC, decided_at DESC, dossier LIMIT 1",
+            )
+            .bind(story)
+            .bind(dossier)
+            .fetch_optional(pool)
+            .await?;
+            let others = sqlx::query_as(
+                "SELECT s.name AS source, a.canonical_url FROM articles a JOIN sources s ON s.id = a.source_id
+                 WHERE a.story = $1 AND a.id <> $1 AND a.source_id <> $2
+                 ORDER BY COALESCE(a.published, a.first_seen), a.id",
+            )
+            .bind(story)
+            .bind(lead.source_id)
+            .fetch_all(pool)
+            .await?;
+            let dossiers = sqlx::query_scalar(
+                "SELECT DISTINCT t.dossier FROM tags t JOIN articles a ON a.id = t.article_id
+                 WHERE (a.id = $1 OR a.story = $1) ORDER BY t.dossier",
+            )
+            .bind(story)
+            .fetch_all(pool)
+            .await?;
+            (edit, others, dossiers)
+        });
         let (edited_title, edited_lede, state) = edit.unwrap_or_default();
         let mut also: Vec<SourceLink> = Vec::new();
-        for (source, url) in sqlx::query_as::<_, (String, String)>(
-            "SELECT s.name AS source, a.canonical_url FROM articles a JOIN sources s ON s.id = a.source_id
-             WHERE a.story = $1 AND a.id <> $1 AND a.source_id <> $2
-             ORDER BY COALESCE(a.published, a.first_seen), a.id",
-        )
-        .bind(story)
-        .bind(lead.source_id)
-        .fetch_all(self.pool())
-        .await?
-        {
+        for (source, url) in others {
             if !also.iter().any(|l| l.source == source) {
                 also.push(SourceLink { source, url });
             }
         }
-        let dossiers: Vec<String> = sqlx::query_scalar(
-            "SELECT DISTINCT t.dossier FROM tags t JOIN articles a ON a.id = t.article_id
-             WHERE (a.id = $1 OR a.story = $1) ORDER BY t.dossier",
-        )
-        .bind(story)
-        .fetch_all(self.pool())
-        .await?;
         Ok(Some(StoryCard {
             story,
             title: edited_title.unwrap_or(lead.title),
@@ -642,73 +724,23 @@ impl Store {
         since: DateTime<Utc>,
         limit: u32,
     ) -> anyhow::Result<Vec<StoryCard>> {
-        let stories: Vec<i64> = sqlx::query_scalar(
-            "SELECT d.story FROM decisions d JOIN articles a ON a.id = d.story
-             WHERE d.dossier = $1 AND d.state IN ('kept', 'starred')
-               AND COALESCE(a.published, a.first_seen) >= $2
-             ORDER BY d.state = 'starred' DESC, COALESCE(a.published, a.first_seen) DESC, d.story DESC
-             LIMIT $3",
-        )
-        .bind(dossier)
-        .bind(timestamp(since))
-        .bind(i64::from(limit))
-        .fetch_all(self.pool())
-        .await?;
+        let stories: Vec<i64> = on_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT d.story FROM decisions d JOIN articles a ON a.id = d.story
+                 WHERE d.dossier = $1 AND d.state IN ('kept', 'starred')
+                   AND COALESCE(a.published, a.first_seen) >= $2
+                 ORDER BY d.state = 'starred' DESC, COALESCE(a.published, a.first_seen) DESC, d.story DESC
+                 LIMIT $3",
+            )
+            .bind(dossier)
+            .bind(timestamp(since))
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await?
+        });
         self.story_cards(&stories, Some(dossier)).await
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use chrono::{NaiveDate, TimeZone, Utc};
-
-    use super::*;
-
-    #[tokio::test]
-    async fn a_block_of_an_unknown_kind_is_an_error_naming_the_edition() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = crate::testing::open_store(dir.path()).await;
-        let now = Utc.with_ymd_and_hms(2026, 11, 27, 10, 0, 0).unwrap();
-        let day = |d| NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
-        store
-            .create_edition("flash-info", day(1), day(30), now)
-            .await
-            .unwrap();
-        let block = NewBlock {
-            kind: BlockKind::Intro,
-            title: None,
-            body: "Édito".into(),
-            event_date: None,
-            place: None,
-        };
-        store
-            .add_edition_block("flash-info", 1, &block, now)
-            .await
-            .unwrap();
-        let edition = store.edition("flash-info", 1).await.unwrap().unwrap();
-        assert_eq!(edition.blocks.len(), 1);
-        // A kind this version does not know, as a newer veille could have written it (the
-        // column's CHECK would refuse it otherwise).
-        let mut conn = store.pool().acquire().await.unwrap();
-        sqlx::query("PRAGMA ignore_check_constraints = ON")
-            .execute(&mut *conn)
-            .await
-            .unwrap();
-        sqlx::query("UPDATE edition_blocks SET kind = 'sondage'")
-            .execute(&mut *conn)
-            .await
-            .unwrap();
-        sqlx::query("PRAGMA ignore_check_constraints = OFF")
-            .execute(&mut *conn)
-            .await
-            .unwrap();
-        drop(conn);
-        let error = store
-            .edition("flash-info", 1)
-            .await
-            .unwrap_err()
-            .to_string();
-        assert!(error.contains("flash-info/1"), "{error}");
-        assert!(error.contains("« sondage »"), "{error}");
-    }
-}
+mod tests;

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Store, timestamp};
+use super::{Store, WritePool, timestamp};
 
 /// A subscriber as their preferences page shows them.
 #[derive(Debug, Clone)]
@@ -28,12 +28,14 @@ impl Store {
         let Some(email) = self.subscriber_email(subscriber).await? else {
             return Ok(None);
         };
-        let lists = sqlx::query_as(
-            "SELECT list, status FROM subscriptions WHERE subscriber_id = $1 ORDER BY list",
-        )
-        .bind(subscriber)
-        .fetch_all(self.pool())
-        .await?;
+        let lists = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT list, status FROM subscriptions WHERE subscriber_id = $1 ORDER BY list",
+            )
+            .bind(subscriber)
+            .fetch_all(pool)
+            .await?
+        });
         Ok(Some(Preferences { email, lists }))
     }
 
@@ -48,36 +50,38 @@ impl Store {
         now: DateTime<Utc>,
     ) -> anyhow::Result<()> {
         let at = timestamp(now);
-        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
-        for list in known {
-            if wanted.contains(list) {
-                sqlx::query(
-                    "INSERT INTO subscriptions
-                        (subscriber_id, list, status, consent_at, consent_how, consent_source, updated_at)
-                     VALUES ($1, $2, 'active', $3, 'preferences', 'lien personnel signé', $3)
-                     ON CONFLICT (subscriber_id, list) DO UPDATE SET
-                        status = 'active', consent_at = $3, consent_how = 'preferences',
-                        consent_source = 'lien personnel signé', updated_at = $3
-                     WHERE subscriptions.status <> 'active'",
-                )
-                .bind(subscriber)
-                .bind(list)
-                .bind(&at)
-                .execute(&mut *tx)
-                .await?;
-            } else {
-                sqlx::query(
-                    "UPDATE subscriptions SET status = 'unsubscribed', updated_at = $3
-                     WHERE subscriber_id = $1 AND list = $2 AND status IN ('active', 'pending')",
-                )
-                .bind(subscriber)
-                .bind(list)
-                .bind(&at)
-                .execute(&mut *tx)
-                .await?;
+        on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            for list in known {
+                if wanted.contains(list) {
+                    sqlx::query(
+                        "INSERT INTO subscriptions
+                            (subscriber_id, list, status, consent_at, consent_how, consent_source, updated_at)
+                         VALUES ($1, $2, 'active', $3, 'preferences', 'lien personnel signé', $3)
+                         ON CONFLICT (subscriber_id, list) DO UPDATE SET
+                            status = 'active', consent_at = $3, consent_how = 'preferences',
+                            consent_source = 'lien personnel signé', updated_at = $3
+                         WHERE subscriptions.status <> 'active'",
+                    )
+                    .bind(subscriber)
+                    .bind(list)
+                    .bind(&at)
+                    .execute(&mut *tx)
+                    .await?;
+                } else {
+                    sqlx::query(
+                        "UPDATE subscriptions SET status = 'unsubscribed', updated_at = $3
+                         WHERE subscriber_id = $1 AND list = $2 AND status IN ('active', 'pending')",
+                    )
+                    .bind(subscriber)
+                    .bind(list)
+                    .bind(&at)
+                    .execute(&mut *tx)
+                    .await?;
+                }
             }
-        }
-        tx.commit().await?;
+            tx.commit().await?;
+        });
         Ok(())
     }
 
@@ -87,14 +91,16 @@ impl Store {
         subscriber: i64,
         now: DateTime<Utc>,
     ) -> anyhow::Result<()> {
-        sqlx::query(
-            "UPDATE subscriptions SET status = 'unsubscribed', updated_at = $2
-             WHERE subscriber_id = $1 AND status IN ('active', 'pending')",
-        )
-        .bind(subscriber)
-        .bind(timestamp(now))
-        .execute(self.pool())
-        .await?;
+        on_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE subscriptions SET status = 'unsubscribed', updated_at = $2
+                 WHERE subscriber_id = $1 AND status IN ('active', 'pending')",
+            )
+            .bind(subscriber)
+            .bind(timestamp(now))
+            .execute(pool)
+            .await?;
+        });
         Ok(())
     }
 
@@ -104,34 +110,114 @@ impl Store {
         subscriber: i64,
         new_email: &str,
     ) -> anyhow::Result<AddressChange> {
-        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
-        let other: Option<i64> =
-            sqlx::query_scalar("SELECT id FROM subscribers WHERE email = $1 AND id <> $2")
-                .bind(new_email)
+        let done = on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let other: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM subscribers WHERE email = $1 AND id <> $2")
+                    .bind(new_email)
+                    .bind(subscriber)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if other.is_some() {
+                return Ok(AddressChange::Taken);
+            }
+            let done = sqlx::query("UPDATE subscribers SET email = $2, bounces = 0 WHERE id = $1")
                 .bind(subscriber)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if other.is_some() {
-            return Ok(AddressChange::Taken);
-        }
-        let done = sqlx::query("UPDATE subscribers SET email = $2, bounces = 0 WHERE id = $1")
+                .bind(new_email)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            // The old address failed, not the person: their lists resume at the new one.
+            sqlx::query(
+                "UPDATE subscriptions SET status = 'active' WHERE subscriber_id = $1 AND status = 'bounced'",
+            )
             .bind(subscriber)
-            .bind(new_email)
             .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        // The old address failed, not the person: their lists resume at the new one.
-        sqlx::query(
-            "UPDATE subscriptions SET status = 'active' WHERE subscriber_id = $1 AND status = 'bounced'",
-        )
-        .bind(subscriber)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
+            .await?;
+            tx.commit().await?;
+            done
+        });
         Ok(if done > 0 {
             AddressChange::Done
         } else {
             AddressChange::Gone
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_subscriber_changes_lists_and_address_on_either_backend() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::testing::open_store(dir.path()).await;
+        let now = Utc.with_ymd_and_hms(2026, 11, 27, 10, 0, 0).unwrap();
+        let id = store
+            .request_subscription("a@example.org", "h-a", "flash-info", "127.0.0.1", now)
+            .await
+            .unwrap()
+            .unwrap();
+        let other = store
+            .request_subscription("b@example.org", "h-b", "flash-info", "127.0.0.1", now)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(store.preferences(404).await.unwrap().is_none());
+        let known = ["flash-info".to_string(), "lettre".to_string()];
+        store
+            .set_lists(id, &["lettre".to_string()], &known, now)
+            .await
+            .unwrap();
+        let prefs = store.preferences(id).await.unwrap().unwrap();
+        assert_eq!(prefs.email, "a@example.org");
+        let pair = |l: &str, s: &str| (l.to_string(), s.to_string());
+        assert_eq!(
+            prefs.lists,
+            [pair("flash-info", "unsubscribed"), pair("lettre", "active")]
+        );
+        store.set_lists(id, &known, &known, now).await.unwrap();
+        assert_eq!(
+            store.preferences(id).await.unwrap().unwrap().lists,
+            [pair("flash-info", "active"), pair("lettre", "active")]
+        );
+        store.leave_all(id, now).await.unwrap();
+        assert_eq!(
+            store.preferences(id).await.unwrap().unwrap().lists,
+            [
+                pair("flash-info", "unsubscribed"),
+                pair("lettre", "unsubscribed")
+            ]
+        );
+
+        store
+            .exec("UPDATE subscriptions SET status = 'bounced' WHERE list = 'lettre'")
+            .await;
+        assert_eq!(
+            store.change_address(id, "b@example.org").await.unwrap(),
+            AddressChange::Taken
+        );
+        assert_eq!(
+            store.change_address(id, "a2@example.org").await.unwrap(),
+            AddressChange::Done
+        );
+        let prefs = store.preferences(id).await.unwrap().unwrap();
+        assert_eq!(prefs.email, "a2@example.org");
+        // The old address failed, not the person: the bounced list resumes.
+        assert_eq!(
+            prefs.lists,
+            [pair("flash-info", "unsubscribed"), pair("lettre", "active")]
+        );
+        assert_eq!(
+            store.preferences(other).await.unwrap().unwrap().email,
+            "b@example.org"
+        );
+        assert_eq!(
+            store.change_address(404, "z@example.org").await.unwrap(),
+            AddressChange::Gone
+        );
     }
 }

@@ -1,0 +1,375 @@
+//! The editions' store on either backend (`tests/with-postgres` for PostgreSQL).
+
+use chrono::{NaiveDate, TimeZone, Utc};
+
+use super::*;
+
+#[tokio::test]
+async fn a_block_of_an_unknown_kind_is_an_error_naming_the_edition() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = crate::testing::open_store(dir.path()).await;
+    let now = Utc.with_ymd_and_hms(2026, 11, 27, 10, 0, 0).unwrap();
+    let day = |d| NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+    store
+        .create_edition("flash-info", day(1), day(30), now)
+        .await
+        .unwrap();
+    let block = NewBlock {
+        kind: BlockKind::Intro,
+        title: None,
+        body: "Édito".into(),
+        event_date: None,
+        place: None,
+    };
+    store
+        .add_edition_block("flash-info", 1, &block, now)
+        .await
+        .unwrap();
+    let edition = store.edition("flash-info", 1).await.unwrap().unwrap();
+    assert_eq!(edition.blocks.len(), 1);
+    // A kind this version does not know, as a newer veille could have written it (the
+    // column's CHECK would refuse it otherwise).
+    if store.is_postgres() {
+        store
+            .exec("ALTER TABLE edition_blocks DROP CONSTRAINT edition_blocks_kind_check")
+            .await;
+        store
+            .exec("UPDATE edition_blocks SET kind = 'sondage'")
+            .await;
+    } else {
+        let mut conn = store.sqlite_pool().unwrap().acquire().await.unwrap();
+        for sql in [
+            "PRAGMA ignore_check_constraints = ON",
+            "UPDATE edition_blocks SET kind = 'sondage'",
+            "PRAGMA ignore_check_constraints = OFF",
+        ] {
+            sqlx::query(sql).execute(&mut *conn).await.unwrap();
+        }
+    }
+    let error = store
+        .edition("flash-info", 1)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("flash-info/1"), "{error}");
+    assert!(error.contains("« sondage »"), "{error}");
+}
+
+/// Two sources; story 1 carried by both (its second article has the image), story 3 newer
+/// and starred, story 4 kept but old; story 1 retitled by a curator.
+async fn stories(store: &Store) {
+    for sql in [
+        "INSERT INTO sources (id, name, kind, url) VALUES (1, 'Le Monde', 'feed', 'https://m.example/rss')",
+        "INSERT INTO sources (id, name, kind, url) VALUES (2, 'La Dépêche', 'feed', 'https://d.example/rss')",
+        "INSERT INTO articles (id, source_id, canonical_url, url, title, summary_text, published, first_seen, updated_at)
+         VALUES (1, 1, 'https://m.example/1', 'https://m.example/1', 'Pacte des solidarités', 'Résumé 1',
+                 '2026-11-20T08:00:00Z', '2026-11-20T08:00:00Z', '2026-11-20T08:00:00Z')",
+        "INSERT INTO articles (id, source_id, canonical_url, url, title, summary_text, published, first_seen, updated_at, story, image)
+         VALUES (2, 2, 'https://d.example/2', 'https://d.example/2', 'Le pacte', 'Résumé 2',
+                 '2026-11-21T08:00:00Z', '2026-11-21T08:00:00Z', '2026-11-21T08:00:00Z', 1, 'https://d.example/2.jpg')",
+        "INSERT INTO articles (id, source_id, canonical_url, url, title, summary_text, published, first_seen, updated_at, territories)
+         VALUES (3, 1, 'https://m.example/3', 'https://m.example/3', 'Non-recours', 'Résumé 3',
+                 '2026-11-25T08:00:00Z', '2026-11-25T08:00:00Z', '2026-11-25T08:00:00Z', '[\"haute-garonne\"]')",
+        "INSERT INTO articles (id, source_id, canonical_url, url, title, summary_text, published, first_seen, updated_at)
+         VALUES (4, 2, 'https://d.example/4', 'https://d.example/4', 'Ancien', 'Résumé 4',
+                 '2026-10-01T08:00:00Z', '2026-10-01T08:00:00Z', '2026-10-01T08:00:00Z')",
+        "INSERT INTO tags (article_id, dossier, score) VALUES (1, 'pauvrete', 0.9)",
+        "INSERT INTO tags (article_id, dossier, score) VALUES (2, 'securite', 0.5)",
+        "INSERT INTO tags (article_id, dossier, score) VALUES (3, 'pauvrete', 0.7)",
+        "INSERT INTO decisions (story, dossier, state, curator, decided_at, title)
+         VALUES (1, 'pauvrete', 'kept', 'camille', '2026-11-26T08:00:00Z', 'Titre retouché')",
+        "INSERT INTO decisions (story, dossier, state, curator, decided_at)
+         VALUES (3, 'pauvrete', 'starred', 'camille', '2026-11-26T08:00:00Z')",
+        "INSERT INTO decisions (story, dossier, state, curator, decided_at)
+         VALUES (4, 'pauvrete', 'kept', 'camille', '2026-11-26T08:00:00Z')",
+    ] {
+        store.exec(sql).await;
+    }
+}
+
+fn item(story: i64, section: &str) -> EditionItem {
+    EditionItem {
+        story,
+        section: section.into(),
+        position: 0,
+        title: None,
+        lede: None,
+    }
+}
+
+fn order(edition: &Edition) -> Vec<(i64, &str)> {
+    edition
+        .items
+        .iter()
+        .map(|i| (i.story, i.section.as_str()))
+        .collect()
+}
+
+#[tokio::test]
+async fn an_edition_is_composed_on_either_backend() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = crate::testing::open_store(dir.path()).await;
+    stories(&store).await;
+    let now = Utc.with_ymd_and_hms(2026, 11, 27, 10, 0, 0).unwrap();
+    let later = Utc.with_ymd_and_hms(2026, 11, 28, 10, 0, 0).unwrap();
+    let day = |d| NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+    for kind in ["lettre-pauvrete", "flash-info", "flash-info"] {
+        store
+            .create_edition(kind, day(1), day(30), now)
+            .await
+            .unwrap();
+    }
+    let all: Vec<(String, i64, NaiveDate)> = store
+        .editions()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.kind, e.number, e.period_start))
+        .collect();
+    assert_eq!(
+        all,
+        [
+            ("flash-info".to_string(), 1, day(1)),
+            ("flash-info".to_string(), 2, day(1)),
+            ("lettre-pauvrete".to_string(), 1, day(1)),
+        ]
+    );
+
+    let (kind, n) = ("flash-info", 1);
+    for story in [1, 3, 4] {
+        store
+            .add_edition_item(kind, n, &item(story, "actu"), now)
+            .await
+            .unwrap();
+    }
+    assert!(matches!(
+        store.add_edition_item(kind, n, &item(2, "actu"), now).await,
+        Err(EditionError::UnknownStory(2))
+    ));
+    assert!(matches!(
+        store.add_edition_item(kind, 9, &item(1, "actu"), now).await,
+        Err(EditionError::Unknown(_))
+    ));
+    // Edited in place, then moved to another section's end.
+    let mut edited = item(3, "actu");
+    edited.title = Some("Autre titre".into());
+    store.add_edition_item(kind, n, &edited, now).await.unwrap();
+    let edition = store.edition(kind, n).await.unwrap().unwrap();
+    assert_eq!(order(&edition), [(1, "actu"), (3, "actu"), (4, "actu")]);
+    assert_eq!(edition.items[1].title.as_deref(), Some("Autre titre"));
+    store
+        .add_edition_item(kind, n, &item(1, "agenda"), now)
+        .await
+        .unwrap();
+    let edition = store.edition(kind, n).await.unwrap().unwrap();
+    assert_eq!(order(&edition), [(3, "actu"), (4, "actu"), (1, "agenda")]);
+
+    store
+        .move_edition_item(kind, n, 4, true, later)
+        .await
+        .unwrap();
+    // At the section's end it stays.
+    store
+        .move_edition_item(kind, n, 1, false, later)
+        .await
+        .unwrap();
+    let edition = store.edition(kind, n).await.unwrap().unwrap();
+    assert_eq!(order(&edition), [(4, "actu"), (3, "actu"), (1, "agenda")]);
+    assert_eq!(edition.updated_at, "2026-11-28T10:00:00Z");
+    assert!(matches!(
+        store.move_edition_item(kind, n, 2, true, later).await,
+        Err(EditionError::NotInEdition { story: 2, .. })
+    ));
+
+    let removed = edition.items[1].clone();
+    store.remove_edition_item(kind, n, 3, later).await.unwrap();
+    assert!(matches!(
+        store.remove_edition_item(kind, n, 3, later).await,
+        Err(EditionError::NotInEdition { story: 3, .. })
+    ));
+    store
+        .restore_edition_item(kind, n, &removed, later)
+        .await
+        .unwrap();
+    let edition = store.edition(kind, n).await.unwrap().unwrap();
+    assert_eq!(order(&edition), [(4, "actu"), (3, "actu"), (1, "agenda")]);
+    assert_eq!(edition.items[1], removed);
+
+    let block = NewBlock {
+        kind: BlockKind::Intro,
+        title: Some("Édito".into()),
+        body: "Premier jet".into(),
+        event_date: None,
+        place: None,
+    };
+    let first = store.add_edition_block(kind, n, &block, now).await.unwrap();
+    let second = store.add_edition_block(kind, n, &block, now).await.unwrap();
+    store
+        .set_edition_block_body(kind, n, first, "Texte <final>", now)
+        .await
+        .unwrap();
+    let edition = store.edition(kind, n).await.unwrap().unwrap();
+    let blocks: Vec<(i64, i64, &str)> = edition
+        .blocks
+        .iter()
+        .map(|b| (b.id, b.position, b.body.as_str()))
+        .collect();
+    assert_eq!(
+        blocks,
+        [(first, 1, "Texte <final>"), (second, 2, "Premier jet")]
+    );
+}
+
+#[tokio::test]
+async fn a_sent_edition_is_frozen_on_either_backend() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = crate::testing::open_store(dir.path()).await;
+    stories(&store).await;
+    let now = Utc.with_ymd_and_hms(2026, 11, 27, 10, 0, 0).unwrap();
+    let later = Utc.with_ymd_and_hms(2026, 11, 28, 10, 0, 0).unwrap();
+    let day = |d| NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+    for _ in 0..2 {
+        store
+            .create_edition("flash-info", day(1), day(30), now)
+            .await
+            .unwrap();
+    }
+    let (kind, n) = ("flash-info", 1);
+    for story in [1, 3] {
+        store
+            .add_edition_item(kind, n, &item(story, "actu"), now)
+            .await
+            .unwrap();
+    }
+    let removed = store.edition(kind, n).await.unwrap().unwrap().items[1].clone();
+    let block = NewBlock {
+        kind: BlockKind::Intro,
+        title: None,
+        body: "Édito".into(),
+        event_date: None,
+        place: None,
+    };
+    let first = store.add_edition_block(kind, n, &block, now).await.unwrap();
+    store.mark_edition_rendered(kind, n, now).await.unwrap();
+    store
+        .set_edition_status(kind, n, EditionStatus::Ready, now)
+        .await
+        .unwrap();
+    store
+        .set_edition_status(kind, n, EditionStatus::Sent, later)
+        .await
+        .unwrap();
+    let sent = store.edition(kind, n).await.unwrap().unwrap();
+    assert_eq!(sent.status, EditionStatus::Sent);
+    assert_eq!(sent.sent_at.as_deref(), Some("2026-11-28T10:00:00Z"));
+    // Re-rendering a sent edition changes nothing, quietly.
+    store.mark_edition_rendered(kind, n, later).await.unwrap();
+    let after = store.edition(kind, n).await.unwrap().unwrap();
+    assert_eq!(after.rendered_at.as_deref(), Some("2026-11-27T10:00:00Z"));
+    assert_eq!(after, sent);
+    for refused in [
+        store
+            .add_edition_item(kind, n, &item(1, "actu"), later)
+            .await,
+        store.remove_edition_item(kind, n, 1, later).await,
+        store.move_edition_item(kind, n, 3, true, later).await,
+        store.restore_edition_item(kind, n, &removed, later).await,
+        store
+            .set_edition_block_body(kind, n, first, "x", later)
+            .await,
+        store
+            .set_edition_status(kind, n, EditionStatus::Draft, later)
+            .await,
+    ] {
+        let error = refused.unwrap_err();
+        assert!(matches!(error, EditionError::Sent(_)), "{error}");
+        assert_eq!(
+            error.to_string(),
+            "l'édition flash-info/1 est envoyée : elle ne peut plus être modifiée"
+        );
+    }
+    assert!(matches!(
+        store.add_edition_block(kind, n, &block, later).await,
+        Err(EditionError::Sent(_))
+    ));
+    assert_eq!(store.edition(kind, n).await.unwrap().unwrap(), sent);
+    // The other editions are still drafts and still editable.
+    store
+        .add_edition_item(kind, 2, &item(1, "actu"), later)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn the_databases_own_refusal_reads_as_the_stores_on_either_backend() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = crate::testing::open_store(dir.path()).await;
+    let now = Utc.with_ymd_and_hms(2026, 11, 27, 10, 0, 0).unwrap();
+    let day = |d| NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+    store
+        .create_edition("flash-info", day(1), day(30), now)
+        .await
+        .unwrap();
+    store.exec("UPDATE editions SET status = 'sent'").await;
+    // A write behind the store's check (another program, an older veille): the trigger's
+    // refusal, in either dialect, becomes the store's own error naming the edition.
+    let sql = "UPDATE editions SET updated_at = 'x'";
+    let refusal = on_pool!(store, pool => sqlx::query(sql).execute(pool).await.unwrap_err());
+    let error = EditionError::from(refusal).naming("flash-info", 1);
+    assert!(matches!(error, EditionError::Sent(_)), "{error}");
+    assert_eq!(
+        error.to_string(),
+        "l'édition flash-info/1 est envoyée : elle ne peut plus être modifiée"
+    );
+    // Any other database error stays what it is.
+    let other = on_pool!(store, pool => {
+        sqlx::query("INSERT INTO editions (kind, number, period_start, period_end, created_at, updated_at)
+                     VALUES ('flash-info', 0, 'a', 'b', 'c', 'c')")
+            .execute(pool)
+            .await
+            .unwrap_err()
+    });
+    let error = EditionError::from(other).naming("flash-info", 0);
+    assert!(matches!(error, EditionError::Store(_)), "{error}");
+}
+
+#[tokio::test]
+async fn cards_and_panoramas_read_the_same_on_either_backend() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = crate::testing::open_store(dir.path()).await;
+    stories(&store).await;
+    let since = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
+    let cards = store.panorama_stories("pauvrete", since, 10).await.unwrap();
+    let ids: Vec<i64> = cards.iter().map(|c| c.story).collect();
+    // Starred first, then newest first; the October story is out of the period.
+    assert_eq!(ids, [3, 1]);
+    assert!(cards[0].starred && !cards[1].starred);
+    assert_eq!(cards[0].territories, ["haute-garonne"]);
+    let card = &cards[1];
+    assert_eq!(card.title, "Titre retouché");
+    assert_eq!(card.lede, "Résumé 1");
+    assert_eq!(card.source, "Le Monde");
+    assert_eq!(card.date, "2026-11-20T08:00:00Z");
+    assert_eq!(
+        card.also,
+        [SourceLink {
+            source: "La Dépêche".into(),
+            url: "https://d.example/2".into()
+        }]
+    );
+    assert_eq!(card.dossiers, ["pauvrete", "securite"]);
+    assert_eq!(card.image.as_deref(), Some("https://d.example/2.jpg"));
+    assert_eq!(
+        store
+            .panorama_stories("pauvrete", since, 1)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    // In the order given; an unknown id is skipped.
+    let cards = store.story_cards(&[4, 99, 1], None).await.unwrap();
+    let ids: Vec<i64> = cards.iter().map(|c| c.story).collect();
+    assert_eq!(ids, [4, 1]);
+    assert_eq!(cards[1].title, "Titre retouché");
+}
