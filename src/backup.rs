@@ -26,6 +26,13 @@ pub(crate) const MANIFEST_FILE: &str = "sauvegarde.json";
 /// The configuration's name inside a backup.
 pub(crate) const CONFIG_FILE: &str = "feeds.toml";
 
+/// Why `veille backup` and `veille restore` refuse a PostgreSQL store: they copy the
+/// archive's SQLite file, and a shared server is saved by its own tools.
+pub(crate) const POSTGRES_REFUSAL: &str = "cette archive utilise une base PostgreSQL ([store] url \
+     ou VEILLE_DATABASE_URL) : veille backup et veille restore ne copient que la base SQLite \
+     de l'archive ; sauvegardez PostgreSQL avec pg_dump (par exemple pg_dump -Fc -f veille.dump \
+     URL) et restaurez avec pg_restore (rien n'a été écrit)";
+
 /// Row count and SHA-256 of the sorted rows of one table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TableSum {
@@ -163,6 +170,10 @@ pub(crate) async fn backup(
     config: &Path,
     dest: &Path,
 ) -> anyhow::Result<Manifest> {
+    // `VACUUM INTO` copies the archive's SQLite file: SQLite-only by nature.
+    let Some(pool) = store.sqlite_pool() else {
+        bail!("{POSTGRES_REFUSAL}");
+    };
     match std::fs::read_dir(dest) {
         Ok(mut entries) => {
             if entries.next().is_some() {
@@ -190,7 +201,7 @@ pub(crate) async fn backup(
         .to_string();
     sqlx::query("VACUUM INTO $1")
         .bind(&target)
-        .execute(store.pool())
+        .execute(pool)
         .await
         .map_err(|e| {
             anyhow::anyhow!(
@@ -426,9 +437,10 @@ mod tests {
     async fn backup_then_restore_gives_the_same_tables_and_refuses_a_live_archive() {
         let dir = tempfile::tempdir().unwrap();
         let archive = dir.path().join("archive");
-        let store = Store::open(&archive).await.unwrap();
+        // The archive's own SQLite file, whatever the tests' backend: that is what is copied.
+        let store = Store::open_sqlite(&archive).await.unwrap();
         sqlx::query("INSERT INTO sources (name, url, kind) VALUES ('a', 'https://a.fr/', 'rss')")
-            .execute(store.pool())
+            .execute(store.sqlite_pool().unwrap())
             .await
             .unwrap();
         std::fs::write(archive.join(SECRET_FILE), [9u8; 32]).unwrap();
@@ -450,7 +462,7 @@ mod tests {
         assert_eq!(mode & 0o777, 0o600);
         // A second backup into the same, now full, folder is refused.
         assert!(backup(&store, &archive, &config, &dest).await.is_err());
-        store.pool().close().await;
+        store.close().await;
 
         let live = DaemonLock::acquire(&archive).unwrap();
         let err = restore(&dest, &archive, &config, true).await.unwrap_err();
@@ -509,5 +521,27 @@ mod tests {
             .unwrap();
         assert_eq!(dated_backups(&backups), vec![made]);
         assert!(backups.join("autre").exists(), "only veille's own folders");
+    }
+
+    /// On the tests' backend: a PostgreSQL store is refused before anything is written, with
+    /// pg_dump named; an SQLite one is saved.
+    #[tokio::test]
+    async fn a_postgres_store_is_refused_with_pg_dump_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = dir.path().join("archive");
+        let store = crate::testing::open_store(&archive).await;
+        let dest = dir.path().join("sauvegarde");
+        let outcome = backup(&store, &archive, &dir.path().join("absent.toml"), &dest).await;
+        if store.is_postgres() {
+            let err = outcome.unwrap_err().to_string();
+            assert!(
+                err.contains("pg_dump") && err.contains("PostgreSQL"),
+                "{err}"
+            );
+            assert!(!dest.exists(), "nothing written");
+        } else {
+            assert!(outcome.unwrap().tables.contains_key("sources"));
+            assert!(dest.join(DATABASE_FILE).is_file());
+        }
     }
 }

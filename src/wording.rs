@@ -76,10 +76,19 @@ pub(crate) fn feed(e: &feed_rs::parser::ParseFeedError) -> String {
 pub(crate) fn database(e: &sqlx::Error) -> String {
     tracing::debug!("erreur de la base : {e}");
     let text = e.to_string();
-    if let sqlx::Error::Database(db) = e
-        && let Some(french) = db.code().and_then(|c| c.parse().ok()).and_then(sqlite_code)
-    {
-        return french;
+    if let sqlx::Error::Database(db) = e {
+        // PostgreSQL's codes are SQLSTATEs ("23505"), SQLite's numbers: read each as its own.
+        let french = if db
+            .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+            .is_some()
+        {
+            db.code().and_then(|c| postgres_code(&c, db.message()))
+        } else {
+            db.code().and_then(|c| c.parse().ok()).and_then(sqlite_code)
+        };
+        if let Some(french) = french {
+            return french;
+        }
     }
     if text.contains("locked") || text.contains("busy") {
         "base de données occupée par un autre processus : réessayez dans un instant".into()
@@ -116,6 +125,55 @@ fn sqlite_code(code: i64) -> Option<String> {
     }
 }
 
+/// What PostgreSQL's SQLSTATE codes that people can act on mean (`message`: the server's
+/// text, said as is only for veille's own triggers, which speak French).
+fn postgres_code(code: &str, message: &str) -> Option<String> {
+    let text = match code {
+        "23505" => "cette valeur est déjà enregistrée (doublon refusé par la base)",
+        "23503" => "cette ligne renvoie à une autre qui n'existe pas ou plus (refusé par la base)",
+        "23514" | "23502" => "valeur refusée par les règles de la base",
+        "53100" => {
+            "disque plein sur le serveur PostgreSQL : libérez de la place puis relancez (ce qui \
+             était déjà enregistré est intact)"
+        }
+        "53200" => "mémoire insuffisante sur le serveur PostgreSQL : réessayez plus tard",
+        "53300" => {
+            "trop de connexions au serveur PostgreSQL : réessayez dans un instant, ou augmentez \
+             max_connections"
+        }
+        "57P01" | "57P02" | "57P03" => {
+            "le serveur PostgreSQL s'arrête ou redémarre : réessayez dans un instant"
+        }
+        "57014" => "requête interrompue par le serveur PostgreSQL (délai dépassé ?)",
+        "28P01" | "28000" => {
+            "PostgreSQL refuse la connexion : utilisateur ou mot de passe incorrect (vérifiez \
+             [store] url ou VEILLE_DATABASE_URL)"
+        }
+        "3D000" => {
+            "cette base PostgreSQL n'existe pas : créez-la (createdb) ou corrigez son nom dans \
+             [store] url"
+        }
+        "42501" => {
+            "droits insuffisants sur la base PostgreSQL (voyez GRANT avec son administrateur)"
+        }
+        "40001" | "40P01" => {
+            "conflit avec une écriture simultanée d'un autre processus : réessayez"
+        }
+        "XX001" | "XX002" => {
+            "données endommagées sur le serveur PostgreSQL : restaurez la dernière sauvegarde \
+             (pg_dump)"
+        }
+        // RAISE EXCEPTION of veille's own triggers (a sent edition is frozen): French already.
+        "P0001" => return Some(message.to_string()),
+        c if c.starts_with("08") => {
+            "connexion au serveur PostgreSQL impossible ou perdue : vérifiez qu'il tourne et que \
+             son adresse est juste"
+        }
+        _ => return None,
+    };
+    Some(text.into())
+}
+
 /// One cause of an error chain in French, when it is a library's error veille knows.
 fn known(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
     if let Some(e) = cause.downcast_ref::<std::io::Error>() {
@@ -132,6 +190,12 @@ fn known(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
     }
     if let Some(e) = cause.downcast_ref::<sqlx::Error>() {
         return Some(database(e));
+    }
+    if let Some(e) = cause.downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+        tracing::debug!("erreur de la base : {e}");
+        return Some(postgres_code(e.code(), e.message()).unwrap_or_else(|| {
+            "erreur de la base de données (détails avec VEILLE_LOG=debug)".into()
+        }));
     }
     // SQLite's own error, the source of sqlx's: its type does not come through the chain
     // (boxed as a `DatabaseError`), its text does: "(code: N) message".
@@ -254,5 +318,59 @@ mod tests {
         // SQLITE_IOERR_SHMSIZE: the WAL index could not grow.
         assert!(sqlite_code(4874).unwrap().contains("disque plein"));
         assert!(sqlite_code(1).is_none());
+    }
+
+    #[test]
+    fn postgres_codes_read_in_french() {
+        let said = |code| postgres_code(code, "").unwrap();
+        assert!(said("23505").contains("doublon"));
+        assert!(said("23503").contains("n'existe pas"));
+        assert!(said("53100").starts_with("disque plein"));
+        assert!(said("57P01").contains("redémarre"));
+        assert!(said("28P01").contains("mot de passe"));
+        assert!(said("3D000").contains("createdb"));
+        assert!(said("08006").contains("connexion"));
+        assert_eq!(
+            postgres_code("P0001", "édition envoyée : modification refusée").as_deref(),
+            Some("édition envoyée : modification refusée")
+        );
+        assert!(postgres_code("42601", "syntax error").is_none());
+    }
+
+    /// Real refusals of a PostgreSQL server (under `tests/with-postgres`), read in French and
+    /// not as SQLite numbers; without a server, an SQLite refusal keeps its own wording.
+    #[tokio::test]
+    async fn a_real_database_refusal_reads_in_french() {
+        use sqlx::Connection;
+        let admin = std::env::var(crate::testing::TEST_POSTGRES_VAR)
+            .ok()
+            .filter(|a| !a.is_empty());
+        let Some(admin) = admin else {
+            let mut conn = sqlx::SqliteConnection::connect("sqlite::memory:")
+                .await
+                .unwrap();
+            let e = sqlx::query("SELECT * FROM absente")
+                .execute(&mut conn)
+                .await
+                .unwrap_err();
+            assert_eq!(
+                database(&e),
+                "erreur de la base de données (détails avec VEILLE_LOG=debug)"
+            );
+            return;
+        };
+        let url = crate::testing::fresh_postgres_database(&admin).await;
+        let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+        sqlx::query("CREATE TABLE t (x TEXT PRIMARY KEY)")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let insert = || sqlx::query("INSERT INTO t VALUES ('a')");
+        insert().execute(&mut conn).await.unwrap();
+        let e = insert().execute(&mut conn).await.unwrap_err();
+        assert!(database(&e).contains("doublon"), "{}", database(&e));
+        let missing = url.rsplit_once('/').unwrap().0.to_string() + "/absente_de_veille";
+        let e = sqlx::PgConnection::connect(&missing).await.unwrap_err();
+        assert!(database(&e).contains("n'existe pas"), "{}", database(&e));
     }
 }

@@ -190,3 +190,37 @@ fn the_privacy_report_is_in_french_and_a_purge_needs_a_retention() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn backup_and_restore_refuse_a_postgres_store_and_name_pg_dump() {
+    let ws = Workspace::new("", "");
+    // Refused before connecting: no server needs to listen there.
+    let url = "postgres://veille@127.0.0.1:9/veille";
+    let dest = ws.dir.path().join("sauvegarde");
+    let check = |by: &str, env: Option<&str>| {
+        for args in [
+            vec!["backup", dest.to_str().unwrap()],
+            vec!["restore", dest.to_str().unwrap()],
+        ] {
+            let mut command = ws.command(&args);
+            if let Some(url) = env {
+                command.env("VEILLE_DATABASE_URL", url);
+            }
+            let out = command.output().unwrap();
+            assert_eq!(out.status.code(), Some(1), "{by} {args:?}");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                stderr.contains("PostgreSQL") && stderr.contains("pg_dump"),
+                "{by} {args:?}: {stderr}"
+            );
+            assert!(!dest.exists(), "{by} {args:?}: rien d'écrit");
+            assert!(!ws.archive().join("veille.sqlite").exists());
+        }
+    };
+    check("VEILLE_DATABASE_URL", Some(url));
+    // The same, named by `[store] url` of feeds.toml.
+    let mut text = std::fs::read_to_string(ws.config()).unwrap();
+    text.push_str(&format!("\n[store]\nurl = \"{url}\"\n"));
+    std::fs::write(ws.config(), text).unwrap();
+    check("[store] url", None);
+}

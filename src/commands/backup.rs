@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::report::{CommandError, Report, sorted};
 use crate::backup::{self, Manifest, Restored};
+use crate::config::store::StoreLocation;
 use crate::publish::french::count as plural;
 use crate::store::Store;
 
@@ -17,13 +18,46 @@ pub(crate) async fn backup(
     config: &Path,
     dest: &Path,
 ) -> Result<BackedUp, CommandError> {
+    refuse_postgres(config)?;
     let store = Store::open(archive).await?;
     let manifest = backup::backup(&store, archive, config, dest).await;
-    store.pool().close().await;
+    store.close().await;
     Ok(BackedUp {
         dest: dest.to_path_buf(),
         manifest: manifest?,
     })
+}
+
+/// Backup and restore copy the archive's SQLite file: with the store on PostgreSQL they are
+/// refused before connecting (a server that is down would hide the reason), pointing to
+/// pg_dump.
+fn refuse_postgres(config: &Path) -> Result<(), CommandError> {
+    if matches!(crate::store::location()?, StoreLocation::Postgres(_)) || postgres_in(config) {
+        return Err(anyhow::anyhow!("{}", backup::POSTGRES_REFUSAL).into());
+    }
+    Ok(())
+}
+
+/// Whether `feeds.toml` puts the store on PostgreSQL (`[store] url`). These commands run
+/// without a valid configuration (a restore brings one back), so only that key is read; an
+/// unreadable file says nothing.
+fn postgres_in(config: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(config) else {
+        return false;
+    };
+    let Ok(table) = text.parse::<toml::Table>() else {
+        return false;
+    };
+    table
+        .get("store")
+        .and_then(|s| s.get("url"))
+        .and_then(|u| u.as_str())
+        .is_some_and(|u| {
+            matches!(
+                crate::config::store::parse_url(u),
+                Ok(StoreLocation::Postgres(_))
+            )
+        })
 }
 
 /// What `veille backup` wrote: `{"dest", "manifest"}` on one line, or a French sentence.
@@ -75,6 +109,7 @@ pub(crate) async fn restore(
     src: &Path,
     replace: bool,
 ) -> Result<RestoredArchive, CommandError> {
+    refuse_postgres(config)?;
     let restored = backup::restore(src, archive, config, replace)
         .await
         .map_err(|e| anyhow::anyhow!("restauration impossible : {e:#}"))?;

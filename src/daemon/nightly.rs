@@ -19,7 +19,7 @@ pub(crate) async fn run(
     store: Store,
     mut stop: watch::Receiver<bool>,
 ) {
-    let dir = config.backup.dir.clone();
+    let dir = backup_dir(&config, &store);
     let retention = config.privacy.keep_delivery_logs_days;
     if dir.is_none() && retention.is_none() {
         return;
@@ -71,6 +71,21 @@ pub(crate) async fn run(
     }
 }
 
+/// Where the nightly backups go: `[backup] dir`, except on PostgreSQL, whose server is saved
+/// by its own tools (`pg_dump`): said once in the log, and the retention still runs.
+fn backup_dir(config: &Config, store: &Store) -> Option<PathBuf> {
+    let dir = config.backup.dir.clone()?;
+    if store.is_postgres() {
+        info!(
+            "sauvegarde nocturne sans objet : la base est sur PostgreSQL, sauvegardez-la avec \
+             pg_dump ([backup] dir {} ignoré)",
+            dir.display()
+        );
+        return None;
+    }
+    Some(dir)
+}
+
 /// The retention applied now (also `veille privacy purge`): addresses of delivery logs older
 /// than `days` replaced by their keyed hash.
 pub(crate) async fn purge_now(store: &Store, archive: &Path, days: u32) -> anyhow::Result<u64> {
@@ -81,4 +96,35 @@ pub(crate) async fn purge_now(store: &Store, archive: &Path, days: u32) -> anyho
             |email| secret.address_hash(email),
         )
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// On the tests' backend: no nightly backup on PostgreSQL (and `run` then has nothing
+    /// to do without a retention), `[backup] dir` on SQLite.
+    #[tokio::test]
+    async fn the_nightly_backup_is_skipped_on_postgres() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::testing::open_store(dir.path()).await;
+        let backups = dir.path().join("sauvegardes");
+        let text = format!("[backup]\ndir = {:?}\n", backups.display().to_string());
+        let config = crate::config::parse(&text, "feeds.toml").expect("config");
+        assert_eq!(config.backup.dir.as_ref(), Some(&backups));
+        assert_eq!(config.privacy.keep_delivery_logs_days, None);
+        if store.is_postgres() {
+            assert_eq!(backup_dir(&config, &store), None);
+            let (_tx, stop) = watch::channel(false);
+            let ran = tokio::time::timeout(
+                std::time::Duration::from_secs(5),
+                run(std::sync::Arc::new(config), dir.path().into(), store, stop),
+            )
+            .await;
+            assert!(ran.is_ok(), "returns at once: nothing to wait for");
+            assert!(!backups.exists());
+        } else {
+            assert_eq!(backup_dir(&config, &store), Some(backups));
+        }
+    }
 }

@@ -360,7 +360,7 @@ async fn a_sent_edition_is_frozen() {
         "DELETE FROM edition_items WHERE edition_id = (SELECT id FROM editions WHERE kind = 'lettre-pauvrete' AND number = 1)",
         "INSERT INTO edition_blocks (edition_id, kind, position, body) SELECT id, 'text', 9, 'x' FROM editions WHERE kind = 'lettre-pauvrete' AND number = 1",
     ] {
-        let err = sqlx::query(sql).execute(store.pool()).await.unwrap_err();
+        let err = store.try_exec(sql).await.unwrap_err();
         assert!(err.to_string().contains("édition envoyée"), "{sql}: {err}");
     }
     // The other edition is still a draft and still editable.

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{Store, timestamp};
+use super::{Conn, Store, WritePool, timestamp};
 use crate::model::EditionRef;
 
 /// The thresholds of the soft-bounce policy (`[bounces]`).
@@ -74,6 +74,9 @@ struct BounceEventDbRow {
     number: Option<i64>,
 }
 
+/// Rows counted by a text key (a state, a kind).
+type Counts = Vec<(String, i64)>;
+
 /// The figures of one edition after the fact.
 #[derive(Debug, Clone, Default, Serialize)]
 pub(crate) struct EditionReport {
@@ -97,23 +100,24 @@ pub(crate) struct EditionReport {
 impl Store {
     /// Whether a mailbox message was already processed.
     pub(crate) async fn bounce_processed(&self, message_key: &str) -> anyhow::Result<bool> {
-        Ok(
-            sqlx::query_scalar::<_, i64>("SELECT 1 FROM bounce_messages WHERE message_key = $1")
+        let found: Option<String> = on_pool!(self, pool => {
+            sqlx::query_scalar("SELECT message_key FROM bounce_messages WHERE message_key = $1")
                 .bind(message_key)
-                .fetch_optional(self.pool())
+                .fetch_optional(pool)
                 .await?
-                .is_some(),
-        )
+        });
+        Ok(found.is_some())
     }
 
     /// The subscriber of an address.
     pub(crate) async fn subscriber_id(&self, email: &str) -> anyhow::Result<Option<i64>> {
-        Ok(
+        let email = email.trim().to_lowercase();
+        Ok(on_pool!(self, pool => {
             sqlx::query_scalar("SELECT id FROM subscribers WHERE email = $1")
-                .bind(email.trim().to_lowercase())
-                .fetch_optional(self.pool())
-                .await?,
-        )
+                .bind(&email)
+                .fetch_optional(pool)
+                .await?
+        }))
     }
 
     /// The address an edition was sent to for a subscriber, when the ledger has it.
@@ -122,13 +126,18 @@ impl Store {
         edition: i64,
         subscriber: i64,
     ) -> anyhow::Result<Option<String>> {
-        Ok(sqlx::query_scalar(
-            "SELECT email FROM deliveries WHERE edition_id = $1 AND subscriber_id = $2",
-        )
-        .bind(edition)
-        .bind(subscriber)
-        .fetch_optional(self.pool())
-        .await?)
+        // One address per subscriber and edition, unless the address changed between two
+        // tries: the latest row then.
+        Ok(on_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT email FROM deliveries WHERE edition_id = $1 AND subscriber_id = $2
+                 ORDER BY updated_at DESC, email LIMIT 1",
+            )
+            .bind(edition)
+            .bind(subscriber)
+            .fetch_optional(pool)
+            .await?
+        }))
     }
 
     /// Records one message and applies the policy to each of its subscribers, in one
@@ -143,110 +152,59 @@ impl Store {
         now: DateTime<Utc>,
     ) -> anyhow::Result<BounceApplied> {
         let at = timestamp(now);
-        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
-        let inserted = sqlx::query(
-            "INSERT INTO bounce_messages (message_key, at, kind, outcome, detail)
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (message_key) DO NOTHING",
-        )
-        .bind(&record.message_key)
-        .bind(&at)
-        .bind(&record.kind)
-        .bind(&record.outcome)
-        .bind(&record.detail)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if inserted == 0 {
-            tx.rollback().await?;
-            return Ok(BounceApplied::AlreadyProcessed);
-        }
-        let mut effects = Vec::new();
         let eventful = matches!(
             record.kind.as_str(),
             "hard" | "soft" | "complaint" | "auto-reply" | "delivered"
         );
-        if record.outcome == "applied" && eventful {
-            for target in &record.targets {
-                let event: Option<i64> = sqlx::query_scalar(
-                    "INSERT INTO bounce_events
-                        (message_key, at, subscriber_id, edition_id, kind, status, reason, effect)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, 'counted')
-                     ON CONFLICT (message_key, subscriber_id) DO NOTHING RETURNING id",
-                )
-                .bind(&record.message_key)
-                .bind(&at)
-                .bind(target.subscriber)
-                .bind(target.edition)
-                .bind(&record.kind)
-                .bind(&record.status)
-                .bind(&record.reason)
-                .fetch_optional(&mut *tx)
-                .await?;
-                let Some(event) = event else { continue };
-                let effect = match record.kind.as_str() {
-                    "hard" => {
-                        let n = set_status(&mut tx, target.subscriber, "bounced", &at).await?;
-                        if n > 0 { "bounced" } else { "counted" }
-                    }
-                    "soft" => {
-                        let (n, editions): (i64, i64) = sqlx::query_as(
-                            "SELECT COUNT(*) AS n, COUNT(DISTINCT edition_id) AS editions
-                             FROM bounce_events
-                             WHERE subscriber_id = $1 AND kind = 'soft' AND id > COALESCE(
-                                 (SELECT MAX(id) FROM bounce_events
-                                  WHERE subscriber_id = $1 AND kind = 'delivered'), 0)",
-                        )
-                        .bind(target.subscriber)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                        if n >= i64::from(policy.soft_limit)
-                            && editions >= i64::from(policy.soft_editions)
-                            && set_status(&mut tx, target.subscriber, "bounced", &at).await? > 0
-                        {
-                            "bounced"
-                        } else {
-                            "counted"
-                        }
-                    }
-                    "complaint" => {
-                        set_status(&mut tx, target.subscriber, "complained", &at).await?;
-                        sqlx::query(
-                            "INSERT INTO suppressions (hash, reason, at) VALUES ($1, 'complaint', $2)
-                             ON CONFLICT (hash) DO NOTHING",
-                        )
-                        .bind(&target.suppression_hash)
-                        .bind(&at)
-                        .execute(&mut *tx)
-                        .await?;
-                        "complained"
-                    }
-                    "delivered" => "counted",
-                    _ => "ignored",
-                };
-                sqlx::query("UPDATE bounce_events SET effect = $2 WHERE id = $1")
-                    .bind(event)
-                    .bind(effect)
-                    .execute(&mut *tx)
-                    .await?;
-                effects.push((target.subscriber, effect.to_string()));
+        let mut effects = Vec::new();
+        on_pool!(self, pool => {
+            // The write lock: two processes reading the same mailbox record a message once,
+            // and the soft count reads the events it then adds to.
+            let mut tx = pool.begin_write().await?;
+            let inserted = sqlx::query(
+                "INSERT INTO bounce_messages (message_key, at, kind, outcome, detail)
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (message_key) DO NOTHING",
+            )
+            .bind(&record.message_key)
+            .bind(&at)
+            .bind(&record.kind)
+            .bind(&record.outcome)
+            .bind(&record.detail)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if inserted == 0 {
+                tx.rollback().await?;
+                return Ok(BounceApplied::AlreadyProcessed);
             }
-        }
-        tx.commit().await?;
+            if record.outcome == "applied" && eventful {
+                for target in &record.targets {
+                    let mut conn = Conn::from(&mut *tx);
+                    if let Some(effect) = apply(&mut conn, record, target, policy, &at).await? {
+                        effects.push((target.subscriber, effect.to_string()));
+                    }
+                }
+            }
+            tx.commit().await?;
+        });
         Ok(BounceApplied::Recorded(effects))
     }
 
     /// The events recorded for an address, oldest first.
     pub(crate) async fn bounce_events(&self, email: &str) -> anyhow::Result<Vec<BounceEventRow>> {
-        let rows: Vec<BounceEventDbRow> = sqlx::query_as(
-            "SELECT b.at, b.kind, b.status, b.reason, b.effect, e.kind AS ekind, e.number
-             FROM bounce_events b
-             JOIN subscribers s ON s.id = b.subscriber_id
-             LEFT JOIN editions e ON e.id = b.edition_id
-             WHERE s.email = $1 ORDER BY b.id",
-        )
-        .bind(email.trim().to_lowercase())
-        .fetch_all(self.pool())
-        .await?;
+        let email = email.trim().to_lowercase();
+        let rows: Vec<BounceEventDbRow> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT b.at, b.kind, b.status, b.reason, b.effect, e.kind AS ekind, e.number
+                 FROM bounce_events b
+                 JOIN subscribers s ON s.id = b.subscriber_id
+                 LEFT JOIN editions e ON e.id = b.edition_id
+                 WHERE s.email = $1 ORDER BY b.id",
+            )
+            .bind(&email)
+            .fetch_all(pool)
+            .await?
+        });
         Ok(rows
             .into_iter()
             .map(|r| BounceEventRow {
@@ -265,21 +223,25 @@ impl Store {
 
     /// Messages of the mailbox by outcome (applied, forged, unknown, ignored).
     pub(crate) async fn bounce_message_counts(&self) -> anyhow::Result<Vec<(String, i64)>> {
-        Ok(sqlx::query_as(
-            "SELECT outcome, COUNT(*) AS n FROM bounce_messages GROUP BY outcome ORDER BY outcome",
-        )
-        .fetch_all(self.pool())
-        .await?)
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT outcome, COUNT(*) AS n FROM bounce_messages GROUP BY outcome ORDER BY outcome",
+            )
+            .fetch_all(pool)
+            .await?
+        }))
     }
 
     /// The edition whose send started last: (kind, number).
     pub(crate) async fn last_sent_edition(&self) -> anyhow::Result<Option<(String, i64)>> {
-        Ok(sqlx::query_as(
-            "SELECT e.kind, e.number FROM deliveries d JOIN editions e ON e.id = d.edition_id
-             WHERE d.sent_at IS NOT NULL ORDER BY d.sent_at DESC LIMIT 1",
-        )
-        .fetch_optional(self.pool())
-        .await?)
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT e.kind, e.number FROM deliveries d JOIN editions e ON e.id = d.edition_id
+                 WHERE d.sent_at IS NOT NULL ORDER BY d.sent_at DESC, e.id DESC LIMIT 1",
+            )
+            .fetch_optional(pool)
+            .await?
+        }))
     }
 
     /// The figures of one edition: the ledger of its send and what came back since.
@@ -297,13 +259,29 @@ impl Store {
             list: list.map(str::to_string),
             ..EditionReport::default()
         };
-        for (state, n) in sqlx::query_as::<_, (String, i64)>(
-            "SELECT state, COUNT(*) AS n FROM deliveries WHERE edition_id = $1 GROUP BY state",
-        )
-        .bind(edition)
-        .fetch_all(self.pool())
-        .await?
-        {
+        let (states, kinds): (Counts, Counts) = on_pool!(self, pool => {
+            let states = sqlx::query_as(
+                "SELECT state, COUNT(*) AS n FROM deliveries WHERE edition_id = $1 GROUP BY state",
+            )
+            .bind(edition)
+            .fetch_all(pool)
+            .await?;
+            let kinds = sqlx::query_as(
+                "SELECT kind, COUNT(DISTINCT subscriber_id) AS n FROM bounce_events
+                 WHERE edition_id = $1 GROUP BY kind",
+            )
+            .bind(edition)
+            .fetch_all(pool)
+            .await?;
+            report.sent_at = sqlx::query_scalar(
+                "SELECT MIN(sent_at) FROM deliveries WHERE edition_id = $1 AND sent_at IS NOT NULL",
+            )
+            .bind(edition)
+            .fetch_one(pool)
+            .await?;
+            (states, kinds)
+        });
+        for (state, n) in states {
             report.recipients += n;
             match state.as_str() {
                 "sent" => report.sent += n,
@@ -312,14 +290,7 @@ impl Store {
                 _ => {}
             }
         }
-        for (kind, n) in sqlx::query_as::<_, (String, i64)>(
-            "SELECT kind, COUNT(DISTINCT subscriber_id) AS n FROM bounce_events
-             WHERE edition_id = $1 GROUP BY kind",
-        )
-        .bind(edition)
-        .fetch_all(self.pool())
-        .await?
-        {
+        for (kind, n) in kinds {
             match kind.as_str() {
                 "hard" => report.bounced_hard = n,
                 "soft" => report.bounced_soft = n,
@@ -328,97 +299,182 @@ impl Store {
                 _ => {}
             }
         }
-        report.sent_at = sqlx::query_scalar(
-            "SELECT MIN(sent_at) FROM deliveries WHERE edition_id = $1 AND sent_at IS NOT NULL",
-        )
-        .bind(edition)
-        .fetch_one(self.pool())
-        .await?;
         if let (Some(list), Some(since)) = (list, &report.sent_at) {
-            // Until the next edition of the same kind went out, the unsubscriptions from its
-            // list follow this one: the link carries no edition, and no reader is tracked.
-            let until: Option<String> = sqlx::query_scalar(
-                "SELECT MIN(d.sent_at) FROM deliveries d JOIN editions e ON e.id = d.edition_id
-                 WHERE e.kind = $1 AND e.number > $2 AND d.sent_at IS NOT NULL",
-            )
-            .bind(kind)
-            .bind(number)
-            .fetch_one(self.pool())
-            .await?;
-            report.unsubscribes = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM subscriptions
-                 WHERE list = $1 AND status = 'unsubscribed' AND updated_at >= $2
-                   AND ($3 IS NULL OR updated_at < $3)
-                   AND subscriber_id IN (SELECT subscriber_id FROM deliveries
-                                         WHERE edition_id = $4 AND state = 'sent')",
-            )
-            .bind(list)
-            .bind(since)
-            .bind(until)
-            .bind(edition)
-            .fetch_one(self.pool())
-            .await?;
+            report.unsubscribes = on_pool!(self, pool => {
+                // Until the next edition of the same kind went out, the unsubscriptions from
+                // its list follow this one: the link carries no edition, and no reader is
+                // tracked.
+                let until: Option<String> = sqlx::query_scalar(
+                    "SELECT MIN(d.sent_at) FROM deliveries d JOIN editions e ON e.id = d.edition_id
+                     WHERE e.kind = $1 AND e.number > $2 AND d.sent_at IS NOT NULL",
+                )
+                .bind(kind)
+                .bind(number)
+                .fetch_one(pool)
+                .await?;
+                sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM subscriptions
+                     WHERE list = $1 AND status = 'unsubscribed' AND updated_at >= $2
+                       AND ($3 IS NULL OR updated_at < $3)
+                       AND subscriber_id IN (SELECT subscriber_id FROM deliveries
+                                             WHERE edition_id = $4 AND state = 'sent')",
+                )
+                .bind(list)
+                .bind(since)
+                .bind(until)
+                .bind(edition)
+                .fetch_one(pool)
+                .await?
+            });
         }
         Ok(Some(report))
     }
 }
 
+/// Records one message's event for one subscriber and applies the policy; the effect, or
+/// `None` when the message had already been recorded for that subscriber.
+async fn apply(
+    conn: &mut Conn<'_>,
+    record: &BounceRecord,
+    target: &BounceTarget,
+    policy: BouncePolicy,
+    at: &str,
+) -> anyhow::Result<Option<&'static str>> {
+    let event: Option<i64> = on_conn!(conn, c => {
+        sqlx::query_scalar(
+            "INSERT INTO bounce_events
+                (message_key, at, subscriber_id, edition_id, kind, status, reason, effect)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'counted')
+             ON CONFLICT (message_key, subscriber_id) DO NOTHING RETURNING id",
+        )
+        .bind(&record.message_key)
+        .bind(at)
+        .bind(target.subscriber)
+        .bind(target.edition)
+        .bind(&record.kind)
+        .bind(&record.status)
+        .bind(&record.reason)
+        .fetch_optional(&mut **c)
+        .await?
+    });
+    let Some(event) = event else { return Ok(None) };
+    let effect = match record.kind.as_str() {
+        "hard" => {
+            let n = set_status(conn, target.subscriber, "bounced", at).await?;
+            if n > 0 { "bounced" } else { "counted" }
+        }
+        "soft" => {
+            let (n, editions): (i64, i64) = on_conn!(conn, c => {
+                sqlx::query_as(
+                    "SELECT COUNT(*) AS n, COUNT(DISTINCT edition_id) AS editions
+                     FROM bounce_events
+                     WHERE subscriber_id = $1 AND kind = 'soft' AND id > COALESCE(
+                         (SELECT MAX(id) FROM bounce_events
+                          WHERE subscriber_id = $1 AND kind = 'delivered'), 0)",
+                )
+                .bind(target.subscriber)
+                .fetch_one(&mut **c)
+                .await?
+            });
+            if n >= i64::from(policy.soft_limit)
+                && editions >= i64::from(policy.soft_editions)
+                && set_status(conn, target.subscriber, "bounced", at).await? > 0
+            {
+                "bounced"
+            } else {
+                "counted"
+            }
+        }
+        "complaint" => {
+            set_status(conn, target.subscriber, "complained", at).await?;
+            on_conn!(conn, c => {
+                sqlx::query(
+                    "INSERT INTO suppressions (hash, reason, at) VALUES ($1, 'complaint', $2)
+                     ON CONFLICT (hash) DO NOTHING",
+                )
+                .bind(&target.suppression_hash)
+                .bind(at)
+                .execute(&mut **c)
+                .await?;
+            });
+            "complained"
+        }
+        "delivered" => "counted",
+        _ => "ignored",
+    };
+    on_conn!(conn, c => {
+        sqlx::query("UPDATE bounce_events SET effect = $2 WHERE id = $1")
+            .bind(event)
+            .bind(effect)
+            .execute(&mut **c)
+            .await?;
+    });
+    Ok(Some(effect))
+}
+
 /// Sets every live subscription of a subscriber to `status`; the number changed.
 async fn set_status(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    conn: &mut Conn<'_>,
     subscriber: i64,
     status: &str,
     at: &str,
 ) -> anyhow::Result<u64> {
-    Ok(sqlx::query(
-        "UPDATE subscriptions SET status = $2, updated_at = $3
-         WHERE subscriber_id = $1 AND status IN ('active', 'pending')",
-    )
-    .bind(subscriber)
-    .bind(status)
-    .bind(at)
-    .execute(&mut **tx)
-    .await?
-    .rows_affected())
+    Ok(on_conn!(conn, c => {
+        sqlx::query(
+            "UPDATE subscriptions SET status = $2, updated_at = $3
+             WHERE subscriber_id = $1 AND status IN ('active', 'pending')",
+        )
+        .bind(subscriber)
+        .bind(status)
+        .bind(at)
+        .execute(&mut **c)
+        .await?
+        .rows_affected()
+    }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::ImportEntry;
 
+    /// A subscriber of flash-info and three draft editions, written directly so that the
+    /// test depends on this file's queries only.
     async fn setup() -> (tempfile::TempDir, Store, i64, Vec<i64>) {
         let dir = tempfile::tempdir().unwrap();
         let store = crate::testing::open_store(dir.path()).await;
-        let now = Utc::now();
-        let entry = ImportEntry {
-            email: "lectrice@exemple.fr".into(),
-            name: None,
-            details: Default::default(),
-            hash: "h".into(),
-        };
+        let at = "2026-12-01T00:00:00Z";
         store
-            .import_subscribers("flash-info", &[entry], "test", now)
-            .await
-            .unwrap();
+            .exec(&format!(
+                "INSERT INTO subscribers (email, created_at) VALUES ('lectrice@exemple.fr', '{at}')"
+            ))
+            .await;
         let subscriber = store
-            .subscriber_id("lectrice@exemple.fr")
+            .subscriber_id(" Lectrice@Exemple.fr")
             .await
             .unwrap()
             .unwrap();
-        let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        store
+            .exec(&format!(
+                "INSERT INTO subscriptions (subscriber_id, list, status, consent_at, consent_how,
+                   consent_source, updated_at)
+                 VALUES ({subscriber}, 'flash-info', 'active', '{at}', 'import', 'test', '{at}')"
+            ))
+            .await;
         let mut editions = Vec::new();
-        for _ in 0..3 {
-            let e = store
-                .create_edition("flash-info", day, day, now)
-                .await
-                .unwrap();
+        for number in 1..=3 {
+            store
+                .exec(&format!(
+                    "INSERT INTO editions (kind, number, period_start, period_end, created_at,
+                       updated_at)
+                     VALUES ('flash-info', {number}, '2026-12-01', '2026-12-01', '{at}', '{at}')"
+                ))
+                .await;
             editions.push(
                 store
-                    .edition_row_id("flash-info", e.number)
-                    .await
-                    .unwrap()
-                    .unwrap(),
+                    .scalar(&format!(
+                        "SELECT id FROM editions WHERE kind = 'flash-info' AND number = {number}"
+                    ))
+                    .await,
             );
         }
         (dir, store, subscriber, editions)
@@ -441,8 +497,13 @@ mod tests {
     }
 
     async fn status(store: &Store, subscriber: i64) -> String {
-        let p = store.preferences(subscriber).await.unwrap().unwrap();
-        p.lists[0].1.clone()
+        on_pool!(store, pool => {
+            sqlx::query_scalar("SELECT status FROM subscriptions WHERE subscriber_id = $1")
+                .bind(subscriber)
+                .fetch_one(pool)
+                .await
+                .unwrap()
+        })
     }
 
     const POLICY: BouncePolicy = BouncePolicy {
@@ -503,12 +564,10 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(status(&store, s).await, "complained");
-        let suppressed: Option<String> =
-            sqlx::query_scalar("SELECT reason FROM suppressions WHERE hash = 'h'")
-                .fetch_optional(store.pool())
-                .await
-                .unwrap();
-        assert_eq!(suppressed.as_deref(), Some("complaint"));
+        let suppressed = store
+            .scalar("SELECT COUNT(*) FROM suppressions WHERE hash = 'h' AND reason = 'complaint'")
+            .await;
+        assert_eq!(suppressed, 1);
         // An auto-reply is recorded, with no effect.
         let applied = store
             .record_bounce(&record("y", "auto-reply", s, e[0]), POLICY, Utc::now())
@@ -525,6 +584,129 @@ mod tests {
                 .unwrap()
                 .len(),
             2
+        );
+    }
+
+    #[tokio::test]
+    async fn an_edition_report_counts_the_ledger_and_what_came_back() {
+        let (_dir, store, s, e) = setup().await;
+        let now = Utc::now();
+        // flash-info/1: one sent, one refused, one without answer; flash-info/2 a week later.
+        for (edition, email, subscriber, state, sent_at) in [
+            (
+                e[0],
+                "lectrice@exemple.fr",
+                s.to_string(),
+                "sent",
+                "'2026-12-01T10:00:00Z'",
+            ),
+            (
+                e[0],
+                "refus@exemple.fr",
+                "NULL".into(),
+                "failed_perm",
+                "NULL",
+            ),
+            (
+                e[0],
+                "muet@exemple.fr",
+                "NULL".into(),
+                "sending",
+                "'2026-12-01T10:00:05Z'",
+            ),
+            (
+                e[1],
+                "lectrice@exemple.fr",
+                s.to_string(),
+                "sent",
+                "'2026-12-08T10:00:00Z'",
+            ),
+        ] {
+            store
+                .exec(&format!(
+                    "INSERT INTO deliveries
+                       (edition_id, subscriber_id, email, state, message_id, updated_at, sent_at)
+                     VALUES ({edition}, {subscriber}, '{email}', '{state}', '<{email}>',
+                             '2026-12-01T10:00:00Z', {sent_at})"
+                ))
+                .await;
+        }
+        assert_eq!(
+            store.delivery_email(e[0], s).await.unwrap().as_deref(),
+            Some("lectrice@exemple.fr")
+        );
+        assert_eq!(store.delivery_email(e[2], s).await.unwrap(), None);
+        assert_eq!(
+            store.last_sent_edition().await.unwrap(),
+            Some(("flash-info".to_string(), 2))
+        );
+        store
+            .record_bounce(&record("h1", "hard", s, e[0]), POLICY, now)
+            .await
+            .unwrap();
+        store
+            .record_bounce(&record("a1", "auto-reply", s, e[0]), POLICY, now)
+            .await
+            .unwrap();
+        let unknown = BounceRecord {
+            targets: vec![],
+            outcome: "unknown".into(),
+            ..record("u1", "hard", s, e[0])
+        };
+        store.record_bounce(&unknown, POLICY, now).await.unwrap();
+        assert!(store.bounce_processed("h1").await.unwrap());
+        assert!(store.bounce_processed("u1").await.unwrap());
+        assert!(!store.bounce_processed("autre").await.unwrap());
+        assert_eq!(
+            store.bounce_message_counts().await.unwrap(),
+            [("applied".to_string(), 2), ("unknown".to_string(), 1)]
+        );
+        // She left the list between the two editions.
+        store
+            .exec(
+                "UPDATE subscriptions SET status = 'unsubscribed',
+                        updated_at = '2026-12-03T00:00:00Z'",
+            )
+            .await;
+        let report = store
+            .edition_report("flash-info", 1, Some("flash-info"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(report.edition, "flash-info/1");
+        assert_eq!(
+            (
+                report.recipients,
+                report.sent,
+                report.refused_during_sending,
+                report.uncertain
+            ),
+            (3, 1, 1, 1)
+        );
+        assert_eq!(
+            (
+                report.bounced_hard,
+                report.bounced_soft,
+                report.complaints,
+                report.auto_replies
+            ),
+            (1, 0, 0, 1)
+        );
+        assert_eq!(report.unsubscribes, 1);
+        assert_eq!(report.sent_at.as_deref(), Some("2026-12-01T10:00:00Z"));
+        // After the next edition went out, a departure is that edition's.
+        let second = store
+            .edition_report("flash-info", 2, Some("flash-info"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((second.recipients, second.unsubscribes), (1, 0));
+        assert!(
+            store
+                .edition_report("flash-info", 9, None)
+                .await
+                .unwrap()
+                .is_none()
         );
     }
 }

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
-use super::{Store, parse_timestamp, timestamp};
+use super::{Store, WritePool, parse_timestamp, timestamp};
 use crate::model::{EditionRef, SourceReport};
 
 /// One job as stored.
@@ -106,10 +106,11 @@ struct SourceStatDbRow {
 impl Store {
     /// The last slot of every stored job, by name.
     pub(crate) async fn job_slots(&self) -> anyhow::Result<HashMap<String, DateTime<Utc>>> {
-        let rows: Vec<(String, Option<String>)> =
+        let rows: Vec<(String, Option<String>)> = on_pool!(self, pool => {
             sqlx::query_as("SELECT name, last_slot FROM jobs WHERE last_slot IS NOT NULL")
-                .fetch_all(self.pool())
-                .await?;
+                .fetch_all(pool)
+                .await?
+        });
         Ok(rows
             .into_iter()
             .filter_map(|(name, slot)| parse_timestamp(slot).map(|t| (name, t)))
@@ -117,13 +118,15 @@ impl Store {
     }
 
     pub(crate) async fn job_rows(&self) -> anyhow::Result<Vec<JobRow>> {
-        let rows: Vec<JobDbRow> = sqlx::query_as(
-            "SELECT name, last_slot, last_run, last_status, last_error, last_duration_ms, runs,
-                    failures
-             FROM jobs ORDER BY name",
-        )
-        .fetch_all(self.pool())
-        .await?;
+        let rows: Vec<JobDbRow> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT name, last_slot, last_run, last_status, last_error, last_duration_ms, runs,
+                        failures
+                 FROM jobs ORDER BY name",
+            )
+            .fetch_all(pool)
+            .await?
+        });
         Ok(rows
             .into_iter()
             .map(|r| JobRow {
@@ -145,14 +148,16 @@ impl Store {
         name: &str,
         slot: DateTime<Utc>,
     ) -> anyhow::Result<()> {
-        sqlx::query(
-            "INSERT INTO jobs (name, last_slot) VALUES ($1, $2)
-             ON CONFLICT (name) DO UPDATE SET last_slot = COALESCE(jobs.last_slot, excluded.last_slot)",
-        )
-        .bind(name)
-        .bind(timestamp(slot))
-        .execute(self.pool())
-        .await?;
+        on_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO jobs (name, last_slot) VALUES ($1, $2)
+                 ON CONFLICT (name) DO UPDATE SET last_slot = COALESCE(jobs.last_slot, excluded.last_slot)",
+            )
+            .bind(name)
+            .bind(timestamp(slot))
+            .execute(pool)
+            .await?;
+        });
         Ok(())
     }
 
@@ -166,63 +171,69 @@ impl Store {
         duration_ms: i64,
     ) -> anyhow::Result<()> {
         let failed = i64::from(outcome.is_err());
-        sqlx::query(
-            "INSERT INTO jobs (name, last_slot, last_run, last_status, last_error, last_duration_ms, runs, failures)
-             VALUES ($1, $2, $3, $4, $5, $6, 1, $7)
-             ON CONFLICT (name) DO UPDATE SET last_slot = excluded.last_slot,
-               last_run = excluded.last_run, last_status = excluded.last_status,
-               last_error = excluded.last_error, last_duration_ms = excluded.last_duration_ms,
-               runs = jobs.runs + 1, failures = jobs.failures + excluded.failures",
-        )
-        .bind(name)
-        .bind(timestamp(slot))
-        .bind(timestamp(ran_at))
-        .bind(if failed == 1 { "error" } else { "ok" })
-        .bind(outcome.err())
-        .bind(duration_ms)
-        .bind(failed)
-        .execute(self.pool())
-        .await?;
+        on_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO jobs (name, last_slot, last_run, last_status, last_error, last_duration_ms, runs, failures)
+                 VALUES ($1, $2, $3, $4, $5, $6, 1, $7)
+                 ON CONFLICT (name) DO UPDATE SET last_slot = excluded.last_slot,
+                   last_run = excluded.last_run, last_status = excluded.last_status,
+                   last_error = excluded.last_error, last_duration_ms = excluded.last_duration_ms,
+                   runs = jobs.runs + 1, failures = jobs.failures + excluded.failures",
+            )
+            .bind(name)
+            .bind(timestamp(slot))
+            .bind(timestamp(ran_at))
+            .bind(if failed == 1 { "error" } else { "ok" })
+            .bind(outcome.err())
+            .bind(duration_ms)
+            .bind(failed)
+            .execute(pool)
+            .await?;
+        });
         Ok(())
     }
 
     /// Adds the outcome of a pass to the counters of its sources.
     pub(crate) async fn record_fetch_stats(&self, reports: &[SourceReport]) -> anyhow::Result<()> {
-        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
-        for r in reports {
-            let (fetches, errors) = match r.status.as_str() {
-                "ok" | "not_modified" => (1, 0),
-                "error" => (1, 1),
-                _ => continue,
-            };
-            sqlx::query(
-                "INSERT INTO source_stats (source_id, fetches, errors, new_articles)
-                 SELECT id, $2, $3, $4 FROM sources WHERE name = $1
-                 ON CONFLICT (source_id) DO UPDATE SET fetches = source_stats.fetches + excluded.fetches,
-                   errors = source_stats.errors + excluded.errors,
-                   new_articles = source_stats.new_articles + excluded.new_articles",
-            )
-            .bind(&r.name)
-            .bind(fetches)
-            .bind(errors)
-            .bind(i64::from(r.new))
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
+        on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            for r in reports {
+                let (fetches, errors): (i64, i64) = match r.status.as_str() {
+                    "ok" | "not_modified" => (1, 0),
+                    "error" => (1, 1),
+                    _ => continue,
+                };
+                sqlx::query(
+                    "INSERT INTO source_stats (source_id, fetches, errors, new_articles)
+                     SELECT id, $2, $3, $4 FROM sources WHERE name = $1
+                     ON CONFLICT (source_id) DO UPDATE SET fetches = source_stats.fetches + excluded.fetches,
+                       errors = source_stats.errors + excluded.errors,
+                       new_articles = source_stats.new_articles + excluded.new_articles",
+                )
+                .bind(&r.name)
+                .bind(fetches)
+                .bind(errors)
+                .bind(i64::from(r.new))
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+        });
         Ok(())
     }
 
     /// Counters and health of every known source, in name order.
     pub(crate) async fn source_stats(&self) -> anyhow::Result<Vec<SourceStat>> {
-        let rows: Vec<SourceStatDbRow> = sqlx::query_as(
-            "SELECT s.name, s.enabled, s.consecutive_errors, s.last_success,
-                    COALESCE(t.fetches, 0) AS fetches, COALESCE(t.errors, 0) AS errors,
-                    COALESCE(t.new_articles, 0) AS new_articles
-             FROM sources s LEFT JOIN source_stats t ON t.source_id = s.id ORDER BY s.name",
-        )
-        .fetch_all(self.pool())
-        .await?;
+        let rows: Vec<SourceStatDbRow> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT s.name, s.enabled, s.consecutive_errors, s.last_success,
+                        COALESCE(t.fetches, 0) AS fetches, COALESCE(t.errors, 0) AS errors,
+                        COALESCE(t.new_articles, 0) AS new_articles
+                 FROM sources s LEFT JOIN source_stats t ON t.source_id = s.id ORDER BY s.name",
+            )
+            .fetch_all(pool)
+            .await?
+        });
         Ok(rows
             .into_iter()
             .map(|r| SourceStat {
@@ -238,15 +249,20 @@ impl Store {
     }
 
     pub(crate) async fn totals(&self) -> anyhow::Result<Totals> {
-        let (articles, stories): (i64, i64) = sqlx::query_as(
-            "SELECT COUNT(*) AS articles, COUNT(DISTINCT COALESCE(story, id)) AS stories FROM articles",
-        )
-        .fetch_one(self.pool())
-        .await?;
-        let deliveries: Vec<(String, i64)> =
-            sqlx::query_as("SELECT state, COUNT(*) AS n FROM deliveries GROUP BY state")
-                .fetch_all(self.pool())
-                .await?;
+        let ((articles, stories), deliveries): ((i64, i64), Vec<(String, i64)>) = on_pool!(self, pool => {
+            let counts = sqlx::query_as(
+                "SELECT COUNT(*) AS articles, COUNT(DISTINCT COALESCE(story, id)) AS stories
+                 FROM articles",
+            )
+            .fetch_one(pool)
+            .await?;
+            let deliveries = sqlx::query_as(
+                "SELECT state, COUNT(*) AS n FROM deliveries GROUP BY state ORDER BY state",
+            )
+            .fetch_all(pool)
+            .await?;
+            (counts, deliveries)
+        });
         Ok(Totals {
             articles,
             stories,
@@ -263,30 +279,52 @@ impl Store {
         end: NaiveDate,
         now: DateTime<Utc>,
     ) -> anyhow::Result<ScheduledDraft> {
-        let existing: Option<i64> = sqlx::query_scalar(
-            "SELECT number FROM editions WHERE kind = $1 AND period_start = $2 ORDER BY number LIMIT 1",
-        )
-        .bind(kind)
-        .bind(start.to_string())
-        .fetch_optional(self.pool())
-        .await?;
-        let (number, created) = match existing {
-            Some(n) => (n, false),
-            None => (
-                self.create_edition(kind, start, end, now).await?.number,
-                true,
-            ),
-        };
-        sqlx::query(
-            "INSERT INTO edition_reminders (edition_id, created_at)
-             SELECT id, $3 FROM editions WHERE kind = $1 AND number = $2 AND status = 'draft'
-             ON CONFLICT (edition_id) DO NOTHING",
-        )
-        .bind(kind)
-        .bind(number)
-        .bind(timestamp(now))
-        .execute(self.pool())
-        .await?;
+        let (start, end, at) = (start.to_string(), end.to_string(), timestamp(now));
+        // One transaction under the write lock: two daemons on one database that run the
+        // same draft job at once make one edition, not two numbers for one period. The
+        // numbering is `create_edition`'s (next number of the kind), inside this transaction.
+        let (number, created) = on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let existing: Option<i64> = sqlx::query_scalar(
+                "SELECT number FROM editions WHERE kind = $1 AND period_start = $2
+                 ORDER BY number LIMIT 1",
+            )
+            .bind(kind)
+            .bind(&start)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let made = match existing {
+                Some(n) => (n, false),
+                None => {
+                    let n: i64 = sqlx::query_scalar(
+                        "INSERT INTO editions
+                           (kind, number, period_start, period_end, status, created_at, updated_at)
+                         SELECT $1, COALESCE(MAX(number), 0) + 1, $2, $3, 'draft', $4, $4
+                         FROM editions WHERE kind = $1
+                         RETURNING number",
+                    )
+                    .bind(kind)
+                    .bind(&start)
+                    .bind(&end)
+                    .bind(&at)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    (n, true)
+                }
+            };
+            sqlx::query(
+                "INSERT INTO edition_reminders (edition_id, created_at)
+                 SELECT id, $3 FROM editions WHERE kind = $1 AND number = $2 AND status = 'draft'
+                 ON CONFLICT (edition_id) DO NOTHING",
+            )
+            .bind(kind)
+            .bind(made.0)
+            .bind(&at)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            made
+        });
         Ok(ScheduledDraft {
             kind: kind.to_string(),
             number,
@@ -298,16 +336,18 @@ impl Store {
     /// period first: `veille status` and the daemon's log list them ("édition à préparer :
     /// flash-info/13").
     pub(crate) async fn edition_reminders(&self) -> anyhow::Result<Vec<EditionReminder>> {
-        Ok(sqlx::query_as(
-            // Every draft, the daemon's and those made by hand (`edition new`, the TUI):
-            // curators must see each edition still to prepare.
-            "SELECT e.kind, e.number, e.period_start, e.period_end,
-                    COALESCE(r.created_at, e.created_at) AS created_at
-             FROM editions e LEFT JOIN edition_reminders r ON r.edition_id = e.id
-             WHERE e.status = 'draft' ORDER BY e.period_start, e.kind, e.number",
-        )
-        .fetch_all(self.pool())
-        .await?)
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(
+                // Every draft, the daemon's and those made by hand (`edition new`, the TUI):
+                // curators must see each edition still to prepare.
+                "SELECT e.kind, e.number, e.period_start, e.period_end,
+                        COALESCE(r.created_at, e.created_at) AS created_at
+                 FROM editions e LEFT JOIN edition_reminders r ON r.edition_id = e.id
+                 WHERE e.status = 'draft' ORDER BY e.period_start, e.kind, e.number",
+            )
+            .fetch_all(pool)
+            .await?
+        }))
     }
 }
 
@@ -321,8 +361,19 @@ mod tests {
             .with_timezone(&Utc)
     }
 
+    fn source(name: &str) -> crate::model::Source {
+        crate::model::Source {
+            name: name.into(),
+            kind: crate::model::SourceKind::Feed,
+            url: format!("https://{name}.example.org/"),
+            dossiers: vec![],
+            select: None,
+            enabled: true,
+        }
+    }
+
     #[tokio::test]
-    async fn jobs_drafts_and_counters_are_kept() {
+    async fn job_runs_are_kept() {
         let dir = tempfile::tempdir().unwrap();
         let store = crate::testing::open_store(dir.path()).await;
         store
@@ -355,61 +406,31 @@ mod tests {
             .await
             .unwrap();
         let slots = store.job_slots().await.unwrap();
+        assert_eq!(slots.len(), 2);
         assert_eq!(slots["draft:flash-info"], t("2025-06-01T00:00:00Z"));
         assert_eq!(slots["poll:x"], t("2025-06-01T11:00:00Z"));
         let rows = store.job_rows().await.unwrap();
-        let poll = rows.iter().find(|r| r.name == "poll:x").unwrap();
+        let names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["draft:flash-info", "poll:x"]);
+        let poll = &rows[1];
         assert_eq!((poll.runs, poll.failures), (2, 1));
         assert_eq!(poll.last_error.as_deref(), Some("boum"));
+        assert_eq!(poll.last_status.as_deref(), Some("error"));
+        assert_eq!(poll.last_duration_ms, Some(3));
+        assert_eq!(poll.last_run, Some(t("2025-06-01T11:00:01Z")));
         assert!(rows[0].last_run.is_none());
+        assert_eq!(rows[0].runs, 0);
+    }
 
-        let day = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
-        let now = t("2025-06-01T06:00:00Z");
-        let first = store
-            .create_scheduled_draft("flash-info", day("2025-06-01"), day("2025-06-30"), now)
-            .await
-            .unwrap();
-        assert_eq!((first.number, first.created), (1, true));
-        // Run again for the same period (a catch-up, or made by hand): no second edition.
-        let again = store
-            .create_scheduled_draft("flash-info", day("2025-06-01"), day("2025-06-30"), now)
-            .await
-            .unwrap();
-        assert_eq!((again.number, again.created), (1, false));
-        let reminders = store.edition_reminders().await.unwrap();
-        assert_eq!(reminders.len(), 1);
-        assert_eq!(reminders[0].message(), "édition à préparer : flash-info/1");
-        store
-            .set_edition_status(
-                "flash-info",
-                1,
-                crate::model::EditionStatus::Ready,
-                Utc::now(),
-            )
-            .await
-            .unwrap();
-        assert!(store.edition_reminders().await.unwrap().is_empty());
-        // A draft made by hand is listed too, with its own creation time.
-        let by_hand = store
-            .create_edition("lettre-pauvrete", day("2025-05-01"), day("2025-06-30"), now)
-            .await
-            .unwrap();
-        let reminders = store.edition_reminders().await.unwrap();
-        assert_eq!(
-            reminders.iter().map(|r| r.address()).collect::<Vec<_>>(),
-            vec![by_hand.address()]
-        );
-        assert_eq!(reminders[0].created_at, crate::store::timestamp(now));
+    #[tokio::test]
+    async fn fetch_counters_and_totals_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::testing::open_store(dir.path()).await;
+        let totals = store.totals().await.unwrap();
+        assert_eq!((totals.articles, totals.stories), (0, 0));
+        assert!(totals.deliveries.is_empty());
 
-        let source = |name: &str| crate::model::Source {
-            name: name.into(),
-            kind: crate::model::SourceKind::Feed,
-            url: format!("https://{name}.example.org/"),
-            dossiers: vec![],
-            select: None,
-            enabled: true,
-        };
-        store
+        let states = store
             .sync_sources(&[source("a"), source("b")])
             .await
             .unwrap();
@@ -430,12 +451,134 @@ mod tests {
                 .unwrap();
         }
         let stats = store.source_stats().await.unwrap();
+        assert_eq!(stats.len(), 2);
+        assert_eq!(stats[0].name, "a");
+        assert!(stats[0].enabled);
         assert_eq!(
             (stats[0].fetches, stats[0].errors, stats[0].new_articles),
             (2, 0, 6)
         );
         assert_eq!((stats[1].fetches, stats[1].errors), (2, 2));
+
+        // Three articles of two stories, and a ledger of three deliveries.
+        let now = t("2025-06-01T06:00:00Z");
+        let ok = crate::store::Validators {
+            status: 200,
+            ..Default::default()
+        };
+        let item = |n: u32| {
+            let url = format!("https://a.example.org/{n}");
+            crate::testing::article(&format!("Titre {n}"), "", &url, now, &[], &[])
+        };
+        // The second article joins the first one's story.
+        let mut ids = Vec::new();
+        store
+            .record_success(
+                states["a"].id,
+                &ok,
+                &[item(1), item(2), item(3)],
+                now,
+                |_, id| {
+                    ids.push(id);
+                    if ids.len() == 2 { ids[0] } else { id }
+                },
+            )
+            .await
+            .unwrap();
+        let stats = store.source_stats().await.unwrap();
+        assert_eq!(stats[0].last_success, Some(now));
+        store
+            .exec(
+                "INSERT INTO editions (kind, number, period_start, period_end, created_at, updated_at)
+                 VALUES ('flash-info', 1, '2025-06-01', '2025-06-30', 't', 't')",
+            )
+            .await;
+        for (email, state) in [
+            ("x@a.fr", "sent"),
+            ("y@a.fr", "sent"),
+            ("z@a.fr", "failed_perm"),
+        ] {
+            store
+                .exec(&format!(
+                    "INSERT INTO deliveries (edition_id, email, state, message_id, updated_at)
+                     SELECT id, '{email}', '{state}', '<{email}>', 't' FROM editions
+                     WHERE kind = 'flash-info' AND number = 1"
+                ))
+                .await;
+        }
         let totals = store.totals().await.unwrap();
-        assert_eq!((totals.articles, totals.stories), (0, 0));
+        assert_eq!((totals.articles, totals.stories), (3, 2));
+        assert_eq!(
+            totals.deliveries.into_iter().collect::<Vec<_>>(),
+            [("failed_perm".to_string(), 1), ("sent".to_string(), 2)]
+        );
+    }
+
+    #[tokio::test]
+    async fn drafts_are_made_once_and_every_draft_is_reminded() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::testing::open_store(dir.path()).await;
+        let day = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let now = t("2025-06-01T06:00:00Z");
+        let first = store
+            .create_scheduled_draft("flash-info", day("2025-06-01"), day("2025-06-30"), now)
+            .await
+            .unwrap();
+        assert_eq!((first.number, first.created), (1, true));
+        // Run again for the same period (a catch-up, or made by hand): no second edition.
+        let again = store
+            .create_scheduled_draft("flash-info", day("2025-06-01"), day("2025-06-30"), now)
+            .await
+            .unwrap();
+        assert_eq!((again.number, again.created), (1, false));
+        assert_eq!(store.scalar("SELECT COUNT(*) FROM editions").await, 1);
+        let reminders = store.edition_reminders().await.unwrap();
+        assert_eq!(reminders.len(), 1);
+        assert_eq!(reminders[0].message(), "édition à préparer : flash-info/1");
+        store
+            .exec("UPDATE editions SET status = 'ready' WHERE kind = 'flash-info' AND number = 1")
+            .await;
+        assert!(store.edition_reminders().await.unwrap().is_empty());
+        // A draft made by hand is listed too, with its own creation time.
+        store
+            .exec(
+                "INSERT INTO editions (kind, number, period_start, period_end, created_at, updated_at)
+                 VALUES ('lettre-pauvrete', 1, '2025-05-01', '2025-06-30',
+                         '2025-05-02T08:00:00Z', '2025-05-02T08:00:00Z')",
+            )
+            .await;
+        let reminders = store.edition_reminders().await.unwrap();
+        assert_eq!(
+            reminders.iter().map(|r| r.address()).collect::<Vec<_>>(),
+            ["lettre-pauvrete/1"]
+        );
+        assert_eq!(reminders[0].created_at, "2025-05-02T08:00:00Z");
+        assert_eq!(reminders[0].period_end, "2025-06-30");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_daemons_drafting_at_once_make_one_edition() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::testing::open_store(dir.path()).await;
+        let day = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let now = t("2025-06-01T06:00:00Z");
+        let draft = |store: Store| async move {
+            store
+                .create_scheduled_draft("flash-info", day("2025-06-01"), day("2025-06-30"), now)
+                .await
+                .unwrap()
+        };
+        let (a, b) = tokio::join!(
+            tokio::spawn(draft(store.clone())),
+            tokio::spawn(draft(store.clone()))
+        );
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert_eq!((a.number, b.number), (1, 1));
+        assert!(a.created != b.created, "one made it, the other found it");
+        assert_eq!(store.scalar("SELECT COUNT(*) FROM editions").await, 1);
+        assert_eq!(
+            store.scalar("SELECT COUNT(*) FROM edition_reminders").await,
+            1
+        );
     }
 }
