@@ -1,7 +1,7 @@
 //! Reading articles back, on whichever backend the tests run: listings and their filters,
 //! fingerprints by date, tagging inputs, retagging and the search index's bookkeeping.
 
-use chrono::{Duration, TimeZone, Utc};
+use chrono::{DateTime, Duration, TimeZone, Utc};
 
 use crate::model::{DecisionState, DossierTag, Tagging};
 use crate::store::ArticleFilter;
@@ -18,9 +18,9 @@ fn config() -> crate::config::Config {
     .unwrap()
 }
 
-#[tokio::test]
-async fn listings_filters_fingerprints_tagging_inputs_and_index_rows_read_back() {
-    let dir = tempfile::tempdir().unwrap();
+/// Two stories from Le Monde and an echo of the first from La Dépêche: the store, the ids
+/// (one, two, echo) and the time they were stored at.
+async fn three_articles(dir: &std::path::Path) -> (crate::store::Store, [i64; 3], DateTime<Utc>) {
     let at = Utc.with_ymd_and_hms(2026, 11, 27, 10, 0, 0).unwrap();
     let stories = [
         article(
@@ -48,12 +48,17 @@ async fn listings_filters_fingerprints_tagging_inputs_and_index_rows_read_back()
         &[("pauvrete", 0.5, &[])],
         &[],
     )];
-    let (store, ids) = two_source_store(dir.path(), &config(), &stories, &echo, at).await;
-    let (one, two) = (ids[0], ids[1]);
+    let (store, ids) = two_source_store(dir, &config(), &stories, &echo, at).await;
     let echo_id = store
         .scalar("SELECT id FROM articles WHERE title = 'Écho'")
         .await;
+    (store, [ids[0], ids[1], echo_id], at)
+}
 
+#[tokio::test]
+async fn listings_and_their_filters_read_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, [one, two, echo_id], at) = three_articles(dir.path()).await;
     // Newest first, each article with its story, dossiers (best score first) and state.
     let all = store.articles(&ArticleFilter::default()).await.unwrap();
     let listed: Vec<(i64, i64)> = all.iter().map(|r| (r.id, r.story)).collect();
@@ -105,7 +110,12 @@ async fn listings_filters_fingerprints_tagging_inputs_and_index_rows_read_back()
         ..ArticleFilter::default()
     };
     assert_eq!(ids_of(store.articles(&recent_one).await.unwrap()), [one]);
+}
 
+#[tokio::test]
+async fn fingerprints_and_tagging_inputs_read_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, [one, two, echo_id], at) = three_articles(dir.path()).await;
     // Fingerprints by date, oldest first; the window's end is excluded.
     store
         .exec("UPDATE articles SET fingerprint = CASE WHEN title = 'Deux' THEN NULL ELSE title END")
@@ -156,7 +166,16 @@ async fn listings_filters_fingerprints_tagging_inputs_and_index_rows_read_back()
         [(two, "Deux".to_string()), (echo_id, "Écho".to_string())]
     );
     assert!(store.tagging_inputs_for(&[]).await.unwrap().is_empty());
+}
 
+#[tokio::test]
+async fn retagging_and_the_index_bookkeeping_read_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, [one, two, echo_id], at) = three_articles(dir.path()).await;
+    store
+        .set_body(two, Some("Texte de la page."), "ok")
+        .await
+        .unwrap();
     // Retagging changes only what differs, and the article waits for the index again.
     let all_ids: Vec<i64> = store
         .all_for_index(0, 100)

@@ -7,9 +7,11 @@ use crate::model::{DecisionState, Match};
 use crate::store::DecisionError;
 use crate::testing::{article, two_source_store};
 
-#[tokio::test]
-async fn the_detail_pane_says_why_where_and_who_and_marks_follow_every_write() {
-    let dir = tempfile::tempdir().unwrap();
+/// A story from Le Monde and its echo from La Dépêche: the store, the story, the echo's id
+/// and the time they were stored at.
+async fn story_and_echo(
+    dir: &std::path::Path,
+) -> (crate::store::Store, i64, i64, chrono::DateTime<Utc>) {
     let config = crate::config::parse(
         "[dossiers.pauvrete]\ntitle = \"Pauvreté\"\n[dossiers.securite]\ntitle = \"Sécurité\"\n\n\
          [[sources]]\nname = \"Le Monde\"\nfeed = \"https://www.lemonde.fr/rss.xml\"\n\n\
@@ -37,11 +39,17 @@ async fn the_detail_pane_says_why_where_and_who_and_marks_follow_every_write() {
         ],
         &[],
     )];
-    let (store, ids) = two_source_store(dir.path(), &config, &lead, &echo, at).await;
-    let story = ids[0];
+    let (store, ids) = two_source_store(dir, &config, &lead, &echo, at).await;
     let echo_id = store
         .scalar("SELECT id FROM articles WHERE title = 'L''écho'")
         .await;
+    (store, ids[0], echo_id, at)
+}
+
+#[tokio::test]
+async fn the_detail_pane_says_why_where_and_who_and_marks_follow_every_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, story, echo_id, at) = story_and_echo(dir.path()).await;
     let marks = store.change_marks().await.unwrap();
     assert_eq!(marks, (echo_id, 0));
     assert!(store.story_detail(echo_id + 100).await.unwrap().is_none());
