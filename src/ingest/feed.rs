@@ -6,7 +6,7 @@ use url::Url;
 
 use super::charset::{declare_utf8, xml_encoding};
 use super::dates::{clamp_future, parse_date};
-use super::sanitize::{clean_title, sanitize_html, sanitized_to_text};
+use super::sanitize::{clean_title, sanitize_with_text};
 use super::{IngestError, detect_item_language, normalize_language};
 use crate::model::ArticleCandidate;
 
@@ -241,9 +241,7 @@ fn image(entry: &Entry, base: Option<&Url>) -> Option<String> {
 
 fn body(content: &str, html: bool, base: Option<&Url>) -> (String, String) {
     if html {
-        let clean = sanitize_html(content, base);
-        let text = sanitized_to_text(&clean);
-        (clean, text)
+        sanitize_with_text(content, base)
     } else {
         let text = content.trim().to_string();
         (ammonia::clean_text(&text), text)
