@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use feed_rs::model::{Entry, Link, Text};
 use url::Url;
 
-use super::charset::{declare_utf8, xml_encoding};
+use super::charset::{declare_utf8, decode_xml};
 use super::dates::{clamp_future, parse_date};
 use super::sanitize::{clean_title, sanitize_with_text};
 use super::{IngestError, detect_item_language, normalize_language};
@@ -47,7 +47,7 @@ pub fn parse_feed(
         parser.parse(bytes)
     } else {
         // Borrowed all along for a UTF-8 feed that needs no repair: no copy of the document.
-        let (text, _, _) = xml_encoding(bytes, content_type).decode(bytes);
+        let text = decode_xml(bytes, content_type);
         parser.parse(super::repair::repair_xml(&declare_utf8(&text)).as_bytes())
     }
     .map_err(|e| IngestError::Feed(crate::wording::feed(&e)))?;
