@@ -11,6 +11,10 @@
 //!
 //! `cargo bench` passes `--bench`; without it (`cargo test --all-targets`) this only runs one
 //! round of each side as a smoke test, and prints no figures.
+//!
+//! For a profiler, `VEILLE_PARSE_PROFILE_SECONDS=N` runs veille's rounds alone for N seconds
+//! (no feed-rs timing, no Python) and prints their throughput:
+//! `perf record -g --call-graph dwarf <bench binary> --bench` then sees only `parse_feed`.
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -75,7 +79,20 @@ fn main() {
         root.display()
     );
 
-    let (veille, per_round) = bench_veille(&blobs, bench_mode);
+    if let Some(seconds) = std::env::var("VEILLE_PARSE_PROFILE_SECONDS")
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+    {
+        let (run, _) = bench_veille(&blobs, seconds);
+        println!(
+            "bench parse: profile run, veille alone: {} rounds, {:.0} items/s",
+            run.rounds,
+            run.items_per_sec()
+        );
+        return;
+    }
+    let min_seconds = if bench_mode { MIN_SECONDS } else { 0.0 };
+    let (veille, per_round) = bench_veille(&blobs, min_seconds);
     let feed_rs_seconds = time_feed_rs(&blobs, veille.rounds);
     let python = manifest.join(".venv/bin/python");
     // The comparison is part of the run: a missing oracle fails instead of passing unseen.
@@ -188,10 +205,9 @@ fn veille_round(blobs: &[Vec<u8>], now: chrono::DateTime<Utc>) -> Counts {
 }
 
 /// Returns the timed run and the counts of one round.
-fn bench_veille(blobs: &[Vec<u8>], bench_mode: bool) -> (Run, Counts) {
+fn bench_veille(blobs: &[Vec<u8>], min_seconds: f64) -> (Run, Counts) {
     let now = Utc::now();
     let per_round = veille_round(blobs, now);
-    let min_seconds = if bench_mode { MIN_SECONDS } else { 0.0 };
     let (mut rounds, mut items) = (0, 0);
     let start = Instant::now();
     let seconds = loop {

@@ -69,6 +69,18 @@ pub(crate) fn xml_encoding(bytes: &[u8], content_type: Option<&str>) -> &'static
     detect(bytes)
 }
 
+/// The text of an XML feed, decoded with [`xml_encoding`]'s choice. Bytes without a BOM that
+/// are valid UTF-8 — most feeds — are validated once and borrowed, not validated a second
+/// time by the decoder.
+pub(crate) fn decode_xml<'a>(bytes: &'a [u8], content_type: Option<&str>) -> Cow<'a, str> {
+    if Encoding::for_bom(bytes).is_none()
+        && let Ok(text) = std::str::from_utf8(bytes)
+    {
+        return Cow::Borrowed(text);
+    }
+    xml_encoding(bytes, content_type).decode(bytes).0
+}
+
 /// Picks the encoding of an HTML page as the WHATWG encoding sniffing algorithm does:
 /// BOM, HTTP header, `<meta>` prescan, then detection.
 pub(crate) fn html_encoding(bytes: &[u8], content_type: Option<&str>) -> &'static Encoding {
@@ -212,6 +224,44 @@ mod tests {
             declare_utf8(&decode(bytes, UTF_8))
                 .starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss>")
         );
+    }
+
+    /// `decode_xml` reads every document as `xml_encoding` then `decode` did.
+    #[test]
+    fn decode_xml_is_the_chosen_decoding() {
+        let mut samples: Vec<Vec<u8>> = vec![
+            "<?xml version=\"1.0\"?><rss><title>été</title></rss>".into(),
+            b"\xef\xbb\xbf<rss><title>\xc3\xa9t\xc3\xa9</title></rss>".to_vec(),
+            b"\xff\xfe<\x00r\x00s\x00s\x00/\x00>\x00".to_vec(),
+            b"<?xml version=\"1.0\" encoding=\"iso-8859-1\"?><rss>\xe9t\xe9</rss>".to_vec(),
+            b"<rss>Pr\xe9carit\xe9 \xe9nerg\xe9tique</rss>".to_vec(),
+            Vec::new(),
+        ];
+        let fixtures =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/feeds");
+        let mut dirs = vec![fixtures];
+        while let Some(dir) = dirs.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for path in entries.map(|e| e.expect("entry").path()) {
+                if path.is_dir() {
+                    dirs.push(path);
+                } else {
+                    samples.push(std::fs::read(&path).expect("fixture"));
+                }
+            }
+        }
+        for bytes in &samples {
+            for header in [None, Some("text/xml; charset=koi8-r")] {
+                assert_eq!(
+                    decode_xml(bytes, header),
+                    xml_encoding(bytes, header).decode(bytes).0,
+                    "{}",
+                    String::from_utf8_lossy(&bytes[..bytes.len().min(80)])
+                );
+            }
+        }
     }
 
     #[test]

@@ -4,9 +4,9 @@ use chrono::{DateTime, Utc};
 use feed_rs::model::{Entry, Link, Text};
 use url::Url;
 
-use super::charset::{declare_utf8, xml_encoding};
+use super::charset::{declare_utf8, decode_xml};
 use super::dates::{clamp_future, parse_date};
-use super::sanitize::{clean_title, sanitize_html, sanitized_to_text};
+use super::sanitize::{clean_title, sanitize_with_text};
 use super::{IngestError, detect_item_language, normalize_language};
 use crate::model::ArticleCandidate;
 
@@ -47,7 +47,7 @@ pub fn parse_feed(
         parser.parse(bytes)
     } else {
         // Borrowed all along for a UTF-8 feed that needs no repair: no copy of the document.
-        let (text, _, _) = xml_encoding(bytes, content_type).decode(bytes);
+        let text = decode_xml(bytes, content_type);
         parser.parse(super::repair::repair_xml(&declare_utf8(&text)).as_bytes())
     }
     .map_err(|e| IngestError::Feed(crate::wording::feed(&e)))?;
@@ -102,14 +102,18 @@ fn pick_link(links: &[Link]) -> Option<&Link> {
 }
 
 fn resolve(href: &str, base: Option<&Url>) -> Option<String> {
+    resolve_url(href, base).map(Into::into)
+}
+
+fn resolve_url(href: &str, base: Option<&Url>) -> Option<Url> {
     let href = href.trim();
     if href.is_empty() {
         return None;
     }
     match Url::parse(href) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") => Some(u.into()),
+        Ok(u) if matches!(u.scheme(), "http" | "https") => Some(u),
         Ok(_) => None,
-        Err(_) => base.and_then(|b| b.join(href).ok()).map(Into::into),
+        Err(_) => base.and_then(|b| b.join(href).ok()),
     }
 }
 
@@ -120,34 +124,32 @@ fn candidate(
     now: DateTime<Utc>,
 ) -> Option<ArticleCandidate> {
     let guid = Some(entry.id.trim().to_string()).filter(|g| !g.is_empty());
-    let mut url = pick_link(&entry.links)
-        .and_then(|l| resolve(&l.href, base))
-        .or_else(|| guid.as_deref().and_then(|g| resolve(g, None)))?;
-    let from_google_news = url.starts_with("https://news.google.com/");
-    // Only a Google News link has a publisher's link inside: no second parse for the others.
-    if url.contains("news.google.com")
-        && let Some(target) = super::url::google_news_target(&url)
-    {
-        url = target;
-    }
-    let link_base = Url::parse(&url).ok();
-    let (summary_html, summary_text) = match (&entry.summary, &entry.content) {
-        (Some(s), _) if !s.content.trim().is_empty() => {
-            body(&s.content, is_html(s), link_base.as_ref())
+    let link = pick_link(&entry.links)
+        .and_then(|l| resolve_url(&l.href, base))
+        .or_else(|| guid.as_deref().and_then(|g| resolve_url(g, None)))?;
+    let from_google_news = link.as_str().starts_with("https://news.google.com/");
+    // The link is parsed once, then serves as the base of the summary's links and as the
+    // input of canonicalisation; only a Google News link has another link inside.
+    let google_target = link
+        .as_str()
+        .contains("news.google.com")
+        .then(|| super::url::google_news_target(link.as_str()))
+        .flatten();
+    // `serialised`: `url` is the url crate's own text of `link_base`, which reads back as
+    // the same `Url`; a Google News target stays as the publisher wrote it.
+    let (url, link_base, serialised) = match google_target {
+        Some(target) => {
+            let parsed = Url::parse(&target).ok();
+            (target, parsed, false)
         }
-        (_, Some(c)) => match &c.body {
-            Some(b) => body(
-                b,
-                mentions_html(
-                    c.content_type.ty().as_str(),
-                    c.content_type.subty().as_str(),
-                    c.content_type.suffix().map(|s| s.as_str()),
-                ),
-                link_base.as_ref(),
-            ),
-            None => (String::new(), String::new()),
-        },
-        _ => (String::new(), String::new()),
+        None => (link.as_str().to_string(), Some(link), true),
+    };
+    // Google News descriptions only repeat the title, the publisher and related links: they
+    // are not even cleaned.
+    let (summary_html, summary_text) = if from_google_news {
+        (String::new(), String::new())
+    } else {
+        summary(entry, link_base.as_ref())
     };
     let mut title = entry.title.as_ref().map(text_of).unwrap_or_default();
     if from_google_news {
@@ -156,12 +158,6 @@ fn candidate(
             title = head.trim_end().to_string();
         }
     }
-    // Google News descriptions only repeat the title, the publisher and related links.
-    let (summary_html, summary_text) = if from_google_news {
-        (String::new(), String::new())
-    } else {
-        (summary_html, summary_text)
-    };
     if title.is_empty() {
         title = first_words(&summary_text, 120).unwrap_or_else(|| url.clone());
     }
@@ -172,9 +168,14 @@ fn candidate(
         .and_then(normalize_language)
         .or_else(|| feed_language.map(str::to_string))
         .or_else(|| detect_item_language(&title, &summary_text));
+    let image = image(entry, link_base.as_ref().or(base));
+    let canonical_url = match link_base {
+        Some(parsed) if serialised => super::url::canonicalize_url(parsed),
+        _ => super::url::canonicalize(&url),
+    };
     Some(ArticleCandidate {
         guid,
-        canonical_url: super::url::canonicalize(&url),
+        canonical_url,
         url,
         title,
         summary_html,
@@ -188,7 +189,7 @@ fn candidate(
         published,
         date_flag,
         language,
-        image: image(entry, link_base.as_ref().or(base)),
+        image,
     })
 }
 
@@ -239,11 +240,29 @@ fn image(entry: &Entry, base: Option<&Url>) -> Option<String> {
         .and_then(|href| resolve(&href, base))
 }
 
+/// The item's summary, else its content, sanitised, with its text.
+fn summary(entry: &Entry, base: Option<&Url>) -> (String, String) {
+    match (&entry.summary, &entry.content) {
+        (Some(s), _) if !s.content.trim().is_empty() => body(&s.content, is_html(s), base),
+        (_, Some(c)) => match &c.body {
+            Some(b) => body(
+                b,
+                mentions_html(
+                    c.content_type.ty().as_str(),
+                    c.content_type.subty().as_str(),
+                    c.content_type.suffix().map(|s| s.as_str()),
+                ),
+                base,
+            ),
+            None => (String::new(), String::new()),
+        },
+        _ => (String::new(), String::new()),
+    }
+}
+
 fn body(content: &str, html: bool, base: Option<&Url>) -> (String, String) {
     if html {
-        let clean = sanitize_html(content, base);
-        let text = sanitized_to_text(&clean);
-        (clean, text)
+        sanitize_with_text(content, base)
     } else {
         let text = content.trim().to_string();
         (ammonia::clean_text(&text), text)

@@ -3,6 +3,8 @@
 
 use std::borrow::Cow;
 
+use memchr::memmem;
+
 /// Old namespaces that feed-rs ignores, and the one it reads instead.
 const LEGACY_NAMESPACES: [(&str, &str); 3] = [
     (
@@ -31,7 +33,7 @@ pub(super) fn repair_xml(text: &str) -> Cow<'_, str> {
     };
     // Each replacement copies the document: only for the old formats that need it.
     for (old, new) in LEGACY_NAMESPACES {
-        if !text.contains(old) {
+        if !contains(&text, old) {
             continue;
         }
         for quote in ['"', '\''] {
@@ -43,7 +45,7 @@ pub(super) fn repair_xml(text: &str) -> Cow<'_, str> {
         }
     }
     normalize_rss_version(&mut text);
-    if text.contains("<feed") && needs_retype(&text) {
+    if contains(&text, "<feed") && needs_retype(&text) {
         text = Cow::Owned(normalize_atom_text_types(&text));
     }
     text
@@ -60,7 +62,18 @@ fn needs_retype(text: &str) -> bool {
         "type=''",
     ]
     .iter()
-    .any(|p| text.contains(p))
+    .any(|p| contains(text, p))
+}
+
+/// `str::contains` through memchr's SIMD substring search: the repairs look for several
+/// strings in every document, and most are found nowhere, so each search reads it all.
+fn contains(text: &str, needle: &str) -> bool {
+    memmem::find(text.as_bytes(), needle.as_bytes()).is_some()
+}
+
+/// `str::find` of a string, through memchr's substring search.
+fn find_from(text: &str, from: usize, needle: &str) -> Option<usize> {
+    memmem::find(&text.as_bytes()[from..], needle.as_bytes()).map(|at| from + at)
 }
 
 /// An XML declaration is only allowed at the very start. A later one (two feeds glued
@@ -75,9 +88,8 @@ fn drop_late_declarations(text: &str) -> Cow<'_, str> {
                 .next()
                 .is_some_and(|c| c.is_ascii_whitespace() || c == '?')
     };
-    let late = text
-        .match_indices("<?xml")
-        .any(|(at, _)| at > 0 && is_declaration(&text[at..]));
+    let late = memmem::find_iter(text.as_bytes(), b"<?xml")
+        .any(|at| at > 0 && is_declaration(&text[at..]));
     if !late {
         return Cow::Borrowed(text);
     }
@@ -189,21 +201,26 @@ struct Ampersands<'a> {
     /// The next `&` and the next `<!` at or after `at`, as last searched (`None`: no more).
     amp: Option<usize>,
     bang: Option<usize>,
+    /// Built once per document: a one-shot search sets up its searcher at every call.
+    bang_finder: memmem::Finder<'static>,
 }
 
 impl<'a> Ampersands<'a> {
     fn new(text: &'a str) -> Ampersands<'a> {
+        let bang_finder = memmem::Finder::new(b"<!");
         Ampersands {
             text,
             at: 0,
-            amp: text.find('&'),
-            bang: text.find("<!"),
+            amp: memchr::memchr(b'&', text.as_bytes()),
+            bang: bang_finder.find(text.as_bytes()),
+            bang_finder,
         }
     }
 
-    fn search(&self, found: Option<usize>, pattern: &str) -> Option<usize> {
+    /// `found` if still at or after `at`, else the next match from `at` on.
+    fn search(&self, found: Option<usize>, find: impl Fn(&[u8]) -> Option<usize>) -> Option<usize> {
         match found {
-            Some(p) if p < self.at => self.text[self.at..].find(pattern).map(|q| self.at + q),
+            Some(p) if p < self.at => find(&self.text.as_bytes()[self.at..]).map(|q| self.at + q),
             other => other,
         }
     }
@@ -214,8 +231,8 @@ impl Iterator for Ampersands<'_> {
 
     fn next(&mut self) -> Option<usize> {
         loop {
-            self.amp = self.search(self.amp, "&");
-            self.bang = self.search(self.bang, "<!");
+            self.amp = self.search(self.amp, |b| memchr::memchr(b'&', b));
+            self.bang = self.search(self.bang, |b| self.bang_finder.find(b));
             match (self.amp, self.bang) {
                 (Some(amp), bang) if bang.is_none_or(|b| amp < b) => {
                     self.at = amp + 1;
@@ -231,8 +248,7 @@ impl Iterator for Ampersands<'_> {
                         self.at = bang + 1;
                         continue;
                     };
-                    self.at = rest
-                        .find(close)
+                    self.at = find_from(rest, 0, close)
                         .map_or(self.text.len(), |e| bang + e + close.len());
                 }
                 _ => return None,
@@ -308,8 +324,7 @@ fn normalize_rss_version(text: &mut Cow<'_, str>) {
 
 fn find_rss_root(text: &str) -> Option<usize> {
     let mut from = 0;
-    while let Some(pos) = text[from..].find("<rss") {
-        let start = from + pos;
+    while let Some(start) = find_from(text, from, "<rss") {
         if text[start + 4..].starts_with(|c: char| c.is_whitespace() || c == '>') {
             return Some(start);
         }

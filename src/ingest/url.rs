@@ -44,9 +44,14 @@ fn is_tracking(name: &str) -> bool {
 /// Lowercase scheme and host, default port and fragment dropped, tracking parameters
 /// removed, remaining parameters sorted. Returns the input unchanged when it is not a URL.
 pub(crate) fn canonicalize(link: &str) -> String {
-    let Ok(mut url) = Url::parse(link.trim()) else {
-        return link.trim().to_string();
-    };
+    match Url::parse(link.trim()) {
+        Ok(url) => canonicalize_url(url),
+        Err(_) => link.trim().to_string(),
+    }
+}
+
+/// [`canonicalize`] of a link already parsed (ingest parses each item's link once).
+pub(crate) fn canonicalize_url(mut url: Url) -> String {
     // The url crate already lowercases scheme and host and drops a default port.
     url.set_fragment(None);
     let mut pairs: Vec<(String, String)> = url
