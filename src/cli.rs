@@ -448,8 +448,9 @@ pub enum StoreCommand {
         /// d'un fichier SQLite (sqlite:///chemin/absolu/veille.sqlite, ou
         /// sqlite://chemin/relatif/veille.sqlite depuis le dossier courant), créé s'il
         /// n'existe pas
-        #[arg(long, value_name = "URL")]
-        to: String,
+        // Not `to`: that id is the `--to` date's, which the French help names FIN.
+        #[arg(long = "to", value_name = "URL")]
+        target: String,
     },
 }
 

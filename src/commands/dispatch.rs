@@ -88,10 +88,10 @@ fn without_config(cli: &Cli) -> Option<ExitCode> {
             Ok(emit(report, *json))
         })),
         Command::Store {
-            what: StoreCommand::Copy { to },
+            what: StoreCommand::Copy { target },
             json,
         } => Some(with_runtime(|runtime| {
-            let report = runtime.block_on(super::store::store_copy(&cli.archive, to));
+            let report = runtime.block_on(super::store::store_copy(&cli.archive, target));
             Ok(emit(report, *json))
         })),
         _ => None,

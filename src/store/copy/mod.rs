@@ -172,7 +172,8 @@ async fn refuse_non_empty(to: &mut Conn, target: &Endpoint) -> anyhow::Result<()
             .scalar(&format!("SELECT COUNT(*) FROM {}", quote(&table)))
             .await?;
         if count > 0 {
-            filled.push(format!("{table} : {count}"));
+            let unit = if count > 1 { "lignes" } else { "ligne" };
+            filled.push(format!("{table} : {count} {unit}"));
         }
     }
     if !filled.is_empty() {
