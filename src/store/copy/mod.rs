@@ -288,7 +288,7 @@ async fn copy_table<'p>(
         .filter(|f| f.table == name.as_str())
         .filter_map(|f| columns.iter().position(|c| *c == f.column).map(|i| (i, f)))
         .collect();
-    let batch = rows::batch_rows(columns.len());
+    let batch = rows::batch_rows(columns.len(), postgres);
     let (mut sum, mut pending, mut held) = (Sum::new(), Vec::with_capacity(batch), Vec::new());
     let mut stream = rows::read(from, sql, plan.source_kinds.clone());
     while let Some(row) = stream.next().await {
