@@ -466,3 +466,52 @@ async fn verify(to: &mut Conn, plans: &[Plan], sums: &[TableSum]) -> anyhow::Res
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_sum_that_differs_fails_the_verification_and_schemas_must_match() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = Endpoint::Sqlite(dir.path().join("cible.sqlite"));
+        let mut to = Conn::open_target(&target).await.unwrap();
+        to.migrate(&target).await.unwrap();
+        let tables = schema::read(&mut to).await.unwrap();
+        let plans = plans(&tables, &tables).unwrap();
+        assert_eq!(plans.len(), tables.len(), "every table planned");
+        let empty = Sum::new().finish().1;
+        let mut sums: Vec<TableSum> = plans
+            .iter()
+            .map(|p| TableSum {
+                table: p.table.name.clone(),
+                rows: 0,
+                sha256: empty.clone(),
+            })
+            .collect();
+        verify(&mut to, &plans, &sums).await.unwrap();
+        sums[1].rows = 1;
+        let error = verify(&mut to, &plans, &sums)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("rien n'a été écrit"), "{error}");
+        assert!(
+            error.contains(&format!("{} : 1 lignes", sums[1].table)),
+            "{error}"
+        );
+        to.close().await;
+
+        let mut fewer = tables.clone();
+        fewer.remove("inbox");
+        let error = plans_error(&fewer, &tables);
+        assert!(error.contains("pas les mêmes tables"), "{error}");
+    }
+
+    fn plans_error(source: &BTreeMap<String, Table>, target: &BTreeMap<String, Table>) -> String {
+        match plans(source, target) {
+            Ok(_) => panic!("schémas différents acceptés"),
+            Err(e) => e.to_string(),
+        }
+    }
+}
