@@ -110,9 +110,9 @@ mod tests {
             "Copie de archive/veille.sqlite vers postgres://veille:***@db/veille : 2 tables, \
              3 lignes, vérifiées des deux côtés (nombre de lignes et somme de contrôle SHA-256 \
              identiques).\n\
-             table            lignes  somme de contrôle\n\
-             articles              2  ab\n\
-             inbox                 1  cd\n\
+             table       lignes  somme de contrôle\n\
+             articles         2  ab\n\
+             inbox            1  cd\n\
              L'index de recherche n'est pas copié : il est propre à chaque machine. Sur la \
              machine qui utilisera cette base, reconstruisez-le avec `veille reindex`."
         );
