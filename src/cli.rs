@@ -161,6 +161,15 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// La base elle-même : copie vers une autre base (passer sur PostgreSQL, ou en revenir)
+    Store {
+        /// The action on the store.
+        #[command(subcommand)]
+        what: StoreCommand,
+        /// Un seul document JSON sur la sortie standard
+        #[arg(long, global = true)]
+        json: bool,
+    },
     /// Données personnelles : rapport pour le registre RGPD, purge des journaux d'envoi
     Privacy {
         /// The report or the purge.
@@ -425,6 +434,23 @@ pub enum EditionCommand {
         /// Renvoie aussi les envois restés incertains après une interruption (risque de doublon)
         #[arg(long)]
         resend_uncertain: bool,
+    },
+}
+
+/// `veille store …`: the database as a whole.
+#[derive(Subcommand)]
+pub enum StoreCommand {
+    /// Copie toute la base actuelle (celle de l'archive, ou celle de VEILLE_DATABASE_URL si
+    /// elle est définie) dans une base vide, table par table, puis compare les nombres de
+    /// lignes et les sommes de contrôle des deux côtés ; l'index de recherche n'est pas copié
+    Copy {
+        /// Base cible, vide : postgres://utilisateur@serveur:port/base, ou sqlite://CHEMIN
+        /// d'un fichier SQLite (sqlite:///chemin/absolu/veille.sqlite, ou
+        /// sqlite://chemin/relatif/veille.sqlite depuis le dossier courant), créé s'il
+        /// n'existe pas
+        // Not `to`: that id is the `--to` date's, which the French help names FIN.
+        #[arg(long = "to", value_name = "URL")]
+        target: String,
     },
 }
 

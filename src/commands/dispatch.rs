@@ -9,7 +9,7 @@ use super::report::emit;
 use super::{EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
 use crate::cli::{
     BouncesCommand, Cli, Command, EditionCommand, EvalCommand, PrivacyCommand, SourcesCommand,
-    SubscribersCommand,
+    StoreCommand, SubscribersCommand,
 };
 use crate::config::Config;
 use crate::harvest::PassOptions;
@@ -69,7 +69,8 @@ fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
 }
 
 /// Commands that work without a valid configuration: classifying files (outside checks run
-/// it), extracting a saved page, and backup and restore (restoring brings one back).
+/// it), extracting a saved page, backup and restore (restoring brings one back), and the
+/// store's copy (its source may be the PostgreSQL of `VEILLE_DATABASE_URL`).
 fn without_config(cli: &Cli) -> Option<ExitCode> {
     match &cli.command {
         Command::Bounces {
@@ -85,6 +86,13 @@ fn without_config(cli: &Cli) -> Option<ExitCode> {
         })),
         Command::Restore { src, replace, json } => Some(with_runtime(|runtime| {
             let report = runtime.block_on(super::restore(&cli.archive, &cli.config, src, *replace));
+            Ok(emit(report, *json))
+        })),
+        Command::Store {
+            what: StoreCommand::Copy { target },
+            json,
+        } => Some(with_runtime(|runtime| {
+            let report = runtime.block_on(super::store::store_copy(&cli.archive, target));
             Ok(emit(report, *json))
         })),
         _ => None,
@@ -234,7 +242,8 @@ async fn online(prepared: &Prepared, archive: &Path, command: Command) -> anyhow
         | Command::Schedule { .. }
         | Command::Extract { .. }
         | Command::Backup { .. }
-        | Command::Restore { .. } => unreachable!("dispatched before the runtime"),
+        | Command::Restore { .. }
+        | Command::Store { .. } => unreachable!("dispatched before the runtime"),
     }
 }
 

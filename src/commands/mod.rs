@@ -672,6 +672,7 @@ pub(crate) mod privacy;
 mod publishing;
 pub(crate) mod report;
 mod searching;
+mod store;
 pub(crate) use bounces::{
     edition_report, fetch as bounces_fetch, parse as bounces_parse, subscriber_show,
 };

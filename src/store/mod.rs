@@ -48,6 +48,7 @@ mod articles;
 mod bodies;
 pub(crate) mod bounces;
 pub(crate) mod clicks;
+pub(crate) mod copy;
 mod decisions;
 mod editions;
 mod inbox;
