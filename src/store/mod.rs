@@ -23,6 +23,7 @@ pub(crate) mod clicks;
 mod decisions;
 mod editions;
 mod inbox;
+mod inbox_counts;
 mod jobs;
 mod learning;
 mod ledger;
