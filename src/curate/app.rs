@@ -243,7 +243,8 @@ impl App {
             page: PAGE,
             more: false,
         };
-        app.reload().await?;
+        // The first page only, as a `Tab` does: the rest comes as the curator moves down.
+        app.load_all(PAGE).await?;
         Ok(app)
     }
 
@@ -266,8 +267,13 @@ impl App {
     /// is still there), the counts, the drafts and the detail. The marks are read first, so
     /// that a write landing during the reload is seen again by the next `tick`.
     pub(crate) async fn reload(&mut self) -> anyhow::Result<()> {
+        self.load_all(INBOX_LIMIT as usize).await
+    }
+
+    /// `reload` with the list's first `limit` rows.
+    async fn load_all(&mut self, limit: usize) -> anyhow::Result<()> {
         self.marks = self.store.change_marks().await?;
-        self.load_rows(INBOX_LIMIT as usize).await?;
+        self.load_rows(limit).await?;
         self.counts = self.store.inbox_counts().await?;
         self.drafts = self
             .store
