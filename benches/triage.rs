@@ -2,7 +2,8 @@
 //! carried by two sources, 70 % tagged): time from start (store opened, inbox and counts
 //! loaded) to the first drawn inbox, then per-keystroke time (the key's work on the store
 //! plus a full redraw, to ratatui's TestBackend at 120×40) while moving (`j`) and deciding
-//! (`g`), p50 and p99. `cargo bench` passes `--bench`; without it (`cargo test
+//! (`g`), p50 and p99; one `Tab` to the next dossier, then many through every view in turn,
+//! p50 and p99. `cargo bench` passes `--bench`; without it (`cargo test
 //! --all-targets`) 2,000 stories are used, as a smoke test.
 
 use std::time::{Duration, Instant};
@@ -142,6 +143,27 @@ fn main() {
         println!(
             "Changement de dossier (Tab, liste rechargée) : {:.0} ms",
             t.elapsed().as_secs_f64() * 1000.0
+        );
+        // One Tab is one sample on a shared machine: the views in turn, many times, give
+        // its spread (and a window a profiler can record; `VEILLE_BENCH_TABS` sets how many).
+        let tabs = std::env::var("VEILLE_BENCH_TABS")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(if bench_mode { 50 } else { 10 });
+        let mut times = Vec::with_capacity(tabs);
+        for _ in 0..tabs {
+            let t = Instant::now();
+            app.on_key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE))
+                .await
+                .unwrap();
+            terminal.draw(|f| ui::draw(f, &app)).unwrap();
+            times.push(t.elapsed());
+        }
+        times.sort();
+        println!(
+            "Touche Tab (chaque vue tour à tour) : p50 {:.2} ms, p99 {:.2} ms (sur {tabs})",
+            percentile(&times, 0.5).as_secs_f64() * 1000.0,
+            percentile(&times, 0.99).as_secs_f64() * 1000.0
         );
     });
 }

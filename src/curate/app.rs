@@ -28,6 +28,12 @@ use crate::store::{
 /// Rows loaded in one inbox view (the header tells when there are more).
 pub(crate) const INBOX_LIMIT: u32 = 2000;
 
+/// Rows a `Tab` loads: a few screens. The rest of the view comes a page at a time as the
+/// selection nears the end of what is loaded (`MARGIN` rows before it), so that changing
+/// dossier does not read 2,000 rows of which the screen shows 30.
+const PAGE: usize = 200;
+const MARGIN: usize = 60;
+
 /// What an action changed, so that `u` can put it back.
 #[derive(Debug, Clone)]
 pub(crate) enum Undo {
@@ -165,6 +171,11 @@ pub struct App {
     pub(crate) band_from: usize,
     /// The story the selected one continues ("suite de"): id and title.
     pub(crate) follows: Option<(i64, String)>,
+    /// Rows a `Tab` loads (`PAGE`; smaller in tests).
+    pub(crate) page: usize,
+    /// The rules' rows of the view go on beyond `rows[..band_from]` (its band is not loaded
+    /// yet either).
+    pub(crate) more: bool,
 }
 
 /// The start of a day typed in the filter form, in the curators' timezone.
@@ -229,8 +240,11 @@ impl App {
             band: Vec::new(),
             band_from: 0,
             follows: None,
+            page: PAGE,
+            more: false,
         };
-        app.reload().await?;
+        // The first page only, as a `Tab` does: the rest comes as the curator moves down.
+        app.load_all(PAGE).await?;
         Ok(app)
     }
 
@@ -249,15 +263,56 @@ impl App {
         self.rows.get(self.selected)
     }
 
-    /// Reloads the list (keeping the selected story when it is still there), the counts and
-    /// the detail.
+    /// Reloads everything shown from the store: the list (keeping the selected story when it
+    /// is still there), the counts, the drafts and the detail. The marks are read first, so
+    /// that a write landing during the reload is seen again by the next `tick`.
     pub(crate) async fn reload(&mut self) -> anyhow::Result<()> {
+        self.load_all(INBOX_LIMIT as usize).await
+    }
+
+    /// `reload` with the list's first `limit` rows.
+    async fn load_all(&mut self, limit: usize) -> anyhow::Result<()> {
+        self.marks = self.store.change_marks().await?;
+        self.load_rows(limit).await?;
+        self.counts = self.store.inbox_counts().await?;
+        self.drafts = self
+            .store
+            .editions()
+            .await?
+            .into_iter()
+            .filter(|e| e.status == EditionStatus::Draft)
+            .map(|e| e.address())
+            .collect();
+        self.load_detail().await
+    }
+
+    /// `Tab`: another view, its first page and the detail of its first story. The counts,
+    /// the drafts and the marks are those of every view and stay: the curator's writes keep
+    /// the counts exact (`own_write_done`), other processes' are picked up by `tick`.
+    async fn switch_view(&mut self, view: usize) -> anyhow::Result<()> {
+        self.view = view;
+        self.selected = 0;
+        self.lingering = None;
+        self.load_rows(self.page).await?;
+        self.load_detail().await
+    }
+
+    /// The first `limit` rows of the view and filter (keeping the selected story when it is
+    /// still there), and the band once the rules' rows are all there.
+    async fn load_rows(&mut self, limit: usize) -> anyhow::Result<()> {
         let keep = self.selected_row().map(|r| r.story);
         let lingering = self
             .lingering
             .and_then(|s| self.rows.iter().find(|r| r.story == s).cloned());
         self.filter.dossier = self.dossier().map(str::to_string);
-        self.rows = self.store.inbox(&self.filter).await?;
+        let limit = limit.clamp(1, INBOX_LIMIT as usize);
+        let filter = InboxFilter {
+            limit: limit as u32,
+            after: None,
+            ..self.filter.clone()
+        };
+        self.rows = self.store.inbox(&filter).await?;
+        self.more = limit < INBOX_LIMIT as usize && self.rows.len() == limit;
         // The story just decided stays where it was until the curator moves; once it
         // belongs to the list again (undo), it is an ordinary row.
         if let Some(row) = lingering {
@@ -268,21 +323,55 @@ impl App {
                 self.rows.insert(at, row);
             }
         }
-        self.load_band().await?;
+        if self.more {
+            self.band.clear();
+            self.band_from = self.rows.len();
+        } else {
+            self.load_band().await?;
+        }
         self.selected = keep
             .and_then(|s| self.rows.iter().position(|r| r.story == s))
             .unwrap_or(self.selected.min(self.rows.len().saturating_sub(1)));
-        self.counts = self.store.inbox_counts().await?;
-        self.drafts = self
-            .store
-            .editions()
-            .await?
-            .into_iter()
-            .filter(|e| e.status == EditionStatus::Draft)
-            .map(|e| e.address())
-            .collect();
-        self.marks = self.store.change_marks().await?;
-        self.load_detail().await
+        Ok(())
+    }
+
+    /// The next page of the rules' rows after those loaded (`all`: every one up to
+    /// `INBOX_LIMIT`), read from where the last one sits in the inbox's order; then the band
+    /// once they are all there.
+    async fn load_more(&mut self, all: bool) -> anyhow::Result<()> {
+        if !self.more {
+            return Ok(());
+        }
+        let loaded = &self.rows[..self.band_from];
+        // A lingering story is still at its place in the order (only a full reload, which
+        // loads every row, moves it), so it serves as a cursor like the others.
+        let cursor = loaded.last().map(|r| (r.score, r.date.clone(), r.story));
+        let rules = loaded
+            .iter()
+            .filter(|r| Some(r.story) != self.lingering)
+            .count();
+        let room = (INBOX_LIMIT as usize).saturating_sub(rules);
+        let want = if all { room } else { self.page.min(room) };
+        let page = match cursor {
+            Some(after) if want > 0 => {
+                let filter = InboxFilter {
+                    limit: want as u32,
+                    after: Some(after),
+                    ..self.filter.clone()
+                };
+                self.store.inbox(&filter).await?
+            }
+            _ => Vec::new(),
+        };
+        self.more = want > 0 && page.len() == want && rules + want < INBOX_LIMIT as usize;
+        let known: std::collections::HashSet<i64> = self.rows.iter().map(|r| r.story).collect();
+        self.rows
+            .extend(page.into_iter().filter(|r| !known.contains(&r.story)));
+        self.band_from = self.rows.len();
+        if !self.more {
+            self.load_band().await?;
+        }
+        Ok(())
     }
 
     async fn load_detail(&mut self) -> anyhow::Result<()> {
@@ -344,9 +433,32 @@ impl App {
         Ok(())
     }
 
-    async fn after_own_write(&mut self) -> anyhow::Result<()> {
-        self.marks = self.store.change_marks().await?;
-        self.counts = self.store.inbox_counts().await?;
+    /// After a write of the curator's own that added `logged` lines to the decision log,
+    /// with `story`'s inbox rows as they were just before it: each count moves by what the
+    /// story's rows changed, instead of counting every row again. When anyone else wrote too
+    /// (the marks moved by more than this write), everything is counted again, and the marks
+    /// stay behind so that the next `tick` reloads the list as well.
+    pub(crate) async fn own_write_done(
+        &mut self,
+        story: Option<(i64, Vec<(String, i64)>)>,
+        logged: usize,
+    ) -> anyhow::Result<()> {
+        let marks = self.store.change_marks().await?;
+        if marks != (self.marks.0, self.marks.1 + logged as i64) {
+            self.counts = self.store.inbox_counts().await?;
+            return Ok(());
+        }
+        self.marks = marks;
+        if let Some((story, before)) = story {
+            let after = self.store.story_inbox_ranks(story).await?;
+            for (rows, change) in [(before, -1), (after, 1)] {
+                for (dossier, rank) in rows {
+                    if rank == 0 {
+                        *self.counts.entry(dossier).or_insert(0) += change;
+                    }
+                }
+            }
+        }
         Ok(())
     }
 
@@ -405,6 +517,10 @@ impl App {
     }
 
     async fn move_to(&mut self, index: usize) -> anyhow::Result<()> {
+        // Near the end of what is loaded, the next page first (`End`: the whole view).
+        if self.more && index.saturating_add(MARGIN) >= self.band_from {
+            self.load_more(index == usize::MAX).await?;
+        }
         if self.rows.is_empty() {
             return Ok(());
         }
@@ -416,6 +532,12 @@ impl App {
                 return Ok(());
             }
             self.lingering = None;
+            // The band starts one row earlier when the story left the rules' rows.
+            if let Some(at) = self.rows.iter().position(|r| r.story == story)
+                && at < self.band_from
+            {
+                self.band_from -= 1;
+            }
             self.rows.retain(|r| r.story != story);
             self.selected = self
                 .rows
@@ -444,16 +566,11 @@ impl App {
             KeyCode::Home => self.move_to(0).await?,
             KeyCode::End => self.move_to(usize::MAX).await?,
             KeyCode::Tab | KeyCode::Char('d') => {
-                self.view = (self.view + 1) % self.views.len();
-                self.selected = 0;
-                self.lingering = None;
-                self.reload().await?;
+                self.switch_view((self.view + 1) % self.views.len()).await?
             }
             KeyCode::BackTab | KeyCode::Char('D') => {
-                self.view = (self.view + self.views.len() - 1) % self.views.len();
-                self.selected = 0;
-                self.lingering = None;
-                self.reload().await?;
+                self.switch_view((self.view + self.views.len() - 1) % self.views.len())
+                    .await?
             }
             KeyCode::Char('g') => self.decide(DecisionState::Kept, false).await?,
             KeyCode::Char('r') => self.decide(DecisionState::Rejected, false).await?,
@@ -552,7 +669,9 @@ impl App {
             None => self.store.story_dossiers(row.story).await?,
         };
         let snapshot = self.store.decision_snapshot(row.story, &dossiers).await?;
-        self.store
+        let before = self.store.story_inbox_ranks(row.story).await?;
+        let decided = self
+            .store
             .decide(
                 row.story,
                 dossier.as_deref(),
@@ -578,19 +697,11 @@ impl App {
             snapshot,
             label: label.into(),
         });
-        // The story leaves a view of undecided (or other-state) stories, and the counts of
-        // undecided stories lose it (recounted exactly at the next reload).
-        if self.filter.state.is_none() {
-            let all = String::new();
-            let touched = dossiers
-                .iter()
-                .chain((!dossiers.contains(&all)).then_some(&all));
-            for d in touched {
-                if let Some(n) = self.counts.get_mut(d) {
-                    *n = n.saturating_sub(1);
-                }
-            }
-        }
+        // The counts follow the story's inbox rows exactly: a story already decided in
+        // another dossier was not counted under « tous », a band story has no row in the
+        // dossier, a second decision on the same story changes nothing.
+        self.own_write_done(Some((row.story, before)), decided.len())
+            .await?;
         // The story keeps its place and the selection, marked with its new state: the next
         // key (`a`, `e`, another decision) acts on it, not on the story that followed it. It
         // leaves the list when the curator moves (`move_to`).
@@ -600,7 +711,6 @@ impl App {
         if self.filter.state != Some(state) {
             self.lingering = Some(row.story);
         }
-        self.marks = self.store.change_marks().await?;
         self.load_detail().await
     }
 
@@ -636,7 +746,7 @@ impl App {
                     }
                     Err(e) => self.message = format!("Annulation impossible : {e}"),
                 }
-                self.after_own_write().await?;
+                self.own_write_done(None, 0).await?;
             }
             Undo::EditionRemove { edition, item } => {
                 match self
@@ -650,7 +760,7 @@ impl App {
                     }
                     Err(e) => self.message = format!("Annulation impossible : {e}"),
                 }
-                self.after_own_write().await?;
+                self.own_write_done(None, 0).await?;
             }
         }
         Ok(())

@@ -399,3 +399,5 @@ async fn the_detail_pane_shows_the_article_text() {
         "{screen}"
     );
 }
+
+mod counts;

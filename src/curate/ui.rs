@@ -285,10 +285,16 @@ pub(crate) fn dossier_bar(app: &App, width: usize) -> Vec<Span<'static>> {
 }
 
 fn draw_list(frame: &mut Frame, app: &App, area: Rect) {
+    // Only the rows the list can show are built (a view holds up to 2,000): the window
+    // ratatui would scroll to, the selection on its last line once past the first screen.
+    let height = usize::from(area.height.saturating_sub(2)).max(1);
+    let first = (app.selected + 1).saturating_sub(height);
     let items: Vec<ListItem> = app
         .rows
         .iter()
         .enumerate()
+        .skip(first)
+        .take(height)
         .map(|(i, r)| {
             // `+N`: the story was carried by N other sources.
             let others = if r.sources > 1 {
@@ -342,7 +348,10 @@ fn draw_list(frame: &mut Frame, app: &App, area: Rect) {
     let title = if app.rows.is_empty() {
         " Rien à trier ".to_string()
     } else {
-        format!(" Histoires {}/{} ", app.selected + 1, app.rows.len())
+        // `+`: the view goes on beyond the rows loaded so far (they come as the selection
+        // nears the end).
+        let more = if app.more { "+" } else { "" };
+        format!(" Histoires {}/{}{more} ", app.selected + 1, app.rows.len())
     };
     let list = List::new(items)
         .block(Block::default().borders(Borders::ALL).title(title))
@@ -350,7 +359,7 @@ fn draw_list(frame: &mut Frame, app: &App, area: Rect) {
         .highlight_symbol("› ");
     let mut state = ListState::default();
     if !app.rows.is_empty() {
-        state.select(Some(app.selected));
+        state.select(Some(app.selected - first));
     }
     frame.render_stateful_widget(list, area, &mut state);
 }

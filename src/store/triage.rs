@@ -25,6 +25,8 @@ pub(crate) struct InboxFilter {
     pub(crate) since: Option<DateTime<Utc>>,
     pub(crate) until: Option<DateTime<Utc>>,
     pub(crate) limit: u32,
+    /// Only the rows after this one in the inbox's order (score, date, story): the next page.
+    pub(crate) after: Option<(f64, String, i64)>,
 }
 
 /// One line of the inbox.
@@ -127,6 +129,15 @@ impl Store {
                 super::placeholders(5, filter.sources.len())
             ));
         }
+        if filter.after.is_some() {
+            // A row value: one range of `inbox_view`, in SQLite and PostgreSQL alike.
+            let n = 5 + filter.sources.len();
+            sql.push_str(&format!(
+                " AND (i.score, i.at, i.story) < (${n}, ${}, ${})",
+                n + 1,
+                n + 2
+            ));
+        }
         sql.push_str(" ORDER BY i.score DESC, i.at DESC, i.story DESC");
         let limit = filter.limit.max(1) as usize;
         let mut rows = Vec::new();
@@ -141,6 +152,9 @@ impl Store {
                 .bind(&until);
             for name in &filter.sources {
                 query = query.bind(name);
+            }
+            if let Some((score, at, story)) = &filter.after {
+                query = query.bind(score).bind(at).bind(story);
             }
             let mut stream = query.fetch(pool);
             while let Some(r) = stream.try_next().await? {

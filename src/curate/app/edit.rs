@@ -35,6 +35,7 @@ impl App {
                     let lede = lede.trim().to_string();
                     let keep_title = (title != d.title).then_some(title.as_str());
                     let keep_lede = (lede != d.lede).then_some(lede.as_str());
+                    let before = self.store.story_inbox_ranks(d.story).await?;
                     self.store
                         .edit_story(
                             d.story,
@@ -55,7 +56,8 @@ impl App {
                     if let Some(row) = self.rows.iter_mut().find(|r| r.story == d.story) {
                         row.title = keep_title.unwrap_or(&d.title).to_string();
                     }
-                    self.after_own_write().await?;
+                    self.own_write_done(Some((d.story, before)), dossiers.len())
+                        .await?;
                     self.load_detail().await?;
                 }
                 self.mode = Mode::Inbox;

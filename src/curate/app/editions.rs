@@ -140,7 +140,7 @@ impl App {
                             options[selected]
                         );
                         self.undo.push(Undo::EditionAdd { edition, story });
-                        self.after_own_write().await?;
+                        self.own_write_done(None, 0).await?;
                     }
                     Err(e) => self.message = e.to_string(),
                 }

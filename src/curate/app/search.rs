@@ -37,8 +37,12 @@ impl App {
         let Some(index) = &self.search else {
             return Ok(());
         };
+        // Search results are the whole list: no page to follow, no band.
+        self.more = false;
+        self.band.clear();
         if query.trim().is_empty() {
             self.rows.clear();
+            self.band_from = 0;
             self.detail = None;
             return Ok(());
         }
@@ -67,6 +71,7 @@ impl App {
             });
         }
         self.rows = rows;
+        self.band_from = self.rows.len();
         self.selected = 0;
         self.load_detail().await
     }
