@@ -8,11 +8,11 @@ impl Store {
     /// The inbox rows of one story: (dossier, rank), `''` being the view over all dossiers.
     /// One range of the primary key.
     pub(crate) async fn story_inbox_ranks(&self, story: i64) -> anyhow::Result<Vec<(String, i64)>> {
-        Ok(
+        Ok(on_pool!(self, pool => {
             sqlx::query_as("SELECT dossier, rank FROM inbox WHERE story = $1 ORDER BY dossier")
                 .bind(story)
-                .fetch_all(&self.pool)
-                .await?,
-        )
+                .fetch_all(pool)
+                .await?
+        }))
     }
 }
