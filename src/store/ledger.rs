@@ -5,15 +5,16 @@
 //!
 //! The connections of a send share their commits (`advance`): the `sent` of one recipient and
 //! the `sending` of the next, for every connection waiting at that moment, go in one
-//! transaction, synced to the disk (`synchronous = FULL`) before any of them goes on.
+//! transaction, synced to the disk (SQLite: `synchronous = FULL`; PostgreSQL:
+//! `synchronous_commit = on`) before any of them goes on.
 
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
-use sqlx::{Connection, SqliteConnection};
+use sqlx::{Connection, PgConnection, SqliteConnection};
 
-use super::{Store, timestamp};
+use super::{Conn, Store, WritePool, by_dialect, timestamp};
 use crate::model::{DeliveryState, EditionStatus};
 
 /// A recipient taken from the ledger, marked `sending`.
@@ -99,16 +100,15 @@ struct ClaimedRow {
     state: String,
 }
 
-/// The synchronisation of the ledger's commits. FULL: a `sent` or `sending` must survive a
-/// power cut, not only a crash, or a resumed send could mail someone twice. The send bench
-/// alone sets `VEILLE_BENCH_LEDGER_SYNC=NORMAL` to print what FULL costs; nothing else should.
-fn ledger_synchronous() -> &'static str {
-    static MODE: LazyLock<&'static str> =
-        LazyLock::new(|| match std::env::var("VEILLE_BENCH_LEDGER_SYNC") {
-            Ok(v) if v.eq_ignore_ascii_case("normal") => "PRAGMA synchronous = NORMAL",
-            _ => "PRAGMA synchronous = FULL",
-        });
-    *MODE
+/// Whether the ledger's commits are synced to the disk. They are: a `sent` or `sending` must
+/// survive a power cut, not only a crash, or a resumed send could mail someone twice. The
+/// send bench alone sets `VEILLE_BENCH_LEDGER_SYNC=NORMAL` to print what it costs; nothing
+/// else should.
+fn ledger_synced() -> bool {
+    static SYNCED: LazyLock<bool> = LazyLock::new(|| {
+        !std::env::var("VEILLE_BENCH_LEDGER_SYNC").is_ok_and(|v| v.eq_ignore_ascii_case("normal"))
+    });
+    *SYNCED
 }
 
 impl Store {
@@ -125,49 +125,56 @@ impl Store {
     ) -> Result<(i64, u64), SendError> {
         let address = format!("{kind}/{number}");
         let at = timestamp(now);
-        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
-        let EditionState { id, status } = sqlx::query_as::<_, EditionState>(
+        // The write lock: the edition's status is read, then written.
+        let found: Option<(i64, u64)> = on_pool!(self, pool => {
+        let mut tx = pool.begin_write().await?;
+        let edition = sqlx::query_as::<_, EditionState>(
             "SELECT id, status FROM editions WHERE kind = $1 AND number = $2",
         )
         .bind(kind)
         .bind(number)
         .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| SendError::UnknownEdition(address.clone()))?;
-        let status = EditionStatus::parse(&status);
-        let queued = match status {
-            Some(EditionStatus::Draft) | None => return Err(SendError::NotReady(address)),
-            Some(EditionStatus::Sent) => 0,
-            Some(EditionStatus::Ready) => {
-                let queued = sqlx::query(
-                    "INSERT INTO deliveries (edition_id, subscriber_id, email, state, message_id, updated_at)
-                     SELECT $1, s.id, s.email, 'queued',
-                            '<veille.' || $2 || '.' || $3 || '.' || s.id || '@' || $4 || '>', $5
-                     FROM subscribers s JOIN subscriptions c ON c.subscriber_id = s.id
-                     WHERE c.list = $6 AND c.status = 'active'
-                     ON CONFLICT (edition_id, email) DO NOTHING",
-                )
-                .bind(id)
-                .bind(kind)
-                .bind(number)
-                .bind(message_id_domain)
-                .bind(&at)
-                .bind(list)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                sqlx::query(
-                    "UPDATE editions SET status = 'sent', sent_at = $1, updated_at = $1 WHERE id = $2",
-                )
-                .bind(&at)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-                queued
+        .await?;
+        match edition {
+            None => None,
+            Some(EditionState { id, status }) => {
+                let queued = match EditionStatus::parse(&status) {
+                    Some(EditionStatus::Draft) | None => return Err(SendError::NotReady(address)),
+                    Some(EditionStatus::Sent) => 0,
+                    Some(EditionStatus::Ready) => {
+                        let queued = sqlx::query(
+                            "INSERT INTO deliveries (edition_id, subscriber_id, email, state, message_id, updated_at)
+                             SELECT $1, s.id, s.email, 'queued',
+                                    '<veille.' || $2 || '.' || $3 || '.' || s.id || '@' || $4 || '>', $5
+                             FROM subscribers s JOIN subscriptions c ON c.subscriber_id = s.id
+                             WHERE c.list = $6 AND c.status = 'active'
+                             ON CONFLICT (edition_id, email) DO NOTHING",
+                        )
+                        .bind(id)
+                        .bind(kind)
+                        .bind(number)
+                        .bind(message_id_domain)
+                        .bind(&at)
+                        .bind(list)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                        sqlx::query(
+                            "UPDATE editions SET status = 'sent', sent_at = $1, updated_at = $1 WHERE id = $2",
+                        )
+                        .bind(&at)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                        queued
+                    }
+                };
+                tx.commit().await?;
+                Some((id, queued))
             }
-        };
-        tx.commit().await?;
-        Ok((id, queued))
+        }
+        });
+        found.ok_or(SendError::UnknownEdition(address))
     }
 
     /// How many recipients of the edition are in each state.
@@ -175,26 +182,24 @@ impl Store {
         &self,
         edition: i64,
     ) -> anyhow::Result<BTreeMap<String, i64>> {
-        Ok(sqlx::query_as::<_, StateCount>(
+        let counts: Vec<StateCount> = on_pool!(self, pool => sqlx::query_as(
             "SELECT state, COUNT(*) AS n FROM deliveries WHERE edition_id = $1 GROUP BY state",
         )
         .bind(edition)
-        .fetch_all(self.pool())
-        .await?
-        .into_iter()
-        .map(|c| (c.state, c.n))
-        .collect())
+        .fetch_all(pool)
+        .await?);
+        Ok(counts.into_iter().map(|c| (c.state, c.n)).collect())
     }
 
     /// Recipients left `sending` by an interrupted send: the server may or may not have
     /// accepted their message.
     pub(crate) async fn uncertain_deliveries(&self, edition: i64) -> anyhow::Result<Vec<String>> {
-        Ok(sqlx::query_scalar(
+        Ok(on_pool!(self, pool => sqlx::query_scalar(
             "SELECT email FROM deliveries WHERE edition_id = $1 AND state = 'sending' ORDER BY email",
         )
         .bind(edition)
-        .fetch_all(self.pool())
-        .await?)
+        .fetch_all(pool)
+        .await?))
     }
 
     /// Puts the uncertain recipients back in the queue (they may receive the edition twice).
@@ -203,14 +208,14 @@ impl Store {
         edition: i64,
         now: DateTime<Utc>,
     ) -> anyhow::Result<u64> {
-        Ok(sqlx::query(
+        Ok(on_pool!(self, pool => sqlx::query(
             "UPDATE deliveries SET state = 'queued', updated_at = $2 WHERE edition_id = $1 AND state = 'sending'",
         )
         .bind(edition)
         .bind(timestamp(now))
-        .execute(self.pool())
+        .execute(pool)
         .await?
-        .rows_affected())
+        .rows_affected()))
     }
 
     /// Temporarily refused recipients that used up their tries go back in the queue.
@@ -219,47 +224,72 @@ impl Store {
         edition: i64,
         now: DateTime<Utc>,
     ) -> anyhow::Result<u64> {
-        Ok(sqlx::query(
+        Ok(on_pool!(self, pool => sqlx::query(
             "UPDATE deliveries SET state = 'queued', attempts = 0, updated_at = $2
              WHERE edition_id = $1 AND state = 'failed_temp' AND next_attempt IS NULL",
         )
         .bind(edition)
         .bind(timestamp(now))
-        .execute(self.pool())
+        .execute(pool)
         .await?
-        .rows_affected())
+        .rows_affected()))
     }
 
-    /// A connection of its own for the ledger of one send, synced (FULL) for as long as it
-    /// lives, so no pooled connection is switched to FULL and back at every commit (six round trips to SQLite's thread saved per commit). It is
-    /// detached from the pool, so it never goes back to it in FULL: dropped, it is closed.
+    /// A connection of its own for the ledger of one send, synced for as long as it lives,
+    /// so no pooled connection is switched to a synced mode and back at every commit (six
+    /// round trips to SQLite's thread saved per commit). It is detached from the pool, so it
+    /// never goes back to it in that mode: dropped, it is closed.
+    ///
+    /// SQLite: `synchronous = FULL` (the pool's NORMAL survives a crash, not a power cut).
+    /// PostgreSQL: `synchronous_commit = on`, PostgreSQL's default, set explicitly because a
+    /// server may be configured with `off` (which can lose the last commits on a server
+    /// crash): a COMMIT then returns once the WAL is flushed, the same durability as FULL.
     pub(crate) async fn ledger_desk(&self) -> anyhow::Result<LedgerDesk> {
-        let mut conn = self.pool().acquire().await?.detach();
-        sqlx::query(sqlx::AssertSqlSafe(ledger_synchronous()))
-            .execute(&mut conn)
-            .await?;
+        let synced = ledger_synced();
+        let conn = match &self.backend {
+            super::Backend::Sqlite(pool) => {
+                let mut conn = pool.acquire().await?.detach();
+                let pragma = if synced {
+                    "PRAGMA synchronous = FULL"
+                } else {
+                    "PRAGMA synchronous = NORMAL"
+                };
+                sqlx::query(pragma).execute(&mut conn).await?;
+                DeskConn::Sqlite(conn)
+            }
+            super::Backend::Postgres(pool) => {
+                let mut conn = pool.acquire().await?.detach();
+                let set = if synced {
+                    "SET synchronous_commit = on"
+                } else {
+                    "SET synchronous_commit = off"
+                };
+                sqlx::query(set).execute(&mut conn).await?;
+                DeskConn::Postgres(conn)
+            }
+        };
         Ok(LedgerDesk { conn })
     }
 
     /// When the next temporarily refused recipient is due, if any.
     pub(crate) async fn next_retry(&self, edition: i64) -> anyhow::Result<Option<DateTime<Utc>>> {
-        let next: Option<String> = sqlx::query_scalar(
+        let next: Option<String> = on_pool!(self, pool => sqlx::query_scalar(
             "SELECT MIN(next_attempt) FROM deliveries WHERE edition_id = $1 AND state = 'failed_temp'",
         )
         .bind(edition)
-        .fetch_one(self.pool())
-        .await?;
+        .fetch_one(pool)
+        .await?);
         Ok(super::parse_timestamp(next))
     }
 
     /// Messages accepted by the server since `since`, all editions together (hourly cap).
     pub(crate) async fn sent_since(&self, since: DateTime<Utc>) -> anyhow::Result<i64> {
-        Ok(
-            sqlx::query_scalar("SELECT COUNT(*) FROM deliveries WHERE sent_at >= $1")
-                .bind(timestamp(since))
-                .fetch_one(self.pool())
-                .await?,
+        Ok(on_pool!(self, pool => sqlx::query_scalar(
+            "SELECT COUNT(*) FROM deliveries WHERE sent_at >= $1",
         )
+        .bind(timestamp(since))
+        .fetch_one(pool)
+        .await?))
     }
 
     /// Failures of an edition, for the final report: (address, state, last reply).
@@ -267,22 +297,29 @@ impl Store {
         &self,
         edition: i64,
     ) -> anyhow::Result<Vec<(String, String, Option<String>)>> {
-        Ok(sqlx::query_as::<_, FailureRow>(
+        let rows: Vec<FailureRow> = on_pool!(self, pool => sqlx::query_as(
             "SELECT email, state, last_reply FROM deliveries
              WHERE edition_id = $1 AND state IN ('failed_temp', 'failed_perm') ORDER BY email",
         )
         .bind(edition)
-        .fetch_all(self.pool())
-        .await?
-        .into_iter()
-        .map(|r| (r.email, r.state, r.last_reply))
-        .collect())
+        .fetch_all(pool)
+        .await?);
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.email, r.state, r.last_reply))
+            .collect())
     }
 }
 
 /// The ledger's own connection during a send (`Store::ledger_desk`).
 pub(crate) struct LedgerDesk {
-    conn: SqliteConnection,
+    conn: DeskConn,
+}
+
+/// The desk's detached connection, on the store's backend.
+enum DeskConn {
+    Sqlite(SqliteConnection),
+    Postgres(PgConnection),
 }
 
 impl LedgerDesk {
@@ -291,6 +328,14 @@ impl LedgerDesk {
     /// `bounce_limit` of them the address is marked bounced in every list), then one claim per
     /// step that asks for it. Returns, step by step, the recipient now marked `sending`
     /// (None: nothing due now, or no claim asked).
+    ///
+    /// A claim is exclusive across processes on both backends. SQLite: the transaction holds
+    /// the write lock (`BEGIN IMMEDIATE`), so commits of all processes are serialised. On
+    /// PostgreSQL the claim itself locks the rows it takes (`FOR UPDATE SKIP LOCKED`): a
+    /// second sender of the same edition skips them, and once it sees them committed they
+    /// are no longer due. The store-wide write lock (`begin_write`) would give the same
+    /// exclusivity, but on a database shared by several centres it would also make every
+    /// commit of a send wait for other daemons' harvests, and every harvest for the send.
     pub(crate) async fn advance(
         &mut self,
         edition: i64,
@@ -299,49 +344,90 @@ impl LedgerDesk {
         bounce_limit: u32,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Vec<Option<ClaimedDelivery>>> {
-        advance(&mut self.conn, edition, list, steps, bounce_limit, now).await
+        let at = timestamp(now);
+        match &mut self.conn {
+            DeskConn::Sqlite(conn) => {
+                let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+                let claimed = advance(
+                    &mut Conn::from(&mut *tx),
+                    edition,
+                    list,
+                    steps,
+                    bounce_limit,
+                    &at,
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(claimed)
+            }
+            DeskConn::Postgres(conn) => {
+                let mut tx = conn.begin().await?;
+                let claimed = advance(
+                    &mut Conn::from(&mut *tx),
+                    edition,
+                    list,
+                    steps,
+                    bounce_limit,
+                    &at,
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(claimed)
+            }
+        }
     }
 }
 
 /// The steps of several connections in one transaction: answers first, then claims.
 async fn advance(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     edition: i64,
     list: &str,
     steps: &[LedgerStep],
     bounce_limit: u32,
-    now: DateTime<Utc>,
+    at: &str,
 ) -> anyhow::Result<Vec<Option<ClaimedDelivery>>> {
     // A fixed number of statements whatever the number of steps: each statement is a round
-    // trip to SQLite's thread, and the commit is on every connection's critical path.
-    let at = timestamp(now);
-    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+    // trip to the database, and the commit is on every connection's critical path.
     let finished: Vec<_> = steps.iter().filter_map(|s| s.finished.as_ref()).collect();
-    record_all(&mut tx, edition, &finished, &at).await?;
-    for (delivery, _) in finished
+    record_all(conn, edition, &finished, at).await?;
+    // In subscriber order: two sends bouncing the same people then lock their rows in the
+    // same order and cannot deadlock (PostgreSQL locks rows, not the database).
+    let mut bounced: Vec<i64> = finished
         .iter()
         .filter(|(_, outcome)| matches!(outcome, DeliveryOutcome::Permanent { .. }))
-    {
-        count_bounce(&mut tx, delivery.subscriber, bounce_limit, &at).await?;
+        .map(|(delivery, _)| delivery.subscriber)
+        .collect();
+    bounced.sort_unstable();
+    for subscriber in bounced {
+        count_bounce(conn, subscriber, bounce_limit, at).await?;
     }
     let wanted = steps.iter().filter(|s| s.claim).count();
-    let mut claims = claim_many(&mut tx, edition, list, &at, wanted)
+    let mut claims = claim_many(conn, edition, list, at, wanted)
         .await?
         .into_iter();
-    let claimed = steps
+    Ok(steps
         .iter()
         .map(|step| if step.claim { claims.next() } else { None })
-        .collect();
-    tx.commit().await?;
-    Ok(claimed)
+        .collect())
 }
+
+/// The rows a claim takes, `{due}` standing for the due condition. SQLite: by rowid, the
+/// transaction already holds the write lock. PostgreSQL: by primary key, locking them and
+/// skipping those another sender holds; `ANY(ARRAY(…))` runs the locking subquery once
+/// (as `IN (…)` it may become a join that takes more rows than the limit).
+const CLAIM_TARGET_SQLITE: &str =
+    "rowid IN (SELECT rowid FROM deliveries WHERE edition_id = $1 AND {due} LIMIT $4)";
+const CLAIM_TARGET_POSTGRES: &str =
+    "edition_id = $1 AND email = ANY(ARRAY(SELECT email FROM deliveries
+     WHERE edition_id = $1 AND {due} LIMIT $4 FOR UPDATE SKIP LOCKED))";
 
 /// Takes up to `wanted` recipients due and marks them `sending` (before any SMTP command);
 /// a recipient no longer active in the list is marked `skipped` instead and another taken.
 /// Queued ones come before retries; each lookup is a range of `deliveries_state`, with no
 /// sort. Fewer than `wanted` when fewer are due now.
 async fn claim_many(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     edition: i64,
     list: &str,
     at: &str,
@@ -354,23 +440,29 @@ async fn claim_many(
     ] {
         while claimed.len() < wanted {
             let asked = wanted - claimed.len();
-            let rows = sqlx::query_as::<_, ClaimedRow>(sqlx::AssertSqlSafe(format!(
-                "UPDATE deliveries
-                 SET state = CASE WHEN (SELECT c.status FROM subscriptions c
-                                        WHERE c.subscriber_id = deliveries.subscriber_id AND c.list = $2) = 'active'
-                             THEN 'sending' ELSE 'skipped' END,
-                     attempts = attempts + ((SELECT c.status FROM subscriptions c
-                                             WHERE c.subscriber_id = deliveries.subscriber_id AND c.list = $2) IS 'active'),
-                     updated_at = $3
-                 WHERE rowid IN (SELECT rowid FROM deliveries WHERE edition_id = $1 AND {due} LIMIT $4)
-                 RETURNING email, subscriber_id, message_id, attempts, state"
-            )))
-            .bind(edition)
-            .bind(list)
-            .bind(at)
-            .bind(asked as i64)
-            .fetch_all(&mut *conn)
-            .await?;
+            let rows: Vec<ClaimedRow> = on_conn!(conn, c => {
+                let target = by_dialect(&**c, CLAIM_TARGET_SQLITE, CLAIM_TARGET_POSTGRES)
+                    .replace("{due}", due);
+                // Only constant text is spliced; every value is bound.
+                sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "UPDATE deliveries
+                     SET state = CASE WHEN (SELECT c.status FROM subscriptions c
+                                            WHERE c.subscriber_id = deliveries.subscriber_id AND c.list = $2) = 'active'
+                                 THEN 'sending' ELSE 'skipped' END,
+                         attempts = attempts + CASE WHEN (SELECT c.status FROM subscriptions c
+                                                          WHERE c.subscriber_id = deliveries.subscriber_id AND c.list = $2) = 'active'
+                                                    THEN 1 ELSE 0 END,
+                         updated_at = $3
+                     WHERE {target}
+                     RETURNING email, subscriber_id, message_id, attempts, state"
+                )))
+                .bind(edition)
+                .bind(list)
+                .bind(at)
+                .bind(asked as i64)
+                .fetch_all(&mut **c)
+                .await?
+            });
             let found = rows.len();
             claimed.extend(rows.into_iter().filter_map(|row| {
                 let subscriber = row.subscriber_id.filter(|_| row.state == "sending")?;
@@ -389,10 +481,25 @@ async fn claim_many(
     Ok(claimed)
 }
 
+/// Records the answers, SQLite: each column read from the JSON array by email.
+const RECORD_SQLITE: &str = "UPDATE deliveries
+     SET state = (SELECT j.value ->> 'state' FROM json_each($3) AS j WHERE j.value ->> 'email' = deliveries.email),
+         last_reply = (SELECT j.value ->> 'reply' FROM json_each($3) AS j WHERE j.value ->> 'email' = deliveries.email),
+         next_attempt = (SELECT j.value ->> 'next' FROM json_each($3) AS j WHERE j.value ->> 'email' = deliveries.email),
+         sent_at = (SELECT j.value ->> 'sent' FROM json_each($3) AS j WHERE j.value ->> 'email' = deliveries.email),
+         updated_at = $2
+     WHERE edition_id = $1 AND email IN (SELECT value ->> 'email' FROM json_each($3))";
+
+/// Records the answers, PostgreSQL: the JSON array read once as a table.
+const RECORD_POSTGRES: &str = "UPDATE deliveries
+     SET state = j.state, last_reply = j.reply, next_attempt = j.next, sent_at = j.sent, updated_at = $2
+     FROM jsonb_to_recordset($3::jsonb) AS j(email TEXT, state TEXT, reply TEXT, next TEXT, sent TEXT)
+     WHERE deliveries.edition_id = $1 AND deliveries.email = j.email";
+
 /// Records the server's answers for several recipients in one statement (the rows travel as
 /// one JSON array: a bound parameter, so a hostile reply is only text).
 async fn record_all(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     edition: i64,
     finished: &[&(ClaimedDelivery, DeliveryOutcome)],
     at: &str,
@@ -424,105 +531,97 @@ async fn record_all(
             })
         })
         .collect();
-    let column = |name: &str| {
-        format!(
-            "(SELECT j.value ->> '{name}' FROM json_each($3) AS j
-              WHERE j.value ->> 'email' = deliveries.email)"
-        )
-    };
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "UPDATE deliveries
-         SET state = {}, last_reply = {}, next_attempt = {}, sent_at = {}, updated_at = $2
-         WHERE edition_id = $1 AND email IN (SELECT value ->> 'email' FROM json_each($3))",
-        column("state"),
-        column("reply"),
-        column("next"),
-        column("sent"),
-    )))
-    .bind(edition)
-    .bind(at)
-    .bind(serde_json::Value::Array(rows).to_string())
-    .execute(&mut *conn)
-    .await?;
+    let rows = serde_json::Value::Array(rows).to_string();
+    on_conn!(conn, c => {
+        sqlx::query(by_dialect(&**c, RECORD_SQLITE, RECORD_POSTGRES))
+            .bind(edition)
+            .bind(at)
+            .bind(&rows)
+            .execute(&mut **c)
+            .await?;
+    });
     Ok(())
 }
 
 /// A permanent refusal counts as a bounce; after `bounce_limit` of them the address is marked
 /// bounced in every list.
 async fn count_bounce(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     subscriber: i64,
     bounce_limit: u32,
     at: &str,
 ) -> anyhow::Result<()> {
-    let bounces: i64 = sqlx::query_scalar(
-        "UPDATE subscribers SET bounces = bounces + 1 WHERE id = $1 RETURNING bounces",
-    )
-    .bind(subscriber)
-    .fetch_optional(&mut *conn)
-    .await?
-    .unwrap_or(0);
-    if bounces >= i64::from(bounce_limit) {
-        sqlx::query(
-            "UPDATE subscriptions SET status = 'bounced', updated_at = $2
-             WHERE subscriber_id = $1 AND status IN ('active', 'pending')",
+    on_conn!(conn, c => {
+        let bounces: i64 = sqlx::query_scalar(
+            "UPDATE subscribers SET bounces = bounces + 1 WHERE id = $1 RETURNING bounces",
         )
         .bind(subscriber)
-        .bind(at)
-        .execute(&mut *conn)
-        .await?;
-    }
+        .fetch_optional(&mut **c)
+        .await?
+        .unwrap_or(0);
+        if bounces >= i64::from(bounce_limit) {
+            sqlx::query(
+                "UPDATE subscriptions SET status = 'bounced', updated_at = $2
+                 WHERE subscriber_id = $1 AND status IN ('active', 'pending')",
+            )
+            .bind(subscriber)
+            .bind(at)
+            .execute(&mut **c)
+            .await?;
+        }
+    });
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::ImportEntry;
+
+    const AT: &str = "2026-12-01T08:00:00Z";
+
+    /// `n` readers of `flash-info` and a ready edition 1, arranged in plain SQL (the other
+    /// store files have their own tests), on the backend the tests run on.
+    async fn ready(n: usize) -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::testing::open_store(dir.path()).await;
+        for i in 0..n {
+            store
+                .exec(&format!(
+                    "INSERT INTO subscribers (email, created_at) VALUES ('lecteur{i}@exemple.fr', '{AT}')"
+                ))
+                .await;
+            store
+                .exec(&format!(
+                    "INSERT INTO subscriptions (subscriber_id, list, status, consent_at, consent_how,
+                       consent_source, updated_at)
+                     SELECT id, 'flash-info', 'active', '{AT}', 'import', 'test', '{AT}'
+                     FROM subscribers WHERE email = 'lecteur{i}@exemple.fr'"
+                ))
+                .await;
+        }
+        store
+            .exec(&format!(
+                "INSERT INTO editions (kind, number, period_start, period_end, status, created_at, updated_at)
+                 VALUES ('flash-info', 1, '2026-12-01', '2026-12-01', 'ready', '{AT}', '{AT}')"
+            ))
+            .await;
+        (dir, store)
+    }
 
     /// Four readers queued for a sent edition; the third unsubscribed after the queueing.
     async fn queued() -> (tempfile::TempDir, Store, i64) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = crate::testing::open_store(dir.path()).await;
-        let now = Utc::now();
-        let entries: Vec<ImportEntry> = (0..4)
-            .map(|i| ImportEntry {
-                email: format!("lecteur{i}@exemple.fr"),
-                name: None,
-                details: Default::default(),
-                hash: format!("h{i}"),
-            })
-            .collect();
-        store
-            .import_subscribers("flash-info", &entries, "test", now)
-            .await
-            .unwrap();
-        let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
-        let edition = store
-            .create_edition("flash-info", day, day, now)
-            .await
-            .unwrap();
-        store
-            .set_edition_status("flash-info", edition.number, EditionStatus::Ready, now)
-            .await
-            .unwrap();
+        let (dir, store) = ready(4).await;
         let (id, queued) = store
-            .start_sending(
-                "flash-info",
-                edition.number,
-                "flash-info",
-                "exemple.fr",
-                now,
-            )
+            .start_sending("flash-info", 1, "flash-info", "exemple.fr", Utc::now())
             .await
             .unwrap();
         assert_eq!(queued, 4);
-        let gone = store
-            .subscriber_id("lecteur2@exemple.fr")
-            .await
-            .unwrap()
-            .unwrap();
-        store.unsubscribe(gone, "flash-info", now).await.unwrap();
+        store
+            .exec(
+                "UPDATE subscriptions SET status = 'unsubscribed' WHERE subscriber_id =
+                 (SELECT id FROM subscribers WHERE email = 'lecteur2@exemple.fr')",
+            )
+            .await;
         (dir, store, id)
     }
 
@@ -617,5 +716,265 @@ mod tests {
         assert_eq!(again.len(), 1, "{again:?}");
         assert_eq!(again[0].email, taken[1].email);
         assert_eq!(again[0].attempts, 2);
+    }
+
+    fn sent(taken: &[ClaimedDelivery]) -> Vec<LedgerStep> {
+        taken
+            .iter()
+            .map(|d| LedgerStep {
+                finished: Some((
+                    d.clone(),
+                    DeliveryOutcome::Sent {
+                        reply: "250 2.0.0 Ok".into(),
+                    },
+                )),
+                claim: false,
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_send_starts_once_from_a_ready_edition_only() {
+        let (_dir, store) = ready(2).await;
+        let now = Utc::now();
+        let unknown = store
+            .start_sending("flash-info", 9, "flash-info", "exemple.fr", now)
+            .await;
+        assert!(
+            matches!(&unknown, Err(SendError::UnknownEdition(e)) if e == "flash-info/9"),
+            "{unknown:?}"
+        );
+        store
+            .exec("UPDATE editions SET status = 'draft' WHERE number = 1")
+            .await;
+        let draft = store
+            .start_sending("flash-info", 1, "flash-info", "exemple.fr", now)
+            .await;
+        assert!(matches!(&draft, Err(SendError::NotReady(_))), "{draft:?}");
+        assert_eq!(store.scalar("SELECT COUNT(*) FROM deliveries").await, 0);
+
+        store
+            .exec("UPDATE editions SET status = 'ready' WHERE number = 1")
+            .await;
+        let (id, queued) = store
+            .start_sending("flash-info", 1, "flash-info", "exemple.fr", now)
+            .await
+            .unwrap();
+        assert_eq!(queued, 2);
+        assert_eq!(
+            store
+                .scalar(
+                    "SELECT COUNT(*) FROM editions WHERE status = 'sent' AND sent_at IS NOT NULL"
+                )
+                .await,
+            1
+        );
+        let first = store
+            .scalar("SELECT id FROM subscribers WHERE email = 'lecteur0@exemple.fr'")
+            .await;
+        assert_eq!(
+            store
+                .scalar(&format!(
+                    "SELECT COUNT(*) FROM deliveries WHERE email = 'lecteur0@exemple.fr'
+                     AND message_id = '<veille.flash-info.1.{first}@exemple.fr>'"
+                ))
+                .await,
+            1
+        );
+        // A reader who joins the list afterwards is not queued by a resumed send.
+        store
+            .exec(&format!(
+                "INSERT INTO subscribers (email, created_at) VALUES ('tard@exemple.fr', '{AT}')"
+            ))
+            .await;
+        store
+            .exec(&format!(
+                "INSERT INTO subscriptions (subscriber_id, list, status, consent_at, consent_how,
+                   consent_source, updated_at)
+                 SELECT id, 'flash-info', 'active', '{AT}', 'import', 'test', '{AT}'
+                 FROM subscribers WHERE email = 'tard@exemple.fr'"
+            ))
+            .await;
+        let again = store
+            .start_sending("flash-info", 1, "flash-info", "exemple.fr", now)
+            .await
+            .unwrap();
+        assert_eq!(again, (id, 0));
+        let counts = store.delivery_counts(id).await.unwrap();
+        assert_eq!(counts, BTreeMap::from([("queued".to_string(), 2)]));
+    }
+
+    #[tokio::test]
+    async fn uncertain_and_exhausted_recipients_go_back_in_the_queue() {
+        let (_dir, store) = ready(3).await;
+        let (edition, _) = store
+            .start_sending("flash-info", 1, "flash-info", "exemple.fr", Utc::now())
+            .await
+            .unwrap();
+        let mut desk = store.ledger_desk().await.unwrap();
+        let now = Utc::now();
+        let taken: Vec<ClaimedDelivery> = desk
+            .advance(edition, "flash-info", &claims(2), 3, now)
+            .await
+            .unwrap()
+            .into_iter()
+            .flatten()
+            .collect();
+        assert_eq!(taken.len(), 2);
+        let mut emails: Vec<String> = taken.iter().map(|d| d.email.clone()).collect();
+        emails.sort();
+        // A crash here: the two are uncertain, in address order.
+        assert_eq!(store.uncertain_deliveries(edition).await.unwrap(), emails);
+        assert_eq!(store.requeue_uncertain(edition, now).await.unwrap(), 2);
+        assert!(
+            store
+                .uncertain_deliveries(edition)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            store.delivery_counts(edition).await.unwrap().get("queued"),
+            Some(&3)
+        );
+
+        // A temporary refusal with no retry left is exhausted, then requeued with its
+        // attempts reset.
+        let taken: Vec<ClaimedDelivery> = desk
+            .advance(edition, "flash-info", &claims(1), 3, now)
+            .await
+            .unwrap()
+            .into_iter()
+            .flatten()
+            .collect();
+        let step = LedgerStep {
+            finished: Some((
+                taken[0].clone(),
+                DeliveryOutcome::Temporary {
+                    reply: "452 boîte pleine".into(),
+                    retry_at: None,
+                },
+            )),
+            claim: false,
+        };
+        desk.advance(edition, "flash-info", &[step], 3, now)
+            .await
+            .unwrap();
+        assert_eq!(store.next_retry(edition).await.unwrap(), None);
+        assert_eq!(store.requeue_exhausted(edition, now).await.unwrap(), 1);
+        assert_eq!(
+            store
+                .scalar(&format!(
+                    "SELECT attempts FROM deliveries WHERE email = '{}'",
+                    taken[0].email
+                ))
+                .await,
+            0
+        );
+        assert_eq!(store.requeue_exhausted(edition, now).await.unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn permanent_refusals_up_to_the_limit_mark_the_address_bounced() {
+        let (_dir, store, edition) = queued().await;
+        let mut desk = store.ledger_desk().await.unwrap();
+        let now = Utc::now();
+        let taken: Vec<ClaimedDelivery> = desk
+            .advance(edition, "flash-info", &claims(2), 2, now)
+            .await
+            .unwrap()
+            .into_iter()
+            .flatten()
+            .collect();
+        // Two bounces for the first reader (the second one an earlier send's), one for the
+        // other: only the first reaches the limit of 2.
+        store
+            .exec(&format!(
+                "UPDATE subscribers SET bounces = 1 WHERE email = '{}'",
+                taken[0].email
+            ))
+            .await;
+        let steps: Vec<LedgerStep> = taken
+            .iter()
+            .map(|d| LedgerStep {
+                finished: Some((
+                    d.clone(),
+                    DeliveryOutcome::Permanent {
+                        reply: "550 5.1.1 inconnu".into(),
+                    },
+                )),
+                claim: false,
+            })
+            .collect();
+        desk.advance(edition, "flash-info", &steps, 2, now)
+            .await
+            .unwrap();
+        let status = |email: &str| {
+            format!(
+                "SELECT COUNT(*) FROM subscriptions c JOIN subscribers s ON s.id = c.subscriber_id
+                 WHERE s.email = '{email}' AND c.status = 'bounced'"
+            )
+        };
+        assert_eq!(store.scalar(&status(&taken[0].email)).await, 1);
+        assert_eq!(store.scalar(&status(&taken[1].email)).await, 0);
+        assert_eq!(
+            store
+                .scalar(&format!(
+                    "SELECT bounces FROM subscribers WHERE email = '{}'",
+                    taken[1].email
+                ))
+                .await,
+            1
+        );
+        assert_eq!(store.failed_deliveries(edition).await.unwrap().len(), 2);
+    }
+
+    /// Two senders of one edition at once (two processes, each with its desk): every reader
+    /// is claimed by exactly one of them, on either backend.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_desks_never_claim_the_same_reader() {
+        let (_dir, store) = ready(60).await;
+        let (edition, queued) = store
+            .start_sending("flash-info", 1, "flash-info", "exemple.fr", Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(queued, 60);
+        let sender = move |store: Store| async move {
+            let mut desk = store.ledger_desk().await.unwrap();
+            let mut mine = Vec::new();
+            let mut last: Vec<ClaimedDelivery> = Vec::new();
+            loop {
+                let mut steps = sent(&last);
+                steps.extend(claims(3));
+                let taken: Vec<ClaimedDelivery> = desk
+                    .advance(edition, "flash-info", &steps, 3, Utc::now())
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                if taken.is_empty() {
+                    return mine;
+                }
+                mine.extend(taken.iter().map(|d| d.email.clone()));
+                last = taken;
+                // The SMTP exchanges, during which the other sender commits.
+                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            }
+        };
+        let (a, b) = tokio::join!(
+            tokio::spawn(sender(store.clone())),
+            tokio::spawn(sender(store.clone()))
+        );
+        let (a, b) = (a.unwrap(), b.unwrap());
+        let mut all: Vec<String> = a.iter().chain(&b).cloned().collect();
+        all.sort();
+        let claimed = all.len();
+        all.dedup();
+        assert_eq!(all.len(), claimed, "a reader claimed twice");
+        assert_eq!(claimed, 60);
+        assert!(!a.is_empty() && !b.is_empty(), "{} / {}", a.len(), b.len());
+        let counts = store.delivery_counts(edition).await.unwrap();
+        assert_eq!(counts, BTreeMap::from([("sent".to_string(), 60)]));
     }
 }
