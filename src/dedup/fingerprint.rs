@@ -270,6 +270,18 @@ impl Fingerprint {
         }
     }
 
+    /// The title's numbers that can conflict ([`numbers_conflict`]): (stem hash, kind bit).
+    pub(super) fn title_numbers(&self) -> impl Iterator<Item = (u64, u8)> + '_ {
+        self.numbers
+            .iter()
+            .map(|&(i, kind)| (self.tokens[i as usize].hash, kind))
+    }
+
+    /// Does a stem with this hash occur (the tokens are sorted by hash first)?
+    pub(super) fn has_hash(&self, hash: u64) -> bool {
+        self.tokens.binary_search_by(|t| t.hash.cmp(&hash)).is_ok()
+    }
+
     /// The title's typed slots.
     pub(crate) fn slots(&self) -> &[Slot] {
         &self.slots

@@ -131,6 +131,67 @@ impl Lightest {
     }
 }
 
+/// What the count veto needs of an entry, read only for the candidates whose bound reaches the
+/// threshold: the same text under another number is most of those, and telling them apart from
+/// the fingerprints themselves cost more than the bound of every touched entry.
+struct Counts {
+    /// One bit per stem hash of the entry ([`bloom_bit`]): a bit unset means the stem is absent.
+    bloom: u128,
+    /// The title's numbers that can conflict, (stem hash, kind bit); `None` past three.
+    numbers: Option<([(u64, u8); 3], usize)>,
+}
+
+fn bloom_bit(hash: u64) -> u128 {
+    // FNV-1a barely moves its top bits for stems that differ in their last byte ("12" /
+    // "13"): a Fibonacci multiplication brings the low bits up first.
+    1u128 << (hash.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 57)
+}
+
+impl Counts {
+    fn of(fp: &Fingerprint) -> Counts {
+        let bloom = fp
+            .tokens()
+            .iter()
+            .fold(0, |bloom, t| bloom | bloom_bit(t.hash));
+        let mut numbers = [(0, 0); 3];
+        let mut len = 0;
+        for number in fp.title_numbers() {
+            if len == numbers.len() {
+                return Counts {
+                    bloom,
+                    numbers: None,
+                };
+            }
+            numbers[len] = number;
+            len += 1;
+        }
+        Counts {
+            bloom,
+            numbers: Some((numbers, len)),
+        }
+    }
+
+    /// Do the titles surely disagree on a count, a day or a year (the similarity's number
+    /// veto)? Only when both sides surely lack one of the other's of one kind: a hash the query
+    /// holds, or a bloom bit set, counts as a match, so `true` implies the veto.
+    fn conflict(&self, query: &Fingerprint) -> bool {
+        let Some((numbers, len)) = &self.numbers else {
+            return false;
+        };
+        let theirs = numbers[..*len]
+            .iter()
+            .filter(|(hash, _)| !query.has_hash(*hash))
+            .fold(0u8, |kinds, (_, kind)| kinds | kind);
+        theirs != 0
+            && query
+                .title_numbers()
+                .filter(|(hash, _)| self.bloom & bloom_bit(*hash) == 0)
+                .fold(0u8, |kinds, (_, kind)| kinds | kind)
+                & theirs
+                != 0
+    }
+}
+
 struct Entry {
     story: i64,
     at: DateTime<Utc>,
@@ -145,6 +206,8 @@ pub struct StoryIndex {
     entries: VecDeque<Entry>,
     /// `meta[k]` describes `entries[k]`.
     meta: VecDeque<Meta>,
+    /// `counts[k]` describes `entries[k]`'s numbers.
+    counts: VecDeque<Counts>,
     first_id: u64,
     /// Stem hash → (entry id, weight of the stem in that entry), ids ascending. Two stems
     /// with one hash would only add candidates, which the similarity then sorts out. Weights
@@ -163,6 +226,7 @@ impl StoryIndex {
             threshold,
             entries: VecDeque::new(),
             meta: VecDeque::new(),
+            counts: VecDeque::new(),
             first_id: 0,
             postings: Postings::default(),
             lightest: Lightest::default(),
@@ -210,6 +274,7 @@ impl StoryIndex {
         }
         let millis = at.timestamp_millis();
         self.lightest.push(id, fp.total(), fp.title_total());
+        self.counts.push_back(Counts::of(&fp));
         self.meta.push_back(Meta {
             millis,
             total: fp.total(),
@@ -225,6 +290,7 @@ impl StoryIndex {
         while self.entries.front().is_some_and(|e| e.at < cutoff) {
             let entry = self.entries.pop_front().expect("checked");
             self.meta.pop_front();
+            self.counts.pop_front();
             let id = self.first_id;
             self.first_id += 1;
             self.lightest.pop(id);
@@ -420,8 +486,13 @@ impl StoryIndex {
                 p.dice_share * (2.0 * bound / (ta + tb)).min(1.0)
                     + (1.0 - p.dice_share) * (bound / lighter).min(1.0)
             };
-            let upper =
+            let mut upper =
                 upper(whole, total, meta.total).max(upper(title, title_total, meta.title_total));
+            // A count veto lowers any score by its factor (a sequel's too): at the default
+            // weights, out of reach of a merge.
+            if upper >= q.threshold && self.counts[k].conflict(q.fp) {
+                upper = upper.min(1.0) * p.conflict;
+            }
             if upper >= q.threshold {
                 out.push((upper, k));
             }
@@ -459,6 +530,24 @@ impl StoryIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_conflict_only_where_the_number_veto_applies() {
+        use super::super::fingerprint::{compare, fingerprint};
+        let base = fingerprint("Canicule : les écoles du Gers fermées jeudi (12)", "");
+        for (other, vetoed) in [
+            ("Canicule : les écoles du Gers fermées jeudi (13)", true),
+            ("Canicule : les écoles du Gers fermées jeudi (12)", false),
+            ("Canicule : les écoles du Gers fermées jeudi", false),
+            ("Canicule : 12 écoles du Gers fermées jeudi (13)", false),
+        ] {
+            let fp = fingerprint(other, "");
+            let sure = Counts::of(&fp).conflict(&base);
+            assert_eq!(sure, vetoed, "{other}");
+            // Never a veto that the similarity would not apply.
+            assert!(!sure || compare(&base, &fp).conflict, "{other}");
+        }
+    }
 
     #[test]
     fn lightest_totals_follow_the_entries_held() {
