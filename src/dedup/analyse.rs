@@ -3,8 +3,9 @@
 //! with capitalised names and say *when* with dates that every article of the week shares, so a
 //! plain bag of stems weighs "vendredi 10 janvier" as much as "Niort": these classes fix that.
 
-use std::collections::HashSet;
 use std::sync::LazyLock;
+
+use foldhash::HashSet;
 
 use crate::text;
 
@@ -126,6 +127,15 @@ const NUMBER_WORDS: &[(&str, &str)] = &[
     ("mille", "1000"),
 ];
 
+/// A word list as a set: every word of every headline goes through several lists, and a
+/// linear search of each cost more than the stemming.
+pub(super) fn word_set(words: &[&'static str]) -> HashSet<&'static str> {
+    words.iter().copied().collect()
+}
+
+static BOILER_WORDS: LazyLock<HashSet<&str>> = LazyLock::new(|| word_set(BOILER));
+static DATE_WORDS: LazyLock<HashSet<&str>> = LazyLock::new(|| word_set(DATES));
+
 static RUBRIC_STEMS: LazyLock<HashSet<String>> = LazyLock::new(|| {
     RUBRIC
         .iter()
@@ -135,11 +145,11 @@ static RUBRIC_STEMS: LazyLock<HashSet<String>> = LazyLock::new(|| {
 });
 
 fn is_boiler(folded: &str) -> bool {
-    BOILER.contains(&folded)
+    BOILER_WORDS.contains(folded)
 }
 
 fn is_date(folded: &str) -> bool {
-    DATES.contains(&folded)
+    DATE_WORDS.contains(folded)
         || (folded.len() == 4
             && (folded.starts_with("19") || folded.starts_with("20"))
             && folded.bytes().all(|b| b.is_ascii_digit()))
@@ -238,6 +248,10 @@ fn dateline_end(title: &str) -> usize {
 /// Does the text between two tokens keep them in one name? Spaces, a hyphen, an apostrophe
 /// and one short particle ("de", "du", "d'", "la", "le") do.
 fn breaks_name(gap: &str) -> bool {
+    // Most gaps are one space: answered before the substring searches.
+    if gap == " " {
+        return false;
+    }
     if gap.contains(" - ") || gap.contains(" – ") || gap.contains(" — ") {
         return true;
     }

@@ -1,6 +1,6 @@
 //! What story merging keeps of an article, and how two of them compare.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use super::analyse::{Class, analyse_folded};
 use super::slots::{self, Slot};
@@ -68,6 +68,15 @@ impl Params {
             Class::Boiler => self.boiler,
             Class::Rubric => self.rubric,
         }
+    }
+
+    /// The most one stem can share between a text where it is a key word of the index (a
+    /// word, a name, a number) and one where it is not: a date ("10 janvier" / "10 morts",
+    /// "mars" / "marié" once stemmed) or boilerplate (a publisher's suffix). Template words
+    /// never meet a key word this way: their stems are listed, and a listed stem is never a
+    /// word or a name, nor a number (no digits among them).
+    pub(super) fn key_mismatch(&self) -> f64 {
+        self.date.max(self.boiler)
     }
 
     fn weight(&self, t: &FpToken) -> f64 {
@@ -164,6 +173,8 @@ pub struct Fingerprint {
     title_total: f64,
     /// The title's typed slots, sorted.
     slots: Vec<Slot>,
+    /// The title's numbers, from the tokens ([`title_numbers`]).
+    numbers: Vec<(u16, u8)>,
 }
 
 /// Builds the fingerprint of an article from its title and summary (plain text; either may be
@@ -214,16 +225,16 @@ pub fn fingerprint(title: &str, summary: &str) -> Fingerprint {
     }
     let mut tokens: Vec<FpToken> = by_stem.into_values().collect();
     tokens.sort_by(|a, b| a.key().cmp(&b.key()));
-    let index: HashMap<&str, u16> = tokens
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (t.stem.as_str(), i as u16))
-        .collect();
     let mut names: Vec<Name> = Vec::new();
     for (run, dateline, in_title) in runs {
+        // The tokens are sorted by key: a name's few stems are found by binary search.
         let ids: Vec<u16> = run
             .iter()
-            .filter_map(|s| index.get(s.as_str()).copied())
+            .filter_map(|s| {
+                let key = (stem_hash(s), s.as_str());
+                tokens.binary_search_by(|t| t.key().cmp(&key)).ok()
+            })
+            .map(|i| i as u16)
             .collect();
         if ids.is_empty() {
             continue;
@@ -250,12 +261,25 @@ impl Fingerprint {
             .map(|t| p.class_weight(t.class))
             .sum();
         Fingerprint {
+            numbers: title_numbers(&tokens),
             tokens,
             names,
             total,
             title_total,
             slots,
         }
+    }
+
+    /// The title's numbers that can conflict ([`numbers_conflict`]): (stem hash, kind bit).
+    pub(super) fn title_numbers(&self) -> impl Iterator<Item = (u64, u8)> + '_ {
+        self.numbers
+            .iter()
+            .map(|&(i, kind)| (self.tokens[i as usize].hash, kind))
+    }
+
+    /// Does a stem with this hash occur (the tokens are sorted by hash first)?
+    pub(super) fn has_hash(&self, hash: u64) -> bool {
+        self.tokens.binary_search_by(|t| t.hash.cmp(&hash)).is_ok()
     }
 
     /// The title's typed slots.
@@ -498,9 +522,9 @@ fn match_names(a: &Fingerprint, b: &Fingerprint) -> NameMatch {
 /// 90") are not compared.
 #[derive(Clone, Copy, PartialEq)]
 enum NumberKind {
-    Count,
-    Day,
-    Year,
+    Count = 1,
+    Day = 2,
+    Year = 4,
 }
 
 fn number_kind(t: &FpToken) -> Option<NumberKind> {
@@ -517,16 +541,27 @@ fn number_kind(t: &FpToken) -> Option<NumberKind> {
     }
 }
 
+/// The title's numbers that can conflict: (token index, [`NumberKind`] as a bit).
+fn title_numbers(tokens: &[FpToken]) -> Vec<(u16, u8)> {
+    tokens
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t.in_title)
+        .filter_map(|(i, t)| number_kind(t).map(|k| (i as u16, k as u8)))
+        .collect()
+}
+
 /// Do the titles have numbers of one kind that the other text lacks, on both sides?
 fn numbers_conflict(a: &Fingerprint, b: &Fingerprint) -> bool {
-    let unmatched = |x: &Fingerprint, y: &Fingerprint, kind: NumberKind| {
-        x.tokens
+    // The kinds of which `x`'s title has a number that `y` lacks, as bits.
+    let unmatched = |x: &Fingerprint, y: &Fingerprint| {
+        x.numbers
             .iter()
-            .any(|t| t.in_title && number_kind(t) == Some(kind) && !y.has(t))
+            .filter(|&&(i, _)| !y.has(&x.tokens[i as usize]))
+            .fold(0u8, |kinds, &(_, kind)| kinds | kind)
     };
-    [NumberKind::Count, NumberKind::Day, NumberKind::Year]
-        .into_iter()
-        .any(|k| unmatched(a, b, k) && unmatched(b, a, k))
+    let kinds = unmatched(a, b);
+    kinds != 0 && kinds & unmatched(b, a) != 0
 }
 
 /// The parts of the similarity, for tests and tuning.
@@ -682,16 +717,28 @@ fn vetoed(
 
 /// The similarity when it reaches `threshold`, else `None`; cheaper than [`similarity`] for
 /// the many candidates that share too little, since the vetoes can only lower the overlap.
-pub(super) fn similarity_reaching(a: &Fingerprint, b: &Fingerprint, threshold: f64) -> Option<f64> {
+/// `upper` is a bound on the overlap known beforehand (the index's), at most 1 anyway.
+pub(super) fn similarity_reaching(
+    a: &Fingerprint,
+    b: &Fingerprint,
+    threshold: f64,
+    upper: f64,
+) -> Option<f64> {
     let p = Params::DEFAULT;
+    // Disagreeing counts first: a binary search per title number, where the overlap walks
+    // both texts. At the default weights a count veto alone puts any overlap out of reach
+    // (the same text under another number is most of the near misses of a window).
+    let numbers = numbers_conflict(a, b);
+    if numbers && upper.min(1.0) * p.conflict < threshold {
+        return None;
+    }
     let o = overlap(a, b, &p);
     if o.base < threshold {
         return None;
     }
-    // The cheap vetoes first: a disagreeing count or slot may put the candidate out of reach
-    // before names are matched (the costliest part, with its prefix searches).
+    // Then the slots, before names are matched (the costliest part, with its prefix
+    // searches): a disagreeing slot may put the candidate out of reach.
     let mut upper = o.base;
-    let numbers = numbers_conflict(a, b);
     if numbers {
         upper *= p.conflict;
     }

@@ -46,14 +46,23 @@ impl Hasher for StemHasher {
 
 /// Ids are kept as `u32` (the low bits of the entry id): half the memory a lookup reads, and a
 /// window never holds four billion articles, so positions computed by wrapping stay exact.
+/// The weight is negative when the stem is not in the entry's title (see [`title_weight`]).
 type Postings = HashMap<u64, VecDeque<(u32, f32)>, BuildHasherDefault<StemHasher>>;
+
+/// A posting's weight, and its weight in the titles' overlap: a stem of the summary only
+/// counts in the overlap of the whole texts. Stored as a sign: no memory more per posting.
+fn title_weight(stored: f32) -> (f32, f32) {
+    (stored.abs(), stored.max(0.0))
+}
 
 /// Weight shared with the query per entry position, reused from one lookup to the next:
 /// allocating and zeroing a slot per article of the window for every lookup cost more than
 /// the lookup itself. Only the touched positions are reset.
 #[derive(Default)]
 struct Scratch {
-    shared: Vec<f32>,
+    /// In the whole texts, then in the titles alone: side by side, so that a posting read
+    /// updates one cache line.
+    shared: Vec<[f32; 2]>,
     touched: Vec<usize>,
     /// (upper bound of the score, position) of the candidates worth scoring.
     bounded: Vec<(f64, usize)>,
@@ -66,7 +75,16 @@ struct Query<'a> {
     at_millis: i64,
     threshold: f64,
     earlier_only: bool,
-    unread: f64,
+    unread: Unread,
+}
+
+/// What a candidate may share with the query beyond the postings read ([`StoryIndex::accumulate`]).
+#[derive(Default)]
+struct Unread {
+    /// In the whole texts.
+    whole: f64,
+    /// In the titles alone.
+    title: f64,
 }
 
 /// What the candidate loop reads of every touched entry, kept in a list of its own.
@@ -74,6 +92,104 @@ struct Meta {
     millis: i64,
     total: f64,
     title_total: f64,
+}
+
+/// The lightest totals among the entries held, kept as entries come and go (a monotonic
+/// queue per total, each entry pushed and popped once), so that the many candidates sharing
+/// too little to reach even the lightest entry are dismissed without reading their own totals.
+#[derive(Default)]
+struct Lightest {
+    /// (entry id, total of the whole text), totals ascending: the front is the lightest.
+    whole: VecDeque<(u64, f64)>,
+    /// The same for the titles' totals.
+    title: VecDeque<(u64, f64)>,
+}
+
+impl Lightest {
+    fn push(&mut self, id: u64, whole: f64, title: f64) {
+        for (queue, total) in [(&mut self.whole, whole), (&mut self.title, title)] {
+            while queue.back().is_some_and(|&(_, t)| t >= total) {
+                queue.pop_back();
+            }
+            queue.push_back((id, total));
+        }
+    }
+
+    /// Entry `id`, the oldest held, leaves.
+    fn pop(&mut self, id: u64) {
+        for queue in [&mut self.whole, &mut self.title] {
+            if queue.front().is_some_and(|&(i, _)| i == id) {
+                queue.pop_front();
+            }
+        }
+    }
+
+    /// The lightest totals of the whole texts and of the titles (0 with nothing held).
+    fn totals(&self) -> (f64, f64) {
+        let front = |queue: &VecDeque<(u64, f64)>| queue.front().map_or(0.0, |&(_, t)| t);
+        (front(&self.whole), front(&self.title))
+    }
+}
+
+/// What the count veto needs of an entry, read only for the candidates whose bound reaches the
+/// threshold: the same text under another number is most of those, and telling them apart from
+/// the fingerprints themselves cost more than the bound of every touched entry.
+struct Counts {
+    /// One bit per stem hash of the entry ([`bloom_bit`]): a bit unset means the stem is absent.
+    bloom: u128,
+    /// The title's numbers that can conflict, (stem hash, kind bit); `None` past three.
+    numbers: Option<([(u64, u8); 3], usize)>,
+}
+
+fn bloom_bit(hash: u64) -> u128 {
+    // FNV-1a barely moves its top bits for stems that differ in their last byte ("12" /
+    // "13"): a Fibonacci multiplication brings the low bits up first.
+    1u128 << (hash.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 57)
+}
+
+impl Counts {
+    fn of(fp: &Fingerprint) -> Counts {
+        let bloom = fp
+            .tokens()
+            .iter()
+            .fold(0, |bloom, t| bloom | bloom_bit(t.hash));
+        let mut numbers = [(0, 0); 3];
+        let mut len = 0;
+        for number in fp.title_numbers() {
+            if len == numbers.len() {
+                return Counts {
+                    bloom,
+                    numbers: None,
+                };
+            }
+            numbers[len] = number;
+            len += 1;
+        }
+        Counts {
+            bloom,
+            numbers: Some((numbers, len)),
+        }
+    }
+
+    /// Do the titles surely disagree on a count, a day or a year (the similarity's number
+    /// veto)? Only when both sides surely lack one of the other's of one kind: a hash the query
+    /// holds, or a bloom bit set, counts as a match, so `true` implies the veto.
+    fn conflict(&self, query: &Fingerprint) -> bool {
+        let Some((numbers, len)) = &self.numbers else {
+            return false;
+        };
+        let theirs = numbers[..*len]
+            .iter()
+            .filter(|(hash, _)| !query.has_hash(*hash))
+            .fold(0u8, |kinds, (_, kind)| kinds | kind);
+        theirs != 0
+            && query
+                .title_numbers()
+                .filter(|(hash, _)| self.bloom & bloom_bit(*hash) == 0)
+                .fold(0u8, |kinds, (_, kind)| kinds | kind)
+                & theirs
+                != 0
+    }
 }
 
 struct Entry {
@@ -90,11 +206,14 @@ pub struct StoryIndex {
     entries: VecDeque<Entry>,
     /// `meta[k]` describes `entries[k]`.
     meta: VecDeque<Meta>,
+    /// `counts[k]` describes `entries[k]`'s numbers.
+    counts: VecDeque<Counts>,
     first_id: u64,
     /// Stem hash → (entry id, weight of the stem in that entry), ids ascending. Two stems
     /// with one hash would only add candidates, which the similarity then sorts out. Weights
     /// are `f32`: they only bound which candidates to score, with a margin for rounding.
     postings: Postings,
+    lightest: Lightest,
     scratch: RefCell<Scratch>,
 }
 
@@ -107,8 +226,10 @@ impl StoryIndex {
             threshold,
             entries: VecDeque::new(),
             meta: VecDeque::new(),
+            counts: VecDeque::new(),
             first_id: 0,
             postings: Postings::default(),
+            lightest: Lightest::default(),
             scratch: RefCell::default(),
         }
     }
@@ -128,13 +249,13 @@ impl StoryIndex {
         self.entries.is_empty()
     }
 
-    fn keys(fp: &Fingerprint) -> impl Iterator<Item = (u64, f64)> {
+    fn keys(fp: &Fingerprint) -> impl Iterator<Item = (u64, f64, bool)> {
         let any_key = fp.tokens().iter().any(|t| is_key(t.class));
         // A text made only of template words still needs a way to be found.
         fp.tokens()
             .iter()
             .filter(move |t| !any_key || is_key(t.class))
-            .map(|t| (t.hash, t.weight()))
+            .map(|t| (t.hash, t.weight(), t.in_title))
     }
 
     /// Adds an article of `story`, published (or first seen) at `at`. Nothing is dropped here:
@@ -144,13 +265,16 @@ impl StoryIndex {
     /// [`StoryIndex::evict_before`].
     pub fn insert(&mut self, story: i64, at: DateTime<Utc>, fp: Fingerprint) {
         let id = self.first_id + self.entries.len() as u64;
-        for (hash, weight) in Self::keys(&fp) {
+        for (hash, weight, in_title) in Self::keys(&fp) {
+            let weight = weight as f32;
             self.postings
                 .entry(hash)
                 .or_default()
-                .push_back((id as u32, weight as f32));
+                .push_back((id as u32, if in_title { weight } else { -weight }));
         }
         let millis = at.timestamp_millis();
+        self.lightest.push(id, fp.total(), fp.title_total());
+        self.counts.push_back(Counts::of(&fp));
         self.meta.push_back(Meta {
             millis,
             total: fp.total(),
@@ -166,9 +290,11 @@ impl StoryIndex {
         while self.entries.front().is_some_and(|e| e.at < cutoff) {
             let entry = self.entries.pop_front().expect("checked");
             self.meta.pop_front();
+            self.counts.pop_front();
             let id = self.first_id;
             self.first_id += 1;
-            for (hash, _) in Self::keys(&entry.fp) {
+            self.lightest.pop(id);
+            for (hash, ..) in Self::keys(&entry.fp) {
                 if let Some(list) = self.postings.get_mut(&hash) {
                     // Ids are pushed in ascending order and removed oldest first, so the
                     // entry sits at the front of each of its lists.
@@ -194,30 +320,29 @@ impl StoryIndex {
 
     /// Like [`StoryIndex::find`], with the similarity.
     pub(crate) fn best(&self, fp: &Fingerprint, at: DateTime<Utc>) -> Option<(i64, f64)> {
-        self.scan(fp, at, self.threshold, false, |a, b, floor| {
-            similarity_reaching(a, b, floor)
-        })
+        self.scan(fp, at, self.threshold, false, similarity_reaching)
     }
 
     /// The earlier story that an article of a new story continues ("suite de"): the most
     /// related article dated before it, by [`follows`]. Only asked when [`StoryIndex::find`]
     /// found no story to join.
     pub(crate) fn running(&self, fp: &Fingerprint, at: DateTime<Utc>) -> Option<(i64, f64)> {
-        self.scan(fp, at, super::LINK_THRESHOLD, true, |a, b, floor| {
+        self.scan(fp, at, super::LINK_THRESHOLD, true, |a, b, floor, _| {
             follows(a, b, self.threshold).filter(|&s| s >= floor)
         })
     }
 
     /// The story of the best-scoring article within the window around `at` (before it, with
     /// `earlier_only`) whose score reaches `threshold`. `score` returns `None` below its
-    /// floor and never more than the weighted overlap, which bounds the candidates to read.
+    /// floor and never more than the weighted overlap, which bounds the candidates to read;
+    /// it is given that bound.
     fn scan(
         &self,
         fp: &Fingerprint,
         at: DateTime<Utc>,
         threshold: f64,
         earlier_only: bool,
-        score: impl Fn(&Fingerprint, &Fingerprint, f64) -> Option<f64>,
+        score: impl Fn(&Fingerprint, &Fingerprint, f64, f64) -> Option<f64>,
     ) -> Option<(i64, f64)> {
         if fp.is_empty() {
             return None;
@@ -228,7 +353,7 @@ impl StoryIndex {
             touched,
             bounded,
         } = &mut *scratch;
-        shared.resize(self.entries.len(), 0.0);
+        shared.resize(self.entries.len(), [0.0; 2]);
         let unread = self.accumulate(fp, shared, touched);
         let query = Query {
             fp,
@@ -240,44 +365,66 @@ impl StoryIndex {
         self.bound(&query, shared, touched, bounded);
         let best = self.best_of(&query, &score, bounded);
         for &k in touched.iter() {
-            shared[k] = 0.0;
+            shared[k] = [0.0; 2];
         }
         touched.clear();
         best
     }
 
-    /// Adds, per entry position, the weight it shares with `fp` through the postings read;
-    /// returns the weight that candidates may share outside them (the query's non-key stems
-    /// and its too-common keys), which bounds what an entry can reach.
-    fn accumulate(&self, fp: &Fingerprint, shared: &mut [f32], touched: &mut Vec<usize>) -> f64 {
+    /// Adds, per entry position, the weight it shares with `fp` through the postings read, in
+    /// the whole texts and in the titles; returns the weight that candidates may share outside
+    /// them (the query's non-key stems and its too-common keys), which bounds what an entry
+    /// can reach.
+    fn accumulate(
+        &self,
+        fp: &Fingerprint,
+        shared: &mut [[f32; 2]],
+        touched: &mut Vec<usize>,
+    ) -> Unread {
         let any_key = fp.tokens().iter().any(|t| is_key(t.class));
-        let mut unread = 0.0;
+        let mut unread = Unread::default();
         for t in fp.tokens() {
             let weight = t.weight();
+            // A title stem's weight is its class weight, which the titles' overlap counts.
+            let title = if t.in_title { weight } else { 0.0 };
             if any_key && !is_key(t.class) {
-                unread += weight;
+                unread.whole += weight;
+                unread.title += title;
                 continue;
             }
+            // An entry that holds this key stem as a date or boilerplate is in none of its
+            // postings: the titles may share that much more. (The whole texts' bound has
+            // never counted it; a query without keys reads every class, so anything.)
+            unread.title += match (t.in_title, any_key) {
+                (false, _) => 0.0,
+                (true, true) => Params::DEFAULT.key_mismatch(),
+                (true, false) => title,
+            };
             let Some(list) = self.postings.get(&t.hash) else {
                 continue;
             };
             if list.len() > MAX_POSTING {
-                unread += weight;
+                unread.whole += weight;
+                unread.title += title;
                 continue;
             }
             let weight = weight as f32;
             // `evict_before` removes an entry from each of its lists, so every id here is
             // held; the check only guards against a list out of step.
             let (front, back) = list.as_slices();
-            for &(id, w) in front.iter().chain(back) {
+            for &(id, stored) in front.iter().chain(back) {
                 let k = id.wrapping_sub(self.first_id as u32) as usize;
                 let Some(slot) = shared.get_mut(k) else {
                     continue;
                 };
-                if *slot == 0.0 {
+                if slot[0] == 0.0 {
                     touched.push(k);
                 }
-                *slot += weight.min(w);
+                let (w, w_title) = title_weight(stored);
+                slot[0] += weight.min(w);
+                if t.in_title {
+                    slot[1] += weight.min(w_title);
+                }
             }
         }
         unread
@@ -285,7 +432,13 @@ impl StoryIndex {
 
     /// The touched entries within the window whose score may reach the threshold, with that
     /// upper bound, highest first (and the most recent first among equal bounds).
-    fn bound(&self, q: &Query, shared: &[f32], touched: &[usize], out: &mut Vec<(f64, usize)>) {
+    fn bound(
+        &self,
+        q: &Query,
+        shared: &[[f32; 2]],
+        touched: &[usize],
+        out: &mut Vec<(f64, usize)>,
+    ) {
         let p = Params::DEFAULT;
         let window_millis = self.window.num_milliseconds();
         let (total, title_total) = (q.fp.total(), q.fp.title_total());
@@ -293,26 +446,39 @@ impl StoryIndex {
         // at least `needed`: a multiplication that dismisses most candidates before the
         // divisions below (a hair lower, so that rounding never dismisses one they keep).
         let needed = ((q.threshold - p.dice_share) / (1.0 - p.dice_share)).max(0.0) * (1.0 - 1e-9);
+        // What even the lightest entry held needs: most candidates share less.
+        let (lightest, lightest_title) = self.lightest.totals();
+        let floor = needed * total.min(lightest);
+        let floor_title = needed * title_total.min(lightest_title);
         out.clear();
         for &k in touched {
-            // Dates and totals sit apart from the fingerprints: most candidates are dismissed
-            // on them, without reading the fingerprint's memory.
+            // The vetoes only lower the weighted overlap, whose upper bound follows from the
+            // shared weight read plus all that was not read (with a margin for the `f32`
+            // sums). The overlap is the better of the whole texts and of the titles alone,
+            // each bounded by what it may share: a lede that shares a few words with the
+            // query's does not make their titles alike.
+            let [whole, title] = shared[k];
+            let whole = f64::from(whole) * (1.0 + 1e-5) + q.unread.whole;
+            // A title shares no more than the whole text: the titles' own bound, with its
+            // allowance for unindexed dates, only helps when ledes share more than titles.
+            let title = (f64::from(title) * (1.0 + 1e-5) + q.unread.title).min(whole);
+            if whole < floor && title < floor_title {
+                continue;
+            }
+            // Dates and totals sit apart from the fingerprints: the rest of the candidates are
+            // mostly dismissed on them, without reading the fingerprint's memory.
             let meta = &self.meta[k];
             if (meta.millis - q.at_millis).abs() > window_millis
                 || (q.earlier_only && meta.millis > q.at_millis)
             {
                 continue;
             }
-            // The vetoes only lower the weighted overlap, whose upper bound follows from the
-            // shared weight read plus all that was not read (with a margin for the `f32`
-            // sums). The overlap is the better of the whole texts and of the titles alone,
-            // so the bound is the higher of the two.
-            let bound = f64::from(shared[k]) * (1.0 + 1e-5) + q.unread;
-            let lightest = total.min(meta.total).min(title_total.min(meta.title_total));
-            if bound < needed * lightest {
+            if whole < needed * total.min(meta.total)
+                && title < needed * title_total.min(meta.title_total)
+            {
                 continue;
             }
-            let upper = |ta: f64, tb: f64| {
+            let upper = |bound: f64, ta: f64, tb: f64| {
                 let lighter = ta.min(tb);
                 if lighter <= 0.0 {
                     return 0.0;
@@ -320,7 +486,13 @@ impl StoryIndex {
                 p.dice_share * (2.0 * bound / (ta + tb)).min(1.0)
                     + (1.0 - p.dice_share) * (bound / lighter).min(1.0)
             };
-            let upper = upper(total, meta.total).max(upper(title_total, meta.title_total));
+            let mut upper =
+                upper(whole, total, meta.total).max(upper(title, title_total, meta.title_total));
+            // A count veto lowers any score by its factor (a sequel's too): at the default
+            // weights, out of reach of a merge.
+            if upper >= q.threshold && self.counts[k].conflict(q.fp) {
+                upper = upper.min(1.0) * p.conflict;
+            }
             if upper >= q.threshold {
                 out.push((upper, k));
             }
@@ -334,7 +506,7 @@ impl StoryIndex {
     fn best_of(
         &self,
         q: &Query,
-        score: &impl Fn(&Fingerprint, &Fingerprint, f64) -> Option<f64>,
+        score: &impl Fn(&Fingerprint, &Fingerprint, f64, f64) -> Option<f64>,
         bounded: &[(f64, usize)],
     ) -> Option<(i64, f64)> {
         // (position, story, similarity) of the best so far.
@@ -345,12 +517,64 @@ impl StoryIndex {
                 break;
             }
             let entry = &self.entries[k];
-            if let Some(s) = score(q.fp, &entry.fp, floor)
+            if let Some(s) = score(q.fp, &entry.fp, floor, upper)
                 && best.is_none_or(|(bk, _, b)| s > b || (s == b && k > bk))
             {
                 best = Some((k, entry.story, s));
             }
         }
         best.map(|(_, story, s)| (story, s))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_conflict_only_where_the_number_veto_applies() {
+        use super::super::fingerprint::{compare, fingerprint};
+        let base = fingerprint("Canicule : les écoles du Gers fermées jeudi (12)", "");
+        for (other, vetoed) in [
+            ("Canicule : les écoles du Gers fermées jeudi (13)", true),
+            ("Canicule : les écoles du Gers fermées jeudi (12)", false),
+            ("Canicule : les écoles du Gers fermées jeudi", false),
+            ("Canicule : 12 écoles du Gers fermées jeudi (13)", false),
+        ] {
+            let fp = fingerprint(other, "");
+            let sure = Counts::of(&fp).conflict(&base);
+            assert_eq!(sure, vetoed, "{other}");
+            // Never a veto that the similarity would not apply.
+            assert!(!sure || compare(&base, &fp).conflict, "{other}");
+        }
+    }
+
+    #[test]
+    fn lightest_totals_follow_the_entries_held() {
+        // Entries come in and leave oldest first; the lightest totals are those of the
+        // entries still held, whatever the order of their weights.
+        let mut lightest = Lightest::default();
+        let totals: Vec<(f64, f64)> = (0..40u64)
+            .map(|i| {
+                let w = ((i * 7919) % 13) as f64 + 1.0;
+                (w, w * 0.5 + (i % 3) as f64)
+            })
+            .collect();
+        assert_eq!(lightest.totals(), (0.0, 0.0));
+        let mut first = 0;
+        for (id, &(whole, title)) in totals.iter().enumerate() {
+            lightest.push(id as u64, whole, title);
+            if id % 3 == 2 {
+                lightest.pop(first as u64);
+                first += 1;
+            }
+            let held = &totals[first..=id];
+            let min = |f: fn(&(f64, f64)) -> f64| held.iter().map(f).fold(f64::INFINITY, f64::min);
+            assert_eq!(
+                lightest.totals(),
+                (min(|t| t.0), min(|t| t.1)),
+                "after {id}"
+            );
+        }
     }
 }

@@ -9,8 +9,14 @@
 //! of the other title that matches it (`Thomas` for `Benjamin Thomas`) is an agreement, so a
 //! word read as a name by mistake rarely makes a disagreement alone.
 
+use std::sync::LazyLock;
+
+use foldhash::HashSet;
+
 use crate::places::{Level, Mention};
 use crate::text::Word;
+
+use super::analyse::word_set;
 
 use super::slots::Slot;
 
@@ -78,6 +84,13 @@ const NOT_TEAM: &[&str] = &[
     "monde", "france", "elite", "finale", "match", "rugby", "football", "foot", "handball",
     "hand", "basket", "lord", "derby", "champions", "challenge", "trophee", "jeux", "gala",
 ];
+
+static FUNCTION: LazyLock<HashSet<&str>> = LazyLock::new(|| word_set(FUNCTION_WORDS));
+static NOT_PERSON_WORDS: LazyLock<HashSet<&str>> = LazyLock::new(|| word_set(NOT_PERSON));
+static ORG_HEAD_WORDS: LazyLock<HashSet<&str>> = LazyLock::new(|| word_set(ORG_HEADS));
+static NOT_ACRONYM_WORDS: LazyLock<HashSet<&str>> = LazyLock::new(|| word_set(NOT_ACRONYM));
+static TEAM_SPORT_WORDS: LazyLock<HashSet<&str>> = LazyLock::new(|| word_set(TEAM_SPORTS));
+static NOT_TEAM_WORDS: LazyLock<HashSet<&str>> = LazyLock::new(|| word_set(NOT_TEAM));
 
 /// One word or hyphenated compound of the title.
 struct Group {
@@ -156,7 +169,9 @@ pub(super) fn named(title: &str, words: &[Word], places: &[Mention]) -> Vec<Slot
         return Vec::new();
     }
     let gs = groups(title, words, places);
-    let sports = words.iter().any(|w| TEAM_SPORTS.contains(&w.text.as_str()));
+    let sports = words
+        .iter()
+        .any(|w| TEAM_SPORT_WORDS.contains(w.text.as_str()));
     let mut out = Vec::new();
     let mut in_person = vec![false; gs.len()];
     people(title, &gs, sports, &mut in_person, &mut out);
@@ -165,26 +180,23 @@ pub(super) fn named(title: &str, words: &[Word], places: &[Mention]) -> Vec<Slot
             continue;
         }
         let word = g.key.as_str();
-        if g.case == Case::Upper && !NOT_ACRONYM.contains(&word) && !roman(word) {
+        if g.case == Case::Upper && !NOT_ACRONYM_WORDS.contains(word) && !roman(word) {
             out.push(if sports {
                 Slot::Team(word.into())
             } else {
                 Slot::Org(word.into())
             });
         } else if g.case == Case::Title
-            && ORG_HEADS.contains(&word)
+            && ORG_HEAD_WORDS.contains(word)
             && let Some(next) = gs.get(i + 1).filter(|n| adjacent(title, g, n))
         {
             out.push(Slot::Org(format!("{word} {}", next.key)));
         }
-        if !in_person[i]
-            && g.case == Case::Title
-            && word.len() >= 3
-            && !FUNCTION_WORDS.contains(&word)
-        {
+        if !in_person[i] && g.case == Case::Title && word.len() >= 3 && !FUNCTION.contains(word) {
             out.push(Slot::Alias(word.into()));
         }
-        if sports && !in_person[i] && !NOT_TEAM.contains(&first_word(word)) && word.len() >= 3 {
+        if sports && !in_person[i] && !NOT_TEAM_WORDS.contains(first_word(word)) && word.len() >= 3
+        {
             out.push(Slot::Team(word.into()));
         }
     }
@@ -226,7 +238,7 @@ fn people(title: &str, gs: &[Group], sports: bool, in_person: &mut [bool], out: 
             j += 1;
         }
         let mut from = i;
-        while from < j && FUNCTION_WORDS.contains(&gs[from].key.as_str()) {
+        while from < j && FUNCTION.contains(gs[from].key.as_str()) {
             from += 1;
         }
         let run = &gs[from..j];
@@ -234,12 +246,12 @@ fn people(title: &str, gs: &[Group], sports: bool, in_person: &mut [bool], out: 
         let club = sports
             && gs
                 .get(j)
-                .is_some_and(|g| g.case == Case::Upper && NOT_TEAM.contains(&g.key.as_str()));
+                .is_some_and(|g| g.case == Case::Upper && NOT_TEAM_WORDS.contains(g.key.as_str()));
         if (2..=3).contains(&run.len())
             && !club
             && !run
                 .iter()
-                .any(|g| g.key.split(' ').any(|w| NOT_PERSON.contains(&w)))
+                .any(|g| g.key.split(' ').any(|w| NOT_PERSON_WORDS.contains(w)))
         {
             let name: Vec<&str> = run.iter().map(|g| g.key.as_str()).collect();
             out.push(Slot::Person(name.join(" ")));
