@@ -52,6 +52,7 @@ pub(crate) mod copy;
 mod decisions;
 mod editions;
 mod inbox;
+mod index_marks;
 mod jobs;
 mod learning;
 mod leases;
