@@ -68,6 +68,19 @@ impl Store {
         Ok(())
     }
 
+    /// Forgets the marks of every index but `keep`: for a restored SQLite archive, whose
+    /// base sits in the folder of its one index, the marks of the index it was saved with
+    /// (dropped by the restore) would otherwise stay forever.
+    pub(crate) async fn forget_other_indexes(&self, keep: &str) -> anyhow::Result<u64> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query("DELETE FROM index_marks WHERE index_id <> $1")
+                .bind(keep)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        }))
+    }
+
     /// Gives the marks of the archive's index from before migration 0015 to `index`, an
     /// existing index folder that has just been given its id. Only the first one gets them
     /// (one statement, atomic); any other indexes everything once. Returns how many.

@@ -135,3 +135,22 @@ async fn the_marks_from_before_the_index_ids_go_to_the_first_index_that_claims_t
     assert_eq!(store.adopt_legacy_marks("autre").await.unwrap(), 0);
     assert_eq!(lacking(&store, "autre").await, [one, two, three]);
 }
+
+#[tokio::test]
+async fn a_restored_archive_keeps_only_the_marks_of_its_new_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, ids) = store(dir.path()).await;
+    mark_all(&store, "sauvegardé", &ids).await;
+    store
+        .mark_indexed("nouveau", &ids[..1], Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(store.forget_other_indexes("nouveau").await.unwrap(), 3);
+    assert_eq!(lacking(&store, "nouveau").await, ids[1..]);
+    assert_eq!(
+        store
+            .scalar("SELECT COUNT(*) FROM index_marks WHERE index_id = 'sauvegardé'")
+            .await,
+        0
+    );
+}
