@@ -154,3 +154,34 @@ async fn a_restored_archive_keeps_only_the_marks_of_its_new_index() {
         0
     );
 }
+
+#[tokio::test]
+async fn migration_0015_keeps_what_the_old_index_had_taken() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, [one, two, three]) = store(dir.path()).await;
+    // An archive from before 0015: the old index had taken the first two articles.
+    store
+        .exec(&format!(
+            "UPDATE articles SET indexed_at = '2026-11-27T10:00:00Z' WHERE id IN ({one}, {two})"
+        ))
+        .await;
+    let postgres = matches!(store.backend, crate::store::Backend::Postgres(_));
+    let (undo, migration) = if postgres {
+        (
+            "DROP TRIGGER articles_reindex ON articles; DROP FUNCTION index_marks_invalidate(); \
+             DROP TABLE index_marks;",
+            include_str!("../../../migrations/postgres/0015_index_marks.sql"),
+        )
+    } else {
+        (
+            "DROP TRIGGER articles_reindex; DROP TABLE index_marks;",
+            include_str!("../../../migrations/0015_index_marks.sql"),
+        )
+    };
+    on_pool!(store, pool => {
+        sqlx::raw_sql(undo).execute(pool).await.unwrap();
+        sqlx::raw_sql(migration).execute(pool).await.unwrap();
+    });
+    assert_eq!(store.adopt_legacy_marks("existant").await.unwrap(), 2);
+    assert_eq!(lacking(&store, "existant").await, [three]);
+}
