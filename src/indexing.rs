@@ -1,6 +1,8 @@
-//! Keeps the search index in step with the store: articles marked unindexed in the store
-//! (new, changed, retagged) go into the index, and are marked indexed only after its commit,
-//! so a crash between the two re-indexes them next time instead of losing them.
+//! Keeps the search index in step with the store: articles this index lacks (new, changed,
+//! retagged) go into the index, and are marked indexed under the index's id only after its
+//! commit, so a crash between the two re-indexes them next time instead of losing them. Each
+//! archive folder has its own index and id, so several machines sharing one store each take
+//! every article.
 
 use std::path::{Path, PathBuf};
 
@@ -36,6 +38,13 @@ pub(crate) async fn open(
     index.set_timezone(timezone);
     if needs_rebuild {
         rebuild(store, &index).await?;
+    } else if index.id_made() {
+        // An index from before ids: it holds what the store marked under the old scheme.
+        let adopted = store.adopt_legacy_marks(index.id()).await?;
+        tracing::debug!(
+            "index {} : {adopted} articles déjà indexés repris",
+            index.id()
+        );
     }
     Ok((index, needs_rebuild))
 }
@@ -56,14 +65,14 @@ pub(crate) async fn index_pending(
     };
     let mut articles = 0;
     loop {
-        let rows = store.unindexed(BATCH).await?;
+        let rows = store.unindexed(index.id(), BATCH).await?;
         if rows.is_empty() {
             break;
         }
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
         index.upsert(&writer, &rows)?;
         index.commit(&mut writer)?;
-        store.mark_indexed(&ids, Utc::now()).await?;
+        store.mark_indexed(index.id(), &ids, Utc::now()).await?;
         articles += ids.len();
     }
     // Dropping a writer aborts the merges its commits started: each run would then leave one
@@ -85,7 +94,7 @@ fn busy_or(e: anyhow::Error) -> anyhow::Result<IndexOutcome> {
 
 /// Rebuilds the whole index from the store (`veille reindex`, or a schema change).
 pub(crate) async fn rebuild(store: &Store, index: &SearchIndex) -> anyhow::Result<u64> {
-    store.reset_index().await?;
+    store.reset_index(index.id()).await?;
     let mut docs = Vec::new();
     let mut ids = Vec::new();
     let mut after = 0;
@@ -98,7 +107,7 @@ pub(crate) async fn rebuild(store: &Store, index: &SearchIndex) -> anyhow::Resul
     }
     let count = index.rebuild(docs)?;
     for chunk in ids.chunks(BATCH as usize) {
-        store.mark_indexed(chunk, Utc::now()).await?;
+        store.mark_indexed(index.id(), chunk, Utc::now()).await?;
     }
     Ok(count)
 }

@@ -97,13 +97,17 @@ async fn a_restored_archive_has_the_same_tables_the_key_and_a_working_index() {
         serde_json::from_value(saved["manifest"]["tables"].clone()).unwrap();
     assert_eq!(manifest, original);
     // The restore compared its base with the manifest before rebuilding the index; the
-    // rebuild then stamps `articles.indexed_at`, so that table is compared by its rows.
+    // rebuild then stamps `articles.indexed_at` and marks every article under the new
+    // index's id (`index_marks`), so those tables are compared by their rows.
     let mut restored = table_sums(&archive.join("veille.sqlite")).await.unwrap();
     let mut expected = original.clone();
-    assert_eq!(
-        restored.remove("articles").map(|t| t.rows),
-        expected.remove("articles").map(|t| t.rows)
-    );
+    for table in ["articles", "index_marks"] {
+        assert_eq!(
+            restored.remove(table).map(|t| t.rows),
+            expected.remove(table).map(|t| t.rows),
+            "{table}"
+        );
+    }
     assert_eq!(restored, expected);
     assert_eq!(
         std::fs::read(archive.join("secret.key")).unwrap(),

@@ -115,6 +115,7 @@ pub(crate) async fn restore(
         .map_err(|e| anyhow::anyhow!("restauration impossible : {e:#}"))?;
     let store = Store::open(archive).await?;
     let (index, _) = crate::search::SearchIndex::open(&crate::indexing::index_dir(archive))?;
+    store.forget_other_indexes(index.id()).await?;
     let indexed = crate::indexing::rebuild(&store, &index).await?;
     Ok(RestoredArchive {
         indexed,

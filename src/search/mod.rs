@@ -44,6 +44,9 @@ use crate::text;
 
 pub(crate) use query::InvalidQuery;
 
+mod id;
+use id::ID_FILE;
+
 /// Bump when the schema or the way documents are built changes; analyser changes are caught
 /// by the probe in `VERSION` without a bump.
 pub(crate) const SCHEMA_VERSION: u32 = 2;
@@ -162,6 +165,9 @@ pub struct SearchIndex {
     fields: Fields,
     /// Dates typed without a time (`depuis:2026-01-15`) are days in this zone.
     timezone: Tz,
+    /// The id the store knows this index by (`id::ID_FILE`), and whether it was made now.
+    id: String,
+    id_made: bool,
 }
 
 fn text_field(tokenizer: &str, stored: bool) -> TextOptions {
@@ -272,13 +278,16 @@ fn open_existing(dir: &Path) -> Option<Index> {
     (index.schema() == schema()).then_some(index)
 }
 
-/// Empties `dir`, keeping only the lock file we hold.
+/// Empties `dir`, keeping only the lock file we hold and the index's id (the rebuild that
+/// follows forgets the marks under it).
 fn clear_dir(dir: &Path) -> anyhow::Result<()> {
     let entries = std::fs::read_dir(dir).map_err(|e| io_context("lecture de", dir, e))?;
     for entry in entries {
         let entry = entry.map_err(|e| io_context("lecture de", dir, e))?;
         let path = entry.path();
-        if entry.file_name() == INDEX_WRITER_LOCK.filepath.as_os_str() {
+        if entry.file_name() == INDEX_WRITER_LOCK.filepath.as_os_str()
+            || entry.file_name() == ID_FILE
+        {
             continue;
         }
         let removed = if entry.file_type().is_ok_and(|t| t.is_dir()) {
@@ -385,6 +394,7 @@ impl SearchIndex {
     }
 
     fn from_index(dir: &Path, index: Index) -> anyhow::Result<SearchIndex> {
+        let (id, id_made) = id::ensure(dir)?;
         register_tokenizers(&index);
         let schema = index.schema();
         let fields = Fields {
@@ -433,7 +443,19 @@ impl SearchIndex {
             parser,
             fields,
             timezone: chrono_tz::Europe::Paris,
+            id,
+            id_made,
         })
+    }
+
+    /// The id under which the store records what this index holds.
+    pub(crate) fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Whether the id was made by this opening (a new folder, or one from before ids).
+    pub(crate) fn id_made(&self) -> bool {
+        self.id_made
     }
 
     /// The zone of dates typed without a time (default Europe/Paris; pass the configured one).

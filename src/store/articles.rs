@@ -301,9 +301,13 @@ impl Store {
         Ok(changed)
     }
 
-    /// Articles not yet in the search index (new, changed, or after `reset_index`).
-    pub(crate) async fn unindexed(&self, limit: u32) -> anyhow::Result<Vec<SearchDoc>> {
-        self.index_rows(true, 0, limit).await
+    /// Articles not yet in search index `index` (new, changed, or after `reset_index`).
+    pub(crate) async fn unindexed(
+        &self,
+        index: &str,
+        limit: u32,
+    ) -> anyhow::Result<Vec<SearchDoc>> {
+        self.index_rows(Some(index), 0, limit).await
     }
 
     /// Every article with an id above `after`, in id order, for a rebuild.
@@ -312,12 +316,13 @@ impl Store {
         after: i64,
         limit: u32,
     ) -> anyhow::Result<Vec<SearchDoc>> {
-        self.index_rows(false, after, limit).await
+        self.index_rows(None, after, limit).await
     }
 
+    /// Articles after `after`; with `Some(index)`, only those that index lacks.
     async fn index_rows(
         &self,
-        only_unindexed: bool,
+        unindexed_by: Option<&str>,
         after: i64,
         limit: u32,
     ) -> anyhow::Result<Vec<SearchDoc>> {
@@ -328,11 +333,13 @@ impl Store {
                         s.name AS source, a.territories, COALESCE(a.published, a.first_seen) AS published,
                         (SELECT string_agg(t.dossier, ' ') FROM tags t WHERE t.article_id = a.id) AS dossiers
                  FROM articles a JOIN sources s ON s.id = a.source_id
-                 WHERE (NOT $3 OR a.indexed_at IS NULL) AND a.id > $1 ORDER BY a.id LIMIT $2",
+                 WHERE ($3 IS NULL OR NOT EXISTS (SELECT 1 FROM index_marks m
+                                                  WHERE m.index_id = $3 AND m.article_id = a.id))
+                   AND a.id > $1 ORDER BY a.id LIMIT $2",
             )
             .bind(after)
             .bind(i64::from(limit))
-            .bind(only_unindexed)
+            .bind(unindexed_by)
             .fetch_all(pool)
             .await?
         });
@@ -357,36 +364,6 @@ impl Store {
             });
         }
         Ok(out)
-    }
-
-    /// Records that these articles are in the search index (after its commit).
-    pub(crate) async fn mark_indexed(&self, ids: &[i64], now: DateTime<Utc>) -> anyhow::Result<()> {
-        let now = timestamp(now);
-        // One statement per chunk of ids, bound one by one: portable where array binds are not.
-        for chunk in ids.chunks(CHUNK) {
-            let sql = format!(
-                "UPDATE articles SET indexed_at = $1 WHERE id IN ({})",
-                placeholders(2, chunk.len())
-            );
-            on_pool!(self, pool => {
-                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&now);
-                for id in chunk {
-                    query = query.bind(id);
-                }
-                query.execute(pool).await?;
-            });
-        }
-        Ok(())
-    }
-
-    /// Marks every article as needing indexing (before a rebuild).
-    pub(crate) async fn reset_index(&self) -> anyhow::Result<()> {
-        on_pool!(self, pool => {
-            sqlx::query("UPDATE articles SET indexed_at = NULL")
-                .execute(pool)
-                .await?;
-        });
-        Ok(())
     }
 }
 

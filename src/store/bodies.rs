@@ -220,25 +220,25 @@ mod tests {
         );
         // Everything indexed, then a body arrives: the article waits for the index again.
         let all: Vec<i64> = store
-            .unindexed(100)
+            .unindexed("ici", 100)
             .await
             .unwrap()
             .iter()
             .map(|d| d.id)
             .collect();
-        store.mark_indexed(&all, at).await.unwrap();
+        store.mark_indexed("ici", &all, at).await.unwrap();
         store
             .set_body(ids[1], Some("Le texte de la page."), "ok")
             .await
             .unwrap();
-        let again = store.unindexed(100).await.unwrap();
+        let again = store.unindexed("ici", 100).await.unwrap();
         assert_eq!(again.len(), 1);
         assert_eq!(again[0].id, ids[1]);
         assert_eq!(again[0].body, "Le texte de la page.");
         // A failure changes nothing for the index.
-        store.mark_indexed(&[ids[1]], at).await.unwrap();
+        store.mark_indexed("ici", &[ids[1]], at).await.unwrap();
         store.set_body(ids[0], None, "erreur : 404").await.unwrap();
-        assert!(store.unindexed(100).await.unwrap().is_empty());
+        assert!(store.unindexed("ici", 100).await.unwrap().is_empty());
         // Tried, with or without success: no longer pending.
         assert!(
             store

@@ -53,6 +53,7 @@ mod decisions;
 mod editions;
 mod inbox;
 mod inbox_counts;
+mod index_marks;
 mod jobs;
 mod learning;
 mod leases;

@@ -184,8 +184,8 @@ async fn retagging_and_the_index_bookkeeping_read_back() {
         .iter()
         .map(|d| d.id)
         .collect();
-    store.mark_indexed(&all_ids, at).await.unwrap();
-    assert!(store.unindexed(100).await.unwrap().is_empty());
+    store.mark_indexed("ici", &all_ids, at).await.unwrap();
+    assert!(store.unindexed("ici", 100).await.unwrap().is_empty());
     let same = Tagging {
         dossiers: vec![DossierTag {
             dossier: "pauvrete".into(),
@@ -207,7 +207,7 @@ async fn retagging_and_the_index_bookkeeping_read_back() {
         .await
         .unwrap();
     assert_eq!(changed, 1);
-    let waiting = store.unindexed(100).await.unwrap();
+    let waiting = store.unindexed("ici", 100).await.unwrap();
     assert_eq!(waiting.len(), 1);
     assert_eq!(waiting[0].id, two);
     assert_eq!(waiting[0].dossiers, ["securite"]);
@@ -225,6 +225,6 @@ async fn retagging_and_the_index_bookkeeping_read_back() {
     let rest = store.all_for_index(two, 2).await.unwrap();
     assert_eq!(rest.iter().map(|d| d.id).collect::<Vec<_>>(), [echo_id]);
     assert_eq!(rest[0].story, one);
-    store.reset_index().await.unwrap();
-    assert_eq!(store.unindexed(100).await.unwrap().len(), 3);
+    store.reset_index("ici").await.unwrap();
+    assert_eq!(store.unindexed("ici", 100).await.unwrap().len(), 3);
 }
