@@ -500,3 +500,126 @@ async fn write_tags(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use crate::store::{InboxFilter, Store, Validators};
+    use crate::testing::article;
+
+    /// Every view of the inbox, as maintained by the writes.
+    async fn inbox(store: &Store) -> Vec<Vec<crate::store::InboxRow>> {
+        let mut views = Vec::new();
+        for dossier in [None, Some("pauvrete"), Some("securite")] {
+            let filter = InboxFilter {
+                dossier: dossier.map(str::to_string),
+                limit: 100,
+                ..InboxFilter::default()
+            };
+            views.push(store.inbox(&filter).await.unwrap());
+        }
+        views
+    }
+
+    /// A batch gives what its items stored one by one gave: two new articles of one source
+    /// joining a story add one source, an item repeated with a new title updates the article
+    /// its first occurrence created (with the last tags only), and the inbox equals the one
+    /// computed from scratch.
+    #[tokio::test]
+    async fn a_batch_is_stored_as_its_items_one_by_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap();
+        let store = crate::testing::open_store(dir.path()).await;
+        let config = crate::config::parse(
+            "[dossiers.pauvrete]\ntitle = \"Pauvreté\"\n[dossiers.securite]\ntitle = \"Sécurité\"\n\n\
+             [[sources]]\nname = \"Le Monde\"\nfeed = \"https://www.lemonde.fr/rss.xml\"\n\n\
+             [[sources]]\nname = \"La Dépêche\"\nfeed = \"https://www.ladepeche.fr/rss.xml\"\n",
+            "feeds.toml",
+        )
+        .unwrap();
+        let states = store.sync_sources(&config.sources).await.unwrap();
+        let source = |n: usize| states[&config.sources[n].name].id;
+        let ok = Validators {
+            status: 200,
+            ..Validators::default()
+        };
+        let lead = [article(
+            "Lead",
+            "",
+            "https://www.lemonde.fr/1",
+            at,
+            &[],
+            &[],
+        )];
+        let mut lead_id = 0;
+        store
+            .record_success(source(0), &ok, &lead, at, |_, id| {
+                lead_id = id;
+                id
+            })
+            .await
+            .unwrap();
+        let url = |n: u32| format!("https://www.ladepeche.fr/{n}");
+        let batch = [
+            article("Écho", "", &url(1), at, &[("pauvrete", 1.0, &[])], &[]),
+            article("Écho bis", "", &url(2), at, &[("securite", 2.0, &[])], &[]),
+            article(
+                "Écho, corrigé",
+                "",
+                &url(1),
+                at,
+                &[("securite", 0.5, &[])],
+                &[],
+            ),
+            article(
+                "Autre",
+                "",
+                &url(3),
+                at,
+                &[("pauvrete", 0.3, &[])],
+                &["gers"],
+            ),
+        ];
+        let mut assigned = Vec::new();
+        let counts = store
+            .record_success(source(1), &ok, &batch, at, |item, id| {
+                assigned.push(id);
+                if item.candidate.title.starts_with("Écho") {
+                    lead_id
+                } else {
+                    id
+                }
+            })
+            .await
+            .unwrap();
+        assert_eq!((counts.new, counts.updated, counts.unchanged), (3, 1, 0));
+        assert_eq!(assigned.len(), 3, "one story asked for each new article");
+        let echo = assigned[0];
+        let title =
+            format!("SELECT COUNT(*) FROM articles WHERE id = {echo} AND title = 'Écho, corrigé'");
+        assert_eq!(store.scalar(&title).await, 1);
+        let tags =
+            format!("SELECT COUNT(*) FROM tags WHERE article_id = {echo} AND dossier = 'securite'");
+        assert_eq!(store.scalar(&tags).await, 1);
+        let all_tags = format!("SELECT COUNT(*) FROM tags WHERE article_id = {echo}");
+        assert_eq!(
+            store.scalar(&all_tags).await,
+            1,
+            "the last item's tags only"
+        );
+        let sources = format!("SELECT sources FROM inbox WHERE story = {lead_id} AND dossier = ''");
+        assert_eq!(store.scalar(&sources).await, 2);
+        let maintained = inbox(&store).await;
+        assert_eq!(maintained[0].len(), 2, "two stories: {:?}", maintained[0]);
+        store.rebuild_inbox().await.unwrap();
+        assert_eq!(maintained, inbox(&store).await);
+        // The same feed again: nothing new, the repeated item changes its article back and
+        // forth as when items were stored one by one.
+        let counts = store
+            .record_success(source(1), &ok, &batch, at, |_, id| id)
+            .await
+            .unwrap();
+        assert_eq!((counts.new, counts.updated, counts.unchanged), (0, 2, 2));
+    }
+}
