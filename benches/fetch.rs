@@ -15,6 +15,7 @@
 //! Each run is checked (JSON totals and server hit counts) and panics if broken: a benchmark
 //! must not report figures of a broken run. `cargo bench` passes `--bench`; without it
 //! (`cargo test --all-targets`) only 20 sources are fetched, as a smoke test.
+//! `VEILLE_BENCH_BINARY=path` measures that binary instead of the package's.
 
 #[path = "../tests/support/server.rs"]
 mod server;
@@ -34,8 +35,12 @@ fn main() {
     let bench_mode = std::env::args().any(|a| a == "--bench");
     let sources = if bench_mode { 500 } else { 20 };
     // Cargo builds the binary of the package before its benchmarks (and tests), and tells
-    // them where it is; under `cargo bench` it is the release one.
-    let binary = Path::new(env!("CARGO_BIN_EXE_veille"));
+    // them where it is; under `cargo bench` it is the release one. `VEILLE_BENCH_BINARY`
+    // runs another build (an earlier commit's), for before/after figures back to back.
+    let other = std::env::var_os("VEILLE_BENCH_BINARY").map(std::path::PathBuf::from);
+    let binary = other
+        .as_deref()
+        .unwrap_or(Path::new(env!("CARGO_BIN_EXE_veille")));
     assert!(binary.exists(), "{} not built", binary.display());
 
     let server = TestServer::start();

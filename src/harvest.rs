@@ -490,14 +490,6 @@ async fn fetch_and_store(
             story
         })
         .await;
-    if counts.is_ok()
-        && let Err(e) = context.store.link_stories(&links).await
-    {
-        tracing::warn!(
-            "liens « suite de » non enregistrés : {}",
-            crate::wording::chain(&e)
-        );
-    }
     let counts = match counts {
         Ok(counts) => counts,
         Err(e) => {
@@ -511,6 +503,14 @@ async fn fetch_and_store(
             )));
         }
     };
+    // The links only name committed stories: other sources need not wait for them.
+    drop(stories);
+    if let Err(e) = context.store.link_stories(&links).await {
+        tracing::warn!(
+            "liens « suite de » non enregistrés : {}",
+            crate::wording::chain(&e)
+        );
+    }
     Ok(Outcome::Stored { status, counts })
 }
 

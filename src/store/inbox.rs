@@ -4,7 +4,6 @@
 //! over every story (566 ms at 100,000 stories before).
 
 use super::{Conn, Store, WritePool, placeholders};
-use crate::model::Tagging;
 
 /// Ids per statement: far below every backend's limit on bound parameters.
 const CHUNK: usize = 400;
@@ -99,59 +98,6 @@ pub(super) async fn refresh_articles(conn: &mut Conn<'_>, articles: &[i64]) -> s
         });
     }
     refresh(conn, &stories).await
-}
-
-/// A new article joined `story`: its rows are updated in place (one more source unless the
-/// story had one of the article's; better scores), rather than recomputed from all the
-/// story's articles, which a story carried by hundreds of sources made slow for every item.
-pub(super) async fn article_joined(
-    conn: &mut Conn<'_>,
-    (story, article, source): (i64, i64, i64),
-    tagging: &Tagging,
-) -> sqlx::Result<()> {
-    let best = tagging
-        .dossiers
-        .iter()
-        .map(|t| t.score)
-        .fold(None, |m: Option<f64>, s| Some(m.map_or(s, |m| m.max(s))));
-    // `articles_story_source` answers the second EXISTS without reading the story's articles.
-    on_conn!(conn, c => {
-        sqlx::query(
-            "UPDATE inbox SET
-               sources = sources + CASE WHEN EXISTS (SELECT 1 FROM articles WHERE id = $1 AND source_id = $3)
-                                          OR EXISTS (SELECT 1 FROM articles WHERE story = $1 AND source_id = $3
-                                                     AND id <> $2) THEN 0 ELSE 1 END,
-               score = CASE WHEN dossier = '' AND score < $4 THEN $4 ELSE score END
-             WHERE story = $1",
-        )
-        .bind(story)
-        .bind(article)
-        .bind(source)
-        .bind(best)
-        .execute(&mut **c)
-        .await?;
-        for tag in &tagging.dossiers {
-            // A dossier new to the story gets a row like the story's others, with the story's
-            // decision in that dossier; a known one keeps the better score.
-            sqlx::query(
-                "INSERT INTO inbox (story, dossier, rank, score, at, title, sources, territories)
-                 SELECT i.story, $2,
-                        COALESCE((SELECT CASE d.state WHEN 'starred' THEN 3 WHEN 'kept' THEN 2
-                                                      WHEN 'rejected' THEN 1 ELSE 0 END
-                                  FROM decisions d WHERE d.story = $1 AND d.dossier = $2), 0),
-                        $3, i.at, i.title, i.sources, i.territories
-                 FROM inbox i WHERE i.story = $1 AND i.dossier = ''
-                 ON CONFLICT (story, dossier) DO UPDATE SET score =
-                   CASE WHEN inbox.score < excluded.score THEN excluded.score ELSE inbox.score END",
-            )
-            .bind(story)
-            .bind(&tag.dossier)
-            .bind(tag.score)
-            .execute(&mut **c)
-            .await?;
-        }
-    });
-    Ok(())
 }
 
 impl Store {

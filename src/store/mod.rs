@@ -61,6 +61,7 @@ mod ledger;
 pub mod postgres;
 pub(crate) mod preferences;
 mod privacy;
+mod storing;
 mod subscribers;
 mod triage;
 
@@ -545,127 +546,18 @@ impl Store {
     /// storing the same story at the same moment still make one story.
     pub(crate) async fn record_success_seeing(
         &self,
-        (source_id, validators, items, now): (i64, &Validators, &[PreparedArticle], DateTime<Utc>),
+        batch: storing::Batch<'_>,
         catch_up: Option<CatchUp<'_>>,
         mut assign_story: impl FnMut(&PreparedArticle, i64) -> i64,
     ) -> anyhow::Result<Counts> {
-        let now_text = timestamp(now);
-        let mut counts = Counts::default();
-        // Changed articles and new stories, whose inbox rows are computed before commit (an
-        // article joining a story updates that story's rows at once).
-        let (mut changed, mut started) = (Vec::new(), Vec::new());
         let mut catch_up = catch_up;
-        on_pool!(self, pool => {
-        let mut tx = pool.begin_write().await?;
-        if let Some(catch_up) = catch_up.as_mut() {
-            learn_newer(&mut Conn::from(&mut *tx), catch_up).await?;
-        }
-        for prepared in items {
-            let item = &prepared.candidate;
-            // One lookup for both identities: the same GUID in this source first, else the
-            // same canonical URL anywhere.
-            let existing: Option<(i64, String, String)> = sqlx::query_as(
-                "SELECT id, title, summary_text FROM articles
-                 WHERE (source_id = $1 AND guid = $2) OR canonical_url = $3
-                 ORDER BY (source_id = $1 AND guid IS NOT NULL AND guid = $2) DESC, id LIMIT 1",
-            )
-            .bind(source_id)
-            .bind(&item.guid)
-            .bind(&item.canonical_url)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let published = item.published.map(timestamp);
-            let territories = serde_json::to_string(&prepared.tagging.territories)?;
-            let id = match existing {
-                Some((id, title, summary)) => {
-                    if title == item.title && summary == item.summary_text {
-                        // An image that appears or changes alone is not news: kept quietly,
-                        // without re-tagging or re-indexing.
-                        sqlx::query(
-                            "UPDATE articles SET image = $1 WHERE id = $2 AND image IS DISTINCT FROM $1",
-                        )
-                        .bind(&item.image)
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await?;
-                        counts.unchanged += 1;
-                        continue;
-                    }
-                    sqlx::query(
-                        "UPDATE articles SET title = $1, summary_html = $2, summary_text = $3,
-                         published = COALESCE($4, published), updated_at = $5, fingerprint = $6,
-                         territories = $7, indexed_at = NULL, image = $9 WHERE id = $8",
-                    )
-                    .bind(&item.title)
-                    .bind(&item.summary_html)
-                    .bind(&item.summary_text)
-                    .bind(&published)
-                    .bind(&now_text)
-                    .bind(&prepared.fingerprint)
-                    .bind(&territories)
-                    .bind(id)
-                    .bind(&item.image)
-                    .execute(&mut *tx)
-                    .await?;
-                    sqlx::query("DELETE FROM tags WHERE article_id = $1")
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await?;
-                    counts.updated += 1;
-                    changed.push(id);
-                    id
-                }
-                None => {
-                    let id: i64 = sqlx::query_scalar(
-                        "INSERT INTO articles (source_id, guid, canonical_url, url, title, summary_html,
-                           summary_text, author, published, date_flag, first_seen, updated_at, language,
-                           fingerprint, territories, image)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14, $15) RETURNING id",
-                    )
-                    .bind(source_id)
-                    .bind(&item.guid)
-                    .bind(&item.canonical_url)
-                    .bind(&item.url)
-                    .bind(&item.title)
-                    .bind(&item.summary_html)
-                    .bind(&item.summary_text)
-                    .bind(&item.author)
-                    .bind(&published)
-                    .bind(item.date_flag.map(|f| f.as_str()))
-                    .bind(&now_text)
-                    .bind(&item.language)
-                    .bind(&prepared.fingerprint)
-                    .bind(&territories)
-                    .bind(&item.image)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    // A NULL story means "its own story" (queries read COALESCE(story, id)).
-                    let story = assign_story(prepared, id);
-                    if story != id {
-                        sqlx::query("UPDATE articles SET story = $1 WHERE id = $2")
-                            .bind(story)
-                            .bind(id)
-                            .execute(&mut *tx)
-                            .await?;
-                        let joined = (story, id, source_id);
-                        let mut conn = Conn::from(&mut *tx);
-                        inbox::article_joined(&mut conn, joined, &prepared.tagging).await?;
-                    } else {
-                        started.push(id);
-                    }
-                    counts.new += 1;
-                    id
-                }
-            };
-            insert_tags(&mut Conn::from(&mut *tx), id, &prepared.tagging).await?;
-        }
-        // After the joins: a story started in this batch is computed whole, with the
-        // articles that joined it since.
-        let mut conn = Conn::from(&mut *tx);
-        inbox::refresh(&mut conn, &started).await?;
-        inbox::refresh_articles(&mut conn, &changed).await?;
-        mark_fetched(&mut conn, source_id, validators, &now_text).await?;
-        tx.commit().await?;
+        let counts = on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let conn = &mut Conn::from(&mut *tx);
+            let counts =
+                storing::store_batch(conn, batch, catch_up.as_mut(), &mut assign_story).await?;
+            tx.commit().await?;
+            counts
         });
         Ok(counts)
     }
