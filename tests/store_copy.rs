@@ -60,7 +60,8 @@ fn ok(out: &Output) -> String {
 }
 
 /// An archive with rows in every table: what the binary writes, then the few tables only the
-/// daemon fills (job runs, alerts, reminders, "suite de" links, "to check" bands) given a row
+/// daemon fills (job runs, alerts, reminders, "suite de" links, "to check" bands, polling
+/// leases) given a row
 /// each directly, so that no table goes through the copy empty.
 fn filled_archive(sink: &Sink, server: &TestServer) -> Workspace {
     let templates = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
@@ -175,6 +176,8 @@ async fn daemon_rows(path: &Path) {
          SELECT MAX(id), MIN(id), 0.4375 FROM articles WHERE true ON CONFLICT DO NOTHING",
         "INSERT INTO to_check (story, dossier, probability, why) \
          SELECT MIN(id), 'securite', 0.1 + 0.2, '[\"délinquance\"]' FROM articles WHERE true ON CONFLICT DO NOTHING",
+        "INSERT INTO source_leases (url, slot, holder, expires, done) VALUES ('https://exemple.fr/flux.xml', \
+         '2026-12-06T06:00:00Z', 'serveur:42:1765000000000', '2026-12-06T06:00:16Z', 1) ON CONFLICT DO NOTHING",
     ] {
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .execute(&mut c)
