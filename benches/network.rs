@@ -345,7 +345,7 @@ fn thousands(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push('\u{202f}');
         }
         out.push(c);
@@ -421,7 +421,7 @@ fn main() {
         "Réseau : {centres} centres × {per_centre} sources ({} entrées, {} sources distinctes dont {} partagées \
          entre listes), serveur local (latences 0 à {MAX_LATENCY_MS} ms, graine {seed} : VEILLE_NETWORK_SEED={seed} \
          pour la rejouer), créneaux d'une minute en temps accéléré, binaire {}",
-        centres * per_centre,
+        thousands(centres * per_centre),
         net.distinct.len(),
         net.shared,
         env!("CARGO_BIN_EXE_veille")
