@@ -72,10 +72,11 @@ lint:
 
 ## Benchmarks (figures printed; compare side by side with Python feedparser; send: SMTP to
 ## Postfix smtp-sink, against smtp-source; daemon: 300 sources × 1,000 cycles in compressed
-## time, memory and CPU per cycle; web: veille serve next to nginx under wrk, and slowloris).
+## time, memory and CPU per cycle; network: 19 centres' lists on one PostgreSQL polled by 1, 2
+## and 4 daemons, and by one on SQLite; web: veille serve next to nginx under wrk, and slowloris).
 bench: deps bench-system-deps release
 	$(CARGO) bench --locked --bench parse --bench fetch --bench dedup --bench search --bench send \
-	  --bench triage --bench daemon --bench extract
+	  --bench triage --bench daemon --bench extract --bench network
 	benches/web_load.sh target/release/veille
 
 ## Fuzzing (stable Rust, tests/fuzz.rs): each target for FUZZ_SECS seconds (60 by default ; 600
