@@ -12,7 +12,11 @@ fn centre(url: &str, feed: &str, id: &str, name: &str) -> Workspace {
     Workspace::sharing(
         "",
         &format!(
-            "[centre]\nid = \"{id}\"\nname = \"{name}\"\nregion = \"occitanie\"\n\n{}",
+            "[centre]\nid = \"{id}\"\nname = \"{name}\"\nregion = \"occitanie\"\n\n\
+             [publish]\ntemplates = \"{}\"\n\n{}",
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("templates")
+                .display(),
             support::feed_source("Le Monde", feed)
         ),
         url,
