@@ -26,6 +26,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Err(code) => return code_of(code),
     };
     crate::store::configure(prepared.config.store.clone());
+    crate::store::centres::configure(prepared.config.centre.clone());
     if let Some(result) = offline(&prepared.config, &cli.command) {
         return exit(result);
     }

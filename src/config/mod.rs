@@ -15,6 +15,7 @@ use crate::model::Source;
 
 mod alerts;
 mod bounces;
+pub mod centre;
 mod collector;
 mod dossiers;
 mod full_text;
@@ -81,6 +82,8 @@ pub struct Config {
     pub(crate) privacy: trust::PrivacySettings,
     /// Where the store lives (`[store] url`; `VEILLE_DATABASE_URL` overrides it).
     pub(crate) store: store::StoreLocation,
+    /// Which centre of the network this is (`[centre]`; the single-centre default without).
+    pub(crate) centre: centre::Centre,
     /// The file's text and where each dossier's `rules` string sits in it, so that later
     /// stages can point at a mistake inside a rule.
     pub(crate) text: String,
@@ -159,6 +162,8 @@ struct RawConfig {
     privacy: Option<trust::PrivacySettings>,
     #[serde(default)]
     store: Option<store::RawStore>,
+    #[serde(default)]
+    centre: Option<centre::RawCentre>,
 }
 
 /// Reads and validates a configuration file.
@@ -200,6 +205,7 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
     let web = web::validate(raw.web, &mut c);
     let publications = publications::validate(raw.publications, &raw.lists, &mut c, &mut schedules);
     let store = store::validate(raw.store, &mut c);
+    let centre = centre::validate(raw.centre, &mut c);
     c.finish(Config {
         path: PathBuf::from(file),
         settings,
@@ -217,6 +223,7 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
         backup,
         privacy: raw.privacy.unwrap_or_default(),
         store,
+        centre,
         text: text.to_string(),
         rule_spans,
     })

@@ -401,3 +401,45 @@ async fn the_detail_pane_shows_the_article_text() {
 }
 
 mod counts;
+
+#[tokio::test]
+async fn the_detail_pane_says_what_the_other_centres_kept() {
+    use crate::config::centre::Centre;
+    let dir = tempfile::tempdir().unwrap();
+    let config = config();
+    let store = store(dir.path(), &config).await;
+    let centre = |id: &str, name: &str| Centre {
+        id: id.into(),
+        name: name.into(),
+        region: String::new(),
+    };
+    let rt = store.for_centre(&centre("rt", "R&T")).await.unwrap();
+    let labo = store
+        .for_centre(&centre("labo", "Labo Cités"))
+        .await
+        .unwrap();
+    let lead = rt.inbox(&Default::default()).await.unwrap()[0].story;
+    let now = Utc::now();
+    labo.decide(lead, Some("pauvrete"), DecisionState::Kept, "léa", now)
+        .await
+        .unwrap();
+    let other = store.unregistered_centre("autre");
+    other
+        .decide(lead, Some("pauvrete"), DecisionState::Starred, "max", now)
+        .await
+        .unwrap();
+    let app = App::for_tests(rt, config, dir.path()).await;
+    let screen = screen(&app, 100, 40);
+    assert!(screen.contains("Dans le réseau :"), "{screen}");
+    assert!(
+        screen.contains("pauvrete : gardée par Labo Cités"),
+        "{screen}"
+    );
+    // A centre that never registered a name is named by its id.
+    assert!(
+        screen.contains("pauvrete : à la une pour autre"),
+        "{screen}"
+    );
+    // This centre decided nothing: no decision of its own shows.
+    assert!(!screen.contains("Décisions :"), "{screen}");
+}

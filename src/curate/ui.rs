@@ -471,6 +471,7 @@ fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
             )));
         }
     }
+    lines.extend(elsewhere_lines(&d.elsewhere));
     // The article's own text last: what the curator would otherwise open the link for.
     if let Some(body) = &d.body {
         lines.push(Line::from(Span::styled(
@@ -485,6 +486,32 @@ fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
             .wrap(Wrap { trim: false }),
         area,
     );
+}
+
+/// What the other centres of the network kept or starred of the story ("gardée par Labo
+/// Cités", "à la une pour R&T"): a cue, not a decision of this centre.
+fn elsewhere_lines(elsewhere: &[(String, String, DecisionState)]) -> Vec<Line<'static>> {
+    if elsewhere.is_empty() {
+        return Vec::new();
+    }
+    let mut lines = vec![Line::from(Span::styled(
+        "Dans le réseau :",
+        Style::default().add_modifier(Modifier::BOLD),
+    ))];
+    for (centre, dossier, state) in elsewhere {
+        let what = if *state == DecisionState::Starred {
+            format!("à la une pour {centre}")
+        } else {
+            format!("gardée par {centre}")
+        };
+        let dossier = if dossier.is_empty() {
+            "hors dossier"
+        } else {
+            dossier.as_str()
+        };
+        lines.push(Line::from(format!("  {dossier} : {what}")));
+    }
+    lines
 }
 
 /// The "suite de" link and, for a story of the "to check" band, the learned words behind it.

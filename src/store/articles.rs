@@ -169,11 +169,12 @@ impl Store {
         Ok(map)
     }
 
-    /// Each decided story's strongest state over all dossiers.
+    /// Each story decided by this centre: its strongest state over all dossiers.
     pub(crate) async fn story_states(&self) -> anyhow::Result<HashMap<i64, DecisionState>> {
         let mut map: HashMap<i64, DecisionState> = HashMap::new();
         let rows: Vec<(i64, String)> = on_pool!(self, pool => {
-            sqlx::query_as("SELECT story, state FROM decisions")
+            sqlx::query_as("SELECT story, state FROM decisions WHERE centre = $1")
+                .bind(self.centre())
                 .fetch_all(pool)
                 .await?
         });

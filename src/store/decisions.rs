@@ -24,23 +24,29 @@ pub(super) type DecisionRow = (Option<String>, Option<String>, Option<String>);
 /// The decision of a story in a dossier, inside a transaction.
 pub(super) async fn current_decision(
     conn: &mut Conn<'_>,
+    centre: &str,
     story: i64,
     dossier: &str,
 ) -> sqlx::Result<DecisionRow> {
     let row: Option<DecisionRow> = on_conn!(conn, c => {
-        sqlx::query_as("SELECT state, title, lede FROM decisions WHERE story = $1 AND dossier = $2")
+        sqlx::query_as(
+            "SELECT state, title, lede FROM decisions WHERE story = $1 AND dossier = $2
+             AND centre = $3",
+        )
             .bind(story)
             .bind(dossier)
+            .bind(centre)
             .fetch_optional(&mut **c)
             .await?
     });
     Ok(row.unwrap_or_default())
 }
 
-/// The one upsert of a decision: `after` = (state, edited title, edited lede) replaces
-/// what `before` (read in the same transaction) held, and the change is logged.
+/// The one upsert of a decision of `centre`: `after` = (state, edited title, edited lede)
+/// replaces what `before` (read in the same transaction) held, and the change is logged.
 pub(super) async fn write_decision(
     conn: &mut Conn<'_>,
+    centre: &str,
     who: (i64, &str, &str, &str),
     before: &DecisionRow,
     after: (&str, Option<&str>, Option<&str>),
@@ -48,9 +54,9 @@ pub(super) async fn write_decision(
     let (story, dossier, curator, at) = who;
     on_conn!(conn, c => {
         sqlx::query(
-            "INSERT INTO decisions (story, dossier, state, curator, decided_at, title, lede)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
-             ON CONFLICT (story, dossier) DO UPDATE SET state = excluded.state,
+            "INSERT INTO decisions (story, dossier, state, curator, decided_at, title, lede, centre)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             ON CONFLICT (centre, story, dossier) DO UPDATE SET state = excluded.state,
                curator = excluded.curator, decided_at = excluded.decided_at,
                title = excluded.title, lede = excluded.lede",
         )
@@ -61,16 +67,18 @@ pub(super) async fn write_decision(
         .bind(at)
         .bind(after.1)
         .bind(after.2)
+        .bind(centre)
         .execute(&mut **c)
         .await?;
     });
     super::inbox::refresh(conn, &[story]).await?;
-    log_decision(conn, who, before, after).await
+    log_decision(conn, centre, who, before, after).await
 }
 
 /// One line of the decision log: who changed what, from what.
 pub(super) async fn log_decision(
     conn: &mut Conn<'_>,
+    centre: &str,
     (story, dossier, curator, at): (i64, &str, &str, &str),
     before: &DecisionRow,
     after: (&str, Option<&str>, Option<&str>),
@@ -78,8 +86,8 @@ pub(super) async fn log_decision(
     on_conn!(conn, c => {
         sqlx::query(
             "INSERT INTO decision_log (story, dossier, curator, at, before_state, after_state,
-               before_title, after_title, before_lede, after_lede)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+               before_title, after_title, before_lede, after_lede, centre)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(story)
         .bind(dossier)
@@ -91,6 +99,7 @@ pub(super) async fn log_decision(
         .bind(after.1)
         .bind(&before.2)
         .bind(after.2)
+        .bind(centre)
         .execute(&mut **c)
         .await?;
     });
@@ -153,17 +162,19 @@ impl Store {
             let mut conn = Conn::from(&mut *tx);
             let dossiers = decide_in(&mut conn, story, dossier).await?;
             for d in &dossiers {
-                let before = current_decision(&mut conn, story, d).await?;
+                let before = current_decision(&mut conn, self.centre(), story, d).await?;
                 // The state changes; the edited title and lede stay.
                 let after = (state.as_str(), before.1.as_deref(), before.2.as_deref());
-                write_decision(&mut conn, (story, d, curator, &at), &before, after).await?;
+                let who = (story, d.as_str(), curator, at.as_str());
+                write_decision(&mut conn, self.centre(), who, &before, after).await?;
             }
             tx.commit().await?;
             Ok(dossiers)
         })
     }
 
-    /// The log of a story's decisions, oldest first: (dossier, curator, at, before, after).
+    /// The log of a story's decisions by this centre, oldest first: (dossier, curator, at,
+    /// before, after).
     /// Only the curation tests read it back; the log itself is for people reading the base.
     #[cfg(test)]
     pub(crate) async fn decision_log(
@@ -171,9 +182,10 @@ impl Store {
         story: i64,
     ) -> anyhow::Result<Vec<(String, String, String, Option<String>, String)>> {
         Ok(on_pool!(self, pool => sqlx::query_as(
-            "SELECT dossier, curator, at, before_state, after_state FROM decision_log WHERE story = $1 ORDER BY id",
+            "SELECT dossier, curator, at, before_state, after_state FROM decision_log WHERE story = $1 AND centre = $2 ORDER BY id",
         )
         .bind(story)
+        .bind(self.centre())
         .fetch_all(pool)
         .await?))
     }

@@ -670,10 +670,12 @@ impl Store {
         let (edit, others, dossiers): (Option<Edit>, Vec<(String, String)>, Vec<String>) = on_pool!(self, pool => {
             let edit = sqlx::query_as(
                 "SELECT title, lede, state FROM decisions WHERE story = $1 AND ($2 IS NULL OR dossier = $2)
+                   AND centre = $3
                  ORDER BY (title IS NOT NULL OR lede IS NOT NULL) DESC, decided_at DESC, dossier LIMIT 1",
             )
             .bind(story)
             .bind(dossier)
+            .bind(self.centre())
             .fetch_optional(pool)
             .await?;
             let others = sqlx::query_as(
@@ -727,7 +729,7 @@ impl Store {
         let stories: Vec<i64> = on_pool!(self, pool => {
             sqlx::query_scalar(
                 "SELECT d.story FROM decisions d JOIN articles a ON a.id = d.story
-                 WHERE d.dossier = $1 AND d.state IN ('kept', 'starred')
+                 WHERE d.dossier = $1 AND d.state IN ('kept', 'starred') AND d.centre = $4
                    AND COALESCE(a.published, a.first_seen) >= $2
                  ORDER BY d.state = 'starred' DESC, COALESCE(a.published, a.first_seen) DESC, d.story DESC
                  LIMIT $3",
@@ -735,6 +737,7 @@ impl Store {
             .bind(dossier)
             .bind(timestamp(since))
             .bind(i64::from(limit))
+            .bind(self.centre())
             .fetch_all(pool)
             .await?
         });

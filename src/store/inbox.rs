@@ -11,15 +11,17 @@ const CHUNK: usize = 400;
 /// The rows of the stories whose lead article matches `{LEADS}`, with the views they belong
 /// to from `{VIEWS}`. Must compute what migration 0012's fill computes (the tests compare
 /// both with the inbox query of before).
-const FILL: &str = "INSERT INTO inbox (story, dossier, rank, score, at, title, sources, territories)
-SELECT a.id, v.dossier,
+const FILL: &str = "INSERT INTO inbox (centre, story, dossier, rank, score, at, title, sources, territories)
+SELECT c.id, a.id, v.dossier,
        COALESCE((SELECT MAX(CASE d.state WHEN 'starred' THEN 3 WHEN 'kept' THEN 2
                                          WHEN 'rejected' THEN 1 ELSE 0 END)
-                 FROM decisions d WHERE d.story = a.id AND (v.dossier = '' OR d.dossier = v.dossier)), 0),
+                 FROM decisions d WHERE d.centre = c.id AND d.story = a.id
+                   AND (v.dossier = '' OR d.dossier = v.dossier)), 0),
        COALESCE((SELECT MAX(t.score) FROM tags t JOIN articles b ON b.id = t.article_id
                  WHERE (b.id = a.id OR b.story = a.id) AND (v.dossier = '' OR t.dossier = v.dossier)), 0.0),
        COALESCE(a.published, a.first_seen),
-       COALESCE((SELECT d.title FROM decisions d WHERE d.story = a.id AND d.title IS NOT NULL
+       COALESCE((SELECT d.title FROM decisions d WHERE d.centre = c.id AND d.story = a.id
+                   AND d.title IS NOT NULL
                  ORDER BY d.decided_at DESC LIMIT 1), a.title),
        (SELECT COUNT(DISTINCT b.source_id) FROM articles b WHERE b.id = a.id OR b.story = a.id),
        a.territories
@@ -29,10 +31,13 @@ JOIN (SELECT s.id AS story, '' AS dossier FROM articles s WHERE {LEADS_S}
       SELECT COALESCE(b.story, b.id) AS story, t.dossier FROM tags t
       JOIN articles b ON b.id = t.article_id WHERE {MEMBERS_B}) v
   ON v.story = a.id
-WHERE (a.story IS NULL OR a.story = a.id) AND {LEADS_A}";
+CROSS JOIN centres c
+WHERE (a.story IS NULL OR a.story = a.id) AND {LEADS_A} AND {CENTRE}";
 
-/// The fill statement restricted to `n` story ids bound as `$1…$n` (or unrestricted).
-fn fill_sql(n: Option<usize>) -> String {
+/// The fill statement restricted to `n` story ids bound as `$1…$n` (or unrestricted), for
+/// every registered centre (each has its own rows: the rank and title come from its own
+/// decisions), or for the one centre bound as `$1` (with no story ids).
+fn fill_sql(n: Option<usize>, one_centre: bool) -> String {
     let (leads_s, members_b, leads_a) = match n {
         None => (
             "1 = 1".to_string(),
@@ -52,6 +57,7 @@ fn fill_sql(n: Option<usize>) -> String {
     FILL.replace("{LEADS_S}", &leads_s)
         .replace("{MEMBERS_B}", &members_b)
         .replace("{LEADS_A}", &leads_a)
+        .replace("{CENTRE}", if one_centre { "c.id = $1" } else { "1 = 1" })
 }
 
 /// Recomputes the inbox rows of these stories (ids of their lead articles): a story that is
@@ -64,7 +70,7 @@ pub(super) async fn refresh(conn: &mut Conn<'_>, stories: &[i64]) -> sqlx::Resul
         let list = placeholders(1, chunk.len());
         // Only placeholders are spliced into constant text; every value is bound.
         let delete = format!("DELETE FROM inbox WHERE story IN ({list})");
-        let fill = fill_sql(Some(chunk.len()));
+        let fill = fill_sql(Some(chunk.len()), false);
         on_conn!(conn, c => {
             let mut query = sqlx::query(sqlx::AssertSqlSafe(delete));
             for id in chunk {
@@ -100,6 +106,22 @@ pub(super) async fn refresh_articles(conn: &mut Conn<'_>, articles: &[i64]) -> s
     refresh(conn, &stories).await
 }
 
+/// Computes the rows of a centre that has just registered (an archive migrated to 0014 had
+/// the single centre's rows before it was registered: they are recomputed).
+pub(super) async fn fill_centre(conn: &mut Conn<'_>, centre: &str) -> sqlx::Result<()> {
+    on_conn!(conn, c => {
+        sqlx::query("DELETE FROM inbox WHERE centre = $1")
+            .bind(centre)
+            .execute(&mut **c)
+            .await?;
+        sqlx::query(sqlx::AssertSqlSafe(fill_sql(None, true)))
+            .bind(centre)
+            .execute(&mut **c)
+            .await?;
+    });
+    Ok(())
+}
+
 impl Store {
     /// Recomputes the whole inbox from articles, tags and decisions, as migration 0012 does
     /// on upgrade: for data written behind the store's back (a benchmark's bulk fill).
@@ -107,7 +129,7 @@ impl Store {
         on_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
             sqlx::query("DELETE FROM inbox").execute(&mut *tx).await?;
-            sqlx::query(sqlx::AssertSqlSafe(fill_sql(None)))
+            sqlx::query(sqlx::AssertSqlSafe(fill_sql(None, false)))
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;

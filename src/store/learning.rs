@@ -82,9 +82,10 @@ impl Store {
                         string_agg(CASE WHEN d.state IN ('kept', 'starred') THEN d.dossier END, ',') AS kept,
                         string_agg(CASE WHEN d.state = 'rejected' THEN d.dossier END, ',') AS rejected
                  FROM decisions d JOIN articles a ON a.id = d.story
-                 WHERE d.state <> 'new'
+                 WHERE d.state <> 'new' AND d.centre = $1
                  GROUP BY d.story, a.title, a.summary_text ORDER BY d.story",
             )
+            .bind(self.centre())
             .fetch_all(pool)
             .await?
         });
@@ -115,13 +116,14 @@ impl Store {
                         (SELECT string_agg(t.dossier, ',') FROM tags t JOIN articles b ON b.id = t.article_id
                          WHERE b.id = a.id OR b.story = a.id) AS tagged,
                         (SELECT string_agg(d.dossier, ',') FROM decisions d
-                         WHERE d.story = a.id AND d.state <> 'new') AS decided
+                         WHERE d.story = a.id AND d.state <> 'new' AND d.centre = $2) AS decided
                  FROM articles a
                  WHERE (a.story IS NULL OR a.story = a.id)
                    AND COALESCE(a.published, a.first_seen) >= $1
                  ORDER BY a.id",
             )
             .bind(&since)
+            .bind(self.centre())
             .fetch_all(pool)
             .await?
         });
@@ -178,12 +180,13 @@ impl Store {
                  FROM to_check c JOIN articles a ON a.id = c.story
                  WHERE c.dossier = $1
                    AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.story = c.story
-                                   AND d.dossier = c.dossier AND d.state <> 'new')
+                                   AND d.dossier = c.dossier AND d.state <> 'new' AND d.centre = $3)
                  ORDER BY c.probability DESC, c.story DESC
                  LIMIT $2",
             )
             .bind(dossier)
             .bind(i64::from(limit.max(1)))
+            .bind(self.centre())
             .fetch_all(pool)
             .await?
         });
@@ -229,10 +232,12 @@ impl Store {
         Ok(on_pool!(self, pool => {
             sqlx::query_as(
                 "SELECT l.previous, COALESCE((SELECT d.title FROM decisions d WHERE d.story = l.previous
-                        AND d.title IS NOT NULL ORDER BY d.decided_at DESC LIMIT 1), a.title) AS title
+                        AND d.title IS NOT NULL AND d.centre = $2 ORDER BY d.decided_at DESC LIMIT 1),
+                        a.title) AS title
                  FROM story_links l JOIN articles a ON a.id = l.previous WHERE l.story = $1",
             )
             .bind(story)
+            .bind(self.centre())
             .fetch_optional(pool)
             .await?
         }))

@@ -47,6 +47,7 @@ mod alerts;
 mod articles;
 mod bodies;
 pub(crate) mod bounces;
+pub mod centres;
 pub(crate) mod clicks;
 pub(crate) mod copy;
 mod decisions;
@@ -99,6 +100,9 @@ pub static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrat
 #[derive(Clone)]
 pub struct Store {
     backend: Backend,
+    /// The centre whose decisions, editions and lists this store reads and writes
+    /// (`centres`); `""` for the single-centre default.
+    centre: std::sync::Arc<str>,
 }
 
 /// The database behind the store.
@@ -385,9 +389,12 @@ impl Store {
     /// Opens (and creates or migrates) the PostgreSQL database at `url`.
     pub async fn open_postgres(url: &str) -> anyhow::Result<Store> {
         let pool = postgres::open(url).await?;
-        Ok(Store {
+        Store {
             backend: Backend::Postgres(pool),
-        })
+            centre: std::sync::Arc::from(""),
+        }
+        .with_configured_centre()
+        .await
     }
 
     /// Opens (and creates or migrates) `veille.sqlite` in `archive`, whatever the
@@ -425,9 +432,12 @@ impl Store {
         SQLITE_MIGRATIONS.run(&pool).await.map_err(|e| {
             anyhow::anyhow!("migration de la base {} impossible : {e}", path.display())
         })?;
-        Ok(Store {
+        Store {
             backend: Backend::Sqlite(pool),
-        })
+            centre: std::sync::Arc::from(""),
+        }
+        .with_configured_centre()
+        .await
     }
 
     /// The highest article id stored so far (0 for none): where a story index starts

@@ -370,7 +370,7 @@ type Joined<'a> = (i64, Vec<i64>, Vec<(&'a str, f64)>);
 
 /// New articles joined stories: each story's inbox rows are updated in place (one more
 /// source unless the story had one of this source's before the batch; better scores), as
-/// `inbox::article_joined` does for one article.
+/// the per-article update did before, for every centre's rows.
 async fn joined(
     conn: &mut Conn<'_>,
     source_id: i64,
@@ -424,14 +424,15 @@ async fn joined(
                 // A dossier new to the story gets a row like the story's others, with the
                 // story's decision in that dossier; a known one keeps the better score.
                 sqlx::query(
-                    "INSERT INTO inbox (story, dossier, rank, score, at, title, sources, territories)
-                     SELECT i.story, $2,
+                    "INSERT INTO inbox (centre, story, dossier, rank, score, at, title, sources, territories)
+                     SELECT i.centre, i.story, $2,
                             COALESCE((SELECT CASE d.state WHEN 'starred' THEN 3 WHEN 'kept' THEN 2
                                                           WHEN 'rejected' THEN 1 ELSE 0 END
-                                      FROM decisions d WHERE d.story = $1 AND d.dossier = $2), 0),
+                                      FROM decisions d WHERE d.centre = i.centre AND d.story = $1
+                                        AND d.dossier = $2), 0),
                             $3, i.at, i.title, i.sources, i.territories
                      FROM inbox i WHERE i.story = $1 AND i.dossier = ''
-                     ON CONFLICT (story, dossier) DO UPDATE SET score =
+                     ON CONFLICT (centre, story, dossier) DO UPDATE SET score =
                        CASE WHEN inbox.score < excluded.score THEN excluded.score ELSE inbox.score END",
                 )
                 .bind(story)

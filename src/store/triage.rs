@@ -57,6 +57,8 @@ pub(crate) struct StoryDetail {
     pub(crate) articles: Vec<(String, String, String, String)>,
     /// Per dossier: (dossier, state, curator, at).
     pub(crate) decisions: Vec<(String, DecisionState, String, String)>,
+    /// What the other centres kept or starred: (centre's name, dossier, state).
+    pub(crate) elsewhere: Vec<(String, String, DecisionState)>,
     /// The text of the lead article's page (`full_text`), else of another article's.
     pub(crate) body: Option<String>,
 }
@@ -119,14 +121,14 @@ impl Store {
         // are checked on the rows as they come, until the page is full.
         let mut sql = String::from(
             "SELECT i.story, i.title, i.at, i.territories, i.sources, i.score, i.rank FROM inbox i
-             WHERE i.dossier = $1 AND i.rank = $2
+             WHERE i.centre = $5 AND i.dossier = $1 AND i.rank = $2
                AND ($3 IS NULL OR i.at >= $3) AND ($4 IS NULL OR i.at < $4)",
         );
         if !filter.sources.is_empty() {
             sql.push_str(&format!(
                 " AND EXISTS (SELECT 1 FROM articles b JOIN sources bs ON bs.id = b.source_id
                    WHERE (b.id = i.story OR b.story = i.story) AND bs.name IN ({}))",
-                super::placeholders(5, filter.sources.len())
+                super::placeholders(6, filter.sources.len())
             ));
         }
         if filter.after.is_some() {
@@ -149,7 +151,8 @@ impl Store {
                 .bind(filter.dossier.as_deref().unwrap_or(""))
                 .bind(rank)
                 .bind(&since)
-                .bind(&until);
+                .bind(&until)
+                .bind(self.centre());
             for name in &filter.sources {
                 query = query.bind(name);
             }
@@ -192,15 +195,16 @@ impl Store {
             let list = super::placeholders(1, chunk.len());
             let sql = format!(
                 "SELECT story, dossier FROM inbox WHERE story IN ({}) AND dossier <> ''
-                 ORDER BY story, dossier",
-                list
+                 AND centre = ${} ORDER BY story, dossier",
+                list,
+                chunk.len() + 1
             );
             let found: Vec<(i64, String)> = on_pool!(self, pool => {
                 let mut query = sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql));
                 for id in chunk {
                     query = query.bind(id);
                 }
-                query.fetch_all(pool).await?
+                query.bind(self.centre()).fetch_all(pool).await?
             });
             for (story, dossier) in found {
                 if let Some(&i) = at.get(&story) {
@@ -214,7 +218,10 @@ impl Store {
     /// Undecided stories per dossier (the inbox header), and over all dossiers under `""`.
     pub(crate) async fn inbox_counts(&self) -> anyhow::Result<BTreeMap<String, i64>> {
         let rows: Vec<(String, i64)> = on_pool!(self, pool => {
-            sqlx::query_as("SELECT dossier, COUNT(*) FROM inbox WHERE rank = 0 GROUP BY dossier")
+            sqlx::query_as(
+                "SELECT dossier, COUNT(*) FROM inbox WHERE rank = 0 AND centre = $1 GROUP BY dossier",
+            )
+                .bind(self.centre())
                 .fetch_all(pool)
                 .await?
         });
@@ -255,9 +262,10 @@ impl Store {
             .await?;
             let decided: Vec<DecisionDbRow> = sqlx::query_as(
                 "SELECT dossier, state, curator, decided_at, title, lede FROM decisions
-                 WHERE story = $1 ORDER BY decided_at DESC, dossier",
+                 WHERE story = $1 AND centre = $2 ORDER BY decided_at DESC, dossier",
             )
             .bind(story)
+            .bind(self.centre())
             .fetch_all(pool)
             .await?;
             let body: Option<String> = sqlx::query_scalar(
@@ -292,7 +300,9 @@ impl Store {
             }
             decisions.push((r.dossier, state, r.curator, r.decided_at));
         }
+        let elsewhere = self.kept_elsewhere(story).await?;
         Ok(Some(StoryDetail {
+            elsewhere,
             body,
             story,
             title,
@@ -334,10 +344,12 @@ impl Store {
         for d in dossiers {
             let row: Option<(String, Option<String>, Option<String>)> = on_pool!(self, pool => {
                 sqlx::query_as(
-                    "SELECT state, title, lede FROM decisions WHERE story = $1 AND dossier = $2",
+                    "SELECT state, title, lede FROM decisions WHERE story = $1 AND dossier = $2
+                     AND centre = $3",
                 )
                 .bind(story)
                 .bind(d)
+                .bind(self.centre())
                 .fetch_optional(pool)
                 .await?
             });
@@ -368,17 +380,18 @@ impl Store {
             let mut tx = pool.begin_write().await?;
             let mut conn = Conn::from(&mut *tx);
             for (dossier, before) in snapshot {
-                let current = current_decision(&mut conn, story, dossier).await?;
+                let current = current_decision(&mut conn, self.centre(), story, dossier).await?;
                 let who = (story, dossier.as_str(), curator, at.as_str());
                 match before {
                     None => {
-                        delete_decision(&mut conn, story, dossier).await?;
+                        delete_decision(&mut conn, self.centre(), story, dossier).await?;
                         super::inbox::refresh(&mut conn, &[story]).await?;
-                        log_decision(&mut conn, who, &current, ("new", None, None)).await?;
+                        let after = ("new", None, None);
+                        log_decision(&mut conn, self.centre(), who, &current, after).await?;
                     }
                     Some((s, t, l)) => {
                         let after = (s.as_str(), t.as_deref(), l.as_deref());
-                        write_decision(&mut conn, who, &current, after).await?;
+                        write_decision(&mut conn, self.centre(), who, &current, after).await?;
                     }
                 }
             }
@@ -403,11 +416,12 @@ impl Store {
             let mut tx = pool.begin_write().await?;
             let mut conn = Conn::from(&mut *tx);
             for dossier in dossiers {
-                let before = current_decision(&mut conn, story, dossier).await?;
+                let before = current_decision(&mut conn, self.centre(), story, dossier).await?;
                 // The state stays (`new` without a decision); title and lede change.
                 let state = before.0.clone().unwrap_or_else(|| "new".into());
                 let who = (story, dossier.as_str(), curator, at.as_str());
-                write_decision(&mut conn, who, &before, (&state, title, lede)).await?;
+                let after = (state.as_str(), title, lede);
+                write_decision(&mut conn, self.centre(), who, &before, after).await?;
             }
             tx.commit().await?;
         });
@@ -429,11 +443,17 @@ impl Store {
 }
 
 /// Removes a story's decision in one dossier, inside the caller's transaction.
-async fn delete_decision(conn: &mut Conn<'_>, story: i64, dossier: &str) -> sqlx::Result<()> {
+async fn delete_decision(
+    conn: &mut Conn<'_>,
+    centre: &str,
+    story: i64,
+    dossier: &str,
+) -> sqlx::Result<()> {
     on_conn!(conn, c => {
-        sqlx::query("DELETE FROM decisions WHERE story = $1 AND dossier = $2")
+        sqlx::query("DELETE FROM decisions WHERE story = $1 AND dossier = $2 AND centre = $3")
             .bind(story)
             .bind(dossier)
+            .bind(centre)
             .execute(&mut **c)
             .await?;
     });
