@@ -133,7 +133,7 @@ impl Store {
         }
         if filter.after.is_some() {
             // A row value: one range of `inbox_view`, in SQLite and PostgreSQL alike.
-            let n = 5 + filter.sources.len();
+            let n = 6 + filter.sources.len();
             sql.push_str(&format!(
                 " AND (i.score, i.at, i.story) < (${n}, ${}, ${})",
                 n + 1,
