@@ -251,11 +251,18 @@ fn violations(root: &Path) -> Vec<String> {
     problems
 }
 
-/// Files that hold only tests by their name (declared under `#[cfg(test)]` elsewhere).
+/// Files that hold only tests by their name (declared under `#[cfg(test)]` elsewhere), and
+/// the files a `tests.rs` declares in its own `tests/` folder.
 fn is_test_file(path: &Path) -> bool {
-    path.file_stem()
+    let by_name = path
+        .file_stem()
         .and_then(|s| s.to_str())
-        .is_some_and(|s| s == "tests" || s.ends_with("_tests"))
+        .is_some_and(|s| s == "tests" || s.ends_with("_tests"));
+    let in_tests_folder = path
+        .parent()
+        .and_then(|p| p.file_name())
+        .is_some_and(|d| d == "tests");
+    by_name || in_tests_folder
 }
 
 #[test]
@@ -355,4 +362,6 @@ fn the_table_and_the_imports_are_read_as_written() {
         ["model", "text"]
     );
     assert!(test_files.contains(Path::new("src/a/tests.rs")));
+    assert!(is_test_file(Path::new("src/a/tests/more.rs")));
+    assert!(!is_test_file(Path::new("src/a/more.rs")));
 }
