@@ -390,7 +390,7 @@ async fn apply(
             on_conn!(conn, c => {
                 sqlx::query(
                     "INSERT INTO suppressions (hash, reason, at) VALUES ($1, 'complaint', $2)
-                     ON CONFLICT (hash) DO NOTHING",
+                     ON CONFLICT (centre, hash) DO NOTHING",
                 )
                 .bind(&target.suppression_hash)
                 .bind(at)

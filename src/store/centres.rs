@@ -17,8 +17,19 @@ pub fn configure(centre: Centre) {
     let _ = CONFIGURED.set(centre);
 }
 
-/// The tables whose rows belong to a centre, by the column that says which.
-const CENTRED: [&str; 3] = ["decisions", "decision_log", "inbox"];
+/// The tables whose rows belong to a centre, by the column that says which. The rows of
+/// other tables follow theirs: items, blocks, reminders and deliveries their edition,
+/// subscriptions and bounce events their subscriber.
+const CENTRED: [&str; 8] = [
+    "decisions",
+    "decision_log",
+    "inbox",
+    "editions",
+    "subscribers",
+    "suppressions",
+    "edition_links",
+    "jobs",
+];
 
 impl Store {
     /// The id of the centre this store reads and writes for (`""`: the single centre).

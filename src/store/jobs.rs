@@ -107,8 +107,11 @@ impl Store {
     /// The last slot of every stored job, by name.
     pub(crate) async fn job_slots(&self) -> anyhow::Result<HashMap<String, DateTime<Utc>>> {
         let rows: Vec<(String, Option<String>)> = on_pool!(self, pool => {
-            sqlx::query_as("SELECT name, last_slot FROM jobs WHERE last_slot IS NOT NULL")
-                .fetch_all(pool)
+            sqlx::query_as(
+                "SELECT name, last_slot FROM jobs WHERE centre = $1 AND last_slot IS NOT NULL",
+            )
+            .bind(self.centre())
+            .fetch_all(pool)
                 .await?
         });
         Ok(rows
@@ -122,8 +125,9 @@ impl Store {
             sqlx::query_as(
                 "SELECT name, last_slot, last_run, last_status, last_error, last_duration_ms, runs,
                         failures
-                 FROM jobs ORDER BY name",
+                 FROM jobs WHERE centre = $1 ORDER BY name",
             )
+            .bind(self.centre())
             .fetch_all(pool)
             .await?
         });
@@ -150,11 +154,12 @@ impl Store {
     ) -> anyhow::Result<()> {
         on_pool!(self, pool => {
             sqlx::query(
-                "INSERT INTO jobs (name, last_slot) VALUES ($1, $2)
-                 ON CONFLICT (name) DO UPDATE SET last_slot = COALESCE(jobs.last_slot, excluded.last_slot)",
+                "INSERT INTO jobs (name, last_slot, centre) VALUES ($1, $2, $3)
+                 ON CONFLICT (centre, name) DO UPDATE SET last_slot = COALESCE(jobs.last_slot, excluded.last_slot)",
             )
             .bind(name)
             .bind(timestamp(slot))
+            .bind(self.centre())
             .execute(pool)
             .await?;
         });
@@ -173,9 +178,9 @@ impl Store {
         let failed = i64::from(outcome.is_err());
         on_pool!(self, pool => {
             sqlx::query(
-                "INSERT INTO jobs (name, last_slot, last_run, last_status, last_error, last_duration_ms, runs, failures)
-                 VALUES ($1, $2, $3, $4, $5, $6, 1, $7)
-                 ON CONFLICT (name) DO UPDATE SET last_slot = excluded.last_slot,
+                "INSERT INTO jobs (name, last_slot, last_run, last_status, last_error, last_duration_ms, runs, failures, centre)
+                 VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $8)
+                 ON CONFLICT (centre, name) DO UPDATE SET last_slot = excluded.last_slot,
                    last_run = excluded.last_run, last_status = excluded.last_status,
                    last_error = excluded.last_error, last_duration_ms = excluded.last_duration_ms,
                    runs = jobs.runs + 1, failures = jobs.failures + excluded.failures",
@@ -187,6 +192,7 @@ impl Store {
             .bind(outcome.err())
             .bind(duration_ms)
             .bind(failed)
+            .bind(self.centre())
             .execute(pool)
             .await?;
         });

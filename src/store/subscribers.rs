@@ -403,7 +403,7 @@ impl Store {
             }
             sqlx::query(
                 "INSERT INTO suppressions (hash, reason, at) VALUES ($1, 'forgotten', $2)
-                 ON CONFLICT (hash) DO NOTHING",
+                 ON CONFLICT (centre, hash) DO NOTHING",
             )
             .bind(hash)
             .bind(timestamp(now))
