@@ -168,14 +168,15 @@ impl Store {
             // and the soft count reads the events it then adds to.
             let mut tx = pool.begin_write().await?;
             let inserted = sqlx::query(
-                "INSERT INTO bounce_messages (message_key, at, kind, outcome, detail)
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (message_key) DO NOTHING",
+                "INSERT INTO bounce_messages (message_key, at, kind, outcome, detail, centre)
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (message_key) DO NOTHING",
             )
             .bind(&record.message_key)
             .bind(&at)
             .bind(&record.kind)
             .bind(&record.outcome)
             .bind(&record.detail)
+            .bind(self.centre())
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -239,12 +240,14 @@ impl Store {
             .collect())
     }
 
-    /// Messages of the mailbox by outcome (applied, forged, unknown, ignored).
+    /// Messages of this centre's mailbox by outcome (applied, forged, unknown, ignored).
     pub(crate) async fn bounce_message_counts(&self) -> anyhow::Result<Vec<(String, i64)>> {
         Ok(on_pool!(self, pool => {
             sqlx::query_as(
-                "SELECT outcome, COUNT(*) AS n FROM bounce_messages GROUP BY outcome ORDER BY outcome",
+                "SELECT outcome, COUNT(*) AS n FROM bounce_messages WHERE centre = $1
+                 GROUP BY outcome ORDER BY outcome",
             )
+            .bind(self.centre())
             .fetch_all(pool)
             .await?
         }))

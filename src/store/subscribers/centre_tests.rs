@@ -219,6 +219,14 @@ async fn complaints_stay_home(a: &Store, b: &Store, edition: i64) {
         applied.unwrap(),
         BounceApplied::Recorded(vec![(shared_a, "complained".into())])
     );
+    // Both messages were A's mailbox's: B's figures have none, and a message is processed
+    // once.
+    assert_eq!(
+        a.bounce_message_counts().await.unwrap(),
+        [("applied".to_string(), 2)]
+    );
+    assert!(b.bounce_message_counts().await.unwrap().is_empty());
+    assert!(b.bounce_processed("m1").await.unwrap());
     assert_eq!(
         a.bounce_events("partage@example.org").await.unwrap().len(),
         1
