@@ -255,6 +255,21 @@ fn each_centre_reaches_and_manages_only_its_own_subscribers() {
     assert_eq!(statuses(&b)[SHARED], "active");
     let shown = b.json(&["subscribers", "show", SHARED, "--json"]);
     assert_eq!(shown["events"], serde_json::json!([]), "{shown:#}");
+    // `veille status`: the messages of A's mailbox are A's figures only (B has no sent
+    // edition either).
+    let status_a = a.json(&["status", "--json"]);
+    assert_eq!(status_a["bounces"]["mailbox"]["applied"], 1, "{status_a:#}");
+    let status_b = b.json(&["status", "--json"]);
+    assert_eq!(
+        status_b["bounces"]["mailbox"],
+        serde_json::json!({}),
+        "{status_b:#}"
+    );
+    assert_eq!(
+        status_b["bounces"]["last_edition"],
+        serde_json::Value::Null,
+        "{status_b:#}"
+    );
 
     // A erases the shared address: B keeps its subscriber; only A refuses it from now on.
     let forgotten = a.json(&["subscribers", "forget", SHARED, "--json"]);
