@@ -109,18 +109,20 @@ impl Store {
         Ok(found.is_some())
     }
 
-    /// The subscriber of an address.
+    /// This centre's subscriber of an address.
     pub(crate) async fn subscriber_id(&self, email: &str) -> anyhow::Result<Option<i64>> {
         let email = email.trim().to_lowercase();
         Ok(on_pool!(self, pool => {
-            sqlx::query_scalar("SELECT id FROM subscribers WHERE email = $1")
+            sqlx::query_scalar("SELECT id FROM subscribers WHERE email = $1 AND centre = $2")
                 .bind(&email)
+                .bind(self.centre())
                 .fetch_optional(pool)
                 .await?
         }))
     }
 
-    /// The address an edition was sent to for a subscriber, when the ledger has it.
+    /// The address one of this centre's editions was sent to for a subscriber, when the
+    /// ledger has it.
     pub(crate) async fn delivery_email(
         &self,
         edition: i64,
@@ -131,10 +133,12 @@ impl Store {
         Ok(on_pool!(self, pool => {
             sqlx::query_scalar(
                 "SELECT email FROM deliveries WHERE edition_id = $1 AND subscriber_id = $2
+                   AND edition_id IN (SELECT id FROM editions WHERE centre = $3)
                  ORDER BY updated_at DESC, email LIMIT 1",
             )
             .bind(edition)
             .bind(subscriber)
+            .bind(self.centre())
             .fetch_optional(pool)
             .await?
         }))
@@ -144,7 +148,9 @@ impl Store {
     /// transaction: hard → every subscription `bounced`; soft → `bounced` once `soft_limit`
     /// soft bounces over `soft_editions` editions came with no delivery notice in between;
     /// complaint → every subscription `complained` and the address suppressed; auto-reply
-    /// and delivery notices are recorded only. A message already recorded changes nothing.
+    /// and delivery notices are recorded only. A message already recorded changes nothing;
+    /// a target that is not this centre's subscriber is left alone (another centre's
+    /// people are that centre's to manage).
     pub(crate) async fn record_bounce(
         &self,
         record: &BounceRecord,
@@ -162,14 +168,15 @@ impl Store {
             // and the soft count reads the events it then adds to.
             let mut tx = pool.begin_write().await?;
             let inserted = sqlx::query(
-                "INSERT INTO bounce_messages (message_key, at, kind, outcome, detail)
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (message_key) DO NOTHING",
+                "INSERT INTO bounce_messages (message_key, at, kind, outcome, detail, centre)
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (message_key) DO NOTHING",
             )
             .bind(&record.message_key)
             .bind(&at)
             .bind(&record.kind)
             .bind(&record.outcome)
             .bind(&record.detail)
+            .bind(self.centre())
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -179,8 +186,19 @@ impl Store {
             }
             if record.outcome == "applied" && eventful {
                 for target in &record.targets {
+                    let ours: Option<i64> = sqlx::query_scalar(
+                        "SELECT id FROM subscribers WHERE id = $1 AND centre = $2",
+                    )
+                    .bind(target.subscriber)
+                    .bind(self.centre())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    if ours.is_none() {
+                        continue;
+                    }
                     let mut conn = Conn::from(&mut *tx);
-                    if let Some(effect) = apply(&mut conn, record, target, policy, &at).await? {
+                    let centre = self.centre();
+                    if let Some(effect) = apply(&mut conn, record, target, (policy, centre), &at).await? {
                         effects.push((target.subscriber, effect.to_string()));
                     }
                 }
@@ -190,7 +208,7 @@ impl Store {
         Ok(BounceApplied::Recorded(effects))
     }
 
-    /// The events recorded for an address, oldest first.
+    /// The events recorded for this centre's subscriber of an address, oldest first.
     pub(crate) async fn bounce_events(&self, email: &str) -> anyhow::Result<Vec<BounceEventRow>> {
         let email = email.trim().to_lowercase();
         let rows: Vec<BounceEventDbRow> = on_pool!(self, pool => {
@@ -199,9 +217,10 @@ impl Store {
                  FROM bounce_events b
                  JOIN subscribers s ON s.id = b.subscriber_id
                  LEFT JOIN editions e ON e.id = b.edition_id
-                 WHERE s.email = $1 ORDER BY b.id",
+                 WHERE s.email = $1 AND s.centre = $2 ORDER BY b.id",
             )
             .bind(&email)
+            .bind(self.centre())
             .fetch_all(pool)
             .await?
         });
@@ -221,24 +240,28 @@ impl Store {
             .collect())
     }
 
-    /// Messages of the mailbox by outcome (applied, forged, unknown, ignored).
+    /// Messages of this centre's mailbox by outcome (applied, forged, unknown, ignored).
     pub(crate) async fn bounce_message_counts(&self) -> anyhow::Result<Vec<(String, i64)>> {
         Ok(on_pool!(self, pool => {
             sqlx::query_as(
-                "SELECT outcome, COUNT(*) AS n FROM bounce_messages GROUP BY outcome ORDER BY outcome",
+                "SELECT outcome, COUNT(*) AS n FROM bounce_messages WHERE centre = $1
+                 GROUP BY outcome ORDER BY outcome",
             )
+            .bind(self.centre())
             .fetch_all(pool)
             .await?
         }))
     }
 
-    /// The edition whose send started last: (kind, number).
+    /// This centre's edition whose send started last: (kind, number).
     pub(crate) async fn last_sent_edition(&self) -> anyhow::Result<Option<(String, i64)>> {
         Ok(on_pool!(self, pool => {
             sqlx::query_as(
                 "SELECT e.kind, e.number FROM deliveries d JOIN editions e ON e.id = d.edition_id
-                 WHERE d.sent_at IS NOT NULL ORDER BY d.sent_at DESC, e.id DESC LIMIT 1",
+                 WHERE d.sent_at IS NOT NULL AND e.centre = $1
+                 ORDER BY d.sent_at DESC, e.id DESC LIMIT 1",
             )
+            .bind(self.centre())
             .fetch_optional(pool)
             .await?
         }))
@@ -306,10 +329,12 @@ impl Store {
                 // tracked.
                 let until: Option<String> = sqlx::query_scalar(
                     "SELECT MIN(d.sent_at) FROM deliveries d JOIN editions e ON e.id = d.edition_id
-                     WHERE e.kind = $1 AND e.number > $2 AND d.sent_at IS NOT NULL",
+                     WHERE e.kind = $1 AND e.number > $2 AND d.sent_at IS NOT NULL
+                       AND e.centre = $3",
                 )
                 .bind(kind)
                 .bind(number)
+                .bind(self.centre())
                 .fetch_one(pool)
                 .await?;
                 sqlx::query_scalar(
@@ -337,7 +362,7 @@ async fn apply(
     conn: &mut Conn<'_>,
     record: &BounceRecord,
     target: &BounceTarget,
-    policy: BouncePolicy,
+    (policy, centre): (BouncePolicy, &str),
     at: &str,
 ) -> anyhow::Result<Option<&'static str>> {
     let event: Option<i64> = on_conn!(conn, c => {
@@ -389,11 +414,12 @@ async fn apply(
             set_status(conn, target.subscriber, "complained", at).await?;
             on_conn!(conn, c => {
                 sqlx::query(
-                    "INSERT INTO suppressions (hash, reason, at) VALUES ($1, 'complaint', $2)
+                    "INSERT INTO suppressions (hash, reason, at, centre) VALUES ($1, 'complaint', $2, $3)
                      ON CONFLICT (centre, hash) DO NOTHING",
                 )
                 .bind(&target.suppression_hash)
                 .bind(at)
+                .bind(centre)
                 .execute(&mut **c)
                 .await?;
             });

@@ -20,7 +20,7 @@ pub fn configure(centre: Centre) {
 /// The tables whose rows belong to a centre, by the column that says which. The rows of
 /// other tables follow theirs: items, blocks, reminders and deliveries their edition,
 /// subscriptions and bounce events their subscriber.
-const CENTRED: [&str; 8] = [
+const CENTRED: [&str; 9] = [
     "decisions",
     "decision_log",
     "inbox",
@@ -29,6 +29,7 @@ const CENTRED: [&str; 8] = [
     "suppressions",
     "edition_links",
     "jobs",
+    "bounce_messages",
 ];
 
 impl Store {

@@ -147,7 +147,7 @@ impl Store {
                              SELECT $1, s.id, s.email, 'queued',
                                     '<veille.' || $2 || '.' || $3 || '.' || s.id || '@' || $4 || '>', $5
                              FROM subscribers s JOIN subscriptions c ON c.subscriber_id = s.id
-                             WHERE c.list = $6 AND c.status = 'active'
+                             WHERE c.list = $6 AND c.status = 'active' AND s.centre = $7
                              ON CONFLICT (edition_id, email) DO NOTHING",
                         )
                         .bind(id)
@@ -156,6 +156,8 @@ impl Store {
                         .bind(message_id_domain)
                         .bind(&at)
                         .bind(list)
+                        // The audience is this centre's subscribers only.
+                        .bind(self.centre())
                         .execute(&mut *tx)
                         .await?
                         .rows_affected();

@@ -41,7 +41,7 @@ impl Store {
 
     /// The lists in `wanted` become active (the signed link is the consent, recorded as
     /// such); the other lists of `known` the subscriber was on become unsubscribed. One
-    /// transaction.
+    /// transaction; nothing for a subscriber of another centre.
     pub(crate) async fn set_lists(
         &self,
         subscriber: i64,
@@ -52,6 +52,15 @@ impl Store {
         let at = timestamp(now);
         on_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
+            let ours: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM subscribers WHERE id = $1 AND centre = $2")
+                    .bind(subscriber)
+                    .bind(self.centre())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if ours.is_none() {
+                return Ok(());
+            }
             for list in known {
                 if wanted.contains(list) {
                     sqlx::query(
@@ -85,7 +94,7 @@ impl Store {
         Ok(())
     }
 
-    /// Leaves every list.
+    /// Leaves every list (of this centre's subscriber only).
     pub(crate) async fn leave_all(
         &self,
         subscriber: i64,
@@ -94,17 +103,20 @@ impl Store {
         on_pool!(self, pool => {
             sqlx::query(
                 "UPDATE subscriptions SET status = 'unsubscribed', updated_at = $2
-                 WHERE subscriber_id = $1 AND status IN ('active', 'pending')",
+                 WHERE subscriber_id = $1 AND status IN ('active', 'pending')
+                   AND subscriber_id IN (SELECT id FROM subscribers WHERE centre = $3)",
             )
             .bind(subscriber)
             .bind(timestamp(now))
+            .bind(self.centre())
             .execute(pool)
             .await?;
         });
         Ok(())
     }
 
-    /// Gives a subscriber their new, confirmed address.
+    /// Gives a subscriber their new, confirmed address: taken only by another subscriber of
+    /// the same centre (the same person may be on another centre's list).
     pub(crate) async fn change_address(
         &self,
         subscriber: i64,
@@ -112,28 +124,35 @@ impl Store {
     ) -> anyhow::Result<AddressChange> {
         let done = on_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
-            let other: Option<i64> =
-                sqlx::query_scalar("SELECT id FROM subscribers WHERE email = $1 AND id <> $2")
-                    .bind(new_email)
-                    .bind(subscriber)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+            let other: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM subscribers WHERE email = $1 AND id <> $2 AND centre = $3",
+            )
+            .bind(new_email)
+            .bind(subscriber)
+            .bind(self.centre())
+            .fetch_optional(&mut *tx)
+            .await?;
             if other.is_some() {
                 return Ok(AddressChange::Taken);
             }
-            let done = sqlx::query("UPDATE subscribers SET email = $2, bounces = 0 WHERE id = $1")
-                .bind(subscriber)
-                .bind(new_email)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            // The old address failed, not the person: their lists resume at the new one.
-            sqlx::query(
-                "UPDATE subscriptions SET status = 'active' WHERE subscriber_id = $1 AND status = 'bounced'",
+            let done = sqlx::query(
+                "UPDATE subscribers SET email = $2, bounces = 0 WHERE id = $1 AND centre = $3",
             )
             .bind(subscriber)
+            .bind(new_email)
+            .bind(self.centre())
             .execute(&mut *tx)
-            .await?;
+            .await?
+            .rows_affected();
+            if done > 0 {
+                // The old address failed, not the person: their lists resume at the new one.
+                sqlx::query(
+                    "UPDATE subscriptions SET status = 'active' WHERE subscriber_id = $1 AND status = 'bounced'",
+                )
+                .bind(subscriber)
+                .execute(&mut *tx)
+                .await?;
+            }
             tx.commit().await?;
             done
         });

@@ -18,7 +18,8 @@ pub(crate) struct PersonalData {
 }
 
 impl Store {
-    /// Replaces the address of every delivery log last updated before `before` by
+    /// Replaces the address of every delivery log of this centre's editions last updated
+    /// before `before` by
     /// `effacé:HASH:EDITION` (as `forget_subscriber` does), keeping the row for the counts.
     /// Rows still `sending`, `queued` or awaiting a retry are left alone: a send in progress
     /// needs them.
@@ -32,9 +33,11 @@ impl Store {
             let rows: Vec<(i64, String)> = sqlx::query_as(
                 "SELECT edition_id, email FROM deliveries
                  WHERE updated_at < $1 AND email NOT LIKE 'effacé:%'
-                   AND state IN ('sent', 'failed_perm', 'skipped')",
+                   AND state IN ('sent', 'failed_perm', 'skipped')
+                   AND edition_id IN (SELECT id FROM editions WHERE centre = $2)",
             )
             .bind(timestamp(before))
+            .bind(self.centre())
             .fetch_all(&mut *tx)
             .await?;
             for (edition, email) in &rows {
@@ -54,28 +57,44 @@ impl Store {
         Ok(erased)
     }
 
-    /// Counts of the personal data held.
+    /// Counts of the personal data this centre holds (each centre is its own controller:
+    /// another centre's people are in its own register).
     pub(crate) async fn personal_data(&self) -> anyhow::Result<PersonalData> {
         let count = |sql: &'static str| async move {
-            on_pool!(self, pool => sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await)
+            on_pool!(self, pool => {
+                sqlx::query_scalar::<_, i64>(sql)
+                    .bind(self.centre())
+                    .fetch_one(pool)
+                    .await
+            })
         };
         let oldest: Option<String> = on_pool!(self, pool => {
             sqlx::query_scalar(
-                "SELECT MIN(updated_at) FROM deliveries WHERE email NOT LIKE 'effacé:%'",
+                "SELECT MIN(updated_at) FROM deliveries WHERE email NOT LIKE 'effacé:%'
+                   AND edition_id IN (SELECT id FROM editions WHERE centre = $1)",
             )
+            .bind(self.centre())
             .fetch_one(pool)
             .await?
         });
         Ok(PersonalData {
-            subscribers: count("SELECT COUNT(*) FROM subscribers").await?,
-            subscriptions: count("SELECT COUNT(*) FROM subscriptions").await?,
+            subscribers: count("SELECT COUNT(*) FROM subscribers WHERE centre = $1").await?,
+            subscriptions: count(
+                "SELECT COUNT(*) FROM subscriptions
+                 WHERE subscriber_id IN (SELECT id FROM subscribers WHERE centre = $1)",
+            )
+            .await?,
             deliveries_with_address: count(
-                "SELECT COUNT(*) FROM deliveries WHERE email NOT LIKE 'effacé:%'",
+                "SELECT COUNT(*) FROM deliveries WHERE email NOT LIKE 'effacé:%'
+                   AND edition_id IN (SELECT id FROM editions WHERE centre = $1)",
             )
             .await?,
             oldest_delivery_with_address: oldest,
-            suppressions: count("SELECT COUNT(*) FROM suppressions").await?,
-            decision_authors: count("SELECT COUNT(DISTINCT curator) FROM decision_log").await?,
+            suppressions: count("SELECT COUNT(*) FROM suppressions WHERE centre = $1").await?,
+            decision_authors: count(
+                "SELECT COUNT(DISTINCT curator) FROM decision_log WHERE centre = $1",
+            )
+            .await?,
         })
     }
 }

@@ -78,11 +78,13 @@ impl Store {
         on_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
             for entry in entries {
-                let suppressed: Option<String> =
-                    sqlx::query_scalar("SELECT reason FROM suppressions WHERE hash = $1")
-                        .bind(&entry.hash)
-                        .fetch_optional(&mut *tx)
-                        .await?;
+                let suppressed: Option<String> = sqlx::query_scalar(
+                    "SELECT reason FROM suppressions WHERE hash = $1 AND centre = $2",
+                )
+                .bind(&entry.hash)
+                .bind(self.centre())
+                .fetch_optional(&mut *tx)
+                .await?;
                 if suppressed.is_some() {
                     outcomes.push(ImportOutcome::Suppressed);
                     continue;
@@ -91,10 +93,11 @@ impl Store {
                     "SELECT s.id, (SELECT status FROM subscriptions WHERE subscriber_id = s.id AND list = $2) AS in_list,
                             EXISTS (SELECT 1 FROM subscriptions WHERE subscriber_id = s.id
                                     AND status IN ('bounced', 'complained')) AS refused
-                     FROM subscribers s WHERE s.email = $1",
+                     FROM subscribers s WHERE s.email = $1 AND s.centre = $3",
                 )
                 .bind(&entry.email)
                 .bind(list)
+                .bind(self.centre())
                 .fetch_optional(&mut *tx)
                 .await?;
                 let id: i64 = match existing {
@@ -135,8 +138,8 @@ impl Store {
                     }
                     None => {
                         sqlx::query_scalar(
-                            "INSERT INTO subscribers (email, name, created_at, first_name, last_name, organisation, commune)
-                             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                            "INSERT INTO subscribers (email, name, created_at, first_name, last_name, organisation, commune, centre)
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
                         )
                         .bind(&entry.email)
                         .bind(&entry.name)
@@ -145,6 +148,7 @@ impl Store {
                         .bind(&entry.details.last_name)
                         .bind(&entry.details.organisation)
                         .bind(&entry.details.commune)
+                        .bind(self.centre())
                         .fetch_one(&mut *tx)
                         .await?
                     }
@@ -176,10 +180,12 @@ impl Store {
                 "SELECT s.email, s.name, s.first_name, s.last_name, s.organisation, s.commune,
                         c.list, c.status FROM subscribers s
                  JOIN subscriptions c ON c.subscriber_id = s.id
-                 WHERE $1 IS NULL OR s.id IN (SELECT subscriber_id FROM subscriptions WHERE list = $1)
+                 WHERE s.centre = $2
+                   AND ($1 IS NULL OR s.id IN (SELECT subscriber_id FROM subscriptions WHERE list = $1))
                  ORDER BY s.email, c.list",
             )
             .bind(list)
+            .bind(self.centre())
             .fetch_all(pool)
             .await?
         });
@@ -236,31 +242,35 @@ impl Store {
         let at = timestamp(now);
         let id: i64 = on_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
-            let suppressed: Option<String> =
-                sqlx::query_scalar("SELECT reason FROM suppressions WHERE hash = $1")
-                    .bind(hash)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+            let suppressed: Option<String> = sqlx::query_scalar(
+                "SELECT reason FROM suppressions WHERE hash = $1 AND centre = $2",
+            )
+            .bind(hash)
+            .bind(self.centre())
+            .fetch_optional(&mut *tx)
+            .await?;
             if suppressed.is_some() {
                 return Ok(None);
             }
-            let id: i64 =
-                match sqlx::query_scalar::<_, i64>("SELECT id FROM subscribers WHERE email = $1")
+            let known: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM subscribers WHERE email = $1 AND centre = $2")
                     .bind(email)
+                    .bind(self.centre())
                     .fetch_optional(&mut *tx)
+                    .await?;
+            let id: i64 = match known {
+                Some(id) => id,
+                None => {
+                    sqlx::query_scalar(
+                        "INSERT INTO subscribers (email, created_at, centre) VALUES ($1, $2, $3) RETURNING id",
+                    )
+                    .bind(email)
+                    .bind(&at)
+                    .bind(self.centre())
+                    .fetch_one(&mut *tx)
                     .await?
-                {
-                    Some(id) => id,
-                    None => {
-                        sqlx::query_scalar(
-                            "INSERT INTO subscribers (email, created_at) VALUES ($1, $2) RETURNING id",
-                        )
-                        .bind(email)
-                        .bind(&at)
-                        .fetch_one(&mut *tx)
-                        .await?
-                    }
-                };
+                }
+            };
             let status: Option<String> = sqlx::query_scalar(
                 "SELECT status FROM subscriptions WHERE subscriber_id = $1 AND list = $2",
             )
@@ -313,11 +323,13 @@ impl Store {
         let done = on_pool!(self, pool => {
             sqlx::query(
                 "UPDATE subscriptions SET status = 'active', consent_at = $3, updated_at = $3
-                 WHERE subscriber_id = $1 AND list = $2 AND status IN ('pending', 'active')",
+                 WHERE subscriber_id = $1 AND list = $2 AND status IN ('pending', 'active')
+                   AND subscriber_id IN (SELECT id FROM subscribers WHERE centre = $4)",
             )
             .bind(subscriber)
             .bind(list)
             .bind(timestamp(now))
+            .bind(self.centre())
             .execute(pool)
             .await?
             .rows_affected()
@@ -325,7 +337,8 @@ impl Store {
         Ok(done > 0)
     }
 
-    /// Unsubscribes from one list (the one-click link). Idempotent.
+    /// Unsubscribes from one list (the one-click link). Idempotent; a subscriber of another
+    /// centre is left alone.
     pub(crate) async fn unsubscribe(
         &self,
         subscriber: i64,
@@ -335,11 +348,13 @@ impl Store {
         on_pool!(self, pool => {
             sqlx::query(
                 "UPDATE subscriptions SET status = 'unsubscribed', updated_at = $3
-                 WHERE subscriber_id = $1 AND list = $2 AND status IN ('pending', 'active')",
+                 WHERE subscriber_id = $1 AND list = $2 AND status IN ('pending', 'active')
+                   AND subscriber_id IN (SELECT id FROM subscribers WHERE centre = $4)",
             )
             .bind(subscriber)
             .bind(list)
             .bind(timestamp(now))
+            .bind(self.centre())
             .execute(pool)
             .await?;
         });
@@ -354,27 +369,33 @@ impl Store {
         let rows: Vec<IdDetailsDbRow> = on_pool!(self, pool => {
             sqlx::query_as(
                 "SELECT s.id, s.first_name, s.last_name, s.organisation, s.commune
-                 FROM subscribers s JOIN subscriptions c ON c.subscriber_id = s.id WHERE c.list = $1",
+                 FROM subscribers s JOIN subscriptions c ON c.subscriber_id = s.id
+                 WHERE c.list = $1 AND s.centre = $2",
             )
             .bind(list)
+            .bind(self.centre())
             .fetch_all(pool)
             .await?
         });
         Ok(rows.into_iter().map(|r| (r.id, r.details.into())).collect())
     }
 
-    /// The address of a subscriber (for the preferences page).
-    pub(super) async fn subscriber_email(&self, subscriber: i64) -> anyhow::Result<Option<String>> {
+    /// The address of a subscriber of this centre (for the preferences page); None for
+    /// one erased or of another centre, whose signed link then opens nothing here.
+    pub(crate) async fn subscriber_email(&self, subscriber: i64) -> anyhow::Result<Option<String>> {
         Ok(on_pool!(self, pool => {
-            sqlx::query_scalar("SELECT email FROM subscribers WHERE id = $1")
+            sqlx::query_scalar("SELECT email FROM subscribers WHERE id = $1 AND centre = $2")
                 .bind(subscriber)
+                .bind(self.centre())
                 .fetch_optional(pool)
                 .await?
         }))
     }
 
     /// Erasure: the personal data goes (subscriber, subscriptions, addresses in the
-    /// ledger); the keyed hash stays in the suppression list. True when the address was known.
+    /// ledger of this centre's editions); the keyed hash stays in this centre's suppression
+    /// list. Another centre's subscriber of the same address is not touched. True when the
+    /// address was known.
     pub(crate) async fn forget_subscriber(
         &self,
         email: &str,
@@ -383,16 +404,19 @@ impl Store {
     ) -> anyhow::Result<bool> {
         let id: Option<i64> = on_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
-            let id: Option<i64> = sqlx::query_scalar("SELECT id FROM subscribers WHERE email = $1")
-                .bind(email)
-                .fetch_optional(&mut *tx)
-                .await?;
+            let id: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM subscribers WHERE email = $1 AND centre = $2")
+                    .bind(email)
+                    .bind(self.centre())
+                    .fetch_optional(&mut *tx)
+                    .await?;
             sqlx::query(
                 "UPDATE deliveries SET email = 'effacé:' || $2 || ':' || edition_id, subscriber_id = NULL
-                 WHERE email = $1",
+                 WHERE email = $1 AND edition_id IN (SELECT id FROM editions WHERE centre = $3)",
             )
             .bind(email)
             .bind(hash)
+            .bind(self.centre())
             .execute(&mut *tx)
             .await?;
             if let Some(id) = id {
@@ -402,11 +426,12 @@ impl Store {
                     .await?;
             }
             sqlx::query(
-                "INSERT INTO suppressions (hash, reason, at) VALUES ($1, 'forgotten', $2)
+                "INSERT INTO suppressions (hash, reason, at, centre) VALUES ($1, 'forgotten', $2, $3)
                  ON CONFLICT (centre, hash) DO NOTHING",
             )
             .bind(hash)
             .bind(timestamp(now))
+            .bind(self.centre())
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;
@@ -415,17 +440,20 @@ impl Store {
         Ok(id.is_some())
     }
 
-    /// The edition's row id (for its report).
+    /// The row id of this centre's edition (for its report).
     pub(super) async fn edition_row_id(
         &self,
         kind: &str,
         number: i64,
     ) -> anyhow::Result<Option<i64>> {
         Ok(on_pool!(self, pool => {
-            sqlx::query_scalar("SELECT id FROM editions WHERE kind = $1 AND number = $2")
-                .bind(kind)
-                .bind(number)
-                .fetch_optional(pool)
+            sqlx::query_scalar(
+                "SELECT id FROM editions WHERE kind = $1 AND number = $2 AND centre = $3",
+            )
+            .bind(kind)
+            .bind(number)
+            .bind(self.centre())
+            .fetch_optional(pool)
                 .await?
         }))
     }
@@ -440,6 +468,9 @@ impl Store {
         on_pool!(self, pool => sqlx::query_scalar(sql).fetch_all(pool).await.unwrap())
     }
 }
+
+#[cfg(test)]
+mod centre_tests;
 
 #[cfg(test)]
 mod tests {

@@ -51,8 +51,8 @@ impl PreferencePages {
     }
 
     /// The pages, and what a signed link of `purpose` says; a forged or expired link is the
-    /// "lien invalide" page.
-    fn verified(
+    /// "lien invalide" page, and so is the link of another centre's subscriber.
+    async fn verified(
         &self,
         purpose: Purpose,
         token: &str,
@@ -63,6 +63,7 @@ impl PreferencePages {
             .secret
             .verify(purpose, token, Utc::now())
             .ok_or_else(|| pages.invalid())?;
+        self.subs.ours(&pages, claim.subscriber).await?;
         Ok((pages, claim))
     }
 
@@ -175,7 +176,7 @@ pub(crate) async fn page(
     State(p): State<Arc<PreferencePages>>,
     Path(token): Path<String>,
 ) -> Result<Response, WebError> {
-    let (_, claim) = p.verified(Purpose::Preferences, &token)?;
+    let (_, claim) = p.verified(Purpose::Preferences, &token).await?;
     p.preferences_page(&token, claim.subscriber, None, None)
         .await
 }
@@ -188,7 +189,7 @@ pub(crate) async fn submit(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let (pages, claim) = p.verified(Purpose::Preferences, &token)?;
+    let (pages, claim) = p.verified(Purpose::Preferences, &token).await?;
     let path = format!("{PREFERENCES_PATH}{token}");
     let fields = csrf::parse_body(&body);
     pages.check_form(&headers, &path, &fields, &path)?;
@@ -237,7 +238,7 @@ pub(crate) async fn address_page(
     State(p): State<Arc<PreferencePages>>,
     Path(token): Path<String>,
 ) -> Result<Response, WebError> {
-    let (pages, claim) = p.verified(Purpose::NewAddress, &token)?;
+    let (pages, claim) = p.verified(Purpose::NewAddress, &token).await?;
     pages.ok(PageContext {
         email: claim.list,
         ..PageContext::new("adresse-confirmer", "Confirmer la nouvelle adresse")
@@ -252,7 +253,7 @@ pub(crate) async fn address_confirm(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let (pages, claim) = p.verified(Purpose::NewAddress, &token)?;
+    let (pages, claim) = p.verified(Purpose::NewAddress, &token).await?;
     let path = format!("{PREFERENCES_PATH}adresse/{token}");
     pages.check_form(&headers, &path, &csrf::parse_body(&body), &path)?;
     match p.subs.store.change_address(claim.subscriber, &claim.list).await? {

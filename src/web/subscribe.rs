@@ -107,8 +107,8 @@ fn subscription_pages(s: &Arc<Subscriptions>) -> Pages {
 }
 
 /// The pages, and what a signed link of `purpose` says; a forged or expired link is the
-/// "lien invalide" page.
-fn verified(
+/// "lien invalide" page, and so is the link of another centre's subscriber (`ours`).
+async fn verified(
     s: &Arc<Subscriptions>,
     purpose: Purpose,
     token: &str,
@@ -118,18 +118,19 @@ fn verified(
         .secret
         .verify(purpose, token, Utc::now())
         .ok_or_else(|| pages.invalid())?;
+    s.ours(&pages, claim.subscriber).await?;
     Ok((pages, claim))
 }
 
 /// The page a signed link opens: `page` titled `title`, its form posting back to
 /// `action_prefix` + the token.
-fn signed_link_page(
+async fn signed_link_page(
     s: &Arc<Subscriptions>,
     purpose: Purpose,
     token: &str,
     (page, title, action_prefix): (&'static str, &'static str, &str),
 ) -> Result<Response, WebError> {
-    let (pages, claim) = verified(s, purpose, token)?;
+    let (pages, claim) = verified(s, purpose, token).await?;
     pages.ok(PageContext {
         list_title: s.list_title(&claim.list),
         ..PageContext::new(page, title).with_action(format!("{action_prefix}{token}"))
@@ -220,6 +221,16 @@ pub(crate) async fn submit(
 }
 
 impl Subscriptions {
+    /// Refuses, as an invalid link, a subscriber who is not this centre's: centres sharing
+    /// a database (and a signing secret) must never act on each other's people, whatever
+    /// link reaches which centre's `veille serve`.
+    pub(crate) async fn ours(&self, pages: &Pages, subscriber: i64) -> Result<(), WebError> {
+        match self.store.subscriber_email(subscriber).await? {
+            Some(_) => Ok(()),
+            None => Err(pages.invalid()),
+        }
+    }
+
     async fn request(&self, email: &str, list: &str, source: &str) -> anyhow::Result<()> {
         let hash = self.secret.address_hash(email);
         let Some(subscriber) = self
@@ -278,6 +289,7 @@ pub(crate) async fn confirm_page(
         &token,
         ("confirmer", "Confirmer l'abonnement", "/confirmation/"),
     )
+    .await
 }
 
 pub(crate) async fn confirm(
@@ -286,7 +298,7 @@ pub(crate) async fn confirm(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let (pages, claim) = verified(&s, Purpose::Confirm, &token)?;
+    let (pages, claim) = verified(&s, Purpose::Confirm, &token).await?;
     let path = format!("/confirmation/{token}");
     pages.check_form(&headers, &path, &csrf::parse_body(&body), &path)?;
     if !s
@@ -312,6 +324,7 @@ pub(crate) async fn unsubscribe_page(
         &token,
         ("desinscrire", "Se désinscrire", "/desabonnement/"),
     )
+    .await
 }
 
 /// Both the page's button (with its CSRF token) and RFC 8058 one-click
@@ -323,7 +336,7 @@ pub(crate) async fn unsubscribe(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let (pages, claim) = verified(&s, Purpose::Unsubscribe, &token)?;
+    let (pages, claim) = verified(&s, Purpose::Unsubscribe, &token).await?;
     let fields = csrf::parse_body(&body);
     if csrf::field(&fields, "List-Unsubscribe") != Some("One-Click") {
         let path = format!("/desabonnement/{token}");
