@@ -255,4 +255,11 @@ fn refusals_are_said_in_french(ws: &Workspace) {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("n'est pas partagé avec le réseau"), "{err}");
+    // A centre that shares no dossier is told how to share one; nothing is written.
+    let alone = Workspace::new("", "");
+    let out = alone.run(&["panorama", "--reseau"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("ajoutez [network] shared_dossiers"), "{err}");
+    assert!(!alone.archive().join("published/reseau").exists());
 }
