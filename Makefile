@@ -37,7 +37,8 @@ TEST_LOG := target/make-test.log
 ## The suites that run a second time with the store on PostgreSQL (make test). Left out: what
 ## is SQLite's by nature (backup: VACUUM INTO; disk: a full disk under the archive's file), what
 ## never opens a store (conformance, fuzz, layers, sisimai), and store_backends, which starts its
-## own clusters.
+## own clusters; network_panorama too: its centres share a cluster it starts itself, so the first
+## pass already runs it on PostgreSQL.
 PG_SUITES := alerts bounces centres centres_people clicks crash daemon extraction fetch french fulltext learning mail \
   mail_people opml order preferences publish secrets stories suggest tagging triage web_abuse
 test: deps lint

@@ -211,6 +211,10 @@ pub enum Command {
     Panorama {
         /// Seulement ce dossier
         dossier: Option<String>,
+        /// Le panorama collectif du réseau ([network] shared_dossiers) : ce que tous les
+        /// centres ont gardé, dans archive/published/reseau/
+        #[arg(long = "reseau")]
+        network: bool,
         /// Un seul document JSON sur la sortie standard
         #[arg(long)]
         json: bool,

@@ -528,6 +528,9 @@ pub(crate) struct StoryCard {
     pub(crate) starred: bool,
     /// The story's image: the lead article's, else another article's of the story.
     pub(crate) image: Option<String>,
+    /// In the network's collective panorama, the centres that kept or starred the story
+    /// ("repéré par R&T, Labo Cités"); empty everywhere else.
+    pub(crate) picked_by: Vec<String>,
 }
 
 /// Another source's article of the same story.

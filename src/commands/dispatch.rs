@@ -227,8 +227,12 @@ async fn online(prepared: &Prepared, archive: &Path, command: Command) -> anyhow
             super::quality::to_check(config, archive, &dossier).await,
             json,
         )),
-        Command::Panorama { dossier, json } => Ok(emit(
-            super::panorama(config, archive, dossier.as_deref()).await,
+        Command::Panorama {
+            dossier,
+            network,
+            json,
+        } => Ok(emit(
+            super::panorama(config, archive, dossier.as_deref(), network).await,
             json,
         )),
         Command::Triage => triage(config, archive).await,

@@ -14,14 +14,19 @@ use crate::publish::{PanoramaReport, Publisher};
 use crate::store::{EditionError, NewBlock, Store};
 use crate::web::{self, WebState};
 
-/// `veille panorama [DOSSIER]`: renders the panoramas, then the archive index.
+/// `veille panorama [DOSSIER] [--reseau]`: renders the panoramas (the centre's own, or the
+/// network's collective ones), then the archive index.
 pub(crate) async fn panorama(
     config: &Config,
     archive: &Path,
     dossier: Option<&str>,
+    network: bool,
 ) -> Result<Panoramas, CommandError> {
     if let Some(refusal) = dossier_refusal(config, dossier) {
         return Err(CommandError::Usage(refusal));
+    }
+    if network {
+        return network_panorama(config, archive, dossier).await;
     }
     if let Some(d) = dossier
         && !config.dossiers[d].panorama
@@ -33,6 +38,38 @@ pub(crate) async fn panorama(
     let store = Store::open(archive).await?;
     let publisher = Publisher::new(config, archive)?;
     let panoramas = publisher.panoramas(&store, dossier, Utc::now()).await?;
+    let index = publisher.archive_index(&store).await?;
+    Ok(Panoramas { index, panoramas })
+}
+
+/// `veille panorama --reseau [DOSSIER]`: the network's collective panoramas.
+async fn network_panorama(
+    config: &Config,
+    archive: &Path,
+    dossier: Option<&str>,
+) -> Result<Panoramas, CommandError> {
+    let shared = &config.network.shared_dossiers;
+    if shared.is_empty() {
+        return Err(CommandError::Usage(
+            "aucun panorama du réseau : la configuration ne partage aucun dossier \
+             (ajoutez [network] shared_dossiers = [\"politique-de-la-ville\"])"
+                .into(),
+        ));
+    }
+    if let Some(d) = dossier
+        && !shared.iter().any(|s| s == d)
+    {
+        return Err(CommandError::Usage(format!(
+            "le dossier `{d}` n'est pas partagé avec le réseau (dossiers partagés : {} ; \
+             voir [network] shared_dossiers)",
+            shared.join(", ")
+        )));
+    }
+    let store = Store::open(archive).await?;
+    let publisher = Publisher::new(config, archive)?;
+    let panoramas = publisher
+        .network_panoramas(&store, dossier, Utc::now())
+        .await?;
     let index = publisher.archive_index(&store).await?;
     Ok(Panoramas { index, panoramas })
 }

@@ -20,6 +20,7 @@ mod collector;
 mod dossiers;
 mod full_text;
 mod mail;
+pub(crate) mod network;
 mod publications;
 mod publishing;
 mod schedule;
@@ -84,6 +85,8 @@ pub struct Config {
     pub(crate) store: store::StoreLocation,
     /// Which centre of the network this is (`[centre]`; the single-centre default without).
     pub(crate) centre: centre::Centre,
+    /// The collective panoramas this centre publishes (`[network]`; none without).
+    pub(crate) network: network::Network,
     /// The file's text and where each dossier's `rules` string sits in it, so that later
     /// stages can point at a mistake inside a rule.
     pub(crate) text: String,
@@ -164,6 +167,8 @@ struct RawConfig {
     store: Option<store::RawStore>,
     #[serde(default)]
     centre: Option<centre::RawCentre>,
+    #[serde(default)]
+    network: Option<network::RawNetwork>,
 }
 
 /// Reads and validates a configuration file.
@@ -206,6 +211,7 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
     let publications = publications::validate(raw.publications, &raw.lists, &mut c, &mut schedules);
     let store = store::validate(raw.store, &mut c);
     let centre = centre::validate(raw.centre, &mut c);
+    let network = network::validate(raw.network, &known, &schedules, &mut c);
     c.finish(Config {
         path: PathBuf::from(file),
         settings,
@@ -224,6 +230,7 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
         privacy: raw.privacy.unwrap_or_default(),
         store,
         centre,
+        network,
         text: text.to_string(),
         rule_spans,
     })

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use crate::config::Config;
 use crate::schedule::{Job, Schedule, Task};
 
-/// The jobs of a configuration, in a stable order: polling, panoramas, drafts. Schedules
+/// The jobs of a configuration, in a stable order: polling, panoramas, the network's
+/// panoramas, drafts. Schedules
 /// are checked when the configuration is read; one that does not parse here is left out.
 pub(crate) fn jobs(config: &Config) -> Vec<Job> {
     let tz = config.tz();
@@ -60,6 +61,16 @@ pub(crate) fn jobs(config: &Config) -> Vec<Job> {
             format!("panorama {id}"),
             texts,
             Task::Panorama {
+                dossier: id.clone(),
+            },
+        );
+    }
+    for id in &config.network.shared_dossiers {
+        push(
+            format!("reseau:{id}"),
+            format!("panorama du réseau {id}"),
+            &config.network.schedule,
+            Task::NetworkPanorama {
                 dossier: id.clone(),
             },
         );
@@ -192,5 +203,44 @@ enabled = false
             .map(|(n, s, t)| (n.to_string(), s.to_string(), t))
             .collect();
         assert_eq!(table, expected);
+    }
+
+    #[test]
+    fn each_shared_dossier_gets_a_network_job_on_the_network_schedule() {
+        let table = |text: &str| -> Vec<(String, String, Task)> {
+            jobs(&crate::config::parse(text, "feeds.toml").unwrap())
+                .into_iter()
+                .filter(|j| matches!(j.task, Task::NetworkPanorama { .. }))
+                .map(|j| (j.name, j.schedule.text(), j.task))
+                .collect()
+        };
+        let dossiers = "[dossiers.politique-de-la-ville]\ntitle = \"PdV\"\n\
+                        [dossiers.pauvrete]\ntitle = \"P\"\n";
+        assert!(table(dossiers).is_empty());
+        let network = |dossier: &str, schedule: &str| {
+            (
+                format!("reseau:{dossier}"),
+                schedule.to_string(),
+                Task::NetworkPanorama {
+                    dossier: dossier.into(),
+                },
+            )
+        };
+        // Every morning with the panoramas, unless [network] says otherwise.
+        let shared = "[network]\nshared_dossiers = [\"politique-de-la-ville\", \"pauvrete\"]\n";
+        assert_eq!(
+            table(&format!("{dossiers}{shared}")),
+            [
+                network("politique-de-la-ville", "0 7 * * *"),
+                network("pauvrete", "0 7 * * *")
+            ]
+        );
+        assert_eq!(
+            table(&format!("{dossiers}{shared}schedule = \"15 6 * * 1-5\"\n")),
+            [
+                network("politique-de-la-ville", "15 6 * * 1-5"),
+                network("pauvrete", "15 6 * * 1-5")
+            ]
+        );
     }
 }

@@ -662,6 +662,18 @@ async fn run_task(
                 plural(stories, "histoire", "histoires")
             );
         }
+        Task::NetworkPanorama { dossier } => {
+            let publisher = Publisher::new(config, archive)?;
+            let reports = publisher
+                .network_panoramas(store, Some(&dossier), now)
+                .await?;
+            publisher.archive_index(store).await?;
+            let stories = reports.first().map_or(0, |r| r.stories);
+            info!(
+                "panorama du réseau « {dossier} » publié : {}",
+                plural(stories, "histoire", "histoires")
+            );
+        }
         Task::Draft { kind } => {
             let months = config.publications.get(&kind).map_or(1, |p| p.months);
             let day = slot.with_timezone(&config.tz()).date_naive();

@@ -1,6 +1,7 @@
-//! Publications: panoramas (fragment, page, Atom, JSON Feed), editions (web version, email
-//! HTML with inlined CSS, text part) and the archive index, rendered with the team's
-//! minijinja templates into `archive/published/`.
+//! Publications: panoramas (fragment, page, Atom, JSON Feed) — the centre's own, and the
+//! network's collective ones (`[network]`) — editions (web version, email HTML with inlined
+//! CSS, text part) and the archive index, rendered with the team's minijinja templates into
+//! `archive/published/`.
 //!
 //! Files are written atomically (temporary file, then rename), so a reader or the web
 //! server never sees half a page, and a crash leaves the previous version in place.
@@ -24,6 +25,12 @@ use crate::store::Store;
 
 /// Folder of `archive/` where everything public is written.
 pub(crate) const PUBLISHED_DIR: &str = "published";
+
+/// Folder of `published/` holding the centre's own panoramas.
+const PANORAMAS_DIR: &str = "panoramas";
+
+/// Folder of `published/` holding the network's collective panoramas (issue 16).
+pub(crate) const NETWORK_DIR: &str = "reseau";
 
 /// Stands for the recipient's own unsubscribe token in rendered emails; the mail stage
 /// replaces it for each recipient. Made of URL-safe characters, so the rendered page stays
@@ -75,9 +82,30 @@ struct Site {
     base_url: String,
 }
 
+/// Whose choices a panorama shows: the centre's own, or every centre's of the network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PanoramaKind {
+    Centre,
+    Network,
+}
+
+impl PanoramaKind {
+    fn folder(self) -> &'static str {
+        match self {
+            PanoramaKind::Centre => PANORAMAS_DIR,
+            PanoramaKind::Network => NETWORK_DIR,
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct PanoramaView<'a> {
     dossier: &'a str,
+    /// Prefix of the element ids, so that a website embedding the centre's and the network's
+    /// fragment of one dossier side by side gets no duplicate id.
+    anchor: String,
+    /// The network's collective panorama (its own title and wording, "repéré par").
+    network: bool,
     title: &'a str,
     /// The dossier's `description` in `feeds.toml`, if any.
     description: Option<&'a str>,
@@ -336,6 +364,42 @@ impl<'c> Publisher<'c> {
                 .panorama_stories(id, since, settings.panorama_max_items)
                 .await?;
             reports.push(self.write_panorama(
+                PanoramaKind::Centre,
+                id,
+                (&dossier.title, dossier.description.as_deref()),
+                &stories,
+                now,
+            )?);
+        }
+        self.write_stylesheet()?;
+        Ok(reports)
+    }
+
+    /// Renders the network's collective panoramas (`[network] shared_dossiers`, or one of
+    /// them) to `published/reseau/<dossier>/`: what any centre kept or starred, with the
+    /// same window, limit, order and files as the centre's own panoramas.
+    pub(crate) async fn network_panoramas(
+        &self,
+        store: &Store,
+        only: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Vec<PanoramaReport>> {
+        let mut reports = Vec::new();
+        for id in &self.config.network.shared_dossiers {
+            if only.is_some_and(|o| o != id) {
+                continue;
+            }
+            // Checked when the configuration is read: a shared dossier is a declared one.
+            let Some(dossier) = self.config.dossiers.get(id) else {
+                continue;
+            };
+            let settings = &self.config.publish;
+            let since = now - Duration::days(i64::from(settings.panorama_days));
+            let stories = store
+                .network_panorama_stories(id, since, settings.panorama_max_items)
+                .await?;
+            reports.push(self.write_panorama(
+                PanoramaKind::Network,
                 id,
                 (&dossier.title, dossier.description.as_deref()),
                 &stories,
@@ -348,19 +412,24 @@ impl<'c> Publisher<'c> {
 
     fn write_stylesheet(&self) -> anyhow::Result<()> {
         let css = self.render("panorama.css", Value::UNDEFINED)?;
-        write_atomically(&self.out.join("panoramas/panorama.css"), css.as_bytes())
+        write_atomically(
+            &self.out.join(PANORAMAS_DIR).join("panorama.css"),
+            css.as_bytes(),
+        )
     }
 
     fn write_panorama(
         &self,
+        kind: PanoramaKind,
         dossier: &str,
         (title, description): (&str, Option<&str>),
         stories: &[StoryCard],
         now: DateTime<Utc>,
     ) -> anyhow::Result<PanoramaReport> {
         let base = self.config.base_url();
-        let dir = self.out.join("panoramas").join(dossier);
-        let page_url = format!("{base}/panoramas/{dossier}/");
+        let folder = kind.folder();
+        let dir = self.out.join(folder).join(dossier);
+        let page_url = format!("{base}/{folder}/{dossier}/");
         let updated = stories
             .iter()
             .map(|s| s.date.clone())
@@ -377,13 +446,18 @@ impl<'c> Publisher<'c> {
         let stories = stories.as_slice();
         let view = PanoramaView {
             dossier,
+            anchor: match kind {
+                PanoramaKind::Centre => dossier.to_string(),
+                PanoramaKind::Network => format!("{NETWORK_DIR}-{dossier}"),
+            },
+            network: kind == PanoramaKind::Network,
             title,
             description,
             days: self.config.publish.panorama_days,
             fragment_url: format!("{page_url}fragment.html"),
             atom_url: format!("{page_url}feed.atom"),
             json_url: format!("{page_url}feed.json"),
-            css_url: format!("{base}/panoramas/panorama.css"),
+            css_url: format!("{base}/{PANORAMAS_DIR}/panorama.css"),
             page_url,
             updated,
             stories,
@@ -602,6 +676,13 @@ impl<'c> Publisher<'c> {
                 entries: panoramas,
             });
         }
+        let network = self.published_network_panoramas();
+        if !network.is_empty() {
+            groups.push(ArchiveGroup {
+                title: "Panoramas du réseau".into(),
+                entries: network,
+            });
+        }
         let mut by_kind: BTreeMap<String, Vec<Edition>> = BTreeMap::new();
         for edition in store.editions().await? {
             if edition.rendered_at.is_some()
@@ -646,6 +727,28 @@ impl<'c> Publisher<'c> {
         let path = self.out.join("index.html");
         write_atomically(&path, html.as_bytes())?;
         Ok(path)
+    }
+
+    /// The network's panoramas already written, for the archive index.
+    fn published_network_panoramas(&self) -> Vec<ArchiveEntry> {
+        let base = self.config.base_url();
+        let mut entries = Vec::new();
+        for id in &self.config.network.shared_dossiers {
+            let page = self.out.join(NETWORK_DIR).join(id).join("index.html");
+            let (Ok(modified), Some(dossier)) = (
+                std::fs::metadata(&page).and_then(|m| m.modified()),
+                self.config.dossiers.get(id),
+            ) else {
+                continue;
+            };
+            entries.push(ArchiveEntry {
+                title: dossier.title.clone(),
+                url: format!("{base}/{NETWORK_DIR}/{id}/"),
+                date: crate::store::timestamp(modified.into()),
+                detail: "panorama collectif du réseau".into(),
+            });
+        }
+        entries
     }
 
     /// The default period of a new edition of `kind`: the month(s) starting with the
@@ -749,6 +852,9 @@ fn json_feed(view: &PanoramaView<'_>) -> anyhow::Result<String> {
                 let names: Vec<&str> = s.also.iter().map(|a| a.source.as_str()).collect();
                 text.push_str(&format!("\n\nLu aussi dans : {}", names.join(", ")));
             }
+            if !s.picked_by.is_empty() {
+                text.push_str(&format!("\n\nRepéré par {}", s.picked_by.join(", ")));
+            }
             let mut item = serde_json::json!({
                 "id": format!("{}#{}-{}", view.page_url, view.dossier, s.story),
                 "url": s.url,
@@ -762,12 +868,21 @@ fn json_feed(view: &PanoramaView<'_>) -> anyhow::Result<String> {
             if let Some(image) = &s.image {
                 item["image"] = serde_json::Value::String(image.clone());
             }
+            if view.network {
+                // A JSON Feed extension (its keys start with `_`): the centres, as a list.
+                item["_reseau"] = serde_json::json!({ "repere_par": s.picked_by });
+            }
             item
         })
         .collect();
+    let heading = if view.network {
+        "Panorama du réseau"
+    } else {
+        "Panorama de presse"
+    };
     let feed = serde_json::json!({
         "version": "https://jsonfeed.org/version/1.1",
-        "title": french::typography(&format!("Panorama de presse — {}", view.title)),
+        "title": french::typography(&format!("{heading} — {}", view.title)),
         "home_page_url": view.page_url,
         "feed_url": view.json_url,
         "language": "fr",

@@ -9,6 +9,9 @@ pub(crate) enum Task {
     Poll { sources: Vec<String> },
     /// Render one dossier's panorama, then the archive index.
     Panorama { dossier: String },
+    /// Render the network's collective panorama of one shared dossier, then the archive
+    /// index.
+    NetworkPanorama { dossier: String },
     /// Create the next draft of an edition kind and remind the curators.
     Draft { kind: String },
     /// Read the bounce mailbox (`[bounces]`) and apply the policy.

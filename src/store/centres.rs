@@ -138,7 +138,6 @@ impl Store {
     }
 
     /// The registered centres: id → name.
-    #[allow(dead_code)] // For the collective panorama (issue 16 point 4), under way.
     pub(crate) async fn centre_names(&self) -> anyhow::Result<BTreeMap<String, String>> {
         let rows: Vec<(String, String)> = on_pool!(self, pool => {
             sqlx::query_as("SELECT id, name FROM centres ORDER BY id")

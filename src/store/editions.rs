@@ -715,6 +715,7 @@ impl Store {
             territories: super::articles::json_list(lead.territories),
             starred: state.as_deref() == Some("starred"),
             image: lead.image,
+            picked_by: Vec::new(),
         }))
     }
 

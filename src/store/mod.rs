@@ -59,6 +59,7 @@ mod jobs;
 mod learning;
 mod leases;
 mod ledger;
+mod network;
 pub mod postgres;
 pub(crate) mod preferences;
 mod privacy;
