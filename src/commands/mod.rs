@@ -190,6 +190,13 @@ pub(crate) async fn fetch<'a>(
         );
     }
     let pass_secs = started.elapsed().as_secs_f64();
+    // Before the index: its documents carry this centre's dossiers.
+    if let Err(e) = crate::retagging::catch_up(&store, &prepared.tagger).await {
+        tracing::warn!(
+            "marquage des articles d'autres centres selon nos règles : {}",
+            crate::wording::chain(&e)
+        );
+    }
     let indexing = indexing::index_pending(&store, archive, timezone(config)).await;
     let index_secs = started.elapsed().as_secs_f64() - pass_secs;
     let sum = |f: fn(&SourceReport) -> u32| reports.iter().map(f).sum::<u32>();

@@ -18,7 +18,14 @@ pub fn configure(centre: Centre) {
 }
 
 /// The tables whose rows belong to a centre, by the column that says which.
-const CENTRED: [&str; 3] = ["decisions", "decision_log", "inbox"];
+const CENTRED: [&str; 6] = [
+    "decisions",
+    "decision_log",
+    "inbox",
+    "tags",
+    "to_check",
+    "tag_marks",
+];
 
 impl Store {
     /// The id of the centre this store reads and writes for (`""`: the single centre).
