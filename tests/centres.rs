@@ -203,3 +203,36 @@ fn each_centre_sees_the_shared_articles_tagged_by_its_own_rules() {
         "{decided}"
     );
 }
+
+#[test]
+fn a_daemon_tags_what_another_centre_stored_before_indexing_it() {
+    let pg = Postgres::start();
+    let url = pg.create_database("demon");
+    let server = TestServer::start();
+    server.route(
+        "/feed.xml",
+        Route::rss(support::one_recent_article_feed(&server)),
+    );
+    let feed = server.url("/feed.xml");
+    let rt = centre_with_rules(
+        (&url, &feed),
+        ("rt", "Ressources & Territoires"),
+        "solidarités",
+        "délinquance",
+    );
+    let labo = centre_with_rules((&url, &feed), ("labo", "Labo Cités"), "RSA", "Matignon");
+    rt.json(&["fetch", "--json"]);
+    // Labo Cités's daemon: its first pass finds the article stored, unchanged, and tags it
+    // by its own rules before indexing.
+    let mut daemon = support::daemon::RunningDaemon::start(labo.command(&["run"]));
+    daemon.wait_for_log(
+        "1 article(s) d'autres centres marqué(s) selon nos règles",
+        std::time::Duration::from_secs(60),
+    );
+    // Stopping indexes whatever the pass left: the index has Labo Cités's dossiers.
+    assert!(daemon.stop().success(), "{}", daemon.log());
+    assert_eq!(
+        (found_in(&labo, "pauvrete"), found_in(&labo, "securite")),
+        (0, 1)
+    );
+}
