@@ -14,6 +14,10 @@ use crate::store::TaggingInput;
 /// Ids per statement: far below every backend's limit on bound parameters.
 const CHUNK: usize = 400;
 
+/// The tables of a centre's tagging, adopted with the other centre-owned rows
+/// (`centres::CENTRED`) by the first named centre.
+pub(super) const CENTRED: [&str; 3] = ["tags", "to_check", "tag_marks"];
+
 /// What tagging reads of an article: id, title, summary, its source's dossiers, full text.
 type InputRow = (i64, String, String, Option<String>, Option<String>);
 

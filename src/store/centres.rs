@@ -18,14 +18,7 @@ pub fn configure(centre: Centre) {
 }
 
 /// The tables whose rows belong to a centre, by the column that says which.
-const CENTRED: [&str; 6] = [
-    "decisions",
-    "decision_log",
-    "inbox",
-    "tags",
-    "to_check",
-    "tag_marks",
-];
+const CENTRED: [&str; 3] = ["decisions", "decision_log", "inbox"];
 
 impl Store {
     /// The id of the centre this store reads and writes for (`""`: the single centre).
@@ -96,7 +89,7 @@ impl Store {
                 // one; later centres start with their own rows.
                 let adopt = !centre.id.is_empty() && named == 0;
                 if adopt {
-                    for table in CENTRED {
+                    for table in CENTRED.iter().chain(&super::centre_tags::CENTRED) {
                         // Constant table names only; the centre is bound.
                         let sql = format!("UPDATE {table} SET centre = $1 WHERE centre = ''");
                         sqlx::query(sqlx::AssertSqlSafe(sql))
