@@ -27,3 +27,22 @@ pub(crate) async fn retag(
     }
     Ok(changed)
 }
+
+/// Articles tagged per transaction of the catch-up (the write lock is held while they are).
+const CATCH_UP_BATCH: u32 = 200;
+
+/// Tags, by this centre's rules, every article its centre has not tagged as it now reads:
+/// those another centre's process stored or changed (a source shared by several centres is
+/// fetched once, tagged by the fetcher's rules). Returns how many articles' tags changed.
+pub(crate) async fn catch_up(store: &Store, tagger: &Tagger) -> anyhow::Result<usize> {
+    let tag =
+        |a: &TaggingInput| tagger.tag_with_body(&a.title, &a.summary, &a.body, &a.source_dossiers);
+    let mut changed = 0;
+    loop {
+        let (read, batch_changed) = store.catch_up_tags(CATCH_UP_BATCH, &tag).await?;
+        changed += batch_changed;
+        if read < CATCH_UP_BATCH as usize {
+            return Ok(changed);
+        }
+    }
+}

@@ -110,3 +110,129 @@ fn an_archive_that_starts_naming_its_centre_keeps_its_decisions() {
         assert!(feed.contains("pacte des solidarités"), "{feed}");
     }
 }
+
+/// A centre whose pauvrete and securite dossiers tag by these rules.
+fn centre_with_rules(
+    (url, feed): (&str, &str),
+    (id, name): (&str, &str),
+    pauvrete: &str,
+    securite: &str,
+) -> Workspace {
+    let ws = centre(url, feed, id, name);
+    let text = std::fs::read_to_string(ws.config())
+        .unwrap()
+        .replacen(
+            "panorama = true\n",
+            &format!("panorama = true\nrules = '''{pauvrete}'''\n"),
+            1,
+        )
+        .replacen(
+            "title = \"Sécurité et prévention de la délinquance\"\n",
+            &format!(
+                "title = \"Sécurité et prévention de la délinquance\"\nrules = '''{securite}'''\n"
+            ),
+            1,
+        );
+    std::fs::write(ws.config(), text).unwrap();
+    ws
+}
+
+/// How many stories `veille search pacte --dossier D` finds in this centre's index.
+fn found_in(ws: &Workspace, dossier: &str) -> usize {
+    let hits = ws.json(&["search", "pacte", "--dossier", dossier, "--json"]);
+    hits.as_array().expect("array").len()
+}
+
+#[test]
+fn each_centre_sees_the_shared_articles_tagged_by_its_own_rules() {
+    let pg = Postgres::start();
+    let url = pg.create_database("regles");
+    let server = TestServer::start();
+    server.route(
+        "/feed.xml",
+        Route::rss(support::one_recent_article_feed(&server)),
+    );
+    let feed = server.url("/feed.xml");
+    // One dossier name, two rules: the article ("… pacte des solidarités", "Présenté jeudi à
+    // Matignon.") is in R&T's pauvrete dossier, and in none of Labo Cités's but securite.
+    let rt = centre_with_rules(
+        (&url, &feed),
+        ("rt", "Ressources & Territoires"),
+        "solidarités",
+        "délinquance",
+    );
+    let labo = centre_with_rules((&url, &feed), ("labo", "Labo Cités"), "RSA", "Matignon");
+    // Labo Cités registers before R&T stores anything (its daemon runs elsewhere).
+    assert!(labo.articles().is_empty());
+    rt.json(&["fetch", "--json"]);
+    assert_eq!(server.hits("/feed.xml"), 1, "fetched once, by R&T");
+    // Labo Cités's pass finds the article unchanged (nothing stored again) and tags it by its
+    // rules before its search index takes it.
+    labo.json(&["fetch", "--json"]);
+    assert_eq!(
+        (found_in(&labo, "pauvrete"), found_in(&labo, "securite")),
+        (0, 1)
+    );
+    let dossiers = |ws: &Workspace| {
+        let articles = ws.articles();
+        assert_eq!(articles.len(), 1, "{articles:#?}");
+        articles[0]["dossiers"].clone()
+    };
+    assert_eq!(dossiers(&labo), serde_json::json!(["securite"]));
+    assert_eq!(dossiers(&rt), serde_json::json!(["pauvrete"]));
+    let listed = |ws: &Workspace, dossier: &str| {
+        let rows = ws.json(&["articles", "--dossier", dossier, "--json"]);
+        rows.as_array().expect("array").len()
+    };
+    assert_eq!(
+        (listed(&labo, "pauvrete"), listed(&labo, "securite")),
+        (0, 1)
+    );
+    assert_eq!((listed(&rt, "pauvrete"), listed(&rt, "securite")), (1, 0));
+    // Each archive folder's search index carries its centre's dossiers.
+    assert_eq!(
+        (found_in(&rt, "pauvrete"), found_in(&rt, "securite")),
+        (1, 0)
+    );
+    // A decision without --dossier goes to the centre's own dossiers of the story.
+    let story = rt.articles()[0]["story"].as_i64().unwrap().to_string();
+    let decided = labo.json(&["decide", &story, "garder", "--json"]);
+    assert_eq!(
+        decided["dossiers"],
+        serde_json::json!(["securite"]),
+        "{decided}"
+    );
+}
+
+#[test]
+fn a_daemon_tags_what_another_centre_stored_before_indexing_it() {
+    let pg = Postgres::start();
+    let url = pg.create_database("demon");
+    let server = TestServer::start();
+    server.route(
+        "/feed.xml",
+        Route::rss(support::one_recent_article_feed(&server)),
+    );
+    let feed = server.url("/feed.xml");
+    let rt = centre_with_rules(
+        (&url, &feed),
+        ("rt", "Ressources & Territoires"),
+        "solidarités",
+        "délinquance",
+    );
+    let labo = centre_with_rules((&url, &feed), ("labo", "Labo Cités"), "RSA", "Matignon");
+    rt.json(&["fetch", "--json"]);
+    // Labo Cités's daemon: its first pass finds the article stored, unchanged, and tags it
+    // by its own rules before indexing.
+    let mut daemon = support::daemon::RunningDaemon::start(labo.command(&["run"]));
+    daemon.wait_for_log(
+        "1 article(s) d'autres centres marqué(s) selon nos règles",
+        std::time::Duration::from_secs(60),
+    );
+    // Stopping indexes whatever the pass left: the index has Labo Cités's dossiers.
+    assert!(daemon.stop().success(), "{}", daemon.log());
+    assert_eq!(
+        (found_in(&labo, "pauvrete"), found_in(&labo, "securite")),
+        (0, 1)
+    );
+}

@@ -577,3 +577,74 @@ fn tab_reaches_every_dossier(tmux: &Tmux, ws: &Workspace) {
     );
     tmux.keys("b", &["q"]);
 }
+
+/// A centre's workspace on the shared database `url`, its pauvrete dossier tagging by `rules`.
+fn centre_on(url: &str, feed: &str, (id, name): (&str, &str), rules: &str) -> Workspace {
+    let templates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+    let ws = Workspace::sharing(
+        "",
+        &format!(
+            "[centre]\nid = \"{id}\"\nname = \"{name}\"\nregion = \"occitanie\"\n\n\
+             [publish]\ntemplates = \"{}\"\n\n{}",
+            templates.display(),
+            feed_source("Le Monde", feed)
+        ),
+        url,
+    );
+    let text = std::fs::read_to_string(ws.config()).unwrap().replacen(
+        "panorama = true\n",
+        &format!("panorama = true\nrules = '''{rules}'''\n"),
+        1,
+    );
+    std::fs::write(ws.config(), text).unwrap();
+    ws
+}
+
+#[test]
+fn a_curator_sees_in_the_pane_what_another_centre_kept() {
+    let pg = support::postgres::Postgres::start();
+    let url = pg.create_database("garde");
+    let server = TestServer::start();
+    server.route(
+        "/feed.xml",
+        Route::rss(support::one_recent_article_feed(&server)),
+    );
+    let feed = server.url("/feed.xml");
+    let rt = centre_on(
+        &url,
+        &feed,
+        ("rt", "Ressources & Territoires"),
+        "solidarités",
+    );
+    let labo = centre_on(&url, &feed, ("labo", "Labo Cités"), "Matignon");
+    // Only R&T's process fetches; its curator keeps the story.
+    rt.json(&["fetch", "--json"]);
+    let story = rt.articles()[0]["story"].as_i64().unwrap().to_string();
+    rt.json(&[
+        "decide",
+        &story,
+        "garder",
+        "--dossier",
+        "pauvrete",
+        "--json",
+    ]);
+    // Labo Cités's curator opens the TUI: the story is in its inbox, tagged by its own rule
+    // when the TUI opens, and the pane says R&T kept it.
+    let tmux = Tmux::new("garde");
+    tmux.start_sized("b", &labo, "léa", (160, 40));
+    let screen = tmux.wait_for("b", "gardée par Ressources & Territoires");
+    assert!(screen.contains("Dans le réseau :"), "{screen}");
+    assert!(
+        screen.contains("pauvrete : gardée par Ressources & Territoires"),
+        "{screen}"
+    );
+    assert!(screen.contains("tous 1  pauvrete 1"), "{screen}");
+    // The reasons are Labo Cités's rule ("Matignon" in the lede), not R&T's ("solidarités").
+    assert!(
+        screen.contains("Pourquoi pauvrete 1.5 : Matignon"),
+        "{screen}"
+    );
+    assert!(!screen.contains("solidarités (titre)"), "{screen}");
+    tmux.keys("b", &["q"]);
+    tmux.wait_closed("b");
+}

@@ -212,7 +212,8 @@ async fn online(prepared: &Prepared, archive: &Path, command: Command) -> anyhow
                 state,
                 limit,
             };
-            Ok(emit(super::articles(config, archive, &filter).await, json))
+            let listed = super::articles(prepared, archive, &filter).await;
+            Ok(emit(listed, json))
         }
         Command::Decide {
             story,

@@ -190,6 +190,13 @@ pub(crate) async fn fetch<'a>(
         );
     }
     let pass_secs = started.elapsed().as_secs_f64();
+    // Before the index: its documents carry this centre's dossiers.
+    if let Err(e) = crate::retagging::catch_up(&store, &prepared.tagger).await {
+        tracing::warn!(
+            "marquage des articles d'autres centres selon nos règles : {}",
+            crate::wording::chain(&e)
+        );
+    }
     let indexing = indexing::index_pending(&store, archive, timezone(config)).await;
     let index_secs = started.elapsed().as_secs_f64() - pass_secs;
     let sum = |f: fn(&SourceReport) -> u32| reports.iter().map(f).sum::<u32>();
@@ -461,14 +468,23 @@ impl std::fmt::Display for Reindexed {
 
 /// `veille articles`: stored articles, newest first; one line per story for people.
 pub(crate) async fn articles<'a>(
-    config: &'a Config,
+    prepared: &'a Prepared,
     archive: &Path,
     filter: &ArticleFilter,
 ) -> Result<Articles<'a>, CommandError> {
+    let config = &prepared.config;
     if let Some(refusal) = dossier_refusal(config, filter.dossier.as_deref()) {
         return Err(CommandError::Usage(refusal));
     }
     let store = Store::open(archive).await?;
+    // The listing shows this centre's tags: the articles another centre's process stored
+    // since this centre's last pass are tagged by its rules first.
+    if let Err(e) = crate::retagging::catch_up(&store, &prepared.tagger).await {
+        tracing::warn!(
+            "marquage des articles d'autres centres selon nos règles : {}",
+            crate::wording::chain(&e)
+        );
+    }
     let rows = store.articles(filter).await?;
     Ok(Articles { rows, config })
 }

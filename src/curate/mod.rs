@@ -23,6 +23,13 @@ const POLL: Duration = Duration::from_millis(700);
 /// Runs the TUI until the curator quits.
 pub async fn run(config: Config, archive: &Path, curator: String) -> anyhow::Result<()> {
     let store = Store::open(archive).await?;
+    // The inbox shows the network's articles tagged by this centre's rules: those another
+    // centre's process stored since this centre's last pass are tagged now.
+    let tagger = crate::tag::Tagger::new(&config)
+        .map_err(|e| anyhow::anyhow!("règles de marquage illisibles : {e}"))?;
+    crate::retagging::catch_up(&store, &tagger)
+        .await
+        .map_err(|e| anyhow::anyhow!("marquage des articles d'autres centres : {e:#}"))?;
     let tz = config.tz();
     // Search is a convenience: without an index the TUI still works.
     let search = match crate::indexing::open(&store, archive, tz).await {

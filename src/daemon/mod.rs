@@ -580,6 +580,12 @@ async fn poll(
             r.error.as_deref().unwrap_or("erreur")
         );
     }
+    // Before the index: its documents carry this centre's dossiers.
+    match crate::retagging::catch_up(store, tagger).await {
+        Ok(0) => {}
+        Ok(n) => info!("{n} article(s) d'autres centres marqué(s) selon nos règles"),
+        Err(e) => warn!("marquage des articles d'autres centres : {e:#}"),
+    }
     let indexing = indexing::index_pending(store, archive, config.tz()).await;
     info!("{} ; {}", pass_text(&reports), index_text(&indexing));
     // A mail that cannot go out must not fail the pass; it is retried at the next one.

@@ -113,12 +113,14 @@ impl Store {
                  FROM articles a JOIN sources s ON s.id = a.source_id
                  WHERE ($1 IS NULL OR COALESCE(a.published, a.first_seen) >= $1)
                    AND ($2 IS NULL OR s.name = $2)
-                   AND ($3 IS NULL OR EXISTS (SELECT 1 FROM tags t WHERE t.article_id = a.id AND t.dossier = $3))
+                   AND ($3 IS NULL OR EXISTS (SELECT 1 FROM tags t WHERE t.article_id = a.id
+                                              AND t.dossier = $3 AND t.centre = $4))
                  ORDER BY COALESCE(a.published, a.first_seen) DESC, a.id DESC",
             )
             .bind(filter.since.map(timestamp))
             .bind(&filter.source)
             .bind(&filter.dossier)
+            .bind(self.centre())
             .fetch_all(pool)
             .await?
         });
@@ -158,8 +160,10 @@ impl Store {
         let mut map: HashMap<i64, Vec<String>> = HashMap::new();
         let rows: Vec<(i64, String)> = on_pool!(self, pool => {
             sqlx::query_as(
-                "SELECT article_id, dossier FROM tags ORDER BY article_id, score DESC, dossier",
+                "SELECT article_id, dossier FROM tags WHERE centre = $1
+                 ORDER BY article_id, score DESC, dossier",
             )
+            .bind(self.centre())
             .fetch_all(pool)
             .await?
         });
@@ -282,8 +286,9 @@ impl Store {
             .collect())
     }
 
-    /// Replaces the tags and territories of many articles in one transaction; decisions,
-    /// which belong to stories, are untouched. Returns how many articles changed.
+    /// Replaces the centre's tags and the territories of many articles in one transaction,
+    /// and marks them tagged by the centre; decisions, which belong to stories, are
+    /// untouched. Returns how many articles changed.
     pub(crate) async fn replace_tagging(&self, batch: &[(i64, Tagging)]) -> anyhow::Result<usize> {
         let mut changed = 0;
         on_pool!(self, pool => {
@@ -291,11 +296,13 @@ impl Store {
             let mut conn = Conn::from(&mut *tx);
             let mut retagged = Vec::new();
             for (id, tagging) in batch {
-                if retag_one(&mut conn, *id, tagging).await? {
+                if retag_one(&mut conn, self.centre(), *id, tagging).await? {
                     changed += 1;
                     retagged.push(*id);
                 }
             }
+            let ids: Vec<i64> = batch.iter().map(|(id, _)| *id).collect();
+            super::centre_tags::mark(&mut conn, self.centre(), &ids).await?;
             super::inbox::refresh_articles(&mut conn, &retagged).await?;
             tx.commit().await?;
         });
@@ -332,7 +339,8 @@ impl Store {
                 "SELECT a.id, COALESCE(a.story, a.id) AS story, a.title, a.summary_text,
                         CASE WHEN a.body_status = 'ok' THEN a.content END AS body, a.canonical_url,
                         s.name AS source, a.territories, COALESCE(a.published, a.first_seen) AS published,
-                        (SELECT string_agg(t.dossier, ' ') FROM tags t WHERE t.article_id = a.id) AS dossiers
+                        (SELECT string_agg(t.dossier, ' ') FROM tags t
+                         WHERE t.article_id = a.id AND t.centre = $4) AS dossiers
                  FROM articles a JOIN sources s ON s.id = a.source_id
                  WHERE ($3 IS NULL OR NOT EXISTS (SELECT 1 FROM index_marks m
                                                   WHERE m.index_id = $3 AND m.article_id = a.id))
@@ -341,6 +349,7 @@ impl Store {
             .bind(after)
             .bind(i64::from(limit))
             .bind(unindexed_by)
+            .bind(self.centre())
             .fetch_all(pool)
             .await?
         });
@@ -368,39 +377,25 @@ impl Store {
     }
 }
 
-/// Replaces one article's tags and territories when they changed (inside the caller's
-/// transaction); says whether they did.
-async fn retag_one(conn: &mut Conn<'_>, id: i64, tagging: &Tagging) -> anyhow::Result<bool> {
-    let mut after: Vec<(String, f64)> = tagging
-        .dossiers
-        .iter()
-        .map(|t| (t.dossier.clone(), t.score))
-        .collect();
-    after.sort_by(|a, b| a.0.cmp(&b.0));
+/// Replaces one article's tags (the centre's) and territories when they changed (inside the
+/// caller's transaction); says whether they did.
+async fn retag_one(
+    conn: &mut Conn<'_>,
+    centre: &str,
+    id: i64,
+    tagging: &Tagging,
+) -> anyhow::Result<bool> {
     let territories = serde_json::to_string(&tagging.territories)?;
-    let (before, old_territories): (Vec<(String, f64)>, String) = on_conn!(conn, c => {
-        let before = sqlx::query_as(
-            "SELECT dossier, score FROM tags WHERE article_id = $1 ORDER BY dossier",
-        )
-        .bind(id)
-        .fetch_all(&mut **c)
-        .await?;
-        let old = sqlx::query_scalar("SELECT territories FROM articles WHERE id = $1")
+    let old_territories: String = on_conn!(conn, c => {
+        sqlx::query_scalar("SELECT territories FROM articles WHERE id = $1")
             .bind(id)
             .fetch_one(&mut **c)
-            .await?;
-        (before, old)
+            .await?
     });
-    if before == after && old_territories == territories {
+    let tags_changed = super::centre_tags::replace(conn, centre, id, tagging).await?;
+    if !tags_changed && old_territories == territories {
         return Ok(false);
     }
-    on_conn!(conn, c => {
-        sqlx::query("DELETE FROM tags WHERE article_id = $1")
-            .bind(id)
-            .execute(&mut **c)
-            .await?;
-    });
-    super::insert_tags(conn, id, tagging).await?;
     on_conn!(conn, c => {
         sqlx::query("UPDATE articles SET territories = $1, indexed_at = NULL WHERE id = $2")
             .bind(&territories)

@@ -44,6 +44,7 @@ impl Store {
         status: &str,
     ) -> anyhow::Result<()> {
         on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
             sqlx::query(
                 // A new body must reach the search index (and tagging), which read `indexed_at`.
                 "UPDATE articles SET content = COALESCE($2, content), body_status = $3,
@@ -53,8 +54,14 @@ impl Store {
             .bind(id)
             .bind(body)
             .bind(status)
-            .execute(pool)
+            .execute(&mut *tx)
             .await?;
+            if body.is_some() {
+                // Every centre tags the full text again (this one right after, the others
+                // at their catch-up).
+                super::centre_tags::forget(&mut Conn::from(&mut *tx), &[id]).await?;
+            }
+            tx.commit().await?;
         });
         Ok(())
     }

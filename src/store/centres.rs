@@ -101,7 +101,7 @@ impl Store {
                 // one; later centres start with their own rows.
                 let adopt = !centre.id.is_empty() && named == 0;
                 if adopt {
-                    for table in CENTRED {
+                    for table in CENTRED.iter().chain(&super::centre_tags::CENTRED) {
                         // Constant table names only; the centre is bound.
                         let sql = format!("UPDATE {table} SET centre = $1 WHERE centre = ''");
                         sqlx::query(sqlx::AssertSqlSafe(sql))

@@ -110,6 +110,7 @@ pub(super) async fn log_decision(
 /// tagged with, else `''`), once the story is known to exist.
 async fn decide_in(
     conn: &mut Conn<'_>,
+    centre: &str,
     story: i64,
     dossier: Option<&str>,
 ) -> Result<Vec<String>, DecisionError> {
@@ -131,9 +132,10 @@ async fn decide_in(
     let tagged: Vec<String> = on_conn!(conn, c => {
         sqlx::query_scalar(
             "SELECT DISTINCT t.dossier FROM tags t JOIN articles a ON a.id = t.article_id
-             WHERE a.id = $1 OR a.story = $1 ORDER BY t.dossier",
+             WHERE (a.id = $1 OR a.story = $1) AND t.centre = $2 ORDER BY t.dossier",
         )
         .bind(story)
+        .bind(centre)
         .fetch_all(&mut **c)
         .await?
     });
@@ -160,7 +162,7 @@ impl Store {
         on_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
             let mut conn = Conn::from(&mut *tx);
-            let dossiers = decide_in(&mut conn, story, dossier).await?;
+            let dossiers = decide_in(&mut conn, self.centre(), story, dossier).await?;
             for d in &dossiers {
                 let before = current_decision(&mut conn, self.centre(), story, d).await?;
                 // The state changes; the edited title and lede stay.

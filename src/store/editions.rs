@@ -689,9 +689,10 @@ impl Store {
             .await?;
             let dossiers = sqlx::query_scalar(
                 "SELECT DISTINCT t.dossier FROM tags t JOIN articles a ON a.id = t.article_id
-                 WHERE (a.id = $1 OR a.story = $1) ORDER BY t.dossier",
+                 WHERE (a.id = $1 OR a.story = $1) AND t.centre = $2 ORDER BY t.dossier",
             )
             .bind(story)
+            .bind(self.centre())
             .fetch_all(pool)
             .await?;
             (edit, others, dossiers)

@@ -9,8 +9,9 @@ use super::{Conn, Store, WritePool, placeholders};
 const CHUNK: usize = 400;
 
 /// The rows of the stories whose lead article matches `{LEADS}`, with the views they belong
-/// to from `{VIEWS}`. Must compute what migration 0012's fill computes (the tests compare
-/// both with the inbox query of before).
+/// to from `{VIEWS}`: each centre's dossiers and scores come from its own tags. Must
+/// compute what migration 0012's fill computes (the tests compare both with the inbox query
+/// of before).
 const FILL: &str = "INSERT INTO inbox (centre, story, dossier, rank, score, at, title, sources, territories)
 SELECT c.id, a.id, v.dossier,
        COALESCE((SELECT MAX(CASE d.state WHEN 'starred' THEN 3 WHEN 'kept' THEN 2
@@ -18,7 +19,8 @@ SELECT c.id, a.id, v.dossier,
                  FROM decisions d WHERE d.centre = c.id AND d.story = a.id
                    AND (v.dossier = '' OR d.dossier = v.dossier)), 0),
        COALESCE((SELECT MAX(t.score) FROM tags t JOIN articles b ON b.id = t.article_id
-                 WHERE (b.id = a.id OR b.story = a.id) AND (v.dossier = '' OR t.dossier = v.dossier)), 0.0),
+                 WHERE (b.id = a.id OR b.story = a.id) AND t.centre = c.id
+                   AND (v.dossier = '' OR t.dossier = v.dossier)), 0.0),
        COALESCE(a.published, a.first_seen),
        COALESCE((SELECT d.title FROM decisions d WHERE d.centre = c.id AND d.story = a.id
                    AND d.title IS NOT NULL
@@ -26,12 +28,12 @@ SELECT c.id, a.id, v.dossier,
        (SELECT COUNT(DISTINCT b.source_id) FROM articles b WHERE b.id = a.id OR b.story = a.id),
        a.territories
 FROM articles a
-JOIN (SELECT s.id AS story, '' AS dossier FROM articles s WHERE {LEADS_S}
+JOIN (SELECT s.id AS story, '' AS dossier, CAST(NULL AS TEXT) AS centre FROM articles s WHERE {LEADS_S}
       UNION
-      SELECT COALESCE(b.story, b.id) AS story, t.dossier FROM tags t
+      SELECT COALESCE(b.story, b.id) AS story, t.dossier, t.centre FROM tags t
       JOIN articles b ON b.id = t.article_id WHERE {MEMBERS_B}) v
   ON v.story = a.id
-CROSS JOIN centres c
+JOIN centres c ON v.centre IS NULL OR v.centre = c.id
 WHERE (a.story IS NULL OR a.story = a.id) AND {LEADS_A} AND {CENTRE}";
 
 /// The fill statement restricted to `n` story ids bound as `$1…$n` (or unrestricted), for

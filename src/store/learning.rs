@@ -114,7 +114,7 @@ impl Store {
             sqlx::query_as(
                 "SELECT a.id AS story, a.title, a.summary_text,
                         (SELECT string_agg(t.dossier, ',') FROM tags t JOIN articles b ON b.id = t.article_id
-                         WHERE b.id = a.id OR b.story = a.id) AS tagged,
+                         WHERE (b.id = a.id OR b.story = a.id) AND t.centre = $2) AS tagged,
                         (SELECT string_agg(d.dossier, ',') FROM decisions d
                          WHERE d.story = a.id AND d.state <> 'new' AND d.centre = $2) AS decided
                  FROM articles a
@@ -139,7 +139,7 @@ impl Store {
             .collect())
     }
 
-    /// Replaces every dossier's "to check" band.
+    /// Replaces every dossier's "to check" band of the store's centre.
     pub(crate) async fn replace_to_check(&self, rows: &[ToCheckEntry]) -> anyhow::Result<()> {
         let mut whys = Vec::with_capacity(rows.len());
         for (_, _, _, words) in rows {
@@ -147,13 +147,16 @@ impl Store {
         }
         on_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
-            sqlx::query("DELETE FROM to_check")
+            sqlx::query("DELETE FROM to_check WHERE centre = $1")
+                .bind(self.centre())
                 .execute(&mut *tx)
                 .await?;
             for ((story, dossier, probability, _), why) in rows.iter().zip(&whys) {
                 sqlx::query(
-                    "INSERT INTO to_check (story, dossier, probability, why) VALUES ($1, $2, $3, $4)",
+                    "INSERT INTO to_check (centre, story, dossier, probability, why)
+                     VALUES ($1, $2, $3, $4, $5)",
                 )
+                .bind(self.centre())
                 .bind(story)
                 .bind(dossier)
                 .bind(probability)
@@ -178,7 +181,7 @@ impl Store {
                 "SELECT c.story, c.dossier, c.probability, c.why, a.title,
                         COALESCE(a.published, a.first_seen) AS at
                  FROM to_check c JOIN articles a ON a.id = c.story
-                 WHERE c.dossier = $1
+                 WHERE c.dossier = $1 AND c.centre = $3
                    AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.story = c.story
                                    AND d.dossier = c.dossier AND d.state <> 'new' AND d.centre = $3)
                  ORDER BY c.probability DESC, c.story DESC

@@ -47,6 +47,7 @@ mod alerts;
 mod articles;
 mod bodies;
 pub(crate) mod bounces;
+pub(crate) mod centre_tags;
 pub mod centres;
 pub(crate) mod clicks;
 pub(crate) mod copy;
@@ -265,17 +266,26 @@ struct SourceHealthRow {
     items: i64,
 }
 
-async fn insert_tags(conn: &mut Conn<'_>, article: i64, tagging: &Tagging) -> anyhow::Result<()> {
+/// Writes `centre`'s tags of an article (the caller has removed its old ones).
+async fn insert_tags(
+    conn: &mut Conn<'_>,
+    centre: &str,
+    article: i64,
+    tagging: &Tagging,
+) -> anyhow::Result<()> {
     for tag in &tagging.dossiers {
         let why = serde_json::to_string(&tag.why)?;
         on_conn!(conn, c => {
-            sqlx::query("INSERT INTO tags (article_id, dossier, score, why) VALUES ($1, $2, $3, $4)")
-                .bind(article)
-                .bind(&tag.dossier)
-                .bind(tag.score)
-                .bind(&why)
-                .execute(&mut **c)
-                .await?;
+            sqlx::query(
+                "INSERT INTO tags (centre, article_id, dossier, score, why) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(centre)
+            .bind(article)
+            .bind(&tag.dossier)
+            .bind(tag.score)
+            .bind(&why)
+            .execute(&mut **c)
+            .await?;
         });
     }
     Ok(())
@@ -566,7 +576,8 @@ impl Store {
             let mut tx = pool.begin_write().await?;
             let conn = &mut Conn::from(&mut *tx);
             let counts =
-                storing::store_batch(conn, batch, catch_up.as_mut(), &mut assign_story).await?;
+                storing::store_batch(conn, self.centre(), batch, catch_up.as_mut(), &mut assign_story)
+                    .await?;
             tx.commit().await?;
             counts
         });

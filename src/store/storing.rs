@@ -107,6 +107,7 @@ struct Writes {
 /// Stores a source's batch inside `conn`'s write transaction (see `record_success_seeing`).
 pub(super) async fn store_batch(
     conn: &mut Conn<'_>,
+    centre: &str,
     (source_id, validators, items, now): Batch<'_>,
     catch_up: Option<&mut CatchUp<'_>>,
     assign_story: &mut dyn FnMut(&PreparedArticle, i64) -> i64,
@@ -185,8 +186,8 @@ pub(super) async fn store_batch(
     }
     let new = (source_id, items, territories.as_slice(), now_text.as_str());
     insert_pending(conn, new, &mut ids, &mut w, assign_story).await?;
-    joined(conn, source_id, items, &w.joins).await?;
-    write_tags(conn, items, &w.changed, &w.tags).await?;
+    joined(conn, centre, (source_id, items), &w.joins).await?;
+    write_tags(conn, centre, items, &w.changed, &w.tags).await?;
     // After the joins: a story started in this batch is computed whole, with the articles
     // that joined it since.
     inbox::refresh(conn, &w.started).await?;
@@ -369,12 +370,13 @@ async fn insert_pending(
 type Joined<'a> = (i64, Vec<i64>, Vec<(&'a str, f64)>);
 
 /// New articles joined stories: each story's inbox rows are updated in place (one more
-/// source unless the story had one of this source's before the batch; better scores), as
-/// the per-article update did before, for every centre's rows.
+/// source, for every centre's rows, unless the story had one of this source's before the
+/// batch; better scores, for `centre`'s rows only: the items carry its tags), as the
+/// per-article update did before.
 async fn joined(
     conn: &mut Conn<'_>,
-    source_id: i64,
-    items: &[PreparedArticle],
+    centre: &str,
+    (source_id, items): (i64, &[PreparedArticle]),
     joins: &[(i64, i64, usize)],
 ) -> sqlx::Result<()> {
     let mut stories: Vec<Joined<'_>> = Vec::new();
@@ -407,15 +409,16 @@ async fn joined(
                sources = sources + CASE WHEN EXISTS (SELECT 1 FROM articles WHERE id = $1 AND source_id = $2)
                                           OR EXISTS (SELECT 1 FROM articles WHERE story = $1 AND source_id = $2
                                                      AND id NOT IN ({})) THEN 0 ELSE 1 END,
-               score = CASE WHEN dossier = '' AND score < $3 THEN $3 ELSE score END
+               score = CASE WHEN dossier = '' AND centre = $4 AND score < $3 THEN $3 ELSE score END
              WHERE story = $1",
-            placeholders(4, articles.len())
+            placeholders(5, articles.len())
         );
         on_conn!(conn, c => {
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(story)
                 .bind(source_id)
-                .bind(best);
+                .bind(best)
+                .bind(centre);
             for id in &articles {
                 query = query.bind(id);
             }
@@ -431,13 +434,14 @@ async fn joined(
                                       FROM decisions d WHERE d.centre = i.centre AND d.story = $1
                                         AND d.dossier = $2), 0),
                             $3, i.at, i.title, i.sources, i.territories
-                     FROM inbox i WHERE i.story = $1 AND i.dossier = ''
+                     FROM inbox i WHERE i.story = $1 AND i.dossier = '' AND i.centre = $4
                      ON CONFLICT (centre, story, dossier) DO UPDATE SET score =
                        CASE WHEN inbox.score < excluded.score THEN excluded.score ELSE inbox.score END",
                 )
                 .bind(story)
                 .bind(*dossier)
                 .bind(*score)
+                .bind(centre)
                 .execute(&mut **c)
                 .await?;
             }
@@ -446,21 +450,24 @@ async fn joined(
     Ok(())
 }
 
-/// The changed articles lose their tags; every stored or changed article gets its last
-/// item's, in multi-row inserts.
+/// The changed articles lose `centre`'s tags and every centre's mark (the others tag the
+/// new text at their catch-up); every stored or changed article gets its last item's tags,
+/// in multi-row inserts, and `centre`'s mark.
 async fn write_tags(
     conn: &mut Conn<'_>,
+    centre: &str,
     items: &[PreparedArticle],
     changed: &[i64],
     tags: &[(i64, usize)],
 ) -> anyhow::Result<()> {
+    super::centre_tags::forget(conn, changed).await?;
     for chunk in changed.chunks(TAG_CHUNK) {
         let sql = format!(
-            "DELETE FROM tags WHERE article_id IN ({})",
-            placeholders(1, chunk.len())
+            "DELETE FROM tags WHERE centre = $1 AND article_id IN ({})",
+            placeholders(2, chunk.len())
         );
         on_conn!(conn, c => {
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(centre);
             for id in chunk {
                 query = query.bind(id);
             }
@@ -485,20 +492,22 @@ async fn write_tags(
     }
     for chunk in rows.chunks(TAG_CHUNK) {
         let values: Vec<String> = (0..chunk.len())
-            .map(|r| format!("({})", placeholders(1 + 4 * r, 4)))
+            .map(|r| format!("($1, {})", placeholders(2 + 4 * r, 4)))
             .collect();
         let sql = format!(
-            "INSERT INTO tags (article_id, dossier, score, why) VALUES {}",
+            "INSERT INTO tags (centre, article_id, dossier, score, why) VALUES {}",
             values.join(", ")
         );
         on_conn!(conn, c => {
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(centre);
             for (article, dossier, score, why) in chunk {
                 query = query.bind(article).bind(*dossier).bind(score).bind(why);
             }
             query.execute(&mut **c).await?;
         });
     }
+    let marked: Vec<i64> = last.keys().copied().collect();
+    super::centre_tags::mark(conn, centre, &marked).await?;
     Ok(())
 }
 

@@ -247,9 +247,11 @@ impl Store {
             // same on every backend.
             let tags: Vec<(String, f64, String)> = sqlx::query_as(
                 "SELECT t.dossier, t.score, t.why FROM tags t JOIN articles b ON b.id = t.article_id
-                 WHERE (b.id = $1 OR b.story = $1) ORDER BY t.score DESC, t.dossier, t.article_id",
+                 WHERE (b.id = $1 OR b.story = $1) AND t.centre = $2
+                 ORDER BY t.score DESC, t.dossier, t.article_id",
             )
             .bind(story)
+            .bind(self.centre())
             .fetch_all(pool)
             .await?;
             let articles: Vec<(String, String, String, String)> = sqlx::query_as(
@@ -321,9 +323,10 @@ impl Store {
         let tagged: Vec<String> = on_pool!(self, pool => {
             sqlx::query_scalar(
                 "SELECT DISTINCT t.dossier FROM tags t JOIN articles a ON a.id = t.article_id
-                 WHERE (a.id = $1 OR a.story = $1) ORDER BY t.dossier",
+                 WHERE (a.id = $1 OR a.story = $1) AND t.centre = $2 ORDER BY t.dossier",
             )
             .bind(story)
+            .bind(self.centre())
             .fetch_all(pool)
             .await?
         });

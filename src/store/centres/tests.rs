@@ -41,6 +41,20 @@ async fn two_stories(dir: &std::path::Path) -> (Store, Vec<i64>) {
     two_source_store(dir, &config, &stories, &[], at).await
 }
 
+/// Tags the articles for a centre that joined later, by the same rule as the archive's
+/// (every article under politique-de-la-ville): each centre tags by its own rules.
+async fn same_rules(store: &Store) {
+    let rule = |_: &crate::store::TaggingInput| crate::model::Tagging {
+        dossiers: vec![crate::model::DossierTag {
+            dossier: "politique-de-la-ville".into(),
+            score: 1.0,
+            why: Vec::new(),
+        }],
+        territories: Vec::new(),
+    };
+    store.catch_up_tags(100, &rule).await.unwrap();
+}
+
 fn undecided() -> InboxFilter {
     InboxFilter {
         dossier: Some("politique-de-la-ville".into()),
@@ -68,6 +82,7 @@ async fn each_centre_decides_for_itself_and_sees_what_the_others_kept() {
         .for_centre(&centre("labo", "Labo Cités"))
         .await
         .unwrap();
+    same_rules(&labo).await;
     assert_eq!((rt.centre(), labo.centre()), ("rt", "labo"));
     assert_eq!(rt.decision_log(ids[0]).await.unwrap().len(), 1);
     assert!(labo.decision_log(ids[0]).await.unwrap().is_empty());
@@ -157,6 +172,7 @@ async fn two_centres_deciding_on_one_story_at_once_lose_nothing() {
     let (single, ids) = two_stories(dir.path()).await;
     let rt = single.for_centre(&centre("rt", "R&T")).await.unwrap();
     let labo = single.for_centre(&centre("labo", "Labo")).await.unwrap();
+    same_rules(&labo).await;
     const ROUNDS: usize = 40;
     let states = [
         DecisionState::Kept,
