@@ -415,17 +415,20 @@ impl Store {
         Ok(id.is_some())
     }
 
-    /// The edition's row id (for its report).
+    /// The row id of the centre's edition (for its report).
     pub(super) async fn edition_row_id(
         &self,
         kind: &str,
         number: i64,
     ) -> anyhow::Result<Option<i64>> {
         Ok(on_pool!(self, pool => {
-            sqlx::query_scalar("SELECT id FROM editions WHERE kind = $1 AND number = $2")
-                .bind(kind)
-                .bind(number)
-                .fetch_optional(pool)
+            sqlx::query_scalar(
+                "SELECT id FROM editions WHERE kind = $1 AND number = $2 AND centre = $3",
+            )
+            .bind(kind)
+            .bind(number)
+            .bind(self.centre())
+            .fetch_optional(pool)
                 .await?
         }))
     }
