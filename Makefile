@@ -38,7 +38,7 @@ TEST_LOG := target/make-test.log
 ## is SQLite's by nature (backup: VACUUM INTO; disk: a full disk under the archive's file), what
 ## never opens a store (conformance, fuzz, layers, sisimai), and store_backends, which starts its
 ## own clusters.
-PG_SUITES := alerts bounces centres clicks crash daemon extraction fetch french fulltext learning mail \
+PG_SUITES := alerts bounces centres centres_editions clicks crash daemon extraction fetch french fulltext learning mail \
   mail_people opml order preferences publish secrets stories suggest tagging triage web_abuse
 test: deps lint
 	node --test $(WEB)/test/
