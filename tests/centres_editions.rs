@@ -195,6 +195,7 @@ fn two_centres_each_make_send_and_count_their_own_flash_info() {
     for _ in 0..2 {
         let r = labo_served.get(&path, &[]);
         assert_eq!(r.status, 404, "{}", r.text());
+        assert!(r.text().contains("Lien inconnu"), "{}", r.text());
         assert_eq!(r.header("location"), None);
     }
     let rt_served = Served::start(&rt, rt_port);
