@@ -43,7 +43,7 @@ pub(crate) struct SourceStat {
 pub(crate) struct Totals {
     pub(crate) articles: i64,
     pub(crate) stories: i64,
-    /// Deliveries by state (`sent`, `failed_perm`…), over every edition.
+    /// Deliveries by state (`sent`, `failed_perm`…), over every edition of the centre.
     pub(crate) deliveries: BTreeMap<String, i64>,
 }
 

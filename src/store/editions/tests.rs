@@ -563,3 +563,55 @@ async fn the_first_named_centre_adopts_sent_editions_which_stay_frozen() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn a_centres_sending_counts_only_its_own_deliveries() {
+    let dir = tempfile::tempdir().unwrap();
+    let single = crate::testing::open_store(dir.path()).await;
+    let rt = single.for_centre(&centre("rt", "R&T")).await.unwrap();
+    let labo = single.for_centre(&centre("labo", "Labo")).await.unwrap();
+    let at = "2026-11-27T10:00:00Z";
+    single
+        .exec(&format!(
+            "INSERT INTO subscribers (email, created_at, centre)
+             VALUES ('lecteur@exemple.fr', '{at}', 'rt')"
+        ))
+        .await;
+    single
+        .exec(&format!(
+            "INSERT INTO subscriptions (subscriber_id, list, status, consent_at, consent_how,
+               consent_source, updated_at)
+             SELECT id, 'flash-info', 'active', '{at}', 'import', 'test', '{at}' FROM subscribers"
+        ))
+        .await;
+    let now = Utc.with_ymd_and_hms(2026, 11, 27, 10, 0, 0).unwrap();
+    let day = |d| NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+    for store in [&rt, &labo] {
+        store
+            .create_edition("flash-info", day(1), day(30), now)
+            .await
+            .unwrap();
+        store
+            .set_edition_status("flash-info", 1, EditionStatus::Ready, now)
+            .await
+            .unwrap();
+    }
+    let (id, queued) = rt
+        .start_sending("flash-info", 1, "flash-info", "exemple.fr", now)
+        .await
+        .unwrap();
+    assert_eq!(queued, 1);
+    single
+        .exec(&format!(
+            "UPDATE deliveries SET state = 'sent', sent_at = '{at}' WHERE edition_id = {id}"
+        ))
+        .await;
+    let hour_before = now - chrono::Duration::hours(1);
+    assert_eq!(rt.sent_since(hour_before).await.unwrap(), 1);
+    assert_eq!(labo.sent_since(hour_before).await.unwrap(), 0);
+    assert_eq!(rt.totals().await.unwrap().deliveries["sent"], 1);
+    assert!(labo.totals().await.unwrap().deliveries.is_empty());
+    // Labo's flash-info/1 was not sent by R&T's send.
+    let labo_one = labo.edition("flash-info", 1).await.unwrap().unwrap();
+    assert_eq!(labo_one.status, EditionStatus::Ready);
+}
