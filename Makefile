@@ -39,7 +39,7 @@ TEST_LOG := target/make-test.log
 ## never opens a store (conformance, fuzz, layers, sisimai), and store_backends, which starts its
 ## own clusters; network_panorama too: its centres share a cluster it starts itself, so the first
 ## pass already runs it on PostgreSQL.
-PG_SUITES := alerts bounces centres centres_people clicks crash daemon extraction fetch french fulltext learning mail \
+PG_SUITES := alerts bounces centres centres_editions centres_people clicks crash daemon extraction fetch french fulltext learning mail \
   mail_people opml order preferences publish secrets stories suggest tagging triage web_abuse
 test: deps lint
 	node --test $(WEB)/test/

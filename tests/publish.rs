@@ -580,7 +580,7 @@ fn an_empty_panorama_says_so_and_editions_check_their_input() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("GENRE/NUMÉRO"));
     let out = ws.run(&["edition", "add", "flash-info/9", "1"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("édition inconnue : flash-info/9"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("édition introuvable : flash-info/9"));
 
     // Numbering per kind; an empty edition renders and says so.
     assert_eq!(

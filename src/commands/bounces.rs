@@ -307,7 +307,7 @@ pub(crate) async fn edition_report(
     let store = Store::open(archive).await?;
     let Some(report) = store.edition_report(&kind, number, list.as_deref()).await? else {
         return Err(CommandError::Runtime(anyhow::anyhow!(
-            "édition inconnue : {edition}"
+            "édition introuvable : {edition}"
         )));
     };
     let dir = archive

@@ -151,7 +151,7 @@ fn refusal(e: EditionError) -> CommandError {
     match e {
         EditionError::Store(e) => CommandError::Runtime(e),
         EditionError::Unknown(address) => CommandError::Usage(format!(
-            "édition inconnue : {address} (voir `veille edition list`)"
+            "édition introuvable : {address} (voir `veille edition list`)"
         )),
         EditionError::UnknownStory(story) => CommandError::Usage(format!(
             "histoire inconnue : {story} (voir `veille articles`)"

@@ -130,7 +130,7 @@ async fn prepare(
     let edition = store
         .edition(kind, number)
         .await?
-        .ok_or_else(|| usage(format!("édition inconnue : {address}")))?;
+        .ok_or_else(|| usage(format!("édition introuvable : {address}")))?;
     let dir = archive
         .join(PUBLISHED_DIR)
         .join(kind)

@@ -1,5 +1,7 @@
 //! Anonymous click counts (`[mail] count_clicks`): the links of a sent edition, numbered,
-//! and how often each was followed through `/c/<kind>/<n>/<link>` — never by whom.
+//! and how often each was followed through `/c/<kind>/<n>/<link>` — never by whom. Each
+//! centre numbers its editions, so the counters are the centre's: another centre's
+//! `veille serve` neither counts nor redirects them.
 
 use super::{Store, WritePool};
 
@@ -25,11 +27,13 @@ impl Store {
             let mut tx = pool.begin_write().await?;
             for url in urls {
                 let known: Option<i64> = sqlx::query_scalar(
-                    "SELECT position FROM edition_links WHERE kind = $1 AND number = $2 AND url = $3",
+                    "SELECT position FROM edition_links
+                     WHERE kind = $1 AND number = $2 AND url = $3 AND centre = $4",
                 )
                 .bind(kind)
                 .bind(number)
                 .bind(url)
+                .bind(self.centre())
                 .fetch_optional(&mut *tx)
                 .await?;
                 let n = match known {
@@ -37,20 +41,22 @@ impl Store {
                     None => {
                         let next: i64 = sqlx::query_scalar(
                             "SELECT COALESCE(MAX(position), 0) + 1 FROM edition_links
-                             WHERE kind = $1 AND number = $2",
+                             WHERE kind = $1 AND number = $2 AND centre = $3",
                         )
                         .bind(kind)
                         .bind(number)
+                        .bind(self.centre())
                         .fetch_one(&mut *tx)
                         .await?;
                         sqlx::query(
-                            "INSERT INTO edition_links (kind, number, position, url)
-                             VALUES ($1, $2, $3, $4)",
+                            "INSERT INTO edition_links (kind, number, position, url, centre)
+                             VALUES ($1, $2, $3, $4, $5)",
                         )
                         .bind(kind)
                         .bind(number)
                         .bind(next)
                         .bind(url)
+                        .bind(self.centre())
                         .execute(&mut *tx)
                         .await?;
                         next
@@ -74,11 +80,12 @@ impl Store {
         let url = on_pool!(self, pool => {
             sqlx::query_scalar(
                 "UPDATE edition_links SET clicks = clicks + 1
-                 WHERE kind = $1 AND number = $2 AND position = $3 RETURNING url",
+                 WHERE kind = $1 AND number = $2 AND position = $3 AND centre = $4 RETURNING url",
             )
             .bind(kind)
             .bind(number)
             .bind(link)
+            .bind(self.centre())
             .fetch_optional(pool)
             .await?
         });
@@ -94,10 +101,11 @@ impl Store {
         let rows: Vec<(i64, String, i64)> = on_pool!(self, pool => {
             sqlx::query_as(
                 "SELECT position, url, clicks FROM edition_links
-                 WHERE kind = $1 AND number = $2 ORDER BY position",
+                 WHERE kind = $1 AND number = $2 AND centre = $3 ORDER BY position",
             )
             .bind(kind)
             .bind(number)
+            .bind(self.centre())
             .fetch_all(pool)
             .await?
         });

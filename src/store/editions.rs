@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum EditionError {
-    #[error("édition inconnue : {0}")]
+    #[error("édition introuvable : {0}")]
     Unknown(String),
     #[error("l'édition {0} est envoyée : elle ne peut plus être modifiée")]
     Sent(String),
@@ -183,19 +183,24 @@ struct CardLeadRow {
     image: Option<String>,
 }
 
-/// The edition's row id, refusing unknown and (when `for_change`) sent editions.
+/// The row id of `centre`'s edition, refusing unknown (another centre's edition of the
+/// same name is unknown here) and, when `for_change`, sent editions.
 async fn edition_id(
     conn: &mut Conn<'_>,
+    centre: &str,
     kind: &str,
     number: i64,
     for_change: bool,
 ) -> Result<i64, EditionError> {
     let row: Option<(i64, String)> = on_conn!(conn, c => {
-        sqlx::query_as("SELECT id, status FROM editions WHERE kind = $1 AND number = $2")
-            .bind(kind)
-            .bind(number)
-            .fetch_optional(&mut **c)
-            .await?
+        sqlx::query_as(
+            "SELECT id, status FROM editions WHERE kind = $1 AND number = $2 AND centre = $3",
+        )
+        .bind(kind)
+        .bind(number)
+        .bind(centre)
+        .fetch_optional(&mut **c)
+        .await?
     });
     let (id, status) = row.ok_or_else(|| EditionError::Unknown(address(kind, number)))?;
     if for_change && status == EditionStatus::Sent.as_str() {
@@ -216,7 +221,7 @@ async fn touch(conn: &mut Conn<'_>, id: i64, now: DateTime<Utc>) -> Result<(), E
 }
 
 impl Store {
-    /// Creates the next edition of `kind` (numbered from 1), as a draft.
+    /// Creates the centre's next edition of `kind` (each centre numbers from 1), as a draft.
     pub(crate) async fn create_edition(
         &self,
         kind: &str,
@@ -228,20 +233,22 @@ impl Store {
         let number: i64 = on_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
             let number: i64 = sqlx::query_scalar(
-                "SELECT COALESCE(MAX(number), 0) + 1 FROM editions WHERE kind = $1",
+                "SELECT COALESCE(MAX(number), 0) + 1 FROM editions WHERE kind = $1 AND centre = $2",
             )
             .bind(kind)
+            .bind(self.centre())
             .fetch_one(&mut *tx)
             .await?;
             sqlx::query(
-                "INSERT INTO editions (kind, number, period_start, period_end, status, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, 'draft', $5, $5)",
+                "INSERT INTO editions (kind, number, period_start, period_end, status, created_at, updated_at, centre)
+                 VALUES ($1, $2, $3, $4, 'draft', $5, $5, $6)",
             )
             .bind(kind)
             .bind(number)
             .bind(period_start.to_string())
             .bind(period_end.to_string())
             .bind(&at)
+            .bind(self.centre())
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;
@@ -253,14 +260,17 @@ impl Store {
             .expect("the edition was just created"))
     }
 
-    /// One edition with its items and blocks.
+    /// One of the centre's editions with its items and blocks.
     pub(crate) async fn edition(&self, kind: &str, number: i64) -> anyhow::Result<Option<Edition>> {
-        let sql = format!("SELECT {EDITION_COLUMNS} FROM editions WHERE kind = $1 AND number = $2");
+        let sql = format!(
+            "SELECT {EDITION_COLUMNS} FROM editions WHERE kind = $1 AND number = $2 AND centre = $3"
+        );
         // Only the constant column list is spliced in; the values are bound.
         let row: Option<EditionDbRow> = on_pool!(self, pool => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(kind)
                 .bind(number)
+                .bind(self.centre())
                 .fetch_optional(pool)
                 .await?
         });
@@ -304,11 +314,16 @@ impl Store {
         Ok(Some(edition))
     }
 
-    /// Every edition (without items and blocks), by kind then number.
+    /// Every edition of the centre (without items and blocks), by kind then number.
     pub(crate) async fn editions(&self) -> anyhow::Result<Vec<Edition>> {
-        let sql = format!("SELECT {EDITION_COLUMNS} FROM editions ORDER BY kind, number");
+        let sql = format!(
+            "SELECT {EDITION_COLUMNS} FROM editions WHERE centre = $1 ORDER BY kind, number"
+        );
         let rows: Vec<EditionDbRow> = on_pool!(self, pool => {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await?
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(self.centre())
+                .fetch_all(pool)
+                .await?
         });
         rows.into_iter().map(EditionDbRow::into_edition).collect()
     }
@@ -324,7 +339,7 @@ impl Store {
     ) -> Result<(), EditionError> {
         on_pool!(self, pool => async {
             let mut tx = pool.begin_write().await?;
-            let id = edition_id(&mut Conn::from(&mut *tx), kind, number, true).await?;
+            let id = edition_id(&mut Conn::from(&mut *tx), self.centre(), kind, number, true).await?;
             let story_exists: Option<i64> = sqlx::query_scalar(
                 "SELECT id FROM articles WHERE id = $1 AND COALESCE(story, id) = $1",
             )
@@ -406,7 +421,7 @@ impl Store {
         };
         on_pool!(self, pool => async {
             let mut tx = pool.begin_write().await?;
-            let id = edition_id(&mut Conn::from(&mut *tx), kind, number, true).await?;
+            let id = edition_id(&mut Conn::from(&mut *tx), self.centre(), kind, number, true).await?;
             let Some((section, position)) = sqlx::query_as::<_, (String, i64)>(
                 "SELECT section, position FROM edition_items WHERE edition_id = $1 AND story = $2",
             )
@@ -456,7 +471,7 @@ impl Store {
     ) -> Result<(), EditionError> {
         on_pool!(self, pool => async {
             let mut tx = pool.begin_write().await?;
-            let id = edition_id(&mut Conn::from(&mut *tx), kind, number, true).await?;
+            let id = edition_id(&mut Conn::from(&mut *tx), self.centre(), kind, number, true).await?;
             let removed =
                 sqlx::query("DELETE FROM edition_items WHERE edition_id = $1 AND story = $2")
                     .bind(id)
@@ -489,7 +504,7 @@ impl Store {
     ) -> Result<(), EditionError> {
         on_pool!(self, pool => async {
             let mut tx = pool.begin_write().await?;
-            let id = edition_id(&mut Conn::from(&mut *tx), kind, number, true).await?;
+            let id = edition_id(&mut Conn::from(&mut *tx), self.centre(), kind, number, true).await?;
             // Positions only order items: the removed item's number is still free, or shared
             // with an item placed since, which then simply comes next to it.
             sqlx::query(
@@ -523,7 +538,7 @@ impl Store {
     ) -> Result<i64, EditionError> {
         on_pool!(self, pool => async {
             let mut tx = pool.begin_write().await?;
-            let id = edition_id(&mut Conn::from(&mut *tx), kind, number, true).await?;
+            let id = edition_id(&mut Conn::from(&mut *tx), self.centre(), kind, number, true).await?;
             let block_id: i64 = sqlx::query_scalar(
                 "INSERT INTO edition_blocks (edition_id, kind, position, title, body, event_date, place)
                  VALUES ($1, $2, (SELECT COALESCE(MAX(position), 0) + 1 FROM edition_blocks WHERE edition_id = $1),
@@ -557,7 +572,7 @@ impl Store {
     ) -> Result<(), EditionError> {
         on_pool!(self, pool => async {
             let mut tx = pool.begin_write().await?;
-            let id = edition_id(&mut Conn::from(&mut *tx), kind, number, true).await?;
+            let id = edition_id(&mut Conn::from(&mut *tx), self.centre(), kind, number, true).await?;
             sqlx::query("UPDATE edition_blocks SET body = $1 WHERE edition_id = $2 AND id = $3")
                 .bind(body)
                 .bind(id)
@@ -583,7 +598,7 @@ impl Store {
         let at = timestamp(now);
         on_pool!(self, pool => async {
             let mut tx = pool.begin_write().await?;
-            let id = edition_id(&mut Conn::from(&mut *tx), kind, number, true).await?;
+            let id = edition_id(&mut Conn::from(&mut *tx), self.centre(), kind, number, true).await?;
             sqlx::query(
                 "UPDATE editions SET status = $1, updated_at = $2,
                    sent_at = CASE WHEN $1 = 'sent' THEN $2 ELSE sent_at END
@@ -611,7 +626,7 @@ impl Store {
         on_pool!(self, pool => async {
             let mut tx = pool.begin_write().await?;
             // A sent edition keeps the files it was sent with; re-rendering it changes nothing.
-            let id = match edition_id(&mut Conn::from(&mut *tx), kind, number, true).await {
+            let id = match edition_id(&mut Conn::from(&mut *tx), self.centre(), kind, number, true).await {
                 Err(EditionError::Sent(_)) => return Ok(()),
                 other => other?,
             };

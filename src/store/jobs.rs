@@ -43,7 +43,7 @@ pub(crate) struct SourceStat {
 pub(crate) struct Totals {
     pub(crate) articles: i64,
     pub(crate) stories: i64,
-    /// Deliveries by state (`sent`, `failed_perm`…), over every edition.
+    /// Deliveries by state (`sent`, `failed_perm`…), over every edition of the centre.
     pub(crate) deliveries: BTreeMap<String, i64>,
 }
 
@@ -262,9 +262,13 @@ impl Store {
             )
             .fetch_one(pool)
             .await?;
+            // Deliveries follow their edition, which is the centre's.
             let deliveries = sqlx::query_as(
-                "SELECT state, COUNT(*) AS n FROM deliveries GROUP BY state ORDER BY state",
+                "SELECT d.state, COUNT(*) AS n FROM deliveries d
+                 JOIN editions e ON e.id = d.edition_id
+                 WHERE e.centre = $1 GROUP BY d.state ORDER BY d.state",
             )
+            .bind(self.centre())
             .fetch_all(pool)
             .await?;
             (counts, deliveries)
@@ -292,11 +296,12 @@ impl Store {
         let (number, created) = on_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
             let existing: Option<i64> = sqlx::query_scalar(
-                "SELECT number FROM editions WHERE kind = $1 AND period_start = $2
+                "SELECT number FROM editions WHERE kind = $1 AND period_start = $2 AND centre = $3
                  ORDER BY number LIMIT 1",
             )
             .bind(kind)
             .bind(&start)
+            .bind(self.centre())
             .fetch_optional(&mut *tx)
             .await?;
             let made = match existing {
@@ -304,15 +309,17 @@ impl Store {
                 None => {
                     let n: i64 = sqlx::query_scalar(
                         "INSERT INTO editions
-                           (kind, number, period_start, period_end, status, created_at, updated_at)
-                         SELECT $1, COALESCE(MAX(number), 0) + 1, $2, $3, 'draft', $4, $4
-                         FROM editions WHERE kind = $1
+                           (kind, number, period_start, period_end, status, created_at, updated_at,
+                            centre)
+                         SELECT $1, COALESCE(MAX(number), 0) + 1, $2, $3, 'draft', $4, $4, $5
+                         FROM editions WHERE kind = $1 AND centre = $5
                          RETURNING number",
                     )
                     .bind(kind)
                     .bind(&start)
                     .bind(&end)
                     .bind(&at)
+                    .bind(self.centre())
                     .fetch_one(&mut *tx)
                     .await?;
                     (n, true)
@@ -320,12 +327,14 @@ impl Store {
             };
             sqlx::query(
                 "INSERT INTO edition_reminders (edition_id, created_at)
-                 SELECT id, $3 FROM editions WHERE kind = $1 AND number = $2 AND status = 'draft'
+                 SELECT id, $3 FROM editions
+                 WHERE kind = $1 AND number = $2 AND centre = $4 AND status = 'draft'
                  ON CONFLICT (edition_id) DO NOTHING",
             )
             .bind(kind)
             .bind(made.0)
             .bind(&at)
+            .bind(self.centre())
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;
@@ -349,8 +358,10 @@ impl Store {
                 "SELECT e.kind, e.number, e.period_start, e.period_end,
                         COALESCE(r.created_at, e.created_at) AS created_at
                  FROM editions e LEFT JOIN edition_reminders r ON r.edition_id = e.id
-                 WHERE e.status = 'draft' ORDER BY e.period_start, e.kind, e.number",
+                 WHERE e.status = 'draft' AND e.centre = $1
+                 ORDER BY e.period_start, e.kind, e.number",
             )
+            .bind(self.centre())
             .fetch_all(pool)
             .await?
         }))

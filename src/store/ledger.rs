@@ -45,7 +45,7 @@ pub(crate) enum DeliveryOutcome {
 
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum SendError {
-    #[error("édition inconnue : {0}")]
+    #[error("édition introuvable : {0}")]
     UnknownEdition(String),
     #[error(
         "l'édition {0} est un brouillon : marquez-la prête (`veille edition ready {0}`) avant l'envoi"
@@ -128,11 +128,13 @@ impl Store {
         // The write lock: the edition's status is read, then written.
         let found: Option<(i64, u64)> = on_pool!(self, pool => {
         let mut tx = pool.begin_write().await?;
+        // The centre's edition only: another centre's of the same name is unknown here.
         let edition = sqlx::query_as::<_, EditionState>(
-            "SELECT id, status FROM editions WHERE kind = $1 AND number = $2",
+            "SELECT id, status FROM editions WHERE kind = $1 AND number = $2 AND centre = $3",
         )
         .bind(kind)
         .bind(number)
+        .bind(self.centre())
         .fetch_optional(&mut *tx)
         .await?;
         match edition {
@@ -284,12 +286,15 @@ impl Store {
         Ok(super::parse_timestamp(next))
     }
 
-    /// Messages accepted by the server since `since`, all editions together (hourly cap).
+    /// Messages accepted by the server since `since`, all the centre's editions together
+    /// (its hourly cap: each centre sends through its own `[mail]`).
     pub(crate) async fn sent_since(&self, since: DateTime<Utc>) -> anyhow::Result<i64> {
         Ok(on_pool!(self, pool => sqlx::query_scalar(
-            "SELECT COUNT(*) FROM deliveries WHERE sent_at >= $1",
+            "SELECT COUNT(*) FROM deliveries d JOIN editions e ON e.id = d.edition_id
+             WHERE d.sent_at >= $1 AND e.centre = $2",
         )
         .bind(timestamp(since))
+        .bind(self.centre())
         .fetch_one(pool)
         .await?))
     }

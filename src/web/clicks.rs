@@ -1,6 +1,7 @@
 //! `/c/<kind>/<n>/<link>` (`[mail] count_clicks`): a reader followed link `link` of edition
 //! `kind/n`; it is counted (one counter per link, nothing about the reader) and answered with
-//! a 302 to the link's own address. A link the edition never had is a 404 that counts nothing.
+//! a 302 to the link's own address. A link the edition never had is a 404 that counts nothing,
+//! and so is a link of another centre's edition (the serving centre's own counters only).
 
 use std::sync::Arc;
 

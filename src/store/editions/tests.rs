@@ -373,3 +373,245 @@ async fn cards_and_panoramas_read_the_same_on_either_backend() {
     assert_eq!(ids, [4, 1]);
     assert_eq!(cards[1].title, "Titre retouché");
 }
+
+fn centre(id: &str, name: &str) -> crate::config::centre::Centre {
+    crate::config::centre::Centre {
+        id: id.into(),
+        name: name.into(),
+        region: "occitanie".into(),
+    }
+}
+
+#[tokio::test]
+async fn each_centre_numbers_composes_and_sees_only_its_own_editions() {
+    let dir = tempfile::tempdir().unwrap();
+    let single = crate::testing::open_store(dir.path()).await;
+    stories(&single).await;
+    let rt = single.for_centre(&centre("rt", "R&T")).await.unwrap();
+    let labo = single.for_centre(&centre("labo", "Labo")).await.unwrap();
+    let now = Utc.with_ymd_and_hms(2026, 11, 27, 10, 0, 0).unwrap();
+    let day = |d| NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+    // The same kind and number in both centres: each numbers from 1.
+    for (store, story) in [(&rt, 1), (&labo, 3)] {
+        let made = store
+            .create_edition("flash-info", day(1), day(30), now)
+            .await
+            .unwrap();
+        assert_eq!(made.number, 1);
+        store
+            .add_edition_item("flash-info", 1, &item(story, "actu"), now)
+            .await
+            .unwrap();
+    }
+    rt.create_edition("flash-info", day(1), day(30), now)
+        .await
+        .unwrap();
+    let stories_of = |e: Edition| e.items.iter().map(|i| i.story).collect::<Vec<_>>();
+    assert_eq!(
+        stories_of(rt.edition("flash-info", 1).await.unwrap().unwrap()),
+        [1]
+    );
+    assert_eq!(
+        stories_of(labo.edition("flash-info", 1).await.unwrap().unwrap()),
+        [3]
+    );
+    let listed = |editions: Vec<Edition>| {
+        editions
+            .into_iter()
+            .map(|e| (e.kind, e.number))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        listed(rt.editions().await.unwrap()),
+        [("flash-info".to_string(), 1), ("flash-info".to_string(), 2)]
+    );
+    assert_eq!(
+        listed(labo.editions().await.unwrap()),
+        [("flash-info".to_string(), 1)]
+    );
+    // R&T's flash-info/2 is no edition of Labo's: unknown there, and left as it was.
+    let before = rt.edition("flash-info", 2).await.unwrap().unwrap();
+    assert!(labo.edition("flash-info", 2).await.unwrap().is_none());
+    let later = Utc.with_ymd_and_hms(2026, 11, 28, 10, 0, 0).unwrap();
+    for refused in [
+        labo.add_edition_item("flash-info", 2, &item(1, "actu"), later)
+            .await,
+        labo.set_edition_status("flash-info", 2, EditionStatus::Ready, later)
+            .await,
+        labo.mark_edition_rendered("flash-info", 2, later).await,
+    ] {
+        let error = refused.unwrap_err();
+        assert!(matches!(error, EditionError::Unknown(_)), "{error}");
+        assert_eq!(error.to_string(), "édition introuvable : flash-info/2");
+    }
+    let sending = labo
+        .start_sending("flash-info", 2, "flash-info", "exemple.fr", later)
+        .await;
+    assert!(
+        matches!(sending, Err(crate::store::SendError::UnknownEdition(_))),
+        "{sending:?}"
+    );
+    assert_eq!(rt.edition("flash-info", 2).await.unwrap().unwrap(), before);
+    assert!(single.editions().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn click_counters_drafts_and_reminders_are_each_centres() {
+    let dir = tempfile::tempdir().unwrap();
+    let single = crate::testing::open_store(dir.path()).await;
+    let rt = single.for_centre(&centre("rt", "R&T")).await.unwrap();
+    let labo = single.for_centre(&centre("labo", "Labo")).await.unwrap();
+    let urls = ["https://a.example/".to_string()];
+    assert_eq!(rt.number_links("flash-info", 1, &urls).await.unwrap(), [1]);
+    // Labo's veille serve neither counts nor redirects R&T's link.
+    assert_eq!(labo.follow_link("flash-info", 1, 1).await.unwrap(), None);
+    assert!(labo.link_clicks("flash-info", 1).await.unwrap().is_empty());
+    assert_eq!(
+        rt.follow_link("flash-info", 1, 1).await.unwrap().as_deref(),
+        Some("https://a.example/")
+    );
+    let labo_urls = ["https://b.example/".to_string(), urls[0].clone()];
+    assert_eq!(
+        labo.number_links("flash-info", 1, &labo_urls)
+            .await
+            .unwrap(),
+        [1, 2]
+    );
+    assert_eq!(rt.link_clicks("flash-info", 1).await.unwrap()[0].clicks, 1);
+    assert_eq!(
+        labo.link_clicks("flash-info", 1).await.unwrap()[1].clicks,
+        0
+    );
+
+    // The daemons' scheduled drafts of one period: one per centre.
+    let now = Utc.with_ymd_and_hms(2026, 11, 27, 10, 0, 0).unwrap();
+    let day = |d| NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+    for store in [&rt, &labo, &rt] {
+        store
+            .create_scheduled_draft("flash-info", day(1), day(30), now)
+            .await
+            .unwrap();
+    }
+    let reminded = |r: Vec<crate::store::EditionReminder>| {
+        r.into_iter()
+            .map(|r| (r.kind, r.number))
+            .collect::<Vec<_>>()
+    };
+    let one = vec![("flash-info".to_string(), 1)];
+    assert_eq!(reminded(rt.edition_reminders().await.unwrap()), one);
+    assert_eq!(reminded(labo.edition_reminders().await.unwrap()), one);
+    assert_eq!(rt.editions().await.unwrap().len(), 1);
+    assert_eq!(single.scalar("SELECT COUNT(*) FROM editions").await, 2);
+    assert!(single.edition_reminders().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn the_first_named_centre_adopts_sent_editions_which_stay_frozen() {
+    let dir = tempfile::tempdir().unwrap();
+    let single = crate::testing::open_store(dir.path()).await;
+    stories(&single).await;
+    let now = Utc.with_ymd_and_hms(2026, 11, 27, 10, 0, 0).unwrap();
+    let day = |d| NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+    for _ in 0..2 {
+        single
+            .create_edition("flash-info", day(1), day(30), now)
+            .await
+            .unwrap();
+    }
+    single
+        .add_edition_item("flash-info", 1, &item(1, "actu"), now)
+        .await
+        .unwrap();
+    for status in [EditionStatus::Ready, EditionStatus::Sent] {
+        single
+            .set_edition_status("flash-info", 1, status, now)
+            .await
+            .unwrap();
+    }
+    let urls = ["https://a.example/".to_string()];
+    single.number_links("flash-info", 1, &urls).await.unwrap();
+    let sent = single.edition("flash-info", 1).await.unwrap().unwrap();
+
+    let rt = single.for_centre(&centre("rt", "R&T")).await.unwrap();
+    let labo = single.for_centre(&centre("labo", "Labo")).await.unwrap();
+    assert_eq!(rt.edition("flash-info", 1).await.unwrap().unwrap(), sent);
+    assert_eq!(rt.editions().await.unwrap().len(), 2);
+    assert_eq!(
+        rt.follow_link("flash-info", 1, 1).await.unwrap().as_deref(),
+        Some("https://a.example/")
+    );
+    assert!(labo.editions().await.unwrap().is_empty());
+    assert!(single.editions().await.unwrap().is_empty());
+    // Adopted, the sent edition is still frozen: by the store and by the database, which
+    // also refuses to hand it to another centre.
+    let error = rt
+        .add_edition_item("flash-info", 1, &item(3, "actu"), now)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, EditionError::Sent(_)), "{error}");
+    for sql in [
+        "UPDATE editions SET centre = 'labo' WHERE number = 1",
+        "UPDATE editions SET period_end = '2026-12-31' WHERE number = 1",
+        "DELETE FROM editions WHERE number = 1",
+    ] {
+        let refused = single.try_exec(sql).await.unwrap_err().to_string();
+        assert!(refused.contains(SENT_REFUSAL), "{sql}: {refused}");
+    }
+    assert_eq!(rt.edition("flash-info", 1).await.unwrap().unwrap(), sent);
+    // The draft stays editable by its new owner.
+    rt.add_edition_item("flash-info", 2, &item(3, "actu"), now)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_centres_sending_counts_only_its_own_deliveries() {
+    let dir = tempfile::tempdir().unwrap();
+    let single = crate::testing::open_store(dir.path()).await;
+    let rt = single.for_centre(&centre("rt", "R&T")).await.unwrap();
+    let labo = single.for_centre(&centre("labo", "Labo")).await.unwrap();
+    let at = "2026-11-27T10:00:00Z";
+    single
+        .exec(&format!(
+            "INSERT INTO subscribers (email, created_at, centre)
+             VALUES ('lecteur@exemple.fr', '{at}', 'rt')"
+        ))
+        .await;
+    single
+        .exec(&format!(
+            "INSERT INTO subscriptions (subscriber_id, list, status, consent_at, consent_how,
+               consent_source, updated_at)
+             SELECT id, 'flash-info', 'active', '{at}', 'import', 'test', '{at}' FROM subscribers"
+        ))
+        .await;
+    let now = Utc.with_ymd_and_hms(2026, 11, 27, 10, 0, 0).unwrap();
+    let day = |d| NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+    for store in [&rt, &labo] {
+        store
+            .create_edition("flash-info", day(1), day(30), now)
+            .await
+            .unwrap();
+        store
+            .set_edition_status("flash-info", 1, EditionStatus::Ready, now)
+            .await
+            .unwrap();
+    }
+    let (id, queued) = rt
+        .start_sending("flash-info", 1, "flash-info", "exemple.fr", now)
+        .await
+        .unwrap();
+    assert_eq!(queued, 1);
+    single
+        .exec(&format!(
+            "UPDATE deliveries SET state = 'sent', sent_at = '{at}' WHERE edition_id = {id}"
+        ))
+        .await;
+    let hour_before = now - chrono::Duration::hours(1);
+    assert_eq!(rt.sent_since(hour_before).await.unwrap(), 1);
+    assert_eq!(labo.sent_since(hour_before).await.unwrap(), 0);
+    assert_eq!(rt.totals().await.unwrap().deliveries["sent"], 1);
+    assert!(labo.totals().await.unwrap().deliveries.is_empty());
+    // Labo's flash-info/1 was not sent by R&T's send.
+    let labo_one = labo.edition("flash-info", 1).await.unwrap().unwrap();
+    assert_eq!(labo_one.status, EditionStatus::Ready);
+}
