@@ -23,7 +23,7 @@ use super::token::{Purpose, Secret};
 use crate::config::{Config, MailSettings};
 use crate::model::EditionStatus;
 use crate::publish::{PUBLISHED_DIR, Publisher};
-use crate::store::{ClaimedDelivery, DeliveryOutcome, LedgerStep, SendError, Store};
+use crate::store::{Claim, ClaimedDelivery, DeliveryOutcome, ReservedStep, SendError, Store};
 
 /// How one `veille send` runs; the default sends the edition to its whole list for real.
 #[derive(Debug, Clone, Default)]
@@ -271,6 +271,7 @@ pub(crate) async fn send_edition(
                 .await? as usize,
         )),
         progress,
+        reserve: Mutex::new(Reserve::default()),
         timezone: config.tz(),
         announced: std::sync::Mutex::new(None),
     });
@@ -439,7 +440,7 @@ impl HourlyWindow {
 
 /// A connection's step, and where the ledger answers it.
 type LedgerRequest = (
-    LedgerStep,
+    ReservedStep,
     tokio::sync::oneshot::Sender<Result<Option<ClaimedDelivery>, String>>,
 );
 
@@ -470,7 +471,7 @@ async fn keep_ledger(
         let started = Instant::now();
         let result = match &mut desk {
             Ok(desk) => {
-                desk.advance(edition, &list, &steps, bounce_limit, Utc::now())
+                desk.advance_reserved(edition, &list, &steps, bounce_limit, Utc::now())
                     .await
             }
             Err(e) => Err(anyhow::anyhow!("{e:#}")),
@@ -529,12 +530,31 @@ struct Shared {
     limiter: governor::DefaultDirectRateLimiter,
     hourly: Mutex<HourlyWindow>,
     progress: Option<ProgressBar>,
+    /// The next queued recipients, read ahead so that messages are signed during commits.
+    reserve: Mutex<Reserve>,
     /// For the times said to the person waiting.
     timezone: chrono_tz::Tz,
     /// The end of the last wait announced, so that connections waiting for the same thing
     /// say it once.
     announced: std::sync::Mutex<Option<DateTime<Utc>>>,
 }
+
+/// Queued recipients read ahead of their claims (`Store::reserve_queued`), handed out once each.
+#[derive(Default)]
+struct Reserve {
+    waiting: VecDeque<ClaimedDelivery>,
+    /// The last address read: the next read starts after it.
+    after: Option<String>,
+    /// No queued recipient left after `after`: claims take any due recipient.
+    exhausted: bool,
+}
+
+/// How many recipients one read of the reserve takes: one query per this many messages.
+const RESERVE_READ: usize = 256;
+
+/// A message being built and signed, with the recipient it is for; the outer error is the
+/// task's, the inner one the message's (a permanent refusal of this recipient).
+type Building = tokio::task::JoinHandle<anyhow::Result<anyhow::Result<lettre::Message>>>;
 
 /// How often a send without a progress bar says where it is.
 const PROGRESS_EVERY: Duration = Duration::from_secs(15);
@@ -569,7 +589,27 @@ impl Shared {
                     }
                 )
             });
-            let claimed = self.step(finished.take()).await?;
+            // The next recipient's message is built and signed while the commit that marks
+            // it `sending` is synced; it leaves only once that commit is done.
+            let reserved = self.reserved().await?;
+            let building = reserved.clone().map(|d| self.build_soon(d));
+            let claim = reserved.map_or(Claim::Any, Claim::Reserved);
+            let claimed = self.step(finished.take(), claim).await;
+            let reserved_for = |d: &ClaimedDelivery| {
+                building
+                    .as_ref()
+                    .is_some_and(|(email, _)| *email == d.email)
+            };
+            let building = match claimed {
+                Ok(Some(ref d)) if reserved_for(d) => building.map(|(_, b)| b),
+                _ => {
+                    if let Some((_, b)) = building {
+                        b.abort();
+                    }
+                    None
+                }
+            };
+            let claimed = claimed?;
             if counted && let Some(bar) = &self.progress {
                 bar.inc(1);
             }
@@ -588,9 +628,14 @@ impl Shared {
                     None => return Ok(()),
                 }
             };
+            // A reservation lost (taken by another sender, reader gone): built now.
+            let building = building.unwrap_or_else(|| self.build_soon(delivery.clone()).1);
+            let built = building
+                .await
+                .map_err(|e| anyhow::anyhow!("construction du message interrompue : {e}"))??;
             self.limiter.until_ready().await;
             self.wait_for_hourly_cap().await;
-            match self.send_one(session, &delivery).await? {
+            match self.send_one(session, &delivery, built).await? {
                 Some(outcome) => finished = Some((delivery, outcome)),
                 None => {
                     if let Some(bar) = &self.progress {
@@ -601,16 +646,49 @@ impl Shared {
         }
     }
 
+    /// The next queued recipient not yet handed to a connection, read ahead by batches;
+    /// None once none is left (then claims take any due recipient: retries, stragglers).
+    async fn reserved(&self) -> anyhow::Result<Option<ClaimedDelivery>> {
+        let mut reserve = self.reserve.lock().await;
+        if reserve.waiting.is_empty() && !reserve.exhausted {
+            let read = self
+                .store
+                .reserve_queued(self.edition, reserve.after.as_deref(), RESERVE_READ)
+                .await?;
+            reserve.exhausted = read.len() < RESERVE_READ;
+            if let Some(last) = read.last() {
+                reserve.after = Some(last.email.clone());
+            }
+            reserve.waiting.extend(read);
+        }
+        Ok(reserve.waiting.pop_front())
+    }
+
+    /// Builds and signs `delivery`'s message on the blocking threads, at most one per core at
+    /// a time, so the async threads keep answering the other connections' SMTP replies.
+    fn build_soon(self: &Arc<Self>, delivery: ClaimedDelivery) -> (String, Building) {
+        let shared = self.clone();
+        let email = delivery.email.clone();
+        let task = tokio::spawn(async move {
+            let permit = shared.signing.acquire().await?;
+            let builder = shared.clone();
+            let built = tokio::task::spawn_blocking(move || builder.build(&delivery))
+                .await
+                .map_err(|e| anyhow::anyhow!("construction du message interrompue : {e}"))?;
+            drop(permit);
+            Ok(built)
+        });
+        (email, task)
+    }
+
     /// Records `finished` and claims the next recipient, in the clerk's next commit.
     async fn step(
         &self,
         finished: Option<(ClaimedDelivery, DeliveryOutcome)>,
+        claim: Claim,
     ) -> anyhow::Result<Option<ClaimedDelivery>> {
         let (reply, answer) = tokio::sync::oneshot::channel();
-        let step = LedgerStep {
-            finished,
-            claim: true,
-        };
+        let step = ReservedStep { finished, claim };
         self.desk
             .send((step, reply))
             .map_err(|_| anyhow::anyhow!("registre des envois fermé"))?;
@@ -644,17 +722,8 @@ impl Shared {
         self: &Arc<Self>,
         session: &mut super::SmtpSession,
         delivery: &ClaimedDelivery,
+        built: anyhow::Result<lettre::Message>,
     ) -> anyhow::Result<Option<DeliveryOutcome>> {
-        // Building and signing (RSA) is the CPU part of a message: done on the blocking
-        // threads, at most one per core at a time, so the async threads keep answering the
-        // other connections' SMTP replies meanwhile.
-        let permit = self.signing.acquire().await?;
-        let shared = self.clone();
-        let claimed = delivery.clone();
-        let built = tokio::task::spawn_blocking(move || shared.build(&claimed))
-            .await
-            .map_err(|e| anyhow::anyhow!("construction du message interrompue : {e}"))?;
-        drop(permit);
         let message = match built {
             Ok(m) => m,
             Err(e) => {

@@ -12,7 +12,9 @@ use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
-use sqlx::{Connection, PgConnection, SqliteConnection};
+#[cfg(test)]
+use sqlx::Connection;
+use sqlx::{PgConnection, SqliteConnection};
 
 use super::{Conn, Store, WritePool, by_dialect, timestamp};
 use crate::model::{DeliveryState, EditionStatus};
@@ -320,11 +322,11 @@ impl Store {
 
 /// The ledger's own connection during a send (`Store::ledger_desk`).
 pub(crate) struct LedgerDesk {
-    conn: DeskConn,
+    pub(super) conn: DeskConn,
 }
 
 /// The desk's detached connection, on the store's backend.
-enum DeskConn {
+pub(super) enum DeskConn {
     Sqlite(SqliteConnection),
     Postgres(PgConnection),
 }
@@ -343,6 +345,8 @@ impl LedgerDesk {
     /// are no longer due. The store-wide write lock (`begin_write`) would give the same
     /// exclusivity, but on a database shared by several centres it would also make every
     /// commit of a send wait for other daemons' harvests, and every harvest for the send.
+    /// (A send commits with reservations, `advance_reserved`, built on the same steps.)
+    #[cfg(test)]
     pub(crate) async fn advance(
         &mut self,
         edition: i64,
@@ -386,7 +390,7 @@ impl LedgerDesk {
 }
 
 /// The steps of several connections in one transaction: answers first, then claims.
-async fn advance(
+pub(super) async fn advance(
     conn: &mut Conn<'_>,
     edition: i64,
     list: &str,
@@ -433,7 +437,7 @@ const CLAIM_TARGET_POSTGRES: &str =
 /// a recipient no longer active in the list is marked `skipped` instead and another taken.
 /// Queued ones come before retries; each lookup is a range of `deliveries_state`, with no
 /// sort. Fewer than `wanted` when fewer are due now.
-async fn claim_many(
+pub(super) async fn claim_many(
     conn: &mut Conn<'_>,
     edition: i64,
     list: &str,
