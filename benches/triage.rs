@@ -4,8 +4,11 @@
 //! plus a full redraw, to ratatui's TestBackend at 120×40) while moving (`j`) and deciding
 //! (`g`), p50 and p99; one `Tab` to the next dossier, then many through every view in turn,
 //! p50 and p99. `cargo bench` passes `--bench`; without it (`cargo test
-//! --all-targets`) 2,000 stories are used, as a smoke test.
+//! --all-targets`) 2,000 stories are used, as a smoke test. With `VEILLE_BENCH_QUERIES=1`,
+//! the statements sent to the store by the start, one `j` and one `g` are listed afterwards
+//! with their time (sqlx's statement events), to see where a key's time goes.
 
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -69,6 +72,71 @@ async fn fill(store: &Store, stories: usize) {
     tx.commit().await.unwrap();
 }
 
+/// The statements recorded while `STATEMENTS` holds a list: (statement, seconds).
+static STATEMENTS: Mutex<Option<Vec<(String, f64)>>> = Mutex::new(None);
+
+/// Records sqlx's statement events (target `sqlx::query`) into `STATEMENTS`.
+struct StatementLog;
+
+#[derive(Default)]
+struct StatementFields {
+    summary: String,
+    sql: String,
+    secs: f64,
+}
+
+impl tracing::field::Visit for StatementFields {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        match field.name() {
+            "summary" => self.summary = value.to_string(),
+            "db.statement" => self.sql = value.to_string(),
+            _ => {}
+        }
+    }
+    fn record_f64(&mut self, field: &tracing::field::Field, value: f64) {
+        if field.name() == "elapsed_secs" {
+            self.secs = value;
+        }
+    }
+    fn record_debug(&mut self, _: &tracing::field::Field, _: &dyn std::fmt::Debug) {}
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for StatementLog {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        let mut fields = StatementFields::default();
+        event.record(&mut fields);
+        let text = if fields.sql.trim().is_empty() {
+            fields.summary
+        } else {
+            fields.sql.split_whitespace().collect::<Vec<_>>().join(" ")
+        };
+        if let Some(list) = STATEMENTS.lock().unwrap().as_mut() {
+            list.push((text, fields.secs));
+        }
+    }
+}
+
+/// Runs `work` with the statements recorded, then prints them under `label`.
+async fn traced<T>(label: &str, work: impl std::future::Future<Output = T>) -> T {
+    *STATEMENTS.lock().unwrap() = Some(Vec::new());
+    let t = Instant::now();
+    let out = work.await;
+    let total = t.elapsed();
+    let list = STATEMENTS.lock().unwrap().take().unwrap_or_default();
+    let sum: f64 = list.iter().map(|(_, s)| s).sum();
+    println!(
+        "{label} : {} requêtes, {:.2} ms en requêtes sur {:.2} ms",
+        list.len(),
+        sum * 1000.0,
+        total.as_secs_f64() * 1000.0
+    );
+    for (sql, secs) in list {
+        let short: String = sql.chars().take(110).collect();
+        println!("  {:7.3} ms  {short}", secs * 1000.0);
+    }
+    out
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
@@ -76,6 +144,16 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 fn main() {
     let bench_mode = std::env::args().any(|a| a == "--bench");
     let stories = if bench_mode { 100_000 } else { 2_000 };
+    let trace = std::env::var_os("VEILLE_BENCH_QUERIES").is_some();
+    if trace {
+        use tracing_subscriber::layer::SubscriberExt;
+        use tracing_subscriber::{Layer, filter::Targets};
+        let only_statements = Targets::new().with_target("sqlx::query", tracing::Level::TRACE);
+        tracing::subscriber::set_global_default(
+            tracing_subscriber::registry().with(StatementLog.with_filter(only_statements)),
+        )
+        .unwrap();
+    }
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let dir = tempfile::tempdir().unwrap();
@@ -102,6 +180,7 @@ fn main() {
                 building.elapsed().as_secs_f64()
             );
         }
+        let traced_config = config.clone();
         let start = Instant::now();
         let store = Store::open(dir.path()).await.unwrap();
         let mut app = App::new(store, config, dir.path().to_path_buf(), "bench".into(), None)
@@ -165,5 +244,18 @@ fn main() {
             percentile(&times, 0.5).as_secs_f64() * 1000.0,
             percentile(&times, 0.99).as_secs_f64() * 1000.0
         );
+        if trace {
+            let store = Store::open(dir.path()).await.unwrap();
+            let mut app = traced(
+                "Démarrage",
+                App::new(store, traced_config, dir.path().to_path_buf(), "bench".into(), None),
+            )
+            .await
+            .unwrap();
+            for (label, key) in [("Touche j", 'j'), ("Touche g", 'g'), ("Touche j après g", 'j')] {
+                let press = app.on_key(KeyEvent::new(KeyCode::Char(key), KeyModifiers::NONE));
+                traced(label, press).await.unwrap();
+            }
+        }
     });
 }

@@ -22,7 +22,7 @@ use crate::model::{
 };
 use crate::search::SearchIndex;
 use crate::store::{
-    DecisionSnapshot, InboxFilter, InboxRow, NewBlock, Store, StoryDetail, ToCheckRow,
+    DecisionSnapshot, InboxFilter, InboxRanks, InboxRow, NewBlock, Store, StoryDetail, ToCheckRow,
 };
 
 /// Rows loaded in one inbox view (the header tells when there are more).
@@ -444,13 +444,29 @@ impl App {
         logged: usize,
     ) -> anyhow::Result<()> {
         let marks = self.store.change_marks().await?;
+        let ranks = match story {
+            Some((story, before)) if marks == (self.marks.0, self.marks.1 + logged as i64) => {
+                Some((before, self.store.story_inbox_ranks(story).await?))
+            }
+            _ => None,
+        };
+        self.own_write_seen(marks, logged, ranks).await
+    }
+
+    /// `own_write_done` with the marks and the story's inbox ranks (before, after) already
+    /// read, by the write itself (`Store::decide_for_triage`).
+    async fn own_write_seen(
+        &mut self,
+        marks: (i64, i64),
+        logged: usize,
+        ranks: Option<(InboxRanks, InboxRanks)>,
+    ) -> anyhow::Result<()> {
         if marks != (self.marks.0, self.marks.1 + logged as i64) {
             self.counts = self.store.inbox_counts().await?;
             return Ok(());
         }
         self.marks = marks;
-        if let Some((story, before)) = story {
-            let after = self.store.story_inbox_ranks(story).await?;
+        if let Some((before, after)) = ranks {
             for (rows, change) in [(before, -1), (after, 1)] {
                 for (dossier, rank) in rows {
                     if rank == 0 {
@@ -664,15 +680,11 @@ impl App {
         } else {
             self.dossier().map(str::to_string)
         };
-        let dossiers = match &dossier {
-            Some(d) => vec![d.clone()],
-            None => self.store.story_dossiers(row.story).await?,
-        };
-        let snapshot = self.store.decision_snapshot(row.story, &dossiers).await?;
-        let before = self.store.story_inbox_ranks(row.story).await?;
+        // One write transaction decides, logs, refreshes the inbox rows and reads back what
+        // the screen needs: the snapshot for undo, the ranks for the counts, the decisions.
         let decided = self
             .store
-            .decide(
+            .decide_for_triage(
                 row.story,
                 dossier.as_deref(),
                 state,
@@ -694,13 +706,14 @@ impl App {
         );
         self.undo.push(Undo::Decision {
             story: row.story,
-            snapshot,
+            snapshot: decided.snapshot,
             label: label.into(),
         });
         // The counts follow the story's inbox rows exactly: a story already decided in
         // another dossier was not counted under « tous », a band story has no row in the
         // dossier, a second decision on the same story changes nothing.
-        self.own_write_done(Some((row.story, before)), decided.len())
+        let ranks = Some((decided.before, decided.after));
+        self.own_write_seen(decided.marks, decided.logged, ranks)
             .await?;
         // The story keeps its place and the selection, marked with its new state: the next
         // key (`a`, `e`, another decision) acts on it, not on the story that followed it. It
@@ -711,7 +724,15 @@ impl App {
         if self.filter.state != Some(state) {
             self.lingering = Some(row.story);
         }
-        self.load_detail().await
+        // Of the detail pane, only the decisions changed: they came back with the write.
+        match &mut self.detail {
+            Some(d) if d.story == row.story => {
+                d.decisions = decided.decisions;
+                (d.edited_title, d.edited_lede) = decided.edited;
+                Ok(())
+            }
+            _ => self.load_detail().await,
+        }
     }
 
     async fn undo(&mut self) -> anyhow::Result<()> {
