@@ -176,6 +176,8 @@ pub struct App {
     /// The rules' rows of the view go on beyond `rows[..band_from]` (its band is not loaded
     /// yet either).
     pub(crate) more: bool,
+    /// The counts are not read yet: the first frame comes without them (`after_frame`).
+    pub(crate) counts_pending: bool,
 }
 
 /// The start of a day typed in the filter form, in the curators' timezone.
@@ -196,6 +198,7 @@ impl App {
         let mut app = App::new(store, config, dir.to_path_buf(), "camille".into(), None)
             .await
             .unwrap();
+        app.after_frame().await.unwrap();
         app.color = false;
         app
     }
@@ -242,10 +245,29 @@ impl App {
             follows: None,
             page: PAGE,
             more: false,
+            counts_pending: false,
         };
         // The first page only, as a `Tab` does: the rest comes as the curator moves down.
-        app.load_all(PAGE).await?;
+        // The counts read every undecided row of the inbox (a third of the start at 100,000
+        // stories): they come right after the first frame (`after_frame`).
+        app.marks = app.store.change_marks().await?;
+        app.load_rows(PAGE).await?;
+        app.counts_pending = true;
+        app.load_drafts().await?;
+        app.load_detail().await?;
         Ok(app)
+    }
+
+    /// What the first frame goes without, done once it is drawn: the counts. Returns
+    /// whether anything changed (the loop then draws again at once).
+    pub async fn after_frame(&mut self) -> anyhow::Result<bool> {
+        if !self.counts_pending {
+            return Ok(false);
+        }
+        // Not pending any more even if the count fails: the loop must not retry forever.
+        self.counts_pending = false;
+        self.counts = self.store.inbox_counts().await?;
+        Ok(true)
     }
 
     pub(crate) fn dossier(&self) -> Option<&str> {
@@ -275,6 +297,13 @@ impl App {
         self.marks = self.store.change_marks().await?;
         self.load_rows(limit).await?;
         self.counts = self.store.inbox_counts().await?;
+        self.counts_pending = false;
+        self.load_drafts().await?;
+        self.load_detail().await
+    }
+
+    /// The editions being prepared, for the header.
+    async fn load_drafts(&mut self) -> anyhow::Result<()> {
         self.drafts = self
             .store
             .editions()
@@ -283,7 +312,7 @@ impl App {
             .filter(|e| e.status == EditionStatus::Draft)
             .map(|e| e.address())
             .collect();
-        self.load_detail().await
+        Ok(())
     }
 
     /// `Tab`: another view, its first page and the detail of its first story. The counts,
@@ -463,10 +492,12 @@ impl App {
     ) -> anyhow::Result<()> {
         if marks != (self.marks.0, self.marks.1 + logged as i64) {
             self.counts = self.store.inbox_counts().await?;
+            self.counts_pending = false;
             return Ok(());
         }
         self.marks = marks;
-        if let Some((before, after)) = ranks {
+        // Not counted yet: `after_frame` counts them as they are now, this write included.
+        if let Some((before, after)) = ranks.filter(|_| !self.counts_pending) {
             for (rows, change) in [(before, -1), (after, 1)] {
                 for (dossier, rank) in rows {
                     if rank == 0 {
