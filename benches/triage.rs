@@ -2,7 +2,8 @@
 //! carried by two sources, 70 % tagged): time from start (store opened, inbox loaded) to the
 //! first drawn inbox, and to the frame with the dossiers' counts that follows it; then
 //! per-keystroke time (the key's work on the store plus a full redraw, to ratatui's
-//! TestBackend at 120×40) while moving (`j`) and deciding (`g`), p50 and p99; one `Tab` to
+//! TestBackend at 120×40) while moving (`j`) and deciding (`g`), p50 and p99, and the work
+//! the loop does once that frame is drawn (reading the next story's detail); one `Tab` to
 //! the next dossier, then many through every view in turn, p50 and p99. `cargo bench` passes
 //! `--bench`; without it (`cargo test --all-targets`) 2,000 stories are used, as a smoke
 //! test. With `VEILLE_BENCH_QUERIES=1`, the statements sent to the store by the start, one
@@ -225,6 +226,7 @@ fn main() {
         let presses = if bench_mode { 300 } else { 30 };
         for (label, key) in [("j (descendre)", 'j'), ("g (garder)", 'g')] {
             let mut times = Vec::with_capacity(presses);
+            let mut after = Vec::with_capacity(presses);
             for _ in 0..presses {
                 let t = Instant::now();
                 app.on_key(KeyEvent::new(KeyCode::Char(key), KeyModifiers::NONE))
@@ -232,12 +234,22 @@ fn main() {
                     .unwrap();
                 terminal.draw(|f| ui::draw(f, &app)).unwrap();
                 times.push(t.elapsed());
+                // As the loop does once the frame is drawn: the next story's detail.
+                let t = Instant::now();
+                app.after_frame().await.unwrap();
+                after.push(t.elapsed());
             }
             times.sort();
+            after.sort();
             println!(
                 "Touche {label} : p50 {:.2} ms, p99 {:.2} ms (sur {presses})",
                 percentile(&times, 0.5).as_secs_f64() * 1000.0,
                 percentile(&times, 0.99).as_secs_f64() * 1000.0
+            );
+            println!(
+                "  puis, l'image dessinée, lecture du détail suivant : p50 {:.2} ms, p99 {:.2} ms",
+                percentile(&after, 0.5).as_secs_f64() * 1000.0,
+                percentile(&after, 0.99).as_secs_f64() * 1000.0
             );
         }
         // A tab to another dossier reloads the inbox.

@@ -6,6 +6,7 @@ mod composer;
 mod edit;
 mod editions;
 mod filter_mode;
+mod prefetch;
 mod search;
 
 use std::collections::BTreeMap;
@@ -178,6 +179,12 @@ pub struct App {
     pub(crate) more: bool,
     /// The counts are not read yet: the first frame comes without them (`after_frame`).
     pub(crate) counts_pending: bool,
+    /// The detail of the next story, read after the frame (`prefetch`).
+    pub(crate) prefetched: Vec<prefetch::Prefetched>,
+    /// The selected story and direction (`moved_up`) when that was read: once per selection.
+    prefetched_around: Option<(i64, bool)>,
+    /// The last move went up (`k`): the story read ahead is the one above.
+    moved_up: bool,
 }
 
 /// The start of a day typed in the filter form, in the curators' timezone.
@@ -246,6 +253,9 @@ impl App {
             page: PAGE,
             more: false,
             counts_pending: false,
+            prefetched: Vec::new(),
+            prefetched_around: None,
+            moved_up: false,
         };
         // The first page only, as a `Tab` does: the rest comes as the curator moves down.
         // The counts read every undecided row of the inbox (a third of the start at 100,000
@@ -258,10 +268,12 @@ impl App {
         Ok(app)
     }
 
-    /// What the first frame goes without, done once it is drawn: the counts. Returns
-    /// whether anything changed (the loop then draws again at once).
+    /// What a frame goes without, done once it is drawn: the counts after the first one
+    /// (then it returns true: the loop draws again at once), else the detail of the story
+    /// the next move goes to (`prefetch`), which the screen does not show yet.
     pub async fn after_frame(&mut self) -> anyhow::Result<bool> {
         if !self.counts_pending {
+            self.prefetch_next().await?;
             return Ok(false);
         }
         // Not pending any more even if the count fails: the loop must not retry forever.
@@ -329,6 +341,7 @@ impl App {
     /// The first `limit` rows of the view and filter (keeping the selected story when it is
     /// still there), and the band once the rules' rows are all there.
     async fn load_rows(&mut self, limit: usize) -> anyhow::Result<()> {
+        self.forget_prefetched();
         let keep = self.selected_row().map(|r| r.story);
         let lingering = self
             .lingering
@@ -404,6 +417,12 @@ impl App {
     }
 
     async fn load_detail(&mut self) -> anyhow::Result<()> {
+        if let Some(story) = self.selected_row().map(|r| r.story)
+            && let Some((detail, follows)) = self.take_prefetched(story)
+        {
+            (self.detail, self.follows) = (detail, follows);
+            return Ok(());
+        }
         self.detail = match self.selected_row() {
             Some(r) => self.store.story_detail(r.story).await?,
             None => None,
@@ -490,6 +509,7 @@ impl App {
         logged: usize,
         ranks: Option<(InboxRanks, InboxRanks)>,
     ) -> anyhow::Result<()> {
+        self.forget_prefetched();
         if marks != (self.marks.0, self.marks.1 + logged as i64) {
             self.counts = self.store.inbox_counts().await?;
             self.counts_pending = false;
@@ -604,8 +624,12 @@ impl App {
         self.message.clear();
         match key.code {
             KeyCode::Char('q') => return Ok(Effect::Quit),
-            KeyCode::Char('j') | KeyCode::Down => self.move_to(self.selected + 1).await?,
+            KeyCode::Char('j') | KeyCode::Down => {
+                self.moved_up = false;
+                self.move_to(self.selected + 1).await?
+            }
             KeyCode::Char('k') | KeyCode::Up => {
+                self.moved_up = true;
                 self.move_to(self.selected.saturating_sub(1)).await?
             }
             KeyCode::PageDown => self.move_to(self.selected + 10).await?,
