@@ -65,15 +65,22 @@ async fn story_decisions(
 
 /// The story's inbox rows of `centre`: (dossier, rank).
 async fn inbox_ranks(conn: &mut Conn<'_>, centre: &str, story: i64) -> sqlx::Result<InboxRanks> {
-    Ok(on_conn!(conn, c => {
+    // By story alone (`inbox_story`), the centre picked out here: with `centre = $2` in the
+    // query SQLite reads the centre's whole range of `inbox_view`, which also gives the
+    // dossier order (10 ms a read at 100,000 stories instead of 0.05).
+    let rows: Vec<(String, String, i64)> = on_conn!(conn, c => {
         sqlx::query_as(
-            "SELECT dossier, rank FROM inbox WHERE story = $1 AND centre = $2 ORDER BY dossier",
+            "SELECT centre, dossier, rank FROM inbox WHERE story = $1 ORDER BY dossier, centre",
         )
         .bind(story)
-        .bind(centre)
         .fetch_all(&mut **c)
         .await?
-    }))
+    });
+    Ok(rows
+        .into_iter()
+        .filter(|(c, _, _)| c == centre)
+        .map(|(_, dossier, rank)| (dossier, rank))
+        .collect())
 }
 
 /// The detail pane's decisions and the newest edited title and lede, from the rows newest
