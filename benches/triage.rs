@@ -139,7 +139,8 @@ async fn traced<T>(label: &str, work: impl std::future::Future<Output = T>) -> T
     out
 }
 
-/// The statements of a start, of the frame after it, of a `j`, a `g` and a `j` after it.
+/// The statements of a start, of the frame after it, of a `j`, a `g` and a `j` after it,
+/// each after the work the loop does once the previous frame is drawn.
 async fn trace_keys(dir: &std::path::Path, config: veille::config::Config) {
     let store = Store::open(dir).await.unwrap();
     let app = App::new(store, config, dir.to_path_buf(), "bench".into(), None);
@@ -152,6 +153,10 @@ async fn trace_keys(dir: &std::path::Path, config: veille::config::Config) {
         ("Touche g", 'g'),
         ("Touche j après g", 'j'),
     ] {
+        // The frame after the previous key, as the loop draws it, reads the next detail.
+        traced("  après l'image précédente", app.after_frame())
+            .await
+            .unwrap();
         let press = app.on_key(KeyEvent::new(KeyCode::Char(key), KeyModifiers::NONE));
         traced(label, press).await.unwrap();
     }
