@@ -125,7 +125,8 @@ async fn traced<T>(label: &str, work: impl std::future::Future<Output = T>) -> T
     let out = work.await;
     let total = t.elapsed();
     let list = STATEMENTS.lock().unwrap().take().unwrap_or_default();
-    let sum: f64 = list.iter().map(|(_, s)| s).sum();
+    // `+ 0.0`: the sum of no term is -0.0 for f64.
+    let sum: f64 = list.iter().map(|(_, s)| s).sum::<f64>() + 0.0;
     println!(
         "{label} : {} requêtes, {:.2} ms en requêtes sur {:.2} ms",
         list.len(),
