@@ -1,11 +1,16 @@
 //! The triage TUI over a store of 100,000 stories (120,000 articles, a sixth of the stories
-//! carried by two sources, 70 % tagged): time from start (store opened, inbox and counts
-//! loaded) to the first drawn inbox, then per-keystroke time (the key's work on the store
-//! plus a full redraw, to ratatui's TestBackend at 120×40) while moving (`j`) and deciding
-//! (`g`), p50 and p99; one `Tab` to the next dossier, then many through every view in turn,
-//! p50 and p99. `cargo bench` passes `--bench`; without it (`cargo test
-//! --all-targets`) 2,000 stories are used, as a smoke test.
+//! carried by two sources, 70 % tagged): time from start (store opened, inbox loaded) to the
+//! first drawn inbox, and to the frame with the dossiers' counts that follows it; then
+//! per-keystroke time (the key's work on the store plus a full redraw, to ratatui's
+//! TestBackend at 120×40) while moving (`j`) and deciding (`g`), p50 and p99, and the work
+//! the loop does once that frame is drawn (reading the next story's detail); one `Tab` to
+//! the next dossier, then many through every view in turn, p50 and p99. `cargo bench` passes
+//! `--bench`; without it (`cargo test --all-targets`) 2,000 stories are used, as a smoke
+//! test. With `VEILLE_BENCH_QUERIES=1`, the statements sent to the store by the start, one
+//! `j` and one `g` are listed afterwards with their time (sqlx's statement events), to see
+//! where a key's time goes.
 
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -69,6 +74,95 @@ async fn fill(store: &Store, stories: usize) {
     tx.commit().await.unwrap();
 }
 
+/// The statements recorded while `STATEMENTS` holds a list: (statement, seconds).
+static STATEMENTS: Mutex<Option<Vec<(String, f64)>>> = Mutex::new(None);
+
+/// Records sqlx's statement events (target `sqlx::query`) into `STATEMENTS`.
+struct StatementLog;
+
+#[derive(Default)]
+struct StatementFields {
+    summary: String,
+    sql: String,
+    secs: f64,
+}
+
+impl tracing::field::Visit for StatementFields {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        match field.name() {
+            "summary" => self.summary = value.to_string(),
+            "db.statement" => self.sql = value.to_string(),
+            _ => {}
+        }
+    }
+    fn record_f64(&mut self, field: &tracing::field::Field, value: f64) {
+        if field.name() == "elapsed_secs" {
+            self.secs = value;
+        }
+    }
+    fn record_debug(&mut self, _: &tracing::field::Field, _: &dyn std::fmt::Debug) {}
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for StatementLog {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        let mut fields = StatementFields::default();
+        event.record(&mut fields);
+        let text = if fields.sql.trim().is_empty() {
+            fields.summary
+        } else {
+            fields.sql.split_whitespace().collect::<Vec<_>>().join(" ")
+        };
+        if let Some(list) = STATEMENTS.lock().unwrap().as_mut() {
+            list.push((text, fields.secs));
+        }
+    }
+}
+
+/// Runs `work` with the statements recorded, then prints them under `label`.
+async fn traced<T>(label: &str, work: impl std::future::Future<Output = T>) -> T {
+    *STATEMENTS.lock().unwrap() = Some(Vec::new());
+    let t = Instant::now();
+    let out = work.await;
+    let total = t.elapsed();
+    let list = STATEMENTS.lock().unwrap().take().unwrap_or_default();
+    // `+ 0.0`: the sum of no term is -0.0 for f64.
+    let sum: f64 = list.iter().map(|(_, s)| s).sum::<f64>() + 0.0;
+    println!(
+        "{label} : {} requêtes, {:.2} ms en requêtes sur {:.2} ms",
+        list.len(),
+        sum * 1000.0,
+        total.as_secs_f64() * 1000.0
+    );
+    for (sql, secs) in list {
+        let short: String = sql.chars().take(110).collect();
+        println!("  {:7.3} ms  {short}", secs * 1000.0);
+    }
+    out
+}
+
+/// The statements of a start, of the frame after it, of a `j`, a `g` and a `j` after it,
+/// each after the work the loop does once the previous frame is drawn.
+async fn trace_keys(dir: &std::path::Path, config: veille::config::Config) {
+    let store = Store::open(dir).await.unwrap();
+    let app = App::new(store, config, dir.to_path_buf(), "bench".into(), None);
+    let mut app = traced("Démarrage", app).await.unwrap();
+    traced("Après la première image", app.after_frame())
+        .await
+        .unwrap();
+    for (label, key) in [
+        ("Touche j", 'j'),
+        ("Touche g", 'g'),
+        ("Touche j après g", 'j'),
+    ] {
+        // The frame after the previous key, as the loop draws it, reads the next detail.
+        traced("  après l'image précédente", app.after_frame())
+            .await
+            .unwrap();
+        let press = app.on_key(KeyEvent::new(KeyCode::Char(key), KeyModifiers::NONE));
+        traced(label, press).await.unwrap();
+    }
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
@@ -76,6 +170,16 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 fn main() {
     let bench_mode = std::env::args().any(|a| a == "--bench");
     let stories = if bench_mode { 100_000 } else { 2_000 };
+    let trace = std::env::var_os("VEILLE_BENCH_QUERIES").is_some();
+    if trace {
+        use tracing_subscriber::layer::SubscriberExt;
+        use tracing_subscriber::{Layer, filter::Targets};
+        let only_statements = Targets::new().with_target("sqlx::query", tracing::Level::TRACE);
+        tracing::subscriber::set_global_default(
+            tracing_subscriber::registry().with(StatementLog.with_filter(only_statements)),
+        )
+        .unwrap();
+    }
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let dir = tempfile::tempdir().unwrap();
@@ -102,6 +206,7 @@ fn main() {
                 building.elapsed().as_secs_f64()
             );
         }
+        let traced_config = config.clone();
         let start = Instant::now();
         let store = Store::open(dir.path()).await.unwrap();
         let mut app = App::new(store, config, dir.path().to_path_buf(), "bench".into(), None)
@@ -111,14 +216,23 @@ fn main() {
         terminal.draw(|f| ui::draw(f, &app)).unwrap();
         let first_draw = start.elapsed();
         assert!(!app.rows.is_empty());
+        // What the loop does right after the first frame: the counts, and a frame with them.
+        app.after_frame().await.unwrap();
+        terminal.draw(|f| ui::draw(f, &app)).unwrap();
+        let counted = start.elapsed();
         println!(
             "Démarrage → première liste dessinée : {:.0} ms ({} lignes chargées)",
             first_draw.as_secs_f64() * 1000.0,
             app.rows.len()
         );
+        println!(
+            "Démarrage → comptes des dossiers dessinés : {:.0} ms",
+            counted.as_secs_f64() * 1000.0
+        );
         let presses = if bench_mode { 300 } else { 30 };
         for (label, key) in [("j (descendre)", 'j'), ("g (garder)", 'g')] {
             let mut times = Vec::with_capacity(presses);
+            let mut after = Vec::with_capacity(presses);
             for _ in 0..presses {
                 let t = Instant::now();
                 app.on_key(KeyEvent::new(KeyCode::Char(key), KeyModifiers::NONE))
@@ -126,12 +240,22 @@ fn main() {
                     .unwrap();
                 terminal.draw(|f| ui::draw(f, &app)).unwrap();
                 times.push(t.elapsed());
+                // As the loop does once the frame is drawn: the next story's detail.
+                let t = Instant::now();
+                app.after_frame().await.unwrap();
+                after.push(t.elapsed());
             }
             times.sort();
+            after.sort();
             println!(
                 "Touche {label} : p50 {:.2} ms, p99 {:.2} ms (sur {presses})",
                 percentile(&times, 0.5).as_secs_f64() * 1000.0,
                 percentile(&times, 0.99).as_secs_f64() * 1000.0
+            );
+            println!(
+                "  puis, l'image dessinée, lecture du détail suivant : p50 {:.2} ms, p99 {:.2} ms",
+                percentile(&after, 0.5).as_secs_f64() * 1000.0,
+                percentile(&after, 0.99).as_secs_f64() * 1000.0
             );
         }
         // A tab to another dossier reloads the inbox.
@@ -165,5 +289,8 @@ fn main() {
             percentile(&times, 0.5).as_secs_f64() * 1000.0,
             percentile(&times, 0.99).as_secs_f64() * 1000.0
         );
+        if trace {
+            trace_keys(dir.path(), traced_config).await;
+        }
     });
 }

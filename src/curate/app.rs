@@ -6,6 +6,7 @@ mod composer;
 mod edit;
 mod editions;
 mod filter_mode;
+mod prefetch;
 mod search;
 
 use std::collections::BTreeMap;
@@ -22,7 +23,7 @@ use crate::model::{
 };
 use crate::search::SearchIndex;
 use crate::store::{
-    DecisionSnapshot, InboxFilter, InboxRow, NewBlock, Store, StoryDetail, ToCheckRow,
+    DecisionSnapshot, InboxFilter, InboxRanks, InboxRow, NewBlock, Store, StoryDetail, ToCheckRow,
 };
 
 /// Rows loaded in one inbox view (the header tells when there are more).
@@ -176,6 +177,14 @@ pub struct App {
     /// The rules' rows of the view go on beyond `rows[..band_from]` (its band is not loaded
     /// yet either).
     pub(crate) more: bool,
+    /// The counts are not read yet: the first frame comes without them (`after_frame`).
+    pub(crate) counts_pending: bool,
+    /// The detail of the next story, read after the frame (`prefetch`).
+    pub(crate) prefetched: Vec<prefetch::Prefetched>,
+    /// The selected story and direction (`moved_up`) when that was read: once per selection.
+    prefetched_around: Option<(i64, bool)>,
+    /// The last move went up (`k`): the story read ahead is the one above.
+    moved_up: bool,
 }
 
 /// The start of a day typed in the filter form, in the curators' timezone.
@@ -196,6 +205,7 @@ impl App {
         let mut app = App::new(store, config, dir.to_path_buf(), "camille".into(), None)
             .await
             .unwrap();
+        app.after_frame().await.unwrap();
         app.color = false;
         app
     }
@@ -242,10 +252,34 @@ impl App {
             follows: None,
             page: PAGE,
             more: false,
+            counts_pending: false,
+            prefetched: Vec::new(),
+            prefetched_around: None,
+            moved_up: false,
         };
         // The first page only, as a `Tab` does: the rest comes as the curator moves down.
-        app.load_all(PAGE).await?;
+        // The counts read every undecided row of the inbox (a third of the start at 100,000
+        // stories): they come right after the first frame (`after_frame`).
+        app.marks = app.store.change_marks().await?;
+        app.load_rows(PAGE).await?;
+        app.counts_pending = true;
+        app.load_drafts().await?;
+        app.load_detail().await?;
         Ok(app)
+    }
+
+    /// What a frame goes without, done once it is drawn: the counts after the first one
+    /// (then it returns true: the loop draws again at once), else the detail of the story
+    /// the next move goes to (`prefetch`), which the screen does not show yet.
+    pub async fn after_frame(&mut self) -> anyhow::Result<bool> {
+        if !self.counts_pending {
+            self.prefetch_next().await?;
+            return Ok(false);
+        }
+        // Not pending any more even if the count fails: the loop must not retry forever.
+        self.counts_pending = false;
+        self.counts = self.store.inbox_counts().await?;
+        Ok(true)
     }
 
     pub(crate) fn dossier(&self) -> Option<&str> {
@@ -275,6 +309,13 @@ impl App {
         self.marks = self.store.change_marks().await?;
         self.load_rows(limit).await?;
         self.counts = self.store.inbox_counts().await?;
+        self.counts_pending = false;
+        self.load_drafts().await?;
+        self.load_detail().await
+    }
+
+    /// The editions being prepared, for the header.
+    async fn load_drafts(&mut self) -> anyhow::Result<()> {
         self.drafts = self
             .store
             .editions()
@@ -283,7 +324,7 @@ impl App {
             .filter(|e| e.status == EditionStatus::Draft)
             .map(|e| e.address())
             .collect();
-        self.load_detail().await
+        Ok(())
     }
 
     /// `Tab`: another view, its first page and the detail of its first story. The counts,
@@ -300,6 +341,7 @@ impl App {
     /// The first `limit` rows of the view and filter (keeping the selected story when it is
     /// still there), and the band once the rules' rows are all there.
     async fn load_rows(&mut self, limit: usize) -> anyhow::Result<()> {
+        self.forget_prefetched();
         let keep = self.selected_row().map(|r| r.story);
         let lingering = self
             .lingering
@@ -375,6 +417,12 @@ impl App {
     }
 
     async fn load_detail(&mut self) -> anyhow::Result<()> {
+        if let Some(story) = self.selected_row().map(|r| r.story)
+            && let Some((detail, follows)) = self.take_prefetched(story)
+        {
+            (self.detail, self.follows) = (detail, follows);
+            return Ok(());
+        }
         self.detail = match self.selected_row() {
             Some(r) => self.store.story_detail(r.story).await?,
             None => None,
@@ -444,13 +492,32 @@ impl App {
         logged: usize,
     ) -> anyhow::Result<()> {
         let marks = self.store.change_marks().await?;
+        let ranks = match story {
+            Some((story, before)) if marks == (self.marks.0, self.marks.1 + logged as i64) => {
+                Some((before, self.store.story_inbox_ranks(story).await?))
+            }
+            _ => None,
+        };
+        self.own_write_seen(marks, logged, ranks).await
+    }
+
+    /// `own_write_done` with the marks and the story's inbox ranks (before, after) already
+    /// read, by the write itself (`Store::decide_for_triage`).
+    async fn own_write_seen(
+        &mut self,
+        marks: (i64, i64),
+        logged: usize,
+        ranks: Option<(InboxRanks, InboxRanks)>,
+    ) -> anyhow::Result<()> {
+        self.forget_prefetched();
         if marks != (self.marks.0, self.marks.1 + logged as i64) {
             self.counts = self.store.inbox_counts().await?;
+            self.counts_pending = false;
             return Ok(());
         }
         self.marks = marks;
-        if let Some((story, before)) = story {
-            let after = self.store.story_inbox_ranks(story).await?;
+        // Not counted yet: `after_frame` counts them as they are now, this write included.
+        if let Some((before, after)) = ranks.filter(|_| !self.counts_pending) {
             for (rows, change) in [(before, -1), (after, 1)] {
                 for (dossier, rank) in rows {
                     if rank == 0 {
@@ -557,8 +624,12 @@ impl App {
         self.message.clear();
         match key.code {
             KeyCode::Char('q') => return Ok(Effect::Quit),
-            KeyCode::Char('j') | KeyCode::Down => self.move_to(self.selected + 1).await?,
+            KeyCode::Char('j') | KeyCode::Down => {
+                self.moved_up = false;
+                self.move_to(self.selected + 1).await?
+            }
             KeyCode::Char('k') | KeyCode::Up => {
+                self.moved_up = true;
                 self.move_to(self.selected.saturating_sub(1)).await?
             }
             KeyCode::PageDown => self.move_to(self.selected + 10).await?,
@@ -664,15 +735,11 @@ impl App {
         } else {
             self.dossier().map(str::to_string)
         };
-        let dossiers = match &dossier {
-            Some(d) => vec![d.clone()],
-            None => self.store.story_dossiers(row.story).await?,
-        };
-        let snapshot = self.store.decision_snapshot(row.story, &dossiers).await?;
-        let before = self.store.story_inbox_ranks(row.story).await?;
+        // One write transaction decides, logs, refreshes the inbox rows and reads back what
+        // the screen needs: the snapshot for undo, the ranks for the counts, the decisions.
         let decided = self
             .store
-            .decide(
+            .decide_for_triage(
                 row.story,
                 dossier.as_deref(),
                 state,
@@ -694,13 +761,14 @@ impl App {
         );
         self.undo.push(Undo::Decision {
             story: row.story,
-            snapshot,
+            snapshot: decided.snapshot,
             label: label.into(),
         });
         // The counts follow the story's inbox rows exactly: a story already decided in
         // another dossier was not counted under « tous », a band story has no row in the
         // dossier, a second decision on the same story changes nothing.
-        self.own_write_done(Some((row.story, before)), decided.len())
+        let ranks = Some((decided.before, decided.after));
+        self.own_write_seen(decided.marks, decided.logged, ranks)
             .await?;
         // The story keeps its place and the selection, marked with its new state: the next
         // key (`a`, `e`, another decision) acts on it, not on the story that followed it. It
@@ -711,7 +779,15 @@ impl App {
         if self.filter.state != Some(state) {
             self.lingering = Some(row.story);
         }
-        self.load_detail().await
+        // Of the detail pane, only the decisions changed: they came back with the write.
+        match &mut self.detail {
+            Some(d) if d.story == row.story => {
+                d.decisions = decided.decisions;
+                (d.edited_title, d.edited_lede) = decided.edited;
+                Ok(())
+            }
+            _ => self.load_detail().await,
+        }
     }
 
     async fn undo(&mut self) -> anyhow::Result<()> {

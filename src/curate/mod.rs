@@ -51,6 +51,16 @@ async fn event_loop(terminal: &mut ratatui::DefaultTerminal, app: &mut App) -> a
     let mut last_poll = Instant::now();
     loop {
         terminal.draw(|frame| ui::draw(frame, app))?;
+        // What the first frame went without (the counts) comes right after it, drawn at once.
+        match app.after_frame().await {
+            Ok(true) => continue,
+            Ok(false) => {}
+            Err(e) => {
+                tracing::error!("{e:#}");
+                app.message = format!("Erreur : {e}");
+                continue;
+            }
+        }
         let ready = tokio::task::block_in_place(|| event::poll(Duration::from_millis(200)))?;
         if ready {
             match tokio::task::block_in_place(event::read)? {

@@ -401,6 +401,7 @@ async fn the_detail_pane_shows_the_article_text() {
 }
 
 mod counts;
+mod prefetch;
 
 #[tokio::test]
 async fn the_detail_pane_says_what_the_other_centres_kept() {

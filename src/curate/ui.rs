@@ -144,11 +144,13 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
         Some(d) => app.dossier_title(d),
         None => "tous les dossiers".into(),
     };
-    let count = app
-        .counts
-        .get(app.dossier().unwrap_or(""))
-        .copied()
-        .unwrap_or(0);
+    // Until the counts are read (just after the first frame), « … » stands for them.
+    let count = if app.counts_pending {
+        "…".to_string()
+    } else {
+        let n = app.counts.get(app.dossier().unwrap_or("")).copied();
+        n.unwrap_or(0).to_string()
+    };
     let mut first = vec![
         Span::styled(
             "veille — tri ",
@@ -192,16 +194,16 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
 /// wide, the bar shows a window around the current dossier with `‹ N` and `N ›` for the
 /// dossiers hidden on each side (Tab reaches them).
 pub(crate) fn dossier_bar(app: &App, width: usize) -> Vec<Span<'static>> {
-    let entries: Vec<(String, i64)> = app
+    let entries: Vec<(String, String)> = app
         .views
         .iter()
         .map(|v| {
             let label = v.as_deref().unwrap_or("tous").to_string();
-            let n = app
-                .counts
-                .get(v.as_deref().unwrap_or(""))
-                .copied()
-                .unwrap_or(0);
+            let n = app.counts.get(v.as_deref().unwrap_or("")).copied();
+            let n = match app.counts_pending {
+                true => "…".to_string(),
+                false => n.unwrap_or(0).to_string(),
+            };
             (label, n)
         })
         .collect();

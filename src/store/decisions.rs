@@ -51,7 +51,18 @@ pub(super) async fn write_decision(
     before: &DecisionRow,
     after: (&str, Option<&str>, Option<&str>),
 ) -> sqlx::Result<()> {
-    let (story, dossier, curator, at) = who;
+    store_decision(conn, centre, who, after).await?;
+    super::inbox::refresh(conn, &[who.0]).await?;
+    log_decision(conn, centre, who, before, after).await
+}
+
+/// The decision's row alone: the caller refreshes the story's inbox rows and logs.
+pub(super) async fn store_decision(
+    conn: &mut Conn<'_>,
+    centre: &str,
+    (story, dossier, curator, at): (i64, &str, &str, &str),
+    after: (&str, Option<&str>, Option<&str>),
+) -> sqlx::Result<()> {
     on_conn!(conn, c => {
         sqlx::query(
             "INSERT INTO decisions (story, dossier, state, curator, decided_at, title, lede, centre)
@@ -71,8 +82,7 @@ pub(super) async fn write_decision(
         .execute(&mut **c)
         .await?;
     });
-    super::inbox::refresh(conn, &[story]).await?;
-    log_decision(conn, centre, who, before, after).await
+    Ok(())
 }
 
 /// One line of the decision log: who changed what, from what.
@@ -108,7 +118,7 @@ pub(super) async fn log_decision(
 
 /// The dossiers a decision on `story` applies to (`dossier`, else those its articles are
 /// tagged with, else `''`), once the story is known to exist.
-async fn decide_in(
+pub(super) async fn decide_in(
     conn: &mut Conn<'_>,
     centre: &str,
     story: i64,

@@ -252,3 +252,34 @@ async fn a_long_view_draws_the_window_around_the_selection() {
     assert!(list[3].contains(&app.rows[4].title[..20]), "{shown}");
     assert!(list[0].contains(&app.rows[1].title[..20]), "{shown}");
 }
+
+#[tokio::test]
+async fn the_first_frame_comes_before_the_counts_and_they_are_exact_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config();
+    let store = store(dir.path(), &config).await;
+    let mut app = App::new(
+        store,
+        config,
+        dir.path().to_path_buf(),
+        "camille".into(),
+        None,
+    )
+    .await
+    .unwrap();
+    app.color = false;
+    // The first frame: the list and the detail, the counts shown as not known yet.
+    assert!(app.counts_pending);
+    assert!(!app.rows.is_empty() && app.detail.is_some());
+    let first = screen(&app, 120, 30);
+    assert!(first.contains("(… à trier)"), "{first}");
+    assert!(!first.contains(" 0 "), "aucun compte inventé : {first}");
+    // A decision before the counts are read does not move counts that are not there.
+    app.on_key(key('g')).await.unwrap();
+    assert!(app.counts_pending);
+    assert!(app.after_frame().await.unwrap());
+    assert!(!app.counts_pending);
+    assert_counts_exact(&app, "après la première image et une décision").await;
+    // Nothing more to do after that frame.
+    assert!(!app.after_frame().await.unwrap());
+}
