@@ -119,7 +119,7 @@ impl Store {
         on_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
             let mut conn = Conn::from(&mut *tx);
-            let dossiers = decide_in(&mut conn, story, dossier).await?;
+            let dossiers = decide_in(&mut conn, centre, story, dossier).await?;
             let current = story_decisions(&mut conn, centre, story).await?;
             let before = inbox_ranks(&mut conn, centre, story).await?;
             let mut snapshot = Vec::with_capacity(dossiers.len());
