@@ -22,7 +22,9 @@ use veille::store::Store;
 const DOSSIERS: [&str; 4] = ["pauvrete", "securite", "education", "laicite"];
 
 async fn fill(store: &Store, stories: usize) {
-    let pool = store.pool();
+    let pool = store
+        .sqlite_pool()
+        .expect("the bench fills an SQLite archive it opened itself");
     let mut tx = pool.begin().await.unwrap();
     for s in 0..3 {
         sqlx::query("INSERT INTO sources (id, name, kind, url) VALUES ($1, $2, 'feed', $3)")

@@ -162,7 +162,11 @@ async fn both_backends(
     let store = veille::store::Store::open(dir.path()).await.unwrap();
     let url = pg.create_database(name);
     let postgres = veille::store::postgres::open(&url).await.unwrap();
-    (dir, store.pool().clone(), postgres)
+    let sqlite = store
+        .sqlite_pool()
+        .expect("Store::open on a directory opens SQLite")
+        .clone();
+    (dir, sqlite, postgres)
 }
 
 #[tokio::test]

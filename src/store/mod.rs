@@ -479,15 +479,6 @@ impl Store {
         }
     }
 
-    /// The SQLite pool, where the caller has just opened the archive's file itself.
-    ///
-    /// # Panics
-    /// On a PostgreSQL store.
-    pub fn pool(&self) -> &SqlitePool {
-        self.sqlite_pool()
-            .expect("store::pool() called on a PostgreSQL store")
-    }
-
     /// Closes every connection of the pool.
     pub async fn close(&self) {
         on_pool!(self, pool => pool.close().await)
