@@ -12,8 +12,6 @@ use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
-#[cfg(test)]
-use sqlx::Connection;
 use sqlx::{PgConnection, SqliteConnection};
 
 use super::{Conn, Store, WritePool, by_dialect, timestamp};
@@ -331,6 +329,36 @@ pub(super) enum DeskConn {
     Postgres(PgConnection),
 }
 
+/// Runs `$body` with `$conn` a `&mut Conn` inside one transaction of the desk's connection,
+/// committed (synced, as the desk is set up) once `$body` has given its value; a `?` in
+/// `$body` returns early and the dropped transaction rolls back. SQLite begins with
+/// `BEGIN IMMEDIATE`: the write lock is taken before the first read of the ledger.
+macro_rules! in_desk_transaction {
+    ($desk:expr, $conn:ident => $body:expr) => {
+        match &mut $desk.conn {
+            $crate::store::ledger::DeskConn::Sqlite(c) => {
+                let mut tx = sqlx::Connection::begin_with(c, "BEGIN IMMEDIATE").await?;
+                let value = {
+                    let $conn = &mut $crate::store::Conn::from(&mut *tx);
+                    $body
+                };
+                tx.commit().await?;
+                value
+            }
+            $crate::store::ledger::DeskConn::Postgres(c) => {
+                let mut tx = sqlx::Connection::begin(c).await?;
+                let value = {
+                    let $conn = &mut $crate::store::Conn::from(&mut *tx);
+                    $body
+                };
+                tx.commit().await?;
+                value
+            }
+        }
+    };
+}
+pub(super) use in_desk_transaction;
+
 impl LedgerDesk {
     /// Applies the steps of several connections in one transaction, synced to the disk before
     /// it returns: first every answer (a permanent refusal counts as a bounce; after
@@ -356,36 +384,9 @@ impl LedgerDesk {
         now: DateTime<Utc>,
     ) -> anyhow::Result<Vec<Option<ClaimedDelivery>>> {
         let at = timestamp(now);
-        match &mut self.conn {
-            DeskConn::Sqlite(conn) => {
-                let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-                let claimed = advance(
-                    &mut Conn::from(&mut *tx),
-                    edition,
-                    list,
-                    steps,
-                    bounce_limit,
-                    &at,
-                )
-                .await?;
-                tx.commit().await?;
-                Ok(claimed)
-            }
-            DeskConn::Postgres(conn) => {
-                let mut tx = conn.begin().await?;
-                let claimed = advance(
-                    &mut Conn::from(&mut *tx),
-                    edition,
-                    list,
-                    steps,
-                    bounce_limit,
-                    &at,
-                )
-                .await?;
-                tx.commit().await?;
-                Ok(claimed)
-            }
-        }
+        Ok(in_desk_transaction!(self, conn => {
+            advance(conn, edition, list, steps, bounce_limit, &at).await?
+        }))
     }
 }
 

@@ -7,9 +7,8 @@
 //! disk before its SMTP transaction starts: a reservation is only memory.
 
 use chrono::{DateTime, Utc};
-use sqlx::Connection;
 
-use super::ledger::{DeskConn, LedgerDesk, advance, claim_many};
+use super::ledger::{LedgerDesk, advance, claim_many, in_desk_transaction};
 use super::{Conn, Store, by_dialect, timestamp};
 use crate::store::{ClaimedDelivery, DeliveryOutcome, LedgerStep};
 
@@ -125,36 +124,9 @@ impl LedgerDesk {
         now: DateTime<Utc>,
     ) -> anyhow::Result<Vec<Option<ClaimedDelivery>>> {
         let at = timestamp(now);
-        match &mut self.conn {
-            DeskConn::Sqlite(conn) => {
-                let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-                let claimed = advance_reserved(
-                    &mut Conn::from(&mut *tx),
-                    edition,
-                    list,
-                    steps,
-                    bounce_limit,
-                    &at,
-                )
-                .await?;
-                tx.commit().await?;
-                Ok(claimed)
-            }
-            DeskConn::Postgres(conn) => {
-                let mut tx = conn.begin().await?;
-                let claimed = advance_reserved(
-                    &mut Conn::from(&mut *tx),
-                    edition,
-                    list,
-                    steps,
-                    bounce_limit,
-                    &at,
-                )
-                .await?;
-                tx.commit().await?;
-                Ok(claimed)
-            }
-        }
+        Ok(in_desk_transaction!(self, conn => {
+            advance_reserved(conn, edition, list, steps, bounce_limit, &at).await?
+        }))
     }
 }
 
