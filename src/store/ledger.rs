@@ -588,29 +588,40 @@ async fn count_bounce(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::SubscriberDetails;
+    use crate::store::{ImportEntry, ImportOutcome};
 
     const AT: &str = "2026-12-01T08:00:00Z";
 
-    /// `n` readers of `flash-info` and a ready edition 1, arranged in plain SQL (the other
-    /// store files have their own tests), on the backend the tests run on.
+    /// Subscribes `emails` to `flash-info` through the store's own import, so the rows follow
+    /// the schema (the store's centre, consent) as a real import writes them.
+    async fn subscribe(store: &Store, emails: &[String]) {
+        let entries: Vec<ImportEntry> = emails
+            .iter()
+            .map(|email| ImportEntry {
+                email: email.clone(),
+                name: None,
+                details: SubscriberDetails::default(),
+                hash: format!("h-{email}"),
+            })
+            .collect();
+        let outcomes = store
+            .import_subscribers("flash-info", &entries, "test.csv", Utc::now())
+            .await
+            .unwrap();
+        assert!(
+            outcomes.iter().all(|o| *o == ImportOutcome::Imported),
+            "{outcomes:?}"
+        );
+    }
+
+    /// `n` readers of `flash-info` (imported) and a ready edition 1 (plain SQL: the editions
+    /// have their own tests), on the backend the tests run on.
     async fn ready(n: usize) -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
         let store = crate::testing::open_store(dir.path()).await;
-        for i in 0..n {
-            store
-                .exec(&format!(
-                    "INSERT INTO subscribers (email, created_at) VALUES ('lecteur{i}@exemple.fr', '{AT}')"
-                ))
-                .await;
-            store
-                .exec(&format!(
-                    "INSERT INTO subscriptions (subscriber_id, list, status, consent_at, consent_how,
-                       consent_source, updated_at)
-                     SELECT id, 'flash-info', 'active', '{AT}', 'import', 'test', '{AT}'
-                     FROM subscribers WHERE email = 'lecteur{i}@exemple.fr'"
-                ))
-                .await;
-        }
+        let readers: Vec<String> = (0..n).map(|i| format!("lecteur{i}@exemple.fr")).collect();
+        subscribe(&store, &readers).await;
         store
             .exec(&format!(
                 "INSERT INTO editions (kind, number, period_start, period_end, status, created_at, updated_at)
@@ -794,19 +805,7 @@ mod tests {
             1
         );
         // A reader who joins the list afterwards is not queued by a resumed send.
-        store
-            .exec(&format!(
-                "INSERT INTO subscribers (email, created_at) VALUES ('tard@exemple.fr', '{AT}')"
-            ))
-            .await;
-        store
-            .exec(&format!(
-                "INSERT INTO subscriptions (subscriber_id, list, status, consent_at, consent_how,
-                   consent_source, updated_at)
-                 SELECT id, 'flash-info', 'active', '{AT}', 'import', 'test', '{AT}'
-                 FROM subscribers WHERE email = 'tard@exemple.fr'"
-            ))
-            .await;
+        subscribe(&store, &["tard@exemple.fr".to_string()]).await;
         let again = store
             .start_sending("flash-info", 1, "flash-info", "exemple.fr", now)
             .await
