@@ -5,9 +5,9 @@
 use chrono::{Duration, TimeZone, Utc};
 
 use crate::config::centre::Centre;
-use crate::model::DecisionState;
+use crate::model::{DecisionState, DossierTag, Tagging};
 use crate::store::DecisionError;
-use crate::store::{InboxFilter, Store};
+use crate::store::{InboxFilter, Store, TaggingInput};
 use crate::testing::{article, two_source_store};
 
 /// Story 0 tagged in two dossiers and carried by two sources, story 1 untagged.
@@ -154,6 +154,24 @@ async fn each_centre_reads_back_its_own_rows_only() {
     };
     let toulouse = store.for_centre(&centre("toulouse")).await.unwrap();
     let lyon = store.for_centre(&centre("lyon")).await.unwrap();
+    // Lyon tags the network's articles by its own rules (the same dossiers here), as its
+    // processes do when they catch up; until then its inbox holds only the '' rows.
+    let lyon_rules = |a: &TaggingInput| Tagging {
+        dossiers: if a.title.starts_with("Un") {
+            [("pauvrete", 1.0), ("securite", 0.5)]
+                .into_iter()
+                .map(|(dossier, score)| DossierTag {
+                    dossier: dossier.into(),
+                    score,
+                    why: Vec::new(),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        },
+        territories: Vec::new(),
+    };
+    lyon.catch_up_tags(10, &lyon_rules).await.unwrap();
     let now = Utc::now();
     let first = toulouse
         .decide_for_triage(ids[0], None, DecisionState::Kept, "ana", now)
