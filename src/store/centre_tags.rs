@@ -46,11 +46,18 @@ pub(super) async fn mark(conn: &mut Conn<'_>, centre: &str, ids: &[i64]) -> sqlx
 
 /// The text of these articles changed: no centre's tags of them hold any more.
 pub(super) async fn forget(conn: &mut Conn<'_>, ids: &[i64]) -> sqlx::Result<()> {
+    for_each_chunk(
+        conn,
+        "DELETE FROM tag_marks WHERE article_id IN ({ids})",
+        ids,
+    )
+    .await
+}
+
+/// Runs `sql` once per chunk of `ids`, `{ids}` standing for the chunk's placeholders.
+async fn for_each_chunk(conn: &mut Conn<'_>, sql: &str, ids: &[i64]) -> sqlx::Result<()> {
     for chunk in ids.chunks(CHUNK) {
-        let sql = format!(
-            "DELETE FROM tag_marks WHERE article_id IN ({})",
-            placeholders(1, chunk.len())
-        );
+        let sql = sql.replace("{ids}", &placeholders(1, chunk.len()));
         on_conn!(conn, c => {
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for id in chunk {
@@ -158,20 +165,12 @@ impl Store {
 
 /// The search index's documents carry the dossiers: those articles go into it again.
 async fn reindex(conn: &mut Conn<'_>, ids: &[i64]) -> sqlx::Result<()> {
-    for chunk in ids.chunks(CHUNK) {
-        let sql = format!(
-            "UPDATE articles SET indexed_at = NULL WHERE id IN ({})",
-            placeholders(1, chunk.len())
-        );
-        on_conn!(conn, c => {
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for id in chunk {
-                query = query.bind(id);
-            }
-            query.execute(&mut **c).await?;
-        });
-    }
-    Ok(())
+    for_each_chunk(
+        conn,
+        "UPDATE articles SET indexed_at = NULL WHERE id IN ({ids})",
+        ids,
+    )
+    .await
 }
 
 #[cfg(test)]
