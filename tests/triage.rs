@@ -632,13 +632,14 @@ fn a_curator_sees_in_the_pane_what_another_centre_kept() {
     // when the TUI opens, and the pane says R&T kept it.
     let tmux = Tmux::new("garde");
     tmux.start_sized("b", &labo, "léa", (160, 40));
-    let screen = tmux.wait_for("b", "gardée par Ressources & Territoires");
+    tmux.wait_for("b", "gardée par Ressources & Territoires");
+    // The per-dossier counts are drawn just after the first frame (« … » until then).
+    let screen = tmux.wait_for("b", "tous 1  pauvrete 1");
     assert!(screen.contains("Dans le réseau :"), "{screen}");
     assert!(
         screen.contains("pauvrete : gardée par Ressources & Territoires"),
         "{screen}"
     );
-    assert!(screen.contains("tous 1  pauvrete 1"), "{screen}");
     // The reasons are Labo Cités's rule ("Matignon" in the lede), not R&T's ("solidarités").
     assert!(
         screen.contains("Pourquoi pauvrete 1.5 : Matignon"),
