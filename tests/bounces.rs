@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use support::bounce_parse::{assert_contract, parse, veille};
-use support::dovecot::{self, Dovecot};
+use support::dovecot::{self, Dovecot, fetch};
 use support::server::{Route, TestServer};
 use support::smtp::Sink;
 use support::{Workspace, feed_source};
@@ -143,20 +143,6 @@ fn statuses(ws: &Workspace) -> BTreeMap<String, String> {
             )
         })
         .collect()
-}
-
-fn fetch(ws: &Workspace) -> serde_json::Value {
-    let out = ws
-        .command(&["bounces", "fetch", "--json"])
-        .env("VEILLE_BOUNCES_PASSWORD", dovecot::PASSWORD)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "bounces fetch : {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 fn events(ws: &Workspace, email: &str) -> Vec<serde_json::Value> {

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use support::Workspace;
+use support::dovecot::{self, Dovecot};
 use support::postgres::Postgres;
 use support::server::{Route, TestServer};
 use support::smtp::{self, Sink};
@@ -20,7 +21,7 @@ use support::web::{self, Served};
 const SHARED: &str = "partage@exemple.fr";
 
 /// A centre's workspace on the database at `url`: its site served at `base`, mailing
-/// through `sink`, reading its bounces from its own maildir, signing with `secret`.
+/// through `sink`, reading its bounces from its own maildir.
 fn centre(url: &str, sink: &Sink, feed: &str, (id, name): (&str, &str), base: &str) -> Workspace {
     let ws = Workspace::sharing(
         "",
@@ -289,4 +290,99 @@ fn each_centre_reaches_and_manages_only_its_own_subscribers() {
         report_b["data"]["deliveries_with_address"], 0,
         "{report_b:#}"
     );
+}
+
+/// A hard bounce about `recipient`, without a VERP token (the shared mailbox's address only):
+/// each centre finds its subscriber of that address.
+fn hard_bounce(recipient: &str) -> String {
+    format!(
+        "Return-Path: <>\r\nFrom: MAILER-DAEMON@mx.exemple.fr (Mail Delivery System)\r\n\
+         To: retours@reseau.example\r\nSubject: Undelivered Mail Returned to Sender\r\n\
+         Message-Id: <dsn-partage@mx.exemple.fr>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n\r\n\
+         --B\r\nContent-Type: text/plain\r\n\r\n<{recipient}>: host mx.exemple.fr said: \
+         550 5.1.1 user unknown\r\n\r\n\
+         --B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.exemple.fr\r\n\r\n\
+         Final-Recipient: rfc822; {recipient}\r\nAction: failed\r\nStatus: 5.1.1\r\n\
+         Diagnostic-Code: smtp; 550 5.1.1 user unknown\r\n\r\n--B--\r\n"
+    )
+}
+
+/// Two centres reading one Dovecot mailbox: a bounce about an address both have is applied
+/// by each centre to its own subscriber, once; the message stays in the folder for the other
+/// centre; reading again, or the same message delivered twice, applies nothing twice.
+#[test]
+fn one_bounce_mailbox_is_read_by_each_centre_for_its_own_subscribers() {
+    let pg = Postgres::start();
+    let url = pg.create_database("centres_bounces");
+    let imap = Dovecot::start();
+    let sink = Sink::start(&[]);
+    let server = TestServer::start();
+    server.route(
+        "/feed.xml",
+        Route::rss(support::one_recent_article_feed(&server)),
+    );
+    let feed = server.url("/feed.xml");
+    let base = "http://127.0.0.1:9";
+    let a = centre(&url, &sink, &feed, ("rt", "Ressources & Territoires"), base);
+    let b = centre(&url, &sink, &feed, ("labo", "Labo Cités"), base);
+    for ws in [&a, &b] {
+        let config = std::fs::read_to_string(ws.config()).unwrap();
+        let maildir = ws.dir.path().join("retours");
+        let shared = config.replace(
+            &format!("maildir = \"{}\"", maildir.display()),
+            &format!("imap = \"{}\"", imap.url()),
+        );
+        assert_ne!(config, shared, "[bounces] de la configuration");
+        std::fs::write(ws.config(), shared).unwrap();
+    }
+    let imported = a.import_subscribers(&format!("Courriel\n{SHARED}\nanne@exemple.fr\n"));
+    assert_eq!(imported["imported"], 2, "{imported:#}");
+    let imported = b.import_subscribers(&format!("Courriel\n{SHARED}\nbruno@exemple.fr\n"));
+    assert_eq!(imported["imported"], 2, "{imported:#}");
+    let message = a.dir.path().join("dsn.eml");
+    std::fs::write(&message, hard_bounce(SHARED)).unwrap();
+    imap.append(std::slice::from_ref(&message));
+
+    let read = dovecot::fetch(&a);
+    assert_eq!(
+        (read["messages"].as_i64(), read["already"].as_i64()),
+        (Some(1), Some(0)),
+        "{read:#}"
+    );
+    assert_eq!(read["effects"]["bounced"], 1, "{read:#}");
+    assert_eq!(statuses(&a)[SHARED], "bounced");
+    assert_eq!(statuses(&b)[SHARED], "active");
+    // A left the message where B reads it.
+    assert_eq!(imap.count("INBOX"), 1);
+    let read = dovecot::fetch(&b);
+    assert_eq!(
+        (read["messages"].as_i64(), read["already"].as_i64()),
+        (Some(1), Some(0)),
+        "{read:#}"
+    );
+    assert_eq!(read["effects"]["bounced"], 1, "{read:#}");
+    assert_eq!(statuses(&b)[SHARED], "bounced");
+    assert_eq!(statuses(&a)["anne@exemple.fr"], "active");
+    assert_eq!(statuses(&b)["bruno@exemple.fr"], "active");
+
+    // Read again: nothing new for either. The same message delivered a second time is
+    // recognised by each centre and applies nothing.
+    for ws in [&a, &b] {
+        let read = dovecot::fetch(ws);
+        assert_eq!(read["messages"], 0, "{read:#}");
+    }
+    imap.append(std::slice::from_ref(&message));
+    for ws in [&a, &b] {
+        let read = dovecot::fetch(ws);
+        assert_eq!(
+            (read["messages"].as_i64(), read["already"].as_i64()),
+            (Some(1), Some(1)),
+            "{read:#}"
+        );
+        let shown = ws.json(&["subscribers", "show", SHARED, "--json"]);
+        assert_eq!(shown["events"].as_array().unwrap().len(), 1, "{shown:#}");
+        let status = ws.json(&["status", "--json"]);
+        assert_eq!(status["bounces"]["mailbox"]["applied"], 1, "{status:#}");
+    }
 }

@@ -1,5 +1,5 @@
-//! What the bounce mailbox told: each message processed once (`bounce_messages`), the events
-//! it carried per subscriber (`bounce_events`) and the policy's effect on their
+//! What the bounce mailbox told: each message processed once per centre (`bounce_messages`),
+//! the events it carried per subscriber (`bounce_events`) and the policy's effect on their
 //! subscriptions, all in one transaction; the figures of an edition's report.
 
 use chrono::{DateTime, Utc};
@@ -98,13 +98,17 @@ pub(crate) struct EditionReport {
 }
 
 impl Store {
-    /// Whether a mailbox message was already processed.
+    /// Whether this centre already processed a mailbox message (another centre reading the
+    /// same mailbox processes it for its own subscribers).
     pub(crate) async fn bounce_processed(&self, message_key: &str) -> anyhow::Result<bool> {
         let found: Option<String> = on_pool!(self, pool => {
-            sqlx::query_scalar("SELECT message_key FROM bounce_messages WHERE message_key = $1")
-                .bind(message_key)
-                .fetch_optional(pool)
-                .await?
+            sqlx::query_scalar(
+                "SELECT message_key FROM bounce_messages WHERE centre = $1 AND message_key = $2",
+            )
+            .bind(self.centre())
+            .bind(message_key)
+            .fetch_optional(pool)
+            .await?
         });
         Ok(found.is_some())
     }
@@ -148,8 +152,8 @@ impl Store {
     /// transaction: hard → every subscription `bounced`; soft → `bounced` once `soft_limit`
     /// soft bounces over `soft_editions` editions came with no delivery notice in between;
     /// complaint → every subscription `complained` and the address suppressed; auto-reply
-    /// and delivery notices are recorded only. A message already recorded changes nothing;
-    /// a target that is not this centre's subscriber is left alone (another centre's
+    /// and delivery notices are recorded only. A message this centre already recorded changes
+    /// nothing (each centre reading a shared mailbox records it once, for itself); a target that is not this centre's subscriber is left alone (another centre's
     /// people are that centre's to manage).
     pub(crate) async fn record_bounce(
         &self,
@@ -169,7 +173,7 @@ impl Store {
             let mut tx = pool.begin_write().await?;
             let inserted = sqlx::query(
                 "INSERT INTO bounce_messages (message_key, at, kind, outcome, detail, centre)
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (message_key) DO NOTHING",
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (centre, message_key) DO NOTHING",
             )
             .bind(&record.message_key)
             .bind(&at)

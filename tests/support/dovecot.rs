@@ -230,6 +230,21 @@ impl Dovecot {
     }
 }
 
+/// `veille bounces fetch --json` of `ws`, whose `[bounces]` reads a test Dovecot: its report.
+pub(crate) fn fetch(ws: &super::Workspace) -> serde_json::Value {
+    let out = ws
+        .command(&["bounces", "fetch", "--json"])
+        .env("VEILLE_BOUNCES_PASSWORD", PASSWORD)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "bounces fetch : {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 impl Drop for Dovecot {
     fn drop(&mut self) {
         // SIGTERM lets the master stop its children with it.

@@ -2,7 +2,9 @@
 //! `imap://` with STARTTLS, required except towards the loopback interface. Each message is
 //! fetched without touching its flags, processed, and only then moved to the done folder
 //! (or, where MOVE is refused, given the `$VeilleTraite` keyword), so a crash reprocesses
-//! rather than loses.
+//! rather than loses. A named centre of a network may share its mailbox with other centres:
+//! it leaves each message in place with its own keyword (`$VeilleTraite-<centre>`), so that
+//! every centre reads it once, for its own subscribers.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -273,15 +275,27 @@ where
         .select(&target.mailbox)
         .await
         .with_context(|| format!("dossier IMAP « {} » introuvable", target.mailbox))?;
+    // A named centre's mark is its own: moving the message away, or one keyword for all,
+    // would hide it from the other centres reading the same folder.
+    let centre = ctx.store.centre();
+    let (keyword, flags, mut can_move) = if centre.is_empty() {
+        (
+            DONE_KEYWORD.to_string(),
+            format!("{DONE_KEYWORD} \\Seen"),
+            true,
+        )
+    } else {
+        let keyword = format!("{DONE_KEYWORD}-{centre}");
+        (keyword.clone(), keyword, false)
+    };
     let mut uids: Vec<u32> = session
-        .uid_search(format!("UNKEYWORD {DONE_KEYWORD} UNDELETED"))
+        .uid_search(format!("UNKEYWORD {keyword} UNDELETED"))
         .await
         .context("recherche IMAP impossible")?
         .into_iter()
         .collect();
     uids.sort_unstable();
     let mut report = FetchReport::default();
-    let mut can_move = true;
     for uid in uids {
         let body = {
             let mut fetches = session
@@ -311,10 +325,7 @@ where
         }
         can_move = false;
         let stored = session
-            .uid_store(
-                uid.to_string(),
-                format!("+FLAGS.SILENT ({DONE_KEYWORD} \\Seen)"),
-            )
+            .uid_store(uid.to_string(), format!("+FLAGS.SILENT ({flags})"))
             .await
             .with_context(|| format!("marquage IMAP du message {uid} impossible"))?;
         stored.collect::<Vec<_>>().await;

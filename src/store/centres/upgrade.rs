@@ -1,5 +1,6 @@
-//! Migration 0016 on an SQLite archive that already holds mail: the tables it rebuilds keep
-//! every row, the rows that point at them still do, and sent editions stay immutable.
+//! Migrations 0016 and 0021 on an SQLite archive that already holds mail: the tables they
+//! rebuild keep every row, the rows that point at them still do, and sent editions stay
+//! immutable.
 
 use std::str::FromStr;
 
@@ -26,19 +27,24 @@ INSERT INTO jobs (name, last_slot, runs) VALUES ('panorama', 's', 4);
 const ITEM: &str =
     "INSERT INTO edition_items (edition_id, story, section, position) VALUES (1, 5, 's', 1)";
 
-#[tokio::test]
-async fn migration_0016_keeps_every_row_and_link_of_an_sqlite_archive() {
-    let dir = tempfile::tempdir().unwrap();
+/// An archive's `veille.sqlite`, on one connection with foreign keys on, as veille opens it.
+async fn archive_pool(dir: &std::path::Path) -> sqlx::SqlitePool {
     let options = SqliteConnectOptions::from_str("sqlite:")
         .unwrap()
-        .filename(dir.path().join("veille.sqlite"))
+        .filename(dir.join("veille.sqlite"))
         .create_if_missing(true)
         .foreign_keys(true);
-    let pool = SqlitePoolOptions::new()
+    SqlitePoolOptions::new()
         .max_connections(1)
         .connect_with(options)
         .await
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test]
+async fn migration_0016_keeps_every_row_and_link_of_an_sqlite_archive() {
+    let dir = tempfile::tempdir().unwrap();
+    let pool = archive_pool(dir.path()).await;
     SQLITE_MIGRATIONS.run_to(15, &pool).await.unwrap();
     sqlx::raw_sql(BEFORE_CENTRED_MAIL)
         .execute(&pool)
@@ -122,4 +128,76 @@ async fn migration_0016_keeps_every_row_and_link_of_an_sqlite_archive() {
         .await
         .unwrap();
     assert_eq!(count("SELECT COUNT(*) FROM subscriptions").await, 0);
+}
+
+/// 0021 keys the mailbox's messages by (centre, message): an archive's messages and their
+/// events are kept, a subscriber's erasure still takes their events, and another centre may
+/// now record the same message.
+#[tokio::test]
+async fn migration_0021_keeps_the_bounce_messages_and_events_of_an_sqlite_archive() {
+    let dir = tempfile::tempdir().unwrap();
+    let pool = archive_pool(dir.path()).await;
+    SQLITE_MIGRATIONS.run_to(19, &pool).await.unwrap();
+    sqlx::raw_sql(
+        "INSERT INTO subscribers (id, email, created_at) VALUES (7, 'a@example.org', 't');
+         INSERT INTO bounce_messages (message_key, at, kind, outcome, centre)
+         VALUES ('k1', 't', 'hard', 'applied', 'rt'), ('k2', 't', 'none', 'ignored', 'rt');
+         INSERT INTO bounce_events (id, message_key, at, subscriber_id, kind, effect)
+         VALUES (3, 'k1', 't', 7, 'hard', 'bounced');",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+
+    SQLITE_MIGRATIONS.run(&pool).await.unwrap();
+
+    let rows: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT centre, message_key, outcome FROM bounce_messages ORDER BY message_key",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        rows,
+        [
+            ("rt".into(), "k1".into(), "applied".into()),
+            ("rt".into(), "k2".into(), "ignored".into())
+        ]
+    );
+    let event: (i64, String, i64) =
+        sqlx::query_as("SELECT id, message_key, subscriber_id FROM bounce_events")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(event, (3, "k1".into(), 7));
+    // Another centre records the same message; the same centre cannot twice.
+    sqlx::query(
+        "INSERT INTO bounce_messages (message_key, at, kind, outcome, centre)
+         VALUES ('k1', 't', 'hard', 'applied', 'labo')",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let again = sqlx::query(
+        "INSERT INTO bounce_messages (message_key, at, kind, outcome, centre)
+         VALUES ('k1', 't', 'hard', 'applied', 'rt')",
+    )
+    .execute(&pool)
+    .await;
+    assert!(again.is_err(), "(centre, message) is the key");
+    let broken: Vec<(String,)> = sqlx::query_as("SELECT \"table\" FROM pragma_foreign_key_check")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert!(broken.is_empty(), "{broken:?}");
+    // Erasing the subscriber still takes its events.
+    sqlx::query("DELETE FROM subscribers WHERE id = 7")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let events: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM bounce_events")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(events, 0);
 }

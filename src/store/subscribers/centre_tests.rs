@@ -219,14 +219,15 @@ async fn complaints_stay_home(a: &Store, b: &Store, edition: i64) {
         applied.unwrap(),
         BounceApplied::Recorded(vec![(shared_a, "complained".into())])
     );
-    // Both messages were A's mailbox's: B's figures have none, and a message is processed
-    // once.
+    // Both messages were read by A: B's figures have none, and B has not processed them
+    // (reading a shared mailbox, B would apply them to its own subscribers).
     assert_eq!(
         a.bounce_message_counts().await.unwrap(),
         [("applied".to_string(), 2)]
     );
     assert!(b.bounce_message_counts().await.unwrap().is_empty());
-    assert!(b.bounce_processed("m1").await.unwrap());
+    assert!(a.bounce_processed("m1").await.unwrap());
+    assert!(!b.bounce_processed("m1").await.unwrap());
     assert_eq!(
         a.bounce_events("partage@example.org").await.unwrap().len(),
         1
@@ -344,4 +345,65 @@ async fn a_send_erasure_and_bounces_stay_in_their_centre() {
             .unwrap(),
         1
     );
+}
+
+/// One mailbox read by both centres: a hard bounce for an address both have is applied by
+/// each centre to its own subscriber, once; reading it again applies nothing.
+#[tokio::test]
+async fn a_shared_mailbox_message_is_applied_once_by_each_centre() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = two_centres(dir.path()).await;
+    let policy = BouncePolicy {
+        soft_limit: 1,
+        soft_editions: 1,
+    };
+    let hard = |subscriber: i64| BounceRecord {
+        message_key: "same-message".into(),
+        kind: "hard".into(),
+        status: Some("5.1.1".into()),
+        reason: None,
+        targets: vec![BounceTarget {
+            subscriber,
+            edition: None,
+            suppression_hash: "h-partage@example.org".into(),
+        }],
+        outcome: "applied".into(),
+        detail: None,
+    };
+    for s in [&a, &b] {
+        let shared = s
+            .subscriber_id("partage@example.org")
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!s.bounce_processed("same-message").await.unwrap());
+        let applied = s.record_bounce(&hard(shared), policy, at()).await.unwrap();
+        assert_eq!(
+            applied,
+            BounceApplied::Recorded(vec![(shared, "bounced".into())])
+        );
+        assert!(s.bounce_processed("same-message").await.unwrap());
+        let again = s.record_bounce(&hard(shared), policy, at()).await.unwrap();
+        assert_eq!(again, BounceApplied::AlreadyProcessed);
+        assert_eq!(
+            s.bounce_events("partage@example.org").await.unwrap().len(),
+            1
+        );
+        assert_eq!(
+            s.bounce_message_counts().await.unwrap(),
+            [("applied".to_string(), 1)]
+        );
+    }
+    for (s, own) in [(&a, "a@example.org"), (&b, "b@example.org")] {
+        assert_eq!(
+            statuses(s).await,
+            [
+                (own.to_string(), SubscriptionStatus::Active),
+                (
+                    "partage@example.org".to_string(),
+                    SubscriptionStatus::Bounced
+                )
+            ]
+        );
+    }
 }
