@@ -36,11 +36,12 @@ build:
 TEST_LOG := target/make-test.log
 ## The suites that run a second time with the store on PostgreSQL (make test). Left out: what
 ## is SQLite's by nature (backup: VACUUM INTO; disk: a full disk under the archive's file), what
-## never opens a store (conformance, fuzz, layers, sisimai), and store_backends, which starts its
-## own clusters; network_panorama too: its centres share a cluster it starts itself, so the first
-## pass already runs it on PostgreSQL.
+## never opens a store (conformance, fuzz, layers, sisimai); network_panorama too: its centres
+## share a cluster it starts itself, so the first pass already runs it on PostgreSQL.
+## store_backends starts its own clusters, but its workspaces' tests (French errors of the store)
+## run on the shared one here.
 PG_SUITES := alerts bounces centres centres_editions centres_people clicks crash daemon extraction fetch french fulltext learning mail \
-  mail_people opml order preferences publish secrets stories suggest tagging triage web_abuse
+  mail_people opml order preferences publish secrets store_backends stories suggest tagging triage web_abuse
 test: deps lint
 	node --test $(WEB)/test/
 	@mkdir -p target

@@ -361,7 +361,13 @@ fn an_unreachable_postgres_is_said_in_french_at_once_without_its_password() {
         "",
         &format!("[store]\nurl = \"postgres://veille:secret@127.0.0.1:{port}/veille\"\n"),
     );
-    let out = ws.run(&["sources"]);
+    // The URL of the configuration is the one under test: in the PostgreSQL pass of the
+    // tests, the workspace's own database (VEILLE_DATABASE_URL) would take precedence.
+    let out = ws
+        .command(&["sources"])
+        .env_remove("VEILLE_DATABASE_URL")
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
     assert!(
