@@ -174,8 +174,49 @@ fn postgres_code(code: &str, message: &str) -> Option<String> {
     Some(text.into())
 }
 
+/// A schema migration that could not run, in French: which migration, what it means, what
+/// to do. sqlx's English text stays the error's own (the debug log shows it).
+pub(crate) fn migration(e: &sqlx::migrate::MigrateError) -> String {
+    use sqlx::migrate::MigrateError as M;
+    tracing::debug!("erreur de migration : {e}");
+    match e {
+        M::VersionMissing(v) | M::VersionNotPresent(v) => format!(
+            "la base a déjà reçu la migration {v}, que cette version de veille ne connaît pas : \
+             elle a été mise à jour par un veille plus récent ; utilisez ce veille-là (ou plus \
+             récent), ou restaurez une sauvegarde faite avant cette mise à jour"
+        ),
+        M::VersionMismatch(v) => format!(
+            "la migration {v} enregistrée dans la base n'est pas celle de cette version de \
+             veille (somme de contrôle différente) : la base a été créée par une autre version \
+             de veille, ou modifiée à la main ; utilisez la version de veille qui l'a créée, ou \
+             restaurez une sauvegarde"
+        ),
+        M::VersionTooOld(v, latest) | M::VersionTooNew(v, latest) => format!(
+            "la migration {v} ne suit pas la dernière appliquée à la base ({latest}) : la base \
+             vient d'une autre version de veille ; restaurez une sauvegarde"
+        ),
+        M::Dirty(v) => format!(
+            "la migration {v} n'a été appliquée qu'en partie (arrêt pendant la mise à jour ?) : \
+             restaurez une sauvegarde faite avant"
+        ),
+        M::ExecuteMigration(inner, v) => format!(
+            "la migration {v} a échoué ({}) : relancez ; si l'erreur revient, restaurez une \
+             sauvegarde",
+            database(inner)
+        ),
+        M::Execute(inner) => format!(
+            "la table des migrations est illisible ou impossible à écrire ({})",
+            database(inner)
+        ),
+        _ => "mise à jour du schéma impossible (détails avec VEILLE_LOG=debug)".into(),
+    }
+}
+
 /// One cause of an error chain in French, when it is a library's error veille knows.
 fn known(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
+    if let Some(e) = cause.downcast_ref::<sqlx::migrate::MigrateError>() {
+        return Some(migration(e));
+    }
     if let Some(e) = cause.downcast_ref::<std::io::Error>() {
         return Some(io(e));
     }
@@ -260,6 +301,42 @@ mod tests {
         );
         let text = chain(&e);
         assert!(!text.contains("No such file"), "{text}");
+    }
+
+    /// A migration that failed is named, in French, after what veille was doing; sqlx's
+    /// English stays the cause, out of the message.
+    #[test]
+    fn a_migration_error_reads_in_french() {
+        use sqlx::migrate::MigrateError as M;
+        for (e, expected) in [
+            (
+                M::Dirty(12),
+                "la migration 12 n'a été appliquée qu'en partie",
+            ),
+            (
+                M::VersionMismatch(19),
+                "la migration 19 enregistrée dans la base",
+            ),
+            (M::VersionMissing(30), "la base a déjà reçu la migration 30"),
+            (
+                M::ExecuteMigration(sqlx::Error::PoolTimedOut, 21),
+                "la migration 21 a échoué",
+            ),
+        ] {
+            let english = e.to_string();
+            let e = anyhow::Error::new(e).context("mise à jour du schéma de la base b impossible");
+            let text = chain(&e);
+            assert!(
+                text.starts_with("mise à jour du schéma de la base b impossible : ")
+                    && text.contains(expected),
+                "{text}"
+            );
+            assert!(!text.contains(&english), "{text}");
+            assert!(
+                e.chain().any(|cause| cause.to_string() == english),
+                "the cause keeps sqlx's text"
+            );
+        }
     }
 
     /// An error type that shows its inner library error's text as its own.

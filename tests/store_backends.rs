@@ -405,3 +405,81 @@ fn an_unreachable_postgres_is_said_in_french_at_once_without_its_password() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("inconnu « mysql »"), "{stderr}");
 }
+
+/// Runs `veille sources` on `ws`: (success, stderr).
+fn sources(ws: &Workspace) -> (bool, String) {
+    let out = ws.run(&["sources"]);
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A database whose migrations this binary does not recognise (one recorded with another
+/// checksum, one it does not know at all) is refused with a French message naming the
+/// migration and what to do, on whichever backend the tests run; nothing of sqlx's English.
+#[tokio::test]
+async fn a_migration_this_veille_does_not_recognise_is_said_in_french() {
+    let ws = Workspace::new("", "");
+    let (ok, stderr) = sources(&ws);
+    assert!(ok, "{stderr}");
+    let db = ws.db().await;
+    let changed = crate::on_db!(db, pool => sqlx::query("UPDATE _sqlx_migrations SET checksum = $1 WHERE version = 19")
+        .bind(vec![0u8; 48])
+        .execute(pool)
+        .await
+        .unwrap()
+        .rows_affected());
+    assert_eq!(changed, 1);
+    let (ok, stderr) = sources(&ws);
+    assert!(!ok, "{stderr}");
+    assert!(
+        stderr.contains("mise à jour du schéma de la base")
+            && stderr.contains("la migration 19 enregistrée dans la base n'est pas celle de cette version de veille")
+            && stderr.contains("restaurez une sauvegarde"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("previously applied"), "{stderr}");
+
+    // Put back, and a migration of a newer veille recorded: named, with what to do.
+    let checksum = veille::store::SQLITE_MIGRATIONS
+        .iter()
+        .find(|m| m.version == 19)
+        .map(|m| m.checksum.to_vec())
+        .unwrap();
+    let postgres_checksum = veille::store::postgres::MIGRATIONS
+        .iter()
+        .find(|m| m.version == 19)
+        .map(|m| m.checksum.to_vec())
+        .unwrap();
+    crate::on_db!(db, pool => {
+        let checksum = match db {
+            support::Db::Sqlite(_) => &checksum,
+            support::Db::Postgres(_) => &postgres_checksum,
+        };
+        sqlx::query("UPDATE _sqlx_migrations SET checksum = $1 WHERE version = 19")
+            .bind(checksum)
+            .execute(pool)
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+             VALUES (9999, 'future', $1, $2, 0)",
+        )
+        .bind(true)
+        .bind(vec![0u8; 48])
+        .execute(pool)
+        .await
+        .unwrap()
+        .rows_affected()
+    });
+    let (ok, stderr) = sources(&ws);
+    assert!(!ok, "{stderr}");
+    assert!(
+        stderr.contains(
+            "la base a déjà reçu la migration 9999, que cette version de veille ne connaît pas"
+        ) && stderr.contains("veille plus récent"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("previously applied"), "{stderr}");
+}

@@ -444,8 +444,12 @@ impl Store {
                     crate::wording::database(&e)
                 )
             })?;
+        // sqlx's error stays the cause: `wording::chain` says it in French.
         SQLITE_MIGRATIONS.run(&pool).await.map_err(|e| {
-            anyhow::anyhow!("migration de la base {} impossible : {e}", path.display())
+            anyhow::Error::new(e).context(format!(
+                "mise à jour du schéma de la base {} impossible",
+                path.display()
+            ))
         })?;
         Store {
             backend: Backend::Sqlite(pool),

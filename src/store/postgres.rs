@@ -34,10 +34,10 @@ pub async fn open(url: &str) -> anyhow::Result<PgPool> {
         .await
         .map_err(unreachable)?;
     MIGRATIONS.run(&pool).await.map_err(|e| {
-        anyhow::anyhow!(
-            "migration de la base PostgreSQL {} impossible : {e}",
+        anyhow::Error::new(e).context(format!(
+            "mise à jour du schéma de la base PostgreSQL {} impossible",
             redact(url)
-        )
+        ))
     })?;
     Ok(pool)
 }

@@ -173,10 +173,10 @@ impl Conn {
             Conn::Postgres(c) => super::super::postgres::MIGRATIONS.run(c).await,
         };
         result.map_err(|e| {
-            anyhow::anyhow!(
-                "migration de la base cible {} impossible : {e}",
+            anyhow::Error::new(e).context(format!(
+                "mise à jour du schéma de la base cible {} impossible",
                 endpoint.describe()
-            )
+            ))
         })
     }
 
