@@ -615,19 +615,24 @@ mod tests {
         );
     }
 
-    /// `n` readers of `flash-info` (imported) and a ready edition 1 (plain SQL: the editions
-    /// have their own tests), on the backend the tests run on.
+    /// `n` readers of `flash-info` (imported) and a ready edition 1, both made through the
+    /// store's API (so they are the store's centre's), on the backend the tests run on.
     async fn ready(n: usize) -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
         let store = crate::testing::open_store(dir.path()).await;
         let readers: Vec<String> = (0..n).map(|i| format!("lecteur{i}@exemple.fr")).collect();
         subscribe(&store, &readers).await;
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        let at = DateTime::parse_from_rfc3339(AT).unwrap().to_utc();
+        let edition = store
+            .create_edition("flash-info", day, day, at)
+            .await
+            .unwrap();
+        assert_eq!(edition.number, 1);
         store
-            .exec(&format!(
-                "INSERT INTO editions (kind, number, period_start, period_end, status, created_at, updated_at)
-                 VALUES ('flash-info', 1, '2026-12-01', '2026-12-01', 'ready', '{AT}', '{AT}')"
-            ))
-            .await;
+            .set_edition_status("flash-info", 1, EditionStatus::Ready, at)
+            .await
+            .unwrap();
         (dir, store)
     }
 
