@@ -12,7 +12,7 @@ use support::bounce_parse::{assert_contract, parse, veille};
 use support::dovecot::{self, Dovecot, fetch};
 use support::server::{Route, TestServer};
 use support::smtp::Sink;
-use support::{Workspace, feed_source};
+use support::{Workspace, feed_source, subscriber_statuses as statuses};
 
 /// A delivery status notification (RFC 3464) for `recipient`, sent back to `to`.
 fn dsn(to: &str, recipient: &str, status: &str, diagnostic: &str, n: usize) -> String {
@@ -129,20 +129,6 @@ fn the_json_contract_of_bounces_parse() {
     assert!(stderr.contains("illisible"), "{stderr}");
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc.as_array().unwrap().len(), 1);
-}
-
-fn statuses(ws: &Workspace) -> BTreeMap<String, String> {
-    ws.json(&["subscribers", "list", "--json"])
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            (
-                s["email"].as_str().unwrap().to_string(),
-                s["status"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
 }
 
 fn events(ws: &Workspace, email: &str) -> Vec<serde_json::Value> {

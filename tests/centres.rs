@@ -6,35 +6,17 @@
 
 mod support;
 
-use support::Workspace;
-use support::postgres::Postgres;
 use support::server::{Route, TestServer};
+use support::{Workspace, centres};
 
 fn centre(url: &str, feed: &str, id: &str, name: &str) -> Workspace {
-    Workspace::sharing(
-        "",
-        &format!(
-            "[centre]\nid = \"{id}\"\nname = \"{name}\"\nregion = \"occitanie\"\n\n\
-             [publish]\ntemplates = \"{}\"\n\n{}",
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("templates")
-                .display(),
-            support::feed_source("Le Monde", feed)
-        ),
-        url,
-    )
+    centres::centre(id, name).feed(feed).on(url)
 }
 
 #[test]
 fn two_centres_on_one_database_decide_each_for_itself() {
-    let pg = Postgres::start();
-    let url = pg.create_database("centres");
-    let server = TestServer::start();
-    server.route(
-        "/feed.xml",
-        Route::rss(support::one_recent_article_feed(&server)),
-    );
-    let feed = server.url("/feed.xml");
+    let (_pg, url) = centres::shared_database("centres");
+    let (_server, feed) = centres::recent_article_feed();
     let rt = centre(&url, &feed, "rt", "Ressources & Territoires");
     let labo = centre(&url, &feed, "labo", "Labo Cités");
     rt.json(&["fetch", "--json"]);
@@ -111,30 +93,25 @@ fn an_archive_that_starts_naming_its_centre_keeps_its_decisions() {
     }
 }
 
-/// A centre whose pauvrete and securite dossiers tag by these rules.
-fn centre_with_rules(
-    (url, feed): (&str, &str),
-    (id, name): (&str, &str),
-    pauvrete: &str,
-    securite: &str,
-) -> Workspace {
-    let ws = centre(url, feed, id, name);
-    let text = std::fs::read_to_string(ws.config())
-        .unwrap()
-        .replacen(
-            "panorama = true\n",
-            &format!("panorama = true\nrules = '''{pauvrete}'''\n"),
-            1,
-        )
-        .replacen(
-            "title = \"Sécurité et prévention de la délinquance\"\n",
-            &format!(
-                "title = \"Sécurité et prévention de la délinquance\"\nrules = '''{securite}'''\n"
-            ),
-            1,
-        );
-    std::fs::write(ws.config(), text).unwrap();
-    ws
+/// R&T and Labo Cités, whose pauvrete and securite dossiers tag by different rules: the
+/// article ("… pacte des solidarités", "Présenté jeudi à Matignon.") is in R&T's pauvrete
+/// dossier, and in none of Labo Cités's but securite.
+fn rt_and_labo(url: &str, feed: &str) -> (Workspace, Workspace) {
+    let centre = |(id, name): (&str, &str), pauvrete: &str, securite: &str| {
+        centres::centre(id, name)
+            .feed(feed)
+            .rules("pauvrete", pauvrete)
+            .rules("securite", securite)
+            .on(url)
+    };
+    (
+        centre(
+            ("rt", "Ressources & Territoires"),
+            "solidarités",
+            "délinquance",
+        ),
+        centre(("labo", "Labo Cités"), "RSA", "Matignon"),
+    )
 }
 
 /// How many stories `veille search pacte --dossier D` finds in this centre's index.
@@ -145,23 +122,10 @@ fn found_in(ws: &Workspace, dossier: &str) -> usize {
 
 #[test]
 fn each_centre_sees_the_shared_articles_tagged_by_its_own_rules() {
-    let pg = Postgres::start();
-    let url = pg.create_database("regles");
-    let server = TestServer::start();
-    server.route(
-        "/feed.xml",
-        Route::rss(support::one_recent_article_feed(&server)),
-    );
-    let feed = server.url("/feed.xml");
-    // One dossier name, two rules: the article ("… pacte des solidarités", "Présenté jeudi à
-    // Matignon.") is in R&T's pauvrete dossier, and in none of Labo Cités's but securite.
-    let rt = centre_with_rules(
-        (&url, &feed),
-        ("rt", "Ressources & Territoires"),
-        "solidarités",
-        "délinquance",
-    );
-    let labo = centre_with_rules((&url, &feed), ("labo", "Labo Cités"), "RSA", "Matignon");
+    let (_pg, url) = centres::shared_database("regles");
+    let (server, feed) = centres::recent_article_feed();
+    // One dossier name, two rules.
+    let (rt, labo) = rt_and_labo(&url, &feed);
     // Labo Cités registers before R&T stores anything (its daemon runs elsewhere).
     assert!(labo.articles().is_empty());
     rt.json(&["fetch", "--json"]);
@@ -206,21 +170,9 @@ fn each_centre_sees_the_shared_articles_tagged_by_its_own_rules() {
 
 #[test]
 fn a_daemon_tags_what_another_centre_stored_before_indexing_it() {
-    let pg = Postgres::start();
-    let url = pg.create_database("demon");
-    let server = TestServer::start();
-    server.route(
-        "/feed.xml",
-        Route::rss(support::one_recent_article_feed(&server)),
-    );
-    let feed = server.url("/feed.xml");
-    let rt = centre_with_rules(
-        (&url, &feed),
-        ("rt", "Ressources & Territoires"),
-        "solidarités",
-        "délinquance",
-    );
-    let labo = centre_with_rules((&url, &feed), ("labo", "Labo Cités"), "RSA", "Matignon");
+    let (_pg, url) = centres::shared_database("demon");
+    let (_server, feed) = centres::recent_article_feed();
+    let (rt, labo) = rt_and_labo(&url, &feed);
     rt.json(&["fetch", "--json"]);
     // Labo Cités's daemon: its first pass finds the article stored, unchanged, and tags it
     // by its own rules before indexing.

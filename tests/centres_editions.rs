@@ -6,35 +6,28 @@
 
 mod support;
 
-use std::path::Path;
 use std::time::Duration;
 
 use serde_json::Value;
 use support::daemon::RunningDaemon;
-use support::postgres::Postgres;
 use support::server::{Route, TestServer};
 use support::smtp::Sink;
 use support::web::{self, Served};
-use support::{Workspace, feed_source, rss};
+use support::{Workspace, centres, rss};
 
 /// A centre's workspace on the database at `url`: its `[centre]`, mail through `smtp` with
-/// counted clicks whose links point at `base`, and `rest` (a `[schedule]`, say).
+/// counted clicks whose links point at `base`, and its schedule.
 fn centre(url: &str, id: &str, name: &str, feed: &str, smtp: &str, base: &str) -> Workspace {
-    let templates = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
-    Workspace::sharing(
-        "",
-        &format!(
-            "[centre]\nid = \"{id}\"\nname = \"{name}\"\nregion = \"occitanie\"\n\n\
-             [publish]\nsite_name = \"{name}\"\nbase_url = \"{base}\"\ntemplates = \"{}\"\n\n\
-             [mail]\nfrom = \"{name} <lettre@{id}.example>\"\nsmtp = \"{smtp}\"\n\
+    centres::centre(id, name)
+        .publish(&format!("site_name = \"{name}\"\nbase_url = \"{base}\"\n"))
+        .tables(&format!(
+            "[mail]\nfrom = \"{name} <lettre@{id}.example>\"\nsmtp = \"{smtp}\"\n\
              per_second = 500\ncount_clicks = true\n\n\
              [schedule]\npoll = \"0 * * * *\"\npanoramas = []\n\n\
-             [lists.flash-info]\ntitle = \"Flash Info\"\n\n{}",
-            templates.display(),
-            feed_source("Le Monde", feed),
-        ),
-        url,
-    )
+             [lists.flash-info]\ntitle = \"Flash Info\"\n\n"
+        ))
+        .feed(feed)
+        .on(url)
 }
 
 /// A feed of two stories, linking to `/a/1.html` and `/a/2.html` on `server`.
@@ -125,8 +118,7 @@ fn refused_everywhere(ws: &Workspace, address: &str, story: &str) {
 
 #[test]
 fn two_centres_each_make_send_and_count_their_own_flash_info() {
-    let pg = Postgres::start();
-    let url = pg.create_database("centres_editions");
+    let (_pg, url) = centres::shared_database("centres_editions");
     let sink = Sink::start(&[]);
     let server = TestServer::start();
     let feed = two_stories(&server);
@@ -260,8 +252,7 @@ fn daemon(ws: &Workspace, clock: &str) -> RunningDaemon {
 
 #[test]
 fn each_centres_daemon_makes_its_own_drafts() {
-    let pg = Postgres::start();
-    let url = pg.create_database("centres_drafts");
+    let (_pg, url) = centres::shared_database("centres_drafts");
     let server = TestServer::start();
     let feed = two_stories(&server);
     // No mail is sent here: an address nothing listens on.

@@ -9,37 +9,36 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
-use support::Workspace;
 use support::dovecot::{self, Dovecot};
-use support::postgres::Postgres;
-use support::server::{Route, TestServer};
 use support::smtp::{self, Sink};
 use support::web::{self, Served};
+use support::{Workspace, centres, subscriber_statuses as statuses};
 
 const SHARED: &str = "partage@exemple.fr";
 
 /// A centre's workspace on the database at `url`: its site served at `base`, mailing
-/// through `sink`, reading its bounces from its own maildir.
-fn centre(url: &str, sink: &Sink, feed: &str, (id, name): (&str, &str), base: &str) -> Workspace {
-    let ws = Workspace::sharing(
-        "",
-        &format!(
-            "[centre]\nid = \"{id}\"\nname = \"{name}\"\nregion = \"occitanie\"\n\n\
-             [publish]\nsite_name = \"{name}\"\nbase_url = \"{base}\"\ntemplates = \"{}\"\n\n\
-             [mail]\nfrom = \"{name} <lettre@{id}.example>\"\nsmtp = \"{}\"\n\
+/// through `sink`, reading its bounces from `bounces` (a `[bounces]` line), else from its own
+/// maildir.
+fn centre(
+    url: &str,
+    (sink, bounces): (&Sink, Option<&str>),
+    feed: &str,
+    (id, name): (&str, &str),
+    base: &str,
+) -> Workspace {
+    let ws = centres::centre(id, name)
+        .publish(&format!("site_name = \"{name}\"\nbase_url = \"{base}\"\n"))
+        .tables(&format!(
+            "[mail]\nfrom = \"{name} <lettre@{id}.example>\"\nsmtp = \"{}\"\n\
              bounce_address = \"retours@{id}.example\"\nper_second = 500\n\n\
-             [bounces]\nmaildir = \"MAILDIR\"\n\n\
-             [lists.flash-info]\ntitle = \"Flash Info\"\n\n{}",
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("templates")
-                .display(),
+             [bounces]\n{}\n\n\
+             [lists.flash-info]\ntitle = \"Flash Info\"\n\n",
             sink.url(),
-            support::feed_source("Le Monde", feed)
-        ),
-        url,
-    );
+            bounces.unwrap_or("maildir = \"MAILDIR\"")
+        ))
+        .feed(feed)
+        .on(url);
     let maildir = ws.dir.path().join("retours");
     for sub in ["new", "cur", "tmp"] {
         std::fs::create_dir_all(maildir.join(sub)).unwrap();
@@ -63,21 +62,6 @@ fn share_secret(centres: &[&Workspace]) {
         std::fs::write(&path, key).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
     }
-}
-
-/// address → status, as `veille subscribers list` shows them.
-fn statuses(ws: &Workspace) -> BTreeMap<String, String> {
-    ws.json(&["subscribers", "list", "--json"])
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            (
-                s["email"].as_str().unwrap().to_string(),
-                s["status"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
 }
 
 fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
@@ -196,25 +180,19 @@ fn complaint_about_shared(a: &Workspace) {
 
 #[test]
 fn each_centre_reaches_and_manages_only_its_own_subscribers() {
-    let pg = Postgres::start();
-    let url = pg.create_database("centres_people");
+    let (_pg, url) = centres::shared_database("centres_people");
     let sink = Sink::start(&[]);
-    let server = TestServer::start();
-    server.route(
-        "/feed.xml",
-        Route::rss(support::one_recent_article_feed(&server)),
-    );
-    let feed = server.url("/feed.xml");
+    let (_server, feed) = centres::recent_article_feed();
     let base_a = format!("http://127.0.0.1:{}", web::free_port());
     let base_b = format!("http://127.0.0.1:{}", web::free_port());
     let a = centre(
         &url,
-        &sink,
+        (&sink, None),
         &feed,
         ("rt", "Ressources & Territoires"),
         &base_a,
     );
-    let b = centre(&url, &sink, &feed, ("labo", "Labo Cités"), &base_b);
+    let b = centre(&url, (&sink, None), &feed, ("labo", "Labo Cités"), &base_b);
     share_secret(&[&a, &b]);
 
     let imported = a.import_subscribers(&format!(
@@ -313,29 +291,22 @@ fn hard_bounce(recipient: &str) -> String {
 /// centre; reading again, or the same message delivered twice, applies nothing twice.
 #[test]
 fn one_bounce_mailbox_is_read_by_each_centre_for_its_own_subscribers() {
-    let pg = Postgres::start();
-    let url = pg.create_database("centres_bounces");
+    let (_pg, url) = centres::shared_database("centres_bounces");
     let imap = Dovecot::start();
     let sink = Sink::start(&[]);
-    let server = TestServer::start();
-    server.route(
-        "/feed.xml",
-        Route::rss(support::one_recent_article_feed(&server)),
-    );
-    let feed = server.url("/feed.xml");
+    let (_server, feed) = centres::recent_article_feed();
+    // Both centres read the one mailbox.
+    let bounces = format!("imap = \"{}\"", imap.url());
+    let mailbox = (&sink, Some(bounces.as_str()));
     let base = "http://127.0.0.1:9";
-    let a = centre(&url, &sink, &feed, ("rt", "Ressources & Territoires"), base);
-    let b = centre(&url, &sink, &feed, ("labo", "Labo Cités"), base);
-    for ws in [&a, &b] {
-        let config = std::fs::read_to_string(ws.config()).unwrap();
-        let maildir = ws.dir.path().join("retours");
-        let shared = config.replace(
-            &format!("maildir = \"{}\"", maildir.display()),
-            &format!("imap = \"{}\"", imap.url()),
-        );
-        assert_ne!(config, shared, "[bounces] de la configuration");
-        std::fs::write(ws.config(), shared).unwrap();
-    }
+    let a = centre(
+        &url,
+        mailbox,
+        &feed,
+        ("rt", "Ressources & Territoires"),
+        base,
+    );
+    let b = centre(&url, mailbox, &feed, ("labo", "Labo Cités"), base);
     let imported = a.import_subscribers(&format!("Courriel\n{SHARED}\nanne@exemple.fr\n"));
     assert_eq!(imported["imported"], 2, "{imported:#}");
     let imported = b.import_subscribers(&format!("Courriel\n{SHARED}\nbruno@exemple.fr\n"));
@@ -344,24 +315,18 @@ fn one_bounce_mailbox_is_read_by_each_centre_for_its_own_subscribers() {
     std::fs::write(&message, hard_bounce(SHARED)).unwrap();
     imap.append(std::slice::from_ref(&message));
 
-    let read = dovecot::fetch(&a);
-    assert_eq!(
-        (read["messages"].as_i64(), read["already"].as_i64()),
-        (Some(1), Some(0)),
-        "{read:#}"
-    );
-    assert_eq!(read["effects"]["bounced"], 1, "{read:#}");
+    // (messages read, of which already processed) and the addresses bounced, by centre.
+    let read = |ws: &Workspace| {
+        let read = dovecot::fetch(ws);
+        let counts = (read["messages"].as_i64(), read["already"].as_i64());
+        (counts, read["effects"]["bounced"].as_i64())
+    };
+    assert_eq!(read(&a), ((Some(1), Some(0)), Some(1)));
     assert_eq!(statuses(&a)[SHARED], "bounced");
     assert_eq!(statuses(&b)[SHARED], "active");
     // A left the message where B reads it.
     assert_eq!(imap.count("INBOX"), 1);
-    let read = dovecot::fetch(&b);
-    assert_eq!(
-        (read["messages"].as_i64(), read["already"].as_i64()),
-        (Some(1), Some(0)),
-        "{read:#}"
-    );
-    assert_eq!(read["effects"]["bounced"], 1, "{read:#}");
+    assert_eq!(read(&b), ((Some(1), Some(0)), Some(1)));
     assert_eq!(statuses(&b)[SHARED], "bounced");
     assert_eq!(statuses(&a)["anne@exemple.fr"], "active");
     assert_eq!(statuses(&b)["bruno@exemple.fr"], "active");
@@ -369,17 +334,11 @@ fn one_bounce_mailbox_is_read_by_each_centre_for_its_own_subscribers() {
     // Read again: nothing new for either. The same message delivered a second time is
     // recognised by each centre and applies nothing.
     for ws in [&a, &b] {
-        let read = dovecot::fetch(ws);
-        assert_eq!(read["messages"], 0, "{read:#}");
+        assert_eq!(read(ws), ((Some(0), Some(0)), None));
     }
     imap.append(std::slice::from_ref(&message));
     for ws in [&a, &b] {
-        let read = dovecot::fetch(ws);
-        assert_eq!(
-            (read["messages"].as_i64(), read["already"].as_i64()),
-            (Some(1), Some(1)),
-            "{read:#}"
-        );
+        assert_eq!(read(ws), ((Some(1), Some(1)), None));
         let shown = ws.json(&["subscribers", "show", SHARED, "--json"]);
         assert_eq!(shown["events"].as_array().unwrap().len(), 1, "{shown:#}");
         let status = ws.json(&["status", "--json"]);

@@ -11,11 +11,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde_json::Value;
-use support::Workspace;
 use support::daemon::RunningDaemon;
-use support::postgres::Postgres;
 use support::server::{Route, TestServer};
 use support::web::{Served, free_port};
+use support::{Workspace, centres};
 
 const PDV: &str = "politique-de-la-ville";
 const HOSTILE: &str = r#"<script>alert(1)</script> & "Cités""#;
@@ -50,23 +49,19 @@ fn feed(server: &TestServer) -> String {
     xml + "</channel></rss>"
 }
 
-/// A centre's workspace: its `[centre]` (the name as a TOML literal string), the shared
-/// dossier and `[network]`.
+/// A centre's workspace: its `[centre]` (no region; a hostile name reaches veille as it is),
+/// the shared dossier and `[network]`.
 fn centre(url: &str, feed: &str, id: &str, name: &str) -> Workspace {
-    Workspace::sharing(
-        "",
-        &format!(
+    centres::centre(id, name)
+        .without_region()
+        .tables(&format!(
             "[dossiers.{PDV}]\ntitle = \"La politique de la ville\"\n\n\
-             [centre]\nid = \"{id}\"\nname = '{name}'\n\n\
-             [network]\nshared_dossiers = [\"{PDV}\"]\n\n\
-             [publish]\ntemplates = \"{}\"\n\n\
-             [[sources]]\nname = \"Le Monde\"\nfeed = \"{feed}\"\ndossiers = [\"{PDV}\"]\n",
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("templates")
-                .display(),
-        ),
-        url,
-    )
+             [network]\nshared_dossiers = [\"{PDV}\"]\n\n"
+        ))
+        .source(&format!(
+            "[[sources]]\nname = \"Le Monde\"\nfeed = \"{feed}\"\ndossiers = [\"{PDV}\"]\n"
+        ))
+        .on(url)
 }
 
 fn decide(ws: &Workspace, story: i64, action: &str, dossier: &str) {
@@ -80,8 +75,7 @@ fn read(path: &Path) -> String {
 
 #[test]
 fn three_centres_make_one_collective_panorama() {
-    let pg = Postgres::start();
-    let url = pg.create_database("reseau");
+    let (_pg, url) = centres::shared_database("reseau");
     let server = TestServer::start();
     server.route("/feed.xml", Route::rss(feed(&server)));
     let feed = server.url("/feed.xml");

@@ -580,36 +580,16 @@ fn tab_reaches_every_dossier(tmux: &Tmux, ws: &Workspace) {
 
 /// A centre's workspace on the shared database `url`, its pauvrete dossier tagging by `rules`.
 fn centre_on(url: &str, feed: &str, (id, name): (&str, &str), rules: &str) -> Workspace {
-    let templates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
-    let ws = Workspace::sharing(
-        "",
-        &format!(
-            "[centre]\nid = \"{id}\"\nname = \"{name}\"\nregion = \"occitanie\"\n\n\
-             [publish]\ntemplates = \"{}\"\n\n{}",
-            templates.display(),
-            feed_source("Le Monde", feed)
-        ),
-        url,
-    );
-    let text = std::fs::read_to_string(ws.config()).unwrap().replacen(
-        "panorama = true\n",
-        &format!("panorama = true\nrules = '''{rules}'''\n"),
-        1,
-    );
-    std::fs::write(ws.config(), text).unwrap();
-    ws
+    support::centres::centre(id, name)
+        .feed(feed)
+        .rules("pauvrete", rules)
+        .on(url)
 }
 
 #[test]
 fn a_curator_sees_in_the_pane_what_another_centre_kept() {
-    let pg = support::postgres::Postgres::start();
-    let url = pg.create_database("garde");
-    let server = TestServer::start();
-    server.route(
-        "/feed.xml",
-        Route::rss(support::one_recent_article_feed(&server)),
-    );
-    let feed = server.url("/feed.xml");
+    let (_pg, url) = support::centres::shared_database("garde");
+    let (_server, feed) = support::centres::recent_article_feed();
     let rt = centre_on(
         &url,
         &feed,

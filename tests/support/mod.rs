@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub(crate) mod bounce_parse;
+pub(crate) mod centres;
 pub(crate) mod daemon;
 pub(crate) mod dovecot;
 pub(crate) mod http;
@@ -235,6 +236,21 @@ pub(crate) fn report<'a>(fetch: &'a serde_json::Value, name: &str) -> &'a serde_
         .iter()
         .find(|r| r["name"] == name)
         .unwrap_or_else(|| panic!("pas de rapport pour {name} dans {fetch:#}"))
+}
+
+/// address → status of the workspace's subscribers, as `veille subscribers list` shows them.
+pub(crate) fn subscriber_statuses(ws: &Workspace) -> std::collections::BTreeMap<String, String> {
+    ws.json(&["subscribers", "list", "--json"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["email"].as_str().unwrap().to_string(),
+                s["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
 }
 
 /// A source entry for feeds.toml.
