@@ -556,6 +556,9 @@ const RESERVE_READ: usize = 256;
 /// task's, the inner one the message's (a permanent refusal of this recipient).
 type Building = tokio::task::JoinHandle<anyhow::Result<anyhow::Result<lettre::Message>>>;
 
+/// The ledger's answer to a connection's step, once its commit is synced.
+type Answer = tokio::sync::oneshot::Receiver<Result<Option<ClaimedDelivery>, String>>;
+
 /// How often a send without a progress bar says where it is.
 const PROGRESS_EVERY: Duration = Duration::from_secs(15);
 
@@ -589,27 +592,19 @@ impl Shared {
                     }
                 )
             });
-            // The next recipient's message is built and signed while the commit that marks
-            // it `sending` is synced; it leaves only once that commit is done.
+            // The next recipient's message is built, signed and transmitted while the commit
+            // that marks it `sending` is synced; its final dot waits for that commit.
             let reserved = self.reserved().await?;
             let building = reserved.clone().map(|d| self.build_soon(d));
-            let claim = reserved.map_or(Claim::Any, Claim::Reserved);
-            let claimed = self.step(finished.take(), claim).await;
-            let reserved_for = |d: &ClaimedDelivery| {
-                building
-                    .as_ref()
-                    .is_some_and(|(email, _)| *email == d.email)
-            };
-            let building = match claimed {
-                Ok(Some(ref d)) if reserved_for(d) => building.map(|(_, b)| b),
-                _ => {
-                    if let Some((_, b)) = building {
-                        b.abort();
-                    }
-                    None
+            let claim = reserved.clone().map_or(Claim::Any, Claim::Reserved);
+            let answer = self.ask(finished.take(), claim)?;
+            let (claimed, early) = match (reserved, building) {
+                (Some(reserved), Some((_, building))) => {
+                    self.send_reserved(session, reserved, building, answer)
+                        .await?
                 }
+                _ => (Self::answered(answer).await?, None),
             };
-            let claimed = claimed?;
             if counted && let Some(bar) = &self.progress {
                 bar.inc(1);
             }
@@ -628,14 +623,22 @@ impl Shared {
                     None => return Ok(()),
                 }
             };
-            // A reservation lost (taken by another sender, reader gone): built now.
-            let building = building.unwrap_or_else(|| self.build_soon(delivery.clone()).1);
-            let built = building
-                .await
-                .map_err(|e| anyhow::anyhow!("construction du message interrompue : {e}"))??;
-            self.limiter.until_ready().await;
-            self.wait_for_hourly_cap().await;
-            match self.send_one(session, &delivery, built).await? {
+            let outcome = match early {
+                Some(outcome) => outcome,
+                None => {
+                    // A reservation lost (taken by another sender, reader gone), or none:
+                    // built now, sent after the commit that is already done.
+                    let built = self.build_soon(delivery.clone()).1.await.map_err(|e| {
+                        anyhow::anyhow!("construction du message interrompue : {e}")
+                    })??;
+                    self.limiter.until_ready().await;
+                    self.wait_for_hourly_cap().await;
+                    self.send_one(session, &delivery, built, std::future::ready(true))
+                        .await?
+                        .flatten()
+                }
+            };
+            match outcome {
                 Some(outcome) => finished = Some((delivery, outcome)),
                 None => {
                     if let Some(bar) = &self.progress {
@@ -644,6 +647,42 @@ impl Shared {
                 }
             }
         }
+    }
+
+    /// Sends the reserved recipient's message while the commit claiming it is synced, its
+    /// final dot withheld until that commit says the recipient is this connection's. Returns
+    /// the recipient claimed, and the reserved one's outcome when it was claimed and sent
+    /// (`Some(None)`: unknown, uncertain); None when the transaction was dropped undelivered.
+    async fn send_reserved(
+        self: &Arc<Self>,
+        session: &mut super::SmtpSession,
+        reserved: ClaimedDelivery,
+        building: Building,
+        answer: Answer,
+    ) -> anyhow::Result<(Option<ClaimedDelivery>, Option<Option<DeliveryOutcome>>)> {
+        let built = match building.await {
+            Ok(Ok(built)) => built,
+            Ok(Err(e)) => Err(e),
+            Err(e) => {
+                // The commit is under way: its answer is still awaited, so the ledger stays
+                // in step with what this connection was told.
+                let _ = Self::answered(answer).await;
+                anyhow::bail!("construction du message interrompue : {e}");
+            }
+        };
+        self.limiter.until_ready().await;
+        self.wait_for_hourly_cap().await;
+        let mut claimed = None;
+        let durable = async {
+            let answer = Self::answered(answer).await;
+            let ours = matches!(&answer, Ok(Some(d)) if d.email == reserved.email);
+            claimed = Some(answer);
+            ours
+        };
+        let outcome = self.send_one(session, &reserved, built, durable).await?;
+        let claimed =
+            claimed.unwrap_or_else(|| Err(anyhow::anyhow!("registre des envois sans réponse")))?;
+        Ok((claimed, outcome))
     }
 
     /// The next queued recipient not yet handed to a connection, read ahead by batches;
@@ -681,17 +720,22 @@ impl Shared {
         (email, task)
     }
 
-    /// Records `finished` and claims the next recipient, in the clerk's next commit.
-    async fn step(
+    /// Records `finished` and claims the next recipient, in the clerk's next commit; the
+    /// answer comes once that commit is synced (`answered`).
+    fn ask(
         &self,
         finished: Option<(ClaimedDelivery, DeliveryOutcome)>,
         claim: Claim,
-    ) -> anyhow::Result<Option<ClaimedDelivery>> {
+    ) -> anyhow::Result<Answer> {
         let (reply, answer) = tokio::sync::oneshot::channel();
         let step = ReservedStep { finished, claim };
         self.desk
             .send((step, reply))
             .map_err(|_| anyhow::anyhow!("registre des envois fermé"))?;
+        Ok(answer)
+    }
+
+    async fn answered(answer: Answer) -> anyhow::Result<Option<ClaimedDelivery>> {
         answer
             .await
             .map_err(|_| anyhow::anyhow!("registre des envois interrompu"))?
@@ -716,32 +760,41 @@ impl Shared {
         }
     }
 
-    /// The server's answer for one recipient; None when it is unknown (timeout during the
-    /// transaction): the ledger keeps it `sending`, reported as uncertain.
+    /// The server's answer for one recipient; `Some(None)` when it is unknown (timeout
+    /// during the transaction): the ledger keeps it `sending`, reported as uncertain. The
+    /// message is delivered only once `durable` says yes; on no, None: nothing went.
     async fn send_one(
         self: &Arc<Self>,
         session: &mut super::SmtpSession,
         delivery: &ClaimedDelivery,
         built: anyhow::Result<lettre::Message>,
-    ) -> anyhow::Result<Option<DeliveryOutcome>> {
+        durable: impl std::future::Future<Output = bool>,
+    ) -> anyhow::Result<Option<Option<DeliveryOutcome>>> {
         let message = match built {
             Ok(m) => m,
             Err(e) => {
-                return Ok(Some(DeliveryOutcome::Permanent {
-                    reply: format!("message impossible à construire : {e}"),
+                return Ok(durable.await.then(|| {
+                    Some(DeliveryOutcome::Permanent {
+                        reply: format!("message impossible à construire : {e}"),
+                    })
                 }));
             }
         };
         let timeout = Duration::from_secs(self.settings.timeout_secs);
-        let result = tokio::time::timeout(timeout, session.send(&message)).await;
+        let Some(result) = session
+            .send_when(message.envelope(), &message.formatted(), timeout, durable)
+            .await
+        else {
+            return Ok(None);
+        };
         // Refused by veille's own client (no SMTPUTF8 for `irène@…`): it would fail the same
         // way on every try, so it is final now, not a 4xx to retry for minutes.
         if let Ok(Err(e)) = &result
             && let Some(reason) = super::idn::client_refusal(&delivery.email, e)
         {
-            return Ok(Some(DeliveryOutcome::Permanent { reply: reason }));
+            return Ok(Some(Some(DeliveryOutcome::Permanent { reply: reason })));
         }
-        Ok(match result {
+        Ok(Some(match result {
             Ok(Ok(response)) => Some(DeliveryOutcome::Sent {
                 reply: format!(
                     "{} {}",
@@ -768,7 +821,7 @@ impl Shared {
                 );
                 None
             }
-        })
+        }))
     }
 
     /// The signed message for one recipient, with its own links.
