@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 use std::num::NonZeroU32;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use chrono::{DateTime, Utc};
@@ -274,6 +274,7 @@ pub(crate) async fn send_edition(
         reserve: Mutex::new(Reserve::default()),
         timezone: config.tz(),
         announced: std::sync::Mutex::new(None),
+        rounds: Rounds::default(),
     });
     let mut workers = tokio::task::JoinSet::new();
     for _ in 0..connections {
@@ -291,6 +292,7 @@ pub(crate) async fn send_edition(
     if let Some(ticker) = ticker {
         ticker.abort();
     }
+    shared.rounds.tell();
     // Every connection has had its last step answered: the clerk has nothing left to commit.
     clerk.abort();
     if let Some(bar) = &shared.progress {
@@ -537,6 +539,7 @@ struct Shared {
     /// The end of the last wait announced, so that connections waiting for the same thing
     /// say it once.
     announced: std::sync::Mutex<Option<DateTime<Utc>>>,
+    rounds: Rounds,
 }
 
 /// Queued recipients read ahead of their claims (`Store::reserve_queued`), handed out once each.
@@ -555,6 +558,41 @@ const RESERVE_READ: usize = 256;
 /// A message being built and signed, with the recipient it is for; the outer error is the
 /// task's, the inner one the message's (a permanent refusal of this recipient).
 type Building = tokio::task::JoinHandle<anyhow::Result<anyhow::Result<lettre::Message>>>;
+
+/// Where the connections' rounds go, summed over the send (said at `VEILLE_LOG=debug`): what
+/// the profile cannot show, since a connection mostly waits.
+#[derive(Default)]
+struct Rounds {
+    count: AtomicU64,
+    /// From the step handed to the ledger to its answer (the synced commit).
+    commit: AtomicU64,
+    /// From the step to the message built and signed.
+    build: AtomicU64,
+    /// From the ledger's answer to the server's reply to the final dot.
+    after_commit: AtomicU64,
+    /// The whole round.
+    round: AtomicU64,
+}
+
+impl Rounds {
+    fn add(slot: &AtomicU64, from: Instant, to: Instant) {
+        let nanos = u64::try_from(to.saturating_duration_since(from).as_nanos()).unwrap_or(0);
+        slot.fetch_add(nanos, Ordering::Relaxed);
+    }
+
+    fn tell(&self) {
+        let n = self.count.load(Ordering::Relaxed).max(1) as f64;
+        let ms = |slot: &AtomicU64| slot.load(Ordering::Relaxed) as f64 / n / 1e6;
+        tracing::debug!(
+            "tours des connexions : {n} ; en moyenne {:.2} ms, dont commit du registre {:.2} ms, \
+             construction {:.2} ms, après le commit {:.2} ms",
+            ms(&self.round),
+            ms(&self.commit),
+            ms(&self.build),
+            ms(&self.after_commit)
+        );
+    }
+}
 
 /// The ledger's answer to a connection's step, once its commit is synced.
 type Answer = tokio::sync::oneshot::Receiver<Result<Option<ClaimedDelivery>, String>>;
@@ -594,6 +632,7 @@ impl Shared {
             });
             // The next recipient's message is built, signed and transmitted while the commit
             // that marks it `sending` is synced; its final dot waits for that commit.
+            let round = Instant::now();
             let reserved = self.reserved().await?;
             let building = reserved.clone().map(|d| self.build_soon(d));
             let claim = reserved.clone().map_or(Claim::Any, Claim::Reserved);
@@ -638,6 +677,8 @@ impl Shared {
                         .flatten()
                 }
             };
+            Rounds::add(&self.rounds.round, round, Instant::now());
+            self.rounds.count.fetch_add(1, Ordering::Relaxed);
             match outcome {
                 Some(outcome) => finished = Some((delivery, outcome)),
                 None => {
@@ -660,7 +701,10 @@ impl Shared {
         building: Building,
         answer: Answer,
     ) -> anyhow::Result<(Option<ClaimedDelivery>, Option<Option<DeliveryOutcome>>)> {
-        let built = match building.await {
+        let asked = Instant::now();
+        let built = building.await;
+        Rounds::add(&self.rounds.build, asked, Instant::now());
+        let built = match built {
             Ok(Ok(built)) => built,
             Ok(Err(e)) => Err(e),
             Err(e) => {
@@ -673,13 +717,17 @@ impl Shared {
         self.limiter.until_ready().await;
         self.wait_for_hourly_cap().await;
         let mut claimed = None;
+        let mut committed = asked;
         let durable = async {
             let answer = Self::answered(answer).await;
+            committed = Instant::now();
             let ours = matches!(&answer, Ok(Some(d)) if d.email == reserved.email);
             claimed = Some(answer);
             ours
         };
         let outcome = self.send_one(session, &reserved, built, durable).await?;
+        Rounds::add(&self.rounds.commit, asked, committed);
+        Rounds::add(&self.rounds.after_commit, committed, Instant::now());
         let claimed =
             claimed.unwrap_or_else(|| Err(anyhow::anyhow!("registre des envois sans réponse")))?;
         Ok((claimed, outcome))
