@@ -18,7 +18,7 @@ use indicatif::ProgressBar;
 use serde::Serialize;
 use tokio::sync::Mutex;
 
-use super::message::{Letter, dkim_config, parse_mailbox};
+use super::message::{Formatted, Letter, dkim_config, parse_mailbox};
 use super::token::{Purpose, Secret};
 use crate::config::{Config, MailSettings};
 use crate::model::EditionStatus;
@@ -557,7 +557,7 @@ const RESERVE_READ: usize = 256;
 
 /// A message being built and signed, with the recipient it is for; the outer error is the
 /// task's, the inner one the message's (a permanent refusal of this recipient).
-type Building = tokio::task::JoinHandle<anyhow::Result<anyhow::Result<lettre::Message>>>;
+type Building = tokio::task::JoinHandle<anyhow::Result<anyhow::Result<Formatted>>>;
 
 /// Where the connections' rounds go, summed over the send (said at `VEILLE_LOG=debug`): what
 /// the profile cannot show, since a connection mostly waits.
@@ -815,7 +815,7 @@ impl Shared {
         self: &Arc<Self>,
         session: &mut super::SmtpSession,
         delivery: &ClaimedDelivery,
-        built: anyhow::Result<lettre::Message>,
+        built: anyhow::Result<Formatted>,
         durable: impl std::future::Future<Output = bool>,
     ) -> anyhow::Result<Option<Option<DeliveryOutcome>>> {
         let message = match built {
@@ -830,7 +830,7 @@ impl Shared {
         };
         let timeout = Duration::from_secs(self.settings.timeout_secs);
         let Some(result) = session
-            .send_when(message.envelope(), &message.formatted(), timeout, durable)
+            .send_when(&message.envelope, &message.bytes, timeout, durable)
             .await
         else {
             return Ok(None);
@@ -873,7 +873,7 @@ impl Shared {
     }
 
     /// The signed message for one recipient, with its own links.
-    fn build(&self, delivery: &ClaimedDelivery) -> anyhow::Result<lettre::Message> {
+    fn build(&self, delivery: &ClaimedDelivery) -> anyhow::Result<Formatted> {
         let token = self
             .secret
             .sign(Purpose::Unsubscribe, delivery.subscriber, &self.list, None);
@@ -890,13 +890,12 @@ impl Shared {
             .sign(Purpose::Preferences, delivery.subscriber, "", None);
         let nobody = crate::model::SubscriberDetails::default();
         let person = self.people.get(&delivery.subscriber).unwrap_or(&nobody);
-        self.letter.message_for(
+        self.letter.formatted_for(
             person,
             &delivery.email,
             &token,
             &delivery.message_id,
             SystemTime::now(),
-            "",
             super::message::Delivery {
                 envelope_from: envelope_from.as_deref(),
                 preferences_token: Some(&preferences),
