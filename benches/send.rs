@@ -127,6 +127,12 @@ fn run_with(
         "veille {args:?} : {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // With `VEILLE_LOG=debug`, where the connections' rounds went (`mail::send::Rounds`).
+    for line in String::from_utf8_lossy(&out.stderr).lines() {
+        if line.contains("tours des connexions") {
+            println!("    {}", line.trim());
+        }
+    }
     serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
 }
 
