@@ -12,6 +12,8 @@
 //! A last send at 8 connections with the ledger's commits at `synchronous=NORMAL` (the
 //! bench-only `VEILLE_BENCH_LEDGER_SYNC`) prints what FULL, veille's setting, costs.
 //!
+//! `VEILLE_BENCH_BINARY=path` measures that binary instead of the package's.
+//!
 //! Needs the Debian package `postfix` (smtp-sink, smtp-source), installed by `make bench`.
 
 #[path = "../tests/support/server.rs"]
@@ -125,6 +127,12 @@ fn run_with(
         "veille {args:?} : {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // With `VEILLE_LOG=debug`, where the connections' rounds went (`mail::send::Rounds`).
+    for line in String::from_utf8_lossy(&out.stderr).lines() {
+        if line.contains("tours des connexions") {
+            println!("    {}", line.trim());
+        }
+    }
     serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
 }
 
@@ -165,10 +173,21 @@ fn import_readers(binary: &Path, config: &Path, archive: &Path, dir: &Path, reci
     );
 }
 
+/// The package's release binary, or `VEILLE_BENCH_BINARY` (an earlier commit's build), for
+/// before/after figures back to back.
+fn bench_binary() -> std::path::PathBuf {
+    let binary = std::env::var_os("VEILLE_BENCH_BINARY").map_or_else(
+        || env!("CARGO_BIN_EXE_veille").into(),
+        std::path::PathBuf::from,
+    );
+    assert!(binary.exists(), "{} not built", binary.display());
+    binary
+}
+
 fn main() {
     let bench_mode = std::env::args().any(|a| a == "--bench");
     let recipients = if bench_mode { 6600 } else { 40 };
-    let binary = Path::new(env!("CARGO_BIN_EXE_veille"));
+    let binary = &bench_binary();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
 
     let port = free_port();

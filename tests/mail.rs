@@ -3,6 +3,8 @@
 //! unsubscribe through `veille serve`, `kill -9` then resume, temporary and permanent
 //! refusals, double opt-in on the web form, SpamAssassin's verdict.
 
+#[path = "smtp/held_sink.rs"]
+mod held_sink;
 mod support;
 
 use std::collections::HashMap;
@@ -488,6 +490,136 @@ fn a_killed_send_resumes_without_sending_twice() {
         400,
         "{resumed:#}"
     );
+}
+
+#[test]
+fn a_kill_while_the_final_dot_waits_for_the_ledger_delivers_nothing() {
+    // With PIPELINING (pipeline.rs) and without (lettre's own exchange): the same hold.
+    for pipelining in [true, false] {
+        kill_while_the_dot_waits(pipelining);
+    }
+}
+
+/// Holds the ledger (a write transaction of the test's own) during a send: every connection
+/// transmits its next message but keeps the final dot until the ledger's commit is synced.
+/// Killed then, veille has delivered none of them; the resumed send delivers each once.
+fn kill_while_the_dot_waits(pipelining: bool) {
+    let sink = held_sink::HeldSink::start(pipelining);
+    let (_server, ws) =
+        support::mail_workspace(&sink.url(), "connections = 4\nper_second = 1000", "");
+    ws.ready_to_send(&csv_of(200));
+    let mut child = ws
+        .command(&["edition", "send", "flash-info/1", "--json"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let wait_for = |what: &str, done: &dyn Fn(&held_sink::Seen) -> bool| {
+        let start = Instant::now();
+        while !sink.seen(done) {
+            assert!(start.elapsed() < Duration::from_secs(60), "{what}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+    wait_for("l'envoi n'avance pas", &|s| s.delivered.len() >= 20);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    // The pool's connections are dropped in the runtime, even when an assertion fails.
+    let _entered = runtime.enter();
+    let db = runtime.block_on(ws.db());
+    let hold = runtime.block_on(hold_the_ledger(&db));
+    // The commit under way when the lock was taken lets its dots go: then all four wait.
+    let mut delivered = usize::MAX;
+    let start = Instant::now();
+    while sink.seen(|s| (s.delivered.len(), s.open)) != (delivered, 4) {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "les connexions n'attendent pas le registre"
+        );
+        delivered = sink.seen(|s| s.delivered.len());
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        sink.seen(|s| (s.delivered.len(), s.open)),
+        (delivered, 4),
+        "un message est parti sans que le registre le sache"
+    );
+    // SIGKILL: the four transactions end without their dot.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    wait_for("transactions non closes", &|s| s.dropped.len() == 4);
+    runtime.block_on(release_the_ledger(&db, hold));
+    let dropped = sink.seen(|s| s.dropped.clone());
+    assert_eq!(sink.seen(|s| s.delivered.len()), delivered);
+
+    let resumed = ws.json(&["edition", "send", "flash-info/1", "--json"]);
+    let uncertain: Vec<String> = resumed["uncertain"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    assert!(uncertain.len() <= 4, "{uncertain:?}");
+    let received = counts(&sink.seen(|s| s.delivered.clone()));
+    for address in &dropped {
+        assert!(!uncertain.contains(address), "{address} : jamais livré");
+        assert_eq!(received.get(address), Some(&1), "{address}");
+    }
+    for i in 0..200 {
+        let address = format!("abonne{i:04}@exemple.fr");
+        let n = received.get(&address).copied().unwrap_or(0);
+        if uncertain.contains(&address) {
+            assert!(n <= 1, "{address} reçu {n} fois");
+        } else {
+            assert_eq!(n, 1, "{address} reçu {n} fois (pipelining {pipelining})");
+        }
+    }
+    assert_eq!(
+        resumed["sent"].as_i64().unwrap() + uncertain.len() as i64,
+        200,
+        "{resumed:#}"
+    );
+}
+
+/// A write transaction on the deliveries, open until `release_the_ledger`: veille's next
+/// ledger commit waits for it (SQLite: the write lock; PostgreSQL: a table lock that lets
+/// reads through, as SQLite's WAL does).
+async fn hold_the_ledger(db: &support::Db) -> Held {
+    match db {
+        support::Db::Sqlite(pool) => {
+            let mut conn = pool.acquire().await.unwrap();
+            sqlx::query("BEGIN IMMEDIATE")
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+            Held::Sqlite(conn)
+        }
+        support::Db::Postgres(pool) => {
+            let mut conn = pool.acquire().await.unwrap();
+            sqlx::query("BEGIN").execute(&mut *conn).await.unwrap();
+            sqlx::query("LOCK TABLE deliveries IN EXCLUSIVE MODE")
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+            Held::Postgres(conn)
+        }
+    }
+}
+
+enum Held {
+    Sqlite(sqlx::pool::PoolConnection<sqlx::Sqlite>),
+    Postgres(sqlx::pool::PoolConnection<sqlx::Postgres>),
+}
+
+async fn release_the_ledger(_db: &support::Db, held: Held) {
+    match held {
+        Held::Sqlite(mut conn) => {
+            sqlx::query("ROLLBACK").execute(&mut *conn).await.unwrap();
+        }
+        Held::Postgres(mut conn) => {
+            sqlx::query("ROLLBACK").execute(&mut *conn).await.unwrap();
+        }
+    }
 }
 
 #[test]

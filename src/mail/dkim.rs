@@ -12,7 +12,7 @@ use aws_lc_rs::signature::RSA_PKCS1_SHA256;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use lettre::Message;
-use lettre::message::header::{HeaderName, HeaderValue};
+use lettre::message::header::{HeaderName, HeaderValue, Headers};
 use sha2::{Digest, Sha256};
 
 /// An RSA key with the selector, domain and headers it signs.
@@ -60,8 +60,29 @@ impl RsaSigner {
 
     /// Adds the DKIM-Signature header to a finished message.
     pub(crate) fn sign(&self, message: &mut Message, date: SystemTime) -> anyhow::Result<()> {
-        let formatted = message.formatted();
-        let split = find(&formatted, b"\r\n\r\n").map_or(formatted.len(), |at| at + 2);
+        let (_, header) = self.header(&message.formatted(), date)?;
+        message.headers_mut().insert_raw(header);
+        Ok(())
+    }
+
+    /// The formatted message with its DKIM-Signature header: the bytes `sign` then lettre's
+    /// `formatted` would give (the header last in the header block), without formatting the
+    /// message a second time.
+    pub(crate) fn signed(&self, formatted: &[u8], date: SystemTime) -> anyhow::Result<Vec<u8>> {
+        let (split, header) = self.header(formatted, date)?;
+        let mut headers = Headers::new();
+        headers.insert_raw(header);
+        let line = headers.to_string();
+        let mut out = Vec::with_capacity(formatted.len() + line.len());
+        out.extend_from_slice(&formatted[..split]);
+        out.extend_from_slice(line.as_bytes());
+        out.extend_from_slice(&formatted[split..]);
+        Ok(out)
+    }
+
+    /// Where the header block of `formatted` ends (after its last CRLF), and the signature.
+    fn header(&self, formatted: &[u8], date: SystemTime) -> anyhow::Result<(usize, HeaderValue)> {
+        let split = find(formatted, b"\r\n\r\n").map_or(formatted.len(), |at| at + 2);
         let (head, body) = formatted.split_at(split);
         // lettre hashes the body with a CRLF after it (what the DATA terminator adds).
         let body = body.strip_prefix(b"\r\n").unwrap_or(body);
@@ -100,11 +121,13 @@ impl RsaSigner {
                 &mut signature,
             )
             .map_err(|_| anyhow::anyhow!("signature DKIM impossible"))?;
-        message.headers_mut().insert_raw(HeaderValue::new(
-            HeaderName::new_from_ascii_str("DKIM-Signature"),
-            format!("{tags}{}", STANDARD.encode(&signature)),
-        ));
-        Ok(())
+        Ok((
+            split,
+            HeaderValue::new(
+                HeaderName::new_from_ascii_str("DKIM-Signature"),
+                format!("{tags}{}", STANDARD.encode(&signature)),
+            ),
+        ))
     }
 }
 
@@ -239,6 +262,29 @@ mod tests {
         assert_eq!(
             h.finalize().to_vec(),
             Sha256::digest(relaxed_body(body)).to_vec()
+        );
+    }
+
+    #[test]
+    fn the_spliced_header_is_the_one_lettre_would_format() {
+        let signer = RsaSigner {
+            key: KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap(),
+            selector: "veille".into(),
+            domain: "exemple.fr".into(),
+            headers: vec!["from".into(), "subject".into()],
+        };
+        let mut message = Message::builder()
+            .from("lettre@exemple.fr".parse().unwrap())
+            .to("lectrice@exemple.fr".parse().unwrap())
+            .subject("Flash Info n° 12")
+            .body(String::from("Bonjour,\r\n\r\nla lettre.\r\n"))
+            .unwrap();
+        let date = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_800_000_000);
+        let spliced = signer.signed(&message.formatted(), date).unwrap();
+        signer.sign(&mut message, date).unwrap();
+        assert_eq!(
+            String::from_utf8(spliced).unwrap(),
+            String::from_utf8(message.formatted()).unwrap()
         );
     }
 

@@ -122,6 +122,12 @@ pub(crate) enum Signer {
     Lettre(Box<DkimConfig>),
 }
 
+/// A message ready to go: its envelope and its bytes, signed.
+pub(crate) struct Formatted {
+    pub(crate) envelope: lettre::address::Envelope,
+    pub(crate) bytes: Vec<u8>,
+}
+
 /// What is personal to one delivery beyond the recipient and the unsubscribe token.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Delivery<'a> {
@@ -177,6 +183,61 @@ impl Letter {
     /// refusals coming back later name it, and the recipient's preferences link.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn message_for(
+        &self,
+        person: &crate::model::SubscriberDetails,
+        to: &str,
+        token: &str,
+        message_id: &str,
+        date: SystemTime,
+        subject_prefix: &str,
+        delivery: Delivery<'_>,
+    ) -> anyhow::Result<Message> {
+        let mut message = self.unsigned_for(
+            person,
+            to,
+            token,
+            message_id,
+            date,
+            subject_prefix,
+            delivery,
+        )?;
+        match &self.dkim {
+            Some(Signer::Rsa(signer)) => signer.sign(&mut message, date)?,
+            Some(Signer::Lettre(config)) => message.sign(config),
+            None => {}
+        }
+        Ok(message)
+    }
+
+    /// `message_for` as the bytes sent and their envelope: an RSA signature goes into the
+    /// message formatted once (`RsaSigner::signed`), not formatted again after signing.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn formatted_for(
+        &self,
+        person: &crate::model::SubscriberDetails,
+        to: &str,
+        token: &str,
+        message_id: &str,
+        date: SystemTime,
+        delivery: Delivery<'_>,
+    ) -> anyhow::Result<Formatted> {
+        let mut message = self.unsigned_for(person, to, token, message_id, date, "", delivery)?;
+        let bytes = match &self.dkim {
+            Some(Signer::Rsa(signer)) => signer.signed(&message.formatted(), date)?,
+            Some(Signer::Lettre(config)) => {
+                message.sign(config);
+                message.formatted()
+            }
+            None => message.formatted(),
+        };
+        Ok(Formatted {
+            envelope: message.envelope().clone(),
+            bytes,
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn unsigned_for(
         &self,
         person: &crate::model::SubscriberDetails,
         to: &str,
@@ -250,15 +311,9 @@ impl Letter {
         if let Some(envelope) = envelope {
             builder = builder.envelope(envelope);
         }
-        let mut message = builder
+        builder
             .multipart(MultiPart::alternative_plain_html(text, html))
-            .map_err(|e| anyhow::anyhow!("message impossible à construire : {e}"))?;
-        match &self.dkim {
-            Some(Signer::Rsa(signer)) => signer.sign(&mut message, date)?,
-            Some(Signer::Lettre(config)) => message.sign(config),
-            None => {}
-        }
-        Ok(message)
+            .map_err(|e| anyhow::anyhow!("message impossible à construire : {e}"))
     }
 }
 

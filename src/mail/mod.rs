@@ -5,6 +5,7 @@
 pub mod bounce;
 pub(crate) mod clicks;
 pub(crate) mod dkim;
+pub(crate) mod held;
 pub(crate) mod idn;
 pub mod import;
 pub(crate) mod message;
@@ -13,6 +14,8 @@ pub(crate) mod pipeline;
 pub(crate) mod send;
 pub mod token;
 
+use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use lettre::Message;
@@ -100,9 +103,18 @@ pub(crate) struct SmtpSession {
     connection: Option<AsyncSmtpConnection>,
     /// Whether the open connection's server announced PIPELINING (`pipeline`).
     pipelined: bool,
+    /// The open connection's hold on its final dots (`held`); None under TLS.
+    gate: Option<Arc<held::Gate>>,
     /// When the open connection last finished a transaction: past `IDLE_PROBE`, it is probed
     /// with NOOP before use, since servers close idle connections.
     last_used: std::time::Instant,
+}
+
+/// A new connection, with what its server offers.
+struct Opened {
+    connection: AsyncSmtpConnection,
+    pipelined: bool,
+    gate: Option<Arc<held::Gate>>,
 }
 
 /// Idle time after which a kept connection is checked before a message is written on it.
@@ -146,11 +158,13 @@ impl SmtpSession {
             hello: ClientId::default(),
             connection: None,
             pipelined: false,
+            gate: None,
             last_used: std::time::Instant::now(),
         })
     }
 
-    async fn connect(&self) -> Result<(AsyncSmtpConnection, bool), SmtpFailure> {
+    async fn connect(&self) -> Result<Opened, SmtpFailure> {
+        let mut gate = None;
         let mut connection = if self.implicit_tls {
             AsyncSmtpConnection::connect_tokio1(
                 (self.host.as_str(), self.port),
@@ -183,11 +197,15 @@ impl SmtpSession {
             stream
                 .set_nodelay(true)
                 .map_err(|e| SmtpFailure::Connect(e.to_string()))?;
+            let held = Arc::new(held::Gate::default());
+            let stream = held::HeldStream::new(stream, held.clone());
             let mut connection =
                 AsyncSmtpConnection::connect_with_transport(Box::new(stream), &self.hello).await?;
             if connection.can_starttls() {
                 connection.starttls(self.tls.clone(), &self.hello).await?;
             }
+            // Under STARTTLS the gate sees ciphertext, where no dot can be found.
+            gate = (!connection.is_encrypted()).then_some(held);
             connection
         };
         let pipelined = pipeline::offered(&mut connection, &self.hello).await?;
@@ -196,7 +214,11 @@ impl SmtpSession {
                 .auth(&[Mechanism::Plain, Mechanism::Login], credentials)
                 .await?;
         }
-        Ok((connection, pipelined))
+        Ok(Opened {
+            connection,
+            pipelined,
+            gate,
+        })
     }
 
     /// Sends one message. A kept connection that went quiet is probed first and replaced if
@@ -214,30 +236,126 @@ impl SmtpSession {
         envelope: &lettre::address::Envelope,
         bytes: &[u8],
     ) -> Result<Response, SmtpFailure> {
+        let mut connection = self.ready().await?;
+        let result = self.transact(&mut connection, envelope, bytes).await;
+        self.keep(connection);
+        result
+    }
+
+    /// Sends one message whose delivery may start only once `durable` says yes (the ledger's
+    /// commit marking the recipient `sending` is synced). Everything up to the final dot
+    /// travels while `durable` is pending (see `held`); on no, the transaction is dropped
+    /// with its connection, undelivered, and None is returned. `timeout` bounds the exchange,
+    /// the wait for `durable` included; `durable` is always awaited to its end.
+    pub(crate) async fn send_when(
+        &mut self,
+        envelope: &lettre::address::Envelope,
+        bytes: &[u8],
+        timeout: Duration,
+        durable: impl Future<Output = bool>,
+    ) -> Option<Result<Result<Response, SmtpFailure>, tokio::time::error::Elapsed>> {
+        tokio::pin!(durable);
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut connection = match tokio::time::timeout_at(deadline, self.ready()).await {
+            Ok(Ok(c)) => c,
+            // No transaction started: the failure is reported only if the recipient is ours.
+            Ok(Err(e)) => return durable.await.then_some(Ok(Err(e))),
+            Err(elapsed) => return durable.await.then_some(Err(elapsed)),
+        };
+        let Some(gate) = self.gate.clone() else {
+            if !durable.await {
+                self.keep(connection);
+                return None;
+            }
+            let result =
+                tokio::time::timeout_at(deadline, self.transact(&mut connection, envelope, bytes))
+                    .await;
+            // Cut off mid-exchange by the timeout, the connection is in no known state.
+            if result.is_ok() {
+                self.keep(connection);
+            }
+            return Some(result);
+        };
+        gate.arm();
+        let pipelined = self.pipelined;
+        let result = {
+            let exchange = tokio::time::timeout_at(
+                deadline,
+                Self::transact_on(pipelined, &mut connection, envelope, bytes),
+            );
+            tokio::pin!(exchange);
+            let (go, early) = tokio::select! {
+                go = &mut durable => (go, None),
+                // Over before the dot: a refusal, a broken stream or the timeout; nothing went.
+                result = &mut exchange => (durable.await, Some(result)),
+            };
+            if go {
+                gate.release();
+                Some(match early {
+                    Some(result) => result,
+                    None => exchange.await,
+                })
+            } else {
+                None
+            }
+        };
+        gate.disarm();
+        if matches!(result, Some(Ok(_))) {
+            self.keep(connection);
+        }
+        // Dropped otherwise (abandoned, or cut off by the timeout): closing the connection
+        // drops any unfinished transaction.
+        result
+    }
+
+    /// The open connection, probed when it went quiet, or a new one.
+    async fn ready(&mut self) -> Result<AsyncSmtpConnection, SmtpFailure> {
         let kept = match self.connection.take() {
             Some(mut c) if self.last_used.elapsed() >= IDLE_PROBE => {
                 c.test_connected().await.then_some(c)
             }
             kept => kept,
         };
-        let mut connection = match kept {
+        Ok(match kept {
             Some(c) => c,
             None => {
-                let (connection, pipelined) = self.connect().await?;
-                self.pipelined = pipelined;
-                connection
+                let opened = self.connect().await?;
+                self.pipelined = opened.pipelined;
+                self.gate = opened.gate;
+                opened.connection
             }
-        };
-        let result = if self.pipelined {
-            pipeline::send(&mut connection, envelope, bytes).await
+        })
+    }
+
+    async fn transact(
+        &self,
+        connection: &mut AsyncSmtpConnection,
+        envelope: &lettre::address::Envelope,
+        bytes: &[u8],
+    ) -> Result<Response, SmtpFailure> {
+        Self::transact_on(self.pipelined, connection, envelope, bytes).await
+    }
+
+    async fn transact_on(
+        pipelined: bool,
+        connection: &mut AsyncSmtpConnection,
+        envelope: &lettre::address::Envelope,
+        bytes: &[u8],
+    ) -> Result<Response, SmtpFailure> {
+        let result = if pipelined {
+            pipeline::send(connection, envelope, bytes).await
         } else {
             connection.send(envelope, bytes).await
         };
+        result.map_err(SmtpFailure::Smtp)
+    }
+
+    /// Keeps `connection` for the next message unless it broke.
+    fn keep(&mut self, connection: AsyncSmtpConnection) {
         if !connection.has_broken() {
             self.connection = Some(connection);
         }
         self.last_used = std::time::Instant::now();
-        result.map_err(SmtpFailure::Smtp)
     }
 
     /// Ends the session politely.
