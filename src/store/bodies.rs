@@ -35,6 +35,32 @@ impl Store {
             .collect())
     }
 
+    /// Records that these articles keep their feed's text (`status`, e.g. `feed`): what
+    /// `set_body(id, None, status)` does for each, in one transaction of multi-row updates
+    /// rather than a transaction per article, which made the tail of a pass.
+    pub(crate) async fn set_bodies_status(&self, ids: &[i64], status: &str) -> anyhow::Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            for chunk in ids.chunks(CHUNK) {
+                // Only placeholders are spliced into constant text; every value is bound.
+                let sql = format!(
+                    "UPDATE articles SET body_status = $1 WHERE id IN ({})",
+                    placeholders(2, chunk.len())
+                );
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(status);
+                for id in chunk {
+                    query = query.bind(id);
+                }
+                query.execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
     /// Records an article's body (`Some` text, status `ok`) or why it has none; the feed's
     /// own text is left as it was either way.
     pub(crate) async fn set_body(

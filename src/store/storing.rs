@@ -104,7 +104,7 @@ struct Writes {
     tags: Vec<(i64, usize)>,
 }
 
-/// Stores a source's batch inside `conn`'s write transaction (see `record_success_seeing`).
+/// Stores a source's batch inside `conn`'s write transaction (see `record_successes_seeing`).
 pub(super) async fn store_batch(
     conn: &mut Conn<'_>,
     centre: &str,
