@@ -520,7 +520,11 @@ async fn try_store(
 ) -> anyhow::Result<Vec<crate::store::Counts>> {
     let earliest = jobs
         .iter()
-        .flat_map(|j| j.items.iter().map(|p| p.candidate.published.unwrap_or(j.now)))
+        .flat_map(|j| {
+            j.items
+                .iter()
+                .map(|p| p.candidate.published.unwrap_or(j.now))
+        })
         .min();
     if let Some(earliest) = earliest {
         stories.cover(context.store, earliest).await?;
