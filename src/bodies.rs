@@ -41,9 +41,11 @@ pub(crate) async fn fetch_bodies(
     let mut counts = BodyCounts::default();
     let mut jobs = Vec::new();
     let mut skipped = Vec::new();
+    let names: Vec<&str> = sources.iter().map(|s| s.name.as_str()).collect();
+    let mut pending_of = store.pending_bodies(&names, PER_SOURCE).await?;
     for source in sources {
         let settings = config.full_text_for(&source.name);
-        for pending in store.pending_bodies(&source.name, PER_SOURCE).await? {
+        for pending in pending_of.remove(&source.name).unwrap_or_default() {
             if settings.wants(&pending.summary) {
                 jobs.push((pending, settings.content.clone()));
             } else {

@@ -12,27 +12,41 @@ pub(crate) struct PendingBody {
 }
 
 impl Store {
-    /// The newest articles of a source whose body has not been tried, at most `limit`.
+    /// The newest articles of each of these sources whose body has not been tried, at most
+    /// `limit` per source, newest first, by source name: one query per chunk of sources
+    /// rather than one per source, which the tail of a pass waited for.
     pub(crate) async fn pending_bodies(
         &self,
-        source: &str,
+        sources: &[&str],
         limit: u32,
-    ) -> anyhow::Result<Vec<PendingBody>> {
-        let rows: Vec<(i64, String, String)> = on_pool!(self, pool => {
-            sqlx::query_as(
-                "SELECT a.id, a.url, a.summary_text FROM articles a JOIN sources s ON s.id = a.source_id
-                 WHERE s.name = $1 AND a.body_status IS NULL
-                 ORDER BY a.id DESC LIMIT $2",
-            )
-            .bind(source)
-            .bind(i64::from(limit))
-            .fetch_all(pool)
-            .await?
-        });
-        Ok(rows
-            .into_iter()
-            .map(|(id, url, summary)| PendingBody { id, url, summary })
-            .collect())
+    ) -> anyhow::Result<std::collections::HashMap<String, Vec<PendingBody>>> {
+        let mut out: std::collections::HashMap<String, Vec<PendingBody>> =
+            std::collections::HashMap::new();
+        for chunk in sources.chunks(CHUNK) {
+            // Only placeholders are spliced into constant text; every value is bound.
+            let sql = format!(
+                "SELECT id, url, summary_text, name FROM (
+                   SELECT a.id, a.url, a.summary_text, s.name,
+                          ROW_NUMBER() OVER (PARTITION BY a.source_id ORDER BY a.id DESC) AS n
+                   FROM articles a JOIN sources s ON s.id = a.source_id
+                   WHERE a.body_status IS NULL AND s.name IN ({})
+                 ) t WHERE n <= $1 ORDER BY name, id DESC",
+                placeholders(2, chunk.len())
+            );
+            let rows: Vec<(i64, String, String, String)> = on_pool!(self, pool => {
+                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(i64::from(limit));
+                for name in chunk {
+                    query = query.bind(*name);
+                }
+                query.fetch_all(pool).await?
+            });
+            for (id, url, summary, name) in rows {
+                out.entry(name)
+                    .or_default()
+                    .push(PendingBody { id, url, summary });
+            }
+        }
+        Ok(out)
     }
 
     /// Records that these articles keep their feed's text (`status`, e.g. `feed`): what

@@ -23,6 +23,9 @@ const LOOKUP_CHUNK: usize = 400;
 const INSERT_CHUNK: usize = 200;
 const TAG_CHUNK: usize = 500;
 const STORY_CHUNK: usize = 400;
+/// Stories per inbox update of `joined` (2 values each, and every joined article of the batch
+/// once per chunk).
+const JOINED_CHUNK: usize = 200;
 
 /// A source's batch: (source id, validators, items, fetch time).
 pub(super) type Batch<'a> = (i64, &'a Validators, &'a [PreparedArticle], DateTime<Utc>);
@@ -397,33 +400,51 @@ async fn joined(
             }
         }
     }
-    for (story, articles, dossiers) in stories {
-        let best = dossiers
-            .iter()
-            .map(|(_, s)| *s)
-            .fold(None, |m: Option<f64>, s| Some(m.map_or(s, |m| m.max(s))));
-        // `articles_story_source` answers the second EXISTS without reading the story's
-        // articles; only placeholders are spliced into constant text.
+    // Every joined story's rows in one statement per chunk rather than one per story (a busy
+    // pass joins several stories per source). A story's own new articles are left out of its
+    // "had one of this source's before" test; leaving out all of the batch's new articles is
+    // the same, since the others are in other stories.
+    let all: Vec<i64> = stories.iter().flat_map(|s| s.1.iter().copied()).collect();
+    for chunk in stories.chunks(JOINED_CHUNK) {
+        let best = |dossiers: &[(&str, f64)]| {
+            dossiers
+                .iter()
+                .map(|(_, s)| *s)
+                .fold(None, |m: Option<f64>, s| Some(m.map_or(s, |m| m.max(s))))
+        };
+        let n = chunk.len();
+        let cases: String = (0..n)
+            .map(|r| format!(" WHEN ${} THEN ${}", 3 + 2 * r, 4 + 2 * r))
+            .collect();
+        // Only placeholders are spliced into constant text; every value is bound.
         let sql = format!(
             "UPDATE inbox SET
-               sources = sources + CASE WHEN EXISTS (SELECT 1 FROM articles WHERE id = $1 AND source_id = $2)
-                                          OR EXISTS (SELECT 1 FROM articles WHERE story = $1 AND source_id = $2
+               sources = sources + CASE WHEN EXISTS (SELECT 1 FROM articles WHERE id = inbox.story AND source_id = $1)
+                                          OR EXISTS (SELECT 1 FROM articles WHERE story = inbox.story AND source_id = $1
                                                      AND id NOT IN ({})) THEN 0 ELSE 1 END,
-               score = CASE WHEN dossier = '' AND centre = $4 AND score < $3 THEN $3 ELSE score END
-             WHERE story = $1",
-            placeholders(5, articles.len())
+               score = CASE WHEN dossier = '' AND centre = $2 AND score < (CASE story{cases} END)
+                            THEN (CASE story{cases} END) ELSE score END
+             WHERE story IN ({})",
+            placeholders(3 + 2 * n, all.len()),
+            placeholders(3 + 2 * n + all.len(), n)
         );
         on_conn!(conn, c => {
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(story)
-                .bind(source_id)
-                .bind(best)
-                .bind(centre);
-            for id in &articles {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(source_id).bind(centre);
+            for (story, _, dossiers) in chunk {
+                query = query.bind(story).bind(best(dossiers));
+            }
+            for id in &all {
                 query = query.bind(id);
             }
+            for (story, _, _) in chunk {
+                query = query.bind(story);
+            }
             query.execute(&mut **c).await?;
-            for (dossier, score) in &dossiers {
+        });
+    }
+    for (story, _, dossiers) in &stories {
+        on_conn!(conn, c => {
+            for (dossier, score) in dossiers {
                 // A dossier new to the story gets a row like the story's others, with the
                 // story's decision in that dossier; a known one keeps the better score.
                 sqlx::query(
