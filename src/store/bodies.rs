@@ -250,21 +250,29 @@ mod tests {
         let pending = |rows: Vec<super::PendingBody>| -> Vec<(i64, String)> {
             rows.into_iter().map(|p| (p.id, p.url)).collect()
         };
-        let waiting = store.pending_bodies("Le Monde", 10).await.unwrap();
+        let both = ["Le Monde", "La Dépêche"];
+        let mut waiting = store.pending_bodies(&both, 10).await.unwrap();
         assert_eq!(
-            pending(waiting),
+            pending(waiting.remove("Le Monde").unwrap()),
             [
                 (ids[1], "https://www.lemonde.fr/2.html".to_string()),
                 (ids[0], "https://www.lemonde.fr/1.html".to_string())
             ]
         );
-        let one = store.pending_bodies("Le Monde", 1).await.unwrap();
-        assert_eq!(one.len(), 1);
-        assert_eq!(one[0].id, ids[1]);
-        assert_eq!(
-            store.pending_bodies("La Dépêche", 10).await.unwrap().len(),
-            1
-        );
+        let echo_waiting = waiting.remove("La Dépêche").unwrap();
+        assert_eq!(echo_waiting.len(), 1);
+        let one = store.pending_bodies(&both, 1).await.unwrap();
+        assert_eq!(one["Le Monde"].len(), 1, "at most `limit` per source");
+        assert_eq!(one["Le Monde"][0].id, ids[1]);
+        assert_eq!(one["La Dépêche"].len(), 1);
+        // Kept with the feed's text, in one write: no longer pending, the others untouched.
+        store
+            .set_bodies_status(&[echo_waiting[0].id], "feed")
+            .await
+            .unwrap();
+        let after = store.pending_bodies(&both, 10).await.unwrap();
+        assert!(!after.contains_key("La Dépêche"));
+        assert_eq!(after["Le Monde"].len(), 2);
         // Everything indexed, then a body arrives: the article waits for the index again.
         let all: Vec<i64> = store
             .unindexed("ici", 100)
@@ -289,7 +297,7 @@ mod tests {
         // Tried, with or without success: no longer pending.
         assert!(
             store
-                .pending_bodies("Le Monde", 10)
+                .pending_bodies(&["Le Monde"], 10)
                 .await
                 .unwrap()
                 .is_empty()
