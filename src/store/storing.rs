@@ -1,7 +1,8 @@
 //! Storing one source's batch of items in a handful of round trips (one lookup, multi-row
-//! inserts, one story update, one tag insert, one inbox refresh) instead of several per item:
-//! each batch is stored under the pass's story-index mutex, so its round trips are what makes
-//! sources wait for each other once their network waits are over.
+//! inserts, one story update, one inbox update for the stories it joined, one tag insert, one
+//! inbox refresh) instead of several per item: batches are stored under the pass's
+//! story-index mutex, several per transaction (`Store::record_successes_seeing`), so their
+//! round trips are what makes sources wait for each other once their network waits are over.
 //!
 //! The result is the one of storing the items one by one, in feed order: an item that is the
 //! same article as an earlier item of the batch sees it (the pending inserts are written
