@@ -654,4 +654,70 @@ mod tests {
             .unwrap();
         assert_eq!((counts.new, counts.updated, counts.unchanged), (0, 2, 2));
     }
+
+    /// A group commit stores its batches as one after the other (a later source sees the
+    /// article an earlier one of the group stored), and all or nothing: a group with a failing
+    /// batch leaves nothing of the others.
+    #[tokio::test]
+    async fn a_group_is_its_batches_in_order_and_all_or_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap();
+        let store = crate::testing::open_store(dir.path()).await;
+        let config = crate::config::parse(
+            "[[sources]]\nname = \"A\"\nfeed = \"https://a.example.org/rss.xml\"\n\n\
+             [[sources]]\nname = \"B\"\nfeed = \"https://b.example.org/rss.xml\"\n",
+            "feeds.toml",
+        )
+        .unwrap();
+        let states = store.sync_sources(&config.sources).await.unwrap();
+        let (a, b) = (states["A"].id, states["B"].id);
+        let ok = Validators {
+            status: 200,
+            ..Validators::default()
+        };
+        let shared = "https://example.org/depeche";
+        let first = [article("Dépêche", "", shared, at, &[], &[])];
+        let mut second = first.clone();
+        second[0].candidate.guid = Some("b-1".into());
+        let own = [article(
+            "Autre",
+            "",
+            "https://b.example.org/2",
+            at,
+            &[],
+            &[],
+        )];
+        let count = "SELECT COUNT(*) FROM articles";
+
+        // A source that does not exist fails the group: the first batch is not kept either.
+        let broken = [(a, &ok, &first[..], at), (a + b + 100, &ok, &own[..], at)];
+        let failed = store
+            .record_successes_seeing(&broken, None, |_, _, id| id)
+            .await;
+        assert!(failed.is_err(), "a batch of an unknown source must fail");
+        assert_eq!(store.scalar(count).await, 0, "nothing of a failed group");
+
+        let mut asked = Vec::new();
+        let group = [(a, &ok, &first[..], at), (b, &ok, &second[..], at)];
+        let counts = store
+            .record_successes_seeing(&group, None, |n, _, id| {
+                asked.push(n);
+                id
+            })
+            .await
+            .unwrap();
+        let seen: Vec<(u32, u32, u32)> = counts
+            .iter()
+            .map(|c| (c.new, c.updated, c.unchanged))
+            .collect();
+        assert_eq!(seen, [(1, 0, 0), (0, 0, 1)], "B sees what A stored");
+        assert_eq!(asked, [0], "one story asked, for A's new article");
+        assert_eq!(store.scalar(count).await, 1);
+        let fetched = "SELECT COUNT(*) FROM sources WHERE last_status = 200";
+        assert_eq!(
+            store.scalar(fetched).await,
+            2,
+            "both sources marked fetched"
+        );
+    }
 }
