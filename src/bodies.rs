@@ -40,17 +40,23 @@ pub(crate) async fn fetch_bodies(
 ) -> anyhow::Result<BodyCounts> {
     let mut counts = BodyCounts::default();
     let mut jobs = Vec::new();
+    let mut skipped = Vec::new();
+    let names: Vec<&str> = sources.iter().map(|s| s.name.as_str()).collect();
+    let mut pending_of = store.pending_bodies(&names, PER_SOURCE).await?;
     for source in sources {
         let settings = config.full_text_for(&source.name);
-        for pending in store.pending_bodies(&source.name, PER_SOURCE).await? {
+        for pending in pending_of.remove(&source.name).unwrap_or_default() {
             if settings.wants(&pending.summary) {
                 jobs.push((pending, settings.content.clone()));
             } else {
-                store.set_body(pending.id, None, "feed").await?;
-                counts.skipped += 1;
+                skipped.push(pending.id);
             }
         }
     }
+    // One write for all the articles that keep their feed's text: one per article was most
+    // of the time a pass spent after its last response.
+    store.set_bodies_status(&skipped, "feed").await?;
+    counts.skipped += skipped.len();
     let results: Vec<(i64, Result<String, String>)> = futures_util::stream::iter(jobs)
         .map(|(pending, content)| async move {
             let id = pending.id;

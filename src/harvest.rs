@@ -60,9 +60,22 @@ struct PassContext<'a> {
     leases: Option<&'a SlotLeases>,
     fetcher: Fetcher,
     tagger: Arc<Tagger>,
-    /// Held across each source's store transaction, so that two sources carrying the same
+    /// Held across each group's store transaction, so that two sources carrying the same
     /// story at the same moment still end up in one story.
     stories: Mutex<PassStories>,
+    /// Prepared batches waiting for the next group commit: whoever takes `stories` next
+    /// stores all of them in one transaction.
+    queue: std::sync::Mutex<Vec<StoreJob>>,
+}
+
+/// A source's prepared items waiting for the pass's next group commit, and where to send its
+/// counts (or the error, in words) once the group is committed.
+struct StoreJob {
+    source_id: i64,
+    validators: Validators,
+    items: Vec<PreparedArticle>,
+    now: DateTime<Utc>,
+    reply: tokio::sync::oneshot::Sender<Result<crate::store::Counts, String>>,
 }
 
 /// The story index of a pass, and the date from which it holds the store's articles: a source
@@ -169,6 +182,7 @@ pub(crate) async fn run_sources(
         fetcher: Fetcher::new(&config.settings)?,
         tagger: tagger.clone(),
         stories: Mutex::new(PassStories::load(config, store, Utc::now()).await?),
+        queue: std::sync::Mutex::new(Vec::new()),
     };
     let mut reports: Vec<SourceReport> = futures_util::stream::iter(sources.iter().copied())
         .map(|source| harvest_source(&context, source, &states, force, stop))
@@ -437,17 +451,83 @@ async fn fetch_and_store(
     .await
     .map_err(|e| plain_error(format!("analyse interrompue : {e}")))?
     .map_err(|e| plain_error(e.to_string()))?;
-    let now = Utc::now();
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    context.queue.lock().expect("store queue").push(StoreJob {
+        source_id: state.id,
+        validators,
+        items,
+        now: Utc::now(),
+        reply,
+    });
+    // Group commit: whoever holds the index next stores every batch queued by then, ours
+    // included unless an earlier holder already did; the sources answering meanwhile wait for
+    // one transaction instead of one each.
     let mut stories = context.stories.lock().await;
-    if let Some(earliest) = items
+    let jobs = std::mem::take(&mut *context.queue.lock().expect("store queue"));
+    if !jobs.is_empty() {
+        store_group(context, &mut stories, jobs).await;
+    }
+    drop(stories);
+    let counts = answer
+        .await
+        .map_err(|_| plain_error("enregistrement interrompu".into()))?
+        .map_err(plain_error)?;
+    Ok(Outcome::Stored { status, counts })
+}
+
+/// Stores a group of batches in one transaction and answers each; when the group fails, each
+/// batch is tried alone, so that one bad source never fails the others.
+async fn store_group(context: &PassContext<'_>, stories: &mut PassStories, jobs: Vec<StoreJob>) {
+    let failed = match try_store(context, stories, &jobs).await {
+        Ok(counts) => {
+            for (job, counts) in jobs.into_iter().zip(counts) {
+                let _ = job.reply.send(Ok(counts));
+            }
+            return;
+        }
+        Err(e) => e,
+    };
+    // The index may hold stories of the rolled-back articles: reload it from the store.
+    let reload = async |stories: &mut PassStories| {
+        if let Ok(fresh) = PassStories::load(context.config, context.store, Utc::now()).await {
+            *stories = fresh;
+        }
+    };
+    reload(stories).await;
+    let message = |e: &anyhow::Error| format!("base de données : {}", crate::wording::chain(e));
+    if jobs.len() == 1 {
+        let job = jobs.into_iter().next().expect("one job");
+        let _ = job.reply.send(Err(message(&failed)));
+        return;
+    }
+    for job in jobs {
+        let result = try_store(context, stories, std::slice::from_ref(&job)).await;
+        if result.is_err() {
+            reload(stories).await;
+        }
+        let _ = job
+            .reply
+            .send(result.map(|counts| counts[0]).map_err(|e| message(&e)));
+    }
+}
+
+/// One group commit: the batches in queue order, each new article's story found by the
+/// pass's index; then the "suite de" links of the group's new stories.
+async fn try_store(
+    context: &PassContext<'_>,
+    stories: &mut PassStories,
+    jobs: &[StoreJob],
+) -> anyhow::Result<Vec<crate::store::Counts>> {
+    let earliest = jobs
         .iter()
-        .map(|p| p.candidate.published.unwrap_or(now))
-        .min()
-    {
-        stories
-            .cover(context.store, earliest)
-            .await
-            .map_err(|e| plain_error(format!("base de données : {}", crate::wording::chain(&e))))?;
+        .flat_map(|j| {
+            j.items
+                .iter()
+                .map(|p| p.candidate.published.unwrap_or(j.now))
+        })
+        .min();
+    if let Some(earliest) = earliest {
+        stories.cover(context.store, earliest).await?;
     }
     // New stories that continue an earlier one: (story, previous, relatedness).
     let mut links: Vec<(i64, i64, f64)> = Vec::new();
@@ -465,15 +545,18 @@ async fn fetch_and_store(
         after,
         learn: &mut learn,
     };
-    let batch = (state.id, &validators, items.as_slice(), now);
+    let batches: Vec<_> = jobs
+        .iter()
+        .map(|j| (j.source_id, &j.validators, j.items.as_slice(), j.now))
+        .collect();
     let counts = context
         .store
-        .record_success_seeing(batch, Some(catch_up), |prepared, id| {
+        .record_successes_seeing(&batches, Some(catch_up), |n, prepared, id| {
             let Ok(mut stories) = shared.lock() else {
                 return id;
             };
             stories.seen = stories.seen.max(id);
-            let at = prepared.candidate.published.unwrap_or(now);
+            let at = prepared.candidate.published.unwrap_or(jobs[n].now);
             let Some(fp) = Fingerprint::from_text(&prepared.fingerprint) else {
                 return id;
             };
@@ -489,29 +572,14 @@ async fn fetch_and_store(
             stories.index.insert(story, at, fp);
             story
         })
-        .await;
-    let counts = match counts {
-        Ok(counts) => counts,
-        Err(e) => {
-            // The index may hold stories of the rolled-back articles: reload it from the store.
-            if let Ok(fresh) = PassStories::load(context.config, context.store, now).await {
-                *stories = fresh;
-            }
-            return Err(plain_error(format!(
-                "base de données : {}",
-                crate::wording::chain(&e)
-            )));
-        }
-    };
-    // The links only name committed stories: other sources need not wait for them.
-    drop(stories);
+        .await?;
     if let Err(e) = context.store.link_stories(&links).await {
         tracing::warn!(
             "liens « suite de » non enregistrés : {}",
             crate::wording::chain(&e)
         );
     }
-    Ok(Outcome::Stored { status, counts })
+    Ok(counts)
 }
 
 /// Fingerprints and tags each candidate.

@@ -12,27 +12,67 @@ pub(crate) struct PendingBody {
 }
 
 impl Store {
-    /// The newest articles of a source whose body has not been tried, at most `limit`.
+    /// The newest articles of each of these sources whose body has not been tried, at most
+    /// `limit` per source, newest first, by source name: one query per chunk of sources
+    /// rather than one per source, which the tail of a pass waited for.
     pub(crate) async fn pending_bodies(
         &self,
-        source: &str,
+        sources: &[&str],
         limit: u32,
-    ) -> anyhow::Result<Vec<PendingBody>> {
-        let rows: Vec<(i64, String, String)> = on_pool!(self, pool => {
-            sqlx::query_as(
-                "SELECT a.id, a.url, a.summary_text FROM articles a JOIN sources s ON s.id = a.source_id
-                 WHERE s.name = $1 AND a.body_status IS NULL
-                 ORDER BY a.id DESC LIMIT $2",
-            )
-            .bind(source)
-            .bind(i64::from(limit))
-            .fetch_all(pool)
-            .await?
+    ) -> anyhow::Result<std::collections::HashMap<String, Vec<PendingBody>>> {
+        let mut out: std::collections::HashMap<String, Vec<PendingBody>> =
+            std::collections::HashMap::new();
+        for chunk in sources.chunks(CHUNK) {
+            // Only placeholders are spliced into constant text; every value is bound.
+            let sql = format!(
+                "SELECT id, url, summary_text, name FROM (
+                   SELECT a.id, a.url, a.summary_text, s.name,
+                          ROW_NUMBER() OVER (PARTITION BY a.source_id ORDER BY a.id DESC) AS n
+                   FROM articles a JOIN sources s ON s.id = a.source_id
+                   WHERE a.body_status IS NULL AND s.name IN ({})
+                 ) t WHERE n <= $1 ORDER BY name, id DESC",
+                placeholders(2, chunk.len())
+            );
+            let rows: Vec<(i64, String, String, String)> = on_pool!(self, pool => {
+                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(i64::from(limit));
+                for name in chunk {
+                    query = query.bind(*name);
+                }
+                query.fetch_all(pool).await?
+            });
+            for (id, url, summary, name) in rows {
+                out.entry(name)
+                    .or_default()
+                    .push(PendingBody { id, url, summary });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Records that these articles keep their feed's text (`status`, e.g. `feed`): what
+    /// `set_body(id, None, status)` does for each, in one transaction of multi-row updates
+    /// rather than a transaction per article, which made the tail of a pass.
+    pub(crate) async fn set_bodies_status(&self, ids: &[i64], status: &str) -> anyhow::Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            for chunk in ids.chunks(CHUNK) {
+                // Only placeholders are spliced into constant text; every value is bound.
+                let sql = format!(
+                    "UPDATE articles SET body_status = $1 WHERE id IN ({})",
+                    placeholders(2, chunk.len())
+                );
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(status);
+                for id in chunk {
+                    query = query.bind(id);
+                }
+                query.execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
         });
-        Ok(rows
-            .into_iter()
-            .map(|(id, url, summary)| PendingBody { id, url, summary })
-            .collect())
+        Ok(())
     }
 
     /// Records an article's body (`Some` text, status `ok`) or why it has none; the feed's
@@ -210,21 +250,29 @@ mod tests {
         let pending = |rows: Vec<super::PendingBody>| -> Vec<(i64, String)> {
             rows.into_iter().map(|p| (p.id, p.url)).collect()
         };
-        let waiting = store.pending_bodies("Le Monde", 10).await.unwrap();
+        let both = ["Le Monde", "La Dépêche"];
+        let mut waiting = store.pending_bodies(&both, 10).await.unwrap();
         assert_eq!(
-            pending(waiting),
+            pending(waiting.remove("Le Monde").unwrap()),
             [
                 (ids[1], "https://www.lemonde.fr/2.html".to_string()),
                 (ids[0], "https://www.lemonde.fr/1.html".to_string())
             ]
         );
-        let one = store.pending_bodies("Le Monde", 1).await.unwrap();
-        assert_eq!(one.len(), 1);
-        assert_eq!(one[0].id, ids[1]);
-        assert_eq!(
-            store.pending_bodies("La Dépêche", 10).await.unwrap().len(),
-            1
-        );
+        let echo_waiting = waiting.remove("La Dépêche").unwrap();
+        assert_eq!(echo_waiting.len(), 1);
+        let one = store.pending_bodies(&both, 1).await.unwrap();
+        assert_eq!(one["Le Monde"].len(), 1, "at most `limit` per source");
+        assert_eq!(one["Le Monde"][0].id, ids[1]);
+        assert_eq!(one["La Dépêche"].len(), 1);
+        // Kept with the feed's text, in one write: no longer pending, the others untouched.
+        store
+            .set_bodies_status(&[echo_waiting[0].id], "feed")
+            .await
+            .unwrap();
+        let after = store.pending_bodies(&both, 10).await.unwrap();
+        assert!(!after.contains_key("La Dépêche"));
+        assert_eq!(after["Le Monde"].len(), 2);
         // Everything indexed, then a body arrives: the article waits for the index again.
         let all: Vec<i64> = store
             .unindexed("ici", 100)
@@ -249,7 +297,7 @@ mod tests {
         // Tried, with or without success: no longer pending.
         assert!(
             store
-                .pending_bodies("Le Monde", 10)
+                .pending_bodies(&["Le Monde"], 10)
                 .await
                 .unwrap()
                 .is_empty()

@@ -85,6 +85,10 @@ pub(crate) use privacy::PersonalData;
 pub(crate) use subscribers::{ImportEntry, ImportOutcome};
 pub(crate) use triage::{DecisionSnapshot, InboxFilter, InboxRow, StoryDetail};
 
+/// Sources per upsert of `sync_sources` (5 values each): far below both backends' limits on
+/// bound parameters.
+const SOURCE_CHUNK: usize = 400;
+
 /// The database file inside the archive folder.
 pub(crate) const DATABASE_FILE: &str = "veille.sqlite";
 
@@ -498,24 +502,44 @@ impl Store {
         for s in sources {
             dossiers.push(serde_json::to_string(&s.dossiers)?);
         }
+        // One multi-row upsert per chunk rather than a statement per source: with hundreds of
+        // sources, those round trips were most of what a pass did before its first request.
+        // A name given twice keeps its last entry, as row-by-row upserts did (PostgreSQL
+        // refuses to touch one row twice in a statement).
+        let mut last: HashMap<&str, usize> = HashMap::with_capacity(sources.len());
+        for (i, s) in sources.iter().enumerate() {
+            last.insert(s.name.as_str(), i);
+        }
+        let kept: Vec<usize> = (0..sources.len())
+            .filter(|&i| last.get(sources[i].name.as_str()) == Some(&i))
+            .collect();
         let rows: Vec<FetchStateRow> = on_pool!(self, pool => {
         let mut tx = pool.begin_write().await?;
-        for (s, dossiers) in sources.iter().zip(&dossiers) {
-            sqlx::query(
-                "INSERT INTO sources (name, kind, url, dossiers, enabled) VALUES ($1, $2, $3, $4, $5)
+        for chunk in kept.chunks(SOURCE_CHUNK) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|r| format!("({})", placeholders(1 + 5 * r, 5)))
+                .collect();
+            // Only placeholders are spliced into constant text; every value is bound.
+            let sql = format!(
+                "INSERT INTO sources (name, kind, url, dossiers, enabled) VALUES {}
                  ON CONFLICT (name) DO UPDATE SET
                    etag = CASE WHEN sources.url = excluded.url THEN sources.etag END,
                    last_modified = CASE WHEN sources.url = excluded.url THEN sources.last_modified END,
                    kind = excluded.kind, url = excluded.url, dossiers = excluded.dossiers,
                    enabled = excluded.enabled",
-            )
-            .bind(&s.name)
-            .bind(s.kind.as_str())
-            .bind(&s.url)
-            .bind(dossiers)
-            .bind(s.enabled)
-            .execute(&mut *tx)
-            .await?;
+                values.join(", ")
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for &i in chunk {
+                let s = &sources[i];
+                query = query
+                    .bind(&s.name)
+                    .bind(s.kind.as_str())
+                    .bind(&s.url)
+                    .bind(&dossiers[i])
+                    .bind(s.enabled);
+            }
+            query.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         sqlx::query_as(
@@ -554,29 +578,44 @@ impl Store {
         validators: &Validators,
         items: &[PreparedArticle],
         now: DateTime<Utc>,
-        assign_story: impl FnMut(&PreparedArticle, i64) -> i64,
-    ) -> anyhow::Result<Counts> {
-        let batch = (source_id, validators, items, now);
-        self.record_success_seeing(batch, None, assign_story).await
-    }
-
-    /// `record_success` for a caller whose story index may lag behind other processes
-    /// sharing the store: once the write lock is held, and before any item is assigned,
-    /// `catch_up` learns every article stored after `catch_up.after` — so two processes
-    /// storing the same story at the same moment still make one story.
-    pub(crate) async fn record_success_seeing(
-        &self,
-        batch: storing::Batch<'_>,
-        catch_up: Option<CatchUp<'_>>,
         mut assign_story: impl FnMut(&PreparedArticle, i64) -> i64,
     ) -> anyhow::Result<Counts> {
+        let batch = (source_id, validators, items, now);
+        let counts = self
+            .record_successes_seeing(&[batch], None, |_, item, id| assign_story(item, id))
+            .await?;
+        Ok(counts[0])
+    }
+
+    /// `record_success` for several sources' batches in one write transaction (a group
+    /// commit), stored in the given order as if one after the other: one lock, one catch-up
+    /// and one commit for the group instead of one each. `assign_story` gets the batch's
+    /// position. All or nothing: an error rolls the whole group back.
+    ///
+    /// For a caller whose story index may lag behind other processes sharing the store: once
+    /// the write lock is held, and before any item is assigned, `catch_up` learns every
+    /// article stored after `catch_up.after` — so two processes storing the same story at the
+    /// same moment still make one story.
+    pub(crate) async fn record_successes_seeing(
+        &self,
+        batches: &[storing::Batch<'_>],
+        catch_up: Option<CatchUp<'_>>,
+        mut assign_story: impl FnMut(usize, &PreparedArticle, i64) -> i64,
+    ) -> anyhow::Result<Vec<Counts>> {
         let mut catch_up = catch_up;
         let counts = on_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
             let conn = &mut Conn::from(&mut *tx);
-            let counts =
-                storing::store_batch(conn, self.centre(), batch, catch_up.as_mut(), &mut assign_story)
-                    .await?;
+            let mut counts = Vec::with_capacity(batches.len());
+            for (n, &batch) in batches.iter().enumerate() {
+                // Once the lock is held, before the first item: later batches of the group
+                // are seen by the index as they are assigned.
+                let catch_up = if n == 0 { catch_up.as_mut() } else { None };
+                let mut assign = |item: &PreparedArticle, id: i64| assign_story(n, item, id);
+                counts.push(
+                    storing::store_batch(conn, self.centre(), batch, catch_up, &mut assign).await?,
+                );
+            }
             tx.commit().await?;
             counts
         });

@@ -1,7 +1,8 @@
 //! Storing one source's batch of items in a handful of round trips (one lookup, multi-row
-//! inserts, one story update, one tag insert, one inbox refresh) instead of several per item:
-//! each batch is stored under the pass's story-index mutex, so its round trips are what makes
-//! sources wait for each other once their network waits are over.
+//! inserts, one story update, one inbox update for the stories it joined, one tag insert, one
+//! inbox refresh) instead of several per item: batches are stored under the pass's
+//! story-index mutex, several per transaction (`Store::record_successes_seeing`), so their
+//! round trips are what makes sources wait for each other once their network waits are over.
 //!
 //! The result is the one of storing the items one by one, in feed order: an item that is the
 //! same article as an earlier item of the batch sees it (the pending inserts are written
@@ -23,6 +24,9 @@ const LOOKUP_CHUNK: usize = 400;
 const INSERT_CHUNK: usize = 200;
 const TAG_CHUNK: usize = 500;
 const STORY_CHUNK: usize = 400;
+/// Stories per inbox update of `joined` (2 values each, and every joined article of the batch
+/// once per chunk).
+const JOINED_CHUNK: usize = 200;
 
 /// A source's batch: (source id, validators, items, fetch time).
 pub(super) type Batch<'a> = (i64, &'a Validators, &'a [PreparedArticle], DateTime<Utc>);
@@ -104,7 +108,7 @@ struct Writes {
     tags: Vec<(i64, usize)>,
 }
 
-/// Stores a source's batch inside `conn`'s write transaction (see `record_success_seeing`).
+/// Stores a source's batch inside `conn`'s write transaction (see `record_successes_seeing`).
 pub(super) async fn store_batch(
     conn: &mut Conn<'_>,
     centre: &str,
@@ -397,33 +401,51 @@ async fn joined(
             }
         }
     }
-    for (story, articles, dossiers) in stories {
-        let best = dossiers
-            .iter()
-            .map(|(_, s)| *s)
-            .fold(None, |m: Option<f64>, s| Some(m.map_or(s, |m| m.max(s))));
-        // `articles_story_source` answers the second EXISTS without reading the story's
-        // articles; only placeholders are spliced into constant text.
+    // Every joined story's rows in one statement per chunk rather than one per story (a busy
+    // pass joins several stories per source). A story's own new articles are left out of its
+    // "had one of this source's before" test; leaving out all of the batch's new articles is
+    // the same, since the others are in other stories.
+    let all: Vec<i64> = stories.iter().flat_map(|s| s.1.iter().copied()).collect();
+    for chunk in stories.chunks(JOINED_CHUNK) {
+        let best = |dossiers: &[(&str, f64)]| {
+            dossiers
+                .iter()
+                .map(|(_, s)| *s)
+                .fold(None, |m: Option<f64>, s| Some(m.map_or(s, |m| m.max(s))))
+        };
+        let n = chunk.len();
+        let cases: String = (0..n)
+            .map(|r| format!(" WHEN ${} THEN ${}", 3 + 2 * r, 4 + 2 * r))
+            .collect();
+        // Only placeholders are spliced into constant text; every value is bound.
         let sql = format!(
             "UPDATE inbox SET
-               sources = sources + CASE WHEN EXISTS (SELECT 1 FROM articles WHERE id = $1 AND source_id = $2)
-                                          OR EXISTS (SELECT 1 FROM articles WHERE story = $1 AND source_id = $2
+               sources = sources + CASE WHEN EXISTS (SELECT 1 FROM articles WHERE id = inbox.story AND source_id = $1)
+                                          OR EXISTS (SELECT 1 FROM articles WHERE story = inbox.story AND source_id = $1
                                                      AND id NOT IN ({})) THEN 0 ELSE 1 END,
-               score = CASE WHEN dossier = '' AND centre = $4 AND score < $3 THEN $3 ELSE score END
-             WHERE story = $1",
-            placeholders(5, articles.len())
+               score = CASE WHEN dossier = '' AND centre = $2 AND score < (CASE story{cases} END)
+                            THEN (CASE story{cases} END) ELSE score END
+             WHERE story IN ({})",
+            placeholders(3 + 2 * n, all.len()),
+            placeholders(3 + 2 * n + all.len(), n)
         );
         on_conn!(conn, c => {
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(story)
-                .bind(source_id)
-                .bind(best)
-                .bind(centre);
-            for id in &articles {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(source_id).bind(centre);
+            for (story, _, dossiers) in chunk {
+                query = query.bind(story).bind(best(dossiers));
+            }
+            for id in &all {
                 query = query.bind(id);
             }
+            for (story, _, _) in chunk {
+                query = query.bind(story);
+            }
             query.execute(&mut **c).await?;
-            for (dossier, score) in &dossiers {
+        });
+    }
+    for (story, _, dossiers) in &stories {
+        on_conn!(conn, c => {
+            for (dossier, score) in dossiers {
                 // A dossier new to the story gets a row like the story's others, with the
                 // story's decision in that dossier; a known one keeps the better score.
                 sqlx::query(
@@ -631,5 +653,71 @@ mod tests {
             .await
             .unwrap();
         assert_eq!((counts.new, counts.updated, counts.unchanged), (0, 2, 2));
+    }
+
+    /// A group commit stores its batches as one after the other (a later source sees the
+    /// article an earlier one of the group stored), and all or nothing: a group with a failing
+    /// batch leaves nothing of the others.
+    #[tokio::test]
+    async fn a_group_is_its_batches_in_order_and_all_or_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap();
+        let store = crate::testing::open_store(dir.path()).await;
+        let config = crate::config::parse(
+            "[[sources]]\nname = \"A\"\nfeed = \"https://a.example.org/rss.xml\"\n\n\
+             [[sources]]\nname = \"B\"\nfeed = \"https://b.example.org/rss.xml\"\n",
+            "feeds.toml",
+        )
+        .unwrap();
+        let states = store.sync_sources(&config.sources).await.unwrap();
+        let (a, b) = (states["A"].id, states["B"].id);
+        let ok = Validators {
+            status: 200,
+            ..Validators::default()
+        };
+        let shared = "https://example.org/depeche";
+        let first = [article("Dépêche", "", shared, at, &[], &[])];
+        let mut second = first.clone();
+        second[0].candidate.guid = Some("b-1".into());
+        let own = [article(
+            "Autre",
+            "",
+            "https://b.example.org/2",
+            at,
+            &[],
+            &[],
+        )];
+        let count = "SELECT COUNT(*) FROM articles";
+
+        // A source that does not exist fails the group: the first batch is not kept either.
+        let broken = [(a, &ok, &first[..], at), (a + b + 100, &ok, &own[..], at)];
+        let failed = store
+            .record_successes_seeing(&broken, None, |_, _, id| id)
+            .await;
+        assert!(failed.is_err(), "a batch of an unknown source must fail");
+        assert_eq!(store.scalar(count).await, 0, "nothing of a failed group");
+
+        let mut asked = Vec::new();
+        let group = [(a, &ok, &first[..], at), (b, &ok, &second[..], at)];
+        let counts = store
+            .record_successes_seeing(&group, None, |n, _, id| {
+                asked.push(n);
+                id
+            })
+            .await
+            .unwrap();
+        let seen: Vec<(u32, u32, u32)> = counts
+            .iter()
+            .map(|c| (c.new, c.updated, c.unchanged))
+            .collect();
+        assert_eq!(seen, [(1, 0, 0), (0, 0, 1)], "B sees what A stored");
+        assert_eq!(asked, [0], "one story asked, for A's new article");
+        assert_eq!(store.scalar(count).await, 1);
+        let fetched = "SELECT COUNT(*) FROM sources WHERE last_status = 200";
+        assert_eq!(
+            store.scalar(fetched).await,
+            2,
+            "both sources marked fetched"
+        );
     }
 }
