@@ -633,3 +633,87 @@ fn shipped_feeds_toml_is_valid_and_complete() {
     .unwrap();
     assert!(human.contains("10 dossiers"), "{human}");
 }
+
+/// Puts a trigger in the workspace's store that refuses any article whose address holds
+/// `poison`: the source's batch then fails at store time, after fetching and parsing went well.
+fn refuse_poisoned_articles(ws: &Workspace) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let statements: &[&str] = match ws.db().await {
+            support::Db::Sqlite(_) => &["CREATE TRIGGER refuse_poison BEFORE INSERT ON articles
+                 WHEN NEW.url LIKE '%poison%'
+                 BEGIN SELECT RAISE(ABORT, 'article refusé par le test'); END"],
+            support::Db::Postgres(_) => &[
+                "CREATE FUNCTION refuse_poison() RETURNS trigger AS $$
+                 BEGIN
+                   IF NEW.url LIKE '%poison%' THEN RAISE EXCEPTION 'article refusé par le test'; END IF;
+                   RETURN NEW;
+                 END $$ LANGUAGE plpgsql",
+                "CREATE TRIGGER refuse_poison BEFORE INSERT ON articles
+                 FOR EACH ROW EXECUTE FUNCTION refuse_poison()",
+            ],
+        };
+        let db = ws.db().await;
+        for sql in statements {
+            crate::on_db!(db, pool => sqlx::query(sqlx::AssertSqlSafe(*sql))
+                .execute(pool)
+                .await
+                .map(|_| ())
+                .unwrap());
+        }
+    });
+}
+
+#[test]
+fn a_source_whose_batch_cannot_be_stored_fails_alone_in_its_group() {
+    // Twelve sources answer together, so their batches share group commits; one of them
+    // carries articles the store refuses. Its group is rolled back and retried batch by batch:
+    // only that source is in error, every other source's articles are stored once.
+    let server = TestServer::start();
+    let mut sources = String::new();
+    for n in 0..12 {
+        let path = format!("/s{n}.xml");
+        server.route(&path, Route::rss(rss(&[])));
+        sources += &feed_source(&format!("Source {n}"), &server.url(&path));
+    }
+    let ws = Workspace::new("concurrency = 16\nper_host = 16", &sources);
+    let first = ws.fetch(&[]);
+    assert_eq!(report(&first, "Source 0")["status"], "ok", "{first:#}");
+    refuse_poisoned_articles(&ws);
+
+    for n in 0..12 {
+        let prefix = if n == 5 { "poison" } else { "s" };
+        let body = three_items(&server, &format!("{prefix}{n}"))
+            .replace("article", &format!("article de la source {n}"));
+        server.route(
+            &format!("/s{n}.xml"),
+            Route::rss(body).delayed(Duration::from_millis(30)),
+        );
+    }
+    let doc = ws.fetch(&["--force"]);
+    for n in 0..12 {
+        let source = report(&doc, &format!("Source {n}"));
+        if n == 5 {
+            assert_eq!(source["status"], "error", "{doc:#}");
+            let error = source["error"].as_str().unwrap_or_default();
+            assert!(error.contains("base de données"), "{doc:#}");
+        } else {
+            assert_eq!(source["status"], "ok", "{doc:#}");
+            assert_eq!(source["new"], 3, "{doc:#}");
+        }
+    }
+    let articles = ws.articles();
+    assert_eq!(articles.len(), 33, "{articles:#?}");
+    assert!(
+        articles
+            .iter()
+            .all(|a| !a["url"].as_str().unwrap_or_default().contains("poison"))
+    );
+    // Nothing was lost: the next pass finds every stored article unchanged.
+    let again = ws.fetch(&["--force"]);
+    assert_eq!(report(&again, "Source 0")["unchanged"], 3, "{again:#}");
+    assert_eq!(report(&again, "Source 5")["status"], "error", "{again:#}");
+}
