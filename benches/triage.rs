@@ -242,6 +242,104 @@ fn report_presses(presses: &mut [Press]) {
     }
 }
 
+/// `tabs` presses of `Tab` through every view in turn, each with its frame, then the work
+/// the loop does once the frame is drawn (not in the key's time, but before the next key);
+/// returns each press's time (key + frame) and prints the slowest ones.
+async fn many_tabs(
+    app: &mut App,
+    terminal: &mut Terminal<TestBackend>,
+    tabs: usize,
+) -> Vec<Duration> {
+    let mut times = Vec::with_capacity(tabs);
+    let mut presses = Vec::with_capacity(tabs);
+    for i in 0..tabs {
+        let before = Usage::now();
+        let t = Instant::now();
+        app.on_key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE))
+            .await
+            .unwrap();
+        let key = t.elapsed();
+        terminal.draw(|f| ui::draw(f, app)).unwrap();
+        times.push(t.elapsed());
+        // As the loop does once the frame is drawn (the detail, when the `Tab` left it
+        // for after the frame): not in the key's time, but before the next key.
+        let t = Instant::now();
+        app.after_frame().await.unwrap();
+        presses.push(Press {
+            // The single `Tab` above went to view 1; 0 is « tous », then each dossier.
+            view: (i + 2) % (DOSSIERS.len() + 1),
+            wall: *times.last().unwrap(),
+            key,
+            after: t.elapsed(),
+            usage: Usage::now().since(&before),
+        });
+    }
+    report_presses(&mut presses);
+    times
+}
+
+/// A centre that joins a network: none of the stored articles is tagged by its rules yet
+/// (the bench wrote its tags without `tag_marks`), so the catch-up tags them all. The first
+/// frame no longer waits for it: time to the first frame, then `j` while it runs, and how
+/// long it runs (what the first frame waited before).
+async fn joining_centre(dir: &std::path::Path) {
+    let mut text = String::new();
+    for (i, d) in DOSSIERS.iter().enumerate() {
+        // Words of the bench's titles and ledes: every article is tagged again.
+        let word = ["politiques", "presse", "régionale", "événement"][i];
+        text.push_str(&format!(
+            "[dossiers.{d}]\ntitle = \"{d}\"\nrules = '''{word}'''\n"
+        ));
+    }
+    let config = veille::config::parse(&text, "feeds.toml").unwrap();
+    let tagger = veille::tag::Tagger::new(&config).unwrap();
+    let start = Instant::now();
+    let store = Store::open(dir).await.unwrap();
+    let mut app = App::new(store, config, dir.to_path_buf(), "bench".into(), None)
+        .await
+        .unwrap();
+    app.catch_up_in_background(tagger);
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    terminal.draw(|f| ui::draw(f, &app)).unwrap();
+    let first = start.elapsed();
+    let mut keys = Vec::new();
+    let mut status = String::new();
+    while app.catching_up() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let t = Instant::now();
+        app.on_key(KeyEvent::new(KeyCode::Char('j'), KeyModifiers::NONE))
+            .await
+            .unwrap();
+        terminal.draw(|f| ui::draw(f, &app)).unwrap();
+        keys.push(t.elapsed());
+        let screen = terminal.backend().to_string();
+        if let Some(at) = screen.find("étiquetage en cours") {
+            status = screen[at..]
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim_end_matches(['"', ' '])
+                .to_string();
+        }
+        app.after_frame().await.unwrap();
+    }
+    keys.sort();
+    println!(
+        "Centre qui rejoint (tout à étiqueter) → première liste dessinée : {:.0} ms ; \
+         étiquetage fini à {:.1} s (dernier état affiché : « {status} »)",
+        first.as_secs_f64() * 1000.0,
+        start.elapsed().as_secs_f64()
+    );
+    if !keys.is_empty() {
+        println!(
+            "  pendant l'étiquetage, touche j : p50 {:.2} ms, p99 {:.2} ms (sur {})",
+            percentile(&keys, 0.5).as_secs_f64() * 1000.0,
+            percentile(&keys, 0.99).as_secs_f64() * 1000.0,
+            keys.len()
+        );
+    }
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
@@ -353,31 +451,7 @@ fn main() {
             .ok()
             .and_then(|n| n.parse().ok())
             .unwrap_or(if bench_mode { 50 } else { 10 });
-        let mut times = Vec::with_capacity(tabs);
-        let mut presses = Vec::with_capacity(tabs);
-        for i in 0..tabs {
-            let before = Usage::now();
-            let t = Instant::now();
-            app.on_key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE))
-                .await
-                .unwrap();
-            let key = t.elapsed();
-            terminal.draw(|f| ui::draw(f, &app)).unwrap();
-            times.push(t.elapsed());
-            // As the loop does once the frame is drawn (the detail, when the `Tab` left it
-            // for after the frame): not in the key's time, but before the next key.
-            let t = Instant::now();
-            app.after_frame().await.unwrap();
-            presses.push(Press {
-                // The single `Tab` above went to view 1; 0 is « tous », then each dossier.
-                view: (i + 2) % (DOSSIERS.len() + 1),
-                wall: *times.last().unwrap(),
-                key,
-                after: t.elapsed(),
-                usage: Usage::now().since(&before),
-            });
-        }
-        report_presses(&mut presses);
+        let mut times = many_tabs(&mut app, &mut terminal, tabs).await;
         times.sort();
         println!(
             "Touche Tab (chaque vue tour à tour) : p50 {:.2} ms, p99 {:.2} ms (sur {tabs})",
@@ -387,5 +461,7 @@ fn main() {
         if trace {
             trace_keys(dir.path(), traced_config).await;
         }
+        // Last: it rewrites the tags of every article.
+        joining_centre(dir.path()).await;
     });
 }

@@ -2,12 +2,16 @@
 //! state, `mod.rs` runs the loop, tests drive it directly. The keys of each mode beyond the
 //! inbox live in a file of their own below `app/`.
 
+mod catch_up;
 mod composer;
 mod edit;
 mod editions;
 mod filter_mode;
 mod prefetch;
 mod search;
+
+#[cfg(test)]
+pub(crate) use catch_up::CatchUp;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -185,6 +189,8 @@ pub struct App {
     prefetched_around: Option<(i64, bool)>,
     /// The last move went up (`k`): the story read ahead is the one above.
     moved_up: bool,
+    /// The centre's tag catch-up, while it runs beside the screen (`catch_up`).
+    pub(crate) catch_up: Option<catch_up::CatchUp>,
 }
 
 /// The start of a day typed in the filter form, in the curators' timezone.
@@ -256,6 +262,7 @@ impl App {
             prefetched: Vec::new(),
             prefetched_around: None,
             moved_up: false,
+            catch_up: None,
         };
         // The first page only, as a `Tab` does: the rest comes as the curator moves down.
         // The counts read every undecided row of the inbox (a third of the start at 100,000
@@ -268,10 +275,14 @@ impl App {
         Ok(app)
     }
 
-    /// What a frame goes without, done once it is drawn: the counts after the first one
-    /// (then it returns true: the loop draws again at once), else the detail of the story
-    /// the next move goes to (`prefetch`), which the screen does not show yet.
+    /// What a frame goes without, done once it is drawn: the counts after the first one,
+    /// the inbox again once the tag catch-up ended (then it returns true: the loop draws
+    /// again at once), else the detail of the story the next move goes to (`prefetch`),
+    /// which the screen does not show yet.
     pub async fn after_frame(&mut self) -> anyhow::Result<bool> {
+        if !self.counts_pending && self.catch_up_ended().await? {
+            return Ok(true);
+        }
         if !self.counts_pending {
             self.prefetch_next().await?;
             return Ok(false);

@@ -400,6 +400,7 @@ async fn the_detail_pane_shows_the_article_text() {
     );
 }
 
+mod catch_up;
 mod counts;
 mod prefetch;
 

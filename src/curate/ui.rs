@@ -169,6 +169,12 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
     if let Mode::Search { query } = &app.mode {
         first.push(Span::raw(format!(" · recherche : {query}▏")));
     }
+    if let Some(status) = app.catch_up_status() {
+        first.push(Span::styled(
+            format!(" · {status}"),
+            app.style(Color::Yellow),
+        ));
+    }
     let drafts =
         (!app.drafts.is_empty()).then(|| format!("· à préparer : {}", app.drafts.join(", ")));
     // The drafts get what the dossiers leave, but the dossiers get at least 60 columns.
