@@ -413,7 +413,9 @@ fn highlighted<'a>(text: &'a str, matches: &[&Match], field: &str, app: &App) ->
 fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
     let block = Block::default().borders(Borders::ALL).title(" Détail ");
     let Some(d) = &app.detail else {
-        frame.render_widget(Paragraph::new("").block(block), area);
+        // Right after a `Tab`, for the moment the detail takes to read.
+        let text = if app.detail_pending { "…" } else { "" };
+        frame.render_widget(Paragraph::new(text).block(block), area);
         return;
     };
     let matches: Vec<&Match> = d.why.iter().flat_map(|(_, _, m)| m.iter()).collect();
