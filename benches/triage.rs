@@ -165,6 +165,181 @@ async fn trace_keys(dir: &std::path::Path, config: veille::config::Config) {
     }
 }
 
+/// The process's CPU time and context switches so far (every thread: sqlx's SQLite workers
+/// too), to tell a press that worked long from one that waited for a core.
+#[derive(Clone, Copy)]
+struct Usage {
+    cpu: Duration,
+    /// Switches the process asked for (waiting on a thread, a lock, the disk).
+    voluntary: i64,
+    /// Switches the scheduler imposed (another process took the core).
+    involuntary: i64,
+}
+
+impl Usage {
+    fn now() -> Usage {
+        // SAFETY: `getrusage` only writes the zeroed struct it is given.
+        let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+        unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
+        let time = |t: libc::timeval| {
+            Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+        };
+        Usage {
+            cpu: time(u.ru_utime) + time(u.ru_stime),
+            voluntary: u.ru_nvcsw,
+            involuntary: u.ru_nivcsw,
+        }
+    }
+
+    fn since(&self, before: &Usage) -> Usage {
+        Usage {
+            cpu: self.cpu.saturating_sub(before.cpu),
+            voluntary: self.voluntary - before.voluntary,
+            involuntary: self.involuntary - before.involuntary,
+        }
+    }
+}
+
+/// One `Tab` of the many: the view it went to, its time (key + frame), the key's part, the
+/// work after the frame, and the process's usage over all three.
+struct Press {
+    view: usize,
+    wall: Duration,
+    key: Duration,
+    after: Duration,
+    usage: Usage,
+}
+
+/// The slowest `Tab` presses beside the median one: whether the tail is work (CPU time
+/// grows with the time) or waiting (time without CPU, involuntary switches). Every press
+/// with `VEILLE_BENCH_TABS_DETAIL=1`.
+fn report_presses(presses: &mut [Press]) {
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let line = |label: &str, p: &Press| {
+        println!(
+            "  {label} vue {} : {:.2} ms (touche {:.2}, après l'image {:.2}), CPU {:.2} ms, \
+             commutations {} volontaires / {} imposées",
+            p.view,
+            ms(p.wall),
+            ms(p.key),
+            ms(p.after),
+            ms(p.usage.cpu),
+            p.usage.voluntary,
+            p.usage.involuntary
+        );
+    };
+    if std::env::var_os("VEILLE_BENCH_TABS_DETAIL").is_some() {
+        for (i, p) in presses.iter().enumerate() {
+            line(&format!("Tab n° {i}"), p);
+        }
+    }
+    presses.sort_by_key(|p| p.wall);
+    if let Some(p) = presses.get(presses.len() / 2) {
+        line("Tab médian", p);
+    }
+    for p in presses.iter().rev().take(3) {
+        line("Tab lent", p);
+    }
+}
+
+/// `tabs` presses of `Tab` through every view in turn, each with its frame, then the work
+/// the loop does once the frame is drawn (not in the key's time, but before the next key);
+/// returns each press's time (key + frame) and prints the slowest ones.
+async fn many_tabs(
+    app: &mut App,
+    terminal: &mut Terminal<TestBackend>,
+    tabs: usize,
+) -> Vec<Duration> {
+    let mut times = Vec::with_capacity(tabs);
+    let mut presses = Vec::with_capacity(tabs);
+    for i in 0..tabs {
+        let before = Usage::now();
+        let t = Instant::now();
+        app.on_key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE))
+            .await
+            .unwrap();
+        let key = t.elapsed();
+        terminal.draw(|f| ui::draw(f, app)).unwrap();
+        times.push(t.elapsed());
+        // As the loop does once the frame is drawn (the detail, when the `Tab` left it
+        // for after the frame): not in the key's time, but before the next key.
+        let t = Instant::now();
+        app.after_frame().await.unwrap();
+        presses.push(Press {
+            // The single `Tab` above went to view 1; 0 is « tous », then each dossier.
+            view: (i + 2) % (DOSSIERS.len() + 1),
+            wall: *times.last().unwrap(),
+            key,
+            after: t.elapsed(),
+            usage: Usage::now().since(&before),
+        });
+    }
+    report_presses(&mut presses);
+    times
+}
+
+/// A centre that joins a network: none of the stored articles is tagged by its rules yet
+/// (the bench wrote its tags without `tag_marks`), so the catch-up tags them all. The first
+/// frame no longer waits for it: time to the first frame, then `j` while it runs, and how
+/// long it runs (what the first frame waited before).
+async fn joining_centre(dir: &std::path::Path) {
+    let mut text = String::new();
+    for (i, d) in DOSSIERS.iter().enumerate() {
+        // Words of the bench's titles and ledes: every article is tagged again.
+        let word = ["politiques", "presse", "régionale", "événement"][i];
+        text.push_str(&format!(
+            "[dossiers.{d}]\ntitle = \"{d}\"\nrules = '''{word}'''\n"
+        ));
+    }
+    let config = veille::config::parse(&text, "feeds.toml").unwrap();
+    let tagger = veille::tag::Tagger::new(&config).unwrap();
+    let start = Instant::now();
+    let store = Store::open(dir).await.unwrap();
+    let mut app = App::new(store, config, dir.to_path_buf(), "bench".into(), None)
+        .await
+        .unwrap();
+    app.catch_up_in_background(tagger);
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    terminal.draw(|f| ui::draw(f, &app)).unwrap();
+    let first = start.elapsed();
+    let mut keys = Vec::new();
+    let mut status = String::new();
+    while app.catching_up() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let t = Instant::now();
+        app.on_key(KeyEvent::new(KeyCode::Char('j'), KeyModifiers::NONE))
+            .await
+            .unwrap();
+        terminal.draw(|f| ui::draw(f, &app)).unwrap();
+        keys.push(t.elapsed());
+        let screen = terminal.backend().to_string();
+        if let Some(at) = screen.find("étiquetage en cours") {
+            status = screen[at..]
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim_end_matches(['"', ' '])
+                .to_string();
+        }
+        app.after_frame().await.unwrap();
+    }
+    keys.sort();
+    println!(
+        "Centre qui rejoint (tout à étiqueter) → première liste dessinée : {:.0} ms ; \
+         étiquetage fini à {:.1} s (dernier état affiché : « {status} »)",
+        first.as_secs_f64() * 1000.0,
+        start.elapsed().as_secs_f64()
+    );
+    if !keys.is_empty() {
+        println!(
+            "  pendant l'étiquetage, touche j : p50 {:.2} ms, p99 {:.2} ms (sur {})",
+            percentile(&keys, 0.5).as_secs_f64() * 1000.0,
+            percentile(&keys, 0.99).as_secs_f64() * 1000.0,
+            keys.len()
+        );
+    }
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
@@ -276,15 +451,7 @@ fn main() {
             .ok()
             .and_then(|n| n.parse().ok())
             .unwrap_or(if bench_mode { 50 } else { 10 });
-        let mut times = Vec::with_capacity(tabs);
-        for _ in 0..tabs {
-            let t = Instant::now();
-            app.on_key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE))
-                .await
-                .unwrap();
-            terminal.draw(|f| ui::draw(f, &app)).unwrap();
-            times.push(t.elapsed());
-        }
+        let mut times = many_tabs(&mut app, &mut terminal, tabs).await;
         times.sort();
         println!(
             "Touche Tab (chaque vue tour à tour) : p50 {:.2} ms, p99 {:.2} ms (sur {tabs})",
@@ -294,5 +461,7 @@ fn main() {
         if trace {
             trace_keys(dir.path(), traced_config).await;
         }
+        // Last: it rewrites the tags of every article.
+        joining_centre(dir.path()).await;
     });
 }

@@ -629,3 +629,38 @@ fn a_curator_sees_in_the_pane_what_another_centre_kept() {
     tmux.keys("b", &["q"]);
     tmux.wait_closed("b");
 }
+
+#[test]
+fn a_centre_that_joins_gets_its_inbox_at_once_and_its_own_tags_after() {
+    let server = TestServer::start();
+    let ws = workspace_with(&server, 6, "[centre]\nid = \"rt\"\nname = \"R&T\"\n");
+    // The archive was fetched and tagged by R&T; Labo joins it with no tag of its own.
+    let text = std::fs::read_to_string(ws.config())
+        .unwrap()
+        .replace(
+            "id = \"rt\"\nname = \"R&T\"",
+            "id = \"labo\"\nname = \"Labo\"",
+        )
+        .replacen(
+            "panorama = true\n",
+            "panorama = true\nrules = '''pacte OR alimentaire'''\n",
+            1,
+        );
+    std::fs::write(ws.config(), text).unwrap();
+    let tmux = Tmux::new("rejoint");
+    tmux.start("t", &ws, "testeur");
+    // The list is there at once; the tagging, beside it, ends by saying so, and the
+    // inbox is read again without a key.
+    tmux.wait_for("t", "Histoires 1/6");
+    let screen = tmux.wait_for("t", "Étiquetage terminé");
+    assert!(
+        screen.contains("article(s) d'autres centres marqué(s) selon nos règles"),
+        "{screen}"
+    );
+    assert!(!screen.contains("étiquetage en cours"), "{screen}");
+    tmux.keys("t", &["Tab"]);
+    let screen = tmux.wait_for("t", "Dossier : Stratégie");
+    assert!(screen.contains("(2 à trier)"), "{screen}");
+    tmux.keys("t", &["q"]);
+    tmux.wait_closed("t");
+}

@@ -2,12 +2,16 @@
 //! state, `mod.rs` runs the loop, tests drive it directly. The keys of each mode beyond the
 //! inbox live in a file of their own below `app/`.
 
+mod catch_up;
 mod composer;
 mod edit;
 mod editions;
 mod filter_mode;
 mod prefetch;
 mod search;
+
+#[cfg(test)]
+pub(crate) use catch_up::CatchUp;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -185,6 +189,11 @@ pub struct App {
     prefetched_around: Option<(i64, bool)>,
     /// The last move went up (`k`): the story read ahead is the one above.
     moved_up: bool,
+    /// The centre's tag catch-up, while it runs beside the screen (`catch_up`).
+    pub(crate) catch_up: Option<catch_up::CatchUp>,
+    /// A `Tab` drew the new view's list without the selected story's detail: it is read
+    /// right after the frame (`after_frame`), or before the next key, whichever comes first.
+    pub(crate) detail_pending: bool,
 }
 
 /// The start of a day typed in the filter form, in the curators' timezone.
@@ -256,6 +265,8 @@ impl App {
             prefetched: Vec::new(),
             prefetched_around: None,
             moved_up: false,
+            catch_up: None,
+            detail_pending: false,
         };
         // The first page only, as a `Tab` does: the rest comes as the curator moves down.
         // The counts read every undecided row of the inbox (a third of the start at 100,000
@@ -268,10 +279,18 @@ impl App {
         Ok(app)
     }
 
-    /// What a frame goes without, done once it is drawn: the counts after the first one
-    /// (then it returns true: the loop draws again at once), else the detail of the story
-    /// the next move goes to (`prefetch`), which the screen does not show yet.
+    /// What a frame goes without, done once it is drawn: the counts after the first one,
+    /// the inbox again once the tag catch-up ended (then it returns true: the loop draws
+    /// again at once), else the detail of the story the next move goes to (`prefetch`),
+    /// which the screen does not show yet.
     pub async fn after_frame(&mut self) -> anyhow::Result<bool> {
+        if self.detail_pending {
+            self.load_detail().await?;
+            return Ok(true);
+        }
+        if !self.counts_pending && self.catch_up_ended().await? {
+            return Ok(true);
+        }
         if !self.counts_pending {
             self.prefetch_next().await?;
             return Ok(false);
@@ -327,15 +346,20 @@ impl App {
         Ok(())
     }
 
-    /// `Tab`: another view, its first page and the detail of its first story. The counts,
-    /// the drafts and the marks are those of every view and stay: the curator's writes keep
-    /// the counts exact (`own_write_done`), other processes' are picked up by `tick`.
+    /// `Tab`: another view and its first page, one range of the inbox before the frame; the
+    /// detail of its first story comes right after the frame (`detail_pending`: its seven
+    /// reads made the frame wait, and each read is a hand-off to the database thread that a
+    /// busy machine can delay). The counts, the drafts and the marks are those of every view
+    /// and stay: the curator's writes keep the counts exact (`own_write_done`), other
+    /// processes' are picked up by `tick`.
     async fn switch_view(&mut self, view: usize) -> anyhow::Result<()> {
         self.view = view;
         self.selected = 0;
         self.lingering = None;
         self.load_rows(self.page).await?;
-        self.load_detail().await
+        (self.detail, self.follows) = (None, None);
+        self.detail_pending = true;
+        Ok(())
     }
 
     /// The first `limit` rows of the view and filter (keeping the selected story when it is
@@ -417,6 +441,7 @@ impl App {
     }
 
     async fn load_detail(&mut self) -> anyhow::Result<()> {
+        self.detail_pending = false;
         if let Some(story) = self.selected_row().map(|r| r.story)
             && let Some((detail, follows)) = self.take_prefetched(story)
         {
@@ -534,6 +559,11 @@ impl App {
     pub async fn on_key(&mut self, key: KeyEvent) -> anyhow::Result<Effect> {
         if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
             return Ok(Effect::Quit);
+        }
+        // A key right after a `Tab`, before the loop read the detail: the key acts on the
+        // story shown, with its detail, as it would a moment later.
+        if self.detail_pending {
+            self.load_detail().await?;
         }
         match self.mode.clone() {
             Mode::Inbox => self.inbox_key(key).await,

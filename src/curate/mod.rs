@@ -23,13 +23,8 @@ const POLL: Duration = Duration::from_millis(700);
 /// Runs the TUI until the curator quits.
 pub async fn run(config: Config, archive: &Path, curator: String) -> anyhow::Result<()> {
     let store = Store::open(archive).await?;
-    // The inbox shows the network's articles tagged by this centre's rules: those another
-    // centre's process stored since this centre's last pass are tagged now.
     let tagger = crate::tag::Tagger::new(&config)
         .map_err(|e| anyhow::anyhow!("règles de marquage illisibles : {e}"))?;
-    crate::retagging::catch_up(&store, &tagger)
-        .await
-        .map_err(|e| anyhow::anyhow!("marquage des articles d'autres centres : {e:#}"))?;
     let tz = config.tz();
     // Search is a convenience: without an index the TUI still works.
     let search = match crate::indexing::open(&store, archive, tz).await {
@@ -40,6 +35,10 @@ pub async fn run(config: Config, archive: &Path, curator: String) -> anyhow::Res
         }
     };
     let mut app = App::new(store, config, archive.to_path_buf(), curator, search).await?;
+    // The inbox shows the network's articles tagged by this centre's rules: those another
+    // centre's process stored since this centre's last pass are tagged beside the screen
+    // (a centre that joins has the whole network to tag), and the inbox is read again then.
+    app.catch_up_in_background(tagger);
     // ratatui::init installs a panic hook that restores the terminal before the message.
     let mut terminal = ratatui::try_init()?;
     let result = event_loop(&mut terminal, &mut app).await;

@@ -137,6 +137,9 @@ async fn screens() {
     app.on_key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE))
         .await
         .unwrap();
+    // The list comes first, the detail right after the frame.
+    assert!(app.detail_pending && app.detail.is_none());
+    assert!(app.after_frame().await.unwrap(), "le détail redessiné");
     insta::assert_snapshot!("inbox_dossier_pauvrete", screen(&app, 100, 24));
     app.on_key(key('e')).await.unwrap();
     insta::assert_snapshot!("edit", screen(&app, 80, 24));
@@ -400,6 +403,7 @@ async fn the_detail_pane_shows_the_article_text() {
     );
 }
 
+mod catch_up;
 mod counts;
 mod prefetch;
 

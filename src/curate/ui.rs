@@ -169,6 +169,12 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
     if let Mode::Search { query } = &app.mode {
         first.push(Span::raw(format!(" · recherche : {query}▏")));
     }
+    if let Some(status) = app.catch_up_status() {
+        first.push(Span::styled(
+            format!(" · {status}"),
+            app.style(Color::Yellow),
+        ));
+    }
     let drafts =
         (!app.drafts.is_empty()).then(|| format!("· à préparer : {}", app.drafts.join(", ")));
     // The drafts get what the dossiers leave, but the dossiers get at least 60 columns.
@@ -407,7 +413,9 @@ fn highlighted<'a>(text: &'a str, matches: &[&Match], field: &str, app: &App) ->
 fn draw_detail(frame: &mut Frame, app: &App, area: Rect) {
     let block = Block::default().borders(Borders::ALL).title(" Détail ");
     let Some(d) = &app.detail else {
-        frame.render_widget(Paragraph::new("").block(block), area);
+        // Right after a `Tab`, for the moment the detail takes to read.
+        let text = if app.detail_pending { "…" } else { "" };
+        frame.render_widget(Paragraph::new(text).block(block), area);
         return;
     };
     let matches: Vec<&Match> = d.why.iter().flat_map(|(_, _, m)| m.iter()).collect();

@@ -108,6 +108,21 @@ pub(super) async fn replace(
 }
 
 impl Store {
+    /// How many articles this store's centre has not tagged as they now read: what its
+    /// catch-up has left to do (the triage screen shows how far it is).
+    pub(crate) async fn untagged_count(&self) -> anyhow::Result<i64> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM articles a
+                 WHERE NOT EXISTS (SELECT 1 FROM tag_marks m
+                                   WHERE m.centre = $1 AND m.article_id = a.id)",
+            )
+            .bind(self.centre())
+            .fetch_one(pool)
+            .await?
+        }))
+    }
+
     /// Tags, by `tag` (the centre's rules), up to `limit` articles this store's centre has
     /// not tagged as they now read, oldest first; refreshes the inbox of the stories whose
     /// tags changed and asks the search index for them again. Returns (articles read,
