@@ -29,7 +29,7 @@ pub enum IngestError {
 /// Chosen by measuring, on every item of the real-world fixture feeds, how often detection on
 /// the prefix agrees with detection on the whole text (`tests::language_prefix_agrees`): over
 /// 313 items, 512 bytes agree on all, 256 and 384 on 99.0 %, 128 on 95.2 %. 256 rather than
-/// 512 cut detection's share of parsing from 29 % to 21 % (perf, `benches/parse.rs`) and
+/// 512 cut detection's share of parsing from 29 % to 21–24 % (perf, two runs of `benches/parse.rs`) and
 /// changed none of the 419 items that `examples/parse_dump.rs` reads in all the fixture
 /// feeds (detection only runs where no language is declared), nor the language of any of
 /// the 539 labelled French titles and summaries (`tests::language_prefix_on_french_labels`).
