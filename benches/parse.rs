@@ -12,6 +12,11 @@
 //! `cargo bench` passes `--bench`; without it (`cargo test --all-targets`) this only runs one
 //! round of each side as a smoke test, and prints no figures.
 //!
+//! An additional figure runs the same rounds on `THREADS` threads at once (as `veille fetch`
+//! parses many sources at once), each thread at least `MIN_SECONDS`, over the wall time that
+//! includes each thread's warm-up round; its summary line says `(2 fils)`, and the
+//! single-thread lines stay as they were.
+//!
 //! For a profiler, `VEILLE_PARSE_PROFILE_SECONDS=N` runs veille's rounds alone for N seconds
 //! (no feed-rs timing, no Python) and prints their throughput:
 //! `perf record -g --call-graph dwarf <bench binary> --bench` then sees only `parse_feed`.
@@ -25,6 +30,8 @@ use chrono::Utc;
 
 const MIN_SECONDS: f64 = 2.0;
 const BASE_URL: &str = "http://example.com/feed.xml";
+/// Threads of the additional multi-core figure (the machine of the goals has 2 cores).
+const THREADS: usize = 2;
 
 /// Totals of one or more rounds of veille over all files.
 #[derive(Debug, Default, Clone, Copy, PartialEq)]
@@ -94,6 +101,7 @@ fn main() {
     let min_seconds = if bench_mode { MIN_SECONDS } else { 0.0 };
     let (veille, per_round) = bench_veille(&blobs, min_seconds);
     let feed_rs_seconds = time_feed_rs(&blobs, veille.rounds);
+    let threaded = bench_mode.then(|| bench_veille_threads(&blobs, THREADS, per_round));
     let python = manifest.join(".venv/bin/python");
     // The comparison is part of the run: a missing oracle fails instead of passing unseen.
     assert!(
@@ -116,6 +124,7 @@ fn main() {
         "implementation", "rounds", "items", "items/rd", "seconds", "items/s", "files/s"
     );
     let mut runs = vec![&veille];
+    runs.extend(threaded.as_ref());
     runs.extend(feedparser.as_ref().map(|(run, _)| run));
     for run in &runs {
         println!(
@@ -160,12 +169,26 @@ fn main() {
                 fp.files_per_sec(files),
                 veille.files_per_sec(files) / fp.files_per_sec(files)
             );
+            print_threaded(threaded.as_ref(), fp);
         }
         None => println!(
             "bench parse: veille {:.0} items/s, {:.1} files/s (feedparser not run)",
             veille.items_per_sec(),
             veille.files_per_sec(files)
         ),
+    }
+}
+
+/// The additional line of the multi-core run. Production parses many sources at once: the
+/// same rounds spread over the cores, against the same single-threaded feedparser run.
+fn print_threaded(threaded: Option<&Run>, fp: &Run) {
+    if let Some(threaded) = threaded {
+        println!(
+            "bench parse: veille ({THREADS} fils) {:.0} items/s, feedparser (1 fil) {:.0} items/s, ratio {:.1}x ({THREADS} fils)",
+            threaded.items_per_sec(),
+            fp.items_per_sec(),
+            threaded.items_per_sec() / fp.items_per_sec()
+        );
     }
 }
 
@@ -230,6 +253,32 @@ fn bench_veille(blobs: &[Vec<u8>], min_seconds: f64) -> (Run, Counts) {
         seconds,
     };
     (run, per_round)
+}
+
+/// [`bench_veille`] on `threads` threads at the same time, each for at least `MIN_SECONDS`:
+/// the timed items of all threads over the wall time until the last one ends (warm-up
+/// rounds included, which only lowers the figure).
+fn bench_veille_threads(blobs: &[Vec<u8>], threads: usize, per_round: Counts) -> Run {
+    let start = Instant::now();
+    let (rounds, items) = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| scope.spawn(|| bench_veille(blobs, MIN_SECONDS)))
+            .collect();
+        workers.into_iter().fold((0, 0), |(rounds, items), worker| {
+            let (run, counts) = worker.join().expect("bench thread");
+            assert_eq!(
+                counts, per_round,
+                "veille gave different counts on a thread"
+            );
+            (rounds + run.rounds, items + run.items)
+        })
+    });
+    Run {
+        name: format!("veille ({threads} fils)"),
+        rounds,
+        items,
+        seconds: start.elapsed().as_secs_f64(),
+    }
 }
 
 /// Time of `rounds` rounds of the bare feed-rs parser (the first stage of `parse_feed`), to
