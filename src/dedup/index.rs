@@ -9,7 +9,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use chrono::{DateTime, Duration, Utc};
 
 use super::analyse::Class;
-use super::fingerprint::{Fingerprint, Params, follows, similarity_reaching};
+use super::fingerprint::{Fingerprint, FpToken, Params, follows, similarity_reaching};
 
 /// Stems found in more articles of the window than this are not used to find candidates (a
 /// candidate must share a rarer one): comparing against thousands of articles for one word
@@ -85,6 +85,9 @@ struct Unread {
     whole: f64,
     /// In the titles alone.
     title: f64,
+    /// In the whole texts, through the query's key stems that an entry may hold as a date or
+    /// boilerplate (in none of its postings): at most the entry's own [`Meta::loose`].
+    mismatch: f64,
 }
 
 /// What the candidate loop reads of every touched entry, kept in a list of its own.
@@ -92,6 +95,31 @@ struct Meta {
     millis: i64,
     total: f64,
     title_total: f64,
+    /// The weight of the entry's stems that are in none of its postings but may be a key stem
+    /// of a query (dates and boilerplate): what the whole texts may share unread.
+    loose: f64,
+}
+
+impl Meta {
+    fn of(fp: &Fingerprint, millis: i64) -> Meta {
+        let any_key = fp.tokens().iter().any(|t| is_key(t.class));
+        let loose = if any_key {
+            fp.tokens()
+                .iter()
+                .filter(|t| matches!(t.class, Class::Date | Class::Boiler))
+                .map(FpToken::weight)
+                .sum()
+        } else {
+            // Every stem of a text without keys is posted.
+            0.0
+        };
+        Meta {
+            millis,
+            total: fp.total(),
+            title_total: fp.title_total(),
+            loose,
+        }
+    }
 }
 
 /// The lightest totals among the entries held, kept as entries come and go (a monotonic
@@ -275,11 +303,7 @@ impl StoryIndex {
         let millis = at.timestamp_millis();
         self.lightest.push(id, fp.total(), fp.title_total());
         self.counts.push_back(Counts::of(&fp));
-        self.meta.push_back(Meta {
-            millis,
-            total: fp.total(),
-            title_total: fp.title_total(),
-        });
+        self.meta.push_back(Meta::of(&fp, millis));
         self.entries.push_back(Entry { story, at, fp });
     }
 
@@ -400,6 +424,13 @@ impl StoryIndex {
                 (true, true) => Params::DEFAULT.key_mismatch(),
                 (true, false) => title,
             };
+            // The same in the whole texts, where a summary's stem counts too; bounded again
+            // per entry by what it holds outside its postings.
+            unread.mismatch += if any_key {
+                Params::DEFAULT.key_mismatch().min(weight)
+            } else {
+                weight
+            };
             let Some(list) = self.postings.get(&t.hash) else {
                 continue;
             };
@@ -459,10 +490,12 @@ impl StoryIndex {
             // query's does not make their titles alike.
             let [whole, title] = shared[k];
             let whole = f64::from(whole) * (1.0 + 1e-5) + q.unread.whole;
+            let title = f64::from(title) * (1.0 + 1e-5) + q.unread.title;
             // A title shares no more than the whole text: the titles' own bound, with its
             // allowance for unindexed dates, only helps when ledes share more than titles.
-            let title = (f64::from(title) * (1.0 + 1e-5) + q.unread.title).min(whole);
-            if whole < floor && title < floor_title {
+            if whole + q.unread.mismatch < floor
+                && title.min(whole + q.unread.mismatch) < floor_title
+            {
                 continue;
             }
             // Dates and totals sit apart from the fingerprints: the rest of the candidates are
@@ -473,6 +506,8 @@ impl StoryIndex {
             {
                 continue;
             }
+            let whole = whole + q.unread.mismatch.min(meta.loose);
+            let title = title.min(whole);
             if whole < needed * total.min(meta.total)
                 && title < needed * title_total.min(meta.title_total)
             {
