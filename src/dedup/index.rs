@@ -90,25 +90,32 @@ struct Unread {
     mismatch: f64,
 }
 
-/// What the candidate loop reads of every touched entry, kept in a list of its own.
+/// What the candidate loop reads of every touched entry, kept in a list of its own, one cache
+/// line each: the touched entries are read in no useful order, and each read is a miss (the
+/// counts in a list of their own made it two).
+#[repr(align(64))]
 struct Meta {
     millis: i64,
     total: f64,
     title_total: f64,
     /// The weight of the entry's stems that are in none of its postings but may be a key stem
-    /// of a query (dates and boilerplate): what the whole texts may share unread.
-    loose: f64,
+    /// of a query (dates and boilerplate): what the whole texts may share unread. Rounded up.
+    loose: f32,
+    counts: Counts,
 }
 
 impl Meta {
     fn of(fp: &Fingerprint, millis: i64) -> Meta {
         let any_key = fp.tokens().iter().any(|t| is_key(t.class));
         let loose = if any_key {
-            fp.tokens()
+            let loose: f64 = fp
+                .tokens()
                 .iter()
                 .filter(|t| matches!(t.class, Class::Date | Class::Boiler))
                 .map(FpToken::weight)
-                .sum()
+                .sum();
+            // An `f32` a hair above, so that it still bounds.
+            (loose * (1.0 + 1e-5)) as f32
         } else {
             // Every stem of a text without keys is posted.
             0.0
@@ -118,6 +125,7 @@ impl Meta {
             total: fp.total(),
             title_total: fp.title_total(),
             loose,
+            counts: Counts::of(fp),
         }
     }
 }
@@ -165,8 +173,13 @@ impl Lightest {
 struct Counts {
     /// One bit per stem hash of the entry ([`bloom_bit`]): a bit unset means the stem is absent.
     bloom: u128,
-    /// The title's numbers that can conflict, (stem hash, kind bit); `None` past three.
-    numbers: Option<([(u64, u8); 3], usize)>,
+    /// The low half of the stem hashes of the title's numbers that can conflict: a query stem
+    /// with the same low half counts as a match, so the veto stays sure.
+    numbers: [u32; 3],
+    /// Their kind bits.
+    kinds: [u8; 3],
+    /// How many; [`Counts::MANY`] past three.
+    len: u8,
 }
 
 fn bloom_bit(hash: u64) -> u128 {
@@ -181,34 +194,39 @@ impl Counts {
             .tokens()
             .iter()
             .fold(0, |bloom, t| bloom | bloom_bit(t.hash));
-        let mut numbers = [(0, 0); 3];
-        let mut len = 0;
-        for number in fp.title_numbers() {
-            if len == numbers.len() {
-                return Counts {
-                    bloom,
-                    numbers: None,
-                };
-            }
-            numbers[len] = number;
-            len += 1;
-        }
-        Counts {
+        let mut counts = Counts {
             bloom,
-            numbers: Some((numbers, len)),
+            numbers: [0; 3],
+            kinds: [0; 3],
+            len: 0,
+        };
+        for (hash, kind) in fp.title_numbers() {
+            let len = usize::from(counts.len);
+            if len == counts.numbers.len() {
+                counts.len = Counts::MANY;
+                break;
+            }
+            counts.numbers[len] = hash as u32;
+            counts.kinds[len] = kind;
+            counts.len += 1;
         }
+        counts
     }
+
+    const MANY: u8 = u8::MAX;
 
     /// Do the titles surely disagree on a count, a day or a year (the similarity's number
     /// veto)? Only when both sides surely lack one of the other's of one kind: a hash the query
     /// holds, or a bloom bit set, counts as a match, so `true` implies the veto.
     fn conflict(&self, query: &Fingerprint) -> bool {
-        let Some((numbers, len)) = &self.numbers else {
+        if self.len == Counts::MANY {
             return false;
-        };
-        let theirs = numbers[..*len]
+        }
+        let len = usize::from(self.len);
+        let theirs = self.numbers[..len]
             .iter()
-            .filter(|(hash, _)| !query.has_hash(*hash))
+            .zip(&self.kinds)
+            .filter(|&(&low, _)| !query.tokens().iter().any(|t| t.hash as u32 == low))
             .fold(0u8, |kinds, (_, kind)| kinds | kind);
         theirs != 0
             && query
@@ -234,8 +252,6 @@ pub struct StoryIndex {
     entries: VecDeque<Entry>,
     /// `meta[k]` describes `entries[k]`.
     meta: VecDeque<Meta>,
-    /// `counts[k]` describes `entries[k]`'s numbers.
-    counts: VecDeque<Counts>,
     first_id: u64,
     /// Stem hash → (entry id, weight of the stem in that entry), ids ascending. Two stems
     /// with one hash would only add candidates, which the similarity then sorts out. Weights
@@ -254,7 +270,6 @@ impl StoryIndex {
             threshold,
             entries: VecDeque::new(),
             meta: VecDeque::new(),
-            counts: VecDeque::new(),
             first_id: 0,
             postings: Postings::default(),
             lightest: Lightest::default(),
@@ -302,7 +317,6 @@ impl StoryIndex {
         }
         let millis = at.timestamp_millis();
         self.lightest.push(id, fp.total(), fp.title_total());
-        self.counts.push_back(Counts::of(&fp));
         self.meta.push_back(Meta::of(&fp, millis));
         self.entries.push_back(Entry { story, at, fp });
     }
@@ -314,7 +328,6 @@ impl StoryIndex {
         while self.entries.front().is_some_and(|e| e.at < cutoff) {
             let entry = self.entries.pop_front().expect("checked");
             self.meta.pop_front();
-            self.counts.pop_front();
             let id = self.first_id;
             self.first_id += 1;
             self.lightest.pop(id);
@@ -506,7 +519,7 @@ impl StoryIndex {
             {
                 continue;
             }
-            let whole = whole + q.unread.mismatch.min(meta.loose);
+            let whole = whole + q.unread.mismatch.min(f64::from(meta.loose));
             let title = title.min(whole);
             if whole < needed * total.min(meta.total)
                 && title < needed * title_total.min(meta.title_total)
@@ -525,7 +538,7 @@ impl StoryIndex {
                 upper(whole, total, meta.total).max(upper(title, title_total, meta.title_total));
             // A count veto lowers any score by its factor (a sequel's too): at the default
             // weights, out of reach of a merge.
-            if upper >= q.threshold && self.counts[k].conflict(q.fp) {
+            if upper >= q.threshold && meta.counts.conflict(q.fp) {
                 upper = upper.min(1.0) * p.conflict;
             }
             if upper >= q.threshold {
