@@ -139,11 +139,17 @@ struct Lightest {
     whole: VecDeque<(u64, f64)>,
     /// The same for the titles' totals.
     title: VecDeque<(u64, f64)>,
+    /// The same for the entries' [`Meta::loose`] weights, negated: the front is the loosest.
+    loose: VecDeque<(u64, f64)>,
 }
 
 impl Lightest {
-    fn push(&mut self, id: u64, whole: f64, title: f64) {
-        for (queue, total) in [(&mut self.whole, whole), (&mut self.title, title)] {
+    fn push(&mut self, id: u64, whole: f64, title: f64, loose: f64) {
+        for (queue, total) in [
+            (&mut self.whole, whole),
+            (&mut self.title, title),
+            (&mut self.loose, -loose),
+        ] {
             while queue.back().is_some_and(|&(_, t)| t >= total) {
                 queue.pop_back();
             }
@@ -153,7 +159,7 @@ impl Lightest {
 
     /// Entry `id`, the oldest held, leaves.
     fn pop(&mut self, id: u64) {
-        for queue in [&mut self.whole, &mut self.title] {
+        for queue in [&mut self.whole, &mut self.title, &mut self.loose] {
             if queue.front().is_some_and(|&(i, _)| i == id) {
                 queue.pop_front();
             }
@@ -164,6 +170,11 @@ impl Lightest {
     fn totals(&self) -> (f64, f64) {
         let front = |queue: &VecDeque<(u64, f64)>| queue.front().map_or(0.0, |&(_, t)| t);
         (front(&self.whole), front(&self.title))
+    }
+
+    /// The largest [`Meta::loose`] among the entries held (0 with nothing held).
+    fn loosest(&self) -> f64 {
+        self.loose.front().map_or(0.0, |&(_, t)| -t)
     }
 }
 
@@ -316,8 +327,10 @@ impl StoryIndex {
                 .push_back((id as u32, if in_title { weight } else { -weight }));
         }
         let millis = at.timestamp_millis();
-        self.lightest.push(id, fp.total(), fp.title_total());
-        self.meta.push_back(Meta::of(&fp, millis));
+        let meta = Meta::of(&fp, millis);
+        self.lightest
+            .push(id, fp.total(), fp.title_total(), f64::from(meta.loose));
+        self.meta.push_back(meta);
         self.entries.push_back(Entry { story, at, fp });
     }
 
@@ -494,6 +507,9 @@ impl StoryIndex {
         let (lightest, lightest_title) = self.lightest.totals();
         let floor = needed * total.min(lightest);
         let floor_title = needed * title_total.min(lightest_title);
+        // What the whole texts may share through stems an entry holds as dates or boilerplate,
+        // before reading the entry's own: no more than the loosest entry held.
+        let mismatch = q.unread.mismatch.min(self.lightest.loosest());
         out.clear();
         for &k in touched {
             // The vetoes only lower the weighted overlap, whose upper bound follows from the
@@ -506,9 +522,7 @@ impl StoryIndex {
             let title = f64::from(title) * (1.0 + 1e-5) + q.unread.title;
             // A title shares no more than the whole text: the titles' own bound, with its
             // allowance for unindexed dates, only helps when ledes share more than titles.
-            if whole + q.unread.mismatch < floor
-                && title.min(whole + q.unread.mismatch) < floor_title
-            {
+            if whole + mismatch < floor && title.min(whole + mismatch) < floor_title {
                 continue;
             }
             // Dates and totals sit apart from the fingerprints: the rest of the candidates are
@@ -611,7 +625,7 @@ mod tests {
         assert_eq!(lightest.totals(), (0.0, 0.0));
         let mut first = 0;
         for (id, &(whole, title)) in totals.iter().enumerate() {
-            lightest.push(id as u64, whole, title);
+            lightest.push(id as u64, whole, title, title - whole);
             if id % 3 == 2 {
                 lightest.pop(first as u64);
                 first += 1;
@@ -623,6 +637,8 @@ mod tests {
                 (min(|t| t.0), min(|t| t.1)),
                 "after {id}"
             );
+            // The loosest is a maximum: the smallest of the negated weights.
+            assert_eq!(lightest.loosest(), -min(|t| t.0 - t.1), "after {id}");
         }
     }
 }
