@@ -1,7 +1,5 @@
 //! What story merging keeps of an article, and how two of them compare.
 
-use foldhash::{HashMap, HashMapExt};
-
 use super::analyse::{Class, analyse_folded};
 use super::slots::{self, Slot};
 use crate::text;
@@ -180,7 +178,8 @@ pub struct Fingerprint {
 /// Builds the fingerprint of an article from its title and summary (plain text; either may be
 /// empty).
 pub fn fingerprint(title: &str, summary: &str) -> Fingerprint {
-    let mut by_stem: HashMap<String, FpToken> = HashMap::new();
+    // Every reading, in text order (the title's first); merged per stem below.
+    let mut readings: Vec<FpToken> = Vec::new();
     let mut runs: Vec<(Vec<String>, bool, bool)> = Vec::new();
     let title_words = text::folded_words(title);
     for (text, in_title) in [(title, true), (lede(summary, SUMMARY_BYTES), false)] {
@@ -204,27 +203,29 @@ pub fn fingerprint(title: &str, summary: &str) -> Fingerprint {
                     run.push(t.stem.clone());
                 }
             }
-            // The heavier reading of a stem said twice wins; the stem is hashed only once.
-            match by_stem.get_mut(t.stem.as_str()) {
-                Some(old) => {
-                    if Params::DEFAULT.weight_of(t.class, in_title) > old.weight() {
-                        old.class = t.class;
-                        old.in_title = in_title;
-                    }
-                    old.in_title |= in_title;
-                }
-                None => {
-                    let token = FpToken::new(t.stem.clone(), t.class, in_title);
-                    by_stem.insert(t.stem, token);
-                }
-            }
+            readings.push(FpToken::new(t.stem, t.class, in_title));
         }
         if !run.is_empty() {
             runs.push((run, dateline, in_title));
         }
     }
-    let mut tokens: Vec<FpToken> = by_stem.into_values().collect();
-    tokens.sort_by(|a, b| a.key().cmp(&b.key()));
+    // A stable sort keeps a stem's readings in text order: a sorted list merged in place costs
+    // less than a map from stems (their hashing, a second copy of each).
+    readings.sort_by(|a, b| a.key().cmp(&b.key()));
+    let mut tokens: Vec<FpToken> = Vec::with_capacity(readings.len());
+    for t in readings {
+        match tokens.last_mut() {
+            // The heavier reading of a stem said twice wins.
+            Some(old) if old.hash == t.hash && old.stem == t.stem => {
+                if Params::DEFAULT.weight(&t) > old.weight() {
+                    old.class = t.class;
+                    old.in_title = t.in_title;
+                }
+                old.in_title |= t.in_title;
+            }
+            _ => tokens.push(t),
+        }
+    }
     let mut names: Vec<Name> = Vec::new();
     for (run, dateline, in_title) in runs {
         // The tokens are sorted by key: a name's few stems are found by binary search.
@@ -311,13 +312,6 @@ impl Fingerprint {
             .binary_search_by(|t| t.key().cmp(&key))
             .ok()
             .map(|i| &self.tokens[i])
-    }
-
-    /// Does this fingerprint hold the stem of `t` (found by its hash, computed once)?
-    fn has(&self, t: &FpToken) -> bool {
-        self.tokens
-            .binary_search_by(|x| x.key().cmp(&t.key()))
-            .is_ok()
     }
 
     /// `fp1 stem:c stem:c …|0.1 *4 +7` — tokens with their class code (upper case when the
@@ -557,7 +551,9 @@ fn numbers_conflict(a: &Fingerprint, b: &Fingerprint) -> bool {
     let unmatched = |x: &Fingerprint, y: &Fingerprint| {
         x.numbers
             .iter()
-            .filter(|&&(i, _)| !y.has(&x.tokens[i as usize]))
+            // By hash alone, as the overlap compares stems: a binary search on strings cost
+            // more than the rest of the veto.
+            .filter(|&&(i, _)| !y.has_hash(x.tokens[i as usize].hash))
             .fold(0u8, |kinds, &(_, kind)| kinds | kind)
     };
     let kinds = unmatched(a, b);

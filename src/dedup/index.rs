@@ -9,7 +9,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use chrono::{DateTime, Duration, Utc};
 
 use super::analyse::Class;
-use super::fingerprint::{Fingerprint, Params, follows, similarity_reaching};
+use super::fingerprint::{Fingerprint, FpToken, Params, follows, similarity_reaching};
 
 /// Stems found in more articles of the window than this are not used to find candidates (a
 /// candidate must share a rarer one): comparing against thousands of articles for one word
@@ -85,13 +85,49 @@ struct Unread {
     whole: f64,
     /// In the titles alone.
     title: f64,
+    /// In the whole texts, through the query's key stems that an entry may hold as a date or
+    /// boilerplate (in none of its postings): at most the entry's own [`Meta::loose`].
+    mismatch: f64,
 }
 
-/// What the candidate loop reads of every touched entry, kept in a list of its own.
+/// What the candidate loop reads of every touched entry, kept in a list of its own, one cache
+/// line each: the touched entries are read in no useful order, and each read is a miss (the
+/// counts in a list of their own made it two).
+#[repr(align(64))]
 struct Meta {
     millis: i64,
     total: f64,
     title_total: f64,
+    /// The weight of the entry's stems that are in none of its postings but may be a key stem
+    /// of a query (dates and boilerplate): what the whole texts may share unread. Rounded up.
+    loose: f32,
+    counts: Counts,
+}
+
+impl Meta {
+    fn of(fp: &Fingerprint, millis: i64) -> Meta {
+        let any_key = fp.tokens().iter().any(|t| is_key(t.class));
+        let loose = if any_key {
+            let loose: f64 = fp
+                .tokens()
+                .iter()
+                .filter(|t| matches!(t.class, Class::Date | Class::Boiler))
+                .map(FpToken::weight)
+                .sum();
+            // An `f32` a hair above, so that it still bounds.
+            (loose * (1.0 + 1e-5)) as f32
+        } else {
+            // Every stem of a text without keys is posted.
+            0.0
+        };
+        Meta {
+            millis,
+            total: fp.total(),
+            title_total: fp.title_total(),
+            loose,
+            counts: Counts::of(fp),
+        }
+    }
 }
 
 /// The lightest totals among the entries held, kept as entries come and go (a monotonic
@@ -103,11 +139,17 @@ struct Lightest {
     whole: VecDeque<(u64, f64)>,
     /// The same for the titles' totals.
     title: VecDeque<(u64, f64)>,
+    /// The same for the entries' [`Meta::loose`] weights, negated: the front is the loosest.
+    loose: VecDeque<(u64, f64)>,
 }
 
 impl Lightest {
-    fn push(&mut self, id: u64, whole: f64, title: f64) {
-        for (queue, total) in [(&mut self.whole, whole), (&mut self.title, title)] {
+    fn push(&mut self, id: u64, whole: f64, title: f64, loose: f64) {
+        for (queue, total) in [
+            (&mut self.whole, whole),
+            (&mut self.title, title),
+            (&mut self.loose, -loose),
+        ] {
             while queue.back().is_some_and(|&(_, t)| t >= total) {
                 queue.pop_back();
             }
@@ -117,7 +159,7 @@ impl Lightest {
 
     /// Entry `id`, the oldest held, leaves.
     fn pop(&mut self, id: u64) {
-        for queue in [&mut self.whole, &mut self.title] {
+        for queue in [&mut self.whole, &mut self.title, &mut self.loose] {
             if queue.front().is_some_and(|&(i, _)| i == id) {
                 queue.pop_front();
             }
@@ -129,6 +171,11 @@ impl Lightest {
         let front = |queue: &VecDeque<(u64, f64)>| queue.front().map_or(0.0, |&(_, t)| t);
         (front(&self.whole), front(&self.title))
     }
+
+    /// The largest [`Meta::loose`] among the entries held (0 with nothing held).
+    fn loosest(&self) -> f64 {
+        self.loose.front().map_or(0.0, |&(_, t)| -t)
+    }
 }
 
 /// What the count veto needs of an entry, read only for the candidates whose bound reaches the
@@ -137,8 +184,13 @@ impl Lightest {
 struct Counts {
     /// One bit per stem hash of the entry ([`bloom_bit`]): a bit unset means the stem is absent.
     bloom: u128,
-    /// The title's numbers that can conflict, (stem hash, kind bit); `None` past three.
-    numbers: Option<([(u64, u8); 3], usize)>,
+    /// The low half of the stem hashes of the title's numbers that can conflict: a query stem
+    /// with the same low half counts as a match, so the veto stays sure.
+    numbers: [u32; 3],
+    /// Their kind bits.
+    kinds: [u8; 3],
+    /// How many; [`Counts::MANY`] past three.
+    len: u8,
 }
 
 fn bloom_bit(hash: u64) -> u128 {
@@ -153,34 +205,39 @@ impl Counts {
             .tokens()
             .iter()
             .fold(0, |bloom, t| bloom | bloom_bit(t.hash));
-        let mut numbers = [(0, 0); 3];
-        let mut len = 0;
-        for number in fp.title_numbers() {
-            if len == numbers.len() {
-                return Counts {
-                    bloom,
-                    numbers: None,
-                };
-            }
-            numbers[len] = number;
-            len += 1;
-        }
-        Counts {
+        let mut counts = Counts {
             bloom,
-            numbers: Some((numbers, len)),
+            numbers: [0; 3],
+            kinds: [0; 3],
+            len: 0,
+        };
+        for (hash, kind) in fp.title_numbers() {
+            let len = usize::from(counts.len);
+            if len == counts.numbers.len() {
+                counts.len = Counts::MANY;
+                break;
+            }
+            counts.numbers[len] = hash as u32;
+            counts.kinds[len] = kind;
+            counts.len += 1;
         }
+        counts
     }
+
+    const MANY: u8 = u8::MAX;
 
     /// Do the titles surely disagree on a count, a day or a year (the similarity's number
     /// veto)? Only when both sides surely lack one of the other's of one kind: a hash the query
     /// holds, or a bloom bit set, counts as a match, so `true` implies the veto.
     fn conflict(&self, query: &Fingerprint) -> bool {
-        let Some((numbers, len)) = &self.numbers else {
+        if self.len == Counts::MANY {
             return false;
-        };
-        let theirs = numbers[..*len]
+        }
+        let len = usize::from(self.len);
+        let theirs = self.numbers[..len]
             .iter()
-            .filter(|(hash, _)| !query.has_hash(*hash))
+            .zip(&self.kinds)
+            .filter(|&(&low, _)| !query.tokens().iter().any(|t| t.hash as u32 == low))
             .fold(0u8, |kinds, (_, kind)| kinds | kind);
         theirs != 0
             && query
@@ -206,8 +263,6 @@ pub struct StoryIndex {
     entries: VecDeque<Entry>,
     /// `meta[k]` describes `entries[k]`.
     meta: VecDeque<Meta>,
-    /// `counts[k]` describes `entries[k]`'s numbers.
-    counts: VecDeque<Counts>,
     first_id: u64,
     /// Stem hash → (entry id, weight of the stem in that entry), ids ascending. Two stems
     /// with one hash would only add candidates, which the similarity then sorts out. Weights
@@ -226,7 +281,6 @@ impl StoryIndex {
             threshold,
             entries: VecDeque::new(),
             meta: VecDeque::new(),
-            counts: VecDeque::new(),
             first_id: 0,
             postings: Postings::default(),
             lightest: Lightest::default(),
@@ -273,13 +327,10 @@ impl StoryIndex {
                 .push_back((id as u32, if in_title { weight } else { -weight }));
         }
         let millis = at.timestamp_millis();
-        self.lightest.push(id, fp.total(), fp.title_total());
-        self.counts.push_back(Counts::of(&fp));
-        self.meta.push_back(Meta {
-            millis,
-            total: fp.total(),
-            title_total: fp.title_total(),
-        });
+        let meta = Meta::of(&fp, millis);
+        self.lightest
+            .push(id, fp.total(), fp.title_total(), f64::from(meta.loose));
+        self.meta.push_back(meta);
         self.entries.push_back(Entry { story, at, fp });
     }
 
@@ -290,7 +341,6 @@ impl StoryIndex {
         while self.entries.front().is_some_and(|e| e.at < cutoff) {
             let entry = self.entries.pop_front().expect("checked");
             self.meta.pop_front();
-            self.counts.pop_front();
             let id = self.first_id;
             self.first_id += 1;
             self.lightest.pop(id);
@@ -400,6 +450,13 @@ impl StoryIndex {
                 (true, true) => Params::DEFAULT.key_mismatch(),
                 (true, false) => title,
             };
+            // The same in the whole texts, where a summary's stem counts too; bounded again
+            // per entry by what it holds outside its postings.
+            unread.mismatch += if any_key {
+                Params::DEFAULT.key_mismatch().min(weight)
+            } else {
+                weight
+            };
             let Some(list) = self.postings.get(&t.hash) else {
                 continue;
             };
@@ -450,6 +507,9 @@ impl StoryIndex {
         let (lightest, lightest_title) = self.lightest.totals();
         let floor = needed * total.min(lightest);
         let floor_title = needed * title_total.min(lightest_title);
+        // What the whole texts may share through stems an entry holds as dates or boilerplate,
+        // before reading the entry's own: no more than the loosest entry held.
+        let mismatch = q.unread.mismatch.min(self.lightest.loosest());
         out.clear();
         for &k in touched {
             // The vetoes only lower the weighted overlap, whose upper bound follows from the
@@ -459,10 +519,10 @@ impl StoryIndex {
             // query's does not make their titles alike.
             let [whole, title] = shared[k];
             let whole = f64::from(whole) * (1.0 + 1e-5) + q.unread.whole;
+            let title = f64::from(title) * (1.0 + 1e-5) + q.unread.title;
             // A title shares no more than the whole text: the titles' own bound, with its
             // allowance for unindexed dates, only helps when ledes share more than titles.
-            let title = (f64::from(title) * (1.0 + 1e-5) + q.unread.title).min(whole);
-            if whole < floor && title < floor_title {
+            if whole + mismatch < floor && title.min(whole + mismatch) < floor_title {
                 continue;
             }
             // Dates and totals sit apart from the fingerprints: the rest of the candidates are
@@ -473,6 +533,8 @@ impl StoryIndex {
             {
                 continue;
             }
+            let whole = whole + q.unread.mismatch.min(f64::from(meta.loose));
+            let title = title.min(whole);
             if whole < needed * total.min(meta.total)
                 && title < needed * title_total.min(meta.title_total)
             {
@@ -490,7 +552,7 @@ impl StoryIndex {
                 upper(whole, total, meta.total).max(upper(title, title_total, meta.title_total));
             // A count veto lowers any score by its factor (a sequel's too): at the default
             // weights, out of reach of a merge.
-            if upper >= q.threshold && self.counts[k].conflict(q.fp) {
+            if upper >= q.threshold && meta.counts.conflict(q.fp) {
                 upper = upper.min(1.0) * p.conflict;
             }
             if upper >= q.threshold {
@@ -563,7 +625,7 @@ mod tests {
         assert_eq!(lightest.totals(), (0.0, 0.0));
         let mut first = 0;
         for (id, &(whole, title)) in totals.iter().enumerate() {
-            lightest.push(id as u64, whole, title);
+            lightest.push(id as u64, whole, title, title - whole);
             if id % 3 == 2 {
                 lightest.pop(first as u64);
                 first += 1;
@@ -575,6 +637,8 @@ mod tests {
                 (min(|t| t.0), min(|t| t.1)),
                 "after {id}"
             );
+            // The loosest is a maximum: the smallest of the negated weights.
+            assert_eq!(lightest.loosest(), -min(|t| t.0 - t.1), "after {id}");
         }
     }
 }

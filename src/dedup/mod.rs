@@ -37,6 +37,8 @@ pub(crate) mod body;
 pub(crate) mod eval;
 mod fingerprint;
 mod index;
+#[cfg(test)]
+mod index_reference;
 mod named;
 pub(crate) mod slots;
 
