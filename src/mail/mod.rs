@@ -68,8 +68,8 @@ impl SmtpFailure {
         }
     }
 
-    /// The same failure, known to have come while the final dot was still held (`held`):
-    /// the server has no complete message, so nothing was delivered.
+    /// The same failure, known to have come before the final dot was written (`held`): the
+    /// server has no complete message, so nothing was delivered.
     fn before_the_dot(self) -> SmtpFailure {
         match self {
             SmtpFailure::ReplyLost(error) => SmtpFailure::Smtp(error),
@@ -322,12 +322,19 @@ impl SmtpSession {
             if go {
                 gate.release();
                 Some(match early {
-                    Some(result) => result.map(|r| r.map_err(SmtpFailure::before_the_dot)),
+                    Some(result) => result,
                     None => exchange.await,
                 })
             } else {
                 None
             }
+        };
+        // Failed while the dot was still held (or its write failed): the server has no
+        // complete message, so nothing was delivered and a retry is safe.
+        let result = if gate.dot_out() {
+            result
+        } else {
+            result.map(|r| r.map(|r| r.map_err(SmtpFailure::before_the_dot)))
         };
         gate.disarm();
         if matches!(result, Some(Ok(_))) {
@@ -493,6 +500,9 @@ mod tests {
         AtMail,
         /// Hangs up on RCPT TO, without a reply.
         AtRcpt,
+        /// Resets the connection once the message starts to arrive, before its final dot
+        /// (which the ledger holds back until then: its write fails).
+        ResetBeforeDot,
         /// Takes the message (final dot received), then hangs up without a reply.
         AfterDot,
         /// Answers the final dot with a line that is no SMTP reply.
@@ -507,9 +517,14 @@ mod tests {
         listener: tokio::net::TcpListener,
         pipelining: bool,
         fault: Break,
+        reset: Arc<tokio::sync::Notify>,
     ) -> bool {
         use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
         let (socket, _) = listener.accept().await.unwrap();
+        if fault == Break::ResetBeforeDot {
+            // Closing then sends a reset.
+            socket.set_zero_linger().unwrap();
+        }
         let (read, mut write) = socket.into_split();
         let mut lines = BufReader::new(read);
         let mut line = String::new();
@@ -521,6 +536,11 @@ mod tests {
                 return false;
             }
             let reply: &[u8] = if in_data {
+                if fault == Break::ResetBeforeDot {
+                    drop(lines.into_inner().reunite(write).unwrap());
+                    reset.notify_one();
+                    return false;
+                }
                 if line != ".\r\n" {
                     continue;
                 }
@@ -559,7 +579,17 @@ mod tests {
     async fn broken_transaction(pipelining: bool, fault: Break) -> (SmtpFailure, bool) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        let server = tokio::spawn(breaking_server(listener, pipelining, fault));
+        let reset = Arc::new(tokio::sync::Notify::new());
+        let server = tokio::spawn(breaking_server(listener, pipelining, fault, reset.clone()));
+        // The ledger's commit is durable at once, or, for a reset before the dot, once the
+        // reset has reached veille.
+        let durable = async {
+            if fault == Break::ResetBeforeDot {
+                reset.notified().await;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            true
+        };
         let settings: MailSettings = toml::from_str(&format!(
             "from = \"lettre@ressources.example\"\nsmtp = \"smtp://127.0.0.1:{port}\"\n\
              timeout_secs = 5"
@@ -577,7 +607,7 @@ mod tests {
                 message.envelope(),
                 &message.formatted(),
                 Duration::from_secs(5),
-                std::future::ready(true),
+                durable,
             )
             .await
             .expect("ledger said yes")
@@ -593,6 +623,7 @@ mod tests {
             for (fault, reply_lost) in [
                 (Break::AtMail, false),
                 (Break::AtRcpt, false),
+                (Break::ResetBeforeDot, false),
                 (Break::AfterDot, true),
                 (Break::GarbledAfterDot, true),
                 (Break::RefusedAfterDot, false),
@@ -602,7 +633,8 @@ mod tests {
                 assert_eq!(failure.is_reply_lost(), reply_lost, "{what} : {failure}");
                 assert!(!failure.is_permanent() && !failure.is_timeout(), "{what}");
                 // A break before the message is no delivery: the recipient is retried.
-                assert_eq!(received, fault != Break::AtMail && fault != Break::AtRcpt);
+                let before = [Break::AtMail, Break::AtRcpt, Break::ResetBeforeDot];
+                assert_eq!(received, !before.contains(&fault), "{what}");
                 if fault == Break::RefusedAfterDot {
                     // A reply keeps its meaning: a 4xx after the dot is a temporary refusal.
                     assert!(
