@@ -697,8 +697,8 @@ fn broken_connections(pipelining: bool) {
     let sink = held_sink::HeldSink::start_with(
         pipelining,
         held_sink::Faults {
-            silent_after_dot: Some(lost.into()),
-            hang_up_at_rcpt: Some(cut.into()),
+            silent_after_dot: vec![lost.into()],
+            hang_up_at_rcpt: vec![cut.into()],
         },
     );
     let (_server, ws) = support::mail_workspace(
@@ -754,6 +754,51 @@ fn broken_connections(pipelining: bool) {
     assert_eq!(addresses(&resent, "uncertain"), Vec::<String>::new());
     assert_eq!(resent["sent"], 20, "{resent:#}");
     every(2);
+}
+
+#[test]
+fn a_test_copy_whose_reply_is_lost_is_reported_uncertain() {
+    let lost = "relecture@exemple.fr";
+    let cut = "relecture-bis@exemple.fr";
+    let sink = held_sink::HeldSink::start_with(
+        false,
+        held_sink::Faults {
+            // Twice: once for the text report, once for the JSON one.
+            silent_after_dot: vec![lost.into(), lost.into()],
+            hang_up_at_rcpt: vec![cut.into()],
+        },
+    );
+    let (_server, ws) = support::mail_workspace(&sink.url(), "", "");
+    ws.ready_to_send(&csv_of(1));
+    // A test copy that did not surely go is a failure (exit 1), with its JSON report.
+    let test = |to: &str, json: bool| {
+        let mut args = vec!["edition", "send", "flash-info/1", "--test", to];
+        if json {
+            args.push("--json");
+        }
+        let out = ws.run(&args);
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let report = |to: &str| -> serde_json::Value { serde_json::from_str(&test(to, true)).unwrap() };
+    // Taken by the server, but its reply never came: the curator is told it may have gone.
+    let text = test(lost, false);
+    assert!(
+        text.contains("issue incertaine") && text.contains("la copie a pu arriver"),
+        "{text}"
+    );
+    let report = report(lost);
+    assert_eq!(addresses(&report, "uncertain"), [lost], "{report:#}");
+    assert_eq!(report["sent"], 0, "{report:#}");
+    assert_eq!(report["failed"], serde_json::json!([]), "{report:#}");
+    // Cut before the message: it did not go, a temporary failure.
+    let report: serde_json::Value = serde_json::from_str(&test(cut, true)).unwrap();
+    assert_eq!(addresses(&report, "uncertain"), Vec::<String>::new());
+    let failed = report["failed"].as_array().unwrap();
+    assert_eq!(failed.len(), 1, "{report:#}");
+    assert_eq!(failed[0]["email"], cut);
+    assert_eq!(failed[0]["state"], "failed_temp", "{report:#}");
+    assert_eq!(sink.seen(|s| s.delivered.clone()), [lost, lost]);
 }
 
 #[test]

@@ -21,14 +21,15 @@ pub(crate) struct Seen {
     pub(crate) cut: Vec<String>,
 }
 
-/// Connections broken on purpose, each once (the client's next try is served normally).
+/// Connections broken on purpose, once per address listed (the client's next try for it is
+/// served normally).
 #[derive(Default)]
 pub(crate) struct Faults {
-    /// Takes this recipient's message (final dot received: delivered), then closes the
+    /// Takes these recipients' messages (final dot received: delivered), then closes the
     /// connection without replying: the client cannot know the message went.
-    pub(crate) silent_after_dot: Option<String>,
-    /// Closes the connection instead of answering this recipient's RCPT TO: nothing went.
-    pub(crate) hang_up_at_rcpt: Option<String>,
+    pub(crate) silent_after_dot: Vec<String>,
+    /// Closes the connection instead of answering these recipients' RCPT TO: nothing went.
+    pub(crate) hang_up_at_rcpt: Vec<String>,
 }
 
 pub(crate) struct HeldSink {
@@ -67,11 +68,11 @@ impl HeldSink {
 }
 
 /// Whether `fault` names `recipient`; if so it is spent, and the cut recorded.
-fn strikes(fault: &mut Option<String>, recipient: &str, seen: &Mutex<Seen>) -> bool {
-    if fault.as_deref() != Some(recipient) {
+fn strikes(fault: &mut Vec<String>, recipient: &str, seen: &Mutex<Seen>) -> bool {
+    let Some(at) = fault.iter().position(|r| r == recipient) else {
         return false;
-    }
-    *fault = None;
+    };
+    fault.remove(at);
     seen.lock().unwrap().cut.push(recipient.to_string());
     true
 }
