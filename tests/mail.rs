@@ -671,6 +671,137 @@ fn refusals_are_classified(pipelining: bool) {
 }
 
 #[test]
+fn a_connection_broken_after_the_final_dot_is_uncertain_not_retried() {
+    // Without PIPELINING (one command per round trip) and with it: the same conclusions.
+    for pipelining in [false, true] {
+        broken_connections(pipelining);
+    }
+}
+
+/// The addresses of a send's JSON report under `key`.
+fn addresses(report: &serde_json::Value, key: &str) -> Vec<String> {
+    report[key]
+        .as_array()
+        .unwrap_or_else(|| panic!("{key} absent : {report:#}"))
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// One connection breaks after the server took a message (final dot received, no reply):
+/// that recipient may have it, so it is uncertain, not retried, resent only on demand.
+/// Another breaks at a RCPT TO: nothing went, so it is retried and delivered once.
+fn broken_connections(pipelining: bool) {
+    let lost = "abonne0003@exemple.fr";
+    let cut = "abonne0007@exemple.fr";
+    let sink = held_sink::HeldSink::start_with(
+        pipelining,
+        held_sink::Faults {
+            silent_after_dot: vec![lost.into()],
+            hang_up_at_rcpt: vec![cut.into()],
+        },
+    );
+    let (_server, ws) = support::mail_workspace(
+        &sink.url(),
+        "connections = 2\nper_second = 1000\nretry_secs = 1",
+        "",
+    );
+    ws.ready_to_send(&csv_of(20));
+    let every = |n_lost: usize| {
+        let received = counts(&sink.seen(|s| s.delivered.clone()));
+        assert_eq!(received.len(), 20, "pipelining {pipelining}");
+        for (address, n) in received {
+            let expected = if address == lost { n_lost } else { 1 };
+            assert_eq!(
+                n, expected,
+                "{address} reçu {n} fois (pipelining {pipelining})"
+            );
+        }
+    };
+
+    let report = ws.json(&["edition", "send", "flash-info/1", "--json"]);
+    let mut faults_struck = sink.seen(|s| s.cut.clone());
+    faults_struck.sort();
+    assert_eq!(faults_struck, [lost, cut], "{report:#}");
+    assert_eq!(addresses(&report, "uncertain"), [lost], "{report:#}");
+    assert_eq!(report["sent"], 19, "{report:#}");
+    assert_eq!(report["failed"], serde_json::json!([]), "{report:#}");
+    assert_eq!(report["pending_retry"], 0, "{report:#}");
+    every(1);
+    // The text report tells the curator, in French, how to resend.
+    let out = ws.run(&["edition", "send", "flash-info/1"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("1 envoi(s) incertain(s)") && text.contains(lost),
+        "{text}"
+    );
+    assert!(text.contains("--resend-uncertain"), "{text}");
+
+    // A second send leaves the uncertain recipient alone.
+    let again = ws.json(&["edition", "send", "flash-info/1", "--json"]);
+    assert_eq!(addresses(&again, "uncertain"), [lost], "{again:#}");
+    assert_eq!(again["sent"], 19, "{again:#}");
+    every(1);
+
+    // Asked for, it goes again (the curator accepts the risk of a second copy).
+    let resent = ws.json(&[
+        "edition",
+        "send",
+        "flash-info/1",
+        "--resend-uncertain",
+        "--json",
+    ]);
+    assert_eq!(addresses(&resent, "uncertain"), Vec::<String>::new());
+    assert_eq!(resent["sent"], 20, "{resent:#}");
+    every(2);
+}
+
+#[test]
+fn a_test_copy_whose_reply_is_lost_is_reported_uncertain() {
+    let lost = "relecture@exemple.fr";
+    let cut = "relecture-bis@exemple.fr";
+    let sink = held_sink::HeldSink::start_with(
+        false,
+        held_sink::Faults {
+            // Twice: once for the text report, once for the JSON one.
+            silent_after_dot: vec![lost.into(), lost.into()],
+            hang_up_at_rcpt: vec![cut.into()],
+        },
+    );
+    let (_server, ws) = support::mail_workspace(&sink.url(), "", "");
+    ws.ready_to_send(&csv_of(1));
+    // A test copy that did not surely go is a failure (exit 1), with its JSON report.
+    let test = |to: &str, json: bool| {
+        let mut args = vec!["edition", "send", "flash-info/1", "--test", to];
+        if json {
+            args.push("--json");
+        }
+        let out = ws.run(&args);
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let report = |to: &str| -> serde_json::Value { serde_json::from_str(&test(to, true)).unwrap() };
+    // Taken by the server, but its reply never came: the curator is told it may have gone.
+    let text = test(lost, false);
+    assert!(
+        text.contains("issue incertaine") && text.contains("la copie a pu arriver"),
+        "{text}"
+    );
+    let report = report(lost);
+    assert_eq!(addresses(&report, "uncertain"), [lost], "{report:#}");
+    assert_eq!(report["sent"], 0, "{report:#}");
+    assert_eq!(report["failed"], serde_json::json!([]), "{report:#}");
+    // Cut before the message: it did not go, a temporary failure.
+    let report: serde_json::Value = serde_json::from_str(&test(cut, true)).unwrap();
+    assert_eq!(addresses(&report, "uncertain"), Vec::<String>::new());
+    let failed = report["failed"].as_array().unwrap();
+    assert_eq!(failed.len(), 1, "{report:#}");
+    assert_eq!(failed[0]["email"], cut);
+    assert_eq!(failed[0]["state"], "failed_temp", "{report:#}");
+    assert_eq!(sink.seen(|s| s.delivered.clone()), [lost, lost]);
+}
+
+#[test]
 fn the_web_form_asks_for_confirmation_and_answers_alike() {
     let sink = Sink::start(&[]);
     let s = setup(&sink, "");

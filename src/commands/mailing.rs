@@ -459,6 +459,13 @@ impl std::fmt::Display for Sent {
                     for failure in &report.failed {
                         writeln!(out, "  {}", failure.reply.as_deref().unwrap_or(""))?;
                     }
+                    if !report.uncertain.is_empty() {
+                        writeln!(
+                            out,
+                            "  issue incertaine : le serveur n'a pas répondu (délai dépassé ou \
+                             connexion coupée après l'envoi du message) ; la copie a pu arriver"
+                        )?;
+                    }
                 }
                 return Ok(());
             }

@@ -30,6 +30,8 @@ struct GateState {
     /// A transaction is under way whose dot must wait for `release`.
     armed: bool,
     released: bool,
+    /// The armed transaction's final dot was written: from then on the server may deliver.
+    dot_out: bool,
     /// The last bytes written, so that a terminator split across writes is still seen.
     tail: Vec<u8>,
     waiting: Option<Waker>,
@@ -43,6 +45,13 @@ impl Gate {
         let mut state = self.lock();
         state.armed = true;
         state.released = false;
+        state.dot_out = false;
+    }
+
+    /// Whether the armed transaction's final dot has been written; until then a failure
+    /// cannot have been preceded by a delivery.
+    pub(crate) fn dot_out(&self) -> bool {
+        self.lock().dot_out
     }
 
     /// Lets the held dot (and what follows) go.
@@ -125,6 +134,9 @@ impl AsyncWrite for HeldStream {
         let written = std::task::ready!(Pin::new(&mut self.inner).poll_write(cx, &buf[..allowed]));
         if let Ok(n) = written {
             let mut state = gate.lock();
+            if state.armed && passable(&state.tail, &buf[..n]) < n {
+                state.dot_out = true;
+            }
             state.tail.extend_from_slice(&buf[..n]);
             let excess = state.tail.len().saturating_sub(TERMINATOR.len() - 1);
             state.tail.drain(..excess);
@@ -188,10 +200,15 @@ mod tests {
         .await;
         assert!(more.is_err(), "le point final est parti avant la levée");
         assert!(!writer.is_finished());
+        assert!(!gate.dot_out());
         gate.release();
         let mut stream = writer.await.unwrap();
         let n = server.read(&mut seen).await.unwrap();
         assert_eq!(&seen[..n], b".\r\n");
+        assert!(gate.dot_out());
+        // The next transaction starts with its dot not yet out.
+        gate.arm();
+        assert!(!gate.dot_out());
         // Disarmed, the next transaction's bytes pass whole.
         gate.disarm();
         stream.write_all(b"x\r\n.\r\n").await.unwrap();

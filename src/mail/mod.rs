@@ -50,9 +50,39 @@ pub(crate) enum SmtpFailure {
     Smtp(#[from] SmtpError),
     #[error("{0}")]
     Connect(String),
+    /// The connection broke (reset, end of stream, unreadable reply) once the message had
+    /// started to leave: the server may have taken it, so the outcome is unknown.
+    #[error("{0}")]
+    ReplyLost(SmtpError),
 }
 
 impl SmtpFailure {
+    /// `error` ended a transaction; `message_started`: the message content (DATA body and
+    /// final dot) had started to be written. A server reply keeps its meaning; anything
+    /// else after that point may follow a delivery.
+    pub(crate) fn during(error: SmtpError, message_started: bool) -> SmtpFailure {
+        if message_started && !pipeline::is_code(&error) {
+            SmtpFailure::ReplyLost(error)
+        } else {
+            SmtpFailure::Smtp(error)
+        }
+    }
+
+    /// The same failure, known to have come before the final dot was written (`held`): the
+    /// server has no complete message, so nothing was delivered.
+    fn before_the_dot(self) -> SmtpFailure {
+        match self {
+            SmtpFailure::ReplyLost(error) => SmtpFailure::Smtp(error),
+            other => other,
+        }
+    }
+
+    /// The connection broke after the message started to leave, with no reply from the
+    /// server: it may have been delivered.
+    pub(crate) fn is_reply_lost(&self) -> bool {
+        matches!(self, SmtpFailure::ReplyLost(_))
+    }
+
     /// A 5xx answer: the server refused for good.
     pub(crate) fn is_permanent(&self) -> bool {
         matches!(self, SmtpFailure::Smtp(e) if e.is_permanent())
@@ -299,6 +329,13 @@ impl SmtpSession {
                 None
             }
         };
+        // Failed while the dot was still held (or its write failed): the server has no
+        // complete message, so nothing was delivered and a retry is safe.
+        let result = if gate.dot_out() {
+            result
+        } else {
+            result.map(|r| r.map(|r| r.map_err(SmtpFailure::before_the_dot)))
+        };
         gate.disarm();
         if matches!(result, Some(Ok(_))) {
             self.keep(connection);
@@ -342,12 +379,11 @@ impl SmtpSession {
         envelope: &lettre::address::Envelope,
         bytes: &[u8],
     ) -> Result<Response, SmtpFailure> {
-        let result = if pipelined {
+        if pipelined {
             pipeline::send(connection, envelope, bytes).await
         } else {
-            connection.send(envelope, bytes).await
-        };
-        result.map_err(SmtpFailure::Smtp)
+            pipeline::send_in_steps(connection, envelope, bytes).await
+        }
     }
 
     /// Keeps `connection` for the next message unless it broke.
@@ -450,10 +486,166 @@ mod tests {
         session.send(&message("une@exemple.fr")).await.unwrap();
         // The reused connection breaks after the message was written: an error, and no
         // second copy on a new connection.
-        assert!(session.send(&message("deux@exemple.fr")).await.is_err());
+        let failure = session.send(&message("deux@exemple.fr")).await.unwrap_err();
+        assert!(failure.is_reply_lost(), "{failure}");
         tokio::time::sleep(Duration::from_millis(200)).await;
         assert_eq!(received.load(std::sync::atomic::Ordering::SeqCst), 2);
         server.abort();
+    }
+
+    /// Where `breaking_server` breaks its one transaction.
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    enum Break {
+        /// Hangs up on MAIL FROM, without a reply.
+        AtMail,
+        /// Hangs up on RCPT TO, without a reply.
+        AtRcpt,
+        /// Resets the connection once the message starts to arrive, before its final dot
+        /// (which the ledger holds back until then: its write fails).
+        ResetBeforeDot,
+        /// Takes the message (final dot received), then hangs up without a reply.
+        AfterDot,
+        /// Answers the final dot with a line that is no SMTP reply.
+        GarbledAfterDot,
+        /// Answers the final dot with a temporary refusal.
+        RefusedAfterDot,
+    }
+
+    /// A server on 127.0.0.1, PIPELINING announced or not, for one transaction broken at
+    /// `fault`; true when it received a whole message.
+    async fn breaking_server(
+        listener: tokio::net::TcpListener,
+        pipelining: bool,
+        fault: Break,
+        reset: Arc<tokio::sync::Notify>,
+    ) -> bool {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+        let (socket, _) = listener.accept().await.unwrap();
+        if fault == Break::ResetBeforeDot {
+            // Closing then sends a reset.
+            socket.set_zero_linger().unwrap();
+        }
+        let (read, mut write) = socket.into_split();
+        let mut lines = BufReader::new(read);
+        let mut line = String::new();
+        let _ = write.write_all(b"220 mx.exemple.fr ESMTP\r\n").await;
+        let mut in_data = false;
+        loop {
+            line.clear();
+            if lines.read_line(&mut line).await.unwrap_or(0) == 0 {
+                return false;
+            }
+            let reply: &[u8] = if in_data {
+                if fault == Break::ResetBeforeDot {
+                    drop(lines.into_inner().reunite(write).unwrap());
+                    reset.notify_one();
+                    return false;
+                }
+                if line != ".\r\n" {
+                    continue;
+                }
+                in_data = false;
+                match fault {
+                    Break::AfterDot => return true,
+                    Break::GarbledAfterDot => b"bien recu\r\n",
+                    Break::RefusedAfterDot => b"451 4.3.0 Try again later\r\n",
+                    _ => b"250 2.0.0 Ok: queued\r\n",
+                }
+            } else if line.starts_with("EHLO") && pipelining {
+                b"250-mx.exemple.fr\r\n250-PIPELINING\r\n250 8BITMIME\r\n"
+            } else if line.starts_with("EHLO") {
+                b"250-mx.exemple.fr\r\n250 8BITMIME\r\n"
+            } else if (line.starts_with("MAIL") && fault == Break::AtMail)
+                || (line.starts_with("RCPT") && fault == Break::AtRcpt)
+            {
+                return false;
+            } else if line.starts_with("DATA") {
+                in_data = true;
+                b"354 go on\r\n"
+            } else if line.starts_with("QUIT") {
+                return fault != Break::AtMail && fault != Break::AtRcpt;
+            } else {
+                b"250 Ok\r\n"
+            };
+            if write.write_all(reply).await.is_err() {
+                return false;
+            }
+        }
+    }
+
+    /// How veille's session reads a transaction that `breaking_server` breaks at `fault`
+    /// (the path of an edition's send, final dot held for the ledger); whether the server
+    /// received the message.
+    async fn broken_transaction(pipelining: bool, fault: Break) -> (SmtpFailure, bool) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let reset = Arc::new(tokio::sync::Notify::new());
+        let server = tokio::spawn(breaking_server(listener, pipelining, fault, reset.clone()));
+        // The ledger's commit is durable at once, or, for a reset before the dot, once the
+        // reset has reached veille.
+        let durable = async {
+            if fault == Break::ResetBeforeDot {
+                reset.notified().await;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            true
+        };
+        let settings: MailSettings = toml::from_str(&format!(
+            "from = \"lettre@ressources.example\"\nsmtp = \"smtp://127.0.0.1:{port}\"\n\
+             timeout_secs = 5"
+        ))
+        .unwrap();
+        let mut session = SmtpSession::new(&settings).unwrap();
+        let message = Message::builder()
+            .from("lettre@ressources.example".parse().unwrap())
+            .to("lectrice@exemple.fr".parse().unwrap())
+            .subject("Flash Info")
+            .body(String::from("Bonjour"))
+            .unwrap();
+        let result = session
+            .send_when(
+                message.envelope(),
+                &message.formatted(),
+                Duration::from_secs(5),
+                durable,
+            )
+            .await
+            .expect("ledger said yes")
+            .expect("no timeout");
+        assert_eq!(session.pipelined, pipelining);
+        session.quit().await;
+        (result.unwrap_err(), server.await.unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_break_is_uncertain_only_once_the_message_started_to_leave() {
+        for pipelining in [false, true] {
+            for (fault, reply_lost) in [
+                (Break::AtMail, false),
+                (Break::AtRcpt, false),
+                (Break::ResetBeforeDot, false),
+                (Break::AfterDot, true),
+                (Break::GarbledAfterDot, true),
+                (Break::RefusedAfterDot, false),
+            ] {
+                let what = format!("{fault:?}, pipelining {pipelining}");
+                let (failure, received) = broken_transaction(pipelining, fault).await;
+                assert_eq!(failure.is_reply_lost(), reply_lost, "{what} : {failure}");
+                assert!(!failure.is_permanent() && !failure.is_timeout(), "{what}");
+                // A break before the message is no delivery: the recipient is retried.
+                let before = [Break::AtMail, Break::AtRcpt, Break::ResetBeforeDot];
+                assert_eq!(received, !before.contains(&fault), "{what}");
+                if fault == Break::RefusedAfterDot {
+                    // A reply keeps its meaning: a 4xx after the dot is a temporary refusal.
+                    assert!(
+                        matches!(&failure, SmtpFailure::Smtp(e) if e.is_transient()),
+                        "{what} : {failure}"
+                    );
+                }
+                // Known to have come while the dot was held, no failure is uncertain.
+                assert!(!failure.before_the_dot().is_reply_lost(), "{what}");
+            }
+        }
     }
 
     #[test]

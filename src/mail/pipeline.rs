@@ -7,6 +7,10 @@
 //! the public parts of lettre's connection are used (`command`, `read_response`, `abort`):
 //! TLS, STARTTLS and AUTH stay lettre's, and every reply is parsed and classified by lettre
 //! (`Error::is_permanent`, `is_transient`…) exactly as when lettre sends.
+//!
+//! Without PIPELINING, `send_in_steps` makes lettre's own exchange step by step. Both paths
+//! tell where a failure came (`SmtpFailure::during`): before the message started to leave,
+//! nothing can have been delivered; after, a broken connection may follow a delivery.
 
 use std::fmt;
 
@@ -16,6 +20,8 @@ use lettre::transport::smtp::client::AsyncSmtpConnection;
 use lettre::transport::smtp::commands::{Data, Ehlo, Mail, Rcpt};
 use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 use lettre::transport::smtp::response::Response;
+
+use super::SmtpFailure;
 
 /// Text written as it is: several commands, or a message already made transparent.
 struct Verbatim<'a>(&'a str);
@@ -49,16 +55,14 @@ fn announces_pipelining(response: &Response) -> bool {
     })
 }
 
-/// Sends one message, pipelined. What lettre's own `send` would refuse before any exchange
-/// (an accented local part without SMTPUTF8, 8-bit content without 8BITMIME) goes through
-/// lettre's `send`, so the refusal stays lettre's client error. As with lettre, any failure
-/// closes the connection (the caller opens another), so a half-done transaction never
-/// lingers on it.
-pub(crate) async fn send(
-    connection: &mut AsyncSmtpConnection,
+/// The MAIL FROM parameters `email` needs, or None when lettre's own `send` would refuse it
+/// before any exchange (an accented local part without SMTPUTF8, 8-bit content without
+/// 8BITMIME): then lettre's `send` is called, so that the refusal stays lettre's client error.
+fn mail_parameters(
+    connection: &AsyncSmtpConnection,
     envelope: &Envelope,
     email: &[u8],
-) -> Result<Response, SmtpError> {
+) -> Option<Vec<MailParameter>> {
     let info = connection.server_info();
     let utf8_addresses = envelope
         .from()
@@ -66,12 +70,10 @@ pub(crate) async fn send(
         .chain(envelope.to())
         .any(|a| !AsRef::<str>::as_ref(a).is_ascii());
     let eight_bit = !email.is_ascii();
-    let text = std::str::from_utf8(email);
     if (utf8_addresses && !info.supports_feature(Extension::SmtpUtfEight))
         || (eight_bit && !info.supports_feature(Extension::EightBitMime))
-        || text.is_err()
     {
-        return connection.send(envelope, email).await;
+        return None;
     }
     let mut parameters = Vec::new();
     if utf8_addresses {
@@ -80,6 +82,59 @@ pub(crate) async fn send(
     if eight_bit {
         parameters.push(MailParameter::Body(MailBodyParameter::EightBitMime));
     }
+    Some(parameters)
+}
+
+/// Sends one message a command at a time, as lettre's `send` does (and with its checks), but
+/// knowing whether the message had started to leave when it failed. As with lettre, any
+/// failure closes the connection.
+pub(crate) async fn send_in_steps(
+    connection: &mut AsyncSmtpConnection,
+    envelope: &Envelope,
+    email: &[u8],
+) -> Result<Response, SmtpFailure> {
+    let Some(parameters) = mail_parameters(connection, envelope, email) else {
+        // lettre refuses before writing anything.
+        return connection
+            .send(envelope, email)
+            .await
+            .map_err(SmtpFailure::Smtp);
+    };
+    let commands = async {
+        connection
+            .command(Mail::new(envelope.from().cloned(), parameters))
+            .await?;
+        for to in envelope.to() {
+            connection.command(Rcpt::new(to.clone(), vec![])).await?;
+        }
+        connection.command(Data).await
+    }
+    .await;
+    if let Err(e) = commands {
+        connection.abort().await;
+        return Err(SmtpFailure::during(e, false));
+    }
+    let result = connection.message(email).await;
+    if result.is_err() {
+        connection.abort().await;
+    }
+    result.map_err(|e| SmtpFailure::during(e, true))
+}
+
+/// Sends one message, pipelined; what lettre would refuse, or what is no UTF-8 text, goes
+/// through `send_in_steps`. As with lettre, any failure closes the connection (the caller
+/// opens another), so a half-done transaction never lingers on it.
+pub(crate) async fn send(
+    connection: &mut AsyncSmtpConnection,
+    envelope: &Envelope,
+    email: &[u8],
+) -> Result<Response, SmtpFailure> {
+    let (Some(parameters), Ok(text)) = (
+        mail_parameters(connection, envelope, email),
+        std::str::from_utf8(email),
+    ) else {
+        return send_in_steps(connection, envelope, email).await;
+    };
     let mut commands = Mail::new(envelope.from().cloned(), parameters).to_string();
     for to in envelope.to() {
         commands.push_str(&Rcpt::new(to.clone(), vec![]).to_string());
@@ -103,19 +158,20 @@ pub(crate) async fn send(
     }
     if let Some(failure) = first_failure {
         connection.abort().await;
-        return Err(failure);
+        return Err(SmtpFailure::during(failure, false));
     }
-    let mut body = transparent(text.unwrap_or_default());
+    // From here on the message leaves: a broken connection may follow its delivery.
+    let mut body = transparent(text);
     body.push_str("\r\n.\r\n");
     let result = connection.command(Verbatim(&body)).await;
     if result.is_err() {
         connection.abort().await;
     }
-    result
+    result.map_err(|e| SmtpFailure::during(e, true))
 }
 
 /// A negative reply of the server (4xx or 5xx), as opposed to a broken stream.
-fn is_code(error: &SmtpError) -> bool {
+pub(crate) fn is_code(error: &SmtpError) -> bool {
     error.is_transient() || error.is_permanent()
 }
 
@@ -211,7 +267,7 @@ mod tests {
     async fn exchange(
         rcpt_reply: &'static str,
         body: &str,
-    ) -> (Result<Response, SmtpError>, String) {
+    ) -> (Result<Response, SmtpFailure>, String) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         let server = tokio::spawn(strict_server(listener, rcpt_reply));
@@ -253,12 +309,17 @@ mod tests {
     #[tokio::test]
     async fn a_refused_recipient_reports_its_own_reply() {
         let (result, _) = exchange("550 5.1.1 Mailbox unknown", "Subject: x\r\n\r\nx").await;
-        let error = result.unwrap_err();
+        // A reply, not a broken stream: its meaning is kept.
+        let SmtpFailure::Smtp(error) = result.unwrap_err() else {
+            panic!("un refus lu comme une connexion rompue");
+        };
         assert!(error.is_permanent(), "{error}");
         assert!(error.to_string().contains("550"), "{error}");
         assert!(error.to_string().contains("Mailbox unknown"), "{error}");
         let (result, _) = exchange("451 4.3.0 Try again later", "Subject: x\r\n\r\nx").await;
-        let error = result.unwrap_err();
+        let SmtpFailure::Smtp(error) = result.unwrap_err() else {
+            panic!("un refus lu comme une connexion rompue");
+        };
         assert!(error.is_transient() && !error.is_permanent(), "{error}");
         assert!(error.to_string().contains("Try again later"), "{error}");
     }

@@ -352,6 +352,7 @@ async fn send_test(
     };
     match result {
         Ok(Ok(_)) => report.sent = 1,
+        Ok(Err(e)) if e.is_reply_lost() => report.uncertain.push(to.clone()),
         Ok(Err(_)) if refusal.is_some() => report.failed.push(Failure {
             email: to.clone(),
             state: "failed_perm".into(),
@@ -809,7 +810,7 @@ impl Shared {
     }
 
     /// The server's answer for one recipient; `Some(None)` when it is unknown (timeout
-    /// during the transaction): the ledger keeps it `sending`, reported as uncertain. The
+    /// during the transaction, connection broken once the message started to leave): the ledger keeps it `sending`, reported as uncertain. The
     /// message is delivered only once `durable` says yes; on no, None: nothing went.
     async fn send_one(
         self: &Arc<Self>,
@@ -855,6 +856,15 @@ impl Shared {
             }),
             Ok(Err(e)) if e.is_timeout() => {
                 tracing::warn!("{} : délai dépassé pendant l'envoi ({e})", delivery.email);
+                None
+            }
+            Ok(Err(e)) if e.is_reply_lost() => {
+                tracing::warn!(
+                    "{} : connexion rompue après l'envoi du message, sans réponse du serveur \
+                     ({e}) ; le message a pu être remis : envoi incertain, pas de nouvel essai \
+                     automatique",
+                    delivery.email
+                );
                 None
             }
             Ok(Err(e)) => Some(DeliveryOutcome::Temporary {

@@ -1,7 +1,8 @@
 //! A bare SMTP server on 127.0.0.1 that shows what the aiosmtpd sink cannot: the DATA
 //! transactions open right now (message under way, final dot not yet received) and those a
 //! client dropped before its dot, which a server never delivers. Line by line, one thread per
-//! connection; PIPELINING announced or not.
+//! connection; PIPELINING announced or not. It can also break a connection on purpose
+//! (`Faults`), before or after a message was taken, to check what the client concludes.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
@@ -16,6 +17,19 @@ pub(crate) struct Seen {
     pub(crate) dropped: Vec<String>,
     /// Transactions in DATA now.
     pub(crate) open: usize,
+    /// Recipients whose connection was cut by a fault, in order.
+    pub(crate) cut: Vec<String>,
+}
+
+/// Connections broken on purpose, once per address listed (the client's next try for it is
+/// served normally).
+#[derive(Default)]
+pub(crate) struct Faults {
+    /// Takes these recipients' messages (final dot received: delivered), then closes the
+    /// connection without replying: the client cannot know the message went.
+    pub(crate) silent_after_dot: Vec<String>,
+    /// Closes the connection instead of answering these recipients' RCPT TO: nothing went.
+    pub(crate) hang_up_at_rcpt: Vec<String>,
 }
 
 pub(crate) struct HeldSink {
@@ -25,14 +39,20 @@ pub(crate) struct HeldSink {
 
 impl HeldSink {
     pub(crate) fn start(pipelining: bool) -> HeldSink {
+        HeldSink::start_with(pipelining, Faults::default())
+    }
+
+    pub(crate) fn start_with(pipelining: bool, faults: Faults) -> HeldSink {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
         let seen = Arc::new(Mutex::new(Seen::default()));
         let shared = seen.clone();
+        let faults = Arc::new(Mutex::new(faults));
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let seen = shared.clone();
-                std::thread::spawn(move || serve(stream, pipelining, &seen));
+                let faults = faults.clone();
+                std::thread::spawn(move || serve(stream, pipelining, &seen, &faults));
             }
         });
         HeldSink { port, seen }
@@ -47,7 +67,17 @@ impl HeldSink {
     }
 }
 
-fn serve(stream: TcpStream, pipelining: bool, seen: &Mutex<Seen>) {
+/// Whether `fault` names `recipient`; if so it is spent, and the cut recorded.
+fn strikes(fault: &mut Vec<String>, recipient: &str, seen: &Mutex<Seen>) -> bool {
+    let Some(at) = fault.iter().position(|r| r == recipient) else {
+        return false;
+    };
+    fault.remove(at);
+    seen.lock().unwrap().cut.push(recipient.to_string());
+    true
+}
+
+fn serve(stream: TcpStream, pipelining: bool, seen: &Mutex<Seen>, faults: &Mutex<Faults>) {
     let mut out = stream.try_clone().expect("clone");
     let mut lines = BufReader::new(stream);
     let mut reply = |text: &str| out.write_all(text.as_bytes()).is_ok();
@@ -70,10 +100,18 @@ fn serve(stream: TcpStream, pipelining: bool, seen: &Mutex<Seen>) {
         if in_data {
             if line == ".\r\n" {
                 in_data = false;
-                let mut seen = seen.lock().unwrap();
-                seen.open -= 1;
-                seen.delivered.push(recipient.clone());
-                drop(seen);
+                {
+                    let mut seen = seen.lock().unwrap();
+                    seen.open -= 1;
+                    seen.delivered.push(recipient.clone());
+                }
+                if strikes(
+                    &mut faults.lock().unwrap().silent_after_dot,
+                    &recipient,
+                    seen,
+                ) {
+                    return;
+                }
                 if !reply("250 2.0.0 Ok: queued\r\n") {
                     return;
                 }
@@ -89,6 +127,13 @@ fn serve(stream: TcpStream, pipelining: bool, seen: &Mutex<Seen>) {
             }
         } else if let Some(to) = command.strip_prefix("RCPT TO:") {
             recipient = to.trim().trim_matches(['<', '>']).to_ascii_lowercase();
+            if strikes(
+                &mut faults.lock().unwrap().hang_up_at_rcpt,
+                &recipient,
+                seen,
+            ) {
+                return;
+            }
             "250 2.1.5 Ok\r\n"
         } else if command.starts_with("DATA") {
             in_data = true;
