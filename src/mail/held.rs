@@ -76,16 +76,26 @@ impl Gate {
 }
 
 /// How many bytes of `buf` may be written now: all of them, or those before the
-/// terminator's dot (0: wait). `tail` is what was written just before.
+/// terminator's dot (0: wait). `tail` is what was written just before (at most the
+/// terminator's length less one: `poll_write` keeps no more). The message itself is searched
+/// in place: no copy of its 9 KiB per write.
 fn passable(tail: &[u8], buf: &[u8]) -> usize {
-    let mut seen: Vec<u8> = tail.to_vec();
-    let before = seen.len();
-    seen.extend_from_slice(buf);
-    match seen.windows(TERMINATOR.len()).position(|w| w == TERMINATOR) {
-        // The dot is the terminator's third byte; one already written cannot be held.
-        Some(at) => (at + 2).saturating_sub(before).min(buf.len()),
-        None => buf.len(),
-    }
+    const EDGE: usize = TERMINATOR.len() - 1;
+    // A terminator that starts in `tail` ends within the first bytes of `buf`.
+    let from_tail = &tail[tail.len().saturating_sub(EDGE)..];
+    let mut edge = [0u8; 2 * EDGE];
+    edge[..from_tail.len()].copy_from_slice(from_tail);
+    let into_buf = buf.len().min(EDGE);
+    edge[from_tail.len()..from_tail.len() + into_buf].copy_from_slice(&buf[..into_buf]);
+    let at = match memchr::memmem::find(&edge[..from_tail.len() + into_buf], TERMINATOR) {
+        Some(p) => p as isize - from_tail.len() as isize,
+        None => match memchr::memmem::find(buf, TERMINATOR) {
+            Some(p) => p as isize,
+            None => return buf.len(),
+        },
+    };
+    // The dot is the terminator's third byte; one already written cannot be held.
+    usize::try_from(at + 2).unwrap_or(0).min(buf.len())
 }
 
 /// A TCP stream whose writes go through a `Gate`.
@@ -163,6 +173,27 @@ impl lettre::transport::smtp::client::AsyncTokioStream for HeldStream {
 mod tests {
     use super::*;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// The plain reading of `passable`: the first terminator of `tail` + `buf`.
+    fn passable_by_copy(tail: &[u8], buf: &[u8]) -> usize {
+        let mut seen: Vec<u8> = tail.to_vec();
+        let before = seen.len();
+        seen.extend_from_slice(buf);
+        match seen.windows(TERMINATOR.len()).position(|w| w == TERMINATOR) {
+            Some(at) => (at + 2).saturating_sub(before).min(buf.len()),
+            None => buf.len(),
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn passable_agrees_with_the_plain_reading(
+            tail in proptest::collection::vec(proptest::sample::select(b"\r\n.a".to_vec()), 0..5),
+            buf in proptest::collection::vec(proptest::sample::select(b"\r\n.a".to_vec()), 0..40),
+        ) {
+            proptest::prop_assert_eq!(passable(&tail, &buf), passable_by_copy(&tail, &buf));
+        }
+    }
 
     #[test]
     fn only_the_terminators_dot_is_held() {
