@@ -122,6 +122,16 @@ fn counts(recipients: &[String]) -> HashMap<String, usize> {
     map
 }
 
+/// The recipients a send report calls uncertain.
+fn uncertain_in(report: &serde_json::Value) -> Vec<String> {
+    report["uncertain"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect()
+}
+
 /// After a crash and a resumed send of `abonne0000`…: every recipient got exactly one copy,
 /// except the uncertain ones, which got at most one; and the resumed send accounts for all.
 fn each_once_and_the_uncertain_at_most_once(
@@ -488,12 +498,7 @@ fn a_killed_send_resumes_without_sending_twice() {
     assert!(sink.messages().iter().all(|(m, _)| m["pipelined"] == true));
 
     let resumed = ws.json(&["edition", "send", "flash-info/1", "--json"]);
-    let uncertain: Vec<String> = resumed["uncertain"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap().to_string())
-        .collect();
+    let uncertain = uncertain_in(&resumed);
     println!("tués après {before} messages ; incertains : {uncertain:?}");
     assert!(
         uncertain.len() <= 4,
@@ -564,12 +569,7 @@ fn kill_while_the_dot_waits(pipelining: bool) {
     assert_eq!(sink.seen(|s| s.delivered.len()), delivered);
 
     let resumed = ws.json(&["edition", "send", "flash-info/1", "--json"]);
-    let uncertain: Vec<String> = resumed["uncertain"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap().to_string())
-        .collect();
+    let uncertain = uncertain_in(&resumed);
     assert!(uncertain.len() <= 4, "{uncertain:?}");
     let received = counts(&sink.seen(|s| s.delivered.clone()));
     for address in &dropped {
