@@ -521,6 +521,9 @@ fn a_kill_while_the_final_dot_waits_for_the_ledger_delivers_nothing() {
 /// Killed then, veille has delivered none of them; the resumed send delivers each once.
 fn kill_while_the_dot_waits(pipelining: bool) {
     let sink = held_sink::HeldSink::start(pipelining);
+    // The send stands still at 20 messages until the ledger is held: on a fast machine it
+    // could otherwise end before the test's transaction begins.
+    sink.pause_after(20);
     let (_server, ws) =
         support::mail_workspace(&sink.url(), "connections = 4\nper_second = 1000", "");
     ws.ready_to_send(&csv_of(200));
@@ -543,6 +546,7 @@ fn kill_while_the_dot_waits(pipelining: bool) {
     let _entered = runtime.enter();
     let db = runtime.block_on(ws.db());
     let hold = runtime.block_on(hold_the_ledger(&db));
+    sink.resume();
     // The commit under way when the lock was taken lets its dots go: then all four wait.
     let mut delivered = usize::MAX;
     let start = Instant::now();

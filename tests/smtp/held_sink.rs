@@ -19,6 +19,9 @@ pub(crate) struct Seen {
     pub(crate) open: usize,
     /// Recipients whose connection was cut by a fault, in order.
     pub(crate) cut: Vec<String>,
+    /// Once this many messages are delivered, the reply to each further final dot waits
+    /// (`HeldSink::resume`): the client's send stands still, whatever the machine's speed.
+    pub(crate) pause_after: Option<usize>,
 }
 
 /// Connections broken on purpose, once per address listed (the client's next try for it is
@@ -62,6 +65,15 @@ impl HeldSink {
         format!("smtp://127.0.0.1:{}", self.port)
     }
 
+    /// Holds the replies to final dots from the `count`-th delivered message on.
+    pub(crate) fn pause_after(&self, count: usize) {
+        self.seen.lock().unwrap().pause_after = Some(count);
+    }
+
+    pub(crate) fn resume(&self) {
+        self.seen.lock().unwrap().pause_after = None;
+    }
+
     pub(crate) fn seen<T>(&self, look: impl FnOnce(&Seen) -> T) -> T {
         look(&self.seen.lock().unwrap())
     }
@@ -75,6 +87,12 @@ fn strikes(fault: &mut Vec<String>, recipient: &str, seen: &Mutex<Seen>) -> bool
     fault.remove(at);
     seen.lock().unwrap().cut.push(recipient.to_string());
     true
+}
+
+fn paused(seen: &Mutex<Seen>) -> bool {
+    let seen = seen.lock().unwrap();
+    seen.pause_after
+        .is_some_and(|from| seen.delivered.len() >= from)
 }
 
 fn serve(stream: TcpStream, pipelining: bool, seen: &Mutex<Seen>, faults: &Mutex<Faults>) {
@@ -104,6 +122,9 @@ fn serve(stream: TcpStream, pipelining: bool, seen: &Mutex<Seen>, faults: &Mutex
                     let mut seen = seen.lock().unwrap();
                     seen.open -= 1;
                     seen.delivered.push(recipient.clone());
+                }
+                while paused(seen) {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
                 }
                 if strikes(
                     &mut faults.lock().unwrap().silent_after_dot,
