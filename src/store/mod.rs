@@ -364,13 +364,13 @@ pub(crate) fn parse_timestamp(text: Option<String>) -> Option<DateTime<Utc>> {
 /// can leave the transaction rolled back by SQLite while sqlx still counts it open: every
 /// later `begin_with` on that connection would fail ("non-zero transaction depth"), so one
 /// full disk would fail every source of the pass, even once space is back. Such a connection
-/// is closed instead; a sound one answers `BEGIN` and `ROLLBACK` at no I/O cost.
+/// is closed instead. The ping lets the worker run what a dropped transaction queued (its
+/// rollback) first; then sqlx's depth counter tells, without a statement of our own. Every
+/// query releases a connection, so this costs one hand-off to the worker, not a `BEGIN` and a
+/// `ROLLBACK`. (Raw `BEGIN`s only run on `store::copy`'s own connections, never pooled.)
 async fn usable(conn: &mut sqlx::SqliteConnection) -> bool {
     use sqlx::Connection;
-    match conn.begin_with("BEGIN").await {
-        Ok(tx) => tx.rollback().await.is_ok(),
-        Err(_) => false,
-    }
+    conn.ping().await.is_ok() && !conn.is_in_transaction()
 }
 
 /// The store's database as the configuration names it (`[store] url`), set once by the
@@ -711,5 +711,31 @@ impl Store {
     pub(crate) async fn scalar(&self, sql: &str) -> i64 {
         let sql = sqlx::AssertSqlSafe(sql.to_string());
         on_pool!(self, pool => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap())
+    }
+}
+
+#[cfg(test)]
+mod pool_tests {
+    use sqlx::Connection;
+
+    /// A transaction SQLite ended by itself (as when it refuses a COMMIT on a full disk)
+    /// while sqlx still counts it open: back in the pool, that connection would fail every
+    /// later write transaction ("non-zero transaction depth"), so it must be closed instead.
+    #[tokio::test]
+    async fn a_connection_whose_transaction_sqlite_ended_is_not_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = super::Store::open_sqlite(dir.path()).await.unwrap();
+        let pool = store.sqlite_pool().unwrap();
+        {
+            let mut conn = pool.acquire().await.unwrap();
+            let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.unwrap();
+            sqlx::raw_sql("ROLLBACK").execute(&mut *tx).await.unwrap();
+            assert!(tx.is_in_transaction(), "sqlx compte encore la transaction");
+        }
+        for round in 0..8 {
+            let tx = pool.begin_with("BEGIN IMMEDIATE").await;
+            let tx = tx.unwrap_or_else(|e| panic!("transaction {round} refusée : {e}"));
+            tx.rollback().await.unwrap();
+        }
     }
 }
