@@ -140,10 +140,7 @@ pub(super) async fn decide_in(
         return Ok(vec![d.to_string()]);
     }
     let tagged: Vec<String> = on_conn!(conn, c => {
-        sqlx::query_scalar(
-            "SELECT DISTINCT t.dossier FROM tags t JOIN articles a ON a.id = t.article_id
-             WHERE (a.id = $1 OR a.story = $1) AND t.centre = $2 ORDER BY t.dossier",
-        )
+        sqlx::query_scalar(super::triage::STORY_DOSSIERS)
         .bind(story)
         .bind(centre)
         .fetch_all(&mut **c)

@@ -702,10 +702,7 @@ impl Store {
             .bind(lead.source_id)
             .fetch_all(pool)
             .await?;
-            let dossiers = sqlx::query_scalar(
-                "SELECT DISTINCT t.dossier FROM tags t JOIN articles a ON a.id = t.article_id
-                 WHERE (a.id = $1 OR a.story = $1) AND t.centre = $2 ORDER BY t.dossier",
-            )
+            let dossiers = sqlx::query_scalar(super::triage::STORY_DOSSIERS)
             .bind(story)
             .bind(self.centre())
             .fetch_all(pool)

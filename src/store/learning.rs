@@ -60,6 +60,20 @@ fn split_list(text: Option<String>) -> Vec<String> {
 /// second).
 type StoryLists = (i64, String, String, Option<String>, Option<String>);
 
+/// The lead articles first published (or seen) since `$1`, with the dossiers centre `$2`
+/// tagged them with and those it decided. The tags are read from the story's articles
+/// (`CROSS JOIN`, as `triage::STORY_TAGS`): from the centre's tags, each story read them
+/// all, after every harvest pass (issue 17, `store::plans`).
+pub(super) const STORIES_TO_SCORE: &str = "SELECT a.id AS story, a.title, a.summary_text,
+        (SELECT string_agg(t.dossier, ',') FROM articles b CROSS JOIN tags t
+         WHERE t.article_id = b.id AND (b.id = a.id OR b.story = a.id) AND t.centre = $2) AS tagged,
+        (SELECT string_agg(d.dossier, ',') FROM decisions d
+         WHERE d.story = a.id AND d.state <> 'new' AND d.centre = $2) AS decided
+ FROM articles a
+ WHERE (a.story IS NULL OR a.story = a.id)
+   AND COALESCE(a.published, a.first_seen) >= $1
+ ORDER BY a.id";
+
 /// A "to check" entry as the query returns it.
 #[derive(sqlx::FromRow)]
 struct ToCheckDbRow {
@@ -111,17 +125,7 @@ impl Store {
         // repeats of a dossier several articles of the story are tagged with.
         let since = timestamp(since);
         let rows: Vec<StoryLists> = on_pool!(self, pool => {
-            sqlx::query_as(
-                "SELECT a.id AS story, a.title, a.summary_text,
-                        (SELECT string_agg(t.dossier, ',') FROM tags t JOIN articles b ON b.id = t.article_id
-                         WHERE (b.id = a.id OR b.story = a.id) AND t.centre = $2) AS tagged,
-                        (SELECT string_agg(d.dossier, ',') FROM decisions d
-                         WHERE d.story = a.id AND d.state <> 'new' AND d.centre = $2) AS decided
-                 FROM articles a
-                 WHERE (a.story IS NULL OR a.story = a.id)
-                   AND COALESCE(a.published, a.first_seen) >= $1
-                 ORDER BY a.id",
-            )
+            sqlx::query_as(STORIES_TO_SCORE)
             .bind(&since)
             .bind(self.centre())
             .fetch_all(pool)

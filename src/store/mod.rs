@@ -63,6 +63,8 @@ mod leases;
 mod ledger;
 mod ledger_batch;
 mod network;
+#[cfg(test)]
+mod plans;
 pub mod postgres;
 pub(crate) mod preferences;
 mod privacy;

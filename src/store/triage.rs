@@ -69,6 +69,24 @@ pub(crate) type DecisionSnapshot = Vec<(
     Option<(DecisionState, Option<String>, Option<String>)>,
 )>;
 
+/// A story's tags by one centre (`$2`): dossier, score and reasons, best first. Ties broken by
+/// dossier then article, so that each dossier's reasons are the same on every backend.
+///
+/// `CROSS JOIN`: SQLite reads the story's articles (primary key, `articles_story`) and then
+/// their tags by article. Given the choice, with no statistics, it started from the tags of
+/// the centre (`tags_dossier`): every tag of the centre at each detail read (issue 17,
+/// `store::plans`).
+pub(super) const STORY_TAGS: &str =
+    "SELECT t.dossier, t.score, t.why FROM articles b CROSS JOIN tags t
+     WHERE t.article_id = b.id AND (b.id = $1 OR b.story = $1) AND t.centre = $2
+     ORDER BY t.score DESC, t.dossier, t.article_id";
+
+/// The dossiers a story is tagged with by one centre (`$2`), read as `STORY_TAGS` is.
+pub(super) const STORY_DOSSIERS: &str =
+    "SELECT DISTINCT t.dossier FROM articles a CROSS JOIN tags t
+     WHERE t.article_id = a.id AND (a.id = $1 OR a.story = $1) AND t.centre = $2
+     ORDER BY t.dossier";
+
 /// One inbox line as the query returns it.
 #[derive(sqlx::FromRow)]
 struct InboxDbRow {
@@ -243,13 +261,7 @@ impl Store {
             return Ok(None);
         };
         let (tags, articles, decided, body) = on_pool!(self, pool => {
-            // Ties broken by dossier then article, so that each dossier's reasons are the
-            // same on every backend.
-            let tags: Vec<(String, f64, String)> = sqlx::query_as(
-                "SELECT t.dossier, t.score, t.why FROM tags t JOIN articles b ON b.id = t.article_id
-                 WHERE (b.id = $1 OR b.story = $1) AND t.centre = $2
-                 ORDER BY t.score DESC, t.dossier, t.article_id",
-            )
+            let tags: Vec<(String, f64, String)> = sqlx::query_as(STORY_TAGS)
             .bind(story)
             .bind(self.centre())
             .fetch_all(pool)
@@ -321,10 +333,7 @@ impl Store {
     /// with, or `""`.
     pub(crate) async fn story_dossiers(&self, story: i64) -> anyhow::Result<Vec<String>> {
         let tagged: Vec<String> = on_pool!(self, pool => {
-            sqlx::query_scalar(
-                "SELECT DISTINCT t.dossier FROM tags t JOIN articles a ON a.id = t.article_id
-                 WHERE (a.id = $1 OR a.story = $1) AND t.centre = $2 ORDER BY t.dossier",
-            )
+            sqlx::query_scalar(STORY_DOSSIERS)
             .bind(story)
             .bind(self.centre())
             .fetch_all(pool)
