@@ -1,13 +1,6 @@
 //! veille: a news watch for the centre's dossiers — sources are fetched, read, stored,
 //! then curated and published. See ARCHITECTURE.md for the map.
 
-// Declared in the library so that the binary, the benches, the examples and the tests all
-// run on the allocator that was measured: parsing a feed and merging stories allocate and
-// free many small strings, where mimalloc's per-thread free lists beat glibc's malloc
-// (ARCHITECTURE.md, "Release build").
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 pub mod backup;
 pub(crate) mod bodies;
 pub mod cli;
