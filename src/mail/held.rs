@@ -39,6 +39,10 @@ struct GateState {
 
 const TERMINATOR: &[u8] = b"\r\n.\r\n";
 
+/// The terminator's searcher, built once: each write of every message is searched.
+static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(TERMINATOR));
+
 impl Gate {
     /// The next terminator waits for `release`.
     pub(crate) fn arm(&self) {
@@ -89,7 +93,7 @@ fn passable(tail: &[u8], buf: &[u8]) -> usize {
     edge[from_tail.len()..from_tail.len() + into_buf].copy_from_slice(&buf[..into_buf]);
     let at = match memchr::memmem::find(&edge[..from_tail.len() + into_buf], TERMINATOR) {
         Some(p) => p as isize - from_tail.len() as isize,
-        None => match memchr::memmem::find(buf, TERMINATOR) {
+        None => match FINDER.find(buf) {
             Some(p) => p as isize,
             None => return buf.len(),
         },

@@ -11,7 +11,7 @@ use lettre::message::dkim::{
     DkimSigningKey,
 };
 use lettre::message::header::{HeaderName, HeaderValue};
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::{Mailbox, MultiPart, SinglePart};
 
 use crate::config::MailSettings;
 use crate::publish::{
@@ -33,6 +33,15 @@ pub(crate) struct Letter {
     pub(crate) html: String,
     pub(crate) text: String,
     pub(crate) dkim: Option<Signer>,
+    /// `text` and `html` encoded once, on the first message (`parts`).
+    pub(crate) encoded: std::sync::OnceLock<EncodedParts>,
+}
+
+/// The text and HTML templates of a `Letter`, encoded for reuse by every recipient.
+#[derive(Debug, Default)]
+pub(crate) struct EncodedParts {
+    text: super::parts::EncodedPart,
+    html: super::parts::EncodedPart,
 }
 
 /// Removes every control character (CR and LF included): nothing from a title, a name or
@@ -200,6 +209,7 @@ impl Letter {
             date,
             subject_prefix,
             delivery,
+            None,
         )?;
         match &self.dkim {
             Some(Signer::Rsa(signer)) => signer.sign(&mut message, date)?,
@@ -221,7 +231,8 @@ impl Letter {
         date: SystemTime,
         delivery: Delivery<'_>,
     ) -> anyhow::Result<Formatted> {
-        let mut message = self.unsigned_for(person, to, token, message_id, date, "", delivery)?;
+        let mut message =
+            self.unsigned_for(person, to, token, message_id, date, "", delivery, None)?;
         let bytes = match &self.dkim {
             Some(Signer::Rsa(signer)) => signer.signed(&message.formatted(), date)?,
             Some(Signer::Lettre(config)) => {
@@ -236,6 +247,8 @@ impl Letter {
         })
     }
 
+    /// `lettre_parts`: the boundary with which to let lettre encode the parts itself, as it
+    /// did before `parts` (the tests compare both); None for the parts encoded once.
     #[allow(clippy::too_many_arguments)]
     fn unsigned_for(
         &self,
@@ -246,6 +259,7 @@ impl Letter {
         date: SystemTime,
         subject_prefix: &str,
         delivery: Delivery<'_>,
+        lettre_parts: Option<&str>,
     ) -> anyhow::Result<Message> {
         let Delivery {
             envelope_from,
@@ -311,8 +325,25 @@ impl Letter {
         if let Some(envelope) = envelope {
             builder = builder.envelope(envelope);
         }
+        // What `MultiPart::alternative_plain_html(text, html)` builds, with the bodies encoded
+        // from the parts shared by the whole send.
+        let parts = match lettre_parts {
+            Some(boundary) => MultiPart::alternative()
+                .boundary(boundary)
+                .singlepart(SinglePart::plain(text))
+                .singlepart(SinglePart::html(html)),
+            None => {
+                let encoded = self.encoded.get_or_init(|| EncodedParts {
+                    text: super::parts::EncodedPart::new(&self.text),
+                    html: super::parts::EncodedPart::new(&self.html),
+                });
+                MultiPart::alternative()
+                    .singlepart(SinglePart::plain(encoded.text.body(&text)))
+                    .singlepart(SinglePart::html(encoded.html.body(&html)))
+            }
+        };
         builder
-            .multipart(MultiPart::alternative_plain_html(text, html))
+            .multipart(parts)
             .map_err(|e| anyhow::anyhow!("message impossible à construire : {e}"))
     }
 }
@@ -333,6 +364,7 @@ mod tests {
             html: "<p><a href=\"https://veille.example.org/desabonnement/JETON-DESABONNEMENT\">x</a></p>".into(),
             text: "Se désinscrire : https://veille.example.org/desabonnement/JETON-DESABONNEMENT\n".into(),
             dkim: None,
+            encoded: std::sync::OnceLock::new(),
         }
     }
 
@@ -368,5 +400,75 @@ mod tests {
         assert!(raw.contains("multipart/alternative"));
         assert!(!raw.contains("JETON-DESABONNEMENT"));
         assert!(header_safe("a\r\nb\tc\u{0}d") == "a b c d");
+    }
+
+    #[test]
+    fn messages_from_encoded_parts_are_those_lettre_builds() {
+        let mut letter = letter();
+        letter.html = format!(
+            "<table>\n<tr><td><p style=\"margin: 0\">SALUTATION-DESTINATAIRE</p></td></tr>\n\
+             <tr><td>Pauvreté, logement : {}</td></tr>\n{}\n\
+             <a href=\"https://veille.example.org/preferences/JETON-PREFERENCES\">gérer</a>\n</table>\n",
+            "les quartiers prioritaires de la politique de la ville à Toulouse et à Montpellier "
+                .repeat(3),
+            letter.html
+        );
+        letter.text = format!(
+            "FLASH INFO\n\nSALUTATION-DESTINATAIRE\n\nÀ la une : {} \n{}\
+             Gérer : https://veille.example.org/preferences/JETON-PREFERENCES\n",
+            "l'hôpital, les écoles et le logement social ".repeat(4),
+            letter.text
+        );
+        let people = [
+            (None, "lectrice@example.org"),
+            (Some("Hélène"), "helene@exemple.fr"),
+            (
+                Some("<b>Zoé</b> & \"cie\"\r\nBcc: x@y.fr"),
+                "zoe+lettre@exemple.fr",
+            ),
+            (Some(".\r\n.\r\nQUIT"), "o'brien@élysée.fr"),
+            (Some(&*"Ω".repeat(120)), "x@exemple.fr"),
+        ];
+        for (n, (first, to)) in people.into_iter().enumerate() {
+            let person = crate::model::SubscriberDetails {
+                first_name: first.map(str::to_string),
+                ..crate::model::SubscriberDetails::default()
+            };
+            let delivery = Delivery {
+                envelope_from: Some("rebonds+1-2-abc@example.org"),
+                preferences_token: Some("p.7.c2lnbmF0dXJl"),
+            };
+            let date = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_800_000_000);
+            let message_id = format!("<veille.{n}@example.org>");
+            let build = |lettre_parts| {
+                letter
+                    .unsigned_for(
+                        &person,
+                        to,
+                        "u.1.Zg.0.mac",
+                        &message_id,
+                        date,
+                        "",
+                        delivery,
+                        lettre_parts,
+                    )
+                    .unwrap()
+                    .formatted()
+            };
+            let ours = String::from_utf8(build(None)).unwrap();
+            let boundary = ours
+                .split("boundary=\"")
+                .nth(1)
+                .and_then(|rest| rest.split('"').next())
+                .unwrap()
+                .to_string();
+            let lettres = String::from_utf8(build(Some(&boundary))).unwrap();
+            assert_eq!(ours, lettres, "{first:?} {to}");
+            assert!(!ours.contains("JETON-"), "{ours}");
+            if n < 2 {
+                // The common case, the lines reused: not lettre's base64 fallback.
+                assert_eq!(ours.matches("quoted-printable").count(), 2, "{ours}");
+            }
+        }
     }
 }

@@ -9,6 +9,7 @@ pub(crate) mod held;
 pub(crate) mod idn;
 pub mod import;
 pub(crate) mod message;
+pub(crate) mod parts;
 pub(crate) mod personal;
 pub(crate) mod pipeline;
 pub(crate) mod send;

@@ -29,11 +29,12 @@ pub(crate) fn html(template: &str, details: &SubscriberDetails) -> String {
     if !template.contains("-DESTINATAIRE") {
         return template.to_string();
     }
+    // One copy of the template, changed in place: a placeholder it lacks costs a search.
     let mut out = template.to_string();
     for (placeholder, value) in values(details) {
         if value.is_empty() {
-            out = remove_in_html(&out, placeholder);
-        } else {
+            remove_in_html(&mut out, placeholder);
+        } else if out.contains(placeholder) {
             out = out.replace(placeholder, &escape(&value));
         }
     }
@@ -48,6 +49,10 @@ pub(crate) fn text(template: &str, details: &SubscriberDetails) -> String {
     }
     let mut out = template.to_string();
     for (placeholder, value) in values(details) {
+        // Absent, it would only be copied over three times.
+        if !out.contains(placeholder) {
+            continue;
+        }
         if value.is_empty() {
             out = out
                 .replace(&format!("\n{placeholder}\n\n"), "\n")
@@ -68,8 +73,7 @@ fn escape(text: &str) -> String {
 
 /// Removes each occurrence of `placeholder`, and with it every enclosing element left with
 /// nothing inside (`<tr><td …><p …>SALUTATION-DESTINATAIRE</p></td></tr>` goes entirely).
-fn remove_in_html(html: &str, placeholder: &str) -> String {
-    let mut out = html.to_string();
+fn remove_in_html(out: &mut String, placeholder: &str) {
     while let Some(start) = out.find(placeholder) {
         let (mut from, mut to) = (start, start + placeholder.len());
         // At most a few levels: the greeting sits in a paragraph, a cell and a row.
@@ -98,7 +102,6 @@ fn remove_in_html(html: &str, placeholder: &str) -> String {
         }
         out.replace_range(from..to, "");
     }
-    out
 }
 
 #[cfg(test)]

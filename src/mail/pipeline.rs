@@ -176,27 +176,23 @@ pub(crate) fn is_code(error: &SmtpError) -> bool {
 }
 
 /// RFC 5321 §4.5.2 transparency: a line that starts with a dot gets one more, the way
-/// lettre's codec does it (at the start and after each CRLF).
+/// lettre's codec does it (at the start and after each CRLF). Line starts with a dot are
+/// exactly the start and the ends of `\r\n.`, found by one search over the message.
 fn transparent(message: &str) -> String {
+    static LINE_DOT: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\r\n."));
     let mut out = String::with_capacity(message.len() + 64);
-    let mut line_start = true;
-    let mut rest = message;
-    while !rest.is_empty() {
-        if line_start && rest.starts_with('.') {
-            out.push('.');
-        }
-        match rest.find("\r\n") {
-            Some(end) => {
-                out.push_str(&rest[..end + 2]);
-                rest = &rest[end + 2..];
-                line_start = true;
-            }
-            None => {
-                out.push_str(rest);
-                rest = "";
-            }
-        }
+    let mut copied = 0;
+    if message.starts_with('.') {
+        out.push('.');
     }
+    for at in LINE_DOT.find_iter(message.as_bytes()) {
+        // `at + 2` is the dot, an ASCII byte: a character boundary.
+        out.push_str(&message[copied..at + 2]);
+        out.push('.');
+        copied = at + 2;
+    }
+    out.push_str(&message[copied..]);
     out
 }
 
@@ -329,6 +325,39 @@ mod tests {
         assert_eq!(transparent(".a\r\nb\r\n.\r\n..c"), "..a\r\nb\r\n..\r\n...c");
         assert_eq!(transparent("a.\r\nb\n.c\r."), "a.\r\nb\n.c\r.");
         assert_eq!(transparent(""), "");
+        assert_eq!(transparent("."), "..");
+        assert_eq!(transparent("\r\n.\r\n.\r\n"), "\r\n..\r\n..\r\n");
+    }
+
+    /// Transparency as it was written before the single search: line by line.
+    fn transparent_by_lines(message: &str) -> String {
+        let mut out = String::new();
+        let mut line_start = true;
+        let mut rest = message;
+        while !rest.is_empty() {
+            if line_start && rest.starts_with('.') {
+                out.push('.');
+            }
+            match rest.find("\r\n") {
+                Some(end) => {
+                    out.push_str(&rest[..end + 2]);
+                    rest = &rest[end + 2..];
+                    line_start = true;
+                }
+                None => {
+                    out.push_str(rest);
+                    rest = "";
+                }
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn transparency_agrees_with_the_line_by_line_reading(message in "[a.é\r\n]{0,60}") {
+            proptest::prop_assert_eq!(transparent(&message), transparent_by_lines(&message));
+        }
     }
 
     #[test]

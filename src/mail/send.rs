@@ -176,6 +176,7 @@ async fn prepare(
         html,
         text,
         dkim: dkim_config(settings)?,
+        encoded: std::sync::OnceLock::new(),
     };
     Ok(Prepared {
         letter,
