@@ -10,8 +10,10 @@ use lettre::message::dkim::{
     DkimCanonicalization, DkimCanonicalizationType, DkimConfig, DkimSigningAlgorithm,
     DkimSigningKey,
 };
-use lettre::message::header::{HeaderName, HeaderValue};
-use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::message::header::{
+    self, ContentTransferEncoding, Header, HeaderName, HeaderValue, Headers,
+};
+use lettre::message::{Body, Mailbox, Mailboxes, MultiPart, SinglePart};
 
 use crate::config::MailSettings;
 use crate::publish::{
@@ -35,6 +37,8 @@ pub(crate) struct Letter {
     pub(crate) dkim: Option<Signer>,
     /// `text` and `html` encoded once, on the first message (`parts`).
     pub(crate) encoded: std::sync::OnceLock<EncodedParts>,
+    /// The header lines shared by every message, formatted on the first one.
+    pub(crate) frame: std::sync::OnceLock<Frame>,
 }
 
 /// The text and HTML templates of a `Letter`, encoded for reuse by every recipient.
@@ -209,7 +213,6 @@ impl Letter {
             date,
             subject_prefix,
             delivery,
-            None,
         )?;
         match &self.dkim {
             Some(Signer::Rsa(signer)) => signer.sign(&mut message, date)?,
@@ -219,9 +222,10 @@ impl Letter {
         Ok(message)
     }
 
-    /// `message_for` as the bytes sent and their envelope: an RSA signature goes into the
-    /// message formatted once (`RsaSigner::signed`), not formatted again after signing.
-    #[allow(clippy::too_many_arguments)]
+    /// `message_for` as the bytes sent and their envelope: the header lines every message
+    /// shares come from the send's `Frame` (formatted by lettre once), the recipient's own
+    /// lines from lettre's header types, the bytes lettre's builder and `formatted` would give
+    /// (tested); an RSA signature goes into those bytes (`RsaSigner::signed`).
     pub(crate) fn formatted_for(
         &self,
         person: &crate::model::SubscriberDetails,
@@ -231,36 +235,95 @@ impl Letter {
         date: SystemTime,
         delivery: Delivery<'_>,
     ) -> anyhow::Result<Formatted> {
-        let mut message =
-            self.unsigned_for(person, to, token, message_id, date, "", delivery, None)?;
-        let bytes = match &self.dkim {
-            Some(Signer::Rsa(signer)) => signer.signed(&message.formatted(), date)?,
-            Some(Signer::Lettre(config)) => {
-                message.sign(config);
-                message.formatted()
-            }
-            None => message.formatted(),
+        if let Some(Signer::Lettre(config)) = &self.dkim {
+            // Ed25519: lettre signs its own message.
+            let mut message =
+                self.unsigned_for(person, to, token, message_id, date, "", delivery)?;
+            message.sign(config);
+            return Ok(Formatted {
+                envelope: message.envelope().clone(),
+                bytes: message.formatted(),
+            });
+        }
+        let own = self.personal(person, to, token, delivery)?;
+        let envelope = match own.envelope {
+            Some(envelope) => envelope,
+            None => lettre::address::Envelope::new(
+                Some(self.from.email.clone()),
+                vec![own.to.email.clone()],
+            )
+            .map_err(|e| anyhow::anyhow!("enveloppe impossible : {e}"))?,
         };
-        Ok(Formatted {
-            envelope: message.envelope().clone(),
-            bytes,
+        let encoded = self.encoded_parts();
+        let frame = self.frame.get_or_init(|| Frame::new(self));
+        let boundary: String = std::iter::repeat_with(fastrand::alphanumeric)
+            .take(BOUNDARY_LENGTH)
+            .collect();
+        let parts = [
+            (&frame.text_heads, encoded.text.body(&own.text)),
+            (&frame.html_heads, encoded.html.body(&own.html)),
+        ];
+        let size = frame.len() + parts.iter().map(|(_, b)| b.len()).sum::<usize>();
+        let mut bytes = Vec::with_capacity(size + 1024);
+        bytes.extend_from_slice(frame.from.as_bytes());
+        push_header(&mut bytes, header::To::from(Mailboxes::from(own.to)));
+        bytes.extend_from_slice(frame.subject.as_bytes());
+        push_header(&mut bytes, header::MessageId::from(message_id.to_string()));
+        push_header(&mut bytes, header::Date::new(date));
+        bytes.extend_from_slice(frame.list_id.as_bytes());
+        let mut unsubscribe = Headers::new();
+        unsubscribe.insert_raw(self.list_unsubscribe(token));
+        bytes.extend_from_slice(unsubscribe.to_string().as_bytes());
+        bytes.extend_from_slice(frame.tail.as_bytes());
+        bytes.extend_from_slice(frame.content_type.0.as_bytes());
+        bytes.extend_from_slice(boundary.as_bytes());
+        bytes.extend_from_slice(frame.content_type.1.as_bytes());
+        for (heads, body) in parts {
+            bytes.extend_from_slice(b"--");
+            bytes.extend_from_slice(boundary.as_bytes());
+            bytes.extend_from_slice(b"\r\n");
+            bytes.extend_from_slice(heads.for_encoding(body.encoding()).as_bytes());
+            bytes.extend_from_slice(body.as_ref());
+            bytes.extend_from_slice(b"\r\n");
+        }
+        bytes.extend_from_slice(b"--");
+        bytes.extend_from_slice(boundary.as_bytes());
+        bytes.extend_from_slice(b"--\r\n");
+        let bytes = match &self.dkim {
+            Some(Signer::Rsa(signer)) => signer.signed(&bytes, date)?,
+            _ => bytes,
+        };
+        Ok(Formatted { envelope, bytes })
+    }
+
+    /// The text and HTML templates encoded once for the whole send (`parts`).
+    fn encoded_parts(&self) -> &EncodedParts {
+        self.encoded.get_or_init(|| EncodedParts {
+            text: super::parts::EncodedPart::new(&self.text),
+            html: super::parts::EncodedPart::new(&self.html),
         })
     }
 
-    /// `lettre_parts`: the boundary with which to let lettre encode the parts itself, as it
-    /// did before `parts` (the tests compare both); None for the parts encoded once.
-    #[allow(clippy::too_many_arguments)]
-    fn unsigned_for(
+    /// The `List-Unsubscribe` header of one recipient (RFC 8058: the link and a mailto).
+    fn list_unsubscribe(&self, token: &str) -> HeaderValue {
+        raw_header(
+            "List-Unsubscribe",
+            format!(
+                "<{}>, <mailto:{}?subject=unsubscribe>",
+                self.unsubscribe_url(token),
+                self.unsubscribe_mailto
+            ),
+        )
+    }
+
+    /// What is the recipient's own in a message: address, envelope, both parts filled in.
+    fn personal(
         &self,
         person: &crate::model::SubscriberDetails,
         to: &str,
         token: &str,
-        message_id: &str,
-        date: SystemTime,
-        subject_prefix: &str,
         delivery: Delivery<'_>,
-        lettre_parts: Option<&str>,
-    ) -> anyhow::Result<Message> {
+    ) -> anyhow::Result<Personal> {
         let Delivery {
             envelope_from,
             preferences_token,
@@ -287,7 +350,6 @@ impl Letter {
             }
             None => None,
         };
-        let unsubscribe = self.unsubscribe_url(token);
         let html = preferences_link(
             &super::personal::html(&self.html, person)
                 .replace(UNSUBSCRIBE_TOKEN_PLACEHOLDER, token),
@@ -298,7 +360,24 @@ impl Letter {
                 .replace(UNSUBSCRIBE_TOKEN_PLACEHOLDER, token),
             preferences_token,
         );
-        let mut builder = Message::builder()
+        Ok(Personal {
+            to,
+            envelope,
+            html,
+            text,
+        })
+    }
+
+    /// lettre's builder with every header of one message, in the order lettre writes them.
+    fn builder(
+        &self,
+        to: Mailbox,
+        subject_prefix: &str,
+        message_id: &str,
+        date: SystemTime,
+        token: &str,
+    ) -> lettre::message::MessageBuilder {
+        let builder = Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(header_safe(&format!("{subject_prefix}{}", self.subject)))
@@ -308,49 +387,245 @@ impl Letter {
                 "List-Id",
                 format!("{} <{}>", self.list_title, self.list_id),
             ))
-            .raw_header(raw_header(
-                "List-Unsubscribe",
-                format!(
-                    "<{unsubscribe}>, <mailto:{}?subject=unsubscribe>",
-                    self.unsubscribe_mailto
-                ),
-            ))
+            .raw_header(self.list_unsubscribe(token))
             .raw_header(raw_header(
                 "List-Unsubscribe-Post",
                 "List-Unsubscribe=One-Click".into(),
             ));
-        if let Some(reply_to) = &self.reply_to {
-            builder = builder.reply_to(reply_to.clone());
+        match &self.reply_to {
+            Some(reply_to) => builder.reply_to(reply_to.clone()),
+            None => builder,
         }
-        if let Some(envelope) = envelope {
+    }
+
+    /// The message as lettre builds it, with the parts encoded once per send (`parts`).
+    #[allow(clippy::too_many_arguments)]
+    fn unsigned_for(
+        &self,
+        person: &crate::model::SubscriberDetails,
+        to: &str,
+        token: &str,
+        message_id: &str,
+        date: SystemTime,
+        subject_prefix: &str,
+        delivery: Delivery<'_>,
+    ) -> anyhow::Result<Message> {
+        let own = self.personal(person, to, token, delivery)?;
+        let mut builder = self.builder(own.to, subject_prefix, message_id, date, token);
+        if let Some(envelope) = own.envelope {
             builder = builder.envelope(envelope);
         }
         // What `MultiPart::alternative_plain_html(text, html)` builds, with the bodies encoded
         // from the parts shared by the whole send.
-        let parts = match lettre_parts {
-            Some(boundary) => MultiPart::alternative()
-                .boundary(boundary)
-                .singlepart(SinglePart::plain(text))
-                .singlepart(SinglePart::html(html)),
-            None => {
-                let encoded = self.encoded.get_or_init(|| EncodedParts {
-                    text: super::parts::EncodedPart::new(&self.text),
-                    html: super::parts::EncodedPart::new(&self.html),
-                });
-                MultiPart::alternative()
-                    .singlepart(SinglePart::plain(encoded.text.body(&text)))
-                    .singlepart(SinglePart::html(encoded.html.body(&html)))
-            }
-        };
+        let encoded = self.encoded_parts();
         builder
-            .multipart(parts)
+            .multipart(
+                MultiPart::alternative()
+                    .singlepart(SinglePart::plain(encoded.text.body(&own.text)))
+                    .singlepart(SinglePart::html(encoded.html.body(&own.html))),
+            )
             .map_err(|e| anyhow::anyhow!("message impossible à construire : {e}"))
     }
+}
+
+/// What is the recipient's own in one message (`Letter::personal`).
+struct Personal {
+    to: Mailbox,
+    envelope: Option<lettre::address::Envelope>,
+    html: String,
+    text: String,
+}
+
+/// The length of lettre's MIME boundaries (random alphanumerics, as lettre makes them).
+const BOUNDARY_LENGTH: usize = 40;
+
+/// Writes one header as lettre formats it in a message (`Name: encoded value` + CRLF).
+fn push_header(out: &mut Vec<u8>, header: impl Header) {
+    let mut headers = Headers::new();
+    headers.set(header);
+    out.extend_from_slice(headers.to_string().as_bytes());
+}
+
+/// The header lines every message of a send shares, cut out of one message lettre built
+/// and formatted, so that they are lettre's bytes. lettre formats each header on its own
+/// (name, value encoded and folded alone, CRLF), so a recipient's lines can be formatted
+/// apart and put in between, in lettre's order: From, To, Subject, Message-ID, Date,
+/// List-Id, List-Unsubscribe, List-Unsubscribe-Post, Reply-To, MIME-Version, then the
+/// multipart's Content-Type and its parts.
+#[derive(Debug)]
+pub(crate) struct Frame {
+    from: String,
+    subject: String,
+    list_id: String,
+    /// List-Unsubscribe-Post, Reply-To when there is one, MIME-Version.
+    tail: String,
+    /// The multipart's Content-Type before and after its boundary, with the blank line.
+    content_type: (String, String),
+    text_heads: PartHeads,
+    html_heads: PartHeads,
+}
+
+/// A part's header lines and blank line, for each transfer encoding lettre may choose.
+#[derive(Debug)]
+struct PartHeads {
+    seven_bit: String,
+    quoted_printable: String,
+    base64: String,
+}
+
+impl PartHeads {
+    fn new(part: fn(Body) -> SinglePart) -> PartHeads {
+        let heads = |encoding| {
+            let formatted = part(Body::dangerous_pre_encoded(Vec::new(), encoding)).formatted();
+            // The empty body's line end follows the blank line.
+            let formatted = String::from_utf8_lossy(&formatted).into_owned();
+            formatted
+                .strip_suffix("\r\n")
+                .unwrap_or(&formatted)
+                .to_string()
+        };
+        PartHeads {
+            seven_bit: heads(ContentTransferEncoding::SevenBit),
+            quoted_printable: heads(ContentTransferEncoding::QuotedPrintable),
+            base64: heads(ContentTransferEncoding::Base64),
+        }
+    }
+
+    fn for_encoding(&self, encoding: ContentTransferEncoding) -> &str {
+        match encoding {
+            ContentTransferEncoding::SevenBit => &self.seven_bit,
+            ContentTransferEncoding::QuotedPrintable => &self.quoted_printable,
+            _ => &self.base64,
+        }
+    }
+}
+
+impl Frame {
+    fn new(letter: &Letter) -> Frame {
+        const SENTINEL: &str = "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB";
+        let template = letter
+            .builder(
+                "x@example.org".parse().expect("adresse fixe"),
+                "",
+                "<x@example.org>",
+                SystemTime::UNIX_EPOCH,
+                "",
+            )
+            .multipart(
+                MultiPart::alternative()
+                    .boundary(SENTINEL)
+                    .singlepart(SinglePart::plain(String::new()))
+                    .singlepart(SinglePart::html(String::new())),
+            )
+            .expect("en-têtes fixes");
+        let formatted = String::from_utf8_lossy(&template.formatted()).into_owned();
+        let head = &formatted[..formatted.find("\r\n\r\n").map_or(0, |at| at + 2)];
+        let fields = header_fields(head);
+        let field = |name: &str| {
+            fields
+                .iter()
+                .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, f)| *f)
+                .collect::<String>()
+        };
+        let content_type = fields.last().map_or("", |(_, f)| f);
+        let (before, after) = content_type
+            .split_once(SENTINEL)
+            .unwrap_or((content_type, ""));
+        Frame {
+            from: field("From"),
+            subject: field("Subject"),
+            list_id: field("List-Id"),
+            tail: ["List-Unsubscribe-Post", "Reply-To", "MIME-Version"]
+                .iter()
+                .map(|name| field(name))
+                .collect(),
+            content_type: (before.to_string(), format!("{after}\r\n")),
+            text_heads: PartHeads::new(SinglePart::plain),
+            html_heads: PartHeads::new(SinglePart::html),
+        }
+    }
+
+    /// The bytes every message takes from the frame, for the capacity of its buffer.
+    fn len(&self) -> usize {
+        self.from.len()
+            + self.subject.len()
+            + self.list_id.len()
+            + self.tail.len()
+            + self.content_type.0.len()
+            + self.content_type.1.len()
+    }
+}
+
+/// The fields of a header block, each as (name, whole field with its folded lines and CRLF).
+fn header_fields(head: &str) -> Vec<(&str, &str)> {
+    let mut fields = Vec::new();
+    let mut start = 0;
+    let mut at = 0;
+    while let Some(end) = head[at..].find("\r\n").map(|e| at + e + 2) {
+        at = end;
+        if matches!(head.as_bytes().get(end), Some(b' ' | b'\t')) {
+            continue;
+        }
+        let field = &head[start..end];
+        fields.push((field.split(':').next().unwrap_or(""), field));
+        start = end;
+    }
+    fields
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The boundary of a formatted multipart message.
+    fn boundary_of(formatted: &[u8]) -> String {
+        String::from_utf8_lossy(formatted)
+            .split("boundary=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap()
+            .to_string()
+    }
+
+    /// `message` with its boundary replaced by `boundary`.
+    fn with_boundary(message: &str, boundary: &str) -> String {
+        message.replace(&boundary_of(message.as_bytes()), boundary)
+    }
+
+    impl Letter {
+        /// The message as lettre alone builds it (`MultiPart::alternative_plain_html`, parts
+        /// encoded by `Body::new`), with the boundary of `like`, and its envelope.
+        #[allow(clippy::too_many_arguments)]
+        fn lettre_message(
+            &self,
+            person: &crate::model::SubscriberDetails,
+            to: &str,
+            token: &str,
+            message_id: &str,
+            date: SystemTime,
+            delivery: Delivery<'_>,
+            like: &[u8],
+        ) -> (String, lettre::address::Envelope) {
+            let own = self.personal(person, to, token, delivery).unwrap();
+            let mut builder = self.builder(own.to, "", message_id, date, token);
+            if let Some(envelope) = own.envelope {
+                builder = builder.envelope(envelope);
+            }
+            let message = builder
+                .multipart(
+                    MultiPart::alternative()
+                        .boundary(boundary_of(like))
+                        .singlepart(SinglePart::plain(own.text))
+                        .singlepart(SinglePart::html(own.html)),
+                )
+                .unwrap();
+            (
+                String::from_utf8(message.formatted()).unwrap(),
+                message.envelope().clone(),
+            )
+        }
+    }
 
     fn letter() -> Letter {
         Letter {
@@ -365,6 +640,7 @@ mod tests {
             text: "Se désinscrire : https://veille.example.org/desabonnement/JETON-DESABONNEMENT\n".into(),
             dkim: None,
             encoded: std::sync::OnceLock::new(),
+            frame: std::sync::OnceLock::new(),
         }
     }
 
@@ -400,6 +676,87 @@ mod tests {
         assert!(raw.contains("multipart/alternative"));
         assert!(!raw.contains("JETON-DESABONNEMENT"));
         assert!(header_safe("a\r\nb\tc\u{0}d") == "a b c d");
+    }
+
+    /// A copy of `letter`, with nothing encoded or formatted yet.
+    fn letter_like(letter: &Letter) -> Letter {
+        Letter {
+            from: letter.from.clone(),
+            reply_to: letter.reply_to.clone(),
+            subject: letter.subject.clone(),
+            list_id: letter.list_id.clone(),
+            list_title: letter.list_title.clone(),
+            unsubscribe_mailto: letter.unsubscribe_mailto.clone(),
+            base_url: letter.base_url.clone(),
+            html: letter.html.clone(),
+            text: letter.text.clone(),
+            dkim: None,
+            encoded: std::sync::OnceLock::new(),
+            frame: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// `formatted_for`'s bytes and envelope are lettre's own (`lettre_message`), and so are
+    /// those of `unsigned_for` (test copies, rehearsals); returns the message.
+    fn same_as_lettre(
+        letter: &Letter,
+        person: &crate::model::SubscriberDetails,
+        to: &str,
+        message_id: &str,
+        date: SystemTime,
+        delivery: Delivery<'_>,
+    ) -> String {
+        let token = "u.1.Zg.0.mac";
+        let ours = letter
+            .formatted_for(person, to, token, message_id, date, delivery)
+            .unwrap();
+        let (lettres, envelope) =
+            letter.lettre_message(person, to, token, message_id, date, delivery, &ours.bytes);
+        assert_eq!(ours.envelope, envelope, "{to}");
+        let ours = String::from_utf8(ours.bytes).unwrap();
+        assert_eq!(ours, lettres, "{to}");
+        let built = letter
+            .unsigned_for(person, to, token, message_id, date, "", delivery)
+            .unwrap()
+            .formatted();
+        assert_eq!(
+            String::from_utf8(built.clone()).unwrap(),
+            with_boundary(&lettres, &boundary_of(&built)),
+            "{to}"
+        );
+        ours
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_recipient_gets_the_message_lettre_builds(
+            first in proptest::option::of("[a-zA-Zéà'<>&\" .\r\nΩ-]{0,40}"),
+            local in "[a-z0-9][a-z0-9.+_-]{0,40}",
+            domain in "(exemple\\.fr|élysée\\.fr|[a-z]{1,30}\\.example\\.org)",
+            seconds in 0u64..4_000_000_000,
+            number in 0u64..u64::MAX,
+            bounce in proptest::bool::ANY,
+            answer in proptest::bool::ANY,
+        ) {
+            let mut letter = letter();
+            letter.text = format!("SALUTATION-DESTINATAIRE\n\n{}", letter.text);
+            if answer {
+                letter.reply_to = Some("Équipe <equipe@example.org>".parse().unwrap());
+            }
+            let person = crate::model::SubscriberDetails {
+                first_name: first,
+                ..crate::model::SubscriberDetails::default()
+            };
+            let delivery = Delivery {
+                envelope_from: bounce.then_some("rebonds+1-2-abc@example.org"),
+                preferences_token: Some("p.7.c2lnbmF0dXJl"),
+            };
+            let date = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(seconds);
+            let to = format!("{local}@{domain}");
+            if letter.personal(&person, &to, "t", delivery).is_ok() {
+                same_as_lettre(&letter, &person, &to, &format!("<veille.{number}@example.org>"), date, delivery);
+            }
+        }
     }
 
     #[test]
@@ -440,30 +797,17 @@ mod tests {
             };
             let date = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_800_000_000);
             let message_id = format!("<veille.{n}@example.org>");
-            let build = |lettre_parts| {
-                letter
-                    .unsigned_for(
-                        &person,
-                        to,
-                        "u.1.Zg.0.mac",
-                        &message_id,
-                        date,
-                        "",
-                        delivery,
-                        lettre_parts,
-                    )
-                    .unwrap()
-                    .formatted()
-            };
-            let ours = String::from_utf8(build(None)).unwrap();
-            let boundary = ours
-                .split("boundary=\"")
-                .nth(1)
-                .and_then(|rest| rest.split('"').next())
-                .unwrap()
-                .to_string();
-            let lettres = String::from_utf8(build(Some(&boundary))).unwrap();
-            assert_eq!(ours, lettres, "{first:?} {to}");
+            let ours = same_as_lettre(&letter, &person, to, &message_id, date, delivery);
+            let mut answering = letter_like(&letter);
+            answering.reply_to = Some("Équipe <equipe@example.org>".parse().unwrap());
+            same_as_lettre(
+                &answering,
+                &person,
+                to,
+                &message_id,
+                date,
+                Delivery::default(),
+            );
             assert!(!ours.contains("JETON-"), "{ours}");
             if n < 2 {
                 // The common case, the lines reused: not lettre's base64 fallback.

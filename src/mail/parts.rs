@@ -18,32 +18,88 @@ use lettre::message::header::ContentTransferEncoding;
 /// One part's template (before any personal value is filled in), its lines encoded.
 #[derive(Debug, Default)]
 pub(crate) struct EncodedPart {
-    /// Each line of the template, in order, with its quoted-printable encoding.
-    lines: Vec<(Box<str>, Box<str>)>,
+    /// Each line of the template, in order, with its quoted-printable encoding and what
+    /// lettre's encoding chooser reads of it.
+    lines: Vec<(Box<str>, Box<str>, LineFacts)>,
     /// Where a line's text first appears in `lines`, to find it again after a line that
     /// personalisation changed or removed.
     by_text: HashMap<Box<str>, usize>,
 }
 
+/// What lettre's encoding chooser (`Encoding::choose`) reads of one line, its line end
+/// apart: whether it is ASCII and how many of its bytes quoted-printable must escape.
+#[derive(Debug, Clone, Copy)]
+struct LineFacts {
+    ascii: bool,
+    escapes: usize,
+}
+
+impl LineFacts {
+    fn of(line: &str) -> LineFacts {
+        LineFacts {
+            ascii: line.is_ascii(),
+            escapes: line
+                .bytes()
+                .filter(|b| !matches!(b, b'\t' | b' '..=b'~'))
+                .count(),
+        }
+    }
+}
+
+/// `Encoding::choose(text, false)` summed line by line: ASCII with no line of 76 bytes or
+/// more (counted from the previous LF, itself included) is 7bit; otherwise
+/// quoted-printable when at most a third of the bytes (CR and LF included) need escaping,
+/// else base64.
+#[derive(Debug)]
+struct Choice {
+    ascii: bool,
+    too_long: bool,
+    escapes: usize,
+}
+
+impl Choice {
+    fn add(&mut self, n: usize, line: &str, cr: bool, facts: LineFacts) {
+        let raw = line.len() + usize::from(cr);
+        let measured = if n == 0 { raw } else { raw + 1 };
+        self.ascii &= facts.ascii;
+        self.too_long |= measured >= 76;
+        // The CR and the LF before this line need escaping too.
+        self.escapes += facts.escapes + usize::from(cr) + usize::from(n > 0);
+    }
+
+    fn encoding(&self, length: usize) -> Encoding {
+        if self.ascii && !self.too_long {
+            Encoding::SevenBit
+        } else if self.escapes <= length / 3 {
+            Encoding::QuotedPrintable
+        } else {
+            Encoding::Base64
+        }
+    }
+}
+
 impl EncodedPart {
     pub(crate) fn new(template: &str) -> EncodedPart {
         let mut part = EncodedPart::default();
-        for line in lines(template) {
+        for (line, _) in lines(template) {
             part.by_text.entry(line.into()).or_insert(part.lines.len());
-            part.lines.push((line.into(), encode_line(line).into()));
+            part.lines
+                .push((line.into(), encode_line(line).into(), LineFacts::of(line)));
         }
         part
     }
 
-    /// What `Body::new(text.to_string())` gives, reusing the template's encoded lines.
+    /// What `Body::new(text.to_string())` gives, reusing the template's encoded lines and
+    /// what the chooser read of them.
     pub(crate) fn body(&self, text: &str) -> Body {
-        match Encoding::choose(text, false) {
+        let (encoded, choice) = self.quoted_printable(text);
+        match choice.encoding(text.len()) {
             Encoding::SevenBit => Body::dangerous_pre_encoded(
                 crlf(text).into_bytes(),
                 ContentTransferEncoding::SevenBit,
             ),
             Encoding::QuotedPrintable => Body::dangerous_pre_encoded(
-                self.quoted_printable(text).into_bytes(),
+                encoded.into_bytes(),
                 ContentTransferEncoding::QuotedPrintable,
             ),
             // Base64 (a text mostly outside ASCII): rare enough to leave to lettre.
@@ -51,43 +107,51 @@ impl EncodedPart {
         }
     }
 
-    fn quoted_printable(&self, text: &str) -> String {
+    /// The quoted-printable encoding of `text`, and the encoding lettre would choose for it.
+    fn quoted_printable(&self, text: &str) -> (String, Choice) {
         let mut out = String::with_capacity(text.len() + text.len() / 8);
+        let mut choice = Choice {
+            ascii: true,
+            too_long: false,
+            escapes: 0,
+        };
         // The template line expected next: personalisation mostly changes lines in place.
         let mut next = 0;
-        for (n, line) in lines(text).enumerate() {
+        for (n, (line, cr)) in lines(text).enumerate() {
             if n > 0 {
                 out.push_str("\r\n");
             }
             let known = match self.lines.get(next) {
-                Some((raw, _)) if **raw == *line => Some(next),
+                Some((raw, _, _)) if **raw == *line => Some(next),
                 _ => self.by_text.get(line).copied(),
             };
             match known {
                 Some(at) => {
-                    out.push_str(&self.lines[at].1);
+                    let (_, encoded, facts) = &self.lines[at];
+                    out.push_str(encoded);
+                    choice.add(n, line, cr, *facts);
                     next = at + 1;
                 }
                 None => {
                     out.push_str(&encode_line(line));
+                    choice.add(n, line, cr, LineFacts::of(line));
                     next += 1;
                 }
             }
         }
-        out
+        (out, choice)
     }
 }
 
 /// The lines `Body::new` encodes: the text split at each LF, a CR just before it dropped
-/// (lettre ends every line with CRLF before encoding); a lone CR stays in its line.
-fn lines(text: &str) -> impl Iterator<Item = &str> {
+/// (lettre ends every line with CRLF before encoding) and said; a lone CR stays in its line.
+fn lines(text: &str) -> impl Iterator<Item = (&str, bool)> {
     let mut segments = text.split('\n').peekable();
     std::iter::from_fn(move || {
         let segment = segments.next()?;
-        Some(if segments.peek().is_some() {
-            segment.strip_suffix('\r').unwrap_or(segment)
-        } else {
-            segment
+        Some(match segment.strip_suffix('\r') {
+            Some(line) if segments.peek().is_some() => (line, true),
+            _ => (segment, false),
         })
     })
 }
@@ -162,6 +226,14 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn the_choice_summed_by_line_is_lettres(
+            text in "([a-z =.\t\r\n]{0,100}|[a-zé =.\t\r\n€]{0,300})",
+        ) {
+            let (_, choice) = EncodedPart::new("").quoted_printable(&text);
+            prop_assert_eq!(choice.encoding(text.len()), Encoding::choose(&*text, false));
+        }
+
         #[test]
         fn any_text_encodes_as_lettre_would(
             template in "([a-zé =.\t\r\n€]{0,90}\n){0,12}",

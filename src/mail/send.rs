@@ -177,6 +177,7 @@ async fn prepare(
         text,
         dkim: dkim_config(settings)?,
         encoded: std::sync::OnceLock::new(),
+        frame: std::sync::OnceLock::new(),
     };
     Ok(Prepared {
         letter,
