@@ -141,7 +141,18 @@ pub(crate) struct Formatted {
     pub(crate) bytes: Vec<u8>,
 }
 
-/// What is personal to one delivery beyond the recipient and the unsubscribe token.
+/// One message's addressee: who (for the templates' `recipient` placeholders), at which
+/// address, with which unsubscribe token, under which Message-ID and date.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Recipient<'a> {
+    pub(crate) person: &'a crate::model::SubscriberDetails,
+    pub(crate) to: &'a str,
+    pub(crate) token: &'a str,
+    pub(crate) message_id: &'a str,
+    pub(crate) date: SystemTime,
+}
+
+/// What is personal to one delivery beyond the `Recipient`.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Delivery<'a> {
     /// The envelope sender (VERP), when not the From address.
@@ -180,42 +191,28 @@ impl Letter {
         subject_prefix: &str,
     ) -> anyhow::Result<Message> {
         let nobody = crate::model::SubscriberDetails::default();
-        self.message_for(
-            &nobody,
+        let recipient = Recipient {
+            person: &nobody,
             to,
             token,
             message_id,
             date,
-            subject_prefix,
-            Delivery::default(),
-        )
+        };
+        self.message_for(recipient, subject_prefix, Delivery::default())
     }
 
     /// `message` for one delivery of a send: what is known of the recipient in the templates'
     /// `recipient` placeholders (« Bonjour Hélène, »), its VERP envelope sender, so that
     /// refusals coming back later name it, and the recipient's preferences link.
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn message_for(
         &self,
-        person: &crate::model::SubscriberDetails,
-        to: &str,
-        token: &str,
-        message_id: &str,
-        date: SystemTime,
+        recipient: Recipient<'_>,
         subject_prefix: &str,
         delivery: Delivery<'_>,
     ) -> anyhow::Result<Message> {
-        let mut message = self.unsigned_for(
-            person,
-            to,
-            token,
-            message_id,
-            date,
-            subject_prefix,
-            delivery,
-        )?;
+        let mut message = self.unsigned_for(recipient, subject_prefix, delivery)?;
         match &self.dkim {
-            Some(Signer::Rsa(signer)) => signer.sign(&mut message, date)?,
+            Some(Signer::Rsa(signer)) => signer.sign(&mut message, recipient.date)?,
             Some(Signer::Lettre(config)) => message.sign(config),
             None => {}
         }
@@ -228,24 +225,25 @@ impl Letter {
     /// (tested); an RSA signature goes into those bytes (`RsaSigner::signed`).
     pub(crate) fn formatted_for(
         &self,
-        person: &crate::model::SubscriberDetails,
-        to: &str,
-        token: &str,
-        message_id: &str,
-        date: SystemTime,
+        recipient: Recipient<'_>,
         delivery: Delivery<'_>,
     ) -> anyhow::Result<Formatted> {
         if let Some(Signer::Lettre(config)) = &self.dkim {
             // Ed25519: lettre signs its own message.
-            let mut message =
-                self.unsigned_for(person, to, token, message_id, date, "", delivery)?;
+            let mut message = self.unsigned_for(recipient, "", delivery)?;
             message.sign(config);
             return Ok(Formatted {
                 envelope: message.envelope().clone(),
                 bytes: message.formatted(),
             });
         }
-        let own = self.personal(person, to, token, delivery)?;
+        let Recipient {
+            token,
+            message_id,
+            date,
+            ..
+        } = recipient;
+        let own = self.personal(recipient, delivery)?;
         let envelope = match own.envelope {
             Some(envelope) => envelope,
             None => lettre::address::Envelope::new(
@@ -319,11 +317,12 @@ impl Letter {
     /// What is the recipient's own in a message: address, envelope, both parts filled in.
     fn personal(
         &self,
-        person: &crate::model::SubscriberDetails,
-        to: &str,
-        token: &str,
+        recipient: Recipient<'_>,
         delivery: Delivery<'_>,
     ) -> anyhow::Result<Personal> {
+        let Recipient {
+            person, to, token, ..
+        } = recipient;
         let Delivery {
             envelope_from,
             preferences_token,
@@ -399,19 +398,20 @@ impl Letter {
     }
 
     /// The message as lettre builds it, with the parts encoded once per send (`parts`).
-    #[allow(clippy::too_many_arguments)]
     fn unsigned_for(
         &self,
-        person: &crate::model::SubscriberDetails,
-        to: &str,
-        token: &str,
-        message_id: &str,
-        date: SystemTime,
+        recipient: Recipient<'_>,
         subject_prefix: &str,
         delivery: Delivery<'_>,
     ) -> anyhow::Result<Message> {
-        let own = self.personal(person, to, token, delivery)?;
-        let mut builder = self.builder(own.to, subject_prefix, message_id, date, token);
+        let own = self.personal(recipient, delivery)?;
+        let mut builder = self.builder(
+            own.to,
+            subject_prefix,
+            recipient.message_id,
+            recipient.date,
+            recipient.token,
+        );
         if let Some(envelope) = own.envelope {
             builder = builder.envelope(envelope);
         }
@@ -596,19 +596,20 @@ mod tests {
     impl Letter {
         /// The message as lettre alone builds it (`MultiPart::alternative_plain_html`, parts
         /// encoded by `Body::new`), with the boundary of `like`, and its envelope.
-        #[allow(clippy::too_many_arguments)]
         fn lettre_message(
             &self,
-            person: &crate::model::SubscriberDetails,
-            to: &str,
-            token: &str,
-            message_id: &str,
-            date: SystemTime,
+            recipient: Recipient<'_>,
             delivery: Delivery<'_>,
             like: &[u8],
         ) -> (String, lettre::address::Envelope) {
-            let own = self.personal(person, to, token, delivery).unwrap();
-            let mut builder = self.builder(own.to, "", message_id, date, token);
+            let own = self.personal(recipient, delivery).unwrap();
+            let mut builder = self.builder(
+                own.to,
+                "",
+                recipient.message_id,
+                recipient.date,
+                recipient.token,
+            );
             if let Some(envelope) = own.envelope {
                 builder = builder.envelope(envelope);
             }
@@ -706,17 +707,20 @@ mod tests {
         date: SystemTime,
         delivery: Delivery<'_>,
     ) -> String {
-        let token = "u.1.Zg.0.mac";
-        let ours = letter
-            .formatted_for(person, to, token, message_id, date, delivery)
-            .unwrap();
-        let (lettres, envelope) =
-            letter.lettre_message(person, to, token, message_id, date, delivery, &ours.bytes);
+        let recipient = Recipient {
+            person,
+            to,
+            token: "u.1.Zg.0.mac",
+            message_id,
+            date,
+        };
+        let ours = letter.formatted_for(recipient, delivery).unwrap();
+        let (lettres, envelope) = letter.lettre_message(recipient, delivery, &ours.bytes);
         assert_eq!(ours.envelope, envelope, "{to}");
         let ours = String::from_utf8(ours.bytes).unwrap();
         assert_eq!(ours, lettres, "{to}");
         let built = letter
-            .unsigned_for(person, to, token, message_id, date, "", delivery)
+            .unsigned_for(recipient, "", delivery)
             .unwrap()
             .formatted();
         assert_eq!(
@@ -753,8 +757,10 @@ mod tests {
             };
             let date = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(seconds);
             let to = format!("{local}@{domain}");
-            if letter.personal(&person, &to, "t", delivery).is_ok() {
-                same_as_lettre(&letter, &person, &to, &format!("<veille.{number}@example.org>"), date, delivery);
+            let message_id = format!("<veille.{number}@example.org>");
+            let recipient = Recipient { person: &person, to: &to, token: "t", message_id: &message_id, date };
+            if letter.personal(recipient, delivery).is_ok() {
+                same_as_lettre(&letter, &person, &to, &message_id, date, delivery);
             }
         }
     }

@@ -388,15 +388,18 @@ async fn rehearse(
             continue;
         }
         let token = secret.sign(Purpose::Unsubscribe, 0, &prepared.list, None);
-        let message = prepared.letter.message_for(
-            &row.details,
-            &row.email,
-            &token,
-            &format!("<veille.essai.{}@{}>", report.built, prepared.domain),
-            SystemTime::now(),
-            "",
-            super::message::Delivery::default(),
-        )?;
+        let message_id = format!("<veille.essai.{}@{}>", report.built, prepared.domain);
+        let recipient = super::message::Recipient {
+            person: &row.details,
+            to: &row.email,
+            token: &token,
+            message_id: &message_id,
+            date: SystemTime::now(),
+        };
+        let message =
+            prepared
+                .letter
+                .message_for(recipient, "", super::message::Delivery::default())?;
         report.bytes += message.formatted().len();
         report.built += 1;
     }
@@ -902,12 +905,15 @@ impl Shared {
             .sign(Purpose::Preferences, delivery.subscriber, "", None);
         let nobody = crate::model::SubscriberDetails::default();
         let person = self.people.get(&delivery.subscriber).unwrap_or(&nobody);
-        self.letter.formatted_for(
+        let recipient = super::message::Recipient {
             person,
-            &delivery.email,
-            &token,
-            &delivery.message_id,
-            SystemTime::now(),
+            to: &delivery.email,
+            token: &token,
+            message_id: &delivery.message_id,
+            date: SystemTime::now(),
+        };
+        self.letter.formatted_for(
+            recipient,
             super::message::Delivery {
                 envelope_from: envelope_from.as_deref(),
                 preferences_token: Some(&preferences),
