@@ -7,6 +7,12 @@
 //! time, and each stem of this small vocabulary is shared by thousands of them: a harder case
 //! for the inverted index than real news.
 //!
+//! An additional figure runs the same assignment in the shape of `veille fetch`, where each
+//! source's items are fingerprinted in their own blocking task and only the lookup and insert
+//! are done one article at a time: one thread fingerprints while another assigns, with the
+//! same stories, article by article; its summary line says `(2 fils)`, and the one-thread lines
+//! stay as they were.
+//!
 //! The anchor, in the same run: datasketch's MinHashLSH (`benches/datasketch_bench.py`, run
 //! with `.venv/bin/python`, which `make deps` creates) over the first `ANCHOR_ARTICLES` of the
 //! same articles, query then insert, as veille does.
@@ -16,8 +22,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration as StdDuration, Instant};
 
-use chrono::{Duration, TimeZone, Utc};
-use veille::dedup::{self, StoryIndex};
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use veille::dedup::{self, Fingerprint, StoryIndex};
 
 const ARTICLES: usize = 200_000;
 const DAYS: i64 = 60;
@@ -113,34 +119,15 @@ fn main() {
     let step = Duration::days(DAYS).num_milliseconds() / count as i64;
     let articles: Vec<(String, String)> = (0..count).map(|i| vary(&texts, i, &mut rng)).collect();
 
-    let mut index = StoryIndex::new(
-        Duration::days(dedup::DEFAULT_WINDOW_DAYS),
-        dedup::DEFAULT_THRESHOLD,
+    let (assigned, in_fingerprint, index_len, elapsed) = assign_one_thread(&articles, start, step);
+    let stories = assigned.iter().copied().max().unwrap_or(0);
+    let merged = assigned.len() - stories as usize;
+    let (assigned_two, two_seconds) = assign_two_threads(&articles, start, step);
+    // The same stories, article by article: only where the fingerprints are computed changes.
+    assert!(
+        assigned_two == assigned,
+        "the two-thread run assigned other stories than the one-thread run"
     );
-    let mut stories = 0i64;
-    let mut merged = 0usize;
-    let mut in_fingerprint = StdDuration::ZERO;
-    let began = Instant::now();
-    for (i, (title, summary)) in articles.iter().enumerate() {
-        let at = start + Duration::milliseconds(step * i as i64);
-        let t = Instant::now();
-        let fp = dedup::fingerprint(title, summary);
-        in_fingerprint += t.elapsed();
-        let story = match index.find(&fp, at) {
-            Some(story) => {
-                merged += 1;
-                story
-            }
-            None => {
-                stories += 1;
-                stories
-            }
-        };
-        index.insert(story, at, fp);
-        // Articles come in date order here, so nothing older than a window is asked for again.
-        index.evict_before(at - index.window());
-    }
-    let elapsed = began.elapsed().as_secs_f64();
     assert!(
         merged > 0 && stories > 1,
         "story merging did nothing: {merged} merged, {stories} stories"
@@ -157,7 +144,7 @@ fn main() {
         "bench dedup: fingerprint {:.2} s, lookup and insert {:.2} s; {merged} articles joined a story; {} articles in the window at the end",
         in_fingerprint.as_secs_f64(),
         elapsed - in_fingerprint.as_secs_f64(),
-        index.len()
+        index_len
     );
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let anchor = &articles[..articles.len().min(ANCHOR_ARTICLES)];
@@ -167,6 +154,97 @@ fn main() {
         "bench dedup: veille {rate:.0} articles/s, datasketch MinHashLSH {theirs:.0} articles/s ({n} articles), ratio {:.1}x",
         rate / theirs
     );
+    let two_rate = count as f64 / two_seconds;
+    println!(
+        "bench dedup: veille (2 fils) {two_rate:.0} articles/s, datasketch MinHashLSH (1 fil) {theirs:.0} articles/s, ratio {:.1}x (2 fils)",
+        two_rate / theirs
+    );
+}
+
+/// The story index of the bench, empty.
+fn new_index() -> StoryIndex {
+    StoryIndex::new(
+        Duration::days(dedup::DEFAULT_WINDOW_DAYS),
+        dedup::DEFAULT_THRESHOLD,
+    )
+}
+
+/// Finds the story of an article, given its fingerprint, and adds it to the index; `stories`
+/// counts the stories so far (a new story takes the next number). Returns its story.
+fn assign(index: &mut StoryIndex, fp: Fingerprint, at: DateTime<Utc>, stories: &mut i64) -> i64 {
+    let story = index.find(&fp, at).unwrap_or_else(|| {
+        *stories += 1;
+        *stories
+    });
+    index.insert(story, at, fp);
+    // Articles come in date order here, so nothing older than a window is asked for again.
+    index.evict_before(at - index.window());
+    story
+}
+
+/// Every article fingerprinted, then assigned, one after the other on one thread: (each
+/// article's story, time fingerprinting, articles held at the end, total seconds).
+fn assign_one_thread(
+    articles: &[(String, String)],
+    start: DateTime<Utc>,
+    step: i64,
+) -> (Vec<i64>, StdDuration, usize, f64) {
+    let mut index = new_index();
+    let mut stories = 0i64;
+    let mut assigned = Vec::with_capacity(articles.len());
+    let mut in_fingerprint = StdDuration::ZERO;
+    let began = Instant::now();
+    for (i, (title, summary)) in articles.iter().enumerate() {
+        let at = start + Duration::milliseconds(step * i as i64);
+        let t = Instant::now();
+        let fp = dedup::fingerprint(title, summary);
+        in_fingerprint += t.elapsed();
+        assigned.push(assign(&mut index, fp, at, &mut stories));
+    }
+    let elapsed = began.elapsed().as_secs_f64();
+    (assigned, in_fingerprint, index.len(), elapsed)
+}
+
+/// The shape of `veille fetch`: each source's items are fingerprinted in its own blocking task
+/// (`harvest::prepare`), and only finding and adding stories is done one article at a time.
+/// Here one thread fingerprints the articles in chunks while this one assigns them, in
+/// order: (each article's story, total seconds).
+fn assign_two_threads(
+    articles: &[(String, String)],
+    start: DateTime<Utc>,
+    step: i64,
+) -> (Vec<i64>, f64) {
+    const CHUNK: usize = 256;
+    let began = Instant::now();
+    let mut index = new_index();
+    let mut stories = 0i64;
+    let mut assigned = Vec::with_capacity(articles.len());
+    std::thread::scope(|scope| {
+        // A few chunks ahead at most, as a pass holds a few sources' items at a time.
+        let (send, receive) = std::sync::mpsc::sync_channel::<Vec<Fingerprint>>(8);
+        scope.spawn(move || {
+            for chunk in articles.chunks(CHUNK) {
+                let fps = chunk
+                    .iter()
+                    .map(|(title, summary)| dedup::fingerprint(title, summary))
+                    .collect();
+                if send.send(fps).is_err() {
+                    return;
+                }
+            }
+        });
+        let mut i = 0usize;
+        for fps in receive {
+            for fp in fps {
+                let at = start + Duration::milliseconds(step * i as i64);
+                assigned.push(assign(&mut index, fp, at, &mut stories));
+                i += 1;
+            }
+        }
+    });
+    let seconds = began.elapsed().as_secs_f64();
+    assert_eq!(assigned.len(), articles.len(), "every article assigned");
+    (assigned, seconds)
 }
 
 /// Runs `benches/datasketch_bench.py` over `articles`; returns how many it read and its time.

@@ -101,6 +101,7 @@ fn main() {
     let min_seconds = if bench_mode { MIN_SECONDS } else { 0.0 };
     let (veille, per_round) = bench_veille(&blobs, min_seconds);
     let feed_rs_seconds = time_feed_rs(&blobs, veille.rounds);
+    let floor_seconds = bench_mode.then(|| time_crates_floor(&blobs, veille.rounds));
     let threaded = bench_mode.then(|| bench_veille_threads(&blobs, THREADS, per_round));
     let python = manifest.join(".venv/bin/python");
     // The comparison is part of the run: a missing oracle fails instead of passing unseen.
@@ -169,6 +170,9 @@ fn main() {
                 fp.files_per_sec(files),
                 veille.files_per_sec(files) / fp.files_per_sec(files)
             );
+            if let Some(floor) = floor_seconds {
+                print_floor(&veille, floor, fp);
+            }
             print_threaded(threaded.as_ref(), fp);
         }
         None => println!(
@@ -190,6 +194,21 @@ fn print_threaded(threaded: Option<&Run>, fp: &Run) {
             threaded.items_per_sec() / fp.items_per_sec()
         );
     }
+}
+
+/// The line of the design's crates alone: the time feed-rs and ammonia take for the work
+/// veille cannot skip (see [`time_crates_floor`]), as the rate veille would reach if all its
+/// own work (charset, repair, dates, links, language, text) took no time at all.
+fn print_floor(veille: &Run, floor_seconds: f64, fp: &Run) {
+    let ceiling = veille.items as f64 / floor_seconds;
+    println!(
+        "bench parse: ceiling: feed-rs, then ammonia on each HTML summary with markup, alone take {:.3} s of veille's {:.3} s ({:.0}%): at most {:.0} items/s, {:.1}x feedparser, whatever veille's own code",
+        floor_seconds,
+        veille.seconds,
+        100.0 * floor_seconds / veille.seconds,
+        ceiling,
+        ceiling / fp.items_per_sec()
+    );
 }
 
 /// The .xml and .atom files under `dir`, recursively (the .html pages are not feeds).
@@ -295,6 +314,60 @@ fn time_feed_rs(blobs: &[Vec<u8>], rounds: usize) -> f64 {
         }
     }
     start.elapsed().as_secs_f64()
+}
+
+/// Time of `rounds` rounds of the least that the design's crates must do for veille: feed-rs
+/// reads each file (no decoding or repair first), then ammonia, with veille's settings, cleans
+/// each entry's summary (else its content) when it is HTML holding markup — what veille
+/// sanitises; a plain text never reaches ammonia (`sanitize::plain_text_clean`). No language,
+/// dates, links or text: the time left to veille's own code is the rest of its time.
+fn time_crates_floor(blobs: &[Vec<u8>], rounds: usize) -> f64 {
+    let base = url::Url::parse(BASE_URL).expect("base URL");
+    let mut cleaner = ammonia::Builder::default();
+    cleaner
+        .url_schemes(["http", "https", "mailto"].into_iter().collect())
+        .link_rel(Some("noopener noreferrer nofollow"))
+        .url_relative(ammonia::UrlRelative::RewriteWithBase(base));
+    let start = Instant::now();
+    for _ in 0..rounds {
+        for blob in blobs {
+            let parser = feed_rs::parser::Builder::new()
+                .base_uri(Some(BASE_URL))
+                .id_generator(|_, _, _| String::new())
+                .sanitize_content(false)
+                .build();
+            let Ok(feed) = parser.parse(black_box(blob.as_slice())) else {
+                continue;
+            };
+            for entry in &feed.entries {
+                let body = match (&entry.summary, &entry.content) {
+                    (Some(s), _) if !s.content.trim().is_empty() => {
+                        let m = &s.content_type;
+                        mentions_html([m.ty().as_str(), m.subty().as_str()], m.suffix())
+                            .then_some(s.content.as_str())
+                    }
+                    (_, Some(c)) => {
+                        let m = &c.content_type;
+                        mentions_html([m.ty().as_str(), m.subty().as_str()], m.suffix())
+                            .then_some(c.body.as_deref())
+                            .flatten()
+                    }
+                    _ => None,
+                };
+                if let Some(body) =
+                    body.filter(|b| b.bytes().any(|c| matches!(c, b'<' | b'&' | b'\r' | b'\0')))
+                {
+                    black_box(cleaner.clean(body).to_string());
+                }
+            }
+        }
+    }
+    start.elapsed().as_secs_f64()
+}
+
+/// Whether a media type says HTML (`text/html`, `application/xhtml+xml`), as veille reads it.
+fn mentions_html(parts: [&str; 2], suffix: Option<impl AsRef<str>>) -> bool {
+    parts.iter().any(|p| p.contains("html")) || suffix.is_some_and(|s| s.as_ref().contains("html"))
 }
 
 /// Runs `benches/feedparser_bench.py`; returns its run and how many files feedparser flagged
