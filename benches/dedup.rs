@@ -233,13 +233,9 @@ fn assign_two_threads(
                 }
             }
         });
-        let mut i = 0usize;
-        for fps in receive {
-            for fp in fps {
-                let at = start + Duration::milliseconds(step * i as i64);
-                assigned.push(assign(&mut index, fp, at, &mut stories));
-                i += 1;
-            }
+        for fp in receive.into_iter().flatten() {
+            let at = start + Duration::milliseconds(step * assigned.len() as i64);
+            assigned.push(assign(&mut index, fp, at, &mut stories));
         }
     });
     let seconds = began.elapsed().as_secs_f64();

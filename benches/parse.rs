@@ -320,7 +320,9 @@ fn time_feed_rs(blobs: &[Vec<u8>], rounds: usize) -> f64 {
 /// reads each file (no decoding or repair first), then ammonia, with veille's settings, cleans
 /// each entry's summary (else its content) when it is HTML holding markup — what veille
 /// sanitises; a plain text never reaches ammonia (`sanitize::plain_text_clean`). No language,
-/// dates, links or text: the time left to veille's own code is the rest of its time.
+/// dates, links or text: the time left to veille's own code is the rest of its time. The
+/// choice of body and the cleaner's settings copy `ingest::feed::summary` and
+/// `ingest::sanitize::cleaner`, which a bench cannot call: keep them in step.
 fn time_crates_floor(blobs: &[Vec<u8>], rounds: usize) -> f64 {
     let base = url::Url::parse(BASE_URL).expect("base URL");
     let mut cleaner = ammonia::Builder::default();
